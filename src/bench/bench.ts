@@ -1,0 +1,129 @@
+// The benchmark of the reference model: training tokens/s (forward + backward + AdamW), sampling
+// tokens/s with the KV cache, peak memory; and the same model in PyTorch, in the same run.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { gemm } from '../engine/gemm.js';
+import { Graph } from '../engine/graph.js';
+import { AdamW, clipGradNorm } from '../engine/optim.js';
+import { RNG } from '../engine/rng.js';
+import { presetConfig } from '../model/config.js';
+import { GPT } from '../model/gpt.js';
+import { generate } from '../model/sample.js';
+
+export interface BenchOptions {
+  steps: number;
+  warmup: number;
+  /** Run the PyTorch peer when python3 with torch is found. */
+  torch: boolean;
+  threads: number;
+  sampleRepeats: number;
+}
+
+export interface BenchResult {
+  model: string;
+  batch_size: number;
+  context: number;
+  backend: string;
+  backend_detail: string;
+  threads: number;
+  train_tokens_per_s: number;
+  sample_tokens_per_s: number;
+  peak_rss_mb: number;
+  torch_version?: string;
+  torch_threads?: number;
+  torch_blas?: string;
+  torch_train_tokens_per_s?: number;
+  torch_sample_tokens_per_s?: number;
+  torch_peak_rss_mb?: number;
+  train_ratio?: number;
+  sample_ratio?: number;
+  torch_error?: string;
+}
+
+export function runBench(o: BenchOptions, log: (m: string) => void): BenchResult {
+  const config = presetConfig('small', { vocabSize: 512, eosTokenId: 511 });
+  const { vocabSize: V, nPositions: T } = config;
+  const B = 16; // the reference batch, as in bench/torch_bench.py
+  const model = new GPT(config, 0);
+  const opt = new AdamW(model.params, { lr: 1e-4 });
+  const rng = new RNG(0);
+  const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
+  const step = () => {
+    for (let i = 0; i < ids.length; i++) (ids[i] = rng.int(V)), (targets[i] = rng.int(V));
+    opt.zeroGrad();
+    const g = new Graph();
+    g.backward(model.loss(g, ids, targets, B, T));
+    g.dispose();
+    clipGradNorm(model.params, 1);
+    opt.update();
+  };
+  const blas = gemm();
+  log(`ours: ${blas.name} (${blas.detail}), model small (V ${V}, T ${T}, C ${config.nEmbd}, ${config.nHead} heads, ${config.nLayer} layers), batch ${B}`);
+  for (let i = 0; i < o.warmup; i++) step();
+  let t0 = performance.now();
+  for (let i = 0; i < o.steps; i++) step();
+  const trainTps = (o.steps * B * T) / ((performance.now() - t0) / 1000);
+  log(`ours: training ${Math.round(trainTps)} tokens/s`);
+
+  const prompts = Array.from({ length: B }, () => [rng.int(V)]);
+  generate(model, prompts, { maxNewTokens: 8, seed: 0 }); // warm-up
+  t0 = performance.now();
+  let produced = 0;
+  for (let r = 0; r < o.sampleRepeats; r++) {
+    // NOTE: no stop tokens, so every row generates all T-1 new tokens, as the PyTorch peer does.
+    for (const gen of generate(model, prompts, { maxNewTokens: T - 1, seed: r })) produced += gen.tokens.length;
+  }
+  const sampleTps = produced / ((performance.now() - t0) / 1000);
+  log(`ours: sampling ${Math.round(sampleTps)} tokens/s`);
+
+  const result: BenchResult = {
+    model: 'small',
+    batch_size: B,
+    context: T,
+    backend: blas.name,
+    backend_detail: blas.detail,
+    threads: blas.threads,
+    train_tokens_per_s: round(trainTps),
+    sample_tokens_per_s: round(sampleTps),
+    peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
+  };
+  if (o.torch) Object.assign(result, runTorch(o, log));
+  if (result.torch_train_tokens_per_s) result.train_ratio = round(trainTps / result.torch_train_tokens_per_s, 2);
+  if (result.torch_sample_tokens_per_s) result.sample_ratio = round(sampleTps / result.torch_sample_tokens_per_s, 2);
+  return result;
+}
+
+function runTorch(o: BenchOptions, log: (m: string) => void): Partial<BenchResult> {
+  const script = resolve('bench/torch_bench.py');
+  if (!existsSync(script)) return { torch_error: `${script} not found (run the benchmark from the repository root)` };
+  const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  if (!python) {
+    log('PyTorch not found (python3 -c "import torch" fails): skipping the peer. On Debian: apt-get install python3-torch libopenblas0-pthread');
+    return { torch_error: 'python3 with torch not found' };
+  }
+  log(`torch: running ${script} with ${python} on ${o.threads} threads`);
+  const r = spawnSync(python, [script, '--steps', String(o.steps), '--warmup', String(o.warmup), '--threads', String(o.threads), '--sample-runs', String(o.sampleRepeats)], { encoding: 'utf8' });
+  if (r.status !== 0) return { torch_error: `torch_bench.py failed: ${(r.stderr || '').trim().split('\n').slice(-3).join(' ')}` };
+  for (const line of (r.stderr || '').trim().split('\n')) if (line) log(`torch: ${line}`);
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    const j = JSON.parse(last);
+    return {
+      torch_version: j.torch_version,
+      torch_threads: j.threads,
+      torch_blas: j.blas,
+      torch_train_tokens_per_s: round(j.train_tokens_per_s),
+      torch_sample_tokens_per_s: round(j.sample_tokens_per_s),
+      torch_peak_rss_mb: round(j.peak_rss_mb),
+    };
+  } catch {
+    return { torch_error: `could not parse torch_bench.py output: ${last.slice(0, 200)}` };
+  }
+}
+
+function round(x: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

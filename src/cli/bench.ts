@@ -1,0 +1,37 @@
+// `rlhf bench`: the project's performance benchmark, side by side with PyTorch.
+
+import { Command } from 'commander';
+import { availableParallelism } from 'node:os';
+import { runBench } from '../bench/bench.js';
+import { intArg } from './args.js';
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('measure training and sampling speed of the reference model (and PyTorch\'s, when installed)')
+    .option('--steps <n>', 'timed training steps', intArg(1), 20)
+    .option('--warmup <n>', 'untimed warm-up steps', intArg(0), 3)
+    .option('--sample-repeats <n>', 'timed sampling runs (batch × 127 new tokens each)', intArg(1), 2)
+    .option('--threads <n>', 'threads for PyTorch (ours: RLHF_THREADS)', intArg(1), availableParallelism())
+    .option('--no-torch', 'skip the PyTorch peer')
+    .option('--json', 'print one JSON object', false)
+    .action((o) => {
+      const log = (m: string) => process.stderr.write(m + '\n');
+      const r = runBench({ steps: o.steps, warmup: o.warmup, torch: o.torch, threads: o.threads, sampleRepeats: o.sampleRepeats }, log);
+      if (o.json) {
+        process.stdout.write(JSON.stringify(r) + '\n');
+        return;
+      }
+      const row = (name: string, ours: number, torch?: number, ratio?: number) =>
+        `${name.padEnd(22)} ${String(ours).padStart(10)} ${String(torch ?? '—').padStart(10)} ${ratio !== undefined ? ratio.toFixed(2) : '—'}`;
+      const lines = [
+        `${'metric'.padEnd(22)} ${'rlhf'.padStart(10)} ${'pytorch'.padStart(10)} ratio`,
+        row('train tokens/s', r.train_tokens_per_s, r.torch_train_tokens_per_s, r.train_ratio),
+        row('sample tokens/s', r.sample_tokens_per_s, r.torch_sample_tokens_per_s, r.sample_ratio),
+        row('peak RSS (MB)', r.peak_rss_mb, r.torch_peak_rss_mb),
+        `rlhf: ${r.backend} (${r.backend_detail}), ${r.threads} threads`,
+        r.torch_version ? `pytorch: ${r.torch_version}, BLAS ${r.torch_blas}, ${r.torch_threads} threads` : `pytorch: ${r.torch_error ?? 'skipped'}`,
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

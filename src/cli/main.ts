@@ -1,0 +1,26 @@
+// The `rlhf` command: parses and validates arguments, then calls the layers below.
+
+import { Command } from 'commander';
+import { registerBench } from './bench.js';
+import { registerSample } from './sample.js';
+import { registerTokenizer } from './tokenizer.js';
+import { registerTrain } from './train.js';
+import { registerInfo } from './info.js';
+
+export function buildProgram(): Command {
+  const program = new Command('rlhf')
+    .description('Learning from human feedback: GPT models, reward models, PPO, DPO, ReST, Chain of Hindsight')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false });
+  registerTrain(program);
+  registerSample(program);
+  registerTokenizer(program);
+  registerInfo(program);
+  registerBench(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,84 @@
+// `rlhf sample`: generate from a checkpoint.
+
+import { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { readJsonl, stringField, formatIssue } from '../data/jsonl.js';
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { generate } from '../model/sample.js';
+import { collect, floatArg, intArg } from './args.js';
+
+export interface SampleRecord {
+  prompt: string;
+  completion: string;
+  /** 0-based index among the samples of the same prompt. */
+  sample: number;
+  finish_reason: string;
+}
+
+export function registerSample(program: Command): void {
+  program
+    .command('sample')
+    .description('generate completions from a checkpoint')
+    .requiredOption('--model <dir>', 'checkpoint directory (config.json, model.safetensors, tokenizer.json)')
+    .option('--prompt <text>', 'a prompt (repeatable)', collect, [])
+    .option('--prompts <file>', 'JSONL file of {"prompt": …} records')
+    .option('-n, --num-samples <n>', 'samples per prompt', intArg(1), 1)
+    .option('--max-new-tokens <n>', 'most tokens to generate', intArg(1), 64)
+    .option('--temperature <x>', 'softmax temperature (0 = greedy)', floatArg(0), 1)
+    .option('--top-k <n>', 'sample from the k most likely tokens (0 = all)', intArg(0), 0)
+    .option('--top-p <x>', 'nucleus sampling: smallest set with this probability', floatArg(0, 1), 1)
+    .option('--stop <text>', 'stop after this text (repeatable; each must be one token); the end-of-text token always stops', collect, [])
+    .option('--batch-size <n>', 'sequences decoded together', intArg(1), 16)
+    .option('--seed <n>', 'random seed', intArg(0), 0)
+    .option('--out <file>', 'write JSONL records {prompt, completion, sample, finish_reason} here instead of printing text')
+    .option('--json', 'print JSONL records to stdout', false)
+    .action((o) => {
+      if (o.topP <= 0) throw new Error('--top-p must be > 0');
+      const ck = loadCheckpoint(o.model);
+      if (!ck.tokenizer) throw new Error(`${o.model}: no tokenizer.json in the checkpoint; sampling needs it to read prompts`);
+      const tok = ck.tokenizer;
+      let prompts: string[] = o.prompt;
+      if (o.prompts) {
+        const res = readJsonl(o.prompts, (r) => stringField(r, 'prompt'));
+        if (res.issues.length) throw new Error(res.issues.slice(0, 5).map(formatIssue).join('\n'));
+        prompts = prompts.concat(res.records);
+      }
+      if (prompts.length === 0) throw new Error('give --prompt TEXT (repeatable) or --prompts FILE.jsonl');
+      const stopTokens = [ck.model.config.eosTokenId];
+      for (const s of o.stop as string[]) {
+        const ids = tok.encode(s, { allowSpecial: true });
+        if (ids.length !== 1) throw new Error(`--stop "${s}" is ${ids.length} tokens; each stop text must be a single token`);
+        stopTokens.push(ids[0]);
+      }
+      const jobs: { prompt: string; ids: number[]; sample: number }[] = [];
+      for (const p of prompts) {
+        // An empty prompt starts from the end-of-text token, like GPT-2's unconditional samples.
+        const ids = p.length ? tok.encode(p) : [tok.eosId];
+        for (let s = 0; s < o.numSamples; s++) jobs.push({ prompt: p, ids, sample: s });
+      }
+      const records: SampleRecord[] = [];
+      for (let i = 0; i < jobs.length; i += o.batchSize) {
+        const batch = jobs.slice(i, i + o.batchSize);
+        const gens = generate(ck.model, batch.map((j) => j.ids), {
+          maxNewTokens: o.maxNewTokens,
+          temperature: o.temperature,
+          topK: o.topK,
+          topP: o.topP,
+          stopTokens,
+          seed: o.seed + i,
+        });
+        gens.forEach((gen, k) => {
+          const toks = gen.finishReason === 'stop' ? gen.tokens.slice(0, -1) : gen.tokens;
+          records.push({ prompt: batch[k].prompt, completion: tok.decode(toks), sample: batch[k].sample, finish_reason: gen.finishReason });
+        });
+      }
+      if (o.out) {
+        writeFileSync(o.out, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+        process.stderr.write(`wrote ${records.length} samples to ${o.out}\n`);
+      } else if (o.json) {
+        for (const r of records) process.stdout.write(JSON.stringify(r) + '\n');
+      } else {
+        for (const r of records) process.stdout.write(`${r.prompt}${r.completion}\n${'-'.repeat(40)}\n`);
+      }
+    });
+}

@@ -1,0 +1,68 @@
+// `rlhf train …`: one subcommand per trainer.
+
+import { Command } from 'commander';
+import { defaultSFTConfig } from '../train/sft-config.js';
+import { trainSFT } from '../train/sft.js';
+import { PRESETS } from '../model/config.js';
+import { choiceArg, floatArg, intArg } from './args.js';
+
+/** Options shared by every trainer: the optimizer, schedule, evaluation and checkpoints. */
+export function addOptimOptions(cmd: Command, d: { steps: number; lr: number; warmupSteps: number; batchSize: number }): Command {
+  return cmd
+    .option('--steps <n>', 'optimizer steps', intArg(1), d.steps)
+    .option('--batch-size <n>', 'sequences per step', intArg(1), d.batchSize)
+    .option('--lr <x>', 'peak learning rate (linear warm-up, then cosine decay to lr/10)', floatArg(0), d.lr)
+    .option('--warmup <n>', 'warm-up steps', intArg(0), d.warmupSteps)
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay (matrices only)', floatArg(0), 0.1)
+    .option('--grad-clip <x>', 'clip the global gradient norm (0 = off)', floatArg(0), 1.0)
+    .option('--eval-every <n>', 'evaluate every n steps (0 = at the end only)', intArg(0), 50)
+    .option('--save-every <n>', 'save a checkpoint every n steps (0 = at the end only)', intArg(0), 0)
+    .option('--seed <n>', 'random seed: the same seed gives the same run', intArg(0), 0)
+    .option('--resume', 'continue from the checkpoint and optimizer state in --out', false)
+    .option('--quiet', 'no progress output', false);
+}
+
+export function registerTrain(program: Command): void {
+  const train = program.command('train').description('train a model (sft; reward, ppo, dpo, rest, hindsight as they land)');
+  const d = defaultSFTConfig;
+  const sft = train
+    .command('sft')
+    .description('pretrain on plain text (.txt, or JSONL {"text"}) or fine-tune on JSONL {"prompt","completion"} (loss on the completion only)')
+    .requiredOption('--data <file>', 'training data: .txt, .jsonl or .jsonl.gz')
+    .requiredOption('--out <dir>', 'checkpoint directory to write (model.safetensors, config.json, tokenizer.json, metrics.jsonl)')
+    .option('--init <dir>', 'start from this checkpoint (weights and tokenizer) instead of a new model')
+    .option('--preset <name>', `size of a new model: ${Object.keys(PRESETS).join(', ')}`, choiceArg(Object.keys(PRESETS)), d.preset)
+    .option('--tokenizer <path>', 'tokenizer.json, or a directory with tokenizer.json or encoder.json + vocab.bpe (default: train one on the data)')
+    .option('--vocab-size <n>', 'vocabulary size of a newly trained tokenizer', intArg(258), d.vocabSize)
+    .option('--context <n>', 'training sequence length in tokens', intArg(2), d.contextLength)
+    .option('--eval-fraction <x>', 'fraction held out for evaluation (by prompt hash)', floatArg(0, 0.99), d.evalFraction);
+  addOptimOptions(sft, d).action((o) => {
+    const result = trainSFT({
+      ...d,
+      data: o.data,
+      outDir: o.out,
+      init: o.init,
+      preset: o.preset,
+      tokenizer: o.tokenizer,
+      vocabSize: o.vocabSize,
+      contextLength: o.context,
+      batchSize: o.batchSize,
+      steps: o.steps,
+      lr: o.lr,
+      warmupSteps: o.warmup,
+      weightDecay: o.weightDecay,
+      gradClip: o.gradClip,
+      evalEvery: o.evalEvery,
+      saveEvery: o.saveEvery,
+      evalFraction: o.evalFraction,
+      seed: o.seed,
+      resume: o.resume,
+      quiet: o.quiet,
+    });
+    const ev = result.lastEval['eval/loss'];
+    process.stdout.write(
+      `sft: ${result.steps} steps, loss ${result.firstLoss.toFixed(3)} → ${result.finalLoss.toFixed(3)}` +
+        `${ev !== undefined ? `, eval loss ${ev.toFixed(3)}` : ''}, ${Math.round(result.tokensPerSecond)} tokens/s; checkpoint in ${o.out}\n`,
+    );
+  });
+}

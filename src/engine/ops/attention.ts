@@ -1,0 +1,84 @@
+// ---- causal self-attention ----
+// Works directly on the fused (B, T, 3C) projection: each head's q, k, v are strided slices
+// (leading dimension 3C), so no permute copies are needed before the matrix products.
+
+import { gemm } from '../gemm.js';
+import { Graph } from '../graph.js';
+import { Tensor } from '../tensor.js';
+
+/**
+ * qkv: (B, T, 3C) laid out [q | k | v] per token, heads contiguous inside each (GPT-2's c_attn).
+ * Returns (B, T, C): softmax(q·kᵀ/√hs + causal mask) · v, heads concatenated.
+ */
+export function causalSelfAttention(g: Graph, qkv: Tensor, B: number, T: number, nHead: number): Tensor {
+  const C3 = qkv.shape[qkv.shape.length - 1];
+  const C = C3 / 3;
+  if (!Number.isInteger(C) || qkv.size !== B * T * C3) {
+    throw new Error(`attention: qkv has shape [${qkv.shape.join(', ')}], expected [${B}, ${T}, 3·C]`);
+  }
+  if (C % nHead !== 0) throw new Error(`attention: C=${C} is not divisible by nHead=${nHead}`);
+  const hs = C / nHead;
+  const scale = 1 / Math.sqrt(hs);
+  const y = g.output([B, T, C], qkv);
+  // (B, nh, T, T) attention probabilities, kept for backward.
+  const att = g.alloc(B * nHead * T * T);
+  const blas = gemm();
+  const x = qkv.data;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < nHead; h++) {
+      const qOff = b * T * C3 + h * hs, kOff = qOff + C, vOff = qOff + 2 * C;
+      const aOff = (b * nHead + h) * T * T;
+      // S (T, T) = q · kᵀ · scale
+      blas.sgemm(false, true, T, T, hs, scale, x, qOff, C3, x, kOff, C3, 0, att, aOff, T);
+      causalSoftmaxRows(att, aOff, T);
+      // out (T, hs) = P · v, written into the head's slice of y (leading dimension C)
+      blas.sgemm(false, false, T, hs, T, 1, att, aOff, T, x, vOff, C3, 0, y.data, b * T * C + h * hs, C);
+    }
+  }
+  g.onBackward(y, () => {
+    const dy = y.grad!;
+    const dx = g.gradOf(qkv);
+    const dS = g.alloc(T * T);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < nHead; h++) {
+        const qOff = b * T * C3 + h * hs, kOff = qOff + C, vOff = qOff + 2 * C;
+        const aOff = (b * nHead + h) * T * T;
+        const oOff = b * T * C + h * hs;
+        // dP (T, T) = dout · vᵀ
+        blas.sgemm(false, true, T, T, hs, 1, dy, oOff, C, x, vOff, C3, 0, dS, 0, T);
+        // dv (T, hs) += Pᵀ · dout
+        blas.sgemm(true, false, T, hs, T, 1, att, aOff, T, dy, oOff, C, 1, dx, vOff, C3);
+        // dS = P ⊙ (dP − Σⱼ dPⱼ·Pⱼ), row by row; masked entries have P = 0.
+        for (let i = 0; i < T; i++) {
+          const r = aOff + i * T, d = i * T;
+          let s = 0;
+          for (let j = 0; j <= i; j++) s += dS[d + j] * att[r + j];
+          for (let j = 0; j <= i; j++) dS[d + j] = att[r + j] * (dS[d + j] - s);
+          for (let j = i + 1; j < T; j++) dS[d + j] = 0;
+        }
+        // dq += dS · k · scale; dk += dSᵀ · q · scale
+        blas.sgemm(false, false, T, hs, T, scale, dS, 0, T, x, kOff, C3, 1, dx, qOff, C3);
+        blas.sgemm(true, false, T, hs, T, scale, dS, 0, T, x, qOff, C3, 1, dx, kOff, C3);
+      }
+    }
+  });
+  return y;
+}
+
+/** Softmax of each row i of a (T, T) block over columns 0..i; columns after i become 0. */
+function causalSoftmaxRows(a: Float32Array, off: number, T: number): void {
+  for (let i = 0; i < T; i++) {
+    const r = off + i * T;
+    let m = -Infinity;
+    for (let j = 0; j <= i; j++) if (a[r + j] > m) m = a[r + j];
+    let s = 0;
+    for (let j = 0; j <= i; j++) {
+      const e = Math.exp(a[r + j] - m);
+      a[r + j] = e;
+      s += e;
+    }
+    const inv = 1 / s;
+    for (let j = 0; j <= i; j++) a[r + j] *= inv;
+    for (let j = i + 1; j < T; j++) a[r + j] = 0;
+  }
+}

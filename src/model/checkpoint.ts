@@ -1,0 +1,184 @@
+// Checkpoints: a directory with model.safetensors (Hugging Face GPT-2 tensor names, Conv1D layout),
+// config.json (a GPT2Config plus our own "rlhf" section), tokenizer.json, and, to resume
+// training, optimizer.safetensors + trainer_state.json. Every file is written atomically.
+
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AdamW } from '../engine/optim.js';
+import { Parameter } from '../engine/tensor.js';
+import { GPTConfig, fromHFConfig, toHFConfig } from './config.js';
+import { GPT, ScalarHead } from './gpt.js';
+import { readSafetensorsF32, writeSafetensors } from './safetensors.js';
+import { Tokenizer } from './tokenizer/index.js';
+
+export const MODEL_FILE = 'model.safetensors';
+export const CONFIG_FILE = 'config.json';
+export const TOKENIZER_FILE = 'tokenizer.json';
+export const OPTIMIZER_FILE = 'optimizer.safetensors';
+export const TRAINER_STATE_FILE = 'trainer_state.json';
+
+/** Head prefixes we know: the reward model's score and PPO's value head. */
+const HEAD_SHAPES: Record<string, { bias: boolean }> = { score: { bias: false }, 'v_head.summary': { bias: true } };
+
+export interface SaveOptions {
+  heads?: ScalarHead[];
+  tokenizer?: Tokenizer | null;
+  /** Stored under "rlhf" in config.json: what kind of model this is, how it was trained. */
+  meta?: Record<string, unknown>;
+}
+
+export interface Checkpoint {
+  dir: string;
+  model: GPT;
+  heads: Map<string, ScalarHead>;
+  tokenizer: Tokenizer | null;
+  meta: Record<string, unknown>;
+}
+
+/** Writes a text file atomically: a temp file in the same directory, then rename. */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+export function saveCheckpoint(dir: string, model: GPT, opts: SaveOptions = {}): void {
+  mkdirSync(dir, { recursive: true });
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  const put = (p: Parameter) => (tensors[p.name] = { shape: [...p.shape], data: p.data });
+  model.params.forEach(put);
+  for (const h of opts.heads ?? []) h.params.forEach(put);
+  writeSafetensors(join(dir, MODEL_FILE), tensors, { format: 'pt' });
+  if (opts.tokenizer) opts.tokenizer.save(join(dir, TOKENIZER_FILE));
+  const heads = (opts.heads ?? []).map((h) => h.prefix);
+  const extra: Record<string, unknown> = { rlhf: { ...(opts.meta ?? {}), heads } };
+  if (heads.includes('score')) {
+    // Lets transformers' GPT2ForSequenceClassification load a reward model directly.
+    extra.architectures = ['GPT2ForSequenceClassification'];
+    extra.num_labels = 1;
+    extra.pad_token_id = model.config.eosTokenId;
+  }
+  writeFileAtomic(join(dir, CONFIG_FILE), JSON.stringify(toHFConfig(model.config, extra), null, 2) + '\n');
+}
+
+/** Reads config.json of a checkpoint directory. */
+export function readCheckpointConfig(dir: string): { config: GPTConfig; meta: Record<string, unknown> } {
+  const path = join(dir, CONFIG_FILE);
+  if (!existsSync(path)) {
+    throw new Error(`${path} not found: a checkpoint directory holds config.json and model.safetensors (made by \`rlhf train …\` or Hugging Face save_pretrained)`);
+  }
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  const meta = (j.rlhf && typeof j.rlhf === 'object' ? j.rlhf : {}) as Record<string, unknown>;
+  return { config: fromHFConfig(j, path), meta };
+}
+
+/**
+ * Loads a checkpoint directory (ours, or a Hugging Face GPT-2 one: names with or without the
+ * "transformer." prefix; attention mask buffers and a tied lm_head.weight are skipped).
+ */
+export function loadCheckpoint(dir: string): Checkpoint {
+  const { config, meta } = readCheckpointConfig(dir);
+  const file = join(dir, MODEL_FILE);
+  if (!existsSync(file)) throw new Error(`${file} not found: the checkpoint has config.json but no weights`);
+  const { tensors } = readSafetensorsF32(file);
+  // A temporary seed-0 model gives the shapes; every tensor is then overwritten from the file.
+  const model = new GPT(config);
+  const seen = new Set<string>();
+  const headTensors = new Map<string, Map<string, { shape: number[]; data: Float32Array }>>();
+  for (const [rawName, t] of tensors) {
+    const name = rawName.startsWith('transformer.') || !isTrunkName(rawName) ? rawName : `transformer.${rawName}`;
+    if (/\.attn\.(masked_)?bias$/.test(name)) continue;
+    if (name === 'lm_head.weight') {
+      checkTied(file, t.data, tensors.get('transformer.wte.weight') ?? tensors.get('wte.weight'));
+      continue;
+    }
+    const head = Object.keys(HEAD_SHAPES).find((h) => name.startsWith(h + '.'));
+    if (head) {
+      if (!headTensors.has(head)) headTensors.set(head, new Map());
+      headTensors.get(head)!.set(name, t);
+      continue;
+    }
+    const p = model.params.find((q) => q.name === name);
+    if (!p) throw new Error(`${file}: unexpected tensor "${rawName}"; this is not a GPT-2 checkpoint we can read (known: transformer.*, score.*, v_head.summary.*)`);
+    copyInto(file, p, t);
+    seen.add(name);
+  }
+  const missing = model.params.filter((p) => !seen.has(p.name)).map((p) => p.name);
+  if (missing.length) throw new Error(`${file}: missing tensors ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`);
+  const heads = new Map<string, ScalarHead>();
+  for (const [prefix, ts] of headTensors) {
+    const head = new ScalarHead(prefix, config.nEmbd, HEAD_SHAPES[prefix].bias);
+    for (const p of head.params) {
+      const t = ts.get(p.name);
+      if (!t) throw new Error(`${file}: head "${prefix}" is missing tensor ${p.name}`);
+      copyInto(file, p, t);
+    }
+    heads.set(prefix, head);
+  }
+  const tokPath = join(dir, TOKENIZER_FILE);
+  const hasGPT2Vocab = existsSync(join(dir, 'encoder.json')) && existsSync(join(dir, 'vocab.bpe'));
+  const tokenizer = existsSync(tokPath) || hasGPT2Vocab ? Tokenizer.load(dir) : null;
+  if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
+    throw new Error(`${dir}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`);
+  }
+  return { dir, model, heads, tokenizer, meta };
+}
+
+function isTrunkName(name: string): boolean {
+  return /^(wte|wpe|ln_f|h\.\d+)\./.test(name);
+}
+
+function copyInto(file: string, p: Parameter, t: { shape: number[]; data: Float32Array }): void {
+  if (t.shape.join(',') !== p.shape.join(',')) {
+    throw new Error(`${file}: tensor ${p.name} has shape [${t.shape.join(', ')}], config.json implies [${p.shape.join(', ')}]`);
+  }
+  p.data.set(t.data);
+}
+
+function checkTied(file: string, head: Float32Array, wte?: { data: Float32Array }): void {
+  if (!wte) return;
+  for (let i = 0; i < head.length; i += 97) {
+    if (head[i] !== wte.data[i]) throw new Error(`${file}: lm_head.weight differs from the token embedding; only tied GPT-2 heads are supported`);
+  }
+}
+
+// ---- training state ----
+
+export interface TrainerState {
+  step: number;
+  [key: string]: unknown;
+}
+
+/** Saves optimizer moments (named like the parameters) and the trainer's state for resuming. */
+export function saveTrainingState(dir: string, opt: AdamW, state: TrainerState): void {
+  mkdirSync(dir, { recursive: true });
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  opt.params.forEach((p, i) => {
+    tensors[`m.${p.name}`] = { shape: [...p.shape], data: opt.m[i] };
+    tensors[`v.${p.name}`] = { shape: [...p.shape], data: opt.v[i] };
+  });
+  writeSafetensors(join(dir, OPTIMIZER_FILE), tensors, { step: String(opt.step) });
+  writeFileAtomic(join(dir, TRAINER_STATE_FILE), JSON.stringify({ ...state, optimizerStep: opt.step }, null, 2) + '\n');
+}
+
+/** Restores what saveTrainingState wrote; returns the trainer state, or null when there is none. */
+export function loadTrainingState(dir: string, opt: AdamW): TrainerState | null {
+  const sPath = join(dir, TRAINER_STATE_FILE), oPath = join(dir, OPTIMIZER_FILE);
+  if (!existsSync(sPath) || !existsSync(oPath)) return null;
+  const state = JSON.parse(readFileSync(sPath, 'utf8')) as TrainerState & { optimizerStep?: number };
+  const { tensors } = readSafetensorsF32(oPath);
+  opt.params.forEach((p, i) => {
+    for (const [k, arr] of [['m', opt.m[i]], ['v', opt.v[i]]] as const) {
+      const t = tensors.get(`${k}.${p.name}`);
+      if (!t || t.data.length !== arr.length) throw new Error(`${oPath}: optimizer state for ${p.name} is missing or has the wrong size; resume with the same model and trainer`);
+      arr.set(t.data);
+    }
+  });
+  opt.step = state.optimizerStep ?? state.step;
+  return state;
+}

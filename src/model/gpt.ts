@@ -1,0 +1,145 @@
+// The GPT-2 architecture: learned positions, pre-LayerNorm blocks, GELU MLP, tied output embedding.
+// Parameter names are Hugging Face's GPT-2 names, so a checkpoint is just the parameter map.
+
+import { Graph } from '../engine/graph.js';
+import * as ops from '../engine/ops/index.js';
+import { RNG } from '../engine/rng.js';
+import { Parameter, Tensor } from '../engine/tensor.js';
+import { GPTConfig, validateConfig } from './config.js';
+
+export interface Block {
+  ln1w: Parameter; ln1b: Parameter;
+  attnW: Parameter; attnB: Parameter; // c_attn (C, 3C)
+  projW: Parameter; projB: Parameter; // attn.c_proj (C, C)
+  ln2w: Parameter; ln2b: Parameter;
+  fcW: Parameter; fcB: Parameter;     // mlp.c_fc (C, 4C)
+  fc2W: Parameter; fc2B: Parameter;   // mlp.c_proj (4C, C)
+}
+
+/** Per-layer keys and values captured during a forward pass, for the KV cache. */
+export type QKVCapture = (layer: number, qkv: Tensor) => void;
+
+export class GPT {
+  readonly params: Parameter[] = [];
+  readonly wte: Parameter;
+  readonly wpe: Parameter;
+  readonly blocks: Block[] = [];
+  readonly lnfW: Parameter;
+  readonly lnfB: Parameter;
+
+  /** A freshly initialized model (GPT-2 init: N(0, 0.02), residual projections scaled by 1/√(2·nLayer)). */
+  constructor(readonly config: GPTConfig, seed = 0) {
+    validateConfig(config);
+    const { vocabSize: V, nPositions: P, nEmbd: C, nLayer: L } = config;
+    const rng = new RNG(seed);
+    const normal = (name: string, shape: number[], std: number) => this.add(name, shape, (d) => rng.fillNormal(d, std));
+    const fill = (name: string, shape: number[], v: number) => this.add(name, shape, (d) => d.fill(v));
+    const projStd = 0.02 / Math.sqrt(2 * L);
+    this.wte = normal('transformer.wte.weight', [V, C], 0.02);
+    this.wpe = normal('transformer.wpe.weight', [P, C], 0.01);
+    for (let i = 0; i < L; i++) {
+      const p = `transformer.h.${i}.`;
+      this.blocks.push({
+        ln1w: fill(p + 'ln_1.weight', [C], 1), ln1b: fill(p + 'ln_1.bias', [C], 0),
+        attnW: normal(p + 'attn.c_attn.weight', [C, 3 * C], 0.02), attnB: fill(p + 'attn.c_attn.bias', [3 * C], 0),
+        projW: normal(p + 'attn.c_proj.weight', [C, C], projStd), projB: fill(p + 'attn.c_proj.bias', [C], 0),
+        ln2w: fill(p + 'ln_2.weight', [C], 1), ln2b: fill(p + 'ln_2.bias', [C], 0),
+        fcW: normal(p + 'mlp.c_fc.weight', [C, 4 * C], 0.02), fcB: fill(p + 'mlp.c_fc.bias', [4 * C], 0),
+        fc2W: normal(p + 'mlp.c_proj.weight', [4 * C, C], projStd), fc2B: fill(p + 'mlp.c_proj.bias', [C], 0),
+      });
+    }
+    this.lnfW = fill('transformer.ln_f.weight', [C], 1);
+    this.lnfB = fill('transformer.ln_f.bias', [C], 0);
+  }
+
+  private add(name: string, shape: number[], init: (d: Float32Array) => void): Parameter {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    init(data);
+    const p = new Parameter(name, data, shape);
+    this.params.push(p);
+    return p;
+  }
+
+  /** The parameter with a given Hugging Face name. */
+  param(name: string): Parameter {
+    const p = this.params.find((q) => q.name === name);
+    if (!p) throw new Error(`GPT has no parameter "${name}"`);
+    return p;
+  }
+
+  /**
+   * Final hidden states after ln_f: ids (B·T) → (B, T, C). posOffset shifts the positions (KV cache).
+   * onQKV, if given, sees each layer's fused q|k|v projection (B, T, 3C).
+   */
+  hidden(g: Graph, ids: Int32Array, B: number, T: number, onQKV?: QKVCapture): Tensor {
+    const { nHead, layerNormEps: eps } = this.config;
+    let x = ops.embed(g, ids, B, T, this.wte, this.wpe);
+    this.blocks.forEach((blk, l) => {
+      const h = ops.layerNorm(g, x, blk.ln1w, blk.ln1b, eps);
+      const qkv = ops.linear(g, h, blk.attnW, blk.attnB);
+      if (onQKV) onQKV(l, qkv);
+      const a = ops.causalSelfAttention(g, qkv, B, T, nHead);
+      x = ops.add(g, x, ops.linear(g, a, blk.projW, blk.projB));
+      const h2 = ops.layerNorm(g, x, blk.ln2w, blk.ln2b, eps);
+      const m = ops.linear(g, ops.gelu(g, ops.linear(g, h2, blk.fcW, blk.fcB)), blk.fc2W, blk.fc2B);
+      x = ops.add(g, x, m);
+    });
+    return ops.layerNorm(g, x, this.lnfW, this.lnfB, eps);
+  }
+
+  /** Next-token logits from hidden states: (…, C) → (…, V), through the tied embedding. */
+  logits(g: Graph, hidden: Tensor): Tensor {
+    return ops.linear(g, hidden, this.wte, null, true);
+  }
+
+  /** Logits (B, T, V) for token ids (B·T). */
+  forward(g: Graph, ids: Int32Array, B: number, T: number): Tensor {
+    return this.logits(g, this.hidden(g, ids, B, T));
+  }
+
+  /** Mean next-token cross-entropy; targets (B·T) with -100 where no loss is wanted. */
+  loss(g: Graph, ids: Int32Array, targets: Int32Array, B: number, T: number): Tensor {
+    return ops.crossEntropy(g, this.forward(g, ids, B, T), targets);
+  }
+
+  /** Copies all weights from another model of the same config (e.g. a frozen reference policy). */
+  copyFrom(other: GPT): void {
+    other.params.forEach((p, i) => this.params[i].data.set(p.data));
+  }
+
+  /** A deep copy of this model (same config and weights, fresh gradients). */
+  clone(): GPT {
+    const m = new GPT(this.config);
+    m.copyFrom(this);
+    return m;
+  }
+}
+
+/** A linear read-out to one number per position: the reward model's `score` or PPO's value head. */
+export class ScalarHead {
+  readonly params: Parameter[];
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+
+  /**
+   * @param prefix Hugging Face name: 'score' (GPT2ForSequenceClassification, no bias) or
+   *   'v_head.summary' (TRL's value head, with bias).
+   */
+  constructor(readonly prefix: string, nEmbd: number, withBias: boolean, seed = 0) {
+    const rng = new RNG(seed);
+    this.weight = new Parameter(`${prefix}.weight`, rng.fillNormal(new Float32Array(nEmbd), 1 / Math.sqrt(nEmbd + 1)), [1, nEmbd]);
+    this.bias = withBias ? new Parameter(`${prefix}.bias`, new Float32Array(1), [1]) : null;
+    this.params = this.bias ? [this.weight, this.bias] : [this.weight];
+  }
+
+  /** hidden (…, C) → (N) scalars. */
+  forward(g: Graph, hidden: Tensor): Tensor {
+    const y = ops.linear(g, hidden, this.weight, this.bias, true);
+    return ops.reshape(g, y, [y.size]);
+  }
+}
+
+/** The reward model's head (scalar read at the final token). */
+export const rewardHead = (nEmbd: number, seed = 0) => new ScalarHead('score', nEmbd, false, seed);
+/** PPO's value head (one value per token). */
+export const valueHead = (nEmbd: number, seed = 0) => new ScalarHead('v_head.summary', nEmbd, true, seed);

@@ -1,0 +1,214 @@
+// Batched sampling with a KV cache. Each prompt keeps its own length and position, so prompts of
+// different lengths need no padding; finished rows drop out of the batch.
+
+import { Graph } from '../engine/graph.js';
+import * as ops from '../engine/ops/index.js';
+import { RNG } from '../engine/rng.js';
+import { Tensor } from '../engine/tensor.js';
+import { GPT } from './gpt.js';
+
+export interface SampleOptions {
+  /** Most tokens to generate per prompt. */
+  maxNewTokens: number;
+  /** Softmax temperature; 0 means greedy (argmax). Default 1. */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 = all). */
+  topK?: number;
+  /** Keep the smallest set of tokens whose probability reaches p (1 = all). */
+  topP?: number;
+  /** Generation of a row ends after it emits one of these (the token is included in the output). */
+  stopTokens?: number[];
+  /** Seed of the sampling RNG (ignored when rng is given). */
+  seed?: number;
+  rng?: RNG;
+}
+
+export type FinishReason = 'stop' | 'length' | 'context';
+
+export interface Generation {
+  /** New tokens, ending with the stop token when finishReason is 'stop'. */
+  tokens: number[];
+  finishReason: FinishReason;
+}
+
+export function validateSampleOptions(o: SampleOptions): void {
+  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) throw new Error(`maxNewTokens must be a non-negative integer, got ${o.maxNewTokens}`);
+  if (o.temperature !== undefined && !(o.temperature >= 0)) throw new Error(`temperature must be ≥ 0, got ${o.temperature}`);
+  if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 0)) throw new Error(`topK must be a non-negative integer, got ${o.topK}`);
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new Error(`topP must be in (0, 1], got ${o.topP}`);
+}
+
+/** Per-layer keys and values: (B, Tmax, C) each; len[b] positions filled. */
+export class KVCache {
+  readonly k: Float32Array[];
+  readonly v: Float32Array[];
+  readonly len: Int32Array;
+
+  constructor(readonly B: number, readonly Tmax: number, readonly C: number, nLayer: number) {
+    this.k = Array.from({ length: nLayer }, () => new Float32Array(B * Tmax * C));
+    this.v = Array.from({ length: nLayer }, () => new Float32Array(B * Tmax * C));
+    this.len = new Int32Array(B);
+  }
+}
+
+/**
+ * Runs prompts (each ≥ 1 token) through the model, filling cache rows `rows`, and returns the
+ * logits of each prompt's last position (rows.length, V).
+ */
+export function prefill(model: GPT, cache: KVCache, prompts: number[][], rows: number[]): Float32Array {
+  const { nEmbd: C, vocabSize: V } = model.config;
+  const out = new Float32Array(prompts.length * V);
+  // Prompts of equal length share one batched forward pass.
+  const byLength = new Map<number, number[]>();
+  prompts.forEach((p, i) => {
+    if (p.length === 0) throw new Error(`prompt ${i} is empty: give at least one token (e.g. the end-of-text token)`);
+    if (p.length > cache.Tmax) throw new Error(`prompt ${i} has ${p.length} tokens but the model's context is ${cache.Tmax}`);
+    byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]);
+  });
+  for (const [T, group] of byLength) {
+    const B = group.length;
+    const ids = new Int32Array(B * T);
+    group.forEach((i, b) => ids.set(prompts[i], b * T));
+    const g = Graph.inference();
+    const h = model.hidden(g, ids, B, T, (l, qkv) => {
+      group.forEach((i, b) => {
+        const row = rows[i];
+        for (let t = 0; t < T; t++) {
+          const src = (b * T + t) * 3 * C, dst = (row * cache.Tmax + t) * C;
+          cache.k[l].set(qkv.data.subarray(src + C, src + 2 * C), dst);
+          cache.v[l].set(qkv.data.subarray(src + 2 * C, src + 3 * C), dst);
+        }
+      });
+    });
+    const last = ops.selectRows(g, h, group.map((_, b) => b * T + T - 1));
+    const logits = model.logits(g, last);
+    group.forEach((i, b) => {
+      out.set(logits.data.subarray(b * V, (b + 1) * V), i * V);
+      cache.len[rows[i]] = T;
+    });
+    g.dispose();
+  }
+  return out;
+}
+
+/**
+ * One decoding step: feeds token tokens[i] to cache row rows[i] at position cache.len[row],
+ * appends its key and value, and returns next-token logits (rows.length, V).
+ */
+export function decodeStep(model: GPT, cache: KVCache, rows: number[], tokens: number[]): Float32Array {
+  const { nEmbd: C, nHead, layerNormEps: eps } = model.config;
+  const n = rows.length, hs = C / nHead, scale = 1 / Math.sqrt(hs);
+  const g = Graph.inference();
+  let x = g.output([n, C]) as Tensor;
+  rows.forEach((row, i) => {
+    const pos = cache.len[row];
+    if (pos >= cache.Tmax) throw new Error(`decodeStep: row ${row} is at the end of the context (${cache.Tmax} tokens)`);
+    const e = tokens[i] * C, p = pos * C;
+    for (let j = 0; j < C; j++) x.data[i * C + j] = model.wte.data[e + j] + model.wpe.data[p + j];
+  });
+  const scores = new Float32Array(cache.Tmax);
+  model.blocks.forEach((blk, l) => {
+    const h = ops.layerNorm(g, x, blk.ln1w, blk.ln1b, eps);
+    const qkv = ops.linear(g, h, blk.attnW, blk.attnB).data; // (n, 3C)
+    const att = g.output([n, C]);
+    const K = cache.k[l], Vc = cache.v[l];
+    rows.forEach((row, i) => {
+      const pos = cache.len[row], base = row * cache.Tmax * C;
+      K.set(qkv.subarray(i * 3 * C + C, i * 3 * C + 2 * C), base + pos * C);
+      Vc.set(qkv.subarray(i * 3 * C + 2 * C, i * 3 * C + 3 * C), base + pos * C);
+      for (let hh = 0; hh < nHead; hh++) {
+        const q = i * 3 * C + hh * hs, o = i * C + hh * hs;
+        let m = -Infinity;
+        for (let t = 0; t <= pos; t++) {
+          const k = base + t * C + hh * hs;
+          let s = 0;
+          for (let d = 0; d < hs; d++) s += qkv[q + d] * K[k + d];
+          s *= scale;
+          scores[t] = s;
+          if (s > m) m = s;
+        }
+        let z = 0;
+        for (let t = 0; t <= pos; t++) z += (scores[t] = Math.exp(scores[t] - m));
+        for (let d = 0; d < hs; d++) att.data[o + d] = 0;
+        for (let t = 0; t <= pos; t++) {
+          const w = scores[t] / z, v = base + t * C + hh * hs;
+          for (let d = 0; d < hs; d++) att.data[o + d] += w * Vc[v + d];
+        }
+      }
+    });
+    x = ops.add(g, x, ops.linear(g, att, blk.projW, blk.projB));
+    const h2 = ops.layerNorm(g, x, blk.ln2w, blk.ln2b, eps);
+    x = ops.add(g, x, ops.linear(g, ops.gelu(g, ops.linear(g, h2, blk.fcW, blk.fcB)), blk.fc2W, blk.fc2B));
+  });
+  for (const row of rows) cache.len[row]++;
+  const logits = model.logits(g, ops.layerNorm(g, x, model.lnfW, model.lnfB, eps));
+  const out = Float32Array.from(logits.data);
+  g.dispose();
+  return out;
+}
+
+/** Samples continuations of each prompt (token ids). */
+export function generate(model: GPT, prompts: number[][], opts: SampleOptions): Generation[] {
+  validateSampleOptions(opts);
+  const { nPositions, vocabSize: V, nEmbd, nLayer } = model.config;
+  const rng = opts.rng ?? new RNG(opts.seed ?? 0);
+  const stop = new Set(opts.stopTokens ?? []);
+  const B = prompts.length;
+  const results: Generation[] = prompts.map(() => ({ tokens: [], finishReason: 'length' }));
+  if (B === 0 || opts.maxNewTokens === 0) return results;
+  const cache = new KVCache(B, nPositions, nEmbd, nLayer);
+  let active = prompts.map((_, i) => i);
+  let logits = prefill(model, cache, prompts, active);
+  const probs = new Float32Array(V);
+  for (let step = 0; active.length > 0; step++) {
+    const next: number[] = [];
+    const still: number[] = [];
+    active.forEach((row, i) => {
+      const tok = pickToken(logits, i * V, V, opts, rng, probs);
+      const r = results[row];
+      r.tokens.push(tok);
+      if (stop.has(tok)) r.finishReason = 'stop';
+      else if (r.tokens.length >= opts.maxNewTokens) r.finishReason = 'length';
+      else if (cache.len[row] >= nPositions) r.finishReason = 'context';
+      else {
+        still.push(row);
+        next.push(tok);
+      }
+    });
+    active = still;
+    if (active.length > 0) logits = decodeStep(model, cache, active, next);
+  }
+  return results;
+}
+
+/** Chooses a token from one row of logits under temperature, top-k and top-p. */
+export function pickToken(logits: Float32Array, off: number, V: number, o: SampleOptions, rng: RNG, probs = new Float32Array(V)): number {
+  const temperature = o.temperature ?? 1;
+  if (temperature === 0) {
+    let best = 0;
+    for (let j = 1; j < V; j++) if (logits[off + j] > logits[off + best]) best = j;
+    return best;
+  }
+  let m = -Infinity;
+  for (let j = 0; j < V; j++) if (logits[off + j] > m) m = logits[off + j];
+  let z = 0;
+  for (let j = 0; j < V; j++) z += (probs[j] = Math.exp((logits[off + j] - m) / temperature));
+  for (let j = 0; j < V; j++) probs[j] /= z;
+  const topK = o.topK ?? 0, topP = o.topP ?? 1;
+  if ((topK > 0 && topK < V) || topP < 1) {
+    const order = Array.from({ length: V }, (_, j) => j).sort((a, b) => probs[b] - probs[a]);
+    let keep = topK > 0 ? Math.min(topK, V) : V;
+    if (topP < 1) {
+      let cum = 0;
+      for (let r = 0; r < keep; r++) {
+        cum += probs[order[r]];
+        if (cum >= topP) {
+          keep = r + 1;
+          break;
+        }
+      }
+    }
+    for (let r = keep; r < V; r++) probs[order[r]] = 0;
+  }
+  return rng.categorical(probs, V);
+}

@@ -1,0 +1,156 @@
+// The one training loop every trainer uses: learning-rate schedule, clipping, AdamW, evaluation,
+// metrics.jsonl, checkpoints with optimizer state, resuming, and progress.
+
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { AdamW, clipGradNorm, learningRate } from '../engine/optim.js';
+import { RNG, RNGState } from '../engine/rng.js';
+import { Parameter } from '../engine/tensor.js';
+import { loadTrainingState, saveTrainingState } from '../model/checkpoint.js';
+import { progress } from './progress.js';
+
+export interface OptimConfig {
+  /** Optimizer steps in the whole run. */
+  steps: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Linear warm-up steps. */
+  warmupSteps: number;
+  /** Learning rate at the end of the cosine decay (default lr/10). */
+  minLr?: number;
+  /** AdamW decoupled weight decay on matrices. */
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  /** Clip the global gradient norm to this (0 = no clipping). */
+  gradClip: number;
+  /** Evaluate every this many steps (0 = only at the end). */
+  evalEvery: number;
+  /** Save a checkpoint every this many steps (0 = only at the end). */
+  saveEvery: number;
+  seed: number;
+}
+
+export function validateOptimConfig(c: OptimConfig): void {
+  const check = (ok: boolean, field: string, want: string, got: unknown) => {
+    if (!ok) throw new Error(`${field} must be ${want}, got ${got}`);
+  };
+  check(Number.isInteger(c.steps) && c.steps > 0, 'steps', 'a positive integer', c.steps);
+  check(c.lr > 0, 'lr', '> 0', c.lr);
+  check(Number.isInteger(c.warmupSteps) && c.warmupSteps >= 0, 'warmupSteps', 'a non-negative integer', c.warmupSteps);
+  check(c.weightDecay >= 0, 'weightDecay', '≥ 0', c.weightDecay);
+  check(c.gradClip >= 0, 'gradClip', '≥ 0', c.gradClip);
+  check(c.evalEvery >= 0 && c.saveEvery >= 0, 'evalEvery/saveEvery', '≥ 0', `${c.evalEvery}/${c.saveEvery}`);
+}
+
+export interface StepResult {
+  /** Loss of this batch (before the update). */
+  loss: number;
+  /** Tokens processed (for tokens/s). */
+  tokens: number;
+  /** Extra metrics, already namespaced (e.g. 'reward/accuracy'). */
+  metrics?: Record<string, number>;
+}
+
+/** What a trainer gives the loop. */
+export interface TrainTask {
+  params: Parameter[];
+  /** Forward and backward of one batch, accumulating into each parameter's .grad. */
+  step(rng: RNG, step: number): StepResult;
+  /** Held-out metrics, namespaced ('eval/loss', …). */
+  evaluate?(): Record<string, number>;
+  /** Writes the model files (weights, config, tokenizer) into dir. */
+  save(dir: string): void;
+}
+
+export interface LoopOptions {
+  outDir: string;
+  /** Continue from outDir's optimizer and trainer state when present. */
+  resume?: boolean;
+  label?: string;
+  quiet?: boolean;
+  /** Extra fields stored in trainer_state.json. */
+  stateExtra?: Record<string, unknown>;
+  /** Stop (and save) after this many steps of the schedule, to be resumed later. */
+  stopAfter?: number;
+}
+
+export interface LoopSummary {
+  steps: number;
+  startStep: number;
+  finalLoss: number;
+  firstLoss: number;
+  lastEval: Record<string, number>;
+  tokensPerSecond: number;
+  seconds: number;
+}
+
+export function runTraining(task: TrainTask, cfg: OptimConfig, opts: LoopOptions): LoopSummary {
+  validateOptimConfig(cfg);
+  mkdirSync(opts.outDir, { recursive: true });
+  const opt = new AdamW(task.params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
+  const rng = new RNG(cfg.seed);
+  let start = 0;
+  if (opts.resume) {
+    const state = loadTrainingState(opts.outDir, opt);
+    if (state) {
+      start = state.step;
+      if (state.rng) rng.setState(state.rng as RNGState);
+    }
+  }
+  const metricsPath = join(opts.outDir, 'metrics.jsonl');
+  // NOTE: written synchronously, line by line: the loop never yields, so a stream would buffer it all.
+  const log = openSync(metricsPath, start > 0 && existsSync(metricsPath) ? 'a' : 'w');
+  const bar = progress(opts.label ?? 'train', cfg.steps, { quiet: opts.quiet });
+  const schedule = { lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: cfg.steps, minLr: cfg.minLr };
+  let firstLoss = NaN, lastLoss = NaN, lastEval: Record<string, number> = {};
+  let tokens = 0;
+  const t0 = performance.now();
+  const save = (step: number) => {
+    task.save(opts.outDir);
+    saveTrainingState(opts.outDir, opt, { step, rng: rng.getState(), ...opts.stateExtra });
+  };
+
+  const end = Math.min(cfg.steps, opts.stopAfter ?? Infinity);
+  for (let step = start; step < end; step++) {
+    opt.zeroGrad();
+    const res = task.step(rng, step);
+    if (!Number.isFinite(res.loss)) {
+      closeSync(log);
+      throw new Error(`training diverged at step ${step}: loss is ${res.loss}. HINT: lower --lr (now ${cfg.lr}) or keep --grad-clip on`);
+    }
+    const gradNorm = clipGradNorm(task.params, cfg.gradClip);
+    const lr = learningRate(step, schedule);
+    opt.update(lr);
+    tokens += res.tokens;
+    if (Number.isNaN(firstLoss)) firstLoss = res.loss;
+    lastLoss = res.loss;
+    const secs = (performance.now() - t0) / 1000;
+    const record: Record<string, number> = {
+      step: step + 1,
+      'train/loss': res.loss,
+      'train/lr': lr,
+      'train/grad_norm': gradNorm,
+      'train/tokens_per_s': tokens / secs,
+      ...res.metrics,
+    };
+    const last = step + 1 === end;
+    if (task.evaluate && ((cfg.evalEvery > 0 && (step + 1) % cfg.evalEvery === 0) || last)) {
+      lastEval = task.evaluate();
+      Object.assign(record, lastEval);
+    }
+    writeSync(log, JSON.stringify(record) + '\n');
+    if ((cfg.saveEvery > 0 && (step + 1) % cfg.saveEvery === 0) || last) save(step + 1);
+    bar.update(step + 1, { loss: res.loss, 'tok/s': Math.round(tokens / secs), ...pickEval(lastEval) });
+  }
+  bar.stop();
+  closeSync(log);
+  const seconds = (performance.now() - t0) / 1000;
+  return { steps: end, startStep: start, firstLoss, finalLoss: lastLoss, lastEval, tokensPerSecond: tokens / Math.max(seconds, 1e-9), seconds };
+}
+
+function pickEval(e: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (e['eval/loss'] !== undefined) out['eval loss'] = e['eval/loss'];
+  return out;
+}
