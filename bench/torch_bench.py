@@ -28,7 +28,13 @@ def parse_args():
     ap.add_argument("--sample-runs", type=int, default=3, help="timed sampling runs of 16 x 127 tokens")
     ap.add_argument("--no-coretype", action="store_true",
                     help="leave OPENBLAS_CORETYPE unset (OpenBLAS's own CPU detection)")
-    return ap.parse_args()
+    args = ap.parse_args()
+    for name in ("threads", "steps", "sample_runs"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.warmup < 0:
+        ap.error(f"--warmup must be 0 or more, got {args.warmup}")
+    return args
 
 
 def openblas_coretype():
@@ -56,6 +62,10 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 # TypeScript engine's OpenBLAS needs the same, or the comparison measures a misdetection.
 if not ARGS.no_coretype and "OPENBLAS_CORETYPE" not in os.environ and openblas_coretype():
     os.environ["OPENBLAS_CORETYPE"] = openblas_coretype()
+# NOTE: torch's OpenMP workers spin-wait after each parallel region while OpenBLAS's own pthreads want
+# the same cores. With 2 threads on 2 busy cores that fight cost 10-50x here (train 600-950 tok/s,
+# sampling ~100 tok/s); passive waiting keeps PyTorch at its normal speed. Callers may override it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
@@ -216,6 +226,8 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     info(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {n_params:,} parameters, "
          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (other work skews the numbers)")
+    info("env: " + " ".join(f"{v}={os.environ.get(v, '')}" for v in
+                            ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY")))
     train_tps = bench_train(model)
     sample_tps = bench_sample(model)
     blas = blas_description()  # after the runs, so the BLAS library is surely loaded

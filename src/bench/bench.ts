@@ -5,12 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gemm } from '../engine/gemm.js';
-import { Graph } from '../engine/graph.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { RNG } from '../engine/rng.js';
 import { presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
+import { runSharded, shardCount } from '../model/replica.js';
 import { generate } from '../model/sample.js';
+import { kernel, lmStep, shardLM } from '../train/kernels.js';
 
 export interface BenchOptions {
   steps: number;
@@ -28,6 +29,7 @@ export interface BenchResult {
   backend: string;
   backend_detail: string;
   threads: number;
+  blas_threads: number;
   train_tokens_per_s: number;
   sample_tokens_per_s: number;
   peak_rss_mb: number;
@@ -50,17 +52,17 @@ export function runBench(o: BenchOptions, log: (m: string) => void): BenchResult
   const opt = new AdamW(model.params, { lr: 1e-4 });
   const rng = new RNG(0);
   const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
+  const replica = { models: { policy: model }, heads: {} };
+  // The same path as `rlhf train sft`: the batch is split across the threads (RLHF_THREADS).
   const step = () => {
     for (let i = 0; i < ids.length; i++) (ids[i] = rng.int(V)), (targets[i] = rng.int(V));
     opt.zeroGrad();
-    const g = new Graph();
-    g.backward(model.loss(g, ids, targets, B, T));
-    g.dispose();
+    runSharded(replica, kernel('lmStep'), lmStep, shardLM(ids, targets, B, T, shardCount()));
     clipGradNorm(model.params, 1);
     opt.update();
   };
   const blas = gemm();
-  log(`ours: ${blas.name} (${blas.detail}), model small (V ${V}, T ${T}, C ${config.nEmbd}, ${config.nHead} heads, ${config.nLayer} layers), batch ${B}`);
+  log(`ours: ${blas.name} (${blas.detail}), ${shardCount()} threads, model small (V ${V}, T ${T}, C ${config.nEmbd}, ${config.nHead} heads, ${config.nLayer} layers), batch ${B}`);
   for (let i = 0; i < o.warmup; i++) step();
   let t0 = performance.now();
   for (let i = 0; i < o.steps; i++) step();
@@ -84,7 +86,8 @@ export function runBench(o: BenchOptions, log: (m: string) => void): BenchResult
     context: T,
     backend: blas.name,
     backend_detail: blas.detail,
-    threads: blas.threads,
+    threads: shardCount(),
+    blas_threads: blas.threads,
     train_tokens_per_s: round(trainTps),
     sample_tokens_per_s: round(sampleTps),
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),

@@ -15,19 +15,26 @@ const CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112;
 const SGEMM = 'void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, ' +
   'const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)';
 
+export interface OpenBLASOptions {
+  /** Load only this library (a path or a name for the dynamic loader) instead of searching. */
+  library?: string;
+  /** Threads for OpenBLAS's own pool. */
+  threads: number;
+}
+
 /** Loads the first usable BLAS; throws an Error listing every library tried and why each failed. */
-export function loadOpenBLAS(): GemmBackend {
+export function loadOpenBLAS(options: OpenBLASOptions): GemmBackend {
   let koffi: Koffi;
   try {
     koffi = createRequire(import.meta.url)('koffi') as Koffi;
   } catch (err) {
     throw new Error(`the koffi FFI module did not load (${(err as Error).message})`);
   }
-  const explicit = process.env.RLHF_BLAS_LIB;
+  const explicit = options.library;
   const tried: string[] = [];
   for (const path of explicit ? [explicit] : candidateLibraries()) {
     try {
-      return open(koffi, path, explicit !== undefined);
+      return open(koffi, path, explicit !== undefined, options.threads);
     } catch (err) {
       tried.push(`${path}: ${(err as Error).message.split('\n')[0]}`);
     }
@@ -52,13 +59,14 @@ function candidateLibraries(): string[] {
   return ['libopenblas.so.0', 'libopenblas.so', ...debian, 'libblas.so.3'];
 }
 
-function open(koffi: Koffi, path: string, explicit: boolean): GemmBackend {
-  const restoreEnv = hintCoreType();
+function open(koffi: Koffi, path: string, explicit: boolean, threads: number): GemmBackend {
+  const hint = coreTypeHint();
+  if (hint) process.env.OPENBLAS_CORETYPE = hint;
   let lib: ReturnType<Koffi['load']>;
   try {
     lib = koffi.load(path);
   } finally {
-    restoreEnv();
+    if (hint) delete process.env.OPENBLAS_CORETYPE;
   }
   const optional = (proto: string) => {
     try {
@@ -67,18 +75,20 @@ function open(koffi: Koffi, path: string, explicit: boolean): GemmBackend {
       return undefined;
     }
   };
-  const sgemm = optional(SGEMM) as SgemmFn | undefined;
-  if (!sgemm) throw new Error('does not export cblas_sgemm');
+  const reject = (why: string): never => {
+    lib.unload();
+    throw new Error(why);
+  };
+  const sgemm = (optional(SGEMM) as SgemmFn | undefined) ?? reject('does not export cblas_sgemm');
   const setThreads = optional('void openblas_set_num_threads(int n)');
   const coreName = optional('const char *openblas_get_corename()');
   const accelerate = path.includes('Accelerate.framework');
   // NOTE: a generic libblas.so.3 may be the netlib reference BLAS (~2 GFLOP/s), slower than our wasm kernel;
   // take it only when it is OpenBLAS under another name, unless the user named it in RLHF_BLAS_LIB.
-  if (!setThreads && !accelerate && !explicit) throw new Error('is not OpenBLAS (no openblas_set_num_threads)');
+  if (!setThreads && !accelerate && !explicit) reject('is not OpenBLAS (no openblas_set_num_threads)');
 
-  const threads = threadCount();
   setThreads?.(threads);
-  const core = coreName ? `, core ${coreName()}` : '';
+  const core = coreName ? `, core ${coreName()}${hint ? ' (OPENBLAS_CORETYPE from the CPU flags)' : ''}` : '';
   const detail = accelerate
     ? `Accelerate ${path} (threads chosen by macOS)`
     : `${path}${core}, ${setThreads ? threads : 'default'} threads`;
@@ -96,45 +106,29 @@ function open(koffi: Koffi, path: string, explicit: boolean): GemmBackend {
   };
 }
 
-/** RLHF_THREADS, or every core this process may use. */
-export function threadCount(): number {
-  const env = process.env.RLHF_THREADS;
-  if (env !== undefined && env !== '') {
-    const n = Number(env);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`RLHF_THREADS=${env} must be a whole number >= 1`);
-    return n;
-  }
-  return os.availableParallelism();
-}
-
 // ---- CPU detection for OpenBLAS's DYNAMIC_ARCH builds ----
 
 /**
- * Sets OPENBLAS_CORETYPE (which OpenBLAS reads once, while it loads) from /proc/cpuinfo, and returns a
- * function that restores the environment afterwards. The user's own OPENBLAS_CORETYPE always wins.
+ * The OPENBLAS_CORETYPE (which OpenBLAS reads once, while it loads) for this CPU's feature flags, read
+ * from /proc/cpuinfo; undefined off x86-64 Linux, or when the user has set OPENBLAS_CORETYPE themselves.
  *
  * NOTE: OpenBLAS picks its kernels from the CPU model number, and falls back to the ancient "Prescott"
  * SSE3 kernels for models it does not know. Debian 12's OpenBLAS 0.3.21 does not know Emerald Rapids
  * (family 6, model 207), so on the cloud VMs this was written on it ran cblas_sgemm at ~38 GFLOP/s
  * instead of ~200. The feature flags are what matter, and those we can read.
  */
-function hintCoreType(): () => void {
-  if (process.platform !== 'linux' || process.arch !== 'x64' || process.env.OPENBLAS_CORETYPE) return () => {};
+function coreTypeHint(): string | undefined {
+  if (process.platform !== 'linux' || process.arch !== 'x64' || process.env.OPENBLAS_CORETYPE) return undefined;
   let flags: Set<string>;
   try {
     const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
     flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
   } catch {
-    return () => {};
+    return undefined;
   }
   const has = (...names: string[]) => names.every((n) => flags.has(n));
-  const core = has('avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl') ? 'SkylakeX'
+  return has('avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl') ? 'SkylakeX'
     : has('avx2', 'fma') ? 'Haswell'
     : has('avx') ? 'SandyBridge'
     : undefined;
-  if (!core) return () => {};
-  process.env.OPENBLAS_CORETYPE = core;
-  return () => {
-    delete process.env.OPENBLAS_CORETYPE;
-  };
 }

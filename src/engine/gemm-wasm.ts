@@ -1,16 +1,16 @@
 // The `wasm-simd` backend: our own SIMD sgemm kernel (src/engine/wasm/assembly/gemm.ts), for machines
 // without a system BLAS. Operands are copied into the module's linear memory, multiplied there, and the
-// result is copied back; the memory is kept and reused, growing to the largest product seen.
+// result is copied back; the memory is kept and reused, growing to the largest product seen. Large
+// products are split by rows (or columns) of C between this thread and worker threads on the same memory.
 import { readFileSync } from 'node:fs';
 import type { GemmBackend } from './gemm.js';
+import { type KernelArgs, WorkerPool } from './wasm/threads.js';
 
-/** The module's exports (pointers are byte addresses into `memory`). */
+/** The module's exports (pointers are byte addresses into the shared memory). */
 interface KernelExports {
-  memory: WebAssembly.Memory;
   heapBase(): number;
   workBytes(): number;
-  sgemm(transA: number, transB: number, M: number, N: number, K: number, alpha: number,
-        a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number, work: number): void;
+  sgemm(...args: KernelArgs): void;
 }
 
 export type WasmBuild = 'relaxed' | 'baseline';
@@ -19,7 +19,10 @@ export interface WasmGemmOptions {
   /** Which compiled kernel: 'relaxed' (fused multiply-add; needs relaxed SIMD) or 'baseline'. Default: the
    *  relaxed one where this runtime validates it. */
   build?: WasmBuild;
-  /** Most bytes of operands copied into wasm memory for one call; larger products run in pieces. */
+  /** Threads for large products, this one included (default 1: no workers). */
+  threads?: number;
+  /** Most bytes of operands copied into wasm memory for one call (default and limit 1 GiB); larger
+   *  products run in pieces. */
   maxBytes?: number;
 }
 
@@ -27,9 +30,19 @@ const files: Record<WasmBuild, URL> = {
   relaxed: new URL('./wasm/gemm-relaxed.wasm', import.meta.url),
   baseline: new URL('./wasm/gemm.wasm', import.meta.url),
 };
+// The memory is shared, so it cannot move: V8 reserves (address space only) its maximum up front.
+const MAX_PAGES = 32768; // 2 GiB
+// Below ~8 MFLOP (~0.3 ms on one core) waking a worker gains little on an idle machine (~1.4x at 4 MFLOP)
+// and loses ~10% when the other cores are busy.
+const MIN_THREADED_FLOPS = 8e6;
+
+export interface WasmGemmBackend extends GemmBackend {
+  /** Workers started so far: they start in the background, and until then products run on fewer threads. */
+  workersReady(): number;
+}
 
 /** Compiles and warms up the kernel; throws if this runtime lacks WebAssembly SIMD or the build is missing. */
-export function loadWasmGemm(options: WasmGemmOptions = {}): GemmBackend {
+export function loadWasmGemm(options: WasmGemmOptions = {}): WasmGemmBackend {
   if (typeof WebAssembly === 'undefined') throw new Error('this runtime has no WebAssembly');
   const bytes: Partial<Record<WasmBuild, Uint8Array<ArrayBuffer>>> = {};
   for (const build of ['relaxed', 'baseline'] as const) {
@@ -41,35 +54,46 @@ export function loadWasmGemm(options: WasmGemmOptions = {}): GemmBackend {
   }
   const build = options.build ?? (bytes.relaxed && WebAssembly.validate(bytes.relaxed) ? 'relaxed' : 'baseline');
   const code = bytes[build];
-  if (!code) {
-    throw new Error(`${files[build].pathname} is missing: run \`npm run build\` (scripts/build-wasm.mjs compiles it)`);
-  }
+  const path = files[build].pathname;
+  if (!code) throw new Error(`${path} is missing: run \`npm run build\` (scripts/build-wasm.mjs compiles it)`);
   if (!WebAssembly.validate(code)) {
-    throw new Error(`this runtime cannot run ${files[build].pathname} (no WebAssembly ${build === 'relaxed' ? 'relaxed ' : ''}SIMD)`);
+    throw new Error(`this runtime cannot run ${path} (no WebAssembly ${build === 'relaxed' ? 'relaxed ' : ''}SIMD)`);
   }
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(code), {});
-  const kernel = new WasmKernel(instance.exports as unknown as KernelExports, options.maxBytes ?? 1 << 30);
+  const module = new WebAssembly.Module(code);
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  const threads = Math.max(1, Math.floor(options.threads ?? 1));
+  const kernel = new WasmKernel(module, exports, memory, threads, Math.min(options.maxBytes ?? 1 << 30, 1 << 30));
   return {
     name: 'wasm-simd',
-    threads: 1,
-    detail: `WebAssembly SIMD${build === 'relaxed' ? ' + relaxed FMA' : ''} kernel ${files[build].pathname}, 1 thread`,
+    threads,
+    detail: `WebAssembly SIMD${build === 'relaxed' ? ' + relaxed FMA' : ''} kernel ${path}, ${threads} thread${threads > 1 ? 's' : ''}`,
     sgemm: kernel.sgemm.bind(kernel),
+    workersReady: () => kernel.workersReady(),
   };
 }
 
 class WasmKernel {
   private heap: Float32Array;
-  private readonly work: number; // byte address of the kernel's packing scratch
+  private readonly work: number; // byte address of this thread's packing scratch
   private readonly operands: number; // float index where copied operands start
+  private readonly pool: WorkerPool | undefined;
 
-  constructor(private readonly wasm: KernelExports, private readonly maxBytes: number) {
+  constructor(module: WebAssembly.Module, private readonly wasm: KernelExports,
+              private readonly memory: WebAssembly.Memory, threads: number, private readonly maxBytes: number) {
+    // Linear memory: static data | packing scratch for each thread | copies of A, B, C.
+    const scratch = align(wasm.workBytes(), 64);
     this.work = align(wasm.heapBase(), 64);
-    this.operands = align(this.work + wasm.workBytes(), 64) / 4;
-    this.heap = new Float32Array(wasm.memory.buffer);
+    this.operands = (this.work + scratch * threads) / 4;
+    this.heap = new Float32Array(memory.buffer);
+    this.reserve(this.operands);
+    const workers = Array.from({ length: threads - 1 }, (_, w) => this.work + scratch * (w + 1));
+    this.pool = workers.length ? new WorkerPool(module, memory, workers) : undefined;
     // NOTE: V8 first runs wasm through its baseline compiler (Liftoff, several times slower here) and
     // swaps in optimized code only after enough calls; without this warm-up a training run's first
     // large product took ~1.2 s instead of ~0.07 s.
-    for (let i = 0; i < 40; i++) this.sgemm(false, false, 32, 32, 32, 1, zeros, 0, 32, zeros, 0, 32, 0, scratch, 0, 32);
+    const zeros = new Float32Array(32 * 32);
+    for (let i = 0; i < 40; i++) this.sgemm(false, false, 32, 32, 32, 1, zeros, 0, 32, zeros, 0, 32, 0, zeros, 0, 32);
   }
 
   sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
@@ -86,8 +110,27 @@ class WasmKernel {
     copyIn(heap, a, A, aOff, lda, aRows, aCols);
     copyIn(heap, b, B, bOff, ldb, bRows, bCols);
     if (beta !== 0) copyIn(heap, c, C, cOff, ldc, M, N);
-    this.wasm.sgemm(+transA, +transB, M, N, K, alpha, a * 4, aCols, b * 4, bCols, beta, c * 4, N, this.work);
+    this.multiply([+transA, +transB, M, N, K, alpha, a * 4, aCols, b * 4, bCols, beta, c * 4, N, this.work]);
     copyOut(C, cOff, ldc, heap, c, M, N);
+  }
+
+  /** Runs the kernel on dense operands in wasm memory, sharing large products with the workers. */
+  private multiply(args: KernelArgs): void {
+    const [, , M, N, K] = args;
+    const helpers = this.pool && 2 * M * N * K >= MIN_THREADED_FLOPS ? this.pool.ready() : 0;
+    if (helpers === 0) return this.wasm.sgemm(...args);
+    // About four slices a thread, so a core that is busy with something else ends up taking fewer; each
+    // slice is whole micro-tiles (4 rows or 8 columns) and re-packs only the other operand's panel.
+    const byRows = M >= N;
+    const step = byRows ? 4 : 8, extent = byRows ? M : N;
+    const size = Math.ceil(extent / (4 * (helpers + 1)) / step) * step;
+    // At 1 GFLOP/s the slowest machine imaginable; past that a worker is stuck, not slow.
+    const timeoutMs = 10_000 + (2 * M * N * K) / 1e6;
+    this.pool!.run(args, byRows, size, Math.ceil(extent / size), this.work, this.wasm.sgemm, timeoutMs);
+  }
+
+  workersReady(): number {
+    return this.pool?.ready() ?? 0;
   }
 
   /** Halves the largest of M, N, K and runs both halves (K halves accumulate: the second uses beta = 1). */
@@ -112,17 +155,14 @@ class WasmKernel {
     }
   }
 
-  /** Grows linear memory to hold `floats` floats; the Float32Array view must be remade after a grow. */
+  /** Grows the memory to hold `floats` floats. Only this thread grows it, and only between products. */
   private reserve(floats: number): void {
-    const memory = this.wasm.memory;
-    const missing = floats * 4 - memory.buffer.byteLength;
-    if (missing > 0) memory.grow(Math.ceil(missing / 65536));
-    if (this.heap.buffer !== memory.buffer) this.heap = new Float32Array(memory.buffer);
+    const missing = floats * 4 - this.memory.buffer.byteLength;
+    if (missing > 0) this.memory.grow(Math.ceil(missing / 65536));
+    // A grown memory has a new, longer buffer; views of the old one still see only the old length.
+    if (this.heap.length < floats) this.heap = new Float32Array(this.memory.buffer);
   }
 }
-
-const zeros = new Float32Array(32 * 32);
-const scratch = new Float32Array(32 * 32);
 
 function align(bytes: number, to: number): number {
   return Math.ceil(bytes / to) * to;

@@ -1,6 +1,7 @@
 // Every matrix-product backend that loads on this machine, against a float64 reference.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { type GemmBackend, type GemmBackendName, gemm, selectGemm } from './gemm.js';
 import { loadWasmGemm } from './gemm-wasm.js';
@@ -114,6 +115,56 @@ for (const [label, load] of backends) {
   });
 }
 
+describe('sgemm on the wasm-simd relaxed build, in a child process with relaxed SIMD enabled', () => {
+  // Node >= 22 validates the relaxed build and picks it by default; Node 20 needs a V8 flag to run it.
+  const skip = typeof tryLoad(() => loadWasmGemm({ build: 'relaxed' })) === 'string' ? false : 'tested above';
+  it('matches plain JavaScript on all transposes and odd sizes', { skip }, () => {
+    const script = `
+      import { loadWasmGemm } from ${JSON.stringify(new URL('./gemm-wasm.js', import.meta.url).href)};
+      import { selectGemm } from ${JSON.stringify(new URL('./gemm.js', import.meta.url).href)};
+      const wasm = loadWasmGemm({ build: 'relaxed' }), js = selectGemm('js');
+      let worst = 0;
+      for (const [M, N, K] of [[1, 1, 1], [17, 33, 5], [130, 37, 300]]) for (const tA of [false, true]) for (const tB of [false, true]) {
+        const A = Float32Array.from({ length: M * K }, Math.random), B = Float32Array.from({ length: K * N }, Math.random);
+        const C1 = new Float32Array(M * N), C2 = new Float32Array(M * N);
+        for (const [g, C] of [[wasm, C1], [js, C2]]) g.sgemm(tA, tB, M, N, K, 1, A, 0, tA ? M : K, B, 0, tB ? K : N, 0, C, 0, N);
+        for (let p = 0; p < C1.length; p++) worst = Math.max(worst, Math.abs(C1[p] - C2[p]) / K);
+      }
+      console.log(worst);`;
+    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--input-type=module', '-e', script],
+      { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(Number(r.stdout) < 1e-6, `worst error per term ${r.stdout}`);
+  });
+});
+
+describe('sgemm on wasm-simd with a worker thread', () => {
+  it('splits large products by rows and by columns and gets the same numbers', async () => {
+    const backend = loadWasmGemm({ threads: 3 });
+    for (let waited = 0; backend.workersReady() < 2; waited += 10) {
+      if (waited > 20_000) assert.fail('the wasm workers did not start within 20 s');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const [M, N, K] of [[150, 60, 500], [37, 290, 400], [301, 301, 45]]) {
+      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        check(backend, { tA, tB, M, N, K, alpha: 0.5, beta: 0.25, pad: 2, offset: 1 });
+      }
+    }
+    // Back-to-back jobs that accumulate into C: a slice run twice, or skipped, would show in the sum.
+    for (const [M, N, K] of [[300, 64, 256], [40, 500, 256]]) {
+      const A = operand(M, K, K, 0), B = operand(K, N, N, 0), C = new Float32Array(M * N);
+      const once = new Float32Array(M * N);
+      selectGemm('js').sgemm(false, false, M, N, K, 1, A, 0, K, B, 0, N, 0, once, 0, N);
+      for (let rep = 0; rep < 30; rep++) backend.sgemm(false, false, M, N, K, 1, A, 0, K, B, 0, N, 1, C, 0, N);
+      for (let p = 0; p < C.length; p++) {
+        if (!(Math.abs(C[p] - 30 * once[p]) <= 1e-3 * (1 + Math.abs(30 * once[p])))) {
+          assert.fail(`M=${M} N=${N} K=${K}: after 30 accumulations C[${p}] = ${C[p]}, want ${30 * once[p]}`);
+        }
+      }
+    }
+  });
+});
+
 describe('sgemm argument checks', () => {
   const js = selectGemm('js');
   it('reads operands from a view with its own byteOffset', () => {
@@ -147,6 +198,26 @@ describe('sgemm argument checks', () => {
   });
 });
 
+describe('openblas kernels', () => {
+  // OpenBLAS 0.3.21 does not know newer Xeons and silently ran its SSE3 "Prescott" kernels, 5x slower.
+  const cpuinfo = (() => {
+    try {
+      return readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  const backend = tryLoad(() => selectGemm('openblas'));
+  const skip = typeof backend === 'string' ? backend
+    : !/^flags.*\bavx2\b/m.test(cpuinfo) ? 'not an AVX2 Linux machine'
+    : process.env.OPENBLAS_CORETYPE ? 'OPENBLAS_CORETYPE is set by the user' : false;
+  it('run the AVX2/AVX-512 code on a CPU that has it', { skip }, () => {
+    const { detail } = backend as GemmBackend;
+    if (!/core /.test(detail)) return; // not OpenBLAS (no openblas_get_corename)
+    assert.doesNotMatch(detail, /core (Prescott|Core2|Penryn|Dunnington|Nehalem|Atom|Katmai|Coppermine|Northwood|Banias)\b/);
+  });
+});
+
 describe('backend selection', () => {
   const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--input-type=module', '-e',
     `import { gemm } from ${JSON.stringify(new URL('./gemm.js', import.meta.url).href)};
@@ -162,7 +233,7 @@ describe('backend selection', () => {
   it('a forced RLHF_BLAS=openblas that cannot load says what was tried', () => {
     const r = run({ RLHF_BLAS: 'openblas', RLHF_BLAS_LIB: '/nonexistent/libopenblas.so.0' });
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /no BLAS library with cblas_sgemm loaded; tried \/nonexistent\/libopenblas.so.0: /);
+    assert.match(r.stderr, /RLHF_BLAS_LIB=\/nonexistent\/libopenblas.so.0 but no BLAS library with cblas_sgemm loaded; tried \/nonexistent\/libopenblas.so.0: .*HINT: /);
   });
   it('an unknown RLHF_BLAS is an error that lists the choices', () => {
     const r = run({ RLHF_BLAS: 'cuda' });

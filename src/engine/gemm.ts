@@ -5,7 +5,8 @@
 //   js         plain loops; the last resort and the tests' second opinion                          ~1-2 GFLOP/s
 //
 // Env: RLHF_BLAS=openblas|wasm|js|auto (default auto: the first that loads, in that order),
-//      RLHF_BLAS_LIB=/path/to/libopenblas.so (try only this library), RLHF_THREADS=n (default: all cores).
+//      RLHF_BLAS_LIB=/path/to/libopenblas.so (try only this library), RLHF_BLAS_THREADS=n (default 1).
+import os from 'node:os';
 import { loadOpenBLAS } from './gemm-openblas.js';
 import { loadWasmGemm } from './gemm-wasm.js';
 
@@ -37,7 +38,14 @@ export function gemm(): GemmBackend {
   if (selected) return selected;
   const wanted = parseChoice(process.env.RLHF_BLAS);
   const failures: string[] = [];
-  selected = wanted === 'auto' ? selectAuto(failures) : selectGemm(wanted);
+  try {
+    selected = wanted === 'auto' ? selectAuto(failures) : selectGemm(wanted);
+  } catch (err) {
+    if (wanted !== 'openblas' && !process.env.RLHF_BLAS_LIB) throw err;
+    const asked = process.env.RLHF_BLAS_LIB ? `RLHF_BLAS_LIB=${process.env.RLHF_BLAS_LIB}` : `RLHF_BLAS=${wanted}`;
+    throw new Error(`rlhf: ${asked} but ${(err as Error).message}. HINT: ${installHint()}, or unset ` +
+      'RLHF_BLAS and RLHF_BLAS_LIB to use the portable WebAssembly kernel.');
+  }
   if (wanted === 'auto' && selected.name !== 'openblas') process.stderr.write(fallbackNotice(selected, failures));
   return selected;
 }
@@ -47,7 +55,10 @@ export function selectGemm(name: GemmBackendName | 'auto' = 'auto'): GemmBackend
   if (name === 'auto') return selectAuto([]);
   let backend = backends.get(name);
   if (!backend) {
-    backend = checked(name === 'openblas' ? loadOpenBLAS() : name === 'wasm-simd' ? loadWasmGemm() : jsGemm);
+    const threads = threadCount();
+    backend = checked(name === 'openblas' ? loadOpenBLAS({ library: process.env.RLHF_BLAS_LIB || undefined, threads })
+      : name === 'wasm-simd' ? loadWasmGemm({ threads })
+      : jsGemm);
     backends.set(name, backend);
   }
   return backend;
@@ -66,6 +77,20 @@ function selectAuto(failures: string[]): GemmBackend {
   return selectGemm('js');
 }
 
+/**
+ * Threads inside one matrix product: RLHF_BLAS_THREADS, default 1.
+ * NOTE: measured here, a second OpenBLAS thread gains under 5% on this engine's products (≤ 2048×512×128)
+ * and its idle thread spins, taking the core from everything else. The cores are used instead by data
+ * parallelism (engine/parallel.ts, RLHF_THREADS), each thread running single-threaded products.
+ */
+function threadCount(): number {
+  const env = process.env.RLHF_BLAS_THREADS;
+  if (env === undefined || env === '') return 1;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`RLHF_BLAS_THREADS=${env} must be a whole number >= 1`);
+  return n;
+}
+
 function parseChoice(value: string | undefined): GemmBackendName | 'auto' {
   const v = (value ?? '').trim().toLowerCase();
   if (v === '' || v === 'auto') return 'auto';
@@ -75,15 +100,16 @@ function parseChoice(value: string | undefined): GemmBackendName | 'auto' {
   throw new Error(`RLHF_BLAS=${value} is not a matrix-product backend. Use one of: openblas, wasm, js, auto.`);
 }
 
-function fallbackNotice(backend: GemmBackend, failures: string[]): string {
-  const speed = backend.name === 'wasm-simd' ? 'about 20-35 GFLOP/s a core' : 'about 1-2 GFLOP/s';
-  const install =
-    process.platform === 'darwin' ? 'Accelerate should load on macOS; point RLHF_BLAS_LIB at libopenblas.dylib'
+function installHint(): string {
+  return process.platform === 'darwin' ? 'on macOS the Accelerate framework should load; or `brew install openblas`'
     : process.platform === 'win32' ? 'install OpenBLAS and set RLHF_BLAS_LIB=C:\\path\\to\\libopenblas.dll'
-    : 'install OpenBLAS: `sudo apt-get install libopenblas0` (Debian/Ubuntu), `sudo dnf install openblas` (Fedora)';
-  const label = backend.name === 'wasm-simd' ? 'WebAssembly SIMD' : 'plain JavaScript';
-  const why = failures.length ? ` (${failures.join('; ')})` : '';
-  return `rlhf: matrix products use ${label} (${speed})${why}. For 5-10x faster matrix products ${install}.\n`;
+    : 'install OpenBLAS: `sudo apt-get install libopenblas0` (Debian/Ubuntu) or `sudo dnf install openblas` (Fedora)';
+}
+
+function fallbackNotice(backend: GemmBackend, failures: string[]): string {
+  const what = backend.name === 'wasm-simd' ? 'WebAssembly SIMD (~20-40 GFLOP/s a core)' : 'plain JavaScript (~1-2 GFLOP/s)';
+  return `rlhf: matrix products run on ${what}, as no BLAS library loaded (${failures.join('; ')}). ` +
+    `For 5-10x faster ones ${installHint()}.\n`;
 }
 
 // ---- argument checks, shared by every backend ----

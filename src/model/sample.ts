@@ -6,6 +6,7 @@ import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
 import { Tensor } from '../engine/tensor.js';
 import { GPT } from './gpt.js';
+import { Replica, runSharded, shardCount } from './replica.js';
 
 export interface SampleOptions {
   /** Most tokens to generate per prompt. */
@@ -147,11 +148,40 @@ export function decodeStep(model: GPT, cache: KVCache, rows: number[], tokens: n
   return out;
 }
 
-/** Samples continuations of each prompt (token ids). */
+/**
+ * Samples continuations of each prompt (token ids). Row i draws from its own random stream, derived
+ * from the seed and i, so a row's sample does not depend on the batch it is in or on how many
+ * threads share the work (prompts are split across the worker pool when there is one).
+ */
 export function generate(model: GPT, prompts: number[][], opts: SampleOptions): Generation[] {
   validateSampleOptions(opts);
+  const seed = opts.rng ? opts.rng.nextU32() : (opts.seed ?? 0);
+  const n = Math.min(shardCount(), prompts.length);
+  if (n <= 1) return generateRows(model, prompts, seed, 0, opts);
+  const shards: SampleShard[] = [];
+  for (let k = 0; k < n; k++) {
+    const r0 = Math.floor((k * prompts.length) / n), r1 = Math.floor(((k + 1) * prompts.length) / n);
+    shards.push({ prompts: prompts.slice(r0, r1), seed, rowOffset: r0, opts: { ...opts, rng: undefined } });
+  }
+  const replica = { models: { policy: model }, heads: {} };
+  return runSharded(replica, { url: import.meta.url, name: 'sampleShard' }, sampleShard, shards).flat();
+}
+
+export interface SampleShard {
+  prompts: number[][];
+  seed: number;
+  rowOffset: number;
+  opts: SampleOptions;
+}
+
+/** The per-thread part of generate(). */
+export function sampleShard(r: Replica, s: SampleShard): Generation[] {
+  return generateRows(r.models.policy, s.prompts, s.seed, s.rowOffset, s.opts);
+}
+
+function generateRows(model: GPT, prompts: number[][], seed: number, rowOffset: number, opts: SampleOptions): Generation[] {
   const { nPositions, vocabSize: V, nEmbd, nLayer } = model.config;
-  const rng = opts.rng ?? new RNG(opts.seed ?? 0);
+  const rngs = prompts.map((_, i) => new RNG((seed ^ Math.imul(rowOffset + i + 1, 0x9e3779b1)) >>> 0));
   const stop = new Set(opts.stopTokens ?? []);
   const B = prompts.length;
   const results: Generation[] = prompts.map(() => ({ tokens: [], finishReason: 'length' }));
@@ -164,7 +194,7 @@ export function generate(model: GPT, prompts: number[][], opts: SampleOptions): 
     const next: number[] = [];
     const still: number[] = [];
     active.forEach((row, i) => {
-      const tok = pickToken(logits, i * V, V, opts, rng, probs);
+      const tok = pickToken(logits, i * V, V, opts, rngs[row], probs);
       const r = results[row];
       r.tokens.push(tok);
       if (stop.has(tok)) r.finishReason = 'stop';

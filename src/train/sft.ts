@@ -12,7 +12,9 @@ import { MODEL_FILE, TRAINER_STATE_FILE, loadCheckpoint, saveCheckpoint } from '
 import { countParameters, presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
+import { kernel, lmStep, shardLM } from './kernels.js';
 import { LoopSummary, TrainTask, runTraining } from './loop.js';
+import { runSharded, shardCount } from '../model/replica.js';
 import { SFTConfig, validateSFTConfig } from './sft-config.js';
 
 /** A batch of B sequences of length T: inputs and next-token targets (-100 = no loss). */
@@ -199,16 +201,16 @@ export function trainSFT(cfg: SFTConfig, log: (msg: string) => void = (m) => pro
   const evalBatches = evalSet ? evalSet.fixed(cfg.batchSize, cfg.evalBatches) : [];
   log(`model: ${countParameters(model.config).toLocaleString('en-US')} parameters (${model.config.nLayer} layers, d ${model.config.nEmbd}, vocab ${model.config.vocabSize}); ${data.kind === 'text' ? 'pretraining' : 'fine-tuning'} on ${train.size} ${data.kind === 'text' ? 'tokens' : 'examples'}${evalSet ? `, evaluating on ${evalSet.size}` : ''}`);
 
+  const replica = { models: { policy: model }, heads: {} };
   const task: TrainTask = {
     params: model.params,
     step(rng) {
       const b = train.sample(rng, cfg.batchSize);
-      const g = new Graph();
-      const loss = model.loss(g, b.ids, b.targets, b.B, b.T);
-      g.backward(loss);
-      const v = loss.item();
-      g.dispose();
-      return { loss: v, tokens: b.B * b.T };
+      const shards = shardLM(b.ids, b.targets, b.B, b.T, shardCount());
+      const losses = runSharded(replica, kernel('lmStep'), lmStep, shards);
+      // The batch loss is the token-weighted mean of the shards' mean losses.
+      const loss = losses.reduce((acc, l, k) => acc + l * shards[k].weight, 0);
+      return { loss, tokens: b.B * b.T };
     },
     evaluate: evalBatches.length ? () => ({ 'eval/loss': evalLoss(model, evalBatches) }) : undefined,
     save(dir) {

@@ -1,81 +1,150 @@
 // Worker threads for the wasm sgemm kernel: every thread runs the same compiled module on one shared
-// WebAssembly.Memory, so a product is split by handing each worker a slice of rows (or columns) of C.
+// WebAssembly.Memory. A product is cut into slices of rows (or columns) of C that the main thread and the
+// workers claim one at a time, so a slower or busier core simply takes fewer.
 //
 // The handshake is synchronous (Atomics on a SharedArrayBuffer, no messages): the caller's sgemm must
 // return with C complete, and postMessage would need the event loop the caller is blocking.
 import { Worker } from 'node:worker_threads';
 
-/** One worker's slots in the control block (int32 indices). */
-export const Slot = {
-  job: 0, // sequence number of the latest job, bumped by the main thread; -1 asks the worker to exit
-  done: 1, // sequence number of the latest finished job, set by the worker
-  ready: 2, // 1 once the worker has instantiated the module
-  failed: 3, // 1 if the worker's last job threw
-  args: 4, // transA, transB, M, N, K, alpha (f32 bits), a, lda, b, ldb, beta (f32 bits), c, ldc, work
-} as const;
-export const SLOTS = 32; // per worker; 128 bytes keeps two workers' slots off one cache line
-
 /** The arguments of the kernel's sgemm export, in order. */
 export type KernelArgs = [transA: number, transB: number, M: number, N: number, K: number, alpha: number,
   a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number, work: number];
+
+/** Int32 slots of the control block. */
+const Slot = {
+  seq: 0, // bumped by the main thread to wake the workers for a job
+  claim: 1, // (job number & 0xffff) << 16 | next unclaimed slice: claims of a finished job fail
+  finished: 2, // slices completed
+  failed: 3, // set if a worker's slice threw
+  ready: 4, // workers that have started
+  slices: 5, // how many slices the job has
+  sliceSize: 6, // rows (or columns) of C in a slice
+  byRows: 7, // 1: slices are rows of C, 0: columns
+  args: 8, // the whole product's KernelArgs (alpha and beta as float32 bits; work is set per thread)
+} as const;
+const SLOTS = Slot.args + 14;
+// NOTE: the slice index lives in the low 16 bits of Slot.claim.
+const MAX_SLICES = 0xffff;
 
 export interface WorkerSetup {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   control: SharedArrayBuffer;
-  index: number;
+  work: number; // byte address of this worker's packing scratch
 }
 
+type Sgemm = (...args: KernelArgs) => void;
+
 export class WorkerPool {
-  private readonly control: Int32Array;
+  private readonly ctl: Int32Array;
   private readonly floats: Float32Array;
   private seq = 0;
 
-  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, readonly size: number) {
-    const control = new SharedArrayBuffer(size * SLOTS * 4);
-    this.control = new Int32Array(control);
+  /** Starts one worker per entry of `work`, the byte address of that worker's packing scratch. */
+  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, readonly work: number[]) {
+    const control = new SharedArrayBuffer(SLOTS * 4);
+    this.ctl = new Int32Array(control);
     this.floats = new Float32Array(control);
-    for (let index = 0; index < size; index++) {
-      const workerData: WorkerSetup = { module, memory, control, index };
+    for (const scratch of work) {
+      const workerData: WorkerSetup = { module, memory, control, work: scratch };
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData });
       // NOTE: unref, or the idle workers (blocked in Atomics.wait) would keep every process alive forever.
       worker.unref();
-      worker.on('error', () => Atomics.store(this.control, index * SLOTS + Slot.failed, 1));
+      worker.on('error', () => Atomics.store(this.ctl, Slot.failed, 1));
     }
+  }
+
+  get size(): number {
+    return this.work.length;
   }
 
   /** How many workers have started; they start in the background, and until then the caller works alone. */
   ready(): number {
-    let n = 0;
-    while (n < this.size && Atomics.load(this.control, n * SLOTS + Slot.ready) === 1) n++;
-    return n;
+    return Atomics.load(this.ctl, Slot.ready);
   }
 
-  /** Starts workers 0..jobs.length-1 on their jobs; `wait` then blocks until all have finished. */
-  start(jobs: KernelArgs[]): void {
-    this.seq++;
-    jobs.forEach((args, w) => {
-      const base = w * SLOTS;
-      args.forEach((v, i) => {
-        // alpha and beta (positions 5 and 10) travel as float32 bits; everything else is an int32.
-        if (i === 5 || i === 10) this.floats[base + Slot.args + i] = v;
-        else this.control[base + Slot.args + i] = v;
-      });
-      Atomics.store(this.control, base + Slot.job, this.seq);
-      Atomics.notify(this.control, base + Slot.job);
+  /**
+   * Runs `args` as `slices` slices of `sliceSize` rows (byRows) or columns of C, on this thread (with
+   * packing scratch `work`) and whichever workers are ready; returns when every slice is done.
+   */
+  run(args: KernelArgs, byRows: boolean, sliceSize: number, slices: number, work: number, sgemm: Sgemm,
+      timeoutMs: number): void {
+    if (slices > MAX_SLICES) throw new RangeError(`${slices} slices; at most ${MAX_SLICES}`);
+    const { ctl, floats } = this;
+    args.forEach((v, i) => {
+      if (i === 5 || i === 10) floats[Slot.args + i] = v;
+      else ctl[Slot.args + i] = v;
     });
+    ctl[Slot.byRows] = byRows ? 1 : 0;
+    ctl[Slot.sliceSize] = sliceSize;
+    ctl[Slot.slices] = slices;
+    Atomics.store(ctl, Slot.finished, 0);
+    const seq = (this.seq = (this.seq + 1) | 0);
+    Atomics.store(ctl, Slot.claim, (seq & 0xffff) << 16); // publishes everything written above
+    Atomics.store(ctl, Slot.seq, seq);
+    Atomics.notify(ctl, Slot.seq);
+    runSlices(ctl, floats, seq, work, sgemm);
+    this.waitUntilFinished(slices, timeoutMs);
   }
 
-  wait(jobs: number, timeoutMs: number): void {
-    const deadline = Date.now() + timeoutMs;
-    for (let w = 0; w < jobs; w++) {
-      const done = w * SLOTS + Slot.done;
-      for (let seen = Atomics.load(this.control, done); seen !== this.seq; seen = Atomics.load(this.control, done)) {
-        if (Atomics.load(this.control, w * SLOTS + Slot.failed) || Date.now() > deadline) {
-          throw new Error(`wasm sgemm worker ${w} failed or stopped responding; run with RLHF_THREADS=1 to avoid workers`);
-        }
-        Atomics.wait(this.control, done, seen, 100);
+  private waitUntilFinished(slices: number, timeoutMs: number): void {
+    const start = Date.now();
+    // Spin first: this thread has nothing else to do, and a futex wake-up costs ~0.1 ms on a VM.
+    for (let spins = 0, done; (done = Atomics.load(this.ctl, Slot.finished)) < slices; spins++) {
+      if (spins < 20_000) continue;
+      if (Atomics.load(this.ctl, Slot.failed) || Date.now() - start > timeoutMs) {
+        throw new Error('a wasm sgemm worker failed or stopped responding; RLHF_THREADS=1 runs without workers');
       }
+      Atomics.wait(this.ctl, Slot.finished, done, 1);
+    }
+  }
+}
+
+/** Claims and runs slices of job `seq` until none are left (or the job is no longer current). */
+function runSlices(ctl: Int32Array, floats: Float32Array, seq: number, work: number, sgemm: Sgemm): void {
+  const tag = (seq & 0xffff) << 16;
+  for (;;) {
+    const claim = Atomics.load(ctl, Slot.claim);
+    const i = claim & 0xffff;
+    if ((claim & ~0xffff) !== tag || i >= ctl[Slot.slices]) return;
+    if (Atomics.compareExchange(ctl, Slot.claim, claim, claim + 1) !== claim) continue;
+    sgemm(...sliceArgs(ctl, floats, i, work));
+    if (Atomics.add(ctl, Slot.finished, 1) + 1 === ctl[Slot.slices]) Atomics.notify(ctl, Slot.finished);
+  }
+}
+
+/** The arguments for slice `i` of the current job: the product restricted to those rows or columns of C. */
+function sliceArgs(ctl: Int32Array, floats: Float32Array, i: number, work: number): KernelArgs {
+  const at = (k: number) => ctl[Slot.args + k];
+  const args: KernelArgs = [at(0), at(1), at(2), at(3), at(4), floats[Slot.args + 5], at(6), at(7), at(8), at(9),
+    floats[Slot.args + 10], at(11), at(12), work];
+  const [tA, tB, M, N, , , a, lda, b, ldb, , c, ldc] = args;
+  const size = ctl[Slot.sliceSize], from = i * size;
+  if (ctl[Slot.byRows]) {
+    args[2] = Math.min(size, M - from);
+    args[6] = a + 4 * (tA ? from : from * lda);
+    args[11] = c + 4 * from * ldc;
+  } else {
+    args[3] = Math.min(size, N - from);
+    args[8] = b + 4 * (tB ? from * ldb : from);
+    args[11] = c + 4 * from;
+  }
+  return args;
+}
+
+/** The worker side (worker.ts): wait for a job, help with its slices, wait again. Never returns. */
+export function serveJobs(setup: WorkerSetup, sgemm: Sgemm): never {
+  const ctl = new Int32Array(setup.control);
+  const floats = new Float32Array(setup.control);
+  let seen = Atomics.load(ctl, Slot.seq);
+  Atomics.add(ctl, Slot.ready, 1);
+  for (;;) {
+    Atomics.wait(ctl, Slot.seq, seen);
+    seen = Atomics.load(ctl, Slot.seq);
+    try {
+      runSlices(ctl, floats, seen, setup.work, sgemm);
+    } catch {
+      Atomics.store(ctl, Slot.failed, 1);
     }
   }
 }

@@ -8,9 +8,9 @@
 // absorbs the transposes, so the kernel only ever sees one layout.
 
 // NOTE: the tile is sized for V8's register allocator, not for the ISA. x64 has 16 xmm registers and V8
-// keeps one as scratch; a 4×8 tile (8 accumulators, 2 B vectors, 4 broadcasts of A) stays in registers.
-// 5×8 and 6×8 tiles spill accumulators to the stack inside the loop and measured 15-25% slower, and
-// unrolling the k loop made V8 hoist loads and spill too.
+// keeps one as scratch; a 4×8 tile (8 accumulators, 2 B vectors, 4 broadcasts of A, 1 product) stays in
+// registers. 5×8, 6×8, 4×12 and 3×16 tiles made V8 spill accumulators to the stack inside the loop and
+// measured 15-35% slower (with and without FMA), and unrolling the k loop spilled too.
 const MR = 4;
 const NR = 8;
 // KC·NR floats of B (8 KB) stay in L1 across the MR-panels of A; MC·KC floats of A (96 KB) stay in L2.

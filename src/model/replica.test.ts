@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { WorkerPool } from '../engine/parallel.js';
+import { RNG } from '../engine/rng.js';
+import { kernel, lmStep, shardLM } from '../train/kernels.js';
+import { presetConfig } from './config.js';
+import { GPT } from './gpt.js';
+import { runSharded } from './replica.js';
+import { generate, sampleShard } from './sample.js';
+
+process.env.RLHF_THREADS = '2';
+after(() => WorkerPool.shutdown());
+
+describe('data parallelism over worker threads', () => {
+  it('two shards on two threads give the gradient of the whole batch on one', () => {
+    const model = new GPT(presetConfig('tiny', { vocabSize: 40 }), 1);
+    const rng = new RNG(3);
+    const B = 4, T = 9;
+    const ids = Int32Array.from({ length: B * T }, () => rng.int(40));
+    const targets = Int32Array.from({ length: B * T }, (_, i) => (i % 5 === 0 ? -100 : rng.int(40)));
+    const replica = { models: { policy: model }, heads: {} };
+
+    const one = shardLM(ids, targets, B, T, 1);
+    const [whole] = runSharded(replica, kernel('lmStep'), lmStep, one);
+    const want = model.params.map((p) => Float32Array.from(p.grad!));
+    for (const p of model.params) p.zeroGrad();
+
+    assert.ok(WorkerPool.get(), 'RLHF_THREADS=2 gives a pool');
+    const two = shardLM(ids, targets, B, T, 2);
+    assert.equal(two.length, 2);
+    const losses = runSharded(replica, kernel('lmStep'), lmStep, two);
+    const loss = losses[0] * two[0].weight + losses[1] * two[1].weight;
+    assert.ok(Math.abs(loss - whole) < 1e-5, `${loss} vs ${whole}`);
+    model.params.forEach((p, k) => {
+      for (let i = 0; i < p.size; i++) {
+        assert.ok(Math.abs(p.grad![i] - want[k][i]) < 1e-5 + 1e-4 * Math.abs(want[k][i]), `${p.name}[${i}]: ${p.grad![i]} vs ${want[k][i]}`);
+      }
+    });
+    // The workers see the optimizer's in-place updates: change a weight, and the next step agrees.
+    model.params[0].data[0] += 0.5;
+    for (const p of model.params) p.zeroGrad();
+    const l1 = runSharded(replica, kernel('lmStep'), lmStep, shardLM(ids, targets, B, T, 1))[0];
+    for (const p of model.params) p.zeroGrad();
+    const l2 = runSharded(replica, kernel('lmStep'), lmStep, two);
+    assert.ok(Math.abs(l2[0] * two[0].weight + l2[1] * two[1].weight - l1) < 1e-5);
+  });
+
+  it('sampling split across threads gives the same tokens as on one thread', () => {
+    const model = new GPT(presetConfig('tiny', { vocabSize: 40 }), 2);
+    const prompts = [[1, 2], [3], [4, 5, 6], [7], [8, 9]];
+    const opts = { maxNewTokens: 10, seed: 5, topK: 20 };
+    const threaded = generate(model, prompts, opts);
+    const single = sampleShard({ models: { policy: model }, heads: {} }, { prompts, seed: 5, rowOffset: 0, opts });
+    assert.deepEqual(threaded, single);
+  });
+
+  it('an error in a worker reaches the caller', () => {
+    const model = new GPT(presetConfig('tiny', { vocabSize: 40 }), 1);
+    const replica = { models: { policy: model }, heads: {} };
+    const bad = { ids: Int32Array.from([1, 2, 99]), targets: Int32Array.from([1, 2, 3]), B: 1, T: 3, weight: 1 };
+    const good = { ...bad, ids: Int32Array.from([1, 2, 3]) };
+    assert.throws(() => runSharded(replica, kernel('lmStep'), lmStep, [good, bad]), /in a worker thread: .*outside the vocabulary/s);
+  });
+});

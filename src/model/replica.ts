@@ -1,0 +1,145 @@
+// Replicas of models in worker threads, for data parallelism (see engine/parallel.ts): the same
+// GPTs and heads, their weights shared with the main thread, their gradients their own.
+
+import { Parameter } from '../engine/tensor.js';
+import { KernelRef, ReplicaSpec, WorkerPool, shareParameters } from '../engine/parallel.js';
+import { GPTConfig } from './config.js';
+import { GPT, ScalarHead } from './gpt.js';
+
+/** The models a step function works on, by role ('policy', 'reference', 'reward', …). */
+export interface Replica {
+  models: Record<string, GPT>;
+  heads: Record<string, ScalarHead>;
+}
+
+interface ReplicaMeta {
+  models: Record<string, GPTConfig>;
+  heads: Record<string, { prefix: string; nEmbd: number; bias: boolean }>;
+}
+
+const ids = new WeakMap<object, number>();
+let nextId = 1;
+function idOf(o: object): number {
+  let id = ids.get(o);
+  if (id === undefined) ids.set(o, (id = nextId++));
+  return id;
+}
+
+/** Every parameter of a replica, keyed "role/name". */
+export function replicaParams(r: Replica): Map<string, Parameter> {
+  const out = new Map<string, Parameter>();
+  for (const [role, m] of Object.entries(r.models)) for (const p of m.params) out.set(`${role}/${p.name}`, p);
+  for (const [role, h] of Object.entries(r.heads)) for (const p of h.params) out.set(`${role}/${p.name}`, p);
+  return out;
+}
+
+/**
+ * Specs that rebuild `r` in each worker of the pool: weights moved to shared memory (once), one set
+ * of gradient buffers per worker (kept, so later steps reuse them).
+ */
+export class ReplicaSet {
+  readonly specs: ReplicaSpec[];
+  readonly workerGrads: Map<string, Float32Array>[];
+
+  constructor(readonly main: Replica, workers: number) {
+    const params = replicaParams(main);
+    shareParameters([...params.values()]);
+    const key = replicaKey(main);
+    const meta: ReplicaMeta = {
+      models: Object.fromEntries(Object.entries(main.models).map(([k, m]) => [k, m.config])),
+      heads: Object.fromEntries(Object.entries(main.heads).map(([k, h]) => [k, { prefix: h.prefix, nEmbd: h.weight.size, bias: h.bias !== null }])),
+    };
+    const weights = Object.fromEntries([...params].map(([k, p]) => [k, { shape: [...p.shape], data: p.data.buffer as SharedArrayBuffer }]));
+    this.specs = [];
+    this.workerGrads = [];
+    for (let w = 0; w < workers; w++) {
+      const grads: Record<string, SharedArrayBuffer> = {};
+      const views = new Map<string, Float32Array>();
+      for (const [k, p] of params) {
+        grads[k] = new SharedArrayBuffer(p.data.byteLength);
+        views.set(k, new Float32Array(grads[k]));
+      }
+      this.specs.push({ key: `${key}#${w}`, meta, builder: { url: import.meta.url, name: 'buildReplica' }, weights, grads });
+      this.workerGrads.push(views);
+    }
+  }
+
+  /** Zeroes worker w's gradients. */
+  zeroWorkerGrads(w: number): void {
+    for (const g of this.workerGrads[w].values()) g.fill(0);
+  }
+
+  /** Adds worker w's gradients into the main replica's. */
+  addWorkerGrads(w: number): void {
+    const params = replicaParams(this.main);
+    for (const [k, g] of this.workerGrads[w]) {
+      const dst = params.get(k)!.grad!;
+      for (let i = 0; i < dst.length; i++) dst[i] += g[i];
+    }
+  }
+}
+
+/** Builds a replica in a worker from its spec (the `builder` of ReplicaSet's specs). */
+export function buildReplica(spec: ReplicaSpec): Replica {
+  const meta = spec.meta as ReplicaMeta;
+  const r: Replica = { models: {}, heads: {} };
+  for (const [role, cfg] of Object.entries(meta.models)) r.models[role] = new GPT(cfg);
+  for (const [role, h] of Object.entries(meta.heads)) r.heads[role] = new ScalarHead(h.prefix, h.nEmbd, h.bias);
+  for (const [k, p] of replicaParams(r)) {
+    const w = spec.weights[k], gr = spec.grads[k];
+    if (!w || !gr) throw new Error(`replica ${spec.key}: no shared buffer for ${k}`);
+    p.data = new Float32Array(w.data);
+    p.grad = new Float32Array(gr);
+  }
+  return r;
+}
+
+/** Replica sets are cached per main replica (by identity of its models and heads) and pool size. */
+const sets = new Map<string, ReplicaSet>();
+
+function replicaKey(r: Replica): string {
+  return Object.entries(r.models).map(([k, m]) => `${k}:${idOf(m)}`)
+    .concat(Object.entries(r.heads).map(([k, h]) => `${k}:${idOf(h)}`)).join(',');
+}
+
+function replicaSetFor(main: Replica, pool: WorkerPool): ReplicaSet {
+  const key = `${replicaKey(main)}@${pool.size}`;
+  let set = sets.get(key);
+  if (!set) sets.set(key, (set = new ReplicaSet(main, pool.size)));
+  return set;
+}
+
+/** Shards to split a batch into: one per thread of the pool (1 without workers). */
+export function shardCount(): number {
+  const pool = WorkerPool.get();
+  return pool ? pool.size + 1 : 1;
+}
+
+/**
+ * Runs a step function on each shard: shard 0 on this thread with `main`, shard k on worker k-1
+ * with its replica; then adds the workers' gradients into main's. `local` must be the function
+ * that `kernel` names (the same code runs everywhere). At most shardCount() shards.
+ */
+export function runSharded<P, R>(main: Replica, kernel: KernelRef, local: (r: Replica, payload: P) => R, shards: P[]): R[] {
+  const pool = WorkerPool.get();
+  if (!pool || shards.length <= 1) return shards.map((s) => local(main, s));
+  if (shards.length > pool.size + 1) throw new Error(`runSharded: ${shards.length} shards for ${pool.size + 1} threads`);
+  const set = replicaSetFor(main, pool);
+  const n = shards.length - 1;
+  for (let w = 0; w < n; w++) {
+    set.zeroWorkerGrads(w);
+    pool.start(w, kernel, set.specs[w], shards[w + 1]);
+  }
+  let first: R;
+  try {
+    first = local(main, shards[0]);
+  } catch (e) {
+    // Collect the workers' answers first, so no stale result is left for the next call.
+    for (let w = 0; w < n; w++) try { pool.wait(w); } catch { /* the main thread's error wins */ }
+    throw e;
+  }
+  const results: R[] = [first];
+  for (let w = 0; w < n; w++) results.push(pool.wait(w) as R);
+  for (let w = 0; w < n; w++) set.addWorkerGrads(w);
+  return results;
+}
