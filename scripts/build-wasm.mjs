@@ -9,14 +9,17 @@ import { mkdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const source = 'src/engine/wasm/assembly/gemm.ts';
+// The gemm kernel shares one imported memory with its worker threads; the element-wise kernels
+// (src/engine/simd.ts) have a private memory per thread.
+const sharedMemory = ['--importMemory', '--sharedMemory', '--maximumMemory', '32768', '--noExportMemory'];
 const builds = [
-  { outFile: 'dist/engine/wasm/gemm.wasm', features: 'simd,threads' },
-  { outFile: 'dist/engine/wasm/gemm-relaxed.wasm', features: 'simd,threads,relaxed-simd' },
+  { source: 'src/engine/wasm/assembly/gemm.ts', outFile: 'dist/engine/wasm/gemm.wasm', features: 'simd,threads', memory: sharedMemory },
+  { source: 'src/engine/wasm/assembly/gemm.ts', outFile: 'dist/engine/wasm/gemm-relaxed.wasm', features: 'simd,threads,relaxed-simd', memory: sharedMemory },
+  { source: 'src/engine/wasm/assembly/elementwise.ts', outFile: 'dist/engine/wasm/elementwise.wasm', features: 'simd', memory: [] },
 ];
 
 const mtime = (path) => stat(root + path).then((s) => s.mtimeMs, () => -Infinity);
-const newestInput = Math.max(await mtime(source), await mtime('scripts/build-wasm.mjs'));
+const newestInput = Math.max(...(await Promise.all([...new Set(builds.map((b) => b.source))].map(mtime))), await mtime('scripts/build-wasm.mjs'));
 const outputs = await Promise.all(builds.map((b) => mtime(b.outFile)));
 if (outputs.every((t) => t > newestInput)) {
   console.log('build-wasm: dist/engine/wasm/*.wasm are up to date');
@@ -25,17 +28,15 @@ if (outputs.every((t) => t > newestInput)) {
 
 const { default: asc } = await import('assemblyscript/asc');
 await mkdir(root + 'dist/engine/wasm', { recursive: true });
-for (const { outFile, features } of builds) {
+for (const { source, outFile, features, memory } of builds) {
   const { error, stderr } = await asc.main([
     source,
     '--outFile', outFile,
     '--baseDir', root,
     '-O3', '--noAssert',
     '--enable', features,
-    '--runtime', 'stub', // the kernel never allocates: the host lays out linear memory itself
-    // One memory, made by the host and shared with its worker threads; the maximum must equal
-    // MAX_PAGES in src/engine/gemm-wasm.ts.
-    '--importMemory', '--sharedMemory', '--maximumMemory', '32768', '--noExportMemory',
+    '--runtime', 'stub', // the kernels never allocate: the host lays out linear memory itself
+    ...memory,
   ]);
   if (error) {
     console.error(stderr.toString());

@@ -91,7 +91,7 @@ function open(koffi: Koffi, path: string, explicit: boolean, threads: number): G
   const core = coreName ? `, core ${coreName()}${hint ? ' (OPENBLAS_CORETYPE from the CPU flags)' : ''}` : '';
   const detail = accelerate
     ? `Accelerate ${path} (threads chosen by macOS)`
-    : `${path}${core}, ${setThreads ? threads : 'default'} threads`;
+    : `${path}${core}, ${setThreads ? `${threads} thread${threads === 1 ? '' : 's'}` : 'its default threads'}`;
   return {
     name: 'openblas',
     threads: accelerate || !setThreads ? os.availableParallelism() : threads,

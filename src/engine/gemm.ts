@@ -1,8 +1,10 @@
 // Matrix products for the engine: one sgemm interface over three backends, picked once per process.
 //
-//   openblas   cblas_sgemm from a system BLAS (OpenBLAS, or Accelerate on macOS) through koffi   ~200 GFLOP/s
-//   wasm-simd  our own WebAssembly SIMD kernel (src/engine/wasm/assembly/gemm.ts)                ~20-35 GFLOP/s
-//   js         plain loops; the last resort and the tests' second opinion                          ~1-2 GFLOP/s
+//   openblas   cblas_sgemm from a system BLAS (OpenBLAS, or Accelerate on macOS) via koffi   ~120-210 GFLOP/s
+//   wasm-simd  our own WebAssembly SIMD kernel (src/engine/wasm/assembly/gemm.ts)            ~22-35 GFLOP/s
+//              a thread, ~30-50 with RLHF_BLAS_THREADS=2
+//   js         plain loops; the last resort and the tests' second opinion                     ~1-2 GFLOP/s
+// (2-core AVX-512 cloud VM, 1024³ and GPT-shaped 2048×384×128; bench/gemm-bench.mjs measures yours.)
 //
 // Env: RLHF_BLAS=openblas|wasm|js|auto (default auto: the first that loads, in that order),
 //      RLHF_BLAS_LIB=/path/to/libopenblas.so (try only this library), RLHF_BLAS_THREADS=n (default 1).
@@ -168,6 +170,9 @@ function scaleC(M: number, N: number, beta: number, C: Float32Array, cOff: numbe
 
 // ---- js: plain loops, accumulating each row of C in float64 ----
 
+// Columns of C per pass: the K×JS_COLUMNS panel of B (1 MB at K = 1024) stays in L2 for every row of A.
+const JS_COLUMNS = 256;
+
 const jsGemm: GemmBackend = {
   name: 'js',
   threads: 1,
@@ -181,26 +186,29 @@ const jsGemm: GemmBackend = {
       bo = 0;
       bs = N;
     }
-    const acc = new Float64Array(N);
+    const acc = new Float64Array(Math.min(N, JS_COLUMNS));
     const aStepI = transA ? 1 : lda, aStepK = transA ? lda : 1;
-    for (let i = 0; i < M; i++) {
-      acc.fill(0);
-      const ai = aOff + i * aStepI;
-      let k = 0;
-      // Four rows of B per pass over acc: a quarter of the loads and stores of acc.
-      for (; k + 4 <= K; k += 4) {
-        const a0 = A[ai + k * aStepK], a1 = A[ai + (k + 1) * aStepK];
-        const a2 = A[ai + (k + 2) * aStepK], a3 = A[ai + (k + 3) * aStepK];
-        const r0 = bo + k * bs, r1 = r0 + bs, r2 = r1 + bs, r3 = r2 + bs;
-        for (let j = 0; j < N; j++) acc[j] += a0 * Bk[r0 + j] + a1 * Bk[r1 + j] + a2 * Bk[r2 + j] + a3 * Bk[r3 + j];
+    for (let j0 = 0; j0 < N; j0 += JS_COLUMNS) {
+      const nb = Math.min(JS_COLUMNS, N - j0);
+      for (let i = 0; i < M; i++) {
+        acc.fill(0);
+        const ai = aOff + i * aStepI;
+        let k = 0;
+        // Four rows of B per pass over acc: a quarter of the loads and stores of acc.
+        for (; k + 4 <= K; k += 4) {
+          const a0 = A[ai + k * aStepK], a1 = A[ai + (k + 1) * aStepK];
+          const a2 = A[ai + (k + 2) * aStepK], a3 = A[ai + (k + 3) * aStepK];
+          const r0 = bo + k * bs + j0, r1 = r0 + bs, r2 = r1 + bs, r3 = r2 + bs;
+          for (let j = 0; j < nb; j++) acc[j] += a0 * Bk[r0 + j] + a1 * Bk[r1 + j] + a2 * Bk[r2 + j] + a3 * Bk[r3 + j];
+        }
+        for (; k < K; k++) {
+          const a = A[ai + k * aStepK], row = bo + k * bs + j0;
+          for (let j = 0; j < nb; j++) acc[j] += a * Bk[row + j];
+        }
+        const c = cOff + i * ldc + j0;
+        if (beta === 0) for (let j = 0; j < nb; j++) C[c + j] = alpha * acc[j];
+        else for (let j = 0; j < nb; j++) C[c + j] = alpha * acc[j] + beta * C[c + j];
       }
-      for (; k < K; k++) {
-        const a = A[ai + k * aStepK], row = bo + k * bs;
-        for (let j = 0; j < N; j++) acc[j] += a * Bk[row + j];
-      }
-      const c = cOff + i * ldc;
-      if (beta === 0) for (let j = 0; j < N; j++) C[c + j] = alpha * acc[j];
-      else for (let j = 0; j < N; j++) C[c + j] = alpha * acc[j] + beta * C[c + j];
     }
   },
 };

@@ -4,6 +4,7 @@
 
 import { gemm } from '../gemm.js';
 import { Graph } from '../graph.js';
+import { simd } from '../simd.js';
 import { Tensor } from '../tensor.js';
 
 /**
@@ -27,48 +28,64 @@ export function causalSelfAttention(g: Graph, qkv: Tensor, B: number, T: number,
   // NOTE: BLAS runs q·kᵀ about twice as fast with kᵀ stored contiguously (hs, T) than with
   // a transposed, strided k; the copy costs far less than it saves.
   const kT = g.alloc(hs * T);
+  // S (T, T) = q · kᵀ · scale for every (b, h), then one softmax over all their rows, then P · v.
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nHead; h++) {
-      const qOff = b * T * C3 + h * hs, kOff = qOff + C, vOff = qOff + 2 * C;
-      const aOff = (b * nHead + h) * T * T;
-      // S (T, T) = q · kᵀ · scale
+      const qOff = b * T * C3 + h * hs, kOff = qOff + C;
       transposeHead(x, kOff, C3, T, hs, kT);
-      blas.sgemm(false, false, T, T, hs, scale, x, qOff, C3, kT, 0, T, 0, att, aOff, T);
-      causalSoftmaxRows(att, aOff, T);
+      blas.sgemm(false, false, T, T, hs, scale, x, qOff, C3, kT, 0, T, 0, att, (b * nHead + h) * T * T, T);
+    }
+  }
+  if (simd && T % 4 === 0) simd.softmaxRows(att, T, true);
+  else for (let k = 0; k < B * nHead; k++) causalSoftmaxRows(att, k * T * T, T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < nHead; h++) {
+      const vOff = b * T * C3 + h * hs + 2 * C;
       // out (T, hs) = P · v, written into the head's slice of y (leading dimension C)
-      blas.sgemm(false, false, T, hs, T, 1, att, aOff, T, x, vOff, C3, 0, y.data, b * T * C + h * hs, C);
+      blas.sgemm(false, false, T, hs, T, 1, att, (b * nHead + h) * T * T, T, x, vOff, C3, 0, y.data, b * T * C + h * hs, C);
     }
   }
   g.onBackward(y, () => {
     const dy = y.grad!;
     const dx = g.gradOf(qkv);
-    const dS = g.alloc(T * T);
+    const dS = g.alloc(B * nHead * T * T);
     const vT = g.alloc(hs * T);
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < nHead; h++) {
-        const qOff = b * T * C3 + h * hs, kOff = qOff + C, vOff = qOff + 2 * C;
-        const aOff = (b * nHead + h) * T * T;
-        const oOff = b * T * C + h * hs;
+        const vOff = b * T * C3 + h * hs + 2 * C;
+        const aOff = (b * nHead + h) * T * T, oOff = b * T * C + h * hs;
         // dP (T, T) = dout · vᵀ
         transposeHead(x, vOff, C3, T, hs, vT);
-        blas.sgemm(false, false, T, T, hs, 1, dy, oOff, C, vT, 0, T, 0, dS, 0, T);
+        blas.sgemm(false, false, T, T, hs, 1, dy, oOff, C, vT, 0, T, 0, dS, aOff, T);
         // dv (T, hs) += Pᵀ · dout
         blas.sgemm(true, false, T, hs, T, 1, att, aOff, T, dy, oOff, C, 1, dx, vOff, C3);
-        // dS = P ⊙ (dP − Σⱼ dPⱼ·Pⱼ), row by row; masked entries have P = 0.
-        for (let i = 0; i < T; i++) {
-          const r = aOff + i * T, d = i * T;
-          let s = 0;
-          for (let j = 0; j <= i; j++) s += dS[d + j] * att[r + j];
-          for (let j = 0; j <= i; j++) dS[d + j] = att[r + j] * (dS[d + j] - s);
-          for (let j = i + 1; j < T; j++) dS[d + j] = 0;
-        }
+      }
+    }
+    // dS = P ⊙ (dP − Σⱼ dPⱼ·Pⱼ), row by row; masked entries have P = 0.
+    if (simd && T % 4 === 0) simd.softmaxBackwardRows(att, dS, T, true);
+    else for (let k = 0; k < B * nHead; k++) causalSoftmaxBackward(att, dS, k * T * T, T);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < nHead; h++) {
+        const qOff = b * T * C3 + h * hs, kOff = qOff + C;
+        const aOff = (b * nHead + h) * T * T;
         // dq += dS · k · scale; dk += dSᵀ · q · scale
-        blas.sgemm(false, false, T, hs, T, scale, dS, 0, T, x, kOff, C3, 1, dx, qOff, C3);
-        blas.sgemm(true, false, T, hs, T, scale, dS, 0, T, x, qOff, C3, 1, dx, kOff, C3);
+        blas.sgemm(false, false, T, hs, T, scale, dS, aOff, T, x, kOff, C3, 1, dx, qOff, C3);
+        blas.sgemm(true, false, T, hs, T, scale, dS, aOff, T, x, qOff, C3, 1, dx, kOff, C3);
       }
     }
   });
   return y;
+}
+
+/** In place on a (T, T) block of dP: dS = P ⊙ (dP − Σⱼ dPⱼ·Pⱼ) for row i over columns 0..i. */
+function causalSoftmaxBackward(att: Float32Array, dS: Float32Array, off: number, T: number): void {
+  for (let i = 0; i < T; i++) {
+    const r = off + i * T;
+    let s = 0;
+    for (let j = 0; j <= i; j++) s += dS[r + j] * att[r + j];
+    for (let j = 0; j <= i; j++) dS[r + j] = att[r + j] * (dS[r + j] - s);
+    for (let j = i + 1; j < T; j++) dS[r + j] = 0;
+  }
 }
 
 /** out (hs, T) = the (T, hs) head slice of src starting at off with row stride ld, transposed. */

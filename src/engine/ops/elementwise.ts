@@ -2,6 +2,7 @@
 
 import { Graph } from '../graph.js';
 import { fastTanh, sigmoid as sigmoidScalar, softplus } from '../math.js';
+import { simd } from '../simd.js';
 import { Tensor } from '../tensor.js';
 
 function sameSize(op: string, a: Tensor, b: Tensor): void {
@@ -100,7 +101,8 @@ export function gelu(g: Graph, x: Tensor): Tensor {
   const xd = x.data, yd = y.data, n = yd.length;
   // The derivative is computed in the same pass and kept, so backward is one multiply.
   const d = y.requiresGrad ? g.alloc(n) : null;
-  if (d) {
+  if (simd) simd.gelu(xd, yd, d);
+  else if (d) {
     for (let i = 0; i < n; i++) {
       const v = xd[i];
       const t = fastTanh(GELU_K * (v + 0.044715 * v * v * v));

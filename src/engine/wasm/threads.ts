@@ -93,7 +93,7 @@ export class WorkerPool {
     for (let spins = 0, done; (done = Atomics.load(this.ctl, Slot.finished)) < slices; spins++) {
       if (spins < 20_000) continue;
       if (Atomics.load(this.ctl, Slot.failed) || Date.now() - start > timeoutMs) {
-        throw new Error('a wasm sgemm worker failed or stopped responding; RLHF_THREADS=1 runs without workers');
+        throw new Error('a wasm sgemm worker failed or stopped responding; RLHF_BLAS_THREADS=1 runs without workers');
       }
       Atomics.wait(this.ctl, Slot.finished, done, 1);
     }
