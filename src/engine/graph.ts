@@ -65,6 +65,17 @@ export class Graph {
     return t.grad;
   }
 
+  /** Adds src into t's gradient; the first contribution is a copy (memcpy), not zero-fill + add. */
+  addGrad(t: Tensor, src: Float32Array): void {
+    if (!t.grad) {
+      t.grad = this.alloc(t.size);
+      t.grad.set(src);
+      return;
+    }
+    const dst = t.grad;
+    for (let i = 0; i < dst.length; i++) dst[i] += src[i];
+  }
+
   /** Registers how to push the output's gradient to the inputs. Skipped when nothing needs gradients. */
   onBackward(out: Tensor, fn: () => void): void {
     if (out.requiresGrad) this.tape.push(fn);

@@ -1,6 +1,7 @@
 // Batched sampling with a KV cache. Each prompt keeps its own length and position, so prompts of
 // different lengths need no padding; finished rows drop out of the batch.
 
+import { gemm } from '../engine/gemm.js';
 import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
@@ -108,6 +109,7 @@ export function decodeStep(model: GPT, cache: KVCache, rows: number[], tokens: n
     for (let j = 0; j < C; j++) x.data[i * C + j] = model.wte.data[e + j] + model.wpe.data[p + j];
   });
   const scores = new Float32Array(cache.Tmax);
+  const blas = gemm();
   model.blocks.forEach((blk, l) => {
     const h = ops.layerNorm(g, x, blk.ln1w, blk.ln1b, eps);
     const qkv = ops.linear(g, h, blk.attnW, blk.attnB).data; // (n, 3C)
@@ -118,23 +120,15 @@ export function decodeStep(model: GPT, cache: KVCache, rows: number[], tokens: n
       K.set(qkv.subarray(i * 3 * C + C, i * 3 * C + 2 * C), base + pos * C);
       Vc.set(qkv.subarray(i * 3 * C + 2 * C, i * 3 * C + 3 * C), base + pos * C);
       for (let hh = 0; hh < nHead; hh++) {
-        const q = i * 3 * C + hh * hs, o = i * C + hh * hs;
+        const q = i * 3 * C + hh * hs, o = i * C + hh * hs, n = pos + 1;
+        // scores (n) = K_h (n, hs) · q_h · scale; then softmax; then out_h (hs) = p · V_h (n, hs)
+        blas.sgemm(false, false, n, 1, hs, scale, K, base + hh * hs, C, qkv, q, 1, 0, scores, 0, 1);
         let m = -Infinity;
-        for (let t = 0; t <= pos; t++) {
-          const k = base + t * C + hh * hs;
-          let s = 0;
-          for (let d = 0; d < hs; d++) s += qkv[q + d] * K[k + d];
-          s *= scale;
-          scores[t] = s;
-          if (s > m) m = s;
-        }
+        for (let t = 0; t < n; t++) if (scores[t] > m) m = scores[t];
         let z = 0;
-        for (let t = 0; t <= pos; t++) z += (scores[t] = Math.exp(scores[t] - m));
-        for (let d = 0; d < hs; d++) att.data[o + d] = 0;
-        for (let t = 0; t <= pos; t++) {
-          const w = scores[t] / z, v = base + t * C + hh * hs;
-          for (let d = 0; d < hs; d++) att.data[o + d] += w * Vc[v + d];
-        }
+        for (let t = 0; t < n; t++) z += (scores[t] = Math.exp(scores[t] - m));
+        for (let t = 0; t < n; t++) scores[t] /= z;
+        blas.sgemm(false, false, 1, hs, n, 1, scores, 0, n, Vc, base + hh * hs, C, 0, att.data, o, hs);
       }
     });
     x = ops.add(g, x, ops.linear(g, att, blk.projW, blk.projB));

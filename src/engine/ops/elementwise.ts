@@ -17,8 +17,8 @@ export function add(g: Graph, a: Tensor, b: Tensor): Tensor {
   for (let i = 0; i < yd.length; i++) yd[i] = ad[i] + bd[i];
   g.onBackward(y, () => {
     const dy = y.grad!;
-    if (a.requiresGrad) accumulate(g.gradOf(a), dy);
-    if (b.requiresGrad) accumulate(g.gradOf(b), dy);
+    if (a.requiresGrad) g.addGrad(a, dy);
+    if (b.requiresGrad) g.addGrad(b, dy);
   });
   return y;
 }
@@ -31,7 +31,7 @@ export function sub(g: Graph, a: Tensor, b: Tensor): Tensor {
   for (let i = 0; i < yd.length; i++) yd[i] = ad[i] - bd[i];
   g.onBackward(y, () => {
     const dy = y.grad!;
-    if (a.requiresGrad) accumulate(g.gradOf(a), dy);
+    if (a.requiresGrad) g.addGrad(a, dy);
     if (b.requiresGrad) {
       const db = g.gradOf(b);
       for (let i = 0; i < dy.length; i++) db[i] -= dy[i];
@@ -161,7 +161,7 @@ export function reshape(g: Graph, x: Tensor, shape: number[]): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
   if (size !== x.size) throw new Error(`reshape: cannot view [${x.shape.join(', ')}] as [${shape.join(', ')}]`);
   const y = new Tensor(x.data, shape, g.recording && x.requiresGrad);
-  g.onBackward(y, () => accumulate(g.gradOf(x), y.grad!));
+  g.onBackward(y, () => g.addGrad(x, y.grad!));
   return y;
 }
 
@@ -183,8 +183,4 @@ export function selectRows(g: Graph, x: Tensor, idx: ArrayLike<number>): Tensor 
     }
   });
   return y;
-}
-
-export function accumulate(dst: Float32Array, src: Float32Array): void {
-  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
 }

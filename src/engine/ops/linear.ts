@@ -28,8 +28,10 @@ export function linear(g: Graph, x: Tensor, w: Tensor, b: Tensor | null = null, 
   g.onBackward(y, () => {
     const dy = y.grad!;
     if (x.requiresGrad) {
-      // dx (N, in) += dy (N, out) · Wᵀ  [or dy · W when transW]
-      blas.sgemm(false, !transW, N, cin, cout, 1, dy, 0, cout, w.data, 0, wc, 1, g.gradOf(x), 0, cin);
+      // dx (N, in) += dy (N, out) · Wᵀ  [or dy · W when transW]; a first contribution overwrites.
+      const first = !x.grad;
+      const dx = first ? (x.grad = g.alloc(x.size)) : x.grad!;
+      blas.sgemm(false, !transW, N, cin, cout, 1, dy, 0, cout, w.data, 0, wc, first ? 0 : 1, dx, 0, cin);
     }
     if (w.requiresGrad) {
       if (transW) {
