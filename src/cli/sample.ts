@@ -65,6 +65,7 @@ export function registerSample(program: Command): void {
           topK: o.topK,
           topP: o.topP,
           stopTokens,
+          vocabLimit: tok.vocabSize,
           seed: o.seed + i,
         });
         gens.forEach((gen, k) => {

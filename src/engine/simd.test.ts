@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gradCheck } from './gradcheck.js';
+import { Graph } from './graph.js';
 import * as ops from './ops/index.js';
 import { RNG } from './rng.js';
 import { simd } from './simd.js';
@@ -73,5 +74,20 @@ describe('WebAssembly SIMD element-wise kernels', () => {
     gradCheck((g) => ops.layerNorm(g, x, w, b), [x, w, b]);
     const v = Tensor.from(randn(12, 2), [12], true);
     gradCheck((g) => ops.gelu(g, v), [v]);
+    const z = Tensor.from(randn(3 * 8), [3, 8], true);
+    gradCheck((g) => ops.crossEntropy(g, z, Int32Array.from([7, -100, 0])), [z]);
+  });
+
+  it('cross-entropy through the SIMD softmax equals the direct formula', () => {
+    const z = Tensor.from(randn(2 * 8, 3), [2, 8], true);
+    const g = new Graph();
+    const loss = ops.crossEntropy(g, z, Int32Array.from([3, 5])).item();
+    g.dispose();
+    const row = (r: number, t: number) => {
+      const xs = Array.from(z.data.subarray(r * 8, r * 8 + 8));
+      const m = Math.max(...xs);
+      return m + Math.log(xs.reduce((s, v) => s + Math.exp(v - m), 0)) - xs[t];
+    };
+    assert.ok(Math.abs(loss - (row(0, 3) + row(1, 5)) / 2) < 1e-5);
   });
 });

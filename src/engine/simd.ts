@@ -94,12 +94,17 @@ export class SimdKernels {
     if (db) a.get(pdb, db);
   }
 
-  /** In place: softmax of each row of length L; causal rows (T×T blocks) keep columns 0..i. */
-  softmaxRows(x: Float32Array, L: number, causal: boolean): void {
+  /**
+   * In place: softmax of each row of length L; causal rows (T×T blocks) keep columns 0..i.
+   * lse, if given, receives log Σ exp of each row.
+   */
+  softmaxRows(x: Float32Array, L: number, causal: boolean, lse?: Float32Array): void {
     const a = this.arena.reset();
-    const p = a.put(x);
-    this.ex.softmaxRows(p, x.length / L, L, causal ? 1 : 0, 0);
+    const rows = x.length / L;
+    const p = a.put(x), pl = lse ? a.take(rows) : 0;
+    this.ex.softmaxRows(p, rows, L, causal ? 1 : 0, pl);
     a.get(p, x);
+    if (lse) a.get(pl, lse, rows);
   }
 
   /** In place on dP: dS = P ⊙ (dP − Σ dP·P) per row. */

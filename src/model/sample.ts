@@ -20,6 +20,8 @@ export interface SampleOptions {
   topP?: number;
   /** Generation of a row ends after it emits one of these (the token is included in the output). */
   stopTokens?: number[];
+  /** Only ids below this are sampled (a model's vocabulary may be padded past its tokenizer's). */
+  vocabLimit?: number;
   /** Seed of the sampling RNG (ignored when rng is given). */
   seed?: number;
   rng?: RNG;
@@ -206,7 +208,8 @@ function generateRows(model: GPT, prompts: number[][], seed: number, rowOffset: 
 }
 
 /** Chooses a token from one row of logits under temperature, top-k and top-p. */
-export function pickToken(logits: Float32Array, off: number, V: number, o: SampleOptions, rng: RNG, probs = new Float32Array(V)): number {
+export function pickToken(logits: Float32Array, off: number, Vall: number, o: SampleOptions, rng: RNG, probs = new Float32Array(Vall)): number {
+  const V = o.vocabLimit ? Math.min(o.vocabLimit, Vall) : Vall;
   const temperature = o.temperature ?? 1;
   if (temperature === 0) {
     let best = 0;

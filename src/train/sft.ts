@@ -170,7 +170,9 @@ export function trainSFT(cfg: SFTConfig, log: (msg: string) => void = (m) => pro
       log(`training a ${cfg.vocabSize}-token BPE tokenizer on ${cfg.data}`);
       tokenizer = Tokenizer.train(texts, { vocabSize: cfg.vocabSize });
     }
-    model = new GPT(presetConfig(cfg.preset, { vocabSize: tokenizer.vocabSize, eosTokenId: tokenizer.eosId, nPositions: Math.max(cfg.contextLength, presetConfig(cfg.preset).nPositions) }), cfg.seed);
+    // NOTE: the embedding is padded to a multiple of 64 rows (as nanoGPT does for GPT-2's 50257):
+    // whole SIMD vectors and BLAS panels; the extra ids are never targets, and sampling skips them.
+    model = new GPT(presetConfig(cfg.preset, { vocabSize: Math.ceil(tokenizer.vocabSize / 64) * 64, eosTokenId: tokenizer.eosId, nPositions: Math.max(cfg.contextLength, presetConfig(cfg.preset).nPositions) }), cfg.seed);
   }
   if (cfg.contextLength > model.config.nPositions) {
     throw new Error(`contextLength ${cfg.contextLength} exceeds the model's context of ${model.config.nPositions} tokens; lower --context`);

@@ -2,6 +2,7 @@
 // Each op takes logits (N, V) and computes the log-softmax once, in one pass per row.
 
 import { Graph } from '../graph.js';
+import { simd } from '../simd.js';
 import { Tensor } from '../tensor.js';
 
 /** Targets below 0 (Hugging Face's -100) are ignored: no loss, no gradient. */
@@ -39,12 +40,20 @@ export function crossEntropy(g: Graph, logits: Tensor, targets: Int32Array): Ten
   const y = g.output([1], logits);
   const z = logits.data;
   const p = y.requiresGrad ? g.alloc(N * V) : null;
+  for (let i = 0; i < N; i++) {
+    if (targets[i] >= V) throw new Error(`crossEntropy: target ${targets[i]} at row ${i} is outside the vocabulary [0, ${V})`);
+  }
+  // All rows' softmax at once in SIMD when the vocabulary is a whole number of vectors.
+  const lses = p && simd && V % 4 === 0 ? g.alloc(N) : null;
+  if (lses) {
+    p!.set(z);
+    simd!.softmaxRows(p!, V, false, lses);
+  }
   let total = 0, count = 0;
   for (let i = 0; i < N; i++) {
     const t = targets[i];
     if (t < 0) continue;
-    if (t >= V) throw new Error(`crossEntropy: target ${t} at row ${i} is outside the vocabulary [0, ${V})`);
-    const lse = softmaxRow(z, p, i * V, V);
+    const lse = lses ? lses[i] : softmaxRow(z, p, i * V, V);
     total += lse - z[i * V + t];
     count++;
   }
