@@ -12,6 +12,7 @@ const shapes = [[1024, 1024, 1024], [2048, 384, 128], [2048, 128, 384], [128, 12
 const cores = os.availableParallelism();
 
 const backends = [];
+const failed = new Set();
 for (const [label, load] of [
   ['openblas', () => selectGemm('openblas')],
   ['wasm-simd', () => loadWasmGemm({ build: 'baseline' })],
@@ -20,11 +21,13 @@ for (const [label, load] of [
   ['wasm-simd relaxed', () => loadWasmGemm({ build: 'relaxed', threads: cores })],
   ['js', () => selectGemm('js')],
 ]) {
+  if (failed.has(label)) continue;
   try {
     const backend = load();
     if (backends.some(([, b]) => b.detail === backend.detail)) continue; // cores = 1: the same as above
     backends.push([label, backend]);
   } catch (err) {
+    failed.add(label);
     console.log(`${label}: not available here (${err.message})`);
   }
 }
