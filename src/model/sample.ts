@@ -5,7 +5,6 @@ import { gemm } from '../engine/gemm.js';
 import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
-import { Tensor } from '../engine/tensor.js';
 import { GPT } from './gpt.js';
 import { Replica, runSharded, shardCount } from './replica.js';
 
@@ -103,7 +102,7 @@ export function decodeStep(model: GPT, cache: KVCache, rows: number[], tokens: n
   const { nEmbd: C, nHead, layerNormEps: eps } = model.config;
   const n = rows.length, hs = C / nHead, scale = 1 / Math.sqrt(hs);
   const g = Graph.inference();
-  let x = g.output([n, C]) as Tensor;
+  let x = g.output([n, C]);
   rows.forEach((row, i) => {
     const pos = cache.len[row];
     if (pos >= cache.Tmax) throw new Error(`decodeStep: row ${row} is at the end of the context (${cache.Tmax} tokens)`);

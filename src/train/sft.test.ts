@@ -58,16 +58,29 @@ describe('SFT', () => {
     assert.equal(metrics.length, 12);
   });
 
+  it('resuming fine-tuning on prompt/completion pairs is exact too', () => {
+    const dir = tmp();
+    const file = join(dir, 'pairs.jsonl');
+    writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `Q${i}: `, completion: `a${i % 7}.` })).join('\n'));
+    const cfg = { ...base, data: file, steps: 10, batchSize: 6 };
+    trainSFT({ ...cfg, outDir: join(dir, 'a') }, silent);
+    trainSFT({ ...cfg, outDir: join(dir, 'b'), stopAfter: 4 }, silent);
+    trainSFT({ ...cfg, outDir: join(dir, 'b'), resume: true }, silent);
+    const a = loadCheckpoint(join(dir, 'a')).model, b = loadCheckpoint(join(dir, 'b')).model;
+    a.params.forEach((p, i) => assert.deepEqual(p.data, b.params[i].data, p.name));
+  });
+
   it('fine-tuning on prompt/completion puts the loss on the completion only', () => {
     const ex = { prompt: [1, 2, 3], completion: [4, 5, 0] };
     const { seq, promptLen } = packExample(ex, 10);
     assert.deepEqual(seq, [1, 2, 3, 4, 5, 0]);
     assert.equal(promptLen, 3);
     const b = pairSource([ex, { prompt: [7], completion: [8, 0] }], 10, 0).fixed(2, 1)[0];
-    assert.equal(b.T, 5);
-    assert.deepEqual(Array.from(b.targets.subarray(0, 5)), [-100, -100, 4, 5, 0]);
-    assert.deepEqual(Array.from(b.ids.subarray(5, 10)), [7, 8, 0, 0, 0]);
-    assert.deepEqual(Array.from(b.targets.subarray(5, 10)), [8, 0, -100, -100, -100]);
+    assert.equal(b.T, 8); // the longest (5) padded to a multiple of 4
+    assert.deepEqual(Array.from(b.ids.subarray(0, 8)), [1, 2, 3, 4, 5, 0, 0, 0]);
+    assert.deepEqual(Array.from(b.targets.subarray(0, 8)), [-100, -100, 4, 5, 0, -100, -100, -100]);
+    assert.deepEqual(Array.from(b.ids.subarray(8, 16)), [7, 8, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(Array.from(b.targets.subarray(8, 16)), [8, 0, -100, -100, -100, -100, -100, -100]);
     // a long prompt is cut from the left so the completion survives
     assert.deepEqual(packExample({ prompt: [1, 2, 3, 4, 5, 6], completion: [7, 8] }, 4).seq, [4, 5, 6, 7, 8]);
   });

@@ -29,7 +29,8 @@ export interface LMBatch {
 
 /** Source of batches for language-model training. */
 export interface LMSource {
-  sample(rng: RNG, B: number): LMBatch;
+  /** The batch of a training step (the same step always gives the same batch, so resuming is exact). */
+  sample(rng: RNG, B: number, step: number): LMBatch;
   /** Fixed batches for evaluation. */
   fixed(B: number, n: number): LMBatch[];
   size: number;
@@ -49,7 +50,7 @@ export function streamSource(stream: Int32Array, T: number): LMSource {
   const empty = (B: number): LMBatch => ({ ids: new Int32Array(B * len), targets: new Int32Array(B * len), B, T: len, tokens: B * len });
   return {
     size: stream.length,
-    sample(rng, B) {
+    sample(rng, B, _step) {
       const batch = empty(B);
       for (let b = 0; b < B; b++) window(rng.int(stream.length - len), b, batch);
       return batch;
@@ -82,11 +83,13 @@ export function packExample(ex: TokenizedExample, T: number): { seq: number[]; p
   return { seq: [...prompt, ...completion], promptLen: prompt.length };
 }
 
-export function pairSource(examples: TokenizedExample[], T: number, padId: number): LMSource {
+export function pairSource(examples: TokenizedExample[], T: number, padId: number, seed = 0): LMSource {
   if (examples.length === 0) throw new Error('no examples to train on');
   const packed = examples.map((e) => packExample(e, T));
   const build = (idx: number[]): LMBatch => {
-    const Tb = Math.max(...idx.map((i) => packed[i].seq.length - 1), 1);
+    // Padded to a multiple of 4 positions (within T), so attention takes the SIMD kernels.
+    const longest = Math.max(...idx.map((i) => packed[i].seq.length - 1), 1);
+    const Tb = Math.min(T, (longest + 3) & ~3);
     const B = idx.length;
     const ids = new Int32Array(B * Tb).fill(padId);
     const targets = new Int32Array(B * Tb).fill(IGNORE_INDEX);
@@ -104,19 +107,22 @@ export function pairSource(examples: TokenizedExample[], T: number, padId: numbe
     });
     return { ids, targets, B, T: Tb, tokens };
   };
-  let order: number[] = [], cursor = 0;
+  // Epoch e visits the examples in a shuffled order derived from (seed, e) alone: a step's batch
+  // depends only on the step number, not on what came before.
+  const n = examples.length;
+  let epoch = -1, order: number[] = [];
+  const at = (k: number): number => {
+    const e = Math.floor(k / n);
+    if (e !== epoch) {
+      epoch = e;
+      order = new RNG((seed * 1000003 + e) >>> 0).shuffle(examples.map((_, i) => i));
+    }
+    return order[k % n];
+  };
   return {
-    size: examples.length,
-    sample(rng, B) {
-      const idx: number[] = [];
-      while (idx.length < B) {
-        if (cursor >= order.length) {
-          order = rng.shuffle(examples.map((_, i) => i));
-          cursor = 0;
-        }
-        idx.push(order[cursor++]);
-      }
-      return build(idx);
+    size: n,
+    sample(_rng, B, step) {
+      return build(Array.from({ length: B }, (_, j) => at(step * B + j)));
     },
     fixed(B, n) {
       const out: LMBatch[] = [];
@@ -197,8 +203,8 @@ export function trainSFT(cfg: SFTConfig, log: (msg: string) => void = (m) => pro
     const tok = data.examples.map((e) => ({ key: e.prompt, ex: { prompt: tokenizer.encode(e.prompt), completion: [...tokenizer.encode(e.completion), eos] } }));
     const tr = tok.filter((t) => !isEvalKey(t.key, cfg.evalFraction)).map((t) => t.ex);
     const es = tok.filter((t) => isEvalKey(t.key, cfg.evalFraction)).map((t) => t.ex);
-    train = pairSource(tr.length ? tr : es, cfg.contextLength, eos);
-    if (es.length && tr.length) evalSet = pairSource(es, cfg.contextLength, eos);
+    train = pairSource(tr.length ? tr : es, cfg.contextLength, eos, cfg.seed);
+    if (es.length && tr.length) evalSet = pairSource(es, cfg.contextLength, eos, cfg.seed);
   }
   const evalBatches = evalSet ? evalSet.fixed(cfg.batchSize, cfg.evalBatches) : [];
   log(`model: ${countParameters(model.config).toLocaleString('en-US')} parameters (${model.config.nLayer} layers, d ${model.config.nEmbd}, vocab ${model.config.vocabSize}); ${data.kind === 'text' ? 'pretraining' : 'fine-tuning'} on ${train.size} ${data.kind === 'text' ? 'tokens' : 'examples'}${evalSet ? `, evaluating on ${evalSet.size}` : ''}`);
@@ -206,8 +212,8 @@ export function trainSFT(cfg: SFTConfig, log: (msg: string) => void = (m) => pro
   const replica = { models: { policy: model }, heads: {} };
   const task: TrainTask = {
     params: model.params,
-    step(rng) {
-      const b = train.sample(rng, cfg.batchSize);
+    step(rng, step) {
+      const b = train.sample(rng, cfg.batchSize, step);
       const shards = shardLM(b.ids, b.targets, b.B, b.T, shardCount());
       const losses = runSharded(replica, kernel('lmStep'), lmStep, shards);
       // The batch loss is the token-weighted mean of the shards' mean losses.
