@@ -1,0 +1,120 @@
+// A reward model: a GPT trunk with a scalar head read at the last token of prompt + completion +
+// <|endoftext|>, its tokenizer, and the bias that centers its rewards (Stiennon et al.).
+
+import { Graph } from '../engine/graph.js';
+import * as ops from '../engine/ops/index.js';
+import { Tensor } from '../engine/tensor.js';
+import { Checkpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { GPT, ScalarHead, rewardHead } from './gpt.js';
+import { Replica, runSharded, shardCount } from './replica.js';
+import { Tokenizer } from './tokenizer/index.js';
+
+/** Token ids of one scored text: prompt + completion + end-of-text, cut to at most T tokens. */
+export function encodeForReward(tok: Tokenizer, prompt: string, completion: string, T: number): number[] {
+  const p = tok.encode(prompt);
+  let c = tok.encode(completion);
+  // The end of the completion and the end-of-text token carry the judgement: cut the prompt's start first.
+  if (c.length > T - 1) c = c.slice(0, T - 1);
+  const room = T - 1 - c.length;
+  return [...(p.length > room ? p.slice(p.length - room) : p), ...c, tok.eosId];
+}
+
+/** Sequences padded into one (S, T) batch, and where each one's last token is. */
+export interface SeqBatch {
+  ids: Int32Array;
+  S: number;
+  T: number;
+  /** Row of each sequence's last token in the (S·T) flattening. */
+  last: Int32Array;
+}
+
+export function padSequences(seqs: number[][], padId: number): SeqBatch {
+  const longest = Math.max(1, ...seqs.map((s) => s.length));
+  const T = (longest + 3) & ~3; // whole SIMD vectors in attention
+  const ids = new Int32Array(seqs.length * T).fill(padId);
+  const last = new Int32Array(seqs.length);
+  seqs.forEach((s, i) => {
+    ids.set(s, i * T);
+    last[i] = i * T + s.length - 1;
+  });
+  return { ids, S: seqs.length, T, last };
+}
+
+/** Rewards (S) of a batch of sequences, before the centering bias. */
+export function rewardsOf(g: Graph, model: GPT, head: ScalarHead, b: SeqBatch): Tensor {
+  const h = model.hidden(g, b.ids, b.S, b.T);
+  return head.forward(g, ops.selectRows(g, h, b.last));
+}
+
+interface ScoreShard {
+  batch: SeqBatch;
+}
+
+/** Per-thread scoring (no gradients). */
+export function scoreShard(r: Replica, s: ScoreShard): number[] {
+  const g = Graph.inference();
+  const out = Array.from(rewardsOf(g, r.models.reward, r.heads.score, s.batch).data);
+  g.dispose();
+  return out;
+}
+
+export class RewardModel {
+  constructor(
+    readonly model: GPT,
+    readonly head: ScalarHead,
+    readonly tokenizer: Tokenizer,
+    /** Subtracted from every raw score so that the reference set averages 0. */
+    public bias = 0,
+    /** Longest sequence scored (prompt + completion + end-of-text), in tokens. */
+    readonly contextLength = model.config.nPositions,
+  ) {}
+
+  get replica(): Replica {
+    return { models: { reward: this.model }, heads: { score: this.head } };
+  }
+
+  /** Rewards of (prompt, completion) pairs, centered by the bias; batched and split across threads. */
+  score(items: { prompt: string; completion: string }[], batchSize = 32): number[] {
+    const seqs = items.map((it) => encodeForReward(this.tokenizer, it.prompt, it.completion, this.contextLength));
+    const out: number[] = [];
+    const threads = shardCount();
+    for (let i = 0; i < seqs.length; i += batchSize * threads) {
+      const shards: ScoreShard[] = [];
+      for (let k = 0; k < threads; k++) {
+        const part = seqs.slice(i + k * batchSize, i + (k + 1) * batchSize);
+        if (part.length) shards.push({ batch: padSequences(part, this.tokenizer.eosId) });
+      }
+      for (const rs of runSharded(this.replica, { url: import.meta.url, name: 'scoreShard' }, scoreShard, shards)) {
+        for (const r of rs) out.push(r - this.bias);
+      }
+    }
+    return out;
+  }
+
+  save(dir: string, meta: Record<string, unknown> = {}): void {
+    saveCheckpoint(dir, this.model, {
+      heads: [this.head],
+      tokenizer: this.tokenizer,
+      meta: { kind: 'reward', rewardBias: this.bias, contextLength: this.contextLength, ...meta },
+    });
+  }
+
+  /** Loads a reward model directory (made by `rlhf train reward`). */
+  static load(dir: string): RewardModel {
+    return RewardModel.fromCheckpoint(loadCheckpoint(dir));
+  }
+
+  static fromCheckpoint(ck: Checkpoint): RewardModel {
+    const head = ck.heads.get('score');
+    if (!head) throw new Error(`${ck.dir}: not a reward model (no score.weight); train one with \`rlhf train reward\``);
+    if (!ck.tokenizer) throw new Error(`${ck.dir}: the reward model has no tokenizer.json`);
+    const bias = typeof ck.meta.rewardBias === 'number' ? ck.meta.rewardBias : 0;
+    const ctx = typeof ck.meta.contextLength === 'number' ? ck.meta.contextLength : ck.model.config.nPositions;
+    return new RewardModel(ck.model, head, ck.tokenizer, bias, ctx);
+  }
+
+  /** A new reward model on a trunk (a pretrained or SFT model, or a fresh one). */
+  static fromTrunk(model: GPT, tokenizer: Tokenizer, contextLength: number, seed = 0): RewardModel {
+    return new RewardModel(model, rewardHead(model.config.nEmbd, seed), tokenizer, 0, contextLength);
+  }
+}

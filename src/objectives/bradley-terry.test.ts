@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Graph } from '../engine/graph.js';
+import { Tensor } from '../engine/tensor.js';
+import { bradleyTerry, bradleyTerryLoss } from './bradley-terry.js';
+
+const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
+
+describe('Bradley-Terry loss', () => {
+  it('matches hand-computed values', () => {
+    // pair 1: Δ = 0 → −log σ(0) = log 2; pair 2: Δ = 2 − 1 − 0.5 (margin) = 0.5 → −log σ(0.5) = 0.474077
+    const r = bradleyTerry([0, 2], [0, 1], { margins: [0, 0.5] });
+    close(r.loss, (Math.LN2 + 0.4740769841801067) / 2);
+    // dL/dr_chosen = −(1 − σ(Δ))/P: −0.25 and −(1 − 0.622459)/2 = −0.188771
+    close(r.dChosen[0], -0.25);
+    close(r.dChosen[1], -0.18877058);
+    close(r.dRejected[1], 0.18877058);
+  });
+
+  it('the autograd version has the same value and gradient, with weights and centering', () => {
+    const rc = [0.3, -1.2, 2.0], rr = [0.1, 0.4, -0.5];
+    const o = { margins: [0, 0.2, 1], weights: [1, 2, 1], centering: 0.01 };
+    const want = bradleyTerry(rc, rr, o);
+    const c = Tensor.from(rc, [3], true), j = Tensor.from(rr, [3], true);
+    const g = new Graph();
+    const loss = bradleyTerryLoss(g, c, j, o);
+    close(loss.item(), want.loss, 1e-6);
+    g.backward(loss);
+    want.dChosen.forEach((d, i) => close(c.grad![i], d, 1e-6));
+    want.dRejected.forEach((d, i) => close(j.grad![i], d, 1e-6));
+    g.dispose();
+  });
+
+  it('a larger gap in the right direction gives a smaller loss', () => {
+    assert.ok(bradleyTerry([3], [0]).loss < bradleyTerry([1], [0]).loss);
+    assert.ok(bradleyTerry([0], [1]).loss > Math.LN2);
+  });
+});
