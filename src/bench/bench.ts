@@ -10,7 +10,9 @@ import { RNG } from '../engine/rng.js';
 import { presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { runSharded, shardCount } from '../model/replica.js';
+import { RewardModel } from '../model/reward-model.js';
 import { generate } from '../model/sample.js';
+import { Tokenizer } from '../model/tokenizer/index.js';
 import { kernel, lmStep, shardLM } from '../train/kernels.js';
 
 export interface BenchOptions {
@@ -20,6 +22,7 @@ export interface BenchOptions {
   torch: boolean;
   threads: number;
   sampleRepeats: number;
+  scorePairs: number;
 }
 
 export interface BenchResult {
@@ -32,6 +35,8 @@ export interface BenchResult {
   blas_threads: number;
   train_tokens_per_s: number;
   sample_tokens_per_s: number;
+  /** Reward-model scoring throughput (pairs of two 64-token sequences). */
+  score_pairs_per_s: number;
   peak_rss_mb: number;
   torch_version?: string;
   torch_threads?: number;
@@ -80,7 +85,17 @@ export function runBench(o: BenchOptions, log: (m: string) => void): BenchResult
   const sampleTps = produced / ((performance.now() - t0) / 1000);
   log(`ours: sampling ${Math.round(sampleTps)} tokens/s`);
 
+  // Reward-model scoring: pairs of (prompt, completion) of ~64 tokens each, read at the last token.
+  const rm = RewardModel.fromTrunk(model, syntheticTokenizer(V), T, 0);
+  const seqs = Array.from({ length: 2 * o.scorePairs }, () => Array.from({ length: 64 }, () => rng.int(V)));
+  rm.scoreTokens(seqs.slice(0, 64)); // warm-up
+  t0 = performance.now();
+  rm.scoreTokens(seqs);
+  const scorePps = o.scorePairs / ((performance.now() - t0) / 1000);
+  log(`ours: reward scoring ${Math.round(scorePps)} pairs/s (2 × 64 tokens a pair)`);
+
   const result: BenchResult = {
+    score_pairs_per_s: round(scorePps),
     model: 'small',
     batch_size: B,
     context: T,
@@ -129,4 +144,9 @@ function runTorch(o: BenchOptions, log: (m: string) => void): Partial<BenchResul
 function round(x: number, digits = 0): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+/** A byte-level tokenizer with V ids (the benchmark feeds token ids directly; only eosId matters). */
+function syntheticTokenizer(V: number): Tokenizer {
+  return Tokenizer.train(['benchmark'], { vocabSize: Math.min(V, 258) });
 }

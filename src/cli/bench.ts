@@ -12,12 +12,13 @@ export function registerBench(program: Command): void {
     .option('--steps <n>', 'timed training steps', intArg(1), 20)
     .option('--warmup <n>', 'untimed warm-up steps', intArg(0), 3)
     .option('--sample-repeats <n>', 'timed sampling runs (batch × 127 new tokens each)', intArg(1), 2)
+    .option('--score-pairs <n>', 'pairs scored by a reward model in the timed scoring run', intArg(1), 512)
     .option('--threads <n>', 'threads for PyTorch (ours: RLHF_THREADS, default all cores)', intArg(1), availableParallelism())
     .option('--no-torch', 'skip the PyTorch peer')
     .option('--json', 'print one JSON object', false)
     .action((o) => {
       const log = (m: string) => process.stderr.write(m + '\n');
-      const r = runBench({ steps: o.steps, warmup: o.warmup, torch: o.torch, threads: o.threads, sampleRepeats: o.sampleRepeats }, log);
+      const r = runBench({ steps: o.steps, warmup: o.warmup, torch: o.torch, threads: o.threads, sampleRepeats: o.sampleRepeats, scorePairs: o.scorePairs }, log);
       if (o.json) {
         process.stdout.write(JSON.stringify(r) + '\n');
         return;
@@ -28,6 +29,7 @@ export function registerBench(program: Command): void {
         `${'metric'.padEnd(22)} ${'rlhf'.padStart(10)} ${'pytorch'.padStart(10)} ratio`,
         row('train tokens/s', r.train_tokens_per_s, r.torch_train_tokens_per_s, r.train_ratio),
         row('sample tokens/s', r.sample_tokens_per_s, r.torch_sample_tokens_per_s, r.sample_ratio),
+        row('reward pairs/s', r.score_pairs_per_s),
         row('peak RSS (MB)', r.peak_rss_mb, r.torch_peak_rss_mb),
         `rlhf: ${r.threads} threads (data parallel), matrix products on ${r.backend} (${r.backend_detail})`,
         r.torch_version ? `pytorch: ${r.torch_version}, BLAS ${r.torch_blas}, ${r.torch_threads} threads` : `pytorch: ${r.torch_error ?? 'skipped'}`,

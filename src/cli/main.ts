@@ -6,6 +6,7 @@ import { registerSample } from './sample.js';
 import { registerTokenizer } from './tokenizer.js';
 import { registerTrain } from './train.js';
 import { registerInfo } from './info.js';
+import { registerCurve, registerScore, registerSelectPairs } from './reward.js';
 
 export function buildProgram(): Command {
   const program = new Command('rlhf')
@@ -15,6 +16,9 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   registerTrain(program);
   registerSample(program);
+  registerScore(program);
+  registerSelectPairs(program);
+  registerCurve(program);
   registerTokenizer(program);
   registerInfo(program);
   registerBench(program);

@@ -5,6 +5,7 @@ import { defaultSFTConfig } from '../train/sft-config.js';
 import { trainSFT } from '../train/sft.js';
 import { PRESETS } from '../model/config.js';
 import { choiceArg, floatArg, intArg } from './args.js';
+import { registerRewardTraining } from './reward.js';
 
 /** Options shared by every trainer: the optimizer, schedule, evaluation and checkpoints. */
 export function addOptimOptions(cmd: Command, d: { steps: number; lr: number; warmupSteps: number; batchSize: number }): Command {
@@ -23,7 +24,7 @@ export function addOptimOptions(cmd: Command, d: { steps: number; lr: number; wa
 }
 
 export function registerTrain(program: Command): void {
-  const train = program.command('train').description('train a model (sft; reward, ppo, dpo, rest, hindsight as they land)');
+  const train = program.command('train').description('train a model: sft (language modeling), reward (reward model)');
   const d = defaultSFTConfig;
   const sft = train
     .command('sft')
@@ -65,4 +66,5 @@ export function registerTrain(program: Command): void {
         `${ev !== undefined ? `, eval loss ${ev.toFixed(3)}` : ''}, ${Math.round(result.tokensPerSecond)} tokens/s; checkpoint in ${o.out}\n`,
     );
   });
+  registerRewardTraining(train);
 }

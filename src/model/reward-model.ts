@@ -75,7 +75,11 @@ export class RewardModel {
 
   /** Rewards of (prompt, completion) pairs, centered by the bias; batched and split across threads. */
   score(items: { prompt: string; completion: string }[], batchSize = 32): number[] {
-    const seqs = items.map((it) => encodeForReward(this.tokenizer, it.prompt, it.completion, this.contextLength));
+    return this.scoreTokens(items.map((it) => encodeForReward(this.tokenizer, it.prompt, it.completion, this.contextLength)), batchSize);
+  }
+
+  /** Rewards of already-encoded sequences (each ending with its last scored token). */
+  scoreTokens(seqs: number[][], batchSize = 32): number[] {
     const out: number[] = [];
     const threads = shardCount();
     for (let i = 0; i < seqs.length; i += batchSize * threads) {

@@ -4,7 +4,10 @@
 
 import { Graph } from '../engine/graph.js';
 import { KernelRef } from '../engine/parallel.js';
+import { reshape, selectRows } from '../engine/ops/elementwise.js';
 import { Replica } from '../model/replica.js';
+import { SeqBatch, rewardsOf } from '../model/reward-model.js';
+import { bradleyTerryLoss } from '../objectives/bradley-terry.js';
 
 const here = import.meta.url;
 export const kernel = (name: string): KernelRef => ({ url: here, name });
@@ -42,4 +45,38 @@ export function shardLM(ids: Int32Array, targets: Int32Array, B: number, T: numb
     shards.push({ ids: ids.slice(b0 * T, b1 * T), targets: t, B: b1 - b0, T, weight: total > 0 ? count / total : 0 });
   }
   return shards;
+}
+
+// ---- reward model: Bradley-Terry over the pairs of a batch of comparisons ----
+
+export interface RewardShard {
+  batch: SeqBatch;
+  /** Sequence index of the better and the worse completion of each pair. */
+  chosen: Int32Array;
+  rejected: Int32Array;
+  margins: Float32Array | null;
+  /** Each pair's weight: 1/C(K,2) for the pairs of a K-ranking, so every comparison counts once. */
+  pairWeights: Float32Array;
+  centering: number;
+  /** This shard's share of the batch's comparisons (scales its gradient). */
+  weight: number;
+}
+
+export interface RewardStepResult {
+  loss: number;
+  chosen: number[];
+  rejected: number[];
+}
+
+export function rewardStep(r: Replica, s: RewardShard): RewardStepResult {
+  const g = new Graph();
+  const rewards = rewardsOf(g, r.models.reward, r.heads.score, s.batch);
+  const col = reshape(g, rewards, [rewards.size, 1]);
+  const rc = reshape(g, selectRows(g, col, s.chosen), [s.chosen.length]);
+  const rr = reshape(g, selectRows(g, col, s.rejected), [s.rejected.length]);
+  const loss = bradleyTerryLoss(g, rc, rr, { margins: s.margins ?? undefined, weights: s.pairWeights, centering: s.centering });
+  g.backward(loss, s.weight);
+  const out = { loss: loss.item(), chosen: Array.from(rc.data), rejected: Array.from(rr.data) };
+  g.dispose();
+  return out;
 }

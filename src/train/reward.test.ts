@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { RNG } from '../engine/rng.js';
+import { Comparison } from '../data/comparison.js';
+import { RewardModel } from '../model/reward-model.js';
+import { defaultRewardConfig } from './reward-config.js';
+import { calibration, pairMetrics, rankingPairs, splitComparisons, trainRewardModel } from './reward.js';
+
+/** A preference with a known rule: more "good" words is better (what people "prefer" here). */
+function synthetic(n: number, seed: number, K = 2): Comparison[] {
+  const rng = new RNG(seed);
+  const words = ['the', 'a', 'cat', 'dog', 'runs', 'sleeps', 'bad', 'big', 'small'];
+  const out: Comparison[] = [];
+  for (let i = 0; i < n; i++) {
+    const goods = rng.shuffle([0, 1, 2, 3]).slice(0, K); // distinct counts: a strict ranking
+    const comps = goods.map((g) => {
+      const ws = Array.from({ length: 6 }, (_, j) => (j < g ? 'good' : words[rng.int(words.length)]));
+      return ' ' + rng.shuffle(ws).join(' ');
+    });
+    const ranking = comps.map((_, k) => k).sort((a, b) => goods[b] - goods[a]);
+    out.push({ prompt: `Item ${i}:`, completions: comps, ranking });
+  }
+  return out;
+}
+
+const silent = () => {};
+const base = { ...defaultRewardConfig, preset: 'tiny', vocabSize: 300, contextLength: 24, batchSize: 16, lr: 3e-3, warmupSteps: 10, evalEvery: 0, quiet: true };
+
+describe('reward model training', () => {
+  it('learns a synthetic preference well above chance, centers its rewards, and writes metrics', () => {
+    const all = synthetic(900, 1);
+    const { train, eval: ev } = splitComparisons(all, 0.2);
+    assert.ok(ev.length > 50 && train.length > 400);
+    const out = mkdtempSync(join(tmpdir(), 'rlhf-rm-'));
+    const { rm, result } = trainRewardModel(train, ev, { ...base, outDir: out, epochs: 3 }, silent);
+    assert.ok(result.eval!.accuracy > 0.8, `eval accuracy ${result.eval!.accuracy}`);
+    assert.ok(Math.abs(result.eval!.reward_mean) < 1e-4, 'rewards centered on the eval set');
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    assert.equal(metrics.eval.accuracy, result.eval!.accuracy);
+    assert.ok(metrics.calibration.length > 0);
+    // "good" words are countable: the bag-of-words baseline finds them too; length does not
+    assert.ok(metrics.baselines.bag_of_words.eval > 0.8 && Math.abs(metrics.baselines.length.eval - 0.5) < 0.15);
+    assert.ok(existsSync(join(out, 'metrics.jsonl')));
+    // the saved model scores like the trained one, bias included
+    const loaded = RewardModel.load(out);
+    const items = [{ prompt: 'Item 1:', completion: ' good good cat' }, { prompt: 'Item 1:', completion: ' bad dog' }];
+    const a = rm.score(items), b = loaded.score(items);
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-5));
+    assert.ok(a[0] > a[1]);
+  });
+
+  it('trains on rankings of K as all K(K−1)/2 pairs', () => {
+    assert.deepEqual(rankingPairs([2, 0, 1]), [[2, 0], [2, 1], [0, 1]]);
+    const all = synthetic(400, 2, 3);
+    const out = mkdtempSync(join(tmpdir(), 'rlhf-rm-'));
+    const { result } = trainRewardModel(all.slice(0, 320), all.slice(320), { ...base, outDir: out, epochs: 3 }, silent);
+    assert.equal(result.eval!.pairs, 3 * 80);
+    assert.ok(result.eval!.accuracy > 0.7, `eval accuracy ${result.eval!.accuracy}`);
+  });
+
+  it('metrics: ties count half, calibration buckets agree with the predictions', () => {
+    const m = pairMetrics([1, 0, 2], [0, 0, 3]);
+    assert.equal(m.accuracy, 0.5);
+    assert.ok(Math.abs(m.margin - 0) < 1e-12);
+    const cal = calibration([5, 5, 5, 5], [0, 0, 0, 0], 10, 3);
+    for (const b of cal) assert.ok(b.observed === 1 ? b.predicted > 0.99 : b.predicted < 0.01);
+  });
+});

@@ -1,0 +1,290 @@
+// Reward-model training: Bradley-Terry on comparisons (pairs, or rankings of K as all K(K−1)/2
+// pairs), evaluation with accuracy on the eval and hard splits and a calibration table, and the
+// bias that centers rewards on a reference set.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RNG } from '../engine/rng.js';
+import { Comparison } from '../data/comparison.js';
+import { isEvalKey } from '../data/split.js';
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { countParameters, presetConfig } from '../model/config.js';
+import { GPT } from '../model/gpt.js';
+import { runSharded, shardCount } from '../model/replica.js';
+import { RewardModel, encodeForReward, padSequences } from '../model/reward-model.js';
+import { Tokenizer } from '../model/tokenizer/index.js';
+import { BaselinePair, bagOfWordsBaseline, lengthBaseline } from '../eval/baselines.js';
+import { bradleyTerry } from '../objectives/bradley-terry.js';
+import { RewardShard, RewardStepResult, kernel, rewardStep } from './kernels.js';
+import { LoopSummary, TrainTask, runTraining } from './loop.js';
+import { RewardConfig, validateRewardConfig } from './reward-config.js';
+
+/** The (better, worse) index pairs of a ranking, best first. */
+export function rankingPairs(ranking: number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < ranking.length; i++) for (let j = i + 1; j < ranking.length; j++) out.push([ranking[i], ranking[j]]);
+  return out;
+}
+
+/** Margin of a comparison inside the sigmoid: its margin, else its confidence, else 0. */
+function marginOf(c: Comparison): number {
+  return c.margin ?? c.confidence ?? 0;
+}
+
+interface Encoded {
+  seqs: number[][];
+  pairs: [number, number][];
+  margin: number;
+}
+
+function encode(rm: RewardModel, c: Comparison): Encoded {
+  return {
+    seqs: c.completions.map((comp) => encodeForReward(rm.tokenizer, c.prompt, comp, rm.contextLength)),
+    pairs: rankingPairs(c.ranking),
+    margin: marginOf(c),
+  };
+}
+
+/** One shard's training payload from encoded comparisons. */
+function shardOf(items: Encoded[], total: number, cfg: RewardConfig, padId: number): RewardShard {
+  const seqs: number[][] = [];
+  const chosen: number[] = [], rejected: number[] = [], margins: number[] = [], weights: number[] = [];
+  for (const e of items) {
+    const base = seqs.length;
+    seqs.push(...e.seqs);
+    for (const [w, l] of e.pairs) {
+      chosen.push(base + w);
+      rejected.push(base + l);
+      margins.push(e.margin);
+      weights.push(1 / e.pairs.length);
+    }
+  }
+  return {
+    batch: padSequences(seqs, padId),
+    chosen: Int32Array.from(chosen),
+    rejected: Int32Array.from(rejected),
+    margins: cfg.useMargin ? Float32Array.from(margins) : null,
+    pairWeights: Float32Array.from(weights),
+    centering: cfg.centering,
+    weight: items.length / total,
+  };
+}
+
+// ---- evaluation ----
+
+export interface RewardMetrics {
+  pairs: number;
+  accuracy: number;
+  loss: number;
+  reward_mean: number;
+  reward_min: number;
+  reward_max: number;
+  /** Mean of r_chosen − r_rejected. */
+  margin: number;
+}
+
+export interface CalibrationBucket {
+  /** Predicted probability range [lo, hi) that the first of a randomly oriented pair wins. */
+  lo: number;
+  hi: number;
+  pairs: number;
+  predicted: number;
+  observed: number;
+}
+
+export interface PairScores {
+  chosen: number[];
+  rejected: number[];
+  hard: boolean[];
+}
+
+/** Scores every pair of every comparison (each completion scored once). */
+export function scorePairs(rm: RewardModel, comps: Comparison[]): PairScores {
+  const items = comps.flatMap((c) => c.completions.map((completion) => ({ prompt: c.prompt, completion })));
+  const r = rm.score(items);
+  const out: PairScores = { chosen: [], rejected: [], hard: [] };
+  let k = 0;
+  for (const c of comps) {
+    for (const [w, l] of rankingPairs(c.ranking)) {
+      out.chosen.push(r[k + w]);
+      out.rejected.push(r[k + l]);
+      out.hard.push(c.hard === true);
+    }
+    k += c.completions.length;
+  }
+  return out;
+}
+
+export function pairMetrics(chosen: number[], rejected: number[]): RewardMetrics {
+  const P = chosen.length;
+  if (P === 0) return { pairs: 0, accuracy: NaN, loss: NaN, reward_mean: NaN, reward_min: NaN, reward_max: NaN, margin: NaN };
+  let correct = 0, sum = 0, min = Infinity, max = -Infinity, gap = 0;
+  for (let i = 0; i < P; i++) {
+    // NOTE: a tie counts as half right, so a constant model scores exactly 50%.
+    correct += chosen[i] > rejected[i] ? 1 : chosen[i] === rejected[i] ? 0.5 : 0;
+    for (const v of [chosen[i], rejected[i]]) {
+      sum += v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    gap += chosen[i] - rejected[i];
+  }
+  return { pairs: P, accuracy: correct / P, loss: bradleyTerry(chosen, rejected).loss, reward_mean: sum / (2 * P), reward_min: min, reward_max: max, margin: gap / P };
+}
+
+/**
+ * Calibration: each pair is oriented at random (seeded); the model's predicted probability that the
+ * first wins, σ(r_first − r_second), is bucketed and compared with how often the first did win.
+ */
+export function calibration(chosen: number[], rejected: number[], buckets = 10, seed = 0): CalibrationBucket[] {
+  const rng = new RNG(seed);
+  const acc = Array.from({ length: buckets }, (_, b) => ({ lo: b / buckets, hi: (b + 1) / buckets, pairs: 0, predicted: 0, observed: 0 }));
+  for (let i = 0; i < chosen.length; i++) {
+    const flip = rng.uniform() < 0.5;
+    const d = flip ? rejected[i] - chosen[i] : chosen[i] - rejected[i];
+    const p = 1 / (1 + Math.exp(-d));
+    const b = acc[Math.min(buckets - 1, Math.floor(p * buckets))];
+    b.pairs++;
+    b.predicted += p;
+    b.observed += flip ? 0 : 1;
+  }
+  return acc.filter((b) => b.pairs > 0).map((b) => ({ ...b, predicted: b.predicted / b.pairs, observed: b.observed / b.pairs }));
+}
+
+// ---- training ----
+
+export interface RewardResult extends LoopSummary {
+  parameters: number;
+  train: RewardMetrics;
+  eval: RewardMetrics | null;
+  hard: RewardMetrics | null;
+  calibration: CalibrationBucket[];
+  bias: number;
+  trainComparisons: number;
+  evalComparisons: number;
+  /** The same eval pairs judged by surface features: what the accuracy above has to beat. */
+  baselines: { length: { eval: number; hard: number | null }; bag_of_words: { eval: number; hard: number | null } } | null;
+}
+
+/** Baseline pairs of comparisons (completions encoded with the reward model's tokenizer). */
+function baselinePairs(rm: RewardModel, comps: Comparison[]): (BaselinePair & { hard: boolean })[] {
+  return comps.flatMap((c) => {
+    const ids = c.completions.map((t) => rm.tokenizer.encode(t));
+    return rankingPairs(c.ranking).map(([w, l]) => ({ chosen: ids[w], rejected: ids[l], chosenText: c.completions[w], rejectedText: c.completions[l], hard: c.hard === true }));
+  });
+}
+
+function baselines(rm: RewardModel, train: Comparison[], evalSet: Comparison[]): RewardResult['baselines'] {
+  if (evalSet.length === 0) return null;
+  const tr = baselinePairs(rm, train.slice(0, 20000)), ev = baselinePairs(rm, evalSet);
+  const hard = ev.filter((p) => p.hard);
+  const V = rm.model.config.vocabSize;
+  return {
+    length: { eval: lengthBaseline(ev), hard: hard.length ? lengthBaseline(hard) : null },
+    bag_of_words: { eval: bagOfWordsBaseline(tr, ev, V), hard: hard.length ? bagOfWordsBaseline(tr, hard, V) : null },
+  };
+}
+
+/** The model and tokenizer to train: from a checkpoint, or new (tokenizer trained on the texts). */
+function makeRewardModel(cfg: RewardConfig, train: Comparison[], log: (m: string) => void): RewardModel {
+  if (cfg.init) {
+    const ck = loadCheckpoint(cfg.init);
+    if (ck.heads.has('score')) return RewardModel.fromCheckpoint(ck);
+    if (!ck.tokenizer) throw new Error(`${cfg.init}: the checkpoint has no tokenizer.json`);
+    return RewardModel.fromTrunk(ck.model, ck.tokenizer, Math.min(cfg.contextLength, ck.model.config.nPositions), cfg.seed);
+  }
+  log(`training a ${cfg.vocabSize}-token BPE tokenizer on the training comparisons`);
+  const texts = train.flatMap((c) => [c.prompt, ...c.completions]);
+  const tok = Tokenizer.train(texts, { vocabSize: cfg.vocabSize });
+  const base = presetConfig(cfg.preset);
+  const model = new GPT(presetConfig(cfg.preset, {
+    vocabSize: Math.ceil(tok.vocabSize / 64) * 64,
+    eosTokenId: tok.eosId,
+    nPositions: Math.max(cfg.contextLength, base.nPositions),
+  }), cfg.seed);
+  return RewardModel.fromTrunk(model, tok, cfg.contextLength, cfg.seed);
+}
+
+export function trainRewardModel(
+  trainSet: Comparison[],
+  evalSet: Comparison[],
+  cfg: RewardConfig,
+  log: (m: string) => void = (m) => process.stderr.write(m + '\n'),
+): { rm: RewardModel; result: RewardResult } {
+  validateRewardConfig(cfg);
+  if (trainSet.length === 0) throw new Error('no training comparisons');
+  const rm = makeRewardModel(cfg, trainSet, log);
+  const encoded = trainSet.map((c) => encode(rm, c));
+  const n = encoded.length;
+  const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * n) / cfg.batchSize));
+  const hardEval = evalSet.filter((c) => c.hard);
+  log(`reward model: ${countParameters(rm.model.config).toLocaleString('en-US')} parameters; ${n} training comparisons, ${evalSet.length} eval${hardEval.length ? ` (${hardEval.length} hard)` : ''}; ${steps} steps of ${cfg.batchSize}`);
+
+  // Epoch e visits the comparisons in an order derived from (seed, e) only, so resuming is exact.
+  let epoch = -1, order: number[] = [];
+  const at = (k: number) => {
+    const e = Math.floor(k / n);
+    if (e !== epoch) order = new RNG((cfg.seed * 1000003 + (epoch = e)) >>> 0).shuffle(encoded.map((_, i) => i));
+    return encoded[order[k % n]];
+  };
+  const evalSample = evalSet.slice(0, cfg.evalLimit);
+  const task: TrainTask = {
+    params: [...rm.model.params, ...rm.head.params],
+    step(_rng, step) {
+      const items = Array.from({ length: cfg.batchSize }, (_, j) => at(step * cfg.batchSize + j));
+      const threads = Math.min(shardCount(), items.length);
+      const shards = Array.from({ length: threads }, (_, k) =>
+        shardOf(items.slice(Math.floor((k * items.length) / threads), Math.floor(((k + 1) * items.length) / threads)), items.length, cfg, rm.tokenizer.eosId));
+      const res: RewardStepResult[] = runSharded(rm.replica, kernel('rewardStep'), rewardStep, shards);
+      const chosen = res.flatMap((r) => r.chosen), rejected = res.flatMap((r) => r.rejected);
+      const m = pairMetrics(chosen, rejected);
+      return {
+        loss: res.reduce((acc, r, k) => acc + r.loss * shards[k].weight, 0),
+        tokens: shards.reduce((acc, s) => acc + s.batch.S * s.batch.T, 0),
+        metrics: { 'reward/accuracy': m.accuracy, 'reward/margin': m.margin, 'reward/mean': m.reward_mean },
+      };
+    },
+    evaluate: evalSample.length
+      ? () => {
+          const s = scorePairs(rm, evalSample);
+          const m = pairMetrics(s.chosen, s.rejected);
+          return { 'eval/reward/accuracy': m.accuracy, 'eval/loss': m.loss, 'eval/reward/margin': m.margin };
+        }
+      : undefined,
+    save: (dir) => rm.save(dir, { trainer: 'reward' }),
+  };
+  const summary = runTraining(task, { ...cfg, steps }, { outDir: cfg.outDir, resume: cfg.resume, label: 'reward', quiet: cfg.quiet, stopAfter: cfg.stopAfter });
+
+  // Final evaluation on everything, then center the rewards on the reference set (the eval
+  // completions, or the training ones without an eval set).
+  const trainScores = scorePairs(rm, trainSet.slice(0, Math.max(cfg.evalLimit, 2000)));
+  const evalScores = evalSet.length ? scorePairs(rm, evalSet) : null;
+  const ref = evalScores ?? trainScores;
+  const bias = [...ref.chosen, ...ref.rejected].reduce((a, b) => a + b, 0) / (2 * ref.chosen.length);
+  rm.bias += bias;
+  const shift = (xs: number[]) => xs.map((x) => x - bias);
+  const ev = evalScores ? { chosen: shift(evalScores.chosen), rejected: shift(evalScores.rejected), hard: evalScores.hard } : null;
+  const hardIdx = ev ? ev.hard.map((h, i) => (h ? i : -1)).filter((i) => i >= 0) : [];
+  const result: RewardResult = {
+    ...summary,
+    parameters: countParameters(rm.model.config),
+    train: pairMetrics(shift(trainScores.chosen), shift(trainScores.rejected)),
+    eval: ev ? pairMetrics(ev.chosen, ev.rejected) : null,
+    hard: ev && hardIdx.length ? pairMetrics(hardIdx.map((i) => ev.chosen[i]), hardIdx.map((i) => ev.rejected[i])) : null,
+    calibration: ev ? calibration(ev.chosen, ev.rejected) : calibration(shift(trainScores.chosen), shift(trainScores.rejected)),
+    bias: rm.bias,
+    trainComparisons: trainSet.length,
+    evalComparisons: evalSet.length,
+    baselines: baselines(rm, trainSet, evalSet),
+  };
+  rm.save(cfg.outDir, { trainer: 'reward' });
+  writeFileSync(join(cfg.outDir, 'metrics.json'), JSON.stringify(result, null, 2) + '\n');
+  return { rm, result };
+}
+
+/** Splits comparisons by prompt hash into train and eval (no prompt in both). */
+export function splitComparisons(all: Comparison[], evalFraction: number): { train: Comparison[]; eval: Comparison[] } {
+  const train: Comparison[] = [], ev: Comparison[] = [];
+  for (const c of all) (isEvalKey(c.prompt, evalFraction) ? ev : train).push(c);
+  return { train, eval: ev };
+}
