@@ -5,6 +5,7 @@ import { registerBench } from './bench.js';
 import { registerSample } from './sample.js';
 import { registerTokenizer } from './tokenizer.js';
 import { registerTrain } from './train.js';
+import { registerData } from './data.js';
 import { registerInfo } from './info.js';
 import { registerCurve, registerScore, registerSelectPairs } from './reward.js';
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerSelectPairs(program);
   registerCurve(program);
   registerTokenizer(program);
+  registerData(program);
   registerInfo(program);
   registerBench(program);
   return program;

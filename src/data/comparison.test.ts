@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { comparisonStats, parseComparison, toPairs } from './comparison.js';
+import { comparisonStats, parseComparison, splitKey, toPairs } from './comparison.js';
 import { throwsField } from './formats/assert-field.js';
 
 const good = { prompt: 'Q:', completions: [' a', ' b', ' c'], ranking: [2, 0, 1] };
@@ -69,5 +69,14 @@ describe('comparisonStats', () => {
     assert.equal(s.withFeedback, 1);
     // pairs: (long one > x) longer; (a, bbb) shorter; (a, cc) shorter; (bbb, cc) longer.
     assert.equal(s.chosenLonger, 0.5);
+  });
+});
+
+describe('splitKey', () => {
+  it('is the prompt, plus the group of scored pairs', () => {
+    assert.equal(splitKey({ prompt: 'p', completions: ['a', 'b'], ranking: [0, 1] }), 'p');
+    const a = splitKey({ prompt: 'p', completions: ['a', 'b'], ranking: [0, 1], meta: { group: 'bucket 1' } });
+    const b = splitKey({ prompt: 'p', completions: ['a', 'b'], ranking: [0, 1], meta: { group: 'bucket 2' } });
+    assert.notEqual(a, b);
   });
 });

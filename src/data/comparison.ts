@@ -3,7 +3,7 @@
 // Hindsight, and filtered sets for ReST are all derived from it. Our JSONL format is exactly this
 // record, one per line.
 
-import { FieldError } from './jsonl.js';
+import { FieldError } from './field-error.js';
 import {
   compact, describe, isAbsent, isObject, optionalNumber, optionalString, requireString, requireText,
 } from './formats/fields.js';
@@ -55,6 +55,17 @@ export function toPairs(c: Comparison): Pair[] {
     }
   }
   return out;
+}
+
+/**
+ * The key that keeps related comparisons on one side of a train/eval split (use with
+ * split.ts's splitByKey): the prompt, plus the scored group or bucket when there is one.
+ * NOTE: all VADER pairs share one prompt, so splitting them by prompt alone puts every pair on
+ * the same side; their buckets (meta.group) split them, and no text is in both sides.
+ */
+export function splitKey(c: Comparison): string {
+  const g = c.meta?.group;
+  return typeof g === 'string' ? `${c.prompt}\u0000${g}` : c.prompt;
 }
 
 /**

@@ -4,12 +4,9 @@
 import { createWriteStream, existsSync, readFileSync, renameSync, WriteStream } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
-/** Thrown by record parsers; the reader adds the file and line. */
-export class FieldError extends Error {
-  constructor(readonly field: string, message: string) {
-    super(message);
-  }
-}
+import { FieldError } from './field-error.js';
+
+export { FieldError };
 
 export interface RecordIssue {
   file: string;

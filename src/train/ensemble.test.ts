@@ -34,6 +34,9 @@ describe('reward-model ensembles and pair selection', () => {
     assert.deepEqual(m.members, ['member-0', 'member-1']);
     assert.ok(m.eval!.accuracy > 0.7, `ensemble accuracy ${m.eval!.accuracy}`);
     assert.equal(JSON.parse(readFileSync(join(dir, 'ensemble.json'), 'utf8')).members.length, 2);
+    const perPair = readFileSync(join(dir, 'eval-disagreement.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(perPair.length, 60);
+    assert.ok(perPair.every((p) => p.disagreement >= 0 && p.p_chosen >= 0 && p.p_chosen <= 1));
 
     const cands = join(dir, 'cands.jsonl');
     writeFileSync(cands, [

@@ -8,7 +8,7 @@ import { RNG } from '../engine/rng.js';
 import { Comparison } from '../data/comparison.js';
 import { RewardModel } from '../model/reward-model.js';
 import { RewardConfig } from './reward-config.js';
-import { RewardResult, pairMetrics, scorePairs, trainRewardModel } from './reward.js';
+import { RewardResult, pairMetrics, rankingPairs, scorePairs, trainRewardModel } from './reward.js';
 
 export const ENSEMBLE_FILE = 'ensemble.json';
 
@@ -42,8 +42,14 @@ export function trainEnsemble(train: Comparison[], evalSet: Comparison[], cfg: R
     const scores = models.map((m) => scorePairs(m, evalSet));
     const mean = (pick: (s: (typeof scores)[0]) => number[]) => pick(scores[0]).map((_, i) => scores.reduce((a, s) => a + pick(s)[i], 0) / K);
     evalMetrics = pairMetrics(mean((s) => s.chosen), mean((s) => s.rejected));
-    const d = disagreement(scores.map((s) => s.chosen.map((c, i) => c - s.rejected[i])));
+    const diffs = scores.map((s) => s.chosen.map((c, i) => c - s.rejected[i]));
+    const d = disagreement(diffs);
     meanDisagreement = d.reduce((a, b) => a + b, 0) / d.length;
+    // Per eval pair: how much the members disagree, and their mean P(chosen wins).
+    const pairs = evalSet.flatMap((c) => rankingPairs(c.ranking).map(([w, l]) => ({ prompt: c.prompt, chosen: c.completions[w], rejected: c.completions[l] })));
+    writeFileSync(join(cfg.outDir, 'eval-disagreement.jsonl'), pairs.map((p, i) => JSON.stringify({
+      ...p, disagreement: d[i], p_chosen: diffs.reduce((a, x) => a + 1 / (1 + Math.exp(-x[i])), 0) / K,
+    })).join('\n') + '\n');
   }
   const manifest: EnsembleManifest = { members, bootstrap, eval: evalMetrics, memberEval: results.map((r) => r.eval), meanDisagreement };
   writeFileSync(join(cfg.outDir, ENSEMBLE_FILE), JSON.stringify(manifest, null, 2) + '\n');

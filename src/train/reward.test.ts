@@ -61,6 +61,17 @@ describe('reward model training', () => {
     assert.ok(result.eval!.accuracy > 0.7, `eval accuracy ${result.eval!.accuracy}`);
   });
 
+  it('splits by prompt, and single-prompt scored pairs by their bucket', () => {
+    const mk = (prompt: string, group?: string): Comparison => ({ prompt, completions: ['a', 'b'], ranking: [0, 1], ...(group ? { meta: { group } } : {}) });
+    const byPrompt = splitComparisons([...Array.from({ length: 200 }, (_, i) => mk(`p${i % 40}`))], 0.25);
+    const trainPrompts = new Set(byPrompt.train.map((c) => c.prompt));
+    assert.ok(byPrompt.eval.length > 0 && byPrompt.eval.every((c) => !trainPrompts.has(c.prompt)));
+    const bucketed = splitComparisons(Array.from({ length: 200 }, (_, i) => mk('Rate:', `bucket ${i % 20}`)), 0.25);
+    assert.ok(bucketed.eval.length > 0 && bucketed.train.length > 0);
+    const trainBuckets = new Set(bucketed.train.map((c) => c.meta!.group));
+    assert.ok(bucketed.eval.every((c) => !trainBuckets.has(c.meta!.group)));
+  });
+
   it('metrics: ties count half, calibration buckets agree with the predictions', () => {
     const m = pairMetrics([1, 0, 2], [0, 0, 3]);
     assert.equal(m.accuracy, 0.5);

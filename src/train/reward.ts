@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RNG } from '../engine/rng.js';
-import { Comparison } from '../data/comparison.js';
+import { Comparison, splitKey } from '../data/comparison.js';
 import { isEvalKey } from '../data/split.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { countParameters, presetConfig } from '../model/config.js';
@@ -282,9 +282,12 @@ export function trainRewardModel(
   return { rm, result };
 }
 
-/** Splits comparisons by prompt hash into train and eval (no prompt in both). */
+/**
+ * Splits comparisons by a hash of their split key (the prompt, plus the bucket of scored pairs that
+ * share one prompt) into train and eval, so no prompt (or scored text) is on both sides.
+ */
 export function splitComparisons(all: Comparison[], evalFraction: number): { train: Comparison[]; eval: Comparison[] } {
   const train: Comparison[] = [], ev: Comparison[] = [];
-  for (const c of all) (isEvalKey(c.prompt, evalFraction) ? ev : train).push(c);
+  for (const c of all) (isEvalKey(splitKey(c), evalFraction) ? ev : train).push(c);
   return { train, eval: ev };
 }

@@ -7,7 +7,7 @@
 //                rendered as "\n\n{Role}: {content}"
 //   Role: user → Human, assistant → Assistant, system → System.
 
-import { FieldError } from '../jsonl.js';
+import { FieldError } from '../field-error.js';
 import { describe, isObject, requireString } from './fields.js';
 
 export const ASSISTANT_MARK = '\n\nAssistant:';

@@ -1,7 +1,7 @@
 // Field checks shared by the record converters. Each throws FieldError naming the field (a path
 // such as `summaries[1].text`) and saying what was received and what is expected.
 
-import { FieldError } from '../jsonl.js';
+import { FieldError } from '../field-error.js';
 
 /** A short description of a JSON value for error messages: its type, and a prefix of it. */
 export function describe(v: unknown): string {

@@ -14,7 +14,7 @@
 //               (i indexes completions); meta {id, split, batch, policies}
 
 import { Comparison } from '../comparison.js';
-import { FieldError } from '../jsonl.js';
+import { FieldError } from '../field-error.js';
 import { compact, describe, isAbsent, optionalNumber, optionalString, requireObject, requireString, requireText } from './fields.js';
 
 export function parseOpenAI(obj: Record<string, unknown>): Comparison {

@@ -10,7 +10,7 @@
 // Written: {"prompt", "chosen", "rejected", "margin"?}, one line per pair of a ranking.
 
 import { Comparison, toPairs } from '../comparison.js';
-import { FieldError } from '../jsonl.js';
+import { FieldError } from '../field-error.js';
 import { compact, describe, optionalNumber, requireDifferent, requireText } from './fields.js';
 import { parseMessages, renderCompletion, renderPrompt, splitImplicit, splitMessages } from './chat.js';
 
