@@ -5,6 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { readJsonl, stringField, formatIssue } from '../data/jsonl.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { generate } from '../model/sample.js';
+import { loadRewardFn } from '../judge/reward-fn.js';
+import { bestOfN, bestOfNKL } from '../train/best-of-n.js';
 import { collect, floatArg, intArg } from './args.js';
 
 export interface SampleRecord {
@@ -32,7 +34,10 @@ export function registerSample(program: Command): void {
     .option('--seed <n>', 'random seed', intArg(0), 0)
     .option('--out <file>', 'write JSONL records {prompt, completion, sample, finish_reason} here instead of printing text')
     .option('--json', 'print JSONL records to stdout', false)
-    .action((o) => {
+    .option('--best-of <n>', 'sample n completions per prompt and keep the one --reward scores highest', intArg(1))
+    .option('--reward <dir>', 'reward model directory (from `rlhf train reward`) for --best-of')
+    .action(async (o) => {
+      if ((o.bestOf === undefined) !== (o.reward === undefined)) throw new Error('--best-of N and --reward DIR go together');
       if (o.topP <= 0) throw new Error('--top-p must be > 0');
       const ck = loadCheckpoint(o.model);
       if (!ck.tokenizer) throw new Error(`${o.model}: no tokenizer.json in the checkpoint; sampling needs it to read prompts`);
@@ -49,6 +54,18 @@ export function registerSample(program: Command): void {
         const ids = tok.encode(s, { allowSpecial: true });
         if (ids.length !== 1) throw new Error(`--stop "${s}" is ${ids.length} tokens; each stop text must be a single token`);
         stopTokens.push(ids[0]);
+      }
+      if (o.bestOf !== undefined) {
+        const results = await bestOfN(ck.model, tok, prompts.flatMap((p) => Array.from({ length: o.numSamples }, () => p)), o.bestOf, loadRewardFn(o.reward), {
+          maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, stopTokens, vocabLimit: tok.vocabSize, seed: o.seed,
+        }, o.batchSize);
+        const lines = results.map((r) => JSON.stringify({ prompt: r.prompt, completion: r.completion, reward: r.reward, rewards: r.rewards, best_of: o.bestOf, finish_reason: r.finish_reason }));
+        if (o.out) writeFileSync(o.out, lines.join('\n') + '\n');
+        else if (o.json) process.stdout.write(lines.join('\n') + '\n');
+        else for (const r of results) process.stdout.write(`${r.prompt}${r.completion}\n[reward ${r.reward.toFixed(3)}, best of ${o.bestOf}]\n${'-'.repeat(40)}\n`);
+        const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        process.stderr.write(`best-of-${o.bestOf}: mean reward ${mean(results.map((r) => r.reward)).toFixed(3)} (all samples ${mean(results.flatMap((r) => r.rewards)).toFixed(3)}); KL from the policy log N − (N−1)/N = ${bestOfNKL(o.bestOf).toFixed(3)} nats\n`);
+        return;
       }
       const jobs: { prompt: string; ids: number[]; sample: number }[] = [];
       for (const p of prompts) {

@@ -1,0 +1,34 @@
+// What a trainer optimizes: any function that scores completions of prompts. A reward-model
+// checkpoint, a built-in gold judge, or a remote scorer all plug in through this one interface.
+
+import { RewardModel } from '../model/reward-model.js';
+
+export interface ScoredText {
+  prompt: string;
+  completion: string;
+}
+
+/** Scores (higher is better), one per item; may be async (a remote scorer). */
+export type RewardFn = (items: ScoredText[]) => number[] | Promise<number[]>;
+
+/** A reward-model checkpoint as a reward function (rewards centered by its bias). */
+export function rewardModelFn(rm: RewardModel): RewardFn {
+  return (items) => rm.score(items);
+}
+
+/** Loads a reward-model directory as a reward function. */
+export function loadRewardFn(dir: string): RewardFn {
+  return rewardModelFn(RewardModel.load(dir));
+}
+
+/** Checks a reward function's answer: one finite number per item. */
+export async function scoreWith(fn: RewardFn, items: ScoredText[]): Promise<number[]> {
+  const r = await fn(items);
+  if (!Array.isArray(r) || r.length !== items.length) {
+    throw new Error(`reward function returned ${Array.isArray(r) ? r.length : typeof r} scores for ${items.length} items`);
+  }
+  r.forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`reward function gave item ${i} the score ${v}; scores must be finite numbers`);
+  });
+  return r;
+}

@@ -1,0 +1,67 @@
+// Per-token log-probabilities of completions under a model (the policy, or the frozen reference),
+// batched and split across threads: the quantities of KL penalties, PPO ratios and DPO.
+
+import { Graph } from '../engine/graph.js';
+import * as ops from '../engine/ops/index.js';
+import { IGNORE_INDEX } from '../engine/ops/loss.js';
+import { GPT } from './gpt.js';
+import { Replica, runSharded, shardCount } from './replica.js';
+
+/** A prompt and its completion, as token ids. */
+export interface TokenPair {
+  prompt: number[];
+  completion: number[];
+}
+
+/** Inputs and targets of a batch: targets are the completion tokens, -100 elsewhere. */
+export function completionBatch(pairs: TokenPair[], padId: number): { ids: Int32Array; targets: Int32Array; B: number; T: number } {
+  const longest = Math.max(1, ...pairs.map((p) => p.prompt.length + p.completion.length - 1));
+  const T = (longest + 3) & ~3;
+  const B = pairs.length;
+  const ids = new Int32Array(B * T).fill(padId), targets = new Int32Array(B * T).fill(IGNORE_INDEX);
+  pairs.forEach((p, b) => {
+    const seq = [...p.prompt, ...p.completion];
+    if (p.prompt.length === 0) throw new Error(`completion ${b} has an empty prompt: give at least one prompt token (e.g. the end-of-text token)`);
+    for (let t = 0; t + 1 < seq.length; t++) {
+      ids[b * T + t] = seq[t];
+      if (t + 1 >= p.prompt.length) targets[b * T + t] = seq[t + 1];
+    }
+  });
+  return { ids, targets, B, T };
+}
+
+interface LogprobShard {
+  pairs: TokenPair[];
+  padId: number;
+  role: string;
+}
+
+/** Per-thread part: log p(completion token | prefix) for each pair. */
+export function logprobShard(r: Replica, s: LogprobShard): number[][] {
+  const model = r.models[s.role];
+  const { ids, targets, B, T } = completionBatch(s.pairs, s.padId);
+  const g = Graph.inference();
+  const lp = ops.tokenLogProbs(g, model.forward(g, ids, B, T), targets).data;
+  const out = s.pairs.map((p, b) => {
+    const start = p.prompt.length - 1;
+    return Array.from(lp.subarray(b * T + start, b * T + start + p.completion.length));
+  });
+  g.dispose();
+  return out;
+}
+
+/** Per-token log-probabilities of each completion under the model (no gradients). */
+export function completionLogProbs(model: GPT, pairs: TokenPair[], padId: number, batchSize = 16): number[][] {
+  const out: number[][] = [];
+  const threads = shardCount();
+  const replica = { models: { policy: model }, heads: {} };
+  for (let i = 0; i < pairs.length; i += batchSize * threads) {
+    const shards: LogprobShard[] = [];
+    for (let k = 0; k < threads; k++) {
+      const part = pairs.slice(i + k * batchSize, i + (k + 1) * batchSize);
+      if (part.length) shards.push({ pairs: part, padId, role: 'policy' });
+    }
+    for (const r of runSharded(replica, { url: import.meta.url, name: 'logprobShard' }, logprobShard, shards)) out.push(...r);
+  }
+  return out;
+}
