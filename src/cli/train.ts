@@ -6,6 +6,7 @@ import { trainSFT } from '../train/sft.js';
 import { PRESETS } from '../model/config.js';
 import { choiceArg, floatArg, intArg } from './args.js';
 import { registerRewardTraining } from './reward.js';
+import { registerReST } from './rest.js';
 
 /** Options shared by every trainer: the optimizer, schedule, evaluation and checkpoints. */
 export function addOptimOptions(cmd: Command, d: { steps: number; lr: number; warmupSteps: number; batchSize: number }): Command {
@@ -24,7 +25,7 @@ export function addOptimOptions(cmd: Command, d: { steps: number; lr: number; wa
 }
 
 export function registerTrain(program: Command): void {
-  const train = program.command('train').description('train a model: sft (language modeling), reward (reward model)');
+  const train = program.command('train').description('train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model)');
   const d = defaultSFTConfig;
   const sft = train
     .command('sft')
@@ -67,4 +68,5 @@ export function registerTrain(program: Command): void {
     );
   });
   registerRewardTraining(train);
+  registerReST(train);
 }

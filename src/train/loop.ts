@@ -73,6 +73,10 @@ export interface LoopOptions {
   stateExtra?: Record<string, unknown>;
   /** Stop (and save) after this many steps of the schedule, to be resumed later. */
   stopAfter?: number;
+  /** Append to metrics.jsonl instead of starting it anew (trainers that run the loop several times). */
+  appendMetrics?: boolean;
+  /** Fields added to every metrics line (e.g. ReST's grow and improve step). */
+  tags?: Record<string, number>;
 }
 
 export interface LoopSummary {
@@ -100,7 +104,7 @@ export function runTraining(task: TrainTask, cfg: OptimConfig, opts: LoopOptions
   }
   const metricsPath = join(opts.outDir, 'metrics.jsonl');
   // NOTE: written synchronously, line by line: the loop never yields, so a stream would buffer it all.
-  const log = openSync(metricsPath, start > 0 && existsSync(metricsPath) ? 'a' : 'w');
+  const log = openSync(metricsPath, (start > 0 || opts.appendMetrics) && existsSync(metricsPath) ? 'a' : 'w');
   const bar = progress(opts.label ?? 'train', cfg.steps, { quiet: opts.quiet });
   const schedule = { lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: cfg.steps, minLr: cfg.minLr };
   let firstLoss = NaN, lastLoss = NaN, lastEval: Record<string, number> = {};
@@ -127,6 +131,7 @@ export function runTraining(task: TrainTask, cfg: OptimConfig, opts: LoopOptions
     lastLoss = res.loss;
     const secs = (performance.now() - t0) / 1000;
     const record: Record<string, number> = {
+      ...opts.tags,
       step: step + 1,
       'train/loss': res.loss,
       'train/lr': lr,

@@ -1,0 +1,43 @@
+// `rlhf train rest`: Reinforced Self-Training against a reward model.
+
+import { Command } from 'commander';
+import { formatIssue, readJsonl, stringField } from '../data/jsonl.js';
+import { loadRewardFn } from '../judge/reward-fn.js';
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { defaultReSTConfig, trainReST } from '../train/rest.js';
+import { floatArg, intArg } from './args.js';
+
+export function registerReST(train: Command): void {
+  const d = defaultReSTConfig;
+  train
+    .command('rest')
+    .description('ReST: grow (sample and score) then improve (fine-tune on samples above rising reward percentiles), repeated')
+    .requiredOption('--init <dir>', 'the starting policy (an SFT checkpoint)')
+    .requiredOption('--prompts <file>', 'JSONL of {"prompt": …}')
+    .requiredOption('--reward <dir>', 'reward model directory (from `rlhf train reward`)')
+    .requiredOption('--out <dir>', 'checkpoint directory (the improved policy, metrics.jsonl, rest.jsonl, summary.json)')
+    .option('--grows <n>', 'Grow rounds', intArg(1), d.grows)
+    .option('--percentiles <list>', 'rising reward percentiles of the Improve steps of each Grow', d.percentiles.join(','))
+    .option('--samples <n>', 'completions sampled per prompt at each Grow', intArg(1), d.samplesPerPrompt)
+    .option('--epochs-per-improve <x>', 'passes over the kept samples at each Improve step', floatArg(0.001), d.epochsPerImprove)
+    .option('--batch-size <n>', 'sequences per fine-tuning step', intArg(1), d.batchSize)
+    .option('--lr <x>', 'learning rate of the fine-tuning', floatArg(0), d.lr)
+    .option('--max-new-tokens <n>', 'longest sampled completion', intArg(1), d.maxNewTokens)
+    .option('--temperature <x>', 'sampling temperature at Grow', floatArg(0), d.temperature)
+    .option('--seed <n>', 'random seed', intArg(0), d.seed)
+    .option('--quiet', 'no progress output', false)
+    .action(async (o) => {
+      const percentiles = String(o.percentiles).split(',').map((s) => floatArg(0, 99.999)(s.trim()));
+      const ck = loadCheckpoint(o.init);
+      if (!ck.tokenizer) throw new Error(`${o.init}: the policy checkpoint has no tokenizer.json`);
+      const res = readJsonl(o.prompts, (r) => stringField(r, 'prompt'));
+      for (const i of res.issues.slice(0, 10)) process.stderr.write(`skipped ${formatIssue(i)}\n`);
+      if (res.records.length === 0) throw new Error(`${o.prompts}: no prompts`);
+      const r = await trainReST(ck.model, ck.tokenizer, res.records, loadRewardFn(o.reward), {
+        ...d, outDir: o.out, grows: o.grows, percentiles, samplesPerPrompt: o.samples, epochsPerImprove: o.epochsPerImprove,
+        batchSize: o.batchSize, lr: o.lr, maxNewTokens: o.maxNewTokens, temperature: o.temperature, seed: o.seed,
+        contextLength: ck.model.config.nPositions, quiet: o.quiet,
+      }, (m) => process.stderr.write(m + '\n'));
+      process.stdout.write(`rest: mean reward ${r.meanReward.map((x) => x.toFixed(3)).join(' → ')} (start, then after each Grow); policy in ${o.out}\n`);
+    });
+}
