@@ -5,6 +5,10 @@
 import { Graph } from '../engine/graph.js';
 import { KernelRef } from '../engine/parallel.js';
 import { reshape, selectRows } from '../engine/ops/elementwise.js';
+import { tokenLogProbs } from '../engine/ops/loss.js';
+import { TokenPair, completionBatch } from '../model/logprobs.js';
+import { PreferenceMetrics, dpoLoss, ipoLoss } from '../objectives/dpo.js';
+import { sequenceLogProbs } from '../objectives/sequence-logprobs.js';
 import { Replica } from '../model/replica.js';
 import { SeqBatch, rewardsOf } from '../model/reward-model.js';
 import { bradleyTerryLoss } from '../objectives/bradley-terry.js';
@@ -77,6 +81,43 @@ export function rewardStep(r: Replica, s: RewardShard): RewardStepResult {
   const loss = bradleyTerryLoss(g, rc, rr, { margins: s.margins ?? undefined, weights: s.pairWeights, centering: s.centering });
   g.backward(loss, s.weight);
   const out = { loss: loss.item(), chosen: Array.from(rc.data), rejected: Array.from(rr.data) };
+  g.dispose();
+  return out;
+}
+
+// ---- DPO / IPO: preference optimization on sequence log-probs ----
+
+export interface DPOShard {
+  /** 2P sequences: the P chosen completions, then the P rejected ones. */
+  pairs: TokenPair[];
+  padId: number;
+  refChosen: number[];
+  refRejected: number[];
+  beta: number;
+  loss: 'sigmoid' | 'ipo';
+  labelSmoothing: number;
+  /** This shard's share of the batch's pairs. */
+  weight: number;
+}
+
+export interface DPOStepResult {
+  loss: number;
+  metrics: PreferenceMetrics;
+}
+
+export function dpoStep(r: Replica, s: DPOShard, train = true): DPOStepResult {
+  const g = train ? new Graph() : Graph.inference();
+  const { ids, targets, B, T } = completionBatch(s.pairs, s.padId);
+  const lp = tokenLogProbs(g, r.models.policy.forward(g, ids, B, T), targets);
+  const mask = Float32Array.from(targets, (t) => (t >= 0 ? 1 : 0));
+  const seq = reshape(g, sequenceLogProbs(g, lp, mask, B, T, { average: s.loss === 'ipo' }), [B, 1]);
+  const P = B / 2;
+  const pc = reshape(g, selectRows(g, seq, Array.from({ length: P }, (_, i) => i)), [P]);
+  const pr = reshape(g, selectRows(g, seq, Array.from({ length: P }, (_, i) => P + i)), [P]);
+  const o = { beta: s.beta, labelSmoothing: s.labelSmoothing };
+  const { loss, metrics } = s.loss === 'ipo' ? ipoLoss(g, pc, pr, s.refChosen, s.refRejected, o) : dpoLoss(g, pc, pr, s.refChosen, s.refRejected, o);
+  if (train) g.backward(loss, s.weight);
+  const out = { loss: loss.item(), metrics };
   g.dispose();
   return out;
 }
