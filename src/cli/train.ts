@@ -8,6 +8,7 @@ import { choiceArg, floatArg, intArg } from './args.js';
 import { registerRewardTraining } from './reward.js';
 import { registerReST } from './rest.js';
 import { registerDPO } from './dpo.js';
+import { registerPPO } from './ppo.js';
 
 /** Options shared by every trainer: the optimizer, schedule, evaluation and checkpoints. */
 export function addOptimOptions(cmd: Command, d: { steps: number; lr: number; warmupSteps: number; batchSize: number }): Command {
@@ -26,7 +27,7 @@ export function addOptimOptions(cmd: Command, d: { steps: number; lr: number; wa
 }
 
 export function registerTrain(program: Command): void {
-  const train = program.command('train').description('train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo (DPO/IPO on comparisons)');
+  const train = program.command('train').description('train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo (DPO/IPO on comparisons), ppo (PPO against a reward model)');
   const d = defaultSFTConfig;
   const sft = train
     .command('sft')
@@ -71,4 +72,5 @@ export function registerTrain(program: Command): void {
   registerRewardTraining(train);
   registerReST(train);
   registerDPO(train);
+  registerPPO(train);
 }

@@ -27,7 +27,7 @@ export function clearPool(): void {
 // ---- graph ----
 
 export class Graph {
-  private tape: Array<() => void> = [];
+  private tape: Array<{ out: Tensor; fn: () => void }> = [];
   private owned: Float32Array[] = [];
   private disposed = false;
 
@@ -78,7 +78,13 @@ export class Graph {
 
   /** Registers how to push the output's gradient to the inputs. Skipped when nothing needs gradients. */
   onBackward(out: Tensor, fn: () => void): void {
-    if (out.requiresGrad) this.tape.push(fn);
+    if (out.requiresGrad) this.tape.push({ out, fn });
+  }
+
+  /** Runs the tape in reverse; an op whose output never received a gradient (not on the loss's path) is skipped. */
+  private runTape(): void {
+    for (let i = this.tape.length - 1; i >= 0; i--) if (this.tape[i].out.grad) this.tape[i].fn();
+    this.tape.length = 0;
   }
 
   /** Runs the tape backward from a scalar loss (seeded with dLoss = seed). */
@@ -87,8 +93,7 @@ export class Graph {
     if (loss.size !== 1) throw new Error(`backward() needs a scalar loss, got shape [${loss.shape.join(', ')}]`);
     if (!loss.requiresGrad) throw new Error('backward(): the loss does not depend on any parameter');
     this.gradOf(loss)[0] += seed;
-    for (let i = this.tape.length - 1; i >= 0; i--) this.tape[i]();
-    this.tape.length = 0;
+    this.runTape();
   }
 
   /** Backward from a non-scalar output with a given upstream gradient (same shape as out). */
@@ -97,8 +102,7 @@ export class Graph {
     if (dOut.length !== out.size) throw new Error(`backwardFrom(): gradient has ${dOut.length} elements, output has ${out.size}`);
     const g = this.gradOf(out);
     for (let i = 0; i < g.length; i++) g[i] += dOut[i];
-    for (let i = this.tape.length - 1; i >= 0; i--) this.tape[i]();
-    this.tape.length = 0;
+    this.runTape();
   }
 
   /**

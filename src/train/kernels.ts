@@ -4,7 +4,9 @@
 
 import { Graph } from '../engine/graph.js';
 import { KernelRef } from '../engine/parallel.js';
-import { reshape, selectRows } from '../engine/ops/elementwise.js';
+import { add, affine, reshape, selectRows } from '../engine/ops/elementwise.js';
+import { Tensor } from '../engine/tensor.js';
+import { meanEntropy, ppoPolicyLoss, ppoValueLoss } from '../objectives/ppo.js';
 import { tokenLogProbs } from '../engine/ops/loss.js';
 import { TokenPair, completionBatch } from '../model/logprobs.js';
 import { PreferenceMetrics, dpoLoss, ipoLoss } from '../objectives/dpo.js';
@@ -118,6 +120,67 @@ export function dpoStep(r: Replica, s: DPOShard, train = true): DPOStepResult {
   const { loss, metrics } = s.loss === 'ipo' ? ipoLoss(g, pc, pr, s.refChosen, s.refRejected, o) : dpoLoss(g, pc, pr, s.refChosen, s.refRejected, o);
   if (train) g.backward(loss, s.weight);
   const out = { loss: loss.item(), metrics };
+  g.dispose();
+  return out;
+}
+
+// ---- PPO: the policy and its value head on rollouts ----
+
+/** Rollouts on a (P, Tc) grid of completion tokens; row p's token j sits at p·Tc + j. */
+export interface PPOShard {
+  pairs: TokenPair[];
+  padId: number;
+  Tc: number;
+  oldLogp: Float32Array;
+  oldValues: Float32Array;
+  advantages: Float32Array;
+  returns: Float32Array;
+  mask: Float32Array;
+  clipRange: number;
+  clipRangeValue: number;
+  vfCoef: number;
+  entCoef: number;
+  weight: number;
+}
+
+/** Rows of the (B·T) sequence grid that hold each completion token, laid out on the (P, Tc) grid. */
+function completionRows(pairs: TokenPair[], T: number, Tc: number): number[] {
+  const idx = new Array<number>(pairs.length * Tc).fill(0);
+  pairs.forEach((p, b) => {
+    for (let j = 0; j < p.completion.length; j++) idx[b * Tc + j] = b * T + p.prompt.length - 1 + j;
+  });
+  return idx;
+}
+
+/** Per-token log-probs and values of the completions on the (P, Tc) grid (rollout time, no gradients). */
+export function rolloutShard(r: Replica, s: { pairs: TokenPair[]; padId: number; Tc: number }): { logp: number[]; values: number[] } {
+  const g = Graph.inference();
+  const { ids, targets, B, T } = completionBatch(s.pairs, s.padId);
+  const h = r.models.policy.hidden(g, ids, B, T);
+  const lp = tokenLogProbs(g, r.models.policy.logits(g, h), targets);
+  const v = r.heads.value.forward(g, h);
+  const rows = completionRows(s.pairs, T, s.Tc);
+  const out = { logp: rows.map((i) => lp.data[i]), values: rows.map((i) => v.data[i]) };
+  g.dispose();
+  return out;
+}
+
+export function ppoStep(r: Replica, s: PPOShard): Record<string, number> {
+  const g = new Graph();
+  const { ids, targets, B, T } = completionBatch(s.pairs, s.padId);
+  const h = r.models.policy.hidden(g, ids, B, T);
+  const logits = r.models.policy.logits(g, h);
+  const rows = completionRows(s.pairs, T, s.Tc);
+  const grid = (x: Tensor) => reshape(g, selectRows(g, reshape(g, x, [x.size, 1]), rows), [rows.length]);
+  const logp = grid(tokenLogProbs(g, logits, targets));
+  const values = grid(r.heads.value.forward(g, h));
+  const pol = ppoPolicyLoss(g, logp, s.oldLogp, s.advantages, s.mask, s.clipRange);
+  const val = ppoValueLoss(g, values, s.oldValues, s.returns, s.mask, s.clipRangeValue);
+  const ent = meanEntropy(g, logits, Float32Array.from(targets, (t) => (t >= 0 ? 1 : 0)));
+  let loss = add(g, pol.loss, affine(g, val.loss, s.vfCoef));
+  if (s.entCoef) loss = add(g, loss, affine(g, ent, -s.entCoef));
+  g.backward(loss, s.weight);
+  const out = { 'ppo/loss/total': loss.item(), 'ppo/loss/policy': pol.loss.item(), 'ppo/loss/value': val.loss.item(), 'objective/entropy': ent.item(), ...pol.stats, ...val.stats };
   g.dispose();
   return out;
 }

@@ -124,3 +124,15 @@ describe('forward values', () => {
     g.dispose();
   });
 });
+
+describe('graph', () => {
+  it('backward skips ops that are not on the loss\'s path', () => {
+    const a = rand([4]);
+    const g = new Graph();
+    ops.sum(g, ops.exp(g, a)); // computed, never used
+    const loss = ops.sum(g, ops.square(g, a));
+    g.backward(loss);
+    a.data.forEach((v, i) => assert.ok(Math.abs(a.grad![i] - 2 * v) < 1e-5));
+    g.dispose();
+  });
+});

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { RNG } from '../engine/rng.js';
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { defaultPPOConfig, trainPPO } from './ppo.js';
+import { defaultSFTConfig } from './sft-config.js';
+import { trainSFT } from './sft.js';
+
+describe('PPO', () => {
+  it('raises a known reward (more "a") with a bounded KL to the reference, and logs the PPO metrics', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rlhf-ppo-'));
+    const rng = new RNG(2);
+    writeFileSync(join(dir, 'letters.txt'), Array.from({ length: 3000 }, () => 'abcde'[rng.int(5)]).join(' '));
+    trainSFT({ ...defaultSFTConfig, data: join(dir, 'letters.txt'), outDir: join(dir, 'sft'), preset: 'tiny', vocabSize: 262, contextLength: 32, batchSize: 16, steps: 60, lr: 1e-2, warmupSteps: 5, evalEvery: 0, quiet: true }, () => {});
+    const { model, tokenizer } = loadCheckpoint(join(dir, 'sft'));
+    const reward = (items: { completion: string }[]) => items.map((it) => (it.completion.match(/a/g) ?? []).length);
+    const out = join(dir, 'ppo');
+    const r = await trainPPO(model, tokenizer!, [' b', ' c', ' d e', ' e'], reward, {
+      ...defaultPPOConfig, outDir: out, iterations: 12, rolloutBatch: 32, minibatch: 8, ppoEpochs: 4, lr: 1e-3,
+      initKL: 0.02, targetKL: 0, maxNewTokens: 4, quiet: true,
+    }, () => {});
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const early = mean(r.scores.slice(0, 3)), late = mean(r.scores.slice(-3));
+    assert.ok(late > early + 0.5, `score ${early.toFixed(2)} → ${late.toFixed(2)}: ${r.scores.map((s) => s.toFixed(2)).join(' ')}`);
+    assert.ok(r.kl.every((k) => Number.isFinite(k) && k > -0.05 && k < 10), `KL ${r.kl.map((k) => k.toFixed(2)).join(' ')}`);
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 12);
+    for (const key of ['objective/kl', 'objective/entropy', 'objective/scores', 'ppo/clipfrac', 'ppo/approxkl', 'ppo/val/error', 'ppo/val/clipfrac', 'ppo/returns/mean', 'objective/kl_coef']) {
+      assert.ok(Number.isFinite(lines[11][key]), `${key} logged`);
+    }
+    assert.ok(existsSync(join(out, 'model.safetensors')));
+    assert.ok(loadCheckpoint(out).heads.has('v_head.summary'));
+  });
+});
