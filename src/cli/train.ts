@@ -9,6 +9,7 @@ import { registerRewardTraining } from './reward.js';
 import { registerReST } from './rest.js';
 import { registerDPO } from './dpo.js';
 import { registerPPO } from './ppo.js';
+import { registerHindsight } from './hindsight.js';
 
 /** Options shared by every trainer: the optimizer, schedule, evaluation and checkpoints. */
 export function addOptimOptions(cmd: Command, d: { steps: number; lr: number; warmupSteps: number; batchSize: number }): Command {
@@ -27,7 +28,7 @@ export function addOptimOptions(cmd: Command, d: { steps: number; lr: number; wa
 }
 
 export function registerTrain(program: Command): void {
-  const train = program.command('train').description('train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo (DPO/IPO on comparisons), ppo (PPO against a reward model)');
+  const train = program.command('train').description('train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo (DPO/IPO on comparisons), ppo (PPO against a reward model), hindsight (Chain of Hindsight on comparisons)');
   const d = defaultSFTConfig;
   const sft = train
     .command('sft')
@@ -73,4 +74,5 @@ export function registerTrain(program: Command): void {
   registerReST(train);
   registerDPO(train);
   registerPPO(train);
+  registerHindsight(train);
 }
