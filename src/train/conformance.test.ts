@@ -13,6 +13,7 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { GPT } from '../model/gpt.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { defaultDPOConfig, trainDPO } from './dpo.js';
+import { defaultHindsightConfig, trainHindsight } from './hindsight.js';
 import { defaultRewardConfig } from './reward-config.js';
 import { trainRewardModel } from './reward.js';
 import { defaultReSTConfig, trainReST } from './rest.js';
@@ -87,6 +88,16 @@ const trainers: Trainer[] = [
       const before = snapshot(model);
       const outDir = tmp();
       const r = trainDPO(model, tok, tinyComparisons(16), [], { ...defaultDPOConfig, outDir, beta: 0.5, batchSize: 16, steps, lr: 1e-2, warmupSteps: 2, evalEvery: 0, seed, quiet: true }, quiet);
+      return { first: r.firstLoss, last: r.finalLoss, params: snapshot(model), before, outDir, names: model.params.map((p) => p.name) };
+    },
+  },
+  {
+    name: 'hindsight',
+    async run(seed, steps) {
+      const { model, tok } = letterPolicy();
+      const before = snapshot(model);
+      const outDir = tmp();
+      const r = trainHindsight(model, tok, tinyComparisons(8), [], { ...defaultHindsightConfig, outDir, batchSize: 8, steps, lr: 1e-2, warmupSteps: 2, evalEvery: 0, seed, quiet: true }, quiet);
       return { first: r.firstLoss, last: r.finalLoss, params: snapshot(model), before, outDir, names: model.params.map((p) => p.name) };
     },
   },
