@@ -2,8 +2,9 @@
 // tokens/s with the KV cache, peak memory; and the same model in PyTorch, in the same run.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { gemm } from '../engine/gemm.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { RNG } from '../engine/rng.js';
@@ -14,6 +15,8 @@ import { RewardModel } from '../model/reward-model.js';
 import { generate } from '../model/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { kernel, lmStep, shardLM } from '../train/kernels.js';
+import { RewardFn } from '../judge/reward-fn.js';
+import { defaultPPOConfig, trainPPO } from '../train/ppo.js';
 
 export interface BenchOptions {
   steps: number;
@@ -35,6 +38,8 @@ export interface BenchResult {
   blas_threads: number;
   train_tokens_per_s: number;
   sample_tokens_per_s: number;
+  /** Seconds of one PPO iteration (batch 16, 64 new tokens, 4 epochs) in each part. */
+  ppo_iteration_seconds: { generation: number; scoring: number; logprobs: number; training: number };
   /** Reward-model scoring throughput (pairs of two 64-token sequences). */
   score_pairs_per_s: number;
   peak_rss_mb: number;
@@ -49,7 +54,7 @@ export interface BenchResult {
   torch_error?: string;
 }
 
-export function runBench(o: BenchOptions, log: (m: string) => void): BenchResult {
+export async function runBench(o: BenchOptions, log: (m: string) => void): Promise<BenchResult> {
   const config = presetConfig('small', { vocabSize: 512, eosTokenId: 511 });
   const { vocabSize: V, nPositions: T } = config;
   const B = 16; // the reference batch, as in bench/torch_bench.py
@@ -94,7 +99,18 @@ export function runBench(o: BenchOptions, log: (m: string) => void): BenchResult
   const scorePps = o.scorePairs / ((performance.now() - t0) / 1000);
   log(`ours: reward scoring ${Math.round(scorePps)} pairs/s (2 × 64 tokens a pair)`);
 
+  // One PPO iteration on the reference model (batch 16, 64 new tokens, 4 epochs of minibatch 8)
+  // against a reward model of the same size: where PPO's time goes.
+  const ppoOut = mkdtempSync(join(tmpdir(), 'rlhf-bench-ppo-'));
+  const ppo = await trainPPO(model.clone(), rm.tokenizer, ['a'], rm.score.bind(rm) as RewardFn, {
+    ...defaultPPOConfig, outDir: ppoOut, iterations: 1, rolloutBatch: 16, minibatch: 8, ppoEpochs: 4, maxNewTokens: 64, quiet: true,
+  }, () => {});
+  rmSync(ppoOut, { recursive: true, force: true });
+  const ps = ppo.seconds;
+  log(`ours: one PPO iteration: generation ${ps.generation.toFixed(2)}s, scoring ${ps.scoring.toFixed(2)}s, log-probs and values ${ps.logprobs.toFixed(2)}s, training ${ps.training.toFixed(2)}s`);
+
   const result: BenchResult = {
+    ppo_iteration_seconds: { generation: round(ps.generation, 3), scoring: round(ps.scoring, 3), logprobs: round(ps.logprobs, 3), training: round(ps.training, 3) },
     score_pairs_per_s: round(scorePps),
     model: 'small',
     batch_size: B,

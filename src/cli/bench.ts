@@ -16,9 +16,9 @@ export function registerBench(program: Command): void {
     .option('--threads <n>', 'threads for PyTorch (ours: RLHF_THREADS, default all cores)', intArg(1), availableParallelism())
     .option('--no-torch', 'skip the PyTorch peer')
     .option('--json', 'print one JSON object', false)
-    .action((o) => {
+    .action(async (o) => {
       const log = (m: string) => process.stderr.write(m + '\n');
-      const r = runBench({ steps: o.steps, warmup: o.warmup, torch: o.torch, threads: o.threads, sampleRepeats: o.sampleRepeats, scorePairs: o.scorePairs }, log);
+      const r = await runBench({ steps: o.steps, warmup: o.warmup, torch: o.torch, threads: o.threads, sampleRepeats: o.sampleRepeats, scorePairs: o.scorePairs }, log);
       if (o.json) {
         process.stdout.write(JSON.stringify(r) + '\n');
         return;
@@ -30,6 +30,7 @@ export function registerBench(program: Command): void {
         row('train tokens/s', r.train_tokens_per_s, r.torch_train_tokens_per_s, r.train_ratio),
         row('sample tokens/s', r.sample_tokens_per_s, r.torch_sample_tokens_per_s, r.sample_ratio),
         row('reward pairs/s', r.score_pairs_per_s),
+        `PPO iteration (16 × 64 tokens, 4 epochs): generation ${r.ppo_iteration_seconds.generation}s, scoring ${r.ppo_iteration_seconds.scoring}s, log-probs/values ${r.ppo_iteration_seconds.logprobs}s, training ${r.ppo_iteration_seconds.training}s`,
         row('peak RSS (MB)', r.peak_rss_mb, r.torch_peak_rss_mb),
         `rlhf: ${r.threads} threads (data parallel), matrix products on ${r.backend} (${r.backend_detail})`,
         r.torch_version ? `pytorch: ${r.torch_version}, BLAS ${r.torch_blas}, ${r.torch_threads} threads` : `pytorch: ${r.torch_error ?? 'skipped'}`,

@@ -34,4 +34,25 @@ describe('PPO', () => {
     assert.ok(existsSync(join(out, 'model.safetensors')));
     assert.ok(loadCheckpoint(out).heads.has('v_head.summary'));
   });
+
+  it('under the adaptive controller, β rises while KL is over target and KL comes back toward the target', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rlhf-ppo-kl-'));
+    const rng = new RNG(2);
+    writeFileSync(join(dir, 'letters.txt'), Array.from({ length: 3000 }, () => 'abcde'[rng.int(5)]).join(' '));
+    trainSFT({ ...defaultSFTConfig, data: join(dir, 'letters.txt'), outDir: join(dir, 'sft'), preset: 'tiny', vocabSize: 262, contextLength: 32, batchSize: 16, steps: 60, lr: 1e-2, warmupSteps: 5, evalEvery: 0, quiet: true }, () => {});
+    const { model, tokenizer } = loadCheckpoint(join(dir, 'sft'));
+    const reward = (items: { completion: string }[]) => items.map((it) => (it.completion.match(/a/g) ?? []).length);
+    const out = join(dir, 'ppo');
+    const target = 2;
+    const r = await trainPPO(model, tokenizer!, [' b', ' c', ' d e', ' e'], reward, {
+      ...defaultPPOConfig, outDir: out, iterations: 16, rolloutBatch: 32, minibatch: 8, ppoEpochs: 4, lr: 1e-3,
+      initKL: 0.5, targetKL: target, horizon: 32, maxNewTokens: 4, quiet: true,
+    }, () => {});
+    const coef = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)['objective/kl_coef'] as number);
+    const peak = r.kl.indexOf(Math.max(...r.kl));
+    assert.ok(r.kl[peak] > target, `KL peaked at ${r.kl[peak]}`);
+    assert.ok(coef[peak + 1] > coef[peak], 'β rises after an iteration over target');
+    const late = r.kl.slice(-4).reduce((a, b) => a + b, 0) / 4;
+    assert.ok(late > 0.5 * target && late < 1.5 * target && late < r.kl[peak], `late KL ${late.toFixed(2)} vs target ${target}: ${r.kl.map((k) => k.toFixed(2)).join(' ')}`);
+  });
 });

@@ -65,6 +65,8 @@ export interface PPOResult {
   scores: number[];
   /** Mean KL (nats per completion) of each iteration's rollouts to the reference. */
   kl: number[];
+  /** Seconds spent, over all iterations, in each part of PPO (its cost, made visible). */
+  seconds: { generation: number; scoring: number; logprobs: number; training: number };
 }
 
 export async function trainPPO(policy: GPT, tok: Tokenizer, prompts: string[], reward: RewardFn, cfg: PPOConfig, log: (m: string) => void): Promise<PPOResult> {
@@ -80,7 +82,8 @@ export async function trainPPO(policy: GPT, tok: Tokenizer, prompts: string[], r
   const rng = new RNG(cfg.seed);
   const metricsFd = openSync(join(cfg.outDir, 'metrics.jsonl'), 'w');
   const bar = progress('ppo', cfg.iterations, { quiet: cfg.quiet, unit: 'iterations' });
-  const result: PPOResult = { scores: [], kl: [] };
+  const result: PPOResult = { scores: [], kl: [], seconds: { generation: 0, scoring: 0, logprobs: 0, training: 0 } };
+  const clock = () => performance.now() / 1000;
   const ctx = policy.config.nPositions;
   try {
     for (let it = 0; it < cfg.iterations; it++) {
@@ -90,15 +93,20 @@ export async function trainPPO(policy: GPT, tok: Tokenizer, prompts: string[], r
         const ids = p.length ? tok.encode(p) : [tok.eosId];
         return ids.slice(Math.max(0, ids.length - (ctx - cfg.maxNewTokens)));
       });
+      let t0 = clock();
       const gens = generate(policy, promptIds, { maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, stopTokens: [tok.eosId], vocabLimit: tok.vocabSize, seed: cfg.seed * 7919 + it });
       const pairs: TokenPair[] = gens.map((g, i) => ({ prompt: promptIds[i], completion: g.tokens }));
       const texts = gens.map((g) => tok.decode(g.finishReason === 'stop' ? g.tokens.slice(0, -1) : g.tokens));
+      result.seconds.generation += clock() - t0;
+      t0 = clock();
       let scores = await scoreWith(reward, batchPrompts.map((prompt, i) => ({ prompt, completion: texts[i] })));
       scores = scores.map((s, i) => {
         let v = cfg.scoreClip > 0 ? Math.max(-cfg.scoreClip, Math.min(cfg.scoreClip, s)) : s;
         if (gens[i].finishReason !== 'stop') v += cfg.missingEosPenalty;
         return v;
       });
+      result.seconds.scoring += clock() - t0;
+      t0 = clock();
       const P = pairs.length, Tc = Math.max(...pairs.map((p) => p.completion.length));
       const mask = new Float32Array(P * Tc);
       pairs.forEach((p, b) => mask.fill(1, b * Tc, b * Tc + p.completion.length));
@@ -113,6 +121,8 @@ export async function trainPPO(policy: GPT, tok: Tokenizer, prompts: string[], r
       for (let i = 0; i < P * Tc; i++) if (mask[i]) klSum += old.logp[i] - logpRef[i];
       const meanKL = klSum / P, meanScore = scores.reduce((a, b) => a + b, 0) / P;
 
+      result.seconds.logprobs += clock() - t0;
+      t0 = clock();
       // ---- optimization: epochs of minibatches ----
       const stats: Record<string, number> = {};
       let updates = 0;
@@ -129,6 +139,7 @@ export async function trainPPO(policy: GPT, tok: Tokenizer, prompts: string[], r
           updates++;
         }
       }
+      result.seconds.training += clock() - t0;
       for (const k of Object.keys(stats)) stats[k] /= Math.max(1, updates);
       const record = {
         iteration: it + 1, 'objective/scores': meanScore, 'objective/kl': meanKL, 'objective/kl_coef': kl.value,
