@@ -32,6 +32,7 @@ export function registerPPO(train: Command): void {
     .option('--ent-coef <x>', 'entropy bonus coefficient', floatArg(0), d.entCoef)
     .option('--missing-eos-penalty <x>', 'added to the score of a completion that never ends (e.g. -1)', floatArg(), d.missingEosPenalty)
     .option('--score-clip <x>', 'clip scores to ±x (0 = off)', floatArg(0), d.scoreClip)
+    .option('--whiten-rewards', 'whiten the per-token rewards (scale only) before GAE', false)
     .option('--max-new-tokens <n>', 'longest completion', intArg(1), d.maxNewTokens)
     .option('--temperature <x>', 'sampling temperature (KL estimates assume 1)', floatArg(0.01), d.temperature)
     .option('--seed <n>', 'random seed', intArg(0), d.seed)
@@ -47,7 +48,7 @@ export function registerPPO(train: Command): void {
         ...d, outDir: o.out, iterations: o.iterations, rolloutBatch: o.rolloutBatch, minibatch: o.minibatch, ppoEpochs: o.ppoEpochs,
         lr: o.lr, initKL: o.initKl, targetKL: o.targetKl, horizon: o.horizon, gamma: o.gamma, lambda: o.lambda,
         clipRange: o.clipRange, clipRangeValue: o.clipRangeValue, vfCoef: o.vfCoef, entCoef: o.entCoef,
-        missingEosPenalty: o.missingEosPenalty, scoreClip: o.scoreClip, maxNewTokens: o.maxNewTokens, temperature: o.temperature,
+        missingEosPenalty: o.missingEosPenalty, scoreClip: o.scoreClip, whitenRewards: o.whitenRewards, maxNewTokens: o.maxNewTokens, temperature: o.temperature,
         seed: o.seed, quiet: o.quiet,
       }, (m) => process.stderr.write(m + '\n'));
       const n = r.scores.length, k = Math.min(3, n);

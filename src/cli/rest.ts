@@ -24,6 +24,7 @@ export function registerReST(train: Command): void {
     .option('--lr <x>', 'learning rate of the fine-tuning', floatArg(0), d.lr)
     .option('--max-new-tokens <n>', 'longest sampled completion', intArg(1), d.maxNewTokens)
     .option('--temperature <x>', 'sampling temperature at Grow', floatArg(0), d.temperature)
+    .option('--reward-weighted', 'weight each kept sample\'s loss by its reward above the threshold', false)
     .option('--seed <n>', 'random seed', intArg(0), d.seed)
     .option('--quiet', 'no progress output', false)
     .action(async (o) => {
@@ -36,7 +37,7 @@ export function registerReST(train: Command): void {
       const r = await trainReST(ck.model, ck.tokenizer, res.records, loadRewardFn(o.reward), {
         ...d, outDir: o.out, grows: o.grows, percentiles, samplesPerPrompt: o.samples, epochsPerImprove: o.epochsPerImprove,
         batchSize: o.batchSize, lr: o.lr, maxNewTokens: o.maxNewTokens, temperature: o.temperature, seed: o.seed,
-        contextLength: ck.model.config.nPositions, quiet: o.quiet,
+        contextLength: ck.model.config.nPositions, rewardWeighted: o.rewardWeighted, quiet: o.quiet,
       }, (m) => process.stderr.write(m + '\n'));
       process.stdout.write(`rest: mean reward ${r.meanReward.map((x) => x.toFixed(3)).join(' → ')} (start, then after each Grow); policy in ${o.out}\n`);
     });

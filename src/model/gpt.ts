@@ -97,9 +97,9 @@ export class GPT {
     return this.logits(g, this.hidden(g, ids, B, T));
   }
 
-  /** Mean next-token cross-entropy; targets (B·T) with -100 where no loss is wanted. */
-  loss(g: Graph, ids: Int32Array, targets: Int32Array, B: number, T: number): Tensor {
-    return ops.crossEntropy(g, this.forward(g, ids, B, T), targets);
+  /** Mean next-token cross-entropy; targets (B·T) with -100 where no loss is wanted; optional per-token weights. */
+  loss(g: Graph, ids: Int32Array, targets: Int32Array, B: number, T: number, weights?: ArrayLike<number>): Tensor {
+    return ops.crossEntropy(g, this.forward(g, ids, B, T), targets, weights);
   }
 
   /** Copies all weights from another model of the same config (e.g. a frozen reference policy). */

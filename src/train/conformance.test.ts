@@ -14,6 +14,7 @@ import { GPT } from '../model/gpt.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { defaultDPOConfig, trainDPO } from './dpo.js';
 import { defaultHindsightConfig, trainHindsight } from './hindsight.js';
+import { defaultPPOConfig, trainPPO } from './ppo.js';
 import { defaultRewardConfig } from './reward-config.js';
 import { trainRewardModel } from './reward.js';
 import { defaultReSTConfig, trainReST } from './rest.js';
@@ -135,4 +136,24 @@ describe('trainer conformance', () => {
       });
     });
   }
+});
+
+describe('trainer conformance: ppo (its objective is a reward, not a loss to overfit)', () => {
+  const reward = (items: { completion: string }[]) => items.map((it) => (it.completion.match(/a/g) ?? []).length);
+  const run = async (seed: number) => {
+    const { model, tok } = letterPolicy();
+    const before = snapshot(model);
+    const outDir = tmp();
+    const r = await trainPPO(model, tok, [' b', ' c'], reward, { ...defaultPPOConfig, outDir, iterations: 2, rolloutBatch: 8, minibatch: 4, ppoEpochs: 2, lr: 1e-3, maxNewTokens: 4, seed, quiet: true }, quiet);
+    return { r, before, params: snapshot(model), outDir, names: model.params.map((p) => p.name) };
+  };
+  it('finite metrics, parameters change, the checkpoint round-trips, the same seed gives the same run', async () => {
+    const a = await run(4), b = await run(4);
+    assert.ok(a.r.scores.every(Number.isFinite) && a.r.kl.every(Number.isFinite));
+    assert.ok(a.params.some((p, i) => p.some((v, j) => v !== a.before[i][j])), 'parameters changed');
+    const loaded = loadCheckpoint(a.outDir).model;
+    loaded.params.forEach((p, i) => assert.deepEqual(p.data, a.params[i], `${p.name} round-trips`));
+    a.params.forEach((p, i) => assert.deepEqual(p, b.params[i]));
+    assert.deepEqual(a.r.scores, b.r.scores);
+  });
 });

@@ -23,32 +23,42 @@ export interface LMShard {
   targets: Int32Array;
   B: number;
   T: number;
-  /** Share of the whole batch's loss-bearing tokens in this shard (scales its gradient). */
+  /** Share of the whole batch's loss-bearing tokens (or of their weights) in this shard (scales its gradient). */
   weight: number;
+  /** Per-token loss weights, for weighted fine-tuning. */
+  tokenWeights?: Float32Array;
 }
 
 /** Next-token cross-entropy of the 'policy' model on one shard. Returns the shard's mean loss. */
 export function lmStep(r: Replica, s: LMShard): number {
   const g = new Graph();
-  const loss = r.models.policy.loss(g, s.ids, s.targets, s.B, s.T);
+  const loss = r.models.policy.loss(g, s.ids, s.targets, s.B, s.T, s.tokenWeights);
   g.backward(loss, s.weight);
   const v = loss.item();
   g.dispose();
   return v;
 }
 
-/** Splits a (B, T) token batch by rows into up to n shards weighted by their loss-bearing tokens. */
-export function shardLM(ids: Int32Array, targets: Int32Array, B: number, T: number, n: number): LMShard[] {
+/**
+ * Splits a (B, T) token batch by rows into up to n shards weighted by their loss-bearing tokens
+ * (or by the sum of their token weights, when given).
+ */
+export function shardLM(ids: Int32Array, targets: Int32Array, B: number, T: number, n: number, tokenWeights?: Float32Array): LMShard[] {
   const parts = Math.max(1, Math.min(n, B));
-  let total = 0;
-  for (let i = 0; i < targets.length; i++) if (targets[i] >= 0) total++;
+  const mass = (from: number, to: number) => {
+    let m = 0;
+    for (let i = from; i < to; i++) if (targets[i] >= 0) m += tokenWeights ? tokenWeights[i] : 1;
+    return m;
+  };
+  const total = mass(0, targets.length);
   const shards: LMShard[] = [];
   for (let k = 0; k < parts; k++) {
     const b0 = Math.floor((k * B) / parts), b1 = Math.floor(((k + 1) * B) / parts);
-    const t = targets.slice(b0 * T, b1 * T);
-    let count = 0;
-    for (let i = 0; i < t.length; i++) if (t[i] >= 0) count++;
-    shards.push({ ids: ids.slice(b0 * T, b1 * T), targets: t, B: b1 - b0, T, weight: total > 0 ? count / total : 0 });
+    shards.push({
+      ids: ids.slice(b0 * T, b1 * T), targets: targets.slice(b0 * T, b1 * T), B: b1 - b0, T,
+      weight: total > 0 ? mass(b0 * T, b1 * T) / total : 0,
+      tokenWeights: tokenWeights?.slice(b0 * T, b1 * T),
+    });
   }
   return shards;
 }

@@ -47,6 +47,8 @@ export interface PPOConfig {
   missingEosPenalty: number;
   /** Clip scores to ±this before use (0 = no clipping). */
   scoreClip: number;
+  /** Whiten the per-token rewards (scale only, mean kept) before GAE, as TRL's whiten_rewards. */
+  whitenRewards: boolean;
   maxNewTokens: number;
   temperature: number;
   gradClip: number;
@@ -57,7 +59,7 @@ export interface PPOConfig {
 export const defaultPPOConfig: Omit<PPOConfig, 'outDir'> = {
   iterations: 50, rolloutBatch: 32, minibatch: 8, ppoEpochs: 4, lr: 1e-4,
   initKL: 0.05, targetKL: 6, horizon: 10000, gamma: 1, lambda: 0.95, clipRange: 0.2, clipRangeValue: 0.2,
-  vfCoef: 0.1, entCoef: 0, missingEosPenalty: 0, scoreClip: 0, maxNewTokens: 32, temperature: 1, gradClip: 1, seed: 0, quiet: false,
+  vfCoef: 0.1, entCoef: 0, missingEosPenalty: 0, scoreClip: 0, whitenRewards: false, maxNewTokens: 32, temperature: 1, gradClip: 1, seed: 0, quiet: false,
 };
 
 export interface PPOResult {
@@ -114,7 +116,8 @@ export async function trainPPO(policy: GPT, tok: Tokenizer, prompts: string[], r
       const refLp = completionLogProbs(ref, pairs, tok.eosId);
       const logpRef = new Float32Array(P * Tc);
       refLp.forEach((lp, b) => logpRef.set(lp, b * Tc));
-      const rewards = tokenRewards(scores, old.logp, logpRef, mask, P, Tc, kl.value);
+      let rewards = tokenRewards(scores, old.logp, logpRef, mask, P, Tc, kl.value);
+      if (cfg.whitenRewards) rewards = maskedWhiten(rewards, mask, { shiftMean: false });
       const { advantages, returns } = computeAdvantages(rewards, old.values, mask, P, Tc, cfg.gamma, cfg.lambda);
       const adv = maskedWhiten(advantages, mask);
       let klSum = 0;

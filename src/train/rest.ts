@@ -30,6 +30,8 @@ export interface ReSTConfig extends OptimConfig {
   temperature: number;
   /** Longest fine-tuning sequence (prompt + completion). */
   contextLength: number;
+  /** Weight each kept sample's loss by its reward above the threshold (reward-weighted behaviour cloning). */
+  rewardWeighted: boolean;
   quiet: boolean;
 }
 
@@ -42,6 +44,7 @@ export const defaultReSTConfig: Omit<ReSTConfig, 'outDir'> = {
   maxNewTokens: 32,
   temperature: 1,
   contextLength: 128,
+  rewardWeighted: false,
   steps: 1, // per Improve step it is derived from epochsPerImprove
   lr: 1e-4,
   warmupSteps: 0,
@@ -125,14 +128,20 @@ export async function trainReST(policy: GPT, tok: Tokenizer, prompts: string[], 
     for (let k = 0; k < cfg.percentiles.length; k++) {
       const threshold = percentile(rewards, cfg.percentiles[k]);
       const kept = data.filter((d) => d.reward >= threshold);
-      const examples = kept.map((d) => ({ prompt: d.prompt.length ? tok.encode(d.prompt) : [tok.eosId], completion: d.completion }));
+      // Reward-weighted: weights grow linearly with the reward above the threshold; the floor δ keeps
+      // the sample at the threshold in the set (a tenth of the best one's excess, or 1e-3).
+      const floor = Math.max(1e-3, 0.1 * (Math.max(...kept.map((d) => d.reward)) - threshold));
+      const examples = kept.map((d) => ({
+        prompt: d.prompt.length ? tok.encode(d.prompt) : [tok.eosId], completion: d.completion,
+        ...(cfg.rewardWeighted ? { weight: d.reward - threshold + floor } : {}),
+      }));
       const source = pairSource(examples, cfg.contextLength, tok.eosId, cfg.seed + gi * 100 + k);
       const steps = Math.max(1, Math.ceil((cfg.epochsPerImprove * kept.length) / cfg.batchSize));
       const summary = runTraining({
         params: policy.params,
         step(rng, step) {
           const b = source.sample(rng, cfg.batchSize, step);
-          const shards = shardLM(b.ids, b.targets, b.B, b.T, shardCount());
+          const shards = shardLM(b.ids, b.targets, b.B, b.T, shardCount(), b.weights);
           const losses = runSharded(replica, kernel('lmStep'), lmStep, shards);
           return { loss: losses.reduce((a, l, j) => a + l * shards[j].weight, 0), tokens: b.B * b.T };
         },

@@ -81,6 +81,10 @@ describe('SFT', () => {
     assert.deepEqual(Array.from(b.targets.subarray(0, 8)), [-100, -100, 4, 5, 0, -100, -100, -100]);
     assert.deepEqual(Array.from(b.ids.subarray(8, 16)), [7, 8, 0, 0, 0, 0, 0, 0]);
     assert.deepEqual(Array.from(b.targets.subarray(8, 16)), [8, 0, -100, -100, -100, -100, -100, -100]);
+    // example weights become per-token loss weights on the completion
+    const wb = pairSource([{ ...ex, weight: 2 }, { prompt: [7], completion: [8, 0], weight: 0.5 }], 10, 0).fixed(2, 1)[0];
+    assert.deepEqual(Array.from(wb.weights!.subarray(0, 5)), [0, 0, 2, 2, 2]);
+    assert.deepEqual(Array.from(wb.weights!.subarray(8, 10)), [0.5, 0.5]);
     // a long prompt is cut from the left so the completion survives
     assert.deepEqual(packExample({ prompt: [1, 2, 3, 4, 5, 6], completion: [7, 8] }, 4).seq, [4, 5, 6, 7, 8]);
   });

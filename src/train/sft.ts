@@ -25,6 +25,8 @@ export interface LMBatch {
   T: number;
   /** Tokens that carry loss. */
   tokens: number;
+  /** Per-token loss weights (B·T), when examples carry weights. */
+  weights?: Float32Array;
 }
 
 /** Source of batches for language-model training. */
@@ -73,6 +75,8 @@ export function streamSource(stream: Int32Array, T: number): LMSource {
 export interface TokenizedExample {
   prompt: number[];
   completion: number[];
+  /** Weight of this example's loss (reward-weighted fine-tuning); 1 when absent. */
+  weight?: number;
 }
 
 /** prompt+completion cut to T+1 tokens: the prompt loses tokens from its start first. */
@@ -86,6 +90,7 @@ export function packExample(ex: TokenizedExample, T: number): { seq: number[]; p
 export function pairSource(examples: TokenizedExample[], T: number, padId: number, seed = 0): LMSource {
   if (examples.length === 0) throw new Error('no examples to train on');
   const packed = examples.map((e) => packExample(e, T));
+  const weighted = examples.some((e) => e.weight !== undefined);
   const build = (idx: number[]): LMBatch => {
     // Padded to a multiple of 4 positions (within T), so attention takes the SIMD kernels.
     const longest = Math.max(...idx.map((i) => packed[i].seq.length - 1), 1);
@@ -93,6 +98,7 @@ export function pairSource(examples: TokenizedExample[], T: number, padId: numbe
     const B = idx.length;
     const ids = new Int32Array(B * Tb).fill(padId);
     const targets = new Int32Array(B * Tb).fill(IGNORE_INDEX);
+    const weights = weighted ? new Float32Array(B * Tb) : undefined;
     let tokens = 0;
     idx.forEach((i, b) => {
       const { seq, promptLen } = packed[i];
@@ -101,11 +107,12 @@ export function pairSource(examples: TokenizedExample[], T: number, padId: numbe
         // position t predicts seq[t+1]; only completion tokens carry loss
         if (t + 1 >= promptLen) {
           targets[b * Tb + t] = seq[t + 1];
+          if (weights) weights[b * Tb + t] = examples[i].weight ?? 1;
           tokens++;
         }
       }
     });
-    return { ids, targets, B, T: Tb, tokens };
+    return { ids, targets, B, T: Tb, tokens, weights };
   };
   // Epoch e visits the examples in a shuffled order derived from (seed, e) alone: a step's batch
   // depends only on the step number, not on what came before.

@@ -34,8 +34,12 @@ function softmaxRow(z: Float32Array, p: Float32Array | null, o: number, V: numbe
   return m + Math.log(s);
 }
 
-/** Mean cross-entropy over rows whose target is ≥ 0. logits (N, V), targets (N). Returns a scalar. */
-export function crossEntropy(g: Graph, logits: Tensor, targets: Int32Array): Tensor {
+/**
+ * Mean cross-entropy over rows whose target is ≥ 0. logits (N, V), targets (N). Returns a scalar.
+ * With weights (N), the mean is weighted: Σ wᵢ·nllᵢ / Σ wᵢ (reward-weighted behaviour cloning).
+ */
+export function crossEntropy(g: Graph, logits: Tensor, targets: Int32Array, weights?: ArrayLike<number>): Tensor {
+  if (weights && weights.length !== targets.length) throw new Error(`crossEntropy: ${weights.length} weights for ${targets.length} rows`);
   const [N, V] = dims('crossEntropy', logits, targets.length);
   const y = g.output([1], logits);
   const z = logits.data;
@@ -53,18 +57,19 @@ export function crossEntropy(g: Graph, logits: Tensor, targets: Int32Array): Ten
   for (let i = 0; i < N; i++) {
     const t = targets[i];
     if (t < 0) continue;
+    const w = weights ? weights[i] : 1;
     const lse = lses ? lses[i] : softmaxRow(z, p, i * V, V);
-    total += lse - z[i * V + t];
-    count++;
+    total += w * (lse - z[i * V + t]);
+    count += w;
   }
   y.data[0] = count > 0 ? total / count : 0;
   g.onBackward(y, () => {
     if (count === 0) return;
-    const d = y.grad![0] / count, dz = g.gradOf(logits);
+    const d0 = y.grad![0] / count, dz = g.gradOf(logits);
     for (let i = 0; i < N; i++) {
       const t = targets[i];
       if (t < 0) continue;
-      const o = i * V;
+      const o = i * V, d = weights ? d0 * weights[i] : d0;
       for (let j = 0; j < V; j++) dz[o + j] += d * p![o + j];
       dz[o + t] -= d;
     }

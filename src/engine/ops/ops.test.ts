@@ -77,6 +77,10 @@ describe('gradient checks (finite differences)', () => {
     const z = rand([4, 7]);
     gradCheck((g) => ops.crossEntropy(g, z, Int32Array.from([3, -100, 0, 6])), [z]);
   });
+  it('crossEntropy with row weights', () => {
+    const z = rand([3, 5]);
+    gradCheck((g) => ops.crossEntropy(g, z, Int32Array.from([1, 4, -100]), [0.5, 2, 7]), [z]);
+  });
   it('tokenLogProbs, entropy, logSoftmax', () => {
     const z = rand([3, 5]);
     gradCheck((g) => ops.tokenLogProbs(g, z, Int32Array.from([4, -100, 1])), [z]);
