@@ -1,14 +1,13 @@
 // `rlhf train dpo`: direct preference optimization of a policy on comparisons.
 
 import { Command } from 'commander';
-import { loadCheckpoint } from '../model/checkpoint.js';
+import { FORMAT_NAMES } from '../data/read-comparisons.js';
 import { defaultDPOConfig, trainDPO } from '../train/dpo.js';
 import { splitComparisons } from '../train/reward.js';
 import { choiceArg, floatArg, intArg } from './args.js';
-import { loadComparisons } from './reward.js';
+import { loadComparisons, loadPolicy } from './inputs.js';
 import { addOptimOptions } from './train.js';
 
-const FORMATS = ['comparison', 'trl', 'trl-unpaired', 'openai', 'scored', 'vader'] as const;
 
 export function registerDPO(train: Command): void {
   const d = defaultDPOConfig;
@@ -19,15 +18,14 @@ export function registerDPO(train: Command): void {
     .option('--eval <file>', 'eval comparisons (default: --eval-fraction of --data by prompt hash)')
     .requiredOption('--init <dir>', 'the starting policy (an SFT checkpoint); also the reference')
     .requiredOption('--out <dir>', 'checkpoint directory (policy, metrics.jsonl, summary.json)')
-    .option('--format <name>', `input format: ${FORMATS.join(', ')}`, choiceArg(FORMATS))
+    .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES))
     .option('--beta <x>', 'strength of the pull toward the reference', floatArg(1e-6), d.beta)
     .option('--loss <type>', 'sigmoid (DPO) or ipo', choiceArg(['sigmoid', 'ipo'] as const), d.loss)
     .option('--label-smoothing <x>', 'conservative DPO: probability a label is wrong (sigmoid only)', floatArg(0, 0.499), d.labelSmoothing)
     .option('--epochs <x>', 'passes over the training pairs (when --steps is 0)', floatArg(0.001), d.epochs)
     .option('--eval-fraction <x>', 'held out by prompt hash when no --eval is given', floatArg(0, 0.99), 0.1);
   addOptimOptions(cmd, { steps: 0, lr: d.lr, warmupSteps: d.warmupSteps, batchSize: d.batchSize }).action((o) => {
-    const ck = loadCheckpoint(o.init);
-    if (!ck.tokenizer) throw new Error(`${o.init}: the policy checkpoint has no tokenizer.json`);
+    const ck = loadPolicy(o.init);
     const all = loadComparisons(o.data, o.format);
     const { train, eval: ev } = o.eval ? { train: all, eval: loadComparisons(o.eval, o.format) } : splitComparisons(all, o.evalFraction);
     const r = trainDPO(ck.model, ck.tokenizer, train, ev, {

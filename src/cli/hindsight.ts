@@ -3,14 +3,13 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MODEL_FILE, TRAINER_STATE_FILE, loadCheckpoint } from '../model/checkpoint.js';
+import { FORMAT_NAMES } from '../data/read-comparisons.js';
+import { MODEL_FILE, TRAINER_STATE_FILE } from '../model/checkpoint.js';
 import { splitComparisons } from '../train/reward.js';
 import { defaultHindsightConfig, hindsightPrompt, trainHindsight, validateHindsightTemplates } from '../train/hindsight.js';
 import { choiceArg, floatArg } from './args.js';
-import { loadComparisons } from './reward.js';
+import { loadComparisons, loadPolicy } from './inputs.js';
 import { addOptimOptions } from './train.js';
-
-const FORMATS = ['comparison', 'trl', 'trl-unpaired', 'openai', 'scored', 'vader'] as const;
 
 /**
  * Repeatable, comma-separated phrases ("\," is a comma inside a phrase).
@@ -32,7 +31,7 @@ export function registerHindsight(train: Command): void {
     .option('--eval <file>', 'eval comparisons (default: --eval-fraction of --data by prompt hash)')
     .requiredOption('--init <dir>', 'the starting policy (an SFT checkpoint with tokenizer.json)')
     .requiredOption('--out <dir>', 'checkpoint directory (policy, metrics.jsonl, summary.json)')
-    .option('--format <name>', `input format: ${FORMATS.join(', ')}`, choiceArg(FORMATS))
+    .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES))
     .option('--positive <list>', `phrases before the better output, comma-separated or repeated; the first is the one to generate with (default: ${d.positive.join(', ')})`, phrases)
     .option('--negative <list>', `phrases before the worse output (default: ${d.negative.join(', ')})`, phrases)
     .option('--separator <text>', 'put before every phrase and before written feedback', d.separator)
@@ -46,8 +45,7 @@ export function registerHindsight(train: Command): void {
     validateHindsightTemplates(templates);
     // Resuming continues the policy in --out (written with the optimizer state), not --init.
     const resuming = o.resume && existsSync(join(o.out, TRAINER_STATE_FILE)) && existsSync(join(o.out, MODEL_FILE));
-    const ck = loadCheckpoint(resuming ? o.out : o.init);
-    if (!ck.tokenizer) throw new Error(`${resuming ? o.out : o.init}: the policy checkpoint has no tokenizer.json`);
+    const ck = loadPolicy(resuming ? o.out : o.init);
     const all = loadComparisons(o.data, o.format);
     const { train, eval: ev } = o.eval ? { train: all, eval: loadComparisons(o.eval, o.format) } : splitComparisons(all, o.evalFraction);
     const r = trainHindsight(ck.model, ck.tokenizer, train, ev, {

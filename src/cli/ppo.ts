@@ -1,11 +1,10 @@
 // `rlhf train ppo`: PPO against a reward model with a KL penalty to the starting policy.
 
 import { Command } from 'commander';
-import { formatIssue, readJsonl, stringField } from '../data/jsonl.js';
 import { loadRewardFn } from '../judge/reward-fn.js';
-import { loadCheckpoint } from '../model/checkpoint.js';
 import { defaultPPOConfig, trainPPO } from '../train/ppo.js';
 import { floatArg, intArg } from './args.js';
+import { loadPolicy, loadPrompts } from './inputs.js';
 
 export function registerPPO(train: Command): void {
   const d = defaultPPOConfig;
@@ -38,13 +37,10 @@ export function registerPPO(train: Command): void {
     .option('--seed <n>', 'random seed', intArg(0), d.seed)
     .option('--quiet', 'no progress output', false)
     .action(async (o) => {
-      const ck = loadCheckpoint(o.init);
-      if (!ck.tokenizer) throw new Error(`${o.init}: the policy checkpoint has no tokenizer.json`);
-      const res = readJsonl(o.prompts, (r) => stringField(r, 'prompt'));
-      for (const i of res.issues.slice(0, 10)) process.stderr.write(`skipped ${formatIssue(i)}\n`);
-      if (res.records.length === 0) throw new Error(`${o.prompts}: no prompts`);
+      const ck = loadPolicy(o.init);
+      const prompts = loadPrompts(o.prompts);
       if (o.minibatch > o.rolloutBatch) throw new Error(`--minibatch (${o.minibatch}) cannot exceed --rollout-batch (${o.rolloutBatch})`);
-      const r = await trainPPO(ck.model, ck.tokenizer, res.records, loadRewardFn(o.reward), {
+      const r = await trainPPO(ck.model, ck.tokenizer, prompts, loadRewardFn(o.reward), {
         ...d, outDir: o.out, iterations: o.iterations, rolloutBatch: o.rolloutBatch, minibatch: o.minibatch, ppoEpochs: o.ppoEpochs,
         lr: o.lr, initKL: o.initKl, targetKL: o.targetKl, horizon: o.horizon, gamma: o.gamma, lambda: o.lambda,
         clipRange: o.clipRange, clipRangeValue: o.clipRangeValue, vfCoef: o.vfCoef, entCoef: o.entCoef,

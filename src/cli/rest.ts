@@ -1,11 +1,10 @@
 // `rlhf train rest`: Reinforced Self-Training against a reward model.
 
 import { Command } from 'commander';
-import { formatIssue, readJsonl, stringField } from '../data/jsonl.js';
 import { loadRewardFn } from '../judge/reward-fn.js';
-import { loadCheckpoint } from '../model/checkpoint.js';
 import { defaultReSTConfig, trainReST } from '../train/rest.js';
 import { floatArg, intArg } from './args.js';
+import { loadPolicy, loadPrompts } from './inputs.js';
 
 export function registerReST(train: Command): void {
   const d = defaultReSTConfig;
@@ -29,12 +28,9 @@ export function registerReST(train: Command): void {
     .option('--quiet', 'no progress output', false)
     .action(async (o) => {
       const percentiles = String(o.percentiles).split(',').map((s) => floatArg(0, 99.999)(s.trim()));
-      const ck = loadCheckpoint(o.init);
-      if (!ck.tokenizer) throw new Error(`${o.init}: the policy checkpoint has no tokenizer.json`);
-      const res = readJsonl(o.prompts, (r) => stringField(r, 'prompt'));
-      for (const i of res.issues.slice(0, 10)) process.stderr.write(`skipped ${formatIssue(i)}\n`);
-      if (res.records.length === 0) throw new Error(`${o.prompts}: no prompts`);
-      const r = await trainReST(ck.model, ck.tokenizer, res.records, loadRewardFn(o.reward), {
+      const ck = loadPolicy(o.init);
+      const prompts = loadPrompts(o.prompts);
+      const r = await trainReST(ck.model, ck.tokenizer, prompts, loadRewardFn(o.reward), {
         ...d, outDir: o.out, grows: o.grows, percentiles, samplesPerPrompt: o.samples, epochsPerImprove: o.epochsPerImprove,
         batchSize: o.batchSize, lr: o.lr, maxNewTokens: o.maxNewTokens, temperature: o.temperature, seed: o.seed,
         contextLength: ck.model.config.nPositions, rewardWeighted: o.rewardWeighted, quiet: o.quiet,

@@ -1,9 +1,8 @@
 // `rlhf train reward` and `rlhf score`: reward models from comparisons.
 
 import { Command } from 'commander';
+import { FORMAT_NAMES } from '../data/read-comparisons.js';
 import { writeFileSync } from 'node:fs';
-import { FormatName, readComparisons } from '../data/read-comparisons.js';
-import { Comparison } from '../data/comparison.js';
 import { formatIssue } from '../data/jsonl.js';
 import { PRESETS } from '../model/config.js';
 import { RewardModel } from '../model/reward-model.js';
@@ -14,19 +13,8 @@ import { loadEnsemble, rankCandidates, trainEnsemble } from '../train/ensemble.j
 import { splitComparisons, trainRewardModel } from '../train/reward.js';
 import { choiceArg, floatArg, intArg } from './args.js';
 import { addOptimOptions } from './train.js';
+import { loadComparisons } from './inputs.js';
 
-const FORMATS = ['comparison', 'trl', 'trl-unpaired', 'openai', 'scored', 'vader'] as const;
-
-/** Reads comparisons, printing unreadable records (file:line: field: message) and their count. */
-export function loadComparisons(path: string, format?: FormatName): Comparison[] {
-  const r = readComparisons(path, { format });
-  for (const i of r.issues.slice(0, 10)) process.stderr.write(`skipped ${formatIssue(i)}\n`);
-  if (r.issues.length > 10) process.stderr.write(`… and ${r.issues.length - 10} more\n`);
-  if (r.issues.length) process.stderr.write(`${path}: ${r.issues.length} of ${r.lines} records could not be used\n`);
-  if (r.comparisons.length === 0) throw new Error(`${path}: no usable comparisons (format ${r.format})`);
-  process.stderr.write(`${path}: ${r.comparisons.length} comparisons (format ${r.format})\n`);
-  return r.comparisons;
-}
 
 export function registerRewardTraining(train: Command): void {
   const d = defaultRewardConfig;
@@ -36,7 +24,7 @@ export function registerRewardTraining(train: Command): void {
     .requiredOption('--train <file>', 'training comparisons (format detected, or --format)')
     .option('--eval <file>', 'eval comparisons (default: --eval-fraction of --train, split by prompt hash)')
     .requiredOption('--out <dir>', 'checkpoint directory (model.safetensors with score.weight, metrics.json, metrics.jsonl)')
-    .option('--format <name>', `input format: ${FORMATS.join(', ')}`, choiceArg(FORMATS))
+    .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES))
     .option('--init <dir>', 'start from a checkpoint (pretrained/SFT policy or reward model) instead of a new model')
     .option('--preset <name>', `size of a new model: ${Object.keys(PRESETS).join(', ')}`, choiceArg(Object.keys(PRESETS)), d.preset)
     .option('--vocab-size <n>', 'vocabulary of a newly trained tokenizer', intArg(258), d.vocabSize)
@@ -81,7 +69,7 @@ export function registerScore(program: Command): void {
     .description('score each record\'s completions with a reward model')
     .requiredOption('--model <dir>', 'reward model directory (from `rlhf train reward`)')
     .requiredOption('--data <file>', 'comparisons in any supported format, or JSONL {"prompt","completion"}')
-    .option('--format <name>', `input format: ${FORMATS.join(', ')}`, choiceArg(FORMATS))
+    .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES))
     .option('--out <file>', 'write JSONL here (default: stdout)')
     .action((o) => {
       const rm = RewardModel.load(o.model);
@@ -127,7 +115,7 @@ export function registerCurve(program: Command): void {
     .requiredOption('--train <file>', 'training comparisons')
     .option('--eval <file>', 'eval comparisons (default: --eval-fraction of --train by prompt hash)')
     .requiredOption('--out <dir>', 'output directory (one run per point under runs/)')
-    .option('--format <name>', `input format: ${FORMATS.join(', ')}`, choiceArg(FORMATS))
+    .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES))
     .option('--sizes <list>', 'comma-separated training-set sizes (default: 1/8, 1/4, 1/2 and all of the training set)')
     .option('--presets <list>', `comma-separated model sizes from ${Object.keys(PRESETS).join(', ')}`, 'tiny,mini')
     .option('--vocab-size <n>', 'vocabulary of each run\'s tokenizer', intArg(258), d.vocabSize)

@@ -2,12 +2,11 @@
 
 import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { readJsonl, stringField, formatIssue } from '../data/jsonl.js';
-import { loadCheckpoint } from '../model/checkpoint.js';
 import { generate } from '../model/sample.js';
 import { loadRewardFn } from '../judge/reward-fn.js';
 import { bestOfN, bestOfNKL } from '../train/best-of-n.js';
 import { collect, floatArg, intArg } from './args.js';
+import { loadPolicy, loadPrompts } from './inputs.js';
 
 export interface SampleRecord {
   prompt: string;
@@ -39,15 +38,9 @@ export function registerSample(program: Command): void {
     .action(async (o) => {
       if ((o.bestOf === undefined) !== (o.reward === undefined)) throw new Error('--best-of N and --reward DIR go together');
       if (o.topP <= 0) throw new Error('--top-p must be > 0');
-      const ck = loadCheckpoint(o.model);
-      if (!ck.tokenizer) throw new Error(`${o.model}: no tokenizer.json in the checkpoint; sampling needs it to read prompts`);
+      const ck = loadPolicy(o.model);
       const tok = ck.tokenizer;
-      let prompts: string[] = o.prompt;
-      if (o.prompts) {
-        const res = readJsonl(o.prompts, (r) => stringField(r, 'prompt'));
-        if (res.issues.length) throw new Error(res.issues.slice(0, 5).map(formatIssue).join('\n'));
-        prompts = prompts.concat(res.records);
-      }
+      const prompts: string[] = o.prompts ? [...o.prompt, ...loadPrompts(o.prompts)] : o.prompt;
       if (prompts.length === 0) throw new Error('give --prompt TEXT (repeatable) or --prompts FILE.jsonl');
       const stopTokens = [ck.model.config.eosTokenId];
       for (const s of o.stop as string[]) {

@@ -11,7 +11,6 @@ import { RNG } from '../engine/rng.js';
 import { Comparison } from '../data/comparison.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { GPT } from '../model/gpt.js';
-import { Tokenizer } from '../model/tokenizer/index.js';
 import { defaultDPOConfig, trainDPO } from './dpo.js';
 import { defaultHindsightConfig, trainHindsight } from './hindsight.js';
 import { defaultPPOConfig, trainPPO } from './ppo.js';
@@ -19,20 +18,11 @@ import { defaultRewardConfig } from './reward-config.js';
 import { trainRewardModel } from './reward.js';
 import { defaultReSTConfig, trainReST } from './rest.js';
 import { defaultSFTConfig } from './sft-config.js';
+import { countA, letterPolicy } from './test-fixtures.js';
 import { trainSFT } from './sft.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'rlhf-conf-'));
 const quiet = () => {};
-
-/** A policy that writes random letters a–e (shared starting point of the policy trainers). */
-function letterPolicy(): { dir: string; model: GPT; tok: Tokenizer } {
-  const dir = tmp();
-  const rng = new RNG(2);
-  writeFileSync(join(dir, 'letters.txt'), Array.from({ length: 2000 }, () => 'abcde'[rng.int(5)]).join(' '));
-  trainSFT({ ...defaultSFTConfig, data: join(dir, 'letters.txt'), outDir: join(dir, 'sft'), preset: 'tiny', vocabSize: 262, contextLength: 32, batchSize: 16, steps: 40, lr: 1e-2, warmupSteps: 5, evalEvery: 0, quiet: true }, quiet);
-  const ck = loadCheckpoint(join(dir, 'sft'));
-  return { dir: join(dir, 'sft'), model: ck.model, tok: ck.tokenizer! };
-}
 
 /** A tiny set of comparisons: the completion with more "a" wins. */
 function tinyComparisons(n: number): Comparison[] {
@@ -108,9 +98,9 @@ const trainers: Trainer[] = [
       const { model, tok } = letterPolicy();
       const before = snapshot(model);
       const outDir = tmp();
-      const reward = (items: { completion: string }[]) => items.map((it) => (it.completion.match(/a/g) ?? []).length);
-      // One Grow, one Improve step of 4·steps passes over the kept samples: the fine-tuning loss must fall.
-      await trainReST(model, tok, [' b', ' c'], reward, { ...defaultReSTConfig, outDir, grows: 1, percentiles: [50], samplesPerPrompt: 8, epochsPerImprove: 4 * steps, batchSize: 16, maxNewTokens: 4, lr: 1e-2, contextLength: 16, seed, quiet: true }, quiet);
+      const reward = countA;
+      // One Grow, one Improve step of 8·steps passes over the kept samples: the fine-tuning loss must fall.
+      await trainReST(model, tok, [' b', ' c'], reward, { ...defaultReSTConfig, outDir, grows: 1, percentiles: [50], samplesPerPrompt: 8, epochsPerImprove: 8 * steps, batchSize: 16, maxNewTokens: 4, lr: 1e-2, contextLength: 16, seed, quiet: true }, quiet);
       const lines = readFileSync(join(outDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       return { first: lines[0]['train/loss'], last: lines[lines.length - 1]['train/loss'], params: snapshot(model), before, outDir, names: model.params.map((p) => p.name) };
     },
@@ -139,7 +129,7 @@ describe('trainer conformance', () => {
 });
 
 describe('trainer conformance: ppo (its objective is a reward, not a loss to overfit)', () => {
-  const reward = (items: { completion: string }[]) => items.map((it) => (it.completion.match(/a/g) ?? []).length);
+  const reward = countA;
   const run = async (seed: number) => {
     const { model, tok } = letterPolicy();
     const before = snapshot(model);

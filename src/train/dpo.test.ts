@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RNG } from '../engine/rng.js';
 import { Comparison } from '../data/comparison.js';
-import { loadCheckpoint } from '../model/checkpoint.js';
 import { generate } from '../model/sample.js';
 import { defaultDPOConfig, trainDPO } from './dpo.js';
-import { defaultSFTConfig } from './sft-config.js';
-import { trainSFT } from './sft.js';
+import { letterPolicy } from './test-fixtures.js';
 
 describe('DPO', () => {
   it('moves the policy toward the preferred completions (more "a") and reports TRL\'s metrics', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rlhf-dpo-'));
+    const { model, tok } = letterPolicy();
     const rng = new RNG(2);
-    writeFileSync(join(dir, 'letters.txt'), Array.from({ length: 3000 }, () => 'abcde'[rng.int(5)]).join(' '));
-    trainSFT({ ...defaultSFTConfig, data: join(dir, 'letters.txt'), outDir: join(dir, 'sft'), preset: 'tiny', vocabSize: 262, contextLength: 32, batchSize: 16, steps: 60, lr: 1e-2, warmupSteps: 5, evalEvery: 0, quiet: true }, () => {});
-    const { model, tokenizer } = loadCheckpoint(join(dir, 'sft'));
-    const tok = tokenizer!;
     const letters = (n: number, pA: number) => Array.from({ length: n }, () => ' ' + (rng.uniform() < pA ? 'a' : 'bcde'[rng.int(4)])).join('');
     const prompts = [' b', ' c', ' d e', ' e', ' b c'];
     const comps: Comparison[] = Array.from({ length: 160 }, (_, i) => ({ prompt: prompts[i % 5], completions: [letters(4, 0.8), letters(4, 0)], ranking: [0, 1] }));

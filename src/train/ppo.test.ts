@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { RNG } from '../engine/rng.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { defaultPPOConfig, trainPPO } from './ppo.js';
-import { defaultSFTConfig } from './sft-config.js';
-import { trainSFT } from './sft.js';
+import { countA, letterPolicy } from './test-fixtures.js';
 
 describe('PPO', () => {
   it('raises a known reward (more "a") with a bounded KL to the reference, and logs the PPO metrics', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rlhf-ppo-'));
-    const rng = new RNG(2);
-    writeFileSync(join(dir, 'letters.txt'), Array.from({ length: 3000 }, () => 'abcde'[rng.int(5)]).join(' '));
-    trainSFT({ ...defaultSFTConfig, data: join(dir, 'letters.txt'), outDir: join(dir, 'sft'), preset: 'tiny', vocabSize: 262, contextLength: 32, batchSize: 16, steps: 60, lr: 1e-2, warmupSteps: 5, evalEvery: 0, quiet: true }, () => {});
-    const { model, tokenizer } = loadCheckpoint(join(dir, 'sft'));
-    const reward = (items: { completion: string }[]) => items.map((it) => (it.completion.match(/a/g) ?? []).length);
+    const { model, tok: tokenizer } = letterPolicy();
+    const reward = countA;
     const out = join(dir, 'ppo');
-    const r = await trainPPO(model, tokenizer!, [' b', ' c', ' d e', ' e'], reward, {
+    const r = await trainPPO(model, tokenizer, [' b', ' c', ' d e', ' e'], reward, {
       ...defaultPPOConfig, outDir: out, iterations: 12, rolloutBatch: 32, minibatch: 8, ppoEpochs: 4, lr: 1e-3,
       initKL: 0.02, targetKL: 0, maxNewTokens: 4, quiet: true,
     }, () => {});
@@ -37,14 +32,11 @@ describe('PPO', () => {
 
   it('under the adaptive controller, β rises while KL is over target and KL comes back toward the target', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rlhf-ppo-kl-'));
-    const rng = new RNG(2);
-    writeFileSync(join(dir, 'letters.txt'), Array.from({ length: 3000 }, () => 'abcde'[rng.int(5)]).join(' '));
-    trainSFT({ ...defaultSFTConfig, data: join(dir, 'letters.txt'), outDir: join(dir, 'sft'), preset: 'tiny', vocabSize: 262, contextLength: 32, batchSize: 16, steps: 60, lr: 1e-2, warmupSteps: 5, evalEvery: 0, quiet: true }, () => {});
-    const { model, tokenizer } = loadCheckpoint(join(dir, 'sft'));
-    const reward = (items: { completion: string }[]) => items.map((it) => (it.completion.match(/a/g) ?? []).length);
+    const { model, tok: tokenizer } = letterPolicy();
+    const reward = countA;
     const out = join(dir, 'ppo');
     const target = 2;
-    const r = await trainPPO(model, tokenizer!, [' b', ' c', ' d e', ' e'], reward, {
+    const r = await trainPPO(model, tokenizer, [' b', ' c', ' d e', ' e'], reward, {
       ...defaultPPOConfig, outDir: out, iterations: 16, rolloutBatch: 32, minibatch: 8, ppoEpochs: 4, lr: 1e-3,
       initKL: 0.5, targetKL: target, horizon: 32, maxNewTokens: 4, quiet: true,
     }, () => {});
