@@ -48,7 +48,8 @@ export function gemm(): GemmBackend {
     throw new Error(`rlhf: ${asked} but ${(err as Error).message}. HINT: ${installHint()}, or unset ` +
       'RLHF_BLAS and RLHF_BLAS_LIB to use the portable WebAssembly kernel.');
   }
-  if (wanted === 'auto' && selected.name !== 'openblas') process.stderr.write(fallbackNotice(selected, failures));
+  // NOTE: said once per process: worker threads (RLHF_WORKER) stay quiet.
+  if (wanted === 'auto' && selected.name !== 'openblas' && process.env.RLHF_WORKER !== '1') process.stderr.write(fallbackNotice(selected, failures));
   return selected;
 }
 
