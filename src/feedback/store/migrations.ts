@@ -1,0 +1,104 @@
+// The SQLite schema as numbered migrations. A database records the versions applied in
+// schema_migrations; migrate() applies the missing ones in order, all in one transaction, so a newer
+// rlhf opens an older database. NOTE: never edit a released migration; add the next one.
+
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'projects, users, members, tasks, judgments',
+    sql: `
+      CREATE TABLE projects (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        settings TEXT NOT NULL CHECK (json_valid(settings)),
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'labeler')),
+        token_sha256 TEXT NOT NULL UNIQUE,
+        disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE project_members (
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        PRIMARY KEY (project_id, user_id)
+      );
+      CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        prompt TEXT NOT NULL,
+        completions TEXT NOT NULL CHECK (json_valid(completions) AND json_array_length(completions) >= 2),
+        gold TEXT CHECK (gold IS NULL OR json_valid(gold)),
+        meta TEXT CHECK (meta IS NULL OR json_valid(meta)),
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE judgments (
+        id INTEGER PRIMARY KEY,
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        labeler_id INTEGER NOT NULL REFERENCES users(id),
+        submission_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('done', 'skipped', 'flagged')),
+        choice INTEGER CHECK (choice IS NULL OR choice BETWEEN 1 AND 9),
+        ranking TEXT CHECK (ranking IS NULL OR json_valid(ranking)),
+        shown TEXT NOT NULL CHECK (json_valid(shown)),
+        axes TEXT CHECK (axes IS NULL OR json_valid(axes)),
+        feedback TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (labeler_id, submission_id),
+        UNIQUE (task_id, labeler_id)
+      );`,
+  },
+  {
+    version: 2,
+    name: 'indexes for nextTask, stats and exports',
+    sql: `
+      CREATE INDEX tasks_project ON tasks (project_id, id);
+      CREATE INDEX judgments_task_status ON judgments (task_id, status);
+      CREATE INDEX project_members_user ON project_members (user_id);`,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** The versions recorded in the database (none for a new one). */
+export function appliedVersions(db: Database.Database): number[] {
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (!exists) return [];
+  return (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+}
+
+/**
+ * Applies the missing migrations up to `to` (default: all) in one immediate transaction; returns the
+ * versions applied. A database newer than this code is refused rather than touched.
+ */
+export function migrate(db: Database.Database, to = SCHEMA_VERSION): number[] {
+  const run = db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+    const have = new Set(appliedVersions(db));
+    const newest = Math.max(0, ...have);
+    if (newest > SCHEMA_VERSION) {
+      throw new Error(`the feedback database is at schema version ${newest}, newer than this rlhf knows (${SCHEMA_VERSION}); upgrade rlhf to open it`);
+    }
+    const done: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (m.version > to || have.has(m.version)) continue;
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+      done.push(m.version);
+    }
+    return done;
+  });
+  return run.immediate();
+}

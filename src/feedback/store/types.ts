@@ -1,0 +1,177 @@
+// The feedback store's records and its interface. Every backend (SQLite now, PostgreSQL later)
+// implements FeedbackStore and passes the same tests; everything is async so a network database fits.
+// Errors: FieldError (src/data) for invalid input (HTTP 400, names the field), StoreError for the rest.
+
+import type { Comparison } from '../../data/comparison.js';
+
+export type Role = 'admin' | 'labeler';
+export type JudgmentStatus = 'done' | 'skipped' | 'flagged';
+
+export interface ProjectSettings {
+  /** Labelers per (non-gold) task: a task is served until it has this many `done` judgments. */
+  overlap: number;
+  /** The preference scale for pairs; only the 9-point scale of Stiennon et al. is supported. */
+  scale: 9;
+  /** Names of the optional 1–7 rating axes (e.g. accuracy, coverage, coherence). */
+  axes: string[];
+  /** Every goldEvery-th task served to a labeler is a gold task (while unseen ones remain); 0 = none. */
+  goldEvery: number;
+}
+
+export interface Project {
+  id: number;
+  name: string;
+  settings: ProjectSettings;
+  createdAt: string;
+}
+
+export interface User {
+  id: number;
+  name: string;
+  role: Role;
+  disabled: boolean;
+  createdAt: string;
+}
+
+export interface TaskInput {
+  prompt: string;
+  /** ≥ 2 distinct non-empty texts. */
+  completions: string[];
+  /** A gold task's known answer: indices into completions, best first (≥ 2). */
+  gold?: number[];
+  meta?: Record<string, unknown>;
+}
+
+export interface Task extends TaskInput {
+  id: number;
+  projectId: number;
+  createdAt: string;
+}
+
+/**
+ * What a labeler is shown: never the gold answer. `shown` is the display order (a permutation of the
+ * completion indices; shown[0] is "A", the left one), the same for a labeler and task on every call.
+ */
+export interface Assignment {
+  taskId: number;
+  projectId: number;
+  prompt: string;
+  completions: string[];
+  shown: number[];
+}
+
+export interface JudgmentInput {
+  taskId: number;
+  labelerId: number;
+  /** Client-generated id of this submission; a retry with the same id returns the first judgment. */
+  submissionId: string;
+  /** Default `done`. */
+  status?: JudgmentStatus;
+  /** Pairs: 1 = A (shown[0]) much better … 5 = equal … 9 = B (shown[1]) much better. */
+  choice?: number;
+  /** K > 2: positions in `shown`, best first, all K of them. */
+  ranking?: number[];
+  /** The display order the labeler saw (a permutation of completion indices). */
+  shown: number[];
+  /** Ratings 1–7 on the project's axes. */
+  axes?: Record<string, number>;
+  feedback?: string;
+}
+
+export interface Judgment {
+  id: number;
+  taskId: number;
+  labelerId: number;
+  submissionId: string;
+  status: JudgmentStatus;
+  choice?: number;
+  ranking?: number[];
+  shown: number[];
+  axes?: Record<string, number>;
+  feedback?: string;
+  createdAt: string;
+}
+
+export interface SubmitResult {
+  judgment: Judgment;
+  /** false when this submissionId was already stored (a retry): `judgment` is the first one. */
+  created: boolean;
+}
+
+/** An agreement rate over n comparisons of judgments (null when n = 0). */
+export interface Agreement {
+  n: number;
+  rate: number | null;
+}
+
+export interface LabelerStats {
+  userId: number;
+  name: string;
+  disabled: boolean;
+  done: number;
+  skipped: number;
+  flagged: number;
+  /** With other enabled labelers on shared tasks: mean over (task, other labeler) of the fraction of completion pairs ordered alike. */
+  agreement: Agreement;
+  /** With the gold answers of gold tasks. */
+  gold: Agreement;
+}
+
+export interface ProjectStats {
+  projectId: number;
+  tasks: number;
+  goldTasks: number;
+  /** Inter-labeler agreement over all pairs of enabled labelers on shared tasks. */
+  agreement: Agreement;
+  labelers: LabelerStats[];
+}
+
+export interface ExportOptions {
+  /** Include judgments of disabled labelers (default false). */
+  includeDisabled?: boolean;
+  /** Include `skipped` and `flagged` judgments that carry a choice or ranking (default false). */
+  skipped?: boolean;
+}
+
+export type StoreErrorCode = 'not_found' | 'conflict' | 'forbidden';
+
+/** A request the store refuses for a reason other than malformed input (HTTP 404, 409, 403). */
+export class StoreError extends Error {
+  constructor(readonly code: StoreErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export interface FeedbackStore {
+  /** Creates a project; settings not given take their defaults. Duplicate name → StoreError conflict. */
+  createProject(name: string, settings?: Partial<ProjectSettings>): Promise<Project>;
+  listProjects(): Promise<Project[]>;
+  getProject(id: number): Promise<Project | null>;
+
+  /** Creates a user with a new random access token, returned here once; only its SHA-256 is stored. */
+  createUser(name: string, role: Role): Promise<{ user: User; token: string }>;
+  listUsers(): Promise<User[]>;
+  /** The enabled user holding this token, or null (unknown token, or a disabled user). */
+  authenticate(token: string): Promise<User | null>;
+  disableUser(userId: number): Promise<User>;
+  addMember(projectId: number, userId: number): Promise<void>;
+  isMember(projectId: number, userId: number): Promise<boolean>;
+
+  /** Adds tasks in one transaction (all or none); returns their ids in order. */
+  addTasks(projectId: number, tasks: TaskInput[]): Promise<number[]>;
+  getTask(id: number): Promise<Task | null>;
+  /**
+   * The next task for this labeler, or null when none is left: one they have not judged (in any
+   * status), with fewer than `overlap` done judgments by enabled labelers (gold tasks: any count),
+   * fullest first then oldest; every `goldEvery`-th one a gold task.
+   */
+  nextTask(projectId: number, labelerId: number): Promise<Assignment | null>;
+  /** Stores a judgment; idempotent per (labeler, submissionId). */
+  submitJudgment(input: JudgmentInput): Promise<SubmitResult>;
+  listJudgments(projectId: number): Promise<Judgment[]>;
+
+  projectStats(projectId: number): Promise<ProjectStats>;
+  exportComparisons(projectId: number, options?: ExportOptions): Promise<Comparison[]>;
+
+  close(): Promise<void>;
+}
