@@ -95,7 +95,12 @@ export function buildReplica(spec: ReplicaSpec): Replica {
 }
 
 /** Replica sets are cached per main replica (by identity of its models and heads) and pool size. */
-const sets = new Map<string, ReplicaSet>();
+/**
+ * Replica sets, per first model (or head) of the replica: held weakly, so a model that is no longer
+ * used releases its sets (gradient buffers) on this thread.
+ * NOTE: a worker keeps its replicas of every model it has seen for the life of the process.
+ */
+const sets = new WeakMap<object, Map<string, ReplicaSet>>();
 
 function replicaKey(r: Replica): string {
   return Object.entries(r.models).map(([k, m]) => `${k}:${idOf(m)}`)
@@ -103,9 +108,13 @@ function replicaKey(r: Replica): string {
 }
 
 function replicaSetFor(main: Replica, pool: WorkerPool): ReplicaSet {
+  const anchor = Object.values(main.models)[0] ?? Object.values(main.heads)[0];
+  if (!anchor) throw new Error('runSharded: the replica has no model');
+  let byKey = sets.get(anchor);
+  if (!byKey) sets.set(anchor, (byKey = new Map()));
   const key = `${replicaKey(main)}@${pool.size}`;
-  let set = sets.get(key);
-  if (!set) sets.set(key, (set = new ReplicaSet(main, pool.size)));
+  let set = byKey.get(key);
+  if (!set) byKey.set(key, (set = new ReplicaSet(main, pool.size)));
   return set;
 }
 
