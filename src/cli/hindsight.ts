@@ -1,10 +1,8 @@
 // `rlhf train hindsight`: Chain of Hindsight fine-tuning of a policy on comparisons.
 
 import { Command, InvalidArgumentError } from 'commander';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { FORMAT_NAMES } from '../data/read-comparisons.js';
-import { MODEL_FILE, TRAINER_STATE_FILE } from '../model/checkpoint.js';
+import { hasTrainingState } from '../model/checkpoint.js';
 import { splitComparisons } from '../train/reward.js';
 import { defaultHindsightConfig, hindsightPrompt, trainHindsight, validateHindsightTemplates } from '../train/hindsight.js';
 import { choiceArg, floatArg } from './args.js';
@@ -44,7 +42,7 @@ export function registerHindsight(train: Command): void {
     if (both !== undefined) throw new Error(`--positive and --negative both contain "${both}"; the model could not tell good from bad`);
     validateHindsightTemplates(templates);
     // Resuming continues the policy in --out (written with the optimizer state), not --init.
-    const resuming = o.resume && existsSync(join(o.out, TRAINER_STATE_FILE)) && existsSync(join(o.out, MODEL_FILE));
+    const resuming = o.resume && hasTrainingState(o.out);
     const ck = loadPolicy(resuming ? o.out : o.init);
     const all = loadComparisons(o.data, o.format);
     const { train, eval: ev } = o.eval ? { train: all, eval: loadComparisons(o.eval, o.format) } : splitComparisons(all, o.evalFraction);

@@ -166,6 +166,11 @@ export function saveTrainingState(dir: string, opt: AdamW, state: TrainerState):
   writeFileAtomic(join(dir, TRAINER_STATE_FILE), JSON.stringify({ ...state, optimizerStep: opt.step }, null, 2) + '\n');
 }
 
+/** True when dir holds a checkpoint with the trainer state to resume from. */
+export function hasTrainingState(dir: string): boolean {
+  return existsSync(join(dir, TRAINER_STATE_FILE)) && existsSync(join(dir, MODEL_FILE));
+}
+
 /** Restores what saveTrainingState wrote; returns the trainer state, or null when there is none. */
 export function loadTrainingState(dir: string, opt: AdamW): TrainerState | null {
   const sPath = join(dir, TRAINER_STATE_FILE), oPath = join(dir, OPTIMIZER_FILE);

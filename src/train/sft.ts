@@ -1,14 +1,14 @@
 // Supervised training: pretraining on plain text, or fine-tuning on prompt/completion pairs with
 // the loss on completion tokens only.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Graph } from '../engine/graph.js';
 import { RNG } from '../engine/rng.js';
 import { readSFTData } from '../data/text.js';
 import { isEvalKey } from '../data/split.js';
 import { IGNORE_INDEX } from '../engine/ops/loss.js';
-import { MODEL_FILE, TRAINER_STATE_FILE, loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
+import { hasTrainingState, loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { countParameters, presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
@@ -171,7 +171,7 @@ export function trainSFT(cfg: SFTConfig, log: (msg: string) => void = (m) => pro
   // The model and its tokenizer: from a checkpoint (to continue or fine-tune), or new.
   let model: GPT, tokenizer: Tokenizer;
   const resumeDir = cfg.resume ? cfg.outDir : undefined;
-  const from = resumeDir && existsCheckpoint(resumeDir) ? resumeDir : cfg.init;
+  const from = resumeDir && hasTrainingState(resumeDir) ? resumeDir : cfg.init;
   if (from) {
     const ck = loadCheckpoint(from);
     if (!ck.tokenizer && !cfg.tokenizer) throw new Error(`${from}: the checkpoint has no tokenizer.json; give --tokenizer`);
@@ -242,8 +242,4 @@ export function trainSFT(cfg: SFTConfig, log: (msg: string) => void = (m) => pro
   };
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
-}
-
-function existsCheckpoint(dir: string): boolean {
-  return existsSync(join(dir, TRAINER_STATE_FILE)) && existsSync(join(dir, MODEL_FILE));
 }
