@@ -1,6 +1,8 @@
 // The SQLite schema as numbered migrations. A database records the versions applied in
-// schema_migrations; migrate() applies the missing ones in order, all in one transaction, so a newer
-// rlhf opens an older database. NOTE: never edit a released migration; add the next one.
+// schema_migrations; migrate() applies the missing ones in order, all in one immediate transaction (so
+// two processes opening a new file at once cannot both apply them), and a newer rlhf opens an older
+// database. postgres-migrations.ts has the same versions for PostgreSQL.
+// NOTE: never edit a released migration; add the next one, to both backends.
 
 import type Database from 'better-sqlite3';
 
@@ -66,6 +68,27 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX tasks_project ON tasks (project_id, id);
       CREATE INDEX judgments_task_status ON judgments (task_id, status);
       CREATE INDEX project_members_user ON project_members (user_id);`,
+  },
+  {
+    version: 3,
+    name: 'task leases and done counts',
+    // task_leases: one per (project, labeler): the task nextTask handed them, and until when its place
+    // is kept (ISO-8601 UTC text of one fixed format: compares correctly as text).
+    // tasks.done_count: done judgments by enabled labelers, kept by submitJudgment and disableUser, so
+    // nextTask finds open tasks through tasks_open instead of counting every task's judgments.
+    sql: `
+      CREATE TABLE task_leases (
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        labeler_id INTEGER NOT NULL REFERENCES users(id),
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (project_id, labeler_id)
+      );
+      CREATE INDEX task_leases_task ON task_leases (task_id, expires_at);
+      ALTER TABLE tasks ADD COLUMN done_count INTEGER NOT NULL DEFAULT 0;
+      UPDATE tasks SET done_count = (SELECT count(*) FROM judgments j JOIN users u ON u.id = j.labeler_id
+                                     WHERE j.task_id = tasks.id AND j.status = 'done' AND u.disabled = 0);
+      CREATE INDEX tasks_open ON tasks (project_id, done_count, id) WHERE gold IS NULL;`,
   },
 ];
 

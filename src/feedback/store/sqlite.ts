@@ -1,28 +1,30 @@
 // The feedback store on an embedded SQLite file (better-sqlite3): WAL journal, foreign keys on, a busy
 // timeout so several connections (or processes) can share the file. Every write is one immediate
 // transaction, committed (and, with synchronous FULL, fsynced) before the promise resolves.
+// NOTE: BEGIN IMMEDIATE takes the file's write lock before the first read, so a transaction that
+// counts a task's free places and then takes one cannot interleave with another process doing the same.
 
-import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { Comparison } from '../../data/comparison.js';
-import { AgreementSum, judgmentRanks, rankingRanks, type RankMap } from './agreement.js';
+import { FieldError } from '../../data/field-error.js';
+import { leaseMsOption, overFull } from './leases.js';
 import { migrate } from './migrations.js';
+import { computeProjectStats } from './stats.js';
 import { judgmentToComparison } from './to-comparison.js';
+import { hashToken, newToken, shownOrder } from './tokens.js';
 import {
-  StoreError, type Assignment, type ExportOptions, type FeedbackStore, type Judgment, type JudgmentInput,
-  type LabelerStats, type Project, type ProjectSettings, type ProjectStats, type Role, type SubmitResult,
-  type Task, type TaskInput, type User,
+  StoreError, type Assignment, type ExportOptions, type FeedbackStore, type Judgment, type JudgmentInput, type Project,
+  type ProjectSettings, type ProjectStats, type Role, type StoreOptions, type SubmitResult, type Task, type TaskInput, type User,
 } from './types.js';
 import { checkJudgment, parseJudgmentShape, parseSettings, parseTask, requireId, requireName, requireRole } from './validate.js';
-import { FieldError } from '../../data/field-error.js';
 
-export interface SqliteStoreOptions {
+export { hashToken, shownOrder } from './tokens.js';
+
+export interface SqliteStoreOptions extends StoreOptions {
   /** How long a connection waits for another's write lock before failing (default 5000 ms). */
   busyTimeoutMs?: number;
   /** FULL (default) fsyncs every commit: survives power loss; NORMAL survives a killed process only. */
   synchronous?: 'FULL' | 'NORMAL';
-  /** The clock for created_at (tests). */
-  now?: () => Date;
 }
 
 interface ProjectRow { id: number; name: string; settings: string; created_at: string }
@@ -31,22 +33,6 @@ interface TaskRow { id: number; project_id: number; prompt: string; completions:
 interface JudgmentRow {
   id: number; task_id: number; labeler_id: number; submission_id: string; status: Judgment['status'];
   choice: number | null; ranking: string | null; shown: string; axes: string | null; feedback: string | null; created_at: string;
-}
-
-/** The hex SHA-256 of an access token: all the store keeps of it. */
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
-
-/** The display order of a task's K completions for one labeler: a permutation fixed by (task, labeler). */
-export function shownOrder(taskId: number, labelerId: number, K: number): number[] {
-  const h = createHash('sha512').update(`${taskId}:${labelerId}`).digest(); // 64 bytes: 4 per draw, K ≤ 16
-  const order = Array.from({ length: K }, (_, i) => i);
-  for (let i = K - 1; i > 0; i--) {
-    const j = h.readUInt32BE(4 * (K - 1 - i)) % (i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
 }
 
 const toProject = (r: ProjectRow): Project => ({ id: r.id, name: r.name, settings: JSON.parse(r.settings) as ProjectSettings, createdAt: r.created_at });
@@ -72,15 +58,37 @@ function toJudgment(r: JudgmentRow): Judgment {
 }
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+const isUnique = (e: unknown) => (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+
+// Places of task t taken: its done judgments (done_count: enabled labelers only), plus live leases of
+// other enabled labelers. NOTE: a skip, a flag or a disabled labeler's work leaves the place open.
+const TAKEN = `(t.done_count + (SELECT count(*) FROM task_leases l JOIN users u ON u.id = l.labeler_id
+  WHERE l.task_id = t.id AND l.labeler_id <> @labeler AND l.expires_at > @now AND u.disabled = 0))`;
+const UNSEEN = 'NOT EXISTS (SELECT 1 FROM judgments j WHERE j.task_id = t.id AND j.labeler_id = @labeler)';
+// Fullest first, then oldest. Partly taken tasks (some done, or leased by others) are few and are
+// counted one by one; failing those, the oldest untouched task comes straight off the tasks_open index.
+const PARTIAL = `SELECT * FROM (SELECT t.*, ${TAKEN} AS taken FROM tasks t WHERE t.id IN (
+    SELECT id FROM tasks WHERE project_id = @project AND gold IS NULL AND done_count > 0 AND done_count < @overlap
+    UNION SELECT task_id FROM task_leases WHERE project_id = @project AND labeler_id <> @labeler AND expires_at > @now)
+  AND t.gold IS NULL AND ${UNSEEN}) WHERE taken < @overlap ORDER BY taken DESC, id LIMIT 1`;
+const FRESH = `SELECT t.* FROM tasks t WHERE t.project_id = @project AND t.gold IS NULL AND t.done_count = 0 AND ${UNSEEN}
+  AND NOT EXISTS (SELECT 1 FROM task_leases l JOIN users u ON u.id = l.labeler_id
+                  WHERE l.task_id = t.id AND l.labeler_id <> @labeler AND l.expires_at > @now AND u.disabled = 0)
+  ORDER BY t.id LIMIT 1`;
+/** Recounts done_count of the tasks a user judged (after disabling them). */
+const RECOUNT = `UPDATE tasks SET done_count = (SELECT count(*) FROM judgments j JOIN users u ON u.id = j.labeler_id
+  WHERE j.task_id = tasks.id AND j.status = 'done' AND u.disabled = 0) WHERE id IN (SELECT task_id FROM judgments WHERE labeler_id = ?)`;
 
 export class SqliteFeedbackStore implements FeedbackStore {
   readonly db: Database.Database;
   private readonly now: () => Date;
+  private readonly leaseMs: number;
 
   /** Opens (creating if needed) the store at `path` (`:memory:` for tests) and migrates it. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
-    this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+    this.leaseMs = leaseMsOption(options.leaseMs);
     this.now = options.now ?? (() => new Date());
+    this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
     try {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
@@ -101,9 +109,12 @@ export class SqliteFeedbackStore implements FeedbackStore {
   async createProject(name: string, settings?: Partial<ProjectSettings>): Promise<Project> {
     const n = requireName(name, 'name');
     const s = parseSettings(settings);
-    if (this.db.prepare('SELECT 1 FROM projects WHERE name = ?').get(n)) throw new StoreError('conflict', `a project named "${n}" exists already`);
-    const r = this.db.prepare('INSERT INTO projects (name, settings, created_at) VALUES (?, ?, ?) RETURNING *').get(n, JSON.stringify(s), this.time()) as ProjectRow;
-    return toProject(r);
+    try {
+      return toProject(this.db.prepare('INSERT INTO projects (name, settings, created_at) VALUES (?, ?, ?) RETURNING *').get(n, JSON.stringify(s), this.time()) as ProjectRow);
+    } catch (e) {
+      if (isUnique(e)) throw new StoreError('conflict', `a project named "${n}" exists already`);
+      throw e;
+    }
   }
 
   async listProjects(): Promise<Project[]> {
@@ -126,11 +137,15 @@ export class SqliteFeedbackStore implements FeedbackStore {
   async createUser(name: string, role: Role): Promise<{ user: User; token: string }> {
     const n = requireName(name, 'name');
     const ro = requireRole(role);
-    if (this.db.prepare('SELECT 1 FROM users WHERE name = ?').get(n)) throw new StoreError('conflict', `a user named "${n}" exists already`);
-    const token = randomBytes(32).toString('base64url');
-    const r = this.db.prepare('INSERT INTO users (name, role, token_sha256, created_at) VALUES (?, ?, ?, ?) RETURNING *')
-      .get(n, ro, hashToken(token), this.time()) as UserRow;
-    return { user: toUser(r), token };
+    const token = newToken();
+    try {
+      const r = this.db.prepare('INSERT INTO users (name, role, token_sha256, created_at) VALUES (?, ?, ?, ?) RETURNING *')
+        .get(n, ro, hashToken(token), this.time()) as UserRow;
+      return { user: toUser(r), token };
+    } catch (e) {
+      if (isUnique(e)) throw new StoreError('conflict', `a user named "${n}" exists already`);
+      throw e;
+    }
   }
 
   async listUsers(): Promise<User[]> {
@@ -151,7 +166,12 @@ export class SqliteFeedbackStore implements FeedbackStore {
 
   async disableUser(userId: number): Promise<User> {
     this.user(userId);
-    this.db.prepare('UPDATE users SET disabled = 1 WHERE id = ?').run(userId);
+    // A disabled labeler's done judgments and leases free their places at once.
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE users SET disabled = 1 WHERE id = ?').run(userId);
+      this.db.prepare(RECOUNT).run(userId);
+      this.db.prepare('DELETE FROM task_leases WHERE labeler_id = ?').run(userId);
+    }).immediate();
     return this.user(userId);
   }
 
@@ -175,7 +195,7 @@ export class SqliteFeedbackStore implements FeedbackStore {
     return u;
   }
 
-  // ---- tasks ----
+  // ---- tasks and leases ----
 
   async addTasks(projectId: number, tasks: TaskInput[]): Promise<number[]> {
     this.project(projectId);
@@ -196,25 +216,34 @@ export class SqliteFeedbackStore implements FeedbackStore {
   async nextTask(projectId: number, labelerId: number): Promise<Assignment | null> {
     const p = this.project(projectId);
     this.labeler(projectId, labelerId);
-    const seen = (this.db.prepare('SELECT count(*) AS n FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = ? AND j.labeler_id = ?')
-      .get(projectId, labelerId) as { n: number }).n;
-    const unseen = 'NOT EXISTS (SELECT 1 FROM judgments j WHERE j.task_id = t.id AND j.labeler_id = @labeler)';
-    // NOTE: overlap counts `done` judgments of enabled labelers: a skip, a flag or a disabled labeler's
-    // work leaves the place open for someone else.
-    const regular = () => this.db.prepare(`
-      SELECT * FROM (
-        SELECT t.*, (SELECT count(*) FROM judgments j JOIN users u ON u.id = j.labeler_id
-                     WHERE j.task_id = t.id AND j.status = 'done' AND u.disabled = 0) AS done_count
-        FROM tasks t WHERE t.project_id = @project AND t.gold IS NULL AND ${unseen})
-      WHERE done_count < @overlap ORDER BY done_count DESC, id LIMIT 1`)
-      .get({ project: projectId, labeler: labelerId, overlap: p.settings.overlap }) as TaskRow | undefined;
-    const gold = () => this.db.prepare(`SELECT t.* FROM tasks t WHERE t.project_id = @project AND t.gold IS NOT NULL AND ${unseen} ORDER BY t.id LIMIT 1`)
-      .get({ project: projectId, labeler: labelerId }) as TaskRow | undefined;
-    const goldTurn = p.settings.goldEvery > 0 && (seen + 1) % p.settings.goldEvery === 0;
-    const r = goldTurn ? gold() ?? regular() : regular();
-    if (!r) return null;
-    const t = toTask(r);
-    return { taskId: t.id, projectId, prompt: t.prompt, completions: t.completions, shown: shownOrder(t.id, labelerId, t.completions.length) };
+    return this.db.transaction(() => this.assign(p, labelerId)).immediate();
+  }
+
+  /** Inside the write lock: the labeler's held task if its place is still theirs, else a new one; leases it. */
+  private assign(p: Project, labelerId: number): Assignment | null {
+    const t0 = this.now();
+    const args = { project: p.id, labeler: labelerId, now: t0.toISOString(), overlap: p.settings.overlap };
+    const held = this.db.prepare(`SELECT t.*, ${TAKEN} AS taken FROM task_leases l JOIN tasks t ON t.id = l.task_id
+      WHERE l.project_id = @project AND l.labeler_id = @labeler AND ${UNSEEN}`).get(args) as (TaskRow & { taken: number }) | undefined;
+    let row: TaskRow | undefined = held && (held.gold !== null || held.taken < p.settings.overlap) ? held : undefined;
+    if (!row) {
+      const regular = () => (this.db.prepare(PARTIAL).get(args) ?? this.db.prepare(FRESH).get(args)) as TaskRow | undefined;
+      const gold = () => this.db.prepare(`SELECT t.* FROM tasks t WHERE t.project_id = @project AND t.gold IS NOT NULL AND ${UNSEEN} ORDER BY t.id LIMIT 1`)
+        .get(args) as TaskRow | undefined;
+      const seen = () => (this.db.prepare('SELECT count(*) AS n FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = ? AND j.labeler_id = ?')
+        .get(p.id, labelerId) as { n: number }).n;
+      const goldTurn = p.settings.goldEvery > 0 && (seen() + 1) % p.settings.goldEvery === 0;
+      row = goldTurn ? gold() ?? regular() : regular();
+    }
+    if (!row) {
+      this.db.prepare('DELETE FROM task_leases WHERE project_id = ? AND labeler_id = ?').run(p.id, labelerId);
+      return null;
+    }
+    const until = new Date(t0.getTime() + this.leaseMs).toISOString();
+    this.db.prepare(`INSERT INTO task_leases (project_id, labeler_id, task_id, expires_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (project_id, labeler_id) DO UPDATE SET task_id = excluded.task_id, expires_at = excluded.expires_at`).run(p.id, labelerId, row.id, until);
+    const t = toTask(row);
+    return { taskId: t.id, projectId: p.id, prompt: t.prompt, completions: t.completions, shown: shownOrder(t.id, labelerId, t.completions.length), leaseExpiresAt: until };
   }
 
   // ---- judgments ----
@@ -222,14 +251,16 @@ export class SqliteFeedbackStore implements FeedbackStore {
   async submitJudgment(raw: JudgmentInput): Promise<SubmitResult> {
     const input = parseJudgmentShape(raw);
     const byId = this.db.prepare('SELECT * FROM judgments WHERE labeler_id = ? AND submission_id = ?');
-    const run = this.db.transaction((): SubmitResult => {
-      const first = byId.get(input.labelerId, input.submissionId) as JudgmentRow | undefined;
-      if (first) {
-        if (first.task_id !== input.taskId) {
-          throw new StoreError('conflict', `submissionId "${input.submissionId}" was already used for task ${first.task_id}; generate a new id per submission`);
-        }
-        return { judgment: toJudgment(first), created: false };
+    const retried = (first: JudgmentRow): SubmitResult => {
+      if (first.task_id !== input.taskId) {
+        throw new StoreError('conflict', `submissionId "${input.submissionId}" was already used for task ${first.task_id}; generate a new id per submission`);
       }
+      return { judgment: toJudgment(first), created: false };
+    };
+    const run = this.db.transaction((): SubmitResult => {
+      // A retry is answered with the first judgment before the body is checked again (it may differ).
+      const first = byId.get(input.labelerId, input.submissionId) as JudgmentRow | undefined;
+      if (first) return retried(first);
       const tr = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(input.taskId) as TaskRow | undefined;
       if (!tr) throw new StoreError('not_found', `no task ${input.taskId}`);
       const task = toTask(tr);
@@ -238,19 +269,30 @@ export class SqliteFeedbackStore implements FeedbackStore {
       checkJudgment(input, task.completions.length, p.settings.axes);
       const other = this.db.prepare('SELECT submission_id FROM judgments WHERE task_id = ? AND labeler_id = ?').get(input.taskId, input.labelerId) as { submission_id: string } | undefined;
       if (other) throw new StoreError('conflict', `task ${input.taskId} was already judged by this labeler (submission "${other.submission_id}")`);
+      const t0 = this.now();
+      // The unique (labeler, submission) constraint decides who stored a submission, not the read above.
       const r = this.db.prepare(`INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, feedback, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`).get(
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (labeler_id, submission_id) DO NOTHING RETURNING *`).get(
         input.taskId, input.labelerId, input.submissionId, input.status ?? 'done', input.choice ?? null, json(input.ranking),
-        JSON.stringify(input.shown), json(input.axes), input.feedback ?? null, this.time()) as JudgmentRow;
+        JSON.stringify(input.shown), json(input.axes), input.feedback ?? null, t0.toISOString()) as JudgmentRow | undefined;
+      if (!r) return retried(byId.get(input.labelerId, input.submissionId) as JudgmentRow);
+      if (r.status === 'done') this.db.prepare('UPDATE tasks SET done_count = done_count + 1 WHERE id = ?').run(task.id);
+      if (r.status === 'done' && task.gold === undefined) {
+        const { taken } = this.db.prepare(`SELECT ${TAKEN} AS taken FROM tasks t WHERE t.id = @task`)
+          .get({ task: task.id, labeler: input.labelerId, now: t0.toISOString() }) as { taken: number };
+        if (taken > p.settings.overlap) throw overFull(task.id, p.settings.overlap, this.leaseMs); // rolls the insert back
+      }
+      this.db.prepare('DELETE FROM task_leases WHERE project_id = ? AND labeler_id = ? AND task_id = ?').run(p.id, input.labelerId, task.id);
       return { judgment: toJudgment(r), created: true };
     });
     try {
       return run.immediate();
     } catch (e) {
-      // Another process committed the same submission between our read and insert: return theirs.
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      // Another connection committed the same submission between our read and insert: return theirs.
+      if (isUnique(e)) {
         const first = byId.get(input.labelerId, input.submissionId) as JudgmentRow | undefined;
-        if (first) return { judgment: toJudgment(first), created: false };
+        if (first) return retried(first);
+        throw new StoreError('conflict', `task ${input.taskId} was already judged by this labeler`);
       }
       throw e;
     }
@@ -266,42 +308,10 @@ export class SqliteFeedbackStore implements FeedbackStore {
 
   async projectStats(projectId: number): Promise<ProjectStats> {
     this.project(projectId);
-    const tasks = new Map((this.db.prepare('SELECT * FROM tasks WHERE project_id = ?').all(projectId) as TaskRow[]).map((r) => [r.id, toTask(r)]));
+    const tasks = (this.db.prepare('SELECT * FROM tasks WHERE project_id = ? ORDER BY id').all(projectId) as TaskRow[]).map(toTask);
     const members = (this.db.prepare('SELECT u.* FROM users u JOIN project_members m ON m.user_id = u.id WHERE m.project_id = ? ORDER BY u.id')
       .all(projectId) as UserRow[]).map(toUser);
-    const disabled = new Set(members.filter((u) => u.disabled).map((u) => u.id));
-    const judgments = await this.listJudgments(projectId);
-    // Per task: the orders of done judgments, by labeler.
-    const byTask = new Map<number, { labeler: number; ranks: RankMap }[]>();
-    for (const j of judgments) {
-      const ranks = j.status === 'done' ? judgmentRanks(j) : null;
-      if (!ranks) continue;
-      if (!byTask.has(j.taskId)) byTask.set(j.taskId, []);
-      byTask.get(j.taskId)!.push({ labeler: j.labelerId, ranks });
-    }
-    const project = new AgreementSum();
-    for (const js of byTask.values()) {
-      const on = js.filter((x) => !disabled.has(x.labeler));
-      for (let a = 0; a < on.length; a++) for (let b = a + 1; b < on.length; b++) project.add(on[a].ranks, on[b].ranks);
-    }
-    const labelers = members.map((u): LabelerStats => {
-      const mine = judgments.filter((j) => j.labelerId === u.id);
-      const count = (s: string) => mine.filter((j) => j.status === s).length;
-      const withOthers = new AgreementSum(), withGold = new AgreementSum();
-      for (const [taskId, js] of byTask) {
-        const own = js.find((x) => x.labeler === u.id);
-        if (!own) continue;
-        for (const x of js) if (x.labeler !== u.id && !disabled.has(x.labeler)) withOthers.add(own.ranks, x.ranks);
-        const gold = tasks.get(taskId)?.gold;
-        if (gold) withGold.add(own.ranks, rankingRanks(gold));
-      }
-      return {
-        userId: u.id, name: u.name, disabled: u.disabled, done: count('done'), skipped: count('skipped'), flagged: count('flagged'),
-        agreement: withOthers.result(), gold: withGold.result(),
-      };
-    });
-    const goldTasks = [...tasks.values()].filter((t) => t.gold).length;
-    return { projectId, tasks: tasks.size, goldTasks, agreement: project.result(), labelers };
+    return computeProjectStats(projectId, tasks, members, await this.listJudgments(projectId));
   }
 
   async exportComparisons(projectId: number, options: ExportOptions = {}): Promise<Comparison[]> {

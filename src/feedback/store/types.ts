@@ -1,5 +1,5 @@
-// The feedback store's records and its interface. Every backend (SQLite now, PostgreSQL later)
-// implements FeedbackStore and passes the same tests; everything is async so a network database fits.
+// The feedback store's records and its interface. Every backend (SQLite, PostgreSQL) implements
+// FeedbackStore and passes the same conformance suite; everything is async so a network database fits.
 // Errors: FieldError (src/data) for invalid input (HTTP 400, names the field), StoreError for the rest.
 
 import type { Comparison } from '../../data/comparison.js';
@@ -58,6 +58,12 @@ export interface Assignment {
   prompt: string;
   completions: string[];
   shown: number[];
+  /**
+   * Until when one of the task's `overlap` places is reserved for this labeler (ISO time). Asking again
+   * before then gives the same task and renews the lease; a submission (any status) ends it. Both
+   * backends always set it (optional only so that hand-made Assignments in tests stay valid).
+   */
+  leaseExpiresAt?: string;
 }
 
 export interface JudgmentInput {
@@ -133,6 +139,14 @@ export interface ExportOptions {
   skipped?: boolean;
 }
 
+/** Options every backend takes (openStore passes them through). */
+export interface StoreOptions {
+  /** How long nextTask reserves a task's place for the labeler it hands the task to (default 10 minutes). */
+  leaseMs?: number;
+  /** The clock for created_at and lease expiry (tests). */
+  now?: () => Date;
+}
+
 export type StoreErrorCode = 'not_found' | 'conflict' | 'forbidden';
 
 /** A request the store refuses for a reason other than malformed input (HTTP 404, 409, 403). */
@@ -163,10 +177,16 @@ export interface FeedbackStore {
   /**
    * The next task for this labeler, or null when none is left: one they have not judged (in any
    * status), with fewer than `overlap` done judgments by enabled labelers (gold tasks: any count),
-   * fullest first then oldest; every `goldEvery`-th one a gold task.
+   * fullest first then oldest; every `goldEvery`-th one a gold task. Handing out a regular task
+   * reserves one of its places (a lease, see Assignment.leaseExpiresAt): done judgments plus live
+   * leases never exceed `overlap`, whoever asks at the same moment, from however many processes.
    */
   nextTask(projectId: number, labelerId: number): Promise<Assignment | null>;
-  /** Stores a judgment; idempotent per (labeler, submissionId). */
+  /**
+   * Stores a judgment; idempotent per (labeler, submissionId), also under concurrent retries. Ends the
+   * labeler's lease on the task. A `done` judgment of a regular task whose places are all taken (the
+   * lease expired and others filled or reserved them) is refused: StoreError conflict.
+   */
   submitJudgment(input: JudgmentInput): Promise<SubmitResult>;
   listJudgments(projectId: number): Promise<Judgment[]>;
 

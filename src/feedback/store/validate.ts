@@ -33,6 +33,13 @@ export function requireName(v: unknown, field: string): string {
   return s;
 }
 
+/** NOTE: PostgreSQL text cannot hold U+0000, so neither backend takes it (JSON-stored fields escape it). */
+function noNul(s: string, field: string): string {
+  const i = s.indexOf('\u0000');
+  if (i >= 0) throw new FieldError(field, `contains a NUL character (U+0000) at offset ${i}; remove it`);
+  return s;
+}
+
 export function requireRole(v: unknown, field = 'role'): Role {
   if (v !== 'admin' && v !== 'labeler') throw new FieldError(field, `must be "admin" or "labeler", got ${describe(v)}`);
   return v;
@@ -77,7 +84,7 @@ export function parseTask(v: unknown, field: string): TaskInput {
   for (const k of Object.keys(v)) {
     if (!TASK_KEYS.includes(k)) throw new FieldError(`${field}.${k}`, `unknown field; a task has ${TASK_KEYS.join(', ')} (put anything else under "meta")`);
   }
-  const prompt = requireString(v.prompt, `${field}.prompt`);
+  const prompt = noNul(requireString(v.prompt, `${field}.prompt`), `${field}.prompt`);
   if (!Array.isArray(v.completions)) throw new FieldError(`${field}.completions`, `must be an array of 2–${MAX_COMPLETIONS} texts, got ${describe(v.completions)}`);
   if (v.completions.length < 2 || v.completions.length > MAX_COMPLETIONS) {
     throw new FieldError(`${field}.completions`, `needs 2–${MAX_COMPLETIONS} completions, got ${v.completions.length}`);
@@ -122,6 +129,7 @@ export function parseJudgmentShape(v: unknown): JudgmentInput {
   const fb = optionalString(v.feedback, 'feedback');
   if (fb !== undefined) {
     if (fb.length > 10_000) throw new FieldError('feedback', `is ${fb.length} characters long; at most 10000`);
+    noNul(fb, 'feedback');
     if (fb.trim()) j.feedback = fb;
   }
   return j;
