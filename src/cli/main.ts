@@ -6,6 +6,7 @@ import { registerSample } from './sample.js';
 import { registerTokenizer } from './tokenizer.js';
 import { registerTrain } from './train.js';
 import { registerData } from './data.js';
+import { registerServe } from './serve.js';
 import { registerInfo } from './info.js';
 import { registerCurve, registerScore, registerSelectPairs } from './reward.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerTokenizer(program);
   registerData(program);
   registerInfo(program);
+  registerServe(program);
   registerBench(program);
   return program;
 }

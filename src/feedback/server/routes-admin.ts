@@ -1,0 +1,131 @@
+// The admin routes: projects, users and memberships, task import and generation, statistics, export.
+
+import type { FastifyRequest } from 'fastify';
+import type { FeedbackStore, ProjectSettings, Role, User } from '../store/types.js';
+import { pathId } from './access.js';
+import { ApiError } from './errors.js';
+import { exportFileName, exportProject, type ExportFormat } from './export.js';
+import { requireProject } from './routes-labeler.js';
+import { addMemberBody, createProjectBody, createUserBody, emptyBody, exportQuery, generateBody, importBody, isOn } from './schemas.js';
+import { ImportError, groupCompletions, parseImport, type ImportFormat } from './tasks-import.js';
+import { projectStatsWithThroughput } from './report.js';
+import type { AddRoute } from './app.js';
+
+/** Completions for each prompt: n samples of a policy (rlhf serve --policy). */
+export type GenerateFn = (prompts: string[], n: number) => Promise<string[][]>;
+
+export interface AdminRouteOptions {
+  store: FeedbackStore;
+  generate?: GenerateFn;
+  /** Base of sign-in links; default: the request's own protocol and Host. */
+  publicUrl?: string;
+}
+
+/** The sign-in link of a token: the labeling page (or the admin page) with the token in the fragment. */
+export function signInLink(base: string, role: Role, token: string): string {
+  // NOTE: the fragment never reaches the server or a Referer header; the page strips it at once.
+  return `${base.replace(/\/+$/, '')}${role === 'admin' ? '/admin' : '/'}#token=${encodeURIComponent(token)}`;
+}
+
+const baseUrl = (req: FastifyRequest, publicUrl?: string) => publicUrl ?? `${req.protocol}://${req.host}`;
+
+export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
+  const { store } = o;
+  let generating = false;
+
+  add('createProject', { schema: { body: createProjectBody } }, async (req, reply) => {
+    const b = req.body as { name: string; settings?: Partial<ProjectSettings> };
+    return reply.code(201).send({ project: await store.createProject(b.name, b.settings) });
+  });
+
+  add('stats', {}, async (req) => {
+    await requireProject(store, req.projectId!);
+    return projectStatsWithThroughput(store, req.projectId!);
+  });
+
+  add('addMember', { schema: { body: addMemberBody } }, async (req) => {
+    const { userId } = req.body as { userId: number };
+    await store.addMember(req.projectId!, userId);
+    return { projectId: req.projectId, userId };
+  });
+
+  add('importTasks', { schema: { body: importBody } }, async (req, reply) => {
+    await requireProject(store, req.projectId!);
+    const b = req.body as { jsonl: string; format?: ImportFormat | 'auto'; completionsPerTask?: number };
+    let parsed;
+    try {
+      parsed = parseImport(b.jsonl, { format: b.format, completionsPerTask: b.completionsPerTask });
+    } catch (e) {
+      if (e instanceof ImportError) throw new ApiError(400, 'bad_request', e.message, { field: 'jsonl', issues: e.issues });
+      throw e;
+    }
+    const ids = await store.addTasks(req.projectId!, parsed.tasks);
+    return reply.code(201).send({ imported: ids.length, taskIds: ids, format: parsed.format, lines: parsed.lines, notes: parsed.notes });
+  });
+
+  add('generateTasks', { schema: { body: generateBody } }, async (req, reply) => {
+    await requireProject(store, req.projectId!);
+    if (!o.generate) throw new ApiError(501, 'not_configured', 'this server has no policy to generate with; start it with `rlhf serve --policy DIR`');
+    if (generating) {
+      reply.header('Retry-After', '10');
+      throw new ApiError(503, 'busy', 'a generation is running; try again when it has finished');
+    }
+    const b = req.body as { prompts: string[]; n?: number; completionsPerTask?: number };
+    const n = b.n ?? 2;
+    generating = true;
+    let outs: string[][];
+    try {
+      outs = await o.generate(b.prompts, n);
+    } catch (e) {
+      throw new ApiError(500, 'generation_failed', `generation failed: ${(e as Error).message}`);
+    } finally {
+      generating = false;
+    }
+    const notes: string[] = [];
+    const tasks = groupCompletions(b.prompts.flatMap((prompt, i) => (outs[i] ?? []).map((completion) => ({ prompt, completion }))), b.completionsPerTask ?? 2, notes);
+    for (const t of tasks) t.meta = { source: 'generate', n };
+    const ids = tasks.length ? await store.addTasks(req.projectId!, tasks) : [];
+    return reply.code(201).send({ imported: ids.length, taskIds: ids, notes });
+  });
+
+  add('exportProject', { schema: { querystring: exportQuery } }, async (req, reply) => {
+    const p = await requireProject(store, req.projectId!);
+    const q = req.query as Record<string, string | undefined>;
+    const format = (q.format ?? 'comparisons') as ExportFormat;
+    const r = await exportProject(store, p.id, { format, margin: isOn(q.margin), includeDisabled: isOn(q.includeDisabled), skipped: isOn(q.skipped) });
+    return reply
+      .type('application/x-ndjson; charset=utf-8')
+      .header('Content-Disposition', `attachment; filename="${exportFileName(p.name, format)}"`)
+      .header('X-Record-Count', String(r.records))
+      .send(r.text);
+  });
+
+  add('listUsers', {}, async () => {
+    const [users, projects] = await Promise.all([store.listUsers(), store.listProjects()]);
+    const out: (User & { projects: number[] })[] = [];
+    for (const u of users) {
+      const mine: number[] = [];
+      for (const p of projects) if (await store.isMember(p.id, u.id)) mine.push(p.id);
+      out.push({ ...u, projects: mine });
+    }
+    return { users: out };
+  });
+
+  add('createUser', { schema: { body: createUserBody } }, async (req, reply) => {
+    const b = req.body as { name: string; role?: Role; projects?: number[] };
+    const role = b.role ?? 'labeler';
+    // Check the projects first, so a bad id does not leave a user behind.
+    for (const [i, id] of (b.projects ?? []).entries()) {
+      if (!(await store.getProject(id))) throw new ApiError(404, 'not_found', `field "projects[${i}]": no project ${id}`, { field: `projects[${i}]` });
+    }
+    const { user, token } = await store.createUser(b.name, role);
+    for (const id of b.projects ?? []) await store.addMember(id, user.id);
+    return reply.code(201).send({ user, token, link: signInLink(baseUrl(req, o.publicUrl), role, token), projects: b.projects ?? [] });
+  });
+
+  add('disableUser', { schema: { body: emptyBody } }, async (req) => {
+    const id = pathId((req.params as Record<string, unknown>).id);
+    if (id === req.principal!.id) throw new ApiError(409, 'conflict', 'you cannot disable yourself; sign in as another admin to do it');
+    return { user: await store.disableUser(id) };
+  });
+}

@@ -1,0 +1,166 @@
+// Turning files into labeling tasks, shared by the HTTP import and `rlhf feedback import`:
+//   tasks:  one task a line, {"prompt", "completions": [a, b, …], "gold"?: [best, …], "meta"?}
+//   sample: `rlhf sample --json` output, {"prompt", "completion", "sample"?, "finish_reason"?, …} a line;
+//           the distinct completions of each prompt are grouped into tasks of `completionsPerTask`.
+// Every line is checked; if any is bad, nothing is imported and the errors name the line and field.
+
+import { FieldError } from '../../data/field-error.js';
+import { describe, isObject } from '../../data/formats/fields.js';
+import { parseTask } from '../store/validate.js';
+import type { TaskInput } from '../store/types.js';
+
+export type ImportFormat = 'tasks' | 'sample';
+
+export interface ImportIssue {
+  line: number;
+  field?: string;
+  message: string;
+}
+
+export interface ParsedImport {
+  tasks: TaskInput[];
+  format: ImportFormat;
+  /** Non-empty lines read. */
+  lines: number;
+  /** What was left out though no line was bad: duplicate or empty samples, prompts with one sample. */
+  notes: string[];
+}
+
+/** Thrown when any line is bad: all of them (up to 100), in order. */
+export class ImportError extends Error {
+  constructor(readonly issues: ImportIssue[], readonly total: number) {
+    const shown = issues.slice(0, 5).map(formatImportIssue).join('; ');
+    super(`${total} bad line${total === 1 ? '' : 's'}, nothing imported: ${shown}${total > 5 ? `; … and ${total - 5} more` : ''}`);
+  }
+}
+
+export function formatImportIssue(i: ImportIssue): string {
+  return `line ${i.line}: ${i.field ? `field "${i.field}": ` : ''}${i.message}`;
+}
+
+const SAMPLE_KEYS = ['prompt', 'completion', 'sample', 'finish_reason', 'reward', 'rewards', 'best_of'];
+
+interface SampleLine {
+  line: number;
+  prompt: string;
+  completion: string;
+}
+
+function parseSampleLine(obj: Record<string, unknown>): { prompt: string; completion: string } {
+  if ('completions' in obj && !('completion' in obj)) {
+    throw new FieldError('completions', 'this line is a task ({"prompt", "completions": [...]}) but the file is read as `rlhf sample` output; one file holds one format');
+  }
+  for (const k of Object.keys(obj)) {
+    if (!SAMPLE_KEYS.includes(k)) throw new FieldError(k, `unknown field; a sample line has ${SAMPLE_KEYS.join(', ')}`);
+  }
+  if (typeof obj.prompt !== 'string') throw new FieldError('prompt', obj.prompt === undefined ? 'missing; expected a string' : `must be a string, got ${describe(obj.prompt)}`);
+  if (typeof obj.completion !== 'string') {
+    throw new FieldError('completion', obj.completion === undefined ? 'missing; expected a string (as `rlhf sample --json` writes)' : `must be a string, got ${describe(obj.completion)}`);
+  }
+  return { prompt: obj.prompt, completion: obj.completion };
+}
+
+function parseTaskLine(obj: Record<string, unknown>): TaskInput {
+  if ('completion' in obj && !('completions' in obj)) {
+    throw new FieldError('completion', 'this line is `rlhf sample` output but the file is read as tasks ({"prompt", "completions": [...]}); one file holds one format');
+  }
+  try {
+    return parseTask(obj, 'task');
+  } catch (e) {
+    if (e instanceof FieldError) throw new FieldError(e.field.replace(/^task\.?/, ''), e.message);
+    throw e;
+  }
+}
+
+/** The format a first record announces. */
+function detect(obj: Record<string, unknown>): ImportFormat | null {
+  if ('completions' in obj) return 'tasks';
+  if ('completion' in obj) return 'sample';
+  return null;
+}
+
+/**
+ * Groups texts per prompt (in order of first appearance) into tasks of up to k distinct non-empty
+ * completions; a prompt left with one completion gives no task (said in `notes`).
+ */
+export function groupCompletions(items: { prompt: string; completion: string; line?: number }[], k: number, notes: string[]): TaskInput[] {
+  const byPrompt = new Map<string, { completions: string[]; lines: number[]; empty: number; dup: number }>();
+  for (const it of items) {
+    let g = byPrompt.get(it.prompt);
+    if (!g) byPrompt.set(it.prompt, (g = { completions: [], lines: [], empty: 0, dup: 0 }));
+    if (it.completion.trim() === '') g.empty++;
+    else if (g.completions.includes(it.completion)) g.dup++;
+    else {
+      g.completions.push(it.completion);
+      if (it.line !== undefined) g.lines.push(it.line);
+    }
+  }
+  const tasks: TaskInput[] = [];
+  let empty = 0, dup = 0, lonely = 0;
+  for (const [prompt, g] of byPrompt) {
+    empty += g.empty;
+    dup += g.dup;
+    for (let i = 0; i < g.completions.length; i += k) {
+      const completions = g.completions.slice(i, i + k);
+      if (completions.length < 2) {
+        lonely++;
+        continue;
+      }
+      const meta: Record<string, unknown> = { source: 'sample' };
+      if (g.lines.length) meta.lines = g.lines.slice(i, i + k);
+      tasks.push({ prompt, completions, meta });
+    }
+  }
+  if (empty) notes.push(`${empty} empty completion${empty === 1 ? '' : 's'} left out`);
+  if (dup) notes.push(`${dup} duplicate completion${dup === 1 ? '' : 's'} of the same prompt left out`);
+  if (lonely) notes.push(`${lonely} completion${lonely === 1 ? '' : 's'} without a partner of the same prompt left out (sample with -n 2 or more)`);
+  return tasks;
+}
+
+/** Parses a JSONL text into tasks; throws ImportError naming every bad line. */
+export function parseImport(text: string, opts: { format?: ImportFormat | 'auto'; completionsPerTask?: number } = {}): ParsedImport {
+  const k = opts.completionsPerTask ?? 2;
+  if (!Number.isInteger(k) || k < 2 || k > 16) throw new FieldError('completionsPerTask', `must be an integer in [2, 16], got ${describe(k)}`);
+  let format: ImportFormat | null = opts.format && opts.format !== 'auto' ? opts.format : null;
+  const issues: ImportIssue[] = [];
+  let bad = 0;
+  const issue = (i: ImportIssue) => {
+    bad++;
+    if (issues.length < 100) issues.push(i);
+  };
+  const tasks: TaskInput[] = [];
+  const samples: SampleLine[] = [];
+  let lines = 0;
+  text.split('\n').forEach((raw, idx) => {
+    const line = idx + 1;
+    const s = raw.trim();
+    if (!s) return;
+    lines++;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(s);
+    } catch (e) {
+      return issue({ line, message: `not valid JSON (${(e as Error).message}); each line must be one JSON object` });
+    }
+    if (!isObject(obj)) return issue({ line, message: `expected a JSON object, got ${describe(obj)}` });
+    if (!format) {
+      format = detect(obj);
+      if (!format) {
+        return issue({ line, message: `cannot tell the format from keys ${Object.keys(obj).join(', ') || '(none)'}: a task is {"prompt", "completions": [...]}, a sample line {"prompt", "completion"}` });
+      }
+    }
+    try {
+      if (format === 'tasks') tasks.push(parseTaskLine(obj));
+      else samples.push({ line, ...parseSampleLine(obj) });
+    } catch (e) {
+      if (e instanceof FieldError) issue({ line, field: e.field, message: e.message });
+      else throw e;
+    }
+  });
+  if (bad) throw new ImportError(issues, bad);
+  if (lines === 0 || !format) throw new ImportError([{ line: 1, message: 'the file has no records; give one JSON object a line' }], 1);
+  const notes: string[] = [];
+  const out = format === 'sample' ? groupCompletions(samples, k, notes) : tasks;
+  if (out.length === 0) throw new ImportError([{ line: 1, message: `no task could be formed (${notes.join('; ')})` }], 1);
+  return { tasks: out, format, lines, notes };
+}
