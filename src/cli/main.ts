@@ -7,6 +7,8 @@ import { registerTokenizer } from './tokenizer.js';
 import { registerTrain } from './train.js';
 import { registerData } from './data.js';
 import { registerServe } from './serve.js';
+import { registerServeModel } from './serve-model.js';
+import { registerServeReward } from './serve-reward.js';
 import { registerInfo } from './info.js';
 import { registerCurve, registerScore, registerSelectPairs } from './reward.js';
 
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   registerData(program);
   registerInfo(program);
   registerServe(program);
+  registerServeModel(program);
+  registerServeReward(program);
   registerBench(program);
   return program;
 }

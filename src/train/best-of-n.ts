@@ -1,10 +1,12 @@
 // Best-of-N: sample N completions per prompt, keep the one the reward function scores highest.
 // A strong, simple baseline (Stiennon et al.); its KL from the sampling policy is log N − (N−1)/N.
+// Sampling goes through a Generator: the built-in engine or a remote inference server.
 
 import { GPT } from '../model/gpt.js';
-import { SampleOptions, generate } from '../model/sample.js';
+import { SampleOptions } from '../model/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { RewardFn, scoreWith } from '../judge/reward-fn.js';
+import { GenerationOptions, GenerationProgress, Generator, LocalGenerator } from './generator.js';
 
 /** The analytic KL (nats) between best-of-N sampling and the policy it samples from. */
 export function bestOfNKL(n: number): number {
@@ -21,25 +23,41 @@ export interface BestOfNResult {
   finish_reason: string;
 }
 
+/**
+ * Samples n completions of each prompt with the generator and keeps the one the reward function
+ * scores highest. The older form bestOfN(model, tok, prompts, n, reward, sampleOptions, batchSize)
+ * samples with the built-in engine.
+ */
 export async function bestOfN(
-  model: GPT, tok: Tokenizer, prompts: string[], n: number, reward: RewardFn, opts: Omit<SampleOptions, 'rng'>, batchSize = 32,
+  generator: Generator, prompts: string[], n: number, reward: RewardFn, opts: GenerationOptions, onProgress?: (p: GenerationProgress) => void,
+): Promise<BestOfNResult[]>;
+export async function bestOfN(
+  model: GPT, tok: Tokenizer, prompts: string[], n: number, reward: RewardFn, opts: Omit<SampleOptions, 'rng'>, batchSize?: number,
+): Promise<BestOfNResult[]>;
+export async function bestOfN(...args: unknown[]): Promise<BestOfNResult[]> {
+  if (args[0] instanceof GPT) {
+    const [model, tok, prompts, n, reward, o, batchSize] = args as [GPT, Tokenizer, string[], number, RewardFn, Omit<SampleOptions, 'rng'>, number | undefined];
+    // Stop token ids become stop texts (the end-of-text token always stops).
+    const stop = (o.stopTokens ?? []).filter((id) => id !== tok.eosId).map((id) => tok.decode([id]));
+    const opts: GenerationOptions = { maxNewTokens: o.maxNewTokens, temperature: o.temperature ?? 1, topK: o.topK, topP: o.topP, seed: o.seed, stop };
+    return bestOfNWith(new LocalGenerator(model, tok, { batchSize: batchSize ?? 32 }), prompts, n, reward, opts);
+  }
+  const [generator, prompts, n, reward, opts, onProgress] = args as [Generator, string[], number, RewardFn, GenerationOptions, ((p: GenerationProgress) => void) | undefined];
+  return bestOfNWith(generator, prompts, n, reward, opts, onProgress);
+}
+
+async function bestOfNWith(
+  generator: Generator, prompts: string[], n: number, reward: RewardFn, opts: GenerationOptions, onProgress?: (p: GenerationProgress) => void,
 ): Promise<BestOfNResult[]> {
   bestOfNKL(n);
-  const jobs = prompts.flatMap((p) => Array.from({ length: n }, () => p));
-  const texts: { completion: string; finish: string }[] = [];
-  for (let i = 0; i < jobs.length; i += batchSize) {
-    const batch = jobs.slice(i, i + batchSize);
-    const gens = generate(model, batch.map((p) => (p.length ? tok.encode(p) : [tok.eosId])), { ...opts, seed: (opts.seed ?? 0) + i });
-    for (const g of gens) {
-      const toks = g.finishReason === 'stop' ? g.tokens.slice(0, -1) : g.tokens;
-      texts.push({ completion: tok.decode(toks), finish: g.finishReason });
-    }
-  }
-  const scores = await scoreWith(reward, jobs.map((prompt, i) => ({ prompt, completion: texts[i].completion })));
+  const gens = await generator.generate(prompts.map((prompt) => ({ prompt, n })), opts, onProgress);
+  const texts = gens.flatMap((g) => g.completions);
+  const scores = await scoreWith(reward, texts.map((c, i) => ({ prompt: prompts[Math.floor(i / n)], completion: c.text })));
   return prompts.map((prompt, k) => {
     const rewards = scores.slice(k * n, (k + 1) * n);
     let best = 0;
     for (let j = 1; j < n; j++) if (rewards[j] > rewards[best]) best = j;
-    return { prompt, completion: texts[k * n + best].completion, reward: rewards[best], rewards, finish_reason: texts[k * n + best].finish };
+    const c = texts[k * n + best];
+    return { prompt, completion: c.text, reward: rewards[best], rewards, finish_reason: c.finishReason };
   });
 }

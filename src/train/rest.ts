@@ -1,12 +1,11 @@
 // ReST (Gulcehre et al., 2023): Grow — sample M completions per prompt from the current policy and
 // score them; Improve — keep the samples at or above a rising reward threshold (a percentile of
 // this Grow's scores) and fine-tune on them (behaviour cloning); repeat Improve with higher
-// thresholds, then Grow again from the improved policy.
+// thresholds, then Grow again from the improved policy. Grow may run on a remote generator.
 
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GPT } from '../model/gpt.js';
-import { generate } from '../model/sample.js';
 import { shardCount, runSharded } from '../model/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { RewardFn, scoreWith } from '../judge/reward-fn.js';
@@ -14,6 +13,7 @@ import { saveCheckpoint } from '../model/checkpoint.js';
 import { kernel, lmStep, shardLM } from './kernels.js';
 import { OptimConfig, runTraining } from './loop.js';
 import { pairSource } from './sft.js';
+import { Generator, LocalGenerator } from './generator.js';
 
 export interface ReSTConfig extends OptimConfig {
   outDir: string;
@@ -83,21 +83,14 @@ interface Sample {
   reward: number;
 }
 
-async function grow(policy: GPT, tok: Tokenizer, prompts: string[], reward: RewardFn, cfg: ReSTConfig, seed: number, M: number): Promise<Sample[]> {
-  const jobs = prompts.flatMap((p) => Array.from({ length: M }, () => p));
-  const out: Omit<Sample, 'reward'>[] = [];
-  const chunk = 64;
-  for (let i = 0; i < jobs.length; i += chunk) {
-    const batch = jobs.slice(i, i + chunk);
-    const gens = generate(policy, batch.map((p) => (p.length ? tok.encode(p) : [tok.eosId])), {
-      maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, stopTokens: [tok.eosId], vocabLimit: tok.vocabSize, seed: seed + i,
-    });
-    gens.forEach((g, k) => {
-      // The fine-tuning target ends with <|endoftext|> only where the sample stopped by itself.
-      const body = g.finishReason === 'stop' ? g.tokens.slice(0, -1) : g.tokens;
-      out.push({ prompt: batch[k], completion: g.tokens, text: tok.decode(body) });
-    });
-  }
+async function grow(gen: Generator, tok: Tokenizer, prompts: string[], reward: RewardFn, cfg: ReSTConfig, seed: number, M: number): Promise<Sample[]> {
+  const results = await gen.generate(prompts.map((prompt) => ({ prompt, n: M })), { maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, seed });
+  const out: Omit<Sample, 'reward'>[] = results.flatMap((r) => r.completions.map((c) => ({
+    prompt: r.prompt, text: c.text,
+    // The fine-tuning target ends with <|endoftext|> only where the sample stopped by itself; a
+    // remote generator sends text only, which is tokenized here.
+    completion: c.tokenIds ?? [...tok.encode(c.text), ...(c.finishReason === 'stop' ? [tok.eosId] : [])],
+  })));
   const scores = await scoreWith(reward, out.map((s) => ({ prompt: s.prompt, completion: s.text })));
   return out.map((s, i) => ({ ...s, reward: scores[i] }));
 }
@@ -108,12 +101,32 @@ export interface ReSTResult {
   improves: { grow: number; improve: number; percentile: number; threshold: number; kept: number; keptMeanReward: number; loss: number }[];
 }
 
-export async function trainReST(policy: GPT, tok: Tokenizer, prompts: string[], reward: RewardFn, cfg: ReSTConfig, log: (m: string) => void): Promise<ReSTResult> {
+/**
+ * Runs ReST. Grow samples with `generator` (default: the built-in engine on the policy); the
+ * evaluation of the mean reward always samples the policy here. A remote generator gets the
+ * policy's weights before each Grow (syncPolicy); one that cannot take them may serve only a
+ * single Grow, whose policy is the starting one.
+ */
+export async function trainReST(
+  policy: GPT, tok: Tokenizer, prompts: string[], reward: RewardFn, cfg: ReSTConfig, log: (m: string) => void, generator?: Generator,
+): Promise<ReSTResult> {
   validateReSTConfig(cfg);
   if (prompts.length === 0) throw new Error('ReST needs prompts');
   mkdirSync(cfg.outDir, { recursive: true });
+  const local = new LocalGenerator(policy, tok, { batchSize: 64 });
+  const grower: Generator = generator ?? local;
+  const syncGrower = async (gi: number) => {
+    if (!grower.syncPolicy) return;
+    if (await grower.syncPolicy(policy)) return;
+    if (cfg.grows > 1) {
+      throw new Error(`${grower.name} cannot take the improved policy's weights, so Grows after the first would sample a stale model; `
+        + 'serve the policy with `rlhf serve-model --model DIR --accept-weights`, or use --grows 1');
+    }
+    if (gi === 0) log(`rest: ${grower.name} takes no weights; Grow samples the model it serves, which should be the starting policy`);
+  };
+  await syncGrower(0);
   const evalReward = async (seed: number) => {
-    const s = await grow(policy, tok, prompts, reward, cfg, seed, 1);
+    const s = await grow(local, tok, prompts, reward, cfg, seed, 1);
     return s.reduce((a, x) => a + x.reward, 0) / s.length;
   };
   const result: ReSTResult = { meanReward: [await evalReward(cfg.seed + 777)], improves: [] };
@@ -122,7 +135,8 @@ export async function trainReST(policy: GPT, tok: Tokenizer, prompts: string[], 
   writeFileSync(join(cfg.outDir, 'rest.jsonl'), JSON.stringify({ grow: 0, mean_reward: result.meanReward[0] }) + '\n');
   let first = true;
   for (let gi = 0; gi < cfg.grows; gi++) {
-    const data = await grow(policy, tok, prompts, reward, cfg, cfg.seed + 1000 * (gi + 1), cfg.samplesPerPrompt);
+    if (gi > 0) await syncGrower(gi);
+    const data = await grow(grower, tok, prompts, reward, cfg, cfg.seed + 1000 * (gi + 1), cfg.samplesPerPrompt);
     const rewards = data.map((d) => d.reward);
     log(`rest: grow ${gi + 1}: ${data.length} samples, mean reward ${(rewards.reduce((a, b) => a + b, 0) / rewards.length).toFixed(4)}`);
     for (let k = 0; k < cfg.percentiles.length; k++) {
