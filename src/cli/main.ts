@@ -9,6 +9,7 @@ import { registerData } from './data.js';
 import { registerServe } from './serve.js';
 import { registerServeModel } from './serve-model.js';
 import { registerServeReward } from './serve-reward.js';
+import { registerExport } from './export.js';
 import { registerInfo } from './info.js';
 import { registerCurve, registerScore, registerSelectPairs } from './reward.js';
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerServeModel(program);
   registerServeReward(program);
+  registerExport(program);
   registerBench(program);
   return program;
 }
