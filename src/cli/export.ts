@@ -33,7 +33,7 @@ const TRAINER = { trl: 'TRL', openrlhf: 'OpenRLHF' } as const;
 
 function datasetOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--data <file>', 'input: comparisons in any format `rlhf data` reads (our JSONL from `rlhf feedback export`, TRL, OpenAI, scored, VADER)')
+    .requiredOption('--data <file>', 'input: comparisons in any format `rlhf data` reads (our JSONL from `rlhf feedback export`, TRL, OpenAI, scored, VADER), {"prompt"} lines, or `rlhf sample --json` output')
     .option('--input-format <name>', `input format (default: detected): ${FORMAT_NAMES.map((f) => `${f} = ${FORMAT_HELP[f]}`).join('; ')}`, choiceArg(FORMAT_NAMES))
     .option('--format <trainer>', 'whose dataset to write: trl or openrlhf', choiceArg(TARGETS), 'trl')
     .requiredOption('--out <path>', 'FILE.jsonl, FILE.parquet, or a directory (train.jsonl, and test.jsonl with --eval-fraction)')

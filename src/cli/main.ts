@@ -2,15 +2,16 @@
 
 import { Command } from 'commander';
 import { registerBench } from './bench.js';
+import { registerDemo } from './demo.js';
 import { registerSample } from './sample.js';
 import { registerTokenizer } from './tokenizer.js';
 import { registerTrain } from './train.js';
 import { registerData } from './data.js';
+import { registerExport } from './export.js';
+import { registerInfo } from './info.js';
 import { registerServe } from './serve.js';
 import { registerServeModel } from './serve-model.js';
 import { registerServeReward } from './serve-reward.js';
-import { registerExport } from './export.js';
-import { registerInfo } from './info.js';
 import { registerCurve, registerScore, registerSelectPairs } from './reward.js';
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
+  registerDemo(program);
   registerTrain(program);
   registerSample(program);
   registerScore(program);
@@ -26,11 +28,11 @@ export function buildProgram(): Command {
   registerCurve(program);
   registerTokenizer(program);
   registerData(program);
+  registerExport(program);
   registerInfo(program);
   registerServe(program);
   registerServeModel(program);
   registerServeReward(program);
-  registerExport(program);
   registerBench(program);
   return program;
 }

@@ -13,7 +13,7 @@ export function registerPPO(train: Command): void {
     .description('PPO against a reward model, reward = score − β·KL(policy ‖ reference) per token, value head on the policy trunk, GAE')
     .requiredOption('--init <dir>', 'the starting policy (an SFT checkpoint); also the frozen reference')
     .requiredOption('--prompts <file>', 'JSONL of {"prompt": …}')
-    .requiredOption('--reward <dir>', 'reward model directory (from `rlhf train reward`)')
+    .requiredOption('--reward <dir|url>', 'reward model directory (from `rlhf train reward`), or the URL of `rlhf serve-reward`')
     .requiredOption('--out <dir>', 'checkpoint directory (policy with v_head, metrics.jsonl, summary.json)')
     .option('--iterations <n>', 'PPO iterations (a batch of rollouts each)', intArg(1), d.iterations)
     .option('--rollout-batch <n>', 'rollouts per iteration', intArg(1), d.rolloutBatch)

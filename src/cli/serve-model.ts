@@ -18,7 +18,7 @@ export function addGeneratorOptions(cmd: Command): Command {
     .option('--generator-concurrency <n>', 'requests to --generator in flight at once', intArg(1), 4)
     .option('--generator-max-n <n>', 'most samples of one prompt per request (1 for llama.cpp\'s server and TGI, which refuse or ignore "n")', intArg(1))
     .option('--generator-max-prompts <n>', 'most prompts per request (1 for a server that takes no list of prompts)', intArg(1))
-    .option('--generator-cache <file>', 'JSONL of finished remote generations: an interrupted run resumes from it');
+    .option('--generator-cache <file>', 'JSONL of finished remote generations: an interrupted run resumes from it (default: OUT.cache.jsonl for `sample --out OUT`, OUT/generations.jsonl for `train rest`)');
 }
 
 export interface GeneratorFlags {

@@ -209,7 +209,7 @@ function registerFeedbackCommands(program: Command): void {
       process.stdout.write(`disabled ${u.role} ${u.id} "${u.name}"\n`);
     }));
 
-  db(fb.command('import').description('import tasks from JSONL: {prompt, completions, gold?} lines, or `rlhf sample --json` output'))
+  db(fb.command('import').description('import tasks from JSONL: {prompt, completions, gold?, meta?} lines, or `rlhf sample --json` output'))
     .requiredOption('--project <ref>', 'project id or name')
     .requiredOption('--file <file>', 'JSONL file')
     .option('--format <name>', 'auto, tasks or sample', choiceArg(['auto', 'tasks', 'sample'] as const), 'auto')

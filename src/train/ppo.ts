@@ -71,7 +71,21 @@ export interface PPOResult {
   seconds: { generation: number; scoring: number; logprobs: number; training: number };
 }
 
-export async function trainPPO(policy: GPT, tok: Tokenizer, prompts: string[], reward: RewardFn, cfg: PPOConfig, log: (m: string) => void): Promise<PPOResult> {
+/** What one iteration's rollouts were, for callers that watch training (e.g. a gold judge alongside the proxy). */
+export interface PPOIteration {
+  iteration: number;
+  prompts: string[];
+  completions: string[];
+  /** Raw reward-function scores, before clipping and penalties. */
+  scores: number[];
+  /** Mean KL (nats per completion) to the reference. */
+  kl: number;
+}
+
+export async function trainPPO(
+  policy: GPT, tok: Tokenizer, prompts: string[], reward: RewardFn, cfg: PPOConfig, log: (m: string) => void,
+  onIteration?: (it: PPOIteration) => void | Promise<void>,
+): Promise<PPOResult> {
   if (prompts.length === 0) throw new Error('PPO needs prompts');
   if (cfg.minibatch > cfg.rolloutBatch) throw new Error(`minibatch (${cfg.minibatch}) cannot exceed the rollout batch (${cfg.rolloutBatch})`);
   mkdirSync(cfg.outDir, { recursive: true });
@@ -101,8 +115,8 @@ export async function trainPPO(policy: GPT, tok: Tokenizer, prompts: string[], r
       const texts = gens.map((g) => tok.decode(g.finishReason === 'stop' ? g.tokens.slice(0, -1) : g.tokens));
       result.seconds.generation += clock() - t0;
       t0 = clock();
-      let scores = await scoreWith(reward, batchPrompts.map((prompt, i) => ({ prompt, completion: texts[i] })));
-      scores = scores.map((s, i) => {
+      const rawScores = await scoreWith(reward, batchPrompts.map((prompt, i) => ({ prompt, completion: texts[i] })));
+      const scores = rawScores.map((s, i) => {
         let v = cfg.scoreClip > 0 ? Math.max(-cfg.scoreClip, Math.min(cfg.scoreClip, s)) : s;
         if (gens[i].finishReason !== 'stop') v += cfg.missingEosPenalty;
         return v;
@@ -154,6 +168,7 @@ export async function trainPPO(policy: GPT, tok: Tokenizer, prompts: string[], r
       if (meanKL < -0.05) log(`ppo: warning: iteration ${it + 1} has negative KL (${meanKL.toFixed(3)} nats): the samples look more likely under the reference than the policy; check the sampling temperature (KL assumes temperature 1)`);
       if (cfg.targetKL > 0 && meanKL > 5 * cfg.targetKL) log(`ppo: warning: KL ${meanKL.toFixed(2)} nats is over 5× the target ${cfg.targetKL}: the policy is running from the reference; lower --lr or raise --init-kl`);
       kl.update(meanKL, P);
+      await onIteration?.({ iteration: it + 1, prompts: batchPrompts, completions: texts, scores: rawScores, kl: meanKL });
       bar.update(it + 1, { score: meanScore, kl: meanKL });
     }
   } finally {

@@ -1,0 +1,167 @@
+// The demo's methods, each from the same SFT policy, and their evaluation by the gold judge.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { scoreWith } from '../judge/reward-fn.js';
+import { bestOfNKL } from '../train/best-of-n.js';
+import { defaultDPOConfig, trainDPO } from '../train/dpo.js';
+import { defaultHindsightConfig, defaultHindsightTemplates, hindsightPrompt, trainHindsight } from '../train/hindsight.js';
+import { defaultPPOConfig, trainPPO } from '../train/ppo.js';
+import { defaultReSTConfig, trainReST } from '../train/rest.js';
+import { MethodEval, cutAtStop, halfWidth95, judge, klToReference, mean, sampleCompletions, winRate } from './evaluate.js';
+import { DemoContext, loadPolicyDir, readComparisonsFile } from './pipeline.js';
+
+export const METHODS = ['sft', 'best_of_n', 'ppo', 'rest', 'hindsight', 'dpo'] as const;
+export type MethodName = (typeof METHODS)[number];
+
+/** One point of the over-optimization figure: gold and proxy score at a KL from the SFT policy. */
+export interface CurvePoint {
+  method: 'best_of_n' | 'ppo';
+  /** N for best-of-N, the iteration for PPO. */
+  step: number;
+  kl: number;
+  gold: number;
+  proxy: number;
+}
+
+export interface MethodsResult {
+  evaluation: Record<MethodName, MethodEval>;
+  curve: CurvePoint[];
+  /** SFT samples' gold and proxy means and spreads: the curve's origin and its units. */
+  sftStats: { gold: { mean: number; sd: number }; proxy: { mean: number; sd: number } };
+  bestOfN: number;
+  ppo: { seconds: Record<string, number>; finalKLCoef?: number };
+  rest: { meanReward: number[] };
+  dpo: { eval: Record<string, number> };
+  hindsight: { eval: Record<string, number> };
+  /** Held-out prompts with every method's output, for the report. */
+  samples: { prompt: string; reference: string; outputs: Record<MethodName, { text: string; gold: number }> }[];
+}
+
+export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
+  const { cfg, task, runner, log } = ctx;
+  const sftDir = runner.dir('sft');
+  const gen = { maxNewTokens: task.generation.maxNewTokens, stop: task.generation.stop };
+  const evalPrompts = task.eval.slice(0, cfg.evalPrompts).map((e) => e.prompt);
+  const references = task.eval.slice(0, cfg.evalPrompts).map((e) => e.reference);
+  const trainPrompts = task.trainPrompts;
+  const comps = () => ({ train: readComparisonsFile(join(runner.dir('labels'), 'train.jsonl')), eval: readComparisonsFile(join(runner.dir('labels'), 'eval.jsonl')) });
+
+  // ---- best-of-N: N samples of each eval prompt from SFT; the reward model picks ----
+  const bon = await runner.run('best-of-n', async (dir) => {
+    const { model, tok } = loadPolicyDir(sftDir);
+    const maxN = Math.max(...cfg.bestOfN);
+    const samples = await sampleCompletions(await ctx.generatorFor(model, tok), tok, evalPrompts, maxN, { ...gen, seed: cfg.seed + 31 });
+    const flat = samples.flatMap((row, i) => row.map((s) => ({ prompt: evalPrompts[i], completion: s.text })));
+    const proxy = await scoreWith(ctx.proxy(), flat);
+    const gold = flat.map((x) => task.gold.score(x.prompt, x.completion));
+    const curve: CurvePoint[] = cfg.bestOfN.map((n) => {
+      let g = 0, p = 0;
+      for (let i = 0; i < evalPrompts.length; i++) {
+        let best = i * maxN;
+        for (let j = 1; j < n; j++) if (proxy[i * maxN + j] > proxy[best]) best = i * maxN + j;
+        g += gold[best];
+        p += proxy[best];
+      }
+      return { method: 'best_of_n', step: n, kl: bestOfNKL(n), gold: g / evalPrompts.length, proxy: p / evalPrompts.length };
+    });
+    const chosen = evalPrompts.map((_, i) => {
+      let best = i * maxN;
+      for (let j = 1; j < maxN; j++) if (proxy[i * maxN + j] > proxy[best]) best = i * maxN + j;
+      return { text: flat[best].completion, gold: gold[best], proxy: proxy[best], tokens: samples[i][best - i * maxN].tokens.length };
+    });
+    writeFileSync(join(dir, 'chosen.json'), JSON.stringify(chosen));
+    // The SFT sample distribution (all N draws): the units of the over-optimization figure.
+    const sd = (xs: number[]) => { const m = mean(xs); return Math.sqrt(mean(xs.map((x) => (x - m) ** 2))); };
+    return { curve, chosen, n: maxN, sftStats: { gold: { mean: mean(gold), sd: sd(gold) }, proxy: { mean: mean(proxy), sd: sd(proxy) } } };
+  });
+
+  // ---- PPO, watching the gold judge on every iteration's rollouts ----
+  const ppo = await runner.run('ppo', async (dir) => {
+    const { model, tok } = loadPolicyDir(sftDir);
+    const curve: CurvePoint[] = [];
+    const r = await trainPPO(model, tok, trainPrompts, ctx.proxy(), {
+      ...defaultPPOConfig, outDir: dir, ...cfg.ppo, maxNewTokens: gen.maxNewTokens, seed: cfg.seed,
+    }, log, (it) => {
+      const gold = it.completions.map((c, i) => task.gold.score(it.prompts[i], cutAtStop(c, gen.stop)));
+      curve.push({ method: 'ppo', step: it.iteration, kl: it.kl, gold: mean(gold), proxy: mean(it.scores) });
+    });
+    return { curve, seconds: r.seconds };
+  });
+
+  const rest = await runner.run('rest', async (dir) => {
+    const { model, tok } = loadPolicyDir(sftDir);
+    const grower = cfg.generator ? await ctx.generatorFor(model, tok) : undefined;
+    const r = await trainReST(model, tok, trainPrompts.slice(0, cfg.rest.prompts), ctx.proxy(), {
+      ...defaultReSTConfig, outDir: dir, grows: cfg.rest.grows, percentiles: cfg.rest.percentiles, samplesPerPrompt: cfg.rest.samplesPerPrompt,
+      lr: cfg.rest.lr, maxNewTokens: gen.maxNewTokens, contextLength: cfg.contextLength, seed: cfg.seed,
+    }, log, grower);
+    return { meanReward: r.meanReward };
+  });
+
+  const hindsight = await runner.run('hindsight', (dir) => {
+    const { model, tok } = loadPolicyDir(sftDir);
+    const c = comps();
+    const r = trainHindsight(model, tok, c.train, c.eval, { ...defaultHindsightConfig, outDir: dir, epochs: cfg.hindsight.epochs, lr: cfg.hindsight.lr, evalEvery: 0, seed: cfg.seed }, log);
+    return { eval: r.eval };
+  });
+
+  const dpo = await runner.run('dpo', (dir) => {
+    const { model, tok } = loadPolicyDir(sftDir);
+    const c = comps();
+    const r = trainDPO(model, tok, c.train, c.eval, { ...defaultDPOConfig, outDir: dir, beta: cfg.dpo.beta, epochs: cfg.dpo.epochs, lr: cfg.dpo.lr, evalEvery: 0, seed: cfg.seed }, log);
+    return { eval: r.eval };
+  });
+
+  // ---- evaluation: one sample per held-out prompt from each policy, same seed ----
+  const evaluation = await runner.run('evaluate', async (dir) => {
+    const { model: sft, tok } = loadPolicyDir(sftDir);
+    const proxyFn = ctx.proxy();
+    const settings = { ...gen, seed: cfg.seed + 97 };
+    const policies: { name: Exclude<MethodName, 'best_of_n'>; dir: string; prompt: (p: string) => string }[] = [
+      { name: 'sft', dir: sftDir, prompt: (p) => p },
+      { name: 'ppo', dir: runner.dir('ppo'), prompt: (p) => p },
+      { name: 'rest', dir: runner.dir('rest'), prompt: (p) => p },
+      { name: 'hindsight', dir: runner.dir('hindsight'), prompt: (p) => hindsightPrompt(p, defaultHindsightTemplates) },
+      { name: 'dpo', dir: runner.dir('dpo'), prompt: (p) => p },
+    ];
+    const refGold = references.map((r, i) => task.gold.score(evalPrompts[i], r));
+    const out = {} as Record<MethodName, MethodEval>;
+    const texts = {} as Record<MethodName, { text: string; gold: number }[]>;
+    let sftGold: number[] = [];
+    for (const p of policies) {
+      const model = p.name === 'sft' ? sft : loadPolicyDir(p.dir).model;
+      const prompts = evalPrompts.map(p.prompt);
+      const samples = (await sampleCompletions(await ctx.generatorFor(model, tok), tok, prompts, 1, settings)).map((row) => row[0]);
+      const j = judge(task.gold, evalPrompts, samples);
+      if (p.name === 'sft') sftGold = j.gold;
+      const proxy = await scoreWith(proxyFn, evalPrompts.map((prompt, i) => ({ prompt, completion: j.texts[i] })));
+      out[p.name] = {
+        gold_score: mean(j.gold), gold_score_ci95: halfWidth95(j.gold),
+        gold_win_rate_vs_sft: winRate(j.gold, sftGold), gold_win_rate_vs_reference: winRate(j.gold, refGold),
+        kl_to_sft: p.name === 'sft' ? 0 : klToReference(model, sft, tok, prompts, evalPrompts, samples, gen.maxNewTokens), kl_kind: 'sampled',
+        mean_length: mean(j.lengths), proxy_score: mean(proxy),
+      };
+      texts[p.name] = j.texts.map((text, i) => ({ text, gold: j.gold[i] }));
+      log(`evaluate: ${p.name}: gold ${out[p.name].gold_score.toFixed(3)}, win vs SFT ${(100 * out[p.name].gold_win_rate_vs_sft).toFixed(1)}%, KL ${out[p.name].kl_to_sft.toFixed(2)}`);
+    }
+    const bg = bon.chosen.map((c) => c.gold);
+    out.best_of_n = {
+      gold_score: mean(bg), gold_score_ci95: halfWidth95(bg), gold_win_rate_vs_sft: winRate(bg, sftGold), gold_win_rate_vs_reference: winRate(bg, refGold),
+      kl_to_sft: bestOfNKL(bon.n), kl_kind: 'analytic', mean_length: mean(bon.chosen.map((c) => c.tokens)), proxy_score: mean(bon.chosen.map((c) => c.proxy)),
+    };
+    texts.best_of_n = bon.chosen.map((c) => ({ text: c.text, gold: c.gold }));
+    const samples = evalPrompts.slice(0, cfg.reportSamples).map((prompt, i) => ({
+      prompt, reference: references[i],
+      outputs: Object.fromEntries(Object.entries(texts).map(([k, v]) => [k, v[i]])) as MethodsResult['samples'][number]['outputs'],
+    }));
+    writeFileSync(join(dir, 'samples.json'), JSON.stringify(texts));
+    return { evaluation: out, samples, generator: cfg.generator ?? 'built-in', scorer: cfg.scorer ?? 'built-in' };
+  });
+
+  return {
+    evaluation: evaluation.evaluation, samples: evaluation.samples,
+    curve: [...bon.curve, ...ppo.curve], sftStats: bon.sftStats, bestOfN: bon.n,
+    ppo: { seconds: ppo.seconds }, rest, dpo, hindsight,
+  };
+}
