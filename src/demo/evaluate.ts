@@ -17,6 +17,8 @@ export interface Sampled {
 
 export interface SampleSettings {
   maxNewTokens: number;
+  /** The model's context: longer prompts lose their start so the completion fits (as promptIds). */
+  nPositions: number;
   /** Strings that end a completion's text (e.g. "\n"). */
   stop: string[];
   seed: number;
@@ -42,6 +44,13 @@ export function cutAtStop(text: string, stop: string[]): string {
   return text.slice(0, end).trimEnd();
 }
 
+/** The prompt's text cut from the left as promptIds cuts its tokens, for generators that take text. */
+export function fitPrompt(tok: Tokenizer, prompt: string, nPositions: number, maxNewTokens: number): string {
+  const ids = prompt.length ? tok.encode(prompt) : [];
+  const room = nPositions - maxNewTokens;
+  return ids.length <= room ? prompt : tok.decode(ids.slice(ids.length - room));
+}
+
 /**
  * `n` samples of each prompt at temperature 1, as [prompt][sample], from any generator: the built-in
  * engine or a server (deterministic in the seed either way with our own server). A remote generator
@@ -49,7 +58,8 @@ export function cutAtStop(text: string, stop: string[]): string {
  * is what the KL is then measured over.
  */
 export async function sampleCompletions(gen: Generator, tok: Tokenizer, prompts: string[], n: number, s: SampleSettings): Promise<Sampled[][]> {
-  const res = await gen.generate(prompts.map((prompt) => ({ prompt, n })), { maxNewTokens: s.maxNewTokens, temperature: 1, stop: s.stop, seed: s.seed });
+  const requests = prompts.map((p) => ({ prompt: fitPrompt(tok, p, s.nPositions, s.maxNewTokens), n }));
+  const res = await gen.generate(requests, { maxNewTokens: s.maxNewTokens, temperature: 1, stop: s.stop, seed: s.seed });
   return res.map((r) => r.completions.map((c) => ({
     text: cutAtStop(c.text, s.stop),
     tokens: c.tokenIds ?? [...tok.encode(c.text), ...(c.finishReason === 'stop' ? [tok.eosId] : [])],

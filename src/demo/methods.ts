@@ -8,7 +8,7 @@ import { defaultDPOConfig, trainDPO } from '../train/dpo.js';
 import { defaultHindsightConfig, defaultHindsightTemplates, hindsightPrompt, trainHindsight } from '../train/hindsight.js';
 import { defaultPPOConfig, trainPPO } from '../train/ppo.js';
 import { defaultReSTConfig, trainReST } from '../train/rest.js';
-import { MethodEval, cutAtStop, halfWidth95, judge, klToReference, mean, sampleCompletions, winRate } from './evaluate.js';
+import { MethodEval, cutAtStop, fitPrompt, halfWidth95, judge, klToReference, mean, sampleCompletions, winRate } from './evaluate.js';
 import { DemoContext, loadPolicyDir, readComparisonsFile } from './pipeline.js';
 
 export const METHODS = ['sft', 'best_of_n', 'ppo', 'rest', 'hindsight', 'dpo'] as const;
@@ -51,7 +51,7 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
   const bon = await runner.run('best-of-n', async (dir) => {
     const { model, tok } = loadPolicyDir(sftDir);
     const maxN = Math.max(...cfg.bestOfN);
-    const samples = await sampleCompletions(await ctx.generatorFor(model, tok), tok, evalPrompts, maxN, { ...gen, seed: cfg.seed + 31 });
+    const samples = await sampleCompletions(await ctx.generatorFor(model, tok), tok, evalPrompts, maxN, { ...gen, nPositions: model.config.nPositions, seed: cfg.seed + 31 });
     const flat = samples.flatMap((row, i) => row.map((s) => ({ prompt: evalPrompts[i], completion: s.text })));
     const proxy = await scoreWith(ctx.proxy(), flat);
     const gold = flat.map((x) => task.gold.score(x.prompt, x.completion));
@@ -92,7 +92,8 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
   const rest = await runner.run('rest', async (dir) => {
     const { model, tok } = loadPolicyDir(sftDir);
     const grower = cfg.generator ? await ctx.generatorFor(model, tok) : undefined;
-    const r = await trainReST(model, tok, trainPrompts.slice(0, cfg.rest.prompts), ctx.proxy(), {
+    const prompts = trainPrompts.slice(0, cfg.rest.prompts).map((p) => fitPrompt(tok, p, model.config.nPositions, gen.maxNewTokens));
+    const r = await trainReST(model, tok, prompts, ctx.proxy(), {
       ...defaultReSTConfig, outDir: dir, grows: cfg.rest.grows, percentiles: cfg.rest.percentiles, samplesPerPrompt: cfg.rest.samplesPerPrompt,
       lr: cfg.rest.lr, maxNewTokens: gen.maxNewTokens, contextLength: cfg.contextLength, seed: cfg.seed,
     }, log, grower);
@@ -117,7 +118,7 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
   const evaluation = await runner.run('evaluate', async (dir) => {
     const { model: sft, tok } = loadPolicyDir(sftDir);
     const proxyFn = ctx.proxy();
-    const settings = { ...gen, seed: cfg.seed + 97 };
+    const settings = { ...gen, nPositions: sft.config.nPositions, seed: cfg.seed + 97 };
     const policies: { name: Exclude<MethodName, 'best_of_n'>; dir: string; prompt: (p: string) => string }[] = [
       { name: 'sft', dir: sftDir, prompt: (p) => p },
       { name: 'ppo', dir: runner.dir('ppo'), prompt: (p) => p },

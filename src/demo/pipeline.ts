@@ -177,7 +177,9 @@ async function samplePairs(ctx: DemoContext, dir: string) {
   const { cfg, task, runner } = ctx;
   const { model, tok } = loadPolicyDir(runner.dir('sft'));
   const prompts = task.trainPrompts.slice(0, cfg.pairPrompts);
-  const samples = await sampleCompletions(await ctx.generatorFor(model, tok), tok, prompts, 2, { maxNewTokens: task.generation.maxNewTokens, stop: task.generation.stop, seed: cfg.seed + 11 });
+  const samples = await sampleCompletions(await ctx.generatorFor(model, tok), tok, prompts, 2, {
+    maxNewTokens: task.generation.maxNewTokens, nPositions: model.config.nPositions, stop: task.generation.stop, seed: cfg.seed + 11,
+  });
   const pairs = prompts.map((prompt, i) => ({ prompt, a: samples[i][0].text, b: samples[i][1].text }))
     .filter((p) => p.a.trim().length > 0 && p.b.trim().length > 0 && p.a !== p.b);
   writeJsonlSync(join(dir, 'pairs.jsonl'), pairs);
@@ -246,7 +248,7 @@ async function trainReward(ctx: DemoContext, dir: string): Promise<RewardStageRe
   const prompts = task.eval.map((e) => e.prompt);
   const k = cfg.rewardEvalSamples;
   const samples = await sampleCompletions(await ctx.generatorFor(model, tok), tok, prompts, k, {
-    maxNewTokens: task.generation.maxNewTokens, stop: task.generation.stop, seed: cfg.seed + 41,
+    maxNewTokens: task.generation.maxNewTokens, nPositions: model.config.nPositions, stop: task.generation.stop, seed: cfg.seed + 41,
   });
   const pairs: { prompt: string; a: string; b: string; goldA: boolean }[] = [];
   prompts.forEach((prompt, i) => {
