@@ -1,6 +1,5 @@
 // `rlhf demo`: the whole system on a built-in task, end to end, with a report.
 
-import { rmSync } from 'node:fs';
 import { Command } from 'commander';
 import { demoConfig } from '../demo/config.js';
 import { runDemo } from '../demo/pipeline.js';
@@ -29,9 +28,8 @@ summary.json has, for each method (${METHODS.join(', ')}): gold_score, gold_win_
 gold_win_rate_vs_reference, kl_to_sft, mean_length; and the reward model's accuracy_vs_gold next to the
 simulated labelers' agreement.`)
     .action(async (o: { task: TaskName; out: string; quick: boolean; seed: number; fresh: boolean; generator?: string; scorer?: string }) => {
-      if (o.fresh) rmSync(o.out, { recursive: true, force: true });
       const cfg = demoConfig({ task: o.task, outDir: o.out, quick: o.quick, seed: o.seed, generator: o.generator, scorer: o.scorer });
-      const s = await runDemo(cfg, (m) => process.stderr.write(m + '\n'));
+      const s = await runDemo(cfg, (m) => process.stderr.write(m + '\n'), { fresh: o.fresh });
       const line = (k: (typeof METHODS)[number]) => {
         const e = s.methods[k];
         return `  ${k.padEnd(10)} gold ${e.gold_score.toFixed(3)}  win vs SFT ${(100 * e.gold_win_rate_vs_sft).toFixed(1).padStart(5)}%  win vs reference ${(100 * e.gold_win_rate_vs_reference).toFixed(1).padStart(5)}%  KL ${e.kl_to_sft.toFixed(2).padStart(5)}  length ${e.mean_length.toFixed(1)}`;

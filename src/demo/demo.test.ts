@@ -59,7 +59,10 @@ test('a second demo in the same directory is refused while the first runs; a sta
   const dir = mkdtempSync(join(tmpdir(), 'rlhf-demo-lock-'));
   try {
     writeFileSync(join(dir, 'demo.lock'), String(process.ppid));
+    writeFileSync(join(dir, 'kept.txt'), 'a running demo\'s output');
     await assert.rejects(runDemo({ ...cfg, outDir: dir }, () => {}), new RegExp(`another rlhf demo \\(pid ${process.ppid}\\) is running in`));
+    await assert.rejects(runDemo({ ...cfg, outDir: dir }, () => {}, { fresh: true }), /another rlhf demo/);
+    assert.ok(existsSync(join(dir, 'kept.txt')), '--fresh deletes nothing while another demo holds the directory');
     // A pid that is no longer running: the lock is stale, and the run goes ahead (refused only later, by its settings).
     writeFileSync(join(dir, 'demo.lock'), '999999999');
     writeFileSync(join(dir, 'demo.json'), JSON.stringify({ settings: { other: true } }));

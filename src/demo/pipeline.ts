@@ -3,7 +3,7 @@
 // reward model → best-of-N, PPO, ReST, Chain of Hindsight and DPO from the same SFT policy →
 // evaluation by the gold judge → report.html and summary.json.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Comparison } from '../data/comparison.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
@@ -54,10 +54,14 @@ const PLAN: StagePlan[] = [
   { name: 'report', title: 'report', estimate: 5 },
 ];
 
-export async function runDemo(cfg: DemoConfig, log: (m: string) => void): Promise<DemoSummary> {
+/** Runs the demo in cfg.outDir; `fresh` first deletes what an earlier run left there (under the lock). */
+export async function runDemo(cfg: DemoConfig, log: (m: string) => void, opts: { fresh?: boolean } = {}): Promise<DemoSummary> {
   mkdirSync(cfg.outDir, { recursive: true });
   const unlock = lockDir(cfg.outDir);
   try {
+    if (opts.fresh) {
+      for (const e of readdirSync(cfg.outDir)) if (e !== 'demo.lock') rmSync(join(cfg.outDir, e), { recursive: true, force: true });
+    }
     return await runLocked(cfg, log);
   } finally {
     unlock();
