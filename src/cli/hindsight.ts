@@ -34,6 +34,7 @@ export function registerHindsight(train: Command): void {
     .option('--negative <list>', `phrases before the worse output (default: ${d.negative.join(', ')})`, phrases)
     .option('--separator <text>', 'put before every phrase and before written feedback', d.separator)
     .option('--feedback-prefix <text>', 'introduces a comparison\'s written feedback, before the negative phrase', d.feedbackPrefix)
+    .option('--better-first <share>', 'share of sequences with the better output first, right after the prompt as at generation (0.5: the paper\'s random order; 1: always)', floatArg(0, 1), 0.5)
     .option('--epochs <x>', 'passes over the training comparisons (when --steps is 0)', floatArg(0.001), d.epochs)
     .option('--eval-fraction <x>', 'held out by prompt hash when no --eval is given', floatArg(0, 0.99), 0.1);
   addOptimOptions(cmd, { steps: 0, lr: d.lr, warmupSteps: d.warmupSteps, batchSize: d.batchSize }).action((o) => {
@@ -49,7 +50,7 @@ export function registerHindsight(train: Command): void {
     const r = trainHindsight(ck.model, ck.tokenizer, train, ev, {
       ...d, ...templates, outDir: o.out, epochs: o.epochs, steps: o.steps,
       batchSize: o.batchSize, lr: o.lr, warmupSteps: o.warmup, weightDecay: o.weightDecay, gradClip: o.gradClip,
-      evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, resume: o.resume, quiet: o.quiet,
+      evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, resume: o.resume, quiet: o.quiet, betterFirstShare: o.betterFirst,
     }, (m) => process.stderr.write(m + '\n'));
     const ev2 = r.eval;
     process.stdout.write(

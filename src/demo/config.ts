@@ -34,7 +34,8 @@ export interface DemoConfig {
   ppo: { iterations: number; rolloutBatch: number; minibatch: number; lr: number; initKL: number; targetKL: number; horizon: number };
   rest: { grows: number; percentiles: number[]; samplesPerPrompt: number; prompts: number; lr: number };
   dpo: { beta: number; epochs: number; lr: number };
-  hindsight: { epochs: number; lr: number };
+  /** Chain of Hindsight; betterFirstShare 1 puts the better output right after the prompt, where generation puts it. */
+  hindsight: { epochs: number; lr: number; betterFirstShare: number };
   /** Held-out prompts every method is evaluated on. */
   evalPrompts: number;
   /** Sample outputs shown side by side in the report. */
@@ -60,7 +61,7 @@ const FULL: Omit<DemoConfig, 'task' | 'outDir' | 'quick' | 'seed'> = {
   ppo: { iterations: 32, rolloutBatch: 64, minibatch: 16, lr: 1e-4, initKL: 0.1, targetKL: 8, horizon: 256 },
   rest: { grows: 2, percentiles: [50, 75, 90], samplesPerPrompt: 8, prompts: 300, lr: 1e-4 },
   dpo: { beta: 0.1, epochs: 1, lr: 1e-4 },
-  hindsight: { epochs: 1, lr: 3e-4 },
+  hindsight: { epochs: 1, lr: 3e-4, betterFirstShare: 1 },
   evalPrompts: 300,
   reportSamples: 8,
 };
@@ -80,7 +81,7 @@ const QUICK: typeof FULL = {
   ppo: { iterations: 4, rolloutBatch: 16, minibatch: 8, lr: 1e-4, initKL: 0.1, targetKL: 8, horizon: 256 },
   rest: { grows: 1, percentiles: [50, 75], samplesPerPrompt: 4, prompts: 40, lr: 1e-4 },
   dpo: { beta: 0.1, epochs: 1, lr: 1e-4 },
-  hindsight: { epochs: 1, lr: 3e-4 },
+  hindsight: { epochs: 1, lr: 3e-4, betterFirstShare: 1 },
   evalPrompts: 40,
   reportSamples: 4,
 };

@@ -103,7 +103,7 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
   const hindsight = await runner.run('hindsight', (dir) => {
     const { model, tok } = loadPolicyDir(sftDir);
     const c = comps();
-    const r = trainHindsight(model, tok, c.train, c.eval, { ...defaultHindsightConfig, outDir: dir, epochs: cfg.hindsight.epochs, lr: cfg.hindsight.lr, evalEvery: 0, seed: cfg.seed }, log);
+    const r = trainHindsight(model, tok, c.train, c.eval, { ...defaultHindsightConfig, outDir: dir, epochs: cfg.hindsight.epochs, lr: cfg.hindsight.lr, betterFirstShare: cfg.hindsight.betterFirstShare, evalEvery: 0, seed: cfg.seed }, log);
     return { eval: r.eval };
   });
 

@@ -12,7 +12,7 @@ import { GPT } from '../model/gpt.js';
 import { generate } from '../model/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import {
-  HindsightChoice, defaultHindsightConfig, defaultHindsightTemplates as tpl, hindsightBatch, hindsightChoice,
+  HindsightChoice, bestAndWorst, defaultHindsightConfig, defaultHindsightTemplates as tpl, hindsightBatch, hindsightChoice,
   hindsightPrompt, hindsightSegments, hindsightSequence, hindsightSource, trainHindsight, validateHindsightTemplates,
 } from './hindsight.js';
 import { defaultSFTConfig } from './sft-config.js';
@@ -95,6 +95,20 @@ describe('Chain of Hindsight: sequences', () => {
     const late = a.sample(rng, 4, 7);
     b.sample(rng, 4, 0);
     assert.deepEqual(b.sample(rng, 4, 7), late);
+  });
+
+  it('betterFirstShare sets the share of better-first sequences (1: always; 0: never) and keeps the phrases', () => {
+    const at = (share: number) => Array.from({ length: 200 }, (_, i) => hindsightChoice(7, 0, i, tpl, share));
+    assert.ok(at(1).every((c) => c.betterFirst));
+    assert.ok(at(0).every((c) => !c.betterFirst));
+    assert.deepEqual(at(0.5), Array.from({ length: 200 }, (_, i) => hindsightChoice(7, 0, i, tpl)), '0.5 is the default');
+    assert.deepEqual(at(1).map((c) => [c.positive, c.negative]), at(0.5).map((c) => [c.positive, c.negative]));
+    // With share 1, every sequence's first output is the better one, right after the prompt and a positive phrase.
+    for (const c of at(1).slice(0, 20)) {
+      const segs = hindsightSegments(cmp, c, tpl);
+      assert.ok(tpl.positive.some((p) => segs[0].text === cmp.prompt + tpl.separator + p), segs[0].text);
+      assert.equal(segs[1].text, bestAndWorst(cmp).better);
+    }
   });
 
   it('rejects empty lists, empty phrases and a phrase on both sides', () => {

@@ -59,6 +59,11 @@ export interface HindsightConfig extends OptimConfig, HindsightTemplates {
   resume?: boolean;
   /** Stop (and save) after this many steps, to be resumed. */
   stopAfter?: number;
+  /**
+   * Share of sequences that put the better output first, right after the prompt, where generation
+   * puts it (default 0.5: the paper's random order). 1 always does.
+   */
+  betterFirstShare?: number;
 }
 
 export const defaultHindsightConfig: Omit<HindsightConfig, 'outDir'> = {
@@ -103,9 +108,9 @@ export interface HindsightChoice {
  * The choices for example `index` in epoch `epoch`: a function of (seed, epoch, index) alone, not of
  * any state that advances, so a step's batch is the same whether the run was resumed or not.
  */
-export function hindsightChoice(seed: number, epoch: number, index: number, t: HindsightTemplates): HindsightChoice {
+export function hindsightChoice(seed: number, epoch: number, index: number, t: HindsightTemplates, betterFirstShare = 0.5): HindsightChoice {
   const rng = new RNG(hashString(`hindsight:${seed}:${epoch}:${index}`));
-  return { betterFirst: rng.uniform() < 0.5, positive: rng.int(t.positive.length), negative: rng.int(t.negative.length) };
+  return { betterFirst: rng.uniform() < betterFirstShare, positive: rng.int(t.positive.length), negative: rng.int(t.negative.length) };
 }
 
 /** A piece of a sequence's text: `output` pieces carry the loss. */
@@ -202,7 +207,7 @@ export function hindsightBatch(seqs: HindsightSequence[], T: number, padId: numb
  * (seed, e), and each sequence's order and phrases from (seed, e, index): a step's batch depends
  * only on the step number, so resuming is exact.
  */
-export function hindsightSource(comps: Comparison[], tok: Tokenizer, t: HindsightTemplates, T: number, seed: number): LMSource {
+export function hindsightSource(comps: Comparison[], tok: Tokenizer, t: HindsightTemplates, T: number, seed: number, betterFirstShare = 0.5): LMSource {
   if (comps.length === 0) throw new Error('no comparisons to train on');
   const n = comps.length;
   let epoch = -1, order: number[] = [];
@@ -210,7 +215,7 @@ export function hindsightSource(comps: Comparison[], tok: Tokenizer, t: Hindsigh
     const e = Math.floor(k / n);
     if (e !== epoch) order = new RNG((seed * 1000003 + (epoch = e)) >>> 0).shuffle(comps.map((_, i) => i));
     const i = order[k % n];
-    return hindsightSequence(comps[i], hindsightChoice(seed, e, i, t), tok, t, T + 1);
+    return hindsightSequence(comps[i], hindsightChoice(seed, e, i, t, betterFirstShare), tok, t, T + 1);
   };
   return {
     size: n,
@@ -222,7 +227,7 @@ export function hindsightSource(comps: Comparison[], tok: Tokenizer, t: Hindsigh
       const out: LMBatch[] = [];
       for (let k = 0; k < count && k * B < n; k++) {
         const idx = Array.from({ length: Math.min(B, n - k * B) }, (_, j) => k * B + j);
-        out.push(hindsightBatch(idx.map((i) => hindsightSequence(comps[i], hindsightChoice(seed, 0, i, t), tok, t, T + 1)), T, tok.eosId));
+        out.push(hindsightBatch(idx.map((i) => hindsightSequence(comps[i], hindsightChoice(seed, 0, i, t, betterFirstShare), tok, t, T + 1)), T, tok.eosId));
       }
       return out;
     },
@@ -275,8 +280,8 @@ export function trainHindsight(policy: GPT, tok: Tokenizer, train: Comparison[],
   if (train.length === 0) throw new Error('no training comparisons');
   const templates: HindsightTemplates = { positive: cfg.positive, negative: cfg.negative, separator: cfg.separator, feedbackPrefix: cfg.feedbackPrefix };
   const T = policy.config.nPositions;
-  const source = hindsightSource(train, tok, templates, T, cfg.seed);
-  const evalBatches = evalSet.length ? hindsightSource(evalSet, tok, templates, T, cfg.seed).fixed(cfg.batchSize, Infinity) : [];
+  const source = hindsightSource(train, tok, templates, T, cfg.seed, cfg.betterFirstShare);
+  const evalBatches = evalSet.length ? hindsightSource(evalSet, tok, templates, T, cfg.seed, cfg.betterFirstShare).fixed(cfg.batchSize, Infinity) : [];
   const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * train.length) / cfg.batchSize));
   const withFeedback = train.filter((c) => c.feedback).length;
   log(`hindsight: ${train.length} training comparisons (${withFeedback} with feedback), ${evalSet.length} eval; ${steps} steps of ${cfg.batchSize}; phrases ${JSON.stringify(cfg.positive)} / ${JSON.stringify(cfg.negative)}`);
