@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../feedback/store/open.js';
 import { maskPassword } from '../feedback/store/pg-location.js';
+import { RNG } from '../engine/rng.js';
 
 export interface LoadOptions {
   /** Simulated labelers working at once. */
@@ -60,17 +61,8 @@ export interface LoadResult {
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/rlhf.js');
 const ADMIN_TOKEN = 'load-test-admin-token-0123456789';
 
-/** A small deterministic generator, so runs with the same seed make the same choices. */
-function rng(seed: number): () => number {
-  let s = (seed * 2654435761 + 1) >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform generator in [0, 1) (the engine's), so runs with the same seed make the same choices. */
+const rng = (seed: number): (() => number) => { const r = new RNG(seed); return () => r.uniform(); };
 
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {

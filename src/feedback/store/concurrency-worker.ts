@@ -7,6 +7,7 @@
 
 import { openStore, type OpenStoreOptions } from './open.js';
 import { StoreError, type FeedbackStore, type JudgmentStatus } from './types.js';
+import { RNG } from '../../engine/rng.js';
 
 export interface WorkerConfig {
   mode: 'label' | 'submit';
@@ -39,17 +40,8 @@ export type WorkerEvent =
 const emit = (e: WorkerEvent) => process.stdout.write(JSON.stringify(e) + '\n'); // pipes are synchronous on Linux
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** mulberry32: a small seeded generator, so a failing run's choices can be replayed (timing aside). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform generator in [0, 1) (the engine's), so runs with the same seed make the same choices. */
+const rng = (seed: number): (() => number) => { const r = new RNG(seed); return () => r.uniform(); };
 
 async function label(store: FeedbackStore, cfg: WorkerConfig): Promise<void> {
   const t0 = Date.now();
