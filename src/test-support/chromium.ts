@@ -20,11 +20,15 @@ export function chromiumMissing(): string | null {
 // network refuses it many times a second; --user-data-dir is given by launchPersistentContext.
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** A headless Chromium with a fresh profile; close() also removes the profile. */
-export async function launchChromium(viewport = { width: 1280, height: 900 }): Promise<BrowserContext & { dispose(): Promise<void> }> {
+/** A headless Chromium with a fresh profile; dispose() closes it and removes the profile. */
+export async function launchChromium(
+  opts: { viewport?: { width: number; height: number }; acceptDownloads?: boolean } = {},
+): Promise<BrowserContext & { dispose(): Promise<void> }> {
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'rlhf-chromium-'));
-  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport });
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, args: ARGS, viewport: opts.viewport ?? { width: 1280, height: 900 }, acceptDownloads: opts.acceptDownloads,
+  });
   return Object.assign(ctx, {
     async dispose() {
       await ctx.close();

@@ -10,13 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { readComparisons } from '../../data/read-comparisons.js';
 import { SqliteFeedbackStore } from '../store/sqlite.js';
 import { buildServer } from './app.js';
+import { CHROMIUM, launchChromium } from '../../test-support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 // Without Chromium the tests skip, except in CI (RLHF_CI=1), where launching then fails the run.
 const skip = existsSync(CHROMIUM) || process.env.RLHF_CI === '1' ? false : `${CHROMIUM} not found (apt-get install -y chromium)`;
 const BIN = fileURLToPath(new URL('../../../bin/rlhf.js', import.meta.url));
@@ -41,7 +40,7 @@ describe('the labeling app in Chromium', { skip }, () => {
   let app: ReturnType<typeof buildServer>;
   let base: string;
   let adminToken: string;
-  let context: BrowserContext;
+  let context: BrowserContext & { dispose(): Promise<void> };
   const problems: string[] = [];
 
   before(async () => {
@@ -51,12 +50,12 @@ describe('the labeling app in Chromium', { skip }, () => {
     app = buildServer({ store });
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: ARGS, acceptDownloads: true });
+    context = await launchChromium({ acceptDownloads: true });
     context.setDefaultTimeout(10_000);
   });
 
   after(async () => {
-    await context?.close();
+    await context?.dispose();
     await app?.close();
     await store?.close();
     rmSync(dir, { recursive: true, force: true });
