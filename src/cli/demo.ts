@@ -27,7 +27,8 @@ weights are sent to it first); PPO still samples here, since it needs the policy
 With --scorer, every reward-model score comes from that server (docs/remote.md).
 summary.json has, for each method (${METHODS.join(', ')}): gold_score, gold_win_rate_vs_sft,
 gold_win_rate_vs_reference, kl_to_sft, mean_length; and the reward model's accuracy_vs_gold next to the
-simulated labelers' agreement.`)
+simulated labelers' agreement; and overoptimization: the curve of a PPO run with no KL penalty and
+where its gold and proxy scores part ways.`)
     .action(async (o: { task: TaskName; out: string; quick: boolean; seed: number; fresh: boolean; generator?: string; scorer?: string }) => {
       const cfg = demoConfig({ task: o.task, outDir: o.out, quick: o.quick, seed: o.seed, generator: o.generator, scorer: o.scorer });
       const s = await runDemo(cfg, (m) => process.stderr.write(m + '\n'), { fresh: o.fresh });
@@ -35,6 +36,10 @@ simulated labelers' agreement.`)
         const e = s.methods[k];
         return `  ${k.padEnd(10)} gold ${e.gold_score.toFixed(3)}  win vs SFT ${(100 * e.gold_win_rate_vs_sft).toFixed(1).padStart(5)}%  win vs reference ${(100 * e.gold_win_rate_vs_reference).toFixed(1).padStart(5)}%  KL ${e.kl_to_sft.toFixed(2).padStart(5)}  length ${e.mean_length.toFixed(1)}`;
       };
-      process.stdout.write(`${METHODS.map(line).join('\n')}\n  reward model accuracy vs gold ${(100 * s.reward_model.accuracy_vs_gold).toFixed(1)}% (labelers' agreement with gold ${(100 * s.labelers.agreement).toFixed(1)}%)\nreport: ${o.out}/report.html\n`);
+      const p = s.overoptimization.parting;
+      const over = !p ? '' : p.parted
+        ? `\n  over-optimization (PPO, no KL penalty): gold peaks at ${p.gold.toFixed(3)} at KL ${p.kl.toFixed(1)}, then moves ${p.goldChangeAfter.toFixed(3)} while the proxy moves +${p.proxyChangeAfter.toFixed(3)}`
+        : `\n  over-optimization (PPO, no KL penalty): gold did not fall after its peak (${p.gold.toFixed(3)} at KL ${p.kl.toFixed(1)})`;
+      process.stdout.write(`${METHODS.map(line).join('\n')}\n  reward model accuracy vs gold ${(100 * s.reward_model.accuracy_vs_gold).toFixed(1)}% (labelers' agreement with gold ${(100 * s.labelers.agreement).toFixed(1)}%, with each other ${(100 * (s.labelers.between_labelers ?? NaN)).toFixed(1)}%)${over}\nreport: ${o.out}/report.html\n`);
     });
 }

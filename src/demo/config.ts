@@ -32,6 +32,11 @@ export interface DemoConfig {
   bestOfN: number[];
   /** PPO: the adaptive KL controller moves β toward targetKL nats per sequence, at a pace set by horizon (rollouts). */
   ppo: { iterations: number; rolloutBatch: number; minibatch: number; lr: number; initKL: number; targetKL: number; horizon: number };
+  /**
+   * The over-optimization run: PPO against the same reward model with no KL penalty and a larger
+   * step, far past where gold stops following the proxy. It only draws the figure; no method uses it.
+   */
+  overoptimization: { iterations: number; rolloutBatch: number; minibatch: number; lr: number };
   rest: { grows: number; percentiles: number[]; samplesPerPrompt: number; prompts: number; lr: number };
   dpo: { beta: number; epochs: number; lr: number };
   /** Chain of Hindsight; betterFirstShare 1 puts the better output right after the prompt, where generation puts it. */
@@ -59,6 +64,7 @@ const FULL: Omit<DemoConfig, 'task' | 'outDir' | 'quick' | 'seed'> = {
   rewardEvalSamples: 8,
   bestOfN: [1, 2, 4, 8, 16, 32],
   ppo: { iterations: 32, rolloutBatch: 64, minibatch: 16, lr: 1e-4, initKL: 0.1, targetKL: 8, horizon: 256 },
+  overoptimization: { iterations: 24, rolloutBatch: 64, minibatch: 16, lr: 3e-4 },
   rest: { grows: 2, percentiles: [50, 75, 90], samplesPerPrompt: 8, prompts: 300, lr: 1e-4 },
   dpo: { beta: 0.1, epochs: 1, lr: 1e-4 },
   hindsight: { epochs: 1, lr: 3e-4, betterFirstShare: 1 },
@@ -79,6 +85,7 @@ const QUICK: typeof FULL = {
   rewardEvalSamples: 4,
   bestOfN: [1, 2, 4],
   ppo: { iterations: 4, rolloutBatch: 16, minibatch: 8, lr: 1e-4, initKL: 0.1, targetKL: 8, horizon: 256 },
+  overoptimization: { iterations: 4, rolloutBatch: 16, minibatch: 8, lr: 3e-4 },
   rest: { grows: 1, percentiles: [50, 75], samplesPerPrompt: 4, prompts: 40, lr: 1e-4 },
   dpo: { beta: 0.1, epochs: 1, lr: 1e-4 },
   hindsight: { epochs: 1, lr: 3e-4, betterFirstShare: 1 },

@@ -42,12 +42,14 @@ test('the quick demo runs every stage and reports every method', { timeout: 600_
   assert.ok(file.labelers.agreement > 0.5, `labelers agree with gold more often than chance: ${file.labelers.agreement}`);
   assert.equal(file.best_of_n.curve.length, cfg.bestOfN.length);
   assert.equal(file.ppo.curve.length, cfg.ppo.iterations);
+  assert.equal(file.overoptimization.curve.length, cfg.overoptimization.iterations);
+  assert.ok(file.overoptimization.parting && Number.isFinite(file.overoptimization.parting.kl), 'the over-optimization run says where gold peaks');
   assert.ok(logs.some((l) => /about .* left/.test(l)), 'progress tells the time left');
 
   // A rerun resumes: every stage comes from the cache, with the same figures.
   const logs2: string[] = [];
   const s2 = await runDemo(cfg, (m) => logs2.push(m));
-  assert.equal(logs2.filter((l) => / cached /.test(l)).length, 13, logs2.join('\n'));
+  assert.equal(logs2.filter((l) => / cached /.test(l)).length, 14, logs2.join('\n'));
   assert.deepEqual(s2.methods, s.methods);
 });
 

@@ -131,3 +131,42 @@ export function judge(gold: GoldJudge, prompts: string[], samples: Sampled[]): J
     lengths: samples.map((s) => s.tokens.length),
   };
 }
+
+/** One point of a training run or a best-of-N sweep: its gold and proxy (reward model) scores. */
+export interface ScorePoint {
+  step: number;
+  kl: number;
+  gold: number;
+  proxy: number;
+}
+
+export interface PartingPoint {
+  /** Where gold is highest along the run (a 3-point moving mean, so one noisy batch does not decide). */
+  step: number;
+  kl: number;
+  gold: number;
+  proxy: number;
+  /** From that point to the run's end (moving means again): how gold and proxy moved. */
+  goldChangeAfter: number;
+  proxyChangeAfter: number;
+  /** Gold fell and the proxy rose after the peak: the policy was exploiting the reward model's errors. */
+  parted: boolean;
+}
+
+/** Where gold and proxy part ways along a run (points in step order); null for fewer than 3 points. */
+export function partingPoint(points: ScorePoint[]): PartingPoint | null {
+  if (points.length < 3) return null;
+  const smooth = (k: keyof ScorePoint) => points.map((_, i) => {
+    const w = points.slice(Math.max(0, i - 1), Math.min(points.length, i + 2));
+    return mean(w.map((p) => p[k]));
+  });
+  const gold = smooth('gold'), proxy = smooth('proxy'), kl = smooth('kl');
+  let peak = 0;
+  for (let i = 1; i < points.length; i++) if (gold[i] > gold[peak]) peak = i;
+  const last = points.length - 1;
+  const goldChangeAfter = gold[last] - gold[peak], proxyChangeAfter = proxy[last] - proxy[peak];
+  return {
+    step: points[peak].step, kl: kl[peak], gold: gold[peak], proxy: proxy[peak], goldChangeAfter, proxyChangeAfter,
+    parted: peak < last && goldChangeAfter < 0 && proxyChangeAfter > 0,
+  };
+}

@@ -16,7 +16,8 @@ export type MethodName = (typeof METHODS)[number];
 
 /** One point of the over-optimization figure: gold and proxy score at a KL from the SFT policy. */
 export interface CurvePoint {
-  method: 'best_of_n' | 'ppo';
+  /** ppo_no_kl: the over-optimization run (PPO with no KL penalty). */
+  method: 'best_of_n' | 'ppo' | 'ppo_no_kl';
   /** N for best-of-N, the iteration for PPO. */
   step: number;
   kl: number;
@@ -87,6 +88,19 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
       curve.push({ method: 'ppo', step: it.iteration, kl: it.kl, gold: mean(gold), proxy: mean(it.scores) });
     });
     return { curve, seconds: r.seconds };
+  });
+
+  // ---- the over-optimization run: PPO with no KL penalty, only for the figure ----
+  const noKL = await runner.run('overoptimization', async (dir) => {
+    const { model, tok } = loadPolicyDir(sftDir);
+    const curve: CurvePoint[] = [];
+    await trainPPO(model, tok, trainPrompts, ctx.proxy(), {
+      ...defaultPPOConfig, outDir: dir, ...cfg.overoptimization, initKL: 0, targetKL: 0, maxNewTokens: gen.maxNewTokens, seed: cfg.seed,
+    }, log, (it) => {
+      const gold = it.completions.map((c, i) => task.gold.score(it.prompts[i], cutAtStop(c, gen.stop)));
+      curve.push({ method: 'ppo_no_kl', step: it.iteration, kl: it.kl, gold: mean(gold), proxy: mean(it.scores) });
+    });
+    return { curve };
   });
 
   const rest = await runner.run('rest', async (dir) => {
@@ -162,7 +176,7 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
 
   return {
     evaluation: evaluation.evaluation, samples: evaluation.samples,
-    curve: [...bon.curve, ...ppo.curve], sftStats: bon.sftStats, bestOfN: bon.n,
+    curve: [...bon.curve, ...ppo.curve, ...noKL.curve], sftStats: bon.sftStats, bestOfN: bon.n,
     ppo: { seconds: ppo.seconds }, rest, dpo, hindsight,
   };
 }

@@ -47,6 +47,7 @@ const PLAN: StagePlan[] = [
   { name: 'reward', title: 'reward model on the labels', estimate: 110 },
   { name: 'best-of-n', title: 'best-of-N against the reward model', estimate: 60 },
   { name: 'ppo', title: 'PPO against the reward model', estimate: 130 },
+  { name: 'overoptimization', title: 'PPO without the KL penalty (the over-optimization run)', estimate: 100 },
   { name: 'rest', title: 'ReST (grow, then improve on rising thresholds)', estimate: 65 },
   { name: 'hindsight', title: 'Chain of Hindsight on the labels', estimate: 80 },
   { name: 'dpo', title: 'DPO on the labels', estimate: 115 },

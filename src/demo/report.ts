@@ -4,8 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChartSVG } from '../eval/plot.js';
-import { MethodEval } from './evaluate.js';
-import { METHODS, MethodName, MethodsResult } from './methods.js';
+import { MethodEval, PartingPoint, partingPoint } from './evaluate.js';
+import { CurvePoint, METHODS, MethodName, MethodsResult } from './methods.js';
 import { DemoContext, LabelsResult, RewardStageResult } from './pipeline.js';
 
 export interface DemoSummary {
@@ -17,7 +17,9 @@ export interface DemoSummary {
   reward_model: { accuracy_vs_gold: number; accuracy_vs_labels: number | null; gold_pairs: number; parameters: number };
   labelers: { agreement: number; between_labelers: number | null; comparisons: number };
   best_of_n: { n: number; curve: { n: number; kl: number; gold: number; proxy: number }[] };
-  ppo: { curve: { iteration: number; kl: number; gold: number; proxy: number }[]; seconds: Record<string, number> };
+  ppo: { curve: { iteration: number; kl: number; gold: number; proxy: number }[]; seconds: Record<string, number>; parting: PartingPoint | null };
+  /** The over-optimization run: PPO with no KL penalty, and where its gold and proxy part ways. */
+  overoptimization: { curve: { iteration: number; kl: number; gold: number; proxy: number }[]; parting: PartingPoint | null };
   /** When the report was written (ISO time). */
   created_at: string;
 }
@@ -35,12 +37,17 @@ export async function writeReport(ctx: DemoContext, r: { labels: LabelsResult; r
     reward_model: { accuracy_vs_gold: r.reward.accuracyVsGold, accuracy_vs_labels: r.reward.accuracyVsLabels, gold_pairs: r.reward.goldPairs, parameters: r.reward.parameters },
     labelers: { agreement: r.labels.agreement.withGold, between_labelers: r.labels.agreement.betweenLabelers, comparisons: r.labels.comparisons },
     best_of_n: { n: m.bestOfN, curve: m.curve.filter((p) => p.method === 'best_of_n').map((p) => ({ n: p.step, kl: p.kl, gold: p.gold, proxy: p.proxy })) },
-    ppo: { curve: m.curve.filter((p) => p.method === 'ppo').map((p) => ({ iteration: p.step, kl: p.kl, gold: p.gold, proxy: p.proxy })), seconds: m.ppo.seconds },
+    ppo: { curve: run(m, 'ppo'), seconds: m.ppo.seconds, parting: partingPoint(m.curve.filter((p) => p.method === 'ppo')) },
+    overoptimization: { curve: run(m, 'ppo_no_kl'), parting: partingPoint(m.curve.filter((p) => p.method === 'ppo_no_kl')) },
     created_at: new Date().toISOString(),
   };
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   writeFileSync(join(cfg.outDir, 'report.html'), await reportHTML(ctx, summary, r));
   return summary;
+}
+
+function run(m: MethodsResult, method: 'ppo' | 'ppo_no_kl') {
+  return m.curve.filter((p) => p.method === method).map((p) => ({ iteration: p.step, kl: p.kl, gold: p.gold, proxy: p.proxy }));
 }
 
 function esc(s: string): string {
@@ -50,18 +57,24 @@ function esc(s: string): string {
 const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '—');
 const num = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 
+const RUNS: Record<CurvePoint['method'], string> = { best_of_n: 'best-of-N', ppo: 'PPO', ppo_no_kl: 'PPO, no KL penalty' };
+
 async function plots(s: DemoSummary, m: MethodsResult): Promise<string[]> {
   const z = (x: number, st: { mean: number; sd: number }) => (st.sd > 0 ? (x - st.mean) / st.sd : 0);
-  const over = m.curve.flatMap((p) => [
-    { kl: p.kl, score: z(p.gold, m.sftStats.gold), series: `${p.method === 'ppo' ? 'PPO' : 'best-of-N'} · gold` },
-    { kl: p.kl, score: z(p.proxy, m.sftStats.proxy), series: `${p.method === 'ppo' ? 'PPO' : 'best-of-N'} · proxy (reward model)` },
+  const points = (ps: CurvePoint[], x: 'kl' | 'step') => ps.flatMap((p) => [
+    { x: p[x], step: p.step, score: z(p.gold, m.sftStats.gold), run: RUNS[p.method], judge: 'gold' },
+    { x: p[x], step: p.step, score: z(p.proxy, m.sftStats.proxy), run: RUNS[p.method], judge: 'proxy (reward model)' },
   ]);
+  const split = s.overoptimization.parting;
   const overSVG = await lineChartSVG({
     title: 'Over-optimization: gold and proxy score against KL from SFT',
-    x: { field: 'kl', title: 'KL(policy ‖ SFT), nats' },
+    x: { field: 'x', title: 'KL(policy ‖ SFT), nats (square-root scale)', sqrt: true },
     y: { field: 'score', title: 'score above SFT, in SFT standard deviations' },
-    series: { field: 'series', title: 'method · judge' },
-    data: over,
+    series: { field: 'run', title: 'run' },
+    dash: { field: 'judge', title: 'judge' },
+    order: 'step',
+    rules: split?.parted ? [{ x: split.kl, label: `gold peaks (${RUNS.ppo_no_kl})` }] : [],
+    data: points(m.curve, 'kl'),
   });
   const bars = METHODS.map((k) => ({ kl: s.methods[k].kl_to_sft, gold: s.methods[k].gold_score, series: LABELS[k] }));
   const frontierSVG = await lineChartSVG({
@@ -73,15 +86,22 @@ async function plots(s: DemoSummary, m: MethodsResult): Promise<string[]> {
   });
   const ppoSVG = await lineChartSVG({
     title: 'PPO training: rollouts’ gold and proxy score by iteration',
-    x: { field: 'iteration', title: 'iteration' },
+    x: { field: 'x', title: 'iteration' },
     y: { field: 'score', title: 'score above SFT, in SFT standard deviations' },
-    series: { field: 'series', title: 'judge' },
-    data: s.ppo.curve.flatMap((p) => [
-      { iteration: p.iteration, score: z(p.gold, m.sftStats.gold), series: 'gold' },
-      { iteration: p.iteration, score: z(p.proxy, m.sftStats.proxy), series: 'proxy (reward model)' },
-    ]),
+    series: { field: 'run', title: 'run' },
+    dash: { field: 'judge', title: 'judge' },
+    rules: split?.parted ? [{ x: split.step, label: 'gold peaks' }] : [],
+    data: points(m.curve.filter((p) => p.method !== 'best_of_n'), 'step'),
   });
   return [overSVG, frontierSVG, ppoSVG];
+}
+
+function overNote(s: DemoSummary): string {
+  const p = s.overoptimization.parting;
+  if (!p) return '';
+  const head = `The over-optimization run is PPO against the same reward model with no KL penalty (it only draws the figure).`;
+  if (!p.parted) return `${head} Along it, gold did not fall after its highest point (${num(p.gold)} at KL ${num(p.kl, 1)}, iteration ${p.step}): proxy and gold did not part ways in this run.`;
+  return `${head} Its gold score peaks at ${num(p.gold)} at KL ${num(p.kl, 1)} (iteration ${p.step}); from there to the end, gold moves ${num(p.goldChangeAfter)} while the proxy moves +${num(p.proxyChangeAfter)}: that is where they part ways.`;
 }
 
 async function reportHTML(ctx: DemoContext, s: DemoSummary, r: { labels: LabelsResult; reward: RewardStageResult; methods: MethodsResult }): Promise<string> {
@@ -128,7 +148,8 @@ and with each other ${pct(s.labelers.between_labelers ?? NaN)}; ${s.labelers.com
 <div class="plots">${svgs.map((svg) => `<figure>${svg}</figure>`).join('\n')}</div>
 <p class="note">The over-optimization figure shows gold and proxy (reward model) scores in units of the SFT samples' standard deviation above their mean.
 Where the proxy keeps rising while gold flattens or falls, the policy is exploiting the reward model's errors (Stiennon et al. 2020, Fig. 5; Gao et al. 2022).
-Best-of-N's KL is the analytic log N − (N−1)/N; PPO's is measured on its rollouts.</p>
+Best-of-N's KL is the analytic log N − (N−1)/N; PPO's is measured on its rollouts.
+${overNote(s)}</p>
 
 <h2 id="labelers">Simulated labelers</h2>
 <table><thead><tr><th>labeler</th><th>β (precision)</th><th>careless</th><th>labels</th><th>agreement with gold</th></tr></thead><tbody>
