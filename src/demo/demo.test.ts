@@ -42,6 +42,10 @@ test('the quick demo runs every stage and reports every method', { timeout: 600_
   assert.ok(file.labelers.agreement > 0.5, `labelers agree with gold more often than chance: ${file.labelers.agreement}`);
   assert.equal(file.best_of_n.curve.length, cfg.bestOfN.length);
   assert.equal(file.ppo.curve.length, cfg.ppo.iterations);
+  for (const k of ['reward_model', 'dpo', 'hindsight']) {
+    const a = file.held_out_labels[k];
+    assert.ok(typeof a === 'number' && a >= 0 && a <= 1, `held_out_labels.${k} = ${a}`);
+  }
   assert.equal(file.overoptimization.curve.length, cfg.overoptimization.iterations);
   assert.ok(file.overoptimization.parting && Number.isFinite(file.overoptimization.parting.kl), 'the over-optimization run says where gold peaks');
   assert.ok(logs.some((l) => /about .* left/.test(l)), 'progress tells the time left');

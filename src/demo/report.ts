@@ -16,6 +16,13 @@ export interface DemoSummary {
   methods: Record<MethodName, MethodEval>;
   reward_model: { accuracy_vs_gold: number; accuracy_vs_labels: number | null; gold_pairs: number; parameters: number };
   labelers: { agreement: number; between_labelers: number | null; comparisons: number };
+  /**
+   * How well each learner of the labels tells the better output of a held-out labeled pair: the reward
+   * model by its scores, DPO by its implicit reward, Chain of Hindsight by log π(y | positive phrase) −
+   * log π(y | negative phrase) (0.5: the phrases mean nothing to the model). The labels are noisy, so
+   * the labelers' agreement with each other is the scale.
+   */
+  held_out_labels: { reward_model: number | null; dpo: number | null; hindsight: number | null };
   best_of_n: { n: number; curve: { n: number; kl: number; gold: number; proxy: number }[] };
   ppo: { curve: { iteration: number; kl: number; gold: number; proxy: number }[]; seconds: Record<string, number>; parting: PartingPoint | null };
   /** The over-optimization run: PPO with no KL penalty, and where its gold and proxy part ways. */
@@ -36,6 +43,9 @@ export async function writeReport(ctx: DemoContext, r: { labels: LabelsResult; r
     methods: m.evaluation,
     reward_model: { accuracy_vs_gold: r.reward.accuracyVsGold, accuracy_vs_labels: r.reward.accuracyVsLabels, gold_pairs: r.reward.goldPairs, parameters: r.reward.parameters },
     labelers: { agreement: r.labels.agreement.withGold, between_labelers: r.labels.agreement.betweenLabelers, comparisons: r.labels.comparisons },
+    held_out_labels: {
+      reward_model: r.reward.accuracyVsLabels, dpo: m.dpo.eval['eval/rewards/accuracies'] ?? null, hindsight: m.hindsight.eval['eval/hindsight/accuracy'] ?? null,
+    },
     best_of_n: { n: m.bestOfN, curve: m.curve.filter((p) => p.method === 'best_of_n').map((p) => ({ n: p.step, kl: p.kl, gold: p.gold, proxy: p.proxy })) },
     ppo: { curve: run(m, 'ppo'), seconds: m.ppo.seconds, parting: partingPoint(m.curve.filter((p) => p.method === 'ppo')) },
     overoptimization: { curve: run(m, 'ppo_no_kl'), parting: partingPoint(m.curve.filter((p) => p.method === 'ppo_no_kl')) },
@@ -143,6 +153,9 @@ ${rows}
 <p>Reward model: accuracy against the gold judge's preferences <strong>${pct(s.reward_model.accuracy_vs_gold)}</strong> (${s.reward_model.gold_pairs} fresh pairs of SFT samples on held-out prompts, gold ties left out);
 against the held-out labels ${pct(s.reward_model.accuracy_vs_labels ?? NaN)}. The simulated labelers agree with gold ${pct(s.labelers.agreement)} of the time (a single labeler's accuracy, which a reward model trained on their labels approaches)
 and with each other ${pct(s.labelers.between_labelers ?? NaN)}; ${s.labelers.comparisons} labels in all.</p>
+<p id="held-out-labels">On the held-out labels, the learners of the labels pick the labeled winner this often: reward model ${pct(s.held_out_labels.reward_model ?? NaN)},
+DPO's implicit reward ${pct(s.held_out_labels.dpo ?? NaN)}, Chain of Hindsight's phrases ${pct(s.held_out_labels.hindsight ?? NaN)}
+(log-likelihood under the positive phrase minus under the negative one; 50% means the model has not learned what the phrases mean).</p>
 
 <h2 id="plots">Plots</h2>
 <div class="plots">${svgs.map((svg) => `<figure>${svg}</figure>`).join('\n')}</div>
