@@ -19,7 +19,8 @@ export function registerDemo(program: Command): void {
     .option('--generator <url>', 'sample on this OpenAI-compatible completions server instead of the built-in engine; it must take weights (`rlhf serve-model --accept-weights`)')
     .option('--scorer <url>', 'score with this `rlhf serve-reward` server (serving DIR/reward) instead of loading the reward model here')
     .addHelpText('after', `
-The full run took 12.5 minutes on 2 cores with OpenBLAS (tl;dr: 19 minutes).
+The full run took 13.5 minutes on 2 cores with OpenBLAS (tl;dr: 20.5 minutes, and it learns nothing
+at this size: see the README).
 Each stage writes its outputs to DIR/<stage>/ and DIR/<stage>/stage.json when it finishes, so an
 interrupted run picks up where it stopped.
 With --generator, pairs, best-of-N, ReST's Grow and the evaluation sample on that server (each policy's

@@ -17,6 +17,10 @@ test('partingPoint: a run whose gold still rises at its end has not parted', () 
   const p = partingPoint(run([0, 0.1, 0.2, 0.3, 0.4], [0, 0.1, 0.2, 0.3, 0.4]))!;
   assert.equal(p.step, 5);
   assert.equal(p.parted, false);
+  // Noise is not parting: a drop smaller than minChange does not count.
+  const small = run([0, 0.1, 0.2, 0.19, 0.18], [0, 0.1, 0.2, 0.3, 0.4]);
+  assert.equal(partingPoint(small)!.parted, true);
+  assert.equal(partingPoint(small, { gold: 0.05, proxy: 0.05 })!.parted, false);
   // Gold and proxy falling together is not over-optimization either.
   assert.equal(partingPoint(run([0, 0.5, 0.6, 0.2, 0], [0, 0.5, 0.6, 0.2, 0]))!.parted, false);
 });

@@ -149,12 +149,18 @@ export interface PartingPoint {
   /** From that point to the run's end (moving means again): how gold and proxy moved. */
   goldChangeAfter: number;
   proxyChangeAfter: number;
-  /** Gold fell and the proxy rose after the peak: the policy was exploiting the reward model's errors. */
+  /**
+   * After the peak, gold fell by more than minChange.gold while the proxy rose by more than
+   * minChange.proxy: the policy was exploiting the reward model's errors.
+   */
   parted: boolean;
 }
 
-/** Where gold and proxy part ways along a run (points in step order); null for fewer than 3 points. */
-export function partingPoint(points: ScorePoint[]): PartingPoint | null {
+/**
+ * Where gold and proxy part ways along a run (points in step order); null for fewer than 3 points.
+ * minChange keeps noise from counting as parting (the demo uses a quarter of the SFT samples' spread).
+ */
+export function partingPoint(points: ScorePoint[], minChange = { gold: 0, proxy: 0 }): PartingPoint | null {
   if (points.length < 3) return null;
   const smooth = (k: keyof ScorePoint) => points.map((_, i) => {
     const w = points.slice(Math.max(0, i - 1), Math.min(points.length, i + 2));
@@ -167,6 +173,6 @@ export function partingPoint(points: ScorePoint[]): PartingPoint | null {
   const goldChangeAfter = gold[last] - gold[peak], proxyChangeAfter = proxy[last] - proxy[peak];
   return {
     step: points[peak].step, kl: kl[peak], gold: gold[peak], proxy: proxy[peak], goldChangeAfter, proxyChangeAfter,
-    parted: peak < last && goldChangeAfter < 0 && proxyChangeAfter > 0,
+    parted: peak < last && goldChangeAfter < -minChange.gold && proxyChangeAfter > minChange.proxy,
   };
 }

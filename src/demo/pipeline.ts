@@ -55,6 +55,11 @@ const PLAN: StagePlan[] = [
   { name: 'report', title: 'report', estimate: 5 },
 ];
 
+/** What a user should know before a long run of a task (measured; see the README's "`rlhf demo`: measured"). */
+const TASK_NOTES: Partial<Record<string, string>> = {
+  tldr: 'at this model size the SFT policy does not learn to summarize (its summaries almost all fail the gold judge), so the labels carry little signal and no method moves the gold score; the run also takes longer than the 15 minutes of the positive task',
+};
+
 /** Runs the demo in cfg.outDir; `fresh` first deletes what an earlier run left there (under the lock). */
 export async function runDemo(cfg: DemoConfig, log: (m: string) => void, opts: { fresh?: boolean } = {}): Promise<DemoSummary> {
   mkdirSync(cfg.outDir, { recursive: true });
@@ -111,6 +116,7 @@ async function runLocked(cfg: DemoConfig, log: (m: string) => void): Promise<Dem
       + `run the demo once without --scorer (at least through its reward stage), then serve that model with \`rlhf serve-reward --model ${join(cfg.outDir, 'reward')}\``);
   }
   log(`demo: task "${task.name}" (${task.description}); ${cfg.quick ? 'quick' : 'full'} run in ${cfg.outDir}`);
+  if (TASK_NOTES[task.name]) log(`demo: note: ${TASK_NOTES[task.name]}`);
 
   await runner.run('data', (dir) => writeTaskData(task, dir));
   await runner.run('pretrain', (dir) => {

@@ -47,8 +47,8 @@ export async function writeReport(ctx: DemoContext, r: { labels: LabelsResult; r
       reward_model: r.reward.accuracyVsLabels, dpo: m.dpo.eval['eval/rewards/accuracies'] ?? null, hindsight: m.hindsight.eval['eval/hindsight/accuracy'] ?? null,
     },
     best_of_n: { n: m.bestOfN, curve: m.curve.filter((p) => p.method === 'best_of_n').map((p) => ({ n: p.step, kl: p.kl, gold: p.gold, proxy: p.proxy })) },
-    ppo: { curve: run(m, 'ppo'), seconds: m.ppo.seconds, parting: partingPoint(m.curve.filter((p) => p.method === 'ppo')) },
-    overoptimization: { curve: run(m, 'ppo_no_kl'), parting: partingPoint(m.curve.filter((p) => p.method === 'ppo_no_kl')) },
+    ppo: { curve: run(m, 'ppo'), seconds: m.ppo.seconds, parting: parting(m, 'ppo') },
+    overoptimization: { curve: run(m, 'ppo_no_kl'), parting: parting(m, 'ppo_no_kl') },
     created_at: new Date().toISOString(),
   };
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
@@ -58,6 +58,11 @@ export async function writeReport(ctx: DemoContext, r: { labels: LabelsResult; r
 
 function run(m: MethodsResult, method: 'ppo' | 'ppo_no_kl') {
   return m.curve.filter((p) => p.method === method).map((p) => ({ iteration: p.step, kl: p.kl, gold: p.gold, proxy: p.proxy }));
+}
+
+/** A quarter of the SFT samples' standard deviation: less than that, up or down, is noise here. */
+function parting(m: MethodsResult, method: 'ppo' | 'ppo_no_kl'): PartingPoint | null {
+  return partingPoint(m.curve.filter((p) => p.method === method), { gold: m.sftStats.gold.sd / 4, proxy: m.sftStats.proxy.sd / 4 });
 }
 
 function esc(s: string): string {
@@ -100,7 +105,7 @@ async function plots(s: DemoSummary, m: MethodsResult): Promise<string[]> {
     y: { field: 'score', title: 'score above SFT, in SFT standard deviations' },
     series: { field: 'run', title: 'run' },
     dash: { field: 'judge', title: 'judge' },
-    rules: split?.parted ? [{ x: split.step, label: 'gold peaks' }] : [],
+    rules: split?.parted ? [{ x: split.step, label: `gold peaks (${RUNS.ppo_no_kl})` }] : [],
     data: points(m.curve.filter((p) => p.method !== 'best_of_n'), 'step'),
   });
   return [overSVG, frontierSVG, ppoSVG];
@@ -110,7 +115,7 @@ function overNote(s: DemoSummary): string {
   const p = s.overoptimization.parting;
   if (!p) return '';
   const head = `The over-optimization run is PPO against the same reward model with no KL penalty (it only draws the figure).`;
-  if (!p.parted) return `${head} Along it, gold did not fall after its highest point (${num(p.gold)} at KL ${num(p.kl, 1)}, iteration ${p.step}): proxy and gold did not part ways in this run.`;
+  if (!p.parted) return `${head} Along it, gold did not fall (by more than a quarter of the SFT samples' standard deviation) after its highest point (${num(p.gold)} at KL ${num(p.kl, 1)}, iteration ${p.step}) while the proxy rose: proxy and gold did not part ways in this run.`;
   return `${head} Its gold score peaks at ${num(p.gold)} at KL ${num(p.kl, 1)} (iteration ${p.step}); from there to the end, gold moves ${num(p.goldChangeAfter)} while the proxy moves +${num(p.proxyChangeAfter)}: that is where they part ways.`;
 }
 
