@@ -27,8 +27,8 @@ export async function lineChartSVG(c: LineChart): Promise<string> {
     encoding: {
       x,
       y: { field: c.y.field, type: 'quantitative', title: c.y.title, scale: c.y.domain ? { domain: c.y.domain } : { zero: false } },
-      ...(c.series ? { color: { field: c.series.field, type: 'nominal', title: c.series.title } } : {}),
-      ...(c.dash ? { strokeDash: { field: c.dash.field, type: 'nominal', title: c.dash.title, legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 300, encode: { symbols: { update: { stroke: { value: '#444' } } } } } } } : {}),
+      ...(c.series ? { color: { field: c.series.field, type: 'nominal', title: c.series.title, legend: { labelLimit: 240 } } } : {}),
+      ...(c.dash ? { strokeDash: { field: c.dash.field, type: 'nominal', title: c.dash.title, legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 300, labelLimit: 240, encode: { symbols: { update: { stroke: { value: '#444' } } } } } } } : {}),
       ...(c.order ? { order: { field: c.order, type: 'quantitative' } } : {}),
     },
   };
