@@ -40,7 +40,7 @@ where its gold and proxy scores part ways.`)
       const p = s.overoptimization.parting;
       const over = !p ? '' : p.parted
         ? `\n  over-optimization (PPO, no KL penalty): gold peaks at ${p.gold.toFixed(3)} at KL ${p.kl.toFixed(1)}, then moves ${p.goldChangeAfter.toFixed(3)} while the proxy moves +${p.proxyChangeAfter.toFixed(3)}`
-        : `\n  over-optimization (PPO, no KL penalty): gold did not fall after its peak (${p.gold.toFixed(3)} at KL ${p.kl.toFixed(1)})`;
+        : `\n  over-optimization (PPO, no KL penalty): gold and proxy did not part ways (gold's peak ${p.gold.toFixed(3)} at KL ${p.kl.toFixed(1)})`;
       process.stdout.write(`${METHODS.map(line).join('\n')}\n  reward model accuracy vs gold ${(100 * s.reward_model.accuracy_vs_gold).toFixed(1)}% (labelers' agreement with gold ${(100 * s.labelers.agreement).toFixed(1)}%, with each other ${(100 * (s.labelers.between_labelers ?? NaN)).toFixed(1)}%)${over}\nreport: ${o.out}/report.html\n`);
     });
 }
