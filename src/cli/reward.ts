@@ -9,7 +9,7 @@ import { RewardModel } from '../model/reward-model.js';
 import { defaultRewardConfig } from '../train/reward-config.js';
 import { readCandidates } from '../data/candidates.js';
 import { curveTable, defaultSizes, rewardCurve } from '../train/curve.js';
-import { loadEnsemble, rankCandidates, trainEnsemble } from '../train/ensemble.js';
+import { loadEnsemble, rankCandidates, toLabelingTask, trainEnsemble } from '../train/ensemble.js';
 import { splitComparisons, trainRewardModel } from '../train/reward.js';
 import { choiceArg, floatArg, intArg } from './args.js';
 import { addOptimOptions } from './train.js';
@@ -92,14 +92,14 @@ export function registerSelectPairs(program: Command): void {
     .requiredOption('--ensemble <dir>', 'ensemble directory (from `rlhf train reward --ensemble K`)')
     .requiredOption('--candidates <file>', 'JSONL {"prompt","completions":[…]} or `rlhf sample --json` output')
     .option('--top <n>', 'keep the n most informative pairs (default: all)', intArg(1))
-    .option('--out <file>', 'write JSONL {"prompt","completions":[a,b],"disagreement","p_a"} here (default: stdout)')
+    .option('--out <file>', 'write labeling tasks, JSONL {"prompt","completions":[a,b],"meta":{"disagreement","p_a"}}, here (default: stdout); `rlhf feedback import` takes them')
     .action((o) => {
       const members = loadEnsemble(o.ensemble);
       const cands = readCandidates(o.candidates);
       for (const i of cands.issues.slice(0, 10)) process.stderr.write(`skipped ${formatIssue(i)}\n`);
       if (cands.records.length === 0) throw new Error(`${o.candidates}: no candidate pairs (each prompt needs at least two different completions)`);
       const ranked = rankCandidates(members, cands.records).slice(0, o.top ?? Infinity);
-      const lines = ranked.map((r) => JSON.stringify({ prompt: r.prompt, completions: [r.a, r.b], disagreement: r.disagreement, p_a: r.p_a }));
+      const lines = ranked.map((r) => JSON.stringify(toLabelingTask(r)));
       if (o.out) writeFileSync(o.out, lines.join('\n') + '\n');
       else process.stdout.write(lines.join('\n') + '\n');
       process.stderr.write(`select-pairs: ${cands.records.length} candidate pairs scored by ${members.length} members; ${ranked.length} written\n`);

@@ -7,7 +7,8 @@ import { RNG } from '../engine/rng.js';
 import { readCandidates } from '../data/candidates.js';
 import { Comparison } from '../data/comparison.js';
 import { defaultRewardConfig } from './reward-config.js';
-import { disagreement, loadEnsemble, rankCandidates, trainEnsemble } from './ensemble.js';
+import { disagreement, loadEnsemble, rankCandidates, toLabelingTask, trainEnsemble } from './ensemble.js';
+import { parseImport } from '../feedback/server/tasks-import.js';
 
 function synthetic(n: number, seed: number): Comparison[] {
   const rng = new RNG(seed);
@@ -52,5 +53,11 @@ describe('reward-model ensembles and pair selection', () => {
     const ranked = rankCandidates(loadEnsemble(dir), read.records);
     assert.equal(ranked.length, 4);
     for (let i = 1; i < ranked.length; i++) assert.ok(ranked[i - 1].disagreement >= ranked[i].disagreement);
+
+    // The pairs to label next go straight into the labeling app: select-pairs' lines import as tasks.
+    const tasks = parseImport(ranked.map((r) => JSON.stringify(toLabelingTask(r))).join('\n'));
+    assert.equal(tasks.format, 'tasks');
+    assert.deepEqual(tasks.tasks.map((t) => t.completions), ranked.map((r) => [r.a, r.b]));
+    assert.deepEqual(tasks.tasks[0].meta, { disagreement: ranked[0].disagreement, p_a: ranked[0].p_a });
   });
 });

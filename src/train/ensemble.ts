@@ -89,6 +89,14 @@ export interface RankedCandidate extends Candidate {
   p_a: number;
 }
 
+/**
+ * A ranked pair as a labeling task (the line `rlhf feedback import` and the admin page's import
+ * take), with the ensemble's view under meta, so the pairs to label next go straight to people.
+ */
+export function toLabelingTask(r: RankedCandidate): { prompt: string; completions: [string, string]; meta: { disagreement: number; p_a: number } } {
+  return { prompt: r.prompt, completions: [r.a, r.b], meta: { disagreement: r.disagreement, p_a: r.p_a } };
+}
+
 /** Scores candidate pairs with every member and ranks them by disagreement, most first. */
 export function rankCandidates(members: RewardModel[], cands: Candidate[]): RankedCandidate[] {
   const diffs = members.map((m) => {
