@@ -10,7 +10,7 @@ import { readTextFile } from '../data/jsonl.js';
 import { generate as sampleTokens } from '../model/sample.js';
 import { openStore } from '../feedback/store/open.js';
 import { maskPassword } from '../feedback/store/pg-location.js';
-import type { FeedbackStore, Project, Role } from '../feedback/store/types.js';
+import type { FeedbackStore, Project, Role, User } from '../feedback/store/types.js';
 import {
   EXPORT_FORMATS, ImportError, buildServer, exportProject, parseImport, projectStatsWithThroughput,
   signInLink, statsTable, type ExportFormat, type GenerateFn, type ImportFormat,
@@ -161,6 +161,14 @@ async function withStore<T>(location: string, f: (store: FeedbackStore) => Promi
 }
 
 /** A project by id or name. */
+/** A user by id or name, or an error naming the option. */
+async function findUser(store: FeedbackStore, ref: string): Promise<User> {
+  const users = await store.listUsers();
+  const u = users.find((x) => (/^\d+$/.test(ref) ? x.id === Number(ref) : x.name === ref));
+  if (!u) throw new Error(`--user ${ref}: no such user; the store has ${users.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') || 'none (create one with `rlhf feedback add-labeler`)'}`);
+  return u;
+}
+
 async function findProject(store: FeedbackStore, ref: string): Promise<Project> {
   const all = await store.listProjects();
   const p = /^\d+$/.test(ref) ? all.find((x) => x.id === Number(ref)) : all.find((x) => x.name === ref);
@@ -199,14 +207,29 @@ function registerFeedbackCommands(program: Command): void {
         `token (shown only now): ${token}\nsign-in link: ${signInLink(o.url, role, token)}\n`);
     }));
 
-  db(fb.command('disable').description('disable a user: their token stops working and their judgments leave exports and agreement'))
+  const switches = [
+    { name: 'disable', done: 'disabled', set: (st: FeedbackStore, id: number) => st.disableUser(id),
+      description: 'disable a user: their token stops working and their judgments leave exports and agreement' },
+    { name: 'enable', done: 'enabled', set: (st: FeedbackStore, id: number) => st.enableUser(id),
+      description: 'enable a disabled user again: their token works and their judgments count again' },
+  ];
+  for (const sw of switches) {
+    db(fb.command(sw.name).description(sw.description))
+      .requiredOption('--user <ref>', 'user id or name')
+      .action((o) => withStore(o.database, async (store) => {
+        const u = await findUser(store, o.user);
+        await sw.set(store, u.id);
+        process.stdout.write(`${sw.done} ${u.role} ${u.id} "${u.name}"\n`);
+      }));
+  }
+
+  db(fb.command('new-token').description('give a user a new token and sign-in link (for a lost link); the old one stops working'))
     .requiredOption('--user <ref>', 'user id or name')
+    .option('--url <base>', 'base URL of the service, for the sign-in link', 'http://127.0.0.1:8080')
     .action((o) => withStore(o.database, async (store) => {
-      const users = await store.listUsers();
-      const u = users.find((x) => (/^\d+$/.test(o.user) ? x.id === Number(o.user) : x.name === o.user));
-      if (!u) throw new Error(`--user ${o.user}: no such user`);
-      await store.disableUser(u.id);
-      process.stdout.write(`disabled ${u.role} ${u.id} "${u.name}"\n`);
+      const { user, token } = await store.reissueToken((await findUser(store, o.user)).id);
+      process.stdout.write(`new token for ${user.role} ${user.id} "${user.name}"${user.disabled ? ' (disabled: `rlhf feedback enable` first, or the token will not work)' : ''}\n` +
+        `token (shown only now): ${token}\nsign-in link: ${signInLink(o.url, user.role, token)}\n`);
     }));
 
   db(fb.command('import').description('import tasks from JSONL: {prompt, completions, gold?, meta?} lines, or `rlhf sample --json` output'))

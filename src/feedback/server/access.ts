@@ -45,6 +45,8 @@ export const ROUTES = {
   listUsers: { method: 'GET', url: '/api/users', access: 'admin', summary: 'all users and their projects' },
   createUser: { method: 'POST', url: '/api/users', access: 'admin', body: 'small', summary: 'create a labeler or admin: a one-time token and sign-in link' },
   disableUser: { method: 'POST', url: '/api/users/:id/disable', access: 'admin', body: 'small', summary: 'disable a user (their work leaves exports and agreement)' },
+  enableUser: { method: 'POST', url: '/api/users/:id/enable', access: 'admin', body: 'small', summary: 'enable a disabled user again (their work counts again)' },
+  reissueToken: { method: 'POST', url: '/api/users/:id/token', access: 'admin', body: 'small', summary: 'a new token and sign-in link for a user (the old one stops working)' },
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;

@@ -183,12 +183,28 @@ describe('admin API', () => {
       const s2 = (await f.call('GET', `/api/projects/${f.project}/stats`, f.tokens.admin)).json();
       assert.deepEqual(s2.agreement, { n: 0, rate: null }, 'the disabled labeler leaves agreement too');
       assert.equal(s2.labelers.find((l: { name: string }) => l.name === 'bob').disabled, true);
+
+      // Enabled again: signed in with the same token, and back in exports and agreement.
+      assert.equal((await f.call('POST', `/api/users/${f.ids.bob}/enable`, f.tokens.admin, {})).json().user.disabled, false);
+      assert.equal((await f.call('GET', '/api/me', f.tokens.bob)).statusCode, 200);
+      assert.equal((await get('format=comparisons')).read.comparisons.length, 6);
+      // A new sign-in link: the old token stops working at once.
+      const re = await f.call('POST', `/api/users/${f.ids.bob}/token`, f.tokens.admin, {});
+      assert.equal(re.statusCode, 200);
+      const { token, link, user } = re.json();
+      assert.equal(user.name, 'bob');
+      assert.ok(link.endsWith(`/#token=${token}`), link);
+      assert.equal((await f.call('GET', '/api/me', f.tokens.bob)).statusCode, 401);
+      assert.equal((await f.call('GET', '/api/me', token)).statusCode, 200);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
     const self = await f.call('POST', '/api/users/1/disable', f.tokens.admin, {});
     assert.equal(self.statusCode, 409);
     assert.equal((await f.call('POST', '/api/users/99/disable', f.tokens.admin, {})).statusCode, 404);
+    assert.equal((await f.call('POST', '/api/users/1/token', f.tokens.admin, {})).statusCode, 409, 'not your own token while signed in with it');
+    assert.equal((await f.call('POST', '/api/users/99/token', f.tokens.admin, {})).statusCode, 404);
+    assert.equal((await f.call('POST', '/api/users/99/enable', f.tokens.admin, {})).statusCode, 404);
     assert.equal(errorOf(await f.call('GET', `/api/projects/${f.project}/export?format=xml`, f.tokens.admin)).field, 'format');
     await f.store.close();
   });

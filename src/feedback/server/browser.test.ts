@@ -179,11 +179,26 @@ describe('the labeling app in Chromium', { skip }, () => {
     assert.equal(ours.comparisons.filter((c) => c.feedback === 'the bad one is rude' && c.labeler === 'ann').length, 1);
 
     // Disabling takes two clicks; bob's row then says so.
-    await admin.click('tr[data-user="bob"] button');
-    await admin.locator('tr[data-user="bob"] button', { hasText: 'Really disable bob?' }).waitFor();
-    await admin.click('tr[data-user="bob"] button');
+    const me = () => bob.evaluate(async () => (await fetch('/api/me', { headers: { authorization: `Bearer ${sessionStorage.getItem('rlhf-token')}` } })).status);
+    await admin.click('tr[data-user="bob"] button:has-text("Disable")');
+    await admin.click('tr[data-user="bob"] button:has-text("Really disable bob?")');
     await admin.locator('tr[data-user="bob"] td:nth-child(2)', { hasText: 'disabled' }).waitFor();
-    assert.equal(await bob.evaluate(async () => (await fetch('/api/me', { headers: { authorization: `Bearer ${sessionStorage.getItem('rlhf-token')}` } })).status), 401);
+    assert.equal(await me(), 401);
+    // Enabled again with one click: the same link works.
+    await admin.click('tr[data-user="bob"] button:has-text("Enable")');
+    await admin.locator('tr[data-user="bob"] td:nth-child(2)', { hasText: 'active' }).waitFor();
+    assert.equal(await me(), 200);
+    // A new link (two clicks) replaces the old one at once.
+    await admin.click('tr[data-user="bob"] button:has-text("New link")');
+    await admin.click('tr[data-user="bob"] button:has-text("Replace bob\'s link?")');
+    await admin.locator('#labeler-result', { hasText: "bob's old link no longer works" }).waitFor();
+    const link = await admin.inputValue('#new-link-value');
+    assert.equal(await admin.textContent('#new-link-name'), 'bob');
+    assert.equal(await me(), 401, 'the old link is dead');
+    // Opened in bob's tab, which still shows the page: only the fragment changes, and the page reloads to take it.
+    await Promise.all([bob.waitForEvent('load'), bob.goto(link)]);
+    await bob.locator('#who', { hasText: 'bob' }).waitFor();
+    assert.equal(await me(), 200, 'the new link signs bob in');
 
     const out = join(dir, 'rm');
     const run = spawnSync(process.execPath, [BIN, 'train', 'reward', '--train', trl.file, '--out', out, '--preset', 'tiny', '--steps', '4',

@@ -128,4 +128,15 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
     if (id === req.principal!.id) throw new ApiError(409, 'conflict', 'you cannot disable yourself; sign in as another admin to do it');
     return { user: await store.disableUser(id) };
   });
+
+  add('enableUser', { schema: { body: emptyBody } }, async (req) => {
+    return { user: await store.enableUser(pathId((req.params as Record<string, unknown>).id)) };
+  });
+
+  add('reissueToken', { schema: { body: emptyBody } }, async (req) => {
+    const id = pathId((req.params as Record<string, unknown>).id);
+    if (id === req.principal!.id) throw new ApiError(409, 'conflict', 'you cannot replace your own token while signed in with it; ask another admin, or use `rlhf feedback new-token`');
+    const { user, token } = await store.reissueToken(id);
+    return { user, token, link: signInLink(baseUrl(req, o.publicUrl), user.role, token) };
+  });
 }

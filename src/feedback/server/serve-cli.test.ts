@@ -150,6 +150,19 @@ describe('rlhf feedback', () => {
     const dis = rlhf('feedback', 'disable', '--database', db, '--user', 'ann');
     assert.match(dis.out, /disabled labeler 1 "ann"/);
     assert.equal(rlhf('feedback', 'export', '--database', db, '--project', 'tldr').out, '', 'a disabled labeler\'s work leaves the export');
+    assert.match(rlhf('feedback', 'new-token', '--database', db, '--user', 'ann').out, /new token for labeler 1 "ann" \(disabled: `rlhf feedback enable` first/);
+    assert.match(rlhf('feedback', 'enable', '--database', db, '--user', '1').out, /enabled labeler 1 "ann"/);
+    assert.equal(rlhf('feedback', 'export', '--database', db, '--project', 'tldr').out.trim().split('\n').length, 2, 'enabled again, their work is back');
+    const nt = rlhf('feedback', 'new-token', '--database', db, '--user', 'ann', '--url', 'https://label.example');
+    const token = nt.out.match(/token \(shown only now\): (\S+)/)![1];
+    assert.match(nt.out, new RegExp(`sign-in link: https://label.example/#token=${token}`));
+    const check = new SqliteFeedbackStore(db);
+    try {
+      assert.equal((await check.authenticate(token))?.name, 'ann', 'the new token signs ann in');
+    } finally {
+      await check.close();
+    }
+    assert.match(rlhf('feedback', 'enable', '--database', db, '--user', 'zed').err, /--user zed: no such user; the store has 1 "ann"/);
     assert.match(rlhf('feedback', 'export', '--database', db, '--project', 'tldr', '--format', 'csv').err, /expected one of trl, comparisons/);
   });
 });

@@ -213,19 +213,35 @@ export class PostgresFeedbackStore implements FeedbackStore {
   }
 
   async disableUser(userId: number): Promise<User> {
+    return this.setDisabled(userId, true);
+  }
+
+  async enableUser(userId: number): Promise<User> {
+    return this.setDisabled(userId, false);
+  }
+
+  private async setDisabled(userId: number, disabled: boolean): Promise<User> {
     await this.user(userId);
-    // A disabled labeler's done judgments and leases free their places at once. The projects involved
-    // are locked in ascending order (no deadlock with nextTask or a submission, which lock one).
+    // A disabled labeler's done judgments and leases free their places at once; enabled again, the
+    // judgments count again. The projects involved are locked in ascending order (no deadlock with
+    // nextTask or a submission, which lock one).
     return this.tx(null, async (c) => {
       const projects = (await c.query<{ id: number }>(`SELECT project_id AS id FROM project_members WHERE user_id = $1
         UNION SELECT t.project_id FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE j.labeler_id = $1 ORDER BY id`, [userId])).rows;
       for (const { id } of projects) await c.query('SELECT pg_advisory_xact_lock($1, $2)', [this.locks, id]);
-      const r = await this.one<UserRow>(`UPDATE users SET disabled = true WHERE id = $1 RETURNING ${U_COLS}`, [userId], c);
+      const r = await this.one<UserRow>(`UPDATE users SET disabled = $2 WHERE id = $1 RETURNING ${U_COLS}`, [userId, disabled], c);
       await c.query(`UPDATE tasks t SET done_count = (SELECT count(*) FROM judgments j JOIN users u ON u.id = j.labeler_id
         WHERE j.task_id = t.id AND j.status = 'done' AND NOT u.disabled) WHERE t.id IN (SELECT task_id FROM judgments WHERE labeler_id = $1)`, [userId]);
-      await c.query('DELETE FROM task_leases WHERE labeler_id = $1', [userId]);
+      if (disabled) await c.query('DELETE FROM task_leases WHERE labeler_id = $1', [userId]);
       return toUser(r!);
     });
+  }
+
+  async reissueToken(userId: number): Promise<{ user: User; token: string }> {
+    await this.user(userId);
+    const token = newToken();
+    const r = await this.one<UserRow>(`UPDATE users SET token_sha256 = $2 WHERE id = $1 RETURNING ${U_COLS}`, [userId, hashToken(token)]);
+    return { user: toUser(r!), token };
   }
 
   async addMember(projectId: number, userId: number): Promise<void> {

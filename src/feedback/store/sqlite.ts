@@ -75,7 +75,7 @@ const FRESH = `SELECT t.* FROM tasks t WHERE t.project_id = @project AND t.gold 
   AND NOT EXISTS (SELECT 1 FROM task_leases l JOIN users u ON u.id = l.labeler_id
                   WHERE l.task_id = t.id AND l.labeler_id <> @labeler AND l.expires_at > @now AND u.disabled = 0)
   ORDER BY t.id LIMIT 1`;
-/** Recounts done_count of the tasks a user judged (after disabling them). */
+/** Recounts done_count of the tasks a user judged (after disabling or enabling them). */
 const RECOUNT = `UPDATE tasks SET done_count = (SELECT count(*) FROM judgments j JOIN users u ON u.id = j.labeler_id
   WHERE j.task_id = tasks.id AND j.status = 'done' AND u.disabled = 0) WHERE id IN (SELECT task_id FROM judgments WHERE labeler_id = ?)`;
 
@@ -165,14 +165,30 @@ export class SqliteFeedbackStore implements FeedbackStore {
   }
 
   async disableUser(userId: number): Promise<User> {
+    return this.setDisabled(userId, true);
+  }
+
+  async enableUser(userId: number): Promise<User> {
+    return this.setDisabled(userId, false);
+  }
+
+  private setDisabled(userId: number, disabled: boolean): User {
     this.user(userId);
-    // A disabled labeler's done judgments and leases free their places at once.
+    // A disabled labeler's done judgments and leases free their places at once; enabled again, the
+    // judgments count again.
     this.db.transaction(() => {
-      this.db.prepare('UPDATE users SET disabled = 1 WHERE id = ?').run(userId);
+      this.db.prepare('UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, userId);
       this.db.prepare(RECOUNT).run(userId);
-      this.db.prepare('DELETE FROM task_leases WHERE labeler_id = ?').run(userId);
+      if (disabled) this.db.prepare('DELETE FROM task_leases WHERE labeler_id = ?').run(userId);
     }).immediate();
     return this.user(userId);
+  }
+
+  async reissueToken(userId: number): Promise<{ user: User; token: string }> {
+    this.user(userId);
+    const token = newToken();
+    this.db.prepare('UPDATE users SET token_sha256 = ? WHERE id = ?').run(hashToken(token), userId);
+    return { user: this.user(userId), token };
   }
 
   async addMember(projectId: number, userId: number): Promise<void> {

@@ -39,6 +39,17 @@ function coreTests(make: MakeHarness): void {
     await store.disableUser(user.id);
     assert.equal(await store.authenticate(token), null);
     await assert.rejects(store.createUser('ann', 'labeler'), isCode('conflict'));
+    // Enabled again, the same token works; a reissued token replaces it at once.
+    assert.equal((await store.enableUser(user.id)).disabled, false);
+    assert.deepEqual(await store.authenticate(token), user);
+    const re = await store.reissueToken(user.id);
+    assert.notEqual(re.token, token);
+    assert.deepEqual(re.user, user);
+    assert.equal(await store.authenticate(token), null, 'the old token stops working');
+    assert.deepEqual(await store.authenticate(re.token), user);
+    assert.equal((await h.rows('users'))[0].token_sha256, hashToken(re.token));
+    await assert.rejects(store.reissueToken(99), isCode('not_found'));
+    await assert.rejects(store.enableUser(99), isCode('not_found'));
   }));
 
   test('inputs are validated with errors naming the field', () => withHarness(make, async (h) => {
@@ -146,6 +157,15 @@ function coreTests(make: MakeHarness): void {
     await assert.rejects(store.nextTask(p.id, ids[0]), isCode('forbidden'));
     await store.disableUser(ids[0]); // twice: no double count
     await assertDoneCounts(h);
+    // Enabled again, their judgments count again (the task dee took holds one more than its overlap).
+    assert.equal((await store.submitJudgment(judge(a!.taskId, user.id, 1))).created, true);
+    await store.enableUser(ids[0]);
+    await assertDoneCounts(h);
+    const row = (await h.rows('tasks')).find((t) => t.id === a!.taskId)!;
+    assert.equal(Number(row.done_count), 3, 'overlap 2, and no judgment dropped');
+    await store.enableUser(ids[0]); // twice: no double count
+    await assertDoneCounts(h);
+    assert.equal(await store.nextTask(p.id, ids[0]), null, 'they have judged everything already');
   }));
 
   test('agreement with other labelers and with gold, on a hand-made example', () => withHarness(make, async (h) => {

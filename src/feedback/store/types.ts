@@ -167,7 +167,15 @@ export interface FeedbackStore {
   listUsers(): Promise<User[]>;
   /** The enabled user holding this token, or null (unknown token, or a disabled user). */
   authenticate(token: string): Promise<User | null>;
+  /** Their token stops working; their done judgments leave task counts, agreement and exports; their leases end. */
   disableUser(userId: number): Promise<User>;
+  /**
+   * Undoes disableUser: the token works again and their done judgments count again. A task whose
+   * places others filled meanwhile then holds more done judgments than its overlap (none are dropped).
+   */
+  enableUser(userId: number): Promise<User>;
+  /** A new access token for the user, returned here once; the old one stops working at once. */
+  reissueToken(userId: number): Promise<{ user: User; token: string }>;
   addMember(projectId: number, userId: number): Promise<void>;
   isMember(projectId: number, userId: number): Promise<boolean>;
 

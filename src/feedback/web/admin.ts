@@ -3,7 +3,7 @@
 // from the server go in with textContent only.
 
 import type { LabelerStats, Project, User } from '../store/types.js';
-import { ApiFailure, api, clearToken, download, getToken, setToken, takeTokenFromUrl } from './api.js';
+import { ApiFailure, api, clearToken, download, getToken, setToken, takeTokenFromUrl, reloadOnSignInLink } from './api.js';
 import { byId, el, fill, rate, show } from './dom.js';
 
 interface Throughput { judgments: number; lastHour: number; medianSeconds: number | null; perHour: number | null }
@@ -135,14 +135,33 @@ async function addMember(): Promise<void> {
   await Promise.all([loadUsers(), loadStats()]);
 }
 
+/** Two clicks, so a slip of the mouse changes nothing: the first arms the button, the second acts. */
+function armed(b: HTMLButtonElement, question: string): boolean {
+  if (b.dataset.armed === '1') return true;
+  b.dataset.armed = '1';
+  b.textContent = question;
+  return false;
+}
+
 async function disable(u: LabelerStats, b: HTMLButtonElement): Promise<void> {
-  // Two clicks, so a slip of the mouse does not disable anyone.
-  if (b.dataset.armed !== '1') {
-    b.dataset.armed = '1';
-    b.textContent = `Really disable ${u.name}?`;
-    return;
-  }
+  if (!armed(b, `Really disable ${u.name}?`)) return;
   await api('POST', `/api/users/${u.userId}/disable`, {});
+  await Promise.all([loadUsers(), loadStats()]);
+}
+
+async function enable(u: LabelerStats): Promise<void> {
+  await api('POST', `/api/users/${u.userId}/enable`, {});
+  await Promise.all([loadUsers(), loadStats()]);
+}
+
+/** A new sign-in link for someone who lost theirs; the old link stops working. */
+async function newLink(u: LabelerStats, b: HTMLButtonElement): Promise<void> {
+  if (!armed(b, `Replace ${u.name}'s link?`)) return;
+  const r = await api<{ user: User; link: string }>('POST', `/api/users/${u.userId}/token`, {});
+  byId('new-link-name').textContent = r.user.name;
+  input('new-link-value').value = r.link;
+  show(byId('new-link'), true);
+  say('labeler-result', `${r.user.name}'s old link no longer works.`);
   await loadStats();
 }
 
@@ -184,14 +203,16 @@ async function loadStats(): Promise<void> {
   const s = await api<Stats>('GET', `/api/projects/${current!.id}/stats`);
   say('project-agreement', `${s.tasks} tasks (${s.goldTasks} gold), ${s.judgments} judgments · inter-labeler agreement ${rate(s.agreement)}`);
   fill(byId('stats-body'), ...s.labelers.map((u) => {
-    const b = el('button', { text: 'Disable', attrs: { type: 'button' } });
-    b.addEventListener('click', () => void guarded('fatal', () => disable(u, b)));
+    const b = el('button', { text: u.disabled ? 'Enable' : 'Disable', attrs: { type: 'button' } });
+    b.addEventListener('click', () => void guarded('fatal', () => (u.disabled ? enable(u) : disable(u, b))));
+    const link = el('button', { text: 'New link', attrs: { type: 'button' } });
+    link.addEventListener('click', () => void guarded('fatal', () => newLink(u, link)));
     return el('tr', { attrs: { 'data-user': u.name } },
       el('td', { text: u.name }), el('td', { text: u.disabled ? 'disabled' : 'active' }),
       el('td', { text: String(u.done) }), el('td', { text: String(u.skipped) }), el('td', { text: String(u.flagged) }),
       el('td', { text: num(u.throughput.perHour) }), el('td', { text: String(u.throughput.lastHour) }),
       el('td', { class: 'agreement', text: rate(u.agreement) }), el('td', { class: 'gold', text: rate(u.gold) }),
-      el('td', {}, u.disabled ? null : b));
+      el('td', {}, b, u.disabled ? null : link));
   }));
 }
 
@@ -243,6 +264,7 @@ function init(): void {
   onClick('export-comparisons', 'export-result', () => exportAs('comparisons', false));
   onClick('export-trl', 'export-result', () => exportAs('trl', false));
   onClick('export-trl-margin', 'export-result', () => exportAs('trl', true));
+  reloadOnSignInLink();
   void start();
 }
 

@@ -28,6 +28,16 @@ export function takeTokenFromUrl(): void {
   history.replaceState(null, '', location.pathname + location.search);
 }
 
+/**
+ * A sign-in link opened in a tab that already shows the page changes only the fragment, which loads
+ * nothing: reload, so the page starts again and takes the link's token (a new link replaces an old one).
+ */
+export function reloadOnSignInLink(): void {
+  window.addEventListener('hashchange', () => {
+    if (/(?:^#|&)token=/.test(location.hash)) location.reload();
+  });
+}
+
 /** A refusal from the API ({error: {code, message, field?}}), or a network failure (status 0). */
 export class ApiFailure extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly field?: string, readonly issues?: unknown[]) {

@@ -3,7 +3,7 @@
 // their numbers best first. Everything model-written is put in with textContent.
 
 import type { Assignment, Project } from '../store/types.js';
-import { ApiFailure, api, clearToken, getToken, newSubmissionId, setToken, takeTokenFromUrl } from './api.js';
+import { ApiFailure, api, clearToken, getToken, newSubmissionId, setToken, takeTokenFromUrl, reloadOnSignInLink } from './api.js';
 import { byId, el, fill, rate, show } from './dom.js';
 import { AXIS_VALUES, SCALE, letter } from './scale.js';
 
@@ -300,6 +300,7 @@ function init(): void {
   byId('switch-project').addEventListener('click', () => {
     void api<{ projects: Project[] }>('GET', '/api/projects').then(({ projects }) => chooseProject(projects), signInFailed);
   });
+  reloadOnSignInLink();
   void start();
 }
 
