@@ -19,8 +19,8 @@ export function registerDemo(program: Command): void {
     .option('--generator <url>', 'sample on this OpenAI-compatible completions server instead of the built-in engine; it must take weights (`rlhf serve-model --accept-weights`)')
     .option('--scorer <url>', 'score with this `rlhf serve-reward` server (serving DIR/reward) instead of loading the reward model here')
     .addHelpText('after', `
-The full run took 13.5 minutes on 2 cores with OpenBLAS (tl;dr: 20.5 minutes, and it learns nothing
-at this size: see the README).
+The full run took 13.5–14.5 minutes on 2 cores with OpenBLAS (two seeds; tl;dr: 20.5 minutes, and it
+learns nothing at this size: see the README).
 Each stage writes its outputs to DIR/<stage>/ and DIR/<stage>/stage.json when it finishes, so an
 interrupted run picks up where it stopped.
 With --generator, pairs, best-of-N, ReST's Grow and the evaluation sample on that server (each policy's
@@ -39,7 +39,7 @@ where its gold and proxy scores part ways.`)
       };
       const p = s.overoptimization.parting;
       const over = !p ? '' : p.parted
-        ? `\n  over-optimization (PPO, no KL penalty): gold peaks at ${p.gold.toFixed(3)} at KL ${p.kl.toFixed(1)}, then moves ${p.goldChangeAfter.toFixed(3)} while the proxy moves +${p.proxyChangeAfter.toFixed(3)}`
+        ? `\n  over-optimization (PPO, no KL penalty): gold peaks at ${p.gold.toFixed(3)} at KL ${p.kl.toFixed(1)}; after it the proxy rises ${p.proxyChangeAfter.toFixed(3)} more while gold moves ${p.goldChangeAfter.toFixed(3)}`
         : `\n  over-optimization (PPO, no KL penalty): gold and proxy did not part ways (gold's peak ${p.gold.toFixed(3)} at KL ${p.kl.toFixed(1)})`;
       process.stdout.write(`${METHODS.map(line).join('\n')}\n  reward model accuracy vs gold ${(100 * s.reward_model.accuracy_vs_gold).toFixed(1)}% (labelers' agreement with gold ${(100 * s.labelers.agreement).toFixed(1)}%, with each other ${(100 * (s.labelers.between_labelers ?? NaN)).toFixed(1)}%)${over}\nreport: ${o.out}/report.html\n`);
     });

@@ -17,10 +17,14 @@ test('partingPoint: a run whose gold still rises at its end has not parted', () 
   const p = partingPoint(run([0, 0.1, 0.2, 0.3, 0.4], [0, 0.1, 0.2, 0.3, 0.4]))!;
   assert.equal(p.step, 5);
   assert.equal(p.parted, false);
-  // Noise is not parting: a drop smaller than minChange does not count.
-  const small = run([0, 0.1, 0.2, 0.19, 0.18], [0, 0.1, 0.2, 0.3, 0.4]);
+  // Gold flat after its peak while the proxy climbs: they have parted, though gold did not fall much.
+  const flat = partingPoint(run([0, 0.2, 0.4, 0.4, 0.39, 0.4, 0.39], [0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2]))!;
+  assert.equal(flat.parted, true);
+  assert.ok(flat.goldChangeAfter > -0.02 && flat.proxyChangeAfter > 0.5);
+  // Noise is not parting: a proxy rise under minProxyRise does not count.
+  const small = run([0, 0.1, 0.2, 0.19, 0.18], [0, 0.1, 0.2, 0.22, 0.24]);
   assert.equal(partingPoint(small)!.parted, true);
-  assert.equal(partingPoint(small, { gold: 0.05, proxy: 0.05 })!.parted, false);
+  assert.equal(partingPoint(small, 0.05)!.parted, false);
   // Gold and proxy falling together is not over-optimization either.
   assert.equal(partingPoint(run([0, 0.5, 0.6, 0.2, 0], [0, 0.5, 0.6, 0.2, 0]))!.parted, false);
 });

@@ -146,21 +146,22 @@ export interface PartingPoint {
   kl: number;
   gold: number;
   proxy: number;
-  /** From that point to the run's end (moving means again): how gold and proxy moved. */
+  /** From that point to the run's end (moving means again): how gold (≤ 0 by definition) and proxy moved. */
   goldChangeAfter: number;
   proxyChangeAfter: number;
   /**
-   * After the peak, gold fell by more than minChange.gold while the proxy rose by more than
-   * minChange.proxy: the policy was exploiting the reward model's errors.
+   * After gold's peak the proxy still rose, by more than minProxyRise: gold no longer follows the
+   * proxy, and what the policy still gains is the reward model's errors (goldChangeAfter says
+   * whether gold also fell, the stronger sign).
    */
   parted: boolean;
 }
 
 /**
  * Where gold and proxy part ways along a run (points in step order); null for fewer than 3 points.
- * minChange keeps noise from counting as parting (the demo uses a quarter of the SFT samples' spread).
+ * minProxyRise keeps noise from counting as parting (the demo uses a quarter of the SFT samples' spread).
  */
-export function partingPoint(points: ScorePoint[], minChange = { gold: 0, proxy: 0 }): PartingPoint | null {
+export function partingPoint(points: ScorePoint[], minProxyRise = 0): PartingPoint | null {
   if (points.length < 3) return null;
   const smooth = (k: keyof ScorePoint) => points.map((_, i) => {
     const w = points.slice(Math.max(0, i - 1), Math.min(points.length, i + 2));
@@ -173,6 +174,6 @@ export function partingPoint(points: ScorePoint[], minChange = { gold: 0, proxy:
   const goldChangeAfter = gold[last] - gold[peak], proxyChangeAfter = proxy[last] - proxy[peak];
   return {
     step: points[peak].step, kl: kl[peak], gold: gold[peak], proxy: proxy[peak], goldChangeAfter, proxyChangeAfter,
-    parted: peak < last && goldChangeAfter < -minChange.gold && proxyChangeAfter > minChange.proxy,
+    parted: peak < last && proxyChangeAfter > minProxyRise,
   };
 }

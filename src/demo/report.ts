@@ -60,9 +60,9 @@ function run(m: MethodsResult, method: 'ppo' | 'ppo_no_kl') {
   return m.curve.filter((p) => p.method === method).map((p) => ({ iteration: p.step, kl: p.kl, gold: p.gold, proxy: p.proxy }));
 }
 
-/** A quarter of the SFT samples' standard deviation: less than that, up or down, is noise here. */
+/** A proxy rise under a quarter of the SFT samples' standard deviation is noise here. */
 function parting(m: MethodsResult, method: 'ppo' | 'ppo_no_kl'): PartingPoint | null {
-  return partingPoint(m.curve.filter((p) => p.method === method), { gold: m.sftStats.gold.sd / 4, proxy: m.sftStats.proxy.sd / 4 });
+  return partingPoint(m.curve.filter((p) => p.method === method), m.sftStats.proxy.sd / 4);
 }
 
 function esc(s: string): string {
@@ -115,8 +115,8 @@ function overNote(s: DemoSummary): string {
   const p = s.overoptimization.parting;
   if (!p) return '';
   const head = `The over-optimization run is PPO against the same reward model with no KL penalty (it only draws the figure).`;
-  if (!p.parted) return `${head} Along it, gold did not fall (by more than a quarter of the SFT samples' standard deviation) after its highest point (${num(p.gold)} at KL ${num(p.kl, 1)}, iteration ${p.step}) while the proxy rose: proxy and gold did not part ways in this run.`;
-  return `${head} Its gold score peaks at ${num(p.gold)} at KL ${num(p.kl, 1)} (iteration ${p.step}); from there to the end, gold moves ${num(p.goldChangeAfter)} while the proxy moves +${num(p.proxyChangeAfter)}: that is where they part ways.`;
+  if (!p.parted) return `${head} After gold's highest point (${num(p.gold)} at KL ${num(p.kl, 1)}, iteration ${p.step}) the proxy did not rise by more than a quarter of the SFT samples' standard deviation: proxy and gold did not part ways in this run.`;
+  return `${head} Its gold score peaks at ${num(p.gold)} at KL ${num(p.kl, 1)} (iteration ${p.step}); from there to the end the proxy still rises by ${num(p.proxyChangeAfter)} while gold moves ${num(p.goldChangeAfter)}: that is where they part ways.`;
 }
 
 async function reportHTML(ctx: DemoContext, s: DemoSummary, r: { labels: LabelsResult; reward: RewardStageResult; methods: MethodsResult }): Promise<string> {
