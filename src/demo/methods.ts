@@ -6,7 +6,7 @@ import { scoreWith } from '../judge/reward-fn.js';
 import { bestOfNKL } from '../train/best-of-n.js';
 import { defaultDPOConfig, trainDPO } from '../train/dpo.js';
 import { defaultHindsightConfig, defaultHindsightTemplates, hindsightPrompt, trainHindsight } from '../train/hindsight.js';
-import { defaultPPOConfig, trainPPO } from '../train/ppo.js';
+import { PPOConfig, defaultPPOConfig, trainPPO } from '../train/ppo.js';
 import { defaultReSTConfig, trainReST } from '../train/rest.js';
 import { MethodEval, cutAtStop, fitPrompt, halfWidth95, judge, klToReference, mean, sampleCompletions, winRate } from './evaluate.js';
 import { DemoContext, loadPolicyDir, readComparisonsFile } from './pipeline.js';
@@ -77,31 +77,21 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
     return { curve, chosen, n: maxN, sftStats: { gold: { mean: mean(gold), sd: sd(gold) }, proxy: { mean: mean(proxy), sd: sd(proxy) } } };
   });
 
-  // ---- PPO, watching the gold judge on every iteration's rollouts ----
-  const ppo = await runner.run('ppo', async (dir) => {
+  // ---- PPO, watching the gold judge on every iteration's rollouts; then the over-optimization run,
+  // PPO with no KL penalty, only for the figure ----
+  const ppoRun = (method: 'ppo' | 'ppo_no_kl', settings: Partial<PPOConfig>) => async (dir: string) => {
     const { model, tok } = loadPolicyDir(sftDir);
     const curve: CurvePoint[] = [];
     const r = await trainPPO(model, tok, trainPrompts, ctx.proxy(), {
-      ...defaultPPOConfig, outDir: dir, ...cfg.ppo, maxNewTokens: gen.maxNewTokens, seed: cfg.seed,
+      ...defaultPPOConfig, outDir: dir, ...settings, maxNewTokens: gen.maxNewTokens, seed: cfg.seed,
     }, log, (it) => {
       const gold = it.completions.map((c, i) => task.gold.score(it.prompts[i], cutAtStop(c, gen.stop)));
-      curve.push({ method: 'ppo', step: it.iteration, kl: it.kl, gold: mean(gold), proxy: mean(it.scores) });
+      curve.push({ method, step: it.iteration, kl: it.kl, gold: mean(gold), proxy: mean(it.scores) });
     });
     return { curve, seconds: r.seconds };
-  });
-
-  // ---- the over-optimization run: PPO with no KL penalty, only for the figure ----
-  const noKL = await runner.run('overoptimization', async (dir) => {
-    const { model, tok } = loadPolicyDir(sftDir);
-    const curve: CurvePoint[] = [];
-    await trainPPO(model, tok, trainPrompts, ctx.proxy(), {
-      ...defaultPPOConfig, outDir: dir, ...cfg.overoptimization, initKL: 0, targetKL: 0, maxNewTokens: gen.maxNewTokens, seed: cfg.seed,
-    }, log, (it) => {
-      const gold = it.completions.map((c, i) => task.gold.score(it.prompts[i], cutAtStop(c, gen.stop)));
-      curve.push({ method: 'ppo_no_kl', step: it.iteration, kl: it.kl, gold: mean(gold), proxy: mean(it.scores) });
-    });
-    return { curve };
-  });
+  };
+  const ppo = await runner.run('ppo', ppoRun('ppo', cfg.ppo));
+  const noKL = await runner.run('overoptimization', ppoRun('ppo_no_kl', { ...cfg.overoptimization, initKL: 0, targetKL: 0 }));
 
   const rest = await runner.run('rest', async (dir) => {
     const { model, tok } = loadPolicyDir(sftDir);
