@@ -206,17 +206,18 @@ export interface LabelsResult {
   agreement: { withGold: number; betweenLabelers: number | null; perLabeler: Record<string, { n: number; withGold: number }> };
 }
 
-function readPairs(path: string): { prompt: string; a: string; b: string }[] {
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+/** A JSONL file an earlier stage of this demo wrote (trusted: not validated again). */
+function readOwnJsonl<T>(path: string): T[] {
+  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
 }
 
 export function readComparisonsFile(path: string): Comparison[] {
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Comparison);
+  return readOwnJsonl<Comparison>(path);
 }
 
 function labelPairs(ctx: DemoContext, dir: string): LabelsResult {
   const { cfg, task, runner } = ctx;
-  const pairs = readPairs(join(runner.dir('pairs'), 'pairs.jsonl'));
+  const pairs = readOwnJsonl<{ prompt: string; a: string; b: string }>(join(runner.dir('pairs'), 'pairs.jsonl'));
   const labelers = defaultLabelers();
   // Two labelers on the first overlapPairs pairs (for their agreement), one on the rest, as a
   // labeling project with partial overlap would.
