@@ -8,7 +8,12 @@ import { loadWasmGemm } from '../dist/engine/gemm-wasm.js';
 const quick = process.argv.includes('--quick');
 // M×N×K. 2048×384×128 and 2048×128×384: a linear layer (d 128 ↔ 3·128) over B·T = 2048 tokens;
 // 128×128×32: one attention head's scores (T = 128, hs = 32).
-const shapes = [[1024, 1024, 1024], [2048, 384, 128], [2048, 128, 384], [128, 128, 32]];
+const shapes = [
+  [1024, 1024, 1024],
+  [2048, 384, 128],
+  [2048, 128, 384],
+  [128, 128, 32],
+];
 const cores = os.availableParallelism();
 
 const backends = [];
@@ -37,7 +42,9 @@ await new Promise((resolve) => setTimeout(resolve, 500));
 for (const [label, backend] of backends) {
   console.log(`\n${label}: ${backend.detail}`);
   for (const [M, N, K] of shapes) {
-    const A = random(M * K), B = random(K * N), C = new Float32Array(M * N);
+    const A = random(M * K),
+      B = random(K * N),
+      C = new Float32Array(M * N);
     const flops = 2 * M * N * K;
     const run = () => backend.sgemm(false, false, M, N, K, 1, A, 0, K, B, 0, N, 0, C, 0, N);
     run();
@@ -45,8 +52,10 @@ for (const [label, backend] of backends) {
     const reps = Math.max(1, Math.min(2000, Math.round(0.2 / time(run))));
     let best = Infinity;
     for (let t = 0; t < (quick || backend.name === 'js' ? 2 : 7); t++) best = Math.min(best, time(run, reps));
-    console.log(`  ${`${M}×${N}×${K}`.padEnd(16)} ${(flops / best / 1e9).toFixed(1).padStart(7)} GFLOP/s` +
-      `  ${(best * 1e3).toFixed(3).padStart(9)} ms`);
+    console.log(
+      `  ${`${M}×${N}×${K}`.padEnd(16)} ${(flops / best / 1e9).toFixed(1).padStart(7)} GFLOP/s` +
+        `  ${(best * 1e3).toFixed(3).padStart(9)} ms`,
+    );
   }
 }
 process.exit(0); // the wasm workers are unref'd, but exit promptly anyway

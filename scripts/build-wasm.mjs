@@ -13,13 +13,35 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 // (src/engine/simd.ts) have a private memory per thread.
 const sharedMemory = ['--importMemory', '--sharedMemory', '--maximumMemory', '32768', '--noExportMemory'];
 const builds = [
-  { source: 'src/engine/wasm/assembly/gemm.ts', outFile: 'dist/engine/wasm/gemm.wasm', features: 'simd,threads', memory: sharedMemory },
-  { source: 'src/engine/wasm/assembly/gemm.ts', outFile: 'dist/engine/wasm/gemm-relaxed.wasm', features: 'simd,threads,relaxed-simd', memory: sharedMemory },
-  { source: 'src/engine/wasm/assembly/elementwise.ts', outFile: 'dist/engine/wasm/elementwise.wasm', features: 'simd', memory: [] },
+  {
+    source: 'src/engine/wasm/assembly/gemm.ts',
+    outFile: 'dist/engine/wasm/gemm.wasm',
+    features: 'simd,threads',
+    memory: sharedMemory,
+  },
+  {
+    source: 'src/engine/wasm/assembly/gemm.ts',
+    outFile: 'dist/engine/wasm/gemm-relaxed.wasm',
+    features: 'simd,threads,relaxed-simd',
+    memory: sharedMemory,
+  },
+  {
+    source: 'src/engine/wasm/assembly/elementwise.ts',
+    outFile: 'dist/engine/wasm/elementwise.wasm',
+    features: 'simd',
+    memory: [],
+  },
 ];
 
-const mtime = (path) => stat(root + path).then((s) => s.mtimeMs, () => -Infinity);
-const newestInput = Math.max(...(await Promise.all([...new Set(builds.map((b) => b.source))].map(mtime))), await mtime('scripts/build-wasm.mjs'));
+const mtime = (path) =>
+  stat(root + path).then(
+    (s) => s.mtimeMs,
+    () => -Infinity,
+  );
+const newestInput = Math.max(
+  ...(await Promise.all([...new Set(builds.map((b) => b.source))].map(mtime))),
+  await mtime('scripts/build-wasm.mjs'),
+);
 const outputs = await Promise.all(builds.map((b) => mtime(b.outFile)));
 if (outputs.every((t) => t > newestInput)) {
   console.log('build-wasm: dist/engine/wasm/*.wasm are up to date');
@@ -31,11 +53,16 @@ await mkdir(root + 'dist/engine/wasm', { recursive: true });
 for (const { source, outFile, features, memory } of builds) {
   const { error, stderr } = await asc.main([
     source,
-    '--outFile', outFile,
-    '--baseDir', root,
-    '-O3', '--noAssert',
-    '--enable', features,
-    '--runtime', 'stub', // the kernels never allocate: the host lays out linear memory itself
+    '--outFile',
+    outFile,
+    '--baseDir',
+    root,
+    '-O3',
+    '--noAssert',
+    '--enable',
+    features,
+    '--runtime',
+    'stub', // the kernels never allocate: the host lays out linear memory itself
     ...memory,
   ]);
   if (error) {

@@ -11,6 +11,9 @@ const rand = (n) => {
 };
 const spaced = (n) => String(n).split('').join(' ');
 for (let i = 0; i < count; i++) {
-  const a = rand(100), b = rand(100);
-  process.stdout.write(JSON.stringify({ prompt: `${spaced(a)} + ${spaced(b)} =`, completion: ` ${spaced(a + b)}` }) + '\n');
+  const a = rand(100),
+    b = rand(100);
+  process.stdout.write(
+    JSON.stringify({ prompt: `${spaced(a)} + ${spaced(b)} =`, completion: ` ${spaced(a + b)}` }) + '\n',
+  );
 }

@@ -61,7 +61,8 @@ export async function runBench(o: BenchOptions, log: (m: string) => void): Promi
   const model = new GPT(config, 0);
   const opt = new AdamW(model.params, { lr: 1e-4 });
   const rng = new RNG(0);
-  const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
+  const ids = new Int32Array(B * T),
+    targets = new Int32Array(B * T);
   const replica = { models: { policy: model }, heads: {} };
   // The same path as `rlhf train sft`: the batch is split across the threads (RLHF_THREADS).
   const step = () => {
@@ -72,7 +73,9 @@ export async function runBench(o: BenchOptions, log: (m: string) => void): Promi
     opt.update();
   };
   const blas = gemm();
-  log(`ours: ${blas.name} (${blas.detail}), ${shardCount()} threads, model small (V ${V}, T ${T}, C ${config.nEmbd}, ${config.nHead} heads, ${config.nLayer} layers), batch ${B}`);
+  log(
+    `ours: ${blas.name} (${blas.detail}), ${shardCount()} threads, model small (V ${V}, T ${T}, C ${config.nEmbd}, ${config.nHead} heads, ${config.nLayer} layers), batch ${B}`,
+  );
   for (let i = 0; i < o.warmup; i++) step();
   let t0 = performance.now();
   for (let i = 0; i < o.steps; i++) step();
@@ -102,15 +105,36 @@ export async function runBench(o: BenchOptions, log: (m: string) => void): Promi
   // One PPO iteration on the reference model (batch 16, 64 new tokens, 4 epochs of minibatch 8)
   // against a reward model of the same size: where PPO's time goes.
   const ppoOut = mkdtempSync(join(tmpdir(), 'rlhf-bench-ppo-'));
-  const ppo = await trainPPO(model.clone(), rm.tokenizer, ['a'], rm.score.bind(rm) as RewardFn, {
-    ...defaultPPOConfig, outDir: ppoOut, iterations: 1, rolloutBatch: 16, minibatch: 8, ppoEpochs: 4, maxNewTokens: 64, quiet: true,
-  }, () => {});
+  const ppo = await trainPPO(
+    model.clone(),
+    rm.tokenizer,
+    ['a'],
+    rm.score.bind(rm) as RewardFn,
+    {
+      ...defaultPPOConfig,
+      outDir: ppoOut,
+      iterations: 1,
+      rolloutBatch: 16,
+      minibatch: 8,
+      ppoEpochs: 4,
+      maxNewTokens: 64,
+      quiet: true,
+    },
+    () => {},
+  );
   rmSync(ppoOut, { recursive: true, force: true });
   const ps = ppo.seconds;
-  log(`ours: one PPO iteration: generation ${ps.generation.toFixed(2)}s, scoring ${ps.scoring.toFixed(2)}s, log-probs and values ${ps.logprobs.toFixed(2)}s, training ${ps.training.toFixed(2)}s`);
+  log(
+    `ours: one PPO iteration: generation ${ps.generation.toFixed(2)}s, scoring ${ps.scoring.toFixed(2)}s, log-probs and values ${ps.logprobs.toFixed(2)}s, training ${ps.training.toFixed(2)}s`,
+  );
 
   const result: BenchResult = {
-    ppo_iteration_seconds: { generation: round(ps.generation, 3), scoring: round(ps.scoring, 3), logprobs: round(ps.logprobs, 3), training: round(ps.training, 3) },
+    ppo_iteration_seconds: {
+      generation: round(ps.generation, 3),
+      scoring: round(ps.scoring, 3),
+      logprobs: round(ps.logprobs, 3),
+      training: round(ps.training, 3),
+    },
     score_pairs_per_s: round(scorePps),
     model: 'small',
     batch_size: B,
@@ -132,14 +156,33 @@ export async function runBench(o: BenchOptions, log: (m: string) => void): Promi
 function runTorch(o: BenchOptions, log: (m: string) => void): Partial<BenchResult> {
   const script = resolve('bench/torch_bench.py');
   if (!existsSync(script)) return { torch_error: `${script} not found (run the benchmark from the repository root)` };
-  const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  const python = ['python3', '/usr/bin/python3'].find(
+    (p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
+  );
   if (!python) {
-    log('PyTorch not found (python3 -c "import torch" fails): skipping the peer. On Debian: apt-get install python3-torch libopenblas0-pthread');
+    log(
+      'PyTorch not found (python3 -c "import torch" fails): skipping the peer. On Debian: apt-get install python3-torch libopenblas0-pthread',
+    );
     return { torch_error: 'python3 with torch not found' };
   }
   log(`torch: running ${script} with ${python} on ${o.threads} threads`);
-  const r = spawnSync(python, [script, '--steps', String(o.steps), '--warmup', String(o.warmup), '--threads', String(o.threads), '--sample-runs', String(o.sampleRepeats)], { encoding: 'utf8' });
-  if (r.status !== 0) return { torch_error: `torch_bench.py failed: ${(r.stderr || '').trim().split('\n').slice(-3).join(' ')}` };
+  const r = spawnSync(
+    python,
+    [
+      script,
+      '--steps',
+      String(o.steps),
+      '--warmup',
+      String(o.warmup),
+      '--threads',
+      String(o.threads),
+      '--sample-runs',
+      String(o.sampleRepeats),
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0)
+    return { torch_error: `torch_bench.py failed: ${(r.stderr || '').trim().split('\n').slice(-3).join(' ')}` };
   for (const line of (r.stderr || '').trim().split('\n')) if (line) log(`torch: ${line}`);
   const last = r.stdout.trim().split('\n').pop() ?? '';
   try {

@@ -34,9 +34,23 @@ export interface LoadOptions {
   seed: number;
 }
 
-export const defaultLoadOptions: LoadOptions = { labelers: 16, tasks: 600, overlap: 2, servers: 1, retryShare: 0.1, killAfter: 0, seed: 0 };
+export const defaultLoadOptions: LoadOptions = {
+  labelers: 16,
+  tasks: 600,
+  overlap: 2,
+  servers: 1,
+  retryShare: 0.1,
+  killAfter: 0,
+  seed: 0,
+};
 
-export interface RouteStats { requests: number; p50: number; p90: number; p99: number; max: number }
+export interface RouteStats {
+  requests: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
 
 export interface LoadResult {
   backend: 'sqlite' | 'postgres';
@@ -55,14 +69,24 @@ export interface LoadResult {
   /** Requests that failed with a network error (the killed server) and were sent again. */
   networkErrors: number;
   kills: number;
-  check: { inStore: number; missing: number; duplicates: number; overOverlap: number; labelerTwice: number; ok: boolean };
+  check: {
+    inStore: number;
+    missing: number;
+    duplicates: number;
+    overOverlap: number;
+    labelerTwice: number;
+    ok: boolean;
+  };
 }
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/rlhf.js');
 const ADMIN_TOKEN = 'load-test-admin-token-0123456789';
 
 /** A seeded uniform generator in [0, 1) (the engine's), so runs with the same seed make the same choices. */
-const rng = (seed: number): (() => number) => { const r = new RNG(seed); return () => r.uniform(); };
+const rng = (seed: number): (() => number) => {
+  const r = new RNG(seed);
+  return () => r.uniform();
+};
 
 function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -77,26 +101,38 @@ function freePort(): Promise<number> {
 
 class ServerProcess {
   child?: ChildProcess;
-  constructor(readonly port: number, readonly database: string) {}
+  constructor(
+    readonly port: number,
+    readonly database: string,
+  ) {}
 
-  get base(): string { return `http://127.0.0.1:${this.port}`; }
+  get base(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
 
   async start(): Promise<void> {
     const child = spawn(process.execPath, [BIN, 'serve', '--port', String(this.port), '--database', this.database], {
-      env: { ...process.env, RLHF_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, RLHF_ADMIN_TOKEN: ADMIN_TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
     let err = '';
-    child.stderr!.on('data', (d) => { err += d; });
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
     child.stdout!.resume();
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`rlhf serve on port ${this.port} exited with code ${child.exitCode}: ${err.trim()}`);
+      if (child.exitCode !== null)
+        throw new Error(`rlhf serve on port ${this.port} exited with code ${child.exitCode}: ${err.trim()}`);
       try {
         const r = await fetch(`${this.base}/api/health`);
         if (r.ok) return;
-      } catch { /* not listening yet */ }
-      if (Date.now() > deadline) throw new Error(`rlhf serve on port ${this.port} did not answer within 30 s: ${err.trim()}`);
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > deadline)
+        throw new Error(`rlhf serve on port ${this.port} did not answer within 30 s: ${err.trim()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -104,7 +140,10 @@ class ServerProcess {
   kill(signal: NodeJS.Signals): Promise<void> {
     const c = this.child;
     if (!c || c.exitCode !== null) return Promise.resolve();
-    return new Promise((res) => { c.once('exit', () => res()); c.kill(signal); });
+    return new Promise((res) => {
+      c.once('exit', () => res());
+      c.kill(signal);
+    });
   }
 }
 
@@ -116,7 +155,8 @@ function percentiles(xs: number[]): RouteStats {
 }
 
 export async function runLabelingLoad(o: LoadOptions, log: (m: string) => void = () => {}): Promise<LoadResult> {
-  if (o.labelers < o.overlap) throw new Error(`--labelers ${o.labelers} is less than --overlap ${o.overlap}: some tasks could never be finished`);
+  if (o.labelers < o.overlap)
+    throw new Error(`--labelers ${o.labelers} is less than --overlap ${o.overlap}: some tasks could never be finished`);
   const tmp = mkdtempSync(join(tmpdir(), 'rlhf-load-'));
   const database = o.database ?? join(tmp, 'feedback.db');
   const backend = /^postgres(ql)?:\/\//.test(database) ? 'postgres' : 'sqlite';
@@ -130,36 +170,53 @@ export async function runLabelingLoad(o: LoadOptions, log: (m: string) => void =
 
     const admin = async (method: string, path: string, body?: unknown) => {
       const r = await fetch(servers[0].base + path, {
-        method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
       });
-      const j = await r.json() as Record<string, any>;
+      const j = (await r.json()) as Record<string, any>;
       if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(j)}`);
       return j;
     };
     const run = Date.now().toString(36);
-    const project = (await admin('POST', '/api/projects', { name: `load ${run}`, settings: { overlap: o.overlap } })).project.id as number;
+    const project = (await admin('POST', '/api/projects', { name: `load ${run}`, settings: { overlap: o.overlap } }))
+      .project.id as number;
     const rand = rng(o.seed);
-    const jsonl = Array.from({ length: o.tasks }, (_, i) => JSON.stringify({
-      prompt: `Post ${i}: ${'lorem ipsum dolor sit amet '.repeat(8)}`,
-      completions: [`Summary ${i} A ${rand().toString(36)}`, `Summary ${i} B ${rand().toString(36)}`],
-    })).join('\n');
+    const jsonl = Array.from({ length: o.tasks }, (_, i) =>
+      JSON.stringify({
+        prompt: `Post ${i}: ${'lorem ipsum dolor sit amet '.repeat(8)}`,
+        completions: [`Summary ${i} A ${rand().toString(36)}`, `Summary ${i} B ${rand().toString(36)}`],
+      }),
+    ).join('\n');
     await admin('POST', `/api/projects/${project}/tasks/import`, { jsonl });
     const tokens: string[] = [];
-    for (let i = 0; i < o.labelers; i++) tokens.push((await admin('POST', '/api/users', { name: `load-${run}-${i}`, projects: [project] })).token);
+    for (let i = 0; i < o.labelers; i++)
+      tokens.push((await admin('POST', '/api/users', { name: `load-${run}-${i}`, projects: [project] })).token);
     log(`load: project ${project} with ${o.tasks} tasks × overlap ${o.overlap}; ${o.labelers} labelers`);
 
-    const nextMs: number[] = [], submitMs: number[] = [];
+    const nextMs: number[] = [],
+      submitMs: number[] = [];
     const acked = new Map<string, { judgmentId: number; taskId: number; labeler: number }>();
-    let retriesSent = 0, networkErrors = 0, kills = 0, restarting: Promise<void> | null = null;
+    let retriesSent = 0,
+      networkErrors = 0,
+      kills = 0,
+      restarting: Promise<void> | null = null;
 
     /** One request; a network error (server killed) waits for the restart and tries again. */
-    const call = async (labeler: number, method: string, path: string, body?: unknown): Promise<{ status: number; json: any; ms: number }> => {
+    const call = async (
+      labeler: number,
+      method: string,
+      path: string,
+      body?: unknown,
+    ): Promise<{ status: number; json: any; ms: number }> => {
       const server = servers[labeler % servers.length];
       for (let attempt = 0; ; attempt++) {
         const t0 = performance.now();
         try {
           const r = await fetch(server.base + path, {
-            method, headers: { authorization: `Bearer ${tokens[labeler]}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+            method,
+            headers: { authorization: `Bearer ${tokens[labeler]}`, 'content-type': 'application/json' },
+            body: body === undefined ? undefined : JSON.stringify(body),
           });
           const json = await r.json();
           return { status: r.status, json, ms: performance.now() - t0 };
@@ -177,13 +234,20 @@ export async function runLabelingLoad(o: LoadOptions, log: (m: string) => void =
       let n = 0;
       for (;;) {
         const next = await call(i, 'GET', `/api/projects/${project}/next`);
-        if (next.status !== 200) throw new Error(`labeler ${i}: GET next answered ${next.status} ${JSON.stringify(next.json)}`);
+        if (next.status !== 200)
+          throw new Error(`labeler ${i}: GET next answered ${next.status} ${JSON.stringify(next.json)}`);
         nextMs.push(next.ms);
         const task = next.json.task;
         if (!task) return;
-        const body = { taskId: task.taskId, submissionId: `l${i}-${n++}`, shown: task.shown, choice: 1 + Math.floor(r() * 9) };
+        const body = {
+          taskId: task.taskId,
+          submissionId: `l${i}-${n++}`,
+          shown: task.shown,
+          choice: 1 + Math.floor(r() * 9),
+        };
         const sent = await call(i, 'POST', `/api/projects/${project}/judgments`, body);
-        if (sent.status !== 201 && sent.status !== 200) throw new Error(`labeler ${i}: submit answered ${sent.status} ${JSON.stringify(sent.json)}`);
+        if (sent.status !== 201 && sent.status !== 200)
+          throw new Error(`labeler ${i}: submit answered ${sent.status} ${JSON.stringify(sent.json)}`);
         submitMs.push(sent.ms);
         const id = sent.json.judgment.id as number;
         acked.set(body.submissionId + `@${i}`, { judgmentId: id, taskId: task.taskId, labeler: i });
@@ -191,13 +255,20 @@ export async function runLabelingLoad(o: LoadOptions, log: (m: string) => void =
           retriesSent++;
           const again = await call(i, 'POST', `/api/projects/${project}/judgments`, body);
           if (again.status !== 200 || again.json.judgment.id !== id) {
-            throw new Error(`labeler ${i}: a retried submission answered ${again.status} with judgment ${again.json.judgment?.id}, not 200 with ${id}`);
+            throw new Error(
+              `labeler ${i}: a retried submission answered ${again.status} with judgment ${again.json.judgment?.id}, not 200 with ${id}`,
+            );
           }
         }
         if (o.killAfter > 0 && kills === 0 && acked.size >= o.killAfter && !restarting) {
           kills++;
           log(`load: SIGKILL to server 0 after ${acked.size} acknowledged judgments; starting it again`);
-          restarting = servers[0].kill('SIGKILL').then(() => servers[0].start()).finally(() => { restarting = null; });
+          restarting = servers[0]
+            .kill('SIGKILL')
+            .then(() => servers[0].start())
+            .finally(() => {
+              restarting = null;
+            });
         }
       }
     };
@@ -215,8 +286,11 @@ export async function runLabelingLoad(o: LoadOptions, log: (m: string) => void =
       const byId = new Map(judgments.map((j) => [j.id, j]));
       const ids = new Map<number, number>();
       for (const a of acked.values()) ids.set(a.judgmentId, (ids.get(a.judgmentId) ?? 0) + 1);
-      const missing = [...acked.values()].filter((a) => !byId.has(a.judgmentId) || byId.get(a.judgmentId)!.taskId !== a.taskId).length;
-      const perTask = new Map<number, number>(), perPair = new Set<string>();
+      const missing = [...acked.values()].filter(
+        (a) => !byId.has(a.judgmentId) || byId.get(a.judgmentId)!.taskId !== a.taskId,
+      ).length;
+      const perTask = new Map<number, number>(),
+        perPair = new Set<string>();
       let labelerTwice = 0;
       for (const j of judgments) {
         perTask.set(j.taskId, (perTask.get(j.taskId) ?? 0) + 1);
@@ -228,16 +302,36 @@ export async function runLabelingLoad(o: LoadOptions, log: (m: string) => void =
       // A judgment nobody was told about, or one id acknowledged for two submissions, is a duplicate.
       const duplicates = judgments.filter((j) => !ids.has(j.id)).length + [...ids.values()].filter((c) => c > 1).length;
       check = {
-        inStore: judgments.length, missing, duplicates, overOverlap, labelerTwice,
-        ok: missing === 0 && duplicates === 0 && overOverlap === 0 && labelerTwice === 0 && judgments.length === o.tasks * o.overlap,
+        inStore: judgments.length,
+        missing,
+        duplicates,
+        overOverlap,
+        labelerTwice,
+        ok:
+          missing === 0 &&
+          duplicates === 0 &&
+          overOverlap === 0 &&
+          labelerTwice === 0 &&
+          judgments.length === o.tasks * o.overlap,
       };
     } finally {
       await store.close();
     }
     return {
-      backend, servers: o.servers, labelers: o.labelers, tasks: o.tasks, overlap: o.overlap,
-      seconds: Math.round(seconds * 100) / 100, judgmentsPerSecond: Math.round((acked.size / seconds) * 10) / 10,
-      next: percentiles(nextMs), submit: percentiles(submitMs), acknowledged: acked.size, retriesSent, networkErrors, kills, check,
+      backend,
+      servers: o.servers,
+      labelers: o.labelers,
+      tasks: o.tasks,
+      overlap: o.overlap,
+      seconds: Math.round(seconds * 100) / 100,
+      judgmentsPerSecond: Math.round((acked.size / seconds) * 10) / 10,
+      next: percentiles(nextMs),
+      submit: percentiles(submitMs),
+      acknowledged: acked.size,
+      retriesSent,
+      networkErrors,
+      kills,
+      check,
     };
   } finally {
     for (const s of servers) await s.kill('SIGKILL');

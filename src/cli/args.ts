@@ -5,7 +5,8 @@ import { InvalidArgumentError } from 'commander';
 export function intArg(min = -Infinity, max = Infinity) {
   return (v: string): number => {
     const n = Number(v);
-    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${v}"`);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n))
+      throw new InvalidArgumentError(`expected an integer, got "${v}"`);
     if (n < min || n > max) throw new InvalidArgumentError(`expected an integer${rangeText(min, max)}, got ${n}`);
     return n;
   };

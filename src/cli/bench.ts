@@ -8,17 +8,32 @@ import { intArg } from './args.js';
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('measure training and sampling speed of the reference model (and PyTorch\'s, when installed)')
+    .description("measure training and sampling speed of the reference model (and PyTorch's, when installed)")
     .option('--steps <n>', 'timed training steps', intArg(1), 20)
     .option('--warmup <n>', 'untimed warm-up steps', intArg(0), 3)
     .option('--sample-repeats <n>', 'timed sampling runs (batch × 127 new tokens each)', intArg(1), 2)
     .option('--score-pairs <n>', 'pairs scored by a reward model in the timed scoring run', intArg(1), 512)
-    .option('--threads <n>', 'threads for PyTorch (ours: RLHF_THREADS, default all cores)', intArg(1), availableParallelism())
+    .option(
+      '--threads <n>',
+      'threads for PyTorch (ours: RLHF_THREADS, default all cores)',
+      intArg(1),
+      availableParallelism(),
+    )
     .option('--no-torch', 'skip the PyTorch peer')
     .option('--json', 'print one JSON object', false)
     .action(async (o) => {
       const log = (m: string) => process.stderr.write(m + '\n');
-      const r = await runBench({ steps: o.steps, warmup: o.warmup, torch: o.torch, threads: o.threads, sampleRepeats: o.sampleRepeats, scorePairs: o.scorePairs }, log);
+      const r = await runBench(
+        {
+          steps: o.steps,
+          warmup: o.warmup,
+          torch: o.torch,
+          threads: o.threads,
+          sampleRepeats: o.sampleRepeats,
+          scorePairs: o.scorePairs,
+        },
+        log,
+      );
       if (o.json) {
         process.stdout.write(JSON.stringify(r) + '\n');
         return;
@@ -33,7 +48,9 @@ export function registerBench(program: Command): void {
         `PPO iteration (16 × 64 tokens, 4 epochs): generation ${r.ppo_iteration_seconds.generation}s, scoring ${r.ppo_iteration_seconds.scoring}s, log-probs/values ${r.ppo_iteration_seconds.logprobs}s, training ${r.ppo_iteration_seconds.training}s`,
         row('peak RSS (MB)', r.peak_rss_mb, r.torch_peak_rss_mb),
         `rlhf: ${r.threads} threads (data parallel), matrix products on ${r.backend} (${r.backend_detail})`,
-        r.torch_version ? `pytorch: ${r.torch_version}, BLAS ${r.torch_blas}, ${r.torch_threads} threads` : `pytorch: ${r.torch_error ?? 'skipped'}`,
+        r.torch_version
+          ? `pytorch: ${r.torch_version}, BLAS ${r.torch_blas}, ${r.torch_threads} threads`
+          : `pytorch: ${r.torch_error ?? 'skipped'}`,
       ];
       process.stdout.write(lines.join('\n') + '\n');
     });

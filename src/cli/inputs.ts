@@ -33,6 +33,7 @@ export function loadPrompts(path: string): string[] {
 /** A policy checkpoint, which must carry its tokenizer. */
 export function loadPolicy(dir: string): Checkpoint & { tokenizer: Tokenizer } {
   const ck = loadCheckpoint(dir);
-  if (!ck.tokenizer) throw new Error(`${dir}: the policy checkpoint has no tokenizer.json; train it with \`rlhf train sft\` or add one`);
+  if (!ck.tokenizer)
+    throw new Error(`${dir}: the policy checkpoint has no tokenizer.json; train it with \`rlhf train sft\` or add one`);
   return ck as Checkpoint & { tokenizer: Tokenizer };
 }

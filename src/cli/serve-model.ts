@@ -13,12 +13,29 @@ import { loadPolicy } from './inputs.js';
 /** Adds --generator URL and its settings to a command that samples. */
 export function addGeneratorOptions(cmd: Command): Command {
   return cmd
-    .option('--generator <url>', 'sample on a server speaking the OpenAI completions API (rlhf serve-model, vLLM, llama.cpp, TGI) instead of the built-in engine')
-    .option('--generator-model <name>', 'the "model" field sent to --generator (default: the first model its /v1/models lists)')
+    .option(
+      '--generator <url>',
+      'sample on a server speaking the OpenAI completions API (rlhf serve-model, vLLM, llama.cpp, TGI) instead of the built-in engine',
+    )
+    .option(
+      '--generator-model <name>',
+      'the "model" field sent to --generator (default: the first model its /v1/models lists)',
+    )
     .option('--generator-concurrency <n>', 'requests to --generator in flight at once', intArg(1), 4)
-    .option('--generator-max-n <n>', 'most samples of one prompt per request (1 for llama.cpp\'s server and TGI, which refuse or ignore "n")', intArg(1))
-    .option('--generator-max-prompts <n>', 'most prompts per request (1 for a server that takes no list of prompts)', intArg(1))
-    .option('--generator-cache <file>', 'JSONL of finished remote generations: an interrupted run resumes from it (default: OUT.cache.jsonl for `sample --out OUT`, OUT/generations.jsonl for `train rest`)');
+    .option(
+      '--generator-max-n <n>',
+      'most samples of one prompt per request (1 for llama.cpp\'s server and TGI, which refuse or ignore "n")',
+      intArg(1),
+    )
+    .option(
+      '--generator-max-prompts <n>',
+      'most prompts per request (1 for a server that takes no list of prompts)',
+      intArg(1),
+    )
+    .option(
+      '--generator-cache <file>',
+      'JSONL of finished remote generations: an interrupted run resumes from it (default: OUT.cache.jsonl for `sample --out OUT`, OUT/generations.jsonl for `train rest`)',
+    );
 }
 
 export interface GeneratorFlags {
@@ -31,15 +48,28 @@ export interface GeneratorFlags {
 }
 
 /** The remote generator the flags ask for, or null for the built-in engine. */
-export function remoteGeneratorFrom(o: GeneratorFlags, d: { batchSize: number; cacheFile?: string }): RemoteGenerator | null {
+export function remoteGeneratorFrom(
+  o: GeneratorFlags,
+  d: { batchSize: number; cacheFile?: string },
+): RemoteGenerator | null {
   if (!o.generator) {
-    for (const [flag, v] of [['--generator-model', o.generatorModel], ['--generator-max-n', o.generatorMaxN], ['--generator-max-prompts', o.generatorMaxPrompts], ['--generator-cache', o.generatorCache]] as const) {
+    for (const [flag, v] of [
+      ['--generator-model', o.generatorModel],
+      ['--generator-max-n', o.generatorMaxN],
+      ['--generator-max-prompts', o.generatorMaxPrompts],
+      ['--generator-cache', o.generatorCache],
+    ] as const) {
       if (v !== undefined) throw new Error(`${flag} needs --generator URL`);
     }
     return null;
   }
   return new RemoteGenerator(o.generator, {
-    ...httpOptionsFromEnv(), model: o.generatorModel, concurrency: o.generatorConcurrency, maxN: o.generatorMaxN, maxPrompts: o.generatorMaxPrompts, batchSize: d.batchSize,
+    ...httpOptionsFromEnv(),
+    model: o.generatorModel,
+    concurrency: o.generatorConcurrency,
+    maxN: o.generatorMaxN,
+    maxPrompts: o.generatorMaxPrompts,
+    batchSize: d.batchSize,
     cacheFile: o.generatorCache ?? d.cacheFile,
   });
 }
@@ -51,7 +81,9 @@ export function progressLine(gen: Generator): (p: GenerationProgress) => void {
     const tenth = Math.floor((10 * p.done) / Math.max(1, p.total));
     if (tenth === shown && p.done !== p.total) return;
     shown = tenth;
-    process.stderr.write(`generate: ${p.done}/${p.total} completions${p.cached ? ` (${p.cached} from the cache)` : ''} from ${gen.name}\n`);
+    process.stderr.write(
+      `generate: ${p.done}/${p.total} completions${p.cached ? ` (${p.cached} from the cache)` : ''} from ${gen.name}\n`,
+    );
   };
 }
 
@@ -62,15 +94,25 @@ export function registerServeModel(program: Command): void {
     .requiredOption('--model <dir>', 'checkpoint directory (config.json, model.safetensors, tokenizer.json)')
     .option('--port <n>', 'TCP port (0 = any free one)', intArg(0, 65535), 8000)
     .option('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
-    .option('--name <id>', 'the model id in /v1/models and answers (default: the directory\'s name)')
+    .option('--name <id>', "the model id in /v1/models and answers (default: the directory's name)")
     .option('--max-completions <n>', 'most completions (prompts × n) in one request', intArg(1), 256)
-    .option('--accept-weights', 'accept PUT /v1/weights (new weights for the served model, as `train rest --generator` sends); only on a trusted network', false)
+    .option(
+      '--accept-weights',
+      'accept PUT /v1/weights (new weights for the served model, as `train rest --generator` sends); only on a trusted network',
+      false,
+    )
     .action(async (o) => {
       const ck = loadPolicy(o.model);
       const name = o.name ?? basename(resolve(o.model));
-      const app = buildModelServer(ck.model, ck.tokenizer, { name, maxCompletions: o.maxCompletions, acceptWeights: o.acceptWeights });
+      const app = buildModelServer(ck.model, ck.tokenizer, {
+        name,
+        maxCompletions: o.maxCompletions,
+        acceptWeights: o.acceptWeights,
+      });
       const address = await app.listen({ port: o.port, host: o.host });
-      process.stderr.write(`serve-model: "${name}" on ${address}/v1 (POST /v1/completions, GET /v1/models${o.acceptWeights ? ', PUT /v1/weights' : ''}); Ctrl-C stops\n`);
+      process.stderr.write(
+        `serve-model: "${name}" on ${address}/v1 (POST /v1/completions, GET /v1/models${o.acceptWeights ? ', PUT /v1/weights' : ''}); Ctrl-C stops\n`,
+      );
       await untilSignal();
       await app.close();
     });

@@ -12,15 +12,31 @@ import { openStore } from '../feedback/store/open.js';
 import { maskPassword } from '../feedback/store/pg-location.js';
 import type { FeedbackStore, Project, Role, User } from '../feedback/store/types.js';
 import {
-  EXPORT_FORMATS, ImportError, buildServer, exportProject, parseImport, projectStatsWithThroughput,
-  signInLink, statsTable, type ExportFormat, type GenerateFn, type ImportFormat,
+  EXPORT_FORMATS,
+  ImportError,
+  buildServer,
+  exportProject,
+  parseImport,
+  projectStatsWithThroughput,
+  signInLink,
+  statsTable,
+  type ExportFormat,
+  type GenerateFn,
+  type ImportFormat,
 } from '../feedback/server/index.js';
 import { choiceArg, floatArg, intArg } from './args.js';
 import { loadPolicy } from './inputs.js';
 
 const DEFAULT_DB = 'feedback.db';
 
-interface GenerateSettings { policy: string; maxNewTokens: number; temperature: number; topP: number; seed: number; batchSize: number }
+interface GenerateSettings {
+  policy: string;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  batchSize: number;
+}
 
 // ---- generation in a worker thread ----
 
@@ -39,16 +55,28 @@ function runGenerateWorker(s: GenerateSettings): void {
   port.on('message', (m: { id: number; prompts: string[]; n: number }) => {
     try {
       const tok = ck.tokenizer;
-      const jobs = m.prompts.flatMap((p, i) => Array.from({ length: m.n }, () => ({ i, ids: p.length ? tok.encode(p) : [tok.eosId] })));
+      const jobs = m.prompts.flatMap((p, i) =>
+        Array.from({ length: m.n }, () => ({ i, ids: p.length ? tok.encode(p) : [tok.eosId] })),
+      );
       const outs: string[][] = m.prompts.map(() => []);
       const seed = s.seed + 1_000_003 * calls++; // new samples on every call, reproducible per server run
       for (let b = 0; b < jobs.length; b += s.batchSize) {
         const batch = jobs.slice(b, b + s.batchSize);
-        const gens = sampleTokens(ck.model, batch.map((j) => j.ids), {
-          maxNewTokens: s.maxNewTokens, temperature: s.temperature, topP: s.topP,
-          stopTokens: [ck.model.config.eosTokenId], vocabLimit: tok.vocabSize, seed: seed + b,
-        });
-        gens.forEach((g, k) => outs[batch[k].i].push(tok.decode(g.finishReason === 'stop' ? g.tokens.slice(0, -1) : g.tokens)));
+        const gens = sampleTokens(
+          ck.model,
+          batch.map((j) => j.ids),
+          {
+            maxNewTokens: s.maxNewTokens,
+            temperature: s.temperature,
+            topP: s.topP,
+            stopTokens: [ck.model.config.eosTokenId],
+            vocabLimit: tok.vocabSize,
+            seed: seed + b,
+          },
+        );
+        gens.forEach((g, k) =>
+          outs[batch[k].i].push(tok.decode(g.finishReason === 'stop' ? g.tokens.slice(0, -1) : g.tokens)),
+        );
       }
       port.postMessage({ id: m.id, outs });
     } catch (e) {
@@ -57,7 +85,8 @@ function runGenerateWorker(s: GenerateSettings): void {
   });
 }
 
-if (!isMainThread && (workerData as { kind?: string } | null)?.kind === 'rlhf-generate') runGenerateWorker((workerData as { settings: GenerateSettings }).settings);
+if (!isMainThread && (workerData as { kind?: string } | null)?.kind === 'rlhf-generate')
+  runGenerateWorker((workerData as { settings: GenerateSettings }).settings);
 
 /** Starts the generation worker; resolves when the policy is loaded (rejects with its error). */
 async function startGenerator(s: GenerateSettings): Promise<{ generate: GenerateFn; close: () => Promise<void> }> {
@@ -65,7 +94,9 @@ async function startGenerator(s: GenerateSettings): Promise<{ generate: Generate
   const pending = new Map<number, { resolve: (v: string[][]) => void; reject: (e: Error) => void }>();
   let next = 1;
   await new Promise<void>((resolve, reject) => {
-    worker.once('message', (m: { ready?: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(`--policy ${s.policy}: ${m.error}`))));
+    worker.once('message', (m: { ready?: boolean; error?: string }) =>
+      m.ready ? resolve() : reject(new Error(`--policy ${s.policy}: ${m.error}`)),
+    );
     worker.once('error', reject);
   });
   worker.on('message', (m: { id: number; outs?: string[][]; error?: string }) => {
@@ -80,11 +111,12 @@ async function startGenerator(s: GenerateSettings): Promise<{ generate: Generate
   });
   worker.unref();
   return {
-    generate: (prompts, n) => new Promise((resolve, reject) => {
-      const id = next++;
-      pending.set(id, { resolve, reject });
-      worker.postMessage({ id, prompts, n });
-    }),
+    generate: (prompts, n) =>
+      new Promise((resolve, reject) => {
+        const id = next++;
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ id, prompts, n });
+      }),
     close: async () => void (await worker.terminate()),
   };
 }
@@ -105,12 +137,24 @@ async function ensureAdmin(store: FeedbackStore): Promise<{ name: string; token:
 function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('run the labeling service: the labeling page at /, the admin page at /admin, the JSON API at /api (docs/api.md)')
+    .description(
+      'run the labeling service: the labeling page at /, the admin page at /admin, the JSON API at /api (docs/api.md)',
+    )
     .option('--port <n>', 'TCP port (0 = any free port)', intArg(0, 65535), 8080)
     .option('--host <host>', 'address to listen on (0.0.0.0 = every interface)', '127.0.0.1')
-    .option('--database <location>', 'feedback store: a SQLite file, or postgres://user:password@host:5432/db', DEFAULT_DB)
-    .option('--admin-token <token>', 'accept this token as an admin (env RLHF_ADMIN_TOKEN; ≥ 16 characters); no admin is created then')
-    .option('--public-url <url>', 'base of the sign-in links the admin page hands out (default: the address the admin uses)')
+    .option(
+      '--database <location>',
+      'feedback store: a SQLite file, or postgres://user:password@host:5432/db',
+      DEFAULT_DB,
+    )
+    .option(
+      '--admin-token <token>',
+      'accept this token as an admin (env RLHF_ADMIN_TOKEN; ≥ 16 characters); no admin is created then',
+    )
+    .option(
+      '--public-url <url>',
+      'base of the sign-in links the admin page hands out (default: the address the admin uses)',
+    )
     .option('--policy <dir>', 'policy checkpoint for generating tasks from prompts on the admin page')
     .option('--max-new-tokens <n>', 'with --policy: most tokens per generated completion', intArg(1), 64)
     .option('--temperature <x>', 'with --policy: sampling temperature', floatArg(0), 1)
@@ -119,24 +163,44 @@ function registerServeCommand(program: Command): void {
     .action(async (o) => {
       const adminToken: string | undefined = o.adminToken ?? (process.env.RLHF_ADMIN_TOKEN || undefined);
       if (adminToken !== undefined && adminToken.trim().length < 16) {
-        throw new Error('--admin-token (or RLHF_ADMIN_TOKEN) must be at least 16 characters; use a long random string, e.g. `openssl rand -base64 32`');
+        throw new Error(
+          '--admin-token (or RLHF_ADMIN_TOKEN) must be at least 16 characters; use a long random string, e.g. `openssl rand -base64 32`',
+        );
       }
-      if (o.publicUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(o.publicUrl)) throw new Error(`--public-url must be an http(s) URL such as https://label.example.org, got "${o.publicUrl}"`);
+      if (o.publicUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(o.publicUrl))
+        throw new Error(`--public-url must be an http(s) URL such as https://label.example.org, got "${o.publicUrl}"`);
       const store = await openStore(o.database);
       const gen = o.policy
-        ? await startGenerator({ policy: o.policy, maxNewTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed, batchSize: 16 })
+        ? await startGenerator({
+            policy: o.policy,
+            maxNewTokens: o.maxNewTokens,
+            temperature: o.temperature,
+            topP: o.topP,
+            seed: o.seed,
+            batchSize: 16,
+          })
         : null;
-      const app = buildServer({ store, generate: gen?.generate, adminToken: adminToken?.trim(), publicUrl: o.publicUrl });
+      const app = buildServer({
+        store,
+        generate: gen?.generate,
+        adminToken: adminToken?.trim(),
+        publicUrl: o.publicUrl,
+      });
       await app.listen({ port: o.port, host: o.host });
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : o.port;
-      const shownHost = o.host === '0.0.0.0' || o.host === '::' ? 'localhost' : o.host.includes(':') ? `[${o.host}]` : o.host;
+      const shownHost =
+        o.host === '0.0.0.0' || o.host === '::' ? 'localhost' : o.host.includes(':') ? `[${o.host}]` : o.host;
       const base = (o.publicUrl as string | undefined)?.replace(/\/+$/, '') ?? `http://${shownHost}:${port}`;
-      process.stdout.write(`rlhf serve: listening on ${base}/ (store ${maskPassword(o.database)}${gen ? `, generating with ${o.policy}` : ''})\n`);
+      process.stdout.write(
+        `rlhf serve: listening on ${base}/ (store ${maskPassword(o.database)}${gen ? `, generating with ${o.policy}` : ''})\n`,
+      );
       process.stdout.write(`  labeling page ${base}/\n  admin page    ${base}/admin\n`);
       const first = adminToken ? null : await ensureAdmin(store);
       if (first) {
-        process.stdout.write(`created the admin "${first.name}"; its sign-in link (shown only now, keep it private):\n  ${signInLink(base, 'admin', first.token)}\n`);
+        process.stdout.write(
+          `created the admin "${first.name}"; its sign-in link (shown only now, keep it private):\n  ${signInLink(base, 'admin', first.token)}\n`,
+        );
       }
       const stop = async () => {
         await app.close();
@@ -165,120 +229,194 @@ async function withStore<T>(location: string, f: (store: FeedbackStore) => Promi
 async function findUser(store: FeedbackStore, ref: string): Promise<User> {
   const users = await store.listUsers();
   const u = users.find((x) => (/^\d+$/.test(ref) ? x.id === Number(ref) : x.name === ref));
-  if (!u) throw new Error(`--user ${ref}: no such user; the store has ${users.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') || 'none (create one with `rlhf feedback add-labeler`)'}`);
+  if (!u)
+    throw new Error(
+      `--user ${ref}: no such user; the store has ${users.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') || 'none (create one with `rlhf feedback add-labeler`)'}`,
+    );
   return u;
 }
 
 async function findProject(store: FeedbackStore, ref: string): Promise<Project> {
   const all = await store.listProjects();
   const p = /^\d+$/.test(ref) ? all.find((x) => x.id === Number(ref)) : all.find((x) => x.name === ref);
-  if (!p) throw new Error(`--project ${ref}: no such project; the store has ${all.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') || 'none (create one with `rlhf feedback create-project`)'}`);
+  if (!p)
+    throw new Error(
+      `--project ${ref}: no such project; the store has ${all.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') || 'none (create one with `rlhf feedback create-project`)'}`,
+    );
   return p;
 }
 
-const listArg = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
-const db = (c: Command) => c.option('--database <location>', 'feedback store: a SQLite file or postgres://… URL', DEFAULT_DB);
+const listArg = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+const db = (c: Command) =>
+  c.option('--database <location>', 'feedback store: a SQLite file or postgres://… URL', DEFAULT_DB);
 
 function registerFeedbackCommands(program: Command): void {
-  const fb = program.command('feedback').description('administer a feedback store from the terminal: projects, labelers, task import, export, statistics');
+  const fb = program
+    .command('feedback')
+    .description('administer a feedback store from the terminal: projects, labelers, task import, export, statistics');
 
   db(fb.command('create-project').description('create a labeling project'))
     .requiredOption('--name <name>', 'project name')
     .option('--overlap <n>', 'labelers per task', intArg(1, 100), 1)
     .option('--gold-every <n>', 'every n-th task a labeler gets is a gold task (0 = none)', intArg(0, 1000), 0)
     .option('--axes <list>', 'comma-separated 1–7 rating axes, e.g. accuracy,coverage,coherence', listArg, [])
-    .action((o) => withStore(o.database, async (store) => {
-      const p = await store.createProject(o.name, { overlap: o.overlap, goldEvery: o.goldEvery, axes: o.axes });
-      process.stdout.write(`created project ${p.id} "${p.name}"\n`);
-    }));
+    .action((o) =>
+      withStore(o.database, async (store) => {
+        const p = await store.createProject(o.name, { overlap: o.overlap, goldEvery: o.goldEvery, axes: o.axes });
+        process.stdout.write(`created project ${p.id} "${p.name}"\n`);
+      }),
+    );
 
-  db(fb.command('add-labeler').description('create a labeler (or admin) and print their one-time token and sign-in link'))
+  db(
+    fb
+      .command('add-labeler')
+      .description('create a labeler (or admin) and print their one-time token and sign-in link'),
+  )
     .requiredOption('--name <name>', 'user name (unique)')
     .option('--project <ref...>', 'project id(s) or name(s) to add them to')
     .option('--admin', 'create an admin instead of a labeler', false)
     .option('--url <base>', 'base URL of the service, for the sign-in link', 'http://127.0.0.1:8080')
-    .action((o) => withStore(o.database, async (store) => {
-      const projects: Project[] = [];
-      for (const ref of (o.project ?? []) as string[]) projects.push(await findProject(store, ref));
-      const role: Role = o.admin ? 'admin' : 'labeler';
-      const { user, token } = await store.createUser(o.name, role);
-      for (const p of projects) await store.addMember(p.id, user.id);
-      process.stdout.write(`created ${role} ${user.id} "${user.name}"${projects.length ? ` in ${projects.map((p) => p.name).join(', ')}` : ''}\n` +
-        `token (shown only now): ${token}\nsign-in link: ${signInLink(o.url, role, token)}\n`);
-    }));
+    .action((o) =>
+      withStore(o.database, async (store) => {
+        const projects: Project[] = [];
+        for (const ref of (o.project ?? []) as string[]) projects.push(await findProject(store, ref));
+        const role: Role = o.admin ? 'admin' : 'labeler';
+        const { user, token } = await store.createUser(o.name, role);
+        for (const p of projects) await store.addMember(p.id, user.id);
+        process.stdout.write(
+          `created ${role} ${user.id} "${user.name}"${projects.length ? ` in ${projects.map((p) => p.name).join(', ')}` : ''}\n` +
+            `token (shown only now): ${token}\nsign-in link: ${signInLink(o.url, role, token)}\n`,
+        );
+      }),
+    );
 
   const switches = [
-    { name: 'disable', done: 'disabled', set: (st: FeedbackStore, id: number) => st.disableUser(id),
-      description: 'disable a user: their token stops working and their judgments leave exports and agreement' },
-    { name: 'enable', done: 'enabled', set: (st: FeedbackStore, id: number) => st.enableUser(id),
-      description: 'enable a disabled user again: their token works and their judgments count again' },
+    {
+      name: 'disable',
+      done: 'disabled',
+      set: (st: FeedbackStore, id: number) => st.disableUser(id),
+      description: 'disable a user: their token stops working and their judgments leave exports and agreement',
+    },
+    {
+      name: 'enable',
+      done: 'enabled',
+      set: (st: FeedbackStore, id: number) => st.enableUser(id),
+      description: 'enable a disabled user again: their token works and their judgments count again',
+    },
   ];
   for (const sw of switches) {
     db(fb.command(sw.name).description(sw.description))
       .requiredOption('--user <ref>', 'user id or name')
-      .action((o) => withStore(o.database, async (store) => {
-        const u = await findUser(store, o.user);
-        await sw.set(store, u.id);
-        process.stdout.write(`${sw.done} ${u.role} ${u.id} "${u.name}"\n`);
-      }));
+      .action((o) =>
+        withStore(o.database, async (store) => {
+          const u = await findUser(store, o.user);
+          await sw.set(store, u.id);
+          process.stdout.write(`${sw.done} ${u.role} ${u.id} "${u.name}"\n`);
+        }),
+      );
   }
 
-  db(fb.command('new-token').description('give a user a new token and sign-in link (for a lost link); the old one stops working'))
+  db(
+    fb
+      .command('new-token')
+      .description('give a user a new token and sign-in link (for a lost link); the old one stops working'),
+  )
     .requiredOption('--user <ref>', 'user id or name')
     .option('--url <base>', 'base URL of the service, for the sign-in link', 'http://127.0.0.1:8080')
-    .action((o) => withStore(o.database, async (store) => {
-      const { user, token } = await store.reissueToken((await findUser(store, o.user)).id);
-      process.stdout.write(`new token for ${user.role} ${user.id} "${user.name}"${user.disabled ? ' (disabled: `rlhf feedback enable` first, or the token will not work)' : ''}\n` +
-        `token (shown only now): ${token}\nsign-in link: ${signInLink(o.url, user.role, token)}\n`);
-    }));
+    .action((o) =>
+      withStore(o.database, async (store) => {
+        const { user, token } = await store.reissueToken((await findUser(store, o.user)).id);
+        process.stdout.write(
+          `new token for ${user.role} ${user.id} "${user.name}"${user.disabled ? ' (disabled: `rlhf feedback enable` first, or the token will not work)' : ''}\n` +
+            `token (shown only now): ${token}\nsign-in link: ${signInLink(o.url, user.role, token)}\n`,
+        );
+      }),
+    );
 
-  db(fb.command('import').description('import tasks from JSONL: {prompt, completions, gold?, meta?} lines, or `rlhf sample --json` output'))
+  db(
+    fb
+      .command('import')
+      .description(
+        'import tasks from JSONL: {prompt, completions, gold?, meta?} lines, or `rlhf sample --json` output',
+      ),
+  )
     .requiredOption('--project <ref>', 'project id or name')
     .requiredOption('--file <file>', 'JSONL file')
     .option('--format <name>', 'auto, tasks or sample', choiceArg(['auto', 'tasks', 'sample'] as const), 'auto')
     .option('--completions-per-task <n>', 'sample format: completions of a prompt per task', intArg(2, 16), 2)
-    .action((o) => withStore(o.database, async (store) => {
-      const p = await findProject(store, o.project);
-      let parsed;
-      try {
-        parsed = parseImport(readTextFile(o.file), { format: o.format as ImportFormat | 'auto', completionsPerTask: o.completionsPerTask });
-      } catch (e) {
-        if (!(e instanceof ImportError)) throw e;
-        for (const i of e.issues.slice(0, 20)) process.stderr.write(`${o.file}:${i.line}: ${i.field ? `field "${i.field}": ` : ''}${i.message}\n`);
-        throw new Error(`${o.file}: ${e.total} bad line${e.total === 1 ? '' : 's'}${e.total > 20 ? ' (the first 20 above)' : ''}; nothing imported`);
-      }
-      const ids = await store.addTasks(p.id, parsed.tasks);
-      process.stdout.write(`imported ${ids.length} tasks into "${p.name}" from ${parsed.lines} lines (${parsed.format})${parsed.notes.length ? `; ${parsed.notes.join('; ')}` : ''}\n`);
-    }));
+    .action((o) =>
+      withStore(o.database, async (store) => {
+        const p = await findProject(store, o.project);
+        let parsed;
+        try {
+          parsed = parseImport(readTextFile(o.file), {
+            format: o.format as ImportFormat | 'auto',
+            completionsPerTask: o.completionsPerTask,
+          });
+        } catch (e) {
+          if (!(e instanceof ImportError)) throw e;
+          for (const i of e.issues.slice(0, 20))
+            process.stderr.write(`${o.file}:${i.line}: ${i.field ? `field "${i.field}": ` : ''}${i.message}\n`);
+          throw new Error(
+            `${o.file}: ${e.total} bad line${e.total === 1 ? '' : 's'}${e.total > 20 ? ' (the first 20 above)' : ''}; nothing imported`,
+          );
+        }
+        const ids = await store.addTasks(p.id, parsed.tasks);
+        process.stdout.write(
+          `imported ${ids.length} tasks into "${p.name}" from ${parsed.lines} lines (${parsed.format})${parsed.notes.length ? `; ${parsed.notes.join('; ')}` : ''}\n`,
+        );
+      }),
+    );
 
-  db(fb.command('export').description('export judgments for the trainers: our comparison JSONL or TRL preference JSONL'))
+  db(
+    fb.command('export').description('export judgments for the trainers: our comparison JSONL or TRL preference JSONL'),
+  )
     .requiredOption('--project <ref>', 'project id or name')
     .option('--format <name>', 'trl or comparisons', choiceArg(EXPORT_FORMATS), 'comparisons')
-    .option('--margin', 'trl: write each pair\'s confidence (0..1) as its margin', false)
+    .option('--margin', "trl: write each pair's confidence (0..1) as its margin", false)
     .option('--include-disabled', 'keep the work of disabled labelers', false)
     .option('--out <file>', 'write here (default: stdout)')
-    .action((o) => withStore(o.database, async (store) => {
-      const p = await findProject(store, o.project);
-      const r = await exportProject(store, p.id, { format: o.format as ExportFormat, margin: o.margin, includeDisabled: o.includeDisabled });
-      if (o.out) writeFileSync(o.out, r.text);
-      else process.stdout.write(r.text);
-      process.stderr.write(`export: ${r.comparisons} comparisons → ${r.records} ${o.format} records${o.out ? ` in ${o.out}` : ''}\n`);
-    }));
+    .action((o) =>
+      withStore(o.database, async (store) => {
+        const p = await findProject(store, o.project);
+        const r = await exportProject(store, p.id, {
+          format: o.format as ExportFormat,
+          margin: o.margin,
+          includeDisabled: o.includeDisabled,
+        });
+        if (o.out) writeFileSync(o.out, r.text);
+        else process.stdout.write(r.text);
+        process.stderr.write(
+          `export: ${r.comparisons} comparisons → ${r.records} ${o.format} records${o.out ? ` in ${o.out}` : ''}\n`,
+        );
+      }),
+    );
 
-  db(fb.command('stats').description('per-labeler counts, throughput and agreement, and the project\'s agreement'))
+  db(fb.command('stats').description("per-labeler counts, throughput and agreement, and the project's agreement"))
     .requiredOption('--project <ref>', 'project id or name')
     .option('--json', 'print one JSON object', false)
-    .action((o) => withStore(o.database, async (store) => {
-      const p = await findProject(store, o.project);
-      const s = await projectStatsWithThroughput(store, p.id);
-      process.stdout.write(o.json ? JSON.stringify(s) + '\n' : statsTable(s, p.name));
-    }));
+    .action((o) =>
+      withStore(o.database, async (store) => {
+        const p = await findProject(store, o.project);
+        const s = await projectStatsWithThroughput(store, p.id);
+        process.stdout.write(o.json ? JSON.stringify(s) + '\n' : statsTable(s, p.name));
+      }),
+    );
 
-  db(fb.command('projects').description('list the projects and users of the store'))
-    .action((o) => withStore(o.database, async (store) => {
-      for (const p of await store.listProjects()) process.stdout.write(`project ${p.id} "${p.name}": overlap ${p.settings.overlap}, gold every ${p.settings.goldEvery}, axes ${p.settings.axes.join(',') || '-'}\n`);
-      for (const u of await store.listUsers()) process.stdout.write(`user ${u.id} "${u.name}": ${u.role}${u.disabled ? ', disabled' : ''}\n`);
-    }));
+  db(fb.command('projects').description('list the projects and users of the store')).action((o) =>
+    withStore(o.database, async (store) => {
+      for (const p of await store.listProjects())
+        process.stdout.write(
+          `project ${p.id} "${p.name}": overlap ${p.settings.overlap}, gold every ${p.settings.goldEvery}, axes ${p.settings.axes.join(',') || '-'}\n`,
+        );
+      for (const u of await store.listUsers())
+        process.stdout.write(`user ${u.id} "${u.name}": ${u.role}${u.disabled ? ', disabled' : ''}\n`);
+    }),
+  );
 }
 
 export function registerServe(program: Command): void {

@@ -6,7 +6,9 @@ import { Tokenizer } from '../model/tokenizer/index.js';
 import { intArg } from './args.js';
 
 export function registerTokenizer(program: Command): void {
-  const cmd = program.command('tokenizer').description('train or try a byte-level BPE tokenizer (Hugging Face tokenizer.json)');
+  const cmd = program
+    .command('tokenizer')
+    .description('train or try a byte-level BPE tokenizer (Hugging Face tokenizer.json)');
   cmd
     .command('train')
     .description('learn a BPE vocabulary from text')
@@ -19,12 +21,17 @@ export function registerTokenizer(program: Command): void {
       const t0 = performance.now();
       const tok = Tokenizer.train(texts, { vocabSize: o.vocabSize });
       tok.save(o.out);
-      process.stdout.write(`tokenizer: ${tok.vocabSize} tokens in ${((performance.now() - t0) / 1000).toFixed(1)}s → ${o.out}\n`);
+      process.stdout.write(
+        `tokenizer: ${tok.vocabSize} tokens in ${((performance.now() - t0) / 1000).toFixed(1)}s → ${o.out}\n`,
+      );
     });
   cmd
     .command('encode')
     .description('print the token ids of a text')
-    .requiredOption('--tokenizer <path>', 'tokenizer.json, or a directory with tokenizer.json or encoder.json + vocab.bpe')
+    .requiredOption(
+      '--tokenizer <path>',
+      'tokenizer.json, or a directory with tokenizer.json or encoder.json + vocab.bpe',
+    )
     .argument('<text>', 'text to encode')
     .action((text: string, o) => {
       const tok = Tokenizer.load(o.tokenizer);

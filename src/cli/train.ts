@@ -12,7 +12,10 @@ import { registerPPO } from './ppo.js';
 import { registerHindsight } from './hindsight.js';
 
 /** Options shared by every trainer: the optimizer, schedule, evaluation and checkpoints. */
-export function addOptimOptions(cmd: Command, d: { steps: number; lr: number; warmupSteps: number; batchSize: number }): Command {
+export function addOptimOptions(
+  cmd: Command,
+  d: { steps: number; lr: number; warmupSteps: number; batchSize: number },
+): Command {
   return cmd
     .option('--steps <n>', 'optimizer steps', intArg(1), d.steps)
     .option('--batch-size <n>', 'sequences per step', intArg(1), d.batchSize)
@@ -28,19 +31,41 @@ export function addOptimOptions(cmd: Command, d: { steps: number; lr: number; wa
 }
 
 export function registerTrain(program: Command): void {
-  const train = program.command('train').description('train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo (DPO/IPO on comparisons), ppo (PPO against a reward model), hindsight (Chain of Hindsight on comparisons)');
+  const train = program
+    .command('train')
+    .description(
+      'train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo (DPO/IPO on comparisons), ppo (PPO against a reward model), hindsight (Chain of Hindsight on comparisons)',
+    );
   const d = defaultSFTConfig;
   const sft = train
     .command('sft')
-    .description('pretrain on plain text (.txt, or JSONL {"text"}) or fine-tune on JSONL {"prompt","completion"} (loss on the completion only)')
+    .description(
+      'pretrain on plain text (.txt, or JSONL {"text"}) or fine-tune on JSONL {"prompt","completion"} (loss on the completion only)',
+    )
     .requiredOption('--data <file>', 'training data: .txt, .jsonl or .jsonl.gz')
-    .requiredOption('--out <dir>', 'checkpoint directory to write (model.safetensors, config.json, tokenizer.json, metrics.jsonl)')
+    .requiredOption(
+      '--out <dir>',
+      'checkpoint directory to write (model.safetensors, config.json, tokenizer.json, metrics.jsonl)',
+    )
     .option('--init <dir>', 'start from this checkpoint (weights and tokenizer) instead of a new model')
-    .option('--preset <name>', `size of a new model: ${Object.keys(PRESETS).join(', ')}`, choiceArg(Object.keys(PRESETS)), d.preset)
-    .option('--tokenizer <path>', 'tokenizer.json, or a directory with tokenizer.json or encoder.json + vocab.bpe (default: train one on the data)')
+    .option(
+      '--preset <name>',
+      `size of a new model: ${Object.keys(PRESETS).join(', ')}`,
+      choiceArg(Object.keys(PRESETS)),
+      d.preset,
+    )
+    .option(
+      '--tokenizer <path>',
+      'tokenizer.json, or a directory with tokenizer.json or encoder.json + vocab.bpe (default: train one on the data)',
+    )
     .option('--vocab-size <n>', 'vocabulary size of a newly trained tokenizer', intArg(258), d.vocabSize)
     .option('--context <n>', 'training sequence length in tokens', intArg(2), d.contextLength)
-    .option('--eval-fraction <x>', 'fraction held out for evaluation (by prompt hash)', floatArg(0, 0.99), d.evalFraction);
+    .option(
+      '--eval-fraction <x>',
+      'fraction held out for evaluation (by prompt hash)',
+      floatArg(0, 0.99),
+      d.evalFraction,
+    );
   addOptimOptions(sft, d).action((o) => {
     const result = trainSFT({
       ...d,

@@ -18,11 +18,15 @@ export function readCandidates(path: string): ReadResult<CandidatePair> {
       cs.forEach((c, i) => {
         if (typeof c !== 'string') throw new FieldError(`completions[${i}]`, `must be a string, got ${typeof c}`);
       });
-      if (cs.length < 2) throw new FieldError('completions', `needs at least 2 completions to form a pair, got ${cs.length}`);
+      if (cs.length < 2)
+        throw new FieldError('completions', `needs at least 2 completions to form a pair, got ${cs.length}`);
       return { prompt, completions: cs as string[] };
     }
     if ('completion' in obj) return { prompt, completions: [stringField(obj, 'completion')] };
-    throw new FieldError('completions', 'missing; give "completions": [a, b, …] or one "completion" per line (as `rlhf sample --json` writes)');
+    throw new FieldError(
+      'completions',
+      'missing; give "completions": [a, b, …] or one "completion" per line (as `rlhf sample --json` writes)',
+    );
   });
   // Group single completions by prompt (sample output), keeping the file's order.
   const byPrompt = new Map<string, string[]>();
@@ -30,7 +34,8 @@ export function readCandidates(path: string): ReadResult<CandidatePair> {
   const pairs: CandidatePair[] = [];
   for (const [prompt, cs] of byPrompt) {
     const uniq = [...new Set(cs)];
-    for (let i = 0; i < uniq.length; i++) for (let j = i + 1; j < uniq.length; j++) pairs.push({ prompt, a: uniq[i], b: uniq[j] });
+    for (let i = 0; i < uniq.length; i++)
+      for (let j = i + 1; j < uniq.length; j++) pairs.push({ prompt, a: uniq[i], b: uniq[j] });
   }
   return { records: pairs, issues: res.issues, lines: res.lines };
 }

@@ -5,7 +5,14 @@
 
 import { FieldError } from './field-error.js';
 import {
-  compact, describe, isAbsent, isObject, optionalNumber, optionalString, requireString, requireText,
+  compact,
+  describe,
+  isAbsent,
+  isObject,
+  optionalNumber,
+  optionalString,
+  requireString,
+  requireText,
 } from './formats/fields.js';
 
 export interface Comparison {
@@ -40,7 +47,19 @@ export interface Pair {
   hard?: boolean;
 }
 
-const FIELDS = ['prompt', 'completions', 'ranking', 'confidence', 'margin', 'feedback', 'labeler', 'time', 'source', 'hard', 'meta'];
+const FIELDS = [
+  'prompt',
+  'completions',
+  'ranking',
+  'confidence',
+  'margin',
+  'feedback',
+  'labeler',
+  'time',
+  'source',
+  'hard',
+  'meta',
+];
 
 /** All K(K−1)/2 (better, worse) pairs of a ranking of K, as in InstructGPT. */
 export function toPairs(c: Comparison): Pair[] {
@@ -48,10 +67,16 @@ export function toPairs(c: Comparison): Pair[] {
   const r = c.ranking;
   for (let i = 0; i < r.length; i++) {
     for (let j = i + 1; j < r.length; j++) {
-      out.push(compact({
-        prompt: c.prompt, chosen: c.completions[r[i]], rejected: c.completions[r[j]],
-        margin: c.margin, confidence: c.confidence, hard: c.hard,
-      }));
+      out.push(
+        compact({
+          prompt: c.prompt,
+          chosen: c.completions[r[i]],
+          rejected: c.completions[r[j]],
+          margin: c.margin,
+          confidence: c.confidence,
+          hard: c.hard,
+        }),
+      );
     }
   }
   return out;
@@ -74,14 +99,21 @@ export function splitKey(c: Comparison): string {
  */
 export function parseComparison(obj: Record<string, unknown>): Comparison {
   for (const k of Object.keys(obj)) {
-    if (!FIELDS.includes(k)) throw new FieldError(k, `unknown field; a comparison has ${FIELDS.join(', ')} (put anything else under "meta")`);
+    if (!FIELDS.includes(k))
+      throw new FieldError(k, `unknown field; a comparison has ${FIELDS.join(', ')} (put anything else under "meta")`);
   }
   const prompt = requireString(obj.prompt, 'prompt');
   if (!Array.isArray(obj.completions)) {
-    throw new FieldError('completions', obj.completions === undefined ? 'missing; expected an array of ≥ 2 strings' : `must be an array of ≥ 2 strings, got ${describe(obj.completions)}`);
+    throw new FieldError(
+      'completions',
+      obj.completions === undefined
+        ? 'missing; expected an array of ≥ 2 strings'
+        : `must be an array of ≥ 2 strings, got ${describe(obj.completions)}`,
+    );
   }
   const completions = obj.completions.map((c, i) => requireText(c, `completions[${i}]`));
-  if (completions.length < 2) throw new FieldError('completions', `needs at least 2 completions to compare, got ${completions.length}`);
+  if (completions.length < 2)
+    throw new FieldError('completions', `needs at least 2 completions to compare, got ${completions.length}`);
   const ranking = parseRanking(obj.ranking, completions);
   const c: Comparison = { prompt, completions, ranking };
   c.confidence = optionalNumber(obj.confidence, 'confidence', 0, 1);
@@ -91,7 +123,8 @@ export function parseComparison(obj: Record<string, unknown>): Comparison {
   c.time = optionalTime(obj.time, 'time');
   c.source = optionalString(obj.source, 'source');
   if (!isAbsent(obj.hard)) {
-    if (typeof obj.hard !== 'boolean') throw new FieldError('hard', `must be true or false when given, got ${describe(obj.hard)}`);
+    if (typeof obj.hard !== 'boolean')
+      throw new FieldError('hard', `must be true or false when given, got ${describe(obj.hard)}`);
     c.hard = obj.hard;
   }
   if (!isAbsent(obj.meta)) {
@@ -104,15 +137,22 @@ export function parseComparison(obj: Record<string, unknown>): Comparison {
 function parseRanking(v: unknown, completions: string[]): number[] {
   const K = completions.length;
   if (!Array.isArray(v)) {
-    throw new FieldError('ranking', `${v === undefined ? 'missing' : `must be an array, got ${describe(v)}`}; give the indices of completions best first, e.g. [1, 0] when completions[1] won`);
+    throw new FieldError(
+      'ranking',
+      `${v === undefined ? 'missing' : `must be an array, got ${describe(v)}`}; give the indices of completions best first, e.g. [1, 0] when completions[1] won`,
+    );
   }
   if (v.length < 2) throw new FieldError('ranking', `needs at least 2 indices (winner, loser), got ${v.length}`);
   const seen = new Set<number>();
   v.forEach((x, i) => {
     if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x >= K) {
-      throw new FieldError(`ranking[${i}]`, `must be an index into completions (an integer in [0, ${K - 1}]), got ${describe(x)}`);
+      throw new FieldError(
+        `ranking[${i}]`,
+        `must be an index into completions (an integer in [0, ${K - 1}]), got ${describe(x)}`,
+      );
     }
-    if (seen.has(x)) throw new FieldError(`ranking[${i}]`, `index ${x} appears twice; a ranking lists each completion at most once`);
+    if (seen.has(x))
+      throw new FieldError(`ranking[${i}]`, `index ${x} appears twice; a ranking lists each completion at most once`);
     seen.add(x);
   });
   const ranked = v as number[];
@@ -120,7 +160,10 @@ function parseRanking(v: unknown, completions: string[]): number[] {
   for (let i = 0; i < ranked.length; i++) {
     for (let j = i + 1; j < ranked.length; j++) {
       if (completions[ranked[i]] === completions[ranked[j]]) {
-        throw new FieldError('completions', `completions[${ranked[i]}] and completions[${ranked[j]}] are identical but ranked against each other; remove one from the ranking`);
+        throw new FieldError(
+          'completions',
+          `completions[${ranked[i]}] and completions[${ranked[j]}] are identical but ranked against each other; remove one from the ranking`,
+        );
       }
     }
   }
@@ -131,7 +174,10 @@ function parseRanking(v: unknown, completions: string[]): number[] {
 export function optionalTime(v: unknown, field: string): string | undefined {
   const s = optionalString(v, field);
   if (s === undefined) return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) || Number.isNaN(Date.parse(s))) {
+  if (
+    !/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) ||
+    Number.isNaN(Date.parse(s))
+  ) {
     throw new FieldError(field, `must be an ISO 8601 date or time such as "2024-05-01T12:30:00Z", got ${describe(s)}`);
   }
   return s;
@@ -155,7 +201,15 @@ export interface ComparisonStats {
 /** Summary counts of a set of comparisons (`rlhf data stats`). */
 export function comparisonStats(cs: Comparison[]): ComparisonStats {
   const prompts = new Set<string>();
-  let completions = 0, pairs = 0, hardPairs = 0, promptChars = 0, chosenChars = 0, rejectedChars = 0, longer = 0, conf = 0, fb = 0;
+  let completions = 0,
+    pairs = 0,
+    hardPairs = 0,
+    promptChars = 0,
+    chosenChars = 0,
+    rejectedChars = 0,
+    longer = 0,
+    conf = 0,
+    fb = 0;
   for (const c of cs) {
     prompts.add(c.prompt);
     completions += c.completions.length;
@@ -172,8 +226,16 @@ export function comparisonStats(cs: Comparison[]): ComparisonStats {
   }
   const per = (x: number, n: number) => (n ? x / n : 0);
   return {
-    records: cs.length, prompts: prompts.size, meanCompletions: per(completions, cs.length), pairs, hardPairs,
-    meanPromptChars: per(promptChars, cs.length), meanChosenChars: per(chosenChars, pairs), meanRejectedChars: per(rejectedChars, pairs),
-    chosenLonger: per(longer, pairs), withConfidence: conf, withFeedback: fb,
+    records: cs.length,
+    prompts: prompts.size,
+    meanCompletions: per(completions, cs.length),
+    pairs,
+    hardPairs,
+    meanPromptChars: per(promptChars, cs.length),
+    meanChosenChars: per(chosenChars, pairs),
+    meanRejectedChars: per(rejectedChars, pairs),
+    chosenLonger: per(longer, pairs),
+    withConfidence: conf,
+    withFeedback: fb,
   };
 }

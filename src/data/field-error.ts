@@ -2,7 +2,10 @@
 // record schemas can also run in a browser (the labeling app).
 
 export class FieldError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }

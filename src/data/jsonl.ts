@@ -53,11 +53,19 @@ export function readJsonl<T>(path: string, parse: (obj: Record<string, unknown>)
     try {
       obj = JSON.parse(line);
     } catch (e) {
-      issues.push({ file: path, line: lineNo, message: `not valid JSON (${(e as Error).message}); each line must be one JSON object` });
+      issues.push({
+        file: path,
+        line: lineNo,
+        message: `not valid JSON (${(e as Error).message}); each line must be one JSON object`,
+      });
       continue;
     }
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
-      issues.push({ file: path, line: lineNo, message: `expected a JSON object, got ${Array.isArray(obj) ? 'an array' : JSON.stringify(obj)}` });
+      issues.push({
+        file: path,
+        line: lineNo,
+        message: `expected a JSON object, got ${Array.isArray(obj) ? 'an array' : JSON.stringify(obj)}`,
+      });
       continue;
     }
     try {
@@ -73,8 +81,16 @@ export function readJsonl<T>(path: string, parse: (obj: Record<string, unknown>)
 /** A required string field. */
 export function stringField(obj: Record<string, unknown>, field: string): string {
   const v = obj[field];
-  if (v === undefined) throw new FieldError(field, `missing; expected a string (fields present: ${Object.keys(obj).join(', ') || 'none'})`);
-  if (typeof v !== 'string') throw new FieldError(field, `must be a string, got ${typeof v === 'object' ? JSON.stringify(v)?.slice(0, 40) : typeof v}`);
+  if (v === undefined)
+    throw new FieldError(
+      field,
+      `missing; expected a string (fields present: ${Object.keys(obj).join(', ') || 'none'})`,
+    );
+  if (typeof v !== 'string')
+    throw new FieldError(
+      field,
+      `must be a string, got ${typeof v === 'object' ? JSON.stringify(v)?.slice(0, 40) : typeof v}`,
+    );
   return v;
 }
 

@@ -30,9 +30,30 @@ describe('readComparisons', () => {
     const cases: [string, unknown[], string, number][] = [
       ['ours.jsonl', [{ prompt: 'p', completions: ['a', 'b'], ranking: [1, 0] }], 'comparison', 1],
       ['trl.jsonl.gz', [{ chosen: 'Q: yes', rejected: 'Q: no' }], 'trl', 1],
-      ['kto.jsonl', [{ prompt: 'p', completion: 'a', label: true }, { prompt: 'p', completion: 'b', label: false }], 'trl-unpaired', 1],
-      ['tldr.jsonl', [{ info: { post: 'P', title: 'T', subreddit: 's' }, summaries: [{ text: ' a' }, { text: ' b' }], choice: 0 }], 'openai', 1],
-      ['scored.jsonl', [{ text: 'good one', score: 5 }, { text: 'bad ones', score: 1 }], 'scored', 1],
+      [
+        'kto.jsonl',
+        [
+          { prompt: 'p', completion: 'a', label: true },
+          { prompt: 'p', completion: 'b', label: false },
+        ],
+        'trl-unpaired',
+        1,
+      ],
+      [
+        'tldr.jsonl',
+        [{ info: { post: 'P', title: 'T', subreddit: 's' }, summaries: [{ text: ' a' }, { text: ' b' }], choice: 0 }],
+        'openai',
+        1,
+      ],
+      [
+        'scored.jsonl',
+        [
+          { text: 'good one', score: 5 },
+          { text: 'bad ones', score: 1 },
+        ],
+        'scored',
+        1,
+      ],
     ];
     for (const [name, lines, format, n] of cases) {
       const r = readComparisons(file(name, lines));
@@ -61,31 +82,53 @@ describe('readComparisons', () => {
     const r = readComparisons(path);
     assert.equal(r.comparisons.length, 2);
     assert.equal(r.lines, 6);
-    assert.deepEqual(r.issues.map((i) => [i.line, i.field]), [[2, undefined], [3, 'rejected'], [5, 'rejected'], [6, 'margin']]);
+    assert.deepEqual(
+      r.issues.map((i) => [i.line, i.field]),
+      [
+        [2, undefined],
+        [3, 'rejected'],
+        [5, 'rejected'],
+        [6, 'margin'],
+      ],
+    );
     assert.ok(r.comparisons.every((c) => c.source === 'trl:mixed.jsonl'));
   });
 
   it('reports unpaired records with their lines', () => {
-    const r = readComparisons(file('kto2.jsonl', [
-      { prompt: 'p', completion: 'a', label: true },
-      '',
-      'oops',
-      { prompt: 'q', completion: 'lonely', label: false },
-      { prompt: 'p', completion: 'b', label: false },
-    ]));
+    const r = readComparisons(
+      file('kto2.jsonl', [
+        { prompt: 'p', completion: 'a', label: true },
+        '',
+        'oops',
+        { prompt: 'q', completion: 'lonely', label: false },
+        { prompt: 'p', completion: 'b', label: false },
+      ]),
+    );
     assert.equal(r.comparisons.length, 1);
-    assert.deepEqual(r.issues.map((i) => [i.line, i.field ?? null]), [[3, null], [4, 'label']]);
+    assert.deepEqual(
+      r.issues.map((i) => [i.line, i.field ?? null]),
+      [
+        [3, null],
+        [4, 'label'],
+      ],
+    );
   });
 
-  it('names the file, the first record\'s keys and the accepted formats when it cannot tell', () => {
-    const path = file('odd.jsonl', [{ question: 'q', answer: 'a' }, { chosen: 'x', rejected: 'y' }]);
-    assert.throws(() => readComparisons(path), (e: Error) => {
-      assert.match(e.message, /odd\.jsonl/);
-      assert.match(e.message, /line 1's keys \(question, answer\)/);
-      assert.match(e.message, /comparison:.*\n.*trl:/s);
-      assert.match(e.message, /--format/);
-      return true;
-    });
+  it("names the file, the first record's keys and the accepted formats when it cannot tell", () => {
+    const path = file('odd.jsonl', [
+      { question: 'q', answer: 'a' },
+      { chosen: 'x', rejected: 'y' },
+    ]);
+    assert.throws(
+      () => readComparisons(path),
+      (e: Error) => {
+        assert.match(e.message, /odd\.jsonl/);
+        assert.match(e.message, /line 1's keys \(question, answer\)/);
+        assert.match(e.message, /comparison:.*\n.*trl:/s);
+        assert.match(e.message, /--format/);
+        return true;
+      },
+    );
     assert.throws(() => readComparisons(file('empty.jsonl', [])), /no records/);
     // A format given explicitly is used for every line.
     const r = readComparisons(path, { format: 'trl' });
@@ -103,7 +146,10 @@ describe('readComparisons', () => {
     const r = readComparisons(path);
     assert.equal(r.format, 'scored');
     assert.equal(r.pairStats!.dropped.timeGap, 2);
-    assert.deepEqual(r.comparisons.map((c) => c.completions), [[' nice reply', ' rude reply']]);
+    assert.deepEqual(
+      r.comparisons.map((c) => c.completions),
+      [[' nice reply', ' rude reply']],
+    );
     assert.equal(r.issues[0].field, 'text');
     assert.equal(readComparisons(path, { pairing: { maxTimeGap: Infinity } }).comparisons.length, 3);
     const items = readScoredItems(path);
@@ -112,7 +158,15 @@ describe('readComparisons', () => {
 
   it('round-trips our format through writeJsonl', async () => {
     const cs = [
-      { prompt: 'p', completions: ['a', 'b', 'c'], ranking: [2, 0], confidence: 0.5, feedback: 'c reads best', hard: true, meta: { k: 1 } },
+      {
+        prompt: 'p',
+        completions: ['a', 'b', 'c'],
+        ranking: [2, 0],
+        confidence: 0.5,
+        feedback: 'c reads best',
+        hard: true,
+        meta: { k: 1 },
+      },
       { prompt: '', completions: ['x', 'y'], ranking: [0, 1] },
     ];
     const path = join(dir, 'round.jsonl');
@@ -134,8 +188,14 @@ describe('readComparisons', () => {
     assert.equal(r.comparisons.length, 2312);
     let ok = 0;
     for (const c of r.comparisons) {
-      if (c.prompt.startsWith('\n\nHuman:') && c.prompt.endsWith('\n\nAssistant:') && c.completions.every((x) => x.length > 0) && c.completions[0] !== c.completions[1]) ok++;
+      if (
+        c.prompt.startsWith('\n\nHuman:') &&
+        c.prompt.endsWith('\n\nAssistant:') &&
+        c.completions.every((x) => x.length > 0) &&
+        c.completions[0] !== c.completions[1]
+      )
+        ok++;
     }
-    assert.equal(ok, 2312, 'every prompt is a dialogue ending at the assistant\'s cue');
+    assert.equal(ok, 2312, "every prompt is a dialogue ending at the assistant's cue");
   });
 });

@@ -53,7 +53,10 @@ const NOT_DETECTED = 'format not detected';
  * Detection failure throws an error naming the file, the first record's keys and the formats.
  */
 function readRecords<T>(
-  path: string, format: FormatName | undefined, parsers: Partial<Record<FormatName, (o: Record<string, unknown>) => T>>, accepted: readonly FormatName[],
+  path: string,
+  format: FormatName | undefined,
+  parsers: Partial<Record<FormatName, (o: Record<string, unknown>) => T>>,
+  accepted: readonly FormatName[],
 ) {
   let fmt = format;
   // NOTE: only the first readable record decides; once it fails, every later line fails too.
@@ -74,8 +77,12 @@ function readRecords<T>(
     const line = res.issues.find((i) => i.message === NOT_DETECTED)?.line;
     const what = firstKeys
       ? `line ${line}'s keys (${(firstKeys as string[]).join(', ') || 'none'}) match no format`
-      : res.lines === 0 ? 'the file has no records' : `no line is a JSON object (line ${res.issues[0]?.line}: ${res.issues[0]?.message})`;
-    throw new Error(`${path}: cannot tell the format: ${what}. Accepted formats:\n${list}\nGive --format NAME if the file is one of them.`);
+      : res.lines === 0
+        ? 'the file has no records'
+        : `no line is a JSON object (line ${res.issues[0]?.line}: ${res.issues[0]?.message})`;
+    throw new Error(
+      `${path}: cannot tell the format: ${what}. Accepted formats:\n${list}\nGive --format NAME if the file is one of them.`,
+    );
   }
   return { ...res, format: fmt as FormatName };
 }
@@ -84,14 +91,19 @@ function readRecords<T>(
 function recordLines(path: string, issues: RecordIssue[]): number[] {
   const bad = new Set(issues.map((i) => i.line));
   const out: number[] = [];
-  readTextFile(path).split('\n').forEach((l, i) => {
-    if (l.trim() && !bad.has(i + 1)) out.push(i + 1);
-  });
+  readTextFile(path)
+    .split('\n')
+    .forEach((l, i) => {
+      if (l.trim() && !bad.has(i + 1)) out.push(i + 1);
+    });
   return out;
 }
 
 /** Reads scored items (JSONL) or VADER ratings (.txt/.tsv), detected unless given. */
-export function readScoredItems(path: string, format?: 'scored' | 'vader'): { items: ScoredItem[]; issues: RecordIssue[]; lines: number; format: 'scored' | 'vader' } {
+export function readScoredItems(
+  path: string,
+  format?: 'scored' | 'vader',
+): { items: ScoredItem[]; issues: RecordIssue[]; lines: number; format: 'scored' | 'vader' } {
   if (format === 'vader' || (!format && isTabular(path))) return { ...readVader(path), format: 'vader' };
   const r = readRecords(path, format, { scored: parseScoredItem }, ['scored', 'vader']);
   return { items: r.records, issues: r.issues, lines: r.lines, format: 'scored' };
@@ -106,19 +118,39 @@ export function pairDefaults(format: 'scored' | 'vader'): PairOptions {
  * Reads comparisons from any supported format (.gz too). Scored and VADER items are paired with
  * their source's defaults (scored.ts, vader.ts), overridden by `pairing`.
  */
-export function readComparisons(path: string, opts: { format?: FormatName; pairing?: Partial<PairOptions> } = {}): ReadComparisonsResult {
+export function readComparisons(
+  path: string,
+  opts: { format?: FormatName; pairing?: Partial<PairOptions> } = {},
+): ReadComparisonsResult {
   const file = basename(path);
   if (opts.format === 'vader' || opts.format === 'scored' || (!opts.format && isTabular(path))) {
     const r = readScoredItems(path, opts.format as 'scored' | 'vader' | undefined);
-    const { comparisons, stats } = pairScored(r.items, { ...pairDefaults(r.format), source: `${r.format}:${file}`, ...opts.pairing });
+    const { comparisons, stats } = pairScored(r.items, {
+      ...pairDefaults(r.format),
+      source: `${r.format}:${file}`,
+      ...opts.pairing,
+    });
     return { comparisons, issues: r.issues, lines: r.lines, format: r.format, pairStats: stats };
   }
   type Parsed = Comparison | UnpairedItem | ScoredItem;
-  const r = readRecords<Parsed>(path, opts.format, {
-    comparison: parseComparison, trl: parseTRL, openai: parseOpenAI, 'trl-unpaired': parseUnpaired, scored: parseScoredItem,
-  }, FORMAT_NAMES);
+  const r = readRecords<Parsed>(
+    path,
+    opts.format,
+    {
+      comparison: parseComparison,
+      trl: parseTRL,
+      openai: parseOpenAI,
+      'trl-unpaired': parseUnpaired,
+      scored: parseScoredItem,
+    },
+    FORMAT_NAMES,
+  );
   if (r.format === 'scored') {
-    const { comparisons, stats } = pairScored(r.records as ScoredItem[], { ...SCORED_DEFAULTS, source: `scored:${file}`, ...opts.pairing });
+    const { comparisons, stats } = pairScored(r.records as ScoredItem[], {
+      ...SCORED_DEFAULTS,
+      source: `scored:${file}`,
+      ...opts.pairing,
+    });
     return { comparisons, issues: r.issues, lines: r.lines, format: 'scored', pairStats: stats };
   }
   let comparisons: Comparison[];
@@ -127,7 +159,10 @@ export function readComparisons(path: string, opts: { format?: FormatName; pairi
     // NOTE: readJsonl does not return the lines of good records; unpaired ones are reported by
     // line, so the file is read a second time to recover them.
     const lines = recordLines(path, r.issues);
-    const paired = pairUnpaired((r.records as UnpairedItem[]).map((item, k) => ({ item, line: lines[k] })), path);
+    const paired = pairUnpaired(
+      (r.records as UnpairedItem[]).map((item, k) => ({ item, line: lines[k] })),
+      path,
+    );
     comparisons = paired.comparisons;
     issues = [...issues, ...paired.issues].sort((a, b) => a.line - b.line);
   } else {

@@ -68,8 +68,17 @@ export interface PairOptions {
 
 /** Defaults for generic scored items (votes, ratings): ties dropped, length within 2×, within a day. */
 export const SCORED_DEFAULTS: PairOptions = {
-  minScoreGap: 0, maxLengthRatio: 2, maxTimeGap: 86400, bucketSize: 10, maxPairsPerGroup: Infinity,
-  hardLengthRatio: 1.15, hardTimeGap: 3600, confidenceScale: undefined, prompt: '', seed: 0, source: 'scored',
+  minScoreGap: 0,
+  maxLengthRatio: 2,
+  maxTimeGap: 86400,
+  bucketSize: 10,
+  maxPairsPerGroup: Infinity,
+  hardLengthRatio: 1.15,
+  hardTimeGap: 3600,
+  confidenceScale: undefined,
+  prompt: '',
+  seed: 0,
+  source: 'scored',
 };
 
 export interface PairStats {
@@ -111,14 +120,18 @@ function std(xs: number[]): number {
 }
 
 export function validatePairOptions(o: PairOptions): void {
-  const bad = (field: string, msg: string) => { throw new Error(`pair options: ${field} ${msg}`); };
+  const bad = (field: string, msg: string) => {
+    throw new Error(`pair options: ${field} ${msg}`);
+  };
   if (!(o.minScoreGap >= 0)) bad('minScoreGap', `must be ≥ 0, got ${o.minScoreGap}`);
   if (!(o.maxLengthRatio >= 1)) bad('maxLengthRatio', `must be ≥ 1 (longer/shorter), got ${o.maxLengthRatio}`);
   if (!(o.hardLengthRatio >= 1)) bad('hardLengthRatio', `must be ≥ 1, got ${o.hardLengthRatio}`);
   if (!(o.maxTimeGap >= 0) || !(o.hardTimeGap >= 0)) bad('maxTimeGap/hardTimeGap', 'must be ≥ 0 seconds');
-  if (!Number.isInteger(o.bucketSize) || o.bucketSize < 2) bad('bucketSize', `must be an integer ≥ 2 (a bucket of 1 has no pairs), got ${o.bucketSize}`);
+  if (!Number.isInteger(o.bucketSize) || o.bucketSize < 2)
+    bad('bucketSize', `must be an integer ≥ 2 (a bucket of 1 has no pairs), got ${o.bucketSize}`);
   if (!(o.maxPairsPerGroup >= 1)) bad('maxPairsPerGroup', `must be ≥ 1, got ${o.maxPairsPerGroup}`);
-  if (o.confidenceScale !== undefined && !(o.confidenceScale > 0)) bad('confidenceScale', `must be > 0, got ${o.confidenceScale}`);
+  if (o.confidenceScale !== undefined && !(o.confidenceScale > 0))
+    bad('confidenceScale', `must be > 0, got ${o.confidenceScale}`);
 }
 
 /**
@@ -126,7 +139,10 @@ export function validatePairOptions(o: PairOptions): void {
  * pair is dropped by the first rule it fails, in this order: identical text, score gap, length
  * ratio, time gap; then groups over maxPairsPerGroup are sampled down. Deterministic for a seed.
  */
-export function pairScored(items: ScoredItem[], options: Partial<PairOptions> = {}): { comparisons: Comparison[]; stats: PairStats } {
+export function pairScored(
+  items: ScoredItem[],
+  options: Partial<PairOptions> = {},
+): { comparisons: Comparison[]; stats: PairStats } {
   const o: PairOptions = { ...SCORED_DEFAULTS, ...stripUndefined(options) };
   validatePairOptions(o);
   const scale = o.confidenceScale ?? (items.length > 1 ? std(items.map((x) => x.score)) || 1 : 1);
@@ -136,20 +152,34 @@ export function pairScored(items: ScoredItem[], options: Partial<PairOptions> = 
   const loose: ScoredItem[] = [];
   for (const x of items) {
     const key = x.group ?? x.prompt;
-    if (key === undefined) { loose.push(x); continue; }
+    if (key === undefined) {
+      loose.push(x);
+      continue;
+    }
     // NOTE: the key includes the prompt so items of one group with different prompts never meet.
     const k = JSON.stringify([x.group ?? null, x.prompt ?? null]);
     const g = named.get(k);
-    if (g) g.push(x); else named.set(k, [x]);
+    if (g) g.push(x);
+    else named.set(k, [x]);
   }
-  const groups: { name: string; items: ScoredItem[] }[] = [...named.values()].map((g) => ({ name: g[0].group ?? '', items: g }));
+  const groups: { name: string; items: ScoredItem[] }[] = [...named.values()].map((g) => ({
+    name: g[0].group ?? '',
+    items: g,
+  }));
   const shuffled = shuffle([...loose], rand);
   let buckets = 0;
-  for (let i = 0; i < shuffled.length; i += o.bucketSize, buckets++) groups.push({ name: `bucket ${buckets}`, items: shuffled.slice(i, i + o.bucketSize) });
+  for (let i = 0; i < shuffled.length; i += o.bucketSize, buckets++)
+    groups.push({ name: `bucket ${buckets}`, items: shuffled.slice(i, i + o.bucketSize) });
 
   const stats: PairStats = {
-    items: items.length, groups: named.size, buckets, candidates: 0, kept: 0, hard: 0,
-    dropped: { sameText: 0, scoreGap: 0, lengthRatio: 0, timeGap: 0, groupCap: 0 }, confidenceScale: scale,
+    items: items.length,
+    groups: named.size,
+    buckets,
+    candidates: 0,
+    kept: 0,
+    hard: 0,
+    dropped: { sameText: 0, scoreGap: 0, lengthRatio: 0, timeGap: 0, groupCap: 0 },
+    confidenceScale: scale,
   };
   const comparisons: Comparison[] = [];
   for (const g of groups) {
@@ -164,7 +194,12 @@ export function pairScored(items: ScoredItem[], options: Partial<PairOptions> = 
     }
     if (kept.length > o.maxPairsPerGroup) {
       stats.dropped.groupCap += kept.length - o.maxPairsPerGroup;
-      const pick = new Set(shuffle(kept.map((_, k) => k), rand).slice(0, o.maxPairsPerGroup));
+      const pick = new Set(
+        shuffle(
+          kept.map((_, k) => k),
+          rand,
+        ).slice(0, o.maxPairsPerGroup),
+      );
       kept = kept.filter((_, k) => pick.has(k));
     }
     for (const c of kept) if (c.hard) stats.hard++;
@@ -174,15 +209,22 @@ export function pairScored(items: ScoredItem[], options: Partial<PairOptions> = 
   return { comparisons, stats };
 }
 
-function judgePair(a: ScoredItem, b: ScoredItem, o: PairOptions, scale: number, group: string, stats: PairStats): Comparison | null {
-  if (a.text === b.text) return (stats.dropped.sameText++, null);
+function judgePair(
+  a: ScoredItem,
+  b: ScoredItem,
+  o: PairOptions,
+  scale: number,
+  group: string,
+  stats: PairStats,
+): Comparison | null {
+  if (a.text === b.text) return stats.dropped.sameText++, null;
   const gap = Math.abs(a.score - b.score);
-  if (gap === 0 || gap < o.minScoreGap) return (stats.dropped.scoreGap++, null);
+  if (gap === 0 || gap < o.minScoreGap) return stats.dropped.scoreGap++, null;
   const ratio = Math.max(a.text.length, b.text.length) / Math.min(a.text.length, b.text.length);
-  if (ratio > o.maxLengthRatio) return (stats.dropped.lengthRatio++, null);
+  if (ratio > o.maxLengthRatio) return stats.dropped.lengthRatio++, null;
   const timed = a.time !== undefined && b.time !== undefined;
   const dt = timed ? Math.abs(a.time! - b.time!) : 0;
-  if (dt > o.maxTimeGap) return (stats.dropped.timeGap++, null);
+  if (dt > o.maxTimeGap) return stats.dropped.timeGap++, null;
   const [w, l] = a.score > b.score ? [a, b] : [b, a];
   const hard = ratio <= o.hardLengthRatio && dt <= o.hardTimeGap;
   return compact({
@@ -193,7 +235,11 @@ function judgePair(a: ScoredItem, b: ScoredItem, o: PairOptions, scale: number, 
     confidence: Math.round(Math.tanh(gap / scale) * 1e4) / 1e4,
     source: o.source,
     hard: hard || undefined,
-    meta: compact({ scores: [w.score, l.score], ids: w.id !== undefined && l.id !== undefined ? [w.id, l.id] : undefined, group: group || undefined }),
+    meta: compact({
+      scores: [w.score, l.score],
+      ids: w.id !== undefined && l.id !== undefined ? [w.id, l.id] : undefined,
+      group: group || undefined,
+    }),
   });
 }
 

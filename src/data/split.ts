@@ -26,7 +26,8 @@ export function isEvalKey(key: string, evalFraction: number): boolean {
 
 /** Splits items by the hash of key(item); the same key always lands on the same side. */
 export function splitByKey<T>(items: T[], key: (x: T) => string, evalFraction: number): { train: T[]; eval: T[] } {
-  const train: T[] = [], evalSet: T[] = [];
+  const train: T[] = [],
+    evalSet: T[] = [];
   for (const x of items) (isEvalKey(key(x), evalFraction) ? evalSet : train).push(x);
   return { train, eval: evalSet };
 }

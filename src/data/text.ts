@@ -24,27 +24,43 @@ export function readSFTData(path: string): SFTData {
     return { kind: 'text', documents: [text], issues: [], lines: 1 };
   }
   if (!/\.jsonl(\.gz)?$/.test(path)) {
-    throw new Error(`${path}: unknown file type; give a .txt file (plain text) or a .jsonl file with {"text"} or {"prompt","completion"} records`);
+    throw new Error(
+      `${path}: unknown file type; give a .txt file (plain text) or a .jsonl file with {"text"} or {"prompt","completion"} records`,
+    );
   }
   let kind: 'text' | 'prompt-completion' | null = null;
   const res = readJsonl(path, (obj) => {
     const isPair = 'prompt' in obj || 'completion' in obj;
     if (!kind) {
       if (!isPair && !('text' in obj)) {
-        throw new FieldError('text', `missing; each record needs "text" (pretraining) or "prompt" and "completion" (fine-tuning)`);
+        throw new FieldError(
+          'text',
+          `missing; each record needs "text" (pretraining) or "prompt" and "completion" (fine-tuning)`,
+        );
       }
       kind = isPair ? 'prompt-completion' : 'text';
     }
     if (kind === 'text') {
-      if (isPair) throw new FieldError('text', 'this file started with {"text"} records; do not mix them with {"prompt","completion"} records');
+      if (isPair)
+        throw new FieldError(
+          'text',
+          'this file started with {"text"} records; do not mix them with {"prompt","completion"} records',
+        );
       return stringField(obj, 'text');
     }
     return { prompt: stringField(obj, 'prompt'), completion: stringField(obj, 'completion') };
   });
   if (res.records.length === 0) {
     const first = res.issues[0];
-    throw new Error(`${path}: no usable records${first ? ` (line ${first.line}: ${first.field ? `"${first.field}" ` : ''}${first.message})` : ' (the file is empty)'}`);
+    throw new Error(
+      `${path}: no usable records${first ? ` (line ${first.line}: ${first.field ? `"${first.field}" ` : ''}${first.message})` : ' (the file is empty)'}`,
+    );
   }
   if (kind === 'text') return { kind, documents: res.records as string[], issues: res.issues, lines: res.lines };
-  return { kind: 'prompt-completion', examples: res.records as PromptCompletion[], issues: res.issues, lines: res.lines };
+  return {
+    kind: 'prompt-completion',
+    examples: res.records as PromptCompletion[],
+    issues: res.issues,
+    lines: res.lines,
+  };
 }

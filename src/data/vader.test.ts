@@ -11,7 +11,10 @@ const TWEETS = '../shared/data/vader-ratings/tweets_GroundTruth.txt';
 describe('VADER ratings', () => {
   it('cleans entities, doubled apostrophes and CSV-style quoting', () => {
     assert.equal(cleanVaderText('We were 17 deep &amp; it was &lt;3 '), 'We were 17 deep & it was <3');
-    assert.equal(cleanVaderText("author of ''A Visit from St. Nicholas,'' said"), 'author of "A Visit from St. Nicholas," said');
+    assert.equal(
+      cleanVaderText("author of ''A Visit from St. Nicholas,'' said"),
+      'author of "A Visit from St. Nicholas," said',
+    );
     assert.equal(cleanVaderText('"say ""hi"" now"'), 'say "hi" now');
     // Quotes that are part of the text stay.
     assert.equal(cleanVaderText('"Shoot Me" is a song called "Shoot Me"'), '"Shoot Me" is a song called "Shoot Me"');
@@ -21,13 +24,26 @@ describe('VADER ratings', () => {
   it('reads CRLF lines, keeps tabs inside texts, and reports bad lines', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rlhf-vader-'));
     const f = join(dir, 'x_GroundTruth.txt');
-    writeFileSync(f, '\uFEFF1\t2.5\tgreat day\r\n2\t-1\tbad\tday\r\n3\tn/a\tno rating\r\n\r\n4\t9\ttoo high\r\n5\t0.5\t   \r\nonly-an-id\r\n6\t1\tlast line, no CRLF');
+    writeFileSync(
+      f,
+      '\uFEFF1\t2.5\tgreat day\r\n2\t-1\tbad\tday\r\n3\tn/a\tno rating\r\n\r\n4\t9\ttoo high\r\n5\t0.5\t   \r\nonly-an-id\r\n6\t1\tlast line, no CRLF',
+    );
     const r = readVader(f);
     assert.deepEqual(r.items, [
-      { id: '1', text: 'great day', score: 2.5 }, { id: '2', text: 'bad\tday', score: -1 }, { id: '6', text: 'last line, no CRLF', score: 1 },
+      { id: '1', text: 'great day', score: 2.5 },
+      { id: '2', text: 'bad\tday', score: -1 },
+      { id: '6', text: 'last line, no CRLF', score: 1 },
     ]);
     assert.equal(r.lines, 7);
-    assert.deepEqual(r.issues.map((i) => [i.line, i.field]), [[3, 'mean_rating'], [5, 'mean_rating'], [6, 'text'], [7, undefined]]);
+    assert.deepEqual(
+      r.issues.map((i) => [i.line, i.field]),
+      [
+        [3, 'mean_rating'],
+        [5, 'mean_rating'],
+        [6, 'text'],
+        [7, undefined],
+      ],
+    );
   });
 
   it('reads the real tweets file and pairs it', (t) => {

@@ -25,7 +25,13 @@ export const VADER_PROMPT = 'Write a short text with a positive sentiment:\n';
  * gaps under 0.5 are within rating noise. No times exist, so the hard split is length alone.
  */
 export const VADER_DEFAULTS: PairOptions = {
-  ...SCORED_DEFAULTS, minScoreGap: 0.5, maxLengthRatio: 2, bucketSize: 10, confidenceScale: 2, prompt: VADER_PROMPT, source: 'vader',
+  ...SCORED_DEFAULTS,
+  minScoreGap: 0.5,
+  maxLengthRatio: 2,
+  bucketSize: 10,
+  confidenceScale: 2,
+  prompt: VADER_PROMPT,
+  source: 'vader',
 };
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", '#39': "'" };
@@ -51,12 +57,21 @@ export function readVader(path: string): { items: ScoredItem[]; issues: RecordIs
     const line = i + 1;
     const parts = raw.split('\t');
     if (parts.length < 3) {
-      issues.push({ file: path, line, message: `expected id<TAB>mean_rating<TAB>text, found ${parts.length - 1} tab(s)` });
+      issues.push({
+        file: path,
+        line,
+        message: `expected id<TAB>mean_rating<TAB>text, found ${parts.length - 1} tab(s)`,
+      });
       return;
     }
     const rating = Number(parts[1].trim());
     if (parts[1].trim() === '' || !Number.isFinite(rating) || rating < -4 || rating > 4) {
-      issues.push({ file: path, line, field: 'mean_rating', message: `must be a number in [-4, 4], got ${JSON.stringify(parts[1].slice(0, 30))}` });
+      issues.push({
+        file: path,
+        line,
+        field: 'mean_rating',
+        message: `must be a number in [-4, 4], got ${JSON.stringify(parts[1].slice(0, 30))}`,
+      });
       return;
     }
     const t = cleanVaderText(parts.slice(2).join('\t'));

@@ -31,7 +31,15 @@ export interface DemoConfig {
   /** Best-of-N at these N (the over-optimization curve); the summary reports the largest. */
   bestOfN: number[];
   /** PPO: the adaptive KL controller moves β toward targetKL nats per sequence, at a pace set by horizon (rollouts). */
-  ppo: { iterations: number; rolloutBatch: number; minibatch: number; lr: number; initKL: number; targetKL: number; horizon: number };
+  ppo: {
+    iterations: number;
+    rolloutBatch: number;
+    minibatch: number;
+    lr: number;
+    initKL: number;
+    targetKL: number;
+    horizon: number;
+  };
   /**
    * The over-optimization run: PPO against the same reward model with no KL penalty and a larger
    * step, far past where gold stops following the proxy. It only draws the figure; no method uses it.
@@ -96,7 +104,14 @@ const QUICK: typeof FULL = {
 /** Training sequence length each task needs: tl;dr's passages are longer than positive's prompts. */
 const CONTEXT: Record<TaskName, number> = { positive: 64, tldr: 128 };
 
-export function demoConfig(o: { task: TaskName; outDir: string; quick: boolean; seed: number; generator?: string; scorer?: string }): DemoConfig {
+export function demoConfig(o: {
+  task: TaskName;
+  outDir: string;
+  quick: boolean;
+  seed: number;
+  generator?: string;
+  scorer?: string;
+}): DemoConfig {
   return { ...(o.quick ? QUICK : FULL), contextLength: CONTEXT[o.task], ...o };
 }
 

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { partingPoint } from './evaluate.js';
 
-const run = (gold: number[], proxy: number[]) => gold.map((g, i) => ({ step: i + 1, kl: 2 * i, gold: g, proxy: proxy[i] }));
+const run = (gold: number[], proxy: number[]) =>
+  gold.map((g, i) => ({ step: i + 1, kl: 2 * i, gold: g, proxy: proxy[i] }));
 
 test('partingPoint finds where gold peaks while the proxy keeps rising', () => {
   const p = partingPoint(run([0, 0.2, 0.4, 0.5, 0.45, 0.2, 0, -0.2], [0, 0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.1]))!;

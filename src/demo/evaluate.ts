@@ -57,13 +57,26 @@ export function fitPrompt(tok: Tokenizer, prompt: string, nPositions: number, ma
  * returns text only: its tokens are the text encoded again, plus end-of-text when it stopped, which
  * is what the KL is then measured over.
  */
-export async function sampleCompletions(gen: Generator, tok: Tokenizer, prompts: string[], n: number, s: SampleSettings): Promise<Sampled[][]> {
+export async function sampleCompletions(
+  gen: Generator,
+  tok: Tokenizer,
+  prompts: string[],
+  n: number,
+  s: SampleSettings,
+): Promise<Sampled[][]> {
   const requests = prompts.map((p) => ({ prompt: fitPrompt(tok, p, s.nPositions, s.maxNewTokens), n }));
-  const res = await gen.generate(requests, { maxNewTokens: s.maxNewTokens, temperature: 1, stop: s.stop, seed: s.seed });
-  return res.map((r) => r.completions.map((c) => ({
-    text: cutAtStop(c.text, s.stop),
-    tokens: c.tokenIds ?? [...tok.encode(c.text), ...(c.finishReason === 'stop' ? [tok.eosId] : [])],
-  })));
+  const res = await gen.generate(requests, {
+    maxNewTokens: s.maxNewTokens,
+    temperature: 1,
+    stop: s.stop,
+    seed: s.seed,
+  });
+  return res.map((r) =>
+    r.completions.map((c) => ({
+      text: cutAtStop(c.text, s.stop),
+      tokens: c.tokenIds ?? [...tok.encode(c.text), ...(c.finishReason === 'stop' ? [tok.eosId] : [])],
+    })),
+  );
 }
 
 /**
@@ -72,12 +85,26 @@ export async function sampleCompletions(gen: Generator, tok: Tokenizer, prompts:
  * reference's (Chain of Hindsight conditions on a feedback phrase the reference never sees).
  */
 export function klToReference(
-  policy: GPT, ref: GPT, tok: Tokenizer, policyPrompts: string[], refPrompts: string[], samples: Sampled[], maxNewTokens: number,
+  policy: GPT,
+  ref: GPT,
+  tok: Tokenizer,
+  policyPrompts: string[],
+  refPrompts: string[],
+  samples: Sampled[],
+  maxNewTokens: number,
 ): number {
   if (samples.length === 0) return 0;
   const ctx = policy.config.nPositions;
-  const lp = completionLogProbs(policy, samples.map((s, i) => ({ prompt: promptIds(tok, policyPrompts[i], ctx, maxNewTokens), completion: s.tokens })), tok.eosId);
-  const lr = completionLogProbs(ref, samples.map((s, i) => ({ prompt: promptIds(tok, refPrompts[i], ctx, maxNewTokens), completion: s.tokens })), tok.eosId);
+  const lp = completionLogProbs(
+    policy,
+    samples.map((s, i) => ({ prompt: promptIds(tok, policyPrompts[i], ctx, maxNewTokens), completion: s.tokens })),
+    tok.eosId,
+  );
+  const lr = completionLogProbs(
+    ref,
+    samples.map((s, i) => ({ prompt: promptIds(tok, refPrompts[i], ctx, maxNewTokens), completion: s.tokens })),
+    tok.eosId,
+  );
   let total = 0;
   for (let i = 0; i < samples.length; i++) for (let t = 0; t < lp[i].length; t++) total += lp[i][t] - lr[i][t];
   return total / samples.length;
@@ -163,17 +190,26 @@ export interface PartingPoint {
  */
 export function partingPoint(points: ScorePoint[], minProxyRise = 0): PartingPoint | null {
   if (points.length < 3) return null;
-  const smooth = (k: keyof ScorePoint) => points.map((_, i) => {
-    const w = points.slice(Math.max(0, i - 1), Math.min(points.length, i + 2));
-    return mean(w.map((p) => p[k]));
-  });
-  const gold = smooth('gold'), proxy = smooth('proxy'), kl = smooth('kl');
+  const smooth = (k: keyof ScorePoint) =>
+    points.map((_, i) => {
+      const w = points.slice(Math.max(0, i - 1), Math.min(points.length, i + 2));
+      return mean(w.map((p) => p[k]));
+    });
+  const gold = smooth('gold'),
+    proxy = smooth('proxy'),
+    kl = smooth('kl');
   let peak = 0;
   for (let i = 1; i < points.length; i++) if (gold[i] > gold[peak]) peak = i;
   const last = points.length - 1;
-  const goldChangeAfter = gold[last] - gold[peak], proxyChangeAfter = proxy[last] - proxy[peak];
+  const goldChangeAfter = gold[last] - gold[peak],
+    proxyChangeAfter = proxy[last] - proxy[peak];
   return {
-    step: points[peak].step, kl: kl[peak], gold: gold[peak], proxy: proxy[peak], goldChangeAfter, proxyChangeAfter,
+    step: points[peak].step,
+    kl: kl[peak],
+    gold: gold[peak],
+    proxy: proxy[peak],
+    goldChangeAfter,
+    proxyChangeAfter,
     parted: peak < last && proxyChangeAfter > minProxyRise,
   };
 }

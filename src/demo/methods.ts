@@ -5,10 +5,25 @@ import { join } from 'node:path';
 import { scoreWith } from '../judge/reward-fn.js';
 import { bestOfNKL } from '../train/best-of-n.js';
 import { defaultDPOConfig, trainDPO } from '../train/dpo.js';
-import { defaultHindsightConfig, defaultHindsightTemplates, hindsightPrompt, trainHindsight } from '../train/hindsight.js';
+import {
+  defaultHindsightConfig,
+  defaultHindsightTemplates,
+  hindsightPrompt,
+  trainHindsight,
+} from '../train/hindsight.js';
 import { PPOConfig, defaultPPOConfig, trainPPO } from '../train/ppo.js';
 import { defaultReSTConfig, trainReST } from '../train/rest.js';
-import { MethodEval, cutAtStop, fitPrompt, halfWidth95, judge, klToReference, mean, sampleCompletions, winRate } from './evaluate.js';
+import {
+  MethodEval,
+  cutAtStop,
+  fitPrompt,
+  halfWidth95,
+  judge,
+  klToReference,
+  mean,
+  sampleCompletions,
+  winRate,
+} from './evaluate.js';
 import { DemoContext, loadPolicyDir, readComparisonsFile } from './pipeline.js';
 
 export const METHODS = ['sft', 'best_of_n', 'ppo', 'rest', 'hindsight', 'dpo'] as const;
@@ -46,35 +61,62 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
   const evalPrompts = task.eval.slice(0, cfg.evalPrompts).map((e) => e.prompt);
   const references = task.eval.slice(0, cfg.evalPrompts).map((e) => e.reference);
   const trainPrompts = task.trainPrompts;
-  const comps = () => ({ train: readComparisonsFile(join(runner.dir('labels'), 'train.jsonl')), eval: readComparisonsFile(join(runner.dir('labels'), 'eval.jsonl')) });
+  const comps = () => ({
+    train: readComparisonsFile(join(runner.dir('labels'), 'train.jsonl')),
+    eval: readComparisonsFile(join(runner.dir('labels'), 'eval.jsonl')),
+  });
 
   // ---- best-of-N: N samples of each eval prompt from SFT; the reward model picks ----
   const bon = await runner.run('best-of-n', async (dir) => {
     const { model, tok } = loadPolicyDir(sftDir);
     const maxN = Math.max(...cfg.bestOfN);
-    const samples = await sampleCompletions(await ctx.generatorFor(model, tok), tok, evalPrompts, maxN, { ...gen, nPositions: model.config.nPositions, seed: cfg.seed + 31 });
+    const samples = await sampleCompletions(await ctx.generatorFor(model, tok), tok, evalPrompts, maxN, {
+      ...gen,
+      nPositions: model.config.nPositions,
+      seed: cfg.seed + 31,
+    });
     const flat = samples.flatMap((row, i) => row.map((s) => ({ prompt: evalPrompts[i], completion: s.text })));
     const proxy = await scoreWith(ctx.proxy(), flat);
     const gold = flat.map((x) => task.gold.score(x.prompt, x.completion));
     const curve: CurvePoint[] = cfg.bestOfN.map((n) => {
-      let g = 0, p = 0;
+      let g = 0,
+        p = 0;
       for (let i = 0; i < evalPrompts.length; i++) {
         let best = i * maxN;
         for (let j = 1; j < n; j++) if (proxy[i * maxN + j] > proxy[best]) best = i * maxN + j;
         g += gold[best];
         p += proxy[best];
       }
-      return { method: 'best_of_n', step: n, kl: bestOfNKL(n), gold: g / evalPrompts.length, proxy: p / evalPrompts.length };
+      return {
+        method: 'best_of_n',
+        step: n,
+        kl: bestOfNKL(n),
+        gold: g / evalPrompts.length,
+        proxy: p / evalPrompts.length,
+      };
     });
     const chosen = evalPrompts.map((_, i) => {
       let best = i * maxN;
       for (let j = 1; j < maxN; j++) if (proxy[i * maxN + j] > proxy[best]) best = i * maxN + j;
-      return { text: flat[best].completion, gold: gold[best], proxy: proxy[best], tokens: samples[i][best - i * maxN].tokens.length };
+      return {
+        text: flat[best].completion,
+        gold: gold[best],
+        proxy: proxy[best],
+        tokens: samples[i][best - i * maxN].tokens.length,
+      };
     });
     writeFileSync(join(dir, 'chosen.json'), JSON.stringify(chosen));
     // The SFT sample distribution (all N draws): the units of the over-optimization figure.
-    const sd = (xs: number[]) => { const m = mean(xs); return Math.sqrt(mean(xs.map((x) => (x - m) ** 2))); };
-    return { curve, chosen, n: maxN, sftStats: { gold: { mean: mean(gold), sd: sd(gold) }, proxy: { mean: mean(proxy), sd: sd(proxy) } } };
+    const sd = (xs: number[]) => {
+      const m = mean(xs);
+      return Math.sqrt(mean(xs.map((x) => (x - m) ** 2)));
+    };
+    return {
+      curve,
+      chosen,
+      n: maxN,
+      sftStats: { gold: { mean: mean(gold), sd: sd(gold) }, proxy: { mean: mean(proxy), sd: sd(proxy) } },
+    };
   });
 
   // ---- PPO, watching the gold judge on every iteration's rollouts; then the over-optimization run,
@@ -82,39 +124,101 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
   const ppoRun = (method: 'ppo' | 'ppo_no_kl', settings: Partial<PPOConfig>) => async (dir: string) => {
     const { model, tok } = loadPolicyDir(sftDir);
     const curve: CurvePoint[] = [];
-    const r = await trainPPO(model, tok, trainPrompts, ctx.proxy(), {
-      ...defaultPPOConfig, outDir: dir, ...settings, maxNewTokens: gen.maxNewTokens, seed: cfg.seed,
-    }, log, (it) => {
-      const gold = it.completions.map((c, i) => task.gold.score(it.prompts[i], cutAtStop(c, gen.stop)));
-      curve.push({ method, step: it.iteration, kl: it.kl, gold: mean(gold), proxy: mean(it.scores) });
-    });
+    const r = await trainPPO(
+      model,
+      tok,
+      trainPrompts,
+      ctx.proxy(),
+      {
+        ...defaultPPOConfig,
+        outDir: dir,
+        ...settings,
+        maxNewTokens: gen.maxNewTokens,
+        seed: cfg.seed,
+      },
+      log,
+      (it) => {
+        const gold = it.completions.map((c, i) => task.gold.score(it.prompts[i], cutAtStop(c, gen.stop)));
+        curve.push({ method, step: it.iteration, kl: it.kl, gold: mean(gold), proxy: mean(it.scores) });
+      },
+    );
     return { curve, seconds: r.seconds };
   };
   const ppo = await runner.run('ppo', ppoRun('ppo', cfg.ppo));
-  const noKL = await runner.run('overoptimization', ppoRun('ppo_no_kl', { ...cfg.overoptimization, initKL: 0, targetKL: 0 }));
+  const noKL = await runner.run(
+    'overoptimization',
+    ppoRun('ppo_no_kl', { ...cfg.overoptimization, initKL: 0, targetKL: 0 }),
+  );
 
   const rest = await runner.run('rest', async (dir) => {
     const { model, tok } = loadPolicyDir(sftDir);
     const grower = cfg.generator ? await ctx.generatorFor(model, tok) : undefined;
-    const prompts = trainPrompts.slice(0, cfg.rest.prompts).map((p) => fitPrompt(tok, p, model.config.nPositions, gen.maxNewTokens));
-    const r = await trainReST(model, tok, prompts, ctx.proxy(), {
-      ...defaultReSTConfig, outDir: dir, grows: cfg.rest.grows, percentiles: cfg.rest.percentiles, samplesPerPrompt: cfg.rest.samplesPerPrompt,
-      lr: cfg.rest.lr, maxNewTokens: gen.maxNewTokens, contextLength: cfg.contextLength, seed: cfg.seed,
-    }, log, grower);
+    const prompts = trainPrompts
+      .slice(0, cfg.rest.prompts)
+      .map((p) => fitPrompt(tok, p, model.config.nPositions, gen.maxNewTokens));
+    const r = await trainReST(
+      model,
+      tok,
+      prompts,
+      ctx.proxy(),
+      {
+        ...defaultReSTConfig,
+        outDir: dir,
+        grows: cfg.rest.grows,
+        percentiles: cfg.rest.percentiles,
+        samplesPerPrompt: cfg.rest.samplesPerPrompt,
+        lr: cfg.rest.lr,
+        maxNewTokens: gen.maxNewTokens,
+        contextLength: cfg.contextLength,
+        seed: cfg.seed,
+      },
+      log,
+      grower,
+    );
     return { meanReward: r.meanReward };
   });
 
   const hindsight = await runner.run('hindsight', (dir) => {
     const { model, tok } = loadPolicyDir(sftDir);
     const c = comps();
-    const r = trainHindsight(model, tok, c.train, c.eval, { ...defaultHindsightConfig, outDir: dir, epochs: cfg.hindsight.epochs, lr: cfg.hindsight.lr, betterFirstShare: cfg.hindsight.betterFirstShare, evalEvery: 0, seed: cfg.seed }, log);
+    const r = trainHindsight(
+      model,
+      tok,
+      c.train,
+      c.eval,
+      {
+        ...defaultHindsightConfig,
+        outDir: dir,
+        epochs: cfg.hindsight.epochs,
+        lr: cfg.hindsight.lr,
+        betterFirstShare: cfg.hindsight.betterFirstShare,
+        evalEvery: 0,
+        seed: cfg.seed,
+      },
+      log,
+    );
     return { eval: r.eval };
   });
 
   const dpo = await runner.run('dpo', (dir) => {
     const { model, tok } = loadPolicyDir(sftDir);
     const c = comps();
-    const r = trainDPO(model, tok, c.train, c.eval, { ...defaultDPOConfig, outDir: dir, beta: cfg.dpo.beta, epochs: cfg.dpo.epochs, lr: cfg.dpo.lr, evalEvery: 0, seed: cfg.seed }, log);
+    const r = trainDPO(
+      model,
+      tok,
+      c.train,
+      c.eval,
+      {
+        ...defaultDPOConfig,
+        outDir: dir,
+        beta: cfg.dpo.beta,
+        epochs: cfg.dpo.epochs,
+        lr: cfg.dpo.lr,
+        evalEvery: 0,
+        seed: cfg.seed,
+      },
+      log,
+    );
     return { eval: r.eval };
   });
 
@@ -137,36 +241,63 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
     for (const p of policies) {
       const model = p.name === 'sft' ? sft : loadPolicyDir(p.dir).model;
       const prompts = evalPrompts.map(p.prompt);
-      const samples = (await sampleCompletions(await ctx.generatorFor(model, tok), tok, prompts, 1, settings)).map((row) => row[0]);
+      const samples = (await sampleCompletions(await ctx.generatorFor(model, tok), tok, prompts, 1, settings)).map(
+        (row) => row[0],
+      );
       const j = judge(task.gold, evalPrompts, samples);
       if (p.name === 'sft') sftGold = j.gold;
-      const proxy = await scoreWith(proxyFn, evalPrompts.map((prompt, i) => ({ prompt, completion: j.texts[i] })));
+      const proxy = await scoreWith(
+        proxyFn,
+        evalPrompts.map((prompt, i) => ({ prompt, completion: j.texts[i] })),
+      );
       out[p.name] = {
-        gold_score: mean(j.gold), gold_score_ci95: halfWidth95(j.gold),
-        gold_win_rate_vs_sft: winRate(j.gold, sftGold), gold_win_rate_vs_reference: winRate(j.gold, refGold),
-        kl_to_sft: p.name === 'sft' ? 0 : klToReference(model, sft, tok, prompts, evalPrompts, samples, gen.maxNewTokens), kl_kind: 'sampled',
-        mean_length: mean(j.lengths), proxy_score: mean(proxy),
+        gold_score: mean(j.gold),
+        gold_score_ci95: halfWidth95(j.gold),
+        gold_win_rate_vs_sft: winRate(j.gold, sftGold),
+        gold_win_rate_vs_reference: winRate(j.gold, refGold),
+        kl_to_sft:
+          p.name === 'sft' ? 0 : klToReference(model, sft, tok, prompts, evalPrompts, samples, gen.maxNewTokens),
+        kl_kind: 'sampled',
+        mean_length: mean(j.lengths),
+        proxy_score: mean(proxy),
       };
       texts[p.name] = j.texts.map((text, i) => ({ text, gold: j.gold[i] }));
-      log(`evaluate: ${p.name}: gold ${out[p.name].gold_score.toFixed(3)}, win vs SFT ${(100 * out[p.name].gold_win_rate_vs_sft).toFixed(1)}%, KL ${out[p.name].kl_to_sft.toFixed(2)}`);
+      log(
+        `evaluate: ${p.name}: gold ${out[p.name].gold_score.toFixed(3)}, win vs SFT ${(100 * out[p.name].gold_win_rate_vs_sft).toFixed(1)}%, KL ${out[p.name].kl_to_sft.toFixed(2)}`,
+      );
     }
     const bg = bon.chosen.map((c) => c.gold);
     out.best_of_n = {
-      gold_score: mean(bg), gold_score_ci95: halfWidth95(bg), gold_win_rate_vs_sft: winRate(bg, sftGold), gold_win_rate_vs_reference: winRate(bg, refGold),
-      kl_to_sft: bestOfNKL(bon.n), kl_kind: 'analytic', mean_length: mean(bon.chosen.map((c) => c.tokens)), proxy_score: mean(bon.chosen.map((c) => c.proxy)),
+      gold_score: mean(bg),
+      gold_score_ci95: halfWidth95(bg),
+      gold_win_rate_vs_sft: winRate(bg, sftGold),
+      gold_win_rate_vs_reference: winRate(bg, refGold),
+      kl_to_sft: bestOfNKL(bon.n),
+      kl_kind: 'analytic',
+      mean_length: mean(bon.chosen.map((c) => c.tokens)),
+      proxy_score: mean(bon.chosen.map((c) => c.proxy)),
     };
     texts.best_of_n = bon.chosen.map((c) => ({ text: c.text, gold: c.gold }));
     const samples = evalPrompts.slice(0, cfg.reportSamples).map((prompt, i) => ({
-      prompt, reference: references[i],
-      outputs: Object.fromEntries(Object.entries(texts).map(([k, v]) => [k, v[i]])) as MethodsResult['samples'][number]['outputs'],
+      prompt,
+      reference: references[i],
+      outputs: Object.fromEntries(
+        Object.entries(texts).map(([k, v]) => [k, v[i]]),
+      ) as MethodsResult['samples'][number]['outputs'],
     }));
     writeFileSync(join(dir, 'samples.json'), JSON.stringify(texts));
     return { evaluation: out, samples, generator: cfg.generator ?? 'built-in', scorer: cfg.scorer ?? 'built-in' };
   });
 
   return {
-    evaluation: evaluation.evaluation, samples: evaluation.samples,
-    curve: [...bon.curve, ...ppo.curve, ...noKL.curve], sftStats: bon.sftStats, bestOfN: bon.n,
-    ppo: { seconds: ppo.seconds }, rest, dpo, hindsight,
+    evaluation: evaluation.evaluation,
+    samples: evaluation.samples,
+    curve: [...bon.curve, ...ppo.curve, ...noKL.curve],
+    sftStats: bon.sftStats,
+    bestOfN: bon.n,
+    ppo: { seconds: ppo.seconds },
+    rest,
+    dpo,
+    hindsight,
   };
 }

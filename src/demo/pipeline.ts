@@ -61,12 +61,17 @@ const TASK_NOTES: Partial<Record<string, string>> = {
 };
 
 /** Runs the demo in cfg.outDir; `fresh` first deletes what an earlier run left there (under the lock). */
-export async function runDemo(cfg: DemoConfig, log: (m: string) => void, opts: { fresh?: boolean } = {}): Promise<DemoSummary> {
+export async function runDemo(
+  cfg: DemoConfig,
+  log: (m: string) => void,
+  opts: { fresh?: boolean } = {},
+): Promise<DemoSummary> {
   mkdirSync(cfg.outDir, { recursive: true });
   const unlock = lockDir(cfg.outDir);
   try {
     if (opts.fresh) {
-      for (const e of readdirSync(cfg.outDir)) if (e !== 'demo.lock') rmSync(join(cfg.outDir, e), { recursive: true, force: true });
+      for (const e of readdirSync(cfg.outDir))
+        if (e !== 'demo.lock') rmSync(join(cfg.outDir, e), { recursive: true, force: true });
     }
     return await runLocked(cfg, log);
   } finally {
@@ -88,7 +93,9 @@ function lockDir(dir: string): () => void {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
       const pid = Number(readFileSync(file, 'utf8'));
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new Error(`another rlhf demo (pid ${pid}) is running in ${dir}; wait for it, stop it, or choose another --out`);
+        throw new Error(
+          `another rlhf demo (pid ${pid}) is running in ${dir}; wait for it, stop it, or choose another --out`,
+        );
       }
       rmSync(file, { force: true });
     }
@@ -110,27 +117,63 @@ async function runLocked(cfg: DemoConfig, log: (m: string) => void): Promise<Dem
   const task = loadTask(cfg.task, { seed: cfg.seed, quick: cfg.quick });
   const plan = cfg.quick ? PLAN.map((p) => ({ ...p, estimate: p.estimate / 8 })) : PLAN;
   const runner = new StageRunner(cfg.outDir, plan, log);
-  const ctx: DemoContext = { cfg, task, runner, log, generatorFor: generatorFactory(cfg, log), proxy: () => proxyFn(cfg, runner) };
+  const ctx: DemoContext = {
+    cfg,
+    task,
+    runner,
+    log,
+    generatorFor: generatorFactory(cfg, log),
+    proxy: () => proxyFn(cfg, runner),
+  };
   if (cfg.scorer && !runner.finished('reward')) {
-    throw new Error(`--scorer ${cfg.scorer} would score with the demo's reward model, which ${join(cfg.outDir, 'reward')} does not hold yet; `
-      + `run the demo once without --scorer (at least through its reward stage), then serve that model with \`rlhf serve-reward --model ${join(cfg.outDir, 'reward')}\``);
+    throw new Error(
+      `--scorer ${cfg.scorer} would score with the demo's reward model, which ${join(cfg.outDir, 'reward')} does not hold yet; ` +
+        `run the demo once without --scorer (at least through its reward stage), then serve that model with \`rlhf serve-reward --model ${join(cfg.outDir, 'reward')}\``,
+    );
   }
   log(`demo: task "${task.name}" (${task.description}); ${cfg.quick ? 'quick' : 'full'} run in ${cfg.outDir}`);
   if (TASK_NOTES[task.name]) log(`demo: note: ${TASK_NOTES[task.name]}`);
 
   await runner.run('data', (dir) => writeTaskData(task, dir));
   await runner.run('pretrain', (dir) => {
-    const r = trainSFT({
-      ...defaultSFTConfig, data: join(runner.dir('data'), 'corpus.jsonl'), outDir: dir, preset: cfg.preset, vocabSize: cfg.vocabSize,
-      contextLength: cfg.contextLength, steps: cfg.pretrainSteps, lr: 3e-3, evalEvery: 0, seed: cfg.seed,
-    }, log);
-    return { parameters: r.parameters, tokens: r.trainSize, finalLoss: r.finalLoss, evalLoss: r.lastEval['eval/loss'] ?? null };
+    const r = trainSFT(
+      {
+        ...defaultSFTConfig,
+        data: join(runner.dir('data'), 'corpus.jsonl'),
+        outDir: dir,
+        preset: cfg.preset,
+        vocabSize: cfg.vocabSize,
+        contextLength: cfg.contextLength,
+        steps: cfg.pretrainSteps,
+        lr: 3e-3,
+        evalEvery: 0,
+        seed: cfg.seed,
+      },
+      log,
+    );
+    return {
+      parameters: r.parameters,
+      tokens: r.trainSize,
+      finalLoss: r.finalLoss,
+      evalLoss: r.lastEval['eval/loss'] ?? null,
+    };
   });
   await runner.run('sft', (dir) => {
-    const r = trainSFT({
-      ...defaultSFTConfig, data: join(runner.dir('data'), 'sft.jsonl'), init: runner.dir('pretrain'), outDir: dir,
-      contextLength: cfg.contextLength, steps: cfg.sftSteps, lr: 1e-3, warmupSteps: 10, evalEvery: 0, seed: cfg.seed,
-    }, log);
+    const r = trainSFT(
+      {
+        ...defaultSFTConfig,
+        data: join(runner.dir('data'), 'sft.jsonl'),
+        init: runner.dir('pretrain'),
+        outDir: dir,
+        contextLength: cfg.contextLength,
+        steps: cfg.sftSteps,
+        lr: 1e-3,
+        warmupSteps: 10,
+        evalEvery: 0,
+        seed: cfg.seed,
+      },
+      log,
+    );
     return { examples: r.trainSize, finalLoss: r.finalLoss, evalLoss: r.lastEval['eval/loss'] ?? null };
   });
   await runner.run('pairs', (dir) => samplePairs(ctx, dir));
@@ -149,16 +192,24 @@ function checkFingerprint(cfg: DemoConfig): void {
   if (existsSync(file)) {
     const prev = JSON.parse(readFileSync(file, 'utf8')).settings;
     if (JSON.stringify(prev) !== fp) {
-      throw new Error(`${cfg.outDir} holds a demo run with other settings (${describeDiff(JSON.parse(fp), prev)}); pass --fresh to start over there, or choose another --out`);
+      throw new Error(
+        `${cfg.outDir} holds a demo run with other settings (${describeDiff(JSON.parse(fp), prev)}); pass --fresh to start over there, or choose another --out`,
+      );
     }
     return;
   }
-  writeFileSync(file, JSON.stringify({ settings: JSON.parse(fp), createdAt: new Date().toISOString() }, null, 2) + '\n');
+  writeFileSync(
+    file,
+    JSON.stringify({ settings: JSON.parse(fp), createdAt: new Date().toISOString() }, null, 2) + '\n',
+  );
 }
 
 function describeDiff(now: Record<string, unknown>, prev: Record<string, unknown>): string {
   const keys = Object.keys({ ...now, ...prev }).filter((k) => JSON.stringify(now[k]) !== JSON.stringify(prev[k]));
-  return keys.slice(0, 4).map((k) => `${k}: ${JSON.stringify(prev[k])} before, ${JSON.stringify(now[k])} now`).join('; ');
+  return keys
+    .slice(0, 4)
+    .map((k) => `${k}: ${JSON.stringify(prev[k])} before, ${JSON.stringify(now[k])} now`)
+    .join('; ');
 }
 
 // ---- stages ----
@@ -168,13 +219,22 @@ function writeJsonlSync(path: string, records: unknown[]): void {
 }
 
 function writeTaskData(task: TaskSpec, dir: string) {
-  writeJsonlSync(join(dir, 'corpus.jsonl'), task.corpus.map((text) => ({ text })));
+  writeJsonlSync(
+    join(dir, 'corpus.jsonl'),
+    task.corpus.map((text) => ({ text })),
+  );
   writeJsonlSync(join(dir, 'sft.jsonl'), task.sft);
-  writeJsonlSync(join(dir, 'prompts.jsonl'), task.trainPrompts.map((prompt) => ({ prompt })));
+  writeJsonlSync(
+    join(dir, 'prompts.jsonl'),
+    task.trainPrompts.map((prompt) => ({ prompt })),
+  );
   writeJsonlSync(join(dir, 'eval.jsonl'), task.eval);
   return {
-    corpusDocuments: task.corpus.length, corpusChars: task.corpus.reduce((a, t) => a + t.length, 0),
-    sftExamples: task.sft.length, trainPrompts: task.trainPrompts.length, evalPrompts: task.eval.length,
+    corpusDocuments: task.corpus.length,
+    corpusChars: task.corpus.reduce((a, t) => a + t.length, 0),
+    sftExamples: task.sft.length,
+    trainPrompts: task.trainPrompts.length,
+    evalPrompts: task.eval.length,
   };
 }
 
@@ -189,9 +249,13 @@ async function samplePairs(ctx: DemoContext, dir: string) {
   const { model, tok } = loadPolicyDir(runner.dir('sft'));
   const prompts = task.trainPrompts.slice(0, cfg.pairPrompts);
   const samples = await sampleCompletions(await ctx.generatorFor(model, tok), tok, prompts, 2, {
-    maxNewTokens: task.generation.maxNewTokens, nPositions: model.config.nPositions, stop: task.generation.stop, seed: cfg.seed + 11,
+    maxNewTokens: task.generation.maxNewTokens,
+    nPositions: model.config.nPositions,
+    stop: task.generation.stop,
+    seed: cfg.seed + 11,
   });
-  const pairs = prompts.map((prompt, i) => ({ prompt, a: samples[i][0].text, b: samples[i][1].text }))
+  const pairs = prompts
+    .map((prompt, i) => ({ prompt, a: samples[i][0].text, b: samples[i][1].text }))
     .filter((p) => p.a.trim().length > 0 && p.b.trim().length > 0 && p.a !== p.b);
   writeJsonlSync(join(dir, 'pairs.jsonl'), pairs);
   return { prompts: prompts.length, pairs: pairs.length };
@@ -203,12 +267,19 @@ export interface LabelsResult {
   evalComparisons: number;
   labelers: { id: string; beta: number; careless: number }[];
   /** Labels' agreement with the gold judge's preference, and between two labelers of the same pair. */
-  agreement: { withGold: number; betweenLabelers: number | null; perLabeler: Record<string, { n: number; withGold: number }> };
+  agreement: {
+    withGold: number;
+    betweenLabelers: number | null;
+    perLabeler: Record<string, { n: number; withGold: number }>;
+  };
 }
 
 /** A JSONL file an earlier stage of this demo wrote (trusted: not validated again). */
 function readOwnJsonl<T>(path: string): T[] {
-  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
 }
 
 export function readComparisonsFile(path: string): Comparison[] {
@@ -231,7 +302,9 @@ function labelPairs(ctx: DemoContext, dir: string): LabelsResult {
   writeJsonlSync(join(dir, 'train.jsonl'), train);
   writeJsonlSync(join(dir, 'eval.jsonl'), ev);
   return {
-    comparisons: comps.length, trainComparisons: train.length, evalComparisons: ev.length,
+    comparisons: comps.length,
+    trainComparisons: train.length,
+    evalComparisons: ev.length,
     labelers: labelers.map((l) => ({ id: l.id, beta: l.beta, careless: l.careless })),
     agreement: labelAgreement(comps, task.gold),
   };
@@ -250,33 +323,59 @@ async function trainReward(ctx: DemoContext, dir: string): Promise<RewardStageRe
   const { cfg, task, runner, log } = ctx;
   const train = readComparisonsFile(join(runner.dir('labels'), 'train.jsonl'));
   const ev = readComparisonsFile(join(runner.dir('labels'), 'eval.jsonl'));
-  const { rm, result } = trainRewardModel(train, ev, {
-    ...defaultRewardConfig, outDir: dir, init: runner.dir('sft'), contextLength: cfg.contextLength, epochs: cfg.rewardEpochs,
-    lr: cfg.rewardLr, batchSize: 32, evalEvery: 0, seed: cfg.seed,
-  }, log);
+  const { rm, result } = trainRewardModel(
+    train,
+    ev,
+    {
+      ...defaultRewardConfig,
+      outDir: dir,
+      init: runner.dir('sft'),
+      contextLength: cfg.contextLength,
+      epochs: cfg.rewardEpochs,
+      lr: cfg.rewardLr,
+      batchSize: 32,
+      evalEvery: 0,
+      seed: cfg.seed,
+    },
+    log,
+  );
   // Accuracy against the gold judge on fresh pairs: SFT samples of held-out prompts, two by two,
   // leaving out the pairs the gold judge calls a tie.
   const { model, tok } = loadPolicyDir(runner.dir('sft'));
   const prompts = task.eval.map((e) => e.prompt);
   const k = cfg.rewardEvalSamples;
   const samples = await sampleCompletions(await ctx.generatorFor(model, tok), tok, prompts, k, {
-    maxNewTokens: task.generation.maxNewTokens, nPositions: model.config.nPositions, stop: task.generation.stop, seed: cfg.seed + 41,
+    maxNewTokens: task.generation.maxNewTokens,
+    nPositions: model.config.nPositions,
+    stop: task.generation.stop,
+    seed: cfg.seed + 41,
   });
   const pairs: { prompt: string; a: string; b: string; goldA: boolean }[] = [];
   prompts.forEach((prompt, i) => {
     for (let j = 0; j + 1 < k; j += 2) {
-      const a = samples[i][j].text, b = samples[i][j + 1].text;
-      const ga = task.gold.score(prompt, a), gb = task.gold.score(prompt, b);
+      const a = samples[i][j].text,
+        b = samples[i][j + 1].text;
+      const ga = task.gold.score(prompt, a),
+        gb = task.gold.score(prompt, b);
       if (ga !== gb) pairs.push({ prompt, a, b, goldA: ga > gb });
     }
   });
   const sa = rm.score(pairs.map((p) => ({ prompt: p.prompt, completion: p.a })));
   const sb = rm.score(pairs.map((p) => ({ prompt: p.prompt, completion: p.b })));
   let right = 0;
-  pairs.forEach((p, i) => { if ((sa[i] > sb[i]) === p.goldA) right++; });
+  pairs.forEach((p, i) => {
+    if (sa[i] > sb[i] === p.goldA) right++;
+  });
   const accuracyVsGold = pairs.length ? right / pairs.length : NaN;
-  log(`reward: accuracy against the gold judge ${(100 * accuracyVsGold).toFixed(1)}% on ${pairs.length} fresh held-out pairs`);
-  return { accuracyVsLabels: result.eval?.accuracy ?? null, accuracyVsGold, goldPairs: pairs.length, parameters: result.parameters };
+  log(
+    `reward: accuracy against the gold judge ${(100 * accuracyVsGold).toFixed(1)}% on ${pairs.length} fresh held-out pairs`,
+  );
+  return {
+    accuracyVsLabels: result.eval?.accuracy ?? null,
+    accuracyVsGold,
+    goldPairs: pairs.length,
+    parameters: result.parameters,
+  };
 }
 
 /**
@@ -293,14 +392,18 @@ function generatorFactory(cfg: DemoConfig, log: (m: string) => void): DemoContex
     // The same chunks as the built-in engine's, so our own server samples exactly what it would.
     remote ??= new RemoteGenerator(cfg.generator, { ...httpOptionsFromEnv(), log, batchSize: SAMPLE_BATCH });
     if (!(await remote.syncPolicy(model))) {
-      throw new Error(`${remote.name} does not take weights, so it cannot sample the demo's policies; start it with \`rlhf serve-model --model ${join(cfg.outDir, 'sft')} --accept-weights\` (or any checkpoint of the demo's size)`);
+      throw new Error(
+        `${remote.name} does not take weights, so it cannot sample the demo's policies; start it with \`rlhf serve-model --model ${join(cfg.outDir, 'sft')} --accept-weights\` (or any checkpoint of the demo's size)`,
+      );
     }
     return remote;
   };
 }
 
 function proxyFn(cfg: DemoConfig, runner: StageRunner): RewardFn {
-  return cfg.scorer ? remoteRewardFn(cfg.scorer, httpOptionsFromEnv()) : rewardModelFn(loadRewardModel(runner.dir('reward')));
+  return cfg.scorer
+    ? remoteRewardFn(cfg.scorer, httpOptionsFromEnv())
+    : rewardModelFn(loadRewardModel(runner.dir('reward')));
 }
 
 export function loadRewardModel(dir: string): RewardModel {

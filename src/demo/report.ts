@@ -24,29 +24,63 @@ export interface DemoSummary {
    */
   held_out_labels: { reward_model: number | null; dpo: number | null; hindsight: number | null };
   best_of_n: { n: number; curve: { n: number; kl: number; gold: number; proxy: number }[] };
-  ppo: { curve: { iteration: number; kl: number; gold: number; proxy: number }[]; seconds: Record<string, number>; parting: PartingPoint | null };
+  ppo: {
+    curve: { iteration: number; kl: number; gold: number; proxy: number }[];
+    seconds: Record<string, number>;
+    parting: PartingPoint | null;
+  };
   /** The over-optimization run: PPO with no KL penalty, and where its gold and proxy part ways. */
-  overoptimization: { curve: { iteration: number; kl: number; gold: number; proxy: number }[]; parting: PartingPoint | null };
+  overoptimization: {
+    curve: { iteration: number; kl: number; gold: number; proxy: number }[];
+    parting: PartingPoint | null;
+  };
   /** When the report was written (ISO time). */
   created_at: string;
 }
 
 const LABELS: Record<MethodName, string> = {
-  sft: 'SFT', best_of_n: 'Best-of-N', ppo: 'PPO', rest: 'ReST', hindsight: 'Chain of Hindsight', dpo: 'DPO',
+  sft: 'SFT',
+  best_of_n: 'Best-of-N',
+  ppo: 'PPO',
+  rest: 'ReST',
+  hindsight: 'Chain of Hindsight',
+  dpo: 'DPO',
 };
 
-export async function writeReport(ctx: DemoContext, r: { labels: LabelsResult; reward: RewardStageResult; methods: MethodsResult }): Promise<DemoSummary> {
+export async function writeReport(
+  ctx: DemoContext,
+  r: { labels: LabelsResult; reward: RewardStageResult; methods: MethodsResult },
+): Promise<DemoSummary> {
   const { cfg, task } = ctx;
   const m = r.methods;
   const summary: DemoSummary = {
-    task: task.name, quick: cfg.quick, seed: cfg.seed, eval_prompts: Math.min(cfg.evalPrompts, task.eval.length),
+    task: task.name,
+    quick: cfg.quick,
+    seed: cfg.seed,
+    eval_prompts: Math.min(cfg.evalPrompts, task.eval.length),
     methods: m.evaluation,
-    reward_model: { accuracy_vs_gold: r.reward.accuracyVsGold, accuracy_vs_labels: r.reward.accuracyVsLabels, gold_pairs: r.reward.goldPairs, parameters: r.reward.parameters },
-    labelers: { agreement: r.labels.agreement.withGold, between_labelers: r.labels.agreement.betweenLabelers, comparisons: r.labels.comparisons },
-    held_out_labels: {
-      reward_model: r.reward.accuracyVsLabels, dpo: m.dpo.eval['eval/rewards/accuracies'] ?? null, hindsight: m.hindsight.eval['eval/hindsight/accuracy'] ?? null,
+    reward_model: {
+      accuracy_vs_gold: r.reward.accuracyVsGold,
+      accuracy_vs_labels: r.reward.accuracyVsLabels,
+      gold_pairs: r.reward.goldPairs,
+      parameters: r.reward.parameters,
     },
-    best_of_n: { n: m.bestOfN, curve: m.curve.filter((p) => p.method === 'best_of_n').map((p) => ({ n: p.step, kl: p.kl, gold: p.gold, proxy: p.proxy })) },
+    labelers: {
+      agreement: r.labels.agreement.withGold,
+      between_labelers: r.labels.agreement.betweenLabelers,
+      comparisons: r.labels.comparisons,
+    },
+    held_out_labels: {
+      reward_model: r.reward.accuracyVsLabels,
+      dpo: m.dpo.eval['eval/rewards/accuracies'] ?? null,
+      hindsight: m.hindsight.eval['eval/hindsight/accuracy'] ?? null,
+    },
+    best_of_n: {
+      n: m.bestOfN,
+      curve: m.curve
+        .filter((p) => p.method === 'best_of_n')
+        .map((p) => ({ n: p.step, kl: p.kl, gold: p.gold, proxy: p.proxy })),
+    },
     ppo: { curve: run(m, 'ppo'), seconds: m.ppo.seconds, parting: parting(m, 'ppo') },
     overoptimization: { curve: run(m, 'ppo_no_kl'), parting: parting(m, 'ppo_no_kl') },
     created_at: new Date().toISOString(),
@@ -57,12 +91,17 @@ export async function writeReport(ctx: DemoContext, r: { labels: LabelsResult; r
 }
 
 function run(m: MethodsResult, method: 'ppo' | 'ppo_no_kl') {
-  return m.curve.filter((p) => p.method === method).map((p) => ({ iteration: p.step, kl: p.kl, gold: p.gold, proxy: p.proxy }));
+  return m.curve
+    .filter((p) => p.method === method)
+    .map((p) => ({ iteration: p.step, kl: p.kl, gold: p.gold, proxy: p.proxy }));
 }
 
 /** A proxy rise under a quarter of the SFT samples' standard deviation is noise here. */
 function parting(m: MethodsResult, method: 'ppo' | 'ppo_no_kl'): PartingPoint | null {
-  return partingPoint(m.curve.filter((p) => p.method === method), m.sftStats.proxy.sd / 4);
+  return partingPoint(
+    m.curve.filter((p) => p.method === method),
+    m.sftStats.proxy.sd / 4,
+  );
 }
 
 function esc(s: string): string {
@@ -72,14 +111,25 @@ function esc(s: string): string {
 const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '—');
 const num = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 
-const RUNS: Record<CurvePoint['method'], string> = { best_of_n: 'best-of-N', ppo: 'PPO', ppo_no_kl: 'PPO, no KL penalty' };
+const RUNS: Record<CurvePoint['method'], string> = {
+  best_of_n: 'best-of-N',
+  ppo: 'PPO',
+  ppo_no_kl: 'PPO, no KL penalty',
+};
 
 async function plots(s: DemoSummary, m: MethodsResult): Promise<string[]> {
   const z = (x: number, st: { mean: number; sd: number }) => (st.sd > 0 ? (x - st.mean) / st.sd : 0);
-  const points = (ps: CurvePoint[], x: 'kl' | 'step') => ps.flatMap((p) => [
-    { x: p[x], step: p.step, score: z(p.gold, m.sftStats.gold), run: RUNS[p.method], judge: 'gold' },
-    { x: p[x], step: p.step, score: z(p.proxy, m.sftStats.proxy), run: RUNS[p.method], judge: 'proxy (reward model)' },
-  ]);
+  const points = (ps: CurvePoint[], x: 'kl' | 'step') =>
+    ps.flatMap((p) => [
+      { x: p[x], step: p.step, score: z(p.gold, m.sftStats.gold), run: RUNS[p.method], judge: 'gold' },
+      {
+        x: p[x],
+        step: p.step,
+        score: z(p.proxy, m.sftStats.proxy),
+        run: RUNS[p.method],
+        judge: 'proxy (reward model)',
+      },
+    ]);
   const split = s.overoptimization.parting;
   const overSVG = await lineChartSVG({
     title: 'Over-optimization: gold and proxy score against KL from SFT',
@@ -106,7 +156,10 @@ async function plots(s: DemoSummary, m: MethodsResult): Promise<string[]> {
     series: { field: 'run', title: 'run' },
     dash: { field: 'judge', title: 'judge' },
     rules: split?.parted ? [{ x: split.step, label: `gold peaks (${RUNS.ppo_no_kl})` }] : [],
-    data: points(m.curve.filter((p) => p.method !== 'best_of_n'), 'step'),
+    data: points(
+      m.curve.filter((p) => p.method !== 'best_of_n'),
+      'step',
+    ),
   });
   return [overSVG, frontierSVG, ppoSVG];
 }
@@ -115,27 +168,38 @@ function overNote(s: DemoSummary): string {
   const p = s.overoptimization.parting;
   if (!p) return '';
   const head = `The over-optimization run is PPO against the same reward model with no KL penalty (it only draws the figure).`;
-  if (!p.parted) return `${head} After gold's highest point (${num(p.gold)} at KL ${num(p.kl, 1)}, iteration ${p.step}) the proxy did not rise by more than a quarter of the SFT samples' standard deviation: proxy and gold did not part ways in this run.`;
+  if (!p.parted)
+    return `${head} After gold's highest point (${num(p.gold)} at KL ${num(p.kl, 1)}, iteration ${p.step}) the proxy did not rise by more than a quarter of the SFT samples' standard deviation: proxy and gold did not part ways in this run.`;
   return `${head} Its gold score peaks at ${num(p.gold)} at KL ${num(p.kl, 1)} (iteration ${p.step}); from there to the end the proxy still rises by ${num(p.proxyChangeAfter)} while gold moves ${num(p.goldChangeAfter)}: that is where they part ways.`;
 }
 
-async function reportHTML(ctx: DemoContext, s: DemoSummary, r: { labels: LabelsResult; reward: RewardStageResult; methods: MethodsResult }): Promise<string> {
+async function reportHTML(
+  ctx: DemoContext,
+  s: DemoSummary,
+  r: { labels: LabelsResult; reward: RewardStageResult; methods: MethodsResult },
+): Promise<string> {
   const { cfg, task } = ctx;
   const svgs = await plots(s, r.methods);
   const rows = METHODS.map((k) => {
     const e = s.methods[k];
     return `<tr><th scope="row">${LABELS[k]}${k === 'best_of_n' ? ` (N = ${s.best_of_n.n})` : ''}</th><td>${num(e.gold_score)} ± ${num(e.gold_score_ci95)}</td><td>${pct(e.gold_win_rate_vs_sft)}</td><td>${pct(e.gold_win_rate_vs_reference)}</td><td>${num(e.kl_to_sft, 2)}${e.kl_kind === 'analytic' ? ' (analytic)' : ''}</td><td>${num(e.proxy_score)}</td><td>${num(e.mean_length, 1)}</td></tr>`;
   }).join('\n');
-  const samples = r.methods.samples.map((x) => `
+  const samples = r.methods.samples
+    .map(
+      (x) => `
 <section class="sample"><h3>Prompt</h3><pre>${esc(x.prompt)}</pre>
 <table><tr><th>Reference</th><td><pre>${esc(x.reference)}</pre></td><td></td></tr>
 ${METHODS.map((k) => `<tr><th>${LABELS[k]}</th><td><pre>${esc(x.outputs[k]?.text ?? '')}</pre></td><td>${num(x.outputs[k]?.gold ?? NaN)}</td></tr>`).join('\n')}
-</table></section>`).join('\n');
+</table></section>`,
+    )
+    .join('\n');
   const ag = r.labels.agreement;
-  const perLabeler = Object.entries(ag.perLabeler).map(([id, v]) => {
-    const l = r.labels.labelers.find((x) => x.id === id);
-    return `<tr><th scope="row">${esc(id)}</th><td>${l ? num(l.beta, 1) : '—'}</td><td>${l ? pct(l.careless) : '—'}</td><td>${v.n}</td><td>${pct(v.withGold)}</td></tr>`;
-  }).join('\n');
+  const perLabeler = Object.entries(ag.perLabeler)
+    .map(([id, v]) => {
+      const l = r.labels.labelers.find((x) => x.id === id);
+      return `<tr><th scope="row">${esc(id)}</th><td>${l ? num(l.beta, 1) : '—'}</td><td>${l ? pct(l.careless) : '—'}</td><td>${v.n}</td><td>${pct(v.withGold)}</td></tr>`;
+    })
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>rlhf demo: ${esc(task.name)}</title>

@@ -13,7 +13,11 @@ export interface StagePlan {
   estimate: number;
 }
 
-interface StageRecord<T> { result: T; seconds: number; finishedAt: string }
+interface StageRecord<T> {
+  result: T;
+  seconds: number;
+  finishedAt: string;
+}
 
 export class StageRunner {
   private done = 0;
@@ -21,7 +25,11 @@ export class StageRunner {
   private planned = 0;
   private readonly start = Date.now();
 
-  constructor(private readonly root: string, private readonly plan: StagePlan[], private readonly log: (m: string) => void) {
+  constructor(
+    private readonly root: string,
+    private readonly plan: StagePlan[],
+    private readonly log: (m: string) => void,
+  ) {
     const names = new Set<string>();
     for (const p of plan) {
       if (names.has(p.name)) throw new Error(`stage "${p.name}" is planned twice`);
@@ -43,7 +51,8 @@ export class StageRunner {
     const k = this.plan.findIndex((p) => p.name === name);
     if (k < 0) throw new Error(`stage "${name}" is not in the plan`);
     const p = this.plan[k];
-    const dir = this.dir(name), marker = join(dir, 'stage.json');
+    const dir = this.dir(name),
+      marker = join(dir, 'stage.json');
     const head = `[${k + 1}/${this.plan.length}] ${p.title}`;
     if (existsSync(marker)) {
       const rec = JSON.parse(readFileSync(marker, 'utf8')) as StageRecord<T>;
@@ -62,7 +71,9 @@ export class StageRunner {
     writeFileSync(marker + '.tmp', JSON.stringify(rec, null, 2) + '\n');
     renameSync(marker + '.tmp', marker);
     this.account(p, seconds, false);
-    this.log(`${head}: done in ${fmt(seconds)} · elapsed ${fmt((Date.now() - this.start) / 1000)} · about ${fmt(this.left())} left`);
+    this.log(
+      `${head}: done in ${fmt(seconds)} · elapsed ${fmt((Date.now() - this.start) / 1000)} · about ${fmt(this.left())} left`,
+    );
     return result;
   }
 
@@ -85,6 +96,7 @@ export class StageRunner {
 
 export function fmt(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
-  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
+  const m = Math.floor(seconds / 60),
+    s = Math.round(seconds % 60);
   return `${m} min ${s.toString().padStart(2, '0')} s`;
 }

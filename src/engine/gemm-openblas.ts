@@ -7,12 +7,28 @@ import os from 'node:os';
 import type { GemmBackend } from './gemm.js';
 
 type Koffi = typeof import('koffi');
-type SgemmFn = (order: number, transA: number, transB: number, M: number, N: number, K: number,
-  alpha: number, A: Float32Array, lda: number, B: Float32Array, ldb: number,
-  beta: number, C: Float32Array, ldc: number) => void;
+type SgemmFn = (
+  order: number,
+  transA: number,
+  transB: number,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  lda: number,
+  B: Float32Array,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  ldc: number,
+) => void;
 
-const CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112;
-const SGEMM = 'void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, ' +
+const CblasRowMajor = 101,
+  CblasNoTrans = 111,
+  CblasTrans = 112;
+const SGEMM =
+  'void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, ' +
   'const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)';
 
 export interface OpenBLASOptions {
@@ -99,9 +115,22 @@ function open(koffi: Koffi, path: string, explicit: boolean, threads: number): G
     sgemm(transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc) {
       // koffi passes a typed array's own start (byteOffset included) without copying, so a subarray
       // is how an offset reaches C; offset 0 skips even that allocation.
-      sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, M, N, K,
-        alpha, aOff ? A.subarray(aOff) : A, lda, bOff ? B.subarray(bOff) : B, ldb,
-        beta, cOff ? C.subarray(cOff) : C, ldc);
+      sgemm(
+        CblasRowMajor,
+        transA ? CblasTrans : CblasNoTrans,
+        transB ? CblasTrans : CblasNoTrans,
+        M,
+        N,
+        K,
+        alpha,
+        aOff ? A.subarray(aOff) : A,
+        lda,
+        bOff ? B.subarray(bOff) : B,
+        ldb,
+        beta,
+        cOff ? C.subarray(cOff) : C,
+        ldc,
+      );
     },
   };
 }
@@ -121,14 +150,19 @@ function coreTypeHint(): string | undefined {
   if (process.platform !== 'linux' || process.arch !== 'x64' || process.env.OPENBLAS_CORETYPE) return undefined;
   let flags: Set<string>;
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('flags'));
     flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
   } catch {
     return undefined;
   }
   const has = (...names: string[]) => names.every((n) => flags.has(n));
-  return has('avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl') ? 'SkylakeX'
-    : has('avx2', 'fma') ? 'Haswell'
-    : has('avx') ? 'SandyBridge'
-    : undefined;
+  return has('avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl')
+    ? 'SkylakeX'
+    : has('avx2', 'fma')
+      ? 'Haswell'
+      : has('avx')
+        ? 'SandyBridge'
+        : undefined;
 }

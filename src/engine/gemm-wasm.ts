@@ -79,8 +79,13 @@ class WasmKernel {
   private readonly operands: number; // float index where copied operands start
   private readonly pool: WorkerPool | undefined;
 
-  constructor(module: WebAssembly.Module, private readonly wasm: KernelExports,
-              private readonly memory: WebAssembly.Memory, threads: number, private readonly maxBytes: number) {
+  constructor(
+    module: WebAssembly.Module,
+    private readonly wasm: KernelExports,
+    private readonly memory: WebAssembly.Memory,
+    threads: number,
+    private readonly maxBytes: number,
+  ) {
     // Linear memory: static data | packing scratch for each thread | copies of A, B, C.
     const scratch = align(wasm.workBytes(), 64);
     this.work = align(wasm.heapBase(), 64);
@@ -96,15 +101,32 @@ class WasmKernel {
     for (let i = 0; i < 40; i++) this.sgemm(false, false, 32, 32, 32, 1, zeros, 0, 32, zeros, 0, 32, 0, zeros, 0, 32);
   }
 
-  sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-        A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number,
-        beta: number, C: Float32Array, cOff: number, ldc: number): void {
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    aOff: number,
+    lda: number,
+    B: Float32Array,
+    bOff: number,
+    ldb: number,
+    beta: number,
+    C: Float32Array,
+    cOff: number,
+    ldc: number,
+  ): void {
     if (4 * (M * K + K * N + M * N) > this.maxBytes && Math.max(M, N, K) > 1) {
       return this.split(transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
     }
     const [aRows, aCols] = transA ? [K, M] : [M, K];
     const [bRows, bCols] = transB ? [N, K] : [K, N];
-    const a = this.operands, b = a + aRows * aCols, c = b + bRows * bCols;
+    const a = this.operands,
+      b = a + aRows * aCols,
+      c = b + bRows * bCols;
     this.reserve(c + M * N);
     const heap = this.heap;
     copyIn(heap, a, A, aOff, lda, aRows, aCols);
@@ -122,7 +144,8 @@ class WasmKernel {
     // About four slices a thread, so a core that is busy with something else ends up taking fewer; each
     // slice is whole micro-tiles (4 rows or 8 columns) and re-packs only the other operand's panel.
     const byRows = M >= N;
-    const step = byRows ? 4 : 8, extent = byRows ? M : N;
+    const step = byRows ? 4 : 8,
+      extent = byRows ? M : N;
     const size = Math.ceil(extent / (4 * (helpers + 1)) / step) * step;
     // At 1 GFLOP/s the slowest machine imaginable; past that a worker is stuck, not slow.
     const timeoutMs = 10_000 + (2 * M * N * K) / 1e6;
@@ -134,24 +157,87 @@ class WasmKernel {
   }
 
   /** Halves the largest of M, N, K and runs both halves (K halves accumulate: the second uses beta = 1). */
-  private split(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-                A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number,
-                beta: number, C: Float32Array, cOff: number, ldc: number): void {
+  private split(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    aOff: number,
+    lda: number,
+    B: Float32Array,
+    bOff: number,
+    ldb: number,
+    beta: number,
+    C: Float32Array,
+    cOff: number,
+    ldc: number,
+  ): void {
     if (M >= N && M >= K) {
       const h = M >> 1;
       this.sgemm(transA, transB, h, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
-      this.sgemm(transA, transB, M - h, N, K, alpha, A, aOff + (transA ? h : h * lda), lda, B, bOff, ldb,
-        beta, C, cOff + h * ldc, ldc);
+      this.sgemm(
+        transA,
+        transB,
+        M - h,
+        N,
+        K,
+        alpha,
+        A,
+        aOff + (transA ? h : h * lda),
+        lda,
+        B,
+        bOff,
+        ldb,
+        beta,
+        C,
+        cOff + h * ldc,
+        ldc,
+      );
     } else if (N >= K) {
       const h = N >> 1;
       this.sgemm(transA, transB, M, h, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
-      this.sgemm(transA, transB, M, N - h, K, alpha, A, aOff, lda, B, bOff + (transB ? h * ldb : h), ldb,
-        beta, C, cOff + h, ldc);
+      this.sgemm(
+        transA,
+        transB,
+        M,
+        N - h,
+        K,
+        alpha,
+        A,
+        aOff,
+        lda,
+        B,
+        bOff + (transB ? h * ldb : h),
+        ldb,
+        beta,
+        C,
+        cOff + h,
+        ldc,
+      );
     } else {
       const h = K >> 1;
       this.sgemm(transA, transB, M, N, h, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
-      this.sgemm(transA, transB, M, N, K - h, alpha, A, aOff + (transA ? h * lda : h), lda,
-        B, bOff + (transB ? h : h * ldb), ldb, 1, C, cOff, ldc);
+      this.sgemm(
+        transA,
+        transB,
+        M,
+        N,
+        K - h,
+        alpha,
+        A,
+        aOff + (transA ? h * lda : h),
+        lda,
+        B,
+        bOff + (transB ? h : h * ldb),
+        ldb,
+        1,
+        C,
+        cOff,
+        ldc,
+      );
     }
   }
 
@@ -174,30 +260,46 @@ function align(bytes: number, to: number): number {
 const SHORT_ROW = 48;
 
 /** heap[at …] = the rows×cols block of src starting at src[off], rows `ld` apart, packed densely. */
-function copyIn(heap: Float32Array, at: number, src: Float32Array, off: number, ld: number,
-                rows: number, cols: number): void {
+function copyIn(
+  heap: Float32Array,
+  at: number,
+  src: Float32Array,
+  off: number,
+  ld: number,
+  rows: number,
+  cols: number,
+): void {
   if (ld === cols || rows === 1) {
     heap.set(src.subarray(off, off + rows * cols), at);
   } else if (cols >= SHORT_ROW) {
     for (let r = 0; r < rows; r++) heap.set(src.subarray(off + r * ld, off + r * ld + cols), at + r * cols);
   } else {
     for (let r = 0; r < rows; r++) {
-      const s = off + r * ld, d = at + r * cols;
+      const s = off + r * ld,
+        d = at + r * cols;
       for (let j = 0; j < cols; j++) heap[d + j] = src[s + j];
     }
   }
 }
 
 /** The inverse of copyIn: the dense rows×cols block at heap[at] into dst from dst[off], rows `ld` apart. */
-function copyOut(dst: Float32Array, off: number, ld: number, heap: Float32Array, at: number,
-                 rows: number, cols: number): void {
+function copyOut(
+  dst: Float32Array,
+  off: number,
+  ld: number,
+  heap: Float32Array,
+  at: number,
+  rows: number,
+  cols: number,
+): void {
   if (ld === cols || rows === 1) {
     dst.set(heap.subarray(at, at + rows * cols), off);
   } else if (cols >= SHORT_ROW) {
     for (let r = 0; r < rows; r++) dst.set(heap.subarray(at + r * cols, at + (r + 1) * cols), off + r * ld);
   } else {
     for (let r = 0; r < rows; r++) {
-      const s = at + r * cols, d = off + r * ld;
+      const s = at + r * cols,
+        d = off + r * ld;
       for (let j = 0; j < cols; j++) dst[d + j] = heap[s + j];
     }
   }

@@ -21,17 +21,31 @@ function operand(rows: number, cols: number, ld: number, off: number, fill = 777
   return X;
 }
 
-interface Case { tA: boolean; tB: boolean; M: number; N: number; K: number; alpha: number; beta: number;
-  pad: number; offset: number }
+interface Case {
+  tA: boolean;
+  tB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  alpha: number;
+  beta: number;
+  pad: number;
+  offset: number;
+}
 
 /** Runs one case on `backend` and checks C against float64 sums, and that C outside M×N is untouched. */
 function check(backend: Pick<GemmBackend, 'sgemm'>, t: Case): void {
   const { tA, tB, M, N, K, alpha, beta, pad, offset } = t;
   const [aRows, aCols] = tA ? [K, M] : [M, K];
   const [bRows, bCols] = tB ? [N, K] : [K, N];
-  const lda = aCols + pad, ldb = bCols + 2 * pad, ldc = N + pad;
-  const aOff = offset, bOff = 2 * offset, cOff = 3 * offset;
-  const A = operand(aRows, aCols, lda, aOff), B = operand(bRows, bCols, ldb, bOff);
+  const lda = aCols + pad,
+    ldb = bCols + 2 * pad,
+    ldc = N + pad;
+  const aOff = offset,
+    bOff = 2 * offset,
+    cOff = 3 * offset;
+  const A = operand(aRows, aCols, lda, aOff),
+    B = operand(bRows, bCols, ldb, bOff);
   const C = operand(M, N, ldc, cOff, -5555);
   if (beta === 0) for (let i = 0; i < M; i++) C.fill(NaN, cOff + i * ldc, cOff + i * ldc + N);
   const before = C.slice();
@@ -43,7 +57,8 @@ function check(backend: Pick<GemmBackend, 'sgemm'>, t: Case): void {
   const name = `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} M=${M} N=${N} K=${K} alpha=${alpha} beta=${beta} pad=${pad}`;
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
-      let sum = 0, mag = 0;
+      let sum = 0,
+        mag = 0;
       for (let k = 0; k < K; k++) {
         sum += at(i, k) * bt(k, j);
         mag += Math.abs(at(i, k) * bt(k, j));
@@ -63,9 +78,20 @@ function check(backend: Pick<GemmBackend, 'sgemm'>, t: Case): void {
 }
 
 const shapes: [number, number, number][] = [
-  [1, 1, 1], [3, 5, 7], [17, 33, 1], [33, 17, 130], [130, 3, 17], [64, 64, 64], [100, 37, 300], [5, 2100, 9],
+  [1, 1, 1],
+  [3, 5, 7],
+  [17, 33, 1],
+  [33, 17, 130],
+  [130, 3, 17],
+  [64, 64, 64],
+  [100, 37, 300],
+  [5, 2100, 9],
 ];
-const scalings: [number, number][] = [[1, 0], [0.5, 1], [-2, 0.25]];
+const scalings: [number, number][] = [
+  [1, 0],
+  [0.5, 1],
+  [-2, 0.25],
+];
 
 function cases(): Case[] {
   const out: Case[] = [];
@@ -92,7 +118,9 @@ function tryLoad(load: () => GemmBackend): GemmBackend | string {
 }
 
 const backends: [string, () => GemmBackend][] = [
-  ...(['openblas', 'wasm-simd', 'js'] as GemmBackendName[]).map((n) => [n, () => selectGemm(n)] as [string, () => GemmBackend]),
+  ...(['openblas', 'wasm-simd', 'js'] as GemmBackendName[]).map(
+    (n) => [n, () => selectGemm(n)] as [string, () => GemmBackend],
+  ),
   ['wasm-simd baseline build', () => loadWasmGemm({ build: 'baseline' })],
   ['wasm-simd relaxed build', () => loadWasmGemm({ build: 'relaxed' })],
   ['wasm-simd split into pieces', () => loadWasmGemm({ maxBytes: 4096 })],
@@ -110,7 +138,17 @@ for (const [label, load] of backends) {
       });
     }
     it('a product large enough to cross every blocking boundary', { skip }, () => {
-      check(backend as GemmBackend, { tA: false, tB: true, M: 197, N: 131, K: 520, alpha: 1, beta: 0, pad: 1, offset: 2 });
+      check(backend as GemmBackend, {
+        tA: false,
+        tB: true,
+        M: 197,
+        N: 131,
+        K: 520,
+        alpha: 1,
+        beta: 0,
+        pad: 1,
+        offset: 2,
+      });
     });
   });
 }
@@ -131,8 +169,9 @@ describe('sgemm on the wasm-simd relaxed build, in a child process with relaxed 
         for (let p = 0; p < C1.length; p++) worst = Math.max(worst, Math.abs(C1[p] - C2[p]) / K);
       }
       console.log(worst);`;
-    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--input-type=module', '-e', script],
-      { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.ok(Number(r.stdout) < 1e-6, `worst error per term ${r.stdout}`);
   });
@@ -145,14 +184,28 @@ describe('sgemm on wasm-simd with a worker thread', () => {
       if (waited > 20_000) assert.fail('the wasm workers did not start within 20 s');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    for (const [M, N, K] of [[150, 60, 500], [37, 290, 400], [301, 301, 45]]) {
-      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
+    for (const [M, N, K] of [
+      [150, 60, 500],
+      [37, 290, 400],
+      [301, 301, 45],
+    ]) {
+      for (const [tA, tB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
         check(backend, { tA, tB, M, N, K, alpha: 0.5, beta: 0.25, pad: 2, offset: 1 });
       }
     }
     // Back-to-back jobs that accumulate into C: a slice run twice, or skipped, would show in the sum.
-    for (const [M, N, K] of [[300, 64, 256], [40, 500, 256]]) {
-      const A = operand(M, K, K, 0), B = operand(K, N, N, 0), C = new Float32Array(M * N);
+    for (const [M, N, K] of [
+      [300, 64, 256],
+      [40, 500, 256],
+    ]) {
+      const A = operand(M, K, K, 0),
+        B = operand(K, N, N, 0),
+        C = new Float32Array(M * N);
       const once = new Float32Array(M * N);
       selectGemm('js').sgemm(false, false, M, N, K, 1, A, 0, K, B, 0, N, 0, once, 0, N);
       for (let rep = 0; rep < 30; rep++) backend.sgemm(false, false, M, N, K, 1, A, 0, K, B, 0, N, 1, C, 0, N);
@@ -190,11 +243,25 @@ describe('sgemm argument checks', () => {
     assert.deepEqual([...C], [2, 4, 6, 8]);
   });
   it('rejects operands that do not fit, naming the operand and the sizes', () => {
-    const A = new Float32Array(6), B = new Float32Array(6), C = new Float32Array(4);
-    assert.throws(() => js.sgemm(false, false, 2, 2, 3, 1, A, 1, 3, B, 0, 2, 0, C, 0, 2), /A as stored is 2×3.*needs 7 elements, but A has 6/);
-    assert.throws(() => js.sgemm(true, false, 2, 2, 3, 1, A, 0, 1, B, 0, 2, 0, C, 0, 2), /lda=1 is less than the 2 columns: A as stored \(transA\) is 3×2/);
-    assert.throws(() => js.sgemm(false, false, 2, 2, 3, 1, A, 0, 3, B, 0, 2, 0, C, 0, 3), /C .*needs 5 elements, but C has 4/);
-    assert.throws(() => js.sgemm(false, false, 2.5, 2, 3, 1, A, 0, 3, B, 0, 2, 0, C, 0, 2), /M must be an integer >= 0, got 2.5/);
+    const A = new Float32Array(6),
+      B = new Float32Array(6),
+      C = new Float32Array(4);
+    assert.throws(
+      () => js.sgemm(false, false, 2, 2, 3, 1, A, 1, 3, B, 0, 2, 0, C, 0, 2),
+      /A as stored is 2×3.*needs 7 elements, but A has 6/,
+    );
+    assert.throws(
+      () => js.sgemm(true, false, 2, 2, 3, 1, A, 0, 1, B, 0, 2, 0, C, 0, 2),
+      /lda=1 is less than the 2 columns: A as stored \(transA\) is 3×2/,
+    );
+    assert.throws(
+      () => js.sgemm(false, false, 2, 2, 3, 1, A, 0, 3, B, 0, 2, 0, C, 0, 3),
+      /C .*needs 5 elements, but C has 4/,
+    );
+    assert.throws(
+      () => js.sgemm(false, false, 2.5, 2, 3, 1, A, 0, 3, B, 0, 2, 0, C, 0, 2),
+      /M must be an integer >= 0, got 2.5/,
+    );
   });
 });
 
@@ -208,20 +275,36 @@ describe('openblas kernels', () => {
     }
   })();
   const backend = tryLoad(() => selectGemm('openblas'));
-  const skip = typeof backend === 'string' ? backend
-    : !/^flags.*\bavx2\b/m.test(cpuinfo) ? 'not an AVX2 Linux machine'
-    : process.env.OPENBLAS_CORETYPE ? 'OPENBLAS_CORETYPE is set by the user' : false;
+  const skip =
+    typeof backend === 'string'
+      ? backend
+      : !/^flags.*\bavx2\b/m.test(cpuinfo)
+        ? 'not an AVX2 Linux machine'
+        : process.env.OPENBLAS_CORETYPE
+          ? 'OPENBLAS_CORETYPE is set by the user'
+          : false;
   it('run the AVX2/AVX-512 code on a CPU that has it', { skip }, () => {
     const { detail } = backend as GemmBackend;
     if (!/core /.test(detail)) return; // not OpenBLAS (no openblas_get_corename)
-    assert.doesNotMatch(detail, /core (Prescott|Core2|Penryn|Dunnington|Nehalem|Atom|Katmai|Coppermine|Northwood|Banias)\b/);
+    assert.doesNotMatch(
+      detail,
+      /core (Prescott|Core2|Penryn|Dunnington|Nehalem|Atom|Katmai|Coppermine|Northwood|Banias)\b/,
+    );
   });
 });
 
 describe('backend selection', () => {
-  const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--input-type=module', '-e',
-    `import { gemm } from ${JSON.stringify(new URL('./gemm.js', import.meta.url).href)};
-     const g = gemm(); console.log(g.name);`], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const run = (env: Record<string, string>) =>
+    spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { gemm } from ${JSON.stringify(new URL('./gemm.js', import.meta.url).href)};
+     const g = gemm(); console.log(g.name);`,
+      ],
+      { env: { ...process.env, ...env }, encoding: 'utf8' },
+    );
   it('gemm() returns one cached backend', () => {
     assert.equal(gemm(), gemm());
   });
@@ -233,7 +316,10 @@ describe('backend selection', () => {
   it('a forced RLHF_BLAS=openblas that cannot load says what was tried', () => {
     const r = run({ RLHF_BLAS: 'openblas', RLHF_BLAS_LIB: '/nonexistent/libopenblas.so.0' });
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /RLHF_BLAS_LIB=\/nonexistent\/libopenblas.so.0 but no BLAS library with cblas_sgemm loaded; tried \/nonexistent\/libopenblas.so.0: .*HINT: /);
+    assert.match(
+      r.stderr,
+      /RLHF_BLAS_LIB=\/nonexistent\/libopenblas.so.0 but no BLAS library with cblas_sgemm loaded; tried \/nonexistent\/libopenblas.so.0: .*HINT: /,
+    );
   });
   it('an unknown RLHF_BLAS is an error that lists the choices', () => {
     const r = run({ RLHF_BLAS: 'cuda' });

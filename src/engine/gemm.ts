@@ -25,9 +25,24 @@ export interface GemmBackend {
    * M if transposed, or more for a strided slice); the same for B and C. beta = 0 overwrites C, ignoring
    * whatever (even NaN) was there. C must not overlap A or B.
    */
-  sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-        A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number,
-        beta: number, C: Float32Array, cOff: number, ldc: number): void;
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    aOff: number,
+    lda: number,
+    B: Float32Array,
+    bOff: number,
+    ldb: number,
+    beta: number,
+    C: Float32Array,
+    cOff: number,
+    ldc: number,
+  ): void;
 }
 
 // ---- selection ----
@@ -45,11 +60,14 @@ export function gemm(): GemmBackend {
   } catch (err) {
     if (wanted !== 'openblas' && !process.env.RLHF_BLAS_LIB) throw err;
     const asked = process.env.RLHF_BLAS_LIB ? `RLHF_BLAS_LIB=${process.env.RLHF_BLAS_LIB}` : `RLHF_BLAS=${wanted}`;
-    throw new Error(`rlhf: ${asked} but ${(err as Error).message}. HINT: ${installHint()}, or unset ` +
-      'RLHF_BLAS and RLHF_BLAS_LIB to use the portable WebAssembly kernel.');
+    throw new Error(
+      `rlhf: ${asked} but ${(err as Error).message}. HINT: ${installHint()}, or unset ` +
+        'RLHF_BLAS and RLHF_BLAS_LIB to use the portable WebAssembly kernel.',
+    );
   }
   // NOTE: said once per process: worker threads (RLHF_WORKER) stay quiet.
-  if (wanted === 'auto' && selected.name !== 'openblas' && process.env.RLHF_WORKER !== '1') process.stderr.write(fallbackNotice(selected, failures));
+  if (wanted === 'auto' && selected.name !== 'openblas' && process.env.RLHF_WORKER !== '1')
+    process.stderr.write(fallbackNotice(selected, failures));
   return selected;
 }
 
@@ -59,9 +77,13 @@ export function selectGemm(name: GemmBackendName | 'auto' = 'auto'): GemmBackend
   let backend = backends.get(name);
   if (!backend) {
     const threads = threadCount();
-    backend = checked(name === 'openblas' ? loadOpenBLAS({ library: process.env.RLHF_BLAS_LIB || undefined, threads })
-      : name === 'wasm-simd' ? loadWasmGemm({ threads })
-      : jsGemm);
+    backend = checked(
+      name === 'openblas'
+        ? loadOpenBLAS({ library: process.env.RLHF_BLAS_LIB || undefined, threads })
+        : name === 'wasm-simd'
+          ? loadWasmGemm({ threads })
+          : jsGemm,
+    );
     backends.set(name, backend);
   }
   return backend;
@@ -104,15 +126,20 @@ function parseChoice(value: string | undefined): GemmBackendName | 'auto' {
 }
 
 function installHint(): string {
-  return process.platform === 'darwin' ? 'on macOS the Accelerate framework should load; or `brew install openblas`'
-    : process.platform === 'win32' ? 'install OpenBLAS and set RLHF_BLAS_LIB=C:\\path\\to\\libopenblas.dll'
-    : 'install OpenBLAS: `sudo apt-get install libopenblas0` (Debian/Ubuntu) or `sudo dnf install openblas` (Fedora)';
+  return process.platform === 'darwin'
+    ? 'on macOS the Accelerate framework should load; or `brew install openblas`'
+    : process.platform === 'win32'
+      ? 'install OpenBLAS and set RLHF_BLAS_LIB=C:\\path\\to\\libopenblas.dll'
+      : 'install OpenBLAS: `sudo apt-get install libopenblas0` (Debian/Ubuntu) or `sudo dnf install openblas` (Fedora)';
 }
 
 function fallbackNotice(backend: GemmBackend, failures: string[]): string {
-  const what = backend.name === 'wasm-simd' ? 'WebAssembly SIMD (~20-40 GFLOP/s a core)' : 'plain JavaScript (~1-2 GFLOP/s)';
-  return `rlhf: matrix products run on ${what}, as no BLAS library loaded (${failures.join('; ')}). ` +
-    `For 5-10x faster ones ${installHint()}.\n`;
+  const what =
+    backend.name === 'wasm-simd' ? 'WebAssembly SIMD (~20-40 GFLOP/s a core)' : 'plain JavaScript (~1-2 GFLOP/s)';
+  return (
+    `rlhf: matrix products run on ${what}, as no BLAS library loaded (${failures.join('; ')}). ` +
+    `For 5-10x faster ones ${installHint()}.\n`
+  );
 }
 
 // ---- argument checks, shared by every backend ----
@@ -144,8 +171,15 @@ function checkDims(...values: number[]): void {
 }
 
 /** A `rows`×`cols` operand stored row-major from X[off] with row stride ld must fit inside X. */
-function checkOperand(name: string, X: Float32Array, off: number, ld: number, rows: number, cols: number,
-                      how: string): void {
+function checkOperand(
+  name: string,
+  X: Float32Array,
+  off: number,
+  ld: number,
+  rows: number,
+  cols: number,
+  how: string,
+): void {
   if (!(X instanceof Float32Array)) throw new TypeError(`sgemm: ${name} must be a Float32Array`);
   const stored = `${name} as stored${how ? ` (${how})` : ''} is ${rows}×${cols}`;
   if (ld < Math.max(1, cols)) {
@@ -154,8 +188,10 @@ function checkOperand(name: string, X: Float32Array, off: number, ld: number, ro
   if (rows === 0 || cols === 0) return;
   const end = off + (rows - 1) * ld + cols;
   if (end > X.length) {
-    throw new RangeError(`sgemm: ${stored} with leading dimension ${ld} from offset ${off} needs ` +
-      `${end} elements, but ${name} has ${X.length}`);
+    throw new RangeError(
+      `sgemm: ${stored} with leading dimension ${ld} from offset ${off} needs ` +
+        `${end} elements, but ${name} has ${X.length}`,
+    );
   }
 }
 
@@ -180,7 +216,9 @@ const jsGemm: GemmBackend = {
   detail: 'plain JavaScript loops, 1 thread',
   sgemm(transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc) {
     // op(B) as a dense K×N row-major block, so the inner loop below always runs along a contiguous row.
-    let Bk = B, bo = bOff, bs = ldb;
+    let Bk = B,
+      bo = bOff,
+      bs = ldb;
     if (transB) {
       Bk = new Float32Array(K * N);
       for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) Bk[k * N + j] = B[bOff + j * ldb + k];
@@ -188,7 +226,8 @@ const jsGemm: GemmBackend = {
       bs = N;
     }
     const acc = new Float64Array(Math.min(N, JS_COLUMNS));
-    const aStepI = transA ? 1 : lda, aStepK = transA ? lda : 1;
+    const aStepI = transA ? 1 : lda,
+      aStepK = transA ? lda : 1;
     for (let j0 = 0; j0 < N; j0 += JS_COLUMNS) {
       const nb = Math.min(JS_COLUMNS, N - j0);
       for (let i = 0; i < M; i++) {
@@ -197,13 +236,19 @@ const jsGemm: GemmBackend = {
         let k = 0;
         // Four rows of B per pass over acc: a quarter of the loads and stores of acc.
         for (; k + 4 <= K; k += 4) {
-          const a0 = A[ai + k * aStepK], a1 = A[ai + (k + 1) * aStepK];
-          const a2 = A[ai + (k + 2) * aStepK], a3 = A[ai + (k + 3) * aStepK];
-          const r0 = bo + k * bs + j0, r1 = r0 + bs, r2 = r1 + bs, r3 = r2 + bs;
+          const a0 = A[ai + k * aStepK],
+            a1 = A[ai + (k + 1) * aStepK];
+          const a2 = A[ai + (k + 2) * aStepK],
+            a3 = A[ai + (k + 3) * aStepK];
+          const r0 = bo + k * bs + j0,
+            r1 = r0 + bs,
+            r2 = r1 + bs,
+            r3 = r2 + bs;
           for (let j = 0; j < nb; j++) acc[j] += a0 * Bk[r0 + j] + a1 * Bk[r1 + j] + a2 * Bk[r2 + j] + a3 * Bk[r3 + j];
         }
         for (; k < K; k++) {
-          const a = A[ai + k * aStepK], row = bo + k * bs + j0;
+          const a = A[ai + k * aStepK],
+            row = bo + k * bs + j0;
           for (let j = 0; j < nb; j++) acc[j] += a * Bk[row + j];
         }
         const c = cOff + i * ldc + j0;

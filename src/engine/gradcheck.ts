@@ -39,7 +39,9 @@ export function gradCheck(fn: (g: Graph) => Tensor, inputs: Tensor[], opts: Grad
   const analytic = inputs.map((t) => (t.grad ? Float32Array.from(t.grad) : new Float32Array(t.size)));
   g.dispose();
 
-  let maxAbsError = 0, worst = '', checked = 0;
+  let maxAbsError = 0,
+    worst = '',
+    checked = 0;
   inputs.forEach((t, k) => {
     if (!t.requiresGrad) return;
     for (let i = 0; i < t.size; i++) {
@@ -58,7 +60,9 @@ export function gradCheck(fn: (g: Graph) => Tensor, inputs: Tensor[], opts: Grad
         worst = `input ${k} element ${i}: autograd ${a}, finite difference ${numeric}`;
       }
       if (err > atol + rtol * Math.max(Math.abs(a), Math.abs(numeric))) {
-        throw new Error(`gradCheck failed at ${`input ${k} element ${i}`}: autograd ${a}, finite difference ${numeric}`);
+        throw new Error(
+          `gradCheck failed at ${`input ${k} element ${i}`}: autograd ${a}, finite difference ${numeric}`,
+        );
       }
     }
   });

@@ -89,7 +89,8 @@ export class Graph {
 
   /** Runs the tape backward from a scalar loss (seeded with dLoss = seed). */
   backward(loss: Tensor, seed = 1): void {
-    if (!this.recording) throw new Error('backward() on an inference graph: create the graph with new Graph() to train');
+    if (!this.recording)
+      throw new Error('backward() on an inference graph: create the graph with new Graph() to train');
     if (loss.size !== 1) throw new Error(`backward() needs a scalar loss, got shape [${loss.shape.join(', ')}]`);
     if (!loss.requiresGrad) throw new Error('backward(): the loss does not depend on any parameter');
     this.gradOf(loss)[0] += seed;
@@ -99,7 +100,8 @@ export class Graph {
   /** Backward from a non-scalar output with a given upstream gradient (same shape as out). */
   backwardFrom(out: Tensor, dOut: Float32Array): void {
     if (!this.recording) throw new Error('backwardFrom() on an inference graph');
-    if (dOut.length !== out.size) throw new Error(`backwardFrom(): gradient has ${dOut.length} elements, output has ${out.size}`);
+    if (dOut.length !== out.size)
+      throw new Error(`backwardFrom(): gradient has ${dOut.length} elements, output has ${out.size}`);
     const g = this.gradOf(out);
     for (let i = 0; i < g.length; i++) g[i] += dOut[i];
     this.runTape();

@@ -12,8 +12,9 @@ export function fastTanh(x: number): number {
     return x < 0 ? -t : t;
   }
   const x2 = x * x;
-  return (x * (2027025 + x2 * (270270 + x2 * (6930 + x2 * 36)))) /
-    (2027025 + x2 * (945945 + x2 * (51975 + x2 * (630 + x2))));
+  return (
+    (x * (2027025 + x2 * (270270 + x2 * (6930 + x2 * 36)))) / (2027025 + x2 * (945945 + x2 * (51975 + x2 * (630 + x2))))
+  );
 }
 
 /** log(1 + exp(x)) without overflow. */

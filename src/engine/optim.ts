@@ -21,11 +21,15 @@ export class AdamW {
   readonly m: Float32Array[];
   readonly v: Float32Array[];
 
-  constructor(readonly params: Parameter[], config: Partial<AdamWConfig> = {}) {
+  constructor(
+    readonly params: Parameter[],
+    config: Partial<AdamWConfig> = {},
+  ) {
     this.config = { ...defaultAdamW, ...config };
     const { lr, beta1, beta2, eps, weightDecay } = this.config;
     if (!(lr >= 0)) throw new Error(`AdamW: lr must be ≥ 0, got ${lr}`);
-    if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) throw new Error(`AdamW: betas must be in [0, 1), got (${beta1}, ${beta2})`);
+    if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+      throw new Error(`AdamW: betas must be in [0, 1), got (${beta1}, ${beta2})`);
     if (!(eps > 0)) throw new Error(`AdamW: eps must be > 0, got ${eps}`);
     if (!(weightDecay >= 0)) throw new Error(`AdamW: weightDecay must be ≥ 0, got ${weightDecay}`);
     this.m = params.map((p) => new Float32Array(p.size));
@@ -41,7 +45,11 @@ export class AdamW {
     const stepSize = lr / bc1;
     const invSqrtBc2 = 1 / Math.sqrt(bc2);
     for (let k = 0; k < this.params.length; k++) {
-      const p = this.params[k], w = p.data, gr = p.grad!, m = this.m[k], v = this.v[k];
+      const p = this.params[k],
+        w = p.data,
+        gr = p.grad!,
+        m = this.m[k],
+        v = this.v[k];
       const decay = p.shape.length >= 2 ? 1 - lr * weightDecay : 1;
       for (let i = 0; i < w.length; i++) {
         const gi = gr[i];

@@ -33,4 +33,3 @@ port.on('message', async (msg: { kernel: KernelRef; replica: ReplicaSpec; payloa
   Atomics.store(flag, 0, 1);
   Atomics.notify(flag, 0);
 });
-

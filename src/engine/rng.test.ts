@@ -4,10 +4,18 @@ import { RNG } from './rng.js';
 
 describe('RNG', () => {
   it('same seed, same stream; different seeds differ', () => {
-    const a = new RNG(7), b = new RNG(7), c = new RNG(8);
+    const a = new RNG(7),
+      b = new RNG(7),
+      c = new RNG(8);
     const xa = Array.from({ length: 5 }, () => a.nextU32());
-    assert.deepEqual(xa, Array.from({ length: 5 }, () => b.nextU32()));
-    assert.notDeepEqual(xa, Array.from({ length: 5 }, () => c.nextU32()));
+    assert.deepEqual(
+      xa,
+      Array.from({ length: 5 }, () => b.nextU32()),
+    );
+    assert.notDeepEqual(
+      xa,
+      Array.from({ length: 5 }, () => c.nextU32()),
+    );
   });
   it('state round-trips', () => {
     const a = new RNG(3);
@@ -20,7 +28,9 @@ describe('RNG', () => {
   });
   it('uniform and normal have the right moments', () => {
     const r = new RNG(1);
-    let su = 0, sn = 0, sn2 = 0;
+    let su = 0,
+      sn = 0,
+      sn2 = 0;
     const n = 100000;
     for (let i = 0; i < n; i++) {
       su += r.uniform();

@@ -1,7 +1,10 @@
 // Seeded random numbers: the same seed gives the same run.
 // xoshiro128** (32-bit state words, fast in JS) seeded through splitmix32.
 
-export interface RNGState { s: [number, number, number, number]; spare: number | null }
+export interface RNGState {
+  s: [number, number, number, number];
+  spare: number | null;
+}
 
 export class RNG {
   private s = new Uint32Array(4);

@@ -14,7 +14,8 @@ const randn = (n: number, std = 1) => rng.fillNormal(new Float32Array(n), std);
 
 function close(name: string, a: ArrayLike<number>, b: ArrayLike<number>, tol = 2e-6): void {
   assert.equal(a.length, b.length);
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= tol * (1 + Math.abs(b[i])), `${name}[${i}]: ${a[i]} vs ${b[i]}`);
+  for (let i = 0; i < a.length; i++)
+    assert.ok(Math.abs(a[i] - b[i]) <= tol * (1 + Math.abs(b[i])), `${name}[${i}]: ${a[i]} vs ${b[i]}`);
 }
 
 describe('WebAssembly SIMD element-wise kernels', () => {
@@ -25,7 +26,8 @@ describe('WebAssembly SIMD element-wise kernels', () => {
   it('GELU and its derivative match the exact formula, at any length', () => {
     for (const n of [1, 3, 4, 7, 1001]) {
       const x = randn(n, 3);
-      const y = new Float32Array(n), d = new Float32Array(n);
+      const y = new Float32Array(n),
+        d = new Float32Array(n);
       simd!.gelu(x, y, d);
       const K = Math.sqrt(2 / Math.PI);
       const wantY = Array.from(x, (v) => 0.5 * v * (1 + Math.tanh(K * (v + 0.044715 * v ** 3))));
@@ -41,7 +43,8 @@ describe('WebAssembly SIMD element-wise kernels', () => {
 
   it('causal and plain softmax rows, and the softmax backward', () => {
     const T = 8;
-    const a = randn(2 * T * T, 2), want = Float32Array.from(a);
+    const a = randn(2 * T * T, 2),
+      want = Float32Array.from(a);
     simd!.softmaxRows(a, T, true);
     for (let k = 0; k < 2; k++) {
       for (let i = 0; i < T; i++) {
@@ -54,9 +57,11 @@ describe('WebAssembly SIMD element-wise kernels', () => {
         }
       }
     }
-    const dP = randn(2 * T * T), wantDS = Float32Array.from(dP);
+    const dP = randn(2 * T * T),
+      wantDS = Float32Array.from(dP);
     for (let row = 0; row < 2 * T; row++) {
-      const r = row * T, i = row % T;
+      const r = row * T,
+        i = row % T;
       let s = 0;
       for (let j = 0; j <= i; j++) s += wantDS[r + j] * a[r + j];
       for (let j = 0; j < T; j++) wantDS[r + j] = j <= i ? a[r + j] * (wantDS[r + j] - s) : 0;
@@ -66,10 +71,15 @@ describe('WebAssembly SIMD element-wise kernels', () => {
   });
 
   it('ops on the SIMD path pass the gradient check (attention with T % 4 = 0, layer norm with C % 4 = 0)', () => {
-    const B = 2, T = 8, nh = 2, C = 8;
+    const B = 2,
+      T = 8,
+      nh = 2,
+      C = 8;
     const qkv = Tensor.from(randn(B * T * 3 * C), [B, T, 3 * C], true);
     gradCheck((g) => ops.causalSelfAttention(g, qkv, B, T, nh), [qkv]);
-    const x = Tensor.from(randn(3 * 8, 2), [3, 8], true), w = Tensor.from(randn(8, 0.3), [8], true), b = Tensor.from(randn(8), [8], true);
+    const x = Tensor.from(randn(3 * 8, 2), [3, 8], true),
+      w = Tensor.from(randn(8, 0.3), [8], true),
+      b = Tensor.from(randn(8), [8], true);
     for (let i = 0; i < 8; i++) w.data[i] += 1;
     gradCheck((g) => ops.layerNorm(g, x, w, b), [x, w, b]);
     const v = Tensor.from(randn(12, 2), [12], true);

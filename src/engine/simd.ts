@@ -9,8 +9,28 @@ interface Exports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   geluForward(x: number, y: number, d: number, n: number): void;
-  layerNormForward(x: number, w: number, b: number, y: number, xhat: number, rstd: number, N: number, C: number, eps: number): void;
-  layerNormBackward(dy: number, xhat: number, rstd: number, w: number, dx: number, dw: number, db: number, N: number, C: number): void;
+  layerNormForward(
+    x: number,
+    w: number,
+    b: number,
+    y: number,
+    xhat: number,
+    rstd: number,
+    N: number,
+    C: number,
+    eps: number,
+  ): void;
+  layerNormBackward(
+    dy: number,
+    xhat: number,
+    rstd: number,
+    w: number,
+    dx: number,
+    dw: number,
+    db: number,
+    N: number,
+    C: number,
+  ): void;
   softmaxRows(a: number, rows: number, L: number, causal: number, lse: number): void;
   softmaxBackwardRows(p: number, dp: number, rows: number, L: number, causal: number): void;
 }
@@ -64,30 +84,61 @@ export class SimdKernels {
 
   /** y = gelu(x), and d = gelu'(x) when d is given. */
   gelu(x: Float32Array, y: Float32Array, d: Float32Array | null): void {
-    const n = x.length, a = this.arena.reset();
+    const n = x.length,
+      a = this.arena.reset();
     // Regions are padded to whole 4-lane vectors; the lanes past n are never copied back.
     const px = a.take(n + 4);
     new Float32Array(this.ex.memory.buffer, px, n).set(x);
-    const py = a.take(n + 4), pd = d ? a.take(n + 4) : 0;
+    const py = a.take(n + 4),
+      pd = d ? a.take(n + 4) : 0;
     this.ex.geluForward(px, py, pd, (n + 3) & ~3);
     a.get(py, y, n);
     if (d) a.get(pd, d, n);
   }
 
-  layerNormForward(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, xhat: Float32Array | null, rstd: Float32Array | null, N: number, C: number, eps: number): void {
+  layerNormForward(
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array,
+    y: Float32Array,
+    xhat: Float32Array | null,
+    rstd: Float32Array | null,
+    N: number,
+    C: number,
+    eps: number,
+  ): void {
     const a = this.arena.reset();
-    const px = a.put(x), pw = a.put(w), pb = a.put(b), py = a.take(N * C);
-    const ph = xhat ? a.take(N * C) : 0, pr = rstd ? a.take(N) : 0;
+    const px = a.put(x),
+      pw = a.put(w),
+      pb = a.put(b),
+      py = a.take(N * C);
+    const ph = xhat ? a.take(N * C) : 0,
+      pr = rstd ? a.take(N) : 0;
     this.ex.layerNormForward(px, pw, pb, py, ph, pr, N, C, eps);
     a.get(py, y);
     if (xhat) a.get(ph, xhat);
     if (rstd) a.get(pr, rstd);
   }
 
-  layerNormBackward(dy: Float32Array, xhat: Float32Array, rstd: Float32Array, w: Float32Array, dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null, N: number, C: number): void {
+  layerNormBackward(
+    dy: Float32Array,
+    xhat: Float32Array,
+    rstd: Float32Array,
+    w: Float32Array,
+    dx: Float32Array | null,
+    dw: Float32Array | null,
+    db: Float32Array | null,
+    N: number,
+    C: number,
+  ): void {
     const a = this.arena.reset();
-    const pdy = a.put(dy), ph = a.put(xhat), pr = a.put(rstd), pw = a.put(w);
-    const pdx = dx ? a.put(dx) : 0, pdw = dw ? a.put(dw) : 0, pdb = db ? a.put(db) : 0;
+    const pdy = a.put(dy),
+      ph = a.put(xhat),
+      pr = a.put(rstd),
+      pw = a.put(w);
+    const pdx = dx ? a.put(dx) : 0,
+      pdw = dw ? a.put(dw) : 0,
+      pdb = db ? a.put(db) : 0;
     this.ex.layerNormBackward(pdy, ph, pr, pw, pdx, pdw, pdb, N, C);
     if (dx) a.get(pdx, dx);
     if (dw) a.get(pdw, dw);
@@ -101,7 +152,8 @@ export class SimdKernels {
   softmaxRows(x: Float32Array, L: number, causal: boolean, lse?: Float32Array): void {
     const a = this.arena.reset();
     const rows = x.length / L;
-    const p = a.put(x), pl = lse ? a.take(rows) : 0;
+    const p = a.put(x),
+      pl = lse ? a.take(rows) : 0;
     this.ex.softmaxRows(p, rows, L, causal ? 1 : 0, pl);
     a.get(p, x);
     if (lse) a.get(pl, lse, rows);
@@ -110,7 +162,8 @@ export class SimdKernels {
   /** In place on dP: dS = P ⊙ (dP − Σ dP·P) per row. */
   softmaxBackwardRows(P: Float32Array, dP: Float32Array, L: number, causal: boolean): void {
     const a = this.arena.reset();
-    const pp = a.put(P), pd = a.put(dP);
+    const pp = a.put(P),
+      pd = a.put(dP);
     this.ex.softmaxBackwardRows(pp, pd, P.length / L, L, causal ? 1 : 0);
     a.get(pd, dP);
   }

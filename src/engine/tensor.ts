@@ -19,7 +19,9 @@ export class Tensor {
     public requiresGrad = false,
   ) {
     if (data.length !== shapeSize(shape)) {
-      throw new Error(`Tensor: data has ${data.length} elements but shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
+      throw new Error(
+        `Tensor: data has ${data.length} elements but shape [${shape.join(', ')}] needs ${shapeSize(shape)}`,
+      );
     }
   }
 
@@ -29,7 +31,8 @@ export class Tensor {
 
   /** The single value of a one-element tensor (a loss). */
   item(): number {
-    if (this.data.length !== 1) throw new Error(`item() needs a one-element tensor, got shape [${this.shape.join(', ')}]`);
+    if (this.data.length !== 1)
+      throw new Error(`item() needs a one-element tensor, got shape [${this.shape.join(', ')}]`);
     return this.data[0];
   }
 
@@ -44,7 +47,11 @@ export class Tensor {
 
 /** A trainable tensor with a stable name (the checkpoint key) and a persistent gradient buffer. */
 export class Parameter extends Tensor {
-  constructor(public readonly name: string, data: Float32Array, shape: Shape) {
+  constructor(
+    public readonly name: string,
+    data: Float32Array,
+    shape: Shape,
+  ) {
     super(data, shape, true);
     this.grad = new Float32Array(data.length);
   }
@@ -57,6 +64,8 @@ export class Parameter extends Tensor {
 /** Throws a shape error naming the op and both shapes. */
 export function assertShape(op: string, what: string, got: Shape, want: Shape): void {
   if (got.length !== want.length || got.some((d, i) => want[i] >= 0 && d !== want[i])) {
-    throw new Error(`${op}: ${what} has shape [${got.join(', ')}], expected [${want.map((d) => (d < 0 ? '*' : d)).join(', ')}]`);
+    throw new Error(
+      `${op}: ${what} has shape [${got.join(', ')}], expected [${want.map((d) => (d < 0 ? '*' : d)).join(', ')}]`,
+    );
   }
 }

@@ -13,7 +13,8 @@ export function lengthBaseline(pairs: BaselinePair[]): number {
   if (pairs.length === 0) return NaN;
   let right = 0;
   for (const p of pairs) {
-    const a = p.chosenText.length, b = p.rejectedText.length;
+    const a = p.chosenText.length,
+      b = p.rejectedText.length;
     right += a > b ? 1 : a === b ? 0.5 : 0;
   }
   return right / pairs.length;
@@ -36,7 +37,14 @@ function diff(p: BaselinePair, V: number): Map<number, number> {
  * A bag-of-words Bradley-Terry model: r(x) = w · frequencies(x), trained by gradient descent with
  * L2 on the training pairs; returns its accuracy on the test pairs (ties count half).
  */
-export function bagOfWordsBaseline(train: BaselinePair[], test: BaselinePair[], V: number, epochs = 30, lr = 2, l2 = 1e-4): number {
+export function bagOfWordsBaseline(
+  train: BaselinePair[],
+  test: BaselinePair[],
+  V: number,
+  epochs = 30,
+  lr = 2,
+  l2 = 1e-4,
+): number {
   if (test.length === 0) return NaN;
   const w = new Float64Array(V);
   const xs = train.map((p) => diff(p, V));

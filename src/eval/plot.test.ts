@@ -9,9 +9,14 @@ const data = [0, 1, 2].flatMap((i) => [
 
 test('a chart with dashes, a rule and step order renders to SVG with its labels', async () => {
   const svg = await lineChartSVG({
-    title: 'T', x: { field: 'x', title: 'KL', sqrt: true }, y: { field: 'score', title: 'score' },
-    series: { field: 'run', title: 'run' }, dash: { field: 'judge', title: 'judge' }, order: 'step',
-    rules: [{ x: 2, label: 'gold peaks' }], data,
+    title: 'T',
+    x: { field: 'x', title: 'KL', sqrt: true },
+    y: { field: 'score', title: 'score' },
+    series: { field: 'run', title: 'run' },
+    dash: { field: 'judge', title: 'judge' },
+    order: 'step',
+    rules: [{ x: 2, label: 'gold peaks' }],
+    data,
   });
   assert.match(svg, /^<svg/);
   assert.match(svg, />gold peaks</, 'the rule is labelled');
@@ -24,7 +29,12 @@ test('a chart with dashes, a rule and step order renders to SVG with its labels'
 });
 
 test('without rules or dashes the chart has neither', async () => {
-  const svg = await lineChartSVG({ title: 'T', x: { field: 'x', title: 'x' }, y: { field: 'score', title: 'y' }, data: data.filter((d) => d.judge === 'gold') });
+  const svg = await lineChartSVG({
+    title: 'T',
+    x: { field: 'x', title: 'x' },
+    y: { field: 'score', title: 'y' },
+    data: data.filter((d) => d.judge === 'gold'),
+  });
   assert.doesNotMatch(svg, /stroke-dasharray="4,2"/);
   assert.doesNotMatch(svg, /gold peaks/);
 });

@@ -20,22 +20,59 @@ export interface LineChart {
 
 /** A line chart with points, as an SVG document. */
 export async function lineChartSVG(c: LineChart): Promise<string> {
-  const x = { field: c.x.field, type: 'quantitative', title: c.x.title, scale: c.x.log ? { type: 'log', base: 2 } : c.x.sqrt ? { type: 'sqrt' } : { zero: false } };
+  const x = {
+    field: c.x.field,
+    type: 'quantitative',
+    title: c.x.title,
+    scale: c.x.log ? { type: 'log', base: 2 } : c.x.sqrt ? { type: 'sqrt' } : { zero: false },
+  };
   const lines = {
     data: { values: c.data },
     mark: { type: 'line', point: true },
     encoding: {
       x,
-      y: { field: c.y.field, type: 'quantitative', title: c.y.title, scale: c.y.domain ? { domain: c.y.domain } : { zero: false } },
-      ...(c.series ? { color: { field: c.series.field, type: 'nominal', title: c.series.title, legend: { labelLimit: 240 } } } : {}),
-      ...(c.dash ? { strokeDash: { field: c.dash.field, type: 'nominal', title: c.dash.title, legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 300, labelLimit: 240, encode: { symbols: { update: { stroke: { value: '#444' } } } } } } } : {}),
+      y: {
+        field: c.y.field,
+        type: 'quantitative',
+        title: c.y.title,
+        scale: c.y.domain ? { domain: c.y.domain } : { zero: false },
+      },
+      ...(c.series
+        ? { color: { field: c.series.field, type: 'nominal', title: c.series.title, legend: { labelLimit: 240 } } }
+        : {}),
+      ...(c.dash
+        ? {
+            strokeDash: {
+              field: c.dash.field,
+              type: 'nominal',
+              title: c.dash.title,
+              legend: {
+                symbolType: 'stroke',
+                symbolStrokeWidth: 2,
+                symbolSize: 300,
+                labelLimit: 240,
+                encode: { symbols: { update: { stroke: { value: '#444' } } } },
+              },
+            },
+          }
+        : {}),
       ...(c.order ? { order: { field: c.order, type: 'quantitative' } } : {}),
     },
   };
-  const rules = c.rules?.length ? [
-    { data: { values: c.rules }, mark: { type: 'rule', color: '#888', strokeDash: [2, 2] }, encoding: { x: { ...x, field: 'x' } } },
-    { data: { values: c.rules }, mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, dy: 3, color: '#555' }, encoding: { x: { ...x, field: 'x' }, y: { value: 0 }, text: { field: 'label' } } },
-  ] : [];
+  const rules = c.rules?.length
+    ? [
+        {
+          data: { values: c.rules },
+          mark: { type: 'rule', color: '#888', strokeDash: [2, 2] },
+          encoding: { x: { ...x, field: 'x' } },
+        },
+        {
+          data: { values: c.rules },
+          mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, dy: 3, color: '#555' },
+          encoding: { x: { ...x, field: 'x' }, y: { value: 0 }, text: { field: 'label' } },
+        },
+      ]
+    : [];
   const spec = vl.compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: c.title,

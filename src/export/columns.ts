@@ -35,13 +35,20 @@ export const textColumn = (name: string, chat: boolean): Column => ({ name, type
 export function checkTable(t: ExportTable): void {
   const names = new Set(t.columns.map((c) => c.name));
   t.rows.forEach((r, i) => {
-    for (const k of Object.keys(r.values)) if (!names.has(k)) throw new Error(`export row ${i}: unexpected column "${k}"`);
+    for (const k of Object.keys(r.values))
+      if (!names.has(k)) throw new Error(`export row ${i}: unexpected column "${k}"`);
     for (const c of t.columns) {
       const v = r.values[c.name];
-      const ok = c.type === 'text' ? typeof v === 'string'
-        : c.type === 'number' ? typeof v === 'number' && Number.isFinite(v)
-          : Array.isArray(v) && v.every((m) => typeof m.role === 'string' && typeof m.content === 'string');
-      if (!ok) throw new Error(`export row ${i}: column "${c.name}" must be ${c.type}, got ${JSON.stringify(v)?.slice(0, 60)}`);
+      const ok =
+        c.type === 'text'
+          ? typeof v === 'string'
+          : c.type === 'number'
+            ? typeof v === 'number' && Number.isFinite(v)
+            : Array.isArray(v) && v.every((m) => typeof m.role === 'string' && typeof m.content === 'string');
+      if (!ok)
+        throw new Error(
+          `export row ${i}: column "${c.name}" must be ${c.type}, got ${JSON.stringify(v)?.slice(0, 60)}`,
+        );
     }
   });
 }

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  BENCH_PPO, CPU_SGEMM_PEAK, GPUS, OPENRLHF_PPO, stateBytes, clusterUtilization, estimatePPO, formatDuration, iterationFlops, measuredRates, parseCount, totalFlops,
+  BENCH_PPO,
+  CPU_SGEMM_PEAK,
+  GPUS,
+  OPENRLHF_PPO,
+  stateBytes,
+  clusterUtilization,
+  estimatePPO,
+  formatDuration,
+  iterationFlops,
+  measuredRates,
+  parseCount,
+  totalFlops,
 } from './cost-model.js';
 
 const close = (a: number, b: number, rel = 1e-12) => assert.ok(Math.abs(a - b) <= rel * Math.abs(b), `${a} vs ${b}`);
@@ -9,14 +20,30 @@ const close = (a: number, b: number, rel = 1e-12) => assert.ok(Math.abs(a - b) <
 describe('PPO cost model', () => {
   it('counts FLOPs per phase by hand', () => {
     // N = 1000, B = 2 rollouts of 3 + 5 tokens: B·S = 16; 2 epochs; no separate value model.
-    const f = iterationFlops({ params: 1000, promptTokens: 3, responseTokens: 5, rollouts: 2, iterations: 1, epochs: 2 });
+    const f = iterationFlops({
+      params: 1000,
+      promptTokens: 3,
+      responseTokens: 5,
+      rollouts: 2,
+      iterations: 1,
+      epochs: 2,
+    });
     assert.deepEqual(f, { generation: 32_000, scoring: 32_000, logprobs: 64_000, training: 192_000 });
     // A reward model of another size and OpenRLHF's separate critic.
-    const g = iterationFlops({ params: 1000, rewardParams: 10, valueParams: 500, promptTokens: 3, responseTokens: 5, rollouts: 2, iterations: 1, epochs: 2 });
+    const g = iterationFlops({
+      params: 1000,
+      rewardParams: 10,
+      valueParams: 500,
+      promptTokens: 3,
+      responseTokens: 5,
+      rollouts: 2,
+      iterations: 1,
+      epochs: 2,
+    });
     assert.deepEqual(g, { generation: 32_000, scoring: 320, logprobs: 2 * 2500 * 16, training: 6 * 2 * 1500 * 16 });
   });
 
-  it('reproduces the benchmark\'s measured seconds from the rates it derives', () => {
+  it("reproduces the benchmark's measured seconds from the rates it derives", () => {
     const e = estimatePPO(BENCH_PPO.run, { gpus: 1, gpu: GPUS.a100 });
     for (const p of ['generation', 'scoring', 'logprobs', 'training'] as const) close(e.here[p], BENCH_PPO.seconds[p]);
     close(e.here.total, 0.2 + 0.14 + 0.21 + 0.99);
@@ -26,7 +53,7 @@ describe('PPO cost model', () => {
     assert.ok(r.training > 20e9 && r.training < 25e9, `${r.training}`);
   });
 
-  it('calibrates cluster utilization on OpenRLHF\'s published 7B run', () => {
+  it("calibrates cluster utilization on OpenRLHF's published 7B run", () => {
     // 22·N·B·S FLOPs (generation 2, reward 2, actor + reference + critic forward 6, actor and critic training 12).
     const flops = 22 * 7e9 * 1024 * 1024;
     close(totalFlops(iterationFlops(OPENRLHF_PPO.run)), flops);
@@ -44,7 +71,10 @@ describe('PPO cost model', () => {
     close(b.cluster.seconds, a.cluster.seconds);
     close(a.cluster.gpuHours, (a.cluster.seconds * 8) / 3600);
     close(a.speedup, a.here.total / a.cluster.seconds);
-    close(estimatePPO(run, { gpus: 8, gpu: GPUS.h100, utilization: 0.5 }).cluster.seconds, a.flops / (8 * 989.4e12 * 0.5));
+    close(
+      estimatePPO(run, { gpus: 8, gpu: GPUS.h100, utilization: 0.5 }).cluster.seconds,
+      a.flops / (8 * 989.4e12 * 0.5),
+    );
   });
 
   it('bounds the time here by the matrix-product peak, and counts the float32 state', () => {
@@ -59,7 +89,14 @@ describe('PPO cost model', () => {
   it('parses counts and formats durations', () => {
     assert.deepEqual(['124M', '1.5B', '7e9', '875264', '12k'].map(parseCount), [124e6, 1.5e9, 7e9, 875264, 12000]);
     assert.throws(() => parseCount('lots'), /expected a count such as 124M/);
-    assert.deepEqual([42, 600, 7200, 3 * 86400, 400 * 86400, 5 * 31557600, 2e11].map(formatDuration),
-      ['42 s', '10 min', '2.0 h', '3.0 days', '400 days', '5.0 years', '6,338 years']);
+    assert.deepEqual([42, 600, 7200, 3 * 86400, 400 * 86400, 5 * 31557600, 2e11].map(formatDuration), [
+      '42 s',
+      '10 min',
+      '2.0 h',
+      '3.0 days',
+      '400 days',
+      '5.0 years',
+      '6,338 years',
+    ]);
   });
 });

@@ -45,7 +45,9 @@ export const PHASES = ['generation', 'scoring', 'logprobs', 'training'] as const
 
 /** FLOPs of one PPO iteration, per phase. */
 export function iterationFlops(r: PPORun): PhaseFlops {
-  const N = r.params, Nr = r.rewardParams ?? N, Nv = r.valueParams ?? 0;
+  const N = r.params,
+    Nr = r.rewardParams ?? N,
+    Nv = r.valueParams ?? 0;
   const BS = r.rollouts * (r.promptTokens + r.responseTokens);
   return {
     generation: 2 * N * BS,
@@ -63,7 +65,14 @@ export const totalFlops = (f: PhaseFlops): number => f.generation + f.scoring + 
  * 4 epochs; seconds per phase.
  */
 export const BENCH_PPO = {
-  run: { params: countParameters(presetConfig('small')), promptTokens: 1, responseTokens: 64, rollouts: 16, iterations: 1, epochs: 4 } as PPORun,
+  run: {
+    params: countParameters(presetConfig('small')),
+    promptTokens: 1,
+    responseTokens: 64,
+    rollouts: 16,
+    iterations: 1,
+    epochs: 4,
+  } as PPORun,
   seconds: { generation: 0.2, scoring: 0.14, logprobs: 0.21, training: 0.99 } as PhaseFlops,
 };
 
@@ -102,8 +111,16 @@ export interface GPU {
 }
 
 export const GPUS: Record<string, GPU> = {
-  a100: { name: 'A100 (and A800)', peak: 312e12, source: 'NVIDIA A100 datasheet: 312 TFLOPS BF16 dense (624 with sparsity)' },
-  h100: { name: 'H100 SXM', peak: 989.4e12, source: 'NVIDIA H100 datasheet: 989.4 TFLOPS BF16 dense (1,979 with sparsity)' },
+  a100: {
+    name: 'A100 (and A800)',
+    peak: 312e12,
+    source: 'NVIDIA A100 datasheet: 312 TFLOPS BF16 dense (624 with sparsity)',
+  },
+  h100: {
+    name: 'H100 SXM',
+    peak: 989.4e12,
+    source: 'NVIDIA H100 datasheet: 989.4 TFLOPS BF16 dense (1,979 with sparsity)',
+  },
 };
 
 /**
@@ -112,7 +129,16 @@ export const GPUS: Record<string, GPU> = {
  * example scripts allow 1,024 prompt + 1,024 generated tokens, and we assume half of that.
  */
 export const OPENRLHF_PPO = {
-  run: { params: 7e9, rewardParams: 7e9, valueParams: 7e9, promptTokens: 512, responseTokens: 512, rollouts: 1024, iterations: 1, epochs: 1 } as PPORun,
+  run: {
+    params: 7e9,
+    rewardParams: 7e9,
+    valueParams: 7e9,
+    promptTokens: 512,
+    responseTokens: 512,
+    rollouts: 1024,
+    iterations: 1,
+    epochs: 1,
+  } as PPORun,
   gpus: 16,
   gpu: GPUS.a100,
   seconds: 471.11,
@@ -120,7 +146,7 @@ export const OPENRLHF_PPO = {
 
 /** End-to-end utilization (model FLOPs / peak FLOPs) of a measured GPU run. */
 export function clusterUtilization(ref = OPENRLHF_PPO): number {
-  return totalFlops(iterationFlops(ref.run)) * ref.run.iterations / (ref.gpus * ref.gpu.peak * ref.seconds);
+  return (totalFlops(iterationFlops(ref.run)) * ref.run.iterations) / (ref.gpus * ref.gpu.peak * ref.seconds);
 }
 
 export interface CostEstimate {
@@ -137,7 +163,11 @@ export interface CostEstimate {
   speedup: number;
 }
 
-export function estimatePPO(run: PPORun, cluster: { gpus: number; gpu: GPU; utilization?: number }, rates = measuredRates()): CostEstimate {
+export function estimatePPO(
+  run: PPORun,
+  cluster: { gpus: number; gpu: GPU; utilization?: number },
+  rates = measuredRates(),
+): CostEstimate {
   const f = iterationFlops(run);
   const it = run.iterations;
   const here = {
@@ -152,7 +182,10 @@ export function estimatePPO(run: PPORun, cluster: { gpus: number; gpu: GPU; util
   const utilization = cluster.utilization ?? clusterUtilization();
   const seconds = flops / (cluster.gpus * cluster.gpu.peak * utilization);
   return {
-    flops, here, hereBest: flops / CPU_SGEMM_PEAK, stateBytes: stateBytes(run),
+    flops,
+    here,
+    hereBest: flops / CPU_SGEMM_PEAK,
+    stateBytes: stateBytes(run),
     cluster: { gpus: cluster.gpus, gpu: cluster.gpu, utilization, seconds, gpuHours: (seconds * cluster.gpus) / 3600 },
     speedup: here.total / seconds,
   };

@@ -36,14 +36,21 @@ export function planOutput(out: string, opts: { evalFraction?: number; dirFormat
   const m = /\.(jsonl|parquet)$/i.exec(out);
   if (m) {
     if (opts.evalFraction) {
-      throw new Error(`--out ${out}: --eval-fraction writes a train and a test file; give a directory (e.g. --out ${out.replace(/\.(jsonl|parquet)$/i, '')}) instead of one file`);
+      throw new Error(
+        `--out ${out}: --eval-fraction writes a train and a test file; give a directory (e.g. --out ${out.replace(/\.(jsonl|parquet)$/i, '')}) instead of one file`,
+      );
     }
     return { kind: 'file', format: m[1].toLowerCase() as FileFormat, path: out };
   }
   if (/\.(gz|json|csv|arrow|txt)$/i.test(out)) {
-    throw new Error(`--out ${out}: write FILE.jsonl, FILE.parquet, or a directory (train.jsonl and test.jsonl inside); ${out.split('.').pop()} is not written`);
+    throw new Error(
+      `--out ${out}: write FILE.jsonl, FILE.parquet, or a directory (train.jsonl and test.jsonl inside); ${out.split('.').pop()} is not written`,
+    );
   }
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new Error(`--out ${out}: exists and is a file, not a directory; give FILE.jsonl, FILE.parquet or a directory`);
+  if (existsSync(out) && !statSync(out).isDirectory())
+    throw new Error(
+      `--out ${out}: exists and is a file, not a directory; give FILE.jsonl, FILE.parquet or a directory`,
+    );
   return { kind: 'dir', format: opts.dirFormat ?? 'jsonl', path: out };
 }
 
@@ -64,11 +71,17 @@ export async function writeTable(table: ExportTable, plan: OutputPlan, evalFract
   mkdirSync(plan.path, { recursive: true });
   const { train, eval: test } = splitByKey(table.rows, (r) => r.key, evalFraction);
   if (evalFraction > 0 && test.length === 0) {
-    throw new Error(`--eval-fraction ${evalFraction}: no prompt of ${new Set(table.rows.map((r) => r.key)).size} fell in the test split; raise it or leave it out`);
+    throw new Error(
+      `--eval-fraction ${evalFraction}: no prompt of ${new Set(table.rows.map((r) => r.key)).size} fell in the test split; raise it or leave it out`,
+    );
   }
-  if (train.length === 0) throw new Error(`--eval-fraction ${evalFraction}: every prompt fell in the test split; lower it`);
+  if (train.length === 0)
+    throw new Error(`--eval-fraction ${evalFraction}: every prompt fell in the test split; lower it`);
   const out: WrittenFile[] = [];
-  for (const [split, rows] of [['train', train], ['test', test]] as const) {
+  for (const [split, rows] of [
+    ['train', train],
+    ['test', test],
+  ] as const) {
     if (split === 'test' && evalFraction === 0) continue;
     const path = join(plan.path, `${split}.${plan.format}`);
     await writeFile(path, plan.format, { columns: table.columns, rows });
@@ -78,7 +91,11 @@ export async function writeTable(table: ExportTable, plan: OutputPlan, evalFract
 }
 
 async function writeFile(path: string, format: FileFormat, table: ExportTable): Promise<void> {
-  if (format === 'jsonl') return writeJsonl(path, table.rows.map((r) => r.values));
+  if (format === 'jsonl')
+    return writeJsonl(
+      path,
+      table.rows.map((r) => r.values),
+    );
   const bytes = parquetBytes(table);
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, bytes);
@@ -86,7 +103,8 @@ async function writeFile(path: string, format: FileFormat, table: ExportTable): 
 }
 
 function schemaOf(c: Column): SchemaElement[] {
-  if (c.type === 'text') return [{ name: c.name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' }];
+  if (c.type === 'text')
+    return [{ name: c.name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' }];
   if (c.type === 'number') return [{ name: c.name, type: 'DOUBLE', repetition_type: 'REQUIRED' }];
   return [
     { name: c.name, repetition_type: 'REQUIRED', converted_type: 'LIST', num_children: 1 },
@@ -99,7 +117,10 @@ function schemaOf(c: Column): SchemaElement[] {
 
 /** The table as a Parquet file (one row group per 100k rows, snappy-compressed pages). */
 export function parquetBytes(table: ExportTable): Uint8Array {
-  const schema: SchemaElement[] = [{ name: 'root', num_children: table.columns.length }, ...table.columns.flatMap(schemaOf)];
+  const schema: SchemaElement[] = [
+    { name: 'root', num_children: table.columns.length },
+    ...table.columns.flatMap(schemaOf),
+  ];
   const ab = parquetWriteBuffer({
     columnData: table.columns.map((c) => ({ name: c.name, data: table.rows.map((r) => r.values[c.name]) })),
     schema,

@@ -24,7 +24,8 @@ async function run(...args: string[]): Promise<{ stdout: string; stderr: string 
     c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
     c.commands.forEach(quiet);
   });
-  let stdout = '', stderr = '';
+  let stdout = '',
+    stderr = '';
   const [ow, ew] = [process.stdout.write, process.stderr.write];
   process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
   process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
@@ -39,21 +40,46 @@ async function run(...args: string[]): Promise<{ stdout: string; stderr: string 
 
 // What `rlhf feedback export` writes: our comparison JSONL, with labelers and times.
 const feedback = join(dir, 'feedback.jsonl');
-writeFileSync(feedback, Array.from({ length: 30 }, (_, i) => JSON.stringify({
-  prompt: `\n\nHuman: Question ${i}?\n\nAssistant:`, completions: [` Answer ${i}.`, ` No idea ${i}.`], ranking: [i % 2, 1 - (i % 2)],
-  confidence: 0.8, labeler: 'ann', time: '2024-05-01T12:00:00Z',
-})).join('\n') + '\n');
+writeFileSync(
+  feedback,
+  Array.from({ length: 30 }, (_, i) =>
+    JSON.stringify({
+      prompt: `\n\nHuman: Question ${i}?\n\nAssistant:`,
+      completions: [` Answer ${i}.`, ` No idea ${i}.`],
+      ranking: [i % 2, 1 - (i % 2)],
+      confidence: 0.8,
+      labeler: 'ann',
+      time: '2024-05-01T12:00:00Z',
+    }),
+  ).join('\n') + '\n',
+);
 
 describe('rlhf export (command line)', () => {
   it('preferences: a Parquet train/test directory for TRL, margins from confidence', async () => {
     const out = join(dir, 'prefs');
-    const { stderr } = await run('preferences', '--data', feedback, '--out', out, '--parquet', '--eval-fraction', '0.2', '--margin', '--chat');
+    const { stderr } = await run(
+      'preferences',
+      '--data',
+      feedback,
+      '--out',
+      out,
+      '--parquet',
+      '--eval-fraction',
+      '0.2',
+      '--margin',
+      '--chat',
+    );
     assert.match(stderr, /30 comparisons → 30 pairs/);
-    assert.match(stderr, /wrote .*train\.parquet \(\d+ rows, train\), .*test\.parquet \(\d+ rows, test\); columns prompt \(messages\), chosen \(messages\), rejected \(messages\), margin \(number\)/);
+    assert.match(
+      stderr,
+      /wrote .*train\.parquet \(\d+ rows, train\), .*test\.parquet \(\d+ rows, test\); columns prompt \(messages\), chosen \(messages\), rejected \(messages\), margin \(number\)/,
+    );
     const rows: Record<string, unknown>[] = [];
     for (const split of ['train', 'test']) {
       const buf = readFileSync(join(out, `${split}.parquet`));
-      rows.push(...await parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) }));
+      rows.push(
+        ...(await parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) })),
+      );
     }
     assert.equal(rows.length, 30);
     assert.ok(rows.every((r) => r.margin === 0.8));
@@ -64,44 +90,94 @@ describe('rlhf export (command line)', () => {
   it('preferences: OpenRLHF JSONL, with the flags that name its columns', async () => {
     const out = join(dir, 'orl.jsonl');
     const { stderr } = await run('preferences', '--data', feedback, '--out', out, '--format', 'openrlhf');
-    assert.match(stderr, /OpenRLHF flags for these columns: --prompt_key prompt --chosen_key chosen --rejected_key rejected\n/);
+    assert.match(
+      stderr,
+      /OpenRLHF flags for these columns: --prompt_key prompt --chosen_key chosen --rejected_key rejected\n/,
+    );
     assert.equal(readComparisons(out).comparisons.length, 30);
   });
 
   it('checks --out before reading anything', async () => {
-    await assert.rejects(run('preferences', '--data', join(dir, 'missing.jsonl'), '--out', join(dir, 'x.jsonl.gz')), /write FILE\.jsonl, FILE\.parquet, or a directory/);
-    await assert.rejects(run('prompts', '--data', feedback, '--out', join(dir, 'one.jsonl'), '--parquet'), /--parquet is for --out DIR; for one file, name it .*one\.parquet/);
-    await assert.rejects(run('sft', '--data', feedback, '--out', join(dir, 'sft.jsonl'), '--eval-fraction', '2'), /expected a number in \[0, 0\.9\]/);
-    await assert.rejects(run('preferences', '--data', feedback, '--out', join(dir, 'p.jsonl'), '--format', 'deepspeed'), /expected one of trl, openrlhf/);
+    await assert.rejects(
+      run('preferences', '--data', join(dir, 'missing.jsonl'), '--out', join(dir, 'x.jsonl.gz')),
+      /write FILE\.jsonl, FILE\.parquet, or a directory/,
+    );
+    await assert.rejects(
+      run('prompts', '--data', feedback, '--out', join(dir, 'one.jsonl'), '--parquet'),
+      /--parquet is for --out DIR; for one file, name it .*one\.parquet/,
+    );
+    await assert.rejects(
+      run('sft', '--data', feedback, '--out', join(dir, 'sft.jsonl'), '--eval-fraction', '2'),
+      /expected a number in \[0, 0\.9\]/,
+    );
+    await assert.rejects(
+      run('preferences', '--data', feedback, '--out', join(dir, 'p.jsonl'), '--format', 'deepspeed'),
+      /expected one of trl, openrlhf/,
+    );
   });
 
-  it('prompts and sft: each prompt once, each comparison\'s best completion', async () => {
-    const pOut = join(dir, 'prompts.jsonl'), sOut = join(dir, 'sft.jsonl');
+  it("prompts and sft: each prompt once, each comparison's best completion", async () => {
+    const pOut = join(dir, 'prompts.jsonl'),
+      sOut = join(dir, 'sft.jsonl');
     await run('prompts', '--data', feedback, '--out', pOut, '--format', 'openrlhf');
-    const prompts = readFileSync(pOut, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const prompts = readFileSync(pOut, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(prompts.length, 30);
     assert.deepEqual(Object.keys(prompts[0]), ['input']);
     await run('sft', '--data', feedback, '--out', sOut);
-    const sft = readFileSync(sOut, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const sft = readFileSync(sOut, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.deepEqual(sft[1], { prompt: '\n\nHuman: Question 1?\n\nAssistant:', completion: ' No idea 1.' });
   });
 
   it('model and cost', async () => {
     const tok = Tokenizer.train(['the cat sat on the mat '.repeat(20)], { vocabSize: 270 });
-    const ck = join(dir, 'ck'), out = join(dir, 'hf');
-    saveCheckpoint(ck, new GPT(presetConfig('tiny', { vocabSize: tok.vocabSize, nPositions: 16, eosTokenId: tok.eosId }), 1), { tokenizer: tok });
+    const ck = join(dir, 'ck'),
+      out = join(dir, 'hf');
+    saveCheckpoint(
+      ck,
+      new GPT(presetConfig('tiny', { vocabSize: tok.vocabSize, nPositions: 16, eosTokenId: tok.eosId }), 1),
+      { tokenizer: tok },
+    );
     const { stderr } = await run('model', '--model', ck, '--out', out, '--dtype', 'float16');
     assert.match(stderr, /warning: head size 16/);
-    assert.match(stderr, /wrote .*: GPT2LMHeadModel, [\d,]+ parameters, float16; model\.safetensors, config\.json, generation_config\.json, tokenizer\.json/);
+    assert.match(
+      stderr,
+      /wrote .*: GPT2LMHeadModel, [\d,]+ parameters, float16; model\.safetensors, config\.json, generation_config\.json, tokenizer\.json/,
+    );
     assert.ok(existsSync(join(out, 'merges.txt')));
 
-    const { stdout } = await run('cost', '--params', '124M', '--prompt-tokens', '128', '--response-tokens', '128', '--rollouts', '512', '--iterations', '100', '--gpus', '8', '--gpu', 'h100', '--json');
+    const { stdout } = await run(
+      'cost',
+      '--params',
+      '124M',
+      '--prompt-tokens',
+      '128',
+      '--response-tokens',
+      '128',
+      '--rollouts',
+      '512',
+      '--iterations',
+      '100',
+      '--gpus',
+      '8',
+      '--gpu',
+      'h100',
+      '--json',
+    );
     const j = JSON.parse(stdout);
     assert.equal(j.run.params, 124e6);
     assert.equal(j.cluster.gpus, 8);
     assert.ok(j.here_seconds.total > 1e6 && j.speedup > 1000, stdout);
     const text = (await run('cost', '--preset', 'small')).stdout;
     assert.match(text, /^PPO: 875,264 parameters, 64 rollouts × \(64 \+ 64\) tokens, 4 epochs, 1000 iterations/);
-    await assert.rejects(run('cost', '--params', '1M', '--preset', 'small'), /exactly one of --params N, --model DIR or --preset NAME/);
+    await assert.rejects(
+      run('cost', '--params', '1M', '--preset', 'small'),
+      /exactly one of --params N, --model DIR or --preset NAME/,
+    );
   });
 });

@@ -20,15 +20,24 @@ import { Tokenizer } from '../model/tokenizer/index.js';
 import { toBF16 } from './half.js';
 import { exportModel } from './hf-model.js';
 
-const python = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+const python = ['/usr/bin/python3', 'python3'].find(
+  (p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
+);
 // As src/model/interop.test.ts: skipped, with its reason, where PyTorch is missing.
 const skipPython = python ? false : 'PyTorch not installed (apt-get install python3-torch)';
 // The chat template is rendered as transformers renders it, with jinja2 (Debian python3-jinja2).
 const hasJinja = !!python && spawnSync(python, ['-c', 'import jinja2'], { stdio: 'ignore' }).status === 0;
 const skipJinja = skipPython || (hasJinja ? false : 'jinja2 not installed (apt-get install python3-jinja2)');
 
-const CORPUS = ['The cat sat on the mat. The dog sat on the log. ', 'Human: what is rain? Assistant: water falling from clouds. ', 'naïve café 🙂 1234 '];
-const tok = Tokenizer.train(CORPUS.map((s) => s.repeat(5)), { vocabSize: 300 });
+const CORPUS = [
+  'The cat sat on the mat. The dog sat on the log. ',
+  'Human: what is rain? Assistant: water falling from clouds. ',
+  'naïve café 🙂 1234 ',
+];
+const tok = Tokenizer.train(
+  CORPUS.map((s) => s.repeat(5)),
+  { vocabSize: 300 },
+);
 const tmp = () => mkdtempSync(join(tmpdir(), 'rlhf-export-model-'));
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
@@ -38,8 +47,14 @@ function trunk(vocabSize = tok.vocabSize, seed = 5): GPT {
   return m;
 }
 
-function runCheck(dir: string, input: object): { errors: string[]; kind: string; logits?: number[][][]; scores?: number[]; chat?: string[] | null } {
-  const r = spawnSync(python!, ['src/export/hf-layout-check.py', dir], { input: JSON.stringify(input), encoding: 'utf8' });
+function runCheck(
+  dir: string,
+  input: object,
+): { errors: string[]; kind: string; logits?: number[][][]; scores?: number[]; chat?: string[] | null } {
+  const r = spawnSync(python!, ['src/export/hf-layout-check.py', dir], {
+    input: JSON.stringify(input),
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
@@ -47,16 +62,30 @@ function runCheck(dir: string, input: object): { errors: string[]; kind: string;
 const close = (a: number, b: number, tol = 1e-4) => Math.abs(a - b) <= tol * (1 + Math.abs(b));
 
 describe('export model: policy', () => {
-  const src = tmp(), out = tmp();
+  const src = tmp(),
+    out = tmp();
   const model = trunk();
-  saveCheckpoint(src, model, { tokenizer: tok, heads: [valueHead(model.config.nEmbd, 1)], meta: { kind: 'policy', trainer: 'ppo' } });
+  saveCheckpoint(src, model, {
+    tokenizer: tok,
+    heads: [valueHead(model.config.nEmbd, 1)],
+    meta: { kind: 'policy', trainer: 'ppo' },
+  });
   const r = exportModel(loadCheckpoint(src), out);
 
   it('writes GPT2LMHeadModel with GPT-2 tensor names, no value head, and the tokenizer files', () => {
     assert.equal(r.kind, 'policy');
     assert.deepEqual(r.dropped, ['v_head.summary']);
     assert.equal(r.padTokenId, null);
-    assert.deepEqual(r.files, ['model.safetensors', 'config.json', 'generation_config.json', 'tokenizer.json', 'vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json']);
+    assert.deepEqual(r.files, [
+      'model.safetensors',
+      'config.json',
+      'generation_config.json',
+      'tokenizer.json',
+      'vocab.json',
+      'merges.txt',
+      'tokenizer_config.json',
+      'special_tokens_map.json',
+    ]);
     const { tensors, metadata } = readSafetensors(join(out, 'model.safetensors'));
     assert.deepEqual(metadata, { format: 'pt' });
     assert.deepEqual([...tensors.keys()].sort(), model.params.map((p) => p.name).sort());
@@ -67,13 +96,21 @@ describe('export model: policy', () => {
     assert.equal(cfg.torch_dtype, 'float32');
     assert.equal(cfg.eos_token_id, tok.eosId);
     assert.equal(cfg.pad_token_id, undefined);
-    assert.deepEqual(readJson(join(out, 'generation_config.json')), { _from_model_config: true, bos_token_id: tok.eosId, eos_token_id: tok.eosId });
+    assert.deepEqual(readJson(join(out, 'generation_config.json')), {
+      _from_model_config: true,
+      bos_token_id: tok.eosId,
+      eos_token_id: tok.eosId,
+    });
     const tc = readJson(join(out, 'tokenizer_config.json'));
     assert.equal(tc.tokenizer_class, 'GPT2Tokenizer');
     assert.equal(tc.eos_token, '<|endoftext|>');
     assert.equal(tc.pad_token, null);
     assert.equal(tc.model_max_length, 32);
-    assert.deepEqual(readJson(join(out, 'special_tokens_map.json')), { bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>' });
+    assert.deepEqual(readJson(join(out, 'special_tokens_map.json')), {
+      bos_token: '<|endoftext|>',
+      eos_token: '<|endoftext|>',
+      unk_token: '<|endoftext|>',
+    });
   });
 
   it('warns when vLLM cannot take the head size', () => {
@@ -107,17 +144,28 @@ describe('export model: policy', () => {
     g.dispose();
   });
 
-  it('the chat template renders messages as our HH texts (jinja2, as transformers runs it)', { skip: skipJinja }, () => {
-    const messages = [
-      { role: 'system' as const, content: 'Be brief.' }, { role: 'user' as const, content: 'What is rain?' },
-      { role: 'assistant' as const, content: 'Water.' }, { role: 'user' as const, content: 'And snow?' },
-    ];
-    const res = runCheck(out, { chat: [{ messages, add_generation_prompt: true }, { messages: [...messages, { role: 'assistant', content: 'Ice.' }] }] });
-    // apply_chat_template(prompt, add_generation_prompt) is our prompt text, and the full
-    // conversation is prompt + completion: trainers that slice the completion off get ours.
-    const prompt = renderPrompt(messages);
-    assert.deepEqual(res.chat, [prompt, prompt + renderCompletion([{ role: 'assistant', content: 'Ice.' }], 'c')]);
-  });
+  it(
+    'the chat template renders messages as our HH texts (jinja2, as transformers runs it)',
+    { skip: skipJinja },
+    () => {
+      const messages = [
+        { role: 'system' as const, content: 'Be brief.' },
+        { role: 'user' as const, content: 'What is rain?' },
+        { role: 'assistant' as const, content: 'Water.' },
+        { role: 'user' as const, content: 'And snow?' },
+      ];
+      const res = runCheck(out, {
+        chat: [
+          { messages, add_generation_prompt: true },
+          { messages: [...messages, { role: 'assistant', content: 'Ice.' }] },
+        ],
+      });
+      // apply_chat_template(prompt, add_generation_prompt) is our prompt text, and the full
+      // conversation is prompt + completion: trainers that slice the completion off get ours.
+      const prompt = renderPrompt(messages);
+      assert.deepEqual(res.chat, [prompt, prompt + renderCompletion([{ role: 'assistant', content: 'Ice.' }], 'c')]);
+    },
+  );
 
   it('writes bfloat16 weights that load back here and pass the layout check', { skip: skipPython }, () => {
     const o16 = tmp();
@@ -134,7 +182,10 @@ describe('export model: policy', () => {
 
   it('refuses to overwrite the checkpoint, a reward export of a policy, and a checkpoint without tokenizer', () => {
     assert.throws(() => exportModel(loadCheckpoint(src), src), /is the checkpoint itself/);
-    assert.throws(() => exportModel(loadCheckpoint(src), tmp(), { kind: 'reward' }), /--kind reward needs a reward model .* heads v_head\.summary/);
+    assert.throws(
+      () => exportModel(loadCheckpoint(src), tmp(), { kind: 'reward' }),
+      /--kind reward needs a reward model .* heads v_head\.summary/,
+    );
     const bare = tmp();
     saveCheckpoint(bare, model);
     assert.throws(() => exportModel(loadCheckpoint(bare), tmp()), /has no tokenizer\.json; AutoTokenizer needs one/);
@@ -142,10 +193,15 @@ describe('export model: policy', () => {
 });
 
 describe('export model: reward', () => {
-  const items = [{ prompt: 'The cat', completion: ' sat on the mat.' }, { prompt: 'Human: what is rain? Assistant:', completion: ' water' }, { prompt: '', completion: 'naïve' }];
+  const items = [
+    { prompt: 'The cat', completion: ' sat on the mat.' },
+    { prompt: 'Human: what is rain? Assistant:', completion: ' water' },
+    { prompt: '', completion: 'naïve' },
+  ];
 
   it('writes GPT2ForSequenceClassification with its own pad token, and scores as here', { skip: skipPython }, () => {
-    const src = tmp(), out = tmp();
+    const src = tmp(),
+      out = tmp();
     const rm = RewardModel.fromTrunk(trunk(), tok, 32, 3);
     rm.bias = 0.25;
     rm.save(src);
@@ -182,16 +238,21 @@ describe('export model: reward', () => {
   });
 
   it('puts the pad token on a spare embedding row when the vocabulary has one', () => {
-    const src = tmp(), out = tmp();
+    const src = tmp(),
+      out = tmp();
     RewardModel.fromTrunk(trunk(tok.vocabSize + 4), tok, 32, 3).save(src);
     const r = exportModel(loadCheckpoint(src), out);
     assert.equal(r.padTokenId, tok.vocabSize);
     assert.equal(r.vocabSize, tok.vocabSize + 4);
-    assert.deepEqual(readSafetensors(join(out, 'model.safetensors')).tensors.get('transformer.wte.weight')!.shape, [tok.vocabSize + 4, 32]);
+    assert.deepEqual(readSafetensors(join(out, 'model.safetensors')).tensors.get('transformer.wte.weight')!.shape, [
+      tok.vocabSize + 4,
+      32,
+    ]);
   });
 
-  it('exports a reward model\'s trunk as a policy when asked', () => {
-    const src = tmp(), out = tmp();
+  it("exports a reward model's trunk as a policy when asked", () => {
+    const src = tmp(),
+      out = tmp();
     RewardModel.fromTrunk(trunk(), tok, 32, 3).save(src);
     const r = exportModel(loadCheckpoint(src), out, { kind: 'policy' });
     assert.deepEqual(r.dropped, ['score']);

@@ -60,13 +60,18 @@ function sameDir(a: string, b: string): boolean {
 export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOptions = {}): ModelExport {
   const dtype = opts.dtype ?? 'float32';
   const kind = opts.kind ?? (ck.heads.has('score') ? 'reward' : 'policy');
-  if (sameDir(ck.dir, outDir)) throw new Error(`--out ${outDir} is the checkpoint itself; export into another directory`);
+  if (sameDir(ck.dir, outDir))
+    throw new Error(`--out ${outDir} is the checkpoint itself; export into another directory`);
   if (!ck.tokenizer) {
-    throw new Error(`${ck.dir}: has no tokenizer.json; AutoTokenizer needs one (train with \`rlhf train sft\`, or copy the tokenizer.json it was trained with into the directory)`);
+    throw new Error(
+      `${ck.dir}: has no tokenizer.json; AutoTokenizer needs one (train with \`rlhf train sft\`, or copy the tokenizer.json it was trained with into the directory)`,
+    );
   }
   const score = ck.heads.get('score');
   if (kind === 'reward' && !score) {
-    throw new Error(`${ck.dir}: --kind reward needs a reward model (a "score" head, from \`rlhf train reward\`); this checkpoint has ${ck.heads.size ? `heads ${[...ck.heads.keys()].join(', ')}` : 'no head'}`);
+    throw new Error(
+      `${ck.dir}: --kind reward needs a reward model (a "score" head, from \`rlhf train reward\`); this checkpoint has ${ck.heads.size ? `heads ${[...ck.heads.keys()].join(', ')}` : 'no head'}`,
+    );
   }
   const cfg = ck.model.config;
   const C = cfg.nEmbd;
@@ -78,7 +83,8 @@ export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOpt
     if (padTokenId === vocabSize) vocabSize += 1;
   }
 
-  const convert = (data: Float32Array): TensorToWrite['data'] => (dtype === 'bfloat16' ? toBF16(data) : dtype === 'float16' ? toF16(data) : data);
+  const convert = (data: Float32Array): TensorToWrite['data'] =>
+    dtype === 'bfloat16' ? toBF16(data) : dtype === 'float16' ? toF16(data) : data;
   const st = dtype === 'bfloat16' ? 'BF16' : dtype === 'float16' ? 'F16' : 'F32';
   const tensors: Record<string, TensorToWrite> = {};
   for (const p of ck.model.params) {
@@ -98,7 +104,12 @@ export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOpt
   mkdirSync(outDir, { recursive: true });
   writeSafetensors(join(outDir, 'model.safetensors'), tensors, { format: 'pt' });
 
-  const rlhf = { ...ck.meta, heads: kind === 'reward' ? ['score'] : [], exportedFrom: resolve(ck.dir), exportedAs: kind };
+  const rlhf = {
+    ...ck.meta,
+    heads: kind === 'reward' ? ['score'] : [],
+    exportedFrom: resolve(ck.dir),
+    exportedAs: kind,
+  };
   const extra: Record<string, unknown> = { torch_dtype: dtype, rlhf };
   if (kind === 'reward') {
     Object.assign(extra, {
@@ -114,20 +125,45 @@ export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOpt
       std: 1,
     });
   }
-  writeFileAtomic(join(outDir, 'config.json'), JSON.stringify(toHFConfig({ ...cfg, vocabSize }, extra), null, 2) + '\n');
+  writeFileAtomic(
+    join(outDir, 'config.json'),
+    JSON.stringify(toHFConfig({ ...cfg, vocabSize }, extra), null, 2) + '\n',
+  );
   const files = ['model.safetensors', 'config.json'];
   if (kind === 'policy') {
-    writeFileAtomic(join(outDir, 'generation_config.json'), JSON.stringify({ _from_model_config: true, bos_token_id: cfg.eosTokenId, eos_token_id: cfg.eosTokenId }, null, 2) + '\n');
+    writeFileAtomic(
+      join(outDir, 'generation_config.json'),
+      JSON.stringify(
+        { _from_model_config: true, bos_token_id: cfg.eosTokenId, eos_token_id: cfg.eosTokenId },
+        null,
+        2,
+      ) + '\n',
+    );
     files.push('generation_config.json');
   }
-  const tok = writeHFTokenizer(outDir, ck.tokenizer, { modelMaxLength: cfg.nPositions, padId: padTokenId ?? undefined });
+  const tok = writeHFTokenizer(outDir, ck.tokenizer, {
+    modelMaxLength: cfg.nPositions,
+    padId: padTokenId ?? undefined,
+  });
   files.push(...tok.files);
 
   const warnings: string[] = [];
   const headSize = C / cfg.nHead;
   if (!VLLM_HEAD_SIZES.includes(headSize)) {
-    warnings.push(`head size ${headSize} (n_embd ${C} / n_head ${cfg.nHead}) is not one vLLM's attention kernels take (${VLLM_HEAD_SIZES.join(', ')}); ` +
-      'transformers loads it, but vLLM (TRL --use_vllm, OpenRLHF --vllm_num_engines) refuses it. For GPU runs, train with a head size of 64 (e.g. --preset medium)');
+    warnings.push(
+      `head size ${headSize} (n_embd ${C} / n_head ${cfg.nHead}) is not one vLLM's attention kernels take (${VLLM_HEAD_SIZES.join(', ')}); ` +
+        'transformers loads it, but vLLM (TRL --use_vllm, OpenRLHF --vllm_num_engines) refuses it. For GPU runs, train with a head size of 64 (e.g. --preset medium)',
+    );
   }
-  return { kind, dtype, dir: outDir, files, parameters: countParameters(cfg), vocabSize, padTokenId, dropped, warnings };
+  return {
+    kind,
+    dtype,
+    dir: outDir,
+    files,
+    parameters: countParameters(cfg),
+    vocabSize,
+    padTokenId,
+    dropped,
+    warnings,
+  };
 }

@@ -44,9 +44,15 @@ function writeJson(path: string, obj: unknown): void {
  * Writes the tokenizer files into dir. With padId, a "<|pad|>" special token gets that id
  * (the caller guarantees the model has an embedding row for it).
  */
-export function writeHFTokenizer(dir: string, tok: Tokenizer, opts: { modelMaxLength: number; padId?: number }): TokenizerExport {
+export function writeHFTokenizer(
+  dir: string,
+  tok: Tokenizer,
+  opts: { modelMaxLength: number; padId?: number },
+): TokenizerExport {
   const json = tok.toJSON() as TokenizerJson;
-  const eosToken = json.added_tokens.find((t) => t.id === tok.eosId)?.content ?? Object.keys(json.model.vocab).find((k) => json.model.vocab[k] === tok.eosId);
+  const eosToken =
+    json.added_tokens.find((t) => t.id === tok.eosId)?.content ??
+    Object.keys(json.model.vocab).find((k) => json.model.vocab[k] === tok.eosId);
   if (eosToken === undefined) throw new Error(`tokenizer: no token has the end-of-text id ${tok.eosId}`);
   let padToken: string | null = null;
   if (opts.padId !== undefined) {
@@ -54,7 +60,15 @@ export function writeHFTokenizer(dir: string, tok: Tokenizer, opts: { modelMaxLe
     if (json.added_tokens.some((t) => t.content === PAD_TOKEN) || PAD_TOKEN in json.model.vocab) {
       throw new Error(`tokenizer: already has a "${PAD_TOKEN}" token; export it without adding one`);
     }
-    json.added_tokens.push({ id: opts.padId, content: PAD_TOKEN, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+    json.added_tokens.push({
+      id: opts.padId,
+      content: PAD_TOKEN,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    });
   }
   const files = ['tokenizer.json', 'vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json'];
   writeJson(join(dir, 'tokenizer.json'), json);
@@ -70,9 +84,19 @@ export function writeHFTokenizer(dir: string, tok: Tokenizer, opts: { modelMaxLe
   writeJson(join(dir, 'tokenizer_config.json'), {
     add_bos_token: false,
     add_prefix_space: false,
-    added_tokens_decoder: Object.fromEntries(json.added_tokens.map((t) => [String(t.id), {
-      content: t.content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true,
-    }])),
+    added_tokens_decoder: Object.fromEntries(
+      json.added_tokens.map((t) => [
+        String(t.id),
+        {
+          content: t.content,
+          lstrip: false,
+          normalized: false,
+          rstrip: false,
+          single_word: false,
+          special: true,
+        },
+      ]),
+    ),
     ...(extra.length ? { additional_special_tokens: extra } : {}),
     bos_token: eosToken,
     chat_template: CHAT_TEMPLATE,

@@ -56,5 +56,8 @@ export function toCompletionMessages(completion: string): Converted {
       if (renderCompletion(messages, 'completion') === completion) return { messages, exact: true };
     }
   }
-  return { messages: [{ role: 'assistant', content: completion.startsWith(' ') ? completion.slice(1) : completion }], exact: false };
+  return {
+    messages: [{ role: 'assistant', content: completion.startsWith(' ') ? completion.slice(1) : completion }],
+    exact: false,
+  };
 }

@@ -38,11 +38,23 @@ export interface PreferenceStats {
   plainCompletions: number;
 }
 
-export function preferenceTable(cs: Comparison[], opts: PreferenceOptions): { table: ExportTable; stats: PreferenceStats } {
-  const columns: Column[] = [textColumn('prompt', opts.chat), textColumn('chosen', opts.chat), textColumn('rejected', opts.chat)];
+export function preferenceTable(
+  cs: Comparison[],
+  opts: PreferenceOptions,
+): { table: ExportTable; stats: PreferenceStats } {
+  const columns: Column[] = [
+    textColumn('prompt', opts.chat),
+    textColumn('chosen', opts.chat),
+    textColumn('rejected', opts.chat),
+  ];
   if (opts.margin) columns.push({ name: 'margin', type: 'number' });
   const stats: PreferenceStats = {
-    comparisons: cs.length, pairs: 0, marginFrom: { margin: 0, confidence: 0, zero: 0 }, marginDropped: 0, plainPrompts: 0, plainCompletions: 0,
+    comparisons: cs.length,
+    pairs: 0,
+    marginFrom: { margin: 0, confidence: 0, zero: 0 },
+    marginDropped: 0,
+    plainPrompts: 0,
+    plainCompletions: 0,
   };
   const rows: ExportTable['rows'] = [];
   // Completions repeat across the pairs of a ranking: convert each text once.

@@ -30,7 +30,9 @@ export interface SourceRead<T> {
 /** True when the file holds comparisons (any format we read) rather than plain records. */
 function holdsComparisons(path: string, format?: FormatName): boolean {
   if (format || /\.(txt|tsv)(\.gz)?$/i.test(path)) return true;
-  const first = readTextFile(path).split('\n').find((l) => l.trim());
+  const first = readTextFile(path)
+    .split('\n')
+    .find((l) => l.trim());
   if (first === undefined) throw new Error(`${path}: the file has no records`);
   let obj: unknown;
   try {
@@ -38,7 +40,12 @@ function holdsComparisons(path: string, format?: FormatName): boolean {
   } catch {
     return true; // let the comparison reader report the bad line with its number
   }
-  return typeof obj === 'object' && obj !== null && !Array.isArray(obj) && detectFormat(obj as Record<string, unknown>) !== null;
+  return (
+    typeof obj === 'object' &&
+    obj !== null &&
+    !Array.isArray(obj) &&
+    detectFormat(obj as Record<string, unknown>) !== null
+  );
 }
 
 function fromComparisons<T>(path: string, format: FormatName | undefined, pick: (c: Comparison) => T): SourceRead<T> {
@@ -55,10 +62,13 @@ export function readPrompts(path: string, format?: FormatName): SourceRead<strin
 
 /** Prompt/completion pairs from an SFT file or from comparisons (each ranking's best completion). */
 export function readSFTExamples(path: string, format?: FormatName): SourceRead<PromptCompletion> {
-  if (holdsComparisons(path, format)) return fromComparisons(path, format, (c) => ({ prompt: c.prompt, completion: c.completions[c.ranking[0]] }));
+  if (holdsComparisons(path, format))
+    return fromComparisons(path, format, (c) => ({ prompt: c.prompt, completion: c.completions[c.ranking[0]] }));
   const d = readSFTData(path);
   if (d.kind !== 'prompt-completion') {
-    throw new Error(`${path}: holds {"text"} documents; an SFT dataset needs {"prompt", "completion"} records (or comparisons, whose best completions are used)`);
+    throw new Error(
+      `${path}: holds {"text"} documents; an SFT dataset needs {"prompt", "completion"} records (or comparisons, whose best completions are used)`,
+    );
   }
   return { items: d.examples, kind: 'records', issues: d.issues, lines: d.lines };
 }
@@ -107,13 +117,18 @@ export function promptTable(prompts: string[], opts: TextFormOptions): { table: 
   return { table: { columns: [textColumn(name, opts.chat)], rows }, stats };
 }
 
-export function sftTable(examples: PromptCompletion[], opts: TextFormOptions): { table: ExportTable; stats: FormStats } {
-  const pName = promptColumnName(opts.target), cName = completionColumnName(opts.target);
+export function sftTable(
+  examples: PromptCompletion[],
+  opts: TextFormOptions,
+): { table: ExportTable; stats: FormStats } {
+  const pName = promptColumnName(opts.target),
+    cName = completionColumnName(opts.target);
   const columns: Column[] = [textColumn(pName, opts.chat), textColumn(cName, opts.chat)];
   const stats: FormStats = { rows: examples.length, plainPrompts: 0, plainCompletions: 0 };
   const rows = examples.map((e) => {
     if (!opts.chat) return { key: e.prompt, values: { [pName]: e.prompt, [cName]: e.completion } };
-    const p = toPromptMessages(e.prompt), c = toCompletionMessages(e.completion);
+    const p = toPromptMessages(e.prompt),
+      c = toCompletionMessages(e.completion);
     if (!p.exact) stats.plainPrompts++;
     if (!c.exact) stats.plainCompletions++;
     return { key: e.prompt, values: { [pName]: p.messages, [cName]: c.messages } };
@@ -130,5 +145,9 @@ export function sftFlags(opts: TextFormOptions): string[] {
   if (opts.target === 'trl') return [];
   // NOTE: train_sft's --input_template defaults to "User: {}\nAssistant: " in the releases we read,
   // which would wrap our prompts; an empty template turns it off.
-  return ['--input_key input', '--output_key output', ...(opts.chat ? ['--apply_chat_template'] : ["--input_template ''"])];
+  return [
+    '--input_key input',
+    '--output_key output',
+    ...(opts.chat ? ['--apply_chat_template'] : ["--input_template ''"]),
+  ];
 }

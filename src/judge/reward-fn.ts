@@ -27,11 +27,13 @@ export function isRewardUrl(spec: string): boolean {
  */
 export function loadRewardFn(dirOrUrl: string): RewardFn {
   if (isRewardUrl(dirOrUrl)) {
-    if (!URL.canParse(dirOrUrl)) throw new Error(`reward URL "${dirOrUrl}" is not a URL; give one like http://127.0.0.1:8001`);
+    if (!URL.canParse(dirOrUrl))
+      throw new Error(`reward URL "${dirOrUrl}" is not a URL; give one like http://127.0.0.1:8001`);
     // NOTE: the HTTP client lives in src/remote, loaded only when a URL is given, so this layer
     // itself knows nothing of HTTP.
     let remote: Promise<RewardFn> | undefined;
-    return async (items) => (await (remote ??= import('../remote/reward-client.js').then((m) => m.remoteRewardFn(dirOrUrl))))(items);
+    return async (items) =>
+      (await (remote ??= import('../remote/reward-client.js').then((m) => m.remoteRewardFn(dirOrUrl))))(items);
   }
   return rewardModelFn(RewardModel.load(dirOrUrl));
 }
@@ -40,10 +42,13 @@ export function loadRewardFn(dirOrUrl: string): RewardFn {
 export async function scoreWith(fn: RewardFn, items: ScoredText[]): Promise<number[]> {
   const r = await fn(items);
   if (!Array.isArray(r) || r.length !== items.length) {
-    throw new Error(`reward function returned ${Array.isArray(r) ? r.length : typeof r} scores for ${items.length} items`);
+    throw new Error(
+      `reward function returned ${Array.isArray(r) ? r.length : typeof r} scores for ${items.length} items`,
+    );
   }
   r.forEach((v, i) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`reward function gave item ${i} the score ${v}; scores must be finite numbers`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new Error(`reward function gave item ${i} the score ${v}; scores must be finite numbers`);
   });
   return r;
 }

@@ -65,7 +65,9 @@ export function saveCheckpoint(dir: string, model: GPT, opts: SaveOptions = {}):
 export function readCheckpointConfig(dir: string): { config: GPTConfig; meta: Record<string, unknown> } {
   const path = join(dir, CONFIG_FILE);
   if (!existsSync(path)) {
-    throw new Error(`${path} not found: a checkpoint directory holds config.json and model.safetensors (made by \`rlhf train …\` or Hugging Face save_pretrained)`);
+    throw new Error(
+      `${path} not found: a checkpoint directory holds config.json and model.safetensors (made by \`rlhf train …\` or Hugging Face save_pretrained)`,
+    );
   }
   let j: Record<string, unknown>;
   try {
@@ -104,12 +106,18 @@ export function loadCheckpoint(dir: string): Checkpoint {
       continue;
     }
     const p = model.params.find((q) => q.name === name);
-    if (!p) throw new Error(`${file}: unexpected tensor "${rawName}"; this is not a GPT-2 checkpoint we can read (known: transformer.*, score.*, v_head.summary.*)`);
+    if (!p)
+      throw new Error(
+        `${file}: unexpected tensor "${rawName}"; this is not a GPT-2 checkpoint we can read (known: transformer.*, score.*, v_head.summary.*)`,
+      );
     copyInto(file, p, t);
     seen.add(name);
   }
   const missing = model.params.filter((p) => !seen.has(p.name)).map((p) => p.name);
-  if (missing.length) throw new Error(`${file}: missing tensors ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`);
+  if (missing.length)
+    throw new Error(
+      `${file}: missing tensors ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+    );
   const heads = new Map<string, ScalarHead>();
   for (const [prefix, ts] of headTensors) {
     const head = new ScalarHead(prefix, config.nEmbd, HEAD_SHAPES[prefix].bias);
@@ -124,7 +132,9 @@ export function loadCheckpoint(dir: string): Checkpoint {
   const hasGPT2Vocab = existsSync(join(dir, 'encoder.json')) && existsSync(join(dir, 'vocab.bpe'));
   const tokenizer = existsSync(tokPath) || hasGPT2Vocab ? Tokenizer.load(dir) : null;
   if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
-    throw new Error(`${dir}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`);
+    throw new Error(
+      `${dir}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`,
+    );
   }
   return { dir, model, heads, tokenizer, meta };
 }
@@ -135,7 +145,9 @@ function isTrunkName(name: string): boolean {
 
 function copyInto(file: string, p: Parameter, t: { shape: number[]; data: Float32Array }): void {
   if (t.shape.join(',') !== p.shape.join(',')) {
-    throw new Error(`${file}: tensor ${p.name} has shape [${t.shape.join(', ')}], config.json implies [${p.shape.join(', ')}]`);
+    throw new Error(
+      `${file}: tensor ${p.name} has shape [${t.shape.join(', ')}], config.json implies [${p.shape.join(', ')}]`,
+    );
   }
   p.data.set(t.data);
 }
@@ -143,7 +155,8 @@ function copyInto(file: string, p: Parameter, t: { shape: number[]; data: Float3
 function checkTied(file: string, head: Float32Array, wte?: { data: Float32Array }): void {
   if (!wte) return;
   for (let i = 0; i < head.length; i += 97) {
-    if (head[i] !== wte.data[i]) throw new Error(`${file}: lm_head.weight differs from the token embedding; only tied GPT-2 heads are supported`);
+    if (head[i] !== wte.data[i])
+      throw new Error(`${file}: lm_head.weight differs from the token embedding; only tied GPT-2 heads are supported`);
   }
 }
 
@@ -173,14 +186,21 @@ export function hasTrainingState(dir: string): boolean {
 
 /** Restores what saveTrainingState wrote; returns the trainer state, or null when there is none. */
 export function loadTrainingState(dir: string, opt: AdamW): TrainerState | null {
-  const sPath = join(dir, TRAINER_STATE_FILE), oPath = join(dir, OPTIMIZER_FILE);
+  const sPath = join(dir, TRAINER_STATE_FILE),
+    oPath = join(dir, OPTIMIZER_FILE);
   if (!existsSync(sPath) || !existsSync(oPath)) return null;
   const state = JSON.parse(readFileSync(sPath, 'utf8')) as TrainerState & { optimizerStep?: number };
   const { tensors } = readSafetensorsF32(oPath);
   opt.params.forEach((p, i) => {
-    for (const [k, arr] of [['m', opt.m[i]], ['v', opt.v[i]]] as const) {
+    for (const [k, arr] of [
+      ['m', opt.m[i]],
+      ['v', opt.v[i]],
+    ] as const) {
       const t = tensors.get(`${k}.${p.name}`);
-      if (!t || t.data.length !== arr.length) throw new Error(`${oPath}: optimizer state for ${p.name} is missing or has the wrong size; resume with the same model and trainer`);
+      if (!t || t.data.length !== arr.length)
+        throw new Error(
+          `${oPath}: optimizer state for ${p.name} is missing or has the wrong size; resume with the same model and trainer`,
+        );
       arr.set(t.data);
     }
   });

@@ -19,11 +19,51 @@ export interface GPTConfig {
 
 /** Named sizes, from the test model to ~10M parameters. vocabSize is usually set by the tokenizer. */
 export const PRESETS: Record<string, Omit<GPTConfig, 'eosTokenId'> & { note: string }> = {
-  tiny: { vocabSize: 256, nPositions: 64, nEmbd: 32, nHead: 2, nLayer: 2, layerNormEps: 1e-5, note: 'tests, ~40k parameters' },
-  mini: { vocabSize: 512, nPositions: 128, nEmbd: 64, nHead: 4, nLayer: 2, layerNormEps: 1e-5, note: 'quick experiments, ~0.15M parameters' },
-  small: { vocabSize: 512, nPositions: 128, nEmbd: 128, nHead: 4, nLayer: 4, layerNormEps: 1e-5, note: 'the benchmark reference model, ~0.9M parameters' },
-  base: { vocabSize: 2048, nPositions: 256, nEmbd: 256, nHead: 8, nLayer: 6, layerNormEps: 1e-5, note: '~5.3M parameters' },
-  medium: { vocabSize: 4096, nPositions: 256, nEmbd: 384, nHead: 6, nLayer: 6, layerNormEps: 1e-5, note: '~12M parameters' },
+  tiny: {
+    vocabSize: 256,
+    nPositions: 64,
+    nEmbd: 32,
+    nHead: 2,
+    nLayer: 2,
+    layerNormEps: 1e-5,
+    note: 'tests, ~40k parameters',
+  },
+  mini: {
+    vocabSize: 512,
+    nPositions: 128,
+    nEmbd: 64,
+    nHead: 4,
+    nLayer: 2,
+    layerNormEps: 1e-5,
+    note: 'quick experiments, ~0.15M parameters',
+  },
+  small: {
+    vocabSize: 512,
+    nPositions: 128,
+    nEmbd: 128,
+    nHead: 4,
+    nLayer: 4,
+    layerNormEps: 1e-5,
+    note: 'the benchmark reference model, ~0.9M parameters',
+  },
+  base: {
+    vocabSize: 2048,
+    nPositions: 256,
+    nEmbd: 256,
+    nHead: 8,
+    nLayer: 6,
+    layerNormEps: 1e-5,
+    note: '~5.3M parameters',
+  },
+  medium: {
+    vocabSize: 4096,
+    nPositions: 256,
+    nEmbd: 384,
+    nHead: 6,
+    nLayer: 6,
+    layerNormEps: 1e-5,
+    note: '~12M parameters',
+  },
 };
 
 export function presetConfig(name: string, overrides: Partial<GPTConfig> = {}): GPTConfig {
@@ -39,7 +79,8 @@ export function presetConfig(name: string, overrides: Partial<GPTConfig> = {}): 
 export function validateConfig(c: GPTConfig, source = 'model config'): void {
   const positive = ['vocabSize', 'nPositions', 'nEmbd', 'nHead', 'nLayer'] as const;
   for (const k of positive) {
-    if (!Number.isInteger(c[k]) || c[k] <= 0) throw new Error(`${source}: ${k} must be a positive integer, got ${c[k]}`);
+    if (!Number.isInteger(c[k]) || c[k] <= 0)
+      throw new Error(`${source}: ${k} must be a positive integer, got ${c[k]}`);
   }
   if (c.nEmbd % c.nHead !== 0) throw new Error(`${source}: nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
   if (!(c.layerNormEps > 0)) throw new Error(`${source}: layerNormEps must be > 0, got ${c.layerNormEps}`);
@@ -87,17 +128,23 @@ export function fromHFConfig(j: Record<string, unknown>, source = 'config.json')
     const v = j[key];
     if (v === undefined || v === null) {
       if (fallback !== undefined) return fallback;
-      throw new Error(`${source}: missing field "${key}" (a GPT-2 config.json has vocab_size, n_positions, n_embd, n_layer, n_head)`);
+      throw new Error(
+        `${source}: missing field "${key}" (a GPT-2 config.json has vocab_size, n_positions, n_embd, n_layer, n_head)`,
+      );
     }
     if (typeof v !== 'number') throw new Error(`${source}: field "${key}" must be a number, got ${JSON.stringify(v)}`);
     return v;
   };
   if (j.model_type !== undefined && j.model_type !== 'gpt2') {
-    throw new Error(`${source}: model_type is "${String(j.model_type)}"; only GPT-2 ("gpt2") checkpoints are supported`);
+    throw new Error(
+      `${source}: model_type is "${String(j.model_type)}"; only GPT-2 ("gpt2") checkpoints are supported`,
+    );
   }
   const act = j.activation_function;
   if (act !== undefined && act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') {
-    throw new Error(`${source}: activation_function "${String(act)}" is not supported; GPT-2 uses "gelu_new" (the tanh form)`);
+    throw new Error(
+      `${source}: activation_function "${String(act)}" is not supported; GPT-2 uses "gelu_new" (the tanh form)`,
+    );
   }
   if (j.n_inner !== undefined && j.n_inner !== null && j.n_inner !== 4 * num('n_embd')) {
     throw new Error(`${source}: n_inner ${String(j.n_inner)} is not supported; the MLP width must be 4·n_embd`);

@@ -14,7 +14,8 @@ const DIR = 'tests/fixtures/golden/tiny-gpt2';
 
 function closeTo(name: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-4, atol = 1e-5): void {
   assert.equal(got.length, want.length, `${name}: length`);
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   for (let i = 0; i < got.length; i++) {
     const err = Math.abs(got[i] - want[i]) - rtol * Math.abs(want[i]);
     if (err > worst) (worst = err), (at = i);
@@ -33,8 +34,10 @@ describe('GPT-2 against PyTorch golden values', () => {
   it('logits, loss, gradients of every parameter, and one clipped AdamW step', () => {
     const { model } = loadCheckpoint(DIR);
     const gd = golden('golden.safetensors');
-    const ids = gd.ints('input_ids'), targets = gd.ints('targets');
-    const B = 3, T = ids.length / B;
+    const ids = gd.ints('input_ids'),
+      targets = gd.ints('targets');
+    const B = 3,
+      T = ids.length / B;
     const g = new Graph();
     const logits = model.forward(g, ids, B, T);
     closeTo('logits', logits.data, gd.f32('logits'));
@@ -52,9 +55,16 @@ describe('GPT-2 against PyTorch golden values', () => {
     // changes nothing), Adam's first step g/(|g|+eps) is the ratio of two rounding errors; there
     // the float32 and float64 results legitimately differ, so those elements are left out.
     for (const p of model.params) {
-      const want = gd.f32(`after_adamw.${p.name}`), grad = gd.f32(`grad.${p.name}`);
+      const want = gd.f32(`after_adamw.${p.name}`),
+        grad = gd.f32(`grad.${p.name}`);
       const keep = Array.from(grad.keys()).filter((i) => Math.abs(grad[i]) > 1e-6);
-      closeTo(`${p.name} after AdamW`, keep.map((i) => p.data[i]), keep.map((i) => want[i]), 1e-4, 2e-5);
+      closeTo(
+        `${p.name} after AdamW`,
+        keep.map((i) => p.data[i]),
+        keep.map((i) => want[i]),
+        1e-4,
+        2e-5,
+      );
     }
   });
 
@@ -63,7 +73,8 @@ describe('GPT-2 against PyTorch golden values', () => {
     const gd = golden('golden.safetensors');
     const gr = golden('golden_reward.safetensors');
     const ids = gd.ints('input_ids');
-    const B = 3, T = ids.length / B;
+    const B = 3,
+      T = ids.length / B;
     const head = rewardHead(model.config.nEmbd);
     head.weight.data.set(gr.f32('score.weight'));
     const g = new Graph();
@@ -74,6 +85,7 @@ describe('GPT-2 against PyTorch golden values', () => {
     g.backward(ops.dot(g, r, [0.3, -1.2, 0.7]));
     g.dispose();
     closeTo('grad of score.weight', head.weight.grad!, gr.f32('grad.score.weight'), 1e-3);
-    for (const p of model.params) closeTo(`reward grad of ${p.name}`, p.grad!, gr.f32(`reward_grad.${p.name}`), 1e-3, 1e-5);
+    for (const p of model.params)
+      closeTo(`reward grad of ${p.name}`, p.grad!, gr.f32(`reward_grad.${p.name}`), 1e-3, 1e-5);
   });
 });

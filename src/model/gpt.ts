@@ -8,12 +8,18 @@ import { Parameter, Tensor } from '../engine/tensor.js';
 import { GPTConfig, validateConfig } from './config.js';
 
 export interface Block {
-  ln1w: Parameter; ln1b: Parameter;
-  attnW: Parameter; attnB: Parameter; // c_attn (C, 3C)
-  projW: Parameter; projB: Parameter; // attn.c_proj (C, C)
-  ln2w: Parameter; ln2b: Parameter;
-  fcW: Parameter; fcB: Parameter;     // mlp.c_fc (C, 4C)
-  fc2W: Parameter; fc2B: Parameter;   // mlp.c_proj (4C, C)
+  ln1w: Parameter;
+  ln1b: Parameter;
+  attnW: Parameter;
+  attnB: Parameter; // c_attn (C, 3C)
+  projW: Parameter;
+  projB: Parameter; // attn.c_proj (C, C)
+  ln2w: Parameter;
+  ln2b: Parameter;
+  fcW: Parameter;
+  fcB: Parameter; // mlp.c_fc (C, 4C)
+  fc2W: Parameter;
+  fc2B: Parameter; // mlp.c_proj (4C, C)
 }
 
 /** Per-layer keys and values captured during a forward pass, for the KV cache. */
@@ -28,7 +34,10 @@ export class GPT {
   readonly lnfB: Parameter;
 
   /** A freshly initialized model (GPT-2 init: N(0, 0.02), residual projections scaled by 1/√(2·nLayer)). */
-  constructor(readonly config: GPTConfig, seed = 0) {
+  constructor(
+    readonly config: GPTConfig,
+    seed = 0,
+  ) {
     validateConfig(config);
     const { vocabSize: V, nPositions: P, nEmbd: C, nLayer: L } = config;
     const rng = new RNG(seed);
@@ -40,12 +49,18 @@ export class GPT {
     for (let i = 0; i < L; i++) {
       const p = `transformer.h.${i}.`;
       this.blocks.push({
-        ln1w: fill(p + 'ln_1.weight', [C], 1), ln1b: fill(p + 'ln_1.bias', [C], 0),
-        attnW: normal(p + 'attn.c_attn.weight', [C, 3 * C], 0.02), attnB: fill(p + 'attn.c_attn.bias', [3 * C], 0),
-        projW: normal(p + 'attn.c_proj.weight', [C, C], projStd), projB: fill(p + 'attn.c_proj.bias', [C], 0),
-        ln2w: fill(p + 'ln_2.weight', [C], 1), ln2b: fill(p + 'ln_2.bias', [C], 0),
-        fcW: normal(p + 'mlp.c_fc.weight', [C, 4 * C], 0.02), fcB: fill(p + 'mlp.c_fc.bias', [4 * C], 0),
-        fc2W: normal(p + 'mlp.c_proj.weight', [4 * C, C], projStd), fc2B: fill(p + 'mlp.c_proj.bias', [C], 0),
+        ln1w: fill(p + 'ln_1.weight', [C], 1),
+        ln1b: fill(p + 'ln_1.bias', [C], 0),
+        attnW: normal(p + 'attn.c_attn.weight', [C, 3 * C], 0.02),
+        attnB: fill(p + 'attn.c_attn.bias', [3 * C], 0),
+        projW: normal(p + 'attn.c_proj.weight', [C, C], projStd),
+        projB: fill(p + 'attn.c_proj.bias', [C], 0),
+        ln2w: fill(p + 'ln_2.weight', [C], 1),
+        ln2b: fill(p + 'ln_2.bias', [C], 0),
+        fcW: normal(p + 'mlp.c_fc.weight', [C, 4 * C], 0.02),
+        fcB: fill(p + 'mlp.c_fc.bias', [4 * C], 0),
+        fc2W: normal(p + 'mlp.c_proj.weight', [4 * C, C], projStd),
+        fc2B: fill(p + 'mlp.c_proj.bias', [C], 0),
       });
     }
     this.lnfW = fill('transformer.ln_f.weight', [C], 1);
@@ -125,9 +140,17 @@ export class ScalarHead {
    * @param prefix Hugging Face name: 'score' (GPT2ForSequenceClassification, no bias) or
    *   'v_head.summary' (TRL's value head, with bias).
    */
-  constructor(readonly prefix: string, nEmbd: number, withBias: boolean, seed = 0) {
+  constructor(
+    readonly prefix: string,
+    nEmbd: number,
+    withBias: boolean,
+    seed = 0,
+  ) {
     const rng = new RNG(seed);
-    this.weight = new Parameter(`${prefix}.weight`, rng.fillNormal(new Float32Array(nEmbd), 1 / Math.sqrt(nEmbd + 1)), [1, nEmbd]);
+    this.weight = new Parameter(`${prefix}.weight`, rng.fillNormal(new Float32Array(nEmbd), 1 / Math.sqrt(nEmbd + 1)), [
+      1,
+      nEmbd,
+    ]);
     this.bias = withBias ? new Parameter(`${prefix}.bias`, new Float32Array(1), [1]) : null;
     this.params = this.bias ? [this.weight, this.bias] : [this.weight];
   }

@@ -14,14 +14,21 @@ export interface TokenPair {
 }
 
 /** Inputs and targets of a batch: targets are the completion tokens, -100 elsewhere. */
-export function completionBatch(pairs: TokenPair[], padId: number): { ids: Int32Array; targets: Int32Array; B: number; T: number } {
+export function completionBatch(
+  pairs: TokenPair[],
+  padId: number,
+): { ids: Int32Array; targets: Int32Array; B: number; T: number } {
   const longest = Math.max(1, ...pairs.map((p) => p.prompt.length + p.completion.length - 1));
   const T = (longest + 3) & ~3;
   const B = pairs.length;
-  const ids = new Int32Array(B * T).fill(padId), targets = new Int32Array(B * T).fill(IGNORE_INDEX);
+  const ids = new Int32Array(B * T).fill(padId),
+    targets = new Int32Array(B * T).fill(IGNORE_INDEX);
   pairs.forEach((p, b) => {
     const seq = [...p.prompt, ...p.completion];
-    if (p.prompt.length === 0) throw new Error(`completion ${b} has an empty prompt: give at least one prompt token (e.g. the end-of-text token)`);
+    if (p.prompt.length === 0)
+      throw new Error(
+        `completion ${b} has an empty prompt: give at least one prompt token (e.g. the end-of-text token)`,
+      );
     for (let t = 0; t + 1 < seq.length; t++) {
       ids[b * T + t] = seq[t];
       if (t + 1 >= p.prompt.length) targets[b * T + t] = seq[t + 1];
@@ -61,7 +68,8 @@ export function completionLogProbs(model: GPT, pairs: TokenPair[], padId: number
       const part = pairs.slice(i + k * batchSize, i + (k + 1) * batchSize);
       if (part.length) shards.push({ pairs: part, padId, role: 'policy' });
     }
-    for (const r of runSharded(replica, { url: import.meta.url, name: 'logprobShard' }, logprobShard, shards)) out.push(...r);
+    for (const r of runSharded(replica, { url: import.meta.url, name: 'logprobShard' }, logprobShard, shards))
+      out.push(...r);
   }
   return out;
 }

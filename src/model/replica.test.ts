@@ -15,7 +15,8 @@ describe('data parallelism over worker threads', () => {
   it('two shards on two threads give the gradient of the whole batch on one', () => {
     const model = new GPT(presetConfig('tiny', { vocabSize: 40 }), 1);
     const rng = new RNG(3);
-    const B = 4, T = 9;
+    const B = 4,
+      T = 9;
     const ids = Int32Array.from({ length: B * T }, () => rng.int(40));
     const targets = Int32Array.from({ length: B * T }, (_, i) => (i % 5 === 0 ? -100 : rng.int(40)));
     const replica = { models: { policy: model }, heads: {} };
@@ -33,7 +34,10 @@ describe('data parallelism over worker threads', () => {
     assert.ok(Math.abs(loss - whole) < 1e-5, `${loss} vs ${whole}`);
     model.params.forEach((p, k) => {
       for (let i = 0; i < p.size; i++) {
-        assert.ok(Math.abs(p.grad![i] - want[k][i]) < 1e-5 + 1e-4 * Math.abs(want[k][i]), `${p.name}[${i}]: ${p.grad![i]} vs ${want[k][i]}`);
+        assert.ok(
+          Math.abs(p.grad![i] - want[k][i]) < 1e-5 + 1e-4 * Math.abs(want[k][i]),
+          `${p.name}[${i}]: ${p.grad![i]} vs ${want[k][i]}`,
+        );
       }
     });
     // The workers see the optimizer's in-place updates: change a weight, and the next step agrees.
@@ -59,6 +63,9 @@ describe('data parallelism over worker threads', () => {
     const replica = { models: { policy: model }, heads: {} };
     const bad = { ids: Int32Array.from([1, 2, 99]), targets: Int32Array.from([1, 2, 3]), B: 1, T: 3, weight: 1 };
     const good = { ...bad, ids: Int32Array.from([1, 2, 3]) };
-    assert.throws(() => runSharded(replica, kernel('lmStep'), lmStep, [good, bad]), /in a worker thread: .*outside the vocabulary/s);
+    assert.throws(
+      () => runSharded(replica, kernel('lmStep'), lmStep, [good, bad]),
+      /in a worker thread: .*outside the vocabulary/s,
+    );
   });
 });

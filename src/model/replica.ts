@@ -41,15 +41,25 @@ export class ReplicaSet {
   readonly specs: ReplicaSpec[];
   readonly workerGrads: Map<string, Float32Array>[];
 
-  constructor(readonly main: Replica, workers: number) {
+  constructor(
+    readonly main: Replica,
+    workers: number,
+  ) {
     const params = replicaParams(main);
     shareParameters([...params.values()]);
     const key = replicaKey(main);
     const meta: ReplicaMeta = {
       models: Object.fromEntries(Object.entries(main.models).map(([k, m]) => [k, m.config])),
-      heads: Object.fromEntries(Object.entries(main.heads).map(([k, h]) => [k, { prefix: h.prefix, nEmbd: h.weight.size, bias: h.bias !== null }])),
+      heads: Object.fromEntries(
+        Object.entries(main.heads).map(([k, h]) => [
+          k,
+          { prefix: h.prefix, nEmbd: h.weight.size, bias: h.bias !== null },
+        ]),
+      ),
     };
-    const weights = Object.fromEntries([...params].map(([k, p]) => [k, { shape: [...p.shape], data: p.data.buffer as SharedArrayBuffer }]));
+    const weights = Object.fromEntries(
+      [...params].map(([k, p]) => [k, { shape: [...p.shape], data: p.data.buffer as SharedArrayBuffer }]),
+    );
     this.specs = [];
     this.workerGrads = [];
     for (let w = 0; w < workers; w++) {
@@ -59,7 +69,13 @@ export class ReplicaSet {
         grads[k] = new SharedArrayBuffer(p.data.byteLength);
         views.set(k, new Float32Array(grads[k]));
       }
-      this.specs.push({ key: `${key}#${w}`, meta, builder: { url: import.meta.url, name: 'buildReplica' }, weights, grads });
+      this.specs.push({
+        key: `${key}#${w}`,
+        meta,
+        builder: { url: import.meta.url, name: 'buildReplica' },
+        weights,
+        grads,
+      });
       this.workerGrads.push(views);
     }
   }
@@ -86,7 +102,8 @@ export function buildReplica(spec: ReplicaSpec): Replica {
   for (const [role, cfg] of Object.entries(meta.models)) r.models[role] = new GPT(cfg);
   for (const [role, h] of Object.entries(meta.heads)) r.heads[role] = new ScalarHead(h.prefix, h.nEmbd, h.bias);
   for (const [k, p] of replicaParams(r)) {
-    const w = spec.weights[k], gr = spec.grads[k];
+    const w = spec.weights[k],
+      gr = spec.grads[k];
     if (!w || !gr) throw new Error(`replica ${spec.key}: no shared buffer for ${k}`);
     p.data = new Float32Array(w.data);
     p.grad = new Float32Array(gr);
@@ -103,8 +120,10 @@ export function buildReplica(spec: ReplicaSpec): Replica {
 const sets = new WeakMap<object, Map<string, ReplicaSet>>();
 
 function replicaKey(r: Replica): string {
-  return Object.entries(r.models).map(([k, m]) => `${k}:${idOf(m)}`)
-    .concat(Object.entries(r.heads).map(([k, h]) => `${k}:${idOf(h)}`)).join(',');
+  return Object.entries(r.models)
+    .map(([k, m]) => `${k}:${idOf(m)}`)
+    .concat(Object.entries(r.heads).map(([k, h]) => `${k}:${idOf(h)}`))
+    .join(',');
 }
 
 function replicaSetFor(main: Replica, pool: WorkerPool): ReplicaSet {
@@ -129,10 +148,16 @@ export function shardCount(): number {
  * with its replica; then adds the workers' gradients into main's. `local` must be the function
  * that `kernel` names (the same code runs everywhere). At most shardCount() shards.
  */
-export function runSharded<P, R>(main: Replica, kernel: KernelRef, local: (r: Replica, payload: P) => R, shards: P[]): R[] {
+export function runSharded<P, R>(
+  main: Replica,
+  kernel: KernelRef,
+  local: (r: Replica, payload: P) => R,
+  shards: P[],
+): R[] {
   const pool = WorkerPool.get();
   if (!pool || shards.length <= 1) return shards.map((s) => local(main, s));
-  if (shards.length > pool.size + 1) throw new Error(`runSharded: ${shards.length} shards for ${pool.size + 1} threads`);
+  if (shards.length > pool.size + 1)
+    throw new Error(`runSharded: ${shards.length} shards for ${pool.size + 1} threads`);
   const set = replicaSetFor(main, pool);
   const n = shards.length - 1;
   for (let w = 0; w < n; w++) {
@@ -144,7 +169,12 @@ export function runSharded<P, R>(main: Replica, kernel: KernelRef, local: (r: Re
     first = local(main, shards[0]);
   } catch (e) {
     // Collect the workers' answers first, so no stale result is left for the next call.
-    for (let w = 0; w < n; w++) try { pool.wait(w); } catch { /* the main thread's error wins */ }
+    for (let w = 0; w < n; w++)
+      try {
+        pool.wait(w);
+      } catch {
+        /* the main thread's error wins */
+      }
     throw e;
   }
   const results: R[] = [first];

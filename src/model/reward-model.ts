@@ -75,7 +75,10 @@ export class RewardModel {
 
   /** Rewards of (prompt, completion) pairs, centered by the bias; batched and split across threads. */
   score(items: { prompt: string; completion: string }[], batchSize = 32): number[] {
-    return this.scoreTokens(items.map((it) => encodeForReward(this.tokenizer, it.prompt, it.completion, this.contextLength)), batchSize);
+    return this.scoreTokens(
+      items.map((it) => encodeForReward(this.tokenizer, it.prompt, it.completion, this.contextLength)),
+      batchSize,
+    );
   }
 
   /** Rewards of already-encoded sequences (each ending with its last scored token). */

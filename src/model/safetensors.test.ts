@@ -4,7 +4,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  readSafetensors, readSafetensorsF32, writeSafetensors, parseSafetensors, halfToFloat, type TensorToWrite,
+  readSafetensors,
+  readSafetensorsF32,
+  writeSafetensors,
+  parseSafetensors,
+  halfToFloat,
+  type TensorToWrite,
 } from './safetensors.js';
 
 // Fixtures are found from the repo root, where `node --test` runs.
@@ -49,7 +54,11 @@ describe('safetensors round trip', () => {
     assert.deepEqual([...back.keys()].sort(), Object.keys(tensors).sort());
     for (const [name, t] of Object.entries(tensors)) {
       const got = back.get(name)!;
-      const wantDtype = t.dtype ?? { Float32Array: 'F32', Float64Array: 'F64', Int32Array: 'I32', BigInt64Array: 'I64', Uint8Array: 'U8' }[t.data.constructor.name];
+      const wantDtype =
+        t.dtype ??
+        { Float32Array: 'F32', Float64Array: 'F64', Int32Array: 'I32', BigInt64Array: 'I64', Uint8Array: 'U8' }[
+          t.data.constructor.name
+        ];
       assert.equal(got.dtype, wantDtype, name);
       assert.deepEqual(got.shape, t.shape, name);
       assert.equal(got.data.constructor, t.data.constructor, name);
@@ -61,7 +70,10 @@ describe('safetensors round trip', () => {
 
   test('the file is laid out as the format says: u64 LE length, space-padded JSON, 8-aligned data', () => {
     const file = path.join(tmpDir(), 'layout.safetensors');
-    writeSafetensors(file, { a: { shape: [1], data: new Uint8Array([7]) }, b: { shape: [1], data: new Float64Array([2]) } });
+    writeSafetensors(file, {
+      a: { shape: [1], data: new Uint8Array([7]) },
+      b: { shape: [1], data: new Float64Array([2]) },
+    });
     const buf = fs.readFileSync(file);
     const n = Number(buf.readBigUInt64LE(0));
     assert.equal((8 + n) % 8, 0);
@@ -75,7 +87,10 @@ describe('safetensors round trip', () => {
 
   test('aligned tensors are views into one buffer; F32 passes through readSafetensorsF32 uncopied', () => {
     const file = path.join(tmpDir(), 'views.safetensors');
-    writeSafetensors(file, { x: { shape: [4], data: new Float32Array([1, 2, 3, 4]) }, y: { shape: [2], data: new Float32Array([5, 6]) } });
+    writeSafetensors(file, {
+      x: { shape: [4], data: new Float32Array([1, 2, 3, 4]) },
+      y: { shape: [2], data: new Float32Array([5, 6]) },
+    });
     const { tensors } = readSafetensors(file);
     assert.equal(tensors.get('x')!.data.buffer, tensors.get('y')!.data.buffer);
     const f32 = readSafetensorsF32(file).tensors;
@@ -105,10 +120,25 @@ describe('safetensors round trip', () => {
 
   test('writer rejects bad input with messages naming the tensor', () => {
     const file = path.join(tmpDir(), 'bad.safetensors');
-    assert.throws(() => writeSafetensors(file, { w: { shape: [2, 2], data: new Float32Array(3) } }), /tensor "w" shape \[2, 2\] has 4 elements but data has 3/);
-    assert.throws(() => writeSafetensors(file, { h: { shape: [1], data: new Uint16Array(1) } }), /tensor "h" is a Uint16Array; pass dtype 'F16' or 'BF16'/);
-    assert.throws(() => writeSafetensors(file, { h: { shape: [1], data: new Float32Array(1), dtype: 'I32' } }), /tensor "h" has dtype I32 but its data is a Float32Array/);
-    assert.throws(() => writeSafetensors(path.join(tmpDir(), 'no', 'such', 'dir.safetensors'), { x: { shape: [1], data: new Float32Array(1) } }), /writeSafetensors .*dir\.safetensors/);
+    assert.throws(
+      () => writeSafetensors(file, { w: { shape: [2, 2], data: new Float32Array(3) } }),
+      /tensor "w" shape \[2, 2\] has 4 elements but data has 3/,
+    );
+    assert.throws(
+      () => writeSafetensors(file, { h: { shape: [1], data: new Uint16Array(1) } }),
+      /tensor "h" is a Uint16Array; pass dtype 'F16' or 'BF16'/,
+    );
+    assert.throws(
+      () => writeSafetensors(file, { h: { shape: [1], data: new Float32Array(1), dtype: 'I32' } }),
+      /tensor "h" has dtype I32 but its data is a Float32Array/,
+    );
+    assert.throws(
+      () =>
+        writeSafetensors(path.join(tmpDir(), 'no', 'such', 'dir.safetensors'), {
+          x: { shape: [1], data: new Float32Array(1) },
+        }),
+      /writeSafetensors .*dir\.safetensors/,
+    );
     assert.equal(fs.existsSync(file), false);
   });
 });
@@ -118,40 +148,101 @@ describe('safetensors corrupt files', () => {
   const ok = { x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } };
   const cases: [string, Buffer, RegExp][] = [
     ['shorter than 8 bytes', Buffer.from([1, 2, 3]), /shorter than the 8-byte header length/],
-    ['header length beyond the file', craft(ok, f32x2, 10_000n), /header length field says 10000 bytes but only \d+ follow/],
+    [
+      'header length beyond the file',
+      craft(ok, f32x2, 10_000n),
+      /header length field says 10000 bytes but only \d+ follow/,
+    ],
     ['absurd header length', craft(ok, f32x2, 2n ** 60n), /header length field says \d+ bytes \(limit/],
     ['header length too short', craft(ok, f32x2, 1n), /header length field says 1 bytes, too short/],
     ['header not JSON', craft('{"x": nope}', f32x2), /header is not valid UTF-8 JSON/],
     ['header an array', craft('[1,2]', f32x2), /header JSON is not an object/],
-    ['unknown dtype', craft({ x: { dtype: 'F8', shape: [2], data_offsets: [0, 8] } }, f32x2), /tensor "x": unknown dtype "F8"; supported: F32/],
-    ['offsets past the end', craft({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, f32x2), /tensor "x": data_offsets \[0, 16\] out of range; the data section has 8 bytes/],
-    ['begin after end', craft({ x: { dtype: 'F32', shape: [0], data_offsets: [8, 0] } }, f32x2), /tensor "x": data_offsets \[8, 0\] out of range/],
-    ['size mismatch', craft({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, f32x2), /tensor "x": shape \[3\] × F32 \(4 bytes\) needs 12 bytes but data_offsets span 8/],
-    ['negative dim', craft({ x: { dtype: 'F32', shape: [-2], data_offsets: [0, 8] } }, f32x2), /tensor "x": shape \[-2\] is not a list of non-negative integers/],
-    ['bad offsets', craft({ x: { dtype: 'F32', shape: [2], data_offsets: [0] } }, f32x2), /tensor "x": data_offsets \[0\] is not \[begin, end\]/],
-    ['overlap', craft({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, f32x2), /tensor "b" data_offsets \[4, 8\] overlap tensor "a" \[0, 8\]/],
-    ['overlap hidden behind an empty tensor', craft({ a: { dtype: 'U8', shape: [8], data_offsets: [0, 8] }, z: { dtype: 'U8', shape: [0], data_offsets: [4, 4] }, b: { dtype: 'U8', shape: [2], data_offsets: [6, 8] } }, f32x2), /tensor "b" .* overlap tensor "a"/],
-    ['metadata not strings', craft({ __metadata__: { step: 3 }, ...ok }, f32x2), /"__metadata__"."step" is 3; metadata values must be strings/],
+    [
+      'unknown dtype',
+      craft({ x: { dtype: 'F8', shape: [2], data_offsets: [0, 8] } }, f32x2),
+      /tensor "x": unknown dtype "F8"; supported: F32/,
+    ],
+    [
+      'offsets past the end',
+      craft({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, f32x2),
+      /tensor "x": data_offsets \[0, 16\] out of range; the data section has 8 bytes/,
+    ],
+    [
+      'begin after end',
+      craft({ x: { dtype: 'F32', shape: [0], data_offsets: [8, 0] } }, f32x2),
+      /tensor "x": data_offsets \[8, 0\] out of range/,
+    ],
+    [
+      'size mismatch',
+      craft({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, f32x2),
+      /tensor "x": shape \[3\] × F32 \(4 bytes\) needs 12 bytes but data_offsets span 8/,
+    ],
+    [
+      'negative dim',
+      craft({ x: { dtype: 'F32', shape: [-2], data_offsets: [0, 8] } }, f32x2),
+      /tensor "x": shape \[-2\] is not a list of non-negative integers/,
+    ],
+    [
+      'bad offsets',
+      craft({ x: { dtype: 'F32', shape: [2], data_offsets: [0] } }, f32x2),
+      /tensor "x": data_offsets \[0\] is not \[begin, end\]/,
+    ],
+    [
+      'overlap',
+      craft(
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+        },
+        f32x2,
+      ),
+      /tensor "b" data_offsets \[4, 8\] overlap tensor "a" \[0, 8\]/,
+    ],
+    [
+      'overlap hidden behind an empty tensor',
+      craft(
+        {
+          a: { dtype: 'U8', shape: [8], data_offsets: [0, 8] },
+          z: { dtype: 'U8', shape: [0], data_offsets: [4, 4] },
+          b: { dtype: 'U8', shape: [2], data_offsets: [6, 8] },
+        },
+        f32x2,
+      ),
+      /tensor "b" .* overlap tensor "a"/,
+    ],
+    [
+      'metadata not strings',
+      craft({ __metadata__: { step: 3 }, ...ok }, f32x2),
+      /"__metadata__"."step" is 3; metadata values must be strings/,
+    ],
   ];
   for (const [what, bytes, message] of cases) {
     test(what, () => {
       const file = writeCrafted(bytes);
-      assert.throws(() => readSafetensors(file), (e: Error) => {
-        assert.match(e.message, message);
-        assert.ok(e.message.includes(file), `error names the file: ${e.message}`);
-        return true;
-      });
+      assert.throws(
+        () => readSafetensors(file),
+        (e: Error) => {
+          assert.match(e.message, message);
+          assert.ok(e.message.includes(file), `error names the file: ${e.message}`);
+          return true;
+        },
+      );
     });
   }
 
   test('a truncated real checkpoint is reported as out of range', () => {
     const full = fs.readFileSync(path.join(GOLDEN, 'tiny-gpt2', 'model.safetensors'));
-    assert.throws(() => parseSafetensors(full.subarray(0, full.length - 100), 'cut.safetensors'), /safetensors cut\.safetensors: tensor ".*": data_offsets .* out of range/);
+    assert.throws(
+      () => parseSafetensors(full.subarray(0, full.length - 100), 'cut.safetensors'),
+      /safetensors cut\.safetensors: tensor ".*": data_offsets .* out of range/,
+    );
   });
 
   test('gaps between tensors are tolerated', () => {
     const data = new Uint8Array(12);
-    const { tensors } = readSafetensors(writeCrafted(craft({ x: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, data)));
+    const { tensors } = readSafetensors(
+      writeCrafted(craft({ x: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, data)),
+    );
     assert.deepEqual(tensors.get('x')!.shape, [1]);
   });
 });
@@ -163,7 +254,14 @@ describe('safetensors files written by Python (tests/fixtures/make_golden.py)', 
     assert.equal(metadata.format, 'pt');
     const t = (n: string) => tensors.get(n)!;
     assert.deepEqual(t('f32').shape, [2, 3]);
-    assert.deepEqual(Array.from(t('f32').data as Float32Array), [1.5, -2.25, Math.fround(3e-39), Infinity, -0, Math.fround(0.1)]);
+    assert.deepEqual(Array.from(t('f32').data as Float32Array), [
+      1.5,
+      -2.25,
+      Math.fround(3e-39),
+      Infinity,
+      -0,
+      Math.fround(0.1),
+    ]);
     assert.deepEqual(Array.from(t('f64').data as Float64Array), [1 / 3, -1e300, 5e-324]);
     assert.deepEqual(Array.from(t('i64').data as BigInt64Array), [0n, -1n, 2n ** 53n + 1n, -(2n ** 62n)]);
     assert.deepEqual(Array.from(t('i32').data as Int32Array), [0, -1, 2 ** 31 - 1, -(2 ** 31)]);
@@ -212,17 +310,26 @@ describe('safetensors files written by Python (tests/fixtures/make_golden.py)', 
     const { tensors, metadata } = readSafetensorsF32(path.join(dir, 'model.safetensors'));
     assert.deepEqual(metadata, { format: 'pt' });
     const want: Record<string, number[]> = {
-      'transformer.wte.weight': [V, C], 'transformer.wpe.weight': [P, C],
-      'transformer.ln_f.weight': [C], 'transformer.ln_f.bias': [C],
+      'transformer.wte.weight': [V, C],
+      'transformer.wpe.weight': [P, C],
+      'transformer.ln_f.weight': [C],
+      'transformer.ln_f.bias': [C],
     };
     for (let i = 0; i < L; i++) {
       const p = `transformer.h.${i}.`;
       Object.assign(want, {
-        [p + 'ln_1.weight']: [C], [p + 'ln_1.bias']: [C], [p + 'ln_2.weight']: [C], [p + 'ln_2.bias']: [C],
-        [p + 'attn.c_attn.weight']: [C, 3 * C], [p + 'attn.c_attn.bias']: [3 * C],
-        [p + 'attn.c_proj.weight']: [C, C], [p + 'attn.c_proj.bias']: [C],
-        [p + 'mlp.c_fc.weight']: [C, 4 * C], [p + 'mlp.c_fc.bias']: [4 * C],
-        [p + 'mlp.c_proj.weight']: [4 * C, C], [p + 'mlp.c_proj.bias']: [C],
+        [p + 'ln_1.weight']: [C],
+        [p + 'ln_1.bias']: [C],
+        [p + 'ln_2.weight']: [C],
+        [p + 'ln_2.bias']: [C],
+        [p + 'attn.c_attn.weight']: [C, 3 * C],
+        [p + 'attn.c_attn.bias']: [3 * C],
+        [p + 'attn.c_proj.weight']: [C, C],
+        [p + 'attn.c_proj.bias']: [C],
+        [p + 'mlp.c_fc.weight']: [C, 4 * C],
+        [p + 'mlp.c_fc.bias']: [4 * C],
+        [p + 'mlp.c_proj.weight']: [4 * C, C],
+        [p + 'mlp.c_proj.bias']: [C],
       });
     }
     assert.deepEqual([...tensors.keys()].sort(), Object.keys(want).sort());

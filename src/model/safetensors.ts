@@ -38,7 +38,8 @@ const MAX_HEADER_BYTES = 100_000_000;
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function assertLittleEndian(): void {
-  if (!HOST_IS_LITTLE_ENDIAN) throw new Error('safetensors: big-endian hosts are not supported (the format is little-endian)');
+  if (!HOST_IS_LITTLE_ENDIAN)
+    throw new Error('safetensors: big-endian hosts are not supported (the format is little-endian)');
 }
 
 function isDtype(s: unknown): s is Dtype {
@@ -66,18 +67,28 @@ export function readSafetensors(file: string): { tensors: Map<string, NamedTenso
 }
 
 /** Parse safetensors bytes already in memory; `file` only names the source in error messages. */
-export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
+export function parseSafetensors(
+  buf: Uint8Array,
+  file = '<buffer>',
+): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
   assertLittleEndian();
   const fail = (what: string): never => {
     throw new Error(`safetensors ${file}: ${what}`);
   };
-  if (buf.byteLength < 8) fail(`file is ${buf.byteLength} bytes, shorter than the 8-byte header length; it is truncated or not a safetensors file`);
+  if (buf.byteLength < 8)
+    fail(
+      `file is ${buf.byteLength} bytes, shorter than the 8-byte header length; it is truncated or not a safetensors file`,
+    );
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n64 = dv.getBigUint64(0, true);
-  if (n64 > BigInt(MAX_HEADER_BYTES)) fail(`header length field says ${n64} bytes (limit ${MAX_HEADER_BYTES}); the file is corrupt or not a safetensors file`);
+  if (n64 > BigInt(MAX_HEADER_BYTES))
+    fail(
+      `header length field says ${n64} bytes (limit ${MAX_HEADER_BYTES}); the file is corrupt or not a safetensors file`,
+    );
   const n = Number(n64);
   if (n < 2) fail(`header length field says ${n} bytes, too short for a JSON object; the file is corrupt`);
-  if (8 + n > buf.byteLength) fail(`header length field says ${n} bytes but only ${buf.byteLength - 8} follow it; the file is truncated`);
+  if (8 + n > buf.byteLength)
+    fail(`header length field says ${n} bytes but only ${buf.byteLength - 8} follow it; the file is truncated`);
 
   let header: unknown;
   try {
@@ -96,9 +107,11 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors:
 
   for (const [name, raw] of Object.entries(entries)) {
     if (name === '__metadata__') {
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('"__metadata__" must be an object of string values');
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+        fail('"__metadata__" must be an object of string values');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`"__metadata__"."${k}" is ${JSON.stringify(v)}; metadata values must be strings`);
+        if (typeof v !== 'string')
+          fail(`"__metadata__"."${k}" is ${JSON.stringify(v)}; metadata values must be strings`);
         metadata[k] = v as string;
       }
       continue;
@@ -106,7 +119,8 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors:
     const where = `tensor "${name}"`;
     if (typeof raw !== 'object' || raw === null) fail(`${where}: entry is not an object`);
     const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-    if (!isDtype(dtype)) fail(`${where}: unknown dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(BYTES).join(', ')}`);
+    if (!isDtype(dtype))
+      fail(`${where}: unknown dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(BYTES).join(', ')}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
     }
@@ -114,11 +128,17 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors:
       fail(`${where}: data_offsets ${JSON.stringify(offsets)} is not [begin, end] of non-negative integers`);
     }
     const [begin, end] = offsets as [number, number];
-    if (begin > end || end > dataLen) fail(`${where}: data_offsets [${begin}, ${end}] out of range; the data section has ${dataLen} bytes (file truncated?)`);
+    if (begin > end || end > dataLen)
+      fail(
+        `${where}: data_offsets [${begin}, ${end}] out of range; the data section has ${dataLen} bytes (file truncated?)`,
+      );
     const d = dtype as Dtype;
     const s = shape as number[];
     const want = numel(s) * BYTES[d];
-    if (want !== end - begin) fail(`${where}: shape [${s.join(', ')}] × ${d} (${BYTES[d]} bytes) needs ${want} bytes but data_offsets span ${end - begin}`);
+    if (want !== end - begin)
+      fail(
+        `${where}: shape [${s.join(', ')}] × ${d} (${BYTES[d]} bytes) needs ${want} bytes but data_offsets span ${end - begin}`,
+      );
     spans.push({ name, begin, end });
     specs.push({ name, dtype: d, shape: s, begin, end });
   }
@@ -130,14 +150,20 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors:
   let last: (typeof spans)[number] | undefined;
   for (const cur of nonEmpty) {
     if (last !== undefined && cur.begin < last.end) {
-      fail(`tensor "${cur.name}" data_offsets [${cur.begin}, ${cur.end}] overlap tensor "${last.name}" [${last.begin}, ${last.end}]`);
+      fail(
+        `tensor "${cur.name}" data_offsets [${cur.begin}, ${cur.end}] overlap tensor "${last.name}" [${last.begin}, ${last.end}]`,
+      );
     }
     if (last === undefined || cur.end > last.end) last = cur;
   }
 
   const tensors = new Map<string, NamedTensor>();
   for (const t of specs) {
-    tensors.set(t.name, { dtype: t.dtype, shape: t.shape, data: viewOrCopy(buf, dataStart + t.begin, t.end - t.begin, t.dtype) });
+    tensors.set(t.name, {
+      dtype: t.dtype,
+      shape: t.shape,
+      data: viewOrCopy(buf, dataStart + t.begin, t.end - t.begin, t.dtype),
+    });
   }
   return { tensors, metadata };
 }
@@ -157,12 +183,20 @@ function viewOrCopy(buf: Uint8Array, offset: number, byteLength: number, dtype: 
     at = 0;
   }
   switch (dtype) {
-    case 'F32': return new Float32Array(ab, at, count);
-    case 'F64': return new Float64Array(ab, at, count);
-    case 'I32': return new Int32Array(ab, at, count);
-    case 'I64': return new BigInt64Array(ab, at, count);
-    case 'F16': case 'BF16': return new Uint16Array(ab, at, count);
-    case 'U8': case 'BOOL': return new Uint8Array(ab, at, count);
+    case 'F32':
+      return new Float32Array(ab, at, count);
+    case 'F64':
+      return new Float64Array(ab, at, count);
+    case 'I32':
+      return new Int32Array(ab, at, count);
+    case 'I64':
+      return new BigInt64Array(ab, at, count);
+    case 'F16':
+    case 'BF16':
+      return new Uint16Array(ab, at, count);
+    case 'U8':
+    case 'BOOL':
+      return new Uint8Array(ab, at, count);
   }
 }
 
@@ -170,7 +204,10 @@ function viewOrCopy(buf: Uint8Array, offset: number, byteLength: number, dtype: 
  * Read a file and convert every tensor to float32 (weights saved as F16, BF16 or F64 by other tools;
  * integer tensors too, exactly for |x| < 2^24). F32 tensors are views, not copies, when aligned.
  */
-export function readSafetensorsF32(file: string): { tensors: Map<string, { shape: number[]; data: Float32Array }>; metadata: Record<string, string> } {
+export function readSafetensorsF32(file: string): {
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+  metadata: Record<string, string>;
+} {
   const { tensors, metadata } = readSafetensors(file);
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of tensors) out.set(name, { shape: t.shape, data: toFloat32(t) });
@@ -214,16 +251,32 @@ export function halfToFloat(h: number): number {
 function inferDtype(name: string, t: TensorToWrite): Dtype {
   const d = t.data;
   const fromArray: Dtype | undefined =
-    d instanceof Float32Array ? 'F32' : d instanceof Float64Array ? 'F64' : d instanceof Int32Array ? 'I32'
-      : d instanceof BigInt64Array ? 'I64' : d instanceof Uint8Array ? 'U8' : undefined;
+    d instanceof Float32Array
+      ? 'F32'
+      : d instanceof Float64Array
+        ? 'F64'
+        : d instanceof Int32Array
+          ? 'I32'
+          : d instanceof BigInt64Array
+            ? 'I64'
+            : d instanceof Uint8Array
+              ? 'U8'
+              : undefined;
   const dtype = t.dtype ?? fromArray;
-  if (dtype === undefined) throw new Error(`writeSafetensors: tensor "${name}" is a Uint16Array; pass dtype 'F16' or 'BF16' to say which`);
-  if (!isDtype(dtype)) throw new Error(`writeSafetensors: tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(BYTES).join(', ')}`);
+  if (dtype === undefined)
+    throw new Error(`writeSafetensors: tensor "${name}" is a Uint16Array; pass dtype 'F16' or 'BF16' to say which`);
+  if (!isDtype(dtype))
+    throw new Error(
+      `writeSafetensors: tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(BYTES).join(', ')}`,
+    );
   const okArray =
-    (dtype === 'F16' || dtype === 'BF16') ? d instanceof Uint16Array
-      : dtype === 'BOOL' ? d instanceof Uint8Array
+    dtype === 'F16' || dtype === 'BF16'
+      ? d instanceof Uint16Array
+      : dtype === 'BOOL'
+        ? d instanceof Uint8Array
         : fromArray === dtype;
-  if (!okArray) throw new Error(`writeSafetensors: tensor "${name}" has dtype ${dtype} but its data is a ${d.constructor.name}`);
+  if (!okArray)
+    throw new Error(`writeSafetensors: tensor "${name}" has dtype ${dtype} but its data is a ${d.constructor.name}`);
   return dtype;
 }
 
@@ -232,16 +285,25 @@ function inferDtype(name: string, t: TensorToWrite): Dtype {
  * then rename over `file`, so a crash never leaves a half-written checkpoint under the real name.
  * Tensors are laid out widest element type first so every tensor is aligned for zero-copy reading.
  */
-export function writeSafetensors(file: string, tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): void {
+export function writeSafetensors(
+  file: string,
+  tensors: Record<string, TensorToWrite>,
+  metadata?: Record<string, string>,
+): void {
   assertLittleEndian();
   const items = Object.entries(tensors).map(([name, t]) => {
-    if (name === '__metadata__') throw new Error('writeSafetensors: "__metadata__" is reserved; pass metadata as the third argument');
+    if (name === '__metadata__')
+      throw new Error('writeSafetensors: "__metadata__" is reserved; pass metadata as the third argument');
     const dtype = inferDtype(name, t);
     if (!Array.isArray(t.shape) || !t.shape.every((x) => Number.isSafeInteger(x) && x >= 0)) {
-      throw new Error(`writeSafetensors: tensor "${name}" shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
+      throw new Error(
+        `writeSafetensors: tensor "${name}" shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`,
+      );
     }
     if (numel(t.shape) !== t.data.length) {
-      throw new Error(`writeSafetensors: tensor "${name}" shape [${t.shape.join(', ')}] has ${numel(t.shape)} elements but data has ${t.data.length}`);
+      throw new Error(
+        `writeSafetensors: tensor "${name}" shape [${t.shape.join(', ')}] has ${numel(t.shape)} elements but data has ${t.data.length}`,
+      );
     }
     return { name, dtype, shape: t.shape, data: t.data };
   });
@@ -251,7 +313,8 @@ export function writeSafetensors(file: string, tensors: Record<string, TensorToW
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new Error(`writeSafetensors: metadata "${k}" is ${typeof v}; metadata values must be strings`);
+      if (typeof v !== 'string')
+        throw new Error(`writeSafetensors: metadata "${k}" is ${typeof v}; metadata values must be strings`);
     }
     header.__metadata__ = metadata;
   }

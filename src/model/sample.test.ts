@@ -30,7 +30,8 @@ describe('KV-cache sampling', () => {
     for (let step = 0; step < 6; step++) {
       seqs.forEach((s, i) => {
         const want = fullLogitsAtEnd(s);
-        for (let j = 0; j < V; j++) assert.ok(Math.abs(logits[i * V + j] - want[j]) < 1e-4, `step ${step} row ${i} logit ${j}`);
+        for (let j = 0; j < V; j++)
+          assert.ok(Math.abs(logits[i * V + j] - want[j]) < 1e-4, `step ${step} row ${i} logit ${j}`);
       });
       // Rows 0..2 continue; row 3 has stopped: the batch shrinks like in generate().
       const active = step < 3 ? rows : rows.slice(0, 3);
@@ -50,7 +51,10 @@ describe('KV-cache sampling', () => {
     assert.deepEqual(a, b);
     const greedy = generate(model, prompts, { maxNewTokens: 8, temperature: 0 });
     const top1 = generate(model, prompts, { maxNewTokens: 8, topK: 1, seed: 5 });
-    assert.deepEqual(greedy.map((r) => r.tokens), top1.map((r) => r.tokens));
+    assert.deepEqual(
+      greedy.map((r) => r.tokens),
+      top1.map((r) => r.tokens),
+    );
     assert.ok(a.every((r) => r.tokens.length === 8 && r.finishReason === 'length'));
   });
 

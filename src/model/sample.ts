@@ -35,9 +35,12 @@ export interface Generation {
 }
 
 export function validateSampleOptions(o: SampleOptions): void {
-  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) throw new Error(`maxNewTokens must be a non-negative integer, got ${o.maxNewTokens}`);
-  if (o.temperature !== undefined && !(o.temperature >= 0)) throw new Error(`temperature must be ≥ 0, got ${o.temperature}`);
-  if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 0)) throw new Error(`topK must be a non-negative integer, got ${o.topK}`);
+  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0)
+    throw new Error(`maxNewTokens must be a non-negative integer, got ${o.maxNewTokens}`);
+  if (o.temperature !== undefined && !(o.temperature >= 0))
+    throw new Error(`temperature must be ≥ 0, got ${o.temperature}`);
+  if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 0))
+    throw new Error(`topK must be a non-negative integer, got ${o.topK}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new Error(`topP must be in (0, 1], got ${o.topP}`);
 }
 
@@ -47,7 +50,12 @@ export class KVCache {
   readonly v: Float32Array[];
   readonly len: Int32Array;
 
-  constructor(readonly B: number, readonly Tmax: number, readonly C: number, nLayer: number) {
+  constructor(
+    readonly B: number,
+    readonly Tmax: number,
+    readonly C: number,
+    nLayer: number,
+  ) {
     this.k = Array.from({ length: nLayer }, () => new Float32Array(B * Tmax * C));
     this.v = Array.from({ length: nLayer }, () => new Float32Array(B * Tmax * C));
     this.len = new Int32Array(B);
@@ -65,7 +73,8 @@ export function prefill(model: GPT, cache: KVCache, prompts: number[][], rows: n
   const byLength = new Map<number, number[]>();
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new Error(`prompt ${i} is empty: give at least one token (e.g. the end-of-text token)`);
-    if (p.length > cache.Tmax) throw new Error(`prompt ${i} has ${p.length} tokens but the model's context is ${cache.Tmax}`);
+    if (p.length > cache.Tmax)
+      throw new Error(`prompt ${i} has ${p.length} tokens but the model's context is ${cache.Tmax}`);
     byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]);
   });
   for (const [T, group] of byLength) {
@@ -77,13 +86,18 @@ export function prefill(model: GPT, cache: KVCache, prompts: number[][], rows: n
       group.forEach((i, b) => {
         const row = rows[i];
         for (let t = 0; t < T; t++) {
-          const src = (b * T + t) * 3 * C, dst = (row * cache.Tmax + t) * C;
+          const src = (b * T + t) * 3 * C,
+            dst = (row * cache.Tmax + t) * C;
           cache.k[l].set(qkv.data.subarray(src + C, src + 2 * C), dst);
           cache.v[l].set(qkv.data.subarray(src + 2 * C, src + 3 * C), dst);
         }
       });
     });
-    const last = ops.selectRows(g, h, group.map((_, b) => b * T + T - 1));
+    const last = ops.selectRows(
+      g,
+      h,
+      group.map((_, b) => b * T + T - 1),
+    );
     const logits = model.logits(g, last);
     group.forEach((i, b) => {
       out.set(logits.data.subarray(b * V, (b + 1) * V), i * V);
@@ -100,13 +114,17 @@ export function prefill(model: GPT, cache: KVCache, prompts: number[][], rows: n
  */
 export function decodeStep(model: GPT, cache: KVCache, rows: number[], tokens: number[]): Float32Array {
   const { nEmbd: C, nHead, layerNormEps: eps } = model.config;
-  const n = rows.length, hs = C / nHead, scale = 1 / Math.sqrt(hs);
+  const n = rows.length,
+    hs = C / nHead,
+    scale = 1 / Math.sqrt(hs);
   const g = Graph.inference();
   let x = g.output([n, C]);
   rows.forEach((row, i) => {
     const pos = cache.len[row];
-    if (pos >= cache.Tmax) throw new Error(`decodeStep: row ${row} is at the end of the context (${cache.Tmax} tokens)`);
-    const e = tokens[i] * C, p = pos * C;
+    if (pos >= cache.Tmax)
+      throw new Error(`decodeStep: row ${row} is at the end of the context (${cache.Tmax} tokens)`);
+    const e = tokens[i] * C,
+      p = pos * C;
     for (let j = 0; j < C; j++) x.data[i * C + j] = model.wte.data[e + j] + model.wpe.data[p + j];
   });
   const scores = new Float32Array(cache.Tmax);
@@ -115,19 +133,23 @@ export function decodeStep(model: GPT, cache: KVCache, rows: number[], tokens: n
     const h = ops.layerNorm(g, x, blk.ln1w, blk.ln1b, eps);
     const qkv = ops.linear(g, h, blk.attnW, blk.attnB).data; // (n, 3C)
     const att = g.output([n, C]);
-    const K = cache.k[l], Vc = cache.v[l];
+    const K = cache.k[l],
+      Vc = cache.v[l];
     rows.forEach((row, i) => {
-      const pos = cache.len[row], base = row * cache.Tmax * C;
+      const pos = cache.len[row],
+        base = row * cache.Tmax * C;
       K.set(qkv.subarray(i * 3 * C + C, i * 3 * C + 2 * C), base + pos * C);
       Vc.set(qkv.subarray(i * 3 * C + 2 * C, i * 3 * C + 3 * C), base + pos * C);
       for (let hh = 0; hh < nHead; hh++) {
-        const q = i * 3 * C + hh * hs, o = i * C + hh * hs, n = pos + 1;
+        const q = i * 3 * C + hh * hs,
+          o = i * C + hh * hs,
+          n = pos + 1;
         // scores (n) = K_h (n, hs) · q_h · scale; then softmax; then out_h (hs) = p · V_h (n, hs)
         blas.sgemm(false, false, n, 1, hs, scale, K, base + hh * hs, C, qkv, q, 1, 0, scores, 0, 1);
         let m = -Infinity;
         for (let t = 0; t < n; t++) if (scores[t] > m) m = scores[t];
         let z = 0;
-        for (let t = 0; t < n; t++) z += (scores[t] = Math.exp(scores[t] - m));
+        for (let t = 0; t < n; t++) z += scores[t] = Math.exp(scores[t] - m);
         for (let t = 0; t < n; t++) scores[t] /= z;
         blas.sgemm(false, false, 1, hs, n, 1, scores, 0, n, Vc, base + hh * hs, C, 0, att.data, o, hs);
       }
@@ -155,7 +177,8 @@ export function generate(model: GPT, prompts: number[][], opts: SampleOptions): 
   if (n <= 1) return generateRows(model, prompts, seed, 0, opts);
   const shards: SampleShard[] = [];
   for (let k = 0; k < n; k++) {
-    const r0 = Math.floor((k * prompts.length) / n), r1 = Math.floor(((k + 1) * prompts.length) / n);
+    const r0 = Math.floor((k * prompts.length) / n),
+      r1 = Math.floor(((k + 1) * prompts.length) / n);
     shards.push({ prompts: prompts.slice(r0, r1), seed, rowOffset: r0, opts: { ...opts, rng: undefined } });
   }
   const replica = { models: { policy: model }, heads: {} };
@@ -174,7 +197,13 @@ export function sampleShard(r: Replica, s: SampleShard): Generation[] {
   return generateRows(r.models.policy, s.prompts, s.seed, s.rowOffset, s.opts);
 }
 
-function generateRows(model: GPT, prompts: number[][], seed: number, rowOffset: number, opts: SampleOptions): Generation[] {
+function generateRows(
+  model: GPT,
+  prompts: number[][],
+  seed: number,
+  rowOffset: number,
+  opts: SampleOptions,
+): Generation[] {
   const { nPositions, vocabSize: V, nEmbd, nLayer } = model.config;
   const rngs = prompts.map((_, i) => new RNG((seed ^ Math.imul(rowOffset + i + 1, 0x9e3779b1)) >>> 0));
   const stop = new Set(opts.stopTokens ?? []);
@@ -207,7 +236,14 @@ function generateRows(model: GPT, prompts: number[][], seed: number, rowOffset: 
 }
 
 /** Chooses a token from one row of logits under temperature, top-k and top-p. */
-export function pickToken(logits: Float32Array, off: number, Vall: number, o: SampleOptions, rng: RNG, probs = new Float32Array(Vall)): number {
+export function pickToken(
+  logits: Float32Array,
+  off: number,
+  Vall: number,
+  o: SampleOptions,
+  rng: RNG,
+  probs = new Float32Array(Vall),
+): number {
   const V = o.vocabLimit ? Math.min(o.vocabLimit, Vall) : Vall;
   const temperature = o.temperature ?? 1;
   if (temperature === 0) {
@@ -218,9 +254,10 @@ export function pickToken(logits: Float32Array, off: number, Vall: number, o: Sa
   let m = -Infinity;
   for (let j = 0; j < V; j++) if (logits[off + j] > m) m = logits[off + j];
   let z = 0;
-  for (let j = 0; j < V; j++) z += (probs[j] = Math.exp((logits[off + j] - m) / temperature));
+  for (let j = 0; j < V; j++) z += probs[j] = Math.exp((logits[off + j] - m) / temperature);
   for (let j = 0; j < V; j++) probs[j] /= z;
-  const topK = o.topK ?? 0, topP = o.topP ?? 1;
+  const topK = o.topK ?? 0,
+    topP = o.topP ?? 1;
   if ((topK > 0 && topK < V) || topP < 1) {
     const order = Array.from({ length: V }, (_, j) => j).sort((a, b) => probs[b] - probs[a]);
     let keep = topK > 0 ? Math.min(topK, V) : V;

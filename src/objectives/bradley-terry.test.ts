@@ -18,10 +18,12 @@ describe('Bradley-Terry loss', () => {
   });
 
   it('the autograd version has the same value and gradient, with weights and centering', () => {
-    const rc = [0.3, -1.2, 2.0], rr = [0.1, 0.4, -0.5];
+    const rc = [0.3, -1.2, 2.0],
+      rr = [0.1, 0.4, -0.5];
     const o = { margins: [0, 0.2, 1], weights: [1, 2, 1], centering: 0.01 };
     const want = bradleyTerry(rc, rr, o);
-    const c = Tensor.from(rc, [3], true), j = Tensor.from(rr, [3], true);
+    const c = Tensor.from(rc, [3], true),
+      j = Tensor.from(rr, [3], true);
     const g = new Graph();
     const loss = bradleyTerryLoss(g, c, j, o);
     close(loss.item(), want.loss, 1e-6);

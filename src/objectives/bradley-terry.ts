@@ -26,17 +26,26 @@ export function bradleyTerryLoss(g: Graph, rChosen: Tensor, rRejected: Tensor, o
   const w = normalizedWeights(P, o.weights);
   let diff = ops.sub(g, rChosen, rRejected);
   if (o.margins) diff = ops.sub(g, diff, Tensor.from(o.margins));
-  const nll = ops.dot(g, ops.logSigmoid(g, diff), w.map((x) => -x));
+  const nll = ops.dot(
+    g,
+    ops.logSigmoid(g, diff),
+    w.map((x) => -x),
+  );
   if (!o.centering) return nll;
   const sum = ops.add(g, rChosen, rRejected);
   return ops.add(g, nll, ops.affine(g, ops.dot(g, ops.square(g, sum), w), o.centering));
 }
 
 /** The same loss on plain numbers, with its gradients: the reference for tests and for metrics. */
-export function bradleyTerry(rc: number[], rr: number[], o: BradleyTerryOptions = {}): { loss: number; dChosen: number[]; dRejected: number[] } {
+export function bradleyTerry(
+  rc: number[],
+  rr: number[],
+  o: BradleyTerryOptions = {},
+): { loss: number; dChosen: number[]; dRejected: number[] } {
   const w = normalizedWeights(rc.length, o.weights);
   let loss = 0;
-  const dChosen: number[] = [], dRejected: number[] = [];
+  const dChosen: number[] = [],
+    dRejected: number[] = [];
   rc.forEach((c, i) => {
     const d = c - rr[i] - (o.margins ? o.margins[i] : 0);
     const s = 1 / (1 + Math.exp(-d));

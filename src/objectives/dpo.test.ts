@@ -11,10 +11,14 @@ const closeAll = (a: ArrayLike<number>, b: number[], tol = 1e-6) => b.forEach((v
 // Two pairs, β = 0.1:
 //   pair 1: h = (−10 + 11) − (−12 + 11) = 2,  βh = 0.2
 //   pair 2: h = (−5 + 5) − (−4 + 5) = −1,     βh = −0.1
-const pc = [-10, -5], pr = [-12, -4], rc = [-11, -5], rr = [-11, -5];
+const pc = [-10, -5],
+  pr = [-12, -4],
+  rc = [-11, -5],
+  rr = [-11, -5];
 
 function run(loss: typeof dpoLoss, o: DPOOptions) {
-  const c = Tensor.from(pc, [2], true), r = Tensor.from(pr, [2], true);
+  const c = Tensor.from(pc, [2], true),
+    r = Tensor.from(pr, [2], true);
   const g = new Graph();
   const out = loss(g, c, r, rc, rr, o);
   const value = out.loss.item();
@@ -55,8 +59,10 @@ describe('DPO loss', () => {
     const want = dpo(pc, pr, rc, rr, { beta: 0.1 });
     close(want.loss, (0.59813887 + 0.74439666) / 2);
     closeAll(want.dChosen, [-0.0225083, -0.02624896]);
-    const c = Tensor.from([-3.1, -2.2, -4.0], [3], true), r = Tensor.from([-2.9, -3.5, -1.2], [3], true);
-    const rcs = [-3, -2.5, -3.6], rrs = [-3.3, -3.0, -1.0];
+    const c = Tensor.from([-3.1, -2.2, -4.0], [3], true),
+      r = Tensor.from([-2.9, -3.5, -1.2], [3], true);
+    const rcs = [-3, -2.5, -3.6],
+      rrs = [-3.3, -3.0, -1.0];
     gradCheck((g) => dpoLoss(g, c, r, rcs, rrs, { beta: 0.5, labelSmoothing: 0.2 }).loss, [c, r]);
     gradCheck((g) => ipoLoss(g, c, r, rcs, rrs, { beta: 0.5 }).loss, [c, r]);
   });

@@ -29,7 +29,14 @@ export interface PreferenceMetrics {
   'rewards/margins': number;
 }
 
-function check(op: string, P: number, policyRejected: Tensor, refChosen: ArrayLike<number>, refRejected: ArrayLike<number>, o: DPOOptions): { beta: number; eps: number } {
+function check(
+  op: string,
+  P: number,
+  policyRejected: Tensor,
+  refChosen: ArrayLike<number>,
+  refRejected: ArrayLike<number>,
+  o: DPOOptions,
+): { beta: number; eps: number } {
   const { beta = 0.1, labelSmoothing: eps = 0 } = o;
   if (policyRejected.size !== P) throw new Error(`${op}: ${P} chosen log-probs but ${policyRejected.size} rejected`);
   assertLength(op, 'refChosen', refChosen, P);
@@ -41,19 +48,34 @@ function check(op: string, P: number, policyRejected: Tensor, refChosen: ArrayLi
 }
 
 /** h = (π_w − ref_w) − (π_l − ref_l) as a tensor (P), and the implicit-reward metrics. */
-function logRatioMargin(g: Graph, pc: Tensor, pr: Tensor, rc: ArrayLike<number>, rr: ArrayLike<number>, beta: number): { h: Tensor; metrics: PreferenceMetrics } {
+function logRatioMargin(
+  g: Graph,
+  pc: Tensor,
+  pr: Tensor,
+  rc: ArrayLike<number>,
+  rr: ArrayLike<number>,
+  beta: number,
+): { h: Tensor; metrics: PreferenceMetrics } {
   const P = pc.size;
   const refDiff = new Float32Array(P);
-  let chosen = 0, rejected = 0, accuracies = 0;
+  let chosen = 0,
+    rejected = 0,
+    accuracies = 0;
   for (let i = 0; i < P; i++) {
     refDiff[i] = rc[i] - rr[i];
-    const c = beta * (pc.data[i] - rc[i]), r = beta * (pr.data[i] - rr[i]);
+    const c = beta * (pc.data[i] - rc[i]),
+      r = beta * (pr.data[i] - rr[i]);
     chosen += c / P;
     rejected += r / P;
     if (c > r) accuracies += 1 / P;
   }
   const h = ops.sub(g, ops.sub(g, pc, pr), new Tensor(refDiff, [P]));
-  const metrics = { 'rewards/chosen': chosen, 'rewards/rejected': rejected, 'rewards/accuracies': accuracies, 'rewards/margins': chosen - rejected };
+  const metrics = {
+    'rewards/chosen': chosen,
+    'rewards/rejected': rejected,
+    'rewards/accuracies': accuracies,
+    'rewards/margins': chosen - rejected,
+  };
   return { h, metrics };
 }
 
@@ -62,23 +84,35 @@ function logRatioMargin(g: Graph, pc: Tensor, pr: Tensor, rc: ArrayLike<number>,
  * refChosen, refRejected: (P) the same under the frozen reference. Returns the mean loss over pairs.
  */
 export function dpoLoss(
-  g: Graph, policyChosen: Tensor, policyRejected: Tensor, refChosen: ArrayLike<number>, refRejected: ArrayLike<number>, o: DPOOptions = {},
+  g: Graph,
+  policyChosen: Tensor,
+  policyRejected: Tensor,
+  refChosen: ArrayLike<number>,
+  refRejected: ArrayLike<number>,
+  o: DPOOptions = {},
 ): { loss: Tensor; metrics: PreferenceMetrics } {
   const P = policyChosen.size;
   const { beta, eps } = check('dpoLoss', P, policyRejected, refChosen, refRejected, o);
   const { h, metrics } = logRatioMargin(g, policyChosen, policyRejected, refChosen, refRejected, beta);
   const z = ops.affine(g, h, beta);
   let loss = ops.dot(g, ops.logSigmoid(g, z), new Float32Array(P).fill(-(1 - eps) / P));
-  if (eps > 0) loss = ops.add(g, loss, ops.dot(g, ops.logSigmoid(g, ops.affine(g, z, -1)), new Float32Array(P).fill(-eps / P)));
+  if (eps > 0)
+    loss = ops.add(g, loss, ops.dot(g, ops.logSigmoid(g, ops.affine(g, z, -1)), new Float32Array(P).fill(-eps / P)));
   return { loss, metrics };
 }
 
 /** IPO on the same inputs (per-token mean log-probs, see the NOTE above); labelSmoothing must be 0. */
 export function ipoLoss(
-  g: Graph, policyChosen: Tensor, policyRejected: Tensor, refChosen: ArrayLike<number>, refRejected: ArrayLike<number>, o: DPOOptions = {},
+  g: Graph,
+  policyChosen: Tensor,
+  policyRejected: Tensor,
+  refChosen: ArrayLike<number>,
+  refRejected: ArrayLike<number>,
+  o: DPOOptions = {},
 ): { loss: Tensor; metrics: PreferenceMetrics } {
   const { beta, eps } = check('ipoLoss', policyChosen.size, policyRejected, refChosen, refRejected, o);
-  if (eps !== 0) throw new Error('ipoLoss: labelSmoothing applies to DPO only; IPO already regularizes toward the margin 1/(2β)');
+  if (eps !== 0)
+    throw new Error('ipoLoss: labelSmoothing applies to DPO only; IPO already regularizes toward the margin 1/(2β)');
   const { h, metrics } = logRatioMargin(g, policyChosen, policyRejected, refChosen, refRejected, beta);
   return { loss: ops.mean(g, ops.square(g, ops.affine(g, h, 1, -1 / (2 * beta)))), metrics };
 }

@@ -5,7 +5,8 @@ import { computeAdvantages } from './gae.js';
 const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
 const closeAll = (a: ArrayLike<number>, b: number[], tol = 1e-6) => b.forEach((v, i) => close(a[i], v, tol));
 
-const rewards = [0, 0, 1], values = [0.5, 0.4, 0.6];
+const rewards = [0, 0, 1],
+  values = [0.5, 0.4, 0.6];
 
 describe('computeAdvantages (GAE)', () => {
   it('matches the hand-computed recursion with γ = 1, λ = 0.95', () => {
@@ -28,22 +29,29 @@ describe('computeAdvantages (GAE)', () => {
 
   it('skips padding on either side and leaves it at 0', () => {
     // B = 2, T = 4: row 0 right-padded, row 1 left-padded; padded entries hold junk.
-    const r = [0, 0, 1, 9, 9, 0, 0, 1], v = [0.5, 0.4, 0.6, 9, 9, 0.5, 0.4, 0.6], m = [1, 1, 1, 0, 0, 1, 1, 1];
+    const r = [0, 0, 1, 9, 9, 0, 0, 1],
+      v = [0.5, 0.4, 0.6, 9, 9, 0.5, 0.4, 0.6],
+      m = [1, 1, 1, 0, 0, 1, 1, 1];
     const { advantages, returns } = computeAdvantages(r, v, m, 2, 4);
     closeAll(advantages, [0.451, 0.58, 0.4, 0, 0, 0.451, 0.58, 0.4]);
     closeAll(returns, [0.951, 0.98, 1.0, 0, 0, 0.951, 0.98, 1.0]);
   });
 
   it('with γ = λ = 1, returns are the rewards-to-go (Monte Carlo)', () => {
-    const r = [0.1, -0.2, 0.3, 2], v = [1, 2, 3, 4];
+    const r = [0.1, -0.2, 0.3, 2],
+      v = [1, 2, 3, 4];
     const { advantages, returns } = computeAdvantages(r, v, [1, 1, 1, 1], 1, 4, 1, 1);
     closeAll(returns, [2.2, 2.1, 2.3, 2]);
     closeAll(advantages, [1.2, 0.1, -0.7, -2]);
   });
 
-  it('agrees with TRL\'s loop over a right-padded batch with zeroed padding', () => {
-    const T = 5, gamma = 0.99, lam = 0.9;
-    const r = [0.3, -0.1, 0.2, 0.7, 0], v = [0.2, 0.5, -0.3, 0.1, 0], m = [1, 1, 1, 1, 0];
+  it("agrees with TRL's loop over a right-padded batch with zeroed padding", () => {
+    const T = 5,
+      gamma = 0.99,
+      lam = 0.9;
+    const r = [0.3, -0.1, 0.2, 0.7, 0],
+      v = [0.2, 0.5, -0.3, 0.1, 0],
+      m = [1, 1, 1, 1, 0];
     // TRL: lastgaelam over every position, nextvalues = values[t+1] (0 at the end)
     const trl: number[] = [];
     let last = 0;

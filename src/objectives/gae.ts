@@ -19,8 +19,13 @@ export interface Advantages {
  * (left or right padding, the prompt), so the recursion links each valid token to the next valid one.
  */
 export function computeAdvantages(
-  rewards: ArrayLike<number>, values: ArrayLike<number>, mask: ArrayLike<number>,
-  B: number, T: number, gamma = 1, lambda = 0.95,
+  rewards: ArrayLike<number>,
+  values: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  B: number,
+  T: number,
+  gamma = 1,
+  lambda = 0.95,
 ): Advantages {
   const n = B * T;
   assertLength('computeAdvantages', 'rewards', rewards, n);
@@ -28,9 +33,11 @@ export function computeAdvantages(
   countValid('computeAdvantages', mask, n);
   if (!(gamma >= 0 && gamma <= 1)) throw new Error(`computeAdvantages: gamma must be in [0, 1], got ${gamma}`);
   if (!(lambda >= 0 && lambda <= 1)) throw new Error(`computeAdvantages: lambda must be in [0, 1], got ${lambda}`);
-  const advantages = new Float32Array(n), returns = new Float32Array(n);
+  const advantages = new Float32Array(n),
+    returns = new Float32Array(n);
   for (let b = 0; b < B; b++) {
-    let nextValue = 0, nextAdvantage = 0; // of the next valid token; 0 past the end of the sequence
+    let nextValue = 0,
+      nextAdvantage = 0; // of the next valid token; 0 past the end of the sequence
     for (let t = T - 1; t >= 0; t--) {
       const i = b * T + t;
       if (!mask[i]) continue;

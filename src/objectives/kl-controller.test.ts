@@ -5,7 +5,7 @@ import { AdaptiveKLController, FixedKLController } from './kl-controller.js';
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
 
 describe('KL controllers', () => {
-  it('the adaptive controller follows Ziegler et al.\'s update exactly', () => {
+  it("the adaptive controller follows Ziegler et al.'s update exactly", () => {
     const c = new AdaptiveKLController(0.2, 6, 10000);
     // KL 8 over target 6: error 8/6 − 1 = 0.333 → clipped to 0.2; β = 0.2·(1 + 0.2·256/10000) = 0.2·1.00512
     c.update(8, 256);

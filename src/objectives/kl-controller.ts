@@ -24,7 +24,11 @@ export class FixedKLController implements KLController {
 export class AdaptiveKLController implements KLController {
   value: number;
 
-  constructor(initKL: number, readonly target: number, readonly horizon: number) {
+  constructor(
+    initKL: number,
+    readonly target: number,
+    readonly horizon: number,
+  ) {
     if (!(initKL >= 0)) throw new Error(`AdaptiveKLController: initKL must be ≥ 0, got ${initKL}`);
     if (!(target > 0)) throw new Error(`AdaptiveKLController: target must be > 0 (nats), got ${target}`);
     if (!(horizon > 0)) throw new Error(`AdaptiveKLController: horizon must be > 0 (samples), got ${horizon}`);
@@ -32,7 +36,8 @@ export class AdaptiveKLController implements KLController {
   }
 
   update(currentKL: number, nSteps: number): void {
-    if (!Number.isFinite(currentKL)) throw new Error(`AdaptiveKLController.update: currentKL is ${currentKL}; the policy's KL diverged`);
+    if (!Number.isFinite(currentKL))
+      throw new Error(`AdaptiveKLController.update: currentKL is ${currentKL}; the policy's KL diverged`);
     const error = Math.min(0.2, Math.max(-0.2, currentKL / this.target - 1));
     this.value *= 1 + (error * nSteps) / this.horizon;
   }

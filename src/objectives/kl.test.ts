@@ -39,7 +39,8 @@ describe('KL estimators', () => {
   });
 
   it('k3 is ≥ 0 and ≈ k2 for close policies', () => {
-    const a = [-1, -1.01, -0.99], b = [-1.005, -1, -1];
+    const a = [-1, -1.01, -0.99],
+      b = [-1.005, -1, -1];
     assert.ok(klK3(a, b, [1, 1, 1]) >= 0);
     close(klK3(a, b, [1, 1, 1]), klK2(a, b, [1, 1, 1]), 1e-6);
   });
@@ -64,7 +65,8 @@ describe('KL estimators', () => {
 
   it('gradient checks', () => {
     const x = Tensor.from([-0.4, -1.3, -2.2, -0.1], [4], true);
-    const r = [-0.6, -1.0, -2.9, -0.3], m = [1, 1, 1, 0];
+    const r = [-0.6, -1.0, -2.9, -0.3],
+      m = [1, 1, 1, 0];
     gradCheck((g) => klK1Loss(g, x, r, m), [x]);
     gradCheck((g) => klK3Loss(g, x, r, m), [x]);
   });

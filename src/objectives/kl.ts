@@ -15,7 +15,12 @@ import { assertLength, countValid, meanWeights, tokenMean } from './masked.js';
 // ---- the per-token penalty and the rewards of PPO ----
 
 /** −β·(logp − logpRef) on valid tokens, 0 elsewhere: (B·T) → (B·T). */
-export function klPenalty(logp: ArrayLike<number>, logpRef: ArrayLike<number>, mask: ArrayLike<number>, beta: number): Float32Array {
+export function klPenalty(
+  logp: ArrayLike<number>,
+  logpRef: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  beta: number,
+): Float32Array {
   const n = logp.length;
   assertLength('klPenalty', 'logpRef', logpRef, n);
   countValid('klPenalty', mask, n);
@@ -28,14 +33,25 @@ export function klPenalty(logp: ArrayLike<number>, logpRef: ArrayLike<number>, m
  * The per-token rewards of RLHF's PPO (B·T): the KL penalty on every valid token, plus each
  * sequence's score (B) on its last valid token, as in lm-human-preferences and TRL.
  */
-export function tokenRewards(scores: ArrayLike<number>, logp: ArrayLike<number>, logpRef: ArrayLike<number>, mask: ArrayLike<number>, B: number, T: number, beta: number): Float32Array {
+export function tokenRewards(
+  scores: ArrayLike<number>,
+  logp: ArrayLike<number>,
+  logpRef: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  B: number,
+  T: number,
+  beta: number,
+): Float32Array {
   assertLength('tokenRewards', 'scores', scores, B);
   assertLength('tokenRewards', 'logp', logp, B * T);
   const rewards = klPenalty(logp, logpRef, mask, beta);
   for (let b = 0; b < B; b++) {
     let last = -1;
     for (let t = 0; t < T; t++) if (mask[b * T + t]) last = t;
-    if (last < 0) throw new Error(`tokenRewards: sequence ${b} has no valid token to carry its score; every completion needs at least one token (e.g. end-of-text)`);
+    if (last < 0)
+      throw new Error(
+        `tokenRewards: sequence ${b} has no valid token to carry its score; every completion needs at least one token (e.g. end-of-text)`,
+      );
     rewards[b * T + last] += scores[b];
   }
   return rewards;
@@ -43,7 +59,13 @@ export function tokenRewards(scores: ArrayLike<number>, logp: ArrayLike<number>,
 
 // ---- estimators on plain numbers (metrics such as objective/kl) ----
 
-function maskedEstimate(op: string, logp: ArrayLike<number>, logpRef: ArrayLike<number>, mask: ArrayLike<number>, k: (logRatio: number) => number): number {
+function maskedEstimate(
+  op: string,
+  logp: ArrayLike<number>,
+  logpRef: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  k: (logRatio: number) => number,
+): number {
   assertLength(op, 'logpRef', logpRef, logp.length);
   const w = meanWeights(op, mask, logp.length);
   let s = 0;

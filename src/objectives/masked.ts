@@ -29,7 +29,10 @@ export function countValid(op: string, mask: ArrayLike<number>, n: number): numb
  */
 export function meanWeights(op: string, mask: ArrayLike<number>, n: number): Float32Array {
   const count = countValid(op, mask, n);
-  if (count === 0) throw new Error(`${op}: the mask has no valid token, so there is nothing to average; check the batch's completion masks`);
+  if (count === 0)
+    throw new Error(
+      `${op}: the mask has no valid token, so there is nothing to average; check the batch's completion masks`,
+    );
   const w = new Float32Array(n);
   for (let i = 0; i < n; i++) w[i] = mask[i] / count;
   return w;

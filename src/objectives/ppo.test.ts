@@ -56,7 +56,9 @@ describe('PPO policy loss', () => {
 
   it('equals the reference on random batches and passes a gradient check', () => {
     const rng = new RNG(7);
-    const n = 12, o = rng.fillNormal(new Float32Array(n), 0.5, -2), a = rng.fillNormal(new Float32Array(n));
+    const n = 12,
+      o = rng.fillNormal(new Float32Array(n), 0.5, -2),
+      a = rng.fillNormal(new Float32Array(n));
     const lp = Array.from(o, (v) => v + (rng.uniform() - 0.5) * 1.2);
     const m = Array.from({ length: n }, (_, i) => (i % 4 === 3 ? 0 : 1));
     const x = Tensor.from(lp, [n], true);
@@ -77,7 +79,10 @@ describe('PPO policy loss', () => {
 //   v 1.0, old 0.5, R 2:    clip 0.7; (−1)² = 1 vs (−1.3)² = 1.69    clipped, no gradient
 //   v 0.6, old 0.5, R 0.4:  inside [0.3, 0.7]; both 0.04             unclipped, d/dv = 0.2
 //   v −1,  old 0,   R −2:   clip −0.2; (1)² = 1 vs (1.8)² = 3.24     clipped
-const v = [1.0, 1.0, 0.6, -1, 5], vOld = [0.5, 0.5, 0.5, 0, 0], R = [0, 2, 0.4, -2, 0], vMask = [1, 1, 1, 1, 0];
+const v = [1.0, 1.0, 0.6, -1, 5],
+  vOld = [0.5, 0.5, 0.5, 0, 0],
+  R = [0, 2, 0.4, -2, 0],
+  vMask = [1, 1, 1, 1, 0];
 
 describe('PPO value loss', () => {
   it('matches hand-computed loss, gradient and stats', () => {
@@ -98,7 +103,9 @@ describe('PPO value loss', () => {
 
   it('equals the reference on random batches and passes a gradient check', () => {
     const rng = new RNG(11);
-    const n = 12, vo = rng.fillNormal(new Float32Array(n)), ret = rng.fillNormal(new Float32Array(n));
+    const n = 12,
+      vo = rng.fillNormal(new Float32Array(n)),
+      ret = rng.fillNormal(new Float32Array(n));
     const vs = Array.from(vo, (x) => x + (rng.uniform() - 0.5));
     const m = Array.from({ length: n }, (_, i) => (i % 5 === 4 ? 0 : 1));
     const x = Tensor.from(vs, [n], true);

@@ -27,7 +27,12 @@ export interface PPOPolicyStats {
  * mask (B·T): constants from the rollout. Returns the scalar loss and its statistics.
  */
 export function ppoPolicyLoss(
-  g: Graph, logp: Tensor, oldLogp: ArrayLike<number>, advantages: ArrayLike<number>, mask: ArrayLike<number>, clipRange = 0.2,
+  g: Graph,
+  logp: Tensor,
+  oldLogp: ArrayLike<number>,
+  advantages: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  clipRange = 0.2,
 ): { loss: Tensor; stats: PPOPolicyStats } {
   const n = logp.size;
   assertLength('ppoPolicyLoss', 'oldLogp', oldLogp, n);
@@ -38,11 +43,16 @@ export function ppoPolicyLoss(
   const old = Float32Array.from(oldLogp, (o, i) => (w[i] ? o : logp.data[i]));
   const ratio = ops.exp(g, ops.sub(g, logp, new Tensor(old, logp.shape))); // (B·T)
   const coef = new Float32Array(n); // −A·w where the unclipped term is the max, else 0
-  let constant = 0, clipfrac = 0, approxkl = 0, ratioMean = 0;
+  let constant = 0,
+    clipfrac = 0,
+    approxkl = 0,
+    ratioMean = 0;
   for (let i = 0; i < n; i++) {
     if (!w[i]) continue;
-    const r = ratio.data[i], a = advantages[i];
-    const unclipped = -a * r, clipped = -a * clamp(r, 1 - clipRange, 1 + clipRange);
+    const r = ratio.data[i],
+      a = advantages[i];
+    const unclipped = -a * r,
+      clipped = -a * clamp(r, 1 - clipRange, 1 + clipRange);
     if (clipped > unclipped) {
       constant += w[i] * clipped;
       clipfrac += w[i];
@@ -55,13 +65,21 @@ export function ppoPolicyLoss(
 }
 
 /** The policy loss on plain numbers with its gradient d loss/d logp (B·T): the test reference. */
-export function ppoPolicy(logp: number[], oldLogp: number[], advantages: number[], mask: number[], clipRange = 0.2): { loss: number; dLogp: number[] } {
+export function ppoPolicy(
+  logp: number[],
+  oldLogp: number[],
+  advantages: number[],
+  mask: number[],
+  clipRange = 0.2,
+): { loss: number; dLogp: number[] } {
   const count = mask.reduce((s, m) => s + m, 0);
   let loss = 0;
   const dLogp = logp.map((lp, i) => {
     if (!mask[i]) return 0;
-    const r = Math.exp(lp - oldLogp[i]), a = advantages[i];
-    const unclipped = -a * r, clipped = -a * clamp(r, 1 - clipRange, 1 + clipRange);
+    const r = Math.exp(lp - oldLogp[i]),
+      a = advantages[i];
+    const unclipped = -a * r,
+      clipped = -a * clamp(r, 1 - clipRange, 1 + clipRange);
     loss += Math.max(unclipped, clipped) / count;
     return clipped > unclipped ? 0 : (-a * r) / count; // d(−A·e^(logp − old))/d logp = −A·ratio
   });
@@ -84,7 +102,12 @@ export interface PPOValueStats {
  * returns (from computeAdvantages), mask (B·T): constants. Returns the scalar loss and statistics.
  */
 export function ppoValueLoss(
-  g: Graph, values: Tensor, oldValues: ArrayLike<number>, returns: ArrayLike<number>, mask: ArrayLike<number>, clipRangeValue = 0.2,
+  g: Graph,
+  values: Tensor,
+  oldValues: ArrayLike<number>,
+  returns: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  clipRangeValue = 0.2,
 ): { loss: Tensor; stats: PPOValueStats } {
   const n = values.size;
   assertLength('ppoValueLoss', 'oldValues', oldValues, n);
@@ -92,10 +115,14 @@ export function ppoValueLoss(
   if (!(clipRangeValue > 0)) throw new Error(`ppoValueLoss: clipRangeValue must be > 0, got ${clipRangeValue}`);
   const w = meanWeights('ppoValueLoss', mask, n);
   const coef = new Float32Array(n); // ½·w where the unclipped error is the max, else 0
-  let constant = 0, clipfrac = 0, error = 0, vpred = 0;
+  let constant = 0,
+    clipfrac = 0,
+    error = 0,
+    vpred = 0;
   for (let i = 0; i < n; i++) {
     if (!w[i]) continue;
-    const v = values.data[i], R = returns[i];
+    const v = values.data[i],
+      R = returns[i];
     const unclipped = (v - R) ** 2;
     const clipped = (clamp(v, oldValues[i] - clipRangeValue, oldValues[i] + clipRangeValue) - R) ** 2;
     if (clipped > unclipped) {
@@ -112,7 +139,13 @@ export function ppoValueLoss(
 }
 
 /** The value loss on plain numbers with its gradient d loss/d v (B·T): the test reference. */
-export function ppoValue(values: number[], oldValues: number[], returns: number[], mask: number[], clipRangeValue = 0.2): { loss: number; dValues: number[] } {
+export function ppoValue(
+  values: number[],
+  oldValues: number[],
+  returns: number[],
+  mask: number[],
+  clipRangeValue = 0.2,
+): { loss: number; dValues: number[] } {
   const count = mask.reduce((s, m) => s + m, 0);
   let loss = 0;
   const dValues = values.map((v, i) => {

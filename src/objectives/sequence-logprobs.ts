@@ -14,9 +14,18 @@ export interface SequenceLogProbsOptions {
  * tokenLogProbs (B·T) → (B): each row's sum (or mean) over its valid tokens.
  * mask (B·T) is 1 on the completion tokens whose log-probs count.
  */
-export function sequenceLogProbs(g: Graph, tokenLogProbs: Tensor, mask: ArrayLike<number>, B: number, T: number, o: SequenceLogProbsOptions = {}): Tensor {
+export function sequenceLogProbs(
+  g: Graph,
+  tokenLogProbs: Tensor,
+  mask: ArrayLike<number>,
+  B: number,
+  T: number,
+  o: SequenceLogProbsOptions = {},
+): Tensor {
   if (tokenLogProbs.size !== B * T) {
-    throw new Error(`sequenceLogProbs: tokenLogProbs has shape [${tokenLogProbs.shape.join(', ')}], expected B·T = ${B}·${T} = ${B * T} entries`);
+    throw new Error(
+      `sequenceLogProbs: tokenLogProbs has shape [${tokenLogProbs.shape.join(', ')}], expected B·T = ${B}·${T} = ${B * T} entries`,
+    );
   }
   countValid('sequenceLogProbs', mask, B * T);
   // w[b, t] = mask / (valid tokens of row b) for the mean, the mask itself for the sum.
@@ -41,7 +50,8 @@ function rowDot(g: Graph, x: Tensor, w: Float32Array, B: number, T: number): Ten
     y.data[b] = s;
   }
   g.onBackward(y, () => {
-    const dy = y.grad!, dx = g.gradOf(x);
+    const dy = y.grad!,
+      dx = g.gradOf(x);
     for (let b = 0; b < B; b++) {
       for (let t = b * T; t < (b + 1) * T; t++) dx[t] += dy[b] * w[t];
     }

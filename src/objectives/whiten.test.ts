@@ -6,7 +6,8 @@ const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < 
 const closeAll = (a: ArrayLike<number>, b: number[], tol = 1e-6) => b.forEach((v, i) => close(a[i], v, tol));
 
 // The last entry is padding and must not count.
-const x = [2, 4, 6, 100], m = [1, 1, 1, 0];
+const x = [2, 4, 6, 100],
+  m = [1, 1, 1, 0];
 
 describe('masked statistics', () => {
   it('mean and variance over valid entries', () => {
@@ -28,7 +29,10 @@ describe('masked statistics', () => {
 
   it('explains degenerate masks', () => {
     assert.throws(() => maskedMean(x, [0, 0, 0, 0]), /no valid entry/);
-    assert.throws(() => maskedVar(x, [1, 0, 0, 0]), /1 valid entry cannot give an unbiased variance; use more tokens or unbiased: false/);
+    assert.throws(
+      () => maskedVar(x, [1, 0, 0, 0]),
+      /1 valid entry cannot give an unbiased variance; use more tokens or unbiased: false/,
+    );
     close(maskedVar(x, [1, 0, 0, 0], false), 0);
   });
 });

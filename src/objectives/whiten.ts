@@ -19,7 +19,9 @@ export function maskedMean(values: ArrayLike<number>, mask: ArrayLike<number>): 
 export function maskedVar(values: ArrayLike<number>, mask: ArrayLike<number>, unbiased = true): number {
   const n = countValid('maskedVar', mask, values.length);
   if (n === 0 || (unbiased && n < 2)) {
-    throw new Error(`maskedVar: ${n} valid entr${n === 1 ? 'y' : 'ies'} cannot give ${unbiased ? 'an unbiased' : 'a'} variance; use more tokens${unbiased ? ' or unbiased: false' : ''}`);
+    throw new Error(
+      `maskedVar: ${n} valid entr${n === 1 ? 'y' : 'ies'} cannot give ${unbiased ? 'an unbiased' : 'a'} variance; use more tokens${unbiased ? ' or unbiased: false' : ''}`,
+    );
   }
   const mean = maskedMean(values, mask);
   let s = 0;

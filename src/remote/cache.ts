@@ -38,9 +38,19 @@ export class GenerationCache {
       if (!line.trim()) return;
       try {
         const l = JSON.parse(line) as CacheLine;
-        if (typeof l.o !== 'string' || typeof l.p !== 'string' || !Number.isInteger(l.i) || typeof l.text !== 'string' || typeof l.finish_reason !== 'string') throw new Error('fields');
+        if (
+          typeof l.o !== 'string' ||
+          typeof l.p !== 'string' ||
+          !Number.isInteger(l.i) ||
+          typeof l.text !== 'string' ||
+          typeof l.finish_reason !== 'string'
+        )
+          throw new Error('fields');
         this.entries.set(`${l.o}:${l.p}:${l.i}`, {
-          text: l.text, finishReason: l.finish_reason, ...(l.tokens !== undefined ? { tokens: l.tokens } : {}), ...(l.logprobs ? { logprobs: l.logprobs } : {}),
+          text: l.text,
+          finishReason: l.finish_reason,
+          ...(l.tokens !== undefined ? { tokens: l.tokens } : {}),
+          ...(l.logprobs ? { logprobs: l.logprobs } : {}),
         });
       } catch {
         skipped++;

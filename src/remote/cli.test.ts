@@ -23,7 +23,9 @@ const bin = fileURLToPath(new URL('../../bin/rlhf.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'rlhf-remote-cli-'));
 const tok = Tokenizer.train(['a b c d e ab ba cab abc dead bead'], { vocabSize: 264 });
 const config = presetConfig('tiny', { vocabSize: 264, nPositions: 32, eosTokenId: tok.eosId });
-const policyDir = join(root, 'policy'), rmDir = join(root, 'rm'), promptsFile = join(root, 'prompts.jsonl');
+const policyDir = join(root, 'policy'),
+  rmDir = join(root, 'rm'),
+  promptsFile = join(root, 'prompts.jsonl');
 saveCheckpoint(policyDir, new GPT(config, 3), { tokenizer: tok, meta: { kind: 'policy' } });
 RewardModel.fromTrunk(new GPT(config, 8), tok, 32, 8).save(rmDir);
 writeFileSync(promptsFile, ['a', 'b c', 'd'].map((prompt) => JSON.stringify({ prompt })).join('\n') + '\n');
@@ -32,14 +34,19 @@ writeFileSync(promptsFile, ['a', 'b c', 'd'].map((prompt) => JSON.stringify({ pr
 function rlhf(...args: string[]): Promise<{ status: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, RLHF_REMOTE_RETRIES: '1' } });
-    let out = '', err = '';
+    let out = '',
+      err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
     p.on('close', (status) => resolve({ status, out, err }));
   });
 }
 
-const jsonl = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l));
+const jsonl = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 describe('rlhf sample and train rest on remote servers', () => {
   let policyApp: FastifyInstance, rewardApp: FastifyInstance, genUrl: string, rewardUrl: string;
@@ -57,14 +64,34 @@ describe('rlhf sample and train rest on remote servers', () => {
   });
 
   it('sample --best-of --generator URL --reward URL gives what the local engine and reward model give', async () => {
-    const common = ['--prompt', 'a', '--prompt', 'b c', '-n', '2', '--best-of', '3', '--max-new-tokens', '5', '--batch-size', '6', '--seed', '4', '--json'];
+    const common = [
+      '--prompt',
+      'a',
+      '--prompt',
+      'b c',
+      '-n',
+      '2',
+      '--best-of',
+      '3',
+      '--max-new-tokens',
+      '5',
+      '--batch-size',
+      '6',
+      '--seed',
+      '4',
+      '--json',
+    ];
     const remote = await rlhf('sample', ...common, '--generator', genUrl, '--reward', rewardUrl);
     assert.equal(remote.status, 0, remote.err);
     const local = await rlhf('sample', ...common, '--model', policyDir, '--reward', rmDir);
     assert.equal(local.status, 0, local.err);
-    const r = jsonl(remote.out), l = jsonl(local.out);
+    const r = jsonl(remote.out),
+      l = jsonl(local.out);
     assert.equal(r.length, 4);
-    assert.deepEqual(r.map((x) => [x.prompt, x.completion, x.best_of]), l.map((x) => [x.prompt, x.completion, x.best_of]));
+    assert.deepEqual(
+      r.map((x) => [x.prompt, x.completion, x.best_of]),
+      l.map((x) => [x.prompt, x.completion, x.best_of]),
+    );
     r.forEach((x, i) => {
       assert.equal(x.rewards.length, 3);
       assert.equal(x.reward, Math.max(...x.rewards));
@@ -76,7 +103,19 @@ describe('rlhf sample and train rest on remote servers', () => {
 
   it('sample --generator --out keeps a cache; running again asks the server nothing', async () => {
     const out = join(root, 'samples.jsonl');
-    const args = ['sample', '--generator', genUrl, '--prompts', promptsFile, '-n', '4', '--max-new-tokens', '4', '--out', out];
+    const args = [
+      'sample',
+      '--generator',
+      genUrl,
+      '--prompts',
+      promptsFile,
+      '-n',
+      '4',
+      '--max-new-tokens',
+      '4',
+      '--out',
+      out,
+    ];
     assert.equal((await rlhf(...args)).status, 0);
     const first = readFileSync(out, 'utf8');
     assert.equal(jsonl(first).length, 12);
@@ -90,8 +129,31 @@ describe('rlhf sample and train rest on remote servers', () => {
   });
 
   it('train rest --generator URL: Grow samples on the server, which gets each improved policy', async () => {
-    const args = (out: string) => ['train', 'rest', '--init', policyDir, '--prompts', promptsFile, '--out', out, '--grows', '2', '--samples', '4',
-      '--percentiles', '50', '--max-new-tokens', '4', '--batch-size', '4', '--lr', '1e-3', '--seed', '1', '--quiet'];
+    const args = (out: string) => [
+      'train',
+      'rest',
+      '--init',
+      policyDir,
+      '--prompts',
+      promptsFile,
+      '--out',
+      out,
+      '--grows',
+      '2',
+      '--samples',
+      '4',
+      '--percentiles',
+      '50',
+      '--max-new-tokens',
+      '4',
+      '--batch-size',
+      '4',
+      '--lr',
+      '1e-3',
+      '--seed',
+      '1',
+      '--quiet',
+    ];
     seen.length = 0;
     const out = join(root, 'rest-remote');
     const remote = await rlhf(...args(out), '--generator', genUrl, '--reward', rewardUrl);
@@ -102,7 +164,8 @@ describe('rlhf sample and train rest on remote servers', () => {
     // The first Grow samples the starting policy with the local engine's seeds: the same texts, rewards, thresholds.
     const local = await rlhf(...args(join(root, 'rest-local')), '--reward', rmDir);
     assert.equal(local.status, 0, local.err);
-    const rs = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')), ls = JSON.parse(readFileSync(join(root, 'rest-local', 'summary.json'), 'utf8'));
+    const rs = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')),
+      ls = JSON.parse(readFileSync(join(root, 'rest-local', 'summary.json'), 'utf8'));
     assert.equal(rs.improves[0].kept, ls.improves[0].kept);
     assert.ok(Math.abs(rs.improves[0].threshold - ls.improves[0].threshold) < 1e-5);
     assert.ok(Math.abs(rs.meanReward[0] - ls.meanReward[0]) < 1e-5);
@@ -112,8 +175,23 @@ describe('rlhf sample and train rest on remote servers', () => {
     const fixed = buildModelServer(loadCheckpoint(policyDir).model, tok);
     const url = await fixed.listen({ port: 0, host: '127.0.0.1' });
     try {
-      const r = await rlhf('train', 'rest', '--init', policyDir, '--prompts', promptsFile, '--reward', rmDir, '--out', join(root, 'rest-fixed'),
-        '--grows', '2', '--generator', url, '--quiet');
+      const r = await rlhf(
+        'train',
+        'rest',
+        '--init',
+        policyDir,
+        '--prompts',
+        promptsFile,
+        '--reward',
+        rmDir,
+        '--out',
+        join(root, 'rest-fixed'),
+        '--grows',
+        '2',
+        '--generator',
+        url,
+        '--quiet',
+      );
       assert.equal(r.status, 1);
       assert.match(r.err, /refused the request: HTTP 403.*start it with `rlhf serve-model --accept-weights`/);
     } finally {
@@ -152,11 +230,19 @@ describe('rlhf serve-model and serve-reward', () => {
     await serve(['serve-model', '--model', policyDir], async (url) => {
       const models = await (await fetch(`${url}/v1/models`)).json();
       assert.equal(models.data[0].id, 'policy');
-      const res = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'policy', prompt: 'a', n: 2, max_tokens: 3 }) });
+      const res = await fetch(`${url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'policy', prompt: 'a', n: 2, max_tokens: 3 }),
+      });
       assert.equal((await res.json()).choices.length, 2);
     });
     await serve(['serve-reward', '--model', rmDir, '--name', 'scorer'], async (url) => {
-      const res = await fetch(`${url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'a', completions: ['b', 'c'] }) });
+      const res = await fetch(`${url}/v1/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'a', completions: ['b', 'c'] }),
+      });
       const json = await res.json();
       assert.equal(json.model, 'scorer');
       assert.equal(json.scores.length, 2);

@@ -5,8 +5,16 @@
 
 import { GPT } from '../model/gpt.js';
 import {
-  Completion, GenerationOptions, GenerationProgress, GenerationRequest, GenerationResult, Generator,
-  chunkSeed, planChunks, validateGenerationOptions, validateGenerationRequests,
+  Completion,
+  GenerationOptions,
+  GenerationProgress,
+  GenerationRequest,
+  GenerationResult,
+  Generator,
+  chunkSeed,
+  planChunks,
+  validateGenerationOptions,
+  validateGenerationRequests,
 } from '../train/generator.js';
 import { GenerationCache, shortHash } from './cache.js';
 import { parseCompletionResponse } from './completions-api.js';
@@ -38,16 +46,23 @@ export class RemoteGenerator implements Generator {
   /** Hash of the weights last sent with syncPolicy: part of the cache key. */
   private weightsTag = '';
 
-  constructor(url: string, readonly options: RemoteGeneratorOptions = {}) {
+  constructor(
+    url: string,
+    readonly options: RemoteGeneratorOptions = {},
+  ) {
     this.root = serverRoot(url, 'generator');
     this.name = `the generator at ${this.root}`;
     this.model = options.model;
     for (const k of ['concurrency', 'batchSize', 'maxN', 'maxPrompts'] as const) {
       const v = options[k];
-      if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new Error(`RemoteGenerator: ${k} must be a positive integer, got ${v}`);
+      if (v !== undefined && !(Number.isInteger(v) && v >= 1))
+        throw new Error(`RemoteGenerator: ${k} must be a positive integer, got ${v}`);
     }
     if (options.cacheFile) this.cache = new GenerationCache(options.cacheFile);
-    if (this.cache?.skipped) (options.log ?? console.error)(`generator cache ${options.cacheFile}: ${this.cache.skipped} unreadable line(s) skipped (a write cut short?)`);
+    if (this.cache?.skipped)
+      (options.log ?? console.error)(
+        `generator cache ${options.cacheFile}: ${this.cache.skipped} unreadable line(s) skipped (a write cut short?)`,
+      );
   }
 
   private get http(): HttpOptions {
@@ -59,7 +74,8 @@ export class RemoteGenerator implements Generator {
     const url = `${this.root}/v1/models`;
     const json = await requestJson({ method: 'GET', url, what: 'generator', hint: HINT }, this.http);
     const data = (json as { data?: unknown })?.data;
-    if (!Array.isArray(data) || !data.every((d) => typeof d?.id === 'string')) throw unexpectedAnswer('generator', url, 'no "data" list of models with ids', json);
+    if (!Array.isArray(data) || !data.every((d) => typeof d?.id === 'string'))
+      throw unexpectedAnswer('generator', url, 'no "data" list of models with ids', json);
     return data.map((d) => d.id as string);
   }
 
@@ -67,41 +83,68 @@ export class RemoteGenerator implements Generator {
   async modelName(): Promise<string> {
     if (this.model === undefined) {
       const ids = await this.models();
-      if (ids.length === 0) throw new RemoteError(`the generator at ${this.root} lists no models; give the model name (--generator-model)`, this.root);
+      if (ids.length === 0)
+        throw new RemoteError(
+          `the generator at ${this.root} lists no models; give the model name (--generator-model)`,
+          this.root,
+        );
       this.model = ids[0];
     }
     return this.model;
   }
 
-  async generate(requests: GenerationRequest[], options: GenerationOptions, onProgress?: (p: GenerationProgress) => void): Promise<GenerationResult[]> {
+  async generate(
+    requests: GenerationRequest[],
+    options: GenerationOptions,
+    onProgress?: (p: GenerationProgress) => void,
+  ): Promise<GenerationResult[]> {
     validateGenerationRequests(requests);
     validateGenerationOptions(options);
     const model = await this.modelName();
     const url = `${this.root}/v1/completions`;
-    const optionsKey = shortHash(JSON.stringify({
-      model, weights: this.weightsTag, maxNewTokens: options.maxNewTokens, temperature: options.temperature, topP: options.topP ?? 1,
-      topK: options.topK ?? 0, stop: options.stop ?? [], seed: options.seed ?? null, logprobs: !!options.logprobs,
-    }));
+    const optionsKey = shortHash(
+      JSON.stringify({
+        model,
+        weights: this.weightsTag,
+        maxNewTokens: options.maxNewTokens,
+        temperature: options.temperature,
+        topP: options.topP ?? 1,
+        topK: options.topK ?? 0,
+        stop: options.stop ?? [],
+        seed: options.seed ?? null,
+        logprobs: !!options.logprobs,
+      }),
+    );
     // A prompt asked for twice gets distinct samples: indices count all samples of that prompt.
     const seen = new Map<string, number>();
     const keys = requests.map((r) => {
-      const hash = shortHash(r.prompt), base = seen.get(hash) ?? 0;
+      const hash = shortHash(r.prompt),
+        base = seen.get(hash) ?? 0;
       seen.set(hash, base + r.n);
       return { hash, base };
     });
-    const results: GenerationResult[] = requests.map((r) => ({ prompt: r.prompt, completions: new Array<Completion>(r.n) }));
+    const results: GenerationResult[] = requests.map((r) => ({
+      prompt: r.prompt,
+      completions: new Array<Completion>(r.n),
+    }));
     const total = requests.reduce((a, r) => a + r.n, 0);
-    let done = 0, cached = 0;
+    let done = 0,
+      cached = 0;
     requests.forEach((r, i) => {
       for (let j = 0; j < r.n; j++) {
         const c = this.cache?.get(optionsKey, keys[i].hash, keys[i].base + j);
         if (c) results[i].completions[j] = c;
       }
     });
-    const chunks = planChunks(requests.map((r) => r.n), { batchSize: this.options.batchSize ?? 32, maxN: this.options.maxN, maxPrompts: this.options.maxPrompts }, requests.map((r) => r.prompt));
+    const chunks = planChunks(
+      requests.map((r) => r.n),
+      { batchSize: this.options.batchSize ?? 32, maxN: this.options.maxN, maxPrompts: this.options.maxPrompts },
+      requests.map((r) => r.prompt),
+    );
     // NOTE: a loop, not some(): some() skips the holes of a sparse array, which are exactly the missing ones.
     const missing = (c: (typeof chunks)[number]) => {
-      for (const p of c.parts) for (let j = 0; j < c.n; j++) if (!results[p.request].completions[p.first + j]) return true;
+      for (const p of c.parts)
+        for (let j = 0; j < c.n; j++) if (!results[p.request].completions[p.first + j]) return true;
       return false;
     };
     const todo = chunks.filter(missing);
@@ -111,7 +154,11 @@ export class RemoteGenerator implements Generator {
       await runPool(todo, this.options.concurrency ?? 4, async (chunk) => {
         const prompts = chunk.parts.map((p) => requests[p.request].prompt);
         const body: Record<string, unknown> = {
-          model, prompt: prompts.length === 1 ? prompts[0] : prompts, n: chunk.n, max_tokens: options.maxNewTokens, temperature: options.temperature,
+          model,
+          prompt: prompts.length === 1 ? prompts[0] : prompts,
+          n: chunk.n,
+          max_tokens: options.maxNewTokens,
+          temperature: options.temperature,
         };
         if (options.topP !== undefined && options.topP < 1) body.top_p = options.topP;
         if (options.topK) body.top_k = options.topK;
@@ -126,9 +173,18 @@ export class RemoteGenerator implements Generator {
             const slot = results[p.request].completions;
             if (slot[p.first + j]) continue;
             const ch = choices[k * chunk.n + j];
-            const c: Completion = { text: ch.text, finishReason: ch.finishReason, ...(ch.logprobs ? { logprobs: ch.logprobs, tokens: ch.logprobs.length } : {}) };
+            const c: Completion = {
+              text: ch.text,
+              finishReason: ch.finishReason,
+              ...(ch.logprobs ? { logprobs: ch.logprobs, tokens: ch.logprobs.length } : {}),
+            };
             slot[p.first + j] = c;
-            fresh.push({ options: optionsKey, promptHash: keys[p.request].hash, index: keys[p.request].base + p.first + j, completion: c });
+            fresh.push({
+              options: optionsKey,
+              promptHash: keys[p.request].hash,
+              index: keys[p.request].base + p.first + j,
+              completion: c,
+            });
           }
         });
         this.cache?.add(fresh);
@@ -136,7 +192,9 @@ export class RemoteGenerator implements Generator {
         onProgress?.({ done, total, cached });
       });
     } catch (e) {
-      const kept = this.cache ? ` — ${done} of ${total} completions are saved in ${this.cache.file}; run the same command again to resume` : '';
+      const kept = this.cache
+        ? ` — ${done} of ${total} completions are saved in ${this.cache.file}; run the same command again to resume`
+        : '';
       if (e instanceof RemoteError) throw new RemoteError(`${e.message}${kept}`, e.url, e.status);
       throw e;
     }

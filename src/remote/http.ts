@@ -20,7 +20,11 @@ export interface HttpOptions {
 
 /** A request that failed for good: names the URL, and the HTTP status when there was one. */
 export class RemoteError extends Error {
-  constructor(message: string, readonly url: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly url: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'RemoteError';
   }
@@ -63,7 +67,8 @@ export function serverRoot(url: string, what: string): string {
   } catch {
     throw new Error(`${what} URL "${url}" is not a URL; give one like http://127.0.0.1:8000`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`${what} URL "${url}" must start with http:// or https://`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new Error(`${what} URL "${url}" must start with http:// or https://`);
   if (u.search || u.hash) throw new Error(`${what} URL "${url}": leave out the query and fragment`);
   const path = u.pathname.replace(/\/+$/, '').replace(/\/v1(\/(completions|models|score))?$/, '');
   return `${u.origin}${path}`;
@@ -77,7 +82,9 @@ function isTimeout(e: unknown): boolean {
 function describeNetworkError(e: unknown): string {
   const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (isTimeout(e)) return 'no answer within the timeout';
-  const cause = err?.cause ? `: ${err.cause.code ?? ''}${err.cause.code && err.cause.message ? ' ' : ''}${err.cause.message ?? ''}` : '';
+  const cause = err?.cause
+    ? `: ${err.cause.code ?? ''}${err.cause.code && err.cause.message ? ' ' : ''}${err.cause.message ?? ''}`
+    : '';
   return `${err?.message ?? String(e)}${cause}`;
 }
 
@@ -103,7 +110,9 @@ export interface RequestSpec {
 /** Sends a request, retrying what may pass, and returns the parsed JSON answer. */
 export async function requestJson(spec: RequestSpec, o: HttpOptions = {}): Promise<unknown> {
   const { method, url, what } = spec;
-  const retries = o.retries ?? 5, backoff = o.backoffMs ?? 500, maxBackoff = o.maxBackoffMs ?? 30_000;
+  const retries = o.retries ?? 5,
+    backoff = o.backoffMs ?? 500,
+    maxBackoff = o.maxBackoffMs ?? 30_000;
   const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const headers: Record<string, string> = { accept: 'application/json' };
   if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
@@ -125,41 +134,63 @@ export async function requestJson(spec: RequestSpec, o: HttpOptions = {}): Promi
         try {
           return JSON.parse(text);
         } catch {
-          throw new RemoteError(`the ${what} at ${url} answered HTTP ${res.status} with something that is not JSON: ${snippet(text)}`, url, res.status);
+          throw new RemoteError(
+            `the ${what} at ${url} answered HTTP ${res.status} with something that is not JSON: ${snippet(text)}`,
+            url,
+            res.status,
+          );
         }
       }
       failure = {
-        retry: RETRY_STATUS.has(res.status), status: res.status,
-        message: `HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}: ${snippet(text)}`, wait: parseRetryAfter(res.headers.get('retry-after')),
+        retry: RETRY_STATUS.has(res.status),
+        status: res.status,
+        message: `HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}: ${snippet(text)}`,
+        wait: parseRetryAfter(res.headers.get('retry-after')),
       };
     } catch (e) {
       if (e instanceof RemoteError) throw e;
       failure = { retry: true, message: describeNetworkError(e), timeout: isTimeout(e) };
     }
     const spent = `${attempt + 1} attempt${attempt ? 's' : ''} over ${((Date.now() - started) / 1000).toFixed(1)} s`;
-    if (!failure.retry) throw new RemoteError(`the ${what} at ${url} refused the request: ${failure.message}`, url, failure.status);
+    if (!failure.retry)
+      throw new RemoteError(`the ${what} at ${url} refused the request: ${failure.message}`, url, failure.status);
     if (attempt >= retries) {
       if (failure.timeout) {
-        throw new RemoteError(`the ${what} at ${url} gave no answer within ${((o.timeoutMs ?? 300_000) / 1000).toFixed(1)} s (${spent}); `
-          + 'raise RLHF_REMOTE_TIMEOUT (seconds) or send smaller requests', url);
+        throw new RemoteError(
+          `the ${what} at ${url} gave no answer within ${((o.timeoutMs ?? 300_000) / 1000).toFixed(1)} s (${spent}); ` +
+            'raise RLHF_REMOTE_TIMEOUT (seconds) or send smaller requests',
+          url,
+        );
       }
       if (failure.status === undefined) {
-        throw new RemoteError(`cannot reach the ${what} at ${url} (${spent}): ${failure.message}. Is it running?${spec.hint ? ' ' + spec.hint : ''}`, url);
+        throw new RemoteError(
+          `cannot reach the ${what} at ${url} (${spent}): ${failure.message}. Is it running?${spec.hint ? ' ' + spec.hint : ''}`,
+          url,
+        );
       }
-      throw new RemoteError(`the ${what} at ${url} kept failing (${spent}); last answer ${failure.message}`, url, failure.status);
+      throw new RemoteError(
+        `the ${what} at ${url} kept failing (${spent}); last answer ${failure.message}`,
+        url,
+        failure.status,
+      );
     }
     // Exponential backoff with equal jitter: half the delay fixed, half random, so clients that
     // failed together do not retry together.
     const d = Math.min(maxBackoff, backoff * 2 ** attempt);
     const delay = Math.min(maxBackoff, Math.max(failure.wait ?? 0, d / 2 + Math.random() * (d / 2)));
-    log(`${what}: ${method} ${url} failed (${failure.message}); retry ${attempt + 1}/${retries} in ${(delay / 1000).toFixed(1)} s`);
+    log(
+      `${what}: ${method} ${url} failed (${failure.message}); retry ${attempt + 1}/${retries} in ${(delay / 1000).toFixed(1)} s`,
+    );
     await new Promise((r) => setTimeout(r, delay));
   }
 }
 
 /** An error for an answer of the wrong shape, showing it. */
 export function unexpectedAnswer(what: string, url: string, why: string, answer: unknown): RemoteError {
-  return new RemoteError(`the ${what} at ${url} answered something unexpected (${why}): ${snippet(JSON.stringify(answer) ?? String(answer))}`, url);
+  return new RemoteError(
+    `the ${what} at ${url} answered something unexpected (${why}): ${snippet(JSON.stringify(answer) ?? String(answer))}`,
+    url,
+  );
 }
 
 /**

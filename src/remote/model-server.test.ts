@@ -14,7 +14,11 @@ const tok = Tokenizer.train(['the cat sat on the mat. a dog ran. ab ba abc cab']
 const config = presetConfig('tiny', { vocabSize: 272, nPositions: 32, eosTokenId: tok.eosId });
 
 async function post(url: string, body: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -29,7 +33,12 @@ describe('serve-model: the OpenAI completions API on loopback', () => {
   after(() => app.close());
 
   it('answers what the local engine samples for the same seed and chunking', async () => {
-    const reqs = [{ prompt: 'the cat', n: 3 }, { prompt: 'a dog', n: 3 }, { prompt: '', n: 2 }, { prompt: 'ab', n: 5 }];
+    const reqs = [
+      { prompt: 'the cat', n: 3 },
+      { prompt: 'a dog', n: 3 },
+      { prompt: '', n: 2 },
+      { prompt: 'ab', n: 5 },
+    ];
     const opts = { maxNewTokens: 8, temperature: 1, topK: 20, seed: 11, stop: ['ab'] };
     const local = await new LocalGenerator(served, tok, { batchSize: 6 }).generate(reqs, opts);
     const remote = await new RemoteGenerator(url, { batchSize: 6, concurrency: 3 }).generate(reqs, opts);
@@ -41,36 +50,80 @@ describe('serve-model: the OpenAI completions API on loopback', () => {
   });
 
   it('per-token logprobs agree with completionLogProbs; top_logprobs list the k most likely', async () => {
-    const { status, json } = await post(`${url}/v1/completions`, { model: 'tiny', prompt: ['the', 'cat'], n: 2, max_tokens: 5, seed: 3, logprobs: 2 });
+    const { status, json } = await post(`${url}/v1/completions`, {
+      model: 'tiny',
+      prompt: ['the', 'cat'],
+      n: 2,
+      max_tokens: 5,
+      seed: 3,
+      logprobs: 2,
+    });
     assert.equal(status, 200);
     assert.equal(json.object, 'text_completion');
     assert.equal(json.system_fingerprint, weightsFingerprint(served));
-    assert.deepEqual(json.choices.map((c: any) => c.index), [0, 1, 2, 3]);
-    const local = await new LocalGenerator(served, tok, { batchSize: 4 }).generate([{ prompt: 'the', n: 2 }, { prompt: 'cat', n: 2 }], { maxNewTokens: 5, temperature: 1, seed: 3 });
-    const samples = local.flatMap((r) => r.completions.map((c) => ({ prompt: encodePrompt(tok, r.prompt), completion: c.tokenIds! })));
+    assert.deepEqual(
+      json.choices.map((c: any) => c.index),
+      [0, 1, 2, 3],
+    );
+    const local = await new LocalGenerator(served, tok, { batchSize: 4 }).generate(
+      [
+        { prompt: 'the', n: 2 },
+        { prompt: 'cat', n: 2 },
+      ],
+      { maxNewTokens: 5, temperature: 1, seed: 3 },
+    );
+    const samples = local.flatMap((r) =>
+      r.completions.map((c) => ({ prompt: encodePrompt(tok, r.prompt), completion: c.tokenIds! })),
+    );
     const ref = completionLogProbs(served, samples, tok.eosId);
     json.choices.forEach((c: any, i: number) => {
       const lp = c.logprobs;
-      assert.deepEqual(lp.tokens, samples[i].completion.map((id) => tok.decode([id])));
-      lp.token_logprobs.forEach((x: number, t: number) => assert.ok(Math.abs(x - ref[i][t]) < 1e-6, `token ${t}: ${x} vs ${ref[i][t]}`));
+      assert.deepEqual(
+        lp.tokens,
+        samples[i].completion.map((id) => tok.decode([id])),
+      );
+      lp.token_logprobs.forEach((x: number, t: number) =>
+        assert.ok(Math.abs(x - ref[i][t]) < 1e-6, `token ${t}: ${x} vs ${ref[i][t]}`),
+      );
       lp.top_logprobs.forEach((top: Record<string, number>, t: number) => {
         const vals = Object.values(top);
         assert.ok(vals.length >= 1 && vals.length <= 2);
-        assert.ok(Math.max(...vals) >= lp.token_logprobs[t] - 1e-6, 'the best alternative is at least as likely as the sampled token');
+        assert.ok(
+          Math.max(...vals) >= lp.token_logprobs[t] - 1e-6,
+          'the best alternative is at least as likely as the sampled token',
+        );
       });
       assert.equal(lp.text_offset[0], 0);
     });
-    assert.equal(json.usage.completion_tokens, samples.reduce((a, s) => a + s.completion.length, 0));
+    assert.equal(
+      json.usage.completion_tokens,
+      samples.reduce((a, s) => a + s.completion.length, 0),
+    );
     // Token-id prompts are the same prompts.
-    const ids = await post(`${url}/v1/completions`, { prompt: [encodePrompt(tok, 'the'), encodePrompt(tok, 'cat')], n: 2, max_tokens: 5, seed: 3 });
-    assert.deepEqual(ids.json.choices.map((c: any) => c.text), json.choices.map((c: any) => c.text));
+    const ids = await post(`${url}/v1/completions`, {
+      prompt: [encodePrompt(tok, 'the'), encodePrompt(tok, 'cat')],
+      n: 2,
+      max_tokens: 5,
+      seed: 3,
+    });
+    assert.deepEqual(
+      ids.json.choices.map((c: any) => c.text),
+      json.choices.map((c: any) => c.text),
+    );
   });
 
   it('decodes concurrent unseeded requests with the same settings as one batch', async () => {
     batches.length = 0;
     const body = { prompt: 'the', n: 2, max_tokens: 3, temperature: 0.7 };
-    const answers = await Promise.all([post(`${url}/v1/completions`, body), post(`${url}/v1/completions`, body), post(`${url}/v1/completions`, { ...body, prompt: ['a', 'b'] })]);
-    assert.deepEqual(answers.map((a) => a.json.choices.length), [2, 2, 4]);
+    const answers = await Promise.all([
+      post(`${url}/v1/completions`, body),
+      post(`${url}/v1/completions`, body),
+      post(`${url}/v1/completions`, { ...body, prompt: ['a', 'b'] }),
+    ]);
+    assert.deepEqual(
+      answers.map((a) => a.json.choices.length),
+      [2, 2, 4],
+    );
     assert.deepEqual(batches, [[3, 8]]);
   });
 
@@ -84,9 +137,19 @@ describe('serve-model: the OpenAI completions API on loopback', () => {
       [{ prompt: 'x', temperature: 'hot' }, 400, 'temperature', /temperature: must be a number ≥ 0/],
       [{ prompt: 'x', stream: true }, 400, 'stream', /streaming is not supported/],
       [{ prompt: [1, 99999] }, 400, 'prompt', /prompt\[1\]: token ids must be integers in \[0, 270\)/],
-      [{ prompt: ['a', 'b', 'c'], n: 20 }, 400, 'prompt', /60 completions \(3 prompts × n=20\).*at most 40 per request/],
+      [
+        { prompt: ['a', 'b', 'c'], n: 20 },
+        400,
+        'prompt',
+        /60 completions \(3 prompts × n=20\).*at most 40 per request/,
+      ],
       [{ prompt: 'x', model: 'gpt-4' }, 404, 'model', /"gpt-4" is not served here; this server serves "tiny"/],
-      [{ prompt: 'the cat sat '.repeat(20) }, 400, 'prompt', /prompt\[0\] has \d+ tokens but the model's context is 32/],
+      [
+        { prompt: 'the cat sat '.repeat(20) },
+        400,
+        'prompt',
+        /prompt\[0\] has \d+ tokens but the model's context is 32/,
+      ],
       [{ prompt: 'x', best_of: 3 }, 400, 'best_of', /best_of: is not supported/],
     ];
     for (const [body, status, param, message] of cases) {
@@ -95,7 +158,11 @@ describe('serve-model: the OpenAI completions API on loopback', () => {
       assert.equal(r.json.error.param, param);
       assert.match(r.json.error.message, message);
     }
-    const bad = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"prompt": ' });
+    const bad = await fetch(`${url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"prompt": ',
+    });
     assert.equal(bad.status, 400);
     assert.ok((await bad.json()).error.message);
   });
@@ -106,7 +173,10 @@ describe('serve-model: new weights (PUT /v1/weights)', () => {
     const closed = buildModelServer(new GPT(config, 1), tok);
     const closedUrl = await closed.listen({ port: 0, host: '127.0.0.1' });
     const other = new GPT(config, 9);
-    await assert.rejects(new RemoteGenerator(closedUrl, { retries: 0 }).syncPolicy(other), /HTTP 403.*--accept-weights/);
+    await assert.rejects(
+      new RemoteGenerator(closedUrl, { retries: 0 }).syncPolicy(other),
+      /HTTP 403.*--accept-weights/,
+    );
     await closed.close();
 
     const served = new GPT(config, 1);
@@ -115,12 +185,18 @@ describe('serve-model: new weights (PUT /v1/weights)', () => {
     try {
       const remote = new RemoteGenerator(url, { batchSize: 8 });
       assert.equal(await remote.syncPolicy(other), true);
-      assert.deepEqual(served.params.map((p) => [...p.data.slice(0, 4)]), other.params.map((p) => [...p.data.slice(0, 4)]));
+      assert.deepEqual(
+        served.params.map((p) => [...p.data.slice(0, 4)]),
+        other.params.map((p) => [...p.data.slice(0, 4)]),
+      );
       const reqs = [{ prompt: 'the', n: 4 }];
       const opts = { maxNewTokens: 6, temperature: 1, seed: 2 };
       const want = await new LocalGenerator(other, tok, { batchSize: 8 }).generate(reqs, opts);
       const got = await remote.generate(reqs, opts);
-      assert.deepEqual(got[0].completions.map((c) => c.text), want[0].completions.map((c) => c.text));
+      assert.deepEqual(
+        got[0].completions.map((c) => c.text),
+        want[0].completions.map((c) => c.text),
+      );
       // A model of another shape is refused, and the served weights stay as they were.
       const wrong = new GPT({ ...config, nEmbd: 16 }, 3);
       await assert.rejects(remote.syncPolicy(wrong), /HTTP 400.*shape/);

@@ -11,7 +11,14 @@ import { GPT } from '../model/gpt.js';
 import { completionBatch } from '../model/logprobs.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { TextSample, TextSampleOptions, encodePrompt, sampleTexts } from '../train/generator.js';
-import { BadRequest, CompletionChoice, CompletionResponse, ParsedCompletionRequest, errorBody, parseCompletionRequest } from './completions-api.js';
+import {
+  BadRequest,
+  CompletionChoice,
+  CompletionResponse,
+  ParsedCompletionRequest,
+  errorBody,
+  parseCompletionRequest,
+} from './completions-api.js';
 import { loadWeightsInto, weightsFingerprint } from './weights.js';
 
 export interface ModelServerOptions {
@@ -41,7 +48,9 @@ class Batcher {
   private running = false;
 
   constructor(
-    private readonly model: GPT, private readonly tok: Tokenizer, private readonly maxRows: number,
+    private readonly model: GPT,
+    private readonly tok: Tokenizer,
+    private readonly maxRows: number,
     private readonly onBatch?: (requests: number, completions: number) => void,
   ) {}
 
@@ -96,8 +105,14 @@ class Batcher {
 }
 
 /** For each completion, its tokens' k most likely alternatives: {token text: log-probability}. */
-function topLogprobs(model: GPT, tok: Tokenizer, pairs: { prompt: number[]; completion: number[] }[], k: number): Record<string, number>[][] {
-  const V = model.config.vocabSize, Vt = Math.min(V, tok.vocabSize);
+function topLogprobs(
+  model: GPT,
+  tok: Tokenizer,
+  pairs: { prompt: number[]; completion: number[] }[],
+  k: number,
+): Record<string, number>[][] {
+  const V = model.config.vocabSize,
+    Vt = Math.min(V, tok.vocabSize);
   const out: Record<string, number>[][] = [];
   for (let i = 0; i < pairs.length; i += 16) {
     const part = pairs.slice(i, i + 16);
@@ -113,7 +128,9 @@ function topLogprobs(model: GPT, tok: Tokenizer, pairs: { prompt: number[]; comp
         let z = 0;
         for (let v = 0; v < V; v++) z += Math.exp(logits[off + v] - m);
         const lse = m + Math.log(z);
-        const best = Array.from({ length: Vt }, (_, v) => v).sort((a, c) => logits[off + c] - logits[off + a]).slice(0, k);
+        const best = Array.from({ length: Vt }, (_, v) => v)
+          .sort((a, c) => logits[off + c] - logits[off + a])
+          .slice(0, k);
         rows.push(Object.fromEntries(best.map((v) => [tok.decode([v]), logits[off + v] - lse])));
       }
       out.push(rows);
@@ -123,7 +140,12 @@ function topLogprobs(model: GPT, tok: Tokenizer, pairs: { prompt: number[]; comp
   return out;
 }
 
-function choiceOf(tok: Tokenizer, s: TextSample, index: number, logprobs: Record<string, number>[] | null | undefined): CompletionChoice {
+function choiceOf(
+  tok: Tokenizer,
+  s: TextSample,
+  index: number,
+  logprobs: Record<string, number>[] | null | undefined,
+): CompletionChoice {
   let lp: CompletionChoice['logprobs'] = null;
   if (s.logprobs) {
     const tokens = s.tokenIds.map((id) => tok.decode([id]));
@@ -145,50 +167,122 @@ export function buildModelServer(model: GPT, tok: Tokenizer, o: ModelServerOptio
   const created = Math.floor(Date.now() / 1000);
   let fingerprint = weightsFingerprint(model);
   const app = Fastify({ logger: o.logger ?? false, bodyLimit: 64 * 1024 * 1024 });
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 4 * 1024 * 1024 * 1024 - 1 }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    'application/octet-stream',
+    { parseAs: 'buffer', bodyLimit: 4 * 1024 * 1024 * 1024 - 1 },
+    (_req, body, done) => done(null, body),
+  );
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     if (err instanceof BadRequest) return reply.status(err.status).send(errorBody(err));
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    return reply.status(status).send(errorBody(new BadRequest(status, err.message, null, status === 500 ? 'server_error' : 'invalid_request_error')));
+    return reply
+      .status(status)
+      .send(
+        errorBody(new BadRequest(status, err.message, null, status === 500 ? 'server_error' : 'invalid_request_error')),
+      );
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send(errorBody(new BadRequest(404, `no route ${req.method} ${req.url}; this server has POST /v1/completions, GET /v1/models, GET /health`, null, 'not_found')));
+    reply
+      .status(404)
+      .send(
+        errorBody(
+          new BadRequest(
+            404,
+            `no route ${req.method} ${req.url}; this server has POST /v1/completions, GET /v1/models, GET /health`,
+            null,
+            'not_found',
+          ),
+        ),
+      );
   });
 
   app.get('/health', async () => ({ status: 'ok', model: name }));
   app.get('/v1/models', async () => ({
     object: 'list',
-    data: [{ id: name, object: 'model', created, owned_by: 'rlhf', max_model_len: model.config.nPositions, rlhf: { accepts_weights: !!o.acceptWeights, fingerprint } }],
+    data: [
+      {
+        id: name,
+        object: 'model',
+        created,
+        owned_by: 'rlhf',
+        max_model_len: model.config.nPositions,
+        rlhf: { accepts_weights: !!o.acceptWeights, fingerprint },
+      },
+    ],
   }));
 
   app.post('/v1/completions', async (req): Promise<CompletionResponse> => {
     const r: ParsedCompletionRequest = parseCompletionRequest(req.body, { maxCompletions, vocabSize: tok.vocabSize });
-    if (r.model !== undefined && r.model !== name) throw new BadRequest(404, `model: "${r.model}" is not served here; this server serves "${name}"`, 'model', 'not_found');
+    if (r.model !== undefined && r.model !== name)
+      throw new BadRequest(
+        404,
+        `model: "${r.model}" is not served here; this server serves "${name}"`,
+        'model',
+        'not_found',
+      );
     const encoded = r.prompts.map((p) => (typeof p === 'string' ? encodePrompt(tok, p) : p));
     encoded.forEach((ids, i) => {
-      if (ids.length > model.config.nPositions) throw new BadRequest(400, `prompt[${i}] has ${ids.length} tokens but the model's context is ${model.config.nPositions}; shorten it`, 'prompt');
+      if (ids.length > model.config.nPositions)
+        throw new BadRequest(
+          400,
+          `prompt[${i}] has ${ids.length} tokens but the model's context is ${model.config.nPositions}; shorten it`,
+          'prompt',
+        );
     });
     // Rows: prompt i's n samples are rows i·n … i·n + n − 1, as choice indices are.
     const rows = encoded.flatMap((ids) => Array.from({ length: r.n }, () => ids));
     const samples = await batcher.run({
-      rows, seed: r.seed === undefined ? undefined : r.seed >>> 0,
-      opts: { maxNewTokens: r.maxTokens, temperature: r.temperature, topP: r.topP, topK: r.topK, stop: r.stop, logprobs: r.logprobs !== null },
+      rows,
+      seed: r.seed === undefined ? undefined : r.seed >>> 0,
+      opts: {
+        maxNewTokens: r.maxTokens,
+        temperature: r.temperature,
+        topP: r.topP,
+        topK: r.topK,
+        stop: r.stop,
+        logprobs: r.logprobs !== null,
+      },
     });
-    const tops = r.logprobs ? topLogprobs(model, tok, samples.map((s, i) => ({ prompt: rows[i], completion: s.tokenIds })), r.logprobs) : null;
+    const tops = r.logprobs
+      ? topLogprobs(
+          model,
+          tok,
+          samples.map((s, i) => ({ prompt: rows[i], completion: s.tokenIds })),
+          r.logprobs,
+        )
+      : null;
     const promptTokens = encoded.reduce((a, ids) => a + ids.length, 0) * r.n;
     const completionTokens = samples.reduce((a, s) => a + s.tokenIds.length, 0);
     return {
-      id: `cmpl-${randomBytes(12).toString('hex')}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: name, system_fingerprint: fingerprint,
+      id: `cmpl-${randomBytes(12).toString('hex')}`,
+      object: 'text_completion',
+      created: Math.floor(Date.now() / 1000),
+      model: name,
+      system_fingerprint: fingerprint,
       choices: samples.map((s, i) => choiceOf(tok, s, i, tops?.[i])),
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      },
     };
   });
 
   app.put('/v1/weights', async (req) => {
     if (!o.acceptWeights) {
-      throw new BadRequest(403, 'this server does not take new weights; start it with `rlhf serve-model --accept-weights` (only on a trusted network)', null, 'permission_error');
+      throw new BadRequest(
+        403,
+        'this server does not take new weights; start it with `rlhf serve-model --accept-weights` (only on a trusted network)',
+        null,
+        'permission_error',
+      );
     }
-    if (!(req.body instanceof Uint8Array)) throw new BadRequest(415, 'send the weights as safetensors bytes with Content-Type: application/octet-stream', null);
+    if (!(req.body instanceof Uint8Array))
+      throw new BadRequest(
+        415,
+        'send the weights as safetensors bytes with Content-Type: application/octet-stream',
+        null,
+      );
     try {
       loadWeightsInto(model, req.body);
     } catch (e) {

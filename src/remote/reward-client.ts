@@ -23,7 +23,8 @@ interface Piece {
 /** Packs items into requests: entries of one prompt, at most batchSize completions each request. */
 function pack(items: ScoredText[], batchSize: number): Piece[][] {
   const requests: Piece[][] = [];
-  let cur: Piece[] = [], size = 0;
+  let cur: Piece[] = [],
+    size = 0;
   items.forEach((it, i) => {
     if (size >= batchSize) {
       requests.push(cur);
@@ -43,7 +44,10 @@ function pack(items: ScoredText[], batchSize: number): Piece[][] {
 export async function probeRewardServer(url: string, opts: RemoteRewardOptions = {}): Promise<string> {
   const root = serverRoot(url, 'reward server');
   const u = `${root}/v1/models`;
-  const json = await requestJson({ method: 'GET', url: u, what: 'reward server', hint: HINT }, { ...httpOptionsFromEnv(), ...opts });
+  const json = await requestJson(
+    { method: 'GET', url: u, what: 'reward server', hint: HINT },
+    { ...httpOptionsFromEnv(), ...opts },
+  );
   const id = (json as { data?: { id?: unknown }[] })?.data?.[0]?.id;
   if (typeof id !== 'string') throw unexpectedAnswer('reward server', u, 'no "data" list of models with ids', json);
   return id;
@@ -58,7 +62,9 @@ export function remoteRewardFn(url: string, opts: RemoteRewardOptions = {}): Rew
     const scores = new Array<number>(items.length);
     const requests = pack(items, http.batchSize ?? 256);
     await runPool(requests, http.concurrency ?? 2, async (pieces) => {
-      const body = { batch: pieces.map((p) => ({ prompt: p.prompt, completions: p.at.map((i) => items[i].completion) })) };
+      const body = {
+        batch: pieces.map((p) => ({ prompt: p.prompt, completions: p.at.map((i) => items[i].completion) })),
+      };
       const json = await requestJson({ method: 'POST', url: endpoint, body, what: 'reward server', hint: HINT }, http);
       const batch = (json as { batch?: unknown })?.batch;
       if (!Array.isArray(batch) || batch.length !== pieces.length) {
@@ -66,8 +72,17 @@ export function remoteRewardFn(url: string, opts: RemoteRewardOptions = {}): Rew
       }
       pieces.forEach((p, k) => {
         const s = (batch[k] as { scores?: unknown })?.scores;
-        if (!Array.isArray(s) || s.length !== p.at.length || !s.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-          throw unexpectedAnswer('reward server', endpoint, `batch[${k}].scores should be ${p.at.length} finite numbers`, json);
+        if (
+          !Array.isArray(s) ||
+          s.length !== p.at.length ||
+          !s.every((x) => typeof x === 'number' && Number.isFinite(x))
+        ) {
+          throw unexpectedAnswer(
+            'reward server',
+            endpoint,
+            `batch[${k}].scores should be ${p.at.length} finite numbers`,
+            json,
+          );
         }
         p.at.forEach((i, j) => (scores[i] = s[j] as number));
       });

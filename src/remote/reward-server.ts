@@ -24,23 +24,38 @@ export interface ScoreEntry {
 /** Validates a POST /v1/score body; entries, and whether it was a batch. */
 export function parseScoreRequest(body: unknown, maxCompletions: number): { entries: ScoreEntry[]; batch: boolean } {
   const shape = 'send {"prompt": "…", "completions": ["…", …]} or {"batch": [{"prompt": …, "completions": […]}, …]}';
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest(400, `the body must be a JSON object: ${shape}`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new BadRequest(400, `the body must be a JSON object: ${shape}`);
   const b = body as Record<string, unknown>;
   const entry = (e: unknown, where: string): ScoreEntry => {
-    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new BadRequest(400, `${where || 'body'}: must be an object {prompt, completions}`, where || null);
+    if (typeof e !== 'object' || e === null || Array.isArray(e))
+      throw new BadRequest(400, `${where || 'body'}: must be an object {prompt, completions}`, where || null);
     const { prompt, completions } = e as Record<string, unknown>;
     const at = (f: string) => (where ? `${where}.${f}` : f);
-    if (typeof prompt !== 'string') throw new BadRequest(400, `${at('prompt')}: must be a string, got ${prompt === undefined ? 'nothing' : typeof prompt}`, at('prompt'));
-    if (!Array.isArray(completions) || completions.length === 0) throw new BadRequest(400, `${at('completions')}: must be a non-empty array of strings`, at('completions'));
+    if (typeof prompt !== 'string')
+      throw new BadRequest(
+        400,
+        `${at('prompt')}: must be a string, got ${prompt === undefined ? 'nothing' : typeof prompt}`,
+        at('prompt'),
+      );
+    if (!Array.isArray(completions) || completions.length === 0)
+      throw new BadRequest(400, `${at('completions')}: must be a non-empty array of strings`, at('completions'));
     completions.forEach((c, i) => {
-      if (typeof c !== 'string') throw new BadRequest(400, `${at('completions')}[${i}]: must be a string, got ${c === null ? 'null' : typeof c}`, `${at('completions')}[${i}]`);
+      if (typeof c !== 'string')
+        throw new BadRequest(
+          400,
+          `${at('completions')}[${i}]: must be a string, got ${c === null ? 'null' : typeof c}`,
+          `${at('completions')}[${i}]`,
+        );
     });
     return { prompt, completions: completions as string[] };
   };
   let entries: ScoreEntry[], batch: boolean;
   if (b.batch !== undefined) {
-    if (!Array.isArray(b.batch) || b.batch.length === 0) throw new BadRequest(400, `batch: must be a non-empty array; ${shape}`, 'batch');
-    if (b.prompt !== undefined || b.completions !== undefined) throw new BadRequest(400, `give either "batch" or "prompt" and "completions", not both`, 'batch');
+    if (!Array.isArray(b.batch) || b.batch.length === 0)
+      throw new BadRequest(400, `batch: must be a non-empty array; ${shape}`, 'batch');
+    if (b.prompt !== undefined || b.completions !== undefined)
+      throw new BadRequest(400, `give either "batch" or "prompt" and "completions", not both`, 'batch');
     entries = b.batch.map((e, i) => entry(e, `batch[${i}]`));
     batch = true;
   } else {
@@ -48,7 +63,12 @@ export function parseScoreRequest(body: unknown, maxCompletions: number): { entr
     batch = false;
   }
   const n = entries.reduce((a, e) => a + e.completions.length, 0);
-  if (n > maxCompletions) throw new BadRequest(400, `this request has ${n} completions; this server scores at most ${maxCompletions} per request: split it`, batch ? 'batch' : 'completions');
+  if (n > maxCompletions)
+    throw new BadRequest(
+      400,
+      `this request has ${n} completions; this server scores at most ${maxCompletions} per request: split it`,
+      batch ? 'batch' : 'completions',
+    );
   return { entries, batch };
 }
 
@@ -74,7 +94,10 @@ export function buildRewardServer(score: RewardFn, o: RewardServerOptions = {}):
         n += j.items.length;
       }
       try {
-        const scores = await scoreWith(score, group.flatMap((j) => j.items));
+        const scores = await scoreWith(
+          score,
+          group.flatMap((j) => j.items),
+        );
         let at = 0;
         for (const j of group) {
           j.resolve(scores.slice(at, at + j.items.length));
@@ -87,28 +110,49 @@ export function buildRewardServer(score: RewardFn, o: RewardServerOptions = {}):
     }
     running = false;
   };
-  const run = (items: ScoredText[]) => new Promise<number[]>((resolve, reject) => {
-    queue.push({ items, resolve, reject });
-    if (!running) {
-      running = true;
-      setImmediate(() => void drain());
-    }
-  });
+  const run = (items: ScoredText[]) =>
+    new Promise<number[]>((resolve, reject) => {
+      queue.push({ items, resolve, reject });
+      if (!running) {
+        running = true;
+        setImmediate(() => void drain());
+      }
+    });
 
   const app = Fastify({ logger: o.logger ?? false, bodyLimit: 64 * 1024 * 1024 });
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     if (err instanceof BadRequest) return reply.status(err.status).send(errorBody(err));
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    return reply.status(status).send(errorBody(new BadRequest(status, err.message, null, status === 500 ? 'server_error' : 'invalid_request_error')));
+    return reply
+      .status(status)
+      .send(
+        errorBody(new BadRequest(status, err.message, null, status === 500 ? 'server_error' : 'invalid_request_error')),
+      );
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send(errorBody(new BadRequest(404, `no route ${req.method} ${req.url}; this server has POST /v1/score, GET /v1/models, GET /health`, null, 'not_found')));
+    reply
+      .status(404)
+      .send(
+        errorBody(
+          new BadRequest(
+            404,
+            `no route ${req.method} ${req.url}; this server has POST /v1/score, GET /v1/models, GET /health`,
+            null,
+            'not_found',
+          ),
+        ),
+      );
   });
   app.get('/health', async () => ({ status: 'ok', model: name }));
-  app.get('/v1/models', async () => ({ object: 'list', data: [{ id: name, object: 'model', owned_by: 'rlhf', rlhf: { kind: 'reward', ...(o.info ?? {}) } }] }));
+  app.get('/v1/models', async () => ({
+    object: 'list',
+    data: [{ id: name, object: 'model', owned_by: 'rlhf', rlhf: { kind: 'reward', ...(o.info ?? {}) } }],
+  }));
   app.post('/v1/score', async (req) => {
     const { entries, batch } = parseScoreRequest(req.body, maxCompletions);
-    const scores = await run(entries.flatMap((e) => e.completions.map((completion) => ({ prompt: e.prompt, completion }))));
+    const scores = await run(
+      entries.flatMap((e) => e.completions.map((completion) => ({ prompt: e.prompt, completion }))),
+    );
     if (!batch) return { model: name, scores };
     let at = 0;
     return {

@@ -36,7 +36,10 @@ test('unknown words, odd tokens and gibberish close the gate', () => {
   assert.equal(fluencyGate('xq zzkp plorf wub', stats).fluency, 0);
   const odd = fluencyGate('the sea :) :) !!! $$$ ###', stats);
   assert.ok(odd.known < 0.5, `emoticons and symbols count as unknown, got ${odd.known}`);
-  assert.ok(fluencyGate('The old man was HAPPY.', stats).known < fluencyGate('The old man was happy.', stats).known, 'shouting counts as odd');
+  assert.ok(
+    fluencyGate('The old man was HAPPY.', stats).known < fluencyGate('The old man was happy.', stats).known,
+    'shouting counts as odd',
+  );
 });
 
 test('repetition is penalized', () => {
@@ -59,7 +62,10 @@ test('the previous word and a context text are taken into account', () => {
   const b = fluencyGate('sea was calm', stats, { previousWord: 'whale' });
   assert.ok(a.plausibility >= b.plausibility);
   const novel = 'Queequeg harpooned Tashtego';
-  assert.ok(fluencyGate(novel, stats).fluency < fluencyGate(novel, stats, { context: countText(`Then ${novel} twice.`) }).fluency);
+  assert.ok(
+    fluencyGate(novel, stats).fluency <
+      fluencyGate(novel, stats, { context: countText(`Then ${novel} twice.`) }).fluency,
+  );
 });
 
 test('the length ramp', () => {
@@ -72,7 +78,8 @@ test('the length ramp', () => {
 test('defined on any string: empty, whitespace, symbols and control characters give finite values', () => {
   for (const s of ['', '   ', '\u0000', '!!!', '\n\n', 'a'.repeat(5000), '__proto__ constructor']) {
     const f = fluencyGate(s, stats, { length: { min: 1, max: 5, slack: 5 }, previousWord: '' });
-    for (const [k, v] of Object.entries(f)) assert.ok(Number.isFinite(v) && v >= 0 && v <= 1, `${JSON.stringify(s)}: ${k} = ${v}`);
+    for (const [k, v] of Object.entries(f))
+      assert.ok(Number.isFinite(v) && v >= 0 && v <= 1, `${JSON.stringify(s)}: ${k} = ${v}`);
   }
   assert.equal(fluencyGate('', stats).fluency, 0);
 });

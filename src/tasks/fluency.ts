@@ -18,7 +18,8 @@ export interface CorpusStats {
 }
 
 export function buildCorpusStats(documents: readonly string[]): CorpusStats {
-  const unigrams = new Map<string, number>(), docFreq = new Map<string, number>();
+  const unigrams = new Map<string, number>(),
+    docFreq = new Map<string, number>();
   const bigrams = new Map<string, number>();
   let tokens = 0;
   for (const d of documents) {
@@ -42,10 +43,14 @@ function countInto(ws: string[], unigrams: Map<string, number>, bigrams: Map<str
 }
 
 /** Word and adjacent-pair counts of a short text (a tl;dr passage), added to the corpus's as a cache. */
-export interface TextCounts { unigrams: Map<string, number>; bigrams: Map<string, number> }
+export interface TextCounts {
+  unigrams: Map<string, number>;
+  bigrams: Map<string, number>;
+}
 
 export function countText(text: string): TextCounts {
-  const unigrams = new Map<string, number>(), bigrams = new Map<string, number>();
+  const unigrams = new Map<string, number>(),
+    bigrams = new Map<string, number>();
   countInto(words(text), unigrams, bigrams);
   return { unigrams, bigrams };
 }
@@ -80,8 +85,10 @@ export interface FluencyParts {
 // Ramps calibrated on held-out corpus sentences against the same sentences with their words
 // shuffled (docs/tasks.md): held-out text has median plausibility 0.12 (25th percentile −0.09)
 // and ≥ 85% known words; shuffled text has median −0.41 (75th percentile −0.23).
-const KNOWN_FULL = 0.85, KNOWN_ZERO = 0.4;
-const PLAUSIBLE_FULL = 0, PLAUSIBLE_ZERO = -0.5;
+const KNOWN_FULL = 0.85,
+  KNOWN_ZERO = 0.4;
+const PLAUSIBLE_FULL = 0,
+  PLAUSIBLE_ZERO = -0.5;
 // The bigram model is interpolated with the unigram one: an unseen pair scores log(1 − λ).
 const LAMBDA = 0.5;
 // NOTE: one rare pair seen together has a huge ratio (two words met once in 250k) and would
@@ -92,7 +99,49 @@ const MAX_PAIR_LOG_RATIO = 1;
 // and shouted words (ALL CAPS, ≥ 3 letters), which VADER boosts but no narrator of this corpus uses.
 const ODD_TOKEN = /[^\p{L}\p{N}.,;:!?'"()\-—$%&]|[!?]{2,}|\.{4,}|^[:;=][-']?[()DPp\]\[/\\|]|^\p{Lu}{3,}[.,;:!?'"]*$/u;
 
-const REPEAT_EXEMPT = new Set(['the', 'a', 'an', 'of', 'and', 'to', 'in', 'he', 'i', 'it', 'was', 'that', 'his', 'is', 'with', 'as', 'for', 'but', 'on', 'at', 'by', 'so', 'all', 'or', 'not', 'be', 'you', 'me', 'my', 'they', 'we', 'this', 'from', 'had', 'have', 'her', 'she', 'him', 'their', 'them', 'one']);
+const REPEAT_EXEMPT = new Set([
+  'the',
+  'a',
+  'an',
+  'of',
+  'and',
+  'to',
+  'in',
+  'he',
+  'i',
+  'it',
+  'was',
+  'that',
+  'his',
+  'is',
+  'with',
+  'as',
+  'for',
+  'but',
+  'on',
+  'at',
+  'by',
+  'so',
+  'all',
+  'or',
+  'not',
+  'be',
+  'you',
+  'me',
+  'my',
+  'they',
+  'we',
+  'this',
+  'from',
+  'had',
+  'have',
+  'her',
+  'she',
+  'him',
+  'their',
+  'them',
+  'one',
+]);
 
 /** The fluency gate of a completion (or summary) text. Defined on any string; 0 for an empty one. */
 export function fluencyGate(text: string, stats: CorpusStats, opts: FluencyOptions = {}): FluencyParts {
@@ -107,7 +156,8 @@ export function fluencyGate(text: string, stats: CorpusStats, opts: FluencyOptio
   const known = clamp01((knownFrac - KNOWN_ZERO) / (KNOWN_FULL - KNOWN_ZERO));
 
   // Repeats: a content word used again, or a pair of adjacent words used again.
-  const seenWords = new Set<string>(), seenPairs = new Set<string>();
+  const seenWords = new Set<string>(),
+    seenPairs = new Set<string>();
   let repeats = 0;
   for (let i = 0; i < ws.length; i++) {
     const w = ws[i];
@@ -128,9 +178,12 @@ export function fluencyGate(text: string, stats: CorpusStats, opts: FluencyOptio
   const seq = opts.previousWord ? [...words(opts.previousWord).slice(-1), ...ws] : ws;
   const ctx = opts.context;
   const total = stats.tokens + stats.unigrams.size;
-  let logRatio = 0, pairs = 0;
+  let logRatio = 0,
+    pairs = 0;
   for (let i = 1; i < seq.length; i++) {
-    const v = seq[i - 1], w = seq[i], k = `${v} ${w}`;
+    const v = seq[i - 1],
+      w = seq[i],
+      k = `${v} ${w}`;
     const cv = (stats.unigrams.get(v) ?? 0) + (ctx?.unigrams.get(v) ?? 0);
     const cw = (stats.unigrams.get(w) ?? 0) + (ctx?.unigrams.get(w) ?? 0);
     const cvw = (stats.bigrams.get(k) ?? 0) + (ctx?.bigrams.get(k) ?? 0);
@@ -140,7 +193,8 @@ export function fluencyGate(text: string, stats: CorpusStats, opts: FluencyOptio
     pairs++;
   }
   // A one-word text has no pair to judge: it is as plausible as its word is known.
-  const plausibility = pairs === 0 ? 1 : clamp01((logRatio / pairs - PLAUSIBLE_ZERO) / (PLAUSIBLE_FULL - PLAUSIBLE_ZERO));
+  const plausibility =
+    pairs === 0 ? 1 : clamp01((logRatio / pairs - PLAUSIBLE_ZERO) / (PLAUSIBLE_FULL - PLAUSIBLE_ZERO));
 
   let length = 1;
   if (opts.length) {

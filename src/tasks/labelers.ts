@@ -43,14 +43,20 @@ function sigmoid(x: number): number {
 }
 
 function checkLabelers(labelers: SimulatedLabeler[]): void {
-  if (!Array.isArray(labelers) || labelers.length === 0) throw new Error('simulateLabels: labelers must be a non-empty array (e.g. defaultLabelers())');
+  if (!Array.isArray(labelers) || labelers.length === 0)
+    throw new Error('simulateLabels: labelers must be a non-empty array (e.g. defaultLabelers())');
   const ids = new Set<string>();
   labelers.forEach((l, i) => {
-    if (typeof l.id !== 'string' || !l.id) throw new Error(`labelers[${i}].id must be a non-empty string, got ${JSON.stringify(l.id)}`);
+    if (typeof l.id !== 'string' || !l.id)
+      throw new Error(`labelers[${i}].id must be a non-empty string, got ${JSON.stringify(l.id)}`);
     if (ids.has(l.id)) throw new Error(`labelers[${i}].id "${l.id}" is used twice; give each labeler its own id`);
     ids.add(l.id);
-    if (typeof l.beta !== 'number' || !Number.isFinite(l.beta) || l.beta < 0) throw new Error(`labelers[${i}].beta must be a finite number ≥ 0 (the Bradley-Terry inverse temperature), got ${l.beta}`);
-    if (typeof l.careless !== 'number' || !(l.careless >= 0 && l.careless <= 1)) throw new Error(`labelers[${i}].careless must be a probability in [0, 1], got ${l.careless}`);
+    if (typeof l.beta !== 'number' || !Number.isFinite(l.beta) || l.beta < 0)
+      throw new Error(
+        `labelers[${i}].beta must be a finite number ≥ 0 (the Bradley-Terry inverse temperature), got ${l.beta}`,
+      );
+    if (typeof l.careless !== 'number' || !(l.careless >= 0 && l.careless <= 1))
+      throw new Error(`labelers[${i}].careless must be a probability in [0, 1], got ${l.careless}`);
   });
 }
 
@@ -63,14 +69,19 @@ function checkLabelers(labelers: SimulatedLabeler[]): void {
  * identical texts are errors (the data layer rejects such comparisons).
  */
 export function simulateLabels(
-  pairs: { prompt: string; a: string; b: string }[], gold: GoldJudge, labelers: SimulatedLabeler[], options: SimulateOptions,
+  pairs: { prompt: string; a: string; b: string }[],
+  gold: GoldJudge,
+  labelers: SimulatedLabeler[],
+  options: SimulateOptions,
 ): Comparison[] {
   checkLabelers(labelers);
   const { seed } = options;
   const perPair = options.perPair ?? 1;
   if (!Number.isSafeInteger(seed)) throw new Error(`simulateLabels: seed must be an integer, got ${seed}`);
   if (!Number.isInteger(perPair) || perPair < 1 || perPair > labelers.length) {
-    throw new Error(`simulateLabels: perPair must be an integer in [1, ${labelers.length}] (the pool's size), got ${perPair}`);
+    throw new Error(
+      `simulateLabels: perPair must be an integer in [1, ${labelers.length}] (the pool's size), got ${perPair}`,
+    );
   }
   const out: Comparison[] = [];
   pairs.forEach((pair, i) => {
@@ -79,10 +90,18 @@ export function simulateLabels(
       throw new Error(`pairs[${i}]: prompt, a and b must be strings, got ${typeof prompt}, ${typeof a}, ${typeof b}`);
     }
     // Same rule as the data layer's: empty is an error, whitespace is a (bad) completion like any other.
-    if (!a || !b) throw new Error(`pairs[${i}]: ${!a ? 'a' : 'b'} is empty; a comparison needs two non-empty completions (drop empty samples first)`);
-    if (a === b) throw new Error(`pairs[${i}]: a and b are the same text; such a pair teaches a reward model nothing (drop or resample it)`);
-    const ga = gold.score(prompt, a), gb = gold.score(prompt, b);
-    if (!Number.isFinite(ga) || !Number.isFinite(gb)) throw new Error(`pairs[${i}]: the gold judge "${gold.name}" returned ${ga} and ${gb}; scores must be finite`);
+    if (!a || !b)
+      throw new Error(
+        `pairs[${i}]: ${!a ? 'a' : 'b'} is empty; a comparison needs two non-empty completions (drop empty samples first)`,
+      );
+    if (a === b)
+      throw new Error(
+        `pairs[${i}]: a and b are the same text; such a pair teaches a reward model nothing (drop or resample it)`,
+      );
+    const ga = gold.score(prompt, a),
+      gb = gold.score(prompt, b);
+    if (!Number.isFinite(ga) || !Number.isFinite(gb))
+      throw new Error(`pairs[${i}]: the gold judge "${gold.name}" returned ${ga} and ${gb}; scores must be finite`);
     const rng = new RNG((hashString(`pair:${i}`) ^ Math.imul(seed | 0, 0x85ebca6b)) >>> 0);
     // The first perPair entries of a partial Fisher-Yates shuffle: distinct labelers.
     const pool = labelers.map((_, k) => k);
@@ -99,7 +118,15 @@ export function simulateLabels(
         aWins = rng.uniform() < p;
         confidence = Math.round(8 * Math.abs(2 * p - 1)) / 8;
       }
-      out.push({ prompt, completions: [a, b], ranking: aWins ? [0, 1] : [1, 0], confidence, labeler: l.id, source: 'simulated', meta: { pair: i } });
+      out.push({
+        prompt,
+        completions: [a, b],
+        ranking: aWins ? [0, 1] : [1, 0],
+        confidence,
+        labeler: l.id,
+        source: 'simulated',
+        meta: { pair: i },
+      });
     }
   });
   return out;
@@ -129,14 +156,17 @@ export function labelAgreement(comparisons: Comparison[], gold: GoldJudge): Labe
     if (s === undefined) scores.set(k, (s = gold.score(prompt, text)));
     return s;
   };
-  let agree = 0, n = 0, ties = 0;
+  let agree = 0,
+    n = 0,
+    ties = 0;
   const per = new Map<string, { n: number; agree: number }>();
   // For betweenLabelers: (prompt, unordered text pair) → the winners chosen, one per label.
   const winners = new Map<string, string[]>();
   for (const c of comparisons) {
     const who = c.labeler ?? 'unknown';
     for (const p of toPairs(c)) {
-      const gc = goldOf(p.prompt, p.chosen), gr = goldOf(p.prompt, p.rejected);
+      const gc = goldOf(p.prompt, p.chosen),
+        gr = goldOf(p.prompt, p.rejected);
       if (gc === gr) ties++;
       else {
         const ok = gc > gr ? 1 : 0;
@@ -153,7 +183,8 @@ export function labelAgreement(comparisons: Comparison[], gold: GoldJudge): Labe
       winners.set(key, w);
     }
   }
-  let same = 0, labelerPairs = 0;
+  let same = 0,
+    labelerPairs = 0;
   for (const w of winners.values()) {
     for (let x = 0; x < w.length; x++) {
       for (let y = x + 1; y < w.length; y++) {
@@ -163,8 +194,14 @@ export function labelAgreement(comparisons: Comparison[], gold: GoldJudge): Labe
     }
   }
   const perLabeler: Record<string, { n: number; withGold: number }> = {};
-  for (const [id, s] of [...per.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) perLabeler[id] = { n: s.n, withGold: s.agree / s.n };
+  for (const [id, s] of [...per.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+    perLabeler[id] = { n: s.n, withGold: s.agree / s.n };
   return {
-    withGold: n ? agree / n : NaN, betweenLabelers: labelerPairs ? same / labelerPairs : null, perLabeler, n, goldTies: ties, labelerPairs,
+    withGold: n ? agree / n : NaN,
+    betweenLabelers: labelerPairs ? same / labelerPairs : null,
+    perLabeler,
+    n,
+    goldTies: ties,
+    labelerPairs,
   };
 }

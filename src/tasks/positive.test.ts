@@ -19,7 +19,14 @@ test('a fluent positive continuation beats a neutral one, which beats a negative
 
 test('repetition, gibberish, emoticons and strings of positive words score at the bottom', () => {
   const neg = gold.score(prompt, ' felt sad, for it was a cold and miserable day.');
-  for (const bad of [' good good good good', ' xqz plorf wub zzkt mrrp', ' happy love glad joy smile kind', ' felt glad :) :) :)', '', '   ']) {
+  for (const bad of [
+    ' good good good good',
+    ' xqz plorf wub zzkt mrrp',
+    ' happy love glad joy smile kind',
+    ' felt glad :) :) :)',
+    '',
+    '   ',
+  ]) {
     const s = gold.score(prompt, bad);
     assert.ok(s <= neg, `${JSON.stringify(bad)} scored ${s}, above a fluent negative sentence (${neg})`);
     assert.ok(s <= -0.99, `${JSON.stringify(bad)} scored ${s}`);
@@ -39,7 +46,15 @@ test('sentiment is judged on the whole sentence, so a negation in the prompt cou
 });
 
 test('score equals explain().score, lies in [−1, 1] and is deterministic on any string', () => {
-  const inputs: [string, string][] = [[prompt, ' felt glad.'], ['', ''], ['\u0000', '\u0000'], ['x', '!!!!!!'], ['__proto__', ' constructor'], [prompt, ' ' + 'whale '.repeat(500)], ['😀', ' 😀 😀']];
+  const inputs: [string, string][] = [
+    [prompt, ' felt glad.'],
+    ['', ''],
+    ['\u0000', '\u0000'],
+    ['x', '!!!!!!'],
+    ['__proto__', ' constructor'],
+    [prompt, ' ' + 'whale '.repeat(500)],
+    ['😀', ' 😀 😀'],
+  ];
   for (const [p, c] of inputs) {
     const s = gold.score(p, c);
     assert.ok(Number.isFinite(s) && s >= -1 && s <= 1, `${JSON.stringify([p, c])} → ${s}`);
@@ -58,8 +73,14 @@ test('the gold judge is fast enough for PPO and best-of-N (≥ 500 scores a seco
 
 test('examples cut a sentence after its first words and keep the rest, with its leading space', () => {
   const unit: TextUnit = {
-    id: 'test:1', source: 'jokes', text: '',
-    sentences: ['Short one.', 'The old man went down to the sea in his small boat, and he was glad of the calm.', 'no capital at the start of this sentence so it is left out of the task.'],
+    id: 'test:1',
+    source: 'jokes',
+    text: '',
+    sentences: [
+      'Short one.',
+      'The old man went down to the sea in his small boat, and he was glad of the calm.',
+      'no capital at the start of this sentence so it is left out of the task.',
+    ],
   };
   const ex = positiveExamples(unit, 0);
   assert.equal(ex.length, 1);
@@ -80,7 +101,8 @@ test('usableSentence wants a capital start, a final stop and balanced quotes', (
 
 test('the task data: completions of 5–14 words, prompts of 3–16', () => {
   for (const e of task.sft) {
-    const n = wordCount(e.completion), k = wordCount(e.prompt);
+    const n = wordCount(e.completion),
+      k = wordCount(e.prompt);
     assert.ok(n >= 5 && n <= 14 && k >= 3 && k <= 16, JSON.stringify(e));
   }
   assert.deepEqual(task.generation, { maxNewTokens: 40, stop: ['\n'] });

@@ -9,7 +9,8 @@ import { unitRng } from './split-units.js';
 import type { GoldJudge, TaskExample } from './types.js';
 import { usableSentence, words, wordCount } from './text.js';
 
-export const POSITIVE_DESCRIPTION = 'continue the opening words of a sentence so that it reads positively (Ziegler et al. 2019)';
+export const POSITIVE_DESCRIPTION =
+  'continue the opening words of a sentence so that it reads positively (Ziegler et al. 2019)';
 // NOTE: a 1,024-token BPE trained on this corpus spends ~2 tokens a word on Melville: 14 words can take 35.
 export const POSITIVE_GENERATION = { maxNewTokens: 40, stop: ['\n'] };
 
@@ -17,12 +18,21 @@ export const POSITIVE_GENERATION = { maxNewTokens: 40, stop: ['\n'] };
  * Sentences used: 8–30 words, cut so that a 3–16-word prompt leaves a 5–14-word completion, and
  * prompt + completion fit a 64-token context (35 tokens on average, 95% within 61).
  */
-export const POSITIVE_LIMITS = { minWords: 8, maxWords: 30, minPrompt: 3, maxShortPrompt: 6, minCompletion: 5, maxCompletion: 14 };
+export const POSITIVE_LIMITS = {
+  minWords: 8,
+  maxWords: 30,
+  minPrompt: 3,
+  maxShortPrompt: 6,
+  minCompletion: 5,
+  maxCompletion: 14,
+};
 
 /** The fluency gate's length range for a completion: 4–20 words in full, 0 from 35. */
 const LENGTH = { min: 4, max: 20, slack: 15 };
 
-interface Vader { SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } } }
+interface Vader {
+  SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } };
+}
 let vader: Vader | undefined;
 
 /** VADER's compound score in [−1, 1] of a lower-cased text. */
@@ -46,7 +56,15 @@ export function positiveGold(stats: CorpusStats): GoldJudge {
     const sentiment = vaderCompound(prompt + completion);
     const f = fluencyGate(completion, stats, { length: LENGTH, previousWord: words(prompt).at(-1) });
     const score = -1 + f.fluency * (1 + sentiment);
-    return { score, sentiment, fluency: f.fluency, known: f.known, repetition: f.repetition, plausibility: f.plausibility, length: f.length };
+    return {
+      score,
+      sentiment,
+      fluency: f.fluency,
+      known: f.known,
+      repetition: f.repetition,
+      plausibility: f.plausibility,
+      length: f.length,
+    };
   };
   return { name: 'vader-sentiment×fluency', score: (p, c) => explain(p, c).score, explain };
 }

@@ -15,7 +15,10 @@ function data(t: TaskSpec) {
 
 test('the task names, and clear errors for bad names and options', () => {
   assert.deepEqual(TASK_NAMES, ['positive', 'tldr']);
-  assert.throws(() => loadTask('sentiment' as TaskName), /unknown task "sentiment"; the built-in tasks are positive, tldr/);
+  assert.throws(
+    () => loadTask('sentiment' as TaskName),
+    /unknown task "sentiment"; the built-in tasks are positive, tldr/,
+  );
   assert.throws(() => loadTask('positive', { seed: -1 }), /seed must be a non-negative integer/);
   assert.throws(() => loadTask('positive', { seed: 1.5 }), /seed must be a non-negative integer/);
   assert.throws(() => loadTask('positive', { quick: 'yes' as unknown as boolean }), /"quick" must be true or false/);
@@ -23,7 +26,8 @@ test('the task names, and clear errors for bad names and options', () => {
 
 test('the sources: Moby-Dick paragraphs and the jokes, cleaned', () => {
   const units = loadUnits();
-  const moby = units.filter((u) => u.source === 'moby-dick'), jokes = units.filter((u) => u.source === 'jokes');
+  const moby = units.filter((u) => u.source === 'moby-dick'),
+    jokes = units.filter((u) => u.source === 'jokes');
   assert.ok(moby.length > 2000 && jokes.length > 1800, `${moby.length} paragraphs, ${jokes.length} jokes`);
   assert.ok(moby[0].text.startsWith('Call me Ishmael.'), 'chapter 1 comes first; the front matter is left out');
   assert.ok(!units.some((u) => /\bEpilogue\b.*ESCAPED ALONE/.test(u.text)), 'the epilogue title is not a paragraph');
@@ -42,7 +46,10 @@ for (const name of TASK_NAMES) {
     assert.ok(t.eval.length >= 200 && t.eval.length <= 500, `${t.eval.length} eval prompts`);
     assert.ok(t.stats.corpusChars >= 1_000_000, `${t.stats.corpusChars} corpus characters`);
     assert.equal(t.stats.corpusDocuments, t.corpus.length);
-    assert.equal(t.stats.corpusChars, t.corpus.reduce((a, d) => a + d.length, 0));
+    assert.equal(
+      t.stats.corpusChars,
+      t.corpus.reduce((a, d) => a + d.length, 0),
+    );
     assert.equal(new Set(t.trainPrompts).size, t.trainPrompts.length, 'training prompts are distinct');
     assert.equal(new Set(t.eval.map((e) => e.prompt)).size, t.eval.length, 'eval prompts are distinct');
   });
@@ -55,19 +62,29 @@ for (const name of TASK_NAMES) {
     const corpus = t.corpus.join('\n');
     for (const e of t.eval) {
       // positive: the held-out sentence; tl;dr: each sentence of the passage (but "Aye, aye!")
-      const sentences = name === 'positive' ? [e.prompt + e.reference] : splitSentences(passageOf(e.prompt)).filter((s) => wordCount(s) >= 5);
+      const sentences =
+        name === 'positive'
+          ? [e.prompt + e.reference]
+          : splitSentences(passageOf(e.prompt)).filter((s) => wordCount(s) >= 5);
       for (const s of sentences) assert.ok(!corpus.includes(s), `eval text found in the corpus: ${s}`);
     }
   });
 
   test(`${name}: deterministic by seed; another seed, another split; quick is small`, () => {
-    const a = buildTask(name, { seed: 7, quick: true }), b = buildTask(name, { seed: 7, quick: true });
+    const a = buildTask(name, { seed: 7, quick: true }),
+      b = buildTask(name, { seed: 7, quick: true });
     assert.deepEqual(data(a), data(b));
     const c = buildTask(name, { seed: 8, quick: true });
     assert.notDeepEqual(c.eval, a.eval);
-    assert.ok(a.stats.corpusChars < t.stats.corpusChars / 4 && a.stats.corpusChars > 100_000, `quick corpus ${a.stats.corpusChars} chars`);
+    assert.ok(
+      a.stats.corpusChars < t.stats.corpusChars / 4 && a.stats.corpusChars > 100_000,
+      `quick corpus ${a.stats.corpusChars} chars`,
+    );
     assert.equal(a.eval.length, 48);
-    assert.ok(a.sft.length >= 500 && a.trainPrompts.length >= 200, `${a.sft.length} demonstrations, ${a.trainPrompts.length} prompts`);
+    assert.ok(
+      a.sft.length >= 500 && a.trainPrompts.length >= 200,
+      `${a.sft.length} demonstrations, ${a.trainPrompts.length} prompts`,
+    );
     // The gold judges of two builds agree.
     const e = a.eval[0];
     assert.equal(a.gold.score(e.prompt, e.reference), b.gold.score(e.prompt, e.reference));

@@ -37,7 +37,15 @@ export function loadTask(name: TaskName, options: LoadTaskOptions = {}): TaskSpe
     cache.set(key, spec);
   }
   // Fresh arrays, so a caller that edits its copy does not change the next caller's.
-  return { ...spec, corpus: [...spec.corpus], sft: [...spec.sft], trainPrompts: [...spec.trainPrompts], eval: [...spec.eval], generation: { ...spec.generation, stop: [...spec.generation.stop] }, stats: { ...spec.stats } };
+  return {
+    ...spec,
+    corpus: [...spec.corpus],
+    sft: [...spec.sft],
+    trainPrompts: [...spec.trainPrompts],
+    eval: [...spec.eval],
+    generation: { ...spec.generation, stop: [...spec.generation.stop] },
+    stats: { ...spec.stats },
+  };
 }
 
 /** Builds a task afresh, without the cache (tests use it to check that builds are deterministic). */
@@ -54,9 +62,11 @@ function checkOptions(name: TaskName, options: LoadTaskOptions): { seed: number;
     throw new Error(`unknown task ${JSON.stringify(name)}; the built-in tasks are ${TASK_NAMES.join(', ')}`);
   }
   const seed = options.seed ?? 0;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`task seed must be a non-negative integer, got ${JSON.stringify(options.seed)}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new Error(`task seed must be a non-negative integer, got ${JSON.stringify(options.seed)}`);
   const quick = options.quick ?? false;
-  if (typeof quick !== 'boolean') throw new Error(`task option "quick" must be true or false, got ${JSON.stringify(options.quick)}`);
+  if (typeof quick !== 'boolean')
+    throw new Error(`task option "quick" must be true or false, got ${JSON.stringify(options.quick)}`);
   return { seed, quick };
 }
 
@@ -67,7 +77,17 @@ function corpusOf(trainUnits: TextUnit[], heldOut: number) {
   const joined = corpus.join('\n');
   const leaks = (sentence: string) => wordCount(sentence) >= LEAK_MIN_WORDS && joined.includes(sentence);
   const sentences = trainUnits.reduce((a, u) => a + u.sentences.length, 0);
-  return { corpus, stats, leaks, taskStats: { corpusDocuments: corpus.length, corpusChars: joined.length - Math.max(0, corpus.length - 1), corpusSentences: sentences, heldOutDocuments: heldOut } };
+  return {
+    corpus,
+    stats,
+    leaks,
+    taskStats: {
+      corpusDocuments: corpus.length,
+      corpusChars: joined.length - Math.max(0, corpus.length - 1),
+      corpusSentences: sentences,
+      heldOutDocuments: heldOut,
+    },
+  };
 }
 
 function uniqueBy<T>(xs: T[], key: (x: T) => string): T[] {
@@ -78,21 +98,48 @@ function uniqueBy<T>(xs: T[], key: (x: T) => string): T[] {
 /** Demonstrations not sharing a prompt with eval, de-duplicated, in a seeded order; and their prompts. */
 function trainSide(examples: TaskExample[], evalPrompts: Set<string>, seed: number, salt: number) {
   const rng = new RNG((seed ^ salt) >>> 0);
-  const sft = rng.shuffle(uniqueBy(examples.filter((e) => !evalPrompts.has(e.prompt)), (e) => `${e.prompt}\u0000${e.completion}`))
+  const sft = rng
+    .shuffle(
+      uniqueBy(
+        examples.filter((e) => !evalPrompts.has(e.prompt)),
+        (e) => `${e.prompt}\u0000${e.completion}`,
+      ),
+    )
     .map((e) => ({ prompt: e.prompt, completion: e.completion }));
-  return { sft, trainPrompts: uniqueBy(sft.map((e) => e.prompt), (p) => p) };
+  return {
+    sft,
+    trainPrompts: uniqueBy(
+      sft.map((e) => e.prompt),
+      (p) => p,
+    ),
+  };
 }
 
 function buildPositive(units: TextUnit[], seed: number, evalTarget: number): TaskSpec {
   const split = splitUnits(units, seed, Math.ceil(evalTarget * EVAL_OVERDRAW), (u) => positiveExamples(u, seed));
   const { corpus, stats, leaks, taskStats } = corpusOf(split.trainUnits, split.evalUnits.length);
-  const evalSet = uniqueBy(split.evalExamples.filter((e) => !leaks(e.sentence)), (e) => e.prompt)
+  const evalSet = uniqueBy(
+    split.evalExamples.filter((e) => !leaks(e.sentence)),
+    (e) => e.prompt,
+  )
     .slice(0, evalTarget)
     .map((e) => ({ prompt: e.prompt, reference: e.completion }));
-  const { sft, trainPrompts } = trainSide(split.trainUnits.flatMap((u) => positiveExamples(u, seed)), new Set(evalSet.map((e) => e.prompt)), seed, 0x705171fe);
+  const { sft, trainPrompts } = trainSide(
+    split.trainUnits.flatMap((u) => positiveExamples(u, seed)),
+    new Set(evalSet.map((e) => e.prompt)),
+    seed,
+    0x705171fe,
+  );
   return {
-    name: 'positive', description: POSITIVE_DESCRIPTION, corpus, sft, trainPrompts, eval: evalSet,
-    generation: { ...POSITIVE_GENERATION, stop: [...POSITIVE_GENERATION.stop] }, gold: positiveGold(stats), stats: taskStats,
+    name: 'positive',
+    description: POSITIVE_DESCRIPTION,
+    corpus,
+    sft,
+    trainPrompts,
+    eval: evalSet,
+    generation: { ...POSITIVE_GENERATION, stop: [...POSITIVE_GENERATION.stop] },
+    gold: positiveGold(stats),
+    stats: taskStats,
   };
 }
 
@@ -105,14 +152,31 @@ function buildTldr(units: TextUnit[], seed: number, evalTarget: number): TaskSpe
   const { corpus, stats, leaks, taskStats } = corpusOf(split.trainUnits, split.evalUnits.length);
   // Rebuilt with the corpus's statistics: references pick spans by the judge's own tf-idf.
   const evalSet = uniqueBy(
-    split.evalUnits.flatMap((u) => tldrExamples(u, stats, false).filter((e) => !u.sentences.some((s) => e.passage.includes(s) && leaks(s)))),
+    split.evalUnits.flatMap((u) =>
+      tldrExamples(u, stats, false).filter((e) => !u.sentences.some((s) => e.passage.includes(s) && leaks(s))),
+    ),
     (e) => e.prompt,
   );
   const rng = new RNG((seed ^ 0x7d1a5eed) >>> 0);
-  const evalOut = rng.shuffle(evalSet).slice(0, evalTarget).map((e) => ({ prompt: e.prompt, reference: e.completion }));
-  const { sft, trainPrompts } = trainSide(split.trainUnits.flatMap((u) => tldrExamples(u, stats, true)), new Set(evalOut.map((e) => e.prompt)), seed, 0x7d1a7a1e);
+  const evalOut = rng
+    .shuffle(evalSet)
+    .slice(0, evalTarget)
+    .map((e) => ({ prompt: e.prompt, reference: e.completion }));
+  const { sft, trainPrompts } = trainSide(
+    split.trainUnits.flatMap((u) => tldrExamples(u, stats, true)),
+    new Set(evalOut.map((e) => e.prompt)),
+    seed,
+    0x7d1a7a1e,
+  );
   return {
-    name: 'tldr', description: TLDR_DESCRIPTION, corpus, sft, trainPrompts, eval: evalOut,
-    generation: { ...TLDR_GENERATION, stop: [...TLDR_GENERATION.stop] }, gold: tldrGold(stats), stats: taskStats,
+    name: 'tldr',
+    description: TLDR_DESCRIPTION,
+    corpus,
+    sft,
+    trainPrompts,
+    eval: evalOut,
+    generation: { ...TLDR_GENERATION, stop: [...TLDR_GENERATION.stop] },
+    gold: tldrGold(stats),
+    stats: taskStats,
   };
 }

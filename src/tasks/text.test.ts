@@ -4,13 +4,20 @@ import { isContentWord, normalizeText, splitParagraphs, splitSentences, stem, wo
 
 test('splitSentences cuts at . ! ? before a capital, but not after abbreviations or initials', () => {
   assert.deepEqual(splitSentences('Call me Ishmael. Some years ago I went to sea! Did I? Yes.'), [
-    'Call me Ishmael.', 'Some years ago I went to sea!', 'Did I?', 'Yes.',
+    'Call me Ishmael.',
+    'Some years ago I went to sea!',
+    'Did I?',
+    'Yes.',
   ]);
   assert.deepEqual(splitSentences('Mr. Starbuck met Capt. Ahab and J. Ross Browne. Then he left.'), [
-    'Mr. Starbuck met Capt. Ahab and J. Ross Browne.', 'Then he left.',
+    'Mr. Starbuck met Capt. Ahab and J. Ross Browne.',
+    'Then he left.',
   ]);
   // A question inside a quotation followed by lower case ("asked I") does not end the sentence.
-  assert.deepEqual(splitSentences('"What is that?" asked I. "A whale," said he.'), ['"What is that?" asked I.', '"A whale," said he.']);
+  assert.deepEqual(splitSentences('"What is that?" asked I. "A whale," said he.'), [
+    '"What is that?" asked I.',
+    '"A whale," said he.',
+  ]);
   // Closing quotes stay with their sentence.
   assert.deepEqual(splitSentences('He said "go." She went.'), ['He said "go."', 'She went.']);
   assert.deepEqual(splitSentences(''), []);
@@ -25,14 +32,29 @@ test('normalizeText straightens quotes and collapses spaces', () => {
 });
 
 test('words lower-cases, keeps contractions whole and splits hyphens and dashes', () => {
-  assert.deepEqual(words("Don't go—the sea-captain's BOAT, 42!"), ["don't", 'go', 'the', 'sea', "captain's", 'boat', '42']);
+  assert.deepEqual(words("Don't go—the sea-captain's BOAT, 42!"), [
+    "don't",
+    'go',
+    'the',
+    'sea',
+    "captain's",
+    'boat',
+    '42',
+  ]);
   assert.deepEqual(words('  !!! '), []);
   assert.equal(wordCount('  a  b\tc '), 3);
   assert.equal(wordCount(''), 0);
 });
 
 test('stem maps inflections of one word together', () => {
-  for (const group of [['whale', 'whales', 'whaling', 'whaled'], ['run', 'running'], ['boat', 'boats'], ['story', 'stories'], ['box', 'boxes'], ['call', 'called', 'calls']]) {
+  for (const group of [
+    ['whale', 'whales', 'whaling', 'whaled'],
+    ['run', 'running'],
+    ['boat', 'boats'],
+    ['story', 'stories'],
+    ['box', 'boxes'],
+    ['call', 'called', 'calls'],
+  ]) {
     const stems = new Set(group.map(stem));
     assert.equal(stems.size, 1, `${group.join(', ')} → ${[...stems].join(', ')}`);
   }

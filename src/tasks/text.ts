@@ -23,8 +23,37 @@ export function splitParagraphs(text: string): string[] {
 
 // Words after which a full stop does not end a sentence ("Mr. Starbuck", "St. Paul's").
 const ABBREVIATIONS = new Set([
-  'mr', 'mrs', 'ms', 'dr', 'st', 'capt', 'messrs', 'jr', 'sr', 'esq', 'rev', 'prof', 'gen', 'col', 'lieut', 'gov',
-  'vs', 'viz', 'cf', 'no', 'vol', 'ch', 'p', 'pp', 'i.e', 'e.g', 'etc', 'mt', 'ft', 'lb', 'oz',
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'st',
+  'capt',
+  'messrs',
+  'jr',
+  'sr',
+  'esq',
+  'rev',
+  'prof',
+  'gen',
+  'col',
+  'lieut',
+  'gov',
+  'vs',
+  'viz',
+  'cf',
+  'no',
+  'vol',
+  'ch',
+  'p',
+  'pp',
+  'i.e',
+  'e.g',
+  'etc',
+  'mt',
+  'ft',
+  'lb',
+  'oz',
 ]);
 
 /**
@@ -56,7 +85,12 @@ const WORD_RE = /[\p{L}\p{N}]+(?:'[\p{L}]+)*/gu;
 
 /** Lower-case word tokens ("don't" is one word, "sea-captain" two). */
 export function words(s: string): string[] {
-  return s.toLowerCase().replace(/[\u2018\u2019]/g, "'").match(WORD_RE) ?? [];
+  return (
+    s
+      .toLowerCase()
+      .replace(/[\u2018\u2019]/g, "'")
+      .match(WORD_RE) ?? []
+  );
 }
 
 /** Number of whitespace-separated tokens: the length unit of prompts, completions and passages. */
@@ -76,9 +110,13 @@ export function stem(word: string): string {
   let suffix = false;
   if (w.endsWith('ies') && w.length > 4) w = w.slice(0, -3) + 'y';
   else if (/(?:sh|ch|x|z|ss)es$/.test(w)) w = w.slice(0, -2);
-  else if (w.endsWith('ing') && w.length > 5) { w = w.slice(0, -3); suffix = true; }
-  else if (w.endsWith('ed') && w.length > 4) { w = w.slice(0, -2); suffix = true; }
-  else if (w.endsWith('s')) w = w.slice(0, -1);
+  else if (w.endsWith('ing') && w.length > 5) {
+    w = w.slice(0, -3);
+    suffix = true;
+  } else if (w.endsWith('ed') && w.length > 4) {
+    w = w.slice(0, -2);
+    suffix = true;
+  } else if (w.endsWith('s')) w = w.slice(0, -1);
   if (w.endsWith('e') && w.length > 4) w = w.slice(0, -1);
   // "running" → "runn" → "run": undouble the consonant that -ing/-ed doubled.
   if (suffix && /([bdgmnprtz])\1$/.test(w) && w.length > 3) w = w.slice(0, -1);
@@ -89,7 +127,8 @@ export function stem(word: string): string {
  * Function words and the commonest verbs and adverbs: not "content" for the tl;dr judge, so a
  * summary may use them freely without being called unfaithful, and they carry no salience.
  */
-export const STOPWORDS: ReadonlySet<string> = new Set(`
+export const STOPWORDS: ReadonlySet<string> = new Set(
+  `
 a about above after again against all almost also am among an and another any are aren't as at be because been before
 being below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each
 either else enough even ever every few for from further get gets got had hadn't has hasn't have haven't having he he'd
@@ -102,7 +141,10 @@ thine this those thou though through thus thy till to too toward towards under u
 we we'd we'll we're we've were weren't what what's whatever when when's where where's whether which while who who's
 whom whose why why's will with within without won't would wouldn't ye yet you you'd you'll you're you've your yours
 yourself yourselves
-`.trim().split(/\s+/));
+`
+    .trim()
+    .split(/\s+/),
+);
 
 /** Content words: not stopwords, and not bare numbers. */
 export function isContentWord(w: string): boolean {

@@ -16,11 +16,19 @@ export const TLDR_SUFFIX = '\nTL;DR:';
 export const TLDR_GENERATION = { maxNewTokens: 32, stop: ['\n'] };
 
 /** Passages: 1–4 sentences; 16–40 words (20–40 for a single sentence). Summaries: ≤ 15 words. */
-export const TLDR_LIMITS = { maxSentences: 4, minWords: 16, minWordsOneSentence: 20, maxWords: 40, maxSummary: 15, minReference: 4 };
+export const TLDR_LIMITS = {
+  maxSentences: 4,
+  minWords: 16,
+  minWordsOneSentence: 20,
+  maxWords: 40,
+  maxSummary: 15,
+  minReference: 4,
+};
 
 /** How many of the passage's heaviest content stems a summary must cover for full coverage. */
 const SALIENT_K = 10;
-const W_COVERAGE = 0.6, W_FAITHFUL = 0.4;
+const W_COVERAGE = 0.6,
+  W_FAITHFUL = 0.4;
 
 /** The passage a tl;dr prompt holds: the prompt less its trailing "TL;DR:" line (the whole prompt if absent). */
 export function passageOf(prompt: string): string {
@@ -50,13 +58,20 @@ function analyze(passage: string, stats: CorpusStats): PassageInfo {
   for (const [s, n] of tf) weight.set(s, n * idf(stats, s));
   // Ties broken by the stem itself so the judge is deterministic whatever the map's order.
   const top = [...weight.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, SALIENT_K);
-  return { weight, salientSum: top.reduce((a, [, w]) => a + w, 0), words: new Set(ws), wordCount: wordCount(passage), counts: countText(passage) };
+  return {
+    weight,
+    salientSum: top.reduce((a, [, w]) => a + w, 0),
+    words: new Set(ws),
+    wordCount: wordCount(passage),
+    counts: countText(passage),
+  };
 }
 
 /** Coverage and faithfulness of a summary's words against a passage. */
 function contentScores(info: PassageInfo, summaryWords: string[]): { coverage: number; faithfulness: number } {
   const covered = new Set<string>();
-  let content = 0, supported = 0;
+  let content = 0,
+    supported = 0;
   for (const w of summaryWords) {
     if (!isContentWord(w)) continue;
     content++;
@@ -106,7 +121,16 @@ export function tldrGold(stats: CorpusStats): GoldJudge {
     const brevity = brevityOf(wordCount(completion), p.wordCount);
     const f = fluencyGate(completion, stats, { context: p.counts });
     const score = 2 * f.fluency * brevity * (W_COVERAGE * coverage + W_FAITHFUL * faithfulness) - 1;
-    return { score, coverage, faithfulness, brevity, fluency: f.fluency, known: f.known, repetition: f.repetition, plausibility: f.plausibility };
+    return {
+      score,
+      coverage,
+      faithfulness,
+      brevity,
+      fluency: f.fluency,
+      known: f.known,
+      repetition: f.repetition,
+      plausibility: f.plausibility,
+    };
   };
   return { name: 'tldr-coverage×faithfulness×brevity×fluency', score: (p, c) => explain(p, c).score, explain };
 }
@@ -118,7 +142,10 @@ const LEADING_JUNK = /^(?:(?:and|but|or|so|yet|nor|then)\b[,]?\s*|[\s,;:—\-'"(
 /** A clause span made presentable: no stray quotes or leading conjunction, a capital, a full stop. */
 export function tidySummary(span: string): string {
   let s = span.replace(/"/g, '').replace(/\s+/g, ' ').trim();
-  s = s.replace(LEADING_JUNK, '').replace(/[\s,;:—\-'(]+$/, '').trim();
+  s = s
+    .replace(LEADING_JUNK, '')
+    .replace(/[\s,;:—\-'(]+$/, '')
+    .trim();
   if (!s) return s;
   s = s[0].toUpperCase() + s.slice(1);
   return /[.!?]$/.test(s) ? s : s + '.';
@@ -144,7 +171,8 @@ export function extractiveReference(passage: string, sentences: string[], stats:
         if (n > TLDR_LIMITS.maxSummary) break;
         if (n < TLDR_LIMITS.minReference) continue;
         const got = contentScores(info, words(text)).coverage;
-        if (!best || got > best.got + 1e-12 || (Math.abs(got - best.got) <= 1e-12 && n < best.n)) best = { text, got, n };
+        if (!best || got > best.got + 1e-12 || (Math.abs(got - best.got) <= 1e-12 && n < best.n))
+          best = { text, got, n };
       }
     }
   }

@@ -18,7 +18,16 @@ export function chromiumMissing(): string | null {
 
 // NOTE: without the background-networking flags Chromium keeps dialing out, and this machine's closed
 // network refuses it many times a second; --user-data-dir is given by launchPersistentContext.
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** A headless Chromium with a fresh profile; dispose() closes it and removes the profile. */
 export async function launchChromium(
@@ -27,7 +36,11 @@ export async function launchChromium(
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'rlhf-chromium-'));
   const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, args: ARGS, viewport: opts.viewport ?? { width: 1280, height: 900 }, acceptDownloads: opts.acceptDownloads,
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: opts.viewport ?? { width: 1280, height: 900 },
+    acceptDownloads: opts.acceptDownloads,
   });
   return Object.assign(ctx, {
     async dispose() {

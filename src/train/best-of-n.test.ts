@@ -16,7 +16,11 @@ describe('best-of-N', () => {
     const tok = Tokenizer.train(['aaa bbb ccc ddd eee'], { vocabSize: 260 });
     const model = new GPT(presetConfig('tiny', { vocabSize: 320, eosTokenId: tok.eosId }), 1);
     const reward = (items: { completion: string }[]) => items.map((it) => (it.completion.match(/a/g) ?? []).length);
-    const res = await bestOfN(model, tok, ['x', 'y', 'z'], 8, reward, { maxNewTokens: 12, seed: 3, vocabLimit: tok.vocabSize });
+    const res = await bestOfN(model, tok, ['x', 'y', 'z'], 8, reward, {
+      maxNewTokens: 12,
+      seed: 3,
+      vocabLimit: tok.vocabSize,
+    });
     assert.equal(res.length, 3);
     for (const r of res) {
       assert.equal(r.rewards.length, 8);
@@ -31,6 +35,9 @@ describe('best-of-N', () => {
   it('rejects a reward function that returns the wrong number of scores', async () => {
     const tok = Tokenizer.train(['abc'], { vocabSize: 258 });
     const model = new GPT(presetConfig('tiny', { vocabSize: 320, eosTokenId: tok.eosId }), 1);
-    await assert.rejects(bestOfN(model, tok, ['x'], 2, () => [1], { maxNewTokens: 2 }), /returned 1 scores for 2 items/);
+    await assert.rejects(
+      bestOfN(model, tok, ['x'], 2, () => [1], { maxNewTokens: 2 }),
+      /returned 1 scores for 2 items/,
+    );
   });
 });

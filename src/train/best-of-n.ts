@@ -29,30 +29,75 @@ export interface BestOfNResult {
  * samples with the built-in engine.
  */
 export async function bestOfN(
-  generator: Generator, prompts: string[], n: number, reward: RewardFn, opts: GenerationOptions, onProgress?: (p: GenerationProgress) => void,
+  generator: Generator,
+  prompts: string[],
+  n: number,
+  reward: RewardFn,
+  opts: GenerationOptions,
+  onProgress?: (p: GenerationProgress) => void,
 ): Promise<BestOfNResult[]>;
 export async function bestOfN(
-  model: GPT, tok: Tokenizer, prompts: string[], n: number, reward: RewardFn, opts: Omit<SampleOptions, 'rng'>, batchSize?: number,
+  model: GPT,
+  tok: Tokenizer,
+  prompts: string[],
+  n: number,
+  reward: RewardFn,
+  opts: Omit<SampleOptions, 'rng'>,
+  batchSize?: number,
 ): Promise<BestOfNResult[]>;
 export async function bestOfN(...args: unknown[]): Promise<BestOfNResult[]> {
   if (args[0] instanceof GPT) {
-    const [model, tok, prompts, n, reward, o, batchSize] = args as [GPT, Tokenizer, string[], number, RewardFn, Omit<SampleOptions, 'rng'>, number | undefined];
+    const [model, tok, prompts, n, reward, o, batchSize] = args as [
+      GPT,
+      Tokenizer,
+      string[],
+      number,
+      RewardFn,
+      Omit<SampleOptions, 'rng'>,
+      number | undefined,
+    ];
     // Stop token ids become stop texts (the end-of-text token always stops).
     const stop = (o.stopTokens ?? []).filter((id) => id !== tok.eosId).map((id) => tok.decode([id]));
-    const opts: GenerationOptions = { maxNewTokens: o.maxNewTokens, temperature: o.temperature ?? 1, topK: o.topK, topP: o.topP, seed: o.seed, stop };
+    const opts: GenerationOptions = {
+      maxNewTokens: o.maxNewTokens,
+      temperature: o.temperature ?? 1,
+      topK: o.topK,
+      topP: o.topP,
+      seed: o.seed,
+      stop,
+    };
     return bestOfNWith(new LocalGenerator(model, tok, { batchSize: batchSize ?? 32 }), prompts, n, reward, opts);
   }
-  const [generator, prompts, n, reward, opts, onProgress] = args as [Generator, string[], number, RewardFn, GenerationOptions, ((p: GenerationProgress) => void) | undefined];
+  const [generator, prompts, n, reward, opts, onProgress] = args as [
+    Generator,
+    string[],
+    number,
+    RewardFn,
+    GenerationOptions,
+    ((p: GenerationProgress) => void) | undefined,
+  ];
   return bestOfNWith(generator, prompts, n, reward, opts, onProgress);
 }
 
 async function bestOfNWith(
-  generator: Generator, prompts: string[], n: number, reward: RewardFn, opts: GenerationOptions, onProgress?: (p: GenerationProgress) => void,
+  generator: Generator,
+  prompts: string[],
+  n: number,
+  reward: RewardFn,
+  opts: GenerationOptions,
+  onProgress?: (p: GenerationProgress) => void,
 ): Promise<BestOfNResult[]> {
   bestOfNKL(n);
-  const gens = await generator.generate(prompts.map((prompt) => ({ prompt, n })), opts, onProgress);
+  const gens = await generator.generate(
+    prompts.map((prompt) => ({ prompt, n })),
+    opts,
+    onProgress,
+  );
   const texts = gens.flatMap((g) => g.completions);
-  const scores = await scoreWith(reward, texts.map((c, i) => ({ prompt: prompts[Math.floor(i / n)], completion: c.text })));
+  const scores = await scoreWith(
+    reward,
+    texts.map((c, i) => ({ prompt: prompts[Math.floor(i / n)], completion: c.text })),
+  );
   return prompts.map((prompt, k) => {
     const rewards = scores.slice(k * n, (k + 1) * n);
     let best = 0;

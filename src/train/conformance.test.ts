@@ -27,8 +27,13 @@ const quiet = () => {};
 /** A tiny set of comparisons: the completion with more "a" wins. */
 function tinyComparisons(n: number): Comparison[] {
   const rng = new RNG(5);
-  const letters = (pA: number) => Array.from({ length: 3 }, () => ' ' + (rng.uniform() < pA ? 'a' : 'bcde'[rng.int(4)])).join('');
-  return Array.from({ length: n }, (_, i) => ({ prompt: [' b', ' c', ' d'][i % 3], completions: [letters(0.9), letters(0)], ranking: [0, 1] }));
+  const letters = (pA: number) =>
+    Array.from({ length: 3 }, () => ' ' + (rng.uniform() < pA ? 'a' : 'bcde'[rng.int(4)])).join('');
+  return Array.from({ length: n }, (_, i) => ({
+    prompt: [' b', ' c', ' d'][i % 3],
+    completions: [letters(0.9), letters(0)],
+    ranking: [0, 1],
+  }));
 }
 
 interface Run {
@@ -56,11 +61,41 @@ const trainers: Trainer[] = [
     name: 'sft',
     async run(seed, steps) {
       const dir = tmp();
-      writeFileSync(join(dir, 'd.jsonl'), Array.from({ length: 8 }, (_, i) => JSON.stringify({ prompt: `Q${i % 4}:`, completion: ` answer ${i % 4}` })).join('\n'));
+      writeFileSync(
+        join(dir, 'd.jsonl'),
+        Array.from({ length: 8 }, (_, i) =>
+          JSON.stringify({ prompt: `Q${i % 4}:`, completion: ` answer ${i % 4}` }),
+        ).join('\n'),
+      );
       const outDir = join(dir, 'o');
-      const r = trainSFT({ ...defaultSFTConfig, data: join(dir, 'd.jsonl'), outDir, preset: 'tiny', vocabSize: 270, contextLength: 16, batchSize: 8, steps, lr: 1e-2, warmupSteps: 2, evalEvery: 0, evalFraction: 0, seed, quiet: true }, quiet);
+      const r = trainSFT(
+        {
+          ...defaultSFTConfig,
+          data: join(dir, 'd.jsonl'),
+          outDir,
+          preset: 'tiny',
+          vocabSize: 270,
+          contextLength: 16,
+          batchSize: 8,
+          steps,
+          lr: 1e-2,
+          warmupSteps: 2,
+          evalEvery: 0,
+          evalFraction: 0,
+          seed,
+          quiet: true,
+        },
+        quiet,
+      );
       const m = loadCheckpoint(outDir).model;
-      return { first: r.firstLoss, last: r.finalLoss, params: snapshot(m), before: [], outDir, names: m.params.map((p) => p.name) };
+      return {
+        first: r.firstLoss,
+        last: r.finalLoss,
+        params: snapshot(m),
+        before: [],
+        outDir,
+        names: m.params.map((p) => p.name),
+      };
     },
   },
   {
@@ -68,8 +103,33 @@ const trainers: Trainer[] = [
     async run(seed, steps) {
       const outDir = tmp();
       const data = tinyComparisons(16);
-      const { rm, result } = trainRewardModel(data, [], { ...defaultRewardConfig, outDir, preset: 'tiny', vocabSize: 262, contextLength: 16, batchSize: 16, steps, lr: 1e-2, warmupSteps: 2, evalEvery: 0, seed, quiet: true }, quiet);
-      return { first: result.firstLoss, last: result.finalLoss, params: snapshot(rm.model), before: [], outDir, names: rm.model.params.map((p) => p.name) };
+      const { rm, result } = trainRewardModel(
+        data,
+        [],
+        {
+          ...defaultRewardConfig,
+          outDir,
+          preset: 'tiny',
+          vocabSize: 262,
+          contextLength: 16,
+          batchSize: 16,
+          steps,
+          lr: 1e-2,
+          warmupSteps: 2,
+          evalEvery: 0,
+          seed,
+          quiet: true,
+        },
+        quiet,
+      );
+      return {
+        first: result.firstLoss,
+        last: result.finalLoss,
+        params: snapshot(rm.model),
+        before: [],
+        outDir,
+        names: rm.model.params.map((p) => p.name),
+      };
     },
   },
   {
@@ -78,8 +138,33 @@ const trainers: Trainer[] = [
       const { model, tok } = letterPolicy();
       const before = snapshot(model);
       const outDir = tmp();
-      const r = trainDPO(model, tok, tinyComparisons(16), [], { ...defaultDPOConfig, outDir, beta: 0.5, batchSize: 16, steps, lr: 1e-2, warmupSteps: 2, evalEvery: 0, seed, quiet: true }, quiet);
-      return { first: r.firstLoss, last: r.finalLoss, params: snapshot(model), before, outDir, names: model.params.map((p) => p.name) };
+      const r = trainDPO(
+        model,
+        tok,
+        tinyComparisons(16),
+        [],
+        {
+          ...defaultDPOConfig,
+          outDir,
+          beta: 0.5,
+          batchSize: 16,
+          steps,
+          lr: 1e-2,
+          warmupSteps: 2,
+          evalEvery: 0,
+          seed,
+          quiet: true,
+        },
+        quiet,
+      );
+      return {
+        first: r.firstLoss,
+        last: r.finalLoss,
+        params: snapshot(model),
+        before,
+        outDir,
+        names: model.params.map((p) => p.name),
+      };
     },
   },
   {
@@ -88,8 +173,32 @@ const trainers: Trainer[] = [
       const { model, tok } = letterPolicy();
       const before = snapshot(model);
       const outDir = tmp();
-      const r = trainHindsight(model, tok, tinyComparisons(8), [], { ...defaultHindsightConfig, outDir, batchSize: 8, steps, lr: 1e-2, warmupSteps: 2, evalEvery: 0, seed, quiet: true }, quiet);
-      return { first: r.firstLoss, last: r.finalLoss, params: snapshot(model), before, outDir, names: model.params.map((p) => p.name) };
+      const r = trainHindsight(
+        model,
+        tok,
+        tinyComparisons(8),
+        [],
+        {
+          ...defaultHindsightConfig,
+          outDir,
+          batchSize: 8,
+          steps,
+          lr: 1e-2,
+          warmupSteps: 2,
+          evalEvery: 0,
+          seed,
+          quiet: true,
+        },
+        quiet,
+      );
+      return {
+        first: r.firstLoss,
+        last: r.finalLoss,
+        params: snapshot(model),
+        before,
+        outDir,
+        names: model.params.map((p) => p.name),
+      };
     },
   },
   {
@@ -100,9 +209,39 @@ const trainers: Trainer[] = [
       const outDir = tmp();
       const reward = countA;
       // One Grow, one Improve step of 8·steps passes over the kept samples: the fine-tuning loss must fall.
-      await trainReST(model, tok, [' b', ' c'], reward, { ...defaultReSTConfig, outDir, grows: 1, percentiles: [50], samplesPerPrompt: 8, epochsPerImprove: 8 * steps, batchSize: 16, maxNewTokens: 4, lr: 1e-2, contextLength: 16, seed, quiet: true }, quiet);
-      const lines = readFileSync(join(outDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-      return { first: lines[0]['train/loss'], last: lines[lines.length - 1]['train/loss'], params: snapshot(model), before, outDir, names: model.params.map((p) => p.name) };
+      await trainReST(
+        model,
+        tok,
+        [' b', ' c'],
+        reward,
+        {
+          ...defaultReSTConfig,
+          outDir,
+          grows: 1,
+          percentiles: [50],
+          samplesPerPrompt: 8,
+          epochsPerImprove: 8 * steps,
+          batchSize: 16,
+          maxNewTokens: 4,
+          lr: 1e-2,
+          contextLength: 16,
+          seed,
+          quiet: true,
+        },
+        quiet,
+      );
+      const lines = readFileSync(join(outDir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      return {
+        first: lines[0]['train/loss'],
+        last: lines[lines.length - 1]['train/loss'],
+        params: snapshot(model),
+        before,
+        outDir,
+        names: model.params.map((p) => p.name),
+      };
     },
   },
 ];
@@ -114,13 +253,21 @@ describe('trainer conformance', () => {
         const r = await t.run(1, 30);
         assert.ok(Number.isFinite(r.first) && Number.isFinite(r.last), `loss ${r.first} → ${r.last}`);
         assert.ok(r.last < 0.6 * r.first, `${t.name} does not overfit a tiny batch: loss ${r.first} → ${r.last}`);
-        if (r.before.length) assert.ok(r.params.some((p, i) => p.some((v, j) => v !== r.before[i][j])), 'parameters changed');
+        if (r.before.length)
+          assert.ok(
+            r.params.some((p, i) => p.some((v, j) => v !== r.before[i][j])),
+            'parameters changed',
+          );
         const loaded = loadCheckpoint(r.outDir).model;
-        assert.deepEqual(loaded.params.map((p) => p.name), r.names);
+        assert.deepEqual(
+          loaded.params.map((p) => p.name),
+          r.names,
+        );
         loaded.params.forEach((p, i) => assert.deepEqual(p.data, r.params[i], `${p.name} round-trips`));
       });
       it('the same seed gives the same run', async () => {
-        const a = await t.run(3, 4), b = await t.run(3, 4);
+        const a = await t.run(3, 4),
+          b = await t.run(3, 4);
         assert.equal(a.last, b.last);
         a.params.forEach((p, i) => assert.deepEqual(p, b.params[i]));
       });
@@ -134,13 +281,35 @@ describe('trainer conformance: ppo (its objective is a reward, not a loss to ove
     const { model, tok } = letterPolicy();
     const before = snapshot(model);
     const outDir = tmp();
-    const r = await trainPPO(model, tok, [' b', ' c'], reward, { ...defaultPPOConfig, outDir, iterations: 2, rolloutBatch: 8, minibatch: 4, ppoEpochs: 2, lr: 1e-3, maxNewTokens: 4, seed, quiet: true }, quiet);
+    const r = await trainPPO(
+      model,
+      tok,
+      [' b', ' c'],
+      reward,
+      {
+        ...defaultPPOConfig,
+        outDir,
+        iterations: 2,
+        rolloutBatch: 8,
+        minibatch: 4,
+        ppoEpochs: 2,
+        lr: 1e-3,
+        maxNewTokens: 4,
+        seed,
+        quiet: true,
+      },
+      quiet,
+    );
     return { r, before, params: snapshot(model), outDir, names: model.params.map((p) => p.name) };
   };
   it('finite metrics, parameters change, the checkpoint round-trips, the same seed gives the same run', async () => {
-    const a = await run(4), b = await run(4);
+    const a = await run(4),
+      b = await run(4);
     assert.ok(a.r.scores.every(Number.isFinite) && a.r.kl.every(Number.isFinite));
-    assert.ok(a.params.some((p, i) => p.some((v, j) => v !== a.before[i][j])), 'parameters changed');
+    assert.ok(
+      a.params.some((p, i) => p.some((v, j) => v !== a.before[i][j])),
+      'parameters changed',
+    );
     const loaded = loadCheckpoint(a.outDir).model;
     loaded.params.forEach((p, i) => assert.deepEqual(p.data, a.params[i], `${p.name} round-trips`));
     a.params.forEach((p, i) => assert.deepEqual(p, b.params[i]));

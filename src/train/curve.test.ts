@@ -18,10 +18,25 @@ describe('reward scaling curve', () => {
       return { prompt: `P${i}:`, completions, ranking: [win, 1 - win] };
     });
     const dir = mkdtempSync(join(tmpdir(), 'rlhf-curve-'));
-    const cfg = { ...defaultRewardConfig, preset: 'tiny', vocabSize: 270, contextLength: 12, batchSize: 16, lr: 3e-3, warmupSteps: 2, evalEvery: 0, quiet: true, epochs: 2, outDir: dir };
+    const cfg = {
+      ...defaultRewardConfig,
+      preset: 'tiny',
+      vocabSize: 270,
+      contextLength: 12,
+      batchSize: 16,
+      lr: 3e-3,
+      warmupSteps: 2,
+      evalEvery: 0,
+      quiet: true,
+      epochs: 2,
+      outDir: dir,
+    };
     const points = await rewardCurve(data.slice(0, 200), data.slice(200), cfg, ['tiny'], [20, 200], () => {});
     assert.equal(points.length, 2);
-    assert.deepEqual(points.map((p) => p.train_comparisons), [20, 200]);
+    assert.deepEqual(
+      points.map((p) => p.train_comparisons),
+      [20, 200],
+    );
     assert.ok(points[1].eval_accuracy >= points[0].eval_accuracy);
     assert.match(readFileSync(join(dir, 'curve.svg'), 'utf8'), /^<svg/);
     assert.equal(readFileSync(join(dir, 'curve.jsonl'), 'utf8').trim().split('\n').length, 2);

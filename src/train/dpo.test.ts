@@ -14,15 +14,41 @@ describe('DPO', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rlhf-dpo-'));
     const { model, tok } = letterPolicy();
     const rng = new RNG(2);
-    const letters = (n: number, pA: number) => Array.from({ length: n }, () => ' ' + (rng.uniform() < pA ? 'a' : 'bcde'[rng.int(4)])).join('');
+    const letters = (n: number, pA: number) =>
+      Array.from({ length: n }, () => ' ' + (rng.uniform() < pA ? 'a' : 'bcde'[rng.int(4)])).join('');
     const prompts = [' b', ' c', ' d e', ' e', ' b c'];
-    const comps: Comparison[] = Array.from({ length: 160 }, (_, i) => ({ prompt: prompts[i % 5], completions: [letters(4, 0.8), letters(4, 0)], ranking: [0, 1] }));
+    const comps: Comparison[] = Array.from({ length: 160 }, (_, i) => ({
+      prompt: prompts[i % 5],
+      completions: [letters(4, 0.8), letters(4, 0)],
+      ranking: [0, 1],
+    }));
     const countA = () => {
-      const gens = generate(model, Array.from({ length: 40 }, (_, i) => tok.encode(prompts[i % 5])), { maxNewTokens: 4, seed: 9, vocabLimit: tok.vocabSize });
+      const gens = generate(
+        model,
+        Array.from({ length: 40 }, (_, i) => tok.encode(prompts[i % 5])),
+        { maxNewTokens: 4, seed: 9, vocabLimit: tok.vocabSize },
+      );
       return gens.reduce((a, g) => a + (tok.decode(g.tokens).match(/a/g) ?? []).length, 0) / 40;
     };
     const before = countA();
-    const r = trainDPO(model, tok, comps.slice(0, 140), comps.slice(140), { ...defaultDPOConfig, outDir: join(dir, 'dpo'), beta: 0.5, epochs: 3, batchSize: 16, lr: 3e-3, warmupSteps: 2, evalEvery: 0, quiet: true }, () => {});
+    const r = trainDPO(
+      model,
+      tok,
+      comps.slice(0, 140),
+      comps.slice(140),
+      {
+        ...defaultDPOConfig,
+        outDir: join(dir, 'dpo'),
+        beta: 0.5,
+        epochs: 3,
+        batchSize: 16,
+        lr: 3e-3,
+        warmupSteps: 2,
+        evalEvery: 0,
+        quiet: true,
+      },
+      () => {},
+    );
     const after = countA();
     assert.ok(Number.isFinite(r.finalLoss) && r.finalLoss < r.firstLoss, `loss ${r.firstLoss} → ${r.finalLoss}`);
     assert.ok(Math.abs(r.firstLoss - Math.LN2) < 1e-3, 'the first step starts at the reference: loss log 2');

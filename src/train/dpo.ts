@@ -28,9 +28,22 @@ export interface DPOConfig extends OptimConfig {
 }
 
 export const defaultDPOConfig: Omit<DPOConfig, 'outDir'> = {
-  beta: 0.1, loss: 'sigmoid', labelSmoothing: 0, batchSize: 16, epochs: 1,
-  steps: 0, lr: 1e-4, warmupSteps: 10, weightDecay: 0, beta1: 0.9, beta2: 0.95, gradClip: 1,
-  evalEvery: 50, saveEvery: 0, seed: 0, quiet: false,
+  beta: 0.1,
+  loss: 'sigmoid',
+  labelSmoothing: 0,
+  batchSize: 16,
+  epochs: 1,
+  steps: 0,
+  lr: 1e-4,
+  warmupSteps: 10,
+  weightDecay: 0,
+  beta1: 0.9,
+  beta2: 0.95,
+  gradClip: 1,
+  evalEvery: 50,
+  saveEvery: 0,
+  seed: 0,
+  quiet: false,
 };
 
 interface EncodedPair {
@@ -52,10 +65,20 @@ function encodePair(tok: Tokenizer, prompt: string, completion: string, ctx: num
 
 function encodeAll(policy: GPT, tok: Tokenizer, comps: Comparison[], cfg: DPOConfig): EncodedPair[] {
   const ctx = policy.config.nPositions;
-  const pairs = comps.flatMap((c) => toPairs(c)).map((p) => ({ chosen: encodePair(tok, p.prompt, p.chosen, ctx), rejected: encodePair(tok, p.prompt, p.rejected, ctx) }));
+  const pairs = comps
+    .flatMap((c) => toPairs(c))
+    .map((p) => ({
+      chosen: encodePair(tok, p.prompt, p.chosen, ctx),
+      rejected: encodePair(tok, p.prompt, p.rejected, ctx),
+    }));
   // The reference: the starting policy, frozen — so its log-probs can be taken now, once.
-  const ref = completionLogProbs(policy, pairs.flatMap((p) => [p.chosen, p.rejected]), tok.eosId);
-  const seq = (lp: number[]) => (cfg.loss === 'ipo' ? lp.reduce((a, b) => a + b, 0) / Math.max(1, lp.length) : lp.reduce((a, b) => a + b, 0));
+  const ref = completionLogProbs(
+    policy,
+    pairs.flatMap((p) => [p.chosen, p.rejected]),
+    tok.eosId,
+  );
+  const seq = (lp: number[]) =>
+    cfg.loss === 'ipo' ? lp.reduce((a, b) => a + b, 0) / Math.max(1, lp.length) : lp.reduce((a, b) => a + b, 0);
   return pairs.map((p, i) => ({ ...p, refChosen: seq(ref[2 * i]), refRejected: seq(ref[2 * i + 1]) }));
 }
 
@@ -64,9 +87,14 @@ function shards(items: EncodedPair[], cfg: DPOConfig, padId: number): DPOShard[]
   return Array.from({ length: n }, (_, k) => {
     const part = items.slice(Math.floor((k * items.length) / n), Math.floor(((k + 1) * items.length) / n));
     return {
-      pairs: [...part.map((p) => p.chosen), ...part.map((p) => p.rejected)], padId,
-      refChosen: part.map((p) => p.refChosen), refRejected: part.map((p) => p.refRejected),
-      beta: cfg.beta, loss: cfg.loss, labelSmoothing: cfg.labelSmoothing, weight: part.length / items.length,
+      pairs: [...part.map((p) => p.chosen), ...part.map((p) => p.rejected)],
+      padId,
+      refChosen: part.map((p) => p.refChosen),
+      refRejected: part.map((p) => p.refRejected),
+      beta: cfg.beta,
+      loss: cfg.loss,
+      labelSmoothing: cfg.labelSmoothing,
+      weight: part.length / items.length,
     };
   });
 }
@@ -87,16 +115,27 @@ export interface DPOResult extends LoopSummary {
   eval: Record<string, number>;
 }
 
-export function trainDPO(policy: GPT, tok: Tokenizer, train: Comparison[], evalSet: Comparison[], cfg: DPOConfig, log: (m: string) => void): DPOResult {
+export function trainDPO(
+  policy: GPT,
+  tok: Tokenizer,
+  train: Comparison[],
+  evalSet: Comparison[],
+  cfg: DPOConfig,
+  log: (m: string) => void,
+): DPOResult {
   if (!(cfg.beta > 0)) throw new Error(`beta must be > 0, got ${cfg.beta}`);
-  if (cfg.loss === 'ipo' && cfg.labelSmoothing !== 0) throw new Error('label smoothing applies to the sigmoid (DPO) loss only');
+  if (cfg.loss === 'ipo' && cfg.labelSmoothing !== 0)
+    throw new Error('label smoothing applies to the sigmoid (DPO) loss only');
   const data = encodeAll(policy, tok, train, cfg);
   const evalData = evalSet.length ? encodeAll(policy, tok, evalSet, cfg) : [];
   if (data.length === 0) throw new Error('no training pairs');
   const n = data.length;
   const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * n) / cfg.batchSize));
-  log(`dpo: ${n} training pairs, ${evalData.length} eval; ${steps} steps of ${cfg.batchSize} pairs; β = ${cfg.beta}, loss ${cfg.loss}`);
-  let epoch = -1, order: number[] = [];
+  log(
+    `dpo: ${n} training pairs, ${evalData.length} eval; ${steps} steps of ${cfg.batchSize} pairs; β = ${cfg.beta}, loss ${cfg.loss}`,
+  );
+  let epoch = -1,
+    order: number[] = [];
   const at = (k: number) => {
     const e = Math.floor(k / n);
     if (e !== epoch) order = new RNG((cfg.seed * 1000003 + (epoch = e)) >>> 0).shuffle(data.map((_, i) => i));
@@ -108,24 +147,39 @@ export function trainDPO(policy: GPT, tok: Tokenizer, train: Comparison[], evalS
     for (let i = 0; i < evalData.length; i += 64) {
       const chunk = evalData.slice(i, i + 64);
       const sh = shards(chunk, cfg, tok.eosId);
-      const { loss, metrics } = combine(sh.map((s) => dpoStep(replica, s, false)), sh);
+      const { loss, metrics } = combine(
+        sh.map((s) => dpoStep(replica, s, false)),
+        sh,
+      );
       const w = chunk.length / evalData.length;
       out['eval/loss'] = (out['eval/loss'] ?? 0) + loss * w;
       for (const [k, v] of Object.entries(metrics)) out[`eval/${k}`] = (out[`eval/${k}`] ?? 0) + v * w;
     }
     return out;
   };
-  const summary = runTraining({
-    params: policy.params,
-    step(_rng, step) {
-      const items = Array.from({ length: cfg.batchSize }, (_, j) => at(step * cfg.batchSize + j));
-      const sh = shards(items, cfg, tok.eosId);
-      const { loss, metrics } = combine(runSharded(replica, kernel('dpoStep'), dpoStep, sh), sh);
-      return { loss, tokens: sh.reduce((a, s) => a + s.pairs.reduce((x, p) => x + p.prompt.length + p.completion.length, 0), 0), metrics };
+  const summary = runTraining(
+    {
+      params: policy.params,
+      step(_rng, step) {
+        const items = Array.from({ length: cfg.batchSize }, (_, j) => at(step * cfg.batchSize + j));
+        const sh = shards(items, cfg, tok.eosId);
+        const { loss, metrics } = combine(runSharded(replica, kernel('dpoStep'), dpoStep, sh), sh);
+        return {
+          loss,
+          tokens: sh.reduce((a, s) => a + s.pairs.reduce((x, p) => x + p.prompt.length + p.completion.length, 0), 0),
+          metrics,
+        };
+      },
+      evaluate: evalData.length ? evaluate : undefined,
+      save: (dir) =>
+        saveCheckpoint(dir, policy, {
+          tokenizer: tok,
+          meta: { kind: 'policy', trainer: 'dpo', beta: cfg.beta, loss: cfg.loss },
+        }),
     },
-    evaluate: evalData.length ? evaluate : undefined,
-    save: (dir) => saveCheckpoint(dir, policy, { tokenizer: tok, meta: { kind: 'policy', trainer: 'dpo', beta: cfg.beta, loss: cfg.loss } }),
-  }, { ...cfg, steps }, { outDir: cfg.outDir, label: 'dpo', quiet: cfg.quiet });
+    { ...cfg, steps },
+    { outDir: cfg.outDir, label: 'dpo', quiet: cfg.quiet },
+  );
   const result: DPOResult = { ...summary, trainPairs: n, evalPairs: evalData.length, eval: summary.lastEval };
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
   return result;

@@ -22,27 +22,49 @@ function checkPlan(ns: number[], limits: Parameters<typeof planChunks>[1]) {
     for (const p of c.parts) for (let j = 0; j < c.n; j++) seen[p.request][p.first + j]++;
     offset += c.parts.length * c.n;
   }
-  assert.ok(seen.every((s) => s.every((x) => x === 1)), 'every sample planned once');
+  assert.ok(
+    seen.every((s) => s.every((x) => x === 1)),
+    'every sample planned once',
+  );
   return chunks;
 }
 
 describe('planChunks', () => {
   it('packs whole prompts into batches, with offsets that give each chunk its seed', () => {
     const c = checkPlan([8, 8, 8, 8, 8], { batchSize: 32 });
-    assert.deepEqual(c.map((x) => [x.parts.map((p) => p.request), x.n, x.offset]), [[[0, 1, 2, 3], 8, 0], [[4], 8, 32]]);
+    assert.deepEqual(
+      c.map((x) => [x.parts.map((p) => p.request), x.n, x.offset]),
+      [
+        [[0, 1, 2, 3], 8, 0],
+        [[4], 8, 32],
+      ],
+    );
     // n = 1 reproduces plain batches of batchSize prompts (the seeds of the earlier `rlhf sample`).
-    assert.deepEqual(planChunks([1, 1, 1, 1, 1], { batchSize: 2 }).map((x) => x.offset), [0, 2, 4]);
+    assert.deepEqual(
+      planChunks([1, 1, 1, 1, 1], { batchSize: 2 }).map((x) => x.offset),
+      [0, 2, 4],
+    );
   });
 
   it('splits large n into rounds, and with maxN = 1 never puts a prompt twice in a request', () => {
     checkPlan([70, 3], { batchSize: 32 });
     const one = checkPlan([3, 2, 3], { batchSize: 8, maxN: 1 });
     assert.ok(one.every((c) => c.n === 1));
-    assert.deepEqual(one.map((c) => c.parts.map((p) => p.request)), [[0, 1, 2], [0, 1, 2], [0, 2]]);
+    assert.deepEqual(
+      one.map((c) => c.parts.map((p) => p.request)),
+      [
+        [0, 1, 2],
+        [0, 1, 2],
+        [0, 2],
+      ],
+    );
     checkPlan([5, 5, 1, 9], { batchSize: 6, maxN: 2, maxPrompts: 2 });
     // The same prompt in two requests (best-of-N with -n 2) never shares a request either.
     const keyed = planChunks([2, 2, 2], { batchSize: 8 }, ['x', 'x', 'y']);
-    assert.deepEqual(keyed.map((c) => c.parts.map((p) => p.request)), [[0], [1, 2]]);
+    assert.deepEqual(
+      keyed.map((c) => c.parts.map((p) => p.request)),
+      [[0], [1, 2]],
+    );
     assert.throws(() => planChunks([1], { batchSize: 0 }), /batchSize must be a positive integer/);
   });
 });
@@ -51,14 +73,23 @@ describe('LocalGenerator', () => {
   const gen = new LocalGenerator(model, tok, { batchSize: 4 });
 
   it('gives n completions per request, the same for the same seed, and differs across seeds', async () => {
-    const reqs = [{ prompt: 'the cat', n: 3 }, { prompt: '', n: 2 }];
+    const reqs = [
+      { prompt: 'the cat', n: 3 },
+      { prompt: '', n: 2 },
+    ];
     const a = await gen.generate(reqs, { maxNewTokens: 6, temperature: 1, seed: 7 });
     const b = await gen.generate(reqs, { maxNewTokens: 6, temperature: 1, seed: 7 });
     const c = await gen.generate(reqs, { maxNewTokens: 6, temperature: 1, seed: 8 });
-    assert.deepEqual(a.map((r) => r.completions.length), [3, 2]);
+    assert.deepEqual(
+      a.map((r) => r.completions.length),
+      [3, 2],
+    );
     assert.equal(a[0].prompt, 'the cat');
     assert.deepEqual(a, b);
-    assert.notDeepEqual(a.map((r) => r.completions.map((x) => x.text)), c.map((r) => r.completions.map((x) => x.text)));
+    assert.notDeepEqual(
+      a.map((r) => r.completions.map((x) => x.text)),
+      c.map((r) => r.completions.map((x) => x.text)),
+    );
     for (const r of a) {
       for (const x of r.completions) {
         assert.ok(x.tokens! <= 6 && x.tokenIds!.length === x.tokens);
@@ -87,16 +118,37 @@ describe('LocalGenerator', () => {
   });
 
   it('returns the log-probabilities of the sampled tokens, as completionLogProbs computes them', async () => {
-    const [r] = await gen.generate([{ prompt: 'the dog', n: 3 }], { maxNewTokens: 5, temperature: 0.8, seed: 1, logprobs: true });
-    const ref = completionLogProbs(model, r.completions.map((c) => ({ prompt: encodePrompt(tok, 'the dog'), completion: c.tokenIds! })), tok.eosId);
+    const [r] = await gen.generate([{ prompt: 'the dog', n: 3 }], {
+      maxNewTokens: 5,
+      temperature: 0.8,
+      seed: 1,
+      logprobs: true,
+    });
+    const ref = completionLogProbs(
+      model,
+      r.completions.map((c) => ({ prompt: encodePrompt(tok, 'the dog'), completion: c.tokenIds! })),
+      tok.eosId,
+    );
     r.completions.forEach((c, j) => assert.deepEqual(c.logprobs, ref[j]));
   });
 
   it('rejects bad requests and options by name, and prompts longer than the context', async () => {
-    await assert.rejects(gen.generate([{ prompt: 'x', n: 0 }], { maxNewTokens: 2, temperature: 1 }), /requests\[0\]\.n must be a positive integer/);
-    await assert.rejects(gen.generate([{ prompt: 'x', n: 1 }], { maxNewTokens: 2, temperature: -1 }), /temperature must be a number ≥ 0/);
-    await assert.rejects(gen.generate([{ prompt: 'x', n: 1 }], { maxNewTokens: 2, temperature: 1, stop: [''] }), /stop\[0\] must be a non-empty string/);
-    await assert.rejects(gen.generate([{ prompt: 'the cat sat '.repeat(20), n: 1 }], { maxNewTokens: 2, temperature: 1 }), /prompt 0 .* tokens but the model's context is 32/);
+    await assert.rejects(
+      gen.generate([{ prompt: 'x', n: 0 }], { maxNewTokens: 2, temperature: 1 }),
+      /requests\[0\]\.n must be a positive integer/,
+    );
+    await assert.rejects(
+      gen.generate([{ prompt: 'x', n: 1 }], { maxNewTokens: 2, temperature: -1 }),
+      /temperature must be a number ≥ 0/,
+    );
+    await assert.rejects(
+      gen.generate([{ prompt: 'x', n: 1 }], { maxNewTokens: 2, temperature: 1, stop: [''] }),
+      /stop\[0\] must be a non-empty string/,
+    );
+    await assert.rejects(
+      gen.generate([{ prompt: 'the cat sat '.repeat(20), n: 1 }], { maxNewTokens: 2, temperature: 1 }),
+      /prompt 0 .* tokens but the model's context is 32/,
+    );
   });
 
   it('chunk seeds are the seed plus the chunk offset', () => {

@@ -62,7 +62,11 @@ export interface GenerationProgress {
 export interface Generator {
   /** For messages: "the built-in engine", "the generator at http://…". */
   readonly name: string;
-  generate(requests: GenerationRequest[], options: GenerationOptions, onProgress?: (p: GenerationProgress) => void): Promise<GenerationResult[]>;
+  generate(
+    requests: GenerationRequest[],
+    options: GenerationOptions,
+    onProgress?: (p: GenerationProgress) => void,
+  ): Promise<GenerationResult[]>;
   /**
    * Makes the generator sample from these weights from now on (ReST's later Grows). Absent where
    * the generator already shares the policy (the local engine); resolves false where the backend
@@ -76,19 +80,27 @@ export interface Generator {
 export function validateGenerationRequests(requests: GenerationRequest[]): void {
   if (!Array.isArray(requests)) throw new Error('generate: requests must be an array of {prompt, n}');
   requests.forEach((r, i) => {
-    if (typeof r?.prompt !== 'string') throw new Error(`generate: requests[${i}].prompt must be a string, got ${typeof r?.prompt}`);
-    if (!Number.isInteger(r.n) || r.n < 1) throw new Error(`generate: requests[${i}].n must be a positive integer, got ${r.n}`);
+    if (typeof r?.prompt !== 'string')
+      throw new Error(`generate: requests[${i}].prompt must be a string, got ${typeof r?.prompt}`);
+    if (!Number.isInteger(r.n) || r.n < 1)
+      throw new Error(`generate: requests[${i}].n must be a positive integer, got ${r.n}`);
   });
 }
 
 export function validateGenerationOptions(o: GenerationOptions): void {
-  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${o.maxNewTokens}`);
-  if (!(typeof o.temperature === 'number' && o.temperature >= 0)) throw new Error(`generate: temperature must be a number ≥ 0 (0 = greedy), got ${o.temperature}`);
-  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new Error(`generate: topP must be in (0, 1], got ${o.topP}`);
-  if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 0)) throw new Error(`generate: topK must be a non-negative integer (0 = all), got ${o.topK}`);
-  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new Error(`generate: seed must be an integer, got ${o.seed}`);
+  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0)
+    throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${o.maxNewTokens}`);
+  if (!(typeof o.temperature === 'number' && o.temperature >= 0))
+    throw new Error(`generate: temperature must be a number ≥ 0 (0 = greedy), got ${o.temperature}`);
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1))
+    throw new Error(`generate: topP must be in (0, 1], got ${o.topP}`);
+  if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 0))
+    throw new Error(`generate: topK must be a non-negative integer (0 = all), got ${o.topK}`);
+  if (o.seed !== undefined && !Number.isSafeInteger(o.seed))
+    throw new Error(`generate: seed must be an integer, got ${o.seed}`);
   (o.stop ?? []).forEach((s, i) => {
-    if (typeof s !== 'string' || s.length === 0) throw new Error(`generate: stop[${i}] must be a non-empty string, got ${JSON.stringify(s)}`);
+    if (typeof s !== 'string' || s.length === 0)
+      throw new Error(`generate: stop[${i}] must be a non-empty string, got ${JSON.stringify(s)}`);
   });
 }
 
@@ -126,7 +138,8 @@ export interface ChunkLimits {
  */
 export function planChunks(ns: number[], limits: ChunkLimits, keys?: string[]): Chunk[] {
   const { batchSize } = limits;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
   const k = Math.max(1, Math.min(limits.maxN ?? Infinity, batchSize));
   const maxPrompts = limits.maxPrompts ?? Infinity;
   const chunks: Chunk[] = [];
@@ -139,7 +152,13 @@ export function planChunks(ns: number[], limits: ChunkLimits, keys?: string[]): 
     let inCur = new Set<string | number>();
     for (const p of parts) {
       const key = keys ? keys[p.request] : p.request;
-      if (!cur || cur.n !== p.count || cur.parts.length >= maxPrompts || (cur.parts.length + 1) * p.count > batchSize || inCur.has(key)) {
+      if (
+        !cur ||
+        cur.n !== p.count ||
+        cur.parts.length >= maxPrompts ||
+        (cur.parts.length + 1) * p.count > batchSize ||
+        inCur.has(key)
+      ) {
         if (cur) offset += cur.parts.length * cur.n;
         chunks.push((cur = { parts: [], n: p.count, offset }));
         inCur = new Set();
@@ -190,7 +209,13 @@ export function sampleTexts(model: GPT, tok: Tokenizer, rows: number[][], o: Tex
     if (ids.length === 1) stopTokens.push(ids[0]);
   }
   const gens = generate(model, rows, {
-    maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, stopTokens, vocabLimit: tok.vocabSize, seed: o.seed,
+    maxNewTokens: o.maxNewTokens,
+    temperature: o.temperature,
+    topK: o.topK,
+    topP: o.topP,
+    stopTokens,
+    vocabLimit: tok.vocabSize,
+    seed: o.seed,
   });
   const out: TextSample[] = gens.map((g) => {
     let ids = g.tokens;
@@ -209,7 +234,11 @@ export function sampleTexts(model: GPT, tok: Tokenizer, rows: number[][], o: Tex
   });
   if (o.logprobs) {
     const withTokens = out.map((s, i) => ({ s, i })).filter(({ s }) => s.tokenIds.length > 0);
-    const lps = completionLogProbs(model, withTokens.map(({ s, i }) => ({ prompt: rows[i], completion: s.tokenIds })), tok.eosId);
+    const lps = completionLogProbs(
+      model,
+      withTokens.map(({ s, i }) => ({ prompt: rows[i], completion: s.tokenIds })),
+      tok.eosId,
+    );
     out.forEach((s) => (s.logprobs = []));
     withTokens.forEach(({ s }, k) => (s.logprobs = lps[k]));
   }
@@ -230,7 +259,9 @@ export function checkPromptLengths(prompts: string[], encoded: number[][], nPosi
   encoded.forEach((ids, i) => {
     if (ids.length > nPositions) {
       const preview = prompts[i].length > 40 ? `${prompts[i].slice(0, 40)}…` : prompts[i];
-      throw new Error(`prompt ${i} (${JSON.stringify(preview)}) has ${ids.length} tokens but the model's context is ${nPositions}; shorten it`);
+      throw new Error(
+        `prompt ${i} (${JSON.stringify(preview)}) has ${ids.length} tokens but the model's context is ${nPositions}; shorten it`,
+      );
     }
   });
 }
@@ -245,26 +276,52 @@ export class LocalGenerator implements Generator {
   readonly name = 'the built-in engine';
   readonly batchSize: number;
 
-  constructor(readonly model: GPT, readonly tok: Tokenizer, opts: LocalGeneratorOptions = {}) {
+  constructor(
+    readonly model: GPT,
+    readonly tok: Tokenizer,
+    opts: LocalGeneratorOptions = {},
+  ) {
     this.batchSize = opts.batchSize ?? 32;
   }
 
-  async generate(requests: GenerationRequest[], options: GenerationOptions, onProgress?: (p: GenerationProgress) => void): Promise<GenerationResult[]> {
+  async generate(
+    requests: GenerationRequest[],
+    options: GenerationOptions,
+    onProgress?: (p: GenerationProgress) => void,
+  ): Promise<GenerationResult[]> {
     validateGenerationRequests(requests);
     validateGenerationOptions(options);
     const encoded = requests.map((r) => encodePrompt(this.tok, r.prompt));
-    checkPromptLengths(requests.map((r) => r.prompt), encoded, this.model.config.nPositions);
-    const results: GenerationResult[] = requests.map((r) => ({ prompt: r.prompt, completions: new Array<Completion>(r.n) }));
+    checkPromptLengths(
+      requests.map((r) => r.prompt),
+      encoded,
+      this.model.config.nPositions,
+    );
+    const results: GenerationResult[] = requests.map((r) => ({
+      prompt: r.prompt,
+      completions: new Array<Completion>(r.n),
+    }));
     const total = requests.reduce((a, r) => a + r.n, 0);
     let done = 0;
-    for (const chunk of planChunks(requests.map((r) => r.n), { batchSize: this.batchSize }, requests.map((r) => r.prompt))) {
+    for (const chunk of planChunks(
+      requests.map((r) => r.n),
+      { batchSize: this.batchSize },
+      requests.map((r) => r.prompt),
+    )) {
       const rows = chunk.parts.flatMap((p) => Array.from({ length: chunk.n }, () => encoded[p.request]));
-      const samples = sampleTexts(this.model, this.tok, rows, { ...options, seed: chunkSeed(options.seed ?? 0, chunk.offset) });
+      const samples = sampleTexts(this.model, this.tok, rows, {
+        ...options,
+        seed: chunkSeed(options.seed ?? 0, chunk.offset),
+      });
       chunk.parts.forEach((p, k) => {
         for (let j = 0; j < chunk.n; j++) {
           const s = samples[k * chunk.n + j];
           results[p.request].completions[p.first + j] = {
-            text: s.text, finishReason: s.finishReason, tokens: s.tokenIds.length, tokenIds: s.tokenIds, ...(s.logprobs ? { logprobs: s.logprobs } : {}),
+            text: s.text,
+            finishReason: s.finishReason,
+            tokens: s.tokenIds.length,
+            tokenIds: s.tokenIds,
+            ...(s.logprobs ? { logprobs: s.logprobs } : {}),
           };
         }
       });

@@ -12,13 +12,25 @@ import { GPT } from '../model/gpt.js';
 import { generate } from '../model/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import {
-  HindsightChoice, bestAndWorst, defaultHindsightConfig, defaultHindsightTemplates as tpl, hindsightBatch, hindsightChoice,
-  hindsightPrompt, hindsightSegments, hindsightSequence, hindsightSource, trainHindsight, validateHindsightTemplates,
+  HindsightChoice,
+  bestAndWorst,
+  defaultHindsightConfig,
+  defaultHindsightTemplates as tpl,
+  hindsightBatch,
+  hindsightChoice,
+  hindsightPrompt,
+  hindsightSegments,
+  hindsightSequence,
+  hindsightSource,
+  trainHindsight,
+  validateHindsightTemplates,
 } from './hindsight.js';
 import { defaultSFTConfig } from './sft-config.js';
 import { trainSFT } from './sft.js';
 
-const tok = Tokenizer.train(['Q: what is it? A good answer: x y A worse answer: z Feedback: too short', 'a b c d e'], { vocabSize: 280 });
+const tok = Tokenizer.train(['Q: what is it? A good answer: x y A worse answer: z Feedback: too short', 'a b c d e'], {
+  vocabSize: 280,
+});
 const cmp: Comparison = { prompt: 'Q: what is it?', completions: [' z', ' x y', ' w'], ranking: [1, 2, 0] };
 const split = (s: { tokens: number[]; output: boolean[] }) => ({
   out: tok.decode(s.tokens.filter((_, i) => s.output[i] && s.tokens[i] !== tok.eosId)),
@@ -39,7 +51,10 @@ describe('Chain of Hindsight: sequences', () => {
     const b = hindsightBatch([s], 64, tok.eosId);
     const scored: number[] = [];
     for (let t = 0; t < b.T; t++) if (b.targets[t] !== IGNORE_INDEX) scored.push(b.targets[t]);
-    assert.deepEqual(scored, s.tokens.filter((_, i) => s.output[i]));
+    assert.deepEqual(
+      scored,
+      s.tokens.filter((_, i) => s.output[i]),
+    );
     assert.equal(b.tokens, scored.length);
     for (let t = 0; t + 1 < s.tokens.length; t++) assert.equal(b.ids[t], s.tokens[t]);
   });
@@ -80,17 +95,29 @@ describe('Chain of Hindsight: sequences', () => {
 
   it('random order and phrases are a function of (seed, epoch, index): deterministic, and every choice occurs', () => {
     const cs = Array.from({ length: 200 }, (_, i) => hindsightChoice(7, 0, i, tpl));
-    assert.deepEqual(cs, Array.from({ length: 200 }, (_, i) => hindsightChoice(7, 0, i, tpl)));
+    assert.deepEqual(
+      cs,
+      Array.from({ length: 200 }, (_, i) => hindsightChoice(7, 0, i, tpl)),
+    );
     assert.ok(cs.some((c) => c.betterFirst) && cs.some((c) => !c.betterFirst), 'both orders occur');
     assert.deepEqual(new Set(cs.map((c) => c.positive)), new Set([0, 1]));
     assert.deepEqual(new Set(cs.map((c) => c.negative)), new Set([0, 1]));
     const frac = cs.filter((c) => c.betterFirst).length / cs.length;
     assert.ok(frac > 0.35 && frac < 0.65, `better first ${frac}`);
-    assert.notDeepEqual(cs, Array.from({ length: 200 }, (_, i) => hindsightChoice(8, 0, i, tpl)), 'another seed, other choices');
-    assert.notDeepEqual(cs, Array.from({ length: 200 }, (_, i) => hindsightChoice(7, 1, i, tpl)), 'another epoch, other choices');
+    assert.notDeepEqual(
+      cs,
+      Array.from({ length: 200 }, (_, i) => hindsightChoice(8, 0, i, tpl)),
+      'another seed, other choices',
+    );
+    assert.notDeepEqual(
+      cs,
+      Array.from({ length: 200 }, (_, i) => hindsightChoice(7, 1, i, tpl)),
+      'another epoch, other choices',
+    );
     // a step's batch is the same from a fresh source (what resuming relies on), in any order of calls
     const comps = Array.from({ length: 10 }, (_, i) => ({ ...cmp, prompt: `Q${i}:` }));
-    const a = hindsightSource(comps, tok, tpl, 64, 3), b = hindsightSource(comps, tok, tpl, 64, 3);
+    const a = hindsightSource(comps, tok, tpl, 64, 3),
+      b = hindsightSource(comps, tok, tpl, 64, 3);
     const rng = new RNG(0);
     const late = a.sample(rng, 4, 7);
     b.sample(rng, 4, 0);
@@ -101,12 +128,22 @@ describe('Chain of Hindsight: sequences', () => {
     const at = (share: number) => Array.from({ length: 200 }, (_, i) => hindsightChoice(7, 0, i, tpl, share));
     assert.ok(at(1).every((c) => c.betterFirst));
     assert.ok(at(0).every((c) => !c.betterFirst));
-    assert.deepEqual(at(0.5), Array.from({ length: 200 }, (_, i) => hindsightChoice(7, 0, i, tpl)), '0.5 is the default');
-    assert.deepEqual(at(1).map((c) => [c.positive, c.negative]), at(0.5).map((c) => [c.positive, c.negative]));
+    assert.deepEqual(
+      at(0.5),
+      Array.from({ length: 200 }, (_, i) => hindsightChoice(7, 0, i, tpl)),
+      '0.5 is the default',
+    );
+    assert.deepEqual(
+      at(1).map((c) => [c.positive, c.negative]),
+      at(0.5).map((c) => [c.positive, c.negative]),
+    );
     // With share 1, every sequence's first output is the better one, right after the prompt and a positive phrase.
     for (const c of at(1).slice(0, 20)) {
       const segs = hindsightSegments(cmp, c, tpl);
-      assert.ok(tpl.positive.some((p) => segs[0].text === cmp.prompt + tpl.separator + p), segs[0].text);
+      assert.ok(
+        tpl.positive.some((p) => segs[0].text === cmp.prompt + tpl.separator + p),
+        segs[0].text,
+      );
       assert.equal(segs[1].text, bestAndWorst(cmp).better);
     }
   });
@@ -128,20 +165,60 @@ describe('Chain of Hindsight: training', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rlhf-coh-'));
     const rng = new RNG(2);
     const phrases = [...tpl.positive, ...tpl.negative];
-    writeFileSync(join(dir, 'letters.txt'), Array.from({ length: 3000 }, (_, i) => (i % 8 === 7 ? phrases[rng.int(4)] + ' ' : '') + 'abcde'[rng.int(5)]).join(' '));
-    trainSFT({ ...defaultSFTConfig, data: join(dir, 'letters.txt'), outDir: join(dir, 'sft'), preset: 'tiny', vocabSize: 262, contextLength: 32, batchSize: 16, steps: 60, lr: 1e-2, warmupSteps: 5, evalEvery: 0, quiet: true }, () => {});
+    writeFileSync(
+      join(dir, 'letters.txt'),
+      Array.from({ length: 3000 }, (_, i) => (i % 8 === 7 ? phrases[rng.int(4)] + ' ' : '') + 'abcde'[rng.int(5)]).join(
+        ' ',
+      ),
+    );
+    trainSFT(
+      {
+        ...defaultSFTConfig,
+        data: join(dir, 'letters.txt'),
+        outDir: join(dir, 'sft'),
+        preset: 'tiny',
+        vocabSize: 262,
+        contextLength: 32,
+        batchSize: 16,
+        steps: 60,
+        lr: 1e-2,
+        warmupSteps: 5,
+        evalEvery: 0,
+        quiet: true,
+      },
+      () => {},
+    );
     const { model, tokenizer } = loadCheckpoint(join(dir, 'sft'));
     const tk = tokenizer!;
-    const letters = (n: number, pA: number) => Array.from({ length: n }, () => ' ' + (rng.uniform() < pA ? 'a' : 'bcde'[rng.int(4)])).join('');
+    const letters = (n: number, pA: number) =>
+      Array.from({ length: n }, () => ' ' + (rng.uniform() < pA ? 'a' : 'bcde'[rng.int(4)])).join('');
     const prompts = [' b', ' c', ' d e', ' e', ' b c'];
-    const comps: Comparison[] = Array.from({ length: 160 }, (_, i) => ({ prompt: prompts[i % 5], completions: [letters(4, 0.8), letters(4, 0)], ranking: [0, 1] }));
-    const cfg = { ...defaultHindsightConfig, outDir: join(dir, 'coh'), epochs: 4, batchSize: 16, lr: 1e-2, warmupSteps: 2, evalEvery: 0, quiet: true };
+    const comps: Comparison[] = Array.from({ length: 160 }, (_, i) => ({
+      prompt: prompts[i % 5],
+      completions: [letters(4, 0.8), letters(4, 0)],
+      ranking: [0, 1],
+    }));
+    const cfg = {
+      ...defaultHindsightConfig,
+      outDir: join(dir, 'coh'),
+      epochs: 4,
+      batchSize: 16,
+      lr: 1e-2,
+      warmupSteps: 2,
+      evalEvery: 0,
+      quiet: true,
+    };
     const r = trainHindsight(model, tk, comps.slice(0, 140), comps.slice(140), cfg, () => {});
     const countA = (phrase: string) => {
-      const gens = generate(model, Array.from({ length: 40 }, (_, i) => tk.encode(prompts[i % 5] + ' ' + phrase)), { maxNewTokens: 4, seed: 9, vocabLimit: tk.vocabSize, stopTokens: [tk.eosId] });
+      const gens = generate(
+        model,
+        Array.from({ length: 40 }, (_, i) => tk.encode(prompts[i % 5] + ' ' + phrase)),
+        { maxNewTokens: 4, seed: 9, vocabLimit: tk.vocabSize, stopTokens: [tk.eosId] },
+      );
       return gens.reduce((a, g) => a + (tk.decode(g.tokens).match(/a/g) ?? []).length, 0) / 40;
     };
-    const good = countA(tpl.positive[0]), bad = countA(tpl.negative[0]);
+    const good = countA(tpl.positive[0]),
+      bad = countA(tpl.negative[0]);
     assert.ok(good > bad + 2, `"a" per sample: positive phrase ${good}, negative ${bad}`);
     assert.ok(r.finalLoss < r.firstLoss, `loss ${r.firstLoss} → ${r.finalLoss}`);
     assert.ok(r.eval['eval/hindsight/accuracy'] > 0.8, JSON.stringify(r.eval));
@@ -155,8 +232,21 @@ describe('Chain of Hindsight: training', () => {
   it('a resumed run equals an uninterrupted one', () => {
     const t = Tokenizer.train(['a b c d e A good answer: A worse answer:'], { vocabSize: 262 });
     const fresh = () => new GPT(presetConfig('tiny', { vocabSize: 320, eosTokenId: t.eosId }), 1);
-    const comps: Comparison[] = Array.from({ length: 12 }, (_, i) => ({ prompt: ' b', completions: [' a a', ` c ${'de'[i % 2]}`], ranking: [0, 1], feedback: i % 3 ? undefined : 'no a' }));
-    const base = { ...defaultHindsightConfig, steps: 6, batchSize: 4, lr: 1e-2, warmupSteps: 1, evalEvery: 0, quiet: true };
+    const comps: Comparison[] = Array.from({ length: 12 }, (_, i) => ({
+      prompt: ' b',
+      completions: [' a a', ` c ${'de'[i % 2]}`],
+      ranking: [0, 1],
+      feedback: i % 3 ? undefined : 'no a',
+    }));
+    const base = {
+      ...defaultHindsightConfig,
+      steps: 6,
+      batchSize: 4,
+      lr: 1e-2,
+      warmupSteps: 1,
+      evalEvery: 0,
+      quiet: true,
+    };
     const whole = fresh();
     trainHindsight(whole, t, comps, [], { ...base, outDir: mkdtempSync(join(tmpdir(), 'rlhf-coh-a-')) }, () => {});
     const out = mkdtempSync(join(tmpdir(), 'rlhf-coh-b-'));

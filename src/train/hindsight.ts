@@ -68,9 +68,19 @@ export interface HindsightConfig extends OptimConfig, HindsightTemplates {
 
 export const defaultHindsightConfig: Omit<HindsightConfig, 'outDir'> = {
   ...defaultHindsightTemplates,
-  batchSize: 16, epochs: 1,
-  steps: 0, lr: 1e-4, warmupSteps: 10, weightDecay: 0, beta1: 0.9, beta2: 0.95, gradClip: 1,
-  evalEvery: 50, saveEvery: 0, seed: 0, quiet: false,
+  batchSize: 16,
+  epochs: 1,
+  steps: 0,
+  lr: 1e-4,
+  warmupSteps: 10,
+  weightDecay: 0,
+  beta1: 0.9,
+  beta2: 0.95,
+  gradClip: 1,
+  evalEvery: 50,
+  saveEvery: 0,
+  seed: 0,
+  quiet: false,
 };
 
 export function validateHindsightTemplates(t: HindsightTemplates): void {
@@ -82,7 +92,8 @@ export function validateHindsightTemplates(t: HindsightTemplates): void {
   }
   // NOTE: a phrase on both sides would ask the model to write good and bad outputs after the same words.
   const both = t.positive.find((p) => t.negative.includes(p));
-  if (both !== undefined) throw new Error(`positive and negative both contain "${both}"; the model could not tell them apart`);
+  if (both !== undefined)
+    throw new Error(`positive and negative both contain "${both}"; the model could not tell them apart`);
 }
 
 /** What to append to a prompt at generation time: the separator and the first positive phrase. */
@@ -108,9 +119,19 @@ export interface HindsightChoice {
  * The choices for example `index` in epoch `epoch`: a function of (seed, epoch, index) alone, not of
  * any state that advances, so a step's batch is the same whether the run was resumed or not.
  */
-export function hindsightChoice(seed: number, epoch: number, index: number, t: HindsightTemplates, betterFirstShare = 0.5): HindsightChoice {
+export function hindsightChoice(
+  seed: number,
+  epoch: number,
+  index: number,
+  t: HindsightTemplates,
+  betterFirstShare = 0.5,
+): HindsightChoice {
   const rng = new RNG(hashString(`hindsight:${seed}:${epoch}:${index}`));
-  return { betterFirst: rng.uniform() < betterFirstShare, positive: rng.int(t.positive.length), negative: rng.int(t.negative.length) };
+  return {
+    betterFirst: rng.uniform() < betterFirstShare,
+    positive: rng.int(t.positive.length),
+    negative: rng.int(t.negative.length),
+  };
 }
 
 /** A piece of a sequence's text: `output` pieces carry the loss. */
@@ -154,9 +175,16 @@ export interface HindsightSequence {
  * prompt loses tokens from its start (the phrase after it stays), then, if still too long, the
  * sequence loses its end (the tail of the second output and the end-of-text).
  */
-export function hindsightSequence(c: Comparison, choice: HindsightChoice, tok: Tokenizer, t: HindsightTemplates, maxTokens: number): HindsightSequence {
+export function hindsightSequence(
+  c: Comparison,
+  choice: HindsightChoice,
+  tok: Tokenizer,
+  t: HindsightTemplates,
+  maxTokens: number,
+): HindsightSequence {
   const segs = hindsightSegments(c, choice, t);
-  const tokens: number[] = [], output: boolean[] = [];
+  const tokens: number[] = [],
+    output: boolean[] = [];
   for (const s of segs) {
     for (const id of tok.encode(s.text)) {
       tokens.push(id);
@@ -207,10 +235,18 @@ export function hindsightBatch(seqs: HindsightSequence[], T: number, padId: numb
  * (seed, e), and each sequence's order and phrases from (seed, e, index): a step's batch depends
  * only on the step number, so resuming is exact.
  */
-export function hindsightSource(comps: Comparison[], tok: Tokenizer, t: HindsightTemplates, T: number, seed: number, betterFirstShare = 0.5): LMSource {
+export function hindsightSource(
+  comps: Comparison[],
+  tok: Tokenizer,
+  t: HindsightTemplates,
+  T: number,
+  seed: number,
+  betterFirstShare = 0.5,
+): LMSource {
   if (comps.length === 0) throw new Error('no comparisons to train on');
   const n = comps.length;
-  let epoch = -1, order: number[] = [];
+  let epoch = -1,
+    order: number[] = [];
   const seqAt = (k: number): HindsightSequence => {
     const e = Math.floor(k / n);
     if (e !== epoch) order = new RNG((seed * 1000003 + (epoch = e)) >>> 0).shuffle(comps.map((_, i) => i));
@@ -220,14 +256,26 @@ export function hindsightSource(comps: Comparison[], tok: Tokenizer, t: Hindsigh
   return {
     size: n,
     sample(_rng, B, step) {
-      return hindsightBatch(Array.from({ length: B }, (_, j) => seqAt(step * B + j)), T, tok.eosId);
+      return hindsightBatch(
+        Array.from({ length: B }, (_, j) => seqAt(step * B + j)),
+        T,
+        tok.eosId,
+      );
     },
     fixed(B, count) {
       // Evaluation: every comparison once, with its epoch-0 choices.
       const out: LMBatch[] = [];
       for (let k = 0; k < count && k * B < n; k++) {
         const idx = Array.from({ length: Math.min(B, n - k * B) }, (_, j) => k * B + j);
-        out.push(hindsightBatch(idx.map((i) => hindsightSequence(comps[i], hindsightChoice(seed, 0, i, t, betterFirstShare), tok, t, T + 1)), T, tok.eosId));
+        out.push(
+          hindsightBatch(
+            idx.map((i) =>
+              hindsightSequence(comps[i], hindsightChoice(seed, 0, i, t, betterFirstShare), tok, t, T + 1),
+            ),
+            T,
+            tok.eosId,
+          ),
+        );
       }
       return out;
     },
@@ -239,7 +287,12 @@ export function hindsightSource(comps: Comparison[], tok: Tokenizer, t: Hindsigh
  * phrase) − log π(y | prompt + first negative phrase) (y with its end-of-text); accuracy is how often
  * r(better) > r(worse), margin the mean of r(better) − r(worse).
  */
-export function phraseAccuracy(policy: GPT, tok: Tokenizer, comps: Comparison[], t: HindsightTemplates): { accuracy: number; margin: number } {
+export function phraseAccuracy(
+  policy: GPT,
+  tok: Tokenizer,
+  comps: Comparison[],
+  t: HindsightTemplates,
+): { accuracy: number; margin: number } {
   const ctx = policy.config.nPositions;
   const pair = (prefix: string, y: string) => {
     let c = [...tok.encode(y), tok.eosId];
@@ -256,7 +309,8 @@ export function phraseAccuracy(policy: GPT, tok: Tokenizer, comps: Comparison[],
   });
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const lp = completionLogProbs(policy, pairs, tok.eosId).map(sum);
-  let right = 0, margin = 0;
+  let right = 0,
+    margin = 0;
   for (let i = 0; i < comps.length; i++) {
     const d = lp[4 * i] - lp[4 * i + 1] - (lp[4 * i + 2] - lp[4 * i + 3]);
     if (d > 0) right++;
@@ -274,37 +328,72 @@ export interface HindsightResult extends LoopSummary {
   promptSuffix: string;
 }
 
-export function trainHindsight(policy: GPT, tok: Tokenizer, train: Comparison[], evalSet: Comparison[], cfg: HindsightConfig, log: (m: string) => void): HindsightResult {
+export function trainHindsight(
+  policy: GPT,
+  tok: Tokenizer,
+  train: Comparison[],
+  evalSet: Comparison[],
+  cfg: HindsightConfig,
+  log: (m: string) => void,
+): HindsightResult {
   validateHindsightTemplates(cfg);
   if (!(cfg.epochs > 0)) throw new Error(`epochs must be > 0, got ${cfg.epochs}`);
   if (train.length === 0) throw new Error('no training comparisons');
-  const templates: HindsightTemplates = { positive: cfg.positive, negative: cfg.negative, separator: cfg.separator, feedbackPrefix: cfg.feedbackPrefix };
+  const templates: HindsightTemplates = {
+    positive: cfg.positive,
+    negative: cfg.negative,
+    separator: cfg.separator,
+    feedbackPrefix: cfg.feedbackPrefix,
+  };
   const T = policy.config.nPositions;
   const source = hindsightSource(train, tok, templates, T, cfg.seed, cfg.betterFirstShare);
-  const evalBatches = evalSet.length ? hindsightSource(evalSet, tok, templates, T, cfg.seed, cfg.betterFirstShare).fixed(cfg.batchSize, Infinity) : [];
+  const evalBatches = evalSet.length
+    ? hindsightSource(evalSet, tok, templates, T, cfg.seed, cfg.betterFirstShare).fixed(cfg.batchSize, Infinity)
+    : [];
   const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * train.length) / cfg.batchSize));
   const withFeedback = train.filter((c) => c.feedback).length;
-  log(`hindsight: ${train.length} training comparisons (${withFeedback} with feedback), ${evalSet.length} eval; ${steps} steps of ${cfg.batchSize}; phrases ${JSON.stringify(cfg.positive)} / ${JSON.stringify(cfg.negative)}`);
+  log(
+    `hindsight: ${train.length} training comparisons (${withFeedback} with feedback), ${evalSet.length} eval; ${steps} steps of ${cfg.batchSize}; phrases ${JSON.stringify(cfg.positive)} / ${JSON.stringify(cfg.negative)}`,
+  );
   const replica = { models: { policy }, heads: {} };
   const suffix = hindsightSuffix(templates);
-  const summary = runTraining({
-    params: policy.params,
-    step(rng, step) {
-      const b = source.sample(rng, cfg.batchSize, step);
-      const shards = shardLM(b.ids, b.targets, b.B, b.T, shardCount());
-      const losses = runSharded(replica, kernel('lmStep'), lmStep, shards);
-      // The batch loss is the token-weighted mean of the shards' mean losses.
-      return { loss: losses.reduce((a, l, k) => a + l * shards[k].weight, 0), tokens: b.B * b.T };
+  const summary = runTraining(
+    {
+      params: policy.params,
+      step(rng, step) {
+        const b = source.sample(rng, cfg.batchSize, step);
+        const shards = shardLM(b.ids, b.targets, b.B, b.T, shardCount());
+        const losses = runSharded(replica, kernel('lmStep'), lmStep, shards);
+        // The batch loss is the token-weighted mean of the shards' mean losses.
+        return { loss: losses.reduce((a, l, k) => a + l * shards[k].weight, 0), tokens: b.B * b.T };
+      },
+      evaluate: evalBatches.length
+        ? () => {
+            const p = phraseAccuracy(policy, tok, evalSet, templates);
+            return {
+              'eval/loss': evalLoss(policy, evalBatches),
+              'eval/hindsight/accuracy': p.accuracy,
+              'eval/hindsight/margin': p.margin,
+            };
+          }
+        : undefined,
+      // The templates go into config.json, so whoever samples from the checkpoint knows the phrase.
+      save: (dir) =>
+        saveCheckpoint(dir, policy, {
+          tokenizer: tok,
+          meta: { kind: 'policy', trainer: 'hindsight', hindsight: { ...templates, promptSuffix: suffix } },
+        }),
     },
-    evaluate: evalBatches.length ? () => {
-      const p = phraseAccuracy(policy, tok, evalSet, templates);
-      return { 'eval/loss': evalLoss(policy, evalBatches), 'eval/hindsight/accuracy': p.accuracy, 'eval/hindsight/margin': p.margin };
-    } : undefined,
-    // The templates go into config.json, so whoever samples from the checkpoint knows the phrase.
-    save: (dir) => saveCheckpoint(dir, policy, { tokenizer: tok, meta: { kind: 'policy', trainer: 'hindsight', hindsight: { ...templates, promptSuffix: suffix } } }),
-  }, { ...cfg, steps }, { outDir: cfg.outDir, resume: cfg.resume, stopAfter: cfg.stopAfter, label: 'hindsight', quiet: cfg.quiet });
+    { ...cfg, steps },
+    { outDir: cfg.outDir, resume: cfg.resume, stopAfter: cfg.stopAfter, label: 'hindsight', quiet: cfg.quiet },
+  );
   const result: HindsightResult = {
-    ...summary, trainComparisons: train.length, evalComparisons: evalSet.length, eval: summary.lastEval, templates, promptSuffix: suffix,
+    ...summary,
+    trainComparisons: train.length,
+    evalComparisons: evalSet.length,
+    eval: summary.lastEval,
+    templates,
+    promptSuffix: suffix,
   };
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
   return result;

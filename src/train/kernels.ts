@@ -43,7 +43,14 @@ export function lmStep(r: Replica, s: LMShard): number {
  * Splits a (B, T) token batch by rows into up to n shards weighted by their loss-bearing tokens
  * (or by the sum of their token weights, when given).
  */
-export function shardLM(ids: Int32Array, targets: Int32Array, B: number, T: number, n: number, tokenWeights?: Float32Array): LMShard[] {
+export function shardLM(
+  ids: Int32Array,
+  targets: Int32Array,
+  B: number,
+  T: number,
+  n: number,
+  tokenWeights?: Float32Array,
+): LMShard[] {
   const parts = Math.max(1, Math.min(n, B));
   const mass = (from: number, to: number) => {
     let m = 0;
@@ -53,9 +60,13 @@ export function shardLM(ids: Int32Array, targets: Int32Array, B: number, T: numb
   const total = mass(0, targets.length);
   const shards: LMShard[] = [];
   for (let k = 0; k < parts; k++) {
-    const b0 = Math.floor((k * B) / parts), b1 = Math.floor(((k + 1) * B) / parts);
+    const b0 = Math.floor((k * B) / parts),
+      b1 = Math.floor(((k + 1) * B) / parts);
     shards.push({
-      ids: ids.slice(b0 * T, b1 * T), targets: targets.slice(b0 * T, b1 * T), B: b1 - b0, T,
+      ids: ids.slice(b0 * T, b1 * T),
+      targets: targets.slice(b0 * T, b1 * T),
+      B: b1 - b0,
+      T,
       weight: total > 0 ? mass(b0 * T, b1 * T) / total : 0,
       tokenWeights: tokenWeights?.slice(b0 * T, b1 * T),
     });
@@ -90,7 +101,11 @@ export function rewardStep(r: Replica, s: RewardShard): RewardStepResult {
   const col = reshape(g, rewards, [rewards.size, 1]);
   const rc = reshape(g, selectRows(g, col, s.chosen), [s.chosen.length]);
   const rr = reshape(g, selectRows(g, col, s.rejected), [s.rejected.length]);
-  const loss = bradleyTerryLoss(g, rc, rr, { margins: s.margins ?? undefined, weights: s.pairWeights, centering: s.centering });
+  const loss = bradleyTerryLoss(g, rc, rr, {
+    margins: s.margins ?? undefined,
+    weights: s.pairWeights,
+    centering: s.centering,
+  });
   g.backward(loss, s.weight);
   const out = { loss: loss.item(), chosen: Array.from(rc.data), rejected: Array.from(rr.data) };
   g.dispose();
@@ -124,10 +139,29 @@ export function dpoStep(r: Replica, s: DPOShard, train = true): DPOStepResult {
   const mask = Float32Array.from(targets, (t) => (t >= 0 ? 1 : 0));
   const seq = reshape(g, sequenceLogProbs(g, lp, mask, B, T, { average: s.loss === 'ipo' }), [B, 1]);
   const P = B / 2;
-  const pc = reshape(g, selectRows(g, seq, Array.from({ length: P }, (_, i) => i)), [P]);
-  const pr = reshape(g, selectRows(g, seq, Array.from({ length: P }, (_, i) => P + i)), [P]);
+  const pc = reshape(
+    g,
+    selectRows(
+      g,
+      seq,
+      Array.from({ length: P }, (_, i) => i),
+    ),
+    [P],
+  );
+  const pr = reshape(
+    g,
+    selectRows(
+      g,
+      seq,
+      Array.from({ length: P }, (_, i) => P + i),
+    ),
+    [P],
+  );
   const o = { beta: s.beta, labelSmoothing: s.labelSmoothing };
-  const { loss, metrics } = s.loss === 'ipo' ? ipoLoss(g, pc, pr, s.refChosen, s.refRejected, o) : dpoLoss(g, pc, pr, s.refChosen, s.refRejected, o);
+  const { loss, metrics } =
+    s.loss === 'ipo'
+      ? ipoLoss(g, pc, pr, s.refChosen, s.refRejected, o)
+      : dpoLoss(g, pc, pr, s.refChosen, s.refRejected, o);
   if (train) g.backward(loss, s.weight);
   const out = { loss: loss.item(), metrics };
   g.dispose();
@@ -163,7 +197,10 @@ function completionRows(pairs: TokenPair[], T: number, Tc: number): number[] {
 }
 
 /** Per-token log-probs and values of the completions on the (P, Tc) grid (rollout time, no gradients). */
-export function rolloutShard(r: Replica, s: { pairs: TokenPair[]; padId: number; Tc: number }): { logp: number[]; values: number[] } {
+export function rolloutShard(
+  r: Replica,
+  s: { pairs: TokenPair[]; padId: number; Tc: number },
+): { logp: number[]; values: number[] } {
   const g = Graph.inference();
   const { ids, targets, B, T } = completionBatch(s.pairs, s.padId);
   const h = r.models.policy.hidden(g, ids, B, T);
@@ -186,11 +223,22 @@ export function ppoStep(r: Replica, s: PPOShard): Record<string, number> {
   const values = grid(r.heads.value.forward(g, h));
   const pol = ppoPolicyLoss(g, logp, s.oldLogp, s.advantages, s.mask, s.clipRange);
   const val = ppoValueLoss(g, values, s.oldValues, s.returns, s.mask, s.clipRangeValue);
-  const ent = meanEntropy(g, logits, Float32Array.from(targets, (t) => (t >= 0 ? 1 : 0)));
+  const ent = meanEntropy(
+    g,
+    logits,
+    Float32Array.from(targets, (t) => (t >= 0 ? 1 : 0)),
+  );
   let loss = add(g, pol.loss, affine(g, val.loss, s.vfCoef));
   if (s.entCoef) loss = add(g, loss, affine(g, ent, -s.entCoef));
   g.backward(loss, s.weight);
-  const out = { 'ppo/loss/total': loss.item(), 'ppo/loss/policy': pol.loss.item(), 'ppo/loss/value': val.loss.item(), 'objective/entropy': ent.item(), ...pol.stats, ...val.stats };
+  const out = {
+    'ppo/loss/total': loss.item(),
+    'ppo/loss/policy': pol.loss.item(),
+    'ppo/loss/value': val.loss.item(),
+    'objective/entropy': ent.item(),
+    ...pol.stats,
+    ...val.stats,
+  };
   g.dispose();
   return out;
 }

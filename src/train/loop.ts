@@ -107,7 +107,9 @@ export function runTraining(task: TrainTask, cfg: OptimConfig, opts: LoopOptions
   const log = openSync(metricsPath, (start > 0 || opts.appendMetrics) && existsSync(metricsPath) ? 'a' : 'w');
   const bar = progress(opts.label ?? 'train', cfg.steps, { quiet: opts.quiet });
   const schedule = { lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: cfg.steps, minLr: cfg.minLr };
-  let firstLoss = NaN, lastLoss = NaN, lastEval: Record<string, number> = {};
+  let firstLoss = NaN,
+    lastLoss = NaN,
+    lastEval: Record<string, number> = {};
   let tokens = 0;
   const t0 = performance.now();
   const save = (step: number) => {
@@ -121,7 +123,9 @@ export function runTraining(task: TrainTask, cfg: OptimConfig, opts: LoopOptions
     const res = task.step(rng, step);
     if (!Number.isFinite(res.loss)) {
       closeSync(log);
-      throw new Error(`training diverged at step ${step}: loss is ${res.loss}. HINT: lower --lr (now ${cfg.lr}) or keep --grad-clip on`);
+      throw new Error(
+        `training diverged at step ${step}: loss is ${res.loss}. HINT: lower --lr (now ${cfg.lr}) or keep --grad-clip on`,
+      );
     }
     const gradNorm = clipGradNorm(task.params, cfg.gradClip);
     const lr = learningRate(step, schedule);
@@ -151,7 +155,15 @@ export function runTraining(task: TrainTask, cfg: OptimConfig, opts: LoopOptions
   bar.stop();
   closeSync(log);
   const seconds = (performance.now() - t0) / 1000;
-  return { steps: end, startStep: start, firstLoss, finalLoss: lastLoss, lastEval, tokensPerSecond: tokens / Math.max(seconds, 1e-9), seconds };
+  return {
+    steps: end,
+    startStep: start,
+    firstLoss,
+    finalLoss: lastLoss,
+    lastEval,
+    tokensPerSecond: tokens / Math.max(seconds, 1e-9),
+    seconds,
+  };
 }
 
 function pickEval(e: Record<string, number>): Record<string, number> {

@@ -57,9 +57,28 @@ export interface PPOConfig {
 }
 
 export const defaultPPOConfig: Omit<PPOConfig, 'outDir'> = {
-  iterations: 50, rolloutBatch: 32, minibatch: 8, ppoEpochs: 4, lr: 1e-4,
-  initKL: 0.05, targetKL: 6, horizon: 10000, gamma: 1, lambda: 0.95, clipRange: 0.2, clipRangeValue: 0.2,
-  vfCoef: 0.1, entCoef: 0, missingEosPenalty: 0, scoreClip: 0, whitenRewards: false, maxNewTokens: 32, temperature: 1, gradClip: 1, seed: 0, quiet: false,
+  iterations: 50,
+  rolloutBatch: 32,
+  minibatch: 8,
+  ppoEpochs: 4,
+  lr: 1e-4,
+  initKL: 0.05,
+  targetKL: 6,
+  horizon: 10000,
+  gamma: 1,
+  lambda: 0.95,
+  clipRange: 0.2,
+  clipRangeValue: 0.2,
+  vfCoef: 0.1,
+  entCoef: 0,
+  missingEosPenalty: 0,
+  scoreClip: 0,
+  whitenRewards: false,
+  maxNewTokens: 32,
+  temperature: 1,
+  gradClip: 1,
+  seed: 0,
+  quiet: false,
 };
 
 export interface PPOResult {
@@ -83,18 +102,27 @@ export interface PPOIteration {
 }
 
 export async function trainPPO(
-  policy: GPT, tok: Tokenizer, prompts: string[], reward: RewardFn, cfg: PPOConfig, log: (m: string) => void,
+  policy: GPT,
+  tok: Tokenizer,
+  prompts: string[],
+  reward: RewardFn,
+  cfg: PPOConfig,
+  log: (m: string) => void,
   onIteration?: (it: PPOIteration) => void | Promise<void>,
 ): Promise<PPOResult> {
   if (prompts.length === 0) throw new Error('PPO needs prompts');
-  if (cfg.minibatch > cfg.rolloutBatch) throw new Error(`minibatch (${cfg.minibatch}) cannot exceed the rollout batch (${cfg.rolloutBatch})`);
+  if (cfg.minibatch > cfg.rolloutBatch)
+    throw new Error(`minibatch (${cfg.minibatch}) cannot exceed the rollout batch (${cfg.rolloutBatch})`);
   mkdirSync(cfg.outDir, { recursive: true });
   const ref = policy.clone(); // frozen π_ref
   const head = valueHead(policy.config.nEmbd, cfg.seed);
   const replica = { models: { policy }, heads: { value: head } };
   const params = [...policy.params, ...head.params];
   const opt = new AdamW(params, { lr: cfg.lr, weightDecay: 0 });
-  const kl: KLController = cfg.targetKL > 0 ? new AdaptiveKLController(cfg.initKL, cfg.targetKL, cfg.horizon) : new FixedKLController(cfg.initKL);
+  const kl: KLController =
+    cfg.targetKL > 0
+      ? new AdaptiveKLController(cfg.initKL, cfg.targetKL, cfg.horizon)
+      : new FixedKLController(cfg.initKL);
   const rng = new RNG(cfg.seed);
   const metricsFd = openSync(join(cfg.outDir, 'metrics.jsonl'), 'w');
   const bar = progress('ppo', cfg.iterations, { quiet: cfg.quiet, unit: 'iterations' });
@@ -104,18 +132,30 @@ export async function trainPPO(
   try {
     for (let it = 0; it < cfg.iterations; it++) {
       // ---- rollouts ----
-      const batchPrompts = Array.from({ length: cfg.rolloutBatch }, (_, i) => prompts[(it * cfg.rolloutBatch + i) % prompts.length]);
+      const batchPrompts = Array.from(
+        { length: cfg.rolloutBatch },
+        (_, i) => prompts[(it * cfg.rolloutBatch + i) % prompts.length],
+      );
       const promptIds = batchPrompts.map((p) => {
         const ids = p.length ? tok.encode(p) : [tok.eosId];
         return ids.slice(Math.max(0, ids.length - (ctx - cfg.maxNewTokens)));
       });
       let t0 = clock();
-      const gens = generate(policy, promptIds, { maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, stopTokens: [tok.eosId], vocabLimit: tok.vocabSize, seed: cfg.seed * 7919 + it });
+      const gens = generate(policy, promptIds, {
+        maxNewTokens: cfg.maxNewTokens,
+        temperature: cfg.temperature,
+        stopTokens: [tok.eosId],
+        vocabLimit: tok.vocabSize,
+        seed: cfg.seed * 7919 + it,
+      });
       const pairs: TokenPair[] = gens.map((g, i) => ({ prompt: promptIds[i], completion: g.tokens }));
       const texts = gens.map((g) => tok.decode(g.finishReason === 'stop' ? g.tokens.slice(0, -1) : g.tokens));
       result.seconds.generation += clock() - t0;
       t0 = clock();
-      const rawScores = await scoreWith(reward, batchPrompts.map((prompt, i) => ({ prompt, completion: texts[i] })));
+      const rawScores = await scoreWith(
+        reward,
+        batchPrompts.map((prompt, i) => ({ prompt, completion: texts[i] })),
+      );
       const scores = rawScores.map((s, i) => {
         let v = cfg.scoreClip > 0 ? Math.max(-cfg.scoreClip, Math.min(cfg.scoreClip, s)) : s;
         if (gens[i].finishReason !== 'stop') v += cfg.missingEosPenalty;
@@ -123,10 +163,15 @@ export async function trainPPO(
       });
       result.seconds.scoring += clock() - t0;
       t0 = clock();
-      const P = pairs.length, Tc = Math.max(...pairs.map((p) => p.completion.length));
+      const P = pairs.length,
+        Tc = Math.max(...pairs.map((p) => p.completion.length));
       const mask = new Float32Array(P * Tc);
       pairs.forEach((p, b) => mask.fill(1, b * Tc, b * Tc + p.completion.length));
-      const old = gridOf(runSharded(replica, kernel('rolloutShard'), rolloutShard, splitPairs(pairs, tok.eosId, Tc)), P, Tc);
+      const old = gridOf(
+        runSharded(replica, kernel('rolloutShard'), rolloutShard, splitPairs(pairs, tok.eosId, Tc)),
+        P,
+        Tc,
+      );
       const refLp = completionLogProbs(ref, pairs, tok.eosId);
       const logpRef = new Float32Array(P * Tc);
       refLp.forEach((lp, b) => logpRef.set(lp, b * Tc));
@@ -136,7 +181,8 @@ export async function trainPPO(
       const adv = maskedWhiten(advantages, mask);
       let klSum = 0;
       for (let i = 0; i < P * Tc; i++) if (mask[i]) klSum += old.logp[i] - logpRef[i];
-      const meanKL = klSum / P, meanScore = scores.reduce((a, b) => a + b, 0) / P;
+      const meanKL = klSum / P,
+        meanScore = scores.reduce((a, b) => a + b, 0) / P;
 
       result.seconds.logprobs += clock() - t0;
       t0 = clock();
@@ -148,34 +194,63 @@ export async function trainPPO(
         for (let m = 0; m + cfg.minibatch <= P; m += cfg.minibatch) {
           const idx = order.slice(m, m + cfg.minibatch);
           opt.zeroGrad();
-          const sh = shardPPO(idx, pairs, Tc, { logp: old.logp, values: old.values, adv, returns, mask }, cfg, tok.eosId);
+          const sh = shardPPO(
+            idx,
+            pairs,
+            Tc,
+            { logp: old.logp, values: old.values, adv, returns, mask },
+            cfg,
+            tok.eosId,
+          );
           const res = runSharded(replica, kernel('ppoStep'), ppoStep, sh);
           clipGradNorm(params, cfg.gradClip);
           opt.update(cfg.lr);
-          res.forEach((r, k) => { for (const [key, v] of Object.entries(r)) stats[key] = (stats[key] ?? 0) + v * sh[k].weight; });
+          res.forEach((r, k) => {
+            for (const [key, v] of Object.entries(r)) stats[key] = (stats[key] ?? 0) + v * sh[k].weight;
+          });
           updates++;
         }
       }
       result.seconds.training += clock() - t0;
       for (const k of Object.keys(stats)) stats[k] /= Math.max(1, updates);
       const record = {
-        iteration: it + 1, 'objective/scores': meanScore, 'objective/kl': meanKL, 'objective/kl_coef': kl.value,
-        'ppo/returns/mean': maskedMean(returns, mask), ...stats,
+        iteration: it + 1,
+        'objective/scores': meanScore,
+        'objective/kl': meanKL,
+        'objective/kl_coef': kl.value,
+        'ppo/returns/mean': maskedMean(returns, mask),
+        ...stats,
       };
       writeSync(metricsFd, JSON.stringify(record) + '\n');
       result.scores.push(meanScore);
       result.kl.push(meanKL);
-      if (meanKL < -0.05) log(`ppo: warning: iteration ${it + 1} has negative KL (${meanKL.toFixed(3)} nats): the samples look more likely under the reference than the policy; check the sampling temperature (KL assumes temperature 1)`);
-      if (cfg.targetKL > 0 && meanKL > 5 * cfg.targetKL) log(`ppo: warning: KL ${meanKL.toFixed(2)} nats is over 5× the target ${cfg.targetKL}: the policy is running from the reference; lower --lr or raise --init-kl`);
+      if (meanKL < -0.05)
+        log(
+          `ppo: warning: iteration ${it + 1} has negative KL (${meanKL.toFixed(3)} nats): the samples look more likely under the reference than the policy; check the sampling temperature (KL assumes temperature 1)`,
+        );
+      if (cfg.targetKL > 0 && meanKL > 5 * cfg.targetKL)
+        log(
+          `ppo: warning: KL ${meanKL.toFixed(2)} nats is over 5× the target ${cfg.targetKL}: the policy is running from the reference; lower --lr or raise --init-kl`,
+        );
       kl.update(meanKL, P);
-      await onIteration?.({ iteration: it + 1, prompts: batchPrompts, completions: texts, scores: rawScores, kl: meanKL });
+      await onIteration?.({
+        iteration: it + 1,
+        prompts: batchPrompts,
+        completions: texts,
+        scores: rawScores,
+        kl: meanKL,
+      });
       bar.update(it + 1, { score: meanScore, kl: meanKL });
     }
   } finally {
     bar.stop();
     closeSync(metricsFd);
   }
-  saveCheckpoint(cfg.outDir, policy, { heads: [head], tokenizer: tok, meta: { kind: 'policy', trainer: 'ppo', klCoef: kl.value } });
+  saveCheckpoint(cfg.outDir, policy, {
+    heads: [head],
+    tokenizer: tok,
+    meta: { kind: 'policy', trainer: 'ppo', klCoef: kl.value },
+  });
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
 }
@@ -183,11 +258,20 @@ export async function trainPPO(
 /** Rollout pairs split into one shard per thread. */
 function splitPairs(pairs: TokenPair[], padId: number, Tc: number) {
   const n = Math.min(shardCount(), pairs.length);
-  return Array.from({ length: n }, (_, k) => ({ pairs: pairs.slice(Math.floor((k * pairs.length) / n), Math.floor(((k + 1) * pairs.length) / n)), padId, Tc }));
+  return Array.from({ length: n }, (_, k) => ({
+    pairs: pairs.slice(Math.floor((k * pairs.length) / n), Math.floor(((k + 1) * pairs.length) / n)),
+    padId,
+    Tc,
+  }));
 }
 
-function gridOf(parts: { logp: number[]; values: number[] }[], P: number, Tc: number): { logp: Float32Array; values: Float32Array } {
-  const logp = new Float32Array(P * Tc), values = new Float32Array(P * Tc);
+function gridOf(
+  parts: { logp: number[]; values: number[] }[],
+  P: number,
+  Tc: number,
+): { logp: Float32Array; values: Float32Array } {
+  const logp = new Float32Array(P * Tc),
+    values = new Float32Array(P * Tc);
   let o = 0;
   for (const part of parts) {
     logp.set(part.logp, o);
@@ -197,7 +281,14 @@ function gridOf(parts: { logp: number[]; values: number[] }[], P: number, Tc: nu
   return { logp, values };
 }
 
-function shardPPO(idx: number[], pairs: TokenPair[], Tc: number, d: { logp: Float32Array; values: Float32Array; adv: Float32Array; returns: Float32Array; mask: Float32Array }, cfg: PPOConfig, padId: number): PPOShard[] {
+function shardPPO(
+  idx: number[],
+  pairs: TokenPair[],
+  Tc: number,
+  d: { logp: Float32Array; values: Float32Array; adv: Float32Array; returns: Float32Array; mask: Float32Array },
+  cfg: PPOConfig,
+  padId: number,
+): PPOShard[] {
   const n = Math.min(shardCount(), idx.length);
   const rowsOf = (a: Float32Array, rows: number[]) => {
     const out = new Float32Array(rows.length * Tc);
@@ -212,9 +303,19 @@ function shardPPO(idx: number[], pairs: TokenPair[], Tc: number, d: { logp: Floa
     // Token-weighted, so the shards' losses add up to the minibatch's token mean.
     const weight = mask.reduce((a, b) => a + b, 0) / total;
     return {
-      pairs: rows.map((r) => pairs[r]), padId, Tc,
-      oldLogp: rowsOf(d.logp, rows), oldValues: rowsOf(d.values, rows), advantages: rowsOf(d.adv, rows), returns: rowsOf(d.returns, rows), mask,
-      clipRange: cfg.clipRange, clipRangeValue: cfg.clipRangeValue, vfCoef: cfg.vfCoef, entCoef: cfg.entCoef, weight,
+      pairs: rows.map((r) => pairs[r]),
+      padId,
+      Tc,
+      oldLogp: rowsOf(d.logp, rows),
+      oldValues: rowsOf(d.values, rows),
+      advantages: rowsOf(d.adv, rows),
+      returns: rowsOf(d.returns, rows),
+      mask,
+      clipRange: cfg.clipRange,
+      clipRangeValue: cfg.clipRangeValue,
+      vfCoef: cfg.vfCoef,
+      entCoef: cfg.entCoef,
+      weight,
     };
   });
 }

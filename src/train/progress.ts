@@ -36,7 +36,9 @@ export function progress(label: string, total: number, opts: { quiet?: boolean; 
       if (done < nextMark && done < total) return;
       nextMark = done + Math.max(1, Math.ceil(total / 10));
       const secs = ((Date.now() - start) / 1000).toFixed(1);
-      process.stderr.write(`${label}: ${done}/${total} ${unit} (${secs}s)${fields ? ' ' + formatFields(fields) : ''}\n`);
+      process.stderr.write(
+        `${label}: ${done}/${total} ${unit} (${secs}s)${fields ? ' ' + formatFields(fields) : ''}\n`,
+      );
     },
     stop() {},
   };

@@ -19,22 +19,64 @@ describe('ReST', () => {
     const reward = countA;
     const out = mkdtempSync(join(tmpdir(), 'rlhf-rest-'));
     const prompts = [' a', ' b', ' c d', ' e', ' b c', ' d e']; // in-distribution: letters after a space
-    const r = await trainReST(policy, tok, prompts, reward, {
-      ...defaultReSTConfig, outDir: out, grows: 2, percentiles: [50, 80], samplesPerPrompt: 16, epochsPerImprove: 3,
-      maxNewTokens: 6, lr: 2e-3, batchSize: 16, contextLength: 16, quiet: true,
-    }, () => {});
+    const r = await trainReST(
+      policy,
+      tok,
+      prompts,
+      reward,
+      {
+        ...defaultReSTConfig,
+        outDir: out,
+        grows: 2,
+        percentiles: [50, 80],
+        samplesPerPrompt: 16,
+        epochsPerImprove: 3,
+        maxNewTokens: 6,
+        lr: 2e-3,
+        batchSize: 16,
+        contextLength: 16,
+        quiet: true,
+      },
+      () => {},
+    );
     assert.equal(r.meanReward.length, 3);
-    assert.ok(r.meanReward[2] > r.meanReward[0] + 0.5, `mean reward ${r.meanReward.map((x) => x.toFixed(2)).join(' → ')}`);
+    assert.ok(
+      r.meanReward[2] > r.meanReward[0] + 0.5,
+      `mean reward ${r.meanReward.map((x) => x.toFixed(2)).join(' → ')}`,
+    );
     assert.ok(r.improves.every((s) => s.keptMeanReward >= s.threshold));
     // Reward-weighted behaviour cloning raises it too.
     const fresh = loadCheckpoint(dir).model;
-    const w = await trainReST(fresh, tok, prompts, reward, {
-      ...defaultReSTConfig, outDir: join(out, 'weighted'), grows: 2, percentiles: [50, 80], samplesPerPrompt: 16, epochsPerImprove: 3,
-      maxNewTokens: 6, lr: 2e-3, batchSize: 16, contextLength: 16, rewardWeighted: true, quiet: true,
-    }, () => {});
-    assert.ok(w.meanReward[2] > w.meanReward[0] + 0.5, `reward-weighted: ${w.meanReward.map((x) => x.toFixed(2)).join(' → ')}`);
+    const w = await trainReST(
+      fresh,
+      tok,
+      prompts,
+      reward,
+      {
+        ...defaultReSTConfig,
+        outDir: join(out, 'weighted'),
+        grows: 2,
+        percentiles: [50, 80],
+        samplesPerPrompt: 16,
+        epochsPerImprove: 3,
+        maxNewTokens: 6,
+        lr: 2e-3,
+        batchSize: 16,
+        contextLength: 16,
+        rewardWeighted: true,
+        quiet: true,
+      },
+      () => {},
+    );
+    assert.ok(
+      w.meanReward[2] > w.meanReward[0] + 0.5,
+      `reward-weighted: ${w.meanReward.map((x) => x.toFixed(2)).join(' → ')}`,
+    );
     assert.ok(existsSync(join(out, 'model.safetensors')));
-    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(lines.some((l) => l['rest/grow'] === 2 && l['rest/improve'] === 2));
   });
 });

@@ -56,9 +56,12 @@ export const defaultRewardConfig: Omit<RewardConfig, 'outDir'> = {
 
 export function validateRewardConfig(c: RewardConfig): void {
   validateOptimConfig({ ...c, steps: c.steps || 1 });
-  if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${c.batchSize}`);
+  if (!Number.isInteger(c.batchSize) || c.batchSize < 1)
+    throw new Error(`batchSize must be a positive integer, got ${c.batchSize}`);
   if (!(c.epochs > 0)) throw new Error(`epochs must be > 0, got ${c.epochs}`);
-  if (!Number.isInteger(c.contextLength) || c.contextLength < 4) throw new Error(`contextLength must be an integer ≥ 4, got ${c.contextLength}`);
+  if (!Number.isInteger(c.contextLength) || c.contextLength < 4)
+    throw new Error(`contextLength must be an integer ≥ 4, got ${c.contextLength}`);
   if (!(c.centering >= 0)) throw new Error(`centering must be ≥ 0, got ${c.centering}`);
-  if (!(c.evalFraction >= 0 && c.evalFraction < 1)) throw new Error(`evalFraction must be in [0, 1), got ${c.evalFraction}`);
+  if (!(c.evalFraction >= 0 && c.evalFraction < 1))
+    throw new Error(`evalFraction must be in [0, 1), got ${c.evalFraction}`);
 }

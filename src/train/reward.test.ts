@@ -27,7 +27,17 @@ function synthetic(n: number, seed: number, K = 2): Comparison[] {
 }
 
 const silent = () => {};
-const base = { ...defaultRewardConfig, preset: 'tiny', vocabSize: 300, contextLength: 24, batchSize: 16, lr: 3e-3, warmupSteps: 10, evalEvery: 0, quiet: true };
+const base = {
+  ...defaultRewardConfig,
+  preset: 'tiny',
+  vocabSize: 300,
+  contextLength: 24,
+  batchSize: 16,
+  lr: 3e-3,
+  warmupSteps: 10,
+  evalEvery: 0,
+  quiet: true,
+};
 
 describe('reward model training', () => {
   it('learns a synthetic preference well above chance, centers its rewards, and writes metrics', () => {
@@ -46,14 +56,22 @@ describe('reward model training', () => {
     assert.ok(existsSync(join(out, 'metrics.jsonl')));
     // the saved model scores like the trained one, bias included
     const loaded = RewardModel.load(out);
-    const items = [{ prompt: 'Item 1:', completion: ' good good cat' }, { prompt: 'Item 1:', completion: ' bad dog' }];
-    const a = rm.score(items), b = loaded.score(items);
+    const items = [
+      { prompt: 'Item 1:', completion: ' good good cat' },
+      { prompt: 'Item 1:', completion: ' bad dog' },
+    ];
+    const a = rm.score(items),
+      b = loaded.score(items);
     a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-5));
     assert.ok(a[0] > a[1]);
   });
 
   it('trains on rankings of K as all K(K−1)/2 pairs', () => {
-    assert.deepEqual(rankingPairs([2, 0, 1]), [[2, 0], [2, 1], [0, 1]]);
+    assert.deepEqual(rankingPairs([2, 0, 1]), [
+      [2, 0],
+      [2, 1],
+      [0, 1],
+    ]);
     const all = synthetic(400, 2, 3);
     const out = mkdtempSync(join(tmpdir(), 'rlhf-rm-'));
     const { result } = trainRewardModel(all.slice(0, 320), all.slice(320), { ...base, outDir: out, epochs: 3 }, silent);
@@ -62,11 +80,19 @@ describe('reward model training', () => {
   });
 
   it('splits by prompt, and single-prompt scored pairs by their bucket', () => {
-    const mk = (prompt: string, group?: string): Comparison => ({ prompt, completions: ['a', 'b'], ranking: [0, 1], ...(group ? { meta: { group } } : {}) });
+    const mk = (prompt: string, group?: string): Comparison => ({
+      prompt,
+      completions: ['a', 'b'],
+      ranking: [0, 1],
+      ...(group ? { meta: { group } } : {}),
+    });
     const byPrompt = splitComparisons([...Array.from({ length: 200 }, (_, i) => mk(`p${i % 40}`))], 0.25);
     const trainPrompts = new Set(byPrompt.train.map((c) => c.prompt));
     assert.ok(byPrompt.eval.length > 0 && byPrompt.eval.every((c) => !trainPrompts.has(c.prompt)));
-    const bucketed = splitComparisons(Array.from({ length: 200 }, (_, i) => mk('Rate:', `bucket ${i % 20}`)), 0.25);
+    const bucketed = splitComparisons(
+      Array.from({ length: 200 }, (_, i) => mk('Rate:', `bucket ${i % 20}`)),
+      0.25,
+    );
     assert.ok(bucketed.eval.length > 0 && bucketed.train.length > 0);
     const trainBuckets = new Set(bucketed.train.map((c) => c.meta!.group));
     assert.ok(bucketed.eval.every((c) => !trainBuckets.has(c.meta!.group)));

@@ -22,7 +22,8 @@ import { RewardConfig, validateRewardConfig } from './reward-config.js';
 /** The (better, worse) index pairs of a ranking, best first. */
 export function rankingPairs(ranking: number[]): [number, number][] {
   const out: [number, number][] = [];
-  for (let i = 0; i < ranking.length; i++) for (let j = i + 1; j < ranking.length; j++) out.push([ranking[i], ranking[j]]);
+  for (let i = 0; i < ranking.length; i++)
+    for (let j = i + 1; j < ranking.length; j++) out.push([ranking[i], ranking[j]]);
   return out;
 }
 
@@ -48,7 +49,10 @@ function encode(rm: RewardModel, c: Comparison): Encoded {
 /** One shard's training payload from encoded comparisons. */
 function shardOf(items: Encoded[], total: number, cfg: RewardConfig, padId: number): RewardShard {
   const seqs: number[][] = [];
-  const chosen: number[] = [], rejected: number[] = [], margins: number[] = [], weights: number[] = [];
+  const chosen: number[] = [],
+    rejected: number[] = [],
+    margins: number[] = [],
+    weights: number[] = [];
   for (const e of items) {
     const base = seqs.length;
     seqs.push(...e.seqs);
@@ -117,8 +121,13 @@ export function scorePairs(rm: RewardModel, comps: Comparison[]): PairScores {
 
 export function pairMetrics(chosen: number[], rejected: number[]): RewardMetrics {
   const P = chosen.length;
-  if (P === 0) return { pairs: 0, accuracy: NaN, loss: NaN, reward_mean: NaN, reward_min: NaN, reward_max: NaN, margin: NaN };
-  let correct = 0, sum = 0, min = Infinity, max = -Infinity, gap = 0;
+  if (P === 0)
+    return { pairs: 0, accuracy: NaN, loss: NaN, reward_mean: NaN, reward_min: NaN, reward_max: NaN, margin: NaN };
+  let correct = 0,
+    sum = 0,
+    min = Infinity,
+    max = -Infinity,
+    gap = 0;
   for (let i = 0; i < P; i++) {
     // NOTE: a tie counts as half right, so a constant model scores exactly 50%.
     correct += chosen[i] > rejected[i] ? 1 : chosen[i] === rejected[i] ? 0.5 : 0;
@@ -129,7 +138,15 @@ export function pairMetrics(chosen: number[], rejected: number[]): RewardMetrics
     }
     gap += chosen[i] - rejected[i];
   }
-  return { pairs: P, accuracy: correct / P, loss: bradleyTerry(chosen, rejected).loss, reward_mean: sum / (2 * P), reward_min: min, reward_max: max, margin: gap / P };
+  return {
+    pairs: P,
+    accuracy: correct / P,
+    loss: bradleyTerry(chosen, rejected).loss,
+    reward_mean: sum / (2 * P),
+    reward_min: min,
+    reward_max: max,
+    margin: gap / P,
+  };
 }
 
 /**
@@ -138,7 +155,13 @@ export function pairMetrics(chosen: number[], rejected: number[]): RewardMetrics
  */
 export function calibration(chosen: number[], rejected: number[], buckets = 10, seed = 0): CalibrationBucket[] {
   const rng = new RNG(seed);
-  const acc = Array.from({ length: buckets }, (_, b) => ({ lo: b / buckets, hi: (b + 1) / buckets, pairs: 0, predicted: 0, observed: 0 }));
+  const acc = Array.from({ length: buckets }, (_, b) => ({
+    lo: b / buckets,
+    hi: (b + 1) / buckets,
+    pairs: 0,
+    predicted: 0,
+    observed: 0,
+  }));
   for (let i = 0; i < chosen.length; i++) {
     const flip = rng.uniform() < 0.5;
     const d = flip ? rejected[i] - chosen[i] : chosen[i] - rejected[i];
@@ -148,7 +171,9 @@ export function calibration(chosen: number[], rejected: number[], buckets = 10, 
     b.predicted += p;
     b.observed += flip ? 0 : 1;
   }
-  return acc.filter((b) => b.pairs > 0).map((b) => ({ ...b, predicted: b.predicted / b.pairs, observed: b.observed / b.pairs }));
+  return acc
+    .filter((b) => b.pairs > 0)
+    .map((b) => ({ ...b, predicted: b.predicted / b.pairs, observed: b.observed / b.pairs }));
 }
 
 // ---- training ----
@@ -163,20 +188,30 @@ export interface RewardResult extends LoopSummary {
   trainComparisons: number;
   evalComparisons: number;
   /** The same eval pairs judged by surface features: what the accuracy above has to beat. */
-  baselines: { length: { eval: number; hard: number | null }; bag_of_words: { eval: number; hard: number | null } } | null;
+  baselines: {
+    length: { eval: number; hard: number | null };
+    bag_of_words: { eval: number; hard: number | null };
+  } | null;
 }
 
 /** Baseline pairs of comparisons (completions encoded with the reward model's tokenizer). */
 function baselinePairs(rm: RewardModel, comps: Comparison[]): (BaselinePair & { hard: boolean })[] {
   return comps.flatMap((c) => {
     const ids = c.completions.map((t) => rm.tokenizer.encode(t));
-    return rankingPairs(c.ranking).map(([w, l]) => ({ chosen: ids[w], rejected: ids[l], chosenText: c.completions[w], rejectedText: c.completions[l], hard: c.hard === true }));
+    return rankingPairs(c.ranking).map(([w, l]) => ({
+      chosen: ids[w],
+      rejected: ids[l],
+      chosenText: c.completions[w],
+      rejectedText: c.completions[l],
+      hard: c.hard === true,
+    }));
   });
 }
 
 function baselines(rm: RewardModel, train: Comparison[], evalSet: Comparison[]): RewardResult['baselines'] {
   if (evalSet.length === 0) return null;
-  const tr = baselinePairs(rm, train.slice(0, 20000)), ev = baselinePairs(rm, evalSet);
+  const tr = baselinePairs(rm, train.slice(0, 20000)),
+    ev = baselinePairs(rm, evalSet);
   const hard = ev.filter((p) => p.hard);
   const V = rm.model.config.vocabSize;
   return {
@@ -191,17 +226,25 @@ function makeRewardModel(cfg: RewardConfig, train: Comparison[], log: (m: string
     const ck = loadCheckpoint(cfg.init);
     if (ck.heads.has('score')) return RewardModel.fromCheckpoint(ck);
     if (!ck.tokenizer) throw new Error(`${cfg.init}: the checkpoint has no tokenizer.json`);
-    return RewardModel.fromTrunk(ck.model, ck.tokenizer, Math.min(cfg.contextLength, ck.model.config.nPositions), cfg.seed);
+    return RewardModel.fromTrunk(
+      ck.model,
+      ck.tokenizer,
+      Math.min(cfg.contextLength, ck.model.config.nPositions),
+      cfg.seed,
+    );
   }
   log(`training a ${cfg.vocabSize}-token BPE tokenizer on the training comparisons`);
   const texts = train.flatMap((c) => [c.prompt, ...c.completions]);
   const tok = Tokenizer.train(texts, { vocabSize: cfg.vocabSize });
   const base = presetConfig(cfg.preset);
-  const model = new GPT(presetConfig(cfg.preset, {
-    vocabSize: Math.ceil(tok.vocabSize / 64) * 64,
-    eosTokenId: tok.eosId,
-    nPositions: Math.max(cfg.contextLength, base.nPositions),
-  }), cfg.seed);
+  const model = new GPT(
+    presetConfig(cfg.preset, {
+      vocabSize: Math.ceil(tok.vocabSize / 64) * 64,
+      eosTokenId: tok.eosId,
+      nPositions: Math.max(cfg.contextLength, base.nPositions),
+    }),
+    cfg.seed,
+  );
   return RewardModel.fromTrunk(model, tok, cfg.contextLength, cfg.seed);
 }
 
@@ -218,10 +261,13 @@ export function trainRewardModel(
   const n = encoded.length;
   const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * n) / cfg.batchSize));
   const hardEval = evalSet.filter((c) => c.hard);
-  log(`reward model: ${countParameters(rm.model.config).toLocaleString('en-US')} parameters; ${n} training comparisons, ${evalSet.length} eval${hardEval.length ? ` (${hardEval.length} hard)` : ''}; ${steps} steps of ${cfg.batchSize}`);
+  log(
+    `reward model: ${countParameters(rm.model.config).toLocaleString('en-US')} parameters; ${n} training comparisons, ${evalSet.length} eval${hardEval.length ? ` (${hardEval.length} hard)` : ''}; ${steps} steps of ${cfg.batchSize}`,
+  );
 
   // Epoch e visits the comparisons in an order derived from (seed, e) only, so resuming is exact.
-  let epoch = -1, order: number[] = [];
+  let epoch = -1,
+    order: number[] = [];
   const at = (k: number) => {
     const e = Math.floor(k / n);
     if (e !== epoch) order = new RNG((cfg.seed * 1000003 + (epoch = e)) >>> 0).shuffle(encoded.map((_, i) => i));
@@ -234,9 +280,16 @@ export function trainRewardModel(
       const items = Array.from({ length: cfg.batchSize }, (_, j) => at(step * cfg.batchSize + j));
       const threads = Math.min(shardCount(), items.length);
       const shards = Array.from({ length: threads }, (_, k) =>
-        shardOf(items.slice(Math.floor((k * items.length) / threads), Math.floor(((k + 1) * items.length) / threads)), items.length, cfg, rm.tokenizer.eosId));
+        shardOf(
+          items.slice(Math.floor((k * items.length) / threads), Math.floor(((k + 1) * items.length) / threads)),
+          items.length,
+          cfg,
+          rm.tokenizer.eosId,
+        ),
+      );
       const res: RewardStepResult[] = runSharded(rm.replica, kernel('rewardStep'), rewardStep, shards);
-      const chosen = res.flatMap((r) => r.chosen), rejected = res.flatMap((r) => r.rejected);
+      const chosen = res.flatMap((r) => r.chosen),
+        rejected = res.flatMap((r) => r.rejected);
       const m = pairMetrics(chosen, rejected);
       return {
         loss: res.reduce((acc, r, k) => acc + r.loss * shards[k].weight, 0),
@@ -253,7 +306,11 @@ export function trainRewardModel(
       : undefined,
     save: (dir) => rm.save(dir, { trainer: 'reward' }),
   };
-  const summary = runTraining(task, { ...cfg, steps }, { outDir: cfg.outDir, resume: cfg.resume, label: 'reward', quiet: cfg.quiet, stopAfter: cfg.stopAfter });
+  const summary = runTraining(
+    task,
+    { ...cfg, steps },
+    { outDir: cfg.outDir, resume: cfg.resume, label: 'reward', quiet: cfg.quiet, stopAfter: cfg.stopAfter },
+  );
 
   // Final evaluation on everything, then center the rewards on the reference set (the eval
   // completions, or the training ones without an eval set).
@@ -263,15 +320,25 @@ export function trainRewardModel(
   const bias = [...ref.chosen, ...ref.rejected].reduce((a, b) => a + b, 0) / (2 * ref.chosen.length);
   rm.bias += bias;
   const shift = (xs: number[]) => xs.map((x) => x - bias);
-  const ev = evalScores ? { chosen: shift(evalScores.chosen), rejected: shift(evalScores.rejected), hard: evalScores.hard } : null;
+  const ev = evalScores
+    ? { chosen: shift(evalScores.chosen), rejected: shift(evalScores.rejected), hard: evalScores.hard }
+    : null;
   const hardIdx = ev ? ev.hard.map((h, i) => (h ? i : -1)).filter((i) => i >= 0) : [];
   const result: RewardResult = {
     ...summary,
     parameters: countParameters(rm.model.config),
     train: pairMetrics(shift(trainScores.chosen), shift(trainScores.rejected)),
     eval: ev ? pairMetrics(ev.chosen, ev.rejected) : null,
-    hard: ev && hardIdx.length ? pairMetrics(hardIdx.map((i) => ev.chosen[i]), hardIdx.map((i) => ev.rejected[i])) : null,
-    calibration: ev ? calibration(ev.chosen, ev.rejected) : calibration(shift(trainScores.chosen), shift(trainScores.rejected)),
+    hard:
+      ev && hardIdx.length
+        ? pairMetrics(
+            hardIdx.map((i) => ev.chosen[i]),
+            hardIdx.map((i) => ev.rejected[i]),
+          )
+        : null,
+    calibration: ev
+      ? calibration(ev.chosen, ev.rejected)
+      : calibration(shift(trainScores.chosen), shift(trainScores.rejected)),
     bias: rm.bias,
     trainComparisons: trainSet.length,
     evalComparisons: evalSet.length,
@@ -287,7 +354,8 @@ export function trainRewardModel(
  * share one prompt) into train and eval, so no prompt (or scored text) is on both sides.
  */
 export function splitComparisons(all: Comparison[], evalFraction: number): { train: Comparison[]; eval: Comparison[] } {
-  const train: Comparison[] = [], ev: Comparison[] = [];
+  const train: Comparison[] = [],
+    ev: Comparison[] = [];
   for (const c of all) (isEvalKey(splitKey(c), evalFraction) ? ev : train).push(c);
   return { train, eval: ev };
 }

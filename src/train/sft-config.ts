@@ -52,8 +52,12 @@ export const defaultSFTConfig: Omit<SFTConfig, 'data' | 'outDir'> = {
 
 export function validateSFTConfig(c: SFTConfig): void {
   validateOptimConfig(c);
-  if (!Number.isInteger(c.batchSize) || c.batchSize <= 0) throw new Error(`batchSize must be a positive integer, got ${c.batchSize}`);
-  if (!Number.isInteger(c.contextLength) || c.contextLength < 2) throw new Error(`contextLength must be an integer ≥ 2, got ${c.contextLength}`);
-  if (!Number.isInteger(c.vocabSize) || c.vocabSize < 258) throw new Error(`vocabSize must be an integer ≥ 258 (256 bytes + end-of-text + 1 merge), got ${c.vocabSize}`);
-  if (!(c.evalFraction >= 0 && c.evalFraction < 1)) throw new Error(`evalFraction must be in [0, 1), got ${c.evalFraction}`);
+  if (!Number.isInteger(c.batchSize) || c.batchSize <= 0)
+    throw new Error(`batchSize must be a positive integer, got ${c.batchSize}`);
+  if (!Number.isInteger(c.contextLength) || c.contextLength < 2)
+    throw new Error(`contextLength must be an integer ≥ 2, got ${c.contextLength}`);
+  if (!Number.isInteger(c.vocabSize) || c.vocabSize < 258)
+    throw new Error(`vocabSize must be an integer ≥ 258 (256 bytes + end-of-text + 1 merge), got ${c.vocabSize}`);
+  if (!(c.evalFraction >= 0 && c.evalFraction < 1))
+    throw new Error(`evalFraction must be in [0, 1), got ${c.evalFraction}`);
 }

@@ -14,13 +14,25 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'rlhf-sft-'));
 /** A small synthetic corpus with learnable structure. */
 function corpus(n: number): string {
   const rng = new RNG(4);
-  const subj = ['the cat', 'a dog', 'my friend', 'the bird'], verb = ['sees', 'likes', 'finds'], obj = ['the ball.', 'a tree.', 'the sun.'];
+  const subj = ['the cat', 'a dog', 'my friend', 'the bird'],
+    verb = ['sees', 'likes', 'finds'],
+    obj = ['the ball.', 'a tree.', 'the sun.'];
   const out: string[] = [];
   for (let i = 0; i < n; i++) out.push(`${subj[rng.int(4)]} ${verb[rng.int(3)]} ${obj[rng.int(3)]}`);
   return out.join(' ');
 }
 
-const base = { ...defaultSFTConfig, preset: 'tiny', vocabSize: 300, contextLength: 32, batchSize: 8, lr: 1e-2, warmupSteps: 5, evalEvery: 0, quiet: true };
+const base = {
+  ...defaultSFTConfig,
+  preset: 'tiny',
+  vocabSize: 300,
+  contextLength: 32,
+  batchSize: 8,
+  lr: 1e-2,
+  warmupSteps: 5,
+  evalEvery: 0,
+  quiet: true,
+};
 const silent = () => {};
 
 describe('SFT', () => {
@@ -31,7 +43,10 @@ describe('SFT', () => {
     const r = trainSFT({ ...base, data: join(dir, 'corpus.txt'), outDir: out, steps: 60 }, silent);
     assert.ok(r.finalLoss < r.firstLoss * 0.6, `loss ${r.firstLoss} → ${r.finalLoss}`);
     assert.ok(r.lastEval['eval/loss'] < r.firstLoss);
-    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 60);
     assert.ok('train/loss' in lines[0] && 'train/lr' in lines[0] && 'eval/loss' in lines[59]);
     const ck = loadCheckpoint(out);
@@ -54,19 +69,25 @@ describe('SFT', () => {
       const m = loadCheckpoint(join(dir, other)).model;
       a.params.forEach((p, i) => assert.deepEqual(p.data, m.params[i].data, `${other}: ${p.name}`));
     }
-    const metrics = readFileSync(join(dir, 'c', 'metrics.jsonl'), 'utf8').trim().split('\n');
+    const metrics = readFileSync(join(dir, 'c', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(metrics.length, 12);
   });
 
   it('resuming fine-tuning on prompt/completion pairs is exact too', () => {
     const dir = tmp();
     const file = join(dir, 'pairs.jsonl');
-    writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `Q${i}: `, completion: `a${i % 7}.` })).join('\n'));
+    writeFileSync(
+      file,
+      Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `Q${i}: `, completion: `a${i % 7}.` })).join('\n'),
+    );
     const cfg = { ...base, data: file, steps: 10, batchSize: 6 };
     trainSFT({ ...cfg, outDir: join(dir, 'a') }, silent);
     trainSFT({ ...cfg, outDir: join(dir, 'b'), stopAfter: 4 }, silent);
     trainSFT({ ...cfg, outDir: join(dir, 'b'), resume: true }, silent);
-    const a = loadCheckpoint(join(dir, 'a')).model, b = loadCheckpoint(join(dir, 'b')).model;
+    const a = loadCheckpoint(join(dir, 'a')).model,
+      b = loadCheckpoint(join(dir, 'b')).model;
     a.params.forEach((p, i) => assert.deepEqual(p.data, b.params[i].data, p.name));
   });
 
@@ -82,7 +103,14 @@ describe('SFT', () => {
     assert.deepEqual(Array.from(b.ids.subarray(8, 16)), [7, 8, 0, 0, 0, 0, 0, 0]);
     assert.deepEqual(Array.from(b.targets.subarray(8, 16)), [8, 0, -100, -100, -100, -100, -100, -100]);
     // example weights become per-token loss weights on the completion
-    const wb = pairSource([{ ...ex, weight: 2 }, { prompt: [7], completion: [8, 0], weight: 0.5 }], 10, 0).fixed(2, 1)[0];
+    const wb = pairSource(
+      [
+        { ...ex, weight: 2 },
+        { prompt: [7], completion: [8, 0], weight: 0.5 },
+      ],
+      10,
+      0,
+    ).fixed(2, 1)[0];
     assert.deepEqual(Array.from(wb.weights!.subarray(0, 5)), [0, 0, 2, 2, 2]);
     assert.deepEqual(Array.from(wb.weights!.subarray(8, 10)), [0.5, 0.5]);
     // a long prompt is cut from the left so the completion survives
@@ -92,18 +120,29 @@ describe('SFT', () => {
   it('reports unreadable JSONL lines with file, line and field, and trains on the rest', () => {
     const dir = tmp();
     const file = join(dir, 'pairs.jsonl');
-    const good = Array.from({ length: 30 }, (_, i) => JSON.stringify({ prompt: `Q${i % 5}: `, completion: `answer ${i % 5}.` }));
-    writeFileSync(file, [...good.slice(0, 10), '{"prompt": "x", "completion": 3}', 'not json', ...good.slice(10)].join('\n'));
+    const good = Array.from({ length: 30 }, (_, i) =>
+      JSON.stringify({ prompt: `Q${i % 5}: `, completion: `answer ${i % 5}.` }),
+    );
+    writeFileSync(
+      file,
+      [...good.slice(0, 10), '{"prompt": "x", "completion": 3}', 'not json', ...good.slice(10)].join('\n'),
+    );
     const msgs: string[] = [];
     const r = trainSFT({ ...base, data: file, outDir: join(dir, 'o'), steps: 3 }, (m) => msgs.push(m));
     assert.equal(r.skippedRecords, 2);
-    assert.ok(msgs.some((m) => m.includes('pairs.jsonl:11: field "completion": must be a string')), msgs.join('\n'));
+    assert.ok(
+      msgs.some((m) => m.includes('pairs.jsonl:11: field "completion": must be a string')),
+      msgs.join('\n'),
+    );
     assert.ok(msgs.some((m) => m.includes('pairs.jsonl:12: not valid JSON')));
   });
 
   it('rejects impossible settings by name', () => {
     assert.throws(() => trainSFT({ ...base, data: 'x.txt', outDir: tmp(), batchSize: 0 }, silent), /batchSize/);
-    assert.throws(() => trainSFT({ ...base, data: join(tmp(), 'missing.txt'), outDir: tmp() }, silent), /file not found/);
+    assert.throws(
+      () => trainSFT({ ...base, data: join(tmp(), 'missing.txt'), outDir: tmp() }, silent),
+      /file not found/,
+    );
     assert.throws(() => trainSFT({ ...base, data: 'x.csv', outDir: tmp() }, silent), /unknown file type/);
   });
 });

@@ -49,7 +49,13 @@ export function streamSource(stream: Int32Array, T: number): LMSource {
       batch.targets[b * len + t] = stream[start + t + 1];
     }
   };
-  const empty = (B: number): LMBatch => ({ ids: new Int32Array(B * len), targets: new Int32Array(B * len), B, T: len, tokens: B * len });
+  const empty = (B: number): LMBatch => ({
+    ids: new Int32Array(B * len),
+    targets: new Int32Array(B * len),
+    B,
+    T: len,
+    tokens: B * len,
+  });
   return {
     size: stream.length,
     sample(rng, B, _step) {
@@ -81,7 +87,8 @@ export interface TokenizedExample {
 
 /** prompt+completion cut to T+1 tokens: the prompt loses tokens from its start first. */
 export function packExample(ex: TokenizedExample, T: number): { seq: number[]; promptLen: number } {
-  let prompt = ex.prompt, completion = ex.completion;
+  let prompt = ex.prompt,
+    completion = ex.completion;
   if (completion.length > T + 1 - 1) completion = completion.slice(0, T); // keep ≥ 1 prompt token
   if (prompt.length + completion.length > T + 1) prompt = prompt.slice(prompt.length - (T + 1 - completion.length));
   return { seq: [...prompt, ...completion], promptLen: prompt.length };
@@ -117,7 +124,8 @@ export function pairSource(examples: TokenizedExample[], T: number, padId: numbe
   // Epoch e visits the examples in a shuffled order derived from (seed, e) alone: a step's batch
   // depends only on the step number, not on what came before.
   const n = examples.length;
-  let epoch = -1, order: number[] = [];
+  let epoch = -1,
+    order: number[] = [];
   const at = (k: number): number => {
     const e = Math.floor(k / n);
     if (e !== epoch) {
@@ -143,7 +151,8 @@ export function pairSource(examples: TokenizedExample[], T: number, padId: numbe
 
 /** Mean loss of a model over fixed batches (no gradients). */
 export function evalLoss(model: GPT, batches: LMBatch[]): number {
-  let total = 0, count = 0;
+  let total = 0,
+    count = 0;
   for (const b of batches) {
     const g = Graph.inference();
     total += model.loss(g, b.ids, b.targets, b.B, b.T).item() * b.tokens;
@@ -160,12 +169,17 @@ export interface SFTResult extends LoopSummary {
   skippedRecords: number;
 }
 
-export function trainSFT(cfg: SFTConfig, log: (msg: string) => void = (m) => process.stderr.write(m + '\n')): SFTResult {
+export function trainSFT(
+  cfg: SFTConfig,
+  log: (msg: string) => void = (m) => process.stderr.write(m + '\n'),
+): SFTResult {
   validateSFTConfig(cfg);
   const data = readSFTData(cfg.data);
-  for (const issue of data.issues.slice(0, 10)) log(`skipped ${issue.file}:${issue.line}: ${issue.field ? `field "${issue.field}": ` : ''}${issue.message}`);
+  for (const issue of data.issues.slice(0, 10))
+    log(`skipped ${issue.file}:${issue.line}: ${issue.field ? `field "${issue.field}": ` : ''}${issue.message}`);
   if (data.issues.length > 10) log(`… and ${data.issues.length - 10} more unreadable records`);
-  if (data.issues.length) log(`${cfg.data}: ${data.issues.length} of ${data.lines} records could not be read and were skipped`);
+  if (data.issues.length)
+    log(`${cfg.data}: ${data.issues.length} of ${data.lines} records could not be read and were skipped`);
 
   const texts = data.kind === 'text' ? data.documents : data.examples.map((e) => e.prompt + e.completion);
   // The model and its tokenizer: from a checkpoint (to continue or fine-tune), or new.
@@ -174,7 +188,8 @@ export function trainSFT(cfg: SFTConfig, log: (msg: string) => void = (m) => pro
   const from = resumeDir && hasTrainingState(resumeDir) ? resumeDir : cfg.init;
   if (from) {
     const ck = loadCheckpoint(from);
-    if (!ck.tokenizer && !cfg.tokenizer) throw new Error(`${from}: the checkpoint has no tokenizer.json; give --tokenizer`);
+    if (!ck.tokenizer && !cfg.tokenizer)
+      throw new Error(`${from}: the checkpoint has no tokenizer.json; give --tokenizer`);
     model = ck.model;
     tokenizer = cfg.tokenizer ? Tokenizer.load(cfg.tokenizer) : ck.tokenizer!;
   } else {
@@ -185,36 +200,53 @@ export function trainSFT(cfg: SFTConfig, log: (msg: string) => void = (m) => pro
     }
     // NOTE: the embedding is padded to a multiple of 64 rows (as nanoGPT does for GPT-2's 50257):
     // whole SIMD vectors and BLAS panels; the extra ids are never targets, and sampling skips them.
-    model = new GPT(presetConfig(cfg.preset, { vocabSize: Math.ceil(tokenizer.vocabSize / 64) * 64, eosTokenId: tokenizer.eosId, nPositions: Math.max(cfg.contextLength, presetConfig(cfg.preset).nPositions) }), cfg.seed);
+    model = new GPT(
+      presetConfig(cfg.preset, {
+        vocabSize: Math.ceil(tokenizer.vocabSize / 64) * 64,
+        eosTokenId: tokenizer.eosId,
+        nPositions: Math.max(cfg.contextLength, presetConfig(cfg.preset).nPositions),
+      }),
+      cfg.seed,
+    );
   }
   if (cfg.contextLength > model.config.nPositions) {
-    throw new Error(`contextLength ${cfg.contextLength} exceeds the model's context of ${model.config.nPositions} tokens; lower --context`);
+    throw new Error(
+      `contextLength ${cfg.contextLength} exceeds the model's context of ${model.config.nPositions} tokens; lower --context`,
+    );
   }
   const eos = tokenizer.eosId;
-  let train: LMSource, evalSet: LMSource | null = null;
+  let train: LMSource,
+    evalSet: LMSource | null = null;
   if (data.kind === 'text') {
     const docs = data.documents.map((d) => tokenizer.encode(d));
     const join = (ds: number[][]) => Int32Array.from(ds.flatMap((d) => [...d, eos]));
     if (docs.length > 1) {
       const ev = data.documents.map((d) => isEvalKey(d, cfg.evalFraction));
-      const tr = docs.filter((_, i) => !ev[i]), es = docs.filter((_, i) => ev[i]);
+      const tr = docs.filter((_, i) => !ev[i]),
+        es = docs.filter((_, i) => ev[i]);
       train = streamSource(join(tr), cfg.contextLength);
       if (es.length) evalSet = streamSource(join(es), cfg.contextLength);
     } else {
       const stream = join(docs);
       const cut = Math.floor(stream.length * (1 - cfg.evalFraction));
       train = streamSource(stream.subarray(0, cut), cfg.contextLength);
-      if (cfg.evalFraction > 0 && stream.length - cut > 2) evalSet = streamSource(stream.subarray(cut), cfg.contextLength);
+      if (cfg.evalFraction > 0 && stream.length - cut > 2)
+        evalSet = streamSource(stream.subarray(cut), cfg.contextLength);
     }
   } else {
-    const tok = data.examples.map((e) => ({ key: e.prompt, ex: { prompt: tokenizer.encode(e.prompt), completion: [...tokenizer.encode(e.completion), eos] } }));
+    const tok = data.examples.map((e) => ({
+      key: e.prompt,
+      ex: { prompt: tokenizer.encode(e.prompt), completion: [...tokenizer.encode(e.completion), eos] },
+    }));
     const tr = tok.filter((t) => !isEvalKey(t.key, cfg.evalFraction)).map((t) => t.ex);
     const es = tok.filter((t) => isEvalKey(t.key, cfg.evalFraction)).map((t) => t.ex);
     train = pairSource(tr.length ? tr : es, cfg.contextLength, eos, cfg.seed);
     if (es.length && tr.length) evalSet = pairSource(es, cfg.contextLength, eos, cfg.seed);
   }
   const evalBatches = evalSet ? evalSet.fixed(cfg.batchSize, cfg.evalBatches) : [];
-  log(`model: ${countParameters(model.config).toLocaleString('en-US')} parameters (${model.config.nLayer} layers, d ${model.config.nEmbd}, vocab ${model.config.vocabSize}); ${data.kind === 'text' ? 'pretraining' : 'fine-tuning'} on ${train.size} ${data.kind === 'text' ? 'tokens' : 'examples'}${evalSet ? `, evaluating on ${evalSet.size}` : ''}`);
+  log(
+    `model: ${countParameters(model.config).toLocaleString('en-US')} parameters (${model.config.nLayer} layers, d ${model.config.nEmbd}, vocab ${model.config.vocabSize}); ${data.kind === 'text' ? 'pretraining' : 'fine-tuning'} on ${train.size} ${data.kind === 'text' ? 'tokens' : 'examples'}${evalSet ? `, evaluating on ${evalSet.size}` : ''}`,
+  );
 
   const replica = { models: { policy: model }, heads: {} };
   const task: TrainTask = {
@@ -232,7 +264,13 @@ export function trainSFT(cfg: SFTConfig, log: (msg: string) => void = (m) => pro
       saveCheckpoint(dir, model, { tokenizer, meta: { kind: 'policy', trainer: 'sft', data: cfg.data } });
     },
   };
-  const summary = runTraining(task, cfg, { outDir: cfg.outDir, resume: cfg.resume, label: 'sft', quiet: cfg.quiet, stopAfter: cfg.stopAfter });
+  const summary = runTraining(task, cfg, {
+    outDir: cfg.outDir,
+    resume: cfg.resume,
+    label: 'sft',
+    quiet: cfg.quiet,
+    stopAfter: cfg.stopAfter,
+  });
   const result: SFTResult = {
     ...summary,
     parameters: countParameters(model.config),

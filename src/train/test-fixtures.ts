@@ -17,7 +17,23 @@ export function letterPolicy(steps = 60): { dir: string; model: GPT; tok: Tokeni
   const rng = new RNG(2);
   writeFileSync(join(root, 'letters.txt'), Array.from({ length: 3000 }, () => 'abcde'[rng.int(5)]).join(' '));
   const dir = join(root, 'sft');
-  trainSFT({ ...defaultSFTConfig, data: join(root, 'letters.txt'), outDir: dir, preset: 'tiny', vocabSize: 262, contextLength: 32, batchSize: 16, steps, lr: 1e-2, warmupSteps: 5, evalEvery: 0, quiet: true }, () => {});
+  trainSFT(
+    {
+      ...defaultSFTConfig,
+      data: join(root, 'letters.txt'),
+      outDir: dir,
+      preset: 'tiny',
+      vocabSize: 262,
+      contextLength: 32,
+      batchSize: 16,
+      steps,
+      lr: 1e-2,
+      warmupSteps: 5,
+      evalEvery: 0,
+      quiet: true,
+    },
+    () => {},
+  );
   const ck = loadCheckpoint(dir);
   return { dir, model: ck.model, tok: ck.tokenizer! };
 }

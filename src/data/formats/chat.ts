@@ -21,14 +21,22 @@ const ROLE_LABEL: Record<Message['role'], string> = { user: 'Human', assistant: 
 
 /** Validates a list of {"role", "content"} messages. */
 export function parseMessages(v: unknown, field: string): Message[] {
-  if (!Array.isArray(v)) throw new FieldError(field, `must be a list of {"role", "content"} messages, got ${describe(v)}`);
+  if (!Array.isArray(v))
+    throw new FieldError(field, `must be a list of {"role", "content"} messages, got ${describe(v)}`);
   return v.map((m, i) => {
     const f = `${field}[${i}]`;
     if (!isObject(m)) throw new FieldError(f, `must be a {"role", "content"} message, got ${describe(m)}`);
     const role = requireString(m.role, `${f}.role`);
-    if (!(role in ROLE_LABEL)) throw new FieldError(`${f}.role`, `must be one of ${Object.keys(ROLE_LABEL).join(', ')}, got ${JSON.stringify(role)}`);
+    if (!(role in ROLE_LABEL))
+      throw new FieldError(
+        `${f}.role`,
+        `must be one of ${Object.keys(ROLE_LABEL).join(', ')}, got ${JSON.stringify(role)}`,
+      );
     if (typeof m.content !== 'string') {
-      throw new FieldError(`${f}.content`, `must be a string, got ${describe(m.content)} (lists of content parts are not supported)`);
+      throw new FieldError(
+        `${f}.content`,
+        `must be a string, got ${describe(m.content)} (lists of content parts are not supported)`,
+      );
     }
     return { role: role as Message['role'], content: m.content };
   });
@@ -45,9 +53,12 @@ export function renderPrompt(msgs: Message[]): string {
 
 /** The completion text of the messages that answer a prompt; the first must be the assistant's. */
 export function renderCompletion(msgs: Message[], field: string): string {
-  if (msgs.length === 0) throw new FieldError(field, 'is an empty list; it needs the assistant message that answers the prompt');
-  if (msgs[0].role !== 'assistant') throw new FieldError(`${field}[0].role`, `must be "assistant" (the answer to the prompt), got "${msgs[0].role}"`);
-  if (msgs[0].content.length === 0) throw new FieldError(`${field}[0].content`, 'is empty; a completion must have text to be compared');
+  if (msgs.length === 0)
+    throw new FieldError(field, 'is an empty list; it needs the assistant message that answers the prompt');
+  if (msgs[0].role !== 'assistant')
+    throw new FieldError(`${field}[0].role`, `must be "assistant" (the answer to the prompt), got "${msgs[0].role}"`);
+  if (msgs[0].content.length === 0)
+    throw new FieldError(`${field}[0].content`, 'is empty; a completion must have text to be compared');
   return ' ' + msgs[0].content + renderTurns(msgs.slice(1));
 }
 
@@ -59,12 +70,18 @@ function sameMessage(a: Message, b: Message): boolean {
  * Implicit-prompt conversations: the prompt is the longest run of leading messages both share,
  * cut back so that each side continues with an assistant message.
  */
-export function splitMessages(chosen: Message[], rejected: Message[]): { prompt: Message[]; chosen: Message[]; rejected: Message[] } {
+export function splitMessages(
+  chosen: Message[],
+  rejected: Message[],
+): { prompt: Message[]; chosen: Message[]; rejected: Message[] } {
   let k = 0;
   while (k < chosen.length && k < rejected.length && sameMessage(chosen[k], rejected[k])) k++;
   while (k >= 0 && !(chosen[k]?.role === 'assistant' && rejected[k]?.role === 'assistant')) k--;
   if (k < 0) {
-    throw new FieldError('rejected', 'shares no leading messages with "chosen" that are followed by an assistant message on both sides; give an explicit "prompt"');
+    throw new FieldError(
+      'rejected',
+      'shares no leading messages with "chosen" that are followed by an assistant message on both sides; give an explicit "prompt"',
+    );
   }
   return { prompt: chosen.slice(0, k), chosen: chosen.slice(k), rejected: rejected.slice(k) };
 }
@@ -91,7 +108,11 @@ export function splitImplicit(chosen: string, rejected: string): { prompt: strin
       const k = at + ASSISTANT_MARK.length;
       const out = { prompt: chosen.slice(0, k), chosen: chosen.slice(k), rejected: rejected.slice(k) };
       for (const side of ['chosen', 'rejected'] as const) {
-        if (!out[side]) throw new FieldError(side, `ends at the shared prompt's last "\\n\\nAssistant:"; it has no answer to compare`);
+        if (!out[side])
+          throw new FieldError(
+            side,
+            `ends at the shared prompt's last "\\n\\nAssistant:"; it has no answer to compare`,
+          );
       }
       return out;
     }

@@ -31,7 +31,8 @@ export function requireString(v: unknown, field: string): string {
 /** A required non-empty string: a completion, a summary, a scored text. */
 export function requireText(v: unknown, field: string): string {
   const s = requireString(v, field);
-  if (s.length === 0) throw new FieldError(field, 'is empty; a completion must have text to be compared (drop the record or fill it in)');
+  if (s.length === 0)
+    throw new FieldError(field, 'is empty; a completion must have text to be compared (drop the record or fill it in)');
   return s;
 }
 
@@ -49,7 +50,8 @@ export function optionalNumber(v: unknown, field: string, min = -Infinity, max =
 
 export function requireNumber(v: unknown, field: string, min = -Infinity, max = Infinity): number {
   if (v === undefined) throw new FieldError(field, 'missing; expected a number');
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new FieldError(field, `must be a finite number, got ${describe(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new FieldError(field, `must be a finite number, got ${describe(v)}`);
   if (v < min || v > max) throw new FieldError(field, `must be in [${min}, ${max}], got ${v}`);
   return v;
 }
@@ -62,7 +64,11 @@ export function requireObject(v: unknown, field: string): Record<string, unknown
 
 /** Throws when two texts that should be compared are the same: such a preference carries no signal. */
 export function requireDifferent(a: string, b: string, field: string, other: string): void {
-  if (a === b) throw new FieldError(field, `is identical to "${other}"; a preference between identical texts carries no signal (drop the record)`);
+  if (a === b)
+    throw new FieldError(
+      field,
+      `is identical to "${other}"; a preference between identical texts carries no signal (drop the record)`,
+    );
 }
 
 /** Drops undefined values so records serialize and compare (deepEqual) without empty keys. */

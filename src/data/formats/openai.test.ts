@@ -39,7 +39,11 @@ describe('OpenAI summarize-from-feedback comparisons', () => {
   });
 
   it('uses the article prompt for CNN/DM records', () => {
-    const c = parseOpenAI({ ...tldr, info: { id: 'x', article: 'Rain fell.', site: 'dailymail', title: 'Rain', post: null }, choice: 0 });
+    const c = parseOpenAI({
+      ...tldr,
+      info: { id: 'x', article: 'Rain fell.', site: 'dailymail', title: 'Rain', post: null },
+      choice: 0,
+    });
     assert.equal(c.prompt, 'ARTICLE: Rain fell.\n\nTL;DR:');
     assert.deepEqual(c.ranking, [0, 1]);
   });
@@ -51,8 +55,16 @@ describe('OpenAI summarize-from-feedback comparisons', () => {
     throwsField(() => parseOpenAI({ ...tldr, choice: 2 }), 'choice', /0 or 1/);
     throwsField(() => parseOpenAI({ ...tldr, choice: '1' }), 'choice', /0 or 1/);
     throwsField(() => parseOpenAI({ ...tldr, summaries: [tldr.summaries[0]] }), 'summaries', /exactly 2/);
-    throwsField(() => parseOpenAI({ ...tldr, summaries: [tldr.summaries[0], { policy: 'ref' }] }), 'summaries[1].text', /missing/);
-    throwsField(() => parseOpenAI({ ...tldr, summaries: [tldr.summaries[0], tldr.summaries[0]] }), 'summaries[1].text', /identical/);
+    throwsField(
+      () => parseOpenAI({ ...tldr, summaries: [tldr.summaries[0], { policy: 'ref' }] }),
+      'summaries[1].text',
+      /missing/,
+    );
+    throwsField(
+      () => parseOpenAI({ ...tldr, summaries: [tldr.summaries[0], tldr.summaries[0]] }),
+      'summaries[1].text',
+      /identical/,
+    );
     throwsField(() => parseOpenAI({ ...tldr, extra: { confidence: 10 } }), 'extra.confidence', /\[1, 9\]/);
     throwsField(() => parseOpenAI({ ...tldr, worker: 5 }), 'worker');
   });

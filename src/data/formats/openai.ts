@@ -15,22 +15,47 @@
 
 import { Comparison } from '../comparison.js';
 import { FieldError } from '../field-error.js';
-import { compact, describe, isAbsent, optionalNumber, optionalString, requireObject, requireString, requireText } from './fields.js';
+import {
+  compact,
+  describe,
+  isAbsent,
+  optionalNumber,
+  optionalString,
+  requireObject,
+  requireString,
+  requireText,
+} from './fields.js';
 
 export function parseOpenAI(obj: Record<string, unknown>): Comparison {
   const info = requireObject(obj.info, 'info');
   const prompt = summarizePrompt(info);
-  if (!Array.isArray(obj.summaries)) throw new FieldError('summaries', `must be a list of 2 {"text", "policy", "note"} objects, got ${describe(obj.summaries)}`);
-  if (obj.summaries.length !== 2) throw new FieldError('summaries', `must hold exactly 2 summaries (one choice between two), got ${obj.summaries.length}`);
+  if (!Array.isArray(obj.summaries))
+    throw new FieldError(
+      'summaries',
+      `must be a list of 2 {"text", "policy", "note"} objects, got ${describe(obj.summaries)}`,
+    );
+  if (obj.summaries.length !== 2)
+    throw new FieldError(
+      'summaries',
+      `must hold exactly 2 summaries (one choice between two), got ${obj.summaries.length}`,
+    );
   const summaries = obj.summaries.map((s, i) => requireObject(s, `summaries[${i}]`));
   const completions = summaries.map((s, i) => requireText(s.text, `summaries[${i}].text`));
-  if (completions[0] === completions[1]) throw new FieldError('summaries[1].text', 'is identical to summaries[0].text; a preference between identical texts carries no signal');
+  if (completions[0] === completions[1])
+    throw new FieldError(
+      'summaries[1].text',
+      'is identical to summaries[0].text; a preference between identical texts carries no signal',
+    );
   const choice = obj.choice;
-  if (choice !== 0 && choice !== 1) throw new FieldError('choice', `must be 0 or 1 (the index of the preferred summary), got ${describe(choice)}`);
+  if (choice !== 0 && choice !== 1)
+    throw new FieldError('choice', `must be 0 or 1 (the index of the preferred summary), got ${describe(choice)}`);
   const extra = isAbsent(obj.extra) ? {} : requireObject(obj.extra, 'extra');
   const c9 = optionalNumber(extra.confidence, 'extra.confidence', 1, 9);
   const notes = summaries.map((s, i) => optionalString(s.note, `summaries[${i}].note`));
-  const feedback = notes.map((n, i) => (n && n.trim() ? `summary ${i}: ${n.trim()}` : '')).filter(Boolean).join('\n');
+  const feedback = notes
+    .map((n, i) => (n && n.trim() ? `summary ${i}: ${n.trim()}` : ''))
+    .filter(Boolean)
+    .join('\n');
   const policies = summaries.map((s, i) => optionalString(s.policy, `summaries[${i}].policy`) ?? null);
   return compact({
     prompt,
@@ -51,7 +76,11 @@ export function parseOpenAI(obj: Record<string, unknown>): Comparison {
 
 function summarizePrompt(info: Record<string, unknown>): string {
   if (!isAbsent(info.article)) return `ARTICLE: ${requireString(info.article, 'info.article')}\n\nTL;DR:`;
-  if (info.post === undefined) throw new FieldError('info.post', 'missing; a TL;DR comparison has info.post, info.title and info.subreddit (or info.article for CNN/DM)');
+  if (info.post === undefined)
+    throw new FieldError(
+      'info.post',
+      'missing; a TL;DR comparison has info.post, info.title and info.subreddit (or info.article for CNN/DM)',
+    );
   const post = requireString(info.post, 'info.post');
   const title = requireString(info.title, 'info.title');
   const subreddit = requireString(info.subreddit, 'info.subreddit');

@@ -13,21 +13,40 @@ describe('TRL unpaired records', () => {
       { prompt: 'C:', completion: ' meh', label: false },
     ].map((o, i) => ({ item: parseUnpaired(o), line: i + 1 }));
     const { comparisons, issues } = pairUnpaired(rows, 'kto.jsonl');
-    assert.deepEqual(comparisons.map((c) => [c.prompt, ...c.completions]), [['A:', ' good1', ' bad1'], ['A:', ' good2', ' bad1']]);
+    assert.deepEqual(
+      comparisons.map((c) => [c.prompt, ...c.completions]),
+      [
+        ['A:', ' good1', ' bad1'],
+        ['A:', ' good2', ' bad1'],
+      ],
+    );
     assert.ok(comparisons.every((c) => c.ranking.join() === '0,1'));
-    assert.deepEqual(issues.map((i) => [i.file, i.line, i.field]), [['kto.jsonl', 3, 'label'], ['kto.jsonl', 5, 'label']]);
+    assert.deepEqual(
+      issues.map((i) => [i.file, i.line, i.field]),
+      [
+        ['kto.jsonl', 3, 'label'],
+        ['kto.jsonl', 5, 'label'],
+      ],
+    );
     assert.match(issues[0].message, /unpaired.*labeled false/);
   });
 
   it('skips, and reports, a completion labeled both ways', () => {
-    const rows = [{ prompt: 'p', completion: 'x', label: true }, { prompt: 'p', completion: 'x', label: false }].map((o, i) => ({ item: parseUnpaired(o), line: i + 1 }));
+    const rows = [
+      { prompt: 'p', completion: 'x', label: true },
+      { prompt: 'p', completion: 'x', label: false },
+    ].map((o, i) => ({ item: parseUnpaired(o), line: i + 1 }));
     const r = pairUnpaired(rows, 'f');
     assert.equal(r.comparisons.length, 0);
     assert.equal(r.issues[0].line, 2);
   });
 
   it('renders conversational records and rejects bad ones', () => {
-    const u = parseUnpaired({ prompt: [{ role: 'user', content: 'Hi' }], completion: [{ role: 'assistant', content: 'Hello' }], label: true });
+    const u = parseUnpaired({
+      prompt: [{ role: 'user', content: 'Hi' }],
+      completion: [{ role: 'assistant', content: 'Hello' }],
+      label: true,
+    });
     assert.deepEqual(u, { prompt: '\n\nHuman: Hi\n\nAssistant:', completion: ' Hello', label: true });
     throwsField(() => parseUnpaired({ prompt: 'p', completion: 'c' }), 'label', /missing/);
     throwsField(() => parseUnpaired({ prompt: 'p', completion: 'c', label: 1 }), 'label', /true or false/);

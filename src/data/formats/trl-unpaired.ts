@@ -19,18 +19,30 @@ export interface UnpairedItem {
 
 export function parseUnpaired(obj: Record<string, unknown>): UnpairedItem {
   if (typeof obj.label !== 'boolean') {
-    throw new FieldError('label', `${obj.label === undefined ? 'missing' : `must be true or false, got ${describe(obj.label)}`}; true marks a desirable completion, false an undesirable one`);
+    throw new FieldError(
+      'label',
+      `${obj.label === undefined ? 'missing' : `must be true or false, got ${describe(obj.label)}`}; true marks a desirable completion, false an undesirable one`,
+    );
   }
-  if (obj.prompt === undefined) throw new FieldError('prompt', 'missing; an unpaired record has "prompt", "completion" and "label"');
+  if (obj.prompt === undefined)
+    throw new FieldError('prompt', 'missing; an unpaired record has "prompt", "completion" and "label"');
   if (Array.isArray(obj.prompt)) {
-    return { prompt: renderPrompt(parseMessages(obj.prompt, 'prompt')), completion: renderCompletion(parseMessages(obj.completion, 'completion'), 'completion'), label: obj.label };
+    return {
+      prompt: renderPrompt(parseMessages(obj.prompt, 'prompt')),
+      completion: renderCompletion(parseMessages(obj.completion, 'completion'), 'completion'),
+      label: obj.label,
+    };
   }
-  if (typeof obj.prompt !== 'string') throw new FieldError('prompt', `must be a string or a list of messages, got ${describe(obj.prompt)}`);
+  if (typeof obj.prompt !== 'string')
+    throw new FieldError('prompt', `must be a string or a list of messages, got ${describe(obj.prompt)}`);
   return { prompt: obj.prompt, completion: requireText(obj.completion, 'completion'), label: obj.label };
 }
 
 /** Pairs good and bad completions of the same prompt; `line` of each item is its line in `file`. */
-export function pairUnpaired(items: { item: UnpairedItem; line: number }[], file: string): { comparisons: Comparison[]; issues: RecordIssue[] } {
+export function pairUnpaired(
+  items: { item: UnpairedItem; line: number }[],
+  file: string,
+): { comparisons: Comparison[]; issues: RecordIssue[] } {
   const byPrompt = new Map<string, { good: typeof items; bad: typeof items }>();
   for (const x of items) {
     let g = byPrompt.get(x.item.prompt);
@@ -42,17 +54,29 @@ export function pairUnpaired(items: { item: UnpairedItem; line: number }[], file
   for (const [prompt, { good, bad }] of byPrompt) {
     for (const x of good.length && bad.length ? [] : [...good, ...bad]) {
       issues.push({
-        file, line: x.line, field: 'label',
+        file,
+        line: x.line,
+        field: 'label',
         message: `unpaired: no completion of this prompt is labeled ${!x.item.label}, so this one has nothing to be compared with`,
       });
     }
     for (const g of good) {
       for (const b of bad) {
         if (g.item.completion === b.item.completion) {
-          issues.push({ file, line: b.line, field: 'completion', message: `the same completion is labeled true on line ${g.line}; this pair was skipped` });
+          issues.push({
+            file,
+            line: b.line,
+            field: 'completion',
+            message: `the same completion is labeled true on line ${g.line}; this pair was skipped`,
+          });
           continue;
         }
-        comparisons.push({ prompt, completions: [g.item.completion, b.item.completion], ranking: [0, 1], source: 'trl-unpaired' });
+        comparisons.push({
+          prompt,
+          completions: [g.item.completion, b.item.completion],
+          ranking: [0, 1],
+          source: 'trl-unpaired',
+        });
       }
     }
   }

@@ -29,22 +29,35 @@ export function parseTRL(obj: Record<string, unknown>): Comparison {
 
 function trlTexts(obj: Record<string, unknown>): { prompt: string; chosen: string; rejected: string } {
   for (const f of ['chosen', 'rejected']) {
-    if (obj[f] === undefined) throw new FieldError(f, `missing; a TRL preference record has "chosen" and "rejected" (and optionally "prompt")`);
+    if (obj[f] === undefined)
+      throw new FieldError(f, `missing; a TRL preference record has "chosen" and "rejected" (and optionally "prompt")`);
   }
   const conversational = Array.isArray(obj.chosen);
   if (Array.isArray(obj.rejected) !== conversational) {
-    throw new FieldError('rejected', `must be ${conversational ? 'a list of messages like "chosen"' : 'a string like "chosen"'}, got ${describe(obj.rejected)}`);
+    throw new FieldError(
+      'rejected',
+      `must be ${conversational ? 'a list of messages like "chosen"' : 'a string like "chosen"'}, got ${describe(obj.rejected)}`,
+    );
   }
   if (conversational) {
     const chosenMsgs = parseMessages(obj.chosen, 'chosen');
     const rejectedMsgs = parseMessages(obj.rejected, 'rejected');
     let parts: { prompt: string; chosen: string; rejected: string };
     if (obj.prompt !== undefined) {
-      if (!Array.isArray(obj.prompt)) throw new FieldError('prompt', `must be a list of messages like "chosen", got ${describe(obj.prompt)}`);
-      parts = { prompt: renderPrompt(parseMessages(obj.prompt, 'prompt')), chosen: renderCompletion(chosenMsgs, 'chosen'), rejected: renderCompletion(rejectedMsgs, 'rejected') };
+      if (!Array.isArray(obj.prompt))
+        throw new FieldError('prompt', `must be a list of messages like "chosen", got ${describe(obj.prompt)}`);
+      parts = {
+        prompt: renderPrompt(parseMessages(obj.prompt, 'prompt')),
+        chosen: renderCompletion(chosenMsgs, 'chosen'),
+        rejected: renderCompletion(rejectedMsgs, 'rejected'),
+      };
     } else {
       const s = splitMessages(chosenMsgs, rejectedMsgs);
-      parts = { prompt: renderPrompt(s.prompt), chosen: renderCompletion(s.chosen, 'chosen'), rejected: renderCompletion(s.rejected, 'rejected') };
+      parts = {
+        prompt: renderPrompt(s.prompt),
+        chosen: renderCompletion(s.chosen, 'chosen'),
+        rejected: renderCompletion(s.rejected, 'rejected'),
+      };
     }
     requireDifferent(parts.rejected, parts.chosen, 'rejected', 'chosen');
     return parts;
@@ -53,7 +66,8 @@ function trlTexts(obj: Record<string, unknown>): { prompt: string; chosen: strin
   const rejected = requireText(obj.rejected, 'rejected');
   requireDifferent(rejected, chosen, 'rejected', 'chosen');
   if (obj.prompt === undefined) return splitImplicit(chosen, rejected);
-  if (typeof obj.prompt !== 'string') throw new FieldError('prompt', `must be a string like "chosen", got ${describe(obj.prompt)}`);
+  if (typeof obj.prompt !== 'string')
+    throw new FieldError('prompt', `must be a string like "chosen", got ${describe(obj.prompt)}`);
   return { prompt: obj.prompt, chosen, rejected };
 }
 

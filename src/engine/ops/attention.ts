@@ -31,7 +31,8 @@ export function causalSelfAttention(g: Graph, qkv: Tensor, B: number, T: number,
   // S (T, T) = q · kᵀ · scale for every (b, h), then one softmax over all their rows, then P · v.
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nHead; h++) {
-      const qOff = b * T * C3 + h * hs, kOff = qOff + C;
+      const qOff = b * T * C3 + h * hs,
+        kOff = qOff + C;
       transposeHead(x, kOff, C3, T, hs, kT);
       blas.sgemm(false, false, T, T, hs, scale, x, qOff, C3, kT, 0, T, 0, att, (b * nHead + h) * T * T, T);
     }
@@ -42,7 +43,24 @@ export function causalSelfAttention(g: Graph, qkv: Tensor, B: number, T: number,
     for (let h = 0; h < nHead; h++) {
       const vOff = b * T * C3 + h * hs + 2 * C;
       // out (T, hs) = P · v, written into the head's slice of y (leading dimension C)
-      blas.sgemm(false, false, T, hs, T, 1, att, (b * nHead + h) * T * T, T, x, vOff, C3, 0, y.data, b * T * C + h * hs, C);
+      blas.sgemm(
+        false,
+        false,
+        T,
+        hs,
+        T,
+        1,
+        att,
+        (b * nHead + h) * T * T,
+        T,
+        x,
+        vOff,
+        C3,
+        0,
+        y.data,
+        b * T * C + h * hs,
+        C,
+      );
     }
   }
   g.onBackward(y, () => {
@@ -53,7 +71,8 @@ export function causalSelfAttention(g: Graph, qkv: Tensor, B: number, T: number,
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < nHead; h++) {
         const vOff = b * T * C3 + h * hs + 2 * C;
-        const aOff = (b * nHead + h) * T * T, oOff = b * T * C + h * hs;
+        const aOff = (b * nHead + h) * T * T,
+          oOff = b * T * C + h * hs;
         // dP (T, T) = dout · vᵀ
         transposeHead(x, vOff, C3, T, hs, vT);
         blas.sgemm(false, false, T, T, hs, 1, dy, oOff, C, vT, 0, T, 0, dS, aOff, T);
@@ -66,7 +85,8 @@ export function causalSelfAttention(g: Graph, qkv: Tensor, B: number, T: number,
     else for (let k = 0; k < B * nHead; k++) causalSoftmaxBackward(att, dS, k * T * T, T);
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < nHead; h++) {
-        const qOff = b * T * C3 + h * hs, kOff = qOff + C;
+        const qOff = b * T * C3 + h * hs,
+          kOff = qOff + C;
         const aOff = (b * nHead + h) * T * T;
         // dq += dS · k · scale; dk += dSᵀ · q · scale
         blas.sgemm(false, false, T, hs, T, scale, dS, aOff, T, x, kOff, C3, 1, dx, qOff, C3);

@@ -13,7 +13,9 @@ function sameSize(op: string, a: Tensor, b: Tensor): void {
 export function add(g: Graph, a: Tensor, b: Tensor): Tensor {
   sameSize('add', a, b);
   const y = g.output(a.shape, a, b);
-  const ad = a.data, bd = b.data, yd = y.data;
+  const ad = a.data,
+    bd = b.data,
+    yd = y.data;
   for (let i = 0; i < yd.length; i++) yd[i] = ad[i] + bd[i];
   g.onBackward(y, () => {
     const dy = y.grad!;
@@ -27,7 +29,9 @@ export function add(g: Graph, a: Tensor, b: Tensor): Tensor {
 export function sub(g: Graph, a: Tensor, b: Tensor): Tensor {
   sameSize('sub', a, b);
   const y = g.output(a.shape, a, b);
-  const ad = a.data, bd = b.data, yd = y.data;
+  const ad = a.data,
+    bd = b.data,
+    yd = y.data;
   for (let i = 0; i < yd.length; i++) yd[i] = ad[i] - bd[i];
   g.onBackward(y, () => {
     const dy = y.grad!;
@@ -44,7 +48,9 @@ export function sub(g: Graph, a: Tensor, b: Tensor): Tensor {
 export function mul(g: Graph, a: Tensor, b: Tensor): Tensor {
   sameSize('mul', a, b);
   const y = g.output(a.shape, a, b);
-  const ad = a.data, bd = b.data, yd = y.data;
+  const ad = a.data,
+    bd = b.data,
+    yd = y.data;
   for (let i = 0; i < yd.length; i++) yd[i] = ad[i] * bd[i];
   g.onBackward(y, () => {
     const dy = y.grad!;
@@ -63,10 +69,12 @@ export function mul(g: Graph, a: Tensor, b: Tensor): Tensor {
 /** s·x + c for scalars s, c. */
 export function affine(g: Graph, x: Tensor, s: number, c = 0): Tensor {
   const y = g.output(x.shape, x);
-  const xd = x.data, yd = y.data;
+  const xd = x.data,
+    yd = y.data;
   for (let i = 0; i < yd.length; i++) yd[i] = s * xd[i] + c;
   g.onBackward(y, () => {
-    const dy = y.grad!, dx = g.gradOf(x);
+    const dy = y.grad!,
+      dx = g.gradOf(x);
     for (let i = 0; i < dy.length; i++) dx[i] += s * dy[i];
   });
   return y;
@@ -75,10 +83,12 @@ export function affine(g: Graph, x: Tensor, s: number, c = 0): Tensor {
 /** Applies f element-wise; df(x, y) is its derivative given the input and the output. */
 function unary(g: Graph, x: Tensor, f: (v: number) => number, df: (v: number, out: number) => number): Tensor {
   const y = g.output(x.shape, x);
-  const xd = x.data, yd = y.data;
+  const xd = x.data,
+    yd = y.data;
   for (let i = 0; i < yd.length; i++) yd[i] = f(xd[i]);
   g.onBackward(y, () => {
-    const dy = y.grad!, dx = g.gradOf(x);
+    const dy = y.grad!,
+      dx = g.gradOf(x);
     for (let i = 0; i < dy.length; i++) dx[i] += dy[i] * df(xd[i], yd[i]);
   });
   return y;
@@ -88,17 +98,37 @@ export const exp = (g: Graph, x: Tensor) => unary(g, x, Math.exp, (_v, e) => e);
 export const log = (g: Graph, x: Tensor) => unary(g, x, Math.log, (v) => 1 / v);
 export const sigmoid = (g: Graph, x: Tensor) => unary(g, x, sigmoidScalar, (_v, s) => s * (1 - s));
 /** log σ(x), stable for large |x| (the Bradley-Terry and DPO losses). */
-export const logSigmoid = (g: Graph, x: Tensor) => unary(g, x, (v) => -softplus(-v), (v) => sigmoidScalar(-v));
+export const logSigmoid = (g: Graph, x: Tensor) =>
+  unary(
+    g,
+    x,
+    (v) => -softplus(-v),
+    (v) => sigmoidScalar(-v),
+  );
 export const tanh = (g: Graph, x: Tensor) => unary(g, x, Math.tanh, (_v, t) => 1 - t * t);
-export const relu = (g: Graph, x: Tensor) => unary(g, x, (v) => (v > 0 ? v : 0), (v) => (v > 0 ? 1 : 0));
-export const square = (g: Graph, x: Tensor) => unary(g, x, (v) => v * v, (v) => 2 * v);
+export const relu = (g: Graph, x: Tensor) =>
+  unary(
+    g,
+    x,
+    (v) => (v > 0 ? v : 0),
+    (v) => (v > 0 ? 1 : 0),
+  );
+export const square = (g: Graph, x: Tensor) =>
+  unary(
+    g,
+    x,
+    (v) => v * v,
+    (v) => 2 * v,
+  );
 
 const GELU_K = Math.sqrt(2 / Math.PI);
 
 /** GELU, tanh form (GPT-2's "gelu_new"): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
 export function gelu(g: Graph, x: Tensor): Tensor {
   const y = g.output(x.shape, x);
-  const xd = x.data, yd = y.data, n = yd.length;
+  const xd = x.data,
+    yd = y.data,
+    n = yd.length;
   // The derivative is computed in the same pass and kept, so backward is one multiply.
   const d = y.requiresGrad ? g.alloc(n) : null;
   if (simd) simd.gelu(xd, yd, d);
@@ -116,7 +146,8 @@ export function gelu(g: Graph, x: Tensor): Tensor {
     }
   }
   g.onBackward(y, () => {
-    const dy = y.grad!, dx = g.gradOf(x);
+    const dy = y.grad!,
+      dx = g.gradOf(x);
     for (let i = 0; i < n; i++) dx[i] += dy[i] * d![i];
   });
   return y;
@@ -130,7 +161,8 @@ export function sum(g: Graph, x: Tensor): Tensor {
   for (let i = 0; i < xd.length; i++) s += xd[i];
   y.data[0] = s;
   g.onBackward(y, () => {
-    const d = y.grad![0], dx = g.gradOf(x);
+    const d = y.grad![0],
+      dx = g.gradOf(x);
     for (let i = 0; i < dx.length; i++) dx[i] += d;
   });
   return y;
@@ -150,7 +182,8 @@ export function dot(g: Graph, x: Tensor, w: ArrayLike<number>): Tensor {
   for (let i = 0; i < xd.length; i++) s += xd[i] * w[i];
   y.data[0] = s;
   g.onBackward(y, () => {
-    const d = y.grad![0], dx = g.gradOf(x);
+    const d = y.grad![0],
+      dx = g.gradOf(x);
     for (let i = 0; i < dx.length; i++) dx[i] += d * w[i];
   });
   return y;
@@ -176,7 +209,8 @@ export function selectRows(g: Graph, x: Tensor, idx: ArrayLike<number>): Tensor 
     y.data.set(x.data.subarray(r * C, r * C + C), i * C);
   }
   g.onBackward(y, () => {
-    const dy = y.grad!, dx = g.gradOf(x);
+    const dy = y.grad!,
+      dx = g.gradOf(x);
     for (let i = 0; i < idx.length; i++) {
       const o = idx[i] * C;
       for (let j = 0; j < C; j++) dx[o + j] += dy[i * C + j];

@@ -8,7 +8,8 @@ import { Tensor } from '../tensor.js';
 export function layerNorm(g: Graph, x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): Tensor {
   const C = x.shape[x.shape.length - 1];
   const N = x.size / C;
-  if (w.size !== C || b.size !== C) throw new Error(`layerNorm: weight/bias must have ${C} elements, got ${w.size}/${b.size}`);
+  if (w.size !== C || b.size !== C)
+    throw new Error(`layerNorm: weight/bias must have ${C} elements, got ${w.size}/${b.size}`);
   const y = g.output(x.shape, x, w, b);
   // x̂ (normalized input) and 1/σ per row, kept for backward.
   const xhat = y.requiresGrad ? g.alloc(N * C) : null;
@@ -18,7 +19,9 @@ export function layerNorm(g: Graph, x: Tensor, w: Tensor, b: Tensor, eps = 1e-5)
   if (vec) vec.layerNormForward(x.data, w.data, b.data, y.data, xhat, rstd, N, C, eps);
   else layerNormForward(x.data, w.data, b.data, y.data, xhat, rstd, N, C, eps);
   g.onBackward(y, () => {
-    const dx = x.requiresGrad ? g.gradOf(x) : null, dw = w.requiresGrad ? g.gradOf(w) : null, db = b.requiresGrad ? g.gradOf(b) : null;
+    const dx = x.requiresGrad ? g.gradOf(x) : null,
+      dw = w.requiresGrad ? g.gradOf(w) : null,
+      db = b.requiresGrad ? g.gradOf(b) : null;
     if (vec) vec.layerNormBackward(y.grad!, xhat!, rstd!, w.data, dx, dw, db, N, C);
     else layerNormBackward(y.grad!, xhat!, rstd!, w.data, dx, dw, db, N, C);
   });
@@ -28,8 +31,17 @@ export function layerNorm(g: Graph, x: Tensor, w: Tensor, b: Tensor, eps = 1e-5)
 // NOTE: the kernels are plain functions over typed arrays with no nullable values in the inner
 // loops: V8 compiles such loops several times faster than ones that test an optional array per element.
 
-function layerNormForward(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array,
-  xhat: Float32Array | null, rstd: Float32Array | null, N: number, C: number, eps: number): void {
+function layerNormForward(
+  x: Float32Array,
+  w: Float32Array,
+  b: Float32Array,
+  y: Float32Array,
+  xhat: Float32Array | null,
+  rstd: Float32Array | null,
+  N: number,
+  C: number,
+  eps: number,
+): void {
   const keep = xhat !== null;
   const xh = xhat ?? new Float32Array(0);
   for (let i = 0; i < N; i++) {
@@ -56,15 +68,26 @@ function layerNormForward(x: Float32Array, w: Float32Array, b: Float32Array, y: 
   }
 }
 
-function layerNormBackward(dy: Float32Array, xhat: Float32Array, rstd: Float32Array, w: Float32Array,
-  dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null, N: number, C: number): void {
+function layerNormBackward(
+  dy: Float32Array,
+  xhat: Float32Array,
+  rstd: Float32Array,
+  w: Float32Array,
+  dx: Float32Array | null,
+  dw: Float32Array | null,
+  db: Float32Array | null,
+  N: number,
+  C: number,
+): void {
   if (dw) for (let i = 0; i < N; i++) rowDot(dy, xhat, dw, i * C, C);
   if (db) for (let i = 0; i < N; i++) rowAdd(dy, db, i * C, C);
   if (!dx) return;
   for (let i = 0; i < N; i++) {
-    const o = i * C, r = rstd[i];
+    const o = i * C,
+      r = rstd[i];
     // dx = r·(dn − mean(dn) − x̂·mean(dn·x̂)), dn = dy·w
-    let sumD = 0, sumDN = 0;
+    let sumD = 0,
+      sumDN = 0;
     for (let j = 0; j < C; j++) {
       const dn = dy[o + j] * w[j];
       sumD += dn;

@@ -16,7 +16,9 @@ export function linear(g: Graph, x: Tensor, w: Tensor, b: Tensor | null = null, 
   const [wr, wc] = w.shape;
   const cout = transW ? wr : wc;
   if (w.shape.length !== 2 || (transW ? wc : wr) !== cin) {
-    throw new Error(`linear: input has ${cin} features but weight has shape [${w.shape.join(', ')}]${transW ? ' (transposed)' : ''}`);
+    throw new Error(
+      `linear: input has ${cin} features but weight has shape [${w.shape.join(', ')}]${transW ? ' (transposed)' : ''}`,
+    );
   }
   if (b && b.size !== cout) throw new Error(`linear: bias has ${b.size} elements, expected ${cout}`);
   const outShape = [...x.shape.slice(0, -1), cout];
@@ -65,8 +67,12 @@ export function matmul(g: Graph, a: Tensor, b: Tensor, transA = false, transB = 
   const K = transA ? a.shape[0] : a.shape[1];
   const K2 = transB ? b.shape[1] : b.shape[0];
   const N = transB ? b.shape[0] : b.shape[1];
-  if (K !== K2) throw new Error(`matmul: inner dimensions differ: [${a.shape}]${transA ? 'ᵀ' : ''} · [${b.shape}]${transB ? 'ᵀ' : ''}`);
-  const lda = a.shape[1], ldb = b.shape[1];
+  if (K !== K2)
+    throw new Error(
+      `matmul: inner dimensions differ: [${a.shape}]${transA ? 'ᵀ' : ''} · [${b.shape}]${transB ? 'ᵀ' : ''}`,
+    );
+  const lda = a.shape[1],
+    ldb = b.shape[1];
   const c = g.output([M, N], a, b);
   const blas = gemm();
   blas.sgemm(transA, transB, M, N, K, 1, a.data, 0, lda, b.data, 0, ldb, 0, c.data, 0, N);

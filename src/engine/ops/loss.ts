@@ -39,13 +39,15 @@ function softmaxRow(z: Float32Array, p: Float32Array | null, o: number, V: numbe
  * With weights (N), the mean is weighted: Σ wᵢ·nllᵢ / Σ wᵢ (reward-weighted behaviour cloning).
  */
 export function crossEntropy(g: Graph, logits: Tensor, targets: Int32Array, weights?: ArrayLike<number>): Tensor {
-  if (weights && weights.length !== targets.length) throw new Error(`crossEntropy: ${weights.length} weights for ${targets.length} rows`);
+  if (weights && weights.length !== targets.length)
+    throw new Error(`crossEntropy: ${weights.length} weights for ${targets.length} rows`);
   const [N, V] = dims('crossEntropy', logits, targets.length);
   const y = g.output([1], logits);
   const z = logits.data;
   const p = y.requiresGrad ? g.alloc(N * V) : null;
   for (let i = 0; i < N; i++) {
-    if (targets[i] >= V) throw new Error(`crossEntropy: target ${targets[i]} at row ${i} is outside the vocabulary [0, ${V})`);
+    if (targets[i] >= V)
+      throw new Error(`crossEntropy: target ${targets[i]} at row ${i} is outside the vocabulary [0, ${V})`);
   }
   // All rows' softmax at once in SIMD when the vocabulary is a whole number of vectors.
   const lses = p && simd && V % 4 === 0 ? g.alloc(N) : null;
@@ -53,7 +55,8 @@ export function crossEntropy(g: Graph, logits: Tensor, targets: Int32Array, weig
     p!.set(z);
     simd!.softmaxRows(p!, V, false, lses);
   }
-  let total = 0, count = 0;
+  let total = 0,
+    count = 0;
   for (let i = 0; i < N; i++) {
     const t = targets[i];
     if (t < 0) continue;
@@ -65,11 +68,13 @@ export function crossEntropy(g: Graph, logits: Tensor, targets: Int32Array, weig
   y.data[0] = count > 0 ? total / count : 0;
   g.onBackward(y, () => {
     if (count === 0) return;
-    const d0 = y.grad![0] / count, dz = g.gradOf(logits);
+    const d0 = y.grad![0] / count,
+      dz = g.gradOf(logits);
     for (let i = 0; i < N; i++) {
       const t = targets[i];
       if (t < 0) continue;
-      const o = i * V, d = weights ? d0 * weights[i] : d0;
+      const o = i * V,
+        d = weights ? d0 * weights[i] : d0;
       for (let j = 0; j < V; j++) dz[o + j] += d * p![o + j];
       dz[o + t] -= d;
     }
@@ -96,11 +101,13 @@ export function tokenLogProbs(g: Graph, logits: Tensor, targets: Int32Array): Te
     y.data[i] = z[i * V + t] - softmaxRow(z, p, i * V, V);
   }
   g.onBackward(y, () => {
-    const dy = y.grad!, dz = g.gradOf(logits);
+    const dy = y.grad!,
+      dz = g.gradOf(logits);
     for (let i = 0; i < N; i++) {
       const t = targets[i];
       if (t < 0) continue;
-      const o = i * V, d = dy[i];
+      const o = i * V,
+        d = dy[i];
       for (let j = 0; j < V; j++) dz[o + j] -= d * p![o + j];
       dz[o + t] += d;
     }
@@ -124,9 +131,12 @@ export function entropy(g: Graph, logits: Tensor): Tensor {
   }
   g.onBackward(y, () => {
     // dH/dz_j = −p_j (log p_j + H)
-    const dy = y.grad!, dz = g.gradOf(logits);
+    const dy = y.grad!,
+      dz = g.gradOf(logits);
     for (let i = 0; i < N; i++) {
-      const o = i * V, h = y.data[i], lse = lses[i];
+      const o = i * V,
+        h = y.data[i],
+        lse = lses[i];
       for (let j = 0; j < V; j++) dz[o + j] -= dy[i] * p[o + j] * (z[o + j] - lse + h);
     }
   });
@@ -137,7 +147,8 @@ export function entropy(g: Graph, logits: Tensor): Tensor {
 export function logSoftmax(g: Graph, logits: Tensor): Tensor {
   const [N, V] = dims('logSoftmax', logits);
   const y = g.output(logits.shape, logits);
-  const z = logits.data, yd = y.data;
+  const z = logits.data,
+    yd = y.data;
   for (let i = 0; i < N; i++) {
     const o = i * V;
     const lse = softmaxRow(z, null, o, V);
@@ -145,7 +156,8 @@ export function logSoftmax(g: Graph, logits: Tensor): Tensor {
   }
   g.onBackward(y, () => {
     // dz_j = dy_j − p_j Σ dy
-    const dy = y.grad!, dz = g.gradOf(logits);
+    const dy = y.grad!,
+      dz = g.gradOf(logits);
     for (let i = 0; i < N; i++) {
       const o = i * V;
       let s = 0;

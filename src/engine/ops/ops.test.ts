@@ -15,21 +15,31 @@ function rand(shape: number[], std = 1, mean = 0): Tensor {
 
 describe('gradient checks (finite differences)', () => {
   it('linear', () => {
-    const x = rand([5, 4]), w = rand([4, 3]), b = rand([3]);
+    const x = rand([5, 4]),
+      w = rand([4, 3]),
+      b = rand([3]);
     gradCheck((g) => ops.linear(g, x, w, b), [x, w, b]);
   });
   it('linear with transposed weight (tied head)', () => {
-    const x = rand([5, 4]), w = rand([7, 4]);
+    const x = rand([5, 4]),
+      w = rand([7, 4]);
     gradCheck((g) => ops.linear(g, x, w, null, true), [x, w]);
   });
-  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
     it(`matmul transA=${ta} transB=${tb}`, () => {
-      const a = rand(ta ? [4, 3] : [3, 4]), b = rand(tb ? [5, 4] : [4, 5]);
+      const a = rand(ta ? [4, 3] : [3, 4]),
+        b = rand(tb ? [5, 4] : [4, 5]);
       gradCheck((g) => ops.matmul(g, a, b, ta, tb), [a, b]);
     });
   }
   it('add, sub, mul, affine', () => {
-    const a = rand([6]), b = rand([6]);
+    const a = rand([6]),
+      b = rand([6]);
     gradCheck((g) => ops.add(g, a, b), [a, b]);
     gradCheck((g) => ops.sub(g, a, b), [a, b]);
     gradCheck((g) => ops.mul(g, a, b), [a, b]);
@@ -60,16 +70,22 @@ describe('gradient checks (finite differences)', () => {
     gradCheck((g) => ops.selectRows(g, a, [2, 0, 2]), [a]);
   });
   it('layerNorm', () => {
-    const x = rand([4, 6], 2, 0.5), w = rand([6], 0.3, 1), b = rand([6], 0.3);
+    const x = rand([4, 6], 2, 0.5),
+      w = rand([6], 0.3, 1),
+      b = rand([6], 0.3);
     gradCheck((g) => ops.layerNorm(g, x, w, b), [x, w, b]);
   });
   it('causal self-attention', () => {
-    const B = 2, T = 5, nh = 2, C = 4;
+    const B = 2,
+      T = 5,
+      nh = 2,
+      C = 4;
     const qkv = rand([B, T, 3 * C]);
     gradCheck((g) => ops.causalSelfAttention(g, qkv, B, T, nh), [qkv]);
   });
   it('embedding (scatter-add gradient, repeated ids)', () => {
-    const wte = rand([6, 3]), wpe = rand([5, 3]);
+    const wte = rand([6, 3]),
+      wpe = rand([5, 3]);
     const ids = Int32Array.from([1, 4, 1, 0, 5, 1]);
     gradCheck((g) => ops.embed(g, ids, 2, 3, wte, wpe, 1), [wte, wpe]);
   });
@@ -91,7 +107,10 @@ describe('gradient checks (finite differences)', () => {
 
 describe('forward values', () => {
   it('attention equals a direct computation', () => {
-    const B = 1, T = 3, nh = 1, C = 2;
+    const B = 1,
+      T = 3,
+      nh = 1,
+      C = 2;
     const qkv = rand([B, T, 3 * C]);
     const g = Graph.inference();
     const y = ops.causalSelfAttention(g, qkv, B, T, nh);
@@ -99,7 +118,9 @@ describe('forward values', () => {
     for (let i = 0; i < T; i++) {
       const s: number[] = [];
       for (let j = 0; j <= i; j++) s.push((x[i * 6] * x[j * 6 + 2] + x[i * 6 + 1] * x[j * 6 + 3]) / Math.sqrt(2));
-      const m = Math.max(...s), e = s.map((v) => Math.exp(v - m)), z = e.reduce((a, b) => a + b);
+      const m = Math.max(...s),
+        e = s.map((v) => Math.exp(v - m)),
+        z = e.reduce((a, b) => a + b);
       for (let c = 0; c < 2; c++) {
         const want = e.reduce((acc, p, j) => acc + (p / z) * x[j * 6 + 4 + c], 0);
         assert.ok(Math.abs(y.data[i * 2 + c] - want) < 1e-5, `row ${i} col ${c}: ${y.data[i * 2 + c]} vs ${want}`);
@@ -130,7 +151,7 @@ describe('forward values', () => {
 });
 
 describe('graph', () => {
-  it('backward skips ops that are not on the loss\'s path', () => {
+  it("backward skips ops that are not on the loss's path", () => {
     const a = rand([4]);
     const g = new Graph();
     ops.sum(g, ops.exp(g, a)); // computed, never used

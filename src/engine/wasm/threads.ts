@@ -7,8 +7,22 @@
 import { Worker } from 'node:worker_threads';
 
 /** The arguments of the kernel's sgemm export, in order. */
-export type KernelArgs = [transA: number, transB: number, M: number, N: number, K: number, alpha: number,
-  a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number, work: number];
+export type KernelArgs = [
+  transA: number,
+  transB: number,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  a: number,
+  lda: number,
+  b: number,
+  ldb: number,
+  beta: number,
+  c: number,
+  ldc: number,
+  work: number,
+];
 
 /** Int32 slots of the control block. */
 const Slot = {
@@ -41,7 +55,11 @@ export class WorkerPool {
   private seq = 0;
 
   /** Starts one worker per entry of `work`, the byte address of that worker's packing scratch. */
-  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, readonly work: number[]) {
+  constructor(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    readonly work: number[],
+  ) {
     const control = new SharedArrayBuffer(SLOTS * 4);
     this.ctl = new Int32Array(control);
     this.floats = new Float32Array(control);
@@ -67,8 +85,15 @@ export class WorkerPool {
    * Runs `args` as `slices` slices of `sliceSize` rows (byRows) or columns of C, on this thread (with
    * packing scratch `work`) and whichever workers are ready; returns when every slice is done.
    */
-  run(args: KernelArgs, byRows: boolean, sliceSize: number, slices: number, work: number, sgemm: Sgemm,
-      timeoutMs: number): void {
+  run(
+    args: KernelArgs,
+    byRows: boolean,
+    sliceSize: number,
+    slices: number,
+    work: number,
+    sgemm: Sgemm,
+    timeoutMs: number,
+  ): void {
     if (slices > MAX_SLICES) throw new RangeError(`${slices} slices; at most ${MAX_SLICES}`);
     const { ctl, floats } = this;
     args.forEach((v, i) => {
@@ -116,10 +141,25 @@ function runSlices(ctl: Int32Array, floats: Float32Array, seq: number, work: num
 /** The arguments for slice `i` of the current job: the product restricted to those rows or columns of C. */
 function sliceArgs(ctl: Int32Array, floats: Float32Array, i: number, work: number): KernelArgs {
   const at = (k: number) => ctl[Slot.args + k];
-  const args: KernelArgs = [at(0), at(1), at(2), at(3), at(4), floats[Slot.args + 5], at(6), at(7), at(8), at(9),
-    floats[Slot.args + 10], at(11), at(12), work];
+  const args: KernelArgs = [
+    at(0),
+    at(1),
+    at(2),
+    at(3),
+    at(4),
+    floats[Slot.args + 5],
+    at(6),
+    at(7),
+    at(8),
+    at(9),
+    floats[Slot.args + 10],
+    at(11),
+    at(12),
+    work,
+  ];
   const [tA, tB, M, N, , , a, lda, b, ldb, , c, ldc] = args;
-  const size = ctl[Slot.sliceSize], from = i * size;
+  const size = ctl[Slot.sliceSize],
+    from = i * size;
   if (ctl[Slot.byRows]) {
     args[2] = Math.min(size, M - from);
     args[6] = a + 4 * (tA ? from : from * lda);

@@ -26,12 +26,19 @@ describe('access table', () => {
   after(() => f.store.close());
 
   it('every route × every role: 401 without a token, 403 for a wrong role or project, else through', async () => {
-    const tokens: Record<Who, string | undefined> = { nobody: undefined, admin: f.tokens.admin, member: f.tokens.ann, outsider: f.tokens.outsider };
+    const tokens: Record<Who, string | undefined> = {
+      nobody: undefined,
+      admin: f.tokens.admin,
+      member: f.tokens.ann,
+      outsider: f.tokens.outsider,
+    };
     const victim = (await f.store.createUser('victim', 'labeler')).user.id;
     let calls = 0;
     for (const [name, spec] of Object.entries(ROUTES) as [string, RouteSpec][]) {
-      const url = spec.url.replace(':id', String(spec.url.startsWith('/api/users') ? victim : f.project))
-        .replace(':file', 'style.css').replace('*', 'feedback/web/labeler.js');
+      const url = spec.url
+        .replace(':id', String(spec.url.startsWith('/api/users') ? victim : f.project))
+        .replace(':file', 'style.css')
+        .replace('*', 'feedback/web/labeler.js');
       for (const who of Object.keys(tokens) as Who[]) {
         const r = await f.call(spec.method, url, tokens[who], spec.method === 'POST' ? {} : undefined);
         const want = expected(spec, who);
@@ -49,7 +56,10 @@ describe('access table', () => {
 
   it('a bad, unknown or disabled token is 401; the check runs before the body is read', async () => {
     assert.equal((await f.call('GET', '/api/me', 'nope')).statusCode, 401);
-    assert.equal((await f.call('GET', '/api/me', undefined, undefined, { authorization: `Basic ${f.tokens.admin}` })).statusCode, 401);
+    assert.equal(
+      (await f.call('GET', '/api/me', undefined, undefined, { authorization: `Basic ${f.tokens.admin}` })).statusCode,
+      401,
+    );
     const big = { jsonl: 'x'.repeat(100_000) };
     const r = await f.call('POST', `/api/projects/${f.project}/judgments`, undefined, big);
     assert.equal(r.statusCode, 401, 'no token: refused before the oversized body is parsed');

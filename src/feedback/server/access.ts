@@ -27,26 +27,102 @@ export const DEFAULT_LIMITS = { small: 64 * 1024, import: 32 * 1024 * 1024 };
 export const ROUTES = {
   labelerPage: { method: 'GET', url: '/', access: 'public', summary: 'the labeling page' },
   adminPage: { method: 'GET', url: '/admin', access: 'public', summary: 'the admin page' },
-  staticFile: { method: 'GET', url: '/static/:file', access: 'public', summary: 'the pages\' CSS' },
-  module: { method: 'GET', url: '/js/*', access: 'public', summary: 'the pages\' compiled JavaScript modules' },
+  staticFile: { method: 'GET', url: '/static/:file', access: 'public', summary: "the pages' CSS" },
+  module: { method: 'GET', url: '/js/*', access: 'public', summary: "the pages' compiled JavaScript modules" },
   health: { method: 'GET', url: '/api/health', access: 'public', summary: 'liveness' },
-  me: { method: 'GET', url: '/api/me', access: 'user', summary: 'who the token belongs to, and the server\'s features' },
+  me: { method: 'GET', url: '/api/me', access: 'user', summary: "who the token belongs to, and the server's features" },
   listProjects: { method: 'GET', url: '/api/projects', access: 'user', summary: 'projects (a labeler: only theirs)' },
   createProject: { method: 'POST', url: '/api/projects', access: 'admin', body: 'small', summary: 'create a project' },
   getProject: { method: 'GET', url: '/api/projects/:id', access: 'user', project: true, summary: 'one project' },
-  nextTask: { method: 'GET', url: '/api/projects/:id/next', access: 'labeler', project: true, summary: 'the next task to judge' },
-  submit: { method: 'POST', url: '/api/projects/:id/judgments', access: 'labeler', project: true, body: 'small', summary: 'submit a judgment (idempotent by submissionId)' },
-  progress: { method: 'GET', url: '/api/projects/:id/progress', access: 'labeler', project: true, summary: 'the labeler\'s own counts and agreement' },
-  stats: { method: 'GET', url: '/api/projects/:id/stats', access: 'admin', project: true, summary: 'per-labeler throughput and agreement, project agreement' },
-  addMember: { method: 'POST', url: '/api/projects/:id/members', access: 'admin', project: true, body: 'small', summary: 'add a user to a project' },
-  importTasks: { method: 'POST', url: '/api/projects/:id/tasks/import', access: 'admin', project: true, body: 'import', summary: 'import tasks from JSONL' },
-  generateTasks: { method: 'POST', url: '/api/projects/:id/tasks/generate', access: 'admin', project: true, body: 'small', summary: 'generate tasks with the policy' },
-  exportProject: { method: 'GET', url: '/api/projects/:id/export', access: 'admin', project: true, summary: 'export judgments as JSONL' },
+  nextTask: {
+    method: 'GET',
+    url: '/api/projects/:id/next',
+    access: 'labeler',
+    project: true,
+    summary: 'the next task to judge',
+  },
+  submit: {
+    method: 'POST',
+    url: '/api/projects/:id/judgments',
+    access: 'labeler',
+    project: true,
+    body: 'small',
+    summary: 'submit a judgment (idempotent by submissionId)',
+  },
+  progress: {
+    method: 'GET',
+    url: '/api/projects/:id/progress',
+    access: 'labeler',
+    project: true,
+    summary: "the labeler's own counts and agreement",
+  },
+  stats: {
+    method: 'GET',
+    url: '/api/projects/:id/stats',
+    access: 'admin',
+    project: true,
+    summary: 'per-labeler throughput and agreement, project agreement',
+  },
+  addMember: {
+    method: 'POST',
+    url: '/api/projects/:id/members',
+    access: 'admin',
+    project: true,
+    body: 'small',
+    summary: 'add a user to a project',
+  },
+  importTasks: {
+    method: 'POST',
+    url: '/api/projects/:id/tasks/import',
+    access: 'admin',
+    project: true,
+    body: 'import',
+    summary: 'import tasks from JSONL',
+  },
+  generateTasks: {
+    method: 'POST',
+    url: '/api/projects/:id/tasks/generate',
+    access: 'admin',
+    project: true,
+    body: 'small',
+    summary: 'generate tasks with the policy',
+  },
+  exportProject: {
+    method: 'GET',
+    url: '/api/projects/:id/export',
+    access: 'admin',
+    project: true,
+    summary: 'export judgments as JSONL',
+  },
   listUsers: { method: 'GET', url: '/api/users', access: 'admin', summary: 'all users and their projects' },
-  createUser: { method: 'POST', url: '/api/users', access: 'admin', body: 'small', summary: 'create a labeler or admin: a one-time token and sign-in link' },
-  disableUser: { method: 'POST', url: '/api/users/:id/disable', access: 'admin', body: 'small', summary: 'disable a user (their work leaves exports and agreement)' },
-  enableUser: { method: 'POST', url: '/api/users/:id/enable', access: 'admin', body: 'small', summary: 'enable a disabled user again (their work counts again)' },
-  reissueToken: { method: 'POST', url: '/api/users/:id/token', access: 'admin', body: 'small', summary: 'a new token and sign-in link for a user (the old one stops working)' },
+  createUser: {
+    method: 'POST',
+    url: '/api/users',
+    access: 'admin',
+    body: 'small',
+    summary: 'create a labeler or admin: a one-time token and sign-in link',
+  },
+  disableUser: {
+    method: 'POST',
+    url: '/api/users/:id/disable',
+    access: 'admin',
+    body: 'small',
+    summary: 'disable a user (their work leaves exports and agreement)',
+  },
+  enableUser: {
+    method: 'POST',
+    url: '/api/users/:id/enable',
+    access: 'admin',
+    body: 'small',
+    summary: 'enable a disabled user again (their work counts again)',
+  },
+  reissueToken: {
+    method: 'POST',
+    url: '/api/users/:id/token',
+    access: 'admin',
+    body: 'small',
+    summary: 'a new token and sign-in link for a user (the old one stops working)',
+  },
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;
@@ -70,7 +146,12 @@ const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 /** A positive integer path parameter, or a 400 naming it. */
 export function pathId(v: unknown, name = 'id'): number {
   if (typeof v !== 'string' || !/^[1-9][0-9]{0,14}$/.test(v)) {
-    throw new ApiError(400, 'bad_request', `path parameter "${name}": must be a positive integer, got ${JSON.stringify(v)}`, { field: name });
+    throw new ApiError(
+      400,
+      'bad_request',
+      `path parameter "${name}": must be a positive integer, got ${JSON.stringify(v)}`,
+      { field: name },
+    );
   }
   return Number(v);
 }
@@ -86,15 +167,27 @@ export function accessHook(store: FeedbackStore, adminToken?: string) {
     if (!spec || spec.access === 'public') return;
     const header = request.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!m) throw new ApiError(401, 'unauthorized', 'sign in: send the header "Authorization: Bearer <token>" with the token of your sign-in link');
+    if (!m)
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'sign in: send the header "Authorization: Bearer <token>" with the token of your sign-in link',
+      );
     const token = m[1];
     let who: Principal | null = null;
     // NOTE: compared as hashes of equal length, in constant time.
     if (adminHash && timingSafeEqual(sha256(token), adminHash)) who = { id: 0, name: 'admin', role: 'admin' };
     else who = await store.authenticate(token);
-    if (!who) throw new ApiError(401, 'unauthorized', 'the token is unknown or its user is disabled; ask an admin for a new sign-in link');
-    if (spec.access === 'admin' && who.role !== 'admin') throw new ApiError(403, 'forbidden', `${spec.method} ${spec.url} is for admins only`);
-    if (spec.access === 'labeler' && who.role !== 'labeler') throw new ApiError(403, 'forbidden', `${spec.method} ${spec.url} is for labelers; sign in with a labeler's link`);
+    if (!who)
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'the token is unknown or its user is disabled; ask an admin for a new sign-in link',
+      );
+    if (spec.access === 'admin' && who.role !== 'admin')
+      throw new ApiError(403, 'forbidden', `${spec.method} ${spec.url} is for admins only`);
+    if (spec.access === 'labeler' && who.role !== 'labeler')
+      throw new ApiError(403, 'forbidden', `${spec.method} ${spec.url} is for labelers; sign in with a labeler's link`);
     request.principal = who;
     if (spec.project) {
       const id = pathId((request.params as Record<string, unknown>).id);

@@ -11,43 +11,73 @@ import { errorOf, fixture, pair, type Fixture } from './test-helpers.js';
 
 /** Ann and Bob judge every task of the project: both prefer completion 0, ann by `annChoice`, bob by 1 (much better). */
 async function labelAll(f: Fixture, annChoice = 2): Promise<void> {
-  for (const [who, choice] of [['ann', annChoice], ['bob', 1]] as const) {
+  for (const [who, choice] of [
+    ['ann', annChoice],
+    ['bob', 1],
+  ] as const) {
     for (let i = 0; ; i++) {
       const { task } = (await f.call('GET', `/api/projects/${f.project}/next`, f.tokens[who])).json();
       if (!task) break;
       // Each one judges the same completion better, whatever order it was shown in.
       const c = task.shown[0] === 0 ? choice : 10 - choice;
-      const r = await f.call('POST', `/api/projects/${f.project}/judgments`, f.tokens[who], { taskId: task.taskId, submissionId: `${who}-${i}`, shown: task.shown, choice: c, feedback: `${who} says ${i}` });
+      const r = await f.call('POST', `/api/projects/${f.project}/judgments`, f.tokens[who], {
+        taskId: task.taskId,
+        submissionId: `${who}-${i}`,
+        shown: task.shown,
+        choice: c,
+        feedback: `${who} says ${i}`,
+      });
       assert.equal(r.statusCode, 201, r.body);
     }
   }
 }
 
 describe('admin API', () => {
-  it('creates projects and users; a new user\'s link signs in; bad input names the field', async () => {
+  it("creates projects and users; a new user's link signs in; bad input names the field", async () => {
     const f = await fixture();
-    const p = await f.call('POST', '/api/projects', f.tokens.admin, { name: 'tldr', settings: { overlap: 3, goldEvery: 5, axes: ['coverage'] } });
+    const p = await f.call('POST', '/api/projects', f.tokens.admin, {
+      name: 'tldr',
+      settings: { overlap: 3, goldEvery: 5, axes: ['coverage'] },
+    });
     assert.equal(p.statusCode, 201);
     assert.deepEqual(p.json().project.settings, { overlap: 3, scale: 9, axes: ['coverage'], goldEvery: 5 });
     assert.equal((await f.call('POST', '/api/projects', f.tokens.admin, { name: 'tldr' })).statusCode, 409);
-    const bad = await f.call('POST', '/api/projects', f.tokens.admin, { name: 'x', settings: { overlap: 2, gold_every: 5 } });
+    const bad = await f.call('POST', '/api/projects', f.tokens.admin, {
+      name: 'x',
+      settings: { overlap: 2, gold_every: 5 },
+    });
     assert.equal(errorOf(bad).field, 'settings.gold_every');
     assert.match(errorOf(bad).message, /unknown field; remove it \(allowed: overlap, goldEvery, axes, scale\)/);
-    assert.equal(errorOf(await f.call('POST', '/api/projects', f.tokens.admin, { name: 'x', settings: { scale: 7 } })).field, 'settings.scale');
+    assert.equal(
+      errorOf(await f.call('POST', '/api/projects', f.tokens.admin, { name: 'x', settings: { scale: 7 } })).field,
+      'settings.scale',
+    );
 
-    const u = await f.call('POST', '/api/users', f.tokens.admin, { name: 'cy', projects: [p.json().project.id] }, { host: 'label.example.org' });
+    const u = await f.call(
+      'POST',
+      '/api/users',
+      f.tokens.admin,
+      { name: 'cy', projects: [p.json().project.id] },
+      { host: 'label.example.org' },
+    );
     assert.equal(u.statusCode, 201);
     const { token, link, user } = u.json();
     assert.equal(link, `http://label.example.org/#token=${token}`);
     assert.equal(user.role, 'labeler');
-    assert.deepEqual((await f.call('GET', '/api/projects', token)).json().projects.map((x: { name: string }) => x.name), ['tldr']);
+    assert.deepEqual(
+      (await f.call('GET', '/api/projects', token)).json().projects.map((x: { name: string }) => x.name),
+      ['tldr'],
+    );
     const admin2 = (await f.call('POST', '/api/users', f.tokens.admin, { name: 'boss', role: 'admin' })).json();
     assert.match(admin2.link, /\/admin#token=/);
     const missing = await f.call('POST', '/api/users', f.tokens.admin, { name: 'dee', projects: [99] });
     assert.equal(missing.statusCode, 404);
     assert.equal(errorOf(missing).field, 'projects[0]');
     assert.ok(!(await f.store.listUsers()).some((x) => x.name === 'dee'), 'a bad project id leaves no user behind');
-    assert.equal(errorOf(await f.call('POST', '/api/users', f.tokens.admin, { name: 'z', role: 'root' })).field, 'role');
+    assert.equal(
+      errorOf(await f.call('POST', '/api/users', f.tokens.admin, { name: 'z', role: 'root' })).field,
+      'role',
+    );
     const users = (await f.call('GET', '/api/users', f.tokens.admin)).json().users;
     assert.deepEqual(users.find((x: { name: string }) => x.name === 'ann').projects, [f.project]);
     assert.ok(!JSON.stringify(users).includes(token), 'tokens are never listed');
@@ -60,31 +90,67 @@ describe('admin API', () => {
   it('imports tasks and sample output; a bad line imports nothing and is named by number', async () => {
     const f = await fixture();
     const url = `/api/projects/${f.project}/tasks/import`;
-    const tasks = [JSON.stringify(pair(1)), JSON.stringify({ ...pair(2), gold: [1, 0] }), '', JSON.stringify({ prompt: 'k', completions: ['x', 'y', 'z'] })].join('\n');
+    const tasks = [
+      JSON.stringify(pair(1)),
+      JSON.stringify({ ...pair(2), gold: [1, 0] }),
+      '',
+      JSON.stringify({ prompt: 'k', completions: ['x', 'y', 'z'] }),
+    ].join('\n');
     const r = await f.call('POST', url, f.tokens.admin, { jsonl: tasks });
     assert.equal(r.statusCode, 201, r.body);
-    assert.deepEqual({ imported: r.json().imported, format: r.json().format, lines: r.json().lines }, { imported: 3, format: 'tasks', lines: 3 });
-    const bad = await f.call('POST', url, f.tokens.admin, { jsonl: [JSON.stringify(pair(3)), '{"prompt": "p", "completions": ["a"]}', 'not json', JSON.stringify({ ...pair(4), gold: [0, 5] })].join('\n') });
+    assert.deepEqual(
+      { imported: r.json().imported, format: r.json().format, lines: r.json().lines },
+      { imported: 3, format: 'tasks', lines: 3 },
+    );
+    const bad = await f.call('POST', url, f.tokens.admin, {
+      jsonl: [
+        JSON.stringify(pair(3)),
+        '{"prompt": "p", "completions": ["a"]}',
+        'not json',
+        JSON.stringify({ ...pair(4), gold: [0, 5] }),
+      ].join('\n'),
+    });
     assert.equal(bad.statusCode, 400);
-    assert.deepEqual(errorOf(bad).issues!.map((i) => [i.line, i.field]), [[2, 'completions'], [3, undefined], [4, 'gold[1]']]);
-    assert.match(errorOf(bad).message, /^3 bad lines, nothing imported: line 2: field "completions": needs 2–16 completions, got 1/);
+    assert.deepEqual(
+      errorOf(bad).issues!.map((i) => [i.line, i.field]),
+      [
+        [2, 'completions'],
+        [3, undefined],
+        [4, 'gold[1]'],
+      ],
+    );
+    assert.match(
+      errorOf(bad).message,
+      /^3 bad lines, nothing imported: line 2: field "completions": needs 2–16 completions, got 1/,
+    );
     assert.equal((await f.store.projectStats(f.project)).tasks, 3, 'nothing of the bad file was imported');
     // `rlhf sample --json` output: samples of one prompt become pairs; a lone or duplicate sample is said.
     const sample = [
-      { prompt: 'A', completion: ' one', sample: 0, finish_reason: 'stop' }, { prompt: 'A', completion: ' two', sample: 1, finish_reason: 'length' },
-      { prompt: 'A', completion: ' one', sample: 2, finish_reason: 'stop' }, { prompt: 'A', completion: ' three', sample: 3, finish_reason: 'stop' },
-      { prompt: 'B', completion: ' x', sample: 0, finish_reason: 'stop' }, { prompt: 'B', completion: ' y', sample: 1, finish_reason: 'stop' },
-    ].map((x) => JSON.stringify(x)).join('\n');
+      { prompt: 'A', completion: ' one', sample: 0, finish_reason: 'stop' },
+      { prompt: 'A', completion: ' two', sample: 1, finish_reason: 'length' },
+      { prompt: 'A', completion: ' one', sample: 2, finish_reason: 'stop' },
+      { prompt: 'A', completion: ' three', sample: 3, finish_reason: 'stop' },
+      { prompt: 'B', completion: ' x', sample: 0, finish_reason: 'stop' },
+      { prompt: 'B', completion: ' y', sample: 1, finish_reason: 'stop' },
+    ]
+      .map((x) => JSON.stringify(x))
+      .join('\n');
     const s = await f.call('POST', url, f.tokens.admin, { jsonl: sample });
     assert.equal(s.statusCode, 201, s.body);
     assert.equal(s.json().format, 'sample');
     assert.equal(s.json().imported, 2);
     assert.match(s.json().notes.join('; '), /1 duplicate completion.*1 completion without a partner/);
     const t = await f.store.getTask(s.json().taskIds[0]);
-    assert.deepEqual([t!.prompt, t!.completions, t!.meta], ['A', [' one', ' two'], { source: 'sample', lines: [1, 2] }]);
+    assert.deepEqual(
+      [t!.prompt, t!.completions, t!.meta],
+      ['A', [' one', ' two'], { source: 'sample', lines: [1, 2] }],
+    );
     const k3 = await f.call('POST', url, f.tokens.admin, { jsonl: sample, completionsPerTask: 3 });
     assert.deepEqual((await f.store.getTask(k3.json().taskIds[0]))!.completions, [' one', ' two', ' three']);
-    const mixed = await f.call('POST', url, f.tokens.admin, { jsonl: `${JSON.stringify(pair(1))}\n${JSON.stringify({ prompt: 'A', completion: 'z' })}`, format: 'auto' });
+    const mixed = await f.call('POST', url, f.tokens.admin, {
+      jsonl: `${JSON.stringify(pair(1))}\n${JSON.stringify({ prompt: 'A', completion: 'z' })}`,
+      format: 'auto',
+    });
     assert.equal(errorOf(mixed).issues![0].line, 2);
     assert.match(errorOf(mixed).message, /one file holds one format/);
     assert.equal(errorOf(await f.call('POST', url, f.tokens.admin, { jsonl: 'x', format: 'csv' })).field, 'format');
@@ -135,7 +201,11 @@ describe('admin API', () => {
     assert.deepEqual((await f.store.getTask(r.json().taskIds[0]))!.meta, { source: 'generate', n: 4 });
     assert.equal(errorOf(await f.call('POST', url(f), f.tokens.admin, { prompts: [], n: 2 })).field, 'prompts');
     assert.equal(errorOf(await f.call('POST', url(f), f.tokens.admin, { prompts: ['x'], n: 1 })).field, 'n');
-    const g = await fixture({ generate: async () => { throw new Error('prompt too long for the context'); } });
+    const g = await fixture({
+      generate: async () => {
+        throw new Error('prompt too long for the context');
+      },
+    });
     const fail = await g.call('POST', url(g), g.tokens.admin, { prompts: ['x'] });
     assert.equal(fail.statusCode, 500);
     assert.match(errorOf(fail).message, /generation failed: prompt too long/);
@@ -168,11 +238,28 @@ describe('admin API', () => {
       assert.match(String(ours.r.headers['content-disposition']), /attachment; filename="summaries-comparisons.jsonl"/);
       assert.equal(ours.read.format, 'comparison');
       assert.deepEqual(ours.read.issues, []);
-      assert.deepEqual(ours.read.comparisons, await f.store.exportComparisons(f.project), 'our format round-trips exactly');
-      assert.deepEqual(ours.read.comparisons.map((c) => c.ranking), [[0, 1], [0, 1], [0, 1], [0, 1], [0, 1], [0, 1]]);
+      assert.deepEqual(
+        ours.read.comparisons,
+        await f.store.exportComparisons(f.project),
+        'our format round-trips exactly',
+      );
+      assert.deepEqual(
+        ours.read.comparisons.map((c) => c.ranking),
+        [
+          [0, 1],
+          [0, 1],
+          [0, 1],
+          [0, 1],
+          [0, 1],
+          [0, 1],
+        ],
+      );
       const trl = await get('format=trl&margin=1');
       assert.equal(trl.read.format, 'trl');
-      assert.deepEqual(trl.read.comparisons.map((c) => [c.completions[0], c.margin]), ours.read.comparisons.map((c) => [c.completions[0], c.confidence]));
+      assert.deepEqual(
+        trl.read.comparisons.map((c) => [c.completions[0], c.margin]),
+        ours.read.comparisons.map((c) => [c.completions[0], c.confidence]),
+      );
       assert.equal((await get('format=trl')).read.comparisons[0].margin, undefined);
 
       await f.call('POST', `/api/users/${f.ids.bob}/disable`, f.tokens.admin, {});
@@ -185,7 +272,10 @@ describe('admin API', () => {
       assert.equal(s2.labelers.find((l: { name: string }) => l.name === 'bob').disabled, true);
 
       // Enabled again: signed in with the same token, and back in exports and agreement.
-      assert.equal((await f.call('POST', `/api/users/${f.ids.bob}/enable`, f.tokens.admin, {})).json().user.disabled, false);
+      assert.equal(
+        (await f.call('POST', `/api/users/${f.ids.bob}/enable`, f.tokens.admin, {})).json().user.disabled,
+        false,
+      );
       assert.equal((await f.call('GET', '/api/me', f.tokens.bob)).statusCode, 200);
       assert.equal((await get('format=comparisons')).read.comparisons.length, 6);
       // A new sign-in link: the old token stops working at once.
@@ -202,10 +292,17 @@ describe('admin API', () => {
     const self = await f.call('POST', '/api/users/1/disable', f.tokens.admin, {});
     assert.equal(self.statusCode, 409);
     assert.equal((await f.call('POST', '/api/users/99/disable', f.tokens.admin, {})).statusCode, 404);
-    assert.equal((await f.call('POST', '/api/users/1/token', f.tokens.admin, {})).statusCode, 409, 'not your own token while signed in with it');
+    assert.equal(
+      (await f.call('POST', '/api/users/1/token', f.tokens.admin, {})).statusCode,
+      409,
+      'not your own token while signed in with it',
+    );
     assert.equal((await f.call('POST', '/api/users/99/token', f.tokens.admin, {})).statusCode, 404);
     assert.equal((await f.call('POST', '/api/users/99/enable', f.tokens.admin, {})).statusCode, 404);
-    assert.equal(errorOf(await f.call('GET', `/api/projects/${f.project}/export?format=xml`, f.tokens.admin)).field, 'format');
+    assert.equal(
+      errorOf(await f.call('GET', `/api/projects/${f.project}/export?format=xml`, f.tokens.admin)).field,
+      'format',
+    );
     await f.store.close();
   });
 });

@@ -14,7 +14,14 @@ describe('labeler API', () => {
     const task = next.json().task;
     assert.equal(task.taskId, t1);
     assert.equal(task.gold, undefined);
-    const body = { taskId: task.taskId, submissionId: 'sub-1', shown: task.shown, choice: 2, axes: { accuracy: 6 }, feedback: 'b is vague' };
+    const body = {
+      taskId: task.taskId,
+      submissionId: 'sub-1',
+      shown: task.shown,
+      choice: 2,
+      axes: { accuracy: 6 },
+      feedback: 'b is vague',
+    };
     const first = await f.call('POST', `/api/projects/${f.project}/judgments`, f.tokens.ann, body);
     assert.equal(first.statusCode, 201);
     assert.equal(first.json().created, true);
@@ -23,7 +30,10 @@ describe('labeler API', () => {
     assert.equal(again.json().created, false);
     assert.deepEqual(again.json().judgment, first.json().judgment, 'with the first judgment');
     assert.equal((await f.store.listJudgments(f.project)).length, 1);
-    const dup = await f.call('POST', `/api/projects/${f.project}/judgments`, f.tokens.ann, { ...body, submissionId: 'sub-2' });
+    const dup = await f.call('POST', `/api/projects/${f.project}/judgments`, f.tokens.ann, {
+      ...body,
+      submissionId: 'sub-2',
+    });
     assert.equal(dup.statusCode, 409, 'a second judgment of the same task under a new id');
     assert.equal(errorOf(dup).code, 'conflict');
     const prog = (await f.call('GET', `/api/projects/${f.project}/progress`, f.tokens.ann)).json();
@@ -83,34 +93,58 @@ describe('labeler API', () => {
     const array = await f.call('POST', url, f.tokens.ann, '[1, 2]', json);
     assert.equal(array.statusCode, 400);
     assert.match(errorOf(array).message, /must be an object/);
-    const big = await f.call('POST', url, f.tokens.ann, { taskId: 1, submissionId: 'x', shown: [0, 1], feedback: 'x'.repeat(70_000) });
+    const big = await f.call('POST', url, f.tokens.ann, {
+      taskId: 1,
+      submissionId: 'x',
+      shown: [0, 1],
+      feedback: 'x'.repeat(70_000),
+    });
     assert.equal(big.statusCode, 413);
     assert.equal(errorOf(big).code, 'payload_too_large');
     assert.match(errorOf(big).message, /limit of 64 KB/);
     await f.store.close();
   });
 
-  it('a labeler sees only their projects, cannot read or judge another project\'s tasks, nor call admin routes', async () => {
+  it("a labeler sees only their projects, cannot read or judge another project's tasks, nor call admin routes", async () => {
     const f = await fixture();
     const [secret] = await f.store.addTasks(f.other, [{ prompt: 'secret prompt', completions: ['x', 'y'] }]);
     await f.store.addTasks(f.project, [pair(1)]);
     const list = (await f.call('GET', '/api/projects', f.tokens.ann)).json().projects;
-    assert.deepEqual(list.map((p: { name: string }) => p.name), ['summaries']);
+    assert.deepEqual(
+      list.map((p: { name: string }) => p.name),
+      ['summaries'],
+    );
     for (const path of ['', '/next', '/progress', '/stats', '/export']) {
       const r = await f.call('GET', `/api/projects/${f.other}${path}`, f.tokens.ann);
       assert.equal(r.statusCode, 403, path);
       assert.ok(!r.body.includes('secret prompt'));
     }
-    const cross = await f.call('POST', `/api/projects/${f.other}/judgments`, f.tokens.ann, { taskId: secret, submissionId: 'a', shown: [0, 1], choice: 1 });
+    const cross = await f.call('POST', `/api/projects/${f.other}/judgments`, f.tokens.ann, {
+      taskId: secret,
+      submissionId: 'a',
+      shown: [0, 1],
+      choice: 1,
+    });
     assert.equal(cross.statusCode, 403);
     // Through their own project's route, with the other project's task id: not found, nothing stored.
-    const smuggled = await f.call('POST', `/api/projects/${f.project}/judgments`, f.tokens.ann, { taskId: secret, submissionId: 'b', shown: [0, 1], choice: 1 });
+    const smuggled = await f.call('POST', `/api/projects/${f.project}/judgments`, f.tokens.ann, {
+      taskId: secret,
+      submissionId: 'b',
+      shown: [0, 1],
+      choice: 1,
+    });
     assert.equal(smuggled.statusCode, 404);
     assert.equal(errorOf(smuggled).field, 'taskId');
     assert.equal((await f.store.listJudgments(f.other)).length, 0);
-    for (const [m, u, b] of [['POST', '/api/projects', { name: 'mine' }], ['GET', '/api/users'], ['POST', '/api/users', { name: 'x' }],
-      ['POST', `/api/projects/${f.project}/tasks/import`, { jsonl: JSON.stringify(pair(5)) }], ['GET', `/api/projects/${f.project}/export`],
-      ['POST', `/api/users/${f.ids.bob}/disable`, {}], ['POST', `/api/projects/${f.project}/members`, { userId: f.ids.outsider }]] as const) {
+    for (const [m, u, b] of [
+      ['POST', '/api/projects', { name: 'mine' }],
+      ['GET', '/api/users'],
+      ['POST', '/api/users', { name: 'x' }],
+      ['POST', `/api/projects/${f.project}/tasks/import`, { jsonl: JSON.stringify(pair(5)) }],
+      ['GET', `/api/projects/${f.project}/export`],
+      ['POST', `/api/users/${f.ids.bob}/disable`, {}],
+      ['POST', `/api/projects/${f.project}/members`, { userId: f.ids.outsider }],
+    ] as const) {
       const r = await f.call(m, u, f.tokens.ann, b);
       assert.equal(r.statusCode, 403, `${m} ${u}`);
       assert.match(errorOf(r).message, /admins only/);
@@ -121,7 +155,15 @@ describe('labeler API', () => {
 
   it('every response carries the security headers; the pages have no inline script or style', async () => {
     const f = await fixture();
-    for (const url of ['/', '/admin', '/api/health', '/api/me', '/static/style.css', '/js/feedback/web/labeler.js', '/nowhere']) {
+    for (const url of [
+      '/',
+      '/admin',
+      '/api/health',
+      '/api/me',
+      '/static/style.css',
+      '/js/feedback/web/labeler.js',
+      '/nowhere',
+    ]) {
       const r = await f.call('GET', url, f.tokens.ann);
       const csp = String(r.headers['content-security-policy']);
       assert.match(csp, /script-src 'self'/, url);

@@ -14,7 +14,8 @@ import { fixture, pair } from './test-helpers.js';
 
 const URL_ = process.env.RLHF_TEST_POSTGRES;
 const skip = URL_ ? false : 'RLHF_TEST_POSTGRES is not set (e.g. postgres://rlhf:rlhf@127.0.0.1:5432/rlhf)';
-if (!URL_ && process.env.RLHF_CI === '1') test('API on PostgreSQL', () => assert.fail('RLHF_CI=1 but RLHF_TEST_POSTGRES is not set'));
+if (!URL_ && process.env.RLHF_CI === '1')
+  test('API on PostgreSQL', () => assert.fail('RLHF_CI=1 but RLHF_TEST_POSTGRES is not set'));
 
 test('the API on PostgreSQL: roles, labeling, a retried submission, export', { skip }, async () => {
   const schema = `rlhf_api_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -25,7 +26,9 @@ test('the API on PostgreSQL: roles, labeling, a retried submission, export', { s
     await admin.query(`CREATE SCHEMA ${schema}`);
     const f = await fixture({}, { overlap: 2, axes: [] }, await openStore(URL_!, { schema }));
     try {
-      const imp = await f.call('POST', `/api/projects/${f.project}/tasks/import`, f.tokens.admin, { jsonl: [pair(1), pair(2)].map((x) => JSON.stringify(x)).join('\n') });
+      const imp = await f.call('POST', `/api/projects/${f.project}/tasks/import`, f.tokens.admin, {
+        jsonl: [pair(1), pair(2)].map((x) => JSON.stringify(x)).join('\n'),
+      });
       assert.equal(imp.statusCode, 201, imp.body);
       assert.equal((await f.call('GET', `/api/projects/${f.other}/next`, f.tokens.ann)).statusCode, 403);
       assert.equal((await f.call('GET', '/api/users', f.tokens.ann)).statusCode, 403);
@@ -33,10 +36,22 @@ test('the API on PostgreSQL: roles, labeling, a retried submission, export', { s
         for (let i = 0; ; i++) {
           const { task } = (await f.call('GET', `/api/projects/${f.project}/next`, f.tokens[who])).json();
           if (!task) break;
-          const body = { taskId: task.taskId, submissionId: `${who}-${i}`, shown: task.shown, choice: task.shown[0] === 0 ? 2 : 8 };
+          const body = {
+            taskId: task.taskId,
+            submissionId: `${who}-${i}`,
+            shown: task.shown,
+            choice: task.shown[0] === 0 ? 2 : 8,
+          };
           const url = `/api/projects/${f.project}/judgments`;
-          const [a, b] = await Promise.all([f.call('POST', url, f.tokens[who], body), f.call('POST', url, f.tokens[who], body)]);
-          assert.deepEqual([a.statusCode, b.statusCode].sort(), [200, 201], 'two concurrent copies: one stored, one acknowledged');
+          const [a, b] = await Promise.all([
+            f.call('POST', url, f.tokens[who], body),
+            f.call('POST', url, f.tokens[who], body),
+          ]);
+          assert.deepEqual(
+            [a.statusCode, b.statusCode].sort(),
+            [200, 201],
+            'two concurrent copies: one stored, one acknowledged',
+          );
         }
       }
       assert.equal((await f.store.listJudgments(f.project)).length, 4);

@@ -2,7 +2,13 @@
 // `app.inject`, `rlhf serve` calls `listen`). Routes come from the table in access.ts; bodies are
 // checked by JSON schema (unknown fields rejected), and every error is {error: {code, message}}.
 
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifySchema,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { FeedbackStore } from '../store/types.js';
 import { DEFAULT_LIMITS, ROUTES, accessHook, type RouteName } from './access.js';
 import { handleError } from './errors.js';
@@ -35,8 +41,14 @@ export type AddRoute = (name: RouteName, opts: { schema?: FastifySchema }, handl
  * script or style, no eval), requests only to this origin, never framed.
  */
 export const CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'",
-  "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
 ].join('; ');
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -58,13 +70,29 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     exposeHeadRoutes: false,
     // NOTE: fastify's defaults silently drop unknown fields and coerce types ("3" → 3); a client
     // with a typo must hear about it instead. verbose: errors carry the schema, for the hints.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, verbose: true } },
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: false,
+        allErrors: false,
+        verbose: true,
+      },
+    },
   });
   // NOTE: without this, a text/plain body would reach the schema as a string; JSON is the only body.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}; docs/api.md lists the API` } }));
+    reply
+      .code(404)
+      .send({
+        error: {
+          code: 'not_found',
+          message: `no route ${req.method} ${req.url.split('?')[0]}; docs/api.md lists the API`,
+        },
+      }),
+  );
   app.addHook('onRoute', (r) => {
     if (!r.config?.spec) throw new Error(`route ${r.method} ${r.url} is not in the access table (access.ts ROUTES)`);
   });
@@ -81,23 +109,30 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     if (registered.has(name)) throw new Error(`route ${name} registered twice`);
     registered.add(name);
     app.route({
-      method: spec.method, url: spec.url, schema: opts.schema, handler, config: { spec },
+      method: spec.method,
+      url: spec.url,
+      schema: opts.schema,
+      handler,
+      config: { spec },
       bodyLimit: 'body' in spec && spec.body === 'import' ? limits.import : limits.small,
     });
   };
 
   registerLabelerRoutes(add, { store: o.store, features: { generate: !!o.generate } });
   registerAdminRoutes(add, { store: o.store, generate: o.generate, publicUrl: o.publicUrl });
-  const page = (file: string): Handler => async (_req, reply) => {
-    const a = assets.files.get(file)!;
-    return reply.type(a.type).send(a.body);
-  };
+  const page =
+    (file: string): Handler =>
+    async (_req, reply) => {
+      const a = assets.files.get(file)!;
+      return reply.type(a.type).send(a.body);
+    };
   add('labelerPage', {}, page('index.html'));
   add('adminPage', {}, page('admin.html'));
   add('staticFile', {}, async (req, reply) => {
     const name = (req.params as { file: string }).file;
     const a = name.endsWith('.html') ? undefined : assets.files.get(name);
-    if (!a) return reply.code(404).send({ error: { code: 'not_found', message: `no static file ${JSON.stringify(name)}` } });
+    if (!a)
+      return reply.code(404).send({ error: { code: 'not_found', message: `no static file ${JSON.stringify(name)}` } });
     return reply.type(a.type).send(a.body);
   });
   add('module', {}, async (req, reply) => {

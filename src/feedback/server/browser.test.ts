@@ -17,7 +17,8 @@ import { buildServer } from './app.js';
 import { CHROMIUM, launchChromium } from '../../test-support/chromium.js';
 
 // Without Chromium the tests skip, except in CI (RLHF_CI=1), where launching then fails the run.
-const skip = existsSync(CHROMIUM) || process.env.RLHF_CI === '1' ? false : `${CHROMIUM} not found (apt-get install -y chromium)`;
+const skip =
+  existsSync(CHROMIUM) || process.env.RLHF_CI === '1' ? false : `${CHROMIUM} not found (apt-get install -y chromium)`;
 const BIN = fileURLToPath(new URL('../../../bin/rlhf.js', import.meta.url));
 
 const SCRIPT = '<script>window.__xss = 1</script>';
@@ -26,7 +27,11 @@ const IMG = '<img src=x onerror="window.__xss = 2">';
 /** 8 pairs (the better one says "good"), one pair of hostile text, one task of 3 to rank. */
 function taskFile(): string {
   const lines: object[] = [];
-  for (let i = 0; i < 8; i++) lines.push({ prompt: `Question ${i}: say something kind.`, completions: i % 2 ? [`bad reply ${i}`, `good reply ${i}`] : [`good reply ${i}`, `bad reply ${i}`] });
+  for (let i = 0; i < 8; i++)
+    lines.push({
+      prompt: `Question ${i}: say something kind.`,
+      completions: i % 2 ? [`bad reply ${i}`, `good reply ${i}`] : [`good reply ${i}`, `bad reply ${i}`],
+    });
   lines.push({ prompt: 'Render <b>this</b> prompt', completions: [`good ${SCRIPT}`, `bad ${IMG}`] });
   lines.push({ prompt: 'Rank these three.', completions: ['bad one', 'good one', 'okay one'] });
   return lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
@@ -73,10 +78,15 @@ describe('the labeling app in Chromium', { skip }, () => {
 
   /** Waits until the labeling page shows a task other than `prev`, or says it is done. */
   async function nextShown(page: Page, prev: string | undefined): Promise<void> {
-    await page.waitForFunction((p) => {
-      const t = document.getElementById('task')!, d = document.getElementById('done')!;
-      return !d.hidden || (!t.hidden && t.dataset.taskId !== p);
-    }, prev, { polling: 20 }); // NOTE: the default polls on animation frames, which background tabs throttle
+    await page.waitForFunction(
+      (p) => {
+        const t = document.getElementById('task')!,
+          d = document.getElementById('done')!;
+        return !d.hidden || (!t.hidden && t.dataset.taskId !== p);
+      },
+      prev,
+      { polling: 20 },
+    ); // NOTE: the default polls on animation frames, which background tabs throttle
   }
 
   /** Labels every task with the keyboard: the "good" completion wins; returns the tasks seen. */
@@ -129,10 +139,18 @@ describe('the labeling app in Chromium', { skip }, () => {
     await admin.locator('#project-title', { hasText: 'kindness' }).waitFor();
 
     // A bad file is refused line by line and imports nothing; the good one imports 10 tasks.
-    await admin.setInputFiles('#import-file', { name: 'bad.jsonl', mimeType: 'application/json', buffer: Buffer.from('{"prompt":"p","completions":["a","b"]}\n{"prompt":"q","completions":["only"]}\n') });
+    await admin.setInputFiles('#import-file', {
+      name: 'bad.jsonl',
+      mimeType: 'application/json',
+      buffer: Buffer.from('{"prompt":"p","completions":["a","b"]}\n{"prompt":"q","completions":["only"]}\n'),
+    });
     await admin.click('#import button[type=submit]');
     await admin.locator('#import-result li', { hasText: 'line 2: field "completions"' }).waitFor();
-    await admin.setInputFiles('#import-file', { name: 'tasks.jsonl', mimeType: 'application/json', buffer: Buffer.from(taskFile()) });
+    await admin.setInputFiles('#import-file', {
+      name: 'tasks.jsonl',
+      mimeType: 'application/json',
+      buffer: Buffer.from(taskFile()),
+    });
     await admin.click('#import button[type=submit]');
     await admin.locator('#import-result', { hasText: 'Imported 10 tasks' }).waitFor();
 
@@ -172,14 +190,24 @@ describe('the labeling app in Chromium', { skip }, () => {
     assert.deepEqual(r.issues, []);
     // 8 + 1 + 8 pairs and 1 hostile pair (bob flagged his) and two rankings of 3 (3 pairs each).
     assert.equal(r.comparisons.length, 8 * 2 + 1 + 2 * 3);
-    for (const c of r.comparisons) assert.ok(c.completions[0].startsWith('good') || (c.completions[0].startsWith('okay') && c.completions[1].startsWith('bad')), JSON.stringify(c));
+    for (const c of r.comparisons)
+      assert.ok(
+        c.completions[0].startsWith('good') ||
+          (c.completions[0].startsWith('okay') && c.completions[1].startsWith('bad')),
+        JSON.stringify(c),
+      );
     assert.ok(r.comparisons.every((c) => c.margin === 0.75 || c.margin === undefined));
     const ours = readComparisons((await save('#export-comparisons', 'comparisons.jsonl')).file);
     assert.equal(ours.format, 'comparison');
     assert.equal(ours.comparisons.filter((c) => c.feedback === 'the bad one is rude' && c.labeler === 'ann').length, 1);
 
     // Disabling takes two clicks; bob's row then says so.
-    const me = () => bob.evaluate(async () => (await fetch('/api/me', { headers: { authorization: `Bearer ${sessionStorage.getItem('rlhf-token')}` } })).status);
+    const me = () =>
+      bob.evaluate(
+        async () =>
+          (await fetch('/api/me', { headers: { authorization: `Bearer ${sessionStorage.getItem('rlhf-token')}` } }))
+            .status,
+      );
     await admin.click('tr[data-user="bob"] button:has-text("Disable")');
     await admin.click('tr[data-user="bob"] button:has-text("Really disable bob?")');
     await admin.locator('tr[data-user="bob"] td:nth-child(2)', { hasText: 'disabled' }).waitFor();
@@ -201,8 +229,30 @@ describe('the labeling app in Chromium', { skip }, () => {
     assert.equal(await me(), 200, 'the new link signs bob in');
 
     const out = join(dir, 'rm');
-    const run = spawnSync(process.execPath, [BIN, 'train', 'reward', '--train', trl.file, '--out', out, '--preset', 'tiny', '--steps', '4',
-      '--batch-size', '4', '--vocab-size', '260', '--eval-every', '0', '--quiet'], { encoding: 'utf8', env: { ...process.env, RLHF_THREADS: '1' } });
+    const run = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        'train',
+        'reward',
+        '--train',
+        trl.file,
+        '--out',
+        out,
+        '--preset',
+        'tiny',
+        '--steps',
+        '4',
+        '--batch-size',
+        '4',
+        '--vocab-size',
+        '260',
+        '--eval-every',
+        '0',
+        '--quiet',
+      ],
+      { encoding: 'utf8', env: { ...process.env, RLHF_THREADS: '1' } },
+    );
     assert.equal(run.status, 0, run.stderr);
     assert.ok(existsSync(join(out, 'model.safetensors')));
     assert.equal(typeof JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).train.accuracy, 'number');
@@ -240,7 +290,9 @@ describe('the labeling app in Chromium', { skip }, () => {
     const p = await store.createProject('phone', { axes: ['accuracy'] });
     const { user, token } = await store.createUser('dee', 'labeler');
     await store.addMember(p.id, user.id);
-    await store.addTasks(p.id, [{ prompt: 'A long prompt '.repeat(20), completions: ['first answer '.repeat(30), 'second answer '.repeat(30)] }]);
+    await store.addTasks(p.id, [
+      { prompt: 'A long prompt '.repeat(20), completions: ['first answer '.repeat(30), 'second answer '.repeat(30)] },
+    ]);
     const page = await tab();
     await page.setViewportSize({ width: 375, height: 740 });
     await page.goto(`${base}/#token=${token}`);
@@ -248,9 +300,19 @@ describe('the labeling app in Chromium', { skip }, () => {
     const [a, b] = await Promise.all([0, 1].map((i) => page.locator('.completion').nth(i).boundingBox()));
     assert.ok(a && b && a.y + a.height <= b.y && a.width > 300, `stacked full-width: ${JSON.stringify([a, b])}`);
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 375), 'no sideways scrolling');
-    for (const sel of ['.scale-button >> nth=0', '.scale-button >> nth=8', '.axis-button >> nth=6', '#submit', '#skip', '#flag']) {
+    for (const sel of [
+      '.scale-button >> nth=0',
+      '.scale-button >> nth=8',
+      '.axis-button >> nth=6',
+      '#submit',
+      '#skip',
+      '#flag',
+    ]) {
       const box = await page.locator(sel).boundingBox();
-      assert.ok(box && box.x >= 0 && box.x + box.width <= 375 && box.height >= 32, `${sel} on screen: ${JSON.stringify(box)}`);
+      assert.ok(
+        box && box.x >= 0 && box.x + box.width <= 375 && box.height >= 32,
+        `${sel} on screen: ${JSON.stringify(box)}`,
+      );
     }
     await page.locator('.scale-button').nth(6).click();
     await page.locator('#submit').click();

@@ -8,8 +8,18 @@ import { describe } from '../../data/formats/fields.js';
 import { StoreError } from '../store/types.js';
 
 export type ErrorCode =
-  | 'bad_request' | 'invalid_json' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict'
-  | 'payload_too_large' | 'unsupported_media_type' | 'not_configured' | 'busy' | 'generation_failed' | 'internal';
+  | 'bad_request'
+  | 'invalid_json'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'not_configured'
+  | 'busy'
+  | 'generation_failed'
+  | 'internal';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; field?: string; issues?: unknown[] };
@@ -17,7 +27,12 @@ export interface ErrorBody {
 
 /** An error a handler throws on purpose; the error handler sends it as is. */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: ErrorCode, message: string, readonly extra: { field?: string; issues?: unknown[] } = {}) {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly extra: { field?: string; issues?: unknown[] } = {},
+  ) {
     super(message);
   }
 }
@@ -41,7 +56,10 @@ interface AjvError {
 
 /** "/settings/axes/0" → "settings.axes[0]". */
 export function fieldPath(instancePath: string, extra?: string): string {
-  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (extra !== undefined) parts.push(extra);
   return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
 }
@@ -53,45 +71,78 @@ export function describeSchemaError(e: AjvError, where: string): { field: string
   switch (e.keyword) {
     case 'required': {
       const name = String(p.missingProperty);
-      return { field: fieldPath(e.instancePath, name), message: `missing${hint(e.parentSchema?.properties?.[name]?.description)}` };
+      return {
+        field: fieldPath(e.instancePath, name),
+        message: `missing${hint(e.parentSchema?.properties?.[name]?.description)}`,
+      };
     }
     case 'additionalProperties': {
       const name = String(p.additionalProperty);
       const allowed = Object.keys(e.parentSchema?.properties ?? {});
-      return { field: fieldPath(e.instancePath, name), message: `unknown field; remove it (allowed: ${allowed.join(', ') || 'none'})` };
+      return {
+        field: fieldPath(e.instancePath, name),
+        message: `unknown field; remove it (allowed: ${allowed.join(', ') || 'none'})`,
+      };
     }
   }
   const field = fieldPath(e.instancePath) || where;
   const got = e.data === undefined ? '' : `, got ${describe(e.data)}`;
   const d = hint(e.parentSchema?.description);
   switch (e.keyword) {
-    case 'type': return { field, message: `must be ${article(String(p.type))}${got}${d}` };
-    case 'minimum': return { field, message: `must be ≥ ${p.limit}${got}${d}` };
-    case 'maximum': return { field, message: `must be ≤ ${p.limit}${got}${d}` };
-    case 'enum': return { field, message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${got}` };
-    case 'const': return { field, message: `must be ${JSON.stringify(p.allowedValue)}${got}` };
-    case 'minLength': return { field, message: `is too short: at least ${p.limit} characters${d}` };
-    case 'maxLength': return { field, message: `is too long: at most ${p.limit} characters${d}` };
-    case 'minItems': return { field, message: `needs at least ${p.limit} entries${got}${d}` };
-    case 'maxItems': return { field, message: `takes at most ${p.limit} entries${got}${d}` };
-    case 'uniqueItems': return { field, message: `entries ${p.j} and ${p.i} are the same; list each once` };
-    case 'pattern': return { field, message: `has the wrong form${got}${d}` };
-    case 'propertyNames': return { field, message: `has a bad key ${JSON.stringify(p.propertyName)}${d}` };
-    default: return { field, message: `${e.message ?? 'is invalid'}${d}` };
+    case 'type':
+      return { field, message: `must be ${article(String(p.type))}${got}${d}` };
+    case 'minimum':
+      return { field, message: `must be ≥ ${p.limit}${got}${d}` };
+    case 'maximum':
+      return { field, message: `must be ≤ ${p.limit}${got}${d}` };
+    case 'enum':
+      return {
+        field,
+        message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${got}`,
+      };
+    case 'const':
+      return { field, message: `must be ${JSON.stringify(p.allowedValue)}${got}` };
+    case 'minLength':
+      return { field, message: `is too short: at least ${p.limit} characters${d}` };
+    case 'maxLength':
+      return { field, message: `is too long: at most ${p.limit} characters${d}` };
+    case 'minItems':
+      return { field, message: `needs at least ${p.limit} entries${got}${d}` };
+    case 'maxItems':
+      return { field, message: `takes at most ${p.limit} entries${got}${d}` };
+    case 'uniqueItems':
+      return { field, message: `entries ${p.j} and ${p.i} are the same; list each once` };
+    case 'pattern':
+      return { field, message: `has the wrong form${got}${d}` };
+    case 'propertyNames':
+      return { field, message: `has a bad key ${JSON.stringify(p.propertyName)}${d}` };
+    default:
+      return { field, message: `${e.message ?? 'is invalid'}${d}` };
   }
 }
 
 const article = (t: string) => (t === 'integer' || t === 'object' || t === 'array' ? `an ${t}` : `a ${t}`);
 
-function send(reply: FastifyReply, status: number, code: ErrorCode, message: string, extra: { field?: string; issues?: unknown[] } = {}): FastifyReply {
+function send(
+  reply: FastifyReply,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  extra: { field?: string; issues?: unknown[] } = {},
+): FastifyReply {
   const body: ErrorBody = { error: { code, message, ...extra } };
   return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 
 /** Fastify's error handler: every error leaves as {error: {code, message, field?}}. */
-export function handleError(err: Omit<FastifyError, 'validation'> & { validation?: AjvError[]; validationContext?: string }, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function handleError(
+  err: Omit<FastifyError, 'validation'> & { validation?: AjvError[]; validationContext?: string },
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   if (err instanceof ApiError) return send(reply, err.status, err.code, err.message, err.extra);
-  if (err instanceof FieldError) return send(reply, 400, 'bad_request', `field "${err.field}": ${err.message}`, { field: err.field });
+  if (err instanceof FieldError)
+    return send(reply, 400, 'bad_request', `field "${err.field}": ${err.message}`, { field: err.field });
   if (err instanceof StoreError) {
     const [status, code] = STORE_STATUS[err.code];
     return send(reply, status, code, err.message);
@@ -105,20 +156,41 @@ export function handleError(err: Omit<FastifyError, 'validation'> & { validation
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE': {
       const limit = request.routeOptions.bodyLimit;
-      return send(reply, 413, 'payload_too_large', `the request body is larger than this route's limit of ${formatBytes(limit)}; send less (split a large import into several files)`);
+      return send(
+        reply,
+        413,
+        'payload_too_large',
+        `the request body is larger than this route's limit of ${formatBytes(limit)}; send less (split a large import into several files)`,
+      );
     }
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return send(reply, 400, 'invalid_json', `the body is not valid JSON (${err.message}); send one JSON object with Content-Type: application/json`);
+      return send(
+        reply,
+        400,
+        'invalid_json',
+        `the body is not valid JSON (${err.message}); send one JSON object with Content-Type: application/json`,
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return send(reply, 400, 'invalid_json', 'the body is empty; send a JSON object (at least {})');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return send(reply, 415, 'unsupported_media_type', `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted; send JSON with Content-Type: application/json`);
+      return send(
+        reply,
+        415,
+        'unsupported_media_type',
+        `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted; send JSON with Content-Type: application/json`,
+      );
   }
   // secure-json-parse refuses __proto__ keys and bad JSON with a SyntaxError and statusCode 400.
   if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON|prototype/i.test(err.message))) {
-    return send(reply, 400, 'invalid_json', `the body is not valid JSON (${err.message}); send one JSON object with Content-Type: application/json`);
+    return send(
+      reply,
+      400,
+      'invalid_json',
+      `the body is not valid JSON (${err.message}); send one JSON object with Content-Type: application/json`,
+    );
   }
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return send(reply, err.statusCode, 'bad_request', err.message);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+    return send(reply, err.statusCode, 'bad_request', err.message);
   request.log.error(err);
   process.stderr.write(`rlhf serve: ${request.method} ${request.url}: ${err.stack ?? err.message}\n`);
   return send(reply, 500, 'internal', 'internal error; the server log has the details');

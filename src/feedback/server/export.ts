@@ -20,10 +20,18 @@ export function exportRecords(comparisons: Comparison[], format: ExportFormat, m
   return format === 'trl' ? comparisons.flatMap((c) => toTRL(c, { marginFromConfidence: margin })) : comparisons;
 }
 
-export async function exportProject(store: FeedbackStore, projectId: number, req: ExportRequest): Promise<{ text: string; records: number; comparisons: number }> {
+export async function exportProject(
+  store: FeedbackStore,
+  projectId: number,
+  req: ExportRequest,
+): Promise<{ text: string; records: number; comparisons: number }> {
   const cs = await store.exportComparisons(projectId, { includeDisabled: req.includeDisabled, skipped: req.skipped });
   const records = exportRecords(cs, req.format, req.margin);
-  return { text: records.map((r) => JSON.stringify(r) + '\n').join(''), records: records.length, comparisons: cs.length };
+  return {
+    text: records.map((r) => JSON.stringify(r) + '\n').join(''),
+    records: records.length,
+    comparisons: cs.length,
+  };
 }
 
 /** A file name for a download: `<project>-trl.jsonl`, with anything unsafe replaced. */

@@ -9,10 +9,18 @@ export type StatsWithThroughput = Omit<ProjectStats, 'labelers'> & { judgments: 
 
 const IDLE: Throughput = { judgments: 0, lastHour: 0, medianSeconds: null, perHour: null, lastAt: null };
 
-export async function projectStatsWithThroughput(store: FeedbackStore, projectId: number, now = new Date()): Promise<StatsWithThroughput> {
+export async function projectStatsWithThroughput(
+  store: FeedbackStore,
+  projectId: number,
+  now = new Date(),
+): Promise<StatsWithThroughput> {
   const [stats, judgments] = await Promise.all([store.projectStats(projectId), store.listJudgments(projectId)]);
   const speed = throughputByLabeler(judgments, now);
-  return { ...stats, judgments: judgments.length, labelers: stats.labelers.map((l) => ({ ...l, throughput: speed.get(l.userId) ?? IDLE })) };
+  return {
+    ...stats,
+    judgments: judgments.length,
+    labelers: stats.labelers.map((l) => ({ ...l, throughput: speed.get(l.userId) ?? IDLE })),
+  };
 }
 
 const pct = (a: Agreement) => (a.rate === null ? '–' : `${(a.rate * 100).toFixed(0)}% (n ${a.n})`);
@@ -20,14 +28,26 @@ const pct = (a: Agreement) => (a.rate === null ? '–' : `${(a.rate * 100).toFix
 export function statsTable(s: StatsWithThroughput, projectName: string): string {
   const head = ['labeler', 'status', 'done', 'skipped', 'flagged', 'per hour', 'agreement', 'gold'];
   const rows = s.labelers.map((l) => [
-    l.name, l.disabled ? 'disabled' : 'active', String(l.done), String(l.skipped), String(l.flagged),
-    l.throughput.perHour === null ? '–' : l.throughput.perHour.toFixed(0), pct(l.agreement), pct(l.gold),
+    l.name,
+    l.disabled ? 'disabled' : 'active',
+    String(l.done),
+    String(l.skipped),
+    String(l.flagged),
+    l.throughput.perHour === null ? '–' : l.throughput.perHour.toFixed(0),
+    pct(l.agreement),
+    pct(l.gold),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  return [
-    `${projectName}: ${s.tasks} tasks (${s.goldTasks} gold), ${s.judgments} judgments, inter-labeler agreement ${pct(s.agreement)}`,
-    line(head),
-    ...rows.map(line),
-  ].join('\n') + '\n';
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return (
+    [
+      `${projectName}: ${s.tasks} tasks (${s.goldTasks} gold), ${s.judgments} judgments, inter-labeler agreement ${pct(s.agreement)}`,
+      line(head),
+      ...rows.map(line),
+    ].join('\n') + '\n'
+  );
 }

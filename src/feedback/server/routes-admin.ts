@@ -6,7 +6,16 @@ import { pathId } from './access.js';
 import { ApiError } from './errors.js';
 import { exportFileName, exportProject, type ExportFormat } from './export.js';
 import { requireProject } from './routes-labeler.js';
-import { addMemberBody, createProjectBody, createUserBody, emptyBody, exportQuery, generateBody, importBody, isOn } from './schemas.js';
+import {
+  addMemberBody,
+  createProjectBody,
+  createUserBody,
+  emptyBody,
+  exportQuery,
+  generateBody,
+  importBody,
+  isOn,
+} from './schemas.js';
 import { ImportError, groupCompletions, parseImport, type ImportFormat } from './tasks-import.js';
 import { projectStatsWithThroughput } from './report.js';
 import type { AddRoute } from './app.js';
@@ -56,16 +65,24 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
     try {
       parsed = parseImport(b.jsonl, { format: b.format, completionsPerTask: b.completionsPerTask });
     } catch (e) {
-      if (e instanceof ImportError) throw new ApiError(400, 'bad_request', e.message, { field: 'jsonl', issues: e.issues });
+      if (e instanceof ImportError)
+        throw new ApiError(400, 'bad_request', e.message, { field: 'jsonl', issues: e.issues });
       throw e;
     }
     const ids = await store.addTasks(req.projectId!, parsed.tasks);
-    return reply.code(201).send({ imported: ids.length, taskIds: ids, format: parsed.format, lines: parsed.lines, notes: parsed.notes });
+    return reply
+      .code(201)
+      .send({ imported: ids.length, taskIds: ids, format: parsed.format, lines: parsed.lines, notes: parsed.notes });
   });
 
   add('generateTasks', { schema: { body: generateBody } }, async (req, reply) => {
     await requireProject(store, req.projectId!);
-    if (!o.generate) throw new ApiError(501, 'not_configured', 'this server has no policy to generate with; start it with `rlhf serve --policy DIR`');
+    if (!o.generate)
+      throw new ApiError(
+        501,
+        'not_configured',
+        'this server has no policy to generate with; start it with `rlhf serve --policy DIR`',
+      );
     if (generating) {
       reply.header('Retry-After', '10');
       throw new ApiError(503, 'busy', 'a generation is running; try again when it has finished');
@@ -82,7 +99,11 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
       generating = false;
     }
     const notes: string[] = [];
-    const tasks = groupCompletions(b.prompts.flatMap((prompt, i) => (outs[i] ?? []).map((completion) => ({ prompt, completion }))), b.completionsPerTask ?? 2, notes);
+    const tasks = groupCompletions(
+      b.prompts.flatMap((prompt, i) => (outs[i] ?? []).map((completion) => ({ prompt, completion }))),
+      b.completionsPerTask ?? 2,
+      notes,
+    );
     for (const t of tasks) t.meta = { source: 'generate', n };
     const ids = tasks.length ? await store.addTasks(req.projectId!, tasks) : [];
     return reply.code(201).send({ imported: ids.length, taskIds: ids, notes });
@@ -92,7 +113,12 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
     const p = await requireProject(store, req.projectId!);
     const q = req.query as Record<string, string | undefined>;
     const format = (q.format ?? 'comparisons') as ExportFormat;
-    const r = await exportProject(store, p.id, { format, margin: isOn(q.margin), includeDisabled: isOn(q.includeDisabled), skipped: isOn(q.skipped) });
+    const r = await exportProject(store, p.id, {
+      format,
+      margin: isOn(q.margin),
+      includeDisabled: isOn(q.includeDisabled),
+      skipped: isOn(q.skipped),
+    });
     return reply
       .type('application/x-ndjson; charset=utf-8')
       .header('Content-Disposition', `attachment; filename="${exportFileName(p.name, format)}"`)
@@ -116,16 +142,20 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
     const role = b.role ?? 'labeler';
     // Check the projects first, so a bad id does not leave a user behind.
     for (const [i, id] of (b.projects ?? []).entries()) {
-      if (!(await store.getProject(id))) throw new ApiError(404, 'not_found', `field "projects[${i}]": no project ${id}`, { field: `projects[${i}]` });
+      if (!(await store.getProject(id)))
+        throw new ApiError(404, 'not_found', `field "projects[${i}]": no project ${id}`, { field: `projects[${i}]` });
     }
     const { user, token } = await store.createUser(b.name, role);
     for (const id of b.projects ?? []) await store.addMember(id, user.id);
-    return reply.code(201).send({ user, token, link: signInLink(baseUrl(req, o.publicUrl), role, token), projects: b.projects ?? [] });
+    return reply
+      .code(201)
+      .send({ user, token, link: signInLink(baseUrl(req, o.publicUrl), role, token), projects: b.projects ?? [] });
   });
 
   add('disableUser', { schema: { body: emptyBody } }, async (req) => {
     const id = pathId((req.params as Record<string, unknown>).id);
-    if (id === req.principal!.id) throw new ApiError(409, 'conflict', 'you cannot disable yourself; sign in as another admin to do it');
+    if (id === req.principal!.id)
+      throw new ApiError(409, 'conflict', 'you cannot disable yourself; sign in as another admin to do it');
     return { user: await store.disableUser(id) };
   });
 
@@ -135,7 +165,12 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
 
   add('reissueToken', { schema: { body: emptyBody } }, async (req) => {
     const id = pathId((req.params as Record<string, unknown>).id);
-    if (id === req.principal!.id) throw new ApiError(409, 'conflict', 'you cannot replace your own token while signed in with it; ask another admin, or use `rlhf feedback new-token`');
+    if (id === req.principal!.id)
+      throw new ApiError(
+        409,
+        'conflict',
+        'you cannot replace your own token while signed in with it; ask another admin, or use `rlhf feedback new-token`',
+      );
     const { user, token } = await store.reissueToken(id);
     return { user, token, link: signInLink(baseUrl(req, o.publicUrl), user.role, token) };
   });

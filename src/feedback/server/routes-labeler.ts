@@ -51,7 +51,12 @@ export function registerLabelerRoutes(add: AddRoute, o: LabelerRouteOptions): vo
     const body = req.body as Omit<JudgmentInput, 'labelerId'>;
     const task = await store.getTask(body.taskId);
     if (!task || task.projectId !== req.projectId) {
-      throw new ApiError(404, 'not_found', `no task ${body.taskId} in project ${req.projectId}; judge the task GET /api/projects/${req.projectId}/next returned`, { field: 'taskId' });
+      throw new ApiError(
+        404,
+        'not_found',
+        `no task ${body.taskId} in project ${req.projectId}; judge the task GET /api/projects/${req.projectId}/next returned`,
+        { field: 'taskId' },
+      );
     }
     const r = await store.submitJudgment({ ...body, labelerId: me(req.principal).id });
     // 201 for a new judgment, 200 for a retry of one already stored.
@@ -63,9 +68,13 @@ export function registerLabelerRoutes(add: AddRoute, o: LabelerRouteOptions): vo
     const s = await store.projectStats(req.projectId!);
     const mine = s.labelers.find((l) => l.userId === user.id);
     return {
-      projectId: s.projectId, tasks: s.tasks,
-      done: mine?.done ?? 0, skipped: mine?.skipped ?? 0, flagged: mine?.flagged ?? 0,
-      agreement: mine?.agreement ?? { n: 0, rate: null }, gold: mine?.gold ?? { n: 0, rate: null },
+      projectId: s.projectId,
+      tasks: s.tasks,
+      done: mine?.done ?? 0,
+      skipped: mine?.skipped ?? 0,
+      flagged: mine?.flagged ?? 0,
+      agreement: mine?.agreement ?? { n: 0, rate: null },
+      gold: mine?.gold ?? { n: 0, rate: null },
     };
   });
 }

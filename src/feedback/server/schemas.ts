@@ -10,9 +10,24 @@ export const settingsSchema = {
   additionalProperties: false,
   description: 'project settings: overlap, goldEvery, axes',
   properties: {
-    overlap: { type: 'integer', minimum: 1, maximum: 100, description: 'labelers per task, 1–100 (2 or more measures agreement)' },
-    goldEvery: { type: 'integer', minimum: 0, maximum: 1000, description: 'every N-th task a labeler gets is a gold task; 0 = none' },
-    axes: { type: 'array', maxItems: 20, items: name, description: 'names of optional 1–7 rating axes, e.g. ["accuracy", "coherence"]' },
+    overlap: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100,
+      description: 'labelers per task, 1–100 (2 or more measures agreement)',
+    },
+    goldEvery: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 1000,
+      description: 'every N-th task a labeler gets is a gold task; 0 = none',
+    },
+    axes: {
+      type: 'array',
+      maxItems: 20,
+      items: name,
+      description: 'names of optional 1–7 rating axes, e.g. ["accuracy", "coherence"]',
+    },
     scale: { const: 9, description: 'only the 9-point scale is supported' },
   },
 } as const;
@@ -31,21 +46,35 @@ export const judgmentBody = {
   properties: {
     taskId: id('task, from GET /api/projects/:id/next'),
     submissionId: {
-      type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,100}$',
+      type: 'string',
+      pattern: '^[A-Za-z0-9_.:-]{1,100}$',
       description: '1–100 characters of A–Z a–z 0–9 _ . : -, made once per submission and reused on retries',
     },
     status: { enum: ['done', 'skipped', 'flagged'], description: 'done (default), skipped, or flagged as unsuitable' },
-    choice: { type: 'integer', minimum: 1, maximum: 9, description: 'pairs: 1 = A much better … 5 = equal … 9 = B much better' },
+    choice: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 9,
+      description: 'pairs: 1 = A much better … 5 = equal … 9 = B much better',
+    },
     ranking: {
-      type: 'array', minItems: 2, maxItems: 16, items: { type: 'integer', minimum: 0, maximum: 15 },
+      type: 'array',
+      minItems: 2,
+      maxItems: 16,
+      items: { type: 'integer', minimum: 0, maximum: 15 },
       description: 'more than 2 completions: positions in "shown", best first, all of them',
     },
     shown: {
-      type: 'array', minItems: 2, maxItems: 16, items: { type: 'integer', minimum: 0, maximum: 15 },
+      type: 'array',
+      minItems: 2,
+      maxItems: 16,
+      items: { type: 'integer', minimum: 0, maximum: 15 },
       description: 'the display order the task came with ("shown" of /next), unchanged',
     },
     axes: {
-      type: 'object', maxProperties: 20, propertyNames: { maxLength: 100 },
+      type: 'object',
+      maxProperties: 20,
+      propertyNames: { maxLength: 100 },
       additionalProperties: { type: 'integer', minimum: 1, maximum: 7, description: 'a rating from 1 to 7' },
       description: 'ratings 1–7 on the project\'s axes, e.g. {"accuracy": 6}',
     },
@@ -58,9 +87,15 @@ export const createUserBody = {
   additionalProperties: false,
   required: ['name'],
   properties: {
-    name: { ...name, description: 'the user\'s name, 1–100 characters, unique' },
+    name: { ...name, description: "the user's name, 1–100 characters, unique" },
     role: { enum: ['labeler', 'admin'], description: 'labeler (default) or admin' },
-    projects: { type: 'array', maxItems: 1000, uniqueItems: true, items: id('project'), description: 'ids of projects to add a labeler to' },
+    projects: {
+      type: 'array',
+      maxItems: 1000,
+      uniqueItems: true,
+      items: id('project'),
+      description: 'ids of projects to add a labeler to',
+    },
   },
 } as const;
 
@@ -83,9 +118,17 @@ export const importBody = {
   additionalProperties: false,
   required: ['jsonl'],
   properties: {
-    jsonl: { type: 'string', minLength: 1, description: 'the file\'s text: one JSON object a line' },
-    format: { enum: ['auto', 'tasks', 'sample'], description: 'tasks ({prompt, completions, gold?}), sample (`rlhf sample --json` lines) or auto (default)' },
-    completionsPerTask: { type: 'integer', minimum: 2, maximum: 16, description: 'sample format: completions of a prompt per task, 2 (pairs, default) to 16' },
+    jsonl: { type: 'string', minLength: 1, description: "the file's text: one JSON object a line" },
+    format: {
+      enum: ['auto', 'tasks', 'sample'],
+      description: 'tasks ({prompt, completions, gold?}), sample (`rlhf sample --json` lines) or auto (default)',
+    },
+    completionsPerTask: {
+      type: 'integer',
+      minimum: 2,
+      maximum: 16,
+      description: 'sample format: completions of a prompt per task, 2 (pairs, default) to 16',
+    },
   },
 } as const;
 
@@ -94,9 +137,20 @@ export const generateBody = {
   additionalProperties: false,
   required: ['prompts'],
   properties: {
-    prompts: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', maxLength: 20000 }, description: '1–1000 prompts' },
+    prompts: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1000,
+      items: { type: 'string', maxLength: 20000 },
+      description: '1–1000 prompts',
+    },
     n: { type: 'integer', minimum: 2, maximum: 16, description: 'samples per prompt, 2–16 (default 2)' },
-    completionsPerTask: { type: 'integer', minimum: 2, maximum: 16, description: 'completions per task, 2 (pairs, default) to 16' },
+    completionsPerTask: {
+      type: 'integer',
+      minimum: 2,
+      maximum: 16,
+      description: 'completions per task, 2 (pairs, default) to 16',
+    },
   },
 } as const;
 
@@ -106,7 +160,10 @@ export const exportQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    format: { enum: ['trl', 'comparisons'], description: 'trl (prompt/chosen/rejected per pair) or comparisons (our format)' },
+    format: {
+      enum: ['trl', 'comparisons'],
+      description: 'trl (prompt/chosen/rejected per pair) or comparisons (our format)',
+    },
     margin: flag,
     includeDisabled: flag,
     skipped: flag,

@@ -24,11 +24,16 @@ after(() => {
 });
 
 /** Starts `rlhf serve …` and resolves with its stdout once it has printed `until`. */
-function serve(args: string[], until: RegExp, env: Record<string, string> = {}): Promise<{ child: ChildProcessWithoutNullStreams; out: string }> {
+function serve(
+  args: string[],
+  until: RegExp,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcessWithoutNullStreams; out: string }> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { env: { ...ENV, ...env } });
   children.push(child);
   return new Promise((resolve, reject) => {
-    let out = '', err = '';
+    let out = '',
+      err = '';
     const timer = setTimeout(() => reject(new Error(`no ${until} in 20 s; stdout: ${out}; stderr: ${err}`)), 20_000);
     child.stdout.on('data', (d: Buffer) => {
       out += d;
@@ -42,10 +47,11 @@ function serve(args: string[], until: RegExp, env: Record<string, string> = {}):
   });
 }
 
-const stop = (child: ChildProcessWithoutNullStreams) => new Promise<number | null>((r) => {
-  child.once('exit', (code) => r(code));
-  child.kill('SIGTERM');
-});
+const stop = (child: ChildProcessWithoutNullStreams) =>
+  new Promise<number | null>((r) => {
+    child.once('exit', (code) => r(code));
+    child.kill('SIGTERM');
+  });
 
 function rlhf(...args: string[]): { out: string; err: string; status: number } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: ENV });
@@ -55,7 +61,10 @@ function rlhf(...args: string[]): { out: string; err: string; status: number } {
 async function api(base: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: any }> {
   const r = await fetch(base + path, {
     method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: r.status, json: await r.json() };
@@ -82,7 +91,9 @@ describe('rlhf serve', () => {
     const short = rlhf('serve', '--port', '0', '--database', join(dir, 'x.db'), '--admin-token', 'abc');
     assert.equal(short.status, 1);
     assert.match(short.err, /--admin-token \(or RLHF_ADMIN_TOKEN\) must be at least 16 characters/);
-    const { child, out } = await serve(['--database', join(dir, 'env.db')], /admin page/, { RLHF_ADMIN_TOKEN: 'env-admin-token-0123456789' });
+    const { child, out } = await serve(['--database', join(dir, 'env.db')], /admin page/, {
+      RLHF_ADMIN_TOKEN: 'env-admin-token-0123456789',
+    });
     const base = /listening on (\S+)\//.exec(out)![1];
     assert.equal((await api(base, '/api/users', 'env-admin-token-0123456789')).status, 200);
     assert.doesNotMatch(out, /token=/);
@@ -95,12 +106,18 @@ describe('rlhf serve', () => {
   it('--policy DIR: the admin generates tasks from prompts, sampled in a worker thread', async () => {
     const { dir: policy } = letterPolicy(10);
     cleanup.push(dirname(policy));
-    const { child, out } = await serve(['--database', join(dir, 'gen.db'), '--policy', policy, '--max-new-tokens', '6'], /admin#token=\S+\n/);
+    const { child, out } = await serve(
+      ['--database', join(dir, 'gen.db'), '--policy', policy, '--max-new-tokens', '6'],
+      /admin#token=\S+\n/,
+    );
     const base = /listening on (\S+)\//.exec(out)![1];
     const token = decodeURIComponent(/admin#token=(\S+)/.exec(out)![1]);
     assert.equal((await api(base, '/api/me', token)).json.features.generate, true);
     const p = await api(base, '/api/projects', token, { name: 'letters' });
-    const g = await api(base, `/api/projects/${p.json.project.id}/tasks/generate`, token, { prompts: ['a b', 'c d', 'e'], n: 4 });
+    const g = await api(base, `/api/projects/${p.json.project.id}/tasks/generate`, token, {
+      prompts: ['a b', 'c d', 'e'],
+      n: 4,
+    });
     assert.equal(g.status, 201, JSON.stringify(g.json));
     assert.ok(g.json.imported >= 3, JSON.stringify(g.json));
     await stop(child);
@@ -113,46 +130,126 @@ describe('rlhf serve', () => {
 describe('rlhf feedback', () => {
   it('create-project, add-labeler, import (all or nothing), stats and export work on the database', async () => {
     const db = join(dir, 'admin.db');
-    assert.equal(rlhf('feedback', 'create-project', '--database', db, '--name', 'tldr', '--overlap', '2', '--axes', 'accuracy,coherence').status, 0);
-    const add = rlhf('feedback', 'add-labeler', '--database', db, '--name', 'ann', '--project', 'tldr', '--url', 'https://label.example.org');
+    assert.equal(
+      rlhf(
+        'feedback',
+        'create-project',
+        '--database',
+        db,
+        '--name',
+        'tldr',
+        '--overlap',
+        '2',
+        '--axes',
+        'accuracy,coherence',
+      ).status,
+      0,
+    );
+    const add = rlhf(
+      'feedback',
+      'add-labeler',
+      '--database',
+      db,
+      '--name',
+      'ann',
+      '--project',
+      'tldr',
+      '--url',
+      'https://label.example.org',
+    );
     assert.equal(add.status, 0, add.err);
-    assert.match(add.out, /created labeler 1 "ann" in tldr\ntoken \(shown only now\): \S+\nsign-in link: https:\/\/label\.example\.org\/#token=\S+/);
+    assert.match(
+      add.out,
+      /created labeler 1 "ann" in tldr\ntoken \(shown only now\): \S+\nsign-in link: https:\/\/label\.example\.org\/#token=\S+/,
+    );
     const tasks = join(dir, 'tasks.jsonl');
-    writeFileSync(tasks, `${JSON.stringify({ prompt: 'p', completions: ['a', 'b'] })}\n${JSON.stringify({ prompt: 'q', completions: ['c'] })}\n`);
+    writeFileSync(
+      tasks,
+      `${JSON.stringify({ prompt: 'p', completions: ['a', 'b'] })}\n${JSON.stringify({ prompt: 'q', completions: ['c'] })}\n`,
+    );
     const bad = rlhf('feedback', 'import', '--database', db, '--project', 'tldr', '--file', tasks);
     assert.equal(bad.status, 1);
     assert.match(bad.err, /tasks\.jsonl:2: field "completions": needs 2–16 completions, got 1\n/);
     assert.match(bad.err, /1 bad line; nothing imported/);
-    writeFileSync(tasks, [{ prompt: 'p', completions: ['a', 'b'] }, { prompt: 'q', completions: ['c', 'd'] }].map((x) => JSON.stringify(x)).join('\n'));
+    writeFileSync(
+      tasks,
+      [
+        { prompt: 'p', completions: ['a', 'b'] },
+        { prompt: 'q', completions: ['c', 'd'] },
+      ]
+        .map((x) => JSON.stringify(x))
+        .join('\n'),
+    );
     const good = rlhf('feedback', 'import', '--database', db, '--project', '1', '--file', tasks);
     assert.match(good.out, /imported 2 tasks into "tldr" from 2 lines \(tasks\)/);
-    assert.match(rlhf('feedback', 'import', '--database', db, '--project', 'nope', '--file', tasks).err, /--project nope: no such project; the store has 1 "tldr"/);
+    assert.match(
+      rlhf('feedback', 'import', '--database', db, '--project', 'nope', '--file', tasks).err,
+      /--project nope: no such project; the store has 1 "tldr"/,
+    );
 
     const store = new SqliteFeedbackStore(db);
     const ann = (await store.listUsers()).find((u) => u.name === 'ann')!;
     for (let i = 0; ; i++) {
       const a = await store.nextTask(1, ann.id);
       if (!a) break;
-      await store.submitJudgment({ taskId: a.taskId, labelerId: ann.id, submissionId: `s${i}`, shown: a.shown, choice: a.shown[0] === 0 ? 3 : 7 });
+      await store.submitJudgment({
+        taskId: a.taskId,
+        labelerId: ann.id,
+        submissionId: `s${i}`,
+        shown: a.shown,
+        choice: a.shown[0] === 0 ? 3 : 7,
+      });
     }
     await store.close();
     const stats = rlhf('feedback', 'stats', '--database', db, '--project', 'tldr');
     assert.match(stats.out, /^tldr: 2 tasks \(0 gold\), 2 judgments, inter-labeler agreement –\nlabeler +status +done/);
     assert.match(stats.out, /\nann +active +2 +0 +0/);
-    assert.equal(JSON.parse(rlhf('feedback', 'stats', '--database', db, '--project', 'tldr', '--json').out).labelers[0].done, 2);
+    assert.equal(
+      JSON.parse(rlhf('feedback', 'stats', '--database', db, '--project', 'tldr', '--json').out).labelers[0].done,
+      2,
+    );
     const out = join(dir, 'trl.jsonl');
-    const ex = rlhf('feedback', 'export', '--database', db, '--project', 'tldr', '--format', 'trl', '--margin', '--out', out);
+    const ex = rlhf(
+      'feedback',
+      'export',
+      '--database',
+      db,
+      '--project',
+      'tldr',
+      '--format',
+      'trl',
+      '--margin',
+      '--out',
+      out,
+    );
     assert.equal(ex.status, 0, ex.err);
     assert.match(ex.err, /export: 2 comparisons → 2 trl records/);
     const r = readComparisons(out);
     assert.equal(r.format, 'trl');
-    assert.deepEqual(r.comparisons.map((c) => [c.completions[0], c.margin]), [['a', 0.5], ['c', 0.5]]);
+    assert.deepEqual(
+      r.comparisons.map((c) => [c.completions[0], c.margin]),
+      [
+        ['a', 0.5],
+        ['c', 0.5],
+      ],
+    );
     const dis = rlhf('feedback', 'disable', '--database', db, '--user', 'ann');
     assert.match(dis.out, /disabled labeler 1 "ann"/);
-    assert.equal(rlhf('feedback', 'export', '--database', db, '--project', 'tldr').out, '', 'a disabled labeler\'s work leaves the export');
-    assert.match(rlhf('feedback', 'new-token', '--database', db, '--user', 'ann').out, /new token for labeler 1 "ann" \(disabled: `rlhf feedback enable` first/);
+    assert.equal(
+      rlhf('feedback', 'export', '--database', db, '--project', 'tldr').out,
+      '',
+      "a disabled labeler's work leaves the export",
+    );
+    assert.match(
+      rlhf('feedback', 'new-token', '--database', db, '--user', 'ann').out,
+      /new token for labeler 1 "ann" \(disabled: `rlhf feedback enable` first/,
+    );
     assert.match(rlhf('feedback', 'enable', '--database', db, '--user', '1').out, /enabled labeler 1 "ann"/);
-    assert.equal(rlhf('feedback', 'export', '--database', db, '--project', 'tldr').out.trim().split('\n').length, 2, 'enabled again, their work is back');
+    assert.equal(
+      rlhf('feedback', 'export', '--database', db, '--project', 'tldr').out.trim().split('\n').length,
+      2,
+      'enabled again, their work is back',
+    );
     const nt = rlhf('feedback', 'new-token', '--database', db, '--user', 'ann', '--url', 'https://label.example');
     const token = nt.out.match(/token \(shown only now\): (\S+)/)![1];
     assert.match(nt.out, new RegExp(`sign-in link: https://label.example/#token=${token}`));
@@ -162,7 +259,13 @@ describe('rlhf feedback', () => {
     } finally {
       await check.close();
     }
-    assert.match(rlhf('feedback', 'enable', '--database', db, '--user', 'zed').err, /--user zed: no such user; the store has 1 "ann"/);
-    assert.match(rlhf('feedback', 'export', '--database', db, '--project', 'tldr', '--format', 'csv').err, /expected one of trl, comparisons/);
+    assert.match(
+      rlhf('feedback', 'enable', '--database', db, '--user', 'zed').err,
+      /--user zed: no such user; the store has 1 "ann"/,
+    );
+    assert.match(
+      rlhf('feedback', 'export', '--database', db, '--project', 'tldr', '--format', 'csv').err,
+      /expected one of trl, comparisons/,
+    );
   });
 });

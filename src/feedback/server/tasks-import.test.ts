@@ -18,23 +18,47 @@ function issuesOf(f: () => unknown): { line: number; field?: string; message: st
 
 describe('parseImport', () => {
   it('reads task lines with gold and meta, skipping blank lines', () => {
-    const r = parseImport(lines([{ prompt: 'p', completions: ['a', 'b'], gold: [1, 0] }, '', '  ', { prompt: '', completions: ['x', 'y', 'z'], meta: { id: 7 } }]));
+    const r = parseImport(
+      lines([
+        { prompt: 'p', completions: ['a', 'b'], gold: [1, 0] },
+        '',
+        '  ',
+        { prompt: '', completions: ['x', 'y', 'z'], meta: { id: 7 } },
+      ]),
+    );
     assert.equal(r.format, 'tasks');
     assert.equal(r.lines, 2);
-    assert.deepEqual(r.tasks, [{ prompt: 'p', completions: ['a', 'b'], gold: [1, 0] }, { prompt: '', completions: ['x', 'y', 'z'], meta: { id: 7 } }]);
+    assert.deepEqual(r.tasks, [
+      { prompt: 'p', completions: ['a', 'b'], gold: [1, 0] },
+      { prompt: '', completions: ['x', 'y', 'z'], meta: { id: 7 } },
+    ]);
   });
 
   it('names every bad line and field, and says how to fix it', () => {
-    const issues = issuesOf(() => parseImport(lines([
-      { prompt: 'p', completions: ['a', 'b'] },
-      { prompt: 'p', completions: ['a', 'a'] },
-      { prompt: 'p', completions: ['a', 'b'], labels: [0] },
-      { prompt: 3, completions: ['a', 'b'] },
-      '[1, 2]',
-      '{"prompt": ',
-      { prompt: 'p', completions: ['a', ''] },
-    ])));
-    assert.deepEqual(issues.map((i) => [i.line, i.field]), [[2, 'completions[1]'], [3, 'labels'], [4, 'prompt'], [5, undefined], [6, undefined], [7, 'completions[1]']]);
+    const issues = issuesOf(() =>
+      parseImport(
+        lines([
+          { prompt: 'p', completions: ['a', 'b'] },
+          { prompt: 'p', completions: ['a', 'a'] },
+          { prompt: 'p', completions: ['a', 'b'], labels: [0] },
+          { prompt: 3, completions: ['a', 'b'] },
+          '[1, 2]',
+          '{"prompt": ',
+          { prompt: 'p', completions: ['a', ''] },
+        ]),
+      ),
+    );
+    assert.deepEqual(
+      issues.map((i) => [i.line, i.field]),
+      [
+        [2, 'completions[1]'],
+        [3, 'labels'],
+        [4, 'prompt'],
+        [5, undefined],
+        [6, undefined],
+        [7, 'completions[1]'],
+      ],
+    );
     assert.match(issues[0].message, /identical to completions\[0\]/);
     assert.match(issues[1].message, /unknown field; a task has prompt, completions, gold, meta/);
     assert.match(issues[3].message, /expected a JSON object, got an array of 2/);
@@ -42,28 +66,77 @@ describe('parseImport', () => {
   });
 
   it('groups `rlhf sample --json` records of a prompt into tasks of k completions', () => {
-    const rec = (prompt: string, completion: string, sample: number): SampleRecord => ({ prompt, completion, sample, finish_reason: 'stop' });
-    const text = lines([rec('A', 'a0', 0), rec('B', 'b0', 0), rec('A', 'a1', 1), rec('A', '', 2), rec('A', 'a2', 3), rec('B', 'b0', 1), rec('A', 'a3', 4), rec('A', 'a4', 5)]);
+    const rec = (prompt: string, completion: string, sample: number): SampleRecord => ({
+      prompt,
+      completion,
+      sample,
+      finish_reason: 'stop',
+    });
+    const text = lines([
+      rec('A', 'a0', 0),
+      rec('B', 'b0', 0),
+      rec('A', 'a1', 1),
+      rec('A', '', 2),
+      rec('A', 'a2', 3),
+      rec('B', 'b0', 1),
+      rec('A', 'a3', 4),
+      rec('A', 'a4', 5),
+    ]);
     const r = parseImport(text);
     assert.equal(r.format, 'sample');
-    assert.deepEqual(r.tasks.map((t) => [t.prompt, t.completions]), [['A', ['a0', 'a1']], ['A', ['a2', 'a3']]]);
-    assert.deepEqual(r.notes, ['1 empty completion left out', '1 duplicate completion of the same prompt left out', '2 completions without a partner of the same prompt left out (sample with -n 2 or more)']);
+    assert.deepEqual(
+      r.tasks.map((t) => [t.prompt, t.completions]),
+      [
+        ['A', ['a0', 'a1']],
+        ['A', ['a2', 'a3']],
+      ],
+    );
+    assert.deepEqual(r.notes, [
+      '1 empty completion left out',
+      '1 duplicate completion of the same prompt left out',
+      '2 completions without a partner of the same prompt left out (sample with -n 2 or more)',
+    ]);
     const k3 = parseImport(text, { completionsPerTask: 3 });
-    assert.deepEqual(k3.tasks.map((t) => t.completions), [['a0', 'a1', 'a2'], ['a3', 'a4']]);
+    assert.deepEqual(
+      k3.tasks.map((t) => t.completions),
+      [
+        ['a0', 'a1', 'a2'],
+        ['a3', 'a4'],
+      ],
+    );
     // best-of output has extra keys, which are accepted.
-    const best = parseImport(lines([{ prompt: 'q', completion: 'x', reward: 1.5, rewards: [1, 1.5], best_of: 2, finish_reason: 'stop' }, { prompt: 'q', completion: 'y', reward: 0.5, rewards: [0.5], best_of: 2, finish_reason: 'stop' }]));
+    const best = parseImport(
+      lines([
+        { prompt: 'q', completion: 'x', reward: 1.5, rewards: [1, 1.5], best_of: 2, finish_reason: 'stop' },
+        { prompt: 'q', completion: 'y', reward: 0.5, rewards: [0.5], best_of: 2, finish_reason: 'stop' },
+      ]),
+    );
     assert.deepEqual(best.tasks[0].completions, ['x', 'y']);
   });
 
   it('refuses a file of one format read as the other, an empty file, and a file that forms no task', () => {
-    assert.match(issuesOf(() => parseImport(lines([{ prompt: 'A', completion: 'x' }]), { format: 'tasks' }))[0].message, /one file holds one format/);
-    const asSample = issuesOf(() => parseImport(lines([{ prompt: 'A', completions: ['x', 'y'] }]), { format: 'sample' }))[0];
+    assert.match(
+      issuesOf(() => parseImport(lines([{ prompt: 'A', completion: 'x' }]), { format: 'tasks' }))[0].message,
+      /one file holds one format/,
+    );
+    const asSample = issuesOf(() =>
+      parseImport(lines([{ prompt: 'A', completions: ['x', 'y'] }]), { format: 'sample' }),
+    )[0];
     assert.equal(asSample.field, 'completions');
     assert.match(asSample.message, /one file holds one format/);
     assert.match(issuesOf(() => parseImport('\n\n'))[0].message, /no records/);
-    assert.match(issuesOf(() => parseImport(lines([{ prompt: 'A', completion: 'x' }])))[0].message, /no task could be formed.*without a partner/);
-    assert.match(issuesOf(() => parseImport(lines([{ text: 'x' }])))[0].message, /cannot tell the format from keys text/);
-    assert.throws(() => parseImport('{}', { completionsPerTask: 1 }), (e) => e instanceof FieldError && e.field === 'completionsPerTask');
+    assert.match(
+      issuesOf(() => parseImport(lines([{ prompt: 'A', completion: 'x' }])))[0].message,
+      /no task could be formed.*without a partner/,
+    );
+    assert.match(
+      issuesOf(() => parseImport(lines([{ text: 'x' }])))[0].message,
+      /cannot tell the format from keys text/,
+    );
+    assert.throws(
+      () => parseImport('{}', { completionsPerTask: 1 }),
+      (e) => e instanceof FieldError && e.field === 'completionsPerTask',
+    );
   });
 
   it('ImportError says how many lines were bad, and keeps at most 100 of them', () => {
@@ -81,8 +154,24 @@ describe('parseImport', () => {
 
   it('groupCompletions keeps prompt order and leaves out whitespace-only texts', () => {
     const notes: string[] = [];
-    const t = groupCompletions([{ prompt: 'z', completion: 'a' }, { prompt: 'y', completion: 'b' }, { prompt: 'z', completion: ' \n' }, { prompt: 'z', completion: 'c' }, { prompt: 'y', completion: 'd' }], 2, notes);
-    assert.deepEqual(t.map((x) => [x.prompt, x.completions]), [['z', ['a', 'c']], ['y', ['b', 'd']]]);
+    const t = groupCompletions(
+      [
+        { prompt: 'z', completion: 'a' },
+        { prompt: 'y', completion: 'b' },
+        { prompt: 'z', completion: ' \n' },
+        { prompt: 'z', completion: 'c' },
+        { prompt: 'y', completion: 'd' },
+      ],
+      2,
+      notes,
+    );
+    assert.deepEqual(
+      t.map((x) => [x.prompt, x.completions]),
+      [
+        ['z', ['a', 'c']],
+        ['y', ['b', 'd']],
+      ],
+    );
     assert.deepEqual(notes, ['1 empty completion left out']);
   });
 });

@@ -28,9 +28,14 @@ export interface ParsedImport {
 
 /** Thrown when any line is bad: all of them (up to 100), in order. */
 export class ImportError extends Error {
-  constructor(readonly issues: ImportIssue[], readonly total: number) {
+  constructor(
+    readonly issues: ImportIssue[],
+    readonly total: number,
+  ) {
     const shown = issues.slice(0, 5).map(formatImportIssue).join('; ');
-    super(`${total} bad line${total === 1 ? '' : 's'}, nothing imported: ${shown}${total > 5 ? `; … and ${total - 5} more` : ''}`);
+    super(
+      `${total} bad line${total === 1 ? '' : 's'}, nothing imported: ${shown}${total > 5 ? `; … and ${total - 5} more` : ''}`,
+    );
   }
 }
 
@@ -48,21 +53,36 @@ interface SampleLine {
 
 function parseSampleLine(obj: Record<string, unknown>): { prompt: string; completion: string } {
   if ('completions' in obj && !('completion' in obj)) {
-    throw new FieldError('completions', 'this line is a task ({"prompt", "completions": [...]}) but the file is read as `rlhf sample` output; one file holds one format');
+    throw new FieldError(
+      'completions',
+      'this line is a task ({"prompt", "completions": [...]}) but the file is read as `rlhf sample` output; one file holds one format',
+    );
   }
   for (const k of Object.keys(obj)) {
     if (!SAMPLE_KEYS.includes(k)) throw new FieldError(k, `unknown field; a sample line has ${SAMPLE_KEYS.join(', ')}`);
   }
-  if (typeof obj.prompt !== 'string') throw new FieldError('prompt', obj.prompt === undefined ? 'missing; expected a string' : `must be a string, got ${describe(obj.prompt)}`);
+  if (typeof obj.prompt !== 'string')
+    throw new FieldError(
+      'prompt',
+      obj.prompt === undefined ? 'missing; expected a string' : `must be a string, got ${describe(obj.prompt)}`,
+    );
   if (typeof obj.completion !== 'string') {
-    throw new FieldError('completion', obj.completion === undefined ? 'missing; expected a string (as `rlhf sample --json` writes)' : `must be a string, got ${describe(obj.completion)}`);
+    throw new FieldError(
+      'completion',
+      obj.completion === undefined
+        ? 'missing; expected a string (as `rlhf sample --json` writes)'
+        : `must be a string, got ${describe(obj.completion)}`,
+    );
   }
   return { prompt: obj.prompt, completion: obj.completion };
 }
 
 function parseTaskLine(obj: Record<string, unknown>): TaskInput {
   if ('completion' in obj && !('completions' in obj)) {
-    throw new FieldError('completion', 'this line is `rlhf sample` output but the file is read as tasks ({"prompt", "completions": [...]}); one file holds one format');
+    throw new FieldError(
+      'completion',
+      'this line is `rlhf sample` output but the file is read as tasks ({"prompt", "completions": [...]}); one file holds one format',
+    );
   }
   try {
     return parseTask(obj, 'task');
@@ -83,7 +103,11 @@ function detect(obj: Record<string, unknown>): ImportFormat | null {
  * Groups texts per prompt (in order of first appearance) into tasks of up to k distinct non-empty
  * completions; a prompt left with one completion gives no task (said in `notes`).
  */
-export function groupCompletions(items: { prompt: string; completion: string; line?: number }[], k: number, notes: string[]): TaskInput[] {
+export function groupCompletions(
+  items: { prompt: string; completion: string; line?: number }[],
+  k: number,
+  notes: string[],
+): TaskInput[] {
   const byPrompt = new Map<string, { completions: string[]; lines: number[]; empty: number; dup: number }>();
   for (const it of items) {
     let g = byPrompt.get(it.prompt);
@@ -96,7 +120,9 @@ export function groupCompletions(items: { prompt: string; completion: string; li
     }
   }
   const tasks: TaskInput[] = [];
-  let empty = 0, dup = 0, lonely = 0;
+  let empty = 0,
+    dup = 0,
+    lonely = 0;
   for (const [prompt, g] of byPrompt) {
     empty += g.empty;
     dup += g.dup;
@@ -113,14 +139,21 @@ export function groupCompletions(items: { prompt: string; completion: string; li
   }
   if (empty) notes.push(`${empty} empty completion${empty === 1 ? '' : 's'} left out`);
   if (dup) notes.push(`${dup} duplicate completion${dup === 1 ? '' : 's'} of the same prompt left out`);
-  if (lonely) notes.push(`${lonely} completion${lonely === 1 ? '' : 's'} without a partner of the same prompt left out (sample with -n 2 or more)`);
+  if (lonely)
+    notes.push(
+      `${lonely} completion${lonely === 1 ? '' : 's'} without a partner of the same prompt left out (sample with -n 2 or more)`,
+    );
   return tasks;
 }
 
 /** Parses a JSONL text into tasks; throws ImportError naming every bad line. */
-export function parseImport(text: string, opts: { format?: ImportFormat | 'auto'; completionsPerTask?: number } = {}): ParsedImport {
+export function parseImport(
+  text: string,
+  opts: { format?: ImportFormat | 'auto'; completionsPerTask?: number } = {},
+): ParsedImport {
   const k = opts.completionsPerTask ?? 2;
-  if (!Number.isInteger(k) || k < 2 || k > 16) throw new FieldError('completionsPerTask', `must be an integer in [2, 16], got ${describe(k)}`);
+  if (!Number.isInteger(k) || k < 2 || k > 16)
+    throw new FieldError('completionsPerTask', `must be an integer in [2, 16], got ${describe(k)}`);
   let format: ImportFormat | null = opts.format && opts.format !== 'auto' ? opts.format : null;
   const issues: ImportIssue[] = [];
   let bad = 0;
@@ -146,7 +179,10 @@ export function parseImport(text: string, opts: { format?: ImportFormat | 'auto'
     if (!format) {
       format = detect(obj);
       if (!format) {
-        return issue({ line, message: `cannot tell the format from keys ${Object.keys(obj).join(', ') || '(none)'}: a task is {"prompt", "completions": [...]}, a sample line {"prompt", "completion"}` });
+        return issue({
+          line,
+          message: `cannot tell the format from keys ${Object.keys(obj).join(', ') || '(none)'}: a task is {"prompt", "completions": [...]}, a sample line {"prompt", "completion"}`,
+        });
       }
     }
     try {
@@ -158,9 +194,11 @@ export function parseImport(text: string, opts: { format?: ImportFormat | 'auto'
     }
   });
   if (bad) throw new ImportError(issues, bad);
-  if (lines === 0 || !format) throw new ImportError([{ line: 1, message: 'the file has no records; give one JSON object a line' }], 1);
+  if (lines === 0 || !format)
+    throw new ImportError([{ line: 1, message: 'the file has no records; give one JSON object a line' }], 1);
   const notes: string[] = [];
   const out = format === 'sample' ? groupCompletions(samples, k, notes) : tasks;
-  if (out.length === 0) throw new ImportError([{ line: 1, message: `no task could be formed (${notes.join('; ')})` }], 1);
+  if (out.length === 0)
+    throw new ImportError([{ line: 1, message: `no task could be formed (${notes.join('; ')})` }], 1);
   return { tasks: out, format, lines, notes };
 }

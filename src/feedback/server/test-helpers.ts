@@ -13,11 +13,18 @@ export interface Fixture {
   ids: { ann: number; bob: number; outsider: number };
   project: number;
   other: number;
-  call: (method: string, url: string, token?: string, body?: unknown, headers?: Record<string, string>) => Promise<LightMyRequestResponse>;
+  call: (
+    method: string,
+    url: string,
+    token?: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => Promise<LightMyRequestResponse>;
 }
 
 export async function fixture(
-  options: Partial<ServerOptions> = {}, settings = { overlap: 2, axes: ['accuracy'] },
+  options: Partial<ServerOptions> = {},
+  settings = { overlap: 2, axes: ['accuracy'] },
   store: FeedbackStore = new SqliteFeedbackStore(':memory:'),
 ): Promise<Fixture> {
   const { token: admin } = await store.createUser('root', 'admin');
@@ -30,13 +37,23 @@ export async function fixture(
   await store.addMember(p.id, bob.user.id);
   await store.addMember(o.id, outsider.user.id);
   const app = buildServer({ store, ...options });
-  const call: Fixture['call'] = (method, url, token, body, headers = {}) => app.inject({
-    method: method as 'GET', url,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers },
-    payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
+  const call: Fixture['call'] = (method, url, token, body, headers = {}) =>
+    app.inject({
+      method: method as 'GET',
+      url,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
   return {
-    store, app, call, project: p.id, other: o.id,
+    store,
+    app,
+    call,
+    project: p.id,
+    other: o.id,
     tokens: { admin, ann: ann.token, bob: bob.token, outsider: outsider.token },
     ids: { ann: ann.user.id, bob: bob.user.id, outsider: outsider.user.id },
   };
@@ -45,6 +62,11 @@ export async function fixture(
 export const pair = (i: number) => ({ prompt: `post ${i}`, completions: [`summary ${i} a`, `summary ${i} b`] });
 
 /** The error body of a response. */
-export function errorOf(r: LightMyRequestResponse): { code: string; message: string; field?: string; issues?: { line: number; field?: string; message: string }[] } {
+export function errorOf(r: LightMyRequestResponse): {
+  code: string;
+  message: string;
+  field?: string;
+  issues?: { line: number; field?: string; message: string }[];
+} {
   return (r.json() as { error: ReturnType<typeof errorOf> }).error;
 }

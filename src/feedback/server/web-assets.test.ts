@@ -17,7 +17,12 @@ describe('web assets', () => {
 
   it('finds static, dynamic and re-export specifiers; ignores type-only imports tsc erased', () => {
     const code = `import { a } from './a.js';\nimport './side.js';\nexport { b } from "../b.js";\nexport * from './c.js';\nconst d = await import('./d.js');\nimport{e}from'./e.js';\nconst s = "import x from 'y'";`;
-    assert.deepEqual(importSpecifiers(code).slice(0, 6), ['./a.js', './side.js', '../b.js', './c.js', './e.js', './d.js'].sort((x, y) => code.indexOf(x) - code.indexOf(y)));
+    assert.deepEqual(
+      importSpecifiers(code).slice(0, 6),
+      ['./a.js', './side.js', '../b.js', './c.js', './e.js', './d.js'].sort(
+        (x, y) => code.indexOf(x) - code.indexOf(y),
+      ),
+    );
   });
 
   it('refuses a page module that imports a Node built-in or a package, or a missing module', () => {
@@ -26,7 +31,10 @@ describe('web assets', () => {
       mkdirSync(join(root, 'feedback/web'), { recursive: true });
       writeFileSync(join(root, 'feedback/web/a.js'), `import { x } from './b.js';\n`);
       writeFileSync(join(root, 'feedback/web/b.js'), `import { readFileSync } from 'node:fs';\n`);
-      assert.throws(() => moduleClosure(root, ['feedback/web/a.js']), /b\.js imports "node:fs": the web pages may import only relative, browser-safe modules/);
+      assert.throws(
+        () => moduleClosure(root, ['feedback/web/a.js']),
+        /b\.js imports "node:fs": the web pages may import only relative, browser-safe modules/,
+      );
       writeFileSync(join(root, 'feedback/web/b.js'), `import Fastify from 'fastify';\n`);
       assert.throws(() => moduleClosure(root, ['feedback/web/a.js']), /imports "fastify"/);
       writeFileSync(join(root, 'feedback/web/b.js'), `import { y } from './missing.js';\n`);

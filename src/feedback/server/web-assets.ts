@@ -39,7 +39,8 @@ const ext = (f: string) => /\.[a-z]+$/.exec(f)?.[0] ?? '';
 /** The import specifiers of an ES module's source (static and dynamic imports, re-exports). */
 export function importSpecifiers(code: string): string[] {
   const out: string[] = [];
-  const re = /(?:^|[;\s])(?:import|export)\s*(?:[\w*{}\s,$]+\s*from\s*)?['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
+  const re =
+    /(?:^|[;\s])(?:import|export)\s*(?:[\w*{}\s,$]+\s*from\s*)?['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
   for (let m; (m = re.exec(code)); ) out.push(m[1] ?? m[2]);
   return out;
 }
@@ -55,14 +56,19 @@ export function moduleClosure(root: string, entries: string[]): Map<string, Asse
     const rel = todo.pop()!;
     if (out.has(rel)) continue;
     const file = join(root, rel);
-    if (!existsSync(file)) throw new Error(`${file}: missing; build the web pages with \`npx tsc -p tsconfig.json\` (npm run build)`);
+    if (!existsSync(file))
+      throw new Error(`${file}: missing; build the web pages with \`npx tsc -p tsconfig.json\` (npm run build)`);
     const code = readFileSync(file);
     out.set(rel, { body: code, type: TYPES['.js'] });
     for (const spec of importSpecifiers(code.toString('utf8'))) {
       if (!spec.startsWith('./') && !spec.startsWith('../')) {
-        throw new Error(`${rel} imports "${spec}": the web pages may import only relative, browser-safe modules (no packages, nothing from node)`);
+        throw new Error(
+          `${rel} imports "${spec}": the web pages may import only relative, browser-safe modules (no packages, nothing from node)`,
+        );
       }
-      const target = normalize(join(dirname(rel), spec)).split(sep).join('/');
+      const target = normalize(join(dirname(rel), spec))
+        .split(sep)
+        .join('/');
       if (target.startsWith('..')) throw new Error(`${rel} imports "${spec}", outside dist/`);
       todo.push(target);
     }
@@ -78,7 +84,7 @@ export function loadWebAssets(opts: { staticDir?: string; distRoot?: string } = 
     const type = TYPES[ext(f)];
     if (type) files.set(f, { body: readFileSync(join(staticDir, f)), type });
   }
-  for (const need of ['index.html', 'admin.html']) if (!files.has(need)) throw new Error(`${join(staticDir, need)}: missing`);
+  for (const need of ['index.html', 'admin.html'])
+    if (!files.has(need)) throw new Error(`${join(staticDir, need)}: missing`);
   return { files, modules: moduleClosure(opts.distRoot ?? DIST_ROOT, ENTRY_MODULES) };
 }
-

@@ -4,17 +4,45 @@ import { judgmentRanks, pairAgreement, rankingRanks } from './agreement.js';
 import { shownOrder } from './sqlite.js';
 
 test('judgmentRanks maps display positions back to completions', () => {
-  assert.deepEqual([...judgmentRanks({ choice: 2, shown: [1, 0] })!], [[1, 0], [0, 1]]);
-  assert.deepEqual([...judgmentRanks({ choice: 7, shown: [1, 0] })!], [[0, 0], [1, 1]]);
-  assert.deepEqual([...judgmentRanks({ choice: 5, shown: [1, 0] })!], [[1, 0], [0, 0]]);
-  assert.deepEqual([...judgmentRanks({ ranking: [1, 2, 0], shown: [2, 0, 1] })!], [[0, 0], [1, 1], [2, 2]]);
+  assert.deepEqual(
+    [...judgmentRanks({ choice: 2, shown: [1, 0] })!],
+    [
+      [1, 0],
+      [0, 1],
+    ],
+  );
+  assert.deepEqual(
+    [...judgmentRanks({ choice: 7, shown: [1, 0] })!],
+    [
+      [0, 0],
+      [1, 1],
+    ],
+  );
+  assert.deepEqual(
+    [...judgmentRanks({ choice: 5, shown: [1, 0] })!],
+    [
+      [1, 0],
+      [0, 0],
+    ],
+  );
+  assert.deepEqual(
+    [...judgmentRanks({ ranking: [1, 2, 0], shown: [2, 0, 1] })!],
+    [
+      [0, 0],
+      [1, 1],
+      [2, 2],
+    ],
+  );
   assert.equal(judgmentRanks({ shown: [0, 1] }), null);
 });
 
 test('pairAgreement counts completion pairs ordered alike', () => {
   assert.deepEqual(pairAgreement(rankingRanks([0, 1, 2]), rankingRanks([0, 2, 1])), { agree: 2, total: 3 });
   assert.deepEqual(pairAgreement(rankingRanks([0, 1, 2]), rankingRanks([2, 0])), { agree: 0, total: 1 });
-  assert.deepEqual(pairAgreement(judgmentRanks({ choice: 5, shown: [0, 1] })!, judgmentRanks({ choice: 5, shown: [1, 0] })!), { agree: 1, total: 1 });
+  assert.deepEqual(
+    pairAgreement(judgmentRanks({ choice: 5, shown: [0, 1] })!, judgmentRanks({ choice: 5, shown: [1, 0] })!),
+    { agree: 1, total: 1 },
+  );
 });
 
 test('shownOrder is a fixed permutation that varies across tasks', () => {

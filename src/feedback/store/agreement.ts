@@ -13,8 +13,20 @@ export type RankMap = Map<number, number>;
 export function judgmentRanks(j: Pick<Judgment, 'choice' | 'ranking' | 'shown'>): RankMap | null {
   if (j.choice !== undefined) {
     const [a, b] = j.shown;
-    if (j.choice === 5) return new Map([[a, 0], [b, 0]]);
-    return j.choice < 5 ? new Map([[a, 0], [b, 1]]) : new Map([[b, 0], [a, 1]]);
+    if (j.choice === 5)
+      return new Map([
+        [a, 0],
+        [b, 0],
+      ]);
+    return j.choice < 5
+      ? new Map([
+          [a, 0],
+          [b, 1],
+        ])
+      : new Map([
+          [b, 0],
+          [a, 1],
+        ]);
   }
   if (j.ranking !== undefined) return rankingRanks(j.ranking.map((p) => j.shown[p]));
   return null;
@@ -28,10 +40,12 @@ export function rankingRanks(ranking: number[]): RankMap {
 /** Of the completion pairs both ranked, how many they order alike (a tie agrees only with a tie). */
 export function pairAgreement(a: RankMap, b: RankMap): { agree: number; total: number } {
   const both = [...a.keys()].filter((k) => b.has(k)).sort((x, y) => x - y);
-  let agree = 0, total = 0;
+  let agree = 0,
+    total = 0;
   for (let i = 0; i < both.length; i++) {
     for (let k = i + 1; k < both.length; k++) {
-      const x = both[i], y = both[k];
+      const x = both[i],
+        y = both[k];
       total++;
       if (Math.sign(a.get(x)! - a.get(y)!) === Math.sign(b.get(x)! - b.get(y)!)) agree++;
     }

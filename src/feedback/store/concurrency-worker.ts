@@ -29,19 +29,40 @@ export interface WorkerConfig {
 }
 
 export type WorkerEvent =
-  | { ack: { labelerId: number; submissionId: string; taskId: number; judgmentId: number; created: boolean; status: JudgmentStatus } }
+  | {
+      ack: {
+        labelerId: number;
+        submissionId: string;
+        taskId: number;
+        judgmentId: number;
+        created: boolean;
+        status: JudgmentStatus;
+      };
+    }
   /**
    * A refused submission: `late` when the labeler waited past the lease on purpose; heldMs from just
    * before the nextTask call to the refusal's arrival (the lease ran from after the one to after the other).
    */
-  | { refused: { labelerId: number; submissionId: string; taskId: number; late: boolean; heldMs: number; message: string } }
+  | {
+      refused: {
+        labelerId: number;
+        submissionId: string;
+        taskId: number;
+        late: boolean;
+        heldMs: number;
+        message: string;
+      };
+    }
   | { done: { labelers: number; cycles: number; retried: number; late: number; left: number; ms: number } };
 
 const emit = (e: WorkerEvent) => process.stdout.write(JSON.stringify(e) + '\n'); // pipes are synchronous on Linux
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A seeded uniform generator in [0, 1) (the engine's), so runs with the same seed make the same choices. */
-const rng = (seed: number): (() => number) => { const r = new RNG(seed); return () => r.uniform(); };
+const rng = (seed: number): (() => number) => {
+  const r = new RNG(seed);
+  return () => r.uniform();
+};
 
 async function label(store: FeedbackStore, cfg: WorkerConfig): Promise<void> {
   const t0 = Date.now();
@@ -61,12 +82,22 @@ async function label(store: FeedbackStore, cfg: WorkerConfig): Promise<void> {
         continue;
       }
       idleSince = null;
-      if (k === 0 && got === cfg.leaveAfter) { counts.left++; return; } // the lease is abandoned: it must expire
+      if (k === 0 && got === cfg.leaveAfter) {
+        counts.left++;
+        return;
+      } // the lease is abandoned: it must expire
       const late = rand() < (cfg.lateRate ?? 0);
-      if (late) { counts.late++; await sleep(leaseMs * 1.5); }
+      if (late) {
+        counts.late++;
+        await sleep(leaseMs * 1.5);
+      }
       const status: JudgmentStatus = rand() < (cfg.skipRate ?? 0) ? 'skipped' : 'done';
       const body = {
-        taskId: a.taskId, labelerId, submissionId: `p${process.pid}-l${labelerId}-t${a.taskId}`, status, shown: a.shown,
+        taskId: a.taskId,
+        labelerId,
+        submissionId: `p${process.pid}-l${labelerId}-t${a.taskId}`,
+        status,
+        shown: a.shown,
         ...(status === 'done' ? { choice: 1 + Math.floor(rand() * 9) } : {}),
       };
       // A retried submission: two copies at once (a double click), then one more later (a lost response).
@@ -77,9 +108,27 @@ async function label(store: FeedbackStore, cfg: WorkerConfig): Promise<void> {
         for (const r of rs) {
           if (r.status === 'fulfilled') {
             const j = r.value.judgment;
-            emit({ ack: { labelerId, submissionId: j.submissionId, taskId: j.taskId, judgmentId: j.id, created: r.value.created, status: j.status } });
+            emit({
+              ack: {
+                labelerId,
+                submissionId: j.submissionId,
+                taskId: j.taskId,
+                judgmentId: j.id,
+                created: r.value.created,
+                status: j.status,
+              },
+            });
           } else if (r.reason instanceof StoreError && r.reason.code === 'conflict') {
-            emit({ refused: { labelerId, submissionId: body.submissionId, taskId: a.taskId, late, heldMs: Date.now() - askedAt, message: r.reason.message } });
+            emit({
+              refused: {
+                labelerId,
+                submissionId: body.submissionId,
+                taskId: a.taskId,
+                late,
+                heldMs: Date.now() - askedAt,
+                message: r.reason.message,
+              },
+            });
           } else {
             throw r.reason;
           }
@@ -96,8 +145,23 @@ async function label(store: FeedbackStore, cfg: WorkerConfig): Promise<void> {
 
 async function submit(store: FeedbackStore, cfg: WorkerConfig): Promise<void> {
   for (const t of cfg.tasks ?? []) {
-    const r = await store.submitJudgment({ taskId: t, labelerId: cfg.labelers[0], submissionId: `k${t}`, choice: 2, shown: [0, 1] });
-    emit({ ack: { labelerId: cfg.labelers[0], submissionId: `k${t}`, taskId: t, judgmentId: r.judgment.id, created: r.created, status: r.judgment.status } });
+    const r = await store.submitJudgment({
+      taskId: t,
+      labelerId: cfg.labelers[0],
+      submissionId: `k${t}`,
+      choice: 2,
+      shown: [0, 1],
+    });
+    emit({
+      ack: {
+        labelerId: cfg.labelers[0],
+        submissionId: `k${t}`,
+        taskId: t,
+        judgmentId: r.judgment.id,
+        created: r.created,
+        status: r.judgment.status,
+      },
+    });
   }
   setInterval(() => undefined, 1000); // stay up, connection open, until killed
 }

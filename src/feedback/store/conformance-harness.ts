@@ -39,11 +39,21 @@ export function tickingClock(): () => Date {
 /** A clock that stands still until moved (lease expiry). */
 export function manualClock(): { now: () => Date; advance: (ms: number) => void } {
   let ms = Date.UTC(2024, 5, 1, 9, 0, 0);
-  return { now: () => new Date(ms), advance: (d) => { ms += d; } };
+  return {
+    now: () => new Date(ms),
+    advance: (d) => {
+      ms += d;
+    },
+  };
 }
 
 /** A store with one project and its labelers (members). */
-export async function setup(h: StoreHarness, settings: Partial<ProjectSettings> = {}, labelers = ['ann', 'bob', 'cy'], options: StoreOptions = {}) {
+export async function setup(
+  h: StoreHarness,
+  settings: Partial<ProjectSettings> = {},
+  labelers = ['ann', 'bob', 'cy'],
+  options: StoreOptions = {},
+) {
   const store = await h.open({ now: tickingClock(), ...options });
   const p = await store.createProject('summaries', settings);
   const ids: number[] = [];
@@ -58,8 +68,13 @@ export async function setup(h: StoreHarness, settings: Partial<ProjectSettings> 
 export const pair = (i: number) => ({ prompt: `post ${i}`, completions: [`tl;dr ${i} a`, `tl;dr ${i} b`] });
 
 let sub = 0;
-export const judge = (taskId: number, labelerId: number, choice: number, shown = [0, 1], extra: Partial<JudgmentInput> = {}): JudgmentInput =>
-  ({ taskId, labelerId, submissionId: `s-${sub++}`, choice, shown, ...extra });
+export const judge = (
+  taskId: number,
+  labelerId: number,
+  choice: number,
+  shown = [0, 1],
+  extra: Partial<JudgmentInput> = {},
+): JudgmentInput => ({ taskId, labelerId, submissionId: `s-${sub++}`, choice, shown, ...extra });
 
 /** tasks.done_count (kept by the store for nextTask) equals its done judgments by enabled labelers. */
 export async function assertDoneCounts(h: StoreHarness): Promise<void> {
@@ -67,6 +82,10 @@ export async function assertDoneCounts(h: StoreHarness): Promise<void> {
   const judgments = await h.rows('judgments');
   for (const t of await h.rows('tasks')) {
     const n = judgments.filter((j) => j.task_id === t.id && j.status === 'done' && !disabled.get(j.labeler_id)).length;
-    assert.equal(Number(t.done_count), n, `task ${t.id}: done_count ${t.done_count}, but ${n} done judgments by enabled labelers`);
+    assert.equal(
+      Number(t.done_count),
+      n,
+      `task ${t.id}: done_count ${t.done_count}, but ${n} done judgments by enabled labelers`,
+    );
   }
 }

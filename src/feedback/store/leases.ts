@@ -17,9 +17,13 @@ export function leaseMsOption(v: unknown, field = 'leaseMs'): number {
 
 /** The refusal of a done judgment that would push a task past its overlap. */
 export function overFull(taskId: number, overlap: number, leaseMs: number): StoreError {
-  return new StoreError('conflict', `task ${taskId} already has its ${overlap} judgment${overlap === 1 ? '' : 's'} (overlap ${overlap}) counting ` +
-    `other labelers' reservations, and this labeler's lease on it has expired or was never taken; ask for the next task ` +
-    `(nextTask) and submit within the lease time (${formatMs(leaseMs)})`);
+  return new StoreError(
+    'conflict',
+    `task ${taskId} already has its ${overlap} judgment${overlap === 1 ? '' : 's'} (overlap ${overlap}) counting ` +
+      `other labelers' reservations, and this labeler's lease on it has expired or was never taken; ask for the next task ` +
+      `(nextTask) and submit within the lease time (${formatMs(leaseMs)})`,
+  );
 }
 
-const formatMs = (ms: number) => (ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : ms >= 1000 ? `${+(ms / 1000).toFixed(1)} s` : `${ms} ms`);
+const formatMs = (ms: number) =>
+  ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : ms >= 1000 ? `${+(ms / 1000).toFixed(1)} s` : `${ms} ms`;

@@ -9,13 +9,23 @@ import { SqliteFeedbackStore } from './sqlite.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 
 const indexes = (db: Database.Database) =>
-  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  (
+    db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      .all() as { name: string }[]
+  ).map((r) => r.name);
 
 test('a fresh database gets every migration once', () => {
   const db = new Database(':memory:');
-  assert.deepEqual(migrate(db), MIGRATIONS.map((m) => m.version));
+  assert.deepEqual(
+    migrate(db),
+    MIGRATIONS.map((m) => m.version),
+  );
   assert.deepEqual(migrate(db), [], 'a second run applies nothing');
-  assert.deepEqual(appliedVersions(db), MIGRATIONS.map((m) => m.version));
+  assert.deepEqual(
+    appliedVersions(db),
+    MIGRATIONS.map((m) => m.version),
+  );
   assert.ok(indexes(db).includes('judgments_task_status'));
   db.close();
 });
@@ -27,22 +37,38 @@ test('the current code opens a version-1 database and keeps its data', async () 
     const old = new Database(file);
     assert.deepEqual(migrate(old, 1), [1]);
     // Rows as version 1 wrote them.
-    old.prepare("INSERT INTO projects VALUES (1, 'old', '{\"overlap\":2,\"scale\":9,\"axes\":[],\"goldEvery\":0}', '2024-01-01T00:00:00.000Z')").run();
+    old
+      .prepare(
+        'INSERT INTO projects VALUES (1, \'old\', \'{"overlap":2,"scale":9,"axes":[],"goldEvery":0}\', \'2024-01-01T00:00:00.000Z\')',
+      )
+      .run();
     old.prepare("INSERT INTO users VALUES (1, 'ann', 'labeler', 'ab', 0, '2024-01-01T00:00:00.000Z')").run();
     old.prepare('INSERT INTO project_members VALUES (1, 1)').run();
     old.prepare("INSERT INTO tasks VALUES (1, 1, 'p', '[\"x\",\"y\"]', NULL, NULL, '2024-01-01T00:00:00.000Z')").run();
-    old.prepare("INSERT INTO judgments VALUES (1, 1, 1, 's1', 'done', 8, NULL, '[1,0]', NULL, NULL, '2024-01-02T00:00:00.000Z')").run();
+    old
+      .prepare(
+        "INSERT INTO judgments VALUES (1, 1, 1, 's1', 'done', 8, NULL, '[1,0]', NULL, NULL, '2024-01-02T00:00:00.000Z')",
+      )
+      .run();
     old.close();
 
     const store = new SqliteFeedbackStore(file);
     assert.deepEqual(appliedVersions(store.db), [1, 2, 3]);
     assert.ok(indexes(store.db).includes('tasks_project'));
-    assert.equal((store.db.prepare('SELECT done_count FROM tasks WHERE id = 1').get() as { done_count: number }).done_count, 1, 'v3 counted the done judgment');
+    assert.equal(
+      (store.db.prepare('SELECT done_count FROM tasks WHERE id = 1').get() as { done_count: number }).done_count,
+      1,
+      'v3 counted the done judgment',
+    );
     const [c] = await store.exportComparisons(1);
     assert.deepEqual(c.ranking, [0, 1], 'choice 8 with shown [1, 0]: B = completions[0] won');
     const [t2] = await store.addTasks(1, [{ prompt: 'q', completions: ['a', 'b'] }]);
     assert.equal((await store.nextTask(1, 1))!.taskId, t2);
-    assert.equal((store.db.prepare('SELECT count(*) AS n FROM task_leases').get() as { n: number }).n, 1, 'the lease table of v3 is in use');
+    assert.equal(
+      (store.db.prepare('SELECT count(*) AS n FROM task_leases').get() as { n: number }).n,
+      1,
+      'the lease table of v3 is in use',
+    );
     await store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -53,11 +79,21 @@ test('a database newer than the code is refused, untouched', () => {
   const db = new Database(':memory:');
   migrate(db);
   db.prepare("INSERT INTO schema_migrations VALUES (?, 'future', '2030-01-01')").run(SCHEMA_VERSION + 1);
-  assert.throws(() => migrate(db), new RegExp(`schema version ${SCHEMA_VERSION + 1}, newer than this rlhf knows \\(${SCHEMA_VERSION}\\)`));
-  assert.equal((db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n, SCHEMA_VERSION + 1, 'untouched');
+  assert.throws(
+    () => migrate(db),
+    new RegExp(`schema version ${SCHEMA_VERSION + 1}, newer than this rlhf knows \\(${SCHEMA_VERSION}\\)`),
+  );
+  assert.equal(
+    (db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n,
+    SCHEMA_VERSION + 1,
+    'untouched',
+  );
   db.close();
 });
 
 test('both backends have the same migration versions and names', () => {
-  assert.deepEqual(PG_MIGRATIONS.map((m) => [m.version, m.name]), MIGRATIONS.map((m) => [m.version, m.name]));
+  assert.deepEqual(
+    PG_MIGRATIONS.map((m) => [m.version, m.name]),
+    MIGRATIONS.map((m) => [m.version, m.name]),
+  );
 });

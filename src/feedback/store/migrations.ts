@@ -98,7 +98,9 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 export function appliedVersions(db: Database.Database): number[] {
   const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
   if (!exists) return [];
-  return (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+  return (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map(
+    (r) => r.version,
+  );
 }
 
 /**
@@ -112,13 +114,19 @@ export function migrate(db: Database.Database, to = SCHEMA_VERSION): number[] {
     const have = new Set(appliedVersions(db));
     const newest = Math.max(0, ...have);
     if (newest > SCHEMA_VERSION) {
-      throw new Error(`the feedback database is at schema version ${newest}, newer than this rlhf knows (${SCHEMA_VERSION}); upgrade rlhf to open it`);
+      throw new Error(
+        `the feedback database is at schema version ${newest}, newer than this rlhf knows (${SCHEMA_VERSION}); upgrade rlhf to open it`,
+      );
     }
     const done: number[] = [];
     for (const m of MIGRATIONS) {
       if (m.version > to || have.has(m.version)) continue;
       db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        new Date().toISOString(),
+      );
       done.push(m.version);
     }
     return done;

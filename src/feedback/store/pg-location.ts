@@ -23,26 +23,42 @@ export function maskPassword(url: string): string {
 
 export function pgLocation(url: string, schemaOption?: string): PgLocation {
   const display = maskPassword(url);
-  if (!isPostgresUrl(url)) throw new FieldError('location', `${display} is not a PostgreSQL URL; expected postgres://user:password@host:port/database`);
+  if (!isPostgresUrl(url))
+    throw new FieldError(
+      'location',
+      `${display} is not a PostgreSQL URL; expected postgres://user:password@host:port/database`,
+    );
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new FieldError('location', `${display} is not a valid URL; expected postgres://user:password@host:port/database[?schema=NAME] (percent-encode special characters in the password)`);
+    throw new FieldError(
+      'location',
+      `${display} is not a valid URL; expected postgres://user:password@host:port/database[?schema=NAME] (percent-encode special characters in the password)`,
+    );
   }
   const fromUrl = u.searchParams.get('schema') ?? undefined;
   u.searchParams.delete('schema');
   if (fromUrl !== undefined && schemaOption !== undefined && fromUrl !== schemaOption) {
-    throw new FieldError('schema', `the URL says ?schema=${fromUrl} but the schema option says ${schemaOption}; give one`);
+    throw new FieldError(
+      'schema',
+      `the URL says ?schema=${fromUrl} but the schema option says ${schemaOption}; give one`,
+    );
   }
   const schema = schemaOption ?? fromUrl;
   if (schema !== undefined) {
     if (!SCHEMA_NAME.test(schema)) {
-      throw new FieldError('schema', `"${schema}" is not a usable schema name; use 1–63 lowercase letters, digits and _ (not starting with a digit)`);
+      throw new FieldError(
+        'schema',
+        `"${schema}" is not a usable schema name; use 1–63 lowercase letters, digits and _ (not starting with a digit)`,
+      );
     }
     // NOTE: pg lets a URL's `options` override the Pool's, which would silently drop our search_path.
     if (u.searchParams.has('options')) {
-      throw new FieldError('schema', `${display} sets connection options itself; give the schema either there (-c search_path=…) or as ?schema=, not both`);
+      throw new FieldError(
+        'schema',
+        `${display} sets connection options itself; give the schema either there (-c search_path=…) or as ?schema=, not both`,
+      );
     }
   }
   return { connectionString: u.toString(), schema, display };

@@ -101,7 +101,9 @@ export function lockSpace(schema: string): number {
 export async function pgAppliedVersions(c: pg.ClientBase): Promise<number[]> {
   const { rows } = await c.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
   if (rows[0].t === null) return [];
-  return (await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => r.version);
+  return (await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map(
+    (r) => r.version,
+  );
 }
 
 export interface PgMigrateOptions {
@@ -130,20 +132,27 @@ export async function migratePostgres(c: pg.ClientBase, options: PgMigrateOption
     }
     const { rows } = await c.query<{ s: string | null }>('SELECT current_schema() AS s');
     if (rows[0].s !== options.schema) {
-      throw new Error(`the search_path puts tables in schema ${rows[0].s ?? '(none)'}, not "${options.schema}"; check the schema option and the role's search_path`);
+      throw new Error(
+        `the search_path puts tables in schema ${rows[0].s ?? '(none)'}, not "${options.schema}"; check the schema option and the role's search_path`,
+      );
     }
     await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)`);
     const have = new Set(await pgAppliedVersions(c));
     const newest = Math.max(0, ...have);
     if (newest > PG_SCHEMA_VERSION) {
-      throw new Error(`the feedback database (schema "${options.schema}") is at schema version ${newest}, newer than this rlhf knows (${PG_SCHEMA_VERSION}); upgrade rlhf to open it`);
+      throw new Error(
+        `the feedback database (schema "${options.schema}") is at schema version ${newest}, newer than this rlhf knows (${PG_SCHEMA_VERSION}); upgrade rlhf to open it`,
+      );
     }
     const done: number[] = [];
     for (const m of PG_MIGRATIONS) {
       if (m.version > to || have.has(m.version)) continue;
       await c.query(m.sql);
-      await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())', [m.version, m.name]);
+      await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())', [
+        m.version,
+        m.name,
+      ]);
       done.push(m.version);
     }
     await c.query('COMMIT');

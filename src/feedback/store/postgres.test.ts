@@ -13,10 +13,12 @@ import { runStoreConformance, type StoreHarness } from './store-conformance.js';
 import type { FeedbackStore } from './types.js';
 
 const URL_ = process.env.RLHF_TEST_POSTGRES;
-const SKIP = URL_ ? undefined
+const SKIP = URL_
+  ? undefined
   : 'RLHF_TEST_POSTGRES is not set; to run the PostgreSQL store tests set it to a database URL, e.g. postgres://rlhf:rlhf@127.0.0.1:5432/rlhf';
 if (!URL_ && process.env.RLHF_CI === '1') {
-  test('PostgreSQL store tests', () => assert.fail('RLHF_CI=1 but RLHF_TEST_POSTGRES is not set: CI must provide PostgreSQL (see .ci/run)'));
+  test('PostgreSQL store tests', () =>
+    assert.fail('RLHF_CI=1 but RLHF_TEST_POSTGRES is not set: CI must provide PostgreSQL (see .ci/run)'));
 }
 
 /** A new, empty schema; its name carries the pid so a crashed run's leftovers are recognisable. */
@@ -60,67 +62,116 @@ async function makePostgres(): Promise<StoreHarness> {
 
 runStoreConformance('PostgreSQL', makePostgres, { skip: SKIP });
 
-test('PostgreSQL: four connections migrating a new schema at the same instant: one applies, the others wait and find it done', { skip: SKIP }, () => withSchema(async (schema, admin) => {
-  // Connected first, so that the four migrations start together (opening stores would stagger them).
-  const clients = Array.from({ length: 4 }, () => new pg.Client({ connectionString: URL_, options: `-c search_path=${schema}` }));
-  await Promise.all(clients.map((c) => c.connect()));
-  try {
-    const applied = await Promise.all(clients.map((c) => migratePostgres(c, { schema, createSchema: true })));
-    assert.deepEqual(applied.map((a) => a.length).sort(), [0, 0, 0, 3], 'one connection applied v1–v3, the others nothing');
-    const { rows } = await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
-    assert.deepEqual(rows.map((r) => r.version), [1, 2, 3]);
-  } finally {
-    await Promise.all(clients.map((c) => c.end()));
-  }
-  const stores = await Promise.all([0, 1].map(() => PostgresFeedbackStore.open(URL_!, { schema })));
-  await stores[0].createProject('p');
-  assert.equal((await stores[1].listProjects()).length, 1);
-  for (const s of stores) await s.close();
-}, false));
+test(
+  'PostgreSQL: four connections migrating a new schema at the same instant: one applies, the others wait and find it done',
+  { skip: SKIP },
+  () =>
+    withSchema(async (schema, admin) => {
+      // Connected first, so that the four migrations start together (opening stores would stagger them).
+      const clients = Array.from(
+        { length: 4 },
+        () => new pg.Client({ connectionString: URL_, options: `-c search_path=${schema}` }),
+      );
+      await Promise.all(clients.map((c) => c.connect()));
+      try {
+        const applied = await Promise.all(clients.map((c) => migratePostgres(c, { schema, createSchema: true })));
+        assert.deepEqual(
+          applied.map((a) => a.length).sort(),
+          [0, 0, 0, 3],
+          'one connection applied v1–v3, the others nothing',
+        );
+        const { rows } = await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
+        assert.deepEqual(
+          rows.map((r) => r.version),
+          [1, 2, 3],
+        );
+      } finally {
+        await Promise.all(clients.map((c) => c.end()));
+      }
+      const stores = await Promise.all([0, 1].map(() => PostgresFeedbackStore.open(URL_!, { schema })));
+      await stores[0].createProject('p');
+      assert.equal((await stores[1].listProjects()).length, 1);
+      for (const s of stores) await s.close();
+    }, false),
+);
 
-test('PostgreSQL: the current code opens a version-1 database and keeps its data; a newer one is refused', { skip: SKIP }, () => withSchema(async (schema, admin) => {
-  const c = new pg.Client({ connectionString: URL_, options: `-c search_path=${schema}` });
-  await c.connect();
-  try {
-    assert.deepEqual(await migratePostgres(c, { schema, to: 1 }), [1]);
-    // Rows as version 1 wrote them (ids from the identity columns: 1 each in a new schema).
-    await c.query(`INSERT INTO projects (name, settings, created_at) VALUES ('old', '{"overlap":2,"scale":9,"axes":[],"goldEvery":0}', '2024-01-01T00:00:00Z')`);
-    await c.query(`INSERT INTO users (name, role, token_sha256, disabled, created_at) VALUES ('ann', 'labeler', 'ab', false, '2024-01-01T00:00:00Z')`);
-    await c.query('INSERT INTO project_members VALUES (1, 1)');
-    await c.query(`INSERT INTO tasks (project_id, prompt, completions, created_at) VALUES (1, 'p', '["x","y"]', '2024-01-01T00:00:00Z')`);
-    await c.query(`INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, shown, created_at)
+test(
+  'PostgreSQL: the current code opens a version-1 database and keeps its data; a newer one is refused',
+  { skip: SKIP },
+  () =>
+    withSchema(async (schema, admin) => {
+      const c = new pg.Client({ connectionString: URL_, options: `-c search_path=${schema}` });
+      await c.connect();
+      try {
+        assert.deepEqual(await migratePostgres(c, { schema, to: 1 }), [1]);
+        // Rows as version 1 wrote them (ids from the identity columns: 1 each in a new schema).
+        await c.query(
+          `INSERT INTO projects (name, settings, created_at) VALUES ('old', '{"overlap":2,"scale":9,"axes":[],"goldEvery":0}', '2024-01-01T00:00:00Z')`,
+        );
+        await c.query(
+          `INSERT INTO users (name, role, token_sha256, disabled, created_at) VALUES ('ann', 'labeler', 'ab', false, '2024-01-01T00:00:00Z')`,
+        );
+        await c.query('INSERT INTO project_members VALUES (1, 1)');
+        await c.query(
+          `INSERT INTO tasks (project_id, prompt, completions, created_at) VALUES (1, 'p', '["x","y"]', '2024-01-01T00:00:00Z')`,
+        );
+        await c.query(`INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, shown, created_at)
       VALUES (1, 1, 's1', 'done', 8, '[1,0]', '2024-01-02T00:00:00Z')`);
-  } finally {
-    await c.end();
-  }
-  const store = await openStore(`${URL_}${URL_!.includes('?') ? '&' : '?'}schema=${schema}`);
-  try {
-    assert.deepEqual((await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`)).rows.map((r) => r.version), [1, 2, 3]);
-    assert.equal((await admin.query(`SELECT done_count FROM ${schema}.tasks WHERE id = 1`)).rows[0].done_count, 1, 'v3 counted the done judgment');
-    const [cmp] = await store.exportComparisons(1);
-    assert.deepEqual(cmp.ranking, [0, 1], 'choice 8 with shown [1, 0]: B = completions[0] won');
-    const [t2] = await store.addTasks(1, [{ prompt: 'q', completions: ['a', 'b'] }]);
-    assert.equal(t2, 2);
-    assert.equal((await store.nextTask(1, 1))!.taskId, t2);
-  } catch (e) {
-    await store.close();
-    throw e;
-  }
-  await store.close();
-  await admin.query(`INSERT INTO ${schema}.schema_migrations VALUES ($1, 'future', now())`, [PG_SCHEMA_VERSION + 1]);
-  await assert.rejects(PostgresFeedbackStore.open(URL_!, { schema }), new RegExp(`schema version ${PG_SCHEMA_VERSION + 1}, newer than this rlhf knows \\(${PG_SCHEMA_VERSION}\\)`));
-  const c2 = new pg.Client({ connectionString: URL_, options: `-c search_path=${schema}` });
-  await c2.connect();
-  assert.equal((await pgAppliedVersions(c2)).length, PG_SCHEMA_VERSION + 1, 'untouched');
-  await c2.end();
-}));
+      } finally {
+        await c.end();
+      }
+      const store = await openStore(`${URL_}${URL_!.includes('?') ? '&' : '?'}schema=${schema}`);
+      try {
+        assert.deepEqual(
+          (await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`)).rows.map(
+            (r) => r.version,
+          ),
+          [1, 2, 3],
+        );
+        assert.equal(
+          (await admin.query(`SELECT done_count FROM ${schema}.tasks WHERE id = 1`)).rows[0].done_count,
+          1,
+          'v3 counted the done judgment',
+        );
+        const [cmp] = await store.exportComparisons(1);
+        assert.deepEqual(cmp.ranking, [0, 1], 'choice 8 with shown [1, 0]: B = completions[0] won');
+        const [t2] = await store.addTasks(1, [{ prompt: 'q', completions: ['a', 'b'] }]);
+        assert.equal(t2, 2);
+        assert.equal((await store.nextTask(1, 1))!.taskId, t2);
+      } catch (e) {
+        await store.close();
+        throw e;
+      }
+      await store.close();
+      await admin.query(`INSERT INTO ${schema}.schema_migrations VALUES ($1, 'future', now())`, [
+        PG_SCHEMA_VERSION + 1,
+      ]);
+      await assert.rejects(
+        PostgresFeedbackStore.open(URL_!, { schema }),
+        new RegExp(`schema version ${PG_SCHEMA_VERSION + 1}, newer than this rlhf knows \\(${PG_SCHEMA_VERSION}\\)`),
+      );
+      const c2 = new pg.Client({ connectionString: URL_, options: `-c search_path=${schema}` });
+      await c2.connect();
+      assert.equal((await pgAppliedVersions(c2)).length, PG_SCHEMA_VERSION + 1, 'untouched');
+      await c2.end();
+    }),
+);
 
-test('PostgreSQL: a missing schema is created; bad credentials name the server but not the password', { skip: SKIP }, () => withSchema(async (schema, admin) => {
-  const s = await openStore(URL_!, { schema });
-  await s.close();
-  assert.equal((await admin.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount, 1);
-  const bad = new URL(URL_!);
-  bad.password = 'wrong-secret';
-  await assert.rejects(openStore(bad.toString(), { schema }), (e: Error) =>
-    /cannot connect to PostgreSQL at postgres(ql)?:\/\/[^:]+:\*\*\*@/.test(e.message) && !e.message.includes('wrong-secret'));
-}, false));
+test(
+  'PostgreSQL: a missing schema is created; bad credentials name the server but not the password',
+  { skip: SKIP },
+  () =>
+    withSchema(async (schema, admin) => {
+      const s = await openStore(URL_!, { schema });
+      await s.close();
+      assert.equal((await admin.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount, 1);
+      const bad = new URL(URL_!);
+      bad.password = 'wrong-secret';
+      await assert.rejects(
+        openStore(bad.toString(), { schema }),
+        (e: Error) =>
+          /cannot connect to PostgreSQL at postgres(ql)?:\/\/[^:]+:\*\*\*@/.test(e.message) &&
+          !e.message.includes('wrong-secret'),
+      );
+    }, false),
+);

@@ -17,10 +17,32 @@ import { computeProjectStats } from './stats.js';
 import { judgmentToComparison } from './to-comparison.js';
 import { hashToken, newToken, shownOrder } from './tokens.js';
 import {
-  StoreError, type Assignment, type ExportOptions, type FeedbackStore, type Judgment, type JudgmentInput, type Project,
-  type ProjectSettings, type ProjectStats, type Role, type StoreOptions, type SubmitResult, type Task, type TaskInput, type User,
+  StoreError,
+  type Assignment,
+  type ExportOptions,
+  type FeedbackStore,
+  type Judgment,
+  type JudgmentInput,
+  type Project,
+  type ProjectSettings,
+  type ProjectStats,
+  type Role,
+  type StoreOptions,
+  type SubmitResult,
+  type Task,
+  type TaskInput,
+  type User,
 } from './types.js';
-import { checkJudgment, parseJudgmentShape, parseSettings, parseTask, requireId, requireName, requireRole, requireInt } from './validate.js';
+import {
+  checkJudgment,
+  parseJudgmentShape,
+  parseSettings,
+  parseTask,
+  requireId,
+  requireName,
+  requireRole,
+  requireInt,
+} from './validate.js';
 import { pgLocation } from './pg-location.js';
 
 export interface PostgresStoreOptions extends StoreOptions {
@@ -30,12 +52,40 @@ export interface PostgresStoreOptions extends StoreOptions {
   poolSize?: number;
 }
 
-interface ProjectRow { id: number; name: string; settings: ProjectSettings; created_at: Date }
-interface UserRow { id: number; name: string; role: Role; disabled: boolean; created_at: Date }
-interface TaskRow { id: number; project_id: number; prompt: string; completions: string[]; gold: number[] | null; meta: Record<string, unknown> | null; created_at: Date }
+interface ProjectRow {
+  id: number;
+  name: string;
+  settings: ProjectSettings;
+  created_at: Date;
+}
+interface UserRow {
+  id: number;
+  name: string;
+  role: Role;
+  disabled: boolean;
+  created_at: Date;
+}
+interface TaskRow {
+  id: number;
+  project_id: number;
+  prompt: string;
+  completions: string[];
+  gold: number[] | null;
+  meta: Record<string, unknown> | null;
+  created_at: Date;
+}
 interface JudgmentRow {
-  id: number; task_id: number; labeler_id: number; submission_id: string; status: Judgment['status'];
-  choice: number | null; ranking: number[] | null; shown: number[]; axes: Record<string, number> | null; feedback: string | null; created_at: Date;
+  id: number;
+  task_id: number;
+  labeler_id: number;
+  submission_id: string;
+  status: Judgment['status'];
+  choice: number | null;
+  ranking: number[] | null;
+  shown: number[];
+  axes: Record<string, number> | null;
+  feedback: string | null;
+  created_at: Date;
 }
 
 // Explicit columns, never *, in prepared statements: a later migration adding a column must not change
@@ -45,11 +95,28 @@ const U_COLS = 'id, name, role, disabled, created_at';
 const T_COLS = 't.id, t.project_id, t.prompt, t.completions, t.gold, t.meta, t.created_at';
 const J_COLS = 'id, task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, feedback, created_at';
 
-const toProject = (r: ProjectRow): Project => ({ id: r.id, name: r.name, settings: r.settings, createdAt: r.created_at.toISOString() });
-const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, role: r.role, disabled: r.disabled, createdAt: r.created_at.toISOString() });
+const toProject = (r: ProjectRow): Project => ({
+  id: r.id,
+  name: r.name,
+  settings: r.settings,
+  createdAt: r.created_at.toISOString(),
+});
+const toUser = (r: UserRow): User => ({
+  id: r.id,
+  name: r.name,
+  role: r.role,
+  disabled: r.disabled,
+  createdAt: r.created_at.toISOString(),
+});
 
 function toTask(r: TaskRow): Task {
-  const t: Task = { id: r.id, projectId: r.project_id, prompt: r.prompt, completions: r.completions, createdAt: r.created_at.toISOString() };
+  const t: Task = {
+    id: r.id,
+    projectId: r.project_id,
+    prompt: r.prompt,
+    completions: r.completions,
+    createdAt: r.created_at.toISOString(),
+  };
   if (r.gold !== null) t.gold = r.gold;
   if (r.meta !== null) t.meta = r.meta;
   return t;
@@ -57,8 +124,13 @@ function toTask(r: TaskRow): Task {
 
 function toJudgment(r: JudgmentRow): Judgment {
   const j: Judgment = {
-    id: r.id, taskId: r.task_id, labelerId: r.labeler_id, submissionId: r.submission_id, status: r.status,
-    shown: r.shown, createdAt: r.created_at.toISOString(),
+    id: r.id,
+    taskId: r.task_id,
+    labelerId: r.labeler_id,
+    submissionId: r.submission_id,
+    status: r.status,
+    shown: r.shown,
+    createdAt: r.created_at.toISOString(),
   };
   if (r.choice !== null) j.choice = r.choice;
   if (r.ranking !== null) j.ranking = r.ranking;
@@ -72,7 +144,10 @@ const pgCode = (e: unknown) => (e as { code?: string }).code;
 const pgConstraint = (e: unknown) => (e as { constraint?: string }).constraint;
 
 /** Places of task t taken: its done judgments (done_count), plus live leases of other enabled labelers. */
-const taken = (labeler: string, now: string) => `(t.done_count + (SELECT count(*) FROM task_leases l JOIN users u ON u.id = l.labeler_id
+const taken = (
+  labeler: string,
+  now: string,
+) => `(t.done_count + (SELECT count(*) FROM task_leases l JOIN users u ON u.id = l.labeler_id
   WHERE l.task_id = t.id AND l.labeler_id <> ${labeler} AND l.expires_at > ${now} AND NOT u.disabled))::int`;
 const UNSEEN = 'NOT EXISTS (SELECT 1 FROM judgments j WHERE j.task_id = t.id AND j.labeler_id = $2)';
 // $1 project, $2 labeler, $3 now, $4 overlap. Fullest first, then oldest: partly taken tasks (some
@@ -105,16 +180,27 @@ export class PostgresFeedbackStore implements FeedbackStore {
     const leaseMs = leaseMsOption(options.leaseMs);
     const max = options.poolSize === undefined ? 10 : requireInt(options.poolSize, 'poolSize', 1, 1000);
     const loc = pgLocation(url, options.schema);
-    const pool = new pg.Pool({ connectionString: loc.connectionString, max, ...(loc.schema ? { options: `-c search_path=${loc.schema}` } : {}) });
+    const pool = new pg.Pool({
+      connectionString: loc.connectionString,
+      max,
+      ...(loc.schema ? { options: `-c search_path=${loc.schema}` } : {}),
+    });
     // An idle connection that breaks (server restart) is dropped by the pool; the next query opens a new one.
-    pool.on('error', (e) => process.stderr.write(`rlhf: an idle PostgreSQL connection to ${loc.display} failed (${e.message}); it will be replaced\n`));
+    pool.on('error', (e) =>
+      process.stderr.write(
+        `rlhf: an idle PostgreSQL connection to ${loc.display} failed (${e.message}); it will be replaced\n`,
+      ),
+    );
     try {
       const c = await pool.connect().catch((e: Error) => {
         throw new Error(`cannot connect to PostgreSQL at ${loc.display}: ${e.message}`);
       });
       try {
         const schema = loc.schema ?? (await c.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0].s;
-        if (!schema) throw new Error(`PostgreSQL at ${loc.display}: the role's search_path names no existing schema; create one or give ?schema=NAME`);
+        if (!schema)
+          throw new Error(
+            `PostgreSQL at ${loc.display}: the role's search_path names no existing schema; create one or give ?schema=NAME`,
+          );
         await migratePostgres(c, { schema, createSchema: loc.schema !== undefined });
         return new PostgresFeedbackStore(pool, schema, lockSpace(schema), options.now ?? (() => new Date()), leaseMs);
       } finally {
@@ -132,12 +218,16 @@ export class PostgresFeedbackStore implements FeedbackStore {
     let broken: Error | undefined;
     try {
       // Both are integers of ours, so BEGIN and the lock can go in one round trip (simple protocol).
-      await c.query(projectLock === null ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${this.locks | 0}, ${projectLock | 0})`);
+      await c.query(
+        projectLock === null ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${this.locks | 0}, ${projectLock | 0})`,
+      );
       const r = await fn(c);
       await c.query('COMMIT');
       return r;
     } catch (e) {
-      await c.query('ROLLBACK').catch((re: Error) => { broken = re; });
+      await c.query('ROLLBACK').catch((re: Error) => {
+        broken = re;
+      });
       throw e;
     } finally {
       c.release(broken); // a connection that cannot even roll back is discarded, not reused
@@ -148,7 +238,11 @@ export class PostgresFeedbackStore implements FeedbackStore {
    * The first row (if any) of a query run as a named prepared statement: planned once per connection,
    * not per call (planning nextTask's queries cost more than running them).
    */
-  private async one<R extends pg.QueryResultRow>(sql: string, params: unknown[], c: pg.ClientBase | pg.Pool = this.pool): Promise<R | undefined> {
+  private async one<R extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[],
+    c: pg.ClientBase | pg.Pool = this.pool,
+  ): Promise<R | undefined> {
     const name = 'rlhf_' + createHash('sha1').update(sql).digest('hex').slice(0, 16);
     return (await c.query<R>({ name, text: sql, values: params })).rows[0];
   }
@@ -159,7 +253,12 @@ export class PostgresFeedbackStore implements FeedbackStore {
     const n = requireName(name, 'name');
     const s = parseSettings(settings);
     try {
-      return toProject((await this.one<ProjectRow>(`INSERT INTO projects (name, settings, created_at) VALUES ($1, $2, $3) RETURNING ${P_COLS}`, [n, JSON.stringify(s), this.now()]))!);
+      return toProject(
+        (await this.one<ProjectRow>(
+          `INSERT INTO projects (name, settings, created_at) VALUES ($1, $2, $3) RETURNING ${P_COLS}`,
+          [n, JSON.stringify(s), this.now()],
+        ))!,
+      );
     } catch (e) {
       if (pgCode(e) === '23505') throw new StoreError('conflict', `a project named "${n}" exists already`);
       throw e;
@@ -176,7 +275,11 @@ export class PostgresFeedbackStore implements FeedbackStore {
   }
 
   private async project(id: number, c?: pg.ClientBase): Promise<Project> {
-    const r = await this.one<ProjectRow>(`SELECT ${P_COLS} FROM projects WHERE id = $1`, [requireId(id, 'projectId')], c);
+    const r = await this.one<ProjectRow>(
+      `SELECT ${P_COLS} FROM projects WHERE id = $1`,
+      [requireId(id, 'projectId')],
+      c,
+    );
     if (!r) throw new StoreError('not_found', `no project ${id}`);
     return toProject(r);
   }
@@ -188,7 +291,10 @@ export class PostgresFeedbackStore implements FeedbackStore {
     const ro = requireRole(role);
     const token = newToken();
     try {
-      const r = await this.one<UserRow>(`INSERT INTO users (name, role, token_sha256, created_at) VALUES ($1, $2, $3, $4) RETURNING ${U_COLS}`, [n, ro, hashToken(token), this.now()]);
+      const r = await this.one<UserRow>(
+        `INSERT INTO users (name, role, token_sha256, created_at) VALUES ($1, $2, $3, $4) RETURNING ${U_COLS}`,
+        [n, ro, hashToken(token), this.now()],
+      );
       return { user: toUser(r!), token };
     } catch (e) {
       if (pgCode(e) === '23505') throw new StoreError('conflict', `a user named "${n}" exists already`);
@@ -202,7 +308,9 @@ export class PostgresFeedbackStore implements FeedbackStore {
 
   async authenticate(token: string): Promise<User | null> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 200) return null;
-    const r = await this.one<UserRow>(`SELECT ${U_COLS} FROM users WHERE token_sha256 = $1 AND NOT disabled`, [hashToken(token)]);
+    const r = await this.one<UserRow>(`SELECT ${U_COLS} FROM users WHERE token_sha256 = $1 AND NOT disabled`, [
+      hashToken(token),
+    ]);
     return r ? toUser(r) : null;
   }
 
@@ -226,12 +334,24 @@ export class PostgresFeedbackStore implements FeedbackStore {
     // judgments count again. The projects involved are locked in ascending order (no deadlock with
     // nextTask or a submission, which lock one).
     return this.tx(null, async (c) => {
-      const projects = (await c.query<{ id: number }>(`SELECT project_id AS id FROM project_members WHERE user_id = $1
-        UNION SELECT t.project_id FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE j.labeler_id = $1 ORDER BY id`, [userId])).rows;
+      const projects = (
+        await c.query<{ id: number }>(
+          `SELECT project_id AS id FROM project_members WHERE user_id = $1
+        UNION SELECT t.project_id FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE j.labeler_id = $1 ORDER BY id`,
+          [userId],
+        )
+      ).rows;
       for (const { id } of projects) await c.query('SELECT pg_advisory_xact_lock($1, $2)', [this.locks, id]);
-      const r = await this.one<UserRow>(`UPDATE users SET disabled = $2 WHERE id = $1 RETURNING ${U_COLS}`, [userId, disabled], c);
-      await c.query(`UPDATE tasks t SET done_count = (SELECT count(*) FROM judgments j JOIN users u ON u.id = j.labeler_id
-        WHERE j.task_id = t.id AND j.status = 'done' AND NOT u.disabled) WHERE t.id IN (SELECT task_id FROM judgments WHERE labeler_id = $1)`, [userId]);
+      const r = await this.one<UserRow>(
+        `UPDATE users SET disabled = $2 WHERE id = $1 RETURNING ${U_COLS}`,
+        [userId, disabled],
+        c,
+      );
+      await c.query(
+        `UPDATE tasks t SET done_count = (SELECT count(*) FROM judgments j JOIN users u ON u.id = j.labeler_id
+        WHERE j.task_id = t.id AND j.status = 'done' AND NOT u.disabled) WHERE t.id IN (SELECT task_id FROM judgments WHERE labeler_id = $1)`,
+        [userId],
+      );
       if (disabled) await c.query('DELETE FROM task_leases WHERE labeler_id = $1', [userId]);
       return toUser(r!);
     });
@@ -240,18 +360,27 @@ export class PostgresFeedbackStore implements FeedbackStore {
   async reissueToken(userId: number): Promise<{ user: User; token: string }> {
     await this.user(userId);
     const token = newToken();
-    const r = await this.one<UserRow>(`UPDATE users SET token_sha256 = $2 WHERE id = $1 RETURNING ${U_COLS}`, [userId, hashToken(token)]);
+    const r = await this.one<UserRow>(`UPDATE users SET token_sha256 = $2 WHERE id = $1 RETURNING ${U_COLS}`, [
+      userId,
+      hashToken(token),
+    ]);
     return { user: toUser(r!), token };
   }
 
   async addMember(projectId: number, userId: number): Promise<void> {
     await this.project(projectId);
     await this.user(userId);
-    await this.pool.query('INSERT INTO project_members (project_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [projectId, userId]);
+    await this.pool.query('INSERT INTO project_members (project_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      projectId,
+      userId,
+    ]);
   }
 
   async isMember(projectId: number, userId: number): Promise<boolean> {
-    const r = await this.pool.query('SELECT 1 FROM project_members WHERE project_id = $1 AND user_id = $2', [requireId(projectId, 'projectId'), requireId(userId, 'userId')]);
+    const r = await this.pool.query('SELECT 1 FROM project_members WHERE project_id = $1 AND user_id = $2', [
+      requireId(projectId, 'projectId'),
+      requireId(userId, 'userId'),
+    ]);
     return r.rowCount === 1;
   }
 
@@ -259,7 +388,12 @@ export class PostgresFeedbackStore implements FeedbackStore {
   private async labeler(projectId: number, labelerId: number): Promise<User> {
     const u = await this.user(labelerId, 'labelerId');
     if (u.disabled) throw new StoreError('forbidden', `user ${u.name} is disabled`);
-    if (!(await this.one('SELECT 1 AS member FROM project_members WHERE project_id = $1 AND user_id = $2', [projectId, labelerId]))) {
+    if (
+      !(await this.one('SELECT 1 AS member FROM project_members WHERE project_id = $1 AND user_id = $2', [
+        projectId,
+        labelerId,
+      ]))
+    ) {
       throw new StoreError('forbidden', `user ${u.name} is not a member of project ${projectId}`);
     }
     return u;
@@ -274,11 +408,27 @@ export class PostgresFeedbackStore implements FeedbackStore {
     if (parsed.length === 0) return [];
     // Ids are drawn first so they follow the input order (RETURNING's row order is not guaranteed);
     // the one INSERT then adds all tasks or none.
-    const ids = (await this.pool.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('tasks', 'id'))::int AS id FROM generate_series(1, $1)", [parsed.length]))
-      .rows.map((r) => r.id).sort((a, b) => a - b);
-    await this.pool.query(`INSERT INTO tasks (id, project_id, prompt, completions, gold, meta, created_at)
+    const ids = (
+      await this.pool.query<{ id: number }>(
+        "SELECT nextval(pg_get_serial_sequence('tasks', 'id'))::int AS id FROM generate_series(1, $1)",
+        [parsed.length],
+      )
+    ).rows
+      .map((r) => r.id)
+      .sort((a, b) => a - b);
+    await this.pool.query(
+      `INSERT INTO tasks (id, project_id, prompt, completions, gold, meta, created_at)
       SELECT u.id, $1, u.prompt, u.completions, u.gold, u.meta, $2 FROM unnest($3::int[], $4::text[], $5::json[], $6::json[], $7::json[]) AS u(id, prompt, completions, gold, meta)`,
-    [projectId, this.now(), ids, parsed.map((t) => t.prompt), parsed.map((t) => JSON.stringify(t.completions)), parsed.map((t) => json(t.gold)), parsed.map((t) => json(t.meta))]);
+      [
+        projectId,
+        this.now(),
+        ids,
+        parsed.map((t) => t.prompt),
+        parsed.map((t) => JSON.stringify(t.completions)),
+        parsed.map((t) => json(t.gold)),
+        parsed.map((t) => json(t.meta)),
+      ],
+    );
     return ids;
   }
 
@@ -297,26 +447,47 @@ export class PostgresFeedbackStore implements FeedbackStore {
   private async assign(c: pg.PoolClient, p: Project, labelerId: number): Promise<Assignment | null> {
     const t0 = this.now();
     const args = [p.id, labelerId, t0];
-    const held = await this.one<TaskRow & { taken: number }>(`SELECT ${T_COLS}, ${taken('$2', '$3')} AS taken FROM task_leases l JOIN tasks t ON t.id = l.task_id
-      WHERE l.project_id = $1 AND l.labeler_id = $2 AND ${UNSEEN}`, args, c);
+    const held = await this.one<TaskRow & { taken: number }>(
+      `SELECT ${T_COLS}, ${taken('$2', '$3')} AS taken FROM task_leases l JOIN tasks t ON t.id = l.task_id
+      WHERE l.project_id = $1 AND l.labeler_id = $2 AND ${UNSEEN}`,
+      args,
+      c,
+    );
     let row: TaskRow | undefined = held && (held.gold !== null || held.taken < p.settings.overlap) ? held : undefined;
     if (!row) {
       const all = [...args, p.settings.overlap];
-      const regular = async () => (await this.one<TaskRow>(PARTIAL, all, c)) ?? (await this.one<TaskRow>(FRESH, args, c));
+      const regular = async () =>
+        (await this.one<TaskRow>(PARTIAL, all, c)) ?? (await this.one<TaskRow>(FRESH, args, c));
       const gold = () => this.one<TaskRow>(GOLD, [p.id, labelerId], c);
-      const seen = async () => (await this.one<{ n: number }>('SELECT count(*)::int AS n FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = $1 AND j.labeler_id = $2', [p.id, labelerId], c))!.n;
+      const seen = async () =>
+        (await this.one<{ n: number }>(
+          'SELECT count(*)::int AS n FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = $1 AND j.labeler_id = $2',
+          [p.id, labelerId],
+          c,
+        ))!.n;
       const goldTurn = p.settings.goldEvery > 0 && ((await seen()) + 1) % p.settings.goldEvery === 0;
-      row = goldTurn ? (await gold()) ?? (await regular()) : await regular();
+      row = goldTurn ? ((await gold()) ?? (await regular())) : await regular();
     }
     if (!row) {
       await this.one('DELETE FROM task_leases WHERE project_id = $1 AND labeler_id = $2', [p.id, labelerId], c);
       return null;
     }
     const until = new Date(t0.getTime() + this.leaseMs);
-    await this.one(`INSERT INTO task_leases (project_id, labeler_id, task_id, expires_at) VALUES ($1, $2, $3, $4)
-      ON CONFLICT (project_id, labeler_id) DO UPDATE SET task_id = excluded.task_id, expires_at = excluded.expires_at`, [p.id, labelerId, row.id, until], c);
+    await this.one(
+      `INSERT INTO task_leases (project_id, labeler_id, task_id, expires_at) VALUES ($1, $2, $3, $4)
+      ON CONFLICT (project_id, labeler_id) DO UPDATE SET task_id = excluded.task_id, expires_at = excluded.expires_at`,
+      [p.id, labelerId, row.id, until],
+      c,
+    );
     const t = toTask(row);
-    return { taskId: t.id, projectId: p.id, prompt: t.prompt, completions: t.completions, shown: shownOrder(t.id, labelerId, t.completions.length), leaseExpiresAt: until.toISOString() };
+    return {
+      taskId: t.id,
+      projectId: p.id,
+      prompt: t.prompt,
+      completions: t.completions,
+      shown: shownOrder(t.id, labelerId, t.completions.length),
+      leaseExpiresAt: until.toISOString(),
+    };
   }
 
   // ---- judgments ----
@@ -324,10 +495,17 @@ export class PostgresFeedbackStore implements FeedbackStore {
   async submitJudgment(raw: JudgmentInput): Promise<SubmitResult> {
     const input = parseJudgmentShape(raw);
     const bySubmission = async (c: pg.ClientBase | pg.Pool) =>
-      this.one<JudgmentRow>(`SELECT ${J_COLS} FROM judgments WHERE labeler_id = $1 AND submission_id = $2`, [input.labelerId, input.submissionId], c);
+      this.one<JudgmentRow>(
+        `SELECT ${J_COLS} FROM judgments WHERE labeler_id = $1 AND submission_id = $2`,
+        [input.labelerId, input.submissionId],
+        c,
+      );
     const retried = (first: JudgmentRow): SubmitResult => {
       if (first.task_id !== input.taskId) {
-        throw new StoreError('conflict', `submissionId "${input.submissionId}" was already used for task ${first.task_id}; generate a new id per submission`);
+        throw new StoreError(
+          'conflict',
+          `submissionId "${input.submissionId}" was already used for task ${first.task_id}; generate a new id per submission`,
+        );
       }
       return { judgment: toJudgment(first), created: false };
     };
@@ -345,26 +523,57 @@ export class PostgresFeedbackStore implements FeedbackStore {
         const t0 = this.now();
         // The unique (labeler, submission) constraint decides who stored a submission, also between
         // projects (whose locks differ): a concurrent retry finds the row and answers with it.
-        const r = await this.one<JudgmentRow>(`INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, feedback, created_at)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (labeler_id, submission_id) DO NOTHING RETURNING ${J_COLS}`, [
-          input.taskId, input.labelerId, input.submissionId, input.status ?? 'done', input.choice ?? null, json(input.ranking),
-          JSON.stringify(input.shown), json(input.axes), input.feedback ?? null, t0], c);
+        const r = await this.one<JudgmentRow>(
+          `INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, feedback, created_at)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (labeler_id, submission_id) DO NOTHING RETURNING ${J_COLS}`,
+          [
+            input.taskId,
+            input.labelerId,
+            input.submissionId,
+            input.status ?? 'done',
+            input.choice ?? null,
+            json(input.ranking),
+            JSON.stringify(input.shown),
+            json(input.axes),
+            input.feedback ?? null,
+            t0,
+          ],
+          c,
+        );
         if (!r) return retried((await bySubmission(c))!);
         // NOTE: checked again under the lock: a labeler disabled while this was in flight adds no count.
         if (r.status === 'done') {
-          await this.one('UPDATE tasks SET done_count = done_count + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND NOT disabled)', [task.id, input.labelerId], c);
+          await this.one(
+            'UPDATE tasks SET done_count = done_count + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND NOT disabled)',
+            [task.id, input.labelerId],
+            c,
+          );
         }
         if (r.status === 'done' && task.gold === undefined) {
-          const { n } = (await this.one<{ n: number }>(`SELECT ${taken('$2', '$3')} AS n FROM tasks t WHERE t.id = $1`, [task.id, input.labelerId, t0], c))!;
+          const { n } = (await this.one<{ n: number }>(
+            `SELECT ${taken('$2', '$3')} AS n FROM tasks t WHERE t.id = $1`,
+            [task.id, input.labelerId, t0],
+            c,
+          ))!;
           if (n > p.settings.overlap) throw overFull(task.id, p.settings.overlap, this.leaseMs); // rolls the insert back
         }
-        await this.one('DELETE FROM task_leases WHERE project_id = $1 AND labeler_id = $2 AND task_id = $3', [p.id, input.labelerId, task.id], c);
+        await this.one(
+          'DELETE FROM task_leases WHERE project_id = $1 AND labeler_id = $2 AND task_id = $3',
+          [p.id, input.labelerId, task.id],
+          c,
+        );
         return { judgment: toJudgment(r), created: true };
       });
     } catch (e) {
       if (pgCode(e) === '23505' && pgConstraint(e) === 'judgments_task_labeler') {
-        const other = await this.one<{ submission_id: string }>('SELECT submission_id FROM judgments WHERE task_id = $1 AND labeler_id = $2', [input.taskId, input.labelerId]);
-        throw new StoreError('conflict', `task ${input.taskId} was already judged by this labeler (submission "${other?.submission_id ?? '?'}")`);
+        const other = await this.one<{ submission_id: string }>(
+          'SELECT submission_id FROM judgments WHERE task_id = $1 AND labeler_id = $2',
+          [input.taskId, input.labelerId],
+        );
+        throw new StoreError(
+          'conflict',
+          `task ${input.taskId} was already judged by this labeler (submission "${other?.submission_id ?? '?'}")`,
+        );
       }
       throw e;
     }
@@ -372,17 +581,27 @@ export class PostgresFeedbackStore implements FeedbackStore {
 
   async listJudgments(projectId: number): Promise<Judgment[]> {
     await this.project(projectId);
-    return (await this.pool.query<JudgmentRow>('SELECT j.* FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = $1 ORDER BY j.id', [projectId]))
-      .rows.map(toJudgment);
+    return (
+      await this.pool.query<JudgmentRow>(
+        'SELECT j.* FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = $1 ORDER BY j.id',
+        [projectId],
+      )
+    ).rows.map(toJudgment);
   }
 
   // ---- stats and export ----
 
   async projectStats(projectId: number): Promise<ProjectStats> {
     await this.project(projectId);
-    const tasks = (await this.pool.query<TaskRow>('SELECT * FROM tasks WHERE project_id = $1 ORDER BY id', [projectId])).rows.map(toTask);
-    const members = (await this.pool.query<UserRow>('SELECT u.* FROM users u JOIN project_members m ON m.user_id = u.id WHERE m.project_id = $1 ORDER BY u.id', [projectId]))
-      .rows.map(toUser);
+    const tasks = (
+      await this.pool.query<TaskRow>('SELECT * FROM tasks WHERE project_id = $1 ORDER BY id', [projectId])
+    ).rows.map(toTask);
+    const members = (
+      await this.pool.query<UserRow>(
+        'SELECT u.* FROM users u JOIN project_members m ON m.user_id = u.id WHERE m.project_id = $1 ORDER BY u.id',
+        [projectId],
+      )
+    ).rows.map(toUser);
     return computeProjectStats(projectId, tasks, members, await this.listJudgments(projectId));
   }
 
@@ -391,11 +610,21 @@ export class PostgresFeedbackStore implements FeedbackStore {
     // One snapshot for both reads, so a judgment never arrives without its task.
     return this.tx(null, async (c) => {
       await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const tasks = new Map((await c.query<TaskRow>('SELECT * FROM tasks WHERE project_id = $1', [projectId])).rows.map((r) => [r.id, toTask(r)]));
-      const rows = (await c.query<JudgmentRow & { labeler_name: string; labeler_disabled: boolean }>(`
+      const tasks = new Map(
+        (await c.query<TaskRow>('SELECT * FROM tasks WHERE project_id = $1', [projectId])).rows.map((r) => [
+          r.id,
+          toTask(r),
+        ]),
+      );
+      const rows = (
+        await c.query<JudgmentRow & { labeler_name: string; labeler_disabled: boolean }>(
+          `
         SELECT j.*, u.name AS labeler_name, u.disabled AS labeler_disabled FROM judgments j
         JOIN tasks t ON t.id = j.task_id JOIN users u ON u.id = j.labeler_id
-        WHERE t.project_id = $1 ORDER BY j.id`, [projectId])).rows;
+        WHERE t.project_id = $1 ORDER BY j.id`,
+          [projectId],
+        )
+      ).rows;
       const out: Comparison[] = [];
       for (const r of rows) {
         if (r.labeler_disabled && !options.includeDisabled) continue;

@@ -13,10 +13,31 @@ import { computeProjectStats } from './stats.js';
 import { judgmentToComparison } from './to-comparison.js';
 import { hashToken, newToken, shownOrder } from './tokens.js';
 import {
-  StoreError, type Assignment, type ExportOptions, type FeedbackStore, type Judgment, type JudgmentInput, type Project,
-  type ProjectSettings, type ProjectStats, type Role, type StoreOptions, type SubmitResult, type Task, type TaskInput, type User,
+  StoreError,
+  type Assignment,
+  type ExportOptions,
+  type FeedbackStore,
+  type Judgment,
+  type JudgmentInput,
+  type Project,
+  type ProjectSettings,
+  type ProjectStats,
+  type Role,
+  type StoreOptions,
+  type SubmitResult,
+  type Task,
+  type TaskInput,
+  type User,
 } from './types.js';
-import { checkJudgment, parseJudgmentShape, parseSettings, parseTask, requireId, requireName, requireRole } from './validate.js';
+import {
+  checkJudgment,
+  parseJudgmentShape,
+  parseSettings,
+  parseTask,
+  requireId,
+  requireName,
+  requireRole,
+} from './validate.js';
 
 export { hashToken, shownOrder } from './tokens.js';
 
@@ -27,19 +48,64 @@ export interface SqliteStoreOptions extends StoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
 }
 
-interface ProjectRow { id: number; name: string; settings: string; created_at: string }
-interface UserRow { id: number; name: string; role: Role; disabled: number; created_at: string }
-interface TaskRow { id: number; project_id: number; prompt: string; completions: string; gold: string | null; meta: string | null; created_at: string }
+interface ProjectRow {
+  id: number;
+  name: string;
+  settings: string;
+  created_at: string;
+}
+interface UserRow {
+  id: number;
+  name: string;
+  role: Role;
+  disabled: number;
+  created_at: string;
+}
+interface TaskRow {
+  id: number;
+  project_id: number;
+  prompt: string;
+  completions: string;
+  gold: string | null;
+  meta: string | null;
+  created_at: string;
+}
 interface JudgmentRow {
-  id: number; task_id: number; labeler_id: number; submission_id: string; status: Judgment['status'];
-  choice: number | null; ranking: string | null; shown: string; axes: string | null; feedback: string | null; created_at: string;
+  id: number;
+  task_id: number;
+  labeler_id: number;
+  submission_id: string;
+  status: Judgment['status'];
+  choice: number | null;
+  ranking: string | null;
+  shown: string;
+  axes: string | null;
+  feedback: string | null;
+  created_at: string;
 }
 
-const toProject = (r: ProjectRow): Project => ({ id: r.id, name: r.name, settings: JSON.parse(r.settings) as ProjectSettings, createdAt: r.created_at });
-const toUser = (r: UserRow): User => ({ id: r.id, name: r.name, role: r.role, disabled: r.disabled === 1, createdAt: r.created_at });
+const toProject = (r: ProjectRow): Project => ({
+  id: r.id,
+  name: r.name,
+  settings: JSON.parse(r.settings) as ProjectSettings,
+  createdAt: r.created_at,
+});
+const toUser = (r: UserRow): User => ({
+  id: r.id,
+  name: r.name,
+  role: r.role,
+  disabled: r.disabled === 1,
+  createdAt: r.created_at,
+});
 
 function toTask(r: TaskRow): Task {
-  const t: Task = { id: r.id, projectId: r.project_id, prompt: r.prompt, completions: JSON.parse(r.completions) as string[], createdAt: r.created_at };
+  const t: Task = {
+    id: r.id,
+    projectId: r.project_id,
+    prompt: r.prompt,
+    completions: JSON.parse(r.completions) as string[],
+    createdAt: r.created_at,
+  };
   if (r.gold !== null) t.gold = JSON.parse(r.gold) as number[];
   if (r.meta !== null) t.meta = JSON.parse(r.meta) as Record<string, unknown>;
   return t;
@@ -47,8 +113,13 @@ function toTask(r: TaskRow): Task {
 
 function toJudgment(r: JudgmentRow): Judgment {
   const j: Judgment = {
-    id: r.id, taskId: r.task_id, labelerId: r.labeler_id, submissionId: r.submission_id, status: r.status,
-    shown: JSON.parse(r.shown) as number[], createdAt: r.created_at,
+    id: r.id,
+    taskId: r.task_id,
+    labelerId: r.labeler_id,
+    submissionId: r.submission_id,
+    status: r.status,
+    shown: JSON.parse(r.shown) as number[],
+    createdAt: r.created_at,
   };
   if (r.choice !== null) j.choice = r.choice;
   if (r.ranking !== null) j.ranking = JSON.parse(r.ranking) as number[];
@@ -110,7 +181,11 @@ export class SqliteFeedbackStore implements FeedbackStore {
     const n = requireName(name, 'name');
     const s = parseSettings(settings);
     try {
-      return toProject(this.db.prepare('INSERT INTO projects (name, settings, created_at) VALUES (?, ?, ?) RETURNING *').get(n, JSON.stringify(s), this.time()) as ProjectRow);
+      return toProject(
+        this.db
+          .prepare('INSERT INTO projects (name, settings, created_at) VALUES (?, ?, ?) RETURNING *')
+          .get(n, JSON.stringify(s), this.time()) as ProjectRow,
+      );
     } catch (e) {
       if (isUnique(e)) throw new StoreError('conflict', `a project named "${n}" exists already`);
       throw e;
@@ -122,12 +197,16 @@ export class SqliteFeedbackStore implements FeedbackStore {
   }
 
   async getProject(id: number): Promise<Project | null> {
-    const r = this.db.prepare('SELECT * FROM projects WHERE id = ?').get(requireId(id, 'projectId')) as ProjectRow | undefined;
+    const r = this.db.prepare('SELECT * FROM projects WHERE id = ?').get(requireId(id, 'projectId')) as
+      | ProjectRow
+      | undefined;
     return r ? toProject(r) : null;
   }
 
   private project(id: number): Project {
-    const r = this.db.prepare('SELECT * FROM projects WHERE id = ?').get(requireId(id, 'projectId')) as ProjectRow | undefined;
+    const r = this.db.prepare('SELECT * FROM projects WHERE id = ?').get(requireId(id, 'projectId')) as
+      | ProjectRow
+      | undefined;
     if (!r) throw new StoreError('not_found', `no project ${id}`);
     return toProject(r);
   }
@@ -139,7 +218,8 @@ export class SqliteFeedbackStore implements FeedbackStore {
     const ro = requireRole(role);
     const token = newToken();
     try {
-      const r = this.db.prepare('INSERT INTO users (name, role, token_sha256, created_at) VALUES (?, ?, ?, ?) RETURNING *')
+      const r = this.db
+        .prepare('INSERT INTO users (name, role, token_sha256, created_at) VALUES (?, ?, ?, ?) RETURNING *')
         .get(n, ro, hashToken(token), this.time()) as UserRow;
       return { user: toUser(r), token };
     } catch (e) {
@@ -154,7 +234,9 @@ export class SqliteFeedbackStore implements FeedbackStore {
 
   async authenticate(token: string): Promise<User | null> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 200) return null;
-    const r = this.db.prepare('SELECT * FROM users WHERE token_sha256 = ? AND disabled = 0').get(hashToken(token)) as UserRow | undefined;
+    const r = this.db.prepare('SELECT * FROM users WHERE token_sha256 = ? AND disabled = 0').get(hashToken(token)) as
+      | UserRow
+      | undefined;
     return r ? toUser(r) : null;
   }
 
@@ -176,11 +258,13 @@ export class SqliteFeedbackStore implements FeedbackStore {
     this.user(userId);
     // A disabled labeler's done judgments and leases free their places at once; enabled again, the
     // judgments count again.
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, userId);
-      this.db.prepare(RECOUNT).run(userId);
-      if (disabled) this.db.prepare('DELETE FROM task_leases WHERE labeler_id = ?').run(userId);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db.prepare('UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, userId);
+        this.db.prepare(RECOUNT).run(userId);
+        if (disabled) this.db.prepare('DELETE FROM task_leases WHERE labeler_id = ?').run(userId);
+      })
+      .immediate();
     return this.user(userId);
   }
 
@@ -198,14 +282,18 @@ export class SqliteFeedbackStore implements FeedbackStore {
   }
 
   async isMember(projectId: number, userId: number): Promise<boolean> {
-    return !!this.db.prepare('SELECT 1 FROM project_members WHERE project_id = ? AND user_id = ?').get(requireId(projectId, 'projectId'), requireId(userId, 'userId'));
+    return !!this.db
+      .prepare('SELECT 1 FROM project_members WHERE project_id = ? AND user_id = ?')
+      .get(requireId(projectId, 'projectId'), requireId(userId, 'userId'));
   }
 
   /** An enabled member of the project, or StoreError forbidden. */
   private labeler(projectId: number, labelerId: number): User {
     const u = this.user(labelerId, 'labelerId');
     if (u.disabled) throw new StoreError('forbidden', `user ${u.name} is disabled`);
-    if (!this.db.prepare('SELECT 1 FROM project_members WHERE project_id = ? AND user_id = ?').get(projectId, labelerId)) {
+    if (
+      !this.db.prepare('SELECT 1 FROM project_members WHERE project_id = ? AND user_id = ?').get(projectId, labelerId)
+    ) {
       throw new StoreError('forbidden', `user ${u.name} is not a member of project ${projectId}`);
     }
     return u;
@@ -217,11 +305,20 @@ export class SqliteFeedbackStore implements FeedbackStore {
     this.project(projectId);
     if (!Array.isArray(tasks)) throw new FieldError('tasks', 'must be an array of tasks');
     const parsed = tasks.map((t, i) => parseTask(t, `tasks[${i}]`));
-    const insert = this.db.prepare('INSERT INTO tasks (project_id, prompt, completions, gold, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const insert = this.db.prepare(
+      'INSERT INTO tasks (project_id, prompt, completions, gold, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     const time = this.time();
-    return this.db.transaction(() => parsed.map((t) =>
-      Number(insert.run(projectId, t.prompt, JSON.stringify(t.completions), json(t.gold), json(t.meta), time).lastInsertRowid)),
-    ).immediate();
+    return this.db
+      .transaction(() =>
+        parsed.map((t) =>
+          Number(
+            insert.run(projectId, t.prompt, JSON.stringify(t.completions), json(t.gold), json(t.meta), time)
+              .lastInsertRowid,
+          ),
+        ),
+      )
+      .immediate();
   }
 
   async getTask(id: number): Promise<Task | null> {
@@ -239,27 +336,49 @@ export class SqliteFeedbackStore implements FeedbackStore {
   private assign(p: Project, labelerId: number): Assignment | null {
     const t0 = this.now();
     const args = { project: p.id, labeler: labelerId, now: t0.toISOString(), overlap: p.settings.overlap };
-    const held = this.db.prepare(`SELECT t.*, ${TAKEN} AS taken FROM task_leases l JOIN tasks t ON t.id = l.task_id
-      WHERE l.project_id = @project AND l.labeler_id = @labeler AND ${UNSEEN}`).get(args) as (TaskRow & { taken: number }) | undefined;
+    const held = this.db
+      .prepare(`SELECT t.*, ${TAKEN} AS taken FROM task_leases l JOIN tasks t ON t.id = l.task_id
+      WHERE l.project_id = @project AND l.labeler_id = @labeler AND ${UNSEEN}`)
+      .get(args) as (TaskRow & { taken: number }) | undefined;
     let row: TaskRow | undefined = held && (held.gold !== null || held.taken < p.settings.overlap) ? held : undefined;
     if (!row) {
-      const regular = () => (this.db.prepare(PARTIAL).get(args) ?? this.db.prepare(FRESH).get(args)) as TaskRow | undefined;
-      const gold = () => this.db.prepare(`SELECT t.* FROM tasks t WHERE t.project_id = @project AND t.gold IS NOT NULL AND ${UNSEEN} ORDER BY t.id LIMIT 1`)
-        .get(args) as TaskRow | undefined;
-      const seen = () => (this.db.prepare('SELECT count(*) AS n FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = ? AND j.labeler_id = ?')
-        .get(p.id, labelerId) as { n: number }).n;
+      const regular = () =>
+        (this.db.prepare(PARTIAL).get(args) ?? this.db.prepare(FRESH).get(args)) as TaskRow | undefined;
+      const gold = () =>
+        this.db
+          .prepare(
+            `SELECT t.* FROM tasks t WHERE t.project_id = @project AND t.gold IS NOT NULL AND ${UNSEEN} ORDER BY t.id LIMIT 1`,
+          )
+          .get(args) as TaskRow | undefined;
+      const seen = () =>
+        (
+          this.db
+            .prepare(
+              'SELECT count(*) AS n FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = ? AND j.labeler_id = ?',
+            )
+            .get(p.id, labelerId) as { n: number }
+        ).n;
       const goldTurn = p.settings.goldEvery > 0 && (seen() + 1) % p.settings.goldEvery === 0;
-      row = goldTurn ? gold() ?? regular() : regular();
+      row = goldTurn ? (gold() ?? regular()) : regular();
     }
     if (!row) {
       this.db.prepare('DELETE FROM task_leases WHERE project_id = ? AND labeler_id = ?').run(p.id, labelerId);
       return null;
     }
     const until = new Date(t0.getTime() + this.leaseMs).toISOString();
-    this.db.prepare(`INSERT INTO task_leases (project_id, labeler_id, task_id, expires_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT (project_id, labeler_id) DO UPDATE SET task_id = excluded.task_id, expires_at = excluded.expires_at`).run(p.id, labelerId, row.id, until);
+    this.db
+      .prepare(`INSERT INTO task_leases (project_id, labeler_id, task_id, expires_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (project_id, labeler_id) DO UPDATE SET task_id = excluded.task_id, expires_at = excluded.expires_at`)
+      .run(p.id, labelerId, row.id, until);
     const t = toTask(row);
-    return { taskId: t.id, projectId: p.id, prompt: t.prompt, completions: t.completions, shown: shownOrder(t.id, labelerId, t.completions.length), leaseExpiresAt: until };
+    return {
+      taskId: t.id,
+      projectId: p.id,
+      prompt: t.prompt,
+      completions: t.completions,
+      shown: shownOrder(t.id, labelerId, t.completions.length),
+      leaseExpiresAt: until,
+    };
   }
 
   // ---- judgments ----
@@ -269,7 +388,10 @@ export class SqliteFeedbackStore implements FeedbackStore {
     const byId = this.db.prepare('SELECT * FROM judgments WHERE labeler_id = ? AND submission_id = ?');
     const retried = (first: JudgmentRow): SubmitResult => {
       if (first.task_id !== input.taskId) {
-        throw new StoreError('conflict', `submissionId "${input.submissionId}" was already used for task ${first.task_id}; generate a new id per submission`);
+        throw new StoreError(
+          'conflict',
+          `submissionId "${input.submissionId}" was already used for task ${first.task_id}; generate a new id per submission`,
+        );
       }
       return { judgment: toJudgment(first), created: false };
     };
@@ -283,22 +405,43 @@ export class SqliteFeedbackStore implements FeedbackStore {
       const p = this.project(task.projectId);
       this.labeler(p.id, input.labelerId);
       checkJudgment(input, task.completions.length, p.settings.axes);
-      const other = this.db.prepare('SELECT submission_id FROM judgments WHERE task_id = ? AND labeler_id = ?').get(input.taskId, input.labelerId) as { submission_id: string } | undefined;
-      if (other) throw new StoreError('conflict', `task ${input.taskId} was already judged by this labeler (submission "${other.submission_id}")`);
+      const other = this.db
+        .prepare('SELECT submission_id FROM judgments WHERE task_id = ? AND labeler_id = ?')
+        .get(input.taskId, input.labelerId) as { submission_id: string } | undefined;
+      if (other)
+        throw new StoreError(
+          'conflict',
+          `task ${input.taskId} was already judged by this labeler (submission "${other.submission_id}")`,
+        );
       const t0 = this.now();
       // The unique (labeler, submission) constraint decides who stored a submission, not the read above.
-      const r = this.db.prepare(`INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, feedback, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (labeler_id, submission_id) DO NOTHING RETURNING *`).get(
-        input.taskId, input.labelerId, input.submissionId, input.status ?? 'done', input.choice ?? null, json(input.ranking),
-        JSON.stringify(input.shown), json(input.axes), input.feedback ?? null, t0.toISOString()) as JudgmentRow | undefined;
+      const r = this.db
+        .prepare(`INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, feedback, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (labeler_id, submission_id) DO NOTHING RETURNING *`)
+        .get(
+          input.taskId,
+          input.labelerId,
+          input.submissionId,
+          input.status ?? 'done',
+          input.choice ?? null,
+          json(input.ranking),
+          JSON.stringify(input.shown),
+          json(input.axes),
+          input.feedback ?? null,
+          t0.toISOString(),
+        ) as JudgmentRow | undefined;
       if (!r) return retried(byId.get(input.labelerId, input.submissionId) as JudgmentRow);
-      if (r.status === 'done') this.db.prepare('UPDATE tasks SET done_count = done_count + 1 WHERE id = ?').run(task.id);
+      if (r.status === 'done')
+        this.db.prepare('UPDATE tasks SET done_count = done_count + 1 WHERE id = ?').run(task.id);
       if (r.status === 'done' && task.gold === undefined) {
-        const { taken } = this.db.prepare(`SELECT ${TAKEN} AS taken FROM tasks t WHERE t.id = @task`)
+        const { taken } = this.db
+          .prepare(`SELECT ${TAKEN} AS taken FROM tasks t WHERE t.id = @task`)
           .get({ task: task.id, labeler: input.labelerId, now: t0.toISOString() }) as { taken: number };
         if (taken > p.settings.overlap) throw overFull(task.id, p.settings.overlap, this.leaseMs); // rolls the insert back
       }
-      this.db.prepare('DELETE FROM task_leases WHERE project_id = ? AND labeler_id = ? AND task_id = ?').run(p.id, input.labelerId, task.id);
+      this.db
+        .prepare('DELETE FROM task_leases WHERE project_id = ? AND labeler_id = ? AND task_id = ?')
+        .run(p.id, input.labelerId, task.id);
       return { judgment: toJudgment(r), created: true };
     });
     try {
@@ -316,26 +459,38 @@ export class SqliteFeedbackStore implements FeedbackStore {
 
   async listJudgments(projectId: number): Promise<Judgment[]> {
     this.project(projectId);
-    return (this.db.prepare('SELECT j.* FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = ? ORDER BY j.id')
-      .all(projectId) as JudgmentRow[]).map(toJudgment);
+    return (
+      this.db
+        .prepare('SELECT j.* FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = ? ORDER BY j.id')
+        .all(projectId) as JudgmentRow[]
+    ).map(toJudgment);
   }
 
   // ---- stats and export ----
 
   async projectStats(projectId: number): Promise<ProjectStats> {
     this.project(projectId);
-    const tasks = (this.db.prepare('SELECT * FROM tasks WHERE project_id = ? ORDER BY id').all(projectId) as TaskRow[]).map(toTask);
-    const members = (this.db.prepare('SELECT u.* FROM users u JOIN project_members m ON m.user_id = u.id WHERE m.project_id = ? ORDER BY u.id')
-      .all(projectId) as UserRow[]).map(toUser);
+    const tasks = (
+      this.db.prepare('SELECT * FROM tasks WHERE project_id = ? ORDER BY id').all(projectId) as TaskRow[]
+    ).map(toTask);
+    const members = (
+      this.db
+        .prepare(
+          'SELECT u.* FROM users u JOIN project_members m ON m.user_id = u.id WHERE m.project_id = ? ORDER BY u.id',
+        )
+        .all(projectId) as UserRow[]
+    ).map(toUser);
     return computeProjectStats(projectId, tasks, members, await this.listJudgments(projectId));
   }
 
   async exportComparisons(projectId: number, options: ExportOptions = {}): Promise<Comparison[]> {
     const p = this.project(projectId);
-    const rows = this.db.prepare(`
+    const rows = this.db
+      .prepare(`
       SELECT j.*, u.name AS labeler_name, u.disabled AS labeler_disabled FROM judgments j
       JOIN tasks t ON t.id = j.task_id JOIN users u ON u.id = j.labeler_id
-      WHERE t.project_id = ? ORDER BY j.id`).all(projectId) as (JudgmentRow & { labeler_name: string; labeler_disabled: number })[];
+      WHERE t.project_id = ? ORDER BY j.id`)
+      .all(projectId) as (JudgmentRow & { labeler_name: string; labeler_disabled: number })[];
     const tasks = new Map<number, Task>();
     const out: Comparison[] = [];
     for (const r of rows) {

@@ -4,7 +4,12 @@
 import { AgreementSum, judgmentRanks, rankingRanks, type RankMap } from './agreement.js';
 import type { Judgment, LabelerStats, ProjectStats, Task, User } from './types.js';
 
-export function computeProjectStats(projectId: number, tasks: Task[], members: User[], judgments: Judgment[]): ProjectStats {
+export function computeProjectStats(
+  projectId: number,
+  tasks: Task[],
+  members: User[],
+  judgments: Judgment[],
+): ProjectStats {
   const byId = new Map(tasks.map((t) => [t.id, t]));
   const disabled = new Set(members.filter((u) => u.disabled).map((u) => u.id));
   // Per task: the orders of done judgments, by labeler.
@@ -23,7 +28,8 @@ export function computeProjectStats(projectId: number, tasks: Task[], members: U
   const labelers = members.map((u): LabelerStats => {
     const mine = judgments.filter((j) => j.labelerId === u.id);
     const count = (s: string) => mine.filter((j) => j.status === s).length;
-    const withOthers = new AgreementSum(), withGold = new AgreementSum();
+    const withOthers = new AgreementSum(),
+      withGold = new AgreementSum();
     for (const [taskId, js] of byTask) {
       const own = js.find((x) => x.labeler === u.id);
       if (!own) continue;
@@ -32,8 +38,14 @@ export function computeProjectStats(projectId: number, tasks: Task[], members: U
       if (gold) withGold.add(own.ranks, rankingRanks(gold));
     }
     return {
-      userId: u.id, name: u.name, disabled: u.disabled, done: count('done'), skipped: count('skipped'), flagged: count('flagged'),
-      agreement: withOthers.result(), gold: withGold.result(),
+      userId: u.id,
+      name: u.name,
+      disabled: u.disabled,
+      done: count('done'),
+      skipped: count('skipped'),
+      flagged: count('flagged'),
+      agreement: withOthers.result(),
+      gold: withGold.result(),
     };
   });
   const goldTasks = tasks.filter((t) => t.gold).length;

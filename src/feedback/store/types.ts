@@ -151,7 +151,10 @@ export type StoreErrorCode = 'not_found' | 'conflict' | 'forbidden';
 
 /** A request the store refuses for a reason other than malformed input (HTTP 404, 409, 403). */
 export class StoreError extends Error {
-  constructor(readonly code: StoreErrorCode, message: string) {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -15,7 +15,8 @@ export const DEFAULT_SETTINGS: ProjectSettings = { overlap: 1, scale: 9, axes: [
 
 export function requireInt(v: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) throw new FieldError(field, `missing; expected an integer in [${min}, ${max}]`);
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new FieldError(field, `must be an integer, got ${describe(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new FieldError(field, `must be an integer, got ${describe(v)}`);
   if (v < min || v > max) throw new FieldError(field, `must be in [${min}, ${max}], got ${v}`);
   return v;
 }
@@ -49,14 +50,17 @@ export function parseSettings(v: unknown, field = 'settings'): ProjectSettings {
   if (isAbsent(v)) return { ...DEFAULT_SETTINGS, axes: [] };
   if (!isObject(v)) throw new FieldError(field, `must be an object, got ${describe(v)}`);
   for (const k of Object.keys(v)) {
-    if (!SETTINGS_KEYS.includes(k)) throw new FieldError(`${field}.${k}`, `unknown setting; a project has ${SETTINGS_KEYS.join(', ')}`);
+    if (!SETTINGS_KEYS.includes(k))
+      throw new FieldError(`${field}.${k}`, `unknown setting; a project has ${SETTINGS_KEYS.join(', ')}`);
   }
   const s: ProjectSettings = { ...DEFAULT_SETTINGS, axes: [] };
   if (v.overlap !== undefined) s.overlap = requireInt(v.overlap, `${field}.overlap`, 1, 100);
   if (v.goldEvery !== undefined) s.goldEvery = requireInt(v.goldEvery, `${field}.goldEvery`, 0, 1000);
-  if (v.scale !== undefined && v.scale !== 9) throw new FieldError(`${field}.scale`, `only the 9-point scale is supported, got ${describe(v.scale)}`);
+  if (v.scale !== undefined && v.scale !== 9)
+    throw new FieldError(`${field}.scale`, `only the 9-point scale is supported, got ${describe(v.scale)}`);
   if (v.axes !== undefined) {
-    if (!Array.isArray(v.axes)) throw new FieldError(`${field}.axes`, `must be an array of axis names, got ${describe(v.axes)}`);
+    if (!Array.isArray(v.axes))
+      throw new FieldError(`${field}.axes`, `must be an array of axis names, got ${describe(v.axes)}`);
     if (v.axes.length > 20) throw new FieldError(`${field}.axes`, `at most 20 axes, got ${v.axes.length}`);
     s.axes = v.axes.map((a, i) => requireName(a, `${field}.axes[${i}]`));
     const dup = s.axes.find((a, i) => s.axes.indexOf(a) !== i);
@@ -68,11 +72,17 @@ export function parseSettings(v: unknown, field = 'settings'): ProjectSettings {
 /** Distinct indices in [0, K), at least 2 (all K when `full`). */
 export function requireIndices(v: unknown, field: string, K: number, full: boolean): number[] {
   const want = full ? `all ${K} indices in [0, ${K - 1}], each once` : `≥ 2 distinct indices in [0, ${K - 1}]`;
-  if (!Array.isArray(v)) throw new FieldError(field, `${v === undefined ? 'missing' : `must be an array, got ${describe(v)}`}; expected ${want}`);
-  if (v.length < 2 || (full && v.length !== K) || v.length > K) throw new FieldError(field, `has ${v.length} entries; expected ${want}`);
+  if (!Array.isArray(v))
+    throw new FieldError(
+      field,
+      `${v === undefined ? 'missing' : `must be an array, got ${describe(v)}`}; expected ${want}`,
+    );
+  if (v.length < 2 || (full && v.length !== K) || v.length > K)
+    throw new FieldError(field, `has ${v.length} entries; expected ${want}`);
   const seen = new Set<number>();
   v.forEach((x, i) => {
-    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x >= K) throw new FieldError(`${field}[${i}]`, `must be an integer in [0, ${K - 1}], got ${describe(x)}`);
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x >= K)
+      throw new FieldError(`${field}[${i}]`, `must be an integer in [0, ${K - 1}], got ${describe(x)}`);
     if (seen.has(x)) throw new FieldError(`${field}[${i}]`, `index ${x} appears twice`);
     seen.add(x);
   });
@@ -80,24 +90,38 @@ export function requireIndices(v: unknown, field: string, K: number, full: boole
 }
 
 export function parseTask(v: unknown, field: string): TaskInput {
-  if (!isObject(v)) throw new FieldError(field, `must be an object {prompt, completions, gold?, meta?}, got ${describe(v)}`);
+  if (!isObject(v))
+    throw new FieldError(field, `must be an object {prompt, completions, gold?, meta?}, got ${describe(v)}`);
   for (const k of Object.keys(v)) {
-    if (!TASK_KEYS.includes(k)) throw new FieldError(`${field}.${k}`, `unknown field; a task has ${TASK_KEYS.join(', ')} (put anything else under "meta")`);
+    if (!TASK_KEYS.includes(k))
+      throw new FieldError(
+        `${field}.${k}`,
+        `unknown field; a task has ${TASK_KEYS.join(', ')} (put anything else under "meta")`,
+      );
   }
   const prompt = noNul(requireString(v.prompt, `${field}.prompt`), `${field}.prompt`);
-  if (!Array.isArray(v.completions)) throw new FieldError(`${field}.completions`, `must be an array of 2–${MAX_COMPLETIONS} texts, got ${describe(v.completions)}`);
+  if (!Array.isArray(v.completions))
+    throw new FieldError(
+      `${field}.completions`,
+      `must be an array of 2–${MAX_COMPLETIONS} texts, got ${describe(v.completions)}`,
+    );
   if (v.completions.length < 2 || v.completions.length > MAX_COMPLETIONS) {
     throw new FieldError(`${field}.completions`, `needs 2–${MAX_COMPLETIONS} completions, got ${v.completions.length}`);
   }
   const completions = v.completions.map((c, i) => requireText(c, `${field}.completions[${i}]`));
   completions.forEach((c, i) => {
     const j = completions.indexOf(c);
-    if (j !== i) throw new FieldError(`${field}.completions[${i}]`, `is identical to completions[${j}]; a preference between identical texts carries no signal`);
+    if (j !== i)
+      throw new FieldError(
+        `${field}.completions[${i}]`,
+        `is identical to completions[${j}]; a preference between identical texts carries no signal`,
+      );
   });
   const t: TaskInput = { prompt, completions };
   if (!isAbsent(v.gold)) t.gold = requireIndices(v.gold, `${field}.gold`, completions.length, false);
   if (!isAbsent(v.meta)) {
-    if (!isObject(v.meta)) throw new FieldError(`${field}.meta`, `must be an object when given, got ${describe(v.meta)}`);
+    if (!isObject(v.meta))
+      throw new FieldError(`${field}.meta`, `must be an object when given, got ${describe(v.meta)}`);
     t.meta = v.meta;
   }
   return t;
@@ -113,16 +137,21 @@ export function parseJudgmentShape(v: unknown): JudgmentInput {
     shown: v.shown as number[],
   };
   if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(j.submissionId)) {
-    throw new FieldError('submissionId', `must be 1–100 characters of A–Z a–z 0–9 _ . : - (e.g. a UUID), got ${describe(j.submissionId)}`);
+    throw new FieldError(
+      'submissionId',
+      `must be 1–100 characters of A–Z a–z 0–9 _ . : - (e.g. a UUID), got ${describe(j.submissionId)}`,
+    );
   }
   if (!isAbsent(v.status)) {
-    if (!STATUSES.includes(v.status as JudgmentStatus)) throw new FieldError('status', `must be one of ${STATUSES.join(', ')}, got ${describe(v.status)}`);
+    if (!STATUSES.includes(v.status as JudgmentStatus))
+      throw new FieldError('status', `must be one of ${STATUSES.join(', ')}, got ${describe(v.status)}`);
     j.status = v.status as JudgmentStatus;
   }
   if (!isAbsent(v.choice)) j.choice = requireInt(v.choice, 'choice', 1, 9);
   if (!isAbsent(v.ranking)) j.ranking = v.ranking as number[];
   if (!isAbsent(v.axes)) {
-    if (!isObject(v.axes)) throw new FieldError('axes', `must be an object {axis: rating 1–7}, got ${describe(v.axes)}`);
+    if (!isObject(v.axes))
+      throw new FieldError('axes', `must be an object {axis: rating 1–7}, got ${describe(v.axes)}`);
     j.axes = {};
     for (const [k, r] of Object.entries(v.axes)) j.axes[k] = requireInt(r, `axes.${k}`, 1, 7);
   }
@@ -140,14 +169,28 @@ export function checkJudgment(j: JudgmentInput, K: number, axes: string[]): void
   j.shown = requireIndices(j.shown, 'shown', K, true);
   const status = j.status ?? 'done';
   if (K === 2) {
-    if (j.ranking !== undefined) throw new FieldError('ranking', 'is for tasks of more than 2 completions; a pair takes "choice" (1–9)');
-    if (status === 'done' && j.choice === undefined) throw new FieldError('choice', 'missing; a done pair needs a choice from 1 (A much better) to 9 (B much better)');
+    if (j.ranking !== undefined)
+      throw new FieldError('ranking', 'is for tasks of more than 2 completions; a pair takes "choice" (1–9)');
+    if (status === 'done' && j.choice === undefined)
+      throw new FieldError('choice', 'missing; a done pair needs a choice from 1 (A much better) to 9 (B much better)');
   } else {
-    if (j.choice !== undefined) throw new FieldError('choice', `is for pairs; this task has ${K} completions: give "ranking" (positions in shown, best first)`);
+    if (j.choice !== undefined)
+      throw new FieldError(
+        'choice',
+        `is for pairs; this task has ${K} completions: give "ranking" (positions in shown, best first)`,
+      );
     if (j.ranking !== undefined) j.ranking = requireIndices(j.ranking, 'ranking', K, true);
-    if (status === 'done' && j.ranking === undefined) throw new FieldError('ranking', `missing; a done task of ${K} completions needs a ranking of all ${K} shown positions, best first`);
+    if (status === 'done' && j.ranking === undefined)
+      throw new FieldError(
+        'ranking',
+        `missing; a done task of ${K} completions needs a ranking of all ${K} shown positions, best first`,
+      );
   }
   for (const k of Object.keys(j.axes ?? {})) {
-    if (!axes.includes(k)) throw new FieldError(`axes.${k}`, `unknown axis; this project rates ${axes.length ? axes.join(', ') : 'no axes'}`);
+    if (!axes.includes(k))
+      throw new FieldError(
+        `axes.${k}`,
+        `unknown axis; this project rates ${axes.length ? axes.join(', ') : 'no axes'}`,
+      );
   }
 }

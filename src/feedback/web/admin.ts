@@ -3,10 +3,24 @@
 // from the server go in with textContent only.
 
 import type { LabelerStats, Project, User } from '../store/types.js';
-import { ApiFailure, api, clearToken, download, getToken, setToken, takeTokenFromUrl, reloadOnSignInLink } from './api.js';
+import {
+  ApiFailure,
+  api,
+  clearToken,
+  download,
+  getToken,
+  setToken,
+  takeTokenFromUrl,
+  reloadOnSignInLink,
+} from './api.js';
 import { byId, el, fill, rate, show } from './dom.js';
 
-interface Throughput { judgments: number; lastHour: number; medianSeconds: number | null; perHour: number | null }
+interface Throughput {
+  judgments: number;
+  lastHour: number;
+  medianSeconds: number | null;
+  perHour: number | null;
+}
 interface Stats {
   tasks: number;
   goldTasks: number;
@@ -62,11 +76,18 @@ async function start(): Promise<void> {
 
 async function loadProjects(select?: number): Promise<void> {
   ({ projects } = await api<{ projects: Project[] }>('GET', '/api/projects'));
-  fill(byId('project-list'), ...projects.map((p) => {
-    const b = el('button', { text: p.name, class: p.id === (select ?? current?.id) ? 'selected' : '', attrs: { type: 'button' } });
-    b.addEventListener('click', () => void guarded('fatal', () => openProject(p)));
-    return el('li', {}, b);
-  }));
+  fill(
+    byId('project-list'),
+    ...projects.map((p) => {
+      const b = el('button', {
+        text: p.name,
+        class: p.id === (select ?? current?.id) ? 'selected' : '',
+        attrs: { type: 'button' },
+      });
+      b.addEventListener('click', () => void guarded('fatal', () => openProject(p)));
+      return el('li', {}, b);
+    }),
+  );
   if (!projects.length) fill(byId('project-list'), el('li', { class: 'muted', text: 'No project yet: create one.' }));
   (byId('create-box') as HTMLDetailsElement).open = projects.length === 0;
   const p = projects.find((x) => x.id === (select ?? current?.id));
@@ -75,11 +96,13 @@ async function loadProjects(select?: number): Promise<void> {
 
 async function openProject(p: Project): Promise<void> {
   current = p;
-  for (const b of byId('project-list').querySelectorAll('button')) b.classList.toggle('selected', b.textContent === p.name);
+  for (const b of byId('project-list').querySelectorAll('button'))
+    b.classList.toggle('selected', b.textContent === p.name);
   show(byId('project'), true);
   byId('project-title').textContent = p.name;
   const s = p.settings;
-  byId('project-settings').textContent = `${s.overlap} labeler${s.overlap === 1 ? '' : 's'} per task · ` +
+  byId('project-settings').textContent =
+    `${s.overlap} labeler${s.overlap === 1 ? '' : 's'} per task · ` +
     `${s.goldEvery ? `a gold task every ${s.goldEvery}` : 'no gold tasks'} · axes: ${s.axes.length ? s.axes.join(', ') : 'none'}`;
   show(byId('new-link'), false);
   for (const id of ['labeler-result', 'import-result', 'export-result', 'generate-result']) say(id, '');
@@ -87,9 +110,19 @@ async function openProject(p: Project): Promise<void> {
 }
 
 async function createProject(): Promise<void> {
-  const axes = input('axes-input').value.split(',').map((a) => a.trim()).filter(Boolean);
-  const settings = { overlap: Number(input('overlap-input').value), goldEvery: Number(input('gold-input').value), axes };
-  const { project } = await api<{ project: Project }>('POST', '/api/projects', { name: input('project-name-input').value, settings });
+  const axes = input('axes-input')
+    .value.split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  const settings = {
+    overlap: Number(input('overlap-input').value),
+    goldEvery: Number(input('gold-input').value),
+    axes,
+  };
+  const { project } = await api<{ project: Project }>('POST', '/api/projects', {
+    name: input('project-name-input').value,
+    settings,
+  });
   say('create-result', `Created ${project.name}.`);
   input('project-name-input').value = '';
   await loadProjects(project.id);
@@ -106,7 +139,11 @@ async function loadUsers(): Promise<void> {
 
 async function addLabeler(): Promise<void> {
   const name = input('labeler-name').value;
-  const r = await api<{ user: User; link: string }>('POST', '/api/users', { name, role: 'labeler', projects: [current!.id] });
+  const r = await api<{ user: User; link: string }>('POST', '/api/users', {
+    name,
+    role: 'labeler',
+    projects: [current!.id],
+  });
   input('labeler-name').value = '';
   byId('new-link-name').textContent = r.user.name;
   input('new-link-value').value = r.link;
@@ -170,27 +207,52 @@ async function newLink(u: LabelerStats, b: HTMLButtonElement): Promise<void> {
 async function importFile(): Promise<void> {
   const file = input('import-file').files?.[0];
   if (!file) return say('import-result', 'Choose a JSONL file first.', true);
-  const body = { jsonl: await file.text(), format: (byId('import-format') as HTMLSelectElement).value, completionsPerTask: Number(input('import-k').value) };
+  const body = {
+    jsonl: await file.text(),
+    format: (byId('import-format') as HTMLSelectElement).value,
+    completionsPerTask: Number(input('import-k').value),
+  };
   say('import-result', 'Importing…');
   try {
-    const r = await api<{ imported: number; lines: number; format: string; notes: string[] }>('POST', `/api/projects/${current!.id}/tasks/import`, body);
-    say('import-result', `Imported ${r.imported} tasks from ${r.lines} lines (${r.format})${r.notes.length ? `; ${r.notes.join('; ')}` : ''}.`);
+    const r = await api<{ imported: number; lines: number; format: string; notes: string[] }>(
+      'POST',
+      `/api/projects/${current!.id}/tasks/import`,
+      body,
+    );
+    say(
+      'import-result',
+      `Imported ${r.imported} tasks from ${r.lines} lines (${r.format})${r.notes.length ? `; ${r.notes.join('; ')}` : ''}.`,
+    );
     input('import-file').value = '';
     await loadStats();
   } catch (e) {
     if (!(e instanceof ApiFailure) || !e.issues) throw e;
     // One line per bad input line, so a long file's problems can be read and fixed.
     const issues = e.issues as { line: number; field?: string; message: string }[];
-    fill(byId('import-result'), el('p', { class: 'error', text: `${file.name}: nothing imported.` }),
-      el('ul', { class: 'error' }, ...issues.map((i) => el('li', { text: `line ${i.line}: ${i.field ? `field "${i.field}": ` : ''}${i.message}` }))));
+    fill(
+      byId('import-result'),
+      el('p', { class: 'error', text: `${file.name}: nothing imported.` }),
+      el(
+        'ul',
+        { class: 'error' },
+        ...issues.map((i) =>
+          el('li', { text: `line ${i.line}: ${i.field ? `field "${i.field}": ` : ''}${i.message}` }),
+        ),
+      ),
+    );
   }
 }
 
 async function generate(): Promise<void> {
-  const prompts = byId<HTMLTextAreaElement>('generate-prompts').value.split('\n').filter((l) => l.trim());
+  const prompts = byId<HTMLTextAreaElement>('generate-prompts')
+    .value.split('\n')
+    .filter((l) => l.trim());
   if (!prompts.length) return say('generate-result', 'Give at least one prompt.', true);
   say('generate-result', 'Generating… (this can take a while)');
-  const r = await api<{ imported: number; notes: string[] }>('POST', `/api/projects/${current!.id}/tasks/generate`, { prompts, n: Number(input('generate-n').value) });
+  const r = await api<{ imported: number; notes: string[] }>('POST', `/api/projects/${current!.id}/tasks/generate`, {
+    prompts,
+    n: Number(input('generate-n').value),
+  });
   say('generate-result', `Added ${r.imported} tasks${r.notes.length ? `; ${r.notes.join('; ')}` : ''}.`);
   await loadStats();
 }
@@ -201,19 +263,33 @@ const num = (x: number | null, digits = 0) => (x === null ? '–' : x.toFixed(di
 
 async function loadStats(): Promise<void> {
   const s = await api<Stats>('GET', `/api/projects/${current!.id}/stats`);
-  say('project-agreement', `${s.tasks} tasks (${s.goldTasks} gold), ${s.judgments} judgments · inter-labeler agreement ${rate(s.agreement)}`);
-  fill(byId('stats-body'), ...s.labelers.map((u) => {
-    const b = el('button', { text: u.disabled ? 'Enable' : 'Disable', attrs: { type: 'button' } });
-    b.addEventListener('click', () => void guarded('fatal', () => (u.disabled ? enable(u) : disable(u, b))));
-    const link = el('button', { text: 'New link', attrs: { type: 'button' } });
-    link.addEventListener('click', () => void guarded('fatal', () => newLink(u, link)));
-    return el('tr', { attrs: { 'data-user': u.name } },
-      el('td', { text: u.name }), el('td', { text: u.disabled ? 'disabled' : 'active' }),
-      el('td', { text: String(u.done) }), el('td', { text: String(u.skipped) }), el('td', { text: String(u.flagged) }),
-      el('td', { text: num(u.throughput.perHour) }), el('td', { text: String(u.throughput.lastHour) }),
-      el('td', { class: 'agreement', text: rate(u.agreement) }), el('td', { class: 'gold', text: rate(u.gold) }),
-      el('td', {}, b, u.disabled ? null : link));
-  }));
+  say(
+    'project-agreement',
+    `${s.tasks} tasks (${s.goldTasks} gold), ${s.judgments} judgments · inter-labeler agreement ${rate(s.agreement)}`,
+  );
+  fill(
+    byId('stats-body'),
+    ...s.labelers.map((u) => {
+      const b = el('button', { text: u.disabled ? 'Enable' : 'Disable', attrs: { type: 'button' } });
+      b.addEventListener('click', () => void guarded('fatal', () => (u.disabled ? enable(u) : disable(u, b))));
+      const link = el('button', { text: 'New link', attrs: { type: 'button' } });
+      link.addEventListener('click', () => void guarded('fatal', () => newLink(u, link)));
+      return el(
+        'tr',
+        { attrs: { 'data-user': u.name } },
+        el('td', { text: u.name }),
+        el('td', { text: u.disabled ? 'disabled' : 'active' }),
+        el('td', { text: String(u.done) }),
+        el('td', { text: String(u.skipped) }),
+        el('td', { text: String(u.flagged) }),
+        el('td', { text: num(u.throughput.perHour) }),
+        el('td', { text: String(u.throughput.lastHour) }),
+        el('td', { class: 'agreement', text: rate(u.agreement) }),
+        el('td', { class: 'gold', text: rate(u.gold) }),
+        el('td', {}, b, u.disabled ? null : link),
+      );
+    }),
+  );
 }
 
 async function exportAs(format: 'trl' | 'comparisons', margin: boolean): Promise<void> {

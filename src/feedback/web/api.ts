@@ -40,7 +40,13 @@ export function reloadOnSignInLink(): void {
 
 /** A refusal from the API ({error: {code, message, field?}}), or a network failure (status 0). */
 export class ApiFailure extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly field?: string, readonly issues?: unknown[]) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly issues?: unknown[],
+  ) {
     super(message);
   }
 }
@@ -63,7 +69,12 @@ async function request(method: string, path: string, body: unknown, retries: num
     try {
       res = await fetch(path, { method, headers, body: payload, cache: 'no-store', credentials: 'omit' });
     } catch (e) {
-      if (attempt >= retries) throw new ApiFailure(0, 'network', `the server could not be reached (${(e as Error).message}); check the connection and try again`);
+      if (attempt >= retries)
+        throw new ApiFailure(
+          0,
+          'network',
+          `the server could not be reached (${(e as Error).message}); check the connection and try again`,
+        );
     }
     if (res && !(RETRY_STATUS.includes(res.status) && attempt < retries)) return res;
     await sleep(Math.min(4000, 300 * 2 ** attempt));
@@ -73,7 +84,8 @@ async function request(method: string, path: string, body: unknown, retries: num
 async function failure(res: Response): Promise<ApiFailure> {
   try {
     const j = (await res.json()) as { error?: { code?: string; message?: string; field?: string; issues?: unknown[] } };
-    if (j.error?.message) return new ApiFailure(res.status, j.error.code ?? 'error', j.error.message, j.error.field, j.error.issues);
+    if (j.error?.message)
+      return new ApiFailure(res.status, j.error.code ?? 'error', j.error.message, j.error.field, j.error.issues);
   } catch {
     // not JSON: fall through
   }
@@ -81,7 +93,12 @@ async function failure(res: Response): Promise<ApiFailure> {
 }
 
 /** A JSON request; throws ApiFailure. `retries`: extra attempts after a network failure or 502–504. */
-export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown, retries = method === 'GET' ? 2 : 0): Promise<T> {
+export async function api<T>(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  retries = method === 'GET' ? 2 : 0,
+): Promise<T> {
   const res = await request(method, path, body, retries);
   if (!res.ok) throw await failure(res);
   return (await res.json()) as T;

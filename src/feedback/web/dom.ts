@@ -10,7 +10,11 @@ export interface Props {
 }
 
 /** A new element with a class, text and attributes; event-handler and style attributes are refused. */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Props = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (props.class) e.className = props.class;
   if (props.text !== undefined) e.textContent = props.text;
@@ -18,7 +22,8 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props =
     if (/^on/i.test(k) || k === 'style' || k === 'srcdoc') throw new Error(`el: attribute ${k} is not allowed`);
     e.setAttribute(k, v);
   }
-  for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(typeof c === 'string' ? document.createTextNode(c) : c);
+  for (const c of children)
+    if (c !== null && c !== undefined && c !== false) e.append(typeof c === 'string' ? document.createTextNode(c) : c);
   return e;
 }
 
@@ -32,7 +37,9 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
 /** Replaces an element's children. */
 export function fill(parent: Element, ...children: Child[]): void {
   parent.replaceChildren();
-  for (const c of children) if (c !== null && c !== undefined && c !== false) parent.append(typeof c === 'string' ? document.createTextNode(c) : c);
+  for (const c of children)
+    if (c !== null && c !== undefined && c !== false)
+      parent.append(typeof c === 'string' ? document.createTextNode(c) : c);
 }
 
 export function show(e: HTMLElement, on: boolean): void {

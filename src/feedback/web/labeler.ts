@@ -3,7 +3,16 @@
 // their numbers best first. Everything model-written is put in with textContent.
 
 import type { Assignment, Project } from '../store/types.js';
-import { ApiFailure, api, clearToken, getToken, newSubmissionId, setToken, takeTokenFromUrl, reloadOnSignInLink } from './api.js';
+import {
+  ApiFailure,
+  api,
+  clearToken,
+  getToken,
+  newSubmissionId,
+  setToken,
+  takeTokenFromUrl,
+  reloadOnSignInLink,
+} from './api.js';
 import { byId, el, fill, rate, show } from './dom.js';
 import { AXIS_VALUES, SCALE, letter } from './scale.js';
 
@@ -49,7 +58,8 @@ async function start(): Promise<void> {
   try {
     const me = await api<{ user: { name: string; role: string } }>('GET', '/api/me');
     if (me.user.role !== 'labeler') {
-      byId('signin-error').textContent = 'This token belongs to an admin: open /admin, or sign in with a labeler\'s token.';
+      byId('signin-error').textContent =
+        "This token belongs to an admin: open /admin, or sign in with a labeler's token.";
       clearToken();
       return section('signin');
     }
@@ -72,9 +82,18 @@ function chooseProject(projects: Project[]): void {
   byId('project-name').textContent = '';
   byId('progress').textContent = '';
   section('projects');
-  fill(byId('project-list'), ...(projects.length
-    ? projects.map((p) => el('li', {}, button(p.name, () => void openProject(p))))
-    : [el('li', { text: 'You are not in any project yet; ask an admin to add you.' })]));
+  fill(
+    byId('project-list'),
+    ...(projects.length
+      ? projects.map((p) =>
+          el(
+            'li',
+            {},
+            button(p.name, () => void openProject(p)),
+          ),
+        )
+      : [el('li', { text: 'You are not in any project yet; ask an admin to add you.' })]),
+  );
 }
 
 function signInFailed(e: unknown): void {
@@ -122,30 +141,51 @@ function renderTask(t: Assignment, p: Project): void {
   const K = t.shown.length;
   const box = byId('completions');
   box.classList.toggle('pair', K === 2);
-  fill(box, ...t.shown.map((c, pos) => el('article', { class: 'completion', attrs: { 'data-pos': String(pos) } },
-    el('h3', { text: K === 2 ? letter(pos) : `${letter(pos)} (key ${pos + 1})` }),
-    el('div', { class: 'text', text: t.completions[c] }))));
-  if (K > 2) for (const a of box.querySelectorAll<HTMLElement>('article')) a.addEventListener('click', () => rank(Number(a.dataset.pos)));
+  fill(
+    box,
+    ...t.shown.map((c, pos) =>
+      el(
+        'article',
+        { class: 'completion', attrs: { 'data-pos': String(pos) } },
+        el('h3', { text: K === 2 ? letter(pos) : `${letter(pos)} (key ${pos + 1})` }),
+        el('div', { class: 'text', text: t.completions[c] }),
+      ),
+    ),
+  );
+  if (K > 2)
+    for (const a of box.querySelectorAll<HTMLElement>('article'))
+      a.addEventListener('click', () => rank(Number(a.dataset.pos)));
   show(byId('pair-controls'), K === 2);
   show(byId('rank-controls'), K > 2);
   if (K === 2) {
-    fill(byId('scale'), ...SCALE.map((s) => {
-      const b = button('', () => choose(s.value), 'scale-button');
-      b.append(el('span', { class: 'key', text: String(s.value) }), el('span', { text: s.label }));
-      b.setAttribute('aria-pressed', 'false');
-      b.dataset.value = String(s.value);
-      return b;
-    }));
+    fill(
+      byId('scale'),
+      ...SCALE.map((s) => {
+        const b = button('', () => choose(s.value), 'scale-button');
+        b.append(el('span', { class: 'key', text: String(s.value) }), el('span', { text: s.label }));
+        b.setAttribute('aria-pressed', 'false');
+        b.dataset.value = String(s.value);
+        return b;
+      }),
+    );
   }
-  fill(byId('axes'), ...p.settings.axes.map((axis) => el('div', { class: 'axis' },
-    el('span', { class: 'axis-name', text: axis }),
-    ...AXIS_VALUES.map((v) => {
-      const b = button(String(v), () => rateAxis(axis, v), 'axis-button');
-      b.dataset.axis = axis;
-      b.dataset.value = String(v);
-      b.setAttribute('aria-pressed', 'false');
-      return b;
-    }))));
+  fill(
+    byId('axes'),
+    ...p.settings.axes.map((axis) =>
+      el(
+        'div',
+        { class: 'axis' },
+        el('span', { class: 'axis-name', text: axis }),
+        ...AXIS_VALUES.map((v) => {
+          const b = button(String(v), () => rateAxis(axis, v), 'axis-button');
+          b.dataset.axis = axis;
+          b.dataset.value = String(v);
+          b.setAttribute('aria-pressed', 'false');
+          return b;
+        }),
+      ),
+    ),
+  );
   show(byId('axes-box'), p.settings.axes.length > 0);
   (byId('feedback') as HTMLTextAreaElement).value = '';
   renderRanking();
@@ -153,7 +193,8 @@ function renderTask(t: Assignment, p: Project): void {
 
 function choose(v: number): void {
   state.choice = v;
-  for (const b of byId('scale').querySelectorAll<HTMLButtonElement>('button')) b.setAttribute('aria-pressed', String(Number(b.dataset.value) === v));
+  for (const b of byId('scale').querySelectorAll<HTMLButtonElement>('button'))
+    b.setAttribute('aria-pressed', String(Number(b.dataset.value) === v));
   status(`${SCALE[v - 1].label}: Enter submits`);
 }
 
@@ -190,18 +231,29 @@ function renderRanking(): void {
     a.dataset.rank = r < 0 ? '' : String(r + 1);
     a.querySelector('h3')!.textContent = `${letter(pos)} (key ${pos + 1})${r < 0 ? '' : ` · rank ${r + 1}`}`;
   }
-  status(state.ranking.length === t.shown.length ? 'Ranking complete: Enter submits' : `Press the key of the ${state.ranking.length ? 'next best' : 'best'} completion`);
+  status(
+    state.ranking.length === t.shown.length
+      ? 'Ranking complete: Enter submits'
+      : `Press the key of the ${state.ranking.length ? 'next best' : 'best'} completion`,
+  );
 }
 
 // ---- submitting ----
 
 async function submit(kind: 'done' | 'skipped' | 'flagged'): Promise<void> {
-  const t = state.task, p = state.project;
+  const t = state.task,
+    p = state.project;
   if (!t || !p || state.busy) return;
   const K = t.shown.length;
   if (kind === 'done' && K === 2 && state.choice === null) return status('Choose on the scale first (keys 1–9)', true);
-  if (kind === 'done' && K > 2 && state.ranking.length !== K) return status(`Rank all ${K} completions first (keys 1–${K})`, true);
-  const body: Record<string, unknown> = { taskId: t.taskId, submissionId: state.submissionId, shown: t.shown, status: kind };
+  if (kind === 'done' && K > 2 && state.ranking.length !== K)
+    return status(`Rank all ${K} completions first (keys 1–${K})`, true);
+  const body: Record<string, unknown> = {
+    taskId: t.taskId,
+    submissionId: state.submissionId,
+    shown: t.shown,
+    status: kind,
+  };
   if (K === 2 && state.choice !== null) body.choice = state.choice;
   if (K > 2 && state.ranking.length === K) body.ranking = state.ranking;
   if (Object.keys(state.axes).length) body.axes = state.axes;
@@ -217,7 +269,8 @@ async function submit(kind: 'done' | 'skipped' | 'flagged'): Promise<void> {
     setButtons(true);
     // A 409 means this task was judged already (another tab): move on. Otherwise keep the task and
     // the submissionId, so that pressing Enter again retries the same submission.
-    if (!(e instanceof ApiFailure && e.code === 'conflict')) return status(`Not saved: ${(e as Error).message}. Press Enter to try again.`, true);
+    if (!(e instanceof ApiFailure && e.code === 'conflict'))
+      return status(`Not saved: ${(e as Error).message}. Press Enter to try again.`, true);
   }
   setButtons(true);
   await Promise.all([nextTask(), refreshProgress()]);
@@ -231,7 +284,8 @@ async function refreshProgress(): Promise<void> {
   if (!state.project) return;
   try {
     const g = await api<Progress>('GET', `/api/projects/${state.project.id}/progress`);
-    byId('progress').textContent = `${g.done} judged${g.skipped ? `, ${g.skipped} skipped` : ''} · agreement with others ${rate(g.agreement)}` +
+    byId('progress').textContent =
+      `${g.done} judged${g.skipped ? `, ${g.skipped} skipped` : ''} · agreement with others ${rate(g.agreement)}` +
       (g.gold.n ? ` · gold ${rate(g.gold)}` : '');
   } catch {
     // progress is a nicety: a failure here must not block labeling
@@ -298,7 +352,10 @@ function init(): void {
   byId('rank-undo').addEventListener('click', unrank);
   byId('check-again').addEventListener('click', () => void nextTask());
   byId('switch-project').addEventListener('click', () => {
-    void api<{ projects: Project[] }>('GET', '/api/projects').then(({ projects }) => chooseProject(projects), signInFailed);
+    void api<{ projects: Project[] }>('GET', '/api/projects').then(
+      ({ projects }) => chooseProject(projects),
+      signInFailed,
+    );
   });
   reloadOnSignInLink();
   void start();

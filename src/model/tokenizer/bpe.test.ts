@@ -25,7 +25,7 @@ test('merges are applied by rank, all occurrences left to right', () => {
 test('the heap path gives the same result as the scan path', () => {
   const t = table();
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let trial = 0; trial < 500; trial++) {
     const word = Array.from({ length: 1 + Math.floor(rand() * 40) }, () => Math.floor(rand() * 3));
     const input = word.slice();
@@ -48,5 +48,8 @@ test('number heap pops in ascending order', () => {
   for (const x of xs) heapPush(h, x);
   const out: number[] = [];
   while (h.length) out.push(heapPop(h));
-  assert.deepEqual(out, [...xs].sort((a, b) => a - b));
+  assert.deepEqual(
+    out,
+    [...xs].sort((a, b) => a - b),
+  );
 });

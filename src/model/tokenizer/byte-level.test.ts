@@ -21,7 +21,17 @@ test('byte order by character matches GPT-2 ids 0..255 (! first, then printable 
 
 test('utf8Bytes equals TextEncoder, including astral characters and lone surrogates', () => {
   const enc = new TextEncoder();
-  for (const s of ['', 'abc', 'héllo', '日本語', '🤖👍🏽', 'a\uD800b', '\uDC00', 'x\uD83D', '\u0000\u007f\u0080\u07ff\u0800\uffff']) {
+  for (const s of [
+    '',
+    'abc',
+    'héllo',
+    '日本語',
+    '🤖👍🏽',
+    'a\uD800b',
+    '\uDC00',
+    'x\uD83D',
+    '\u0000\u007f\u0080\u07ff\u0800\uffff',
+  ]) {
     assert.deepEqual(utf8Bytes(s), [...enc.encode(s)], JSON.stringify(s));
   }
 });

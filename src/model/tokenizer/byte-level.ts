@@ -9,16 +9,13 @@
 import { scanPreTokens } from './pre-tokenize.js';
 
 /** GPT-2's pre-tokenization pattern: contractions, letters, numbers, punctuation, whitespace. */
-export const GPT2_PATTERN =
-  /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+export const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
 /** BYTE_TO_CHAR[b] is the printable character GPT-2 uses for byte b. */
 export const BYTE_TO_CHAR: readonly string[] = buildByteToChar();
 
 /** Inverse of BYTE_TO_CHAR, keyed by the character's code point. */
-const CHAR_CODE_TO_BYTE: Map<number, number> = new Map(
-  BYTE_TO_CHAR.map((ch, b) => [ch.charCodeAt(0), b]),
-);
+const CHAR_CODE_TO_BYTE: Map<number, number> = new Map(BYTE_TO_CHAR.map((ch, b) => [ch.charCodeAt(0), b]));
 
 /**
  * Bytes in the order of their characters' code points. This is the order of ids 0..255 in
@@ -31,8 +28,7 @@ export const BYTES_BY_CHAR: readonly number[] = [...Array(256).keys()].sort(
 
 function buildByteToChar(): string[] {
   const table: string[] = new Array(256);
-  const printable = (b: number) =>
-    (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
   let n = 0;
   for (let b = 0; b < 256; b++) {
     table[b] = String.fromCharCode(printable(b) ? b : 256 + n++);

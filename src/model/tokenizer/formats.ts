@@ -14,8 +14,7 @@ export interface TokenizerParts {
   specials: { content: string; id: number }[];
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x);
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 const show = (x: unknown) => {
   const s = JSON.stringify(x) ?? String(x);
@@ -66,7 +65,7 @@ export function parseTokenizerJson(json: unknown, source = 'tokenizer.json'): To
   if (!isObject(model)) {
     throw new Error(
       `${source}: model must be an object, got ${show(model)}; expected a Hugging Face tokenizer.json ` +
-        '(for GPT-2\'s encoder.json + vocab.bpe, use Tokenizer.fromGPT2Files or pass their directory to Tokenizer.load)',
+        "(for GPT-2's encoder.json + vocab.bpe, use Tokenizer.fromGPT2Files or pass their directory to Tokenizer.load)",
     );
   }
   if (model.type !== undefined && model.type !== 'BPE') {
@@ -120,7 +119,8 @@ export function parseTokenizerJson(json: unknown, source = 'tokenizer.json'): To
 function checkByteLevel(x: unknown, where: string, isDecoder: boolean): void {
   // A missing decoder is fine (we always decode byte-level); a missing pre-tokenizer is not.
   if (isDecoder && (x === null || x === undefined)) return;
-  const fix = 'this tokenizer implements GPT-2-style byte-level BPE only ({"type": "ByteLevel", "add_prefix_space": false})';
+  const fix =
+    'this tokenizer implements GPT-2-style byte-level BPE only ({"type": "ByteLevel", "add_prefix_space": false})';
   if (!isObject(x) || x.type !== 'ByteLevel') throw new Error(`${where} is ${show(x)}; ${fix}`);
   // The decoder's add_prefix_space has no effect on decoding, so only the pre-tokenizer's matters.
   if (x.add_prefix_space === true && !isDecoder) {
@@ -173,7 +173,10 @@ export function toTokenizerJson(parts: TokenizerParts): object {
 
 /** Parses GPT-2's two files, given their text; the paths are for error messages. */
 export function parseGPT2Files(
-  encoderText: string, bpeText: string, encoderPath: string, bpePath: string,
+  encoderText: string,
+  bpeText: string,
+  encoderPath: string,
+  bpePath: string,
 ): TokenizerParts {
   let encoder: unknown;
   try {

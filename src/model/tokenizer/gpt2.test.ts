@@ -45,9 +45,9 @@ test('GPT-2 ids equal gpt-3-encoder on a varied set of strings', () => {
 });
 
 test('GPT-2 ids equal gpt-3-encoder on seeded random mixtures of characters', () => {
-  const alphabet = [...'ab cdXY 01 9\n\t  ,.!\'?-éß日本🤖👍', "'s", "'ll", '  ', '\r\n'];
+  const alphabet = [..."ab cdXY 01 9\n\t  ,.!'?-éß日本🤖👍", "'s", "'ll", '  ', '\r\n'];
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let trial = 0; trial < 300; trial++) {
     let s = '';
     const n = Math.floor(rand() * 60);

@@ -15,13 +15,25 @@ const tok = Tokenizer.train(CORPUS, { vocabSize: 400 });
 const dir = mkdtempSync(join(tmpdir(), 'rlhf-tokenizer-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-type Json = { model: { merges: unknown[]; vocab: Record<string, number> }; added_tokens: unknown[] } & Record<string, unknown>;
+type Json = { model: { merges: unknown[]; vocab: Record<string, number> }; added_tokens: unknown[] } & Record<
+  string,
+  unknown
+>;
 const json = () => JSON.parse(JSON.stringify(tok.toJSON())) as Json;
 
 test('encode/decode round-trips any well-formed string', () => {
   const samples = [
-    ...CORPUS, '', ' ', '\n\n\n', '\u0000\u0001\u007f', '\uFEFFstarts with a BOM', 'ends with a BOM\uFEFF',
-    '👨‍👩‍👧‍👦🇫🇷', '\u{10FFFF}\u{1F600}', 'mixed\r\n\ttabs  and   spaces  ', 'Ωmega ﬁ ǅ',
+    ...CORPUS,
+    '',
+    ' ',
+    '\n\n\n',
+    '\u0000\u0001\u007f',
+    '\uFEFFstarts with a BOM',
+    'ends with a BOM\uFEFF',
+    '👨‍👩‍👧‍👦🇫🇷',
+    '\u{10FFFF}\u{1F600}',
+    'mixed\r\n\ttabs  and   spaces  ',
+    'Ωmega ﬁ ǅ',
   ];
   for (const s of samples) assert.equal(tok.decode(tok.encode(s)), s, JSON.stringify(s));
 });
@@ -52,7 +64,8 @@ test('save -> load gives the same ids; save is atomic and accepts a directory', 
   assert.deepEqual(readdirSync(join(dir, 'nested')), ['tokenizer.json'], 'no temp file left behind');
   for (const load of [() => Tokenizer.load(file), () => Tokenizer.load(join(dir, 'nested'))]) {
     const t = load();
-    for (const s of CORPUS) assert.deepEqual(t.encode(s, { allowSpecial: true }), tok.encode(s, { allowSpecial: true }));
+    for (const s of CORPUS)
+      assert.deepEqual(t.encode(s, { allowSpecial: true }), tok.encode(s, { allowSpecial: true }));
     assert.equal(t.vocabSize, tok.vocabSize);
     assert.equal(t.eosId, tok.eosId);
     assert.deepEqual(t.toJSON(), tok.toJSON());
@@ -73,7 +86,13 @@ test('the saved file has the shape Hugging Face tokenizers reads', () => {
   assert.equal(j.pre_tokenizer.add_prefix_space, false);
   assert.equal(j.decoder.type, 'ByteLevel');
   assert.deepEqual(j.added_tokens[0], {
-    id: 0, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    id: 0,
+    content: '<|endoftext|>',
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
   });
   assert.equal(j.model.vocab['<|endoftext|>'], 0);
   assert.equal(Object.keys(j.model.vocab).length, tok.vocabSize);
@@ -108,18 +127,27 @@ test('malformed tokenizer.json: errors name the file and the field', () => {
   bad((j) => (j.model.merges[3] = 'abc'), /^Error: my\/tokenizer\.json: model\.merges\[3\] is not a pair: got "abc"/);
   bad((j) => (j.model.merges[4] = ['a', 'b', 'c']), /model\.merges\[4\] is not a pair/);
   bad((j) => (j.model.merges[5] = 'a zzzz'), /model\.merges\[5\]: token "zzzz" is not in model\.vocab/);
-  bad((j) => delete j.model.vocab[(j.model.merges[0] as string).replace(' ', '')], /model\.merges\[0\]: merged token .* is not in model\.vocab/);
+  bad(
+    (j) => delete j.model.vocab[(j.model.merges[0] as string).replace(' ', '')],
+    /model\.merges\[0\]: merged token .* is not in model\.vocab/,
+  );
   bad((j) => (j.model.vocab.x = -3), /model\.vocab\["x"\] must be an integer id/);
   bad((j) => (j.model.vocab.x = j.model.vocab.y), /model\.vocab: id \d+ is used by both "x" and "y"/);
   bad((j) => delete j.model.vocab['Ā'], /no token for byte 0x00 \("Ā"\)/);
   bad((j) => ((j.model as Record<string, unknown>).type = 'WordPiece'), /model\.type is "WordPiece"; only "BPE"/);
   bad((j) => (j.model.merges = 'nope' as never), /model\.merges must be an array/);
   bad((j) => (j.pre_tokenizer = { type: 'Whitespace' }), /pre_tokenizer is .*byte-level BPE only/);
-  bad((j) => (j.pre_tokenizer = { type: 'ByteLevel', add_prefix_space: true }), /pre_tokenizer\.add_prefix_space is true/);
+  bad(
+    (j) => (j.pre_tokenizer = { type: 'ByteLevel', add_prefix_space: true }),
+    /pre_tokenizer\.add_prefix_space is true/,
+  );
   bad((j) => (j.normalizer = { type: 'NFC' }), /normalizer .* must be null/);
   bad((j) => (j.added_tokens = [{ id: 'zero', content: 'x' }]), /added_tokens\[0\]\.id must be an integer id/);
   bad((j) => (j.added_tokens = [{ id: 5, content: '<|endoftext|>' }]), /has id 5 here but 0 in model\.vocab/);
-  bad((j) => (j.added_tokens = [{ id: 5, content: '<|new|>' }]), /special token "<\|new\|>" has id 5, which model\.vocab gives to/);
+  bad(
+    (j) => (j.added_tokens = [{ id: 5, content: '<|new|>' }]),
+    /special token "<\|new\|>" has id 5, which model\.vocab gives to/,
+  );
   bad((j) => {
     j.added_tokens = [];
     delete j.model.vocab['<|endoftext|>'];
@@ -145,7 +173,10 @@ test('GPT-2 files: a bad vocab.bpe line names the file and line', () => {
   writeFileSync(enc, JSON.stringify(vocab));
   const bpe = join(dir, 'vocab.bpe');
   writeFileSync(bpe, '#version: 0.2\na b\nab\n');
-  assert.throws(() => Tokenizer.fromGPT2Files(enc, bpe), /vocab\.bpe:3: expected two tokens separated by one space, got "ab"/);
+  assert.throws(
+    () => Tokenizer.fromGPT2Files(enc, bpe),
+    /vocab\.bpe:3: expected two tokens separated by one space, got "ab"/,
+  );
   writeFileSync(bpe, '#version: 0.2\na b\n');
   assert.throws(() => Tokenizer.fromGPT2Files(enc, bpe), /encoder\.json: no "<\|endoftext\|>"/);
   vocab['<|endoftext|>'] = 257;

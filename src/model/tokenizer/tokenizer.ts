@@ -112,9 +112,7 @@ export class Tokenizer {
 
   /** From GPT-2's own encoder.json + vocab.bpe; gives GPT-2's exact ids (eosId 50256). */
   static fromGPT2Files(encoderJsonPath: string, vocabBpePath: string): Tokenizer {
-    const parts = parseGPT2Files(
-      readText(encoderJsonPath), readText(vocabBpePath), encoderJsonPath, vocabBpePath,
-    );
+    const parts = parseGPT2Files(readText(encoderJsonPath), readText(vocabBpePath), encoderJsonPath, vocabBpePath);
     return new Tokenizer(parts, encoderJsonPath);
   }
 
@@ -189,7 +187,10 @@ export class Tokenizer {
       let ids = this.cache.get(word);
       if (ids === undefined) {
         const bytes = utf8Bytes(word);
-        ids = applyMerges(bytes.map((b) => this.byteIds[b]), this.table);
+        ids = applyMerges(
+          bytes.map((b) => this.byteIds[b]),
+          this.table,
+        );
         if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
         this.cache.set(word, ids);
       }

@@ -10,7 +10,13 @@ const repeat = (word: string, n: number) => Array<string>(n).fill(word);
 // The Hugging Face course example: hug x10, pug x5, pun x12, bun x4, hugs x5.
 // Pair counts: u g = 20, p u = 17, u n = 16, h u = 15, ... so "u g" is merged first; then
 // u n (16) beats h ug (15); then h ug (15).
-const HUGS = [...repeat('hug', 10), ...repeat('pug', 5), ...repeat('pun', 12), ...repeat('bun', 4), ...repeat('hugs', 5)];
+const HUGS = [
+  ...repeat('hug', 10),
+  ...repeat('pug', 5),
+  ...repeat('pun', 12),
+  ...repeat('bun', 4),
+  ...repeat('hugs', 5),
+];
 
 test('training learns the hand-checked first merges', () => {
   const t = Tokenizer.train(HUGS, { vocabSize: 257 + 3 });
@@ -44,7 +50,12 @@ test('special tokens in the corpus are not learned from', () => {
 });
 
 test('minFrequency stops training early; a tiny corpus stops when no pairs remain', () => {
-  assert.deepEqual(mergesOf(Tokenizer.train(HUGS, { vocabSize: 1000, minFrequency: 12 })), ['u g', 'u n', 'h ug', 'p un']);
+  assert.deepEqual(mergesOf(Tokenizer.train(HUGS, { vocabSize: 1000, minFrequency: 12 })), [
+    'u g',
+    'u n',
+    'h ug',
+    'p un',
+  ]);
   const all = Tokenizer.train(['abc'], { vocabSize: 1000 });
   assert.deepEqual(mergesOf(all), ['a b', 'ab c']);
   assert.equal(all.vocabSize, 259);
@@ -92,7 +103,7 @@ test('bad options name the field', () => {
 
 function randomCorpus(seed: number, n: number): string[] {
   const syllables = ['ab', 'ba', 'aa', 'an', 'the', ' ', '  ', 'é', '🤖', 'x', 'yy', '\n', ',', '1', '22', "'s"];
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   return Array.from({ length: n }, () => {
     let s = '';
     const len = 1 + Math.floor(rand() * 30);
@@ -118,7 +129,8 @@ function naiveTrain(texts: string[], vocabSize: number) {
   while (new Set(tokens).size < vocabSize) {
     const counts = new Map<string, number>();
     for (const { ids, n } of words) {
-      for (let i = 0; i + 1 < ids.length; i++) counts.set(`${ids[i]},${ids[i + 1]}`, (counts.get(`${ids[i]},${ids[i + 1]}`) ?? 0) + n);
+      for (let i = 0; i + 1 < ids.length; i++)
+        counts.set(`${ids[i]},${ids[i + 1]}`, (counts.get(`${ids[i]},${ids[i + 1]}`) ?? 0) + n);
     }
     let best: [number, number] | undefined;
     let bestCount = 0;

@@ -194,8 +194,13 @@ class WordSet {
    * A word listed twice for a pair is harmless: the second pass finds nothing to merge.
    */
   merge(
-    w: number, a: number, b: number, c: number, K: number,
-    addPair: (key: number, n: number, w: number) => void, touched: Set<number>,
+    w: number,
+    a: number,
+    b: number,
+    c: number,
+    K: number,
+    addPair: (key: number, n: number, w: number) => void,
+    touched: Set<number>,
   ): void {
     const { sym } = this;
     const s = this.start[w];
