@@ -14,7 +14,7 @@ import { runSharded, shardCount } from '../model/replica.js';
 import { RewardModel } from '../model/reward-model.js';
 import { generate } from '../model/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
-import { kernel, lmStep, shardLM } from '../train/kernels.js';
+import { kernels, shardLM } from '../train/kernels.js';
 import { RewardFn } from '../judge/reward-fn.js';
 import { defaultPPOConfig, trainPPO } from '../train/ppo.js';
 
@@ -68,7 +68,7 @@ export async function runBench(o: BenchOptions, log: (m: string) => void): Promi
   const step = () => {
     for (let i = 0; i < ids.length; i++) (ids[i] = rng.int(V)), (targets[i] = rng.int(V));
     opt.zeroGrad();
-    runSharded(replica, kernel('lmStep'), lmStep, shardLM(ids, targets, B, T, shardCount()));
+    runSharded(replica, kernels.lmStep, shardLM(ids, targets, B, T, shardCount()));
     clipGradNorm(model.params, 1);
     opt.update();
   };

@@ -3,18 +3,37 @@
 // thread), runs the same step function on its share of the batch, and leaves its gradients in
 // shared buffers that the main thread adds up. One synchronization per step.
 //
-// NOTE: step functions run in other isolates, so they are named by module URL and export name,
-// never passed as closures; their arguments must be structured-cloneable.
+// NOTE: step functions run in other isolates, so a worker finds them by module URL and export name
+// (a Kernel handle made by defineKernel), never as closures; their arguments must be structured-cloneable.
 
 import { availableParallelism } from 'node:os';
 import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import { gemm } from './gemm.js';
 import { Parameter } from './tensor.js';
 
-/** A function a worker can run: `export function fn(replica, payload)` in the module at url. */
+/** Where a worker finds a function: `export function name(replica, payload)` in the module at url. */
 export interface KernelRef {
   url: string;
   name: string;
+}
+
+/** A typed handle on an exported step function: its location for workers, and the function itself. */
+export interface Kernel<P, R, Rep = unknown> extends KernelRef {
+  readonly fn: (replica: Rep, payload: P) => R;
+}
+
+/**
+ * The handle of an exported function, named by the shorthand property it is passed in, so the name
+ * is the identifier and a rename fails at compile time: `defineKernel(import.meta.url, { lmStep })`.
+ * NOTE: the function must be exported under that same name from the module at url.
+ */
+export function defineKernel<Rep, P, R>(
+  url: string,
+  named: Record<string, (replica: Rep, payload: P) => R>,
+): Kernel<P, R, Rep> {
+  const names = Object.keys(named);
+  if (names.length !== 1) throw new Error(`defineKernel takes one function, got ${names.length}: ${names.join(', ')}`);
+  return { url, name: names[0], fn: named[names[0]] };
 }
 
 /** How to rebuild a set of named parameters in another thread (weights shared, gradients per thread). */
@@ -97,7 +116,7 @@ export class WorkerPool {
   start(i: number, kernel: KernelRef, replica: ReplicaSpec, payload: unknown): void {
     const s = this.slots[i];
     Atomics.store(s.flag, 0, 0);
-    s.port.postMessage({ kernel, replica, payload });
+    s.port.postMessage({ kernel: { url: kernel.url, name: kernel.name }, replica, payload });
   }
 
   /** Blocks until worker i is done; returns its result or throws its error. */

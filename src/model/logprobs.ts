@@ -6,6 +6,7 @@ import * as ops from '../engine/ops/index.js';
 import { IGNORE_INDEX } from '../engine/ops/loss.js';
 import { GPT } from './gpt.js';
 import { Replica, runSharded, shardCount } from './replica.js';
+import { defineKernel } from '../engine/parallel.js';
 
 /** A prompt and its completion, as token ids. */
 export interface TokenPair {
@@ -68,8 +69,9 @@ export function completionLogProbs(model: GPT, pairs: TokenPair[], padId: number
       const part = pairs.slice(i + k * batchSize, i + (k + 1) * batchSize);
       if (part.length) shards.push({ pairs: part, padId, role: 'policy' });
     }
-    for (const r of runSharded(replica, { url: import.meta.url, name: 'logprobShard' }, logprobShard, shards))
-      out.push(...r);
+    for (const r of runSharded(replica, logprobKernel, shards)) out.push(...r);
   }
   return out;
 }
+
+const logprobKernel = defineKernel(import.meta.url, { logprobShard });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { WorkerPool } from '../engine/parallel.js';
 import { RNG } from '../engine/rng.js';
-import { kernel, lmStep, shardLM } from '../train/kernels.js';
+import { kernels, shardLM } from '../train/kernels.js';
 import { presetConfig } from './config.js';
 import { GPT } from './gpt.js';
 import { runSharded } from './replica.js';
@@ -22,14 +22,14 @@ describe('data parallelism over worker threads', () => {
     const replica = { models: { policy: model }, heads: {} };
 
     const one = shardLM(ids, targets, B, T, 1);
-    const [whole] = runSharded(replica, kernel('lmStep'), lmStep, one);
+    const [whole] = runSharded(replica, kernels.lmStep, one);
     const want = model.params.map((p) => Float32Array.from(p.grad!));
     for (const p of model.params) p.zeroGrad();
 
     assert.ok(WorkerPool.get(), 'RLHF_THREADS=2 gives a pool');
     const two = shardLM(ids, targets, B, T, 2);
     assert.equal(two.length, 2);
-    const losses = runSharded(replica, kernel('lmStep'), lmStep, two);
+    const losses = runSharded(replica, kernels.lmStep, two);
     const loss = losses[0] * two[0].weight + losses[1] * two[1].weight;
     assert.ok(Math.abs(loss - whole) < 1e-5, `${loss} vs ${whole}`);
     model.params.forEach((p, k) => {
@@ -43,9 +43,9 @@ describe('data parallelism over worker threads', () => {
     // The workers see the optimizer's in-place updates: change a weight, and the next step agrees.
     model.params[0].data[0] += 0.5;
     for (const p of model.params) p.zeroGrad();
-    const l1 = runSharded(replica, kernel('lmStep'), lmStep, shardLM(ids, targets, B, T, 1))[0];
+    const l1 = runSharded(replica, kernels.lmStep, shardLM(ids, targets, B, T, 1))[0];
     for (const p of model.params) p.zeroGrad();
-    const l2 = runSharded(replica, kernel('lmStep'), lmStep, two);
+    const l2 = runSharded(replica, kernels.lmStep, two);
     assert.ok(Math.abs(l2[0] * two[0].weight + l2[1] * two[1].weight - l1) < 1e-5);
   });
 
@@ -64,7 +64,7 @@ describe('data parallelism over worker threads', () => {
     const bad = { ids: Int32Array.from([1, 2, 99]), targets: Int32Array.from([1, 2, 3]), B: 1, T: 3, weight: 1 };
     const good = { ...bad, ids: Int32Array.from([1, 2, 3]) };
     assert.throws(
-      () => runSharded(replica, kernel('lmStep'), lmStep, [good, bad]),
+      () => runSharded(replica, kernels.lmStep, [good, bad]),
       /in a worker thread: .*outside the vocabulary/s,
     );
   });

@@ -2,7 +2,7 @@
 // GPTs and heads, their weights shared with the main thread, their gradients their own.
 
 import { Parameter } from '../engine/tensor.js';
-import { KernelRef, ReplicaSpec, WorkerPool, shareParameters } from '../engine/parallel.js';
+import { Kernel, ReplicaSpec, WorkerPool, defineKernel, shareParameters } from '../engine/parallel.js';
 import { GPTConfig } from './config.js';
 import { GPT, ScalarHead } from './gpt.js';
 
@@ -72,7 +72,7 @@ export class ReplicaSet {
       this.specs.push({
         key: `${key}#${w}`,
         meta,
-        builder: { url: import.meta.url, name: 'buildReplica' },
+        builder: { url: builderKernel.url, name: builderKernel.name },
         weights,
         grads,
       });
@@ -111,7 +111,8 @@ export function buildReplica(spec: ReplicaSpec): Replica {
   return r;
 }
 
-/** Replica sets are cached per main replica (by identity of its models and heads) and pool size. */
+const builderKernel = defineKernel(import.meta.url, { buildReplica });
+
 /**
  * Replica sets, per first model (or head) of the replica: held weakly, so a model that is no longer
  * used releases its sets (gradient buffers) on this thread.
@@ -145,15 +146,10 @@ export function shardCount(): number {
 
 /**
  * Runs a step function on each shard: shard 0 on this thread with `main`, shard k on worker k-1
- * with its replica; then adds the workers' gradients into main's. `local` must be the function
- * that `kernel` names (the same code runs everywhere). At most shardCount() shards.
+ * with its replica; then adds the workers' gradients into main's. At most shardCount() shards.
  */
-export function runSharded<P, R>(
-  main: Replica,
-  kernel: KernelRef,
-  local: (r: Replica, payload: P) => R,
-  shards: P[],
-): R[] {
+export function runSharded<P, R>(main: Replica, kernel: Kernel<P, R, Replica>, shards: P[]): R[] {
+  const local = kernel.fn;
   const pool = WorkerPool.get();
   if (!pool || shards.length <= 1) return shards.map((s) => local(main, s));
   if (shards.length > pool.size + 1)

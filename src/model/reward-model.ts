@@ -7,6 +7,7 @@ import { Tensor } from '../engine/tensor.js';
 import { Checkpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { GPT, ScalarHead, rewardHead } from './gpt.js';
 import { Replica, runSharded, shardCount } from './replica.js';
+import { defineKernel } from '../engine/parallel.js';
 import { Tokenizer } from './tokenizer/index.js';
 
 /** Token ids of one scored text: prompt + completion + end-of-text, cut to at most T tokens. */
@@ -91,7 +92,7 @@ export class RewardModel {
         const part = seqs.slice(i + k * batchSize, i + (k + 1) * batchSize);
         if (part.length) shards.push({ batch: padSequences(part, this.tokenizer.eosId) });
       }
-      for (const rs of runSharded(this.replica, { url: import.meta.url, name: 'scoreShard' }, scoreShard, shards)) {
+      for (const rs of runSharded(this.replica, scoreKernel, shards)) {
         for (const r of rs) out.push(r - this.bias);
       }
     }
@@ -125,3 +126,5 @@ export class RewardModel {
     return new RewardModel(model, rewardHead(model.config.nEmbd, seed), tokenizer, 0, contextLength);
   }
 }
+
+const scoreKernel = defineKernel(import.meta.url, { scoreShard });

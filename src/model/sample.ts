@@ -7,6 +7,7 @@ import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
 import { GPT } from './gpt.js';
 import { Replica, runSharded, shardCount } from './replica.js';
+import { defineKernel } from '../engine/parallel.js';
 
 export interface SampleOptions {
   /** Most tokens to generate per prompt. */
@@ -182,7 +183,7 @@ export function generate(model: GPT, prompts: number[][], opts: SampleOptions): 
     shards.push({ prompts: prompts.slice(r0, r1), seed, rowOffset: r0, opts: { ...opts, rng: undefined } });
   }
   const replica = { models: { policy: model }, heads: {} };
-  return runSharded(replica, { url: import.meta.url, name: 'sampleShard' }, sampleShard, shards).flat();
+  return runSharded(replica, sampleKernel, shards).flat();
 }
 
 export interface SampleShard {
@@ -275,3 +276,5 @@ export function pickToken(
   }
   return rng.categorical(probs, V);
 }
+
+const sampleKernel = defineKernel(import.meta.url, { sampleShard });

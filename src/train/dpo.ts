@@ -10,7 +10,7 @@ import { GPT } from '../model/gpt.js';
 import { TokenPair, completionLogProbs } from '../model/logprobs.js';
 import { runSharded, shardCount } from '../model/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
-import { DPOShard, DPOStepResult, dpoStep, kernel } from './kernels.js';
+import { DPOShard, DPOStepResult, dpoStep, kernels } from './kernels.js';
 import { LoopSummary, OptimConfig, runTraining } from './loop.js';
 
 export interface DPOConfig extends OptimConfig {
@@ -163,7 +163,7 @@ export function trainDPO(
       step(_rng, step) {
         const items = Array.from({ length: cfg.batchSize }, (_, j) => at(step * cfg.batchSize + j));
         const sh = shards(items, cfg, tok.eosId);
-        const { loss, metrics } = combine(runSharded(replica, kernel('dpoStep'), dpoStep, sh), sh);
+        const { loss, metrics } = combine(runSharded(replica, kernels.dpoStep, sh), sh);
         return {
           loss,
           tokens: sh.reduce((a, s) => a + s.pairs.reduce((x, p) => x + p.prompt.length + p.completion.length, 0), 0),

@@ -25,7 +25,7 @@ import { GPT } from '../model/gpt.js';
 import { completionLogProbs } from '../model/logprobs.js';
 import { runSharded, shardCount } from '../model/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
-import { kernel, lmStep, shardLM } from './kernels.js';
+import { kernels, shardLM } from './kernels.js';
 import { LoopSummary, OptimConfig, runTraining } from './loop.js';
 import { LMBatch, LMSource, evalLoss } from './sft.js';
 
@@ -363,7 +363,7 @@ export function trainHindsight(
       step(rng, step) {
         const b = source.sample(rng, cfg.batchSize, step);
         const shards = shardLM(b.ids, b.targets, b.B, b.T, shardCount());
-        const losses = runSharded(replica, kernel('lmStep'), lmStep, shards);
+        const losses = runSharded(replica, kernels.lmStep, shards);
         // The batch loss is the token-weighted mean of the shards' mean losses.
         return { loss: losses.reduce((a, l, k) => a + l * shards[k].weight, 0), tokens: b.B * b.T };
       },

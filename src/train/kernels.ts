@@ -3,7 +3,7 @@
 // gradients, and returns plain numbers.
 
 import { Graph } from '../engine/graph.js';
-import { KernelRef } from '../engine/parallel.js';
+import { defineKernel } from '../engine/parallel.js';
 import { add, affine, reshape, selectRows } from '../engine/ops/elementwise.js';
 import { Tensor } from '../engine/tensor.js';
 import { meanEntropy, ppoPolicyLoss, ppoValueLoss } from '../objectives/ppo.js';
@@ -14,9 +14,6 @@ import { sequenceLogProbs } from '../objectives/sequence-logprobs.js';
 import { Replica } from '../model/replica.js';
 import { SeqBatch, rewardsOf } from '../model/reward-model.js';
 import { bradleyTerryLoss } from '../objectives/bradley-terry.js';
-
-const here = import.meta.url;
-export const kernel = (name: string): KernelRef => ({ url: here, name });
 
 export interface LMShard {
   ids: Int32Array;
@@ -242,3 +239,12 @@ export function ppoStep(r: Replica, s: PPOShard): Record<string, number> {
   g.dispose();
   return out;
 }
+
+/** Typed handles on this file's step functions, for runSharded. */
+export const kernels = {
+  lmStep: defineKernel(import.meta.url, { lmStep }),
+  rewardStep: defineKernel(import.meta.url, { rewardStep }),
+  dpoStep: defineKernel(import.meta.url, { dpoStep }),
+  rolloutShard: defineKernel(import.meta.url, { rolloutShard }),
+  ppoStep: defineKernel(import.meta.url, { ppoStep }),
+};

@@ -18,7 +18,7 @@ import { computeAdvantages } from '../objectives/gae.js';
 import { AdaptiveKLController, FixedKLController, KLController } from '../objectives/kl-controller.js';
 import { tokenRewards } from '../objectives/kl.js';
 import { maskedMean, maskedWhiten } from '../objectives/whiten.js';
-import { PPOShard, kernel, ppoStep, rolloutShard } from './kernels.js';
+import { PPOShard, kernels } from './kernels.js';
 import { progress } from './progress.js';
 
 export interface PPOConfig {
@@ -167,11 +167,7 @@ export async function trainPPO(
         Tc = Math.max(...pairs.map((p) => p.completion.length));
       const mask = new Float32Array(P * Tc);
       pairs.forEach((p, b) => mask.fill(1, b * Tc, b * Tc + p.completion.length));
-      const old = gridOf(
-        runSharded(replica, kernel('rolloutShard'), rolloutShard, splitPairs(pairs, tok.eosId, Tc)),
-        P,
-        Tc,
-      );
+      const old = gridOf(runSharded(replica, kernels.rolloutShard, splitPairs(pairs, tok.eosId, Tc)), P, Tc);
       const refLp = completionLogProbs(ref, pairs, tok.eosId);
       const logpRef = new Float32Array(P * Tc);
       refLp.forEach((lp, b) => logpRef.set(lp, b * Tc));
@@ -202,7 +198,7 @@ export async function trainPPO(
             cfg,
             tok.eosId,
           );
-          const res = runSharded(replica, kernel('ppoStep'), ppoStep, sh);
+          const res = runSharded(replica, kernels.ppoStep, sh);
           clipGradNorm(params, cfg.gradClip);
           opt.update(cfg.lr);
           res.forEach((r, k) => {

@@ -10,7 +10,7 @@ import { shardCount, runSharded } from '../model/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { RewardFn, scoreWith } from '../judge/reward-fn.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
-import { kernel, lmStep, shardLM } from './kernels.js';
+import { kernels, shardLM } from './kernels.js';
 import { OptimConfig, runTraining } from './loop.js';
 import { pairSource } from './sft.js';
 import { Generator, LocalGenerator } from './generator.js';
@@ -200,7 +200,7 @@ export async function trainReST(
           step(rng, step) {
             const b = source.sample(rng, cfg.batchSize, step);
             const shards = shardLM(b.ids, b.targets, b.B, b.T, shardCount(), b.weights);
-            const losses = runSharded(replica, kernel('lmStep'), lmStep, shards);
+            const losses = runSharded(replica, kernels.lmStep, shards);
             return { loss: losses.reduce((a, l, j) => a + l * shards[j].weight, 0), tokens: b.B * b.T };
           },
           save: (dir) =>

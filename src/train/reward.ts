@@ -15,7 +15,7 @@ import { RewardModel, encodeForReward, padSequences } from '../model/reward-mode
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { BaselinePair, bagOfWordsBaseline, lengthBaseline } from '../eval/baselines.js';
 import { bradleyTerry } from '../objectives/bradley-terry.js';
-import { RewardShard, RewardStepResult, kernel, rewardStep } from './kernels.js';
+import { RewardShard, RewardStepResult, kernels } from './kernels.js';
 import { LoopSummary, TrainTask, runTraining } from './loop.js';
 import { RewardConfig, validateRewardConfig } from './reward-config.js';
 
@@ -287,7 +287,7 @@ export function trainRewardModel(
           rm.tokenizer.eosId,
         ),
       );
-      const res: RewardStepResult[] = runSharded(rm.replica, kernel('rewardStep'), rewardStep, shards);
+      const res: RewardStepResult[] = runSharded(rm.replica, kernels.rewardStep, shards);
       const chosen = res.flatMap((r) => r.chosen),
         rejected = res.flatMap((r) => r.rejected);
       const m = pairMetrics(chosen, rejected);

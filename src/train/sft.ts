@@ -12,7 +12,7 @@ import { hasTrainingState, loadCheckpoint, saveCheckpoint } from '../model/check
 import { countParameters, presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
-import { kernel, lmStep, shardLM } from './kernels.js';
+import { kernels, shardLM } from './kernels.js';
 import { LoopSummary, TrainTask, runTraining } from './loop.js';
 import { runSharded, shardCount } from '../model/replica.js';
 import { SFTConfig, validateSFTConfig } from './sft-config.js';
@@ -254,7 +254,7 @@ export function trainSFT(
     step(rng, step) {
       const b = train.sample(rng, cfg.batchSize, step);
       const shards = shardLM(b.ids, b.targets, b.B, b.T, shardCount());
-      const losses = runSharded(replica, kernel('lmStep'), lmStep, shards);
+      const losses = runSharded(replica, kernels.lmStep, shards);
       // The batch loss is the token-weighted mean of the shards' mean losses.
       const loss = losses.reduce((acc, l, k) => acc + l * shards[k].weight, 0);
       return { loss, tokens: b.B * b.T };

@@ -218,3 +218,27 @@ export function selectRows(g: Graph, x: Tensor, idx: ArrayLike<number>): Tensor 
   });
   return y;
 }
+
+/**
+ * Logits (N, V) scaled by s in their first `keep` columns; the other columns are set to a large
+ * negative constant (probability exactly 0 after a softmax, yet finite, so p·log p stays 0) and get
+ * no gradient.
+ */
+export function scaleAndMaskColumns(g: Graph, x: Tensor, s: number, keep: number): Tensor {
+  const V = x.shape[x.shape.length - 1];
+  const y = g.output(x.shape, x);
+  const xd = x.data,
+    yd = y.data;
+  for (let o = 0; o < yd.length; o += V) {
+    for (let j = 0; j < V; j++) yd[o + j] = j < keep ? s * xd[o + j] : MASKED_LOGIT;
+  }
+  g.onBackward(y, () => {
+    const dy = y.grad!,
+      dx = g.gradOf(x);
+    for (let o = 0; o < dy.length; o += V) for (let j = 0; j < keep; j++) dx[o + j] += s * dy[o + j];
+  });
+  return y;
+}
+
+/** The logit of a token that may never be chosen (a padded vocabulary's extra rows). */
+export const MASKED_LOGIT = -1e9;

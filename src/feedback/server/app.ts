@@ -84,14 +84,12 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) =>
-    reply
-      .code(404)
-      .send({
-        error: {
-          code: 'not_found',
-          message: `no route ${req.method} ${req.url.split('?')[0]}; docs/api.md lists the API`,
-        },
-      }),
+    reply.code(404).send({
+      error: {
+        code: 'not_found',
+        message: `no route ${req.method} ${req.url.split('?')[0]}; docs/api.md lists the API`,
+      },
+    }),
   );
   app.addHook('onRoute', (r) => {
     if (!r.config?.spec) throw new Error(`route ${r.method} ${r.url} is not in the access table (access.ts ROUTES)`);
