@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import type { GemmBackend } from './gemm.js';
+import type { GemmBackend } from './gemm-backend.js';
 
 type Koffi = typeof import('koffi');
 type SgemmFn = (

@@ -3,7 +3,7 @@
 // result is copied back; the memory is kept and reused, growing to the largest product seen. Large
 // products are split by rows (or columns) of C between this thread and worker threads on the same memory.
 import { readFileSync } from 'node:fs';
-import type { GemmBackend } from './gemm.js';
+import type { GemmBackend } from './gemm-backend.js';
 import { type KernelArgs, WorkerPool } from './wasm/threads.js';
 
 /** The module's exports (pointers are byte addresses into the shared memory). */

@@ -9,41 +9,11 @@
 // Env: RLHF_BLAS=openblas|wasm|js|auto (default auto: the first that loads, in that order),
 //      RLHF_BLAS_LIB=/path/to/libopenblas.so (try only this library), RLHF_BLAS_THREADS=n (default 1).
 import os from 'node:os';
+import type { GemmBackend, GemmBackendName } from './gemm-backend.js';
 import { loadOpenBLAS } from './gemm-openblas.js';
 import { loadWasmGemm } from './gemm-wasm.js';
 
-export type GemmBackendName = 'openblas' | 'wasm-simd' | 'js';
-
-export interface GemmBackend {
-  readonly name: GemmBackendName;
-  readonly threads: number;
-  /** What is running, for benchmark printouts: library path, kernel build, thread count. */
-  readonly detail: string;
-  /**
-   * Row-major: C[M×N] = alpha · op(A)[M×K] · op(B)[K×N] + beta · C, where op(X) = X or Xᵀ.
-   * A starts at A[aOff] with leading dimension lda (the row stride of A as stored: K if not transposed,
-   * M if transposed, or more for a strided slice); the same for B and C. beta = 0 overwrites C, ignoring
-   * whatever (even NaN) was there. C must not overlap A or B.
-   */
-  sgemm(
-    transA: boolean,
-    transB: boolean,
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    A: Float32Array,
-    aOff: number,
-    lda: number,
-    B: Float32Array,
-    bOff: number,
-    ldb: number,
-    beta: number,
-    C: Float32Array,
-    cOff: number,
-    ldc: number,
-  ): void;
-}
+export type { GemmBackend, GemmBackendName };
 
 // ---- selection ----
 
