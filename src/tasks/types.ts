@@ -49,5 +49,3 @@ export interface LoadTaskOptions {
 }
 
 export type TaskName = 'positive' | 'tldr';
-
-export { TASK_NAMES, loadTask } from './registry.js';
