@@ -6,7 +6,7 @@ import { defaultDPOConfig, trainDPO } from '../train/dpo.js';
 import { splitComparisons } from '../train/reward.js';
 import { choiceArg, floatArg, intArg } from './args.js';
 import { loadComparisons, loadPolicy } from './inputs.js';
-import { addOptimOptions } from './train.js';
+import { addOptimOptions } from './optim-options.js';
 
 export function registerDPO(train: Command): void {
   const d = defaultDPOConfig;

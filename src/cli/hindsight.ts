@@ -12,7 +12,7 @@ import {
 } from '../train/hindsight.js';
 import { choiceArg, floatArg } from './args.js';
 import { loadComparisons, loadPolicy } from './inputs.js';
-import { addOptimOptions } from './train.js';
+import { addOptimOptions } from './optim-options.js';
 
 /**
  * Repeatable, comma-separated phrases ("\," is a comma inside a phrase).

@@ -12,7 +12,7 @@ import { curveTable, defaultSizes, rewardCurve } from '../train/curve.js';
 import { loadEnsemble, rankCandidates, toLabelingTask, trainEnsemble } from '../train/ensemble.js';
 import { splitComparisons, trainRewardModel } from '../train/reward.js';
 import { choiceArg, floatArg, intArg } from './args.js';
-import { addOptimOptions } from './train.js';
+import { addOptimOptions } from './optim-options.js';
 import { loadComparisons } from './inputs.js';
 
 export function registerRewardTraining(train: Command): void {
