@@ -3,7 +3,7 @@
 // server parse a large body. docs/api.md documents the same table.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { FeedbackStore, User } from '../store/types.js';
 import { ApiError } from './errors.js';
 
@@ -126,6 +126,10 @@ export const ROUTES = {
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteName = keyof typeof ROUTES;
+
+export type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+/** How the route modules add a route: by its name in ROUTES, which gives its method, URL and access. */
+export type AddRoute = (name: RouteName, opts: { schema?: FastifySchema }, handler: Handler) => void;
 
 /** The signed-in user of a request; id 0 is the admin of `--admin-token`, who has no row in the store. */
 export type Principal = Pick<User, 'id' | 'name' | 'role'>;

@@ -2,15 +2,9 @@
 // `app.inject`, `rlhf serve` calls `listen`). Routes come from the table in access.ts; bodies are
 // checked by JSON schema (unknown fields rejected), and every error is {error: {code, message}}.
 
-import Fastify, {
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type FastifySchema,
-  type FastifyServerOptions,
-} from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { FeedbackStore } from '../store/types.js';
-import { DEFAULT_LIMITS, ROUTES, accessHook, type RouteName } from './access.js';
+import { type AddRoute, DEFAULT_LIMITS, type Handler, ROUTES, type RouteName, accessHook } from './access.js';
 import { handleError } from './errors.js';
 import { registerAdminRoutes, type GenerateFn } from './routes-admin.js';
 import { registerLabelerRoutes } from './routes-labeler.js';
@@ -32,9 +26,6 @@ export interface ServerOptions {
   /** The pages' files (default: loaded from src/feedback/web/static and dist/feedback/web). */
   assets?: WebAssets;
 }
-
-export type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-export type AddRoute = (name: RouteName, opts: { schema?: FastifySchema }, handler: Handler) => void;
 
 /**
  * The Content-Security-Policy of every response: scripts and styles only from this origin (no inline

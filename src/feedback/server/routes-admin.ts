@@ -2,7 +2,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import type { FeedbackStore, ProjectSettings, Role, User } from '../store/types.js';
-import { pathId } from './access.js';
+import { type AddRoute, pathId } from './access.js';
 import { ApiError } from './errors.js';
 import { exportFileName, exportProject, type ExportFormat } from './export.js';
 import { requireProject } from './routes-labeler.js';
@@ -18,7 +18,6 @@ import {
 } from './schemas.js';
 import { ImportError, groupCompletions, parseImport, type ImportFormat } from './tasks-import.js';
 import { projectStatsWithThroughput } from './report.js';
-import type { AddRoute } from './app.js';
 
 /** Completions for each prompt: n samples of a policy (rlhf serve --policy). */
 export type GenerateFn = (prompts: string[], n: number) => Promise<string[][]>;

@@ -2,10 +2,9 @@
 // next task, submit a judgment, my progress.
 
 import type { FeedbackStore, JudgmentInput, Project } from '../store/types.js';
-import type { Principal } from './access.js';
+import type { AddRoute, Principal } from './access.js';
 import { ApiError } from './errors.js';
 import { judgmentBody } from './schemas.js';
-import type { AddRoute } from './app.js';
 
 export interface LabelerRouteOptions {
   store: FeedbackStore;
