@@ -1,7 +1,7 @@
 // `rlhf train ppo`: PPO against a reward model with a KL penalty to the starting policy.
 
 import { Command } from 'commander';
-import { loadRewardFn } from '../judge/reward-fn.js';
+import { loadRewardFn } from '../remote/reward-client.js';
 import { defaultPPOConfig, trainPPO } from '../train/ppo.js';
 import { floatArg, intArg } from './args.js';
 import { loadPolicy, loadPrompts } from './inputs.js';

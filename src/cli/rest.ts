@@ -2,8 +2,8 @@
 
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { isRewardUrl, loadRewardFn } from '../judge/reward-fn.js';
-import { probeRewardServer } from '../remote/reward-client.js';
+import { isRewardUrl } from '../judge/reward-fn.js';
+import { loadRewardFn, probeRewardServer } from '../remote/reward-client.js';
 import { defaultReSTConfig, trainReST } from '../train/rest.js';
 import { floatArg, intArg } from './args.js';
 import { loadPolicy, loadPrompts } from './inputs.js';

@@ -2,8 +2,8 @@
 
 import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { isRewardUrl, loadRewardFn } from '../judge/reward-fn.js';
-import { probeRewardServer } from '../remote/reward-client.js';
+import { isRewardUrl } from '../judge/reward-fn.js';
+import { loadRewardFn, probeRewardServer } from '../remote/reward-client.js';
 import { bestOfN, bestOfNKL } from '../train/best-of-n.js';
 import { GenerationOptions, Generator, LocalGenerator } from '../train/generator.js';
 import { collect, floatArg, intArg } from './args.js';

@@ -1,7 +1,7 @@
 // What a trainer optimizes: any function that scores completions of prompts. A reward-model
 // checkpoint, a built-in gold judge, or a remote scorer all plug in through this one interface.
 
-import { RewardModel } from '../model/reward-model.js';
+import type { RewardModel } from '../model/reward-model.js';
 
 export interface ScoredText {
   prompt: string;
@@ -19,23 +19,6 @@ export function rewardModelFn(rm: RewardModel): RewardFn {
 /** True for an http(s):// URL (a reward server) rather than a directory. */
 export function isRewardUrl(spec: string): boolean {
   return /^https?:\/\//i.test(spec);
-}
-
-/**
- * Loads a reward-model directory as a reward function, or, given an http(s):// URL, the reward
- * function of a `rlhf serve-reward` server (RLHF_REMOTE_TIMEOUT, _RETRIES, _API_KEY apply).
- */
-export function loadRewardFn(dirOrUrl: string): RewardFn {
-  if (isRewardUrl(dirOrUrl)) {
-    if (!URL.canParse(dirOrUrl))
-      throw new Error(`reward URL "${dirOrUrl}" is not a URL; give one like http://127.0.0.1:8001`);
-    // NOTE: the HTTP client lives in src/remote, loaded only when a URL is given, so this layer
-    // itself knows nothing of HTTP.
-    let remote: Promise<RewardFn> | undefined;
-    return async (items) =>
-      (await (remote ??= import('../remote/reward-client.js').then((m) => m.remoteRewardFn(dirOrUrl))))(items);
-  }
-  return rewardModelFn(RewardModel.load(dirOrUrl));
 }
 
 /** Checks a reward function's answer: one finite number per item. */

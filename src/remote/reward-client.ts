@@ -1,9 +1,10 @@
 // A RewardFn that calls `rlhf serve-reward` (POST /v1/score): consecutive items of the same prompt
 // travel as one entry, entries are packed into requests of at most batchSize completions, sent
-// with a concurrency limit and the retry machinery of http.ts.
+// with a concurrency limit and the retry machinery of http.ts. loadRewardFn reads `--reward DIR|URL`.
 
-import { RewardFn, ScoredText } from '../judge/reward-fn.js';
-import { HttpOptions, httpOptionsFromEnv, requestJson, runPool, serverRoot, unexpectedAnswer } from './http.js';
+import { type RewardFn, type ScoredText, isRewardUrl, rewardModelFn } from '../judge/reward-fn.js';
+import { RewardModel } from '../model/reward-model.js';
+import { type HttpOptions, httpOptionsFromEnv, requestJson, runPool, serverRoot, unexpectedAnswer } from './http.js';
 
 export interface RemoteRewardOptions extends HttpOptions {
   /** Most completions in one request (default 256). */
@@ -89,4 +90,19 @@ export function remoteRewardFn(url: string, opts: RemoteRewardOptions = {}): Rew
     });
     return scores;
   };
+}
+
+/**
+ * `--reward DIR|URL`: a reward-model directory as a reward function, or, given an http(s):// URL, the
+ * reward function of a `rlhf serve-reward` server (RLHF_REMOTE_TIMEOUT, _RETRIES, _API_KEY apply).
+ */
+export function loadRewardFn(dirOrUrl: string): RewardFn {
+  if (isRewardUrl(dirOrUrl)) {
+    if (!URL.canParse(dirOrUrl))
+      throw new Error(`reward URL "${dirOrUrl}" is not a URL; give one like http://127.0.0.1:8001`);
+    // NOTE: built on first use, so a bad URL or RLHF_REMOTE_* value surfaces when scoring starts.
+    let remote: RewardFn | undefined;
+    return async (items) => (remote ??= remoteRewardFn(dirOrUrl))(items);
+  }
+  return rewardModelFn(RewardModel.load(dirOrUrl));
 }

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
-import { loadRewardFn, scoreWith } from '../judge/reward-fn.js';
+import { scoreWith } from '../judge/reward-fn.js';
 import { presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { RewardModel } from '../model/reward-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
-import { probeRewardServer, remoteRewardFn } from './reward-client.js';
+import { loadRewardFn, probeRewardServer, remoteRewardFn } from './reward-client.js';
 import { buildRewardServer } from './reward-server.js';
 
 const countA = (items: { completion: string }[]) => items.map((it) => (it.completion.match(/a/g) ?? []).length);
