@@ -24,7 +24,7 @@ import {
   sampleCompletions,
   winRate,
 } from './evaluate.js';
-import { DemoContext, loadPolicyDir, readComparisonsFile } from './pipeline.js';
+import { type DemoContext, loadPolicyDir, readComparisonsFile } from './context.js';
 
 export const METHODS = ['sft', 'best_of_n', 'ppo', 'rest', 'hindsight', 'dpo'] as const;
 export type MethodName = (typeof METHODS)[number];

@@ -5,37 +5,20 @@
 
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Comparison } from '../data/comparison.js';
-import { loadCheckpoint } from '../model/checkpoint.js';
-import { RewardModel } from '../model/reward-model.js';
-import { Tokenizer } from '../model/tokenizer/index.js';
-import { GPT } from '../model/gpt.js';
-import { TaskSpec, defaultLabelers, labelAgreement, loadTask, simulateLabels } from '../tasks/index.js';
-import { trainSFT } from '../train/sft.js';
-import { defaultSFTConfig } from '../train/sft-config.js';
-import { defaultRewardConfig } from '../train/reward-config.js';
-import { splitComparisons, trainRewardModel } from '../train/reward.js';
-import { DemoConfig, fingerprint } from './config.js';
-import { sampleCompletions } from './evaluate.js';
-import { RewardFn, rewardModelFn } from '../judge/reward-fn.js';
-import { Generator, LocalGenerator } from '../train/generator.js';
+import { type RewardFn, rewardModelFn } from '../judge/reward-fn.js';
 import { RemoteGenerator } from '../remote/generator-client.js';
-import { remoteRewardFn } from '../remote/reward-client.js';
 import { httpOptionsFromEnv } from '../remote/http.js';
+import { remoteRewardFn } from '../remote/reward-client.js';
+import { type TaskSpec, loadTask } from '../tasks/index.js';
+import { LocalGenerator } from '../train/generator.js';
+import { defaultSFTConfig } from '../train/sft-config.js';
+import { trainSFT } from '../train/sft.js';
+import { type DemoConfig, fingerprint } from './config.js';
+import { type DemoContext, loadRewardModel, writeJsonlSync } from './context.js';
+import { labelPairs, samplePairs, trainReward } from './labels-and-reward.js';
 import { runMethods } from './methods.js';
-import { StagePlan, StageRunner, fmt } from './stages.js';
-import { DemoSummary, writeReport } from './report.js';
-
-export interface DemoContext {
-  cfg: DemoConfig;
-  task: TaskSpec;
-  runner: StageRunner;
-  log: (m: string) => void;
-  /** What samples a policy: the built-in engine, or --generator's server with the policy's weights sent to it. */
-  generatorFor: (model: GPT, tok: Tokenizer) => Promise<Generator>;
-  /** The reward model as a reward function: the checkpoint in DIR/reward, or --scorer's server. */
-  proxy: () => RewardFn;
-}
+import { type DemoSummary, writeReport } from './report.js';
+import { type StagePlan, StageRunner, fmt } from './stages.js';
 
 /** Planned seconds of each stage on 2 cores (full run); --quick scales them down. */
 const PLAN: StagePlan[] = [
@@ -214,10 +197,6 @@ function describeDiff(now: Record<string, unknown>, prev: Record<string, unknown
 
 // ---- stages ----
 
-function writeJsonlSync(path: string, records: unknown[]): void {
-  writeFileSync(path, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-}
-
 function writeTaskData(task: TaskSpec, dir: string) {
   writeJsonlSync(
     join(dir, 'corpus.jsonl'),
@@ -235,146 +214,6 @@ function writeTaskData(task: TaskSpec, dir: string) {
     sftExamples: task.sft.length,
     trainPrompts: task.trainPrompts.length,
     evalPrompts: task.eval.length,
-  };
-}
-
-export function loadPolicyDir(dir: string): { model: GPT; tok: Tokenizer } {
-  const ck = loadCheckpoint(dir);
-  if (!ck.tokenizer) throw new Error(`${dir}: checkpoint without tokenizer.json`);
-  return { model: ck.model, tok: ck.tokenizer };
-}
-
-async function samplePairs(ctx: DemoContext, dir: string) {
-  const { cfg, task, runner } = ctx;
-  const { model, tok } = loadPolicyDir(runner.dir('sft'));
-  const prompts = task.trainPrompts.slice(0, cfg.pairPrompts);
-  const samples = await sampleCompletions(await ctx.generatorFor(model, tok), tok, prompts, 2, {
-    maxNewTokens: task.generation.maxNewTokens,
-    nPositions: model.config.nPositions,
-    stop: task.generation.stop,
-    seed: cfg.seed + 11,
-  });
-  const pairs = prompts
-    .map((prompt, i) => ({ prompt, a: samples[i][0].text, b: samples[i][1].text }))
-    .filter((p) => p.a.trim().length > 0 && p.b.trim().length > 0 && p.a !== p.b);
-  writeJsonlSync(join(dir, 'pairs.jsonl'), pairs);
-  return { prompts: prompts.length, pairs: pairs.length };
-}
-
-export interface LabelsResult {
-  comparisons: number;
-  trainComparisons: number;
-  evalComparisons: number;
-  labelers: { id: string; beta: number; careless: number }[];
-  /** Labels' agreement with the gold judge's preference, and between two labelers of the same pair. */
-  agreement: {
-    withGold: number;
-    betweenLabelers: number | null;
-    perLabeler: Record<string, { n: number; withGold: number }>;
-  };
-}
-
-/** A JSONL file an earlier stage of this demo wrote (trusted: not validated again). */
-function readOwnJsonl<T>(path: string): T[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as T);
-}
-
-export function readComparisonsFile(path: string): Comparison[] {
-  return readOwnJsonl<Comparison>(path);
-}
-
-function labelPairs(ctx: DemoContext, dir: string): LabelsResult {
-  const { cfg, task, runner } = ctx;
-  const pairs = readOwnJsonl<{ prompt: string; a: string; b: string }>(join(runner.dir('pairs'), 'pairs.jsonl'));
-  const labelers = defaultLabelers();
-  // Two labelers on the first overlapPairs pairs (for their agreement), one on the rest, as a
-  // labeling project with partial overlap would.
-  const comps = [
-    ...simulateLabels(pairs.slice(0, cfg.overlapPairs), task.gold, labelers, { seed: cfg.seed + 23, perPair: 2 }),
-    ...simulateLabels(pairs.slice(cfg.overlapPairs), task.gold, labelers, { seed: cfg.seed + 24, perPair: 1 }),
-  ];
-  // Split by prompt, so no held-out pair's prompt is seen in training.
-  const { train, eval: ev } = splitComparisons(comps, 0.1);
-  writeJsonlSync(join(dir, 'labels.jsonl'), comps);
-  writeJsonlSync(join(dir, 'train.jsonl'), train);
-  writeJsonlSync(join(dir, 'eval.jsonl'), ev);
-  return {
-    comparisons: comps.length,
-    trainComparisons: train.length,
-    evalComparisons: ev.length,
-    labelers: labelers.map((l) => ({ id: l.id, beta: l.beta, careless: l.careless })),
-    agreement: labelAgreement(comps, task.gold),
-  };
-}
-
-export interface RewardStageResult {
-  /** Accuracy on held-out labels (noisy, as labelers gave them). */
-  accuracyVsLabels: number | null;
-  /** Accuracy against the gold judge's own preference, on fresh SFT pairs of held-out prompts. */
-  accuracyVsGold: number;
-  goldPairs: number;
-  parameters: number;
-}
-
-async function trainReward(ctx: DemoContext, dir: string): Promise<RewardStageResult> {
-  const { cfg, task, runner, log } = ctx;
-  const train = readComparisonsFile(join(runner.dir('labels'), 'train.jsonl'));
-  const ev = readComparisonsFile(join(runner.dir('labels'), 'eval.jsonl'));
-  const { rm, result } = trainRewardModel(
-    train,
-    ev,
-    {
-      ...defaultRewardConfig,
-      outDir: dir,
-      init: runner.dir('sft'),
-      contextLength: cfg.contextLength,
-      epochs: cfg.rewardEpochs,
-      lr: cfg.rewardLr,
-      batchSize: 32,
-      evalEvery: 0,
-      seed: cfg.seed,
-    },
-    log,
-  );
-  // Accuracy against the gold judge on fresh pairs: SFT samples of held-out prompts, two by two,
-  // leaving out the pairs the gold judge calls a tie.
-  const { model, tok } = loadPolicyDir(runner.dir('sft'));
-  const prompts = task.eval.map((e) => e.prompt);
-  const k = cfg.rewardEvalSamples;
-  const samples = await sampleCompletions(await ctx.generatorFor(model, tok), tok, prompts, k, {
-    maxNewTokens: task.generation.maxNewTokens,
-    nPositions: model.config.nPositions,
-    stop: task.generation.stop,
-    seed: cfg.seed + 41,
-  });
-  const pairs: { prompt: string; a: string; b: string; goldA: boolean }[] = [];
-  prompts.forEach((prompt, i) => {
-    for (let j = 0; j + 1 < k; j += 2) {
-      const a = samples[i][j].text,
-        b = samples[i][j + 1].text;
-      const ga = task.gold.score(prompt, a),
-        gb = task.gold.score(prompt, b);
-      if (ga !== gb) pairs.push({ prompt, a, b, goldA: ga > gb });
-    }
-  });
-  const sa = rm.score(pairs.map((p) => ({ prompt: p.prompt, completion: p.a })));
-  const sb = rm.score(pairs.map((p) => ({ prompt: p.prompt, completion: p.b })));
-  let right = 0;
-  pairs.forEach((p, i) => {
-    if (sa[i] > sb[i] === p.goldA) right++;
-  });
-  const accuracyVsGold = pairs.length ? right / pairs.length : NaN;
-  log(
-    `reward: accuracy against the gold judge ${(100 * accuracyVsGold).toFixed(1)}% on ${pairs.length} fresh held-out pairs`,
-  );
-  return {
-    accuracyVsLabels: result.eval?.accuracy ?? null,
-    accuracyVsGold,
-    goldPairs: pairs.length,
-    parameters: result.parameters,
   };
 }
 
@@ -404,8 +243,4 @@ function proxyFn(cfg: DemoConfig, runner: StageRunner): RewardFn {
   return cfg.scorer
     ? remoteRewardFn(cfg.scorer, httpOptionsFromEnv())
     : rewardModelFn(loadRewardModel(runner.dir('reward')));
-}
-
-export function loadRewardModel(dir: string): RewardModel {
-  return RewardModel.fromCheckpoint(loadCheckpoint(dir));
 }

@@ -4,9 +4,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChartSVG } from '../eval/plot.js';
-import { MethodEval, PartingPoint, partingPoint } from './evaluate.js';
-import { CurvePoint, METHODS, MethodName, MethodsResult } from './methods.js';
-import { DemoContext, LabelsResult, RewardStageResult } from './pipeline.js';
+import { type MethodEval, type PartingPoint, partingPoint } from './evaluate.js';
+import { type CurvePoint, METHODS, type MethodName, type MethodsResult } from './methods.js';
+import type { DemoContext } from './context.js';
+import type { LabelsResult, RewardStageResult } from './labels-and-reward.js';
 
 export interface DemoSummary {
   task: string;
