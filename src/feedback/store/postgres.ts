@@ -6,16 +6,39 @@
 // labelers lease different tasks at once, but a place is a count over judgments and leases, not a row,
 // so the count would still need rechecking under the lock; one lock per project is simpler, keeps
 // "fullest task first" exact, and costs little (a lease transaction takes ~1 ms; labelers take ~30 s).
+// Rows, queries and lookups are in postgres-rows.ts; leasing a task and storing a judgment in
+// postgres-labeling.ts.
 
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Comparison } from '../../data/comparison.js';
 import { FieldError } from '../../data/field-error.js';
-import { leaseMsOption, overFull } from './leases.js';
+import { leaseMsOption } from './leases.js';
+import { pgLocation } from './pg-location.js';
+import * as labeling from './postgres-labeling.js';
 import { lockSpace, migratePostgres } from './postgres-migrations.js';
+import {
+  type JudgmentRow,
+  type PgContext,
+  type ProjectRow,
+  type TaskRow,
+  type UserRow,
+  P_COLS,
+  T_COLS,
+  U_COLS,
+  json,
+  one,
+  pgCode,
+  requireProject,
+  requireUser,
+  toJudgment,
+  toProject,
+  toTask,
+  toUser,
+  tx,
+} from './postgres-rows.js';
 import { computeProjectStats } from './stats.js';
 import { judgmentToComparison } from './to-comparison.js';
-import { hashToken, newToken, shownOrder } from './tokens.js';
+import { hashToken, newToken } from './tokens.js';
 import {
   StoreError,
   type Assignment,
@@ -33,17 +56,7 @@ import {
   type TaskInput,
   type User,
 } from './types.js';
-import {
-  checkJudgment,
-  parseJudgmentShape,
-  parseSettings,
-  parseTask,
-  requireId,
-  requireName,
-  requireRole,
-  requireInt,
-} from './validate.js';
-import { pgLocation } from './pg-location.js';
+import { parseSettings, parseTask, requireId, requireInt, requireName, requireRole } from './validate.js';
 
 export interface PostgresStoreOptions extends StoreOptions {
   /** The schema holding the tables (created if missing); also `?schema=` in the URL. Default: the role's search_path (usually public). */
@@ -52,128 +65,19 @@ export interface PostgresStoreOptions extends StoreOptions {
   poolSize?: number;
 }
 
-interface ProjectRow {
-  id: number;
-  name: string;
-  settings: ProjectSettings;
-  created_at: Date;
-}
-interface UserRow {
-  id: number;
-  name: string;
-  role: Role;
-  disabled: boolean;
-  created_at: Date;
-}
-interface TaskRow {
-  id: number;
-  project_id: number;
-  prompt: string;
-  completions: string[];
-  gold: number[] | null;
-  meta: Record<string, unknown> | null;
-  created_at: Date;
-}
-interface JudgmentRow {
-  id: number;
-  task_id: number;
-  labeler_id: number;
-  submission_id: string;
-  status: Judgment['status'];
-  choice: number | null;
-  ranking: number[] | null;
-  shown: number[];
-  axes: Record<string, number> | null;
-  feedback: string | null;
-  created_at: Date;
-}
-
-// Explicit columns, never *, in prepared statements: a later migration adding a column must not change
-// the result type of a plan cached by a running server ("cached plan must not change result type").
-const P_COLS = 'id, name, settings, created_at';
-const U_COLS = 'id, name, role, disabled, created_at';
-const T_COLS = 't.id, t.project_id, t.prompt, t.completions, t.gold, t.meta, t.created_at';
-const J_COLS = 'id, task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, feedback, created_at';
-
-const toProject = (r: ProjectRow): Project => ({
-  id: r.id,
-  name: r.name,
-  settings: r.settings,
-  createdAt: r.created_at.toISOString(),
-});
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  name: r.name,
-  role: r.role,
-  disabled: r.disabled,
-  createdAt: r.created_at.toISOString(),
-});
-
-function toTask(r: TaskRow): Task {
-  const t: Task = {
-    id: r.id,
-    projectId: r.project_id,
-    prompt: r.prompt,
-    completions: r.completions,
-    createdAt: r.created_at.toISOString(),
-  };
-  if (r.gold !== null) t.gold = r.gold;
-  if (r.meta !== null) t.meta = r.meta;
-  return t;
-}
-
-function toJudgment(r: JudgmentRow): Judgment {
-  const j: Judgment = {
-    id: r.id,
-    taskId: r.task_id,
-    labelerId: r.labeler_id,
-    submissionId: r.submission_id,
-    status: r.status,
-    shown: r.shown,
-    createdAt: r.created_at.toISOString(),
-  };
-  if (r.choice !== null) j.choice = r.choice;
-  if (r.ranking !== null) j.ranking = r.ranking;
-  if (r.axes !== null) j.axes = r.axes;
-  if (r.feedback !== null) j.feedback = r.feedback;
-  return j;
-}
-
-const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
-const pgCode = (e: unknown) => (e as { code?: string }).code;
-const pgConstraint = (e: unknown) => (e as { constraint?: string }).constraint;
-
-/** Places of task t taken: its done judgments (done_count), plus live leases of other enabled labelers. */
-const taken = (
-  labeler: string,
-  now: string,
-) => `(t.done_count + (SELECT count(*) FROM task_leases l JOIN users u ON u.id = l.labeler_id
-  WHERE l.task_id = t.id AND l.labeler_id <> ${labeler} AND l.expires_at > ${now} AND NOT u.disabled))::int`;
-const UNSEEN = 'NOT EXISTS (SELECT 1 FROM judgments j WHERE j.task_id = t.id AND j.labeler_id = $2)';
-// $1 project, $2 labeler, $3 now, $4 overlap. Fullest first, then oldest: partly taken tasks (some
-// done, or leased by others) are few and counted one by one; failing those, the oldest untouched
-// task comes straight off the tasks_open index.
-const PARTIAL = `SELECT * FROM (SELECT ${T_COLS}, ${taken('$2', '$3')} AS taken FROM tasks t WHERE t.id IN (
-    SELECT id FROM tasks WHERE project_id = $1 AND gold IS NULL AND done_count > 0 AND done_count < $4
-    UNION SELECT task_id FROM task_leases WHERE project_id = $1 AND labeler_id <> $2 AND expires_at > $3)
-  AND t.gold IS NULL AND ${UNSEEN}) x WHERE taken < $4 ORDER BY taken DESC, id LIMIT 1`;
-const FRESH = `SELECT ${T_COLS} FROM tasks t WHERE t.project_id = $1 AND t.gold IS NULL AND t.done_count = 0 AND ${UNSEEN}
-  AND NOT EXISTS (SELECT 1 FROM task_leases l JOIN users u ON u.id = l.labeler_id
-                  WHERE l.task_id = t.id AND l.labeler_id <> $2 AND l.expires_at > $3 AND NOT u.disabled)
-  ORDER BY t.id LIMIT 1`;
-const GOLD = `SELECT ${T_COLS} FROM tasks t WHERE t.project_id = $1 AND t.gold IS NOT NULL AND ${UNSEEN} ORDER BY t.id LIMIT 1`;
-
 export class PostgresFeedbackStore implements FeedbackStore {
   private closed = false;
 
+  readonly pool: pg.Pool;
+
   private constructor(
-    readonly pool: pg.Pool,
+    /** The pool, lock space, clock and lease length, for the parts in postgres-labeling.ts. */
+    private readonly cx: PgContext,
     /** The schema the tables are in. */
     readonly schema: string,
-    private readonly locks: number,
-    private readonly now: () => Date,
-    private readonly leaseMs: number,
-  ) {}
+  ) {
+    this.pool = cx.pool;
+  }
 
   /** Connects to `url` (postgres://… or postgresql://…), migrates the schema, and returns the store. */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresFeedbackStore> {
@@ -202,7 +106,10 @@ export class PostgresFeedbackStore implements FeedbackStore {
             `PostgreSQL at ${loc.display}: the role's search_path names no existing schema; create one or give ?schema=NAME`,
           );
         await migratePostgres(c, { schema, createSchema: loc.schema !== undefined });
-        return new PostgresFeedbackStore(pool, schema, lockSpace(schema), options.now ?? (() => new Date()), leaseMs);
+        return new PostgresFeedbackStore(
+          { pool, locks: lockSpace(schema), now: options.now ?? (() => new Date()), leaseMs },
+          schema,
+        );
       } finally {
         c.release();
       }
@@ -212,41 +119,6 @@ export class PostgresFeedbackStore implements FeedbackStore {
     }
   }
 
-  /** Runs fn in a transaction holding the project's advisory lock (when given); commits before resolving. */
-  private async tx<T>(projectLock: number | null, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      // Both are integers of ours, so BEGIN and the lock can go in one round trip (simple protocol).
-      await c.query(
-        projectLock === null ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${this.locks | 0}, ${projectLock | 0})`,
-      );
-      const r = await fn(c);
-      await c.query('COMMIT');
-      return r;
-    } catch (e) {
-      await c.query('ROLLBACK').catch((re: Error) => {
-        broken = re;
-      });
-      throw e;
-    } finally {
-      c.release(broken); // a connection that cannot even roll back is discarded, not reused
-    }
-  }
-
-  /**
-   * The first row (if any) of a query run as a named prepared statement: planned once per connection,
-   * not per call (planning nextTask's queries cost more than running them).
-   */
-  private async one<R extends pg.QueryResultRow>(
-    sql: string,
-    params: unknown[],
-    c: pg.ClientBase | pg.Pool = this.pool,
-  ): Promise<R | undefined> {
-    const name = 'rlhf_' + createHash('sha1').update(sql).digest('hex').slice(0, 16);
-    return (await c.query<R>({ name, text: sql, values: params })).rows[0];
-  }
-
   // ---- projects ----
 
   async createProject(name: string, settings?: Partial<ProjectSettings>): Promise<Project> {
@@ -254,9 +126,10 @@ export class PostgresFeedbackStore implements FeedbackStore {
     const s = parseSettings(settings);
     try {
       return toProject(
-        (await this.one<ProjectRow>(
+        (await one<ProjectRow>(
           `INSERT INTO projects (name, settings, created_at) VALUES ($1, $2, $3) RETURNING ${P_COLS}`,
-          [n, JSON.stringify(s), this.now()],
+          [n, JSON.stringify(s), this.cx.now()],
+          this.pool,
         ))!,
       );
     } catch (e) {
@@ -270,18 +143,12 @@ export class PostgresFeedbackStore implements FeedbackStore {
   }
 
   async getProject(id: number): Promise<Project | null> {
-    const r = await this.one<ProjectRow>(`SELECT ${P_COLS} FROM projects WHERE id = $1`, [requireId(id, 'projectId')]);
-    return r ? toProject(r) : null;
-  }
-
-  private async project(id: number, c?: pg.ClientBase): Promise<Project> {
-    const r = await this.one<ProjectRow>(
+    const r = await one<ProjectRow>(
       `SELECT ${P_COLS} FROM projects WHERE id = $1`,
       [requireId(id, 'projectId')],
-      c,
+      this.pool,
     );
-    if (!r) throw new StoreError('not_found', `no project ${id}`);
-    return toProject(r);
+    return r ? toProject(r) : null;
   }
 
   // ---- users ----
@@ -291,9 +158,10 @@ export class PostgresFeedbackStore implements FeedbackStore {
     const ro = requireRole(role);
     const token = newToken();
     try {
-      const r = await this.one<UserRow>(
+      const r = await one<UserRow>(
         `INSERT INTO users (name, role, token_sha256, created_at) VALUES ($1, $2, $3, $4) RETURNING ${U_COLS}`,
-        [n, ro, hashToken(token), this.now()],
+        [n, ro, hashToken(token), this.cx.now()],
+        this.pool,
       );
       return { user: toUser(r!), token };
     } catch (e) {
@@ -308,16 +176,12 @@ export class PostgresFeedbackStore implements FeedbackStore {
 
   async authenticate(token: string): Promise<User | null> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 200) return null;
-    const r = await this.one<UserRow>(`SELECT ${U_COLS} FROM users WHERE token_sha256 = $1 AND NOT disabled`, [
-      hashToken(token),
-    ]);
+    const r = await one<UserRow>(
+      `SELECT ${U_COLS} FROM users WHERE token_sha256 = $1 AND NOT disabled`,
+      [hashToken(token)],
+      this.pool,
+    );
     return r ? toUser(r) : null;
-  }
-
-  private async user(id: number, field = 'userId'): Promise<User> {
-    const r = await this.one<UserRow>(`SELECT ${U_COLS} FROM users WHERE id = $1`, [requireId(id, field)]);
-    if (!r) throw new StoreError('not_found', `no user ${id}`);
-    return toUser(r);
   }
 
   async disableUser(userId: number): Promise<User> {
@@ -329,11 +193,11 @@ export class PostgresFeedbackStore implements FeedbackStore {
   }
 
   private async setDisabled(userId: number, disabled: boolean): Promise<User> {
-    await this.user(userId);
+    await requireUser(this.pool, userId);
     // A disabled labeler's done judgments and leases free their places at once; enabled again, the
     // judgments count again. The projects involved are locked in ascending order (no deadlock with
     // nextTask or a submission, which lock one).
-    return this.tx(null, async (c) => {
+    return tx(this.cx, null, async (c) => {
       const projects = (
         await c.query<{ id: number }>(
           `SELECT project_id AS id FROM project_members WHERE user_id = $1
@@ -341,8 +205,8 @@ export class PostgresFeedbackStore implements FeedbackStore {
           [userId],
         )
       ).rows;
-      for (const { id } of projects) await c.query('SELECT pg_advisory_xact_lock($1, $2)', [this.locks, id]);
-      const r = await this.one<UserRow>(
+      for (const { id } of projects) await c.query('SELECT pg_advisory_xact_lock($1, $2)', [this.cx.locks, id]);
+      const r = await one<UserRow>(
         `UPDATE users SET disabled = $2 WHERE id = $1 RETURNING ${U_COLS}`,
         [userId, disabled],
         c,
@@ -358,18 +222,19 @@ export class PostgresFeedbackStore implements FeedbackStore {
   }
 
   async reissueToken(userId: number): Promise<{ user: User; token: string }> {
-    await this.user(userId);
+    await requireUser(this.pool, userId);
     const token = newToken();
-    const r = await this.one<UserRow>(`UPDATE users SET token_sha256 = $2 WHERE id = $1 RETURNING ${U_COLS}`, [
-      userId,
-      hashToken(token),
-    ]);
+    const r = await one<UserRow>(
+      `UPDATE users SET token_sha256 = $2 WHERE id = $1 RETURNING ${U_COLS}`,
+      [userId, hashToken(token)],
+      this.pool,
+    );
     return { user: toUser(r!), token };
   }
 
   async addMember(projectId: number, userId: number): Promise<void> {
-    await this.project(projectId);
-    await this.user(userId);
+    await requireProject(this.pool, projectId);
+    await requireUser(this.pool, userId);
     await this.pool.query('INSERT INTO project_members (project_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
       projectId,
       userId,
@@ -384,25 +249,10 @@ export class PostgresFeedbackStore implements FeedbackStore {
     return r.rowCount === 1;
   }
 
-  /** An enabled member of the project, or StoreError forbidden. */
-  private async labeler(projectId: number, labelerId: number): Promise<User> {
-    const u = await this.user(labelerId, 'labelerId');
-    if (u.disabled) throw new StoreError('forbidden', `user ${u.name} is disabled`);
-    if (
-      !(await this.one('SELECT 1 AS member FROM project_members WHERE project_id = $1 AND user_id = $2', [
-        projectId,
-        labelerId,
-      ]))
-    ) {
-      throw new StoreError('forbidden', `user ${u.name} is not a member of project ${projectId}`);
-    }
-    return u;
-  }
-
   // ---- tasks and leases ----
 
   async addTasks(projectId: number, tasks: TaskInput[]): Promise<number[]> {
-    await this.project(projectId);
+    await requireProject(this.pool, projectId);
     if (!Array.isArray(tasks)) throw new FieldError('tasks', 'must be an array of tasks');
     const parsed = tasks.map((t, i) => parseTask(t, `tasks[${i}]`));
     if (parsed.length === 0) return [];
@@ -421,7 +271,7 @@ export class PostgresFeedbackStore implements FeedbackStore {
       SELECT u.id, $1, u.prompt, u.completions, u.gold, u.meta, $2 FROM unnest($3::int[], $4::text[], $5::json[], $6::json[], $7::json[]) AS u(id, prompt, completions, gold, meta)`,
       [
         projectId,
-        this.now(),
+        this.cx.now(),
         ids,
         parsed.map((t) => t.prompt),
         parsed.map((t) => JSON.stringify(t.completions)),
@@ -433,154 +283,22 @@ export class PostgresFeedbackStore implements FeedbackStore {
   }
 
   async getTask(id: number): Promise<Task | null> {
-    const r = await this.one<TaskRow>(`SELECT ${T_COLS} FROM tasks t WHERE t.id = $1`, [requireId(id, 'taskId')]);
+    const r = await one<TaskRow>(`SELECT ${T_COLS} FROM tasks t WHERE t.id = $1`, [requireId(id, 'taskId')], this.pool);
     return r ? toTask(r) : null;
   }
 
   async nextTask(projectId: number, labelerId: number): Promise<Assignment | null> {
-    const p = await this.project(projectId);
-    await this.labeler(projectId, labelerId);
-    return this.tx(p.id, (c) => this.assign(c, p, labelerId));
-  }
-
-  /** Under the project lock: the labeler's held task if its place is still theirs, else a new one; leases it. */
-  private async assign(c: pg.PoolClient, p: Project, labelerId: number): Promise<Assignment | null> {
-    const t0 = this.now();
-    const args = [p.id, labelerId, t0];
-    const held = await this.one<TaskRow & { taken: number }>(
-      `SELECT ${T_COLS}, ${taken('$2', '$3')} AS taken FROM task_leases l JOIN tasks t ON t.id = l.task_id
-      WHERE l.project_id = $1 AND l.labeler_id = $2 AND ${UNSEEN}`,
-      args,
-      c,
-    );
-    let row: TaskRow | undefined = held && (held.gold !== null || held.taken < p.settings.overlap) ? held : undefined;
-    if (!row) {
-      const all = [...args, p.settings.overlap];
-      const regular = async () =>
-        (await this.one<TaskRow>(PARTIAL, all, c)) ?? (await this.one<TaskRow>(FRESH, args, c));
-      const gold = () => this.one<TaskRow>(GOLD, [p.id, labelerId], c);
-      const seen = async () =>
-        (await this.one<{ n: number }>(
-          'SELECT count(*)::int AS n FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = $1 AND j.labeler_id = $2',
-          [p.id, labelerId],
-          c,
-        ))!.n;
-      const goldTurn = p.settings.goldEvery > 0 && ((await seen()) + 1) % p.settings.goldEvery === 0;
-      row = goldTurn ? ((await gold()) ?? (await regular())) : await regular();
-    }
-    if (!row) {
-      await this.one('DELETE FROM task_leases WHERE project_id = $1 AND labeler_id = $2', [p.id, labelerId], c);
-      return null;
-    }
-    const until = new Date(t0.getTime() + this.leaseMs);
-    await this.one(
-      `INSERT INTO task_leases (project_id, labeler_id, task_id, expires_at) VALUES ($1, $2, $3, $4)
-      ON CONFLICT (project_id, labeler_id) DO UPDATE SET task_id = excluded.task_id, expires_at = excluded.expires_at`,
-      [p.id, labelerId, row.id, until],
-      c,
-    );
-    const t = toTask(row);
-    return {
-      taskId: t.id,
-      projectId: p.id,
-      prompt: t.prompt,
-      completions: t.completions,
-      shown: shownOrder(t.id, labelerId, t.completions.length),
-      leaseExpiresAt: until.toISOString(),
-    };
+    return labeling.nextTask(this.cx, projectId, labelerId);
   }
 
   // ---- judgments ----
 
   async submitJudgment(raw: JudgmentInput): Promise<SubmitResult> {
-    const input = parseJudgmentShape(raw);
-    const bySubmission = async (c: pg.ClientBase | pg.Pool) =>
-      this.one<JudgmentRow>(
-        `SELECT ${J_COLS} FROM judgments WHERE labeler_id = $1 AND submission_id = $2`,
-        [input.labelerId, input.submissionId],
-        c,
-      );
-    const retried = (first: JudgmentRow): SubmitResult => {
-      if (first.task_id !== input.taskId) {
-        throw new StoreError(
-          'conflict',
-          `submissionId "${input.submissionId}" was already used for task ${first.task_id}; generate a new id per submission`,
-        );
-      }
-      return { judgment: toJudgment(first), created: false };
-    };
-    // A retry is answered with the first judgment before the body is checked again (it may differ).
-    const first = await bySubmission(this.pool);
-    if (first) return retried(first);
-    const tr = await this.one<TaskRow>(`SELECT ${T_COLS} FROM tasks t WHERE t.id = $1`, [input.taskId]);
-    if (!tr) throw new StoreError('not_found', `no task ${input.taskId}`);
-    const task = toTask(tr);
-    const p = await this.project(task.projectId);
-    await this.labeler(p.id, input.labelerId);
-    checkJudgment(input, task.completions.length, p.settings.axes);
-    try {
-      return await this.tx(p.id, async (c) => {
-        const t0 = this.now();
-        // The unique (labeler, submission) constraint decides who stored a submission, also between
-        // projects (whose locks differ): a concurrent retry finds the row and answers with it.
-        const r = await this.one<JudgmentRow>(
-          `INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, feedback, created_at)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (labeler_id, submission_id) DO NOTHING RETURNING ${J_COLS}`,
-          [
-            input.taskId,
-            input.labelerId,
-            input.submissionId,
-            input.status ?? 'done',
-            input.choice ?? null,
-            json(input.ranking),
-            JSON.stringify(input.shown),
-            json(input.axes),
-            input.feedback ?? null,
-            t0,
-          ],
-          c,
-        );
-        if (!r) return retried((await bySubmission(c))!);
-        // NOTE: checked again under the lock: a labeler disabled while this was in flight adds no count.
-        if (r.status === 'done') {
-          await this.one(
-            'UPDATE tasks SET done_count = done_count + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND NOT disabled)',
-            [task.id, input.labelerId],
-            c,
-          );
-        }
-        if (r.status === 'done' && task.gold === undefined) {
-          const { n } = (await this.one<{ n: number }>(
-            `SELECT ${taken('$2', '$3')} AS n FROM tasks t WHERE t.id = $1`,
-            [task.id, input.labelerId, t0],
-            c,
-          ))!;
-          if (n > p.settings.overlap) throw overFull(task.id, p.settings.overlap, this.leaseMs); // rolls the insert back
-        }
-        await this.one(
-          'DELETE FROM task_leases WHERE project_id = $1 AND labeler_id = $2 AND task_id = $3',
-          [p.id, input.labelerId, task.id],
-          c,
-        );
-        return { judgment: toJudgment(r), created: true };
-      });
-    } catch (e) {
-      if (pgCode(e) === '23505' && pgConstraint(e) === 'judgments_task_labeler') {
-        const other = await this.one<{ submission_id: string }>(
-          'SELECT submission_id FROM judgments WHERE task_id = $1 AND labeler_id = $2',
-          [input.taskId, input.labelerId],
-        );
-        throw new StoreError(
-          'conflict',
-          `task ${input.taskId} was already judged by this labeler (submission "${other?.submission_id ?? '?'}")`,
-        );
-      }
-      throw e;
-    }
+    return labeling.submitJudgment(this.cx, raw);
   }
 
   async listJudgments(projectId: number): Promise<Judgment[]> {
-    await this.project(projectId);
+    await requireProject(this.pool, projectId);
     return (
       await this.pool.query<JudgmentRow>(
         'SELECT j.* FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = $1 ORDER BY j.id',
@@ -592,7 +310,7 @@ export class PostgresFeedbackStore implements FeedbackStore {
   // ---- stats and export ----
 
   async projectStats(projectId: number): Promise<ProjectStats> {
-    await this.project(projectId);
+    await requireProject(this.pool, projectId);
     const tasks = (
       await this.pool.query<TaskRow>('SELECT * FROM tasks WHERE project_id = $1 ORDER BY id', [projectId])
     ).rows.map(toTask);
@@ -606,9 +324,9 @@ export class PostgresFeedbackStore implements FeedbackStore {
   }
 
   async exportComparisons(projectId: number, options: ExportOptions = {}): Promise<Comparison[]> {
-    const p = await this.project(projectId);
+    const p = await requireProject(this.pool, projectId);
     // One snapshot for both reads, so a judgment never arrives without its task.
-    return this.tx(null, async (c) => {
+    return tx(this.cx, null, async (c) => {
       await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const tasks = new Map(
         (await c.query<TaskRow>('SELECT * FROM tasks WHERE project_id = $1', [projectId])).rows.map((r) => [
