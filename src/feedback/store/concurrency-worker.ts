@@ -7,7 +7,6 @@
 
 import { openStore, type OpenStoreOptions } from './open.js';
 import { StoreError, type FeedbackStore, type JudgmentStatus } from './types.js';
-import { RNG } from '../../engine/rng.js';
 
 export interface WorkerConfig {
   mode: 'label' | 'submit';
@@ -58,10 +57,18 @@ export type WorkerEvent =
 const emit = (e: WorkerEvent) => process.stdout.write(JSON.stringify(e) + '\n'); // pipes are synchronous on Linux
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A seeded uniform generator in [0, 1) (the engine's), so runs with the same seed make the same choices. */
+/**
+ * A seeded uniform generator in [0, 1) (mulberry32), so runs with the same seed make the same choices.
+ * NOTE: not the engine's RNG: the feedback service knows nothing of the engine (design.md §3).
+ */
 const rng = (seed: number): (() => number) => {
-  const r = new RNG(seed);
-  return () => r.uniform();
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 };
 
 async function label(store: FeedbackStore, cfg: WorkerConfig): Promise<void> {
