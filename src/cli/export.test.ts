@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
 import { parquetReadObjects } from 'hyparquet';
-import { registerExport } from '../cli/export.js';
+import { registerExport } from './export.js';
 import { readComparisons } from '../data/read-comparisons.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { presetConfig } from '../model/config.js';

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { readComparisons } from '../../data/read-comparisons.js';
-import { letterPolicy } from '../../train/test-fixtures.js';
-import { SqliteFeedbackStore } from '../store/sqlite.js';
+import { readComparisons } from '../data/read-comparisons.js';
+import { letterPolicy } from '../train/test-fixtures.js';
+import { SqliteFeedbackStore } from '../feedback/store/sqlite.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/rlhf.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/rlhf.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rlhf-serve-'));
 const { RLHF_ADMIN_TOKEN: _unset, ...inherited } = process.env;
 const ENV = { ...inherited, RLHF_THREADS: '1' };
