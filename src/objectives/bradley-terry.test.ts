@@ -3,18 +3,17 @@ import { describe, it } from 'node:test';
 import { Graph } from '../engine/graph.js';
 import { Tensor } from '../engine/tensor.js';
 import { bradleyTerry, bradleyTerryLoss } from './bradley-terry.js';
-
-const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
+import { assertClose } from '../test-support/assert-close.js';
 
 describe('Bradley-Terry loss', () => {
   it('matches hand-computed values', () => {
     // pair 1: Δ = 0 → −log σ(0) = log 2; pair 2: Δ = 2 − 1 − 0.5 (margin) = 0.5 → −log σ(0.5) = 0.474077
     const r = bradleyTerry([0, 2], [0, 1], { margins: [0, 0.5] });
-    close(r.loss, (Math.LN2 + 0.4740769841801067) / 2);
+    assertClose(r.loss, (Math.LN2 + 0.4740769841801067) / 2);
     // dL/dr_chosen = −(1 − σ(Δ))/P: −0.25 and −(1 − 0.622459)/2 = −0.188771
-    close(r.dChosen[0], -0.25);
-    close(r.dChosen[1], -0.18877058);
-    close(r.dRejected[1], 0.18877058);
+    assertClose(r.dChosen[0], -0.25);
+    assertClose(r.dChosen[1], -0.18877058);
+    assertClose(r.dRejected[1], 0.18877058);
   });
 
   it('the autograd version has the same value and gradient, with weights and centering', () => {
@@ -26,10 +25,10 @@ describe('Bradley-Terry loss', () => {
       j = Tensor.from(rr, [3], true);
     const g = new Graph();
     const loss = bradleyTerryLoss(g, c, j, o);
-    close(loss.item(), want.loss, 1e-6);
+    assertClose(loss.item(), want.loss, 1e-6);
     g.backward(loss);
-    want.dChosen.forEach((d, i) => close(c.grad![i], d, 1e-6));
-    want.dRejected.forEach((d, i) => close(j.grad![i], d, 1e-6));
+    want.dChosen.forEach((d, i) => assertClose(c.grad![i], d, 1e-6));
+    want.dRejected.forEach((d, i) => assertClose(j.grad![i], d, 1e-6));
     g.dispose();
   });
 

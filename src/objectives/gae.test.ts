@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { computeAdvantages } from './gae.js';
-
-const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
-const closeAll = (a: ArrayLike<number>, b: number[], tol = 1e-6) => b.forEach((v, i) => close(a[i], v, tol));
+import { assertAllClose } from '../test-support/assert-close.js';
 
 const rewards = [0, 0, 1],
   values = [0.5, 0.4, 0.6];
@@ -14,8 +12,8 @@ describe('computeAdvantages (GAE)', () => {
     // t=1: δ = 0 + 0.6 − 0.4 = 0.2;        A = 0.2 + 0.95·0.4 = 0.58
     // t=0: δ = 0 + 0.4 − 0.5 = −0.1;       A = −0.1 + 0.95·0.58 = 0.451
     const { advantages, returns } = computeAdvantages(rewards, values, [1, 1, 1], 1, 3);
-    closeAll(advantages, [0.451, 0.58, 0.4]);
-    closeAll(returns, [0.951, 0.98, 1.0]); // A + V
+    assertAllClose(advantages, [0.451, 0.58, 0.4]);
+    assertAllClose(returns, [0.951, 0.98, 1.0]); // A + V
   });
 
   it('matches the hand-computed recursion with γ = 0.9, λ = 0.5', () => {
@@ -23,8 +21,8 @@ describe('computeAdvantages (GAE)', () => {
     // t=1: δ = 0.9·0.6 − 0.4 = 0.14;          A = 0.14 + 0.45·0.4 = 0.32
     // t=0: δ = 0.9·0.4 − 0.5 = −0.14;         A = −0.14 + 0.45·0.32 = 0.004
     const { advantages, returns } = computeAdvantages(rewards, values, [1, 1, 1], 1, 3, 0.9, 0.5);
-    closeAll(advantages, [0.004, 0.32, 0.4]);
-    closeAll(returns, [0.504, 0.72, 1.0]);
+    assertAllClose(advantages, [0.004, 0.32, 0.4]);
+    assertAllClose(returns, [0.504, 0.72, 1.0]);
   });
 
   it('skips padding on either side and leaves it at 0', () => {
@@ -33,16 +31,16 @@ describe('computeAdvantages (GAE)', () => {
       v = [0.5, 0.4, 0.6, 9, 9, 0.5, 0.4, 0.6],
       m = [1, 1, 1, 0, 0, 1, 1, 1];
     const { advantages, returns } = computeAdvantages(r, v, m, 2, 4);
-    closeAll(advantages, [0.451, 0.58, 0.4, 0, 0, 0.451, 0.58, 0.4]);
-    closeAll(returns, [0.951, 0.98, 1.0, 0, 0, 0.951, 0.98, 1.0]);
+    assertAllClose(advantages, [0.451, 0.58, 0.4, 0, 0, 0.451, 0.58, 0.4]);
+    assertAllClose(returns, [0.951, 0.98, 1.0, 0, 0, 0.951, 0.98, 1.0]);
   });
 
   it('with γ = λ = 1, returns are the rewards-to-go (Monte Carlo)', () => {
     const r = [0.1, -0.2, 0.3, 2],
       v = [1, 2, 3, 4];
     const { advantages, returns } = computeAdvantages(r, v, [1, 1, 1, 1], 1, 4, 1, 1);
-    closeAll(returns, [2.2, 2.1, 2.3, 2]);
-    closeAll(advantages, [1.2, 0.1, -0.7, -2]);
+    assertAllClose(returns, [2.2, 2.1, 2.3, 2]);
+    assertAllClose(advantages, [1.2, 0.1, -0.7, -2]);
   });
 
   it("agrees with TRL's loop over a right-padded batch with zeroed padding", () => {
@@ -60,7 +58,7 @@ describe('computeAdvantages (GAE)', () => {
       last = r[t] + gamma * next - v[t] + gamma * lam * last;
       trl[t] = last;
     }
-    closeAll(computeAdvantages(r, v, m, 1, T, gamma, lam).advantages, [...trl.slice(0, 4), 0]);
+    assertAllClose(computeAdvantages(r, v, m, 1, T, gamma, lam).advantages, [...trl.slice(0, 4), 0]);
   });
 
   it('rejects bad shapes and coefficients', () => {
