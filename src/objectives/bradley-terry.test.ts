@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { Graph } from '../engine/graph.js';
 import { Tensor } from '../engine/tensor.js';
 import { bradleyTerry, bradleyTerryLoss } from './bradley-terry.js';
-import { assertClose } from '../test-support/assert-close.js';
+import { assertAllClose, assertClose } from '../test-support/assert-close.js';
+import { FIXTURE_TOL, objectivesFixture } from '../test-support/objectives-fixture.js';
 
 describe('Bradley-Terry loss', () => {
   it('matches hand-computed values', () => {
@@ -36,4 +37,31 @@ describe('Bradley-Terry loss', () => {
     assert.ok(bradleyTerry([3], [0]).loss < bradleyTerry([1], [0]).loss);
     assert.ok(bradleyTerry([0], [1]).loss > Math.LN2);
   });
+});
+
+describe("Bradley-Terry against TRL's RewardTrainer loss in PyTorch (tests/fixtures/objectives.json)", () => {
+  const f = objectivesFixture().bradley_terry;
+
+  for (const name of ['plain', 'margin', 'margin_centered'] as const) {
+    it(`${name.replace('_', ' and ')}: loss and gradients`, () => {
+      const w = f[name];
+      const o = {
+        ...(name === 'plain' ? {} : { margins: f.margins }),
+        ...(w.centering ? { centering: w.centering } : {}),
+      };
+      const c = Tensor.from(f.chosen, [f.P], true),
+        r = Tensor.from(f.rejected, [f.P], true);
+      const g = new Graph();
+      const loss = bradleyTerryLoss(g, c, r, o);
+      assertClose(loss.item(), w.loss, FIXTURE_TOL, 'loss');
+      g.backward(loss);
+      assertAllClose(c.grad!, w.grad_chosen, FIXTURE_TOL, 'd loss/d r_chosen');
+      assertAllClose(r.grad!, w.grad_rejected, FIXTURE_TOL, 'd loss/d r_rejected');
+      g.dispose();
+      const ref = bradleyTerry(f.chosen, f.rejected, o);
+      assertClose(ref.loss, w.loss, FIXTURE_TOL, 'reference loss');
+      assertAllClose(ref.dChosen, w.grad_chosen, FIXTURE_TOL, 'reference d loss/d r_chosen');
+      assertAllClose(ref.dRejected, w.grad_rejected, FIXTURE_TOL, 'reference d loss/d r_rejected');
+    });
+  }
 });

@@ -5,6 +5,7 @@ import { Graph } from '../engine/graph.js';
 import { Tensor } from '../engine/tensor.js';
 import { DPOOptions, dpo, dpoLoss, ipo, ipoLoss } from './dpo.js';
 import { assertAllClose, assertClose } from '../test-support/assert-close.js';
+import { FIXTURE_TOL, objectivesFixture } from '../test-support/objectives-fixture.js';
 
 // Two pairs, β = 0.1:
 //   pair 1: h = (−10 + 11) − (−12 + 11) = 2,  βh = 0.2
@@ -84,5 +85,50 @@ describe('IPO loss', () => {
     const want = ipo(pc, pr, rc, rr, { beta: 0.1 });
     assertClose(want.loss, 22.5);
     assertAllClose(want.dChosen, [-3, -6]);
+  });
+});
+
+describe("DPO, cDPO and IPO against TRL's formulas in PyTorch (tests/fixtures/objectives.json)", () => {
+  const f = objectivesFixture().preference;
+
+  function check(
+    loss: typeof dpoLoss,
+    inputs: { policy_chosen: number[]; policy_rejected: number[]; ref_chosen: number[]; ref_rejected: number[] },
+    want: { loss: number; grad_chosen: number[]; grad_rejected: number[] },
+    o: DPOOptions,
+  ) {
+    const c = Tensor.from(inputs.policy_chosen, [f.P], true),
+      r = Tensor.from(inputs.policy_rejected, [f.P], true);
+    const g = new Graph();
+    const out = loss(g, c, r, inputs.ref_chosen, inputs.ref_rejected, o);
+    assertClose(out.loss.item(), want.loss, FIXTURE_TOL, 'loss');
+    g.backward(out.loss);
+    assertAllClose(c.grad!, want.grad_chosen, FIXTURE_TOL, 'd loss/d policy chosen');
+    assertAllClose(r.grad!, want.grad_rejected, FIXTURE_TOL, 'd loss/d policy rejected');
+    g.dispose();
+    return out.metrics;
+  }
+
+  for (const name of ['dpo', 'cdpo'] as const) {
+    const w = f[name];
+    it(`${name}: sigmoid loss with β = ${w.beta}, label smoothing ${w.label_smoothing}, gradients and metrics`, () => {
+      const metrics = check(dpoLoss, f, w, { beta: w.beta, labelSmoothing: w.label_smoothing });
+      for (const k of Object.keys(w.metrics) as (keyof typeof w.metrics)[])
+        assertClose(metrics[k], w.metrics[k], FIXTURE_TOL, k);
+      const ref = dpo(f.policy_chosen, f.policy_rejected, f.ref_chosen, f.ref_rejected, {
+        beta: w.beta,
+        labelSmoothing: w.label_smoothing,
+      });
+      assertClose(ref.loss, w.loss, FIXTURE_TOL, 'reference loss');
+      assertAllClose(ref.dChosen, w.grad_chosen, FIXTURE_TOL, 'reference d loss/d chosen');
+    });
+  }
+
+  it("ipo: on per-token mean log-probs (TRL divides each log-ratio by the completion's length)", () => {
+    const w = f.ipo;
+    check(ipoLoss, w, w, { beta: w.beta });
+    const ref = ipo(w.policy_chosen, w.policy_rejected, w.ref_chosen, w.ref_rejected, { beta: w.beta });
+    assertClose(ref.loss, w.loss, FIXTURE_TOL, 'reference loss');
+    assertAllClose(ref.dChosen, w.grad_chosen, FIXTURE_TOL, 'reference d loss/d chosen');
   });
 });

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { computeAdvantages } from './gae.js';
 import { assertAllClose } from '../test-support/assert-close.js';
+import { FIXTURE_TOL, objectivesFixture, valid } from '../test-support/objectives-fixture.js';
+import { tokenRewards } from './kl.js';
+import { maskedWhiten } from './whiten.js';
 
 const rewards = [0, 0, 1],
   values = [0.5, 0.4, 0.6];
@@ -64,5 +67,48 @@ describe('computeAdvantages (GAE)', () => {
   it('rejects bad shapes and coefficients', () => {
     assert.throws(() => computeAdvantages([0, 0], [0, 0, 0], [1, 1, 1], 1, 3), /rewards has 2 entries, expected 3/);
     assert.throws(() => computeAdvantages([0], [0], [1], 1, 1, 1.5), /gamma must be in \[0, 1\]/);
+  });
+});
+
+describe("GAE against TRL's compute_advantages in PyTorch (tests/fixtures/objectives.json)", () => {
+  const fx = objectivesFixture();
+
+  for (const c of fx.gae) {
+    it(`advantages, returns and whitened advantages with γ = ${c.gamma}, λ = ${c.lambda}`, () => {
+      // Rows: full; padding after; a prompt before and padding after; a single token.
+      const { advantages, returns } = computeAdvantages(c.rewards, c.values, c.mask, c.B, c.T, c.gamma, c.lambda);
+      assertAllClose(valid(advantages, c.mask), valid(c.advantages, c.mask), FIXTURE_TOL, 'advantages of valid tokens');
+      assertAllClose(valid(returns, c.mask), valid(c.returns, c.mask), FIXTURE_TOL, 'returns of valid tokens');
+      // NOTE: on purpose, ours are 0 off the mask; TRL leaves values there (prompt positions get γ·V_next).
+      const off = c.mask.map((m) => 1 - m);
+      assert.ok([...valid(advantages, off), ...valid(returns, off)].every((x) => x === 0));
+      const white = maskedWhiten(advantages, c.mask);
+      assertAllClose(
+        valid(white, c.mask),
+        valid(c.whitened_advantages, c.mask),
+        FIXTURE_TOL,
+        'whitened advantages of valid tokens',
+      );
+    });
+  }
+
+  it('scores and log-probs to whitened advantages: k1 penalty, score on the last token, whitened rewards', () => {
+    // NOTE: on purpose, the score lands on the last valid token, as in TRL before #2174 and lm-human-preferences;
+    // the current TRL PPO adds it one position later (the first padding position, kept by its padding_mask_p1).
+    const s = fx.shaping;
+    const rewards = tokenRewards(s.scores, s.logp, s.logp_ref, s.mask, s.B, s.T, s.beta);
+    assertAllClose(rewards, s.rewards, FIXTURE_TOL, 'token rewards');
+    const white = maskedWhiten(rewards, s.mask, { shiftMean: false });
+    assertAllClose(white, s.whitened_rewards, FIXTURE_TOL, 'whitened rewards');
+    const { advantages, returns } = computeAdvantages(white, s.values, s.mask, s.B, s.T, s.gamma, s.lambda);
+    assertAllClose(valid(advantages, s.mask), valid(s.advantages, s.mask), FIXTURE_TOL, 'advantages of valid tokens');
+    assertAllClose(valid(returns, s.mask), valid(s.returns, s.mask), FIXTURE_TOL, 'returns of valid tokens');
+    const adv = maskedWhiten(advantages, s.mask);
+    assertAllClose(
+      valid(adv, s.mask),
+      valid(s.whitened_advantages, s.mask),
+      FIXTURE_TOL,
+      'whitened advantages of valid tokens',
+    );
   });
 });

@@ -5,6 +5,7 @@ import { Graph } from '../engine/graph.js';
 import { Tensor } from '../engine/tensor.js';
 import { klK1, klK1Loss, klK2, klK3, klK3Loss, klPenalty, tokenRewards } from './kl.js';
 import { assertAllClose, assertClose } from '../test-support/assert-close.js';
+import { FIXTURE_TOL, objectivesFixture } from '../test-support/objectives-fixture.js';
 
 // Three tokens, the last one masked out. logp − logpRef = 0.5, −1, (2.5, ignored).
 const logp = [-1, -2, -0.5];
@@ -67,5 +68,30 @@ describe('KL estimators', () => {
       m = [1, 1, 1, 0];
     gradCheck((g) => klK1Loss(g, x, r, m), [x]);
     gradCheck((g) => klK3Loss(g, x, r, m), [x]);
+  });
+});
+
+describe("KL estimators against TRL's k1 / k3 (logr = ref − logp) in PyTorch (tests/fixtures/objectives.json)", () => {
+  const k = objectivesFixture().kl;
+
+  it('masked means of k1, k2 and k3', () => {
+    assertClose(klK1(k.logp, k.logp_ref, k.mask), k.k1, FIXTURE_TOL, 'k1');
+    assertClose(klK2(k.logp, k.logp_ref, k.mask), k.k2, FIXTURE_TOL, 'k2');
+    assertClose(klK3(k.logp, k.logp_ref, k.mask), k.k3, FIXTURE_TOL, 'k3');
+  });
+
+  it('the k1 and k3 losses and their gradients with respect to the policy', () => {
+    for (const [name, loss, want, grad] of [
+      ['k1', klK1Loss, k.k1, k.grad_k1],
+      ['k3', klK3Loss, k.k3, k.grad_k3],
+    ] as const) {
+      const x = Tensor.from(k.logp, [k.B * k.T], true);
+      const g = new Graph();
+      const l = loss(g, x, k.logp_ref, k.mask);
+      assertClose(l.item(), want, FIXTURE_TOL, name);
+      g.backward(l);
+      assertAllClose(x.grad!, grad, FIXTURE_TOL, `d ${name}/d logp`);
+      g.dispose();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { RNG } from '../engine/rng.js';
 import { Tensor } from '../engine/tensor.js';
 import { meanEntropy, ppoPolicy, ppoPolicyLoss, ppoValue, ppoValueLoss } from './ppo.js';
 import { assertAllClose, assertClose } from '../test-support/assert-close.js';
+import { FIXTURE_TOL, objectivesFixture } from '../test-support/objectives-fixture.js';
 
 // ε = 0.2. One token for each case of the clipped objective, and one masked out:
 //   A = 1,  ratio 1.5: max(−1.5, −1.2) = −1.2   clipped, no gradient
@@ -128,5 +129,72 @@ describe('entropy bonus', () => {
     g.dispose();
     const z = Tensor.from([0.3, -0.2, 1.1, 0.4, -1.0, 0.2, 0.0, 0.7], [2, 4], true);
     gradCheck((g) => meanEntropy(g, z, [1, 1]), [z]);
+  });
+});
+
+describe("PPO losses against TRL's formulas in PyTorch (tests/fixtures/objectives.json)", () => {
+  const fx = objectivesFixture();
+
+  it('policy: clipped loss, its gradient, clipfrac, approx KL and mean ratio', () => {
+    const p = fx.ppo_policy;
+    const x = Tensor.from(p.logp, [p.B * p.T], true);
+    const g = new Graph();
+    const { loss, stats } = ppoPolicyLoss(g, x, p.old_logp, p.advantages, p.mask, p.clip_range);
+    assertClose(loss.item(), p.loss, FIXTURE_TOL, 'loss');
+    g.backward(loss);
+    assertAllClose(x.grad!, p.grad_logp, FIXTURE_TOL, 'd loss/d logp');
+    g.dispose();
+    assertClose(stats['ppo/clipfrac'], p.clipfrac, FIXTURE_TOL, 'ppo/clipfrac');
+    assertClose(stats['ppo/approxkl'], p.approxkl, FIXTURE_TOL, 'ppo/approxkl');
+    assertClose(stats['ppo/policy/ratio_mean'], p.ratio_mean, FIXTURE_TOL, 'ppo/policy/ratio_mean');
+    const ref = ppoPolicy(p.logp, p.old_logp, p.advantages, p.mask, p.clip_range);
+    assertClose(ref.loss, p.loss, FIXTURE_TOL, 'reference loss');
+    assertAllClose(ref.dLogp, p.grad_logp, FIXTURE_TOL, 'reference d loss/d logp');
+  });
+
+  it('approx KL and the ratio are means over valid tokens, as TRL before PPOv2 (the current TRL counts padding)', () => {
+    // NOTE: on purpose. The current TRL PPO logs 0.5·mean(diff²) and mean(ratio) over every position,
+    // padding included (where both log-probs are INVALID_LOGPROB, so diff 0 and ratio 1): its numbers
+    // shrink toward 0 and 1 as padding grows. Ours (and TRL's before #2174) average valid tokens only.
+    const p = fx.ppo_policy;
+    const g = Graph.inference();
+    const { stats } = ppoPolicyLoss(g, Tensor.from(p.logp), p.old_logp, p.advantages, p.mask, p.clip_range);
+    g.dispose();
+    const share = p.mask.reduce((a, m) => a + m, 0) / p.mask.length;
+    assertClose(stats['ppo/approxkl'] * share, p.approxkl_over_all_positions, FIXTURE_TOL, 'approxkl, rescaled');
+    assertClose(
+      (stats['ppo/policy/ratio_mean'] - 1) * share + 1,
+      p.ratio_mean_over_all_positions,
+      FIXTURE_TOL,
+      'ratio mean, rescaled',
+    );
+  });
+
+  it('value: clipped loss, its gradient, clipfrac, error and mean prediction', () => {
+    const p = fx.ppo_value;
+    const x = Tensor.from(p.values, [p.B * p.T], true);
+    const g = new Graph();
+    const { loss, stats } = ppoValueLoss(g, x, p.old_values, p.returns, p.mask, p.clip_range_value);
+    assertClose(loss.item(), p.loss, FIXTURE_TOL, 'loss');
+    g.backward(loss);
+    assertAllClose(x.grad!, p.grad_values, FIXTURE_TOL, 'd loss/d v');
+    g.dispose();
+    assertClose(stats['ppo/val/clipfrac'], p.clipfrac, FIXTURE_TOL, 'ppo/val/clipfrac');
+    assertClose(stats['ppo/val/error'], p.error, FIXTURE_TOL, 'ppo/val/error');
+    assertClose(stats['ppo/val/vpred'], p.vpred, FIXTURE_TOL, 'ppo/val/vpred');
+    const ref = ppoValue(p.values, p.old_values, p.returns, p.mask, p.clip_range_value);
+    assertClose(ref.loss, p.loss, FIXTURE_TOL, 'reference loss');
+    assertAllClose(ref.dValues, p.grad_values, FIXTURE_TOL, 'reference d loss/d v');
+  });
+
+  it("entropy: TRL's entropy_from_logits averaged over valid rows, and its gradient", () => {
+    const e = fx.entropy;
+    const z = Tensor.from(e.logits, [e.N, e.V], true);
+    const g = new Graph();
+    const h = meanEntropy(g, z, e.mask);
+    assertClose(h.item(), e.entropy, FIXTURE_TOL, 'entropy');
+    g.backward(h);
+    assertAllClose(z.grad!, e.grad_logits, FIXTURE_TOL, 'd entropy/d logits');
+    g.dispose();
   });
 });
