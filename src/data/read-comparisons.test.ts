@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { readJsonl } from './jsonl.js';
 import { detectFormat, readComparisons, readScoredItems } from './read-comparisons.js';
 import { parseComparison } from './comparison.js';
 import { writeJsonl } from './jsonl.js';
 
-const HH = '../shared/data/hh-rlhf-harmless/test.jsonl.gz';
+// The first 300 pairs of hh-rlhf harmless-base/test.jsonl.gz (tests/fixtures/data/README.md).
+const HH = fileURLToPath(new URL('../../tests/fixtures/data/hh-rlhf-harmless/test.jsonl.gz', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rlhf-read-'));
 
 function file(name: string, lines: unknown[]): string {
@@ -175,17 +177,13 @@ describe('readComparisons', () => {
     assert.deepEqual(readJsonl(path, parseComparison).records, cs);
   });
 
-  it('reads all of hh-rlhf harmless as TRL implicit-prompt dialogues', (t) => {
-    if (!existsSync(HH)) {
-      t.skip(`${HH} not found (run from the repository root with ../shared/data present)`);
-      return;
-    }
+  it('reads real hh-rlhf harmless pairs as TRL implicit-prompt dialogues', () => {
     // NOTE: the contents are offensive by design; this test checks structure and never prints them.
     const r = readComparisons(HH);
     assert.equal(r.format, 'trl');
-    assert.equal(r.lines, 2312);
+    assert.equal(r.lines, 300);
     assert.equal(r.issues.length, 0, `first issue at line ${r.issues[0]?.line}, field ${r.issues[0]?.field}`);
-    assert.equal(r.comparisons.length, 2312);
+    assert.equal(r.comparisons.length, 300);
     let ok = 0;
     for (const c of r.comparisons) {
       if (
@@ -196,6 +194,6 @@ describe('readComparisons', () => {
       )
         ok++;
     }
-    assert.equal(ok, 2312, "every prompt is a dialogue ending at the assistant's cue");
+    assert.equal(ok, 300, "every prompt is a dialogue ending at the assistant's cue");
   });
 });

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { type GemmBackend, type GemmBackendName, gemm, selectGemm } from './gemm.js';
 import { loadWasmGemm } from './gemm-wasm.js';
+import { assertAllClose } from '../test-support/assert-close.js';
 
 // ---- fixtures ----
 
@@ -209,11 +210,8 @@ describe('sgemm on wasm-simd with a worker thread', () => {
       const once = new Float32Array(M * N);
       selectGemm('js').sgemm(false, false, M, N, K, 1, A, 0, K, B, 0, N, 0, once, 0, N);
       for (let rep = 0; rep < 30; rep++) backend.sgemm(false, false, M, N, K, 1, A, 0, K, B, 0, N, 1, C, 0, N);
-      for (let p = 0; p < C.length; p++) {
-        if (!(Math.abs(C[p] - 30 * once[p]) <= 1e-3 * (1 + Math.abs(30 * once[p])))) {
-          assert.fail(`M=${M} N=${N} K=${K}: after 30 accumulations C[${p}] = ${C[p]}, want ${30 * once[p]}`);
-        }
-      }
+      const want = Array.from(once, (x) => 30 * x);
+      assertAllClose(C, want, { atol: 1e-3, rtol: 1e-3 }, `M=${M} N=${N} K=${K}: C after 30 accumulations`);
     }
   });
 });

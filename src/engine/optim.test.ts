@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AdamW, clipGradNorm, learningRate } from './optim.js';
 import { Parameter } from './tensor.js';
+import { assertAllClose, assertClose } from '../test-support/assert-close.js';
 
 describe('AdamW', () => {
   it('matches a hand-computed first step (decay only on matrices)', () => {
@@ -13,8 +14,8 @@ describe('AdamW', () => {
     opt.update();
     // step 1: m̂ = g, v̂ = g², so the update is lr·g/(|g|+eps) = ±lr (0 where g = 0)
     const want = [1 * 0.95 - 0.1, -2 * 0.95 + 0.1, 3 * 0.95, 4 * 0.95 - 0.1];
-    want.forEach((v, i) => assert.ok(Math.abs(w.data[i] - v) < 1e-6, `w[${i}] ${w.data[i]} vs ${v}`));
-    assert.ok(Math.abs(b.data[0] - 0.6) < 1e-6);
+    assertAllClose(w.data, want, 1e-6, 'w');
+    assertClose(b.data[0], 0.6, 1e-6, 'b');
   });
   it('minimizes a quadratic', () => {
     const p = new Parameter('p', Float32Array.from([5, -3]), [2]);
@@ -24,7 +25,7 @@ describe('AdamW', () => {
       p.grad!.set([2 * (p.data[0] - 1), 2 * (p.data[1] + 2)]);
       opt.update();
     }
-    assert.ok(Math.abs(p.data[0] - 1) < 1e-2 && Math.abs(p.data[1] + 2) < 1e-2);
+    assertAllClose(p.data, [1, -2], 1e-2, 'the minimum');
   });
 });
 
@@ -33,7 +34,7 @@ describe('clipGradNorm', () => {
     const p = new Parameter('p', new Float32Array(2), [2]);
     p.grad!.set([3, 4]);
     assert.equal(clipGradNorm([p], 1), 5);
-    assert.ok(Math.abs(Math.hypot(p.grad![0], p.grad![1]) - 1) < 1e-5);
+    assertClose(Math.hypot(p.grad![0], p.grad![1]), 1, 1e-5, 'clipped norm');
     p.grad!.set([0.3, 0.4]);
     clipGradNorm([p], 1);
     assert.deepEqual(Array.from(p.grad!), [Math.fround(0.3), Math.fround(0.4)]);
@@ -45,7 +46,7 @@ describe('learningRate', () => {
     const s = { lr: 1, warmupSteps: 10, totalSteps: 110, minLr: 0.1 };
     assert.equal(learningRate(0, s), 0.1);
     assert.equal(learningRate(9, s), 1);
-    assert.ok(Math.abs(learningRate(60, s) - 0.55) < 1e-12);
-    assert.ok(Math.abs(learningRate(110, s) - 0.1) < 1e-12);
+    assertClose(learningRate(60, s), 0.55, 1e-12, 'lr at step 60');
+    assertClose(learningRate(110, s), 0.1, 1e-12, 'lr at step 110');
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RNG } from './rng.js';
+import { assertClose } from '../test-support/assert-close.js';
 
 describe('RNG', () => {
   it('same seed, same stream; different seeds differ', () => {
@@ -38,15 +39,15 @@ describe('RNG', () => {
       sn += z;
       sn2 += z * z;
     }
-    assert.ok(Math.abs(su / n - 0.5) < 0.01);
-    assert.ok(Math.abs(sn / n) < 0.02);
-    assert.ok(Math.abs(sn2 / n - 1) < 0.02);
+    assertClose(su / n, 0.5, 0.01, 'mean of uniform');
+    assertClose(sn / n, 0, 0.02, 'mean of normal');
+    assertClose(sn2 / n, 1, 0.02, 'second moment of normal');
   });
   it('categorical follows its weights', () => {
     const r = new RNG(5);
     const counts = [0, 0, 0];
     for (let i = 0; i < 30000; i++) counts[r.categorical([1, 0, 3])]++;
     assert.equal(counts[1], 0);
-    assert.ok(Math.abs(counts[2] / counts[0] - 3) < 0.2);
+    assertClose(counts[2] / counts[0], 3, 0.2, 'ratio of the draws of weights 3 and 1');
   });
 });

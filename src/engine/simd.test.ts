@@ -8,15 +8,10 @@ import * as ops from './ops/index.js';
 import { RNG } from './rng.js';
 import { simd } from './simd.js';
 import { Tensor } from './tensor.js';
+import { assertAllClose, assertClose } from '../test-support/assert-close.js';
 
 const rng = new RNG(9);
 const randn = (n: number, std = 1) => rng.fillNormal(new Float32Array(n), std);
-
-function close(name: string, a: ArrayLike<number>, b: ArrayLike<number>, tol = 2e-6): void {
-  assert.equal(a.length, b.length);
-  for (let i = 0; i < a.length; i++)
-    assert.ok(Math.abs(a[i] - b[i]) <= tol * (1 + Math.abs(b[i])), `${name}[${i}]: ${a[i]} vs ${b[i]}`);
-}
 
 describe('WebAssembly SIMD element-wise kernels', () => {
   it('load on this runtime (Node ≥ 20 has WebAssembly SIMD)', () => {
@@ -35,9 +30,9 @@ describe('WebAssembly SIMD element-wise kernels', () => {
         const t = Math.tanh(K * (v + 0.044715 * v ** 3));
         return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * K * (1 + 3 * 0.044715 * v * v);
       });
-      close('gelu', y, wantY, 1e-6);
+      assertAllClose(y, wantY, { atol: 1e-6, rtol: 1e-6 }, 'gelu');
       // NOTE: 1 − t² cancels in float32 where |t| → 1; the error there is absolute, not relative.
-      close('gelu derivative', d, wantD, 3e-6);
+      assertAllClose(d, wantD, { atol: 3e-6, rtol: 3e-6 }, 'gelu derivative');
     }
   });
 
@@ -53,7 +48,7 @@ describe('WebAssembly SIMD element-wise kernels', () => {
         const z = Array.from(want.subarray(r, r + i + 1), (v) => Math.exp(v - m)).reduce((s, v) => s + v);
         for (let j = 0; j < T; j++) {
           const p = j <= i ? Math.exp(want[r + j] - m) / z : 0;
-          assert.ok(Math.abs(a[r + j] - p) < 1e-6, `row ${i} col ${j}: ${a[r + j]} vs ${p}`);
+          assertClose(a[r + j], p, 1e-6, `softmax row ${i} col ${j}`);
         }
       }
     }
@@ -67,7 +62,7 @@ describe('WebAssembly SIMD element-wise kernels', () => {
       for (let j = 0; j < T; j++) wantDS[r + j] = j <= i ? a[r + j] * (wantDS[r + j] - s) : 0;
     }
     simd!.softmaxBackwardRows(a, dP, T, true);
-    close('dS', dP, wantDS, 1e-6);
+    assertAllClose(dP, wantDS, { atol: 1e-6, rtol: 1e-6 }, 'dS');
   });
 
   it('ops on the SIMD path pass the gradient check (attention with T % 4 = 0, layer norm with C % 4 = 0)', () => {
@@ -98,6 +93,6 @@ describe('WebAssembly SIMD element-wise kernels', () => {
       const m = Math.max(...xs);
       return m + Math.log(xs.reduce((s, v) => s + Math.exp(v - m), 0)) - xs[t];
     };
-    assert.ok(Math.abs(loss - (row(0, 3) + row(1, 5)) / 2) < 1e-5);
+    assertClose(loss, (row(0, 3) + row(1, 5)) / 2, 1e-5, 'cross-entropy');
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { halfToFloat, toFloat32 } from '../model/safetensors.js';
 import { floatToHalf, toBF16, toF16 } from './half.js';
+import { assertAllClose, assertClose } from '../test-support/assert-close.js';
 
 const bf16ToFloat = (bits: number) => toFloat32({ dtype: 'BF16', shape: [1], data: Uint16Array.of(bits) })[0];
 
@@ -10,7 +11,7 @@ describe('float32 → bfloat16', () => {
     const xs = Float32Array.of(0, -0, 1, -2.5, 0.15625, 65280, Infinity, -Infinity, 1e-40);
     const back = [...toBF16(xs)].map(bf16ToFloat);
     assert.deepEqual(back.slice(0, 8), [0, -0, 1, -2.5, 0.15625, 65280, Infinity, -Infinity]);
-    assert.ok(Math.abs(back[8] - 1e-40) <= 2 ** -134); // subnormals: within half a step (2^-133)
+    assertClose(back[8], 1e-40, 2 ** -134, 'subnormal'); // within half a step (2^-133)
     // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties go to the even mantissa (1).
     assert.equal(bf16ToFloat(toBF16(Float32Array.of(1 + 2 ** -8))[0]), 1);
     assert.equal(bf16ToFloat(toBF16(Float32Array.of(1 + 3 * 2 ** -8))[0]), 1 + 2 ** -6);
@@ -21,7 +22,7 @@ describe('float32 → bfloat16', () => {
   it('is within half a bfloat16 step of every value', () => {
     const xs = Float32Array.from({ length: 2000 }, (_, i) => Math.sin(i) * 10 ** ((i % 9) - 4));
     const back = [...toBF16(xs)].map(bf16ToFloat);
-    xs.forEach((x, i) => assert.ok(Math.abs(back[i] - x) <= Math.abs(x) * 2 ** -8, `${x} → ${back[i]}`));
+    assertAllClose(back, xs, { rtol: 2 ** -8 }, 'bfloat16 round trip');
   });
 });
 

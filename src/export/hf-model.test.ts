@@ -19,6 +19,7 @@ import { readSafetensors, toFloat32 } from '../model/safetensors.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { toBF16 } from './half.js';
 import { exportModel } from './hf-model.js';
+import { assertAllClose } from '../test-support/assert-close.js';
 
 const python = ['/usr/bin/python3', 'python3'].find(
   (p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
@@ -59,7 +60,7 @@ function runCheck(
   return JSON.parse(r.stdout);
 }
 
-const close = (a: number, b: number, tol = 1e-4) => Math.abs(a - b) <= tol * (1 + Math.abs(b));
+const TORCH_TOL = { atol: 1e-4, rtol: 1e-4 }; // our float32 forward against PyTorch's float64 one
 
 describe('export model: policy', () => {
   const src = tmp(),
@@ -139,8 +140,7 @@ describe('export model: policy', () => {
     const g = Graph.inference();
     const ours = model.forward(g, Int32Array.from(ids.flat()), 2, T).data;
     const theirs = res.logits!.flat(2);
-    assert.equal(theirs.length, ours.length);
-    theirs.forEach((x, i) => assert.ok(close(ours[i], x), `logit ${i}: ${ours[i]} vs ${x}`));
+    assertAllClose(ours, theirs, TORCH_TOL, 'logits');
     g.dispose();
   });
 
@@ -234,7 +234,7 @@ describe('export model: reward', () => {
     assert.deepEqual(res.errors, []);
     assert.equal(res.kind, 'reward');
     const ours = rm.score(items).map((x) => x + rm.bias);
-    res.scores!.forEach((x, i) => assert.ok(close(x, ours[i]), `score ${i}: ${x} vs ${ours[i]}`));
+    assertAllClose(res.scores!, ours, TORCH_TOL, 'reward scores');
   });
 
   it('puts the pad token on a spare embedding row when the vocabulary has one', () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { computeAdvantages } from './gae.js';
-
-const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
-const closeAll = (a: ArrayLike<number>, b: number[], tol = 1e-6) => b.forEach((v, i) => close(a[i], v, tol));
+import { assertAllClose } from '../test-support/assert-close.js';
+import { FIXTURE_TOL, objectivesFixture, valid } from '../test-support/objectives-fixture.js';
+import { tokenRewards } from './kl.js';
+import { maskedWhiten } from './whiten.js';
 
 const rewards = [0, 0, 1],
   values = [0.5, 0.4, 0.6];
@@ -14,8 +15,8 @@ describe('computeAdvantages (GAE)', () => {
     // t=1: δ = 0 + 0.6 − 0.4 = 0.2;        A = 0.2 + 0.95·0.4 = 0.58
     // t=0: δ = 0 + 0.4 − 0.5 = −0.1;       A = −0.1 + 0.95·0.58 = 0.451
     const { advantages, returns } = computeAdvantages(rewards, values, [1, 1, 1], 1, 3);
-    closeAll(advantages, [0.451, 0.58, 0.4]);
-    closeAll(returns, [0.951, 0.98, 1.0]); // A + V
+    assertAllClose(advantages, [0.451, 0.58, 0.4]);
+    assertAllClose(returns, [0.951, 0.98, 1.0]); // A + V
   });
 
   it('matches the hand-computed recursion with γ = 0.9, λ = 0.5', () => {
@@ -23,8 +24,8 @@ describe('computeAdvantages (GAE)', () => {
     // t=1: δ = 0.9·0.6 − 0.4 = 0.14;          A = 0.14 + 0.45·0.4 = 0.32
     // t=0: δ = 0.9·0.4 − 0.5 = −0.14;         A = −0.14 + 0.45·0.32 = 0.004
     const { advantages, returns } = computeAdvantages(rewards, values, [1, 1, 1], 1, 3, 0.9, 0.5);
-    closeAll(advantages, [0.004, 0.32, 0.4]);
-    closeAll(returns, [0.504, 0.72, 1.0]);
+    assertAllClose(advantages, [0.004, 0.32, 0.4]);
+    assertAllClose(returns, [0.504, 0.72, 1.0]);
   });
 
   it('skips padding on either side and leaves it at 0', () => {
@@ -33,16 +34,16 @@ describe('computeAdvantages (GAE)', () => {
       v = [0.5, 0.4, 0.6, 9, 9, 0.5, 0.4, 0.6],
       m = [1, 1, 1, 0, 0, 1, 1, 1];
     const { advantages, returns } = computeAdvantages(r, v, m, 2, 4);
-    closeAll(advantages, [0.451, 0.58, 0.4, 0, 0, 0.451, 0.58, 0.4]);
-    closeAll(returns, [0.951, 0.98, 1.0, 0, 0, 0.951, 0.98, 1.0]);
+    assertAllClose(advantages, [0.451, 0.58, 0.4, 0, 0, 0.451, 0.58, 0.4]);
+    assertAllClose(returns, [0.951, 0.98, 1.0, 0, 0, 0.951, 0.98, 1.0]);
   });
 
   it('with γ = λ = 1, returns are the rewards-to-go (Monte Carlo)', () => {
     const r = [0.1, -0.2, 0.3, 2],
       v = [1, 2, 3, 4];
     const { advantages, returns } = computeAdvantages(r, v, [1, 1, 1, 1], 1, 4, 1, 1);
-    closeAll(returns, [2.2, 2.1, 2.3, 2]);
-    closeAll(advantages, [1.2, 0.1, -0.7, -2]);
+    assertAllClose(returns, [2.2, 2.1, 2.3, 2]);
+    assertAllClose(advantages, [1.2, 0.1, -0.7, -2]);
   });
 
   it("agrees with TRL's loop over a right-padded batch with zeroed padding", () => {
@@ -60,11 +61,54 @@ describe('computeAdvantages (GAE)', () => {
       last = r[t] + gamma * next - v[t] + gamma * lam * last;
       trl[t] = last;
     }
-    closeAll(computeAdvantages(r, v, m, 1, T, gamma, lam).advantages, [...trl.slice(0, 4), 0]);
+    assertAllClose(computeAdvantages(r, v, m, 1, T, gamma, lam).advantages, [...trl.slice(0, 4), 0]);
   });
 
   it('rejects bad shapes and coefficients', () => {
     assert.throws(() => computeAdvantages([0, 0], [0, 0, 0], [1, 1, 1], 1, 3), /rewards has 2 entries, expected 3/);
     assert.throws(() => computeAdvantages([0], [0], [1], 1, 1, 1.5), /gamma must be in \[0, 1\]/);
+  });
+});
+
+describe("GAE against TRL's compute_advantages in PyTorch (tests/fixtures/objectives.json)", () => {
+  const fx = objectivesFixture();
+
+  for (const c of fx.gae) {
+    it(`advantages, returns and whitened advantages with γ = ${c.gamma}, λ = ${c.lambda}`, () => {
+      // Rows: full; padding after; a prompt before and padding after; a single token.
+      const { advantages, returns } = computeAdvantages(c.rewards, c.values, c.mask, c.B, c.T, c.gamma, c.lambda);
+      assertAllClose(valid(advantages, c.mask), valid(c.advantages, c.mask), FIXTURE_TOL, 'advantages of valid tokens');
+      assertAllClose(valid(returns, c.mask), valid(c.returns, c.mask), FIXTURE_TOL, 'returns of valid tokens');
+      // NOTE: on purpose, ours are 0 off the mask; TRL leaves values there (prompt positions get γ·V_next).
+      const off = c.mask.map((m) => 1 - m);
+      assert.ok([...valid(advantages, off), ...valid(returns, off)].every((x) => x === 0));
+      const white = maskedWhiten(advantages, c.mask);
+      assertAllClose(
+        valid(white, c.mask),
+        valid(c.whitened_advantages, c.mask),
+        FIXTURE_TOL,
+        'whitened advantages of valid tokens',
+      );
+    });
+  }
+
+  it('scores and log-probs to whitened advantages: k1 penalty, score on the last token, whitened rewards', () => {
+    // NOTE: on purpose, the score lands on the last valid token, as in TRL before #2174 and lm-human-preferences;
+    // the current TRL PPO adds it one position later (the first padding position, kept by its padding_mask_p1).
+    const s = fx.shaping;
+    const rewards = tokenRewards(s.scores, s.logp, s.logp_ref, s.mask, s.B, s.T, s.beta);
+    assertAllClose(rewards, s.rewards, FIXTURE_TOL, 'token rewards');
+    const white = maskedWhiten(rewards, s.mask, { shiftMean: false });
+    assertAllClose(white, s.whitened_rewards, FIXTURE_TOL, 'whitened rewards');
+    const { advantages, returns } = computeAdvantages(white, s.values, s.mask, s.B, s.T, s.gamma, s.lambda);
+    assertAllClose(valid(advantages, s.mask), valid(s.advantages, s.mask), FIXTURE_TOL, 'advantages of valid tokens');
+    assertAllClose(valid(returns, s.mask), valid(s.returns, s.mask), FIXTURE_TOL, 'returns of valid tokens');
+    const adv = maskedWhiten(advantages, s.mask);
+    assertAllClose(
+      valid(adv, s.mask),
+      valid(s.whitened_advantages, s.mask),
+      FIXTURE_TOL,
+      'whitened advantages of valid tokens',
+    );
   });
 });

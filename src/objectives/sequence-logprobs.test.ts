@@ -5,8 +5,7 @@ import { Graph } from '../engine/graph.js';
 import { Tensor } from '../engine/tensor.js';
 import { countValid, meanWeights, tokenMean } from './masked.js';
 import { sequenceLogProbs } from './sequence-logprobs.js';
-
-const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
+import { assertClose } from '../test-support/assert-close.js';
 
 // B = 2, T = 3: row 0 has two valid tokens, row 1 the last two.
 const lp = [-1, -2, -9, -9, -0.5, -1.5];
@@ -16,7 +15,7 @@ describe('masks', () => {
   it('tokenMean averages the valid entries only', () => {
     // (−1 − 2 − 0.5 − 1.5)/4 = −1.25
     const g = Graph.inference();
-    close(tokenMean(g, Tensor.from(lp), mask).item(), -1.25);
+    assertClose(tokenMean(g, Tensor.from(lp), mask).item(), -1.25);
     g.dispose();
   });
 

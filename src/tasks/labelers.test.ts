@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Comparison, parseComparison } from '../data/comparison.js';
 import { defaultLabelers, labelAgreement, SimulatedLabeler, simulateLabels } from './labelers.js';
 import type { GoldJudge } from './types.js';
+import { assertClose } from '../test-support/assert-close.js';
 
 // A gold judge that reads the score off the completion ("0.25 #3" scores 0.25), so gaps are exact.
 const numberJudge: GoldJudge = {
@@ -39,10 +40,7 @@ test('calibration: the share of A wins matches sigmoid(beta·gap) over many draw
     const p = sigmoid(beta * gap);
     const observed = labels.filter((c) => c.ranking[0] === 0).length / n;
     const se = Math.sqrt((p * (1 - p)) / n);
-    assert.ok(
-      Math.abs(observed - p) < 4 * se + 1e-9,
-      `beta ${beta}, gap ${gap}: observed ${observed.toFixed(3)}, expected ${p.toFixed(3)}`,
-    );
+    assertClose(observed, p, 4 * se + 1e-9, `share of A wins at beta ${beta}, gap ${gap} (4 standard errors)`);
   }
 });
 
@@ -54,7 +52,7 @@ test('calibration with carelessness: P(A) = careless/2 + (1 − careless)·sigmo
   const labels = simulateLabels(pairsWithGap(n, gap), numberJudge, [{ id: 'c', beta, careless }], { seed: 5 });
   const p = careless / 2 + (1 - careless) * sigmoid(beta * gap);
   const observed = labels.filter((c) => c.ranking[0] === 0).length / n;
-  assert.ok(Math.abs(observed - p) < 4 * Math.sqrt((p * (1 - p)) / n), `observed ${observed}, expected ${p}`);
+  assertClose(observed, p, 4 * Math.sqrt((p * (1 - p)) / n), 'share of A wins (4 standard errors)');
 });
 
 test('agreement with gold rises with beta; careless labelers agree less', () => {
@@ -68,10 +66,7 @@ test('agreement with gold rises with beta; careless labelers agree less', () => 
   const careful = agreement({ id: 'a', beta: 10, careless: 0 }),
     careless = agreement({ id: 'c', beta: 10, careless: 0.5 });
   assert.ok(careless < careful - 0.15, `careless ${careless} vs careful ${careful}`);
-  assert.ok(
-    Math.abs(agreement({ id: 'r', beta: 10, careless: 1 }) - 0.5) < 0.05,
-    'an always careless labeler is a coin',
-  );
+  assertClose(agreement({ id: 'r', beta: 10, careless: 1 }), 0.5, 0.05, 'an always careless labeler (a coin)');
 });
 
 test('the default pool: five attentive labelers of varied noise and two careless ones, ranked as expected', () => {

@@ -12,24 +12,58 @@ describe('best-of-N', () => {
     assert.throws(() => bestOfNKL(0), /N ≥ 1/);
   });
 
-  it('keeps the highest-reward sample, so its mean reward is at least the mean of all samples', async () => {
-    const tok = Tokenizer.train(['aaa bbb ccc ddd eee'], { vocabSize: 260 });
-    const model = new GPT(presetConfig('tiny', { vocabSize: 320, eosTokenId: tok.eosId }), 1);
-    const reward = (items: { completion: string }[]) => items.map((it) => (it.completion.match(/a/g) ?? []).length);
-    const res = await bestOfN(model, tok, ['x', 'y', 'z'], 8, reward, {
-      maxNewTokens: 12,
-      seed: 3,
-      vocabLimit: tok.vocabSize,
-    });
+  // A random tiny model over a small byte-level vocabulary; the reward counts the letters a–e, which
+  // vary enough between samples for selection to show.
+  const tok = Tokenizer.train(['aaa bbb ccc ddd eee'], { vocabSize: 260 });
+  const model = new GPT(presetConfig('tiny', { vocabSize: 320, eosTokenId: tok.eosId }), 1);
+  const letters = (text: string) => (text.match(/[a-e]/g) ?? []).length;
+  const opts = { maxNewTokens: 12, seed: 3, vocabLimit: tok.vocabSize };
+  const prompts = ['x', 'y', 'z', 'u', 'v', 'w', 'x q', 'y q', 'z q', 'u q', 'v q', 'w q'];
+
+  it('keeps a sample of the highest reward among the N of each prompt, and reports all N rewards', async () => {
+    const seen: { prompt: string; completion: string }[] = [];
+    const reward = (items: { prompt: string; completion: string }[]) => {
+      seen.push(...items);
+      return items.map((it) => letters(it.completion));
+    };
+    const res = await bestOfN(model, tok, prompts.slice(0, 3), 8, reward, opts);
     assert.equal(res.length, 3);
     for (const r of res) {
-      assert.equal(r.rewards.length, 8);
-      assert.equal(r.reward, Math.max(...r.rewards));
-      assert.equal(r.reward, (r.completion.match(/a/g) ?? []).length);
+      const samples = seen.filter((s) => s.prompt === r.prompt);
+      assert.equal(samples.length, 8);
+      assert.deepEqual(
+        r.rewards,
+        samples.map((s) => letters(s.completion)),
+        'the rewards of the N samples, in order',
+      );
+      const best = Math.max(...r.rewards);
+      assert.equal(r.reward, best);
+      assert.equal(letters(r.completion), best, 'the kept completion is the one that scored best');
+      assert.ok(
+        samples.some((s) => s.completion === r.completion),
+        'the kept completion is one of the samples',
+      );
     }
-    const meanBest = res.reduce((a, r) => a + r.reward, 0) / 3;
-    const meanAll = res.reduce((a, r) => a + r.rewards.reduce((x, y) => x + y, 0) / 8, 0) / 3;
-    assert.ok(meanBest >= meanAll);
+    assert.ok(
+      res.some((r) => new Set(r.rewards).size > 1),
+      'the samples differ in reward, so the choice matters',
+    );
+  });
+
+  it('its mean reward rises with N while the mean of all samples does not', async () => {
+    const reward = (items: { completion: string }[]) => items.map((it) => letters(it.completion));
+    const stats = [];
+    for (const n of [1, 4, 16]) {
+      const res = await bestOfN(model, tok, prompts, n, reward, opts);
+      const best = res.reduce((a, r) => a + r.reward, 0) / res.length;
+      const all = res.reduce((a, r) => a + r.rewards.reduce((x, y) => x + y, 0), 0) / (res.length * n);
+      stats.push({ n, best, all });
+    }
+    const msg = JSON.stringify(stats);
+    assert.ok(stats[1].best > stats[0].best + 0.5 && stats[2].best > stats[1].best + 0.5, msg);
+    // Selection, not different sampling: best-of-1 is the plain policy, and the samples' mean stays put.
+    assert.equal(stats[0].best, stats[0].all);
+    assert.ok(Math.abs(stats[2].all - stats[0].all) < 0.5 && stats[2].best > stats[2].all + 1, msg);
   });
 
   it('rejects a reward function that returns the wrong number of scores', async () => {

@@ -20,66 +20,9 @@ import { tokenRewards } from '../objectives/kl.js';
 import { maskedMean, maskedWhiten } from '../objectives/whiten.js';
 import { PPOShard, kernels } from './kernels.js';
 import { progress } from './progress.js';
+import { PPOConfig, ppoOptions } from './ppo-config.js';
 
-export interface PPOConfig {
-  outDir: string;
-  /** PPO iterations (one batch of rollouts each). */
-  iterations: number;
-  /** Prompts (rollouts) per iteration. */
-  rolloutBatch: number;
-  /** Rollouts per optimizer step. */
-  minibatch: number;
-  /** Passes over each iteration's rollouts. */
-  ppoEpochs: number;
-  lr: number;
-  /** Initial KL coefficient β. */
-  initKL: number;
-  /** Adaptive KL control (Ziegler et al.): target KL in nats per completion; 0 keeps β fixed. */
-  targetKL: number;
-  horizon: number;
-  gamma: number;
-  lambda: number;
-  clipRange: number;
-  clipRangeValue: number;
-  vfCoef: number;
-  entCoef: number;
-  /** Added to the score of a completion that never emitted the end-of-text token (e.g. −1); 0 = none. */
-  missingEosPenalty: number;
-  /** Clip scores to ±this before use (0 = no clipping). */
-  scoreClip: number;
-  /** Whiten the per-token rewards (scale only, mean kept) before GAE, as TRL's whiten_rewards. */
-  whitenRewards: boolean;
-  maxNewTokens: number;
-  temperature: number;
-  gradClip: number;
-  seed: number;
-  quiet: boolean;
-}
-
-export const defaultPPOConfig: Omit<PPOConfig, 'outDir'> = {
-  iterations: 50,
-  rolloutBatch: 32,
-  minibatch: 8,
-  ppoEpochs: 4,
-  lr: 1e-4,
-  initKL: 0.05,
-  targetKL: 6,
-  horizon: 10000,
-  gamma: 1,
-  lambda: 0.95,
-  clipRange: 0.2,
-  clipRangeValue: 0.2,
-  vfCoef: 0.1,
-  entCoef: 0,
-  missingEosPenalty: 0,
-  scoreClip: 0,
-  whitenRewards: false,
-  maxNewTokens: 32,
-  temperature: 1,
-  gradClip: 1,
-  seed: 0,
-  quiet: false,
-};
+export { PPOConfig, defaultPPOConfig } from './ppo-config.js';
 
 export interface PPOResult {
   /** Mean score of each iteration's rollouts (before the KL penalty). */
@@ -111,8 +54,7 @@ export async function trainPPO(
   onIteration?: (it: PPOIteration) => void | Promise<void>,
 ): Promise<PPOResult> {
   if (prompts.length === 0) throw new Error('PPO needs prompts');
-  if (cfg.minibatch > cfg.rolloutBatch)
-    throw new Error(`minibatch (${cfg.minibatch}) cannot exceed the rollout batch (${cfg.rolloutBatch})`);
+  ppoOptions.validate(cfg);
   mkdirSync(cfg.outDir, { recursive: true });
   const ref = policy.clone(); // frozen π_ref
   const head = valueHead(policy.config.nEmbd, cfg.seed);

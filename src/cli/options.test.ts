@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Command } from 'commander';
+import { defineOptions, mergeOptions, withDefaults } from '../train/options.js';
+import { ppoOptions } from '../train/ppo-config.js';
+import { addOptions, readOptions } from './options.js';
+
+const demo = defineOptions(
+  {
+    steps: { type: 'int', flag: '--steps', help: 'steps', default: 10, min: 1 },
+    temperature: { type: 'number', flag: '--temperature', help: 'temperature', default: 1, above: 0 },
+    percentiles: {
+      type: 'numbers',
+      flag: '--percentiles',
+      help: 'thresholds',
+      default: [50, 70],
+      below: 100,
+      min: 0,
+      rising: true,
+    },
+    loss: { type: 'choice', flag: '--loss', help: 'loss', choices: ['sigmoid', 'ipo'] as const, default: 'sigmoid' },
+    stop: { type: 'strings', flag: '--stop', help: 'stop text', default: [] },
+    whiten: { type: 'boolean', flag: '--whiten', help: 'whiten', default: false },
+    keep: { type: 'boolean', flag: '--keep', help: 'keep', default: true },
+  },
+  [(c) => (c.steps > 5 && c.loss === 'ipo' ? 'steps (--steps) must be ≤ 5 with --loss ipo' : null)],
+);
+
+/** Parses argv with a command built from the declaration; returns the configuration or the error text. */
+function parse(argv: string[]): ReturnType<typeof demo.defaults> | string {
+  let out: ReturnType<typeof demo.defaults> | string = '';
+  const cmd = new Command('t').exitOverride().configureOutput({ writeErr: (s) => (out = s), writeOut: () => {} });
+  addOptions(cmd, demo).action((o) => {
+    out = readOptions(demo, o);
+  });
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (typeof out === 'string' && out === '') out = (e as Error).message;
+  }
+  return out;
+}
+
+describe('option declarations', () => {
+  it('give the defaults when no flag is set', () => {
+    assert.deepEqual(parse([]), {
+      steps: 10,
+      temperature: 1,
+      percentiles: [50, 70],
+      loss: 'sigmoid',
+      stop: [],
+      whiten: false,
+      keep: true,
+    });
+  });
+
+  it('parse every kind of flag', () => {
+    const c = parse(['--steps', '3', '--temperature', '0.7', '--percentiles', '10,20,90', '--loss', 'ipo']);
+    assert.deepEqual(c, {
+      steps: 3,
+      temperature: 0.7,
+      percentiles: [10, 20, 90],
+      loss: 'ipo',
+      stop: [],
+      whiten: false,
+      keep: true,
+    });
+    const d = parse(['--stop', '\n', '--stop', '.', '--whiten', '--no-keep']);
+    assert.ok(typeof d !== 'string');
+    assert.deepEqual([d.stop, d.whiten, d.keep], [['\n', '.'], true, false]);
+  });
+
+  it('refuse bad values at parse time, naming the flag and the range', () => {
+    assert.match(String(parse(['--temperature', '0'])), /--temperature.*must be a number > 0, got 0/);
+    assert.match(String(parse(['--steps', '2.5'])), /--steps.*integer ≥ 1/);
+    assert.match(String(parse(['--percentiles', '50,40'])), /--percentiles.*rising/);
+    assert.match(String(parse(['--percentiles', '50,100'])), /--percentiles.*< 100/);
+    assert.match(String(parse(['--loss', 'hinge'])), /--loss.*sigmoid, ipo/);
+  });
+
+  it('check combinations after parsing', () => {
+    assert.match(String(parse(['--steps', '9', '--loss', 'ipo'])), /steps \(--steps\) must be ≤ 5 with --loss ipo/);
+  });
+
+  it('validate configurations given by code with the same rules', () => {
+    const c = demo.defaults();
+    c.temperature = 0;
+    assert.throws(() => demo.validate(c), /^Error: temperature \(--temperature\) must be a number > 0, got 0$/);
+    assert.throws(
+      () => ppoOptions.validate({ ...ppoOptions.defaults(), minibatch: 64, rolloutBatch: 32 }),
+      /minibatch \(--minibatch\) cannot exceed rolloutBatch \(--rollout-batch\)/,
+    );
+  });
+
+  it('are changed by withDefaults and merged without clashes', () => {
+    const other = withDefaults(demo, { steps: 4 });
+    assert.equal(other.defaults().steps, 4);
+    assert.equal(demo.defaults().steps, 10);
+    assert.throws(() => withDefaults(demo, { steps: 0 }), /declared default of steps \(--steps\)/);
+    const extra = defineOptions({ beta: { type: 'number', flag: '--beta', help: 'β', default: 0.1, above: 0 } });
+    assert.equal(mergeOptions(demo, extra).defaults().beta, 0.1);
+    assert.throws(() => mergeOptions(demo, demo), /declared twice/);
+  });
+
+  it('hand out fresh defaults each time', () => {
+    const a = demo.defaults();
+    a.percentiles.push(99);
+    assert.deepEqual(demo.defaults().percentiles, [50, 70]);
+  });
+});

@@ -1,0 +1,91 @@
+// PPO's options, declared once (src/train/options.ts): `rlhf train ppo`'s flags, the trainer's
+// validation and the demo's settings all come from here.
+
+import { Options, ValuesOf, defineOptions } from './options.js';
+
+export const ppoOptions = defineOptions(
+  {
+    iterations: {
+      type: 'int',
+      flag: '--iterations',
+      help: 'PPO iterations (a batch of rollouts each)',
+      default: 50,
+      min: 1,
+    },
+    rolloutBatch: {
+      type: 'int',
+      flag: '--rollout-batch',
+      help: 'prompts (rollouts) per iteration',
+      default: 32,
+      min: 1,
+    },
+    minibatch: { type: 'int', flag: '--minibatch', help: 'rollouts per optimizer step', default: 8, min: 1 },
+    ppoEpochs: { type: 'int', flag: '--ppo-epochs', help: "passes over each iteration's rollouts", default: 4, min: 1 },
+    lr: { type: 'number', flag: '--lr', help: 'learning rate', default: 1e-4, above: 0 },
+    initKL: { type: 'number', flag: '--init-kl', help: 'initial KL coefficient β', default: 0.05, min: 0 },
+    targetKL: {
+      type: 'number',
+      flag: '--target-kl',
+      help: 'adaptive KL control (Ziegler et al.): target KL in nats per completion (0 = keep β fixed)',
+      default: 6,
+      min: 0,
+    },
+    horizon: {
+      type: 'int',
+      flag: '--horizon',
+      help: 'adaptive KL control horizon, in rollouts',
+      default: 10000,
+      min: 1,
+    },
+    gamma: { type: 'number', flag: '--gamma', help: 'discount γ', default: 1, min: 0, max: 1 },
+    lambda: { type: 'number', flag: '--lambda', help: 'GAE λ', default: 0.95, min: 0, max: 1 },
+    clipRange: { type: 'number', flag: '--clip-range', help: 'policy ratio clip ε', default: 0.2, above: 0 },
+    clipRangeValue: { type: 'number', flag: '--clip-range-value', help: 'value clip', default: 0.2, above: 0 },
+    vfCoef: { type: 'number', flag: '--vf-coef', help: 'value loss coefficient', default: 0.1, min: 0 },
+    entCoef: { type: 'number', flag: '--ent-coef', help: 'entropy bonus coefficient', default: 0, min: 0 },
+    missingEosPenalty: {
+      type: 'number',
+      flag: '--missing-eos-penalty',
+      help: 'added to the score of a completion that never emitted end-of-text (e.g. -1; 0 = none)',
+      default: 0,
+    },
+    scoreClip: { type: 'number', flag: '--score-clip', help: 'clip scores to ±x (0 = off)', default: 0, min: 0 },
+    whitenRewards: {
+      type: 'boolean',
+      flag: '--whiten-rewards',
+      help: 'whiten the per-token rewards (scale only) before GAE, as TRL',
+      default: false,
+    },
+    maxNewTokens: { type: 'int', flag: '--max-new-tokens', help: 'longest completion', default: 32, min: 1 },
+    temperature: {
+      type: 'number',
+      flag: '--temperature',
+      help: 'sampling temperature (the log-probs of the ratio and the KL are taken at it)',
+      default: 1,
+      above: 0,
+    },
+    gradClip: {
+      type: 'number',
+      flag: '--grad-clip',
+      help: 'clip the global gradient norm (0 = off)',
+      default: 1,
+      min: 0,
+    },
+    seed: { type: 'int', flag: '--seed', help: 'random seed: the same seed gives the same run', default: 0, min: 0 },
+    quiet: { type: 'boolean', flag: '--quiet', help: 'no progress output', default: false },
+  },
+  [
+    (c) =>
+      c.minibatch > c.rolloutBatch
+        ? `minibatch (--minibatch) cannot exceed rolloutBatch (--rollout-batch): got ${c.minibatch} > ${c.rolloutBatch}`
+        : null,
+  ],
+);
+
+export type PPOOptions = typeof ppoOptions extends Options<infer S> ? ValuesOf<S> : never;
+
+export interface PPOConfig extends PPOOptions {
+  outDir: string;
+}
+
+export const defaultPPOConfig: PPOOptions = ppoOptions.defaults();
