@@ -39,7 +39,7 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 export function cleanVaderText(raw: string): string {
   let s = raw.trim();
   const m = /^"((?:[^"]|"")*)"$/.exec(s);
-  if (m && m[1].includes('""')) s = m[1].replace(/""/g, '"');
+  if (m?.[1].includes('""')) s = m[1].replace(/""/g, '"');
   s = s.replace(/&(amp|lt|gt|quot|apos|#39);/g, (_, e: string) => ENTITIES[e]);
   s = s.replace(/&#(\d{1,6});/g, (all, d: string) => (Number(d) <= 0x10ffff ? String.fromCodePoint(Number(d)) : all));
   s = s.replace(/''/g, '"');

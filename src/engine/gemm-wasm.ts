@@ -120,7 +120,8 @@ class WasmKernel {
     ldc: number,
   ): void {
     if (4 * (M * K + K * N + M * N) > this.maxBytes && Math.max(M, N, K) > 1) {
-      return this.split(transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+      this.split(transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+      return;
     }
     const [aRows, aCols] = transA ? [K, M] : [M, K];
     const [bRows, bCols] = transB ? [N, K] : [K, N];
@@ -140,7 +141,10 @@ class WasmKernel {
   private multiply(args: KernelArgs): void {
     const [, , M, N, K] = args;
     const helpers = this.pool && 2 * M * N * K >= MIN_THREADED_FLOPS ? this.pool.ready() : 0;
-    if (helpers === 0) return this.wasm.sgemm(...args);
+    if (helpers === 0) {
+      this.wasm.sgemm(...args);
+      return;
+    }
     // About four slices a thread, so a core that is busy with something else ends up taking fewer; each
     // slice is whole micro-tiles (4 rows or 8 columns) and re-packs only the other operand's panel.
     const byRows = M >= N;

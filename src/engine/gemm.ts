@@ -8,7 +8,6 @@
 //
 // Env: RLHF_BLAS=openblas|wasm|js|auto (default auto: the first that loads, in that order),
 //      RLHF_BLAS_LIB=/path/to/libopenblas.so (try only this library), RLHF_BLAS_THREADS=n (default 1).
-import os from 'node:os';
 import type { GemmBackend, GemmBackendName } from './gemm-backend.js';
 import { loadOpenBLAS } from './gemm-openblas.js';
 import { loadWasmGemm } from './gemm-wasm.js';

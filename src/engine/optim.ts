@@ -40,8 +40,8 @@ export class AdamW {
   update(lr = this.config.lr): void {
     this.step++;
     const { beta1, beta2, eps, weightDecay } = this.config;
-    const bc1 = 1 - Math.pow(beta1, this.step);
-    const bc2 = 1 - Math.pow(beta2, this.step);
+    const bc1 = 1 - beta1 ** this.step;
+    const bc2 = 1 - beta2 ** this.step;
     const stepSize = lr / bc1;
     const invSqrtBc2 = 1 / Math.sqrt(bc2);
     for (let k = 0; k < this.params.length; k++) {

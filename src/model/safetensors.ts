@@ -43,7 +43,7 @@ function assertLittleEndian(): void {
 }
 
 function isDtype(s: unknown): s is Dtype {
-  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(BYTES, s);
+  return typeof s === 'string' && Object.hasOwn(BYTES, s);
 }
 
 function numel(shape: number[]): number {

@@ -97,7 +97,7 @@ const MAX_PAIR_LOG_RATIO = 1;
 
 // Tokens that are not words or ordinary punctuation: emoticons, runs of "!!" or "??", symbols,
 // and shouted words (ALL CAPS, ≥ 3 letters), which VADER boosts but no narrator of this corpus uses.
-const ODD_TOKEN = /[^\p{L}\p{N}.,;:!?'"()\-—$%&]|[!?]{2,}|\.{4,}|^[:;=][-']?[()DPp\]\[/\\|]|^\p{Lu}{3,}[.,;:!?'"]*$/u;
+const ODD_TOKEN = /[^\p{L}\p{N}.,;:!?'"()\-—$%&]|[!?]{2,}|\.{4,}|^[:;=][-']?[()DPp\][/\\|]|^\p{Lu}{3,}[.,;:!?'"]*$/u;
 
 const REPEAT_EXEMPT = new Set([
   'the',

@@ -64,7 +64,7 @@ const ABBREVIATIONS = new Set([
 export function splitSentences(paragraph: string): string[] {
   const text = normalizeText(paragraph);
   const out: string[] = [];
-  const re = /([.!?]+)(["')\]]*)\s+(?=["'(\[]?[A-Z0-9])/g;
+  const re = /([.!?]+)(["')\]]*)\s+(?=["'([]?[A-Z0-9])/g;
   let start = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     if (m[1] === '.') {

@@ -53,7 +53,7 @@ export function parseOpenAI(obj: Record<string, unknown>): Comparison {
   const c9 = optionalNumber(extra.confidence, 'extra.confidence', 1, 9);
   const notes = summaries.map((s, i) => optionalString(s.note, `summaries[${i}].note`));
   const feedback = notes
-    .map((n, i) => (n && n.trim() ? `summary ${i}: ${n.trim()}` : ''))
+    .map((n, i) => (n?.trim() ? `summary ${i}: ${n.trim()}` : ''))
     .filter(Boolean)
     .join('\n');
   const policies = summaries.map((s, i) => optionalString(s.policy, `summaries[${i}].policy`) ?? null);

@@ -44,7 +44,7 @@ export function linear(g: Graph, x: Tensor, w: Tensor, b: Tensor | null = null, 
         blas.sgemm(true, false, cin, cout, N, 1, x.data, 0, cin, dy, 0, cout, 1, g.gradOf(w), 0, cout);
       }
     }
-    if (b && b.requiresGrad) {
+    if (b?.requiresGrad) {
       // db (out) += dyᵀ · 1: column sums as a matrix-vector product.
       blas.sgemm(true, false, cout, 1, N, 1, dy, 0, cout, onesOf(N), 0, 1, 1, g.gradOf(b), 0, 1);
     }

@@ -115,7 +115,7 @@ export class WorkerPool {
   private waitUntilFinished(slices: number, timeoutMs: number): void {
     const start = Date.now();
     // Spin first: this thread has nothing else to do, and a futex wake-up costs ~0.1 ms on a VM.
-    for (let spins = 0, done; (done = Atomics.load(this.ctl, Slot.finished)) < slices; spins++) {
+    for (let spins = 0, done: number; (done = Atomics.load(this.ctl, Slot.finished)) < slices; spins++) {
       if (spins < 20_000) continue;
       if (Atomics.load(this.ctl, Slot.failed) || Date.now() - start > timeoutMs) {
         throw new Error('a wasm sgemm worker failed or stopped responding; RLHF_BLAS_THREADS=1 runs without workers');

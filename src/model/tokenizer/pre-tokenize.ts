@@ -73,7 +73,7 @@ export function scanPreTokens(text: string, out: string[] = []): string[] {
         continue;
       }
     }
-    let start = i;
+    const start = i;
     let cls = classAt(i);
     if (c === 32 && i + 1 < n) {
       const next = classAt(i + 1);
