@@ -4,7 +4,7 @@
 // percentiles per route, and then checks the store itself: every acknowledged judgment is there
 // exactly once, no labeler judged a task twice, and no task was judged more often than its overlap.
 // Optionally it kills a server with SIGKILL mid-run and starts it again, to show that nothing
-// acknowledged is lost. A benchmark, not a test: `npm run bench:labeling` (see README).
+// acknowledged is lost. A benchmark, not a test: `npm run bench:labeling` (see docs/measurements.md).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

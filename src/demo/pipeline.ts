@@ -38,7 +38,7 @@ const PLAN: StagePlan[] = [
   { name: 'report', title: 'report', estimate: 5 },
 ];
 
-/** What a user should know before a long run of a task (measured; see the README's "`rlhf demo`: measured"). */
+/** What a user should know before a long run of a task (measured; see docs/measurements.md). */
 const TASK_NOTES: Partial<Record<string, string>> = {
   tldr: 'at this model size the SFT policy does not learn to summarize (its summaries almost all fail the gold judge), so the labels carry little signal and no method moves the gold score; the full run took 20.5 minutes here (the positive task: 13.5)',
 };

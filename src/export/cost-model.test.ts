@@ -50,7 +50,7 @@ describe('PPO cost model', () => {
       assertClose(e.here[p], BENCH_PPO.seconds[p], REL);
     assertClose(e.here.total, 0.2 + 0.14 + 0.21 + 0.99, REL);
     const r = measuredRates();
-    // The small model's phases run at 9–23 GFLOP/s here (README "Performance", run 4).
+    // The small model's phases run at 9–23 GFLOP/s here (docs/measurements.md, "Performance", run 4).
     assert.ok(r.generation > 8e9 && r.generation < 10e9, `${r.generation}`);
     assert.ok(r.training > 20e9 && r.training < 25e9, `${r.training}`);
   });

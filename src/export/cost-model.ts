@@ -10,7 +10,7 @@
 //   logprobs    2·(2N + N_v)·B·S     (policy and frozen reference, and the value model)
 //   training    6·E·(N + N_v)·B·S
 //
-// Here, each phase runs at the FLOP rate measured by `rlhf bench` on its PPO iteration (README,
+// Here, each phase runs at the FLOP rate measured by `rlhf bench` on its PPO iteration (docs/measurements.md,
 // "Performance", run 4). On GPUs, the whole iteration runs at G · peak · u, with u the end-to-end
 // utilization of OpenRLHF's published PPO run (README of OpenRLHF/OpenRLHF, "Performance": a 7B
 // model on 16 A800-80GB GPUs trains 1,024 prompts for one PPO epoch in 471.11 s), counted with the
@@ -60,7 +60,7 @@ export function iterationFlops(r: PPORun): PhaseFlops {
 export const totalFlops = (f: PhaseFlops): number => f.generation + f.scoring + f.logprobs + f.training;
 
 /**
- * `rlhf bench`'s PPO iteration (README "Performance", run 4): the small preset (vocab 512,
+ * `rlhf bench`'s PPO iteration (docs/measurements.md, "Performance", run 4): the small preset (vocab 512,
  * context 128), reward model of the same size, 16 rollouts of a 1-token prompt and 64 new tokens,
  * 4 epochs; seconds per phase.
  */
