@@ -1,11 +1,11 @@
 // Batched sampling with a KV cache. Each prompt keeps its own length and position, so prompts of
 // different lengths need no padding; finished rows drop out of the batch.
 
-import { gemm } from '../engine/gemm.js';
 import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
 import { GPT } from './gpt.js';
+import { KVCache } from './kv-cache.js';
 import { Replica, runSharded, shardCount } from './replica.js';
 import { defineKernel } from '../engine/parallel.js';
 
@@ -45,37 +45,23 @@ export function validateSampleOptions(o: SampleOptions): void {
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new Error(`topP must be in (0, 1], got ${o.topP}`);
 }
 
-/** Per-layer keys and values: (B, Tmax, C) each; len[b] positions filled. */
-export class KVCache {
-  readonly k: Float32Array[];
-  readonly v: Float32Array[];
-  readonly len: Int32Array;
-
-  constructor(
-    readonly B: number,
-    readonly Tmax: number,
-    readonly C: number,
-    nLayer: number,
-  ) {
-    this.k = Array.from({ length: nLayer }, () => new Float32Array(B * Tmax * C));
-    this.v = Array.from({ length: nLayer }, () => new Float32Array(B * Tmax * C));
-    this.len = new Int32Array(B);
-  }
-}
-
 /**
- * Runs prompts (each ≥ 1 token) through the model, filling cache rows `rows`, and returns the
- * logits of each prompt's last position (rows.length, V).
+ * Runs prompts (each ≥ 1 token) through the model, continuing cache rows `rows` (empty rows start at
+ * position 0), and returns the logits of each prompt's last position (rows.length, V).
  */
 export function prefill(model: GPT, cache: KVCache, prompts: number[][], rows: number[]): Float32Array {
-  const { nEmbd: C, vocabSize: V } = model.config;
+  const V = model.config.vocabSize;
   const out = new Float32Array(prompts.length * V);
   // Prompts of equal length share one batched forward pass.
   const byLength = new Map<number, number[]>();
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new Error(`prompt ${i} is empty: give at least one token (e.g. the end-of-text token)`);
-    if (p.length > cache.Tmax)
-      throw new Error(`prompt ${i} has ${p.length} tokens but the model's context is ${cache.Tmax}`);
+    const used = cache.len[rows[i]];
+    if (used + p.length > cache.Tmax)
+      throw new Error(
+        `prompt ${i} has ${p.length} tokens but the model's context is ${cache.Tmax}` +
+          (used ? ` and ${used} positions of cache row ${rows[i]} are taken` : ''),
+      );
     byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]);
   });
   for (const [T, group] of byLength) {
@@ -83,84 +69,26 @@ export function prefill(model: GPT, cache: KVCache, prompts: number[][], rows: n
     const ids = new Int32Array(B * T);
     group.forEach((i, b) => ids.set(prompts[i], b * T));
     const g = Graph.inference();
-    const h = model.hidden(g, ids, B, T, (l, qkv) => {
-      group.forEach((i, b) => {
-        const row = rows[i];
-        for (let t = 0; t < T; t++) {
-          const src = (b * T + t) * 3 * C,
-            dst = (row * cache.Tmax + t) * C;
-          cache.k[l].set(qkv.data.subarray(src + C, src + 2 * C), dst);
-          cache.v[l].set(qkv.data.subarray(src + 2 * C, src + 3 * C), dst);
-        }
-      });
-    });
+    const h = model.hidden(g, ids, B, T, { cache, rows: group.map((i) => rows[i]) });
     const last = ops.selectRows(
       g,
       h,
       group.map((_, b) => b * T + T - 1),
     );
     const logits = model.logits(g, last);
-    group.forEach((i, b) => {
-      out.set(logits.data.subarray(b * V, (b + 1) * V), i * V);
-      cache.len[rows[i]] = T;
-    });
+    group.forEach((i, b) => out.set(logits.data.subarray(b * V, (b + 1) * V), i * V));
     g.dispose();
   }
   return out;
 }
 
 /**
- * One decoding step: feeds token tokens[i] to cache row rows[i] at position cache.len[row],
- * appends its key and value, and returns next-token logits (rows.length, V).
+ * One decoding step: feeds token tokens[i] to cache row rows[i] at position cache.len[row] (the
+ * model's forward with T = 1 per row) and returns next-token logits (rows.length, V).
  */
 export function decodeStep(model: GPT, cache: KVCache, rows: number[], tokens: number[]): Float32Array {
-  const { nEmbd: C, nHead, layerNormEps: eps } = model.config;
-  const n = rows.length,
-    hs = C / nHead,
-    scale = 1 / Math.sqrt(hs);
   const g = Graph.inference();
-  let x = g.output([n, C]);
-  rows.forEach((row, i) => {
-    const pos = cache.len[row];
-    if (pos >= cache.Tmax)
-      throw new Error(`decodeStep: row ${row} is at the end of the context (${cache.Tmax} tokens)`);
-    const e = tokens[i] * C,
-      p = pos * C;
-    for (let j = 0; j < C; j++) x.data[i * C + j] = model.wte.data[e + j] + model.wpe.data[p + j];
-  });
-  const scores = new Float32Array(cache.Tmax);
-  const blas = gemm();
-  model.blocks.forEach((blk, l) => {
-    const h = ops.layerNorm(g, x, blk.ln1w, blk.ln1b, eps);
-    const qkv = ops.linear(g, h, blk.attnW, blk.attnB).data; // (n, 3C)
-    const att = g.output([n, C]);
-    const K = cache.k[l],
-      Vc = cache.v[l];
-    rows.forEach((row, i) => {
-      const pos = cache.len[row],
-        base = row * cache.Tmax * C;
-      K.set(qkv.subarray(i * 3 * C + C, i * 3 * C + 2 * C), base + pos * C);
-      Vc.set(qkv.subarray(i * 3 * C + 2 * C, i * 3 * C + 3 * C), base + pos * C);
-      for (let hh = 0; hh < nHead; hh++) {
-        const q = i * 3 * C + hh * hs,
-          o = i * C + hh * hs,
-          n = pos + 1;
-        // scores (n) = K_h (n, hs) · q_h · scale; then softmax; then out_h (hs) = p · V_h (n, hs)
-        blas.sgemm(false, false, n, 1, hs, scale, K, base + hh * hs, C, qkv, q, 1, 0, scores, 0, 1);
-        let m = -Infinity;
-        for (let t = 0; t < n; t++) if (scores[t] > m) m = scores[t];
-        let z = 0;
-        for (let t = 0; t < n; t++) z += scores[t] = Math.exp(scores[t] - m);
-        for (let t = 0; t < n; t++) scores[t] /= z;
-        blas.sgemm(false, false, 1, hs, n, 1, scores, 0, n, Vc, base + hh * hs, C, 0, att.data, o, hs);
-      }
-    });
-    x = ops.add(g, x, ops.linear(g, att, blk.projW, blk.projB));
-    const h2 = ops.layerNorm(g, x, blk.ln2w, blk.ln2b, eps);
-    x = ops.add(g, x, ops.linear(g, ops.gelu(g, ops.linear(g, h2, blk.fcW, blk.fcB)), blk.fc2W, blk.fc2B));
-  });
-  for (const row of rows) cache.len[row]++;
-  const logits = model.logits(g, ops.layerNorm(g, x, model.lnfW, model.lnfB, eps));
+  const logits = model.forward(g, Int32Array.from(tokens), rows.length, 1, { cache, rows });
   const out = Float32Array.from(logits.data);
   g.dispose();
   return out;
@@ -205,17 +133,17 @@ function generateRows(
   rowOffset: number,
   opts: SampleOptions,
 ): Generation[] {
-  const { nPositions, vocabSize: V, nEmbd, nLayer } = model.config;
+  const { nPositions, vocabSize: V } = model.config;
   const rngs = prompts.map((_, i) => new RNG((seed ^ Math.imul(rowOffset + i + 1, 0x9e3779b1)) >>> 0));
   const stop = new Set(opts.stopTokens ?? []);
   const B = prompts.length;
   const results: Generation[] = prompts.map(() => ({ tokens: [], finishReason: 'length' }));
   if (B === 0 || opts.maxNewTokens === 0) return results;
-  const cache = new KVCache(B, nPositions, nEmbd, nLayer);
+  const cache = KVCache.forModel(model.config, B);
   let active = prompts.map((_, i) => i);
   let logits = prefill(model, cache, prompts, active);
   const probs = new Float32Array(V);
-  for (let step = 0; active.length > 0; step++) {
+  while (active.length > 0) {
     const next: number[] = [];
     const still: number[] = [];
     active.forEach((row, i) => {
