@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { readTextFile } from '../data/jsonl.js';
-import { generate as sampleTokens } from '../model/sample.js';
+import { generate as sampleTokens } from '../runtime/sample.js';
 import { openStore } from '../feedback/store/open.js';
 import { maskPassword } from '../feedback/store/pg-location.js';
 import type { FeedbackStore, Project, Role, User } from '../feedback/store/types.js';

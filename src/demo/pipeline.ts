@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Comparison } from '../data/comparison.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { RewardModel } from '../model/reward-model.js';
+import { scoreRewards } from '../runtime/reward.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { GPT } from '../model/gpt.js';
 import { TaskSpec, defaultLabelers, labelAgreement, loadTask, simulateLabels } from '../tasks/index.js';
@@ -360,8 +361,14 @@ async function trainReward(ctx: DemoContext, dir: string): Promise<RewardStageRe
       if (ga !== gb) pairs.push({ prompt, a, b, goldA: ga > gb });
     }
   });
-  const sa = rm.score(pairs.map((p) => ({ prompt: p.prompt, completion: p.a })));
-  const sb = rm.score(pairs.map((p) => ({ prompt: p.prompt, completion: p.b })));
+  const sa = scoreRewards(
+    rm,
+    pairs.map((p) => ({ prompt: p.prompt, completion: p.a })),
+  );
+  const sb = scoreRewards(
+    rm,
+    pairs.map((p) => ({ prompt: p.prompt, completion: p.b })),
+  );
   let right = 0;
   pairs.forEach((p, i) => {
     if (sa[i] > sb[i] === p.goldA) right++;

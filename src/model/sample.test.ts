@@ -5,7 +5,7 @@ import { RNG } from '../engine/rng.js';
 import { presetConfig } from './config.js';
 import { GPT } from './gpt.js';
 import { KVCache } from './kv-cache.js';
-import { decodeStep, generate, pickToken, prefill } from './sample.js';
+import { decodeStep, pickToken, prefill, sampleSequences } from './sample.js';
 
 const config = presetConfig('tiny', { vocabSize: 50, nPositions: 24 });
 const model = new GPT(config, 3);
@@ -44,7 +44,7 @@ describe('KV-cache sampling', () => {
       seqs.forEach((s, i) =>
         assertClose(logits.subarray(i * V, (i + 1) * V), fullLogitsAtEnd(s), `step ${step} row ${i}`),
       );
-      // Rows 0..2 continue; row 3 has stopped: the batch shrinks like in generate().
+      // Rows 0..2 continue; row 3 has stopped: the batch shrinks like in sampleSequences().
       const active = step < 3 ? rows : rows.slice(0, 3);
       const toks = active.map(() => rng.int(V));
       active.forEach((r, i) => seqs[r].push(toks[i]));
@@ -77,8 +77,8 @@ describe('KV-cache sampling', () => {
     }
     assert.deepEqual(Array.from(cache.len), [5 + 23, 13 + 23, 37 + 23]);
 
-    // generate() at temperature 0 gives the same tokens: the argmax of the full forward at every step.
-    const greedy = generate(m, prompts, { maxNewTokens: 30, temperature: 0 });
+    // sampleSequences() at temperature 0 gives the same tokens: the argmax of the full forward at every step.
+    const greedy = sampleSequences(m, prompts, { maxNewTokens: 30, temperature: 0 });
     greedy.forEach((r, i) => {
       const seq = [...prompts[i]];
       for (const tok of r.tokens) {
@@ -116,11 +116,11 @@ describe('KV-cache sampling', () => {
 
   it('the same seed gives the same samples; greedy equals top-k 1', () => {
     const prompts = [[1, 2], [3]];
-    const a = generate(model, prompts, { maxNewTokens: 8, seed: 11 });
-    const b = generate(model, prompts, { maxNewTokens: 8, seed: 11 });
+    const a = sampleSequences(model, prompts, { maxNewTokens: 8, seed: 11 });
+    const b = sampleSequences(model, prompts, { maxNewTokens: 8, seed: 11 });
     assert.deepEqual(a, b);
-    const greedy = generate(model, prompts, { maxNewTokens: 8, temperature: 0 });
-    const top1 = generate(model, prompts, { maxNewTokens: 8, topK: 1, seed: 5 });
+    const greedy = sampleSequences(model, prompts, { maxNewTokens: 8, temperature: 0 });
+    const top1 = sampleSequences(model, prompts, { maxNewTokens: 8, topK: 1, seed: 5 });
     assert.deepEqual(
       greedy.map((r) => r.tokens),
       top1.map((r) => r.tokens),
@@ -129,13 +129,16 @@ describe('KV-cache sampling', () => {
   });
 
   it('stops at a stop token (included) and at the end of the context', () => {
-    const greedy = generate(model, [[1, 2]], { maxNewTokens: 8, temperature: 0 })[0].tokens;
+    const greedy = sampleSequences(model, [[1, 2]], { maxNewTokens: 8, temperature: 0 })[0].tokens;
     const stopAt = greedy[2];
-    const r = generate(model, [[1, 2]], { maxNewTokens: 8, temperature: 0, stopTokens: [stopAt] })[0];
+    const r = sampleSequences(model, [[1, 2]], { maxNewTokens: 8, temperature: 0, stopTokens: [stopAt] })[0];
     assert.equal(r.finishReason, 'stop');
     assert.equal(r.tokens[r.tokens.length - 1], stopAt);
     assert.ok(r.tokens.length <= 3);
-    const long = generate(model, [Array.from({ length: 20 }, (_, i) => i + 1)], { maxNewTokens: 50, seed: 1 })[0];
+    const long = sampleSequences(model, [Array.from({ length: 20 }, (_, i) => i + 1)], {
+      maxNewTokens: 50,
+      seed: 1,
+    })[0];
     assert.equal(long.finishReason, 'context');
     assert.equal(long.tokens.length, config.nPositions - 20 + 1);
   });
@@ -149,8 +152,8 @@ describe('KV-cache sampling', () => {
   });
 
   it('rejects bad options with the field name', () => {
-    assert.throws(() => generate(model, [[1]], { maxNewTokens: 2, topP: 0 }), /topP/);
-    assert.throws(() => generate(model, [[1]], { maxNewTokens: -1 }), /maxNewTokens/);
-    assert.throws(() => generate(model, [[]], { maxNewTokens: 1 }), /prompt 0 is empty/);
+    assert.throws(() => sampleSequences(model, [[1]], { maxNewTokens: 2, topP: 0 }), /topP/);
+    assert.throws(() => sampleSequences(model, [[1]], { maxNewTokens: -1 }), /maxNewTokens/);
+    assert.throws(() => sampleSequences(model, [[]], { maxNewTokens: 1 }), /prompt 0 is empty/);
   });
 });

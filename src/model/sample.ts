@@ -6,8 +6,6 @@ import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
 import { GPT } from './gpt.js';
 import { KVCache } from './kv-cache.js';
-import { Replica, runSharded, shardCount } from './replica.js';
-import { defineKernel } from '../engine/parallel.js';
 
 export interface SampleOptions {
   /** Most tokens to generate per prompt. */
@@ -95,44 +93,13 @@ export function decodeStep(model: GPT, cache: KVCache, rows: number[], tokens: n
 }
 
 /**
- * Samples continuations of each prompt (token ids). Row i draws from its own random stream, derived
- * from the seed and i, so a row's sample does not depend on the batch it is in or on how many
- * threads share the work (prompts are split across the worker pool when there is one).
+ * Samples continuations of each prompt (token ids) on this thread. Row i draws from its own random
+ * stream, derived from the seed and rowOffset + i, so a row's sample does not depend on the batch it
+ * is in: runtime/sample.ts splits prompts across threads with the same result.
  */
-export function generate(model: GPT, prompts: number[][], opts: SampleOptions): Generation[] {
+export function sampleSequences(model: GPT, prompts: number[][], opts: SampleOptions, rowOffset = 0): Generation[] {
   validateSampleOptions(opts);
-  const seed = opts.rng ? opts.rng.nextU32() : (opts.seed ?? 0);
-  const n = Math.min(shardCount(), prompts.length);
-  if (n <= 1) return generateRows(model, prompts, seed, 0, opts);
-  const shards: SampleShard[] = [];
-  for (let k = 0; k < n; k++) {
-    const r0 = Math.floor((k * prompts.length) / n),
-      r1 = Math.floor(((k + 1) * prompts.length) / n);
-    shards.push({ prompts: prompts.slice(r0, r1), seed, rowOffset: r0, opts: { ...opts, rng: undefined } });
-  }
-  const replica = { models: { policy: model }, heads: {} };
-  return runSharded(replica, sampleKernel, shards).flat();
-}
-
-export interface SampleShard {
-  prompts: number[][];
-  seed: number;
-  rowOffset: number;
-  opts: SampleOptions;
-}
-
-/** The per-thread part of generate(). */
-export function sampleShard(r: Replica, s: SampleShard): Generation[] {
-  return generateRows(r.models.policy, s.prompts, s.seed, s.rowOffset, s.opts);
-}
-
-function generateRows(
-  model: GPT,
-  prompts: number[][],
-  seed: number,
-  rowOffset: number,
-  opts: SampleOptions,
-): Generation[] {
+  const seed = samplingSeed(opts);
   const { nPositions, vocabSize: V } = model.config;
   const rngs = prompts.map((_, i) => new RNG((seed ^ Math.imul(rowOffset + i + 1, 0x9e3779b1)) >>> 0));
   const stop = new Set(opts.stopTokens ?? []);
@@ -162,6 +129,11 @@ function generateRows(
     if (active.length > 0) logits = decodeStep(model, cache, active, next);
   }
   return results;
+}
+
+/** The seed of a sampling call: one draw from opts.rng when given, else opts.seed (default 0). */
+export function samplingSeed(opts: SampleOptions): number {
+  return opts.rng ? opts.rng.nextU32() : (opts.seed ?? 0);
 }
 
 /** Chooses a token from one row of logits under temperature, top-k and top-p. */
@@ -204,5 +176,3 @@ export function pickToken(
   }
   return rng.categorical(probs, V);
 }
-
-const sampleKernel = defineKernel(import.meta.url, { sampleShard });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RNG } from '../engine/rng.js';
 import { Comparison } from '../data/comparison.js';
-import { generate } from '../model/sample.js';
+import { generate } from '../runtime/sample.js';
 import { defaultDPOConfig, trainDPO } from './dpo.js';
 import { letterPolicy } from './test-fixtures.js';
 

@@ -5,8 +5,9 @@
 // samples.
 
 import { GPT } from '../model/gpt.js';
-import { completionLogProbs } from '../model/logprobs.js';
-import { FinishReason, generate } from '../model/sample.js';
+import { completionLogProbs } from '../runtime/logprobs.js';
+import { FinishReason } from '../model/sample.js';
+import { generate } from '../runtime/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 
 export interface GenerationRequest {

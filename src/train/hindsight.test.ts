@@ -9,7 +9,7 @@ import { Comparison } from '../data/comparison.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
-import { generate } from '../model/sample.js';
+import { generate } from '../runtime/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import {
   HindsightChoice,

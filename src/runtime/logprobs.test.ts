@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Graph } from '../engine/graph.js';
-import { presetConfig } from './config.js';
-import { GPT } from './gpt.js';
+import { presetConfig } from '../model/config.js';
+import { GPT } from '../model/gpt.js';
 import { completionLogProbs } from './logprobs.js';
 
 describe('completion log-probabilities', () => {
