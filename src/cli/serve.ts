@@ -70,7 +70,7 @@ function runGenerateWorker(s: GenerateSettings): void {
             temperature: s.temperature,
             topP: s.topP,
             stopTokens: [ck.model.config.eosTokenId],
-            vocabLimit: tok.vocabSize,
+            vocabSize: tok.vocabSize,
             seed: seed + b,
           },
         );

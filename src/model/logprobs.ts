@@ -5,6 +5,7 @@ import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { IGNORE_INDEX } from '../engine/ops/loss.js';
 import { GPT } from './gpt.js';
+import { type DistributionOptions, policyLogits } from './logits.js';
 
 /** A prompt and its completion, as token ids. */
 export interface TokenPair {
@@ -36,11 +37,20 @@ export function completionBatch(
   return { ids, targets, B, T };
 }
 
-/** log p(completion token | prefix) for each pair, in one batch on this thread (no gradients). */
-export function pairLogProbs(model: GPT, pairs: TokenPair[], padId: number): number[][] {
+/**
+ * log p(completion token | prefix) for each pair, in one batch on this thread (no gradients), under
+ * the sampling distribution (policyLogits: temperature and vocabulary; default temperature 1 over the
+ * whole vocabulary of the model).
+ */
+export function pairLogProbs(
+  model: GPT,
+  pairs: TokenPair[],
+  padId: number,
+  dist: DistributionOptions = { temperature: 1, vocabSize: model.config.vocabSize },
+): number[][] {
   const { ids, targets, B, T } = completionBatch(pairs, padId);
   const g = Graph.inference();
-  const lp = ops.tokenLogProbs(g, model.forward(g, ids, B, T), targets).data;
+  const lp = ops.tokenLogProbs(g, policyLogits(g, model.forward(g, ids, B, T), dist), targets).data;
   const out = pairs.map((p, b) => {
     const start = p.prompt.length - 1;
     return Array.from(lp.subarray(b * T + start, b * T + start + p.completion.length));

@@ -6,6 +6,7 @@ import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
 import { GPT } from './gpt.js';
 import { KVCache } from './kv-cache.js';
+import { type DistributionOptions, policyLogitsRow } from './logits.js';
 
 export interface SampleOptions {
   /** Most tokens to generate per prompt. */
@@ -18,8 +19,8 @@ export interface SampleOptions {
   topP?: number;
   /** Generation of a row ends after it emits one of these (the token is included in the output). */
   stopTokens?: number[];
-  /** Only ids below this are sampled (a model's vocabulary may be padded past its tokenizer's). */
-  vocabLimit?: number;
+  /** Only ids below this are sampled (the tokenizer's vocabulary; a model's may be padded past it). Default: all. */
+  vocabSize?: number;
   /** Seed of the sampling RNG (ignored when rng is given). */
   seed?: number;
   rng?: RNG;
@@ -41,6 +42,8 @@ export function validateSampleOptions(o: SampleOptions): void {
   if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 0))
     throw new Error(`topK must be a non-negative integer, got ${o.topK}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new Error(`topP must be in (0, 1], got ${o.topP}`);
+  if (o.vocabSize !== undefined && !(Number.isInteger(o.vocabSize) && o.vocabSize > 0))
+    throw new Error(`vocabSize must be a positive integer, got ${o.vocabSize}`);
 }
 
 /**
@@ -136,36 +139,34 @@ export function samplingSeed(opts: SampleOptions): number {
   return opts.rng ? opts.rng.nextU32() : (opts.seed ?? 0);
 }
 
-/** Chooses a token from one row of logits under temperature, top-k and top-p. */
-export function pickToken(
+/**
+ * The distribution a token is drawn from, into probs[0 … V-1]: softmax(policyLogits(logits)), i.e.
+ * softmax(logits / temperature) over the ids below vocabSize (the distribution whose log-probabilities
+ * completionLogProbs gives), then cut to the k most likely tokens and to the nucleus p, renormalized.
+ * NOTE: temperature 0 (greedy) has no distribution; pickToken takes the argmax instead.
+ */
+export function samplingProbs(
   logits: Float32Array,
   off: number,
-  Vall: number,
+  V: number,
   o: SampleOptions,
-  rng: RNG,
-  probs = new Float32Array(Vall),
-): number {
-  const V = o.vocabLimit ? Math.min(o.vocabLimit, Vall) : Vall;
-  const temperature = o.temperature ?? 1;
-  if (temperature === 0) {
-    let best = 0;
-    for (let j = 1; j < V; j++) if (logits[off + j] > logits[off + best]) best = j;
-    return best;
-  }
+  probs = new Float32Array(V),
+): Float32Array {
+  policyLogitsRow(logits, off, V, distributionOf(o, V), probs);
   let m = -Infinity;
-  for (let j = 0; j < V; j++) if (logits[off + j] > m) m = logits[off + j];
+  for (let j = 0; j < V; j++) if (probs[j] > m) m = probs[j];
   let z = 0;
-  for (let j = 0; j < V; j++) z += probs[j] = Math.exp((logits[off + j] - m) / temperature);
-  for (let j = 0; j < V; j++) probs[j] /= z;
+  for (let j = 0; j < V; j++) z += probs[j] = Math.exp(probs[j] - m);
   const topK = o.topK ?? 0,
     topP = o.topP ?? 1;
   if ((topK > 0 && topK < V) || topP < 1) {
     const order = Array.from({ length: V }, (_, j) => j).sort((a, b) => probs[b] - probs[a]);
     let keep = topK > 0 ? Math.min(topK, V) : V;
     if (topP < 1) {
+      // The smallest head of the order whose probability (before the cut) reaches p.
       let cum = 0;
       for (let r = 0; r < keep; r++) {
-        cum += probs[order[r]];
+        cum += probs[order[r]] / z;
         if (cum >= topP) {
           keep = r + 1;
           break;
@@ -173,6 +174,33 @@ export function pickToken(
       }
     }
     for (let r = keep; r < V; r++) probs[order[r]] = 0;
+    z = 0;
+    for (let j = 0; j < V; j++) z += probs[j];
   }
-  return rng.categorical(probs, V);
+  for (let j = 0; j < V; j++) probs[j] /= z;
+  return probs;
+}
+
+/** Chooses a token from one row of logits (V): a draw from samplingProbs, or the argmax at temperature 0. */
+export function pickToken(
+  logits: Float32Array,
+  off: number,
+  V: number,
+  o: SampleOptions,
+  rng: RNG,
+  probs = new Float32Array(V),
+): number {
+  if (o.temperature === 0) {
+    // Greedy: the most likely id under the same vocabulary mask.
+    policyLogitsRow(logits, off, V, distributionOf({ ...o, temperature: 1 }, V), probs);
+    let best = 0;
+    for (let j = 1; j < V; j++) if (probs[j] > probs[best]) best = j;
+    return best;
+  }
+  return rng.categorical(samplingProbs(logits, off, V, o, probs), V);
+}
+
+/** The sampling options' distribution over a model vocabulary of V ids (defaults: temperature 1, all ids). */
+function distributionOf(o: SampleOptions, V: number): DistributionOptions {
+  return { temperature: o.temperature ?? 1, vocabSize: o.vocabSize ?? V };
 }

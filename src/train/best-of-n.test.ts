@@ -19,7 +19,7 @@ describe('best-of-N', () => {
     const res = await bestOfN(model, tok, ['x', 'y', 'z'], 8, reward, {
       maxNewTokens: 12,
       seed: 3,
-      vocabLimit: tok.vocabSize,
+      vocabSize: tok.vocabSize,
     });
     assert.equal(res.length, 3);
     for (const r of res) {

@@ -215,7 +215,7 @@ export function sampleTexts(model: GPT, tok: Tokenizer, rows: number[][], o: Tex
     topK: o.topK,
     topP: o.topP,
     stopTokens,
-    vocabLimit: tok.vocabSize,
+    vocabSize: tok.vocabSize,
     seed: o.seed,
   });
   const out: TextSample[] = gens.map((g) => {

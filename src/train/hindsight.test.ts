@@ -213,7 +213,7 @@ describe('Chain of Hindsight: training', () => {
       const gens = generate(
         model,
         Array.from({ length: 40 }, (_, i) => tk.encode(prompts[i % 5] + ' ' + phrase)),
-        { maxNewTokens: 4, seed: 9, vocabLimit: tk.vocabSize, stopTokens: [tk.eosId] },
+        { maxNewTokens: 4, seed: 9, vocabSize: tk.vocabSize, stopTokens: [tk.eosId] },
       );
       return gens.reduce((a, g) => a + (tk.decode(g.tokens).match(/a/g) ?? []).length, 0) / 40;
     };

@@ -146,7 +146,7 @@ export async function trainPPO(
         maxNewTokens: cfg.maxNewTokens,
         temperature: cfg.temperature,
         stopTokens: [tok.eosId],
-        vocabLimit: tok.vocabSize,
+        vocabSize: tok.vocabSize,
         seed: cfg.seed * 7919 + it,
       });
       const pairs: TokenPair[] = gens.map((g, i) => ({ prompt: promptIds[i], completion: g.tokens }));
