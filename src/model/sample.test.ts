@@ -5,7 +5,7 @@ import { RNG } from '../engine/rng.js';
 import { presetConfig } from './config.js';
 import { GPT } from './gpt.js';
 import { KVCache } from './kv-cache.js';
-import { decodeStep, pickToken, prefill, sampleSequences } from './sample.js';
+import { type SampleOptions, decodeStep, pickToken, prefill, sampleSequences, samplingProbs } from './sample.js';
 
 const config = presetConfig('tiny', { vocabSize: 50, nPositions: 24 });
 const model = new GPT(config, 3);
@@ -155,5 +155,90 @@ describe('KV-cache sampling', () => {
     assert.throws(() => sampleSequences(model, [[1]], { maxNewTokens: 2, topP: 0 }), /topP/);
     assert.throws(() => sampleSequences(model, [[1]], { maxNewTokens: -1 }), /maxNewTokens/);
     assert.throws(() => sampleSequences(model, [[]], { maxNewTokens: 1 }), /prompt 0 is empty/);
+  });
+});
+
+// ---- the sampled distribution, checked by counting ----
+
+// A fixed row: ids 10 and 11 are padding past a tokenizer of 10 ids, with the largest logits of all,
+// so a sampler that ignored the vocabulary would draw them most.
+const ROW = Float32Array.from([0.5, 2.0, -0.8, 1.2, -2.0, 0.1, 1.5, -0.3, 0.9, -1.5, 5.0, 4.0]);
+const VOCAB = 10;
+
+/** The expected distribution, computed here in float64 from the definitions of temperature, top-k and top-p. */
+function expectedProbs(temperature: number, topK = 0, topP = 1): number[] {
+  const w = Array.from(ROW, (l, j) => (j < VOCAB ? Math.exp(l / temperature) : 0));
+  const z = w.reduce((a, b) => a + b, 0);
+  const p = w.map((x) => x / z);
+  const order = p.map((_, j) => j).sort((a, b) => p[b] - p[a]);
+  let keep = topK > 0 ? topK : VOCAB;
+  let cum = 0;
+  for (let r = 0; r < keep && topP < 1; r++) {
+    cum += p[order[r]];
+    if (cum >= topP) keep = r + 1;
+  }
+  const kept = new Set(order.slice(0, keep));
+  const zk = p.reduce((a, x, j) => a + (kept.has(j) ? x : 0), 0);
+  return p.map((x, j) => (kept.has(j) ? x / zk : 0));
+}
+
+/** χ² critical values at significance 0.001, by degrees of freedom (1 … 9). */
+const CHI2_CRITICAL = [NaN, 10.83, 13.82, 16.27, 18.47, 20.52, 22.46, 24.32, 26.12, 27.88];
+
+function chiSquareCheck(o: Omit<SampleOptions, 'maxNewTokens'>, want: number[], seed: number): number {
+  const N = 20_000;
+  const counts = new Array<number>(ROW.length).fill(0);
+  const rng = new RNG(seed);
+  const probs = new Float32Array(ROW.length);
+  for (let i = 0; i < N; i++) counts[pickToken(ROW, 0, ROW.length, { maxNewTokens: 1, ...o }, rng, probs)]++;
+  let chi2 = 0,
+    cells = 0;
+  want.forEach((p, j) => {
+    if (p === 0) assert.equal(counts[j], 0, `id ${j} has probability 0 but was drawn ${counts[j]} times`);
+    else {
+      chi2 += (counts[j] - N * p) ** 2 / (N * p);
+      cells++;
+    }
+  });
+  const critical = CHI2_CRITICAL[cells - 1];
+  assert.ok(chi2 < critical, `χ² = ${chi2.toFixed(2)} over ${cells} ids, above ${critical}: counts ${counts}`);
+  return chi2;
+}
+
+describe('sampled token frequencies match the softmax (χ², 20,000 draws, fixed seed)', () => {
+  it('at temperature 0.7, over the tokenizer vocabulary only', () => {
+    const want = expectedProbs(0.7);
+    chiSquareCheck({ temperature: 0.7, vocabSize: VOCAB }, want, 1);
+    // The same counts would not pass for the untempered softmax: the test can tell them apart.
+    const rng = new RNG(1);
+    const counts = new Array<number>(VOCAB).fill(0);
+    for (let i = 0; i < 20_000; i++)
+      counts[pickToken(ROW, 0, ROW.length, { maxNewTokens: 1, temperature: 0.7, vocabSize: VOCAB }, rng)]++;
+    const t1 = expectedProbs(1);
+    const chi2 = counts.reduce((a, c, j) => a + (c - 20_000 * t1[j]) ** 2 / (20_000 * t1[j]), 0);
+    assert.ok(chi2 > 10 * CHI2_CRITICAL[VOCAB - 1], `temperature 1 fits too: χ² = ${chi2}`);
+  });
+
+  it('with top-k', () => {
+    const want = expectedProbs(1.3, 4);
+    assert.equal(want.filter((p) => p > 0).length, 4);
+    chiSquareCheck({ temperature: 1.3, topK: 4, vocabSize: VOCAB }, want, 2);
+  });
+
+  it('with top-p, and with both', () => {
+    const nucleus = expectedProbs(0.9, 0, 0.8);
+    assert.ok(nucleus.filter((p) => p > 0).length > 2, 'the nucleus keeps several ids');
+    chiSquareCheck({ temperature: 0.9, topP: 0.8, vocabSize: VOCAB }, nucleus, 3);
+    chiSquareCheck({ temperature: 2, topK: 6, topP: 0.9, vocabSize: VOCAB }, expectedProbs(2, 6, 0.9), 4);
+  });
+
+  it('samplingProbs is the distribution drawn from, and gives padded ids exactly 0', () => {
+    const got = samplingProbs(ROW, 0, ROW.length, { maxNewTokens: 1, temperature: 0.9, topP: 0.8, vocabSize: VOCAB });
+    const want = expectedProbs(0.9, 0, 0.8);
+    want.forEach((p, j) => assert.ok(Math.abs(got[j] - p) < 1e-6, `id ${j}: ${got[j]} vs ${p}`));
+    assert.equal(got[10], 0);
+    assert.equal(got[11], 0);
+    // Greedy picks the best id inside the vocabulary, not the padded id 10.
+    assert.equal(pickToken(ROW, 0, ROW.length, { maxNewTokens: 1, temperature: 0, vocabSize: VOCAB }, new RNG(0)), 1);
   });
 });
