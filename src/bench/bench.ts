@@ -10,9 +10,10 @@ import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { RNG } from '../engine/rng.js';
 import { presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
-import { runSharded, shardCount } from '../model/replica.js';
+import { runSharded, shardCount } from '../runtime/replica.js';
 import { RewardModel } from '../model/reward-model.js';
-import { generate } from '../model/sample.js';
+import { scoreRewardTokens, scoreRewards } from '../runtime/reward.js';
+import { generate } from '../runtime/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { kernels, shardLM } from '../train/kernels.js';
 import { RewardFn } from '../judge/reward-fn.js';
@@ -96,9 +97,9 @@ export async function runBench(o: BenchOptions, log: (m: string) => void): Promi
   // Reward-model scoring: pairs of (prompt, completion) of ~64 tokens each, read at the last token.
   const rm = RewardModel.fromTrunk(model, syntheticTokenizer(V), T, 0);
   const seqs = Array.from({ length: 2 * o.scorePairs }, () => Array.from({ length: 64 }, () => rng.int(V)));
-  rm.scoreTokens(seqs.slice(0, 64)); // warm-up
+  scoreRewardTokens(rm, seqs.slice(0, 64)); // warm-up
   t0 = performance.now();
-  rm.scoreTokens(seqs);
+  scoreRewardTokens(rm, seqs);
   const scorePps = o.scorePairs / ((performance.now() - t0) / 1000);
   log(`ours: reward scoring ${Math.round(scorePps)} pairs/s (2 × 64 tokens a pair)`);
 
@@ -109,7 +110,7 @@ export async function runBench(o: BenchOptions, log: (m: string) => void): Promi
     model.clone(),
     rm.tokenizer,
     ['a'],
-    rm.score.bind(rm) as RewardFn,
+    ((items) => scoreRewards(rm, items)) as RewardFn,
     {
       ...defaultPPOConfig,
       outDir: ppoOut,

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { formatIssue } from '../data/jsonl.js';
 import { PRESETS } from '../model/config.js';
 import { RewardModel } from '../model/reward-model.js';
+import { scoreRewards } from '../runtime/reward.js';
 import { defaultRewardConfig } from '../train/reward-config.js';
 import { readCandidates } from '../data/candidates.js';
 import { curveTable, defaultSizes, rewardCurve } from '../train/curve.js';
@@ -117,7 +118,8 @@ export function registerScore(program: Command): void {
     .action((o) => {
       const rm = RewardModel.load(o.model);
       const comps = loadComparisons(o.data, o.format);
-      const rewards = rm.score(
+      const rewards = scoreRewards(
+        rm,
         comps.flatMap((c) => c.completions.map((completion) => ({ prompt: c.prompt, completion }))),
       );
       let k = 0;

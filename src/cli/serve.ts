@@ -9,7 +9,7 @@ import { buildServer, type GenerateFn, signInLink } from '../feedback/server/ind
 import { openStore } from '../feedback/store/open.js';
 import { maskPassword } from '../feedback/store/pg-location.js';
 import type { FeedbackStore } from '../feedback/store/types.js';
-import { generate as sampleTokens } from '../model/sample.js';
+import { generate as sampleTokens } from '../runtime/sample.js';
 import { floatArg, intArg } from './args.js';
 import { DEFAULT_DB, registerFeedbackCommands } from './feedback.js';
 import { loadPolicy } from './inputs.js';
@@ -55,7 +55,7 @@ function runGenerateWorker(s: GenerateSettings): void {
             temperature: s.temperature,
             topP: s.topP,
             stopTokens: [ck.model.config.eosTokenId],
-            vocabLimit: tok.vocabSize,
+            vocabSize: tok.vocabSize,
             seed: seed + b,
           },
         );

@@ -3,7 +3,7 @@
 // and length. All samples are drawn at temperature 1, the distribution the KL is measured on.
 
 import { GPT } from '../model/gpt.js';
-import { completionLogProbs } from '../model/logprobs.js';
+import { completionLogProbs } from '../runtime/logprobs.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { GoldJudge } from '../tasks/index.js';
 import { Generator } from '../train/generator.js';

@@ -2,6 +2,7 @@
 // judgments of them, and the reward model trained on those labels (checked against the gold judge).
 
 import { join } from 'node:path';
+import { scoreRewards } from '../runtime/reward.js';
 import { defaultLabelers, labelAgreement, simulateLabels } from '../tasks/index.js';
 import { defaultRewardConfig } from '../train/reward-config.js';
 import { splitComparisons, trainRewardModel } from '../train/reward.js';
@@ -112,8 +113,8 @@ export async function trainReward(ctx: DemoContext, dir: string): Promise<Reward
       if (ga !== gb) pairs.push({ prompt, a, b, goldA: ga > gb });
     }
   });
-  const sa = rm.score(pairs.map((p) => ({ prompt: p.prompt, completion: p.a })));
-  const sb = rm.score(pairs.map((p) => ({ prompt: p.prompt, completion: p.b })));
+  const sa = scoreRewards(rm, pairs.map((p) => ({ prompt: p.prompt, completion: p.a })));
+  const sb = scoreRewards(rm, pairs.map((p) => ({ prompt: p.prompt, completion: p.b })));
   let right = 0;
   pairs.forEach((p, i) => {
     if (sa[i] > sb[i] === p.goldA) right++;

@@ -17,6 +17,7 @@ const LAYER: Record<string, number> = {
   'test-support': 0, // test helpers; they import nothing from src/
   engine: 1,
   model: 2,
+  runtime: 2.5, // models on worker threads: above a single model, below everything that uses them
   data: 3,
   objectives: 4,
   train: 5,
@@ -60,7 +61,7 @@ const PENDING: Record<string, string> = {
   'train/curve.ts → eval/plot.ts': 'the reward curve chart is drawn above train (eval or cli); train returns points',
   'train/reward.ts → eval/baselines.ts': 'the length and bag-of-words baselines belong at or below train',
   'train/ensemble.test.ts → feedback/server/tasks-import.ts': 'the round trip to a labeling import is a feedback test',
-  'model/replica.test.ts → train/kernels.ts': 'the replica test needs a kernel of its own, or moves to train',
+  'runtime/replica.test.ts → train/kernels.ts': 'the replica test needs a kernel of its own, or moves to train',
   'feedback/server/tasks-import.test.ts → cli/sample.ts': "`rlhf sample --json`'s SampleRecord belongs in src/data",
 };
 

@@ -16,6 +16,7 @@ import { presetConfig } from '../model/config.js';
 import { GPT, valueHead } from '../model/gpt.js';
 import { encodeForReward, RewardModel } from '../model/reward-model.js';
 import { readSafetensors, toFloat32 } from '../model/safetensors.js';
+import { scoreRewards } from '../runtime/reward.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { toBF16 } from './half.js';
 import { exportModel } from './hf-model.js';
@@ -223,7 +224,7 @@ describe('export model: reward', () => {
     assert.deepEqual(readJson(join(out, 'added_tokens.json')), { '<|pad|>': tok.vocabSize });
 
     // Our loader reads the export as the same reward model.
-    assert.deepEqual(RewardModel.load(out).score(items), rm.score(items));
+    assert.deepEqual(scoreRewards(RewardModel.load(out), items), scoreRewards(rm, items));
 
     // PyTorch, reading like GPT2ForSequenceClassification (the last token that is not padding),
     // gets our raw scores (before the centering bias) from a right-padded batch.
@@ -233,7 +234,7 @@ describe('export model: reward', () => {
     const res = runCheck(out, { ids });
     assert.deepEqual(res.errors, []);
     assert.equal(res.kind, 'reward');
-    const ours = rm.score(items).map((x) => x + rm.bias);
+    const ours = scoreRewards(rm, items).map((x) => x + rm.bias);
     assertAllClose(res.scores!, ours, TORCH_TOL, 'reward scores');
   });
 

@@ -2,6 +2,7 @@
 // checkpoint, a built-in gold judge, or a remote scorer all plug in through this one interface.
 
 import type { RewardModel } from '../model/reward-model.js';
+import { scoreRewards } from '../runtime/reward.js';
 
 export interface ScoredText {
   prompt: string;
@@ -13,7 +14,7 @@ export type RewardFn = (items: ScoredText[]) => number[] | Promise<number[]>;
 
 /** A reward-model checkpoint as a reward function (rewards centered by its bias). */
 export function rewardModelFn(rm: RewardModel): RewardFn {
-  return (items) => rm.score(items);
+  return (items) => scoreRewards(rm, items);
 }
 
 /** True for an http(s):// URL (a reward server) rather than a directory. */

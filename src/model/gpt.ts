@@ -6,6 +6,7 @@ import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
 import { Parameter, Tensor } from '../engine/tensor.js';
 import { GPTConfig, validateConfig } from './config.js';
+import type { CacheRows, KVCache } from './kv-cache.js';
 
 export interface Block {
   ln1w: Parameter;
@@ -21,9 +22,6 @@ export interface Block {
   fc2W: Parameter;
   fc2B: Parameter; // mlp.c_proj (4C, C)
 }
-
-/** Per-layer keys and values captured during a forward pass, for the KV cache. */
-export type QKVCapture = (layer: number, qkv: Tensor) => void;
 
 export class GPT {
   readonly params: Parameter[] = [];
@@ -83,22 +81,28 @@ export class GPT {
   }
 
   /**
-   * Final hidden states after ln_f: ids (B·T) → (B, T, C). posOffset shifts the positions (KV cache).
-   * onQKV, if given, sees each layer's fused q|k|v projection (B, T, 3C).
+   * Final hidden states after ln_f: ids (B·T) → (B, T, C). The one forward of the model, for training,
+   * scoring, prefill and decoding alike.
+   * With a KV cache (inference graphs only), sequence b continues cache row rows[b]: its T tokens sit at
+   * positions len … len+T-1 (len = that row's cached length, each row its own), attend over the row's
+   * cached prefix, and are appended to it. Decoding is T = 1 for each active row.
    */
-  hidden(g: Graph, ids: Int32Array, B: number, T: number, onQKV?: QKVCapture): Tensor {
+  hidden(g: Graph, ids: Int32Array, B: number, T: number, kv?: CacheRows): Tensor {
     const { nHead, layerNormEps: eps } = this.config;
-    let x = ops.embed(g, ids, B, T, this.wte, this.wpe);
+    const at = kv ? cachePositions(kv, B) : null;
+    let x = ops.embed(g, ids, B, T, this.wte, this.wpe, at ? at.starts : 0);
     this.blocks.forEach((blk, l) => {
       const h = ops.layerNorm(g, x, blk.ln1w, blk.ln1b, eps);
       const qkv = ops.linear(g, h, blk.attnW, blk.attnB);
-      if (onQKV) onQKV(l, qkv);
-      const a = ops.causalSelfAttention(g, qkv, B, T, nHead);
+      const a = at
+        ? ops.cachedSelfAttention(g, qkv, B, T, nHead, at.cache.layer(l), at.rows, at.starts)
+        : ops.causalSelfAttention(g, qkv, B, T, nHead);
       x = ops.add(g, x, ops.linear(g, a, blk.projW, blk.projB));
       const h2 = ops.layerNorm(g, x, blk.ln2w, blk.ln2b, eps);
       const m = ops.linear(g, ops.gelu(g, ops.linear(g, h2, blk.fcW, blk.fcB)), blk.fc2W, blk.fc2B);
       x = ops.add(g, x, m);
     });
+    if (at) for (let b = 0; b < B; b++) at.cache.len[at.rows[b]] += T;
     return ops.layerNorm(g, x, this.lnfW, this.lnfB, eps);
   }
 
@@ -107,9 +111,9 @@ export class GPT {
     return ops.linear(g, hidden, this.wte, null, true);
   }
 
-  /** Logits (B, T, V) for token ids (B·T). */
-  forward(g: Graph, ids: Int32Array, B: number, T: number): Tensor {
-    return this.logits(g, this.hidden(g, ids, B, T));
+  /** Logits (B, T, V) for token ids (B·T); with a KV cache, as in hidden(). */
+  forward(g: Graph, ids: Int32Array, B: number, T: number, kv?: CacheRows): Tensor {
+    return this.logits(g, this.hidden(g, ids, B, T, kv));
   }
 
   /** Mean next-token cross-entropy; targets (B·T) with -100 where no loss is wanted; optional per-token weights. */
@@ -128,6 +132,17 @@ export class GPT {
     m.copyFrom(this);
     return m;
   }
+}
+
+/** The cache rows of a batch of B sequences and the position each continues from. */
+function cachePositions(kv: CacheRows, B: number): { cache: KVCache; rows: ArrayLike<number>; starts: Int32Array } {
+  const rows = kv.rows ?? Int32Array.from({ length: B }, (_, b) => b);
+  if (rows.length !== B) throw new Error(`hidden: ${rows.length} cache rows for a batch of ${B} sequences`);
+  for (let b = 0; b < B; b++) {
+    if (!(Number.isInteger(rows[b]) && rows[b] >= 0 && rows[b] < kv.cache.rows))
+      throw new Error(`hidden: cache row ${rows[b]} of sequence ${b} is outside the cache's ${kv.cache.rows} rows`);
+  }
+  return { cache: kv.cache, rows, starts: Int32Array.from({ length: B }, (_, b) => kv.cache.len[rows[b]]) };
 }
 
 /** A linear read-out to one number per position: the reward model's `score` or PPO's value head. */

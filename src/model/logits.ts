@@ -4,7 +4,7 @@
 // probability in the log-probs of PPO's ratio, the KL to the reference and DPO either.
 
 import { Graph } from '../engine/graph.js';
-import { scaleAndMaskColumns } from '../engine/ops/elementwise.js';
+import { scaleAndMaskColumns, scaleAndMaskRow } from '../engine/ops/elementwise.js';
 import { Tensor } from '../engine/tensor.js';
 
 export interface DistributionOptions {
@@ -27,4 +27,20 @@ export function policyLogits(g: Graph, logits: Tensor, o: DistributionOptions): 
   const V = logits.shape[logits.shape.length - 1];
   if (o.temperature === 1 && o.vocabSize >= V) return logits;
   return scaleAndMaskColumns(g, logits, 1 / o.temperature, Math.min(o.vocabSize, V));
+}
+
+/**
+ * policyLogits for one row of plain numbers, the sampler's path (no graph): out[0 … V-1] gets the
+ * tempered, masked logits[off … off+V-1], by the same rule.
+ */
+export function policyLogitsRow(
+  logits: Float32Array,
+  off: number,
+  V: number,
+  o: DistributionOptions,
+  out: Float32Array,
+): Float32Array {
+  checkDistributionOptions(o);
+  scaleAndMaskRow(logits, off, out, 0, V, 1 / o.temperature, Math.min(o.vocabSize, V));
+  return out;
 }

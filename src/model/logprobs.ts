@@ -1,12 +1,11 @@
-// Per-token log-probabilities of completions under a model (the policy, or the frozen reference),
-// batched and split across threads: the quantities of KL penalties, PPO ratios and DPO.
+// Per-token log-probabilities of completions under a model (the policy, or the frozen reference):
+// the quantities of KL penalties, PPO ratios and DPO. runtime/logprobs.ts batches them across threads.
 
 import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { IGNORE_INDEX } from '../engine/ops/loss.js';
 import { GPT } from './gpt.js';
-import { Replica, runSharded, shardCount } from './replica.js';
-import { defineKernel } from '../engine/parallel.js';
+import { type DistributionOptions, policyLogits } from './logits.js';
 
 /** A prompt and its completion, as token ids. */
 export interface TokenPair {
@@ -38,40 +37,24 @@ export function completionBatch(
   return { ids, targets, B, T };
 }
 
-interface LogprobShard {
-  pairs: TokenPair[];
-  padId: number;
-  role: string;
-}
-
-/** Per-thread part: log p(completion token | prefix) for each pair. */
-export function logprobShard(r: Replica, s: LogprobShard): number[][] {
-  const model = r.models[s.role];
-  const { ids, targets, B, T } = completionBatch(s.pairs, s.padId);
+/**
+ * log p(completion token | prefix) for each pair, in one batch on this thread (no gradients), under
+ * the sampling distribution (policyLogits: temperature and vocabulary; default temperature 1 over the
+ * whole vocabulary of the model).
+ */
+export function pairLogProbs(
+  model: GPT,
+  pairs: TokenPair[],
+  padId: number,
+  dist: DistributionOptions = { temperature: 1, vocabSize: model.config.vocabSize },
+): number[][] {
+  const { ids, targets, B, T } = completionBatch(pairs, padId);
   const g = Graph.inference();
-  const lp = ops.tokenLogProbs(g, model.forward(g, ids, B, T), targets).data;
-  const out = s.pairs.map((p, b) => {
+  const lp = ops.tokenLogProbs(g, policyLogits(g, model.forward(g, ids, B, T), dist), targets).data;
+  const out = pairs.map((p, b) => {
     const start = p.prompt.length - 1;
     return Array.from(lp.subarray(b * T + start, b * T + start + p.completion.length));
   });
   g.dispose();
   return out;
 }
-
-/** Per-token log-probabilities of each completion under the model (no gradients). */
-export function completionLogProbs(model: GPT, pairs: TokenPair[], padId: number, batchSize = 16): number[][] {
-  const out: number[][] = [];
-  const threads = shardCount();
-  const replica = { models: { policy: model }, heads: {} };
-  for (let i = 0; i < pairs.length; i += batchSize * threads) {
-    const shards: LogprobShard[] = [];
-    for (let k = 0; k < threads; k++) {
-      const part = pairs.slice(i + k * batchSize, i + (k + 1) * batchSize);
-      if (part.length) shards.push({ pairs: part, padId, role: 'policy' });
-    }
-    for (const r of runSharded(replica, logprobKernel, shards)) out.push(...r);
-  }
-  return out;
-}
-
-const logprobKernel = defineKernel(import.meta.url, { logprobShard });

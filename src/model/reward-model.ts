@@ -6,8 +6,6 @@ import * as ops from '../engine/ops/index.js';
 import { Tensor } from '../engine/tensor.js';
 import { Checkpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { GPT, ScalarHead, rewardHead } from './gpt.js';
-import { Replica, runSharded, shardCount } from './replica.js';
-import { defineKernel } from '../engine/parallel.js';
 import { Tokenizer } from './tokenizer/index.js';
 
 /** Token ids of one scored text: prompt + completion + end-of-text, cut to at most T tokens. */
@@ -47,14 +45,10 @@ export function rewardsOf(g: Graph, model: GPT, head: ScalarHead, b: SeqBatch): 
   return head.forward(g, ops.selectRows(g, h, b.last));
 }
 
-interface ScoreShard {
-  batch: SeqBatch;
-}
-
-/** Per-thread scoring (no gradients). */
-export function scoreShard(r: Replica, s: ScoreShard): number[] {
+/** Rewards (S) of a batch of sequences on this thread, before the centering bias (no gradients). */
+export function scoreSequences(model: GPT, head: ScalarHead, b: SeqBatch): number[] {
   const g = Graph.inference();
-  const out = Array.from(rewardsOf(g, r.models.reward, r.heads.score, s.batch).data);
+  const out = Array.from(rewardsOf(g, model, head, b).data);
   g.dispose();
   return out;
 }
@@ -70,33 +64,9 @@ export class RewardModel {
     readonly contextLength = model.config.nPositions,
   ) {}
 
-  get replica(): Replica {
-    return { models: { reward: this.model }, heads: { score: this.head } };
-  }
-
-  /** Rewards of (prompt, completion) pairs, centered by the bias; batched and split across threads. */
-  score(items: { prompt: string; completion: string }[], batchSize = 32): number[] {
-    return this.scoreTokens(
-      items.map((it) => encodeForReward(this.tokenizer, it.prompt, it.completion, this.contextLength)),
-      batchSize,
-    );
-  }
-
-  /** Rewards of already-encoded sequences (each ending with its last scored token). */
-  scoreTokens(seqs: number[][], batchSize = 32): number[] {
-    const out: number[] = [];
-    const threads = shardCount();
-    for (let i = 0; i < seqs.length; i += batchSize * threads) {
-      const shards: ScoreShard[] = [];
-      for (let k = 0; k < threads; k++) {
-        const part = seqs.slice(i + k * batchSize, i + (k + 1) * batchSize);
-        if (part.length) shards.push({ batch: padSequences(part, this.tokenizer.eosId) });
-      }
-      for (const rs of runSharded(this.replica, scoreKernel, shards)) {
-        for (const r of rs) out.push(r - this.bias);
-      }
-    }
-    return out;
+  /** Token ids of one (prompt, completion) pair as this model scores it (see encodeForReward). */
+  encode(prompt: string, completion: string): number[] {
+    return encodeForReward(this.tokenizer, prompt, completion, this.contextLength);
   }
 
   save(dir: string, meta: Record<string, unknown> = {}): void {
@@ -126,5 +96,3 @@ export class RewardModel {
     return new RewardModel(model, rewardHead(model.config.nEmbd, seed), tokenizer, 0, contextLength);
   }
 }
-
-const scoreKernel = defineKernel(import.meta.url, { scoreShard });

@@ -1,13 +1,12 @@
 // Batched sampling with a KV cache. Each prompt keeps its own length and position, so prompts of
 // different lengths need no padding; finished rows drop out of the batch.
 
-import { gemm } from '../engine/gemm.js';
 import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
 import { GPT } from './gpt.js';
-import { Replica, runSharded, shardCount } from './replica.js';
-import { defineKernel } from '../engine/parallel.js';
+import { KVCache } from './kv-cache.js';
+import { type DistributionOptions, policyLogitsRow } from './logits.js';
 
 export interface SampleOptions {
   /** Most tokens to generate per prompt. */
@@ -20,8 +19,8 @@ export interface SampleOptions {
   topP?: number;
   /** Generation of a row ends after it emits one of these (the token is included in the output). */
   stopTokens?: number[];
-  /** Only ids below this are sampled (a model's vocabulary may be padded past its tokenizer's). */
-  vocabLimit?: number;
+  /** Only ids below this are sampled (the tokenizer's vocabulary; a model's may be padded past it). Default: all. */
+  vocabSize?: number;
   /** Seed of the sampling RNG (ignored when rng is given). */
   seed?: number;
   rng?: RNG;
@@ -43,39 +42,27 @@ export function validateSampleOptions(o: SampleOptions): void {
   if (o.topK !== undefined && (!Number.isInteger(o.topK) || o.topK < 0))
     throw new Error(`topK must be a non-negative integer, got ${o.topK}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new Error(`topP must be in (0, 1], got ${o.topP}`);
-}
-
-/** Per-layer keys and values: (B, Tmax, C) each; len[b] positions filled. */
-export class KVCache {
-  readonly k: Float32Array[];
-  readonly v: Float32Array[];
-  readonly len: Int32Array;
-
-  constructor(
-    readonly B: number,
-    readonly Tmax: number,
-    readonly C: number,
-    nLayer: number,
-  ) {
-    this.k = Array.from({ length: nLayer }, () => new Float32Array(B * Tmax * C));
-    this.v = Array.from({ length: nLayer }, () => new Float32Array(B * Tmax * C));
-    this.len = new Int32Array(B);
-  }
+  if (o.vocabSize !== undefined && !(Number.isInteger(o.vocabSize) && o.vocabSize > 0))
+    throw new Error(`vocabSize must be a positive integer, got ${o.vocabSize}`);
 }
 
 /**
- * Runs prompts (each ≥ 1 token) through the model, filling cache rows `rows`, and returns the
- * logits of each prompt's last position (rows.length, V).
+ * Runs prompts (each ≥ 1 token) through the model, continuing cache rows `rows` (empty rows start at
+ * position 0), and returns the logits of each prompt's last position (rows.length, V).
  */
 export function prefill(model: GPT, cache: KVCache, prompts: number[][], rows: number[]): Float32Array {
-  const { nEmbd: C, vocabSize: V } = model.config;
+  const V = model.config.vocabSize;
   const out = new Float32Array(prompts.length * V);
   // Prompts of equal length share one batched forward pass.
   const byLength = new Map<number, number[]>();
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new Error(`prompt ${i} is empty: give at least one token (e.g. the end-of-text token)`);
-    if (p.length > cache.Tmax)
-      throw new Error(`prompt ${i} has ${p.length} tokens but the model's context is ${cache.Tmax}`);
+    const used = cache.len[rows[i]];
+    if (used + p.length > cache.Tmax)
+      throw new Error(
+        `prompt ${i} has ${p.length} tokens but the model's context is ${cache.Tmax}` +
+          (used ? ` and ${used} positions of cache row ${rows[i]} are taken` : ''),
+      );
     byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]);
   });
   for (const [T, group] of byLength) {
@@ -83,139 +70,50 @@ export function prefill(model: GPT, cache: KVCache, prompts: number[][], rows: n
     const ids = new Int32Array(B * T);
     group.forEach((i, b) => ids.set(prompts[i], b * T));
     const g = Graph.inference();
-    const h = model.hidden(g, ids, B, T, (l, qkv) => {
-      group.forEach((i, b) => {
-        const row = rows[i];
-        for (let t = 0; t < T; t++) {
-          const src = (b * T + t) * 3 * C,
-            dst = (row * cache.Tmax + t) * C;
-          cache.k[l].set(qkv.data.subarray(src + C, src + 2 * C), dst);
-          cache.v[l].set(qkv.data.subarray(src + 2 * C, src + 3 * C), dst);
-        }
-      });
-    });
+    const h = model.hidden(g, ids, B, T, { cache, rows: group.map((i) => rows[i]) });
     const last = ops.selectRows(
       g,
       h,
       group.map((_, b) => b * T + T - 1),
     );
     const logits = model.logits(g, last);
-    group.forEach((i, b) => {
-      out.set(logits.data.subarray(b * V, (b + 1) * V), i * V);
-      cache.len[rows[i]] = T;
-    });
+    group.forEach((i, b) => out.set(logits.data.subarray(b * V, (b + 1) * V), i * V));
     g.dispose();
   }
   return out;
 }
 
 /**
- * One decoding step: feeds token tokens[i] to cache row rows[i] at position cache.len[row],
- * appends its key and value, and returns next-token logits (rows.length, V).
+ * One decoding step: feeds token tokens[i] to cache row rows[i] at position cache.len[row] (the
+ * model's forward with T = 1 per row) and returns next-token logits (rows.length, V).
  */
 export function decodeStep(model: GPT, cache: KVCache, rows: number[], tokens: number[]): Float32Array {
-  const { nEmbd: C, nHead, layerNormEps: eps } = model.config;
-  const n = rows.length,
-    hs = C / nHead,
-    scale = 1 / Math.sqrt(hs);
   const g = Graph.inference();
-  let x = g.output([n, C]);
-  rows.forEach((row, i) => {
-    const pos = cache.len[row];
-    if (pos >= cache.Tmax)
-      throw new Error(`decodeStep: row ${row} is at the end of the context (${cache.Tmax} tokens)`);
-    const e = tokens[i] * C,
-      p = pos * C;
-    for (let j = 0; j < C; j++) x.data[i * C + j] = model.wte.data[e + j] + model.wpe.data[p + j];
-  });
-  const scores = new Float32Array(cache.Tmax);
-  const blas = gemm();
-  model.blocks.forEach((blk, l) => {
-    const h = ops.layerNorm(g, x, blk.ln1w, blk.ln1b, eps);
-    const qkv = ops.linear(g, h, blk.attnW, blk.attnB).data; // (n, 3C)
-    const att = g.output([n, C]);
-    const K = cache.k[l],
-      Vc = cache.v[l];
-    rows.forEach((row, i) => {
-      const pos = cache.len[row],
-        base = row * cache.Tmax * C;
-      K.set(qkv.subarray(i * 3 * C + C, i * 3 * C + 2 * C), base + pos * C);
-      Vc.set(qkv.subarray(i * 3 * C + 2 * C, i * 3 * C + 3 * C), base + pos * C);
-      for (let hh = 0; hh < nHead; hh++) {
-        const q = i * 3 * C + hh * hs,
-          o = i * C + hh * hs,
-          n = pos + 1;
-        // scores (n) = K_h (n, hs) · q_h · scale; then softmax; then out_h (hs) = p · V_h (n, hs)
-        blas.sgemm(false, false, n, 1, hs, scale, K, base + hh * hs, C, qkv, q, 1, 0, scores, 0, 1);
-        let m = -Infinity;
-        for (let t = 0; t < n; t++) if (scores[t] > m) m = scores[t];
-        let z = 0;
-        for (let t = 0; t < n; t++) z += scores[t] = Math.exp(scores[t] - m);
-        for (let t = 0; t < n; t++) scores[t] /= z;
-        blas.sgemm(false, false, 1, hs, n, 1, scores, 0, n, Vc, base + hh * hs, C, 0, att.data, o, hs);
-      }
-    });
-    x = ops.add(g, x, ops.linear(g, att, blk.projW, blk.projB));
-    const h2 = ops.layerNorm(g, x, blk.ln2w, blk.ln2b, eps);
-    x = ops.add(g, x, ops.linear(g, ops.gelu(g, ops.linear(g, h2, blk.fcW, blk.fcB)), blk.fc2W, blk.fc2B));
-  });
-  for (const row of rows) cache.len[row]++;
-  const logits = model.logits(g, ops.layerNorm(g, x, model.lnfW, model.lnfB, eps));
+  const logits = model.forward(g, Int32Array.from(tokens), rows.length, 1, { cache, rows });
   const out = Float32Array.from(logits.data);
   g.dispose();
   return out;
 }
 
 /**
- * Samples continuations of each prompt (token ids). Row i draws from its own random stream, derived
- * from the seed and i, so a row's sample does not depend on the batch it is in or on how many
- * threads share the work (prompts are split across the worker pool when there is one).
+ * Samples continuations of each prompt (token ids) on this thread. Row i draws from its own random
+ * stream, derived from the seed and rowOffset + i, so a row's sample does not depend on the batch it
+ * is in: runtime/sample.ts splits prompts across threads with the same result.
  */
-export function generate(model: GPT, prompts: number[][], opts: SampleOptions): Generation[] {
+export function sampleSequences(model: GPT, prompts: number[][], opts: SampleOptions, rowOffset = 0): Generation[] {
   validateSampleOptions(opts);
-  const seed = opts.rng ? opts.rng.nextU32() : (opts.seed ?? 0);
-  const n = Math.min(shardCount(), prompts.length);
-  if (n <= 1) return generateRows(model, prompts, seed, 0, opts);
-  const shards: SampleShard[] = [];
-  for (let k = 0; k < n; k++) {
-    const r0 = Math.floor((k * prompts.length) / n),
-      r1 = Math.floor(((k + 1) * prompts.length) / n);
-    shards.push({ prompts: prompts.slice(r0, r1), seed, rowOffset: r0, opts: { ...opts, rng: undefined } });
-  }
-  const replica = { models: { policy: model }, heads: {} };
-  return runSharded(replica, sampleKernel, shards).flat();
-}
-
-export interface SampleShard {
-  prompts: number[][];
-  seed: number;
-  rowOffset: number;
-  opts: SampleOptions;
-}
-
-/** The per-thread part of generate(). */
-export function sampleShard(r: Replica, s: SampleShard): Generation[] {
-  return generateRows(r.models.policy, s.prompts, s.seed, s.rowOffset, s.opts);
-}
-
-function generateRows(
-  model: GPT,
-  prompts: number[][],
-  seed: number,
-  rowOffset: number,
-  opts: SampleOptions,
-): Generation[] {
-  const { nPositions, vocabSize: V, nEmbd, nLayer } = model.config;
+  const seed = samplingSeed(opts);
+  const { nPositions, vocabSize: V } = model.config;
   const rngs = prompts.map((_, i) => new RNG((seed ^ Math.imul(rowOffset + i + 1, 0x9e3779b1)) >>> 0));
   const stop = new Set(opts.stopTokens ?? []);
   const B = prompts.length;
   const results: Generation[] = prompts.map(() => ({ tokens: [], finishReason: 'length' }));
   if (B === 0 || opts.maxNewTokens === 0) return results;
-  const cache = new KVCache(B, nPositions, nEmbd, nLayer);
+  const cache = KVCache.forModel(model.config, B);
   let active = prompts.map((_, i) => i);
   let logits = prefill(model, cache, prompts, active);
   const probs = new Float32Array(V);
-  for (let step = 0; active.length > 0; step++) {
+  while (active.length > 0) {
     const next: number[] = [];
     const still: number[] = [];
     active.forEach((row, i) => {
@@ -236,36 +134,39 @@ function generateRows(
   return results;
 }
 
-/** Chooses a token from one row of logits under temperature, top-k and top-p. */
-export function pickToken(
+/** The seed of a sampling call: one draw from opts.rng when given, else opts.seed (default 0). */
+export function samplingSeed(opts: SampleOptions): number {
+  return opts.rng ? opts.rng.nextU32() : (opts.seed ?? 0);
+}
+
+/**
+ * The distribution a token is drawn from, into probs[0 … V-1]: softmax(policyLogits(logits)), i.e.
+ * softmax(logits / temperature) over the ids below vocabSize (the distribution whose log-probabilities
+ * completionLogProbs gives), then cut to the k most likely tokens and to the nucleus p, renormalized.
+ * NOTE: temperature 0 (greedy) has no distribution; pickToken takes the argmax instead.
+ */
+export function samplingProbs(
   logits: Float32Array,
   off: number,
-  Vall: number,
+  V: number,
   o: SampleOptions,
-  rng: RNG,
-  probs = new Float32Array(Vall),
-): number {
-  const V = o.vocabLimit ? Math.min(o.vocabLimit, Vall) : Vall;
-  const temperature = o.temperature ?? 1;
-  if (temperature === 0) {
-    let best = 0;
-    for (let j = 1; j < V; j++) if (logits[off + j] > logits[off + best]) best = j;
-    return best;
-  }
+  probs = new Float32Array(V),
+): Float32Array {
+  policyLogitsRow(logits, off, V, distributionOf(o, V), probs);
   let m = -Infinity;
-  for (let j = 0; j < V; j++) if (logits[off + j] > m) m = logits[off + j];
+  for (let j = 0; j < V; j++) if (probs[j] > m) m = probs[j];
   let z = 0;
-  for (let j = 0; j < V; j++) z += probs[j] = Math.exp((logits[off + j] - m) / temperature);
-  for (let j = 0; j < V; j++) probs[j] /= z;
+  for (let j = 0; j < V; j++) z += probs[j] = Math.exp(probs[j] - m);
   const topK = o.topK ?? 0,
     topP = o.topP ?? 1;
   if ((topK > 0 && topK < V) || topP < 1) {
     const order = Array.from({ length: V }, (_, j) => j).sort((a, b) => probs[b] - probs[a]);
     let keep = topK > 0 ? Math.min(topK, V) : V;
     if (topP < 1) {
+      // The smallest head of the order whose probability (before the cut) reaches p.
       let cum = 0;
       for (let r = 0; r < keep; r++) {
-        cum += probs[order[r]];
+        cum += probs[order[r]] / z;
         if (cum >= topP) {
           keep = r + 1;
           break;
@@ -273,8 +174,33 @@ export function pickToken(
       }
     }
     for (let r = keep; r < V; r++) probs[order[r]] = 0;
+    z = 0;
+    for (let j = 0; j < V; j++) z += probs[j];
   }
-  return rng.categorical(probs, V);
+  for (let j = 0; j < V; j++) probs[j] /= z;
+  return probs;
 }
 
-const sampleKernel = defineKernel(import.meta.url, { sampleShard });
+/** Chooses a token from one row of logits (V): a draw from samplingProbs, or the argmax at temperature 0. */
+export function pickToken(
+  logits: Float32Array,
+  off: number,
+  V: number,
+  o: SampleOptions,
+  rng: RNG,
+  probs = new Float32Array(V),
+): number {
+  if (o.temperature === 0) {
+    // Greedy: the most likely id under the same vocabulary mask.
+    policyLogitsRow(logits, off, V, distributionOf({ ...o, temperature: 1 }, V), probs);
+    let best = 0;
+    for (let j = 1; j < V; j++) if (probs[j] > probs[best]) best = j;
+    return best;
+  }
+  return rng.categorical(samplingProbs(logits, off, V, o, probs), V);
+}
+
+/** The sampling options' distribution over a model vocabulary of V ids (defaults: temperature 1, all ids). */
+function distributionOf(o: SampleOptions, V: number): DistributionOptions {
+  return { temperature: o.temperature ?? 1, vocabSize: o.vocabSize ?? V };
+}

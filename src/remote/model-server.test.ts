@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
-import { completionLogProbs } from '../model/logprobs.js';
+import { completionLogProbs } from '../runtime/logprobs.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { LocalGenerator, encodePrompt } from '../train/generator.js';
 import { RemoteGenerator } from './generator-client.js';

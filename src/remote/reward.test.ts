@@ -9,6 +9,7 @@ import { presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { RewardModel } from '../model/reward-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
+import { scoreRewards } from '../runtime/reward.js';
 import { loadRewardFn, probeRewardServer, remoteRewardFn } from './reward-client.js';
 import { buildRewardServer } from './reward-server.js';
 
@@ -114,7 +115,7 @@ describe('serve-reward and the remote reward function', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'rlhf-rm-')), 'rm');
     rm.save(dir);
     const loaded = RewardModel.load(dir);
-    const app = buildRewardServer((items) => loaded.score(items));
+    const app = buildRewardServer((items) => scoreRewards(loaded, items));
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const items = [
@@ -122,7 +123,7 @@ describe('serve-reward and the remote reward function', () => {
         { prompt: 'q', completion: ' bad answer' },
         { prompt: 'r', completion: '' },
       ];
-      assert.deepEqual(await scoreWith(remoteRewardFn(url), items), rm.score(items));
+      assert.deepEqual(await scoreWith(remoteRewardFn(url), items), scoreRewards(rm, items));
     } finally {
       await app.close();
     }

@@ -17,7 +17,7 @@ describe('best-of-N', () => {
   const tok = Tokenizer.train(['aaa bbb ccc ddd eee'], { vocabSize: 260 });
   const model = new GPT(presetConfig('tiny', { vocabSize: 320, eosTokenId: tok.eosId }), 1);
   const letters = (text: string) => (text.match(/[a-e]/g) ?? []).length;
-  const opts = { maxNewTokens: 12, seed: 3, vocabLimit: tok.vocabSize };
+  const opts = { maxNewTokens: 12, seed: 3, vocabSize: tok.vocabSize };
   const prompts = ['x', 'y', 'z', 'u', 'v', 'w', 'x q', 'y q', 'z q', 'u q', 'v q', 'w q'];
 
   it('keeps a sample of the highest reward among the N of each prompt, and reports all N rewards', async () => {

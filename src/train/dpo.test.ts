@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RNG } from '../engine/rng.js';
 import { Comparison } from '../data/comparison.js';
-import { generate } from '../model/sample.js';
+import { generate } from '../runtime/sample.js';
 import { defaultDPOConfig, trainDPO } from './dpo.js';
 import { letterPolicy } from './test-fixtures.js';
 
@@ -26,7 +26,7 @@ describe('DPO', () => {
       const gens = generate(
         model,
         Array.from({ length: 40 }, (_, i) => tok.encode(prompts[i % 5])),
-        { maxNewTokens: 4, seed: 9, vocabLimit: tok.vocabSize },
+        { maxNewTokens: 4, seed: 9, vocabSize: tok.vocabSize },
       );
       return gens.reduce((a, g) => a + (tok.decode(g.tokens).match(/a/g) ?? []).length, 0) / 40;
     };

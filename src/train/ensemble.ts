@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { RNG } from '../engine/rng.js';
 import { Comparison } from '../data/comparison.js';
 import { RewardModel } from '../model/reward-model.js';
+import { scoreRewards } from '../runtime/reward.js';
 import { RewardConfig } from './reward-config.js';
 import { RewardResult, pairMetrics, rankingPairs, scorePairs, trainRewardModel } from './reward.js';
 
@@ -146,7 +147,8 @@ export function toLabelingTask(r: RankedCandidate): {
 /** Scores candidate pairs with every member and ranks them by disagreement, most first. */
 export function rankCandidates(members: RewardModel[], cands: Candidate[]): RankedCandidate[] {
   const diffs = members.map((m) => {
-    const r = m.score(
+    const r = scoreRewards(
+      m,
       cands.flatMap((c) => [
         { prompt: c.prompt, completion: c.a },
         { prompt: c.prompt, completion: c.b },

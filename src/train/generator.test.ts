@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
-import { completionLogProbs } from '../model/logprobs.js';
+import { completionLogProbs } from '../runtime/logprobs.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { LocalGenerator, chunkSeed, encodePrompt, planChunks } from './generator.js';
 

@@ -5,8 +5,9 @@
 // samples.
 
 import { GPT } from '../model/gpt.js';
-import { completionLogProbs } from '../model/logprobs.js';
-import { FinishReason, generate } from '../model/sample.js';
+import { completionLogProbs } from '../runtime/logprobs.js';
+import { FinishReason } from '../model/sample.js';
+import { generate } from '../runtime/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 
 export interface GenerationRequest {
@@ -214,7 +215,7 @@ export function sampleTexts(model: GPT, tok: Tokenizer, rows: number[][], o: Tex
     topK: o.topK,
     topP: o.topP,
     stopTokens,
-    vocabLimit: tok.vocabSize,
+    vocabSize: tok.vocabSize,
     seed: o.seed,
   });
   const out: TextSample[] = gens.map((g) => {

@@ -9,7 +9,7 @@ import { Comparison } from '../data/comparison.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
-import { generate } from '../model/sample.js';
+import { generate } from '../runtime/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import {
   HindsightChoice,
@@ -213,7 +213,7 @@ describe('Chain of Hindsight: training', () => {
       const gens = generate(
         model,
         Array.from({ length: 40 }, (_, i) => tk.encode(prompts[i % 5] + ' ' + phrase)),
-        { maxNewTokens: 4, seed: 9, vocabLimit: tk.vocabSize, stopTokens: [tk.eosId] },
+        { maxNewTokens: 4, seed: 9, vocabSize: tk.vocabSize, stopTokens: [tk.eosId] },
       );
       return gens.reduce((a, g) => a + (tk.decode(g.tokens).match(/a/g) ?? []).length, 0) / 40;
     };

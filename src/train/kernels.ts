@@ -11,7 +11,7 @@ import { tokenLogProbs } from '../engine/ops/loss.js';
 import { TokenPair, completionBatch } from '../model/logprobs.js';
 import { PreferenceMetrics, dpoLoss, ipoLoss } from '../objectives/dpo.js';
 import { sequenceLogProbs } from '../objectives/sequence-logprobs.js';
-import { Replica } from '../model/replica.js';
+import { Replica } from '../runtime/replica.js';
 import { SeqBatch, rewardsOf } from '../model/reward-model.js';
 import { bradleyTerryLoss } from '../objectives/bradley-terry.js';
 

@@ -9,9 +9,10 @@ import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { RNG } from '../engine/rng.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { GPT, valueHead } from '../model/gpt.js';
-import { TokenPair, completionLogProbs } from '../model/logprobs.js';
-import { runSharded, shardCount } from '../model/replica.js';
-import { generate } from '../model/sample.js';
+import { TokenPair } from '../model/logprobs.js';
+import { completionLogProbs } from '../runtime/logprobs.js';
+import { runSharded, shardCount } from '../runtime/replica.js';
+import { generate } from '../runtime/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { RewardFn, scoreWith } from '../judge/reward-fn.js';
 import { computeAdvantages } from '../objectives/gae.js';
@@ -87,7 +88,7 @@ export async function trainPPO(
         maxNewTokens: cfg.maxNewTokens,
         temperature: cfg.temperature,
         stopTokens: [tok.eosId],
-        vocabLimit: tok.vocabSize,
+        vocabSize: tok.vocabSize,
         seed: cfg.seed * 7919 + it,
       });
       const pairs: TokenPair[] = gens.map((g, i) => ({ prompt: promptIds[i], completion: g.tokens }));

@@ -6,7 +6,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GPT } from '../model/gpt.js';
-import { shardCount, runSharded } from '../model/replica.js';
+import { shardCount, runSharded } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { RewardFn, scoreWith } from '../judge/reward-fn.js';
 import { saveCheckpoint } from '../model/checkpoint.js';

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { RNG } from '../engine/rng.js';
 import { Comparison } from '../data/comparison.js';
 import { RewardModel } from '../model/reward-model.js';
+import { scoreRewards } from '../runtime/reward.js';
 import { defaultRewardConfig } from './reward-config.js';
 import { calibration, pairMetrics, rankingPairs, splitComparisons, trainRewardModel } from './reward.js';
 
@@ -60,8 +61,8 @@ describe('reward model training', () => {
       { prompt: 'Item 1:', completion: ' good good cat' },
       { prompt: 'Item 1:', completion: ' bad dog' },
     ];
-    const a = rm.score(items),
-      b = loaded.score(items);
+    const a = scoreRewards(rm, items),
+      b = scoreRewards(loaded, items);
     a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-5));
     assert.ok(a[0] > a[1]);
   });

@@ -10,7 +10,8 @@ import { isEvalKey } from '../data/split.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { countParameters, presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
-import { runSharded, shardCount } from '../model/replica.js';
+import { runSharded, shardCount } from '../runtime/replica.js';
+import { rewardReplica, scoreRewards } from '../runtime/reward.js';
 import { RewardModel, encodeForReward, padSequences } from '../model/reward-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { BaselinePair, bagOfWordsBaseline, lengthBaseline } from '../eval/baselines.js';
@@ -105,7 +106,7 @@ export interface PairScores {
 /** Scores every pair of every comparison (each completion scored once). */
 export function scorePairs(rm: RewardModel, comps: Comparison[]): PairScores {
   const items = comps.flatMap((c) => c.completions.map((completion) => ({ prompt: c.prompt, completion })));
-  const r = rm.score(items);
+  const r = scoreRewards(rm, items);
   const out: PairScores = { chosen: [], rejected: [], hard: [] };
   let k = 0;
   for (const c of comps) {
@@ -287,7 +288,7 @@ export function trainRewardModel(
           rm.tokenizer.eosId,
         ),
       );
-      const res: RewardStepResult[] = runSharded(rm.replica, kernels.rewardStep, shards);
+      const res: RewardStepResult[] = runSharded(rewardReplica(rm), kernels.rewardStep, shards);
       const chosen = res.flatMap((r) => r.chosen),
         rejected = res.flatMap((r) => r.rejected);
       const m = pairMetrics(chosen, rejected);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RNG } from '../engine/rng.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { generate } from '../model/sample.js';
+import { generate } from '../runtime/sample.js';
 import { defaultSFTConfig } from './sft-config.js';
 import { pairSource, packExample, trainSFT } from './sft.js';
 

@@ -14,7 +14,7 @@ import { GPT } from '../model/gpt.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { kernels, shardLM } from './kernels.js';
 import { LoopSummary, TrainTask, runTraining } from './loop.js';
-import { runSharded, shardCount } from '../model/replica.js';
+import { runSharded, shardCount } from '../runtime/replica.js';
 import { SFTConfig, validateSFTConfig } from './sft-config.js';
 
 /** A batch of B sequences of length T: inputs and next-token targets (-100 = no loss). */

@@ -133,3 +133,83 @@ function causalSoftmaxRows(a: Float32Array, off: number, T: number): void {
     for (let j = i + 1; j < T; j++) a[r + j] = 0;
   }
 }
+
+// ---- attention over a KV cache (inference) ----
+
+/** One layer's cached keys and values: (R, Tmax, C) each, row r of a sequence at r·Tmax·C. */
+export interface KVLayer {
+  k: Float32Array;
+  v: Float32Array;
+  Tmax: number;
+}
+
+/**
+ * Attention of T new tokens per sequence over their sequence's cached prefix. qkv: (B, T, 3C) as in
+ * causalSelfAttention; sequence b is cache row rows[b], its new tokens at positions starts[b] … starts[b]+T-1.
+ * Writes their keys and values into the cache at those positions, then returns (B, T, C): each query
+ * attends over positions 0 … its own. The caller advances the rows' lengths once every layer is done.
+ * NOTE: forward only (sampling); training uses causalSelfAttention, which keeps what backward needs.
+ */
+export function cachedSelfAttention(
+  g: Graph,
+  qkv: Tensor,
+  B: number,
+  T: number,
+  nHead: number,
+  kv: KVLayer,
+  rows: ArrayLike<number>,
+  starts: ArrayLike<number>,
+): Tensor {
+  const C3 = qkv.shape[qkv.shape.length - 1];
+  const C = C3 / 3;
+  if (!Number.isInteger(C) || qkv.size !== B * T * C3) {
+    throw new Error(`attention: qkv has shape [${qkv.shape.join(', ')}], expected [${B}, ${T}, 3·C]`);
+  }
+  if (C % nHead !== 0) throw new Error(`attention: C=${C} is not divisible by nHead=${nHead}`);
+  if (qkv.requiresGrad) throw new Error('cachedSelfAttention has no backward: run it on a Graph.inference() graph');
+  if (rows.length !== B || starts.length !== B)
+    throw new Error(`attention: ${rows.length} cache rows and ${starts.length} starts for B=${B}`);
+  const hs = C / nHead;
+  const scale = 1 / Math.sqrt(hs);
+  const { k: K, v: V, Tmax } = kv;
+  let Lmax = 0;
+  for (let b = 0; b < B; b++) Lmax = Math.max(Lmax, starts[b] + T);
+  if (Lmax > Tmax) throw new Error(`attention: positions up to ${Lmax} but the KV cache holds ${Tmax}`);
+  const y = g.output([B, T, C]);
+  const S = g.alloc(T * Lmax); // (T, L) scores of one (sequence, head)
+  const blas = gemm();
+  const x = qkv.data;
+  for (let b = 0; b < B; b++) {
+    const base = rows[b] * Tmax * C,
+      start = starts[b],
+      L = start + T;
+    if (base + L * C > K.length) throw new Error(`attention: cache row ${rows[b]} is outside the KV cache`);
+    for (let t = 0; t < T; t++) {
+      const src = (b * T + t) * C3,
+        dst = base + (start + t) * C;
+      K.set(x.subarray(src + C, src + 2 * C), dst);
+      V.set(x.subarray(src + 2 * C, src + 3 * C), dst);
+    }
+    for (let h = 0; h < nHead; h++) {
+      const qOff = b * T * C3 + h * hs;
+      // S (T, L) = q_h (T, hs) · K_h (L, hs)ᵀ · scale; for one token as K_h · q_h, which BLAS runs faster.
+      if (T === 1) blas.sgemm(false, false, L, 1, hs, scale, K, base + h * hs, C, x, qOff, 1, 0, S, 0, 1);
+      else blas.sgemm(false, true, T, L, hs, scale, x, qOff, C3, K, base + h * hs, C, 0, S, 0, L);
+      for (let t = 0; t < T; t++) prefixSoftmax(S, t * L, start + t + 1, L);
+      // out_h (T, hs) = P (T, L) · V_h (L, hs), into the head's slice of y (leading dimension C)
+      blas.sgemm(false, false, T, hs, L, 1, S, 0, L, V, base + h * hs, C, 0, y.data, b * T * C + h * hs, C);
+    }
+  }
+  return y;
+}
+
+/** Softmax of a[off … off+n-1] in place; a[off+n … off+L-1] (future positions) become 0. */
+function prefixSoftmax(a: Float32Array, off: number, n: number, L: number): void {
+  let m = -Infinity;
+  for (let j = 0; j < n; j++) if (a[off + j] > m) m = a[off + j];
+  let s = 0;
+  for (let j = 0; j < n; j++) s += a[off + j] = Math.exp(a[off + j] - m);
+  const inv = 1 / s;
+  for (let j = 0; j < n; j++) a[off + j] *= inv;
+  for (let j = n; j < L; j++) a[off + j] = 0;
+}

@@ -227,11 +227,7 @@ export function selectRows(g: Graph, x: Tensor, idx: ArrayLike<number>): Tensor 
 export function scaleAndMaskColumns(g: Graph, x: Tensor, s: number, keep: number): Tensor {
   const V = x.shape[x.shape.length - 1];
   const y = g.output(x.shape, x);
-  const xd = x.data,
-    yd = y.data;
-  for (let o = 0; o < yd.length; o += V) {
-    for (let j = 0; j < V; j++) yd[o + j] = j < keep ? s * xd[o + j] : MASKED_LOGIT;
-  }
+  for (let o = 0; o < y.size; o += V) scaleAndMaskRow(x.data, o, y.data, o, V, s, keep);
   g.onBackward(y, () => {
     const dy = y.grad!,
       dx = g.gradOf(x);
@@ -242,3 +238,16 @@ export function scaleAndMaskColumns(g: Graph, x: Tensor, s: number, keep: number
 
 /** The logit of a token that may never be chosen (a padded vocabulary's extra rows). */
 export const MASKED_LOGIT = -1e9;
+
+/** One row of scaleAndMaskColumns, on plain arrays: y[yOff + j] for j < V from x[xOff + j]. */
+export function scaleAndMaskRow(
+  x: Float32Array,
+  xOff: number,
+  y: Float32Array,
+  yOff: number,
+  V: number,
+  s: number,
+  keep: number,
+): void {
+  for (let j = 0; j < V; j++) y[yOff + j] = j < keep ? s * x[xOff + j] : MASKED_LOGIT;
+}

@@ -129,6 +129,43 @@ describe('forward values', () => {
     }
     g.dispose();
   });
+  it('attention over a KV cache equals causal attention, fed in pieces into permuted cache rows', () => {
+    const B = 2,
+      T = 7,
+      nh = 3,
+      C = 6,
+      Tmax = 9;
+    const qkv = rand([B, T, 3 * C]);
+    const g = Graph.inference();
+    const want = ops.causalSelfAttention(g, qkv, B, T, nh).data;
+    const kv = { k: new Float32Array(3 * Tmax * C), v: new Float32Array(3 * Tmax * C), Tmax };
+    const rows = [2, 0];
+    // Tokens 0-2 of both sequences at once, then token 3 alone, then tokens 4-6.
+    let t0 = 0;
+    for (const n of [3, 1, 3]) {
+      const part = new Tensor(new Float32Array(B * n * 3 * C), [B, n, 3 * C]);
+      for (let b = 0; b < B; b++)
+        part.data.set(qkv.data.subarray((b * T + t0) * 3 * C, (b * T + t0 + n) * 3 * C), b * n * 3 * C);
+      const y = ops.cachedSelfAttention(g, part, B, n, nh, kv, rows, [t0, t0]).data;
+      for (let b = 0; b < B; b++)
+        for (let i = 0; i < n * C; i++) {
+          const w = want[(b * T + t0) * C + i];
+          assert.ok(
+            Math.abs(y[b * n * C + i] - w) < 1e-5,
+            `piece at ${t0}, row ${b}, ${i}: ${y[b * n * C + i]} vs ${w}`,
+          );
+        }
+      t0 += n;
+    }
+    assert.ok(
+      kv.k.subarray(Tmax * C, 2 * Tmax * C).every((v) => v === 0),
+      'cache row 1 is untouched',
+    );
+    const plain = new Tensor(qkv.data, qkv.shape);
+    assert.throws(() => ops.cachedSelfAttention(g, plain, B, T, nh, kv, rows, [3, 0]), /positions up to 10 .* holds 9/);
+    assert.throws(() => ops.cachedSelfAttention(g, qkv, B, T, nh, kv, rows, [0, 0]), /no backward/);
+    g.dispose();
+  });
   it('crossEntropy of uniform logits is log V', () => {
     const g = Graph.inference();
     const z = Tensor.zeros([2, 10]);

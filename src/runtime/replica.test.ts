@@ -3,10 +3,11 @@ import { after, describe, it } from 'node:test';
 import { WorkerPool } from '../engine/parallel.js';
 import { RNG } from '../engine/rng.js';
 import { kernels, shardLM } from '../train/kernels.js';
-import { presetConfig } from './config.js';
-import { GPT } from './gpt.js';
+import { presetConfig } from '../model/config.js';
+import { GPT } from '../model/gpt.js';
 import { runSharded } from './replica.js';
-import { generate, sampleShard } from './sample.js';
+import { sampleSequences } from '../model/sample.js';
+import { generate } from './sample.js';
 
 process.env.RLHF_THREADS = '2';
 after(() => WorkerPool.shutdown());
@@ -54,7 +55,7 @@ describe('data parallelism over worker threads', () => {
     const prompts = [[1, 2], [3], [4, 5, 6], [7], [8, 9]];
     const opts = { maxNewTokens: 10, seed: 5, topK: 20 };
     const threaded = generate(model, prompts, opts);
-    const single = sampleShard({ models: { policy: model }, heads: {} }, { prompts, seed: 5, rowOffset: 0, opts });
+    const single = sampleSequences(model, prompts, opts);
     assert.deepEqual(threaded, single);
   });
 

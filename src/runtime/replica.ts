@@ -1,10 +1,11 @@
 // Replicas of models in worker threads, for data parallelism (see engine/parallel.ts): the same
 // GPTs and heads, their weights shared with the main thread, their gradients their own.
+// The runtime layer sits above src/model (single-thread models) and below data and train.
 
-import { Parameter } from '../engine/tensor.js';
-import { Kernel, ReplicaSpec, WorkerPool, defineKernel, shareParameters } from '../engine/parallel.js';
-import { GPTConfig } from './config.js';
-import { GPT, ScalarHead } from './gpt.js';
+import type { Parameter } from '../engine/tensor.js';
+import { type Kernel, type ReplicaSpec, WorkerPool, defineKernel, shareParameters } from '../engine/parallel.js';
+import type { GPTConfig } from '../model/config.js';
+import { GPT, ScalarHead } from '../model/gpt.js';
 
 /** The models a step function works on, by role ('policy', 'reference', 'reward', …). */
 export interface Replica {
