@@ -147,7 +147,8 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
   const ppo = await runner.run('ppo', ppoRun('ppo', cfg.ppo));
   const noKL = await runner.run(
     'overoptimization',
-    ppoRun('ppo_no_kl', { ...cfg.overoptimization, initKL: 0, targetKL: 0 }),
+    // A constant learning rate: the run is to go far past gold's peak, not to settle.
+    ppoRun('ppo_no_kl', { ...cfg.overoptimization, initKL: 0, targetKL: 0, lrSchedule: 'constant' }),
   );
 
   const rest = await runner.run('rest', async (dir) => {

@@ -4,8 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { defaultPPOConfig, trainPPO } from './ppo.js';
+import { type PPOConfig, defaultPPOConfig, trainPPO } from './ppo.js';
 import { countA, letterPolicy } from './test-fixtures.js';
+
+const metricLines = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
+
+const prompts = [' b', ' c', ' d e', ' e'];
+const base = letterPolicy();
 
 describe('PPO', () => {
   it('raises a known reward (more "a") with a bounded KL to the reference, and logs the PPO metrics', async () => {
@@ -105,5 +114,43 @@ describe('PPO', () => {
       late > 0.5 * target && late < 1.5 * target && late < r.kl[peak],
       `late KL ${late.toFixed(2)} vs target ${target}: ${r.kl.map((k) => k.toFixed(2)).join(' ')}`,
     );
+  });
+
+  it('2 iterations, then --resume for 2 more, give the weights, metrics and β of 4 in one go', async () => {
+    const { model } = base;
+    const cfg = (outDir: string): PPOConfig => ({
+      ...defaultPPOConfig,
+      outDir,
+      iterations: 4,
+      rolloutBatch: 8,
+      minibatch: 4,
+      ppoEpochs: 2,
+      lr: 1e-3,
+      warmupSteps: 3,
+      initKL: 0.2,
+      targetKL: 0.5,
+      horizon: 16,
+      maxNewTokens: 4,
+      saveEvery: 1,
+      quiet: true,
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'rlhf-ppo-resume-'));
+    const whole = join(dir, 'whole'),
+      split = join(dir, 'split');
+    const a = await trainPPO(model.clone(), base.tok, prompts, countA, cfg(whole), () => {});
+    await trainPPO(model.clone(), base.tok, prompts, countA, { ...cfg(split), stopAfter: 2 }, () => {});
+    assert.equal(metricLines(split).length, 2);
+    const b = await trainPPO(model.clone(), base.tok, prompts, countA, { ...cfg(split), resume: true }, () => {});
+    assert.deepEqual(b.scores, a.scores);
+    assert.deepEqual(b.kl, a.kl);
+    assert.deepEqual(metricLines(split), metricLines(whole));
+    const [ca, cb] = [loadCheckpoint(whole), loadCheckpoint(split)];
+    ca.model.params.forEach((p, i) => assert.deepEqual(cb.model.params[i].data, p.data, p.name));
+    const [ha, hb] = [ca.heads.get('v_head.summary')!, cb.heads.get('v_head.summary')!];
+    ha.params.forEach((p, i) => assert.deepEqual(hb.params[i].data, p.data, p.name));
+    assert.equal(cb.meta.klCoef, ca.meta.klCoef);
+    assert.notEqual(ca.meta.klCoef, 0.2, 'β moved, so its restoring is tested');
+    const lrs = metricLines(whole).map((l) => l['train/lr']);
+    assert.ok(lrs[3] < lrs[1], `the learning rate decays: ${lrs.join(' ')}`);
   });
 });

@@ -1,0 +1,138 @@
+// PPO's first phase: a batch of rollouts. The policy samples a completion of each prompt, the reward
+// function scores it, and the policy (with its value head) and the frozen reference give per-token
+// log-probs and values on a (P, Tc) grid of completion tokens: row p's token j sits at p·Tc + j.
+
+import { type RewardFn, scoreWith } from '../judge/reward-fn.js';
+import type { GPT } from '../model/gpt.js';
+import { type TokenPair, completionLogProbs } from '../model/logprobs.js';
+import { type Replica, runSharded, shardCount } from '../model/replica.js';
+import { type FinishReason, generate } from '../model/sample.js';
+import type { Tokenizer } from '../model/tokenizer/index.js';
+import { encodePrompt } from './generator.js';
+import { kernels } from './kernels.js';
+import type { PPOOptions } from './ppo-config.js';
+
+export interface Rollouts {
+  /** (P) the prompts, as given (what is scored with each completion). */
+  prompts: string[];
+  /** (P) prompt ids (cut from the left to leave room for the completion) and completion ids. */
+  pairs: TokenPair[];
+  /** (P) the completions' text, as scored. */
+  texts: string[];
+  finishReasons: FinishReason[];
+  /** (P) the reward function's scores. */
+  scores: number[];
+  /** Longest completion, in tokens: the width of the grids. */
+  Tc: number;
+  /** (P·Tc) 1 on completion tokens. */
+  mask: Float32Array;
+  /** (P·Tc) log-probs of the sampled tokens under the policy and under the reference. */
+  logp: Float32Array;
+  logpRef: Float32Array;
+  /** (P·Tc) the value head's predictions before each completion token. */
+  values: Float32Array;
+}
+
+/** The prompts of iteration `it`: the next rolloutBatch prompts, cycling through the list. */
+export function rolloutPrompts(prompts: string[], it: number, batch: number): string[] {
+  return Array.from({ length: batch }, (_, i) => prompts[(it * batch + i) % prompts.length]);
+}
+
+/** What collectRollouts takes of the configuration. */
+export type RolloutOptions = Pick<PPOOptions, 'maxNewTokens' | 'temperature' | 'seed'>;
+
+/** Seconds spent in each part, added to by collectRollouts. */
+export interface RolloutClock {
+  generation: number;
+  scoring: number;
+  logprobs: number;
+}
+
+/**
+ * The rollouts of iteration `it`. `policy` is the replica being trained (models.policy and
+ * heads.value); `ref` the frozen reference.
+ */
+export async function collectRollouts(
+  policy: Replica,
+  ref: GPT,
+  tok: Tokenizer,
+  prompts: string[],
+  reward: RewardFn,
+  o: RolloutOptions,
+  it: number,
+  clock: RolloutClock,
+): Promise<Rollouts> {
+  const now = () => performance.now() / 1000;
+  const ctx = policy.models.policy.config.nPositions;
+  let t0 = now();
+  const promptIds = prompts.map((p) => {
+    const ids = encodePrompt(tok, p);
+    return ids.slice(Math.max(0, ids.length - (ctx - o.maxNewTokens)));
+  });
+  const gens = generate(policy.models.policy, promptIds, {
+    maxNewTokens: o.maxNewTokens,
+    temperature: o.temperature,
+    stopTokens: [tok.eosId],
+    vocabLimit: tok.vocabSize,
+    seed: o.seed * 7919 + it,
+  });
+  const pairs: TokenPair[] = gens.map((g, i) => ({ prompt: promptIds[i], completion: g.tokens }));
+  const texts = gens.map((g) => tok.decode(g.finishReason === 'stop' ? g.tokens.slice(0, -1) : g.tokens));
+  clock.generation += now() - t0;
+
+  t0 = now();
+  const scores = await scoreWith(
+    reward,
+    prompts.map((prompt, i) => ({ prompt, completion: texts[i] })),
+  );
+  clock.scoring += now() - t0;
+
+  t0 = now();
+  const P = pairs.length,
+    Tc = Math.max(...pairs.map((p) => p.completion.length));
+  const mask = new Float32Array(P * Tc);
+  pairs.forEach((p, b) => mask.fill(1, b * Tc, b * Tc + p.completion.length));
+  const grid = gridOf(runSharded(policy, kernels.rolloutShard, splitPairs(pairs, tok.eosId, Tc)), P, Tc);
+  const logpRef = new Float32Array(P * Tc);
+  completionLogProbs(ref, pairs, tok.eosId).forEach((lp, b) => logpRef.set(lp, b * Tc));
+  clock.logprobs += now() - t0;
+  return {
+    prompts,
+    pairs,
+    texts,
+    finishReasons: gens.map((g) => g.finishReason),
+    scores,
+    Tc,
+    mask,
+    logp: grid.logp,
+    logpRef,
+    values: grid.values,
+  };
+}
+
+/** Rollout pairs split into one shard per thread. */
+function splitPairs(pairs: TokenPair[], padId: number, Tc: number) {
+  const n = Math.min(shardCount(), pairs.length);
+  return Array.from({ length: n }, (_, k) => ({
+    pairs: pairs.slice(Math.floor((k * pairs.length) / n), Math.floor(((k + 1) * pairs.length) / n)),
+    padId,
+    Tc,
+  }));
+}
+
+/** The shards' per-token numbers laid end to end on the (P, Tc) grid. */
+function gridOf(
+  parts: { logp: number[]; values: number[] }[],
+  P: number,
+  Tc: number,
+): { logp: Float32Array; values: Float32Array } {
+  const logp = new Float32Array(P * Tc),
+    values = new Float32Array(P * Tc);
+  let o = 0;
+  for (const part of parts) {
+    logp.set(part.logp, o);
+    values.set(part.values, o);
+    o += part.logp.length;
+  }
+  return { logp, values };
+}
