@@ -15,7 +15,6 @@ import { PPOConfig, defaultPPOConfig, trainPPO } from '../train/ppo.js';
 import { defaultReSTConfig, trainReST } from '../train/rest.js';
 import {
   MethodEval,
-  cutAtStop,
   fitPrompt,
   halfWidth95,
   judge,
@@ -134,11 +133,13 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
         outDir: dir,
         ...settings,
         maxNewTokens: gen.maxNewTokens,
+        stop: gen.stop,
         seed: cfg.seed,
       },
       log,
       (it) => {
-        const gold = it.completions.map((c, i) => task.gold.score(it.prompts[i], cutAtStop(c, gen.stop)));
+        // The texts the proxy scored (cut at the task's stop strings): gold judges the same ones.
+        const gold = it.completions.map((c, i) => task.gold.score(it.prompts[i], c));
         curve.push({ method, step: it.iteration, kl: it.kl, gold: mean(gold), proxy: mean(it.scores) });
       },
     );

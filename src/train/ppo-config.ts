@@ -72,6 +72,12 @@ export const ppoOptions = defineOptions(
       default: false,
     },
     maxNewTokens: { type: 'int', flag: '--max-new-tokens', help: 'longest completion', default: 32, min: 1 },
+    stop: {
+      type: 'strings',
+      flag: '--stop',
+      help: 'text that ends a completion, as in evaluation (repeatable): the text before it is scored, the tokens up to the one that completes it are trained (end-of-text always ends one)',
+      default: [],
+    },
     temperature: {
       type: 'number',
       flag: '--temperature',
@@ -103,6 +109,10 @@ export const ppoOptions = defineOptions(
     quiet: { type: 'boolean', flag: '--quiet', help: 'no progress output', default: false },
   },
   [
+    (c) =>
+      c.stop.some((s) => s.length === 0)
+        ? 'stop (--stop) must be non-empty texts: an empty stop text would cut every completion to nothing'
+        : null,
     (c) =>
       c.minibatch > c.rolloutBatch
         ? `minibatch (--minibatch) cannot exceed rolloutBatch (--rollout-batch): got ${c.minibatch} > ${c.rolloutBatch}`

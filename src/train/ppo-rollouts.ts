@@ -8,16 +8,19 @@ import { type TokenPair, completionLogProbs } from '../model/logprobs.js';
 import { type Replica, runSharded, shardCount } from '../model/replica.js';
 import { type FinishReason, generate } from '../model/sample.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
-import { encodePrompt } from './generator.js';
+import { encodePrompt, sampleTexts } from './generator.js';
 import { kernels } from './kernels.js';
 import type { PPOOptions } from './ppo-config.js';
 
 export interface Rollouts {
   /** (P) the prompts, as given (what is scored with each completion). */
   prompts: string[];
-  /** (P) prompt ids (cut from the left to leave room for the completion) and completion ids. */
+  /**
+   * (P) prompt ids (cut from the left to leave room for the completion) and completion ids, ending
+   * with the end-of-text token or the token that completed a stop text when the completion finished.
+   */
   pairs: TokenPair[];
-  /** (P) the completions' text, as scored. */
+  /** (P) the completions' text, as scored: decoded, without the stop text or end-of-text that ended it. */
   texts: string[];
   finishReasons: FinishReason[];
   /** (P) the reward function's scores. */
@@ -39,7 +42,7 @@ export function rolloutPrompts(prompts: string[], it: number, batch: number): st
 }
 
 /** What collectRollouts takes of the configuration. */
-export type RolloutOptions = Pick<PPOOptions, 'maxNewTokens' | 'temperature' | 'seed'>;
+export type RolloutOptions = Pick<PPOOptions, 'maxNewTokens' | 'temperature' | 'stop' | 'seed'>;
 
 /** Seconds spent in each part, added to by collectRollouts. */
 export interface RolloutClock {
@@ -69,15 +72,16 @@ export async function collectRollouts(
     const ids = encodePrompt(tok, p);
     return ids.slice(Math.max(0, ids.length - (ctx - o.maxNewTokens)));
   });
-  const gens = generate(policy.models.policy, promptIds, {
+  // NOTE: cut at the stop strings exactly as evaluation's samples are: the completion trained is
+  // the tokens up to the one that completes a stop text, and its text before the stop is scored.
+  const samples = sampleTexts(policy.models.policy, tok, promptIds, {
     maxNewTokens: o.maxNewTokens,
     temperature: o.temperature,
-    stopTokens: [tok.eosId],
-    vocabLimit: tok.vocabSize,
+    stop: o.stop,
     seed: o.seed * 7919 + it,
   });
-  const pairs: TokenPair[] = gens.map((g, i) => ({ prompt: promptIds[i], completion: g.tokens }));
-  const texts = gens.map((g) => tok.decode(g.finishReason === 'stop' ? g.tokens.slice(0, -1) : g.tokens));
+  const pairs: TokenPair[] = samples.map((s, i) => ({ prompt: promptIds[i], completion: s.tokenIds }));
+  const texts = samples.map((s) => s.text);
   clock.generation += now() - t0;
 
   t0 = now();
@@ -100,7 +104,7 @@ export async function collectRollouts(
     prompts,
     pairs,
     texts,
-    finishReasons: gens.map((g) => g.finishReason),
+    finishReasons: samples.map((s) => s.finishReason),
     scores,
     Tc,
     mask,

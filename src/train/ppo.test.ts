@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCheckpoint } from '../model/checkpoint.js';
+import { valueHead } from '../model/gpt.js';
+import { collectRollouts } from './ppo-rollouts.js';
 import { type PPOConfig, defaultPPOConfig, trainPPO } from './ppo.js';
 import { countA, letterPolicy } from './test-fixtures.js';
 
@@ -152,5 +154,36 @@ describe('PPO', () => {
     assert.notEqual(ca.meta.klCoef, 0.2, 'β moved, so its restoring is tested');
     const lrs = metricLines(whole).map((l) => l['train/lr']);
     assert.ok(lrs[3] < lrs[1], `the learning rate decays: ${lrs.join(' ')}`);
+  });
+
+  it('cuts every rollout at its stop strings: the text before the stop is scored, the tokens up to it are trained', async () => {
+    const { tok } = base;
+    const policy = base.model.clone();
+    const replica = { models: { policy }, heads: { value: valueHead(policy.config.nEmbd, 0) } };
+    const scored: string[] = [];
+    const reward = (items: { completion: string }[]) => {
+      scored.push(...items.map((x) => x.completion));
+      return countA(items);
+    };
+    const clock = { generation: 0, scoring: 0, logprobs: 0 };
+    const o = { ...defaultPPOConfig, maxNewTokens: 8, stop: ['c'] };
+    const roll = await collectRollouts(replica, policy.clone(), tok, [...prompts, ...prompts], reward, o, 0, clock);
+    assert.deepEqual(scored, roll.texts);
+    let cut = 0;
+    roll.pairs.forEach((p, i) => {
+      assert.ok(!roll.texts[i].includes('c'), `scored text ${JSON.stringify(roll.texts[i])} has the stop text`);
+      const trained = tok.decode(p.completion);
+      if (!trained.includes('c')) return;
+      cut++;
+      assert.equal(roll.finishReasons[i], 'stop');
+      assert.equal(trained.indexOf('c'), roll.texts[i].length, 'the scored text is all that precedes the stop');
+      assert.ok(!tok.decode(p.completion.slice(0, -1)).includes('c'), 'the last trained token completes the stop');
+      const row = Array.from(roll.mask.subarray(i * roll.Tc, (i + 1) * roll.Tc));
+      assert.equal(
+        row.reduce((a, b) => a + b, 0),
+        p.completion.length,
+      );
+    });
+    assert.ok(cut >= 3, `${cut} of ${roll.pairs.length} rollouts met the stop text`);
   });
 });
