@@ -4,6 +4,7 @@
 
 import type { TokenPair } from '../model/logprobs.js';
 import { type Replica, runSharded, shardCount } from '../model/replica.js';
+import type { Tokenizer } from '../model/tokenizer/index.js';
 import type { ShapedRewards } from '../objectives/ppo-rewards.js';
 import { type PPOShard, kernels } from './kernels.js';
 import type { TrainingRun } from './loop.js';
@@ -35,7 +36,7 @@ export function trainOnRollouts(
   roll: Rollouts,
   shaped: ShapedRewards,
   o: EpochOptions,
-  padId: number,
+  tok: Pick<Tokenizer, 'eosId' | 'vocabSize'>,
   step: number,
 ): EpochStats {
   const P = roll.pairs.length;
@@ -54,7 +55,7 @@ export function trainOnRollouts(
     const order = run.rng.shuffle(roll.pairs.map((_, i) => i));
     for (let m = 0; m + o.minibatch <= P; m += o.minibatch) {
       run.opt.zeroGrad();
-      const shards = shardPPO(order.slice(m, m + o.minibatch), roll.pairs, roll.Tc, data, o, padId);
+      const shards = shardPPO(order.slice(m, m + o.minibatch), roll.pairs, roll.Tc, data, o, tok);
       const res = runSharded(replica, kernels.ppoStep, shards);
       const loss = res.reduce((a, r, k) => a + r['ppo/loss/total'] * shards[k].weight, 0);
       if (!Number.isFinite(loss))
@@ -82,7 +83,7 @@ function shardPPO(
   Tc: number,
   d: { logp: Float32Array; values: Float32Array; adv: Float32Array; returns: Float32Array; mask: Float32Array },
   o: EpochOptions,
-  padId: number,
+  tok: Pick<Tokenizer, 'eosId' | 'vocabSize'>,
 ): PPOShard[] {
   const n = Math.min(shardCount(), idx.length);
   const rowsOf = (a: Float32Array, rows: number[]) => {
@@ -99,8 +100,10 @@ function shardPPO(
     const weight = mask.reduce((a, b) => a + b, 0) / total;
     return {
       pairs: rows.map((r) => pairs[r]),
-      padId,
+      padId: tok.eosId,
       Tc,
+      temperature: o.temperature,
+      vocabSize: tok.vocabSize,
       oldLogp: rowsOf(d.logp, rows),
       oldValues: rowsOf(d.values, rows),
       advantages: rowsOf(d.adv, rows),

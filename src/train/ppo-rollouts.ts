@@ -3,13 +3,12 @@
 // log-probs and values on a (P, Tc) grid of completion tokens: row p's token j sits at p·Tc + j.
 
 import { type RewardFn, scoreWith } from '../judge/reward-fn.js';
-import type { GPT } from '../model/gpt.js';
-import { type TokenPair, completionLogProbs } from '../model/logprobs.js';
+import type { TokenPair } from '../model/logprobs.js';
 import { type Replica, runSharded, shardCount } from '../model/replica.js';
-import { type FinishReason, generate } from '../model/sample.js';
+import type { FinishReason } from '../model/sample.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { encodePrompt, sampleTexts } from './generator.js';
-import { kernels } from './kernels.js';
+import { type RolloutShard, kernels } from './kernels.js';
 import type { PPOOptions } from './ppo-config.js';
 
 export interface Rollouts {
@@ -53,11 +52,11 @@ export interface RolloutClock {
 
 /**
  * The rollouts of iteration `it`. `policy` is the replica being trained (models.policy and
- * heads.value); `ref` the frozen reference.
+ * heads.value); `ref` the frozen reference's (models.policy only).
  */
 export async function collectRollouts(
   policy: Replica,
-  ref: GPT,
+  ref: Replica,
   tok: Tokenizer,
   prompts: string[],
   reward: RewardFn,
@@ -96,9 +95,11 @@ export async function collectRollouts(
     Tc = Math.max(...pairs.map((p) => p.completion.length));
   const mask = new Float32Array(P * Tc);
   pairs.forEach((p, b) => mask.fill(1, b * Tc, b * Tc + p.completion.length));
-  const grid = gridOf(runSharded(policy, kernels.rolloutShard, splitPairs(pairs, tok.eosId, Tc)), P, Tc);
-  const logpRef = new Float32Array(P * Tc);
-  completionLogProbs(ref, pairs, tok.eosId).forEach((lp, b) => logpRef.set(lp, b * Tc));
+  // The reference runs the policy's kernel as a replica of its own, so both log-probs are taken of
+  // the same distribution: the one sampled from (temperature, tokenizer vocabulary).
+  const shards = splitPairs(pairs, { padId: tok.eosId, Tc, temperature: o.temperature, vocabSize: tok.vocabSize });
+  const grid = gridOf(runSharded(policy, kernels.rolloutShard, shards), P, Tc);
+  const refGrid = gridOf(runSharded(ref, kernels.rolloutShard, shards), P, Tc);
   clock.logprobs += now() - t0;
   return {
     prompts,
@@ -109,24 +110,23 @@ export async function collectRollouts(
     Tc,
     mask,
     logp: grid.logp,
-    logpRef,
+    logpRef: refGrid.logp,
     values: grid.values,
   };
 }
 
 /** Rollout pairs split into one shard per thread. */
-function splitPairs(pairs: TokenPair[], padId: number, Tc: number) {
+function splitPairs(pairs: TokenPair[], o: Omit<RolloutShard, 'pairs'>): RolloutShard[] {
   const n = Math.min(shardCount(), pairs.length);
   return Array.from({ length: n }, (_, k) => ({
+    ...o,
     pairs: pairs.slice(Math.floor((k * pairs.length) / n), Math.floor(((k + 1) * pairs.length) / n)),
-    padId,
-    Tc,
   }));
 }
 
 /** The shards' per-token numbers laid end to end on the (P, Tc) grid. */
 function gridOf(
-  parts: { logp: number[]; values: number[] }[],
+  parts: { logp: number[]; values: number[] | null }[],
   P: number,
   Tc: number,
 ): { logp: Float32Array; values: Float32Array } {
@@ -135,7 +135,7 @@ function gridOf(
   let o = 0;
   for (const part of parts) {
     logp.set(part.logp, o);
-    values.set(part.values, o);
+    if (part.values) values.set(part.values, o);
     o += part.logp.length;
   }
   return { logp, values };

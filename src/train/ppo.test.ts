@@ -3,8 +3,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Graph } from '../engine/graph.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { valueHead } from '../model/gpt.js';
+import { type GPT, valueHead } from '../model/gpt.js';
 import { collectRollouts } from './ppo-rollouts.js';
 import { type PPOConfig, defaultPPOConfig, trainPPO } from './ppo.js';
 import { countA, letterPolicy } from './test-fixtures.js';
@@ -15,7 +16,25 @@ const metricLines = (dir: string) =>
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, number>);
 
+const close = (a: number, b: number, tol: number) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
+
+/** log softmax(logits/τ) over the tokenizer's ids of token `next` after `prefix`, from one plain forward pass. */
+function plainLogProb(model: GPT, prefix: number[], next: number, temperature: number, vocabSize: number): number {
+  const g = Graph.inference();
+  const T = (prefix.length + 3) & ~3; // NOTE: the model takes whole SIMD vectors of positions; the padding follows
+  const ids = new Int32Array(T).fill(prefix[0]);
+  ids.set(prefix);
+  const logits = model.forward(g, ids, 1, T); // (1, T, V)
+  const V = logits.shape[2],
+    at = (prefix.length - 1) * V;
+  const z = Array.from(logits.data.subarray(at, at + vocabSize), (x) => x / temperature);
+  g.dispose();
+  const m = Math.max(...z);
+  return z[next] - m - Math.log(z.reduce((a, x) => a + Math.exp(x - m), 0));
+}
+
 const prompts = [' b', ' c', ' d e', ' e'];
+const refOf = (m: GPT) => ({ models: { policy: m.clone() }, heads: {} });
 const base = letterPolicy();
 
 describe('PPO', () => {
@@ -167,7 +186,7 @@ describe('PPO', () => {
     };
     const clock = { generation: 0, scoring: 0, logprobs: 0 };
     const o = { ...defaultPPOConfig, maxNewTokens: 8, stop: ['c'] };
-    const roll = await collectRollouts(replica, policy.clone(), tok, [...prompts, ...prompts], reward, o, 0, clock);
+    const roll = await collectRollouts(replica, refOf(policy), tok, [...prompts, ...prompts], reward, o, 0, clock);
     assert.deepEqual(scored, roll.texts);
     let cut = 0;
     roll.pairs.forEach((p, i) => {
@@ -185,5 +204,36 @@ describe('PPO', () => {
       );
     });
     assert.ok(cut >= 3, `${cut} of ${roll.pairs.length} rollouts met the stop text`);
+  });
+
+  it('takes the log-probs of policy and reference at the sampling temperature, over the tokenizer vocabulary', async () => {
+    const { tok } = base;
+    const policy = base.model.clone();
+    assert.ok(policy.config.vocabSize > tok.vocabSize, 'the model pads its vocabulary, so the mask is tested');
+    const replica = { models: { policy }, heads: { value: valueHead(policy.config.nEmbd, 0) } };
+    const clock = { generation: 0, scoring: 0, logprobs: 0 };
+    const o = { ...defaultPPOConfig, maxNewTokens: 4, temperature: 0.7 };
+    const roll = await collectRollouts(replica, refOf(policy), tok, prompts, countA, o, 0, clock);
+    roll.pairs.forEach((p, b) =>
+      p.completion.forEach((t, j) => {
+        const want = plainLogProb(policy, [...p.prompt, ...p.completion.slice(0, j)], t, 0.7, tok.vocabSize);
+        close(roll.logp[b * roll.Tc + j], want, 1e-4);
+        close(roll.logpRef[b * roll.Tc + j], want, 1e-4);
+      }),
+    );
+  });
+
+  it('at temperature 0.7 the first minibatch has ratio 1, and the KL of the policy to its copy is exactly 0', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'rlhf-ppo-t-'));
+    const cfg = { ...defaultPPOConfig, outDir, iterations: 1, rolloutBatch: 8, minibatch: 8, ppoEpochs: 1 };
+    await trainPPO(base.model.clone(), base.tok, prompts, countA, { ...cfg, temperature: 0.7, quiet: true }, () => {});
+    const [m] = metricLines(outDir);
+    assert.equal(m['objective/kl'], 0);
+    // The reference goes through the policy's own shards, so their log-probs agree to the bit. The
+    // minibatch is batched otherwise than the rollouts (row order, padded length), and the engine's
+    // forward is not batch-invariant in the last float bit: so |log ratio| < 1e-5 on every token.
+    assert.ok(m['ppo/approxkl'] < 0.5e-10, `approxkl ${m['ppo/approxkl']}`);
+    close(m['ppo/policy/ratio_mean'], 1, 1e-6);
+    assert.equal(m['ppo/clipfrac'], 0);
   });
 });

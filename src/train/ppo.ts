@@ -85,6 +85,7 @@ export async function trainPPO(
   const ref = policy.clone(); // frozen π_ref
   const head = valueHead(policy.config.nEmbd, cfg.seed);
   const replica = { models: { policy }, heads: { value: head } };
+  const refReplica = { models: { policy: ref }, heads: {} };
   const U = updatesPerIteration(cfg);
   const run = new TrainingRun([...policy.params, ...head.params], optimConfigOf(cfg), {
     outDir: cfg.outDir,
@@ -118,7 +119,7 @@ export async function trainPPO(
     for (let it = first; it < end; it++) {
       // ---- rollouts ----
       const batch = rolloutPrompts(prompts, it, cfg.rolloutBatch);
-      const roll = await collectRollouts(replica, ref, tok, batch, reward, cfg, it, result.seconds);
+      const roll = await collectRollouts(replica, refReplica, tok, batch, reward, cfg, it, result.seconds);
       const P = roll.pairs.length;
 
       // ---- rewards and advantages ----
@@ -140,7 +141,7 @@ export async function trainPPO(
       const meanScore = shaped.scores.reduce((a, b) => a + b, 0) / P;
 
       // ---- minibatch epochs ----
-      const stats = trainOnRollouts(run, replica, roll, shaped, cfg, tok.eosId, it * U);
+      const stats = trainOnRollouts(run, replica, roll, shaped, cfg, tok, it * U);
       result.seconds.training += (performance.now() - t0) / 1000;
       run.log({
         iteration: it + 1,
@@ -156,7 +157,7 @@ export async function trainPPO(
       result.kl.push(meanKL);
       if (meanKL < -0.05)
         log(
-          `ppo: warning: iteration ${it + 1} has negative KL (${meanKL.toFixed(3)} nats): the samples look more likely under the reference than the policy; check the sampling temperature (KL assumes temperature 1)`,
+          `ppo: warning: iteration ${it + 1} has negative KL (${meanKL.toFixed(3)} nats): the samples look more likely under the reference than the policy (a noisy estimate from few rollouts; raise --rollout-batch)`,
         );
       if (cfg.targetKL > 0 && meanKL > 5 * cfg.targetKL)
         log(
