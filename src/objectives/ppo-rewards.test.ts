@@ -62,4 +62,19 @@ describe('shapeRewards', () => {
     assert.throws(() => shapeRewards({ ...input, finished: [true] }, plain), /finished has 1 entries, expected 2/);
     assert.throws(() => shapeRewards({ ...input, values: [0] }, plain), /values has 1 entries, expected 6/);
   });
+
+  it('subtracts the missing-EOS penalty from unfinished completions, then clips (TRL order)', () => {
+    const s = shapeRewards(
+      { ...input, scores: [2, 1], finished: [true, false] },
+      { ...plain, beta: 0, missingEosPenalty: 0.5, scoreClip: 1.8 },
+    );
+    closeAll(s.scores, [1.8, 0.5]); // 2 clipped to 1.8; 1 − 0.5 for the row cut at the token limit
+    closeAll(s.rewards, [0, 0, 1.8, 0, 0.5, 0]);
+    const unclipped = shapeRewards(
+      { ...input, scores: [-2, 3], finished: [false, false] },
+      { ...plain, missingEosPenalty: 2, scoreClip: 3 },
+    );
+    closeAll(unclipped.scores, [-3, 1]); // −2 − 2 = −4 → −3; 3 − 2 = 1
+    assert.throws(() => shapeRewards(input, { ...plain, missingEosPenalty: -1 }), /missingEosPenalty must be ≥ 0/);
+  });
 });

@@ -1,5 +1,5 @@
 // From a batch of scored rollouts to what PPO's minibatch epochs learn from, in the order of
-// lm-human-preferences and TRL: score → missing-end penalty → clip → per-token KL penalty (the score
+// lm-human-preferences and TRL: score → penalty for an unfinished completion → clip → per-token KL penalty (the score
 // on the last token) → optional whitening of the rewards → GAE → whitened advantages. The cut at a
 // stop string happened before: it decides the last valid token of each row (the mask).
 
@@ -27,7 +27,7 @@ export interface RewardShapingInput {
 export interface RewardShapingOptions {
   /** KL coefficient β of the per-token penalty −β·(logp − logpRef). */
   beta: number;
-  /** Added to the score of a completion that did not finish. */
+  /** Subtracted (≥ 0) from the score of a completion that did not finish, as TRL's missing_eos_penalty. */
   missingEosPenalty: number;
   /** Clip scores to ±scoreClip (0 = off), after the penalty. */
   scoreClip: number;
@@ -59,9 +59,13 @@ export function shapeRewards(x: RewardShapingInput, o: RewardShapingOptions): Sh
   assertLength('shapeRewards', 'logpRef', x.logpRef, B * T);
   assertLength('shapeRewards', 'values', x.values, B * T);
   countValid('shapeRewards', x.mask, B * T);
+  if (!(o.missingEosPenalty >= 0))
+    throw new Error(
+      `shapeRewards: missingEosPenalty must be ≥ 0 (it is subtracted from unfinished completions' scores), got ${o.missingEosPenalty}`,
+    );
   if (!(o.scoreClip >= 0)) throw new Error(`shapeRewards: scoreClip must be ≥ 0 (0 = off), got ${o.scoreClip}`);
   const scores = Float32Array.from(x.scores, (s, b) => {
-    let v = x.finished[b] ? s : s + o.missingEosPenalty;
+    let v = x.finished[b] ? s : s - o.missingEosPenalty;
     if (o.scoreClip > 0) v = Math.max(-o.scoreClip, Math.min(o.scoreClip, v));
     return v;
   });

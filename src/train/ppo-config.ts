@@ -61,8 +61,9 @@ export const ppoOptions = defineOptions(
     missingEosPenalty: {
       type: 'number',
       flag: '--missing-eos-penalty',
-      help: 'added to the score of a completion that never emitted end-of-text (e.g. -1; 0 = none)',
+      help: 'subtracted from the score of a completion cut at --max-new-tokens, without end-of-text or a stop text (as TRL; 0 = none)',
       default: 0,
+      min: 0,
     },
     scoreClip: { type: 'number', flag: '--score-clip', help: 'clip scores to ±x (0 = off)', default: 0, min: 0 },
     whitenRewards: {
@@ -93,6 +94,13 @@ export const ppoOptions = defineOptions(
       min: 0,
     },
     seed: { type: 'int', flag: '--seed', help: 'random seed: the same seed gives the same run', default: 0, min: 0 },
+    samplesEvery: {
+      type: 'int',
+      flag: '--samples-every',
+      help: 'write the rollouts of every n-th iteration to samples.jsonl: prompt, completion, score, finish_reason (0 = none)',
+      default: 1,
+      min: 0,
+    },
     saveEvery: {
       type: 'int',
       flag: '--save-every',

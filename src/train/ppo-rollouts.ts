@@ -5,11 +5,12 @@
 import { type RewardFn, scoreWith } from '../judge/reward-fn.js';
 import type { TokenPair } from '../model/logprobs.js';
 import { type Replica, runSharded, shardCount } from '../model/replica.js';
-import type { FinishReason } from '../model/sample.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { encodePrompt, sampleTexts } from './generator.js';
 import { type RolloutShard, kernels } from './kernels.js';
 import type { PPOOptions } from './ppo-config.js';
+
+export type RolloutFinish = 'stop' | 'length';
 
 export interface Rollouts {
   /** (P) the prompts, as given (what is scored with each completion). */
@@ -21,7 +22,8 @@ export interface Rollouts {
   pairs: TokenPair[];
   /** (P) the completions' text, as scored: decoded, without the stop text or end-of-text that ended it. */
   texts: string[];
-  finishReasons: FinishReason[];
+  /** (P) 'stop': ended by end-of-text or a stop text; 'length': cut at maxNewTokens (or the context). */
+  finishReasons: RolloutFinish[];
   /** (P) the reward function's scores. */
   scores: number[];
   /** Longest completion, in tokens: the width of the grids. */
@@ -105,7 +107,7 @@ export async function collectRollouts(
     prompts,
     pairs,
     texts,
-    finishReasons: samples.map((s) => s.finishReason),
+    finishReasons: samples.map((s) => (s.finishReason === 'stop' ? 'stop' : 'length')),
     scores,
     Tc,
     mask,

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { Graph } from '../engine/graph.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { type GPT, valueHead } from '../model/gpt.js';
+import { ppoOptions } from './ppo-config.js';
 import { collectRollouts } from './ppo-rollouts.js';
 import { type PPOConfig, defaultPPOConfig, trainPPO } from './ppo.js';
 import { countA, letterPolicy } from './test-fixtures.js';
@@ -235,5 +236,29 @@ describe('PPO', () => {
     assert.ok(m['ppo/approxkl'] < 0.5e-10, `approxkl ${m['ppo/approxkl']}`);
     close(m['ppo/policy/ratio_mean'], 1, 1e-6);
     assert.equal(m['ppo/clipfrac'], 0);
+  });
+
+  it('writes each rollout and how it ended to samples.jsonl; unfinished ones lose the missing-EOS penalty', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'rlhf-ppo-eos-'));
+    const cfg = { ...defaultPPOConfig, outDir, iterations: 2, rolloutBatch: 8, minibatch: 8, ppoEpochs: 1 };
+    const o = { ...cfg, maxNewTokens: 3, stop: ['c'], missingEosPenalty: 1, samplesEvery: 2, quiet: true };
+    await trainPPO(base.model.clone(), base.tok, prompts, countA, o, () => {});
+    const lines = readFileSync(join(outDir, 'samples.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.length, 8, 'the rollouts of iteration 2 only');
+    for (const l of lines) {
+      assert.deepEqual(Object.keys(l), ['iteration', 'prompt', 'completion', 'score', 'finish_reason']);
+      assert.equal(l.iteration, 2);
+      assert.equal(l.score, countA([l])[0], 'the raw score');
+    }
+    const finished = lines.filter((l) => l.finish_reason === 'stop').length;
+    assert.ok(finished > 0 && finished < 8, `${finished} of 8 finished: both kinds are tested`);
+    const m = metricLines(outDir)[1];
+    assert.equal(m['val/num_eos_tokens'], finished);
+    const penalized = lines.map((l) => l.score - (l.finish_reason === 'length' ? 1 : 0));
+    close(m['objective/scores'], penalized.reduce((a, b) => a + b, 0) / 8, 1e-6);
+    assert.throws(() => ppoOptions.validate({ ...o, missingEosPenalty: -1 }), /--missing-eos-penalty\) must be/);
   });
 });

@@ -5,7 +5,7 @@
 // value head shares the policy's trunk; the reference is the starting policy, frozen. The run saves
 // and resumes at iteration boundaries.
 
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RewardFn } from '../judge/reward-fn.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
@@ -17,7 +17,7 @@ import { maskedMean } from '../objectives/whiten.js';
 import { type OptimConfig, TrainingRun } from './loop.js';
 import { type PPOConfig, ppoOptions, updatesPerIteration } from './ppo-config.js';
 import { trainOnRollouts } from './ppo-epochs.js';
-import { collectRollouts, rolloutPrompts } from './ppo-rollouts.js';
+import { type RolloutFinish, type Rollouts, collectRollouts, rolloutPrompts } from './ppo-rollouts.js';
 import { progress } from './progress.js';
 
 export { PPOConfig, defaultPPOConfig } from './ppo-config.js';
@@ -38,6 +38,8 @@ export interface PPOIteration {
   completions: string[];
   /** Raw reward-function scores, before clipping and penalties. */
   scores: number[];
+  /** 'stop' (end-of-text or a stop text) or 'length' (cut at maxNewTokens), per completion. */
+  finishReasons: RolloutFinish[];
   /** Mean KL (nats per completion) to the reference. */
   kl: number;
 }
@@ -104,6 +106,8 @@ export async function trainPPO(
     seconds: { generation: 0, scoring: 0, logprobs: 0, training: 0 },
   };
   if (state) log(`ppo: resuming ${cfg.outDir} after iteration ${first} of ${cfg.iterations}`);
+  const samplesPath = join(cfg.outDir, 'samples.jsonl');
+  if (!state && cfg.samplesEvery > 0) writeFileSync(samplesPath, '');
   const end = Math.min(cfg.iterations, cfg.stopAfter ?? Infinity);
   const bar = progress('ppo', cfg.iterations, { quiet: cfg.quiet, unit: 'iterations' });
   const save = (iteration: number) => {
@@ -148,6 +152,7 @@ export async function trainPPO(
         'objective/scores': meanScore,
         'objective/kl': meanKL,
         'objective/kl_coef': kl.value,
+        'val/num_eos_tokens': roll.finishReasons.filter((f) => f === 'stop').length,
         'ppo/returns/mean': maskedMean(shaped.returns, roll.mask),
         'train/lr': stats.lr,
         'train/grad_norm': stats.gradNorm,
@@ -169,8 +174,11 @@ export async function trainPPO(
         prompts: batch,
         completions: roll.texts,
         scores: roll.scores,
+        finishReasons: roll.finishReasons,
         kl: meanKL,
       });
+      if (cfg.samplesEvery > 0 && (it + 1) % cfg.samplesEvery === 0)
+        appendFileSync(samplesPath, samplesJSONL(roll, it + 1));
       if ((cfg.saveEvery > 0 && (it + 1) % cfg.saveEvery === 0) || it + 1 === end) save(it + 1);
       bar.update(it + 1, { score: meanScore, kl: meanKL });
     }
@@ -195,4 +203,20 @@ function restoreWeights(dir: string, policy: GPT, head: ScalarHead): void {
     p.data.set(q.data);
   }
   head.params.forEach((p, i) => p.data.set(saved.params[i].data));
+}
+
+/** One line per rollout: what was sampled, how it ended and what it scored (the reward function's raw score). */
+function samplesJSONL(roll: Rollouts, iteration: number): string {
+  return roll.prompts
+    .map((prompt, i) =>
+      JSON.stringify({
+        iteration,
+        prompt,
+        completion: roll.texts[i],
+        score: roll.scores[i],
+        finish_reason: roll.finishReasons[i],
+      }),
+    )
+    .join('\n')
+    .concat('\n');
 }
