@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { shapeRewards } from './ppo-rewards.js';
+import { sampledEntropy, shapeRewards } from './ppo-rewards.js';
 
 const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
 const closeAll = (a: ArrayLike<number>, b: number[], tol = 1e-6) => {
@@ -76,5 +76,13 @@ describe('shapeRewards', () => {
     );
     closeAll(unclipped.scores, [-3, 1]); // −2 − 2 = −4 → −3; 3 − 2 = 1
     assert.throws(() => shapeRewards(input, { ...plain, missingEosPenalty: -1 }), /missingEosPenalty must be ≥ 0/);
+  });
+});
+
+describe('sampledEntropy', () => {
+  it("is the mean over completions of the summed −log-probs of their tokens (TRL's objective/entropy)", () => {
+    // Row 0: 1 + 2 + 0.5 = 3.5; row 1: 1 + 1 = 2 (the padding's 0 is not counted): mean 2.75.
+    close(sampledEntropy(input.logp, input.mask, 2, 3), 2.75);
+    close(sampledEntropy([-0.25, -7], [1, 0], 1, 2), 0.25);
   });
 });

@@ -80,3 +80,17 @@ export function shapeRewards(x: RewardShapingInput, o: RewardShapingOptions): Sh
   const { advantages, returns } = computeAdvantages(forGAE, x.values, x.mask, B, T, o.gamma, o.lambda);
   return { scores, kl, rewards, advantages: maskedWhiten(advantages, x.mask), returns };
 }
+
+/**
+ * Mean over rows of Σ_t −logp on the mask: logp, mask (B·T) → nats per completion. A one-sample
+ * estimate of the entropy of the policy's completions (the sampled tokens' log-probs): TRL's
+ * objective/entropy.
+ */
+export function sampledEntropy(logp: ArrayLike<number>, mask: ArrayLike<number>, B: number, T: number): number {
+  assertLength('sampledEntropy', 'logp', logp, B * T);
+  countValid('sampledEntropy', mask, B * T);
+  if (B === 0) throw new Error('sampledEntropy: no completions (B = 0), so there is no mean');
+  let s = 0;
+  for (let i = 0; i < B * T; i++) if (mask[i]) s -= logp[i];
+  return s / B;
+}

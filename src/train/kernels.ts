@@ -244,7 +244,8 @@ export function ppoStep(r: Replica, s: PPOShard): Record<string, number> {
     'ppo/loss/total': loss.item(),
     'ppo/loss/policy': pol.loss.item(),
     'ppo/loss/value': val.loss.item(),
-    'objective/entropy': ent.item(),
+    // The mean entropy of the next-token distributions (TRL's name; objective/entropy is another thing).
+    'policy/entropy_avg': ent.item(),
     ...pol.stats,
     ...val.stats,
   };

@@ -83,6 +83,7 @@ describe('PPO', () => {
     for (const key of [
       'objective/kl',
       'objective/entropy',
+      'policy/entropy_avg',
       'objective/scores',
       'ppo/clipfrac',
       'ppo/approxkl',
@@ -260,5 +261,23 @@ describe('PPO', () => {
     const penalized = lines.map((l) => l.score - (l.finish_reason === 'length' ? 1 : 0));
     close(m['objective/scores'], penalized.reduce((a, b) => a + b, 0) / 8, 1e-6);
     assert.throws(() => ppoOptions.validate({ ...o, missingEosPenalty: -1 }), /--missing-eos-penalty\) must be/);
+  });
+
+  it("logs as objective/entropy TRL's: the mean over rollouts of the summed −log π of their sampled tokens", async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'rlhf-ppo-ent-'));
+    const cfg = { ...defaultPPOConfig, outDir, iterations: 1, rolloutBatch: 8, minibatch: 8, ppoEpochs: 1 };
+    const o = { ...cfg, maxNewTokens: 4, temperature: 0.8, quiet: true };
+    // The same policy and seed give trainPPO's first rollouts.
+    const policy = base.model.clone();
+    const replica = { models: { policy }, heads: { value: valueHead(policy.config.nEmbd, o.seed) } };
+    const clock = { generation: 0, scoring: 0, logprobs: 0 };
+    const batch = [...prompts, ...prompts];
+    const roll = await collectRollouts(replica, refOf(policy), base.tok, batch, countA, o, 0, clock);
+    let sum = 0;
+    roll.logp.forEach((lp, i) => (sum -= roll.mask[i] * lp));
+    await trainPPO(base.model.clone(), base.tok, prompts, countA, o, () => {});
+    const [m] = metricLines(outDir);
+    close(m['objective/entropy'], sum / 8, 1e-9);
+    assert.ok(m['objective/entropy'] > m['policy/entropy_avg'], 'a sum over tokens, not a per-token mean');
   });
 });

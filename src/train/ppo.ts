@@ -12,7 +12,7 @@ import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { type GPT, type ScalarHead, valueHead } from '../model/gpt.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { AdaptiveKLController, FixedKLController, type KLController } from '../objectives/kl-controller.js';
-import { shapeRewards } from '../objectives/ppo-rewards.js';
+import { sampledEntropy, shapeRewards } from '../objectives/ppo-rewards.js';
 import { maskedMean } from '../objectives/whiten.js';
 import { type OptimConfig, TrainingRun } from './loop.js';
 import { type PPOConfig, ppoOptions, updatesPerIteration } from './ppo-config.js';
@@ -152,6 +152,7 @@ export async function trainPPO(
         'objective/scores': meanScore,
         'objective/kl': meanKL,
         'objective/kl_coef': kl.value,
+        'objective/entropy': sampledEntropy(roll.logp, roll.mask, P, roll.Tc),
         'val/num_eos_tokens': roll.finishReasons.filter((f) => f === 'stop').length,
         'ppo/returns/mean': maskedMean(shaped.returns, roll.mask),
         'train/lr': stats.lr,
