@@ -68,13 +68,15 @@ export class RewardModel {
     public bias = 0,
     /** Longest sequence scored (prompt + completion + end-of-text), in tokens. */
     readonly contextLength = model.config.nPositions,
+    /** Multiplies every centered score (`rlhf train reward-normalize --std` sets it; 1 otherwise). */
+    public gain = 1,
   ) {}
 
   get replica(): Replica {
     return { models: { reward: this.model }, heads: { score: this.head } };
   }
 
-  /** Rewards of (prompt, completion) pairs, centered by the bias; batched and split across threads. */
+  /** Rewards of (prompt, completion) pairs, gain·(raw − bias); batched and split across threads. */
   score(items: { prompt: string; completion: string }[], batchSize = 32): number[] {
     return this.scoreTokens(
       items.map((it) => encodeForReward(this.tokenizer, it.prompt, it.completion, this.contextLength)),
@@ -93,7 +95,7 @@ export class RewardModel {
         if (part.length) shards.push({ batch: padSequences(part, this.tokenizer.eosId) });
       }
       for (const rs of runSharded(this.replica, scoreKernel, shards)) {
-        for (const r of rs) out.push(r - this.bias);
+        for (const r of rs) out.push(this.gain * (r - this.bias));
       }
     }
     return out;
@@ -103,7 +105,13 @@ export class RewardModel {
     saveCheckpoint(dir, this.model, {
       heads: [this.head],
       tokenizer: this.tokenizer,
-      meta: { kind: 'reward', rewardBias: this.bias, contextLength: this.contextLength, ...meta },
+      meta: {
+        kind: 'reward',
+        rewardBias: this.bias,
+        rewardGain: this.gain,
+        contextLength: this.contextLength,
+        ...meta,
+      },
     });
   }
 
@@ -118,7 +126,8 @@ export class RewardModel {
     if (!ck.tokenizer) throw new Error(`${ck.dir}: the reward model has no tokenizer.json`);
     const bias = typeof ck.meta.rewardBias === 'number' ? ck.meta.rewardBias : 0;
     const ctx = typeof ck.meta.contextLength === 'number' ? ck.meta.contextLength : ck.model.config.nPositions;
-    return new RewardModel(ck.model, head, ck.tokenizer, bias, ctx);
+    const gain = typeof ck.meta.rewardGain === 'number' ? ck.meta.rewardGain : 1;
+    return new RewardModel(ck.model, head, ck.tokenizer, bias, ctx, gain);
   }
 
   /** A new reward model on a trunk (a pretrained or SFT model, or a fresh one). */
