@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { AdamW, clipGradNorm, learningRate } from '../engine/optim.js';
 import { RNG, RNGState } from '../engine/rng.js';
 import { Parameter } from '../engine/tensor.js';
-import { TrainerState, loadTrainingState, saveTrainingState } from '../model/checkpoint.js';
+import { type TrainerState, loadTrainingState, saveTrainingState } from '../model/checkpoint.js';
 import { progress } from './progress.js';
 
 export interface OptimConfig {
