@@ -13,13 +13,19 @@ export function registerPPO(train: Command): void {
     .description(
       'PPO against a reward model, reward = score − β·KL(policy ‖ reference) per token, value head on the policy trunk, GAE',
     )
-    .requiredOption('--init <dir>', 'the starting policy (an SFT checkpoint); also the frozen reference')
+    .requiredOption(
+      '--init <dir>',
+      'the starting policy (an SFT checkpoint); also the frozen reference (give it again with --resume)',
+    )
     .requiredOption('--prompts <file>', 'JSONL of {"prompt": …}')
     .requiredOption(
       '--reward <dir|url>',
       'reward model directory (from `rlhf train reward`), or the URL of `rlhf serve-reward`',
     )
-    .requiredOption('--out <dir>', 'checkpoint directory (policy with v_head, metrics.jsonl, summary.json)');
+    .requiredOption(
+      '--out <dir>',
+      'run directory: the policy with its v_head, metrics.jsonl, samples.jsonl, summary.json (and the state --resume reads)',
+    );
   addOptions(cmd, ppoOptions).action(async (o) => {
     const cfg = { ...readOptions(ppoOptions, o), outDir: o.out as string };
     const ck = loadPolicy(o.init);

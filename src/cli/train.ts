@@ -10,6 +10,7 @@ import { registerRewardTraining } from './reward.js';
 import { registerReST } from './rest.js';
 import { registerDPO } from './dpo.js';
 import { registerPPO } from './ppo.js';
+import { registerRewardNormalize } from './reward-normalize.js';
 import { registerHindsight } from './hindsight.js';
 
 export function registerTrain(program: Command): void {
@@ -80,6 +81,7 @@ export function registerTrain(program: Command): void {
   registerRewardTraining(train);
   registerReST(train);
   registerDPO(train);
+  registerRewardNormalize(train);
   registerPPO(train);
   registerHindsight(train);
 }

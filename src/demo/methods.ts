@@ -15,7 +15,6 @@ import { PPOConfig, defaultPPOConfig, trainPPO } from '../train/ppo.js';
 import { defaultReSTConfig, trainReST } from '../train/rest.js';
 import {
   MethodEval,
-  cutAtStop,
   fitPrompt,
   halfWidth95,
   judge,
@@ -134,11 +133,13 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
         outDir: dir,
         ...settings,
         maxNewTokens: gen.maxNewTokens,
+        stop: gen.stop,
         seed: cfg.seed,
       },
       log,
       (it) => {
-        const gold = it.completions.map((c, i) => task.gold.score(it.prompts[i], cutAtStop(c, gen.stop)));
+        // The texts the proxy scored (cut at the task's stop strings): gold judges the same ones.
+        const gold = it.completions.map((c, i) => task.gold.score(it.prompts[i], c));
         curve.push({ method, step: it.iteration, kl: it.kl, gold: mean(gold), proxy: mean(it.scores) });
       },
     );
@@ -147,7 +148,8 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
   const ppo = await runner.run('ppo', ppoRun('ppo', cfg.ppo));
   const noKL = await runner.run(
     'overoptimization',
-    ppoRun('ppo_no_kl', { ...cfg.overoptimization, initKL: 0, targetKL: 0 }),
+    // A constant learning rate: the run is to go far past gold's peak, not to settle.
+    ppoRun('ppo_no_kl', { ...cfg.overoptimization, initKL: 0, targetKL: 0, lrSchedule: 'constant' }),
   );
 
   const rest = await runner.run('rest', async (dir) => {

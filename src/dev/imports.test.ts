@@ -56,7 +56,7 @@ const ALLOWED: Record<string, string> = {
 /** Imports up the table in code being changed elsewhere for issue 13; remove each line as it is fixed. */
 const PENDING: Record<string, string> = {
   'train/best-of-n.ts → judge/reward-fn.ts': 'RewardFn, ScoredText and scoreWith belong at or below train',
-  'train/ppo.ts → judge/reward-fn.ts': 'RewardFn, ScoredText and scoreWith belong at or below train',
+  'train/ppo-rollouts.ts → judge/reward-fn.ts': 'RewardFn, ScoredText and scoreWith belong at or below train',
   'train/rest.ts → judge/reward-fn.ts': 'RewardFn, ScoredText and scoreWith belong at or below train',
   'train/curve.ts → eval/plot.ts': 'the reward curve chart is drawn above train (eval or cli); train returns points',
   'train/reward.ts → eval/baselines.ts': 'the length and bag-of-words baselines belong at or below train',

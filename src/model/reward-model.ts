@@ -62,6 +62,8 @@ export class RewardModel {
     public bias = 0,
     /** Longest sequence scored (prompt + completion + end-of-text), in tokens. */
     readonly contextLength = model.config.nPositions,
+    /** Multiplies every centered score (`rlhf train reward-normalize --std` sets it; 1 otherwise). */
+    public gain = 1,
   ) {}
 
   /** Token ids of one (prompt, completion) pair as this model scores it (see encodeForReward). */
@@ -73,7 +75,13 @@ export class RewardModel {
     saveCheckpoint(dir, this.model, {
       heads: [this.head],
       tokenizer: this.tokenizer,
-      meta: { kind: 'reward', rewardBias: this.bias, contextLength: this.contextLength, ...meta },
+      meta: {
+        kind: 'reward',
+        rewardBias: this.bias,
+        rewardGain: this.gain,
+        contextLength: this.contextLength,
+        ...meta,
+      },
     });
   }
 
@@ -88,7 +96,8 @@ export class RewardModel {
     if (!ck.tokenizer) throw new Error(`${ck.dir}: the reward model has no tokenizer.json`);
     const bias = typeof ck.meta.rewardBias === 'number' ? ck.meta.rewardBias : 0;
     const ctx = typeof ck.meta.contextLength === 'number' ? ck.meta.contextLength : ck.model.config.nPositions;
-    return new RewardModel(ck.model, head, ck.tokenizer, bias, ctx);
+    const gain = typeof ck.meta.rewardGain === 'number' ? ck.meta.rewardGain : 1;
+    return new RewardModel(ck.model, head, ck.tokenizer, bias, ctx, gain);
   }
 
   /** A new reward model on a trunk (a pretrained or SFT model, or a fresh one). */

@@ -18,7 +18,7 @@ export function scoreShard(r: Replica, s: ScoreShard): number[] {
   return scoreSequences(r.models.reward, r.heads.score, s.batch);
 }
 
-/** Rewards of (prompt, completion) pairs, centered by the bias; batched and split across threads. */
+/** Rewards of (prompt, completion) pairs, gain·(raw − bias); batched and split across threads. */
 export function scoreRewards(
   rm: RewardModel,
   items: { prompt: string; completion: string }[],
@@ -31,7 +31,7 @@ export function scoreRewards(
   );
 }
 
-/** Rewards of already-encoded sequences (each ending with its last scored token), centered by the bias. */
+/** Rewards of already-encoded sequences (each ending with its last scored token), gain·(raw − bias). */
 export function scoreRewardTokens(rm: RewardModel, seqs: number[][], batchSize = 32): number[] {
   const out: number[] = [];
   const threads = shardCount();
@@ -42,7 +42,7 @@ export function scoreRewardTokens(rm: RewardModel, seqs: number[][], batchSize =
       const part = seqs.slice(i + k * batchSize, i + (k + 1) * batchSize);
       if (part.length) shards.push({ batch: padSequences(part, rm.tokenizer.eosId) });
     }
-    for (const rs of runSharded(replica, scoreKernel, shards)) for (const r of rs) out.push(r - rm.bias);
+    for (const rs of runSharded(replica, scoreKernel, shards)) for (const r of rs) out.push(rm.gain * (r - rm.bias));
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { add, affine, reshape, selectRows } from '../engine/ops/elementwise.js';
 import { Tensor } from '../engine/tensor.js';
 import { meanEntropy, ppoPolicyLoss, ppoValueLoss } from '../objectives/ppo.js';
 import { tokenLogProbs } from '../engine/ops/loss.js';
+import { policyLogits } from '../model/logits.js';
 import { TokenPair, completionBatch } from '../model/logprobs.js';
 import { PreferenceMetrics, dpoLoss, ipoLoss } from '../objectives/dpo.js';
 import { sequenceLogProbs } from '../objectives/sequence-logprobs.js';
@@ -167,11 +168,20 @@ export function dpoStep(r: Replica, s: DPOShard, train = true): DPOStepResult {
 
 // ---- PPO: the policy and its value head on rollouts ----
 
-/** Rollouts on a (P, Tc) grid of completion tokens; row p's token j sits at p·Tc + j. */
-export interface PPOShard {
+/**
+ * Rollouts on a (P, Tc) grid of completion tokens; row p's token j sits at p·Tc + j. Log-probs are
+ * those of the distribution sampled from: softmax(logits / temperature) over the tokenizer's ids.
+ */
+export interface RolloutShard {
   pairs: TokenPair[];
   padId: number;
   Tc: number;
+  temperature: number;
+  /** The tokenizer's vocabulary: ids at or above it were never sampled and get no probability. */
+  vocabSize: number;
+}
+
+export interface PPOShard extends RolloutShard {
   oldLogp: Float32Array;
   oldValues: Float32Array;
   advantages: Float32Array;
@@ -193,18 +203,20 @@ function completionRows(pairs: TokenPair[], T: number, Tc: number): number[] {
   return idx;
 }
 
-/** Per-token log-probs and values of the completions on the (P, Tc) grid (rollout time, no gradients). */
-export function rolloutShard(
-  r: Replica,
-  s: { pairs: TokenPair[]; padId: number; Tc: number },
-): { logp: number[]; values: number[] } {
+/**
+ * Per-token log-probs of the completions on the (P, Tc) grid, and the value head's predictions when
+ * the replica has one (rollout time, no gradients). The reference runs it too, as its own replica.
+ */
+export function rolloutShard(r: Replica, s: RolloutShard): { logp: number[]; values: number[] | null } {
   const g = Graph.inference();
   const { ids, targets, B, T } = completionBatch(s.pairs, s.padId);
-  const h = r.models.policy.hidden(g, ids, B, T);
-  const lp = tokenLogProbs(g, r.models.policy.logits(g, h), targets);
-  const v = r.heads.value.forward(g, h);
+  const model = r.models.policy;
+  const h = model.hidden(g, ids, B, T);
+  const logits = policyLogits(g, model.logits(g, h), s);
+  const lp = tokenLogProbs(g, logits, targets);
+  const v = r.heads.value ? r.heads.value.forward(g, h) : null;
   const rows = completionRows(s.pairs, T, s.Tc);
-  const out = { logp: rows.map((i) => lp.data[i]), values: rows.map((i) => v.data[i]) };
+  const out = { logp: rows.map((i) => lp.data[i]), values: v ? rows.map((i) => v.data[i]) : null };
   g.dispose();
   return out;
 }
@@ -213,7 +225,7 @@ export function ppoStep(r: Replica, s: PPOShard): Record<string, number> {
   const g = new Graph();
   const { ids, targets, B, T } = completionBatch(s.pairs, s.padId);
   const h = r.models.policy.hidden(g, ids, B, T);
-  const logits = r.models.policy.logits(g, h);
+  const logits = policyLogits(g, r.models.policy.logits(g, h), s);
   const rows = completionRows(s.pairs, T, s.Tc);
   const grid = (x: Tensor) => reshape(g, selectRows(g, reshape(g, x, [x.size, 1]), rows), [rows.length]);
   const logp = grid(tokenLogProbs(g, logits, targets));
@@ -232,7 +244,8 @@ export function ppoStep(r: Replica, s: PPOShard): Record<string, number> {
     'ppo/loss/total': loss.item(),
     'ppo/loss/policy': pol.loss.item(),
     'ppo/loss/value': val.loss.item(),
-    'objective/entropy': ent.item(),
+    // The mean entropy of the next-token distributions (TRL's name; objective/entropy is another thing).
+    'policy/entropy_avg': ent.item(),
     ...pol.stats,
     ...val.stats,
   };

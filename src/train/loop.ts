@@ -1,12 +1,14 @@
 // The one training loop every trainer uses: learning-rate schedule, clipping, AdamW, evaluation,
-// metrics.jsonl, checkpoints with optimizer state, resuming, and progress.
+// metrics.jsonl, checkpoints with optimizer state, resuming, and progress. runTraining drives it
+// for trainers whose step is one batch; TrainingRun is the same loop in parts, for trainers whose
+// updates come in between other work (PPO: rollouts, then epochs of minibatch updates).
 
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW, clipGradNorm, learningRate } from '../engine/optim.js';
 import { RNG, RNGState } from '../engine/rng.js';
 import { Parameter } from '../engine/tensor.js';
-import { loadTrainingState, saveTrainingState } from '../model/checkpoint.js';
+import { type TrainerState, loadTrainingState, saveTrainingState } from '../model/checkpoint.js';
 import { progress } from './progress.js';
 
 export interface OptimConfig {
@@ -18,6 +20,11 @@ export interface OptimConfig {
   warmupSteps: number;
   /** Learning rate at the end of the cosine decay (default lr/10). */
   minLr?: number;
+  /**
+   * After warm-up: 'cosine' down to minLr (the default), 'linear' down to 0 at the end of the run
+   * (lm-human-preferences' and TRL's PPO), or 'constant'.
+   */
+  schedule?: LrSchedule;
   /** AdamW decoupled weight decay on matrices. */
   weightDecay: number;
   beta1: number;
@@ -31,6 +38,21 @@ export interface OptimConfig {
   seed: number;
 }
 
+export type LrSchedule = 'cosine' | 'linear' | 'constant';
+export const LR_SCHEDULES: readonly LrSchedule[] = ['cosine', 'linear', 'constant'];
+
+/** The learning rate of 0-based step `step`: linear warm-up, then the configured decay. */
+export function scheduledLr(step: number, c: OptimConfig): number {
+  const schedule = c.schedule ?? 'cosine';
+  if (schedule === 'cosine')
+    return learningRate(step, { lr: c.lr, warmupSteps: c.warmupSteps, totalSteps: c.steps, minLr: c.minLr });
+  if (step < c.warmupSteps) return (c.lr * (step + 1)) / c.warmupSteps;
+  if (schedule === 'constant') return c.lr;
+  // lr·(1 − progress): the first step after warm-up takes lr, the last lr/span, the end of the run 0.
+  const span = Math.max(1, c.steps - c.warmupSteps);
+  return c.lr * Math.max(0, 1 - (step - c.warmupSteps) / span);
+}
+
 export function validateOptimConfig(c: OptimConfig): void {
   const check = (ok: boolean, field: string, want: string, got: unknown) => {
     if (!ok) throw new Error(`${field} must be ${want}, got ${got}`);
@@ -41,6 +63,12 @@ export function validateOptimConfig(c: OptimConfig): void {
   check(c.weightDecay >= 0, 'weightDecay', '≥ 0', c.weightDecay);
   check(c.gradClip >= 0, 'gradClip', '≥ 0', c.gradClip);
   check(c.evalEvery >= 0 && c.saveEvery >= 0, 'evalEvery/saveEvery', '≥ 0', `${c.evalEvery}/${c.saveEvery}`);
+  check(
+    c.schedule === undefined || LR_SCHEDULES.includes(c.schedule),
+    'schedule',
+    `one of ${LR_SCHEDULES.join(', ')}`,
+    c.schedule,
+  );
 }
 
 export interface StepResult {
@@ -89,24 +117,78 @@ export interface LoopSummary {
   seconds: number;
 }
 
-export function runTraining(task: TrainTask, cfg: OptimConfig, opts: LoopOptions): LoopSummary {
-  validateOptimConfig(cfg);
-  mkdirSync(opts.outDir, { recursive: true });
-  const opt = new AdamW(task.params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
-  const rng = new RNG(cfg.seed);
-  let start = 0;
-  if (opts.resume) {
-    const state = loadTrainingState(opts.outDir, opt);
-    if (state) {
-      start = state.step;
-      if (state.rng) rng.setState(state.rng as RNGState);
+/** What TrainingRun needs of LoopOptions. */
+export type RunOptions = Pick<LoopOptions, 'outDir' | 'resume' | 'appendMetrics'>;
+
+/**
+ * The loop's state, in parts: the optimizer (with the state of a resumed run), the RNG, the
+ * schedule, metrics.jsonl and the training state. A trainer calls update() after each batch's
+ * backward pass, log() for each metrics line and saveState() beside its own model files.
+ */
+export class TrainingRun {
+  readonly opt: AdamW;
+  readonly rng: RNG;
+  /** Steps taken before this process: from the resumed state, else 0. */
+  readonly start: number;
+  /** The trainer state resumed from (its extra fields are the trainer's), or null. */
+  readonly resumed: TrainerState | null = null;
+  readonly outDir: string;
+  private readonly metricsFd: number;
+
+  constructor(
+    readonly params: Parameter[],
+    readonly cfg: OptimConfig,
+    opts: RunOptions,
+  ) {
+    validateOptimConfig(cfg);
+    this.outDir = opts.outDir;
+    mkdirSync(opts.outDir, { recursive: true });
+    this.opt = new AdamW(params, { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
+    this.rng = new RNG(cfg.seed);
+    this.start = 0;
+    if (opts.resume) {
+      const state = loadTrainingState(opts.outDir, this.opt);
+      if (state) {
+        this.resumed = state;
+        this.start = state.step;
+        if (state.rng) this.rng.setState(state.rng as RNGState);
+      }
     }
+    const metricsPath = join(opts.outDir, 'metrics.jsonl');
+    // NOTE: written synchronously, line by line: the loop never yields, so a stream would buffer it all.
+    this.metricsFd = openSync(
+      metricsPath,
+      (this.start > 0 || opts.appendMetrics) && existsSync(metricsPath) ? 'a' : 'w',
+    );
   }
-  const metricsPath = join(opts.outDir, 'metrics.jsonl');
-  // NOTE: written synchronously, line by line: the loop never yields, so a stream would buffer it all.
-  const log = openSync(metricsPath, (start > 0 || opts.appendMetrics) && existsSync(metricsPath) ? 'a' : 'w');
+
+  /** Clips the gradients and applies step `step` (0-based) at its scheduled rate. */
+  update(step: number): { lr: number; gradNorm: number } {
+    const gradNorm = clipGradNorm(this.params, this.cfg.gradClip);
+    const lr = scheduledLr(step, this.cfg);
+    this.opt.update(lr);
+    return { lr, gradNorm };
+  }
+
+  /** Appends one line to metrics.jsonl. */
+  log(record: Record<string, unknown>): void {
+    writeSync(this.metricsFd, JSON.stringify(record) + '\n');
+  }
+
+  /** Saves the optimizer moments, the RNG and `step` (the trainer saves its model files itself). */
+  saveState(step: number, extra: Record<string, unknown> = {}): void {
+    saveTrainingState(this.outDir, this.opt, { step, rng: this.rng.getState(), ...extra });
+  }
+
+  close(): void {
+    closeSync(this.metricsFd);
+  }
+}
+
+export function runTraining(task: TrainTask, cfg: OptimConfig, opts: LoopOptions): LoopSummary {
+  const run = new TrainingRun(task.params, cfg, opts);
+  const { opt, rng, start } = run;
   const bar = progress(opts.label ?? 'train', cfg.steps, { quiet: opts.quiet });
-  const schedule = { lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: cfg.steps, minLr: cfg.minLr };
   let firstLoss = NaN,
     lastLoss = NaN,
     lastEval: Record<string, number> = {};
@@ -114,7 +196,7 @@ export function runTraining(task: TrainTask, cfg: OptimConfig, opts: LoopOptions
   const t0 = performance.now();
   const save = (step: number) => {
     task.save(opts.outDir);
-    saveTrainingState(opts.outDir, opt, { step, rng: rng.getState(), ...opts.stateExtra });
+    run.saveState(step, opts.stateExtra);
   };
 
   const end = Math.min(cfg.steps, opts.stopAfter ?? Infinity);
@@ -122,14 +204,12 @@ export function runTraining(task: TrainTask, cfg: OptimConfig, opts: LoopOptions
     opt.zeroGrad();
     const res = task.step(rng, step);
     if (!Number.isFinite(res.loss)) {
-      closeSync(log);
+      run.close();
       throw new Error(
         `training diverged at step ${step}: loss is ${res.loss}. HINT: lower --lr (now ${cfg.lr}) or keep --grad-clip on`,
       );
     }
-    const gradNorm = clipGradNorm(task.params, cfg.gradClip);
-    const lr = learningRate(step, schedule);
-    opt.update(lr);
+    const { lr, gradNorm } = run.update(step);
     tokens += res.tokens;
     if (Number.isNaN(firstLoss)) firstLoss = res.loss;
     lastLoss = res.loss;
@@ -148,12 +228,12 @@ export function runTraining(task: TrainTask, cfg: OptimConfig, opts: LoopOptions
       lastEval = task.evaluate();
       Object.assign(record, lastEval);
     }
-    writeSync(log, JSON.stringify(record) + '\n');
+    run.log(record);
     if ((cfg.saveEvery > 0 && (step + 1) % cfg.saveEvery === 0) || last) save(step + 1);
     bar.update(step + 1, { loss: res.loss, 'tok/s': Math.round(tokens / secs), ...pickEval(lastEval) });
   }
   bar.stop();
-  closeSync(log);
+  run.close();
   const seconds = (performance.now() - t0) / 1000;
   return {
     steps: end,

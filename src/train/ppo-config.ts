@@ -1,7 +1,8 @@
 // PPO's options, declared once (src/train/options.ts): `rlhf train ppo`'s flags, the trainer's
 // validation and the demo's settings all come from here.
 
-import { Options, ValuesOf, defineOptions } from './options.js';
+import { LR_SCHEDULES, type LrSchedule } from './loop.js';
+import { type Options, type ValuesOf, defineOptions } from './options.js';
 
 export const ppoOptions = defineOptions(
   {
@@ -21,7 +22,21 @@ export const ppoOptions = defineOptions(
     },
     minibatch: { type: 'int', flag: '--minibatch', help: 'rollouts per optimizer step', default: 8, min: 1 },
     ppoEpochs: { type: 'int', flag: '--ppo-epochs', help: "passes over each iteration's rollouts", default: 4, min: 1 },
-    lr: { type: 'number', flag: '--lr', help: 'learning rate', default: 1e-4, above: 0 },
+    lr: { type: 'number', flag: '--lr', help: 'peak learning rate', default: 1e-4, above: 0 },
+    lrSchedule: {
+      type: 'choice',
+      flag: '--lr-schedule',
+      help: 'after warm-up: linear (to 0 at the end of the run, as lm-human-preferences and TRL), cosine (to lr/10), constant',
+      choices: LR_SCHEDULES,
+      default: 'linear' as LrSchedule,
+    },
+    warmupSteps: {
+      type: 'int',
+      flag: '--warmup-steps',
+      help: 'linear warm-up of the learning rate, in optimizer updates (minibatches)',
+      default: 0,
+      min: 0,
+    },
     initKL: { type: 'number', flag: '--init-kl', help: 'initial KL coefficient β', default: 0.05, min: 0 },
     targetKL: {
       type: 'number',
@@ -46,8 +61,9 @@ export const ppoOptions = defineOptions(
     missingEosPenalty: {
       type: 'number',
       flag: '--missing-eos-penalty',
-      help: 'added to the score of a completion that never emitted end-of-text (e.g. -1; 0 = none)',
+      help: 'subtracted from the score of a completion cut at --max-new-tokens, without end-of-text or a stop text (as TRL; 0 = none)',
       default: 0,
+      min: 0,
     },
     scoreClip: { type: 'number', flag: '--score-clip', help: 'clip scores to ±x (0 = off)', default: 0, min: 0 },
     whitenRewards: {
@@ -57,6 +73,12 @@ export const ppoOptions = defineOptions(
       default: false,
     },
     maxNewTokens: { type: 'int', flag: '--max-new-tokens', help: 'longest completion', default: 32, min: 1 },
+    stop: {
+      type: 'strings',
+      flag: '--stop',
+      help: 'text that ends a completion, as in evaluation (repeatable): the text before it is scored, the tokens up to the one that completes it are trained (end-of-text always ends one)',
+      default: [],
+    },
     temperature: {
       type: 'number',
       flag: '--temperature',
@@ -72,9 +94,33 @@ export const ppoOptions = defineOptions(
       min: 0,
     },
     seed: { type: 'int', flag: '--seed', help: 'random seed: the same seed gives the same run', default: 0, min: 0 },
+    samplesEvery: {
+      type: 'int',
+      flag: '--samples-every',
+      help: 'write the rollouts of every n-th iteration to samples.jsonl: prompt, completion, score, finish_reason (0 = none)',
+      default: 1,
+      min: 0,
+    },
+    saveEvery: {
+      type: 'int',
+      flag: '--save-every',
+      help: 'save a resumable checkpoint every n iterations (0 = only at the end)',
+      default: 0,
+      min: 0,
+    },
+    resume: {
+      type: 'boolean',
+      flag: '--resume',
+      help: 'continue the run saved in --out (same seed and threads give the same weights as one uninterrupted run)',
+      default: false,
+    },
     quiet: { type: 'boolean', flag: '--quiet', help: 'no progress output', default: false },
   },
   [
+    (c) =>
+      c.stop.some((s) => s.length === 0)
+        ? 'stop (--stop) must be non-empty texts: an empty stop text would cut every completion to nothing'
+        : null,
     (c) =>
       c.minibatch > c.rolloutBatch
         ? `minibatch (--minibatch) cannot exceed rolloutBatch (--rollout-batch): got ${c.minibatch} > ${c.rolloutBatch}`
@@ -86,6 +132,13 @@ export type PPOOptions = typeof ppoOptions extends Options<infer S> ? ValuesOf<S
 
 export interface PPOConfig extends PPOOptions {
   outDir: string;
+  /** Stop (saving a resumable checkpoint) after this many iterations of the run, to be resumed. */
+  stopAfter?: number;
+}
+
+/** Optimizer updates per iteration: ppoEpochs passes of whole minibatches (a remainder is left out). */
+export function updatesPerIteration(c: PPOOptions): number {
+  return c.ppoEpochs * Math.floor(c.rolloutBatch / c.minibatch);
 }
 
 export const defaultPPOConfig: PPOOptions = ppoOptions.defaults();

@@ -1,36 +1,33 @@
-// PPO against a reward (Stiennon et al.; Ziegler et al.): each iteration samples completions of a
-// batch of prompts, scores them, turns the score and a per-token KL penalty to the frozen reference
-// into per-token rewards, estimates advantages with GAE on a value head that shares the policy's
-// trunk, and takes several epochs of clipped-objective minibatch steps.
+// PPO against a reward (Stiennon et al.; Ziegler et al.) on the shared training loop. Each iteration
+// has three phases: collecting rollouts (ppo-rollouts.ts: sample, score, log-probs and values),
+// shaping rewards (src/objectives/ppo-rewards.ts: penalties, per-token KL, GAE), and the minibatch
+// epochs (ppo-epochs.ts: one optimizer update of the loop each, on its learning-rate schedule). A
+// value head shares the policy's trunk; the reference is the starting policy, frozen. The run saves
+// and resumes at iteration boundaries.
 
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdamW, clipGradNorm } from '../engine/optim.js';
-import { RNG } from '../engine/rng.js';
-import { saveCheckpoint } from '../model/checkpoint.js';
-import { GPT, valueHead } from '../model/gpt.js';
-import { TokenPair } from '../model/logprobs.js';
-import { completionLogProbs } from '../runtime/logprobs.js';
-import { runSharded, shardCount } from '../runtime/replica.js';
-import { generate } from '../runtime/sample.js';
-import { Tokenizer } from '../model/tokenizer/index.js';
-import { RewardFn, scoreWith } from '../judge/reward-fn.js';
-import { computeAdvantages } from '../objectives/gae.js';
-import { AdaptiveKLController, FixedKLController, KLController } from '../objectives/kl-controller.js';
-import { tokenRewards } from '../objectives/kl.js';
-import { maskedMean, maskedWhiten } from '../objectives/whiten.js';
-import { PPOShard, kernels } from './kernels.js';
+import type { RewardFn } from '../judge/reward-fn.js';
+import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
+import { type GPT, type ScalarHead, valueHead } from '../model/gpt.js';
+import type { Tokenizer } from '../model/tokenizer/index.js';
+import { AdaptiveKLController, FixedKLController, type KLController } from '../objectives/kl-controller.js';
+import { sampledEntropy, shapeRewards } from '../objectives/ppo-rewards.js';
+import { maskedMean } from '../objectives/whiten.js';
+import { type OptimConfig, TrainingRun } from './loop.js';
+import { type PPOConfig, ppoOptions, updatesPerIteration } from './ppo-config.js';
+import { trainOnRollouts } from './ppo-epochs.js';
+import { type RolloutFinish, type Rollouts, collectRollouts, rolloutPrompts } from './ppo-rollouts.js';
 import { progress } from './progress.js';
-import { PPOConfig, ppoOptions } from './ppo-config.js';
 
 export { PPOConfig, defaultPPOConfig } from './ppo-config.js';
 
 export interface PPOResult {
-  /** Mean score of each iteration's rollouts (before the KL penalty). */
+  /** Mean score of each iteration's rollouts (before the KL penalty), from the first iteration of the run. */
   scores: number[];
   /** Mean KL (nats per completion) of each iteration's rollouts to the reference. */
   kl: number[];
-  /** Seconds spent, over all iterations, in each part of PPO (its cost, made visible). */
+  /** Seconds spent in this process, over its iterations, in each part of PPO (its cost, made visible). */
   seconds: { generation: number; scoring: number; logprobs: number; training: number };
 }
 
@@ -41,10 +38,41 @@ export interface PPOIteration {
   completions: string[];
   /** Raw reward-function scores, before clipping and penalties. */
   scores: number[];
+  /** 'stop' (end-of-text or a stop text) or 'length' (cut at maxNewTokens), per completion. */
+  finishReasons: RolloutFinish[];
   /** Mean KL (nats per completion) to the reference. */
   kl: number;
 }
 
+/** What trainer_state.json keeps besides the loop's own state, to resume at an iteration boundary. */
+interface PPOState {
+  iteration: number;
+  klCoef: number;
+  history: { scores: number[]; kl: number[] };
+}
+
+/** The loop's optimizer settings of a PPO run: one step is one minibatch update. */
+function optimConfigOf(cfg: PPOConfig): OptimConfig {
+  return {
+    steps: cfg.iterations * updatesPerIteration(cfg),
+    lr: cfg.lr,
+    schedule: cfg.lrSchedule,
+    warmupSteps: cfg.warmupSteps,
+    weightDecay: 0,
+    beta1: 0.9,
+    beta2: 0.95,
+    gradClip: cfg.gradClip,
+    evalEvery: 0,
+    saveEvery: 0,
+    seed: cfg.seed,
+  };
+}
+
+/**
+ * Trains `policy` in place. With cfg.resume and a saved run in cfg.outDir, `policy` must be the
+ * starting policy (the reference); the trained weights, value head, optimizer, RNG and KL
+ * coefficient come from outDir.
+ */
 export async function trainPPO(
   policy: GPT,
   tok: Tokenizer,
@@ -56,116 +84,86 @@ export async function trainPPO(
 ): Promise<PPOResult> {
   if (prompts.length === 0) throw new Error('PPO needs prompts');
   ppoOptions.validate(cfg);
-  mkdirSync(cfg.outDir, { recursive: true });
   const ref = policy.clone(); // frozen π_ref
   const head = valueHead(policy.config.nEmbd, cfg.seed);
   const replica = { models: { policy }, heads: { value: head } };
-  const params = [...policy.params, ...head.params];
-  const opt = new AdamW(params, { lr: cfg.lr, weightDecay: 0 });
+  const refReplica = { models: { policy: ref }, heads: {} };
+  const U = updatesPerIteration(cfg);
+  const run = new TrainingRun([...policy.params, ...head.params], optimConfigOf(cfg), {
+    outDir: cfg.outDir,
+    resume: cfg.resume,
+  });
+  const state = run.resumed as unknown as PPOState | null;
+  if (state) restoreWeights(cfg.outDir, policy, head);
+  const first = state?.iteration ?? 0;
   const kl: KLController =
     cfg.targetKL > 0
-      ? new AdaptiveKLController(cfg.initKL, cfg.targetKL, cfg.horizon)
+      ? new AdaptiveKLController(state?.klCoef ?? cfg.initKL, cfg.targetKL, cfg.horizon)
       : new FixedKLController(cfg.initKL);
-  const rng = new RNG(cfg.seed);
-  const metricsFd = openSync(join(cfg.outDir, 'metrics.jsonl'), 'w');
+  const result: PPOResult = {
+    scores: [...(state?.history.scores ?? [])],
+    kl: [...(state?.history.kl ?? [])],
+    seconds: { generation: 0, scoring: 0, logprobs: 0, training: 0 },
+  };
+  if (state) log(`ppo: resuming ${cfg.outDir} after iteration ${first} of ${cfg.iterations}`);
+  const samplesPath = join(cfg.outDir, 'samples.jsonl');
+  if (!state && cfg.samplesEvery > 0) writeFileSync(samplesPath, '');
+  const end = Math.min(cfg.iterations, cfg.stopAfter ?? Infinity);
   const bar = progress('ppo', cfg.iterations, { quiet: cfg.quiet, unit: 'iterations' });
-  const result: PPOResult = { scores: [], kl: [], seconds: { generation: 0, scoring: 0, logprobs: 0, training: 0 } };
-  const clock = () => performance.now() / 1000;
-  const ctx = policy.config.nPositions;
+  const save = (iteration: number) => {
+    saveCheckpoint(cfg.outDir, policy, {
+      heads: [head],
+      tokenizer: tok,
+      meta: { kind: 'policy', trainer: 'ppo', klCoef: kl.value },
+    });
+    const extra: PPOState = { iteration, klCoef: kl.value, history: { scores: result.scores, kl: result.kl } };
+    run.saveState(iteration * U, { ...extra });
+  };
   try {
-    for (let it = 0; it < cfg.iterations; it++) {
+    for (let it = first; it < end; it++) {
       // ---- rollouts ----
-      const batchPrompts = Array.from(
-        { length: cfg.rolloutBatch },
-        (_, i) => prompts[(it * cfg.rolloutBatch + i) % prompts.length],
-      );
-      const promptIds = batchPrompts.map((p) => {
-        const ids = p.length ? tok.encode(p) : [tok.eosId];
-        return ids.slice(Math.max(0, ids.length - (ctx - cfg.maxNewTokens)));
-      });
-      let t0 = clock();
-      const gens = generate(policy, promptIds, {
-        maxNewTokens: cfg.maxNewTokens,
-        temperature: cfg.temperature,
-        stopTokens: [tok.eosId],
-        vocabSize: tok.vocabSize,
-        seed: cfg.seed * 7919 + it,
-      });
-      const pairs: TokenPair[] = gens.map((g, i) => ({ prompt: promptIds[i], completion: g.tokens }));
-      const texts = gens.map((g) => tok.decode(g.finishReason === 'stop' ? g.tokens.slice(0, -1) : g.tokens));
-      result.seconds.generation += clock() - t0;
-      t0 = clock();
-      const rawScores = await scoreWith(
-        reward,
-        batchPrompts.map((prompt, i) => ({ prompt, completion: texts[i] })),
-      );
-      const scores = rawScores.map((s, i) => {
-        let v = cfg.scoreClip > 0 ? Math.max(-cfg.scoreClip, Math.min(cfg.scoreClip, s)) : s;
-        if (gens[i].finishReason !== 'stop') v += cfg.missingEosPenalty;
-        return v;
-      });
-      result.seconds.scoring += clock() - t0;
-      t0 = clock();
-      const P = pairs.length,
-        Tc = Math.max(...pairs.map((p) => p.completion.length));
-      const mask = new Float32Array(P * Tc);
-      pairs.forEach((p, b) => mask.fill(1, b * Tc, b * Tc + p.completion.length));
-      const old = gridOf(runSharded(replica, kernels.rolloutShard, splitPairs(pairs, tok.eosId, Tc)), P, Tc);
-      const refLp = completionLogProbs(ref, pairs, tok.eosId);
-      const logpRef = new Float32Array(P * Tc);
-      refLp.forEach((lp, b) => logpRef.set(lp, b * Tc));
-      let rewards = tokenRewards(scores, old.logp, logpRef, mask, P, Tc, kl.value);
-      if (cfg.whitenRewards) rewards = maskedWhiten(rewards, mask, { shiftMean: false });
-      const { advantages, returns } = computeAdvantages(rewards, old.values, mask, P, Tc, cfg.gamma, cfg.lambda);
-      const adv = maskedWhiten(advantages, mask);
-      let klSum = 0;
-      for (let i = 0; i < P * Tc; i++) if (mask[i]) klSum += old.logp[i] - logpRef[i];
-      const meanKL = klSum / P,
-        meanScore = scores.reduce((a, b) => a + b, 0) / P;
+      const batch = rolloutPrompts(prompts, it, cfg.rolloutBatch);
+      const roll = await collectRollouts(replica, refReplica, tok, batch, reward, cfg, it, result.seconds);
+      const P = roll.pairs.length;
 
-      result.seconds.logprobs += clock() - t0;
-      t0 = clock();
-      // ---- optimization: epochs of minibatches ----
-      const stats: Record<string, number> = {};
-      let updates = 0;
-      for (let e = 0; e < cfg.ppoEpochs; e++) {
-        const order = rng.shuffle(pairs.map((_, i) => i));
-        for (let m = 0; m + cfg.minibatch <= P; m += cfg.minibatch) {
-          const idx = order.slice(m, m + cfg.minibatch);
-          opt.zeroGrad();
-          const sh = shardPPO(
-            idx,
-            pairs,
-            Tc,
-            { logp: old.logp, values: old.values, adv, returns, mask },
-            cfg,
-            tok.eosId,
-          );
-          const res = runSharded(replica, kernels.ppoStep, sh);
-          clipGradNorm(params, cfg.gradClip);
-          opt.update(cfg.lr);
-          res.forEach((r, k) => {
-            for (const [key, v] of Object.entries(r)) stats[key] = (stats[key] ?? 0) + v * sh[k].weight;
-          });
-          updates++;
-        }
-      }
-      result.seconds.training += clock() - t0;
-      for (const k of Object.keys(stats)) stats[k] /= Math.max(1, updates);
-      const record = {
+      // ---- rewards and advantages ----
+      const t0 = performance.now();
+      const shaped = shapeRewards(
+        {
+          scores: roll.scores,
+          finished: roll.finishReasons.map((f) => f === 'stop'),
+          logp: roll.logp,
+          logpRef: roll.logpRef,
+          values: roll.values,
+          mask: roll.mask,
+          B: P,
+          T: roll.Tc,
+        },
+        { ...cfg, beta: kl.value },
+      );
+      const meanKL = shaped.kl.reduce((a, b) => a + b, 0) / P;
+      const meanScore = shaped.scores.reduce((a, b) => a + b, 0) / P;
+
+      // ---- minibatch epochs ----
+      const stats = trainOnRollouts(run, replica, roll, shaped, cfg, tok, it * U);
+      result.seconds.training += (performance.now() - t0) / 1000;
+      run.log({
         iteration: it + 1,
         'objective/scores': meanScore,
         'objective/kl': meanKL,
         'objective/kl_coef': kl.value,
-        'ppo/returns/mean': maskedMean(returns, mask),
-        ...stats,
-      };
-      writeSync(metricsFd, JSON.stringify(record) + '\n');
+        'objective/entropy': sampledEntropy(roll.logp, roll.mask, P, roll.Tc),
+        'val/num_eos_tokens': roll.finishReasons.filter((f) => f === 'stop').length,
+        'ppo/returns/mean': maskedMean(shaped.returns, roll.mask),
+        'train/lr': stats.lr,
+        'train/grad_norm': stats.gradNorm,
+        ...stats.metrics,
+      });
       result.scores.push(meanScore);
       result.kl.push(meanKL);
       if (meanKL < -0.05)
         log(
-          `ppo: warning: iteration ${it + 1} has negative KL (${meanKL.toFixed(3)} nats): the samples look more likely under the reference than the policy; check the sampling temperature (KL assumes temperature 1)`,
+          `ppo: warning: iteration ${it + 1} has negative KL (${meanKL.toFixed(3)} nats): the samples look more likely under the reference than the policy (a noisy estimate from few rollouts; raise --rollout-batch)`,
         );
       if (cfg.targetKL > 0 && meanKL > 5 * cfg.targetKL)
         log(
@@ -174,87 +172,52 @@ export async function trainPPO(
       kl.update(meanKL, P);
       await onIteration?.({
         iteration: it + 1,
-        prompts: batchPrompts,
-        completions: texts,
-        scores: rawScores,
+        prompts: batch,
+        completions: roll.texts,
+        scores: roll.scores,
+        finishReasons: roll.finishReasons,
         kl: meanKL,
       });
+      if (cfg.samplesEvery > 0 && (it + 1) % cfg.samplesEvery === 0)
+        appendFileSync(samplesPath, samplesJSONL(roll, it + 1));
+      if ((cfg.saveEvery > 0 && (it + 1) % cfg.saveEvery === 0) || it + 1 === end) save(it + 1);
       bar.update(it + 1, { score: meanScore, kl: meanKL });
     }
   } finally {
     bar.stop();
-    closeSync(metricsFd);
+    run.close();
   }
-  saveCheckpoint(cfg.outDir, policy, {
-    heads: [head],
-    tokenizer: tok,
-    meta: { kind: 'policy', trainer: 'ppo', klCoef: kl.value },
-  });
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
 }
 
-/** Rollout pairs split into one shard per thread. */
-function splitPairs(pairs: TokenPair[], padId: number, Tc: number) {
-  const n = Math.min(shardCount(), pairs.length);
-  return Array.from({ length: n }, (_, k) => ({
-    pairs: pairs.slice(Math.floor((k * pairs.length) / n), Math.floor(((k + 1) * pairs.length) / n)),
-    padId,
-    Tc,
-  }));
-}
-
-function gridOf(
-  parts: { logp: number[]; values: number[] }[],
-  P: number,
-  Tc: number,
-): { logp: Float32Array; values: Float32Array } {
-  const logp = new Float32Array(P * Tc),
-    values = new Float32Array(P * Tc);
-  let o = 0;
-  for (const part of parts) {
-    logp.set(part.logp, o);
-    values.set(part.values, o);
-    o += part.logp.length;
+/** Puts a saved run's policy and value-head weights into `policy` and `head`. */
+function restoreWeights(dir: string, policy: GPT, head: ScalarHead): void {
+  const ck = loadCheckpoint(dir);
+  const saved = ck.heads.get(head.prefix);
+  if (!saved) throw new Error(`${dir}: the PPO checkpoint has no value head (${head.prefix}); it cannot be resumed`);
+  const byName = new Map(ck.model.params.map((p) => [p.name, p]));
+  for (const p of policy.params) {
+    const q = byName.get(p.name);
+    if (!q || q.size !== p.size)
+      throw new Error(`${dir}: ${p.name} does not match the starting policy (--init); resume with the same model`);
+    p.data.set(q.data);
   }
-  return { logp, values };
+  head.params.forEach((p, i) => p.data.set(saved.params[i].data));
 }
 
-function shardPPO(
-  idx: number[],
-  pairs: TokenPair[],
-  Tc: number,
-  d: { logp: Float32Array; values: Float32Array; adv: Float32Array; returns: Float32Array; mask: Float32Array },
-  cfg: PPOConfig,
-  padId: number,
-): PPOShard[] {
-  const n = Math.min(shardCount(), idx.length);
-  const rowsOf = (a: Float32Array, rows: number[]) => {
-    const out = new Float32Array(rows.length * Tc);
-    rows.forEach((r, i) => out.set(a.subarray(r * Tc, (r + 1) * Tc), i * Tc));
-    return out;
-  };
-  let total = 0;
-  for (const r of idx) for (let j = 0; j < Tc; j++) total += d.mask[r * Tc + j];
-  return Array.from({ length: n }, (_, k) => {
-    const rows = idx.slice(Math.floor((k * idx.length) / n), Math.floor(((k + 1) * idx.length) / n));
-    const mask = rowsOf(d.mask, rows);
-    // Token-weighted, so the shards' losses add up to the minibatch's token mean.
-    const weight = mask.reduce((a, b) => a + b, 0) / total;
-    return {
-      pairs: rows.map((r) => pairs[r]),
-      padId,
-      Tc,
-      oldLogp: rowsOf(d.logp, rows),
-      oldValues: rowsOf(d.values, rows),
-      advantages: rowsOf(d.adv, rows),
-      returns: rowsOf(d.returns, rows),
-      mask,
-      clipRange: cfg.clipRange,
-      clipRangeValue: cfg.clipRangeValue,
-      vfCoef: cfg.vfCoef,
-      entCoef: cfg.entCoef,
-      weight,
-    };
-  });
+/** One line per rollout: what was sampled, how it ended and what it scored (the reward function's raw score). */
+function samplesJSONL(roll: Rollouts, iteration: number): string {
+  return roll.prompts
+    .map((prompt, i) =>
+      JSON.stringify({
+        iteration,
+        prompt,
+        completion: roll.texts[i],
+        score: roll.scores[i],
+        finish_reason: roll.finishReasons[i],
+      }),
+    )
+    .join('\n')
+    .concat('\n');
 }
