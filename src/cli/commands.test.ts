@@ -6,12 +6,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { type OptionSpec, type OptionsSpec, describeRange } from '../train/options.js';
+import { dpoOptions } from '../train/dpo-config.js';
 import { sftOptions } from '../train/sft-config.js';
 import { buildProgram } from './main.js';
 
 /** Each command and the declaration its flags come from (all of it, or the keys listed). */
 const COMMANDS: { path: string[]; opts: { spec: OptionsSpec }; keys?: string[] }[] = [
   { path: ['train', 'sft'], opts: sftOptions },
+  { path: ['train', 'dpo'], opts: dpoOptions },
 ];
 
 /** The program with every command throwing instead of exiting, and its output captured. */
@@ -78,6 +80,19 @@ function badValues(o: OptionSpec): string[] {
 }
 
 describe('declared options on the command line', () => {
+  it('check combinations of options before reading any file, naming both flags', async () => {
+    const need = ['--data', 'missing.jsonl', '--init', 'missing', '--out', 'missing'];
+    assert.match(
+      await rlhfError(['train', 'dpo', ...need, '--loss', 'ipo', '--label-smoothing', '0.1']),
+      /labelSmoothing \(--label-smoothing\) applies to the sigmoid \(DPO\) loss only.*--loss/,
+    );
+  });
+
+  it('refuse the flags a command does not take', async () => {
+    const need = ['--data', 'missing.jsonl', '--init', 'missing', '--out', 'missing'];
+    assert.match(await rlhfError(['train', 'dpo', ...need, '--resume']), /unknown option '--resume'/);
+  });
+
   for (const { path, opts, keys } of COMMANDS) {
     const names = keys ?? Object.keys(opts.spec);
     it(`rlhf ${path.join(' ')} --help lists every declared flag with its range`, () => {
@@ -87,7 +102,7 @@ describe('declared options on the command line', () => {
         const flag = o.type === 'boolean' && o.default ? `--no-${o.flag.slice(2)}` : o.flag;
         assert.ok(help.includes(flag), `${flag} missing from the help of ${path.join(' ')}`);
         const range = describeRange(o);
-        const line = help.split('\n').find((l) => l.includes(`${flag} `) || l.trimEnd().endsWith(flag)) ?? '';
+        const line = help.split('\n').find((l) => new RegExp(`^\\s*${flag}( |$)`).test(l)) ?? '';
         if (o.type === 'choice') assert.match(line, new RegExp(o.choices.join('", "')), `${flag}: ${line}`);
         else if (range) assert.ok(line.includes(`(${range})`), `${flag} should say (${range}): ${line}`);
       }

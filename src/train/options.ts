@@ -79,8 +79,8 @@ export type OptionSpec =
 export type OptionsSpec = Record<string, OptionSpec>;
 
 type ValueOf<O extends OptionSpec> =
-  O extends ChoiceOption<infer C>
-    ? C
+  O extends ChoiceOption
+    ? O['choices'][number]
     : O extends BooleanOption
       ? boolean
       : O extends NumbersOption
