@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { type OptionSpec, type OptionsSpec, describeRange } from '../train/options.js';
 import { dpoOptions } from '../train/dpo-config.js';
+import { hindsightOptions } from '../train/hindsight-config.js';
 import { sftOptions } from '../train/sft-config.js';
 import { buildProgram } from './main.js';
 
@@ -14,6 +15,7 @@ import { buildProgram } from './main.js';
 const COMMANDS: { path: string[]; opts: { spec: OptionsSpec }; keys?: string[] }[] = [
   { path: ['train', 'sft'], opts: sftOptions },
   { path: ['train', 'dpo'], opts: dpoOptions },
+  { path: ['train', 'hindsight'], opts: hindsightOptions },
 ];
 
 /** The program with every command throwing instead of exiting, and its output captured. */
@@ -85,6 +87,14 @@ describe('declared options on the command line', () => {
     assert.match(
       await rlhfError(['train', 'dpo', ...need, '--loss', 'ipo', '--label-smoothing', '0.1']),
       /labelSmoothing \(--label-smoothing\) applies to the sigmoid \(DPO\) loss only.*--loss/,
+    );
+    assert.match(
+      await rlhfError(['train', 'hindsight', ...need, '--positive', 'Good:', '--negative', 'Bad:,Good:']),
+      /positive \(--positive\) and negative \(--negative\) both contain "Good:"/,
+    );
+    assert.throws(
+      () => hindsightOptions.validate({ ...hindsightOptions.defaults(), positive: [' '] }),
+      /positive\[0\] \(--positive\): a phrase must not be blank/,
     );
   });
 
