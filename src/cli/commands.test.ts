@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { type OptionSpec, type OptionsSpec, describeRange } from '../train/options.js';
 import { dpoOptions } from '../train/dpo-config.js';
 import { hindsightOptions } from '../train/hindsight-config.js';
+import { restOptions } from '../train/rest-config.js';
 import { sftOptions } from '../train/sft-config.js';
 import { buildProgram } from './main.js';
 
@@ -16,6 +17,7 @@ const COMMANDS: { path: string[]; opts: { spec: OptionsSpec }; keys?: string[] }
   { path: ['train', 'sft'], opts: sftOptions },
   { path: ['train', 'dpo'], opts: dpoOptions },
   { path: ['train', 'hindsight'], opts: hindsightOptions },
+  { path: ['train', 'rest'], opts: restOptions },
 ];
 
 /** The program with every command throwing instead of exiting, and its output captured. */

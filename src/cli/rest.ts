@@ -1,16 +1,17 @@
 // `rlhf train rest`: Reinforced Self-Training against a reward model.
 
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { join } from 'node:path';
 import { isRewardUrl, loadRewardFn } from '../judge/reward-fn.js';
 import { probeRewardServer } from '../remote/reward-client.js';
-import { defaultReSTConfig, trainReST } from '../train/rest.js';
-import { floatArg, intArg } from './args.js';
+import { restOptions } from '../train/rest-config.js';
+import { trainReST } from '../train/rest.js';
+import { intArg } from './args.js';
 import { loadPolicy, loadPrompts } from './inputs.js';
+import { addOptions, readOptions } from './options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
 export function registerReST(train: Command): void {
-  const d = defaultReSTConfig;
   const cmd = train
     .command('rest')
     .description(
@@ -25,27 +26,8 @@ export function registerReST(train: Command): void {
     .requiredOption(
       '--out <dir>',
       'checkpoint directory (the improved policy, metrics.jsonl, rest.jsonl, summary.json)',
-    )
-    .option('--grows <n>', 'Grow rounds', intArg(1), d.grows)
-    .option(
-      '--percentiles <list>',
-      'rising reward percentiles of the Improve steps of each Grow',
-      d.percentiles.join(','),
-    )
-    .option('--samples <n>', 'completions sampled per prompt at each Grow', intArg(1), d.samplesPerPrompt)
-    .option(
-      '--epochs-per-improve <x>',
-      'passes over the kept samples at each Improve step',
-      floatArg(0.001),
-      d.epochsPerImprove,
-    )
-    .option('--batch-size <n>', 'sequences per fine-tuning step', intArg(1), d.batchSize)
-    .option('--lr <x>', 'learning rate of the fine-tuning', floatArg(0), d.lr)
-    .option('--max-new-tokens <n>', 'longest sampled completion', intArg(1), d.maxNewTokens)
-    .option('--temperature <x>', 'sampling temperature at Grow', floatArg(0), d.temperature)
-    .option('--reward-weighted', "weight each kept sample's loss by its reward above the threshold", false)
-    .option('--seed <n>', 'random seed', intArg(0), d.seed)
-    .option('--quiet', 'no progress output', false);
+    );
+  addOptions(cmd, restOptions);
   addGeneratorOptions(cmd)
     .option(
       '--generator-batch <n>',
@@ -54,9 +36,7 @@ export function registerReST(train: Command): void {
       64,
     )
     .action(async (o) => {
-      const percentiles = String(o.percentiles)
-        .split(',')
-        .map((s) => floatArg(0, 99.999)(s.trim()));
+      const cfg = { ...readOptions(restOptions, o), outDir: o.out as string };
       const ck = loadPolicy(o.init);
       const prompts = loadPrompts(o.prompts);
       // Grow's samples are kept in OUT/generations.jsonl, so a run started again asks only for what is missing.
@@ -70,22 +50,7 @@ export function registerReST(train: Command): void {
         ck.tokenizer,
         prompts,
         loadRewardFn(o.reward),
-        {
-          ...d,
-          outDir: o.out,
-          grows: o.grows,
-          percentiles,
-          samplesPerPrompt: o.samples,
-          epochsPerImprove: o.epochsPerImprove,
-          batchSize: o.batchSize,
-          lr: o.lr,
-          maxNewTokens: o.maxNewTokens,
-          temperature: o.temperature,
-          seed: o.seed,
-          contextLength: ck.model.config.nPositions,
-          rewardWeighted: o.rewardWeighted,
-          quiet: o.quiet,
-        },
+        cfg,
         (m) => process.stderr.write(m + '\n'),
         remote ?? undefined,
       );

@@ -11,7 +11,10 @@ describe('ReST', () => {
   it('percentiles interpolate; thresholds must rise', () => {
     assert.equal(percentile([1, 2, 3, 4, 5], 50), 3);
     assert.equal(percentile([0, 10], 25), 2.5);
-    assert.throws(() => validateReSTConfig({ ...defaultReSTConfig, outDir: 'x', percentiles: [70, 50] }), /must rise/);
+    assert.throws(
+      () => validateReSTConfig({ ...defaultReSTConfig, outDir: 'x', percentiles: [70, 50] }),
+      /percentiles \(--percentiles\) must be .*rising, got \[70,50\]/,
+    );
   });
 
   it('raises the mean of a known reward (more "a" in the completion) over the starting policy', async () => {

@@ -11,65 +11,12 @@ import { Tokenizer } from '../model/tokenizer/index.js';
 import { RewardFn, scoreWith } from '../judge/reward-fn.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { kernels, shardLM } from './kernels.js';
-import { OptimConfig, runTraining } from './loop.js';
+import { runTraining } from './loop.js';
+import { type ReSTConfig, validateReSTConfig } from './rest-config.js';
 import { pairSource } from './sft.js';
 import { Generator, LocalGenerator } from './generator.js';
 
-export interface ReSTConfig extends OptimConfig {
-  outDir: string;
-  /** Grow rounds. */
-  grows: number;
-  /** Percentile thresholds of the Improve steps of each Grow, rising (e.g. [50, 70, 90]). */
-  percentiles: number[];
-  /** Completions sampled per prompt at each Grow. */
-  samplesPerPrompt: number;
-  /** Passes over the kept samples at each Improve step (sets its optimizer steps). */
-  epochsPerImprove: number;
-  batchSize: number;
-  maxNewTokens: number;
-  temperature: number;
-  /** Longest fine-tuning sequence (prompt + completion). */
-  contextLength: number;
-  /** Weight each kept sample's loss by its reward above the threshold (reward-weighted behaviour cloning). */
-  rewardWeighted: boolean;
-  quiet: boolean;
-}
-
-export const defaultReSTConfig: Omit<ReSTConfig, 'outDir'> = {
-  grows: 2,
-  percentiles: [50, 70, 90],
-  samplesPerPrompt: 8,
-  epochsPerImprove: 1,
-  batchSize: 16,
-  maxNewTokens: 32,
-  temperature: 1,
-  contextLength: 128,
-  rewardWeighted: false,
-  steps: 1, // per Improve step it is derived from epochsPerImprove
-  lr: 1e-4,
-  warmupSteps: 0,
-  weightDecay: 0,
-  beta1: 0.9,
-  beta2: 0.95,
-  gradClip: 1,
-  evalEvery: 0,
-  saveEvery: 0,
-  seed: 0,
-  quiet: false,
-};
-
-export function validateReSTConfig(c: ReSTConfig): void {
-  if (!Number.isInteger(c.grows) || c.grows < 1) throw new Error(`grows must be a positive integer, got ${c.grows}`);
-  if (c.percentiles.length === 0) throw new Error('percentiles: give at least one Improve threshold, e.g. 50,70,90');
-  c.percentiles.forEach((p, i) => {
-    if (!(p >= 0 && p < 100)) throw new Error(`percentiles[${i}] must be in [0, 100), got ${p}`);
-    if (i > 0 && p < c.percentiles[i - 1])
-      throw new Error(`percentiles must rise (ReST's thresholds τ₁ < τ₂ < …), got ${c.percentiles.join(', ')}`);
-  });
-  if (!Number.isInteger(c.samplesPerPrompt) || c.samplesPerPrompt < 1)
-    throw new Error(`samplesPerPrompt must be a positive integer, got ${c.samplesPerPrompt}`);
-  if (!(c.epochsPerImprove > 0)) throw new Error(`epochsPerImprove must be > 0, got ${c.epochsPerImprove}`);
-}
+export { type ReSTConfig, type ReSTOptions, defaultReSTConfig, validateReSTConfig } from './rest-config.js';
 
 /** The p-th percentile (0–100) of values, by linear interpolation. */
 export function percentile(values: number[], p: number): number {
@@ -148,6 +95,7 @@ export async function trainReST(
   validateReSTConfig(cfg);
   if (prompts.length === 0) throw new Error('ReST needs prompts');
   mkdirSync(cfg.outDir, { recursive: true });
+  const contextLength = cfg.contextLength ?? policy.config.nPositions;
   const local = new LocalGenerator(policy, tok, { batchSize: 64 });
   const grower: Generator = generator ?? local;
   const syncGrower = async (gi: number) => {
@@ -192,7 +140,7 @@ export async function trainReST(
         completion: d.completion,
         ...(cfg.rewardWeighted ? { weight: d.reward - threshold + floor } : {}),
       }));
-      const source = pairSource(examples, cfg.contextLength, tok.eosId, cfg.seed + gi * 100 + k);
+      const source = pairSource(examples, contextLength, tok.eosId, cfg.seed + gi * 100 + k);
       const steps = Math.max(1, Math.ceil((cfg.epochsPerImprove * kept.length) / cfg.batchSize));
       const summary = runTraining(
         {
@@ -209,7 +157,7 @@ export async function trainReST(
               meta: { kind: 'policy', trainer: 'rest', grow: gi + 1, improve: k + 1 },
             }),
         },
-        { ...cfg, steps },
+        { ...cfg, steps, evalEvery: 0, saveEvery: 0 },
         {
           outDir: cfg.outDir,
           label: `rest g${gi + 1} i${k + 1}`,
