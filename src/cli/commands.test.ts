@@ -9,6 +9,7 @@ import { type OptionSpec, type OptionsSpec, describeRange } from '../train/optio
 import { dpoOptions } from '../train/dpo-config.js';
 import { hindsightOptions } from '../train/hindsight-config.js';
 import { restOptions } from '../train/rest-config.js';
+import { sampleOptions } from '../train/sampling-options.js';
 import { sftOptions } from '../train/sft-config.js';
 import { buildProgram } from './main.js';
 
@@ -18,6 +19,7 @@ const COMMANDS: { path: string[]; opts: { spec: OptionsSpec }; keys?: string[] }
   { path: ['train', 'dpo'], opts: dpoOptions },
   { path: ['train', 'hindsight'], opts: hindsightOptions },
   { path: ['train', 'rest'], opts: restOptions },
+  { path: ['sample'], opts: sampleOptions },
 ];
 
 /** The program with every command throwing instead of exiting, and its output captured. */
@@ -94,6 +96,10 @@ describe('declared options on the command line', () => {
       await rlhfError(['train', 'hindsight', ...need, '--positive', 'Good:', '--negative', 'Bad:,Good:']),
       /positive \(--positive\) and negative \(--negative\) both contain "Good:"/,
     );
+    assert.match(
+      await rlhfError(['sample', '--model', 'missing', '--prompt', 'x', '--best-of', '4']),
+      /--best-of N and --reward DIR\|URL go together/,
+    );
     assert.throws(
       () => hindsightOptions.validate({ ...hindsightOptions.defaults(), positive: [' '] }),
       /positive\[0\] \(--positive\): a phrase must not be blank/,
@@ -124,8 +130,9 @@ describe('declared options on the command line', () => {
       for (const k of names) {
         const o = opts.spec[k];
         for (const bad of badValues(o)) {
-          const err = await rlhfError([...path, o.flag, bad]);
-          assert.ok(err.includes(o.flag), `${o.flag} ${JSON.stringify(bad)} should be refused naming it: ${err}`);
+          const flag = o.flag.split(', ').pop() as string;
+          const err = await rlhfError([...path, flag, bad]);
+          assert.ok(err.includes(flag), `${flag} ${JSON.stringify(bad)} should be refused naming it: ${err}`);
           assert.match(err, /invalid|must be|Allowed choices/, `${o.flag} ${JSON.stringify(bad)}: ${err}`);
         }
       }

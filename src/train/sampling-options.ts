@@ -5,7 +5,7 @@
 // Where the log-probabilities of the sampled tokens are taken at the sampling temperature (PPO's
 // ratio and KL), it divides the logits and must be > 0 (ppo-config.ts).
 
-import { type ValuesOf, defineOptions } from './options.js';
+import { type ValuesOf, defineOptions, mergeOptions } from './options.js';
 
 export const generationOptions = defineOptions({
   maxNewTokens: { type: 'int', flag: '--max-new-tokens', help: 'most tokens to generate', default: 64, min: 1 },
@@ -34,3 +34,34 @@ export const generationOptions = defineOptions({
 });
 
 export type GenerationSettings = ValuesOf<typeof generationOptions.spec>;
+
+/** `rlhf sample`: the sampling settings, how many samples, in what batches, and best-of-N. */
+export const sampleOptions = mergeOptions(
+  generationOptions,
+  defineOptions({
+    numSamples: { type: 'int', flag: '-n, --num-samples', help: 'samples per prompt', default: 1, min: 1 },
+    batchSize: {
+      type: 'int',
+      flag: '--batch-size',
+      help: 'sequences decoded together (with --generator: completions per request)',
+      default: 16,
+      min: 1,
+    },
+    seed: {
+      type: 'int',
+      flag: '--seed',
+      help: 'random seed: the same seed gives the same samples',
+      default: 0,
+      min: 0,
+    },
+    bestOf: {
+      type: 'int',
+      flag: '--best-of',
+      help: 'sample n completions per prompt and keep the one --reward scores highest (0 = plain sampling)',
+      default: 0,
+      min: 0,
+    },
+  }),
+);
+
+export type SampleSettings = ValuesOf<typeof sampleOptions.spec>;
