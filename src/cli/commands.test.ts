@@ -9,6 +9,7 @@ import { type OptionSpec, type OptionsSpec, describeRange } from '../train/optio
 import { dpoOptions } from '../train/dpo-config.js';
 import { hindsightOptions } from '../train/hindsight-config.js';
 import { restOptions } from '../train/rest-config.js';
+import { rewardOptions } from '../train/reward-config.js';
 import { sampleOptions } from '../train/sampling-options.js';
 import { sftOptions } from '../train/sft-config.js';
 import { buildProgram } from './main.js';
@@ -20,6 +21,12 @@ const COMMANDS: { path: string[]; opts: { spec: OptionsSpec }; keys?: string[] }
   { path: ['train', 'hindsight'], opts: hindsightOptions },
   { path: ['train', 'rest'], opts: restOptions },
   { path: ['sample'], opts: sampleOptions },
+  { path: ['train', 'reward'], opts: rewardOptions },
+  {
+    path: ['curve', 'reward'],
+    opts: rewardOptions,
+    keys: ['vocabSize', 'contextLength', 'epochs', 'batchSize', 'lr', 'evalFraction', 'seed'],
+  },
 ];
 
 /** The program with every command throwing instead of exiting, and its output captured. */
