@@ -12,8 +12,6 @@ import { Tokenizer } from '../model/tokenizer/index.js';
 import { GPT } from '../model/gpt.js';
 import { TaskSpec, defaultLabelers, labelAgreement, loadTask, simulateLabels } from '../tasks/index.js';
 import { trainSFT } from '../train/sft.js';
-import { defaultSFTConfig } from '../train/sft-config.js';
-import { defaultRewardConfig } from '../train/reward-config.js';
 import { splitComparisons, trainRewardModel } from '../train/reward.js';
 import { DemoConfig, fingerprint } from './config.js';
 import { sampleCompletions } from './evaluate.js';
@@ -137,18 +135,7 @@ async function runLocked(cfg: DemoConfig, log: (m: string) => void): Promise<Dem
   await runner.run('data', (dir) => writeTaskData(task, dir));
   await runner.run('pretrain', (dir) => {
     const r = trainSFT(
-      {
-        ...defaultSFTConfig,
-        data: join(runner.dir('data'), 'corpus.jsonl'),
-        outDir: dir,
-        preset: cfg.preset,
-        vocabSize: cfg.vocabSize,
-        contextLength: cfg.contextLength,
-        steps: cfg.pretrainSteps,
-        lr: 3e-3,
-        evalEvery: 0,
-        seed: cfg.seed,
-      },
+      { ...cfg.pretrain, data: join(runner.dir('data'), 'corpus.jsonl'), outDir: dir, seed: cfg.seed },
       log,
     );
     return {
@@ -161,15 +148,10 @@ async function runLocked(cfg: DemoConfig, log: (m: string) => void): Promise<Dem
   await runner.run('sft', (dir) => {
     const r = trainSFT(
       {
-        ...defaultSFTConfig,
+        ...cfg.sft,
         data: join(runner.dir('data'), 'sft.jsonl'),
         init: runner.dir('pretrain'),
         outDir: dir,
-        contextLength: cfg.contextLength,
-        steps: cfg.sftSteps,
-        lr: 1e-3,
-        warmupSteps: 10,
-        evalEvery: 0,
         seed: cfg.seed,
       },
       log,
@@ -326,17 +308,7 @@ async function trainReward(ctx: DemoContext, dir: string): Promise<RewardStageRe
   const { rm, result } = trainRewardModel(
     train,
     ev,
-    {
-      ...defaultRewardConfig,
-      outDir: dir,
-      init: runner.dir('sft'),
-      contextLength: cfg.contextLength,
-      epochs: cfg.rewardEpochs,
-      lr: cfg.rewardLr,
-      batchSize: 32,
-      evalEvery: 0,
-      seed: cfg.seed,
-    },
+    { ...cfg.reward, outDir: dir, init: runner.dir('sft'), seed: cfg.seed },
     log,
   );
   // Accuracy against the gold judge on fresh pairs: SFT samples of held-out prompts, two by two,
