@@ -159,7 +159,9 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
       {
         ...cfg.rest,
         outDir: dir,
+        // Grow's samples are cut, and scored, as the evaluation judges them.
         maxNewTokens: gen.maxNewTokens,
+        stop: gen.stop,
         contextLength: cfg.contextLength,
         seed: cfg.seed,
       },

@@ -39,9 +39,12 @@ export const restOptions = mergeOptions(
         default: false,
       },
     }),
-    reviseOptions(pickOptions(generationOptions, ['maxNewTokens', 'temperature']), {
+    reviseOptions(pickOptions(generationOptions, ['maxNewTokens', 'temperature', 'stop']), {
       maxNewTokens: { help: 'longest sampled completion', default: 32 },
       temperature: { help: 'sampling temperature at Grow (0 = greedy: every sample of a prompt the same)' },
+      stop: {
+        help: 'end a sample at this text, left out (repeatable): Grow scores and keeps the samples cut there, as evaluation judges them',
+      },
     }),
   ),
   // The fine-tuning of each Improve step; its steps come from --epochs-per-improve, and it neither

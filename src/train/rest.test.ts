@@ -82,4 +82,39 @@ describe('ReST', () => {
       .map((l) => JSON.parse(l));
     assert.ok(lines.some((l) => l['rest/grow'] === 2 && l['rest/improve'] === 2));
   });
+
+  it("scores Grow's samples cut at the stop strings, as evaluation judges them", async () => {
+    const { model: policy, tok } = letterPolicy();
+    const scored: string[] = [];
+    const reward = (items: { completion: string }[]) => (
+      items.forEach((it) => scored.push(it.completion)), countA(items)
+    );
+    await trainReST(
+      policy,
+      tok,
+      [' a', ' b', ' d e'],
+      reward,
+      {
+        ...defaultReSTConfig,
+        outDir: mkdtempSync(join(tmpdir(), 'rlhf-rest-stop-')),
+        grows: 1,
+        percentiles: [50],
+        samplesPerPrompt: 8,
+        maxNewTokens: 8,
+        stop: [' c'],
+        quiet: true,
+      },
+      () => {},
+    );
+    assert.ok(scored.length >= 24, `${scored.length} scored`);
+    assert.deepEqual(
+      scored.filter((c) => c.includes(' c')),
+      [],
+    );
+    // The policy writes " c" often: some samples were cut short of maxNewTokens.
+    assert.ok(
+      scored.some((c) => c.length < 2 * 8 - 2),
+      JSON.stringify(scored.slice(0, 8)),
+    );
+  });
 });

@@ -14,7 +14,7 @@ import { kernels, shardLM } from './kernels.js';
 import { runTraining } from './loop.js';
 import { type ReSTConfig, validateReSTConfig } from './rest-config.js';
 import { pairSource } from './sft.js';
-import { Generator, LocalGenerator } from './generator.js';
+import { Generator, LocalGenerator, cutAtStop } from './generator.js';
 
 export { type ReSTConfig, type ReSTOptions, defaultReSTConfig, validateReSTConfig } from './rest-config.js';
 
@@ -34,6 +34,12 @@ interface Sample {
   reward: number;
 }
 
+/**
+ * M samples of each prompt, scored as evaluation judges them: cut at the stop strings. The
+ * fine-tuning target is what was sampled up to there: the local engine's ids (ending with the token
+ * that completed a stop text, or end-of-text), or a remote generator's text encoded again, with
+ * end-of-text where the sample ended by itself.
+ */
 async function grow(
   gen: Generator,
   tok: Tokenizer,
@@ -45,16 +51,18 @@ async function grow(
 ): Promise<Sample[]> {
   const results = await gen.generate(
     prompts.map((prompt) => ({ prompt, n: M })),
-    { maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, seed },
+    { maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, stop: cfg.stop, seed },
   );
   const out: Omit<Sample, 'reward'>[] = results.flatMap((r) =>
-    r.completions.map((c) => ({
-      prompt: r.prompt,
-      text: c.text,
-      // The fine-tuning target ends with <|endoftext|> only where the sample stopped by itself; a
-      // remote generator sends text only, which is tokenized here.
-      completion: c.tokenIds ?? [...tok.encode(c.text), ...(c.finishReason === 'stop' ? [tok.eosId] : [])],
-    })),
+    r.completions.map((c) => {
+      const text = cutAtStop(c.text, cfg.stop);
+      const ended = c.finishReason === 'stop' || text !== c.text.trimEnd();
+      return {
+        prompt: r.prompt,
+        text,
+        completion: c.tokenIds ?? [...tok.encode(text), ...(ended ? [tok.eosId] : [])],
+      };
+    }),
   );
   const scores = await scoreWith(
     reward,
