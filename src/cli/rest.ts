@@ -7,7 +7,7 @@ import { probeRewardServer } from '../remote/reward-client.js';
 import { restOptions } from '../train/rest-config.js';
 import { trainReST } from '../train/rest.js';
 import { intArg } from './args.js';
-import { loadPolicy, loadPrompts } from './inputs.js';
+import { loadDemonstrations, loadPolicy, loadPrompts } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
@@ -26,6 +26,10 @@ export function registerReST(train: Command): void {
     .requiredOption(
       '--out <dir>',
       'checkpoint directory (the improved policy, metrics.jsonl, rest.jsonl, summary.json)',
+    )
+    .option(
+      '--demonstrations <file>',
+      'JSONL {"prompt","completion"} (e.g. the SFT data) added to every Grow\'s samples, scored and kept by the same thresholds',
     );
   addOptions(cmd, restOptions);
   addGeneratorOptions(cmd)
@@ -39,6 +43,7 @@ export function registerReST(train: Command): void {
       const cfg = { ...readOptions(restOptions, o), outDir: o.out as string };
       const ck = loadPolicy(o.init);
       const prompts = loadPrompts(o.prompts);
+      const demonstrations = o.demonstrations ? loadDemonstrations(o.demonstrations) : undefined;
       // Grow's samples are kept in OUT/generations.jsonl, so a run started again asks only for what is missing.
       const remote = remoteGeneratorFrom(o, {
         batchSize: o.generatorBatch,
@@ -52,7 +57,7 @@ export function registerReST(train: Command): void {
         loadRewardFn(o.reward),
         cfg,
         (m) => process.stderr.write(m + '\n'),
-        remote ?? undefined,
+        { generator: remote ?? undefined, demonstrations },
       );
       process.stdout.write(
         `rest: mean reward ${r.meanReward.map((x) => x.toFixed(3)).join(' → ')} (start, then after each Grow); policy in ${o.out}\n`,

@@ -166,7 +166,7 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
         seed: cfg.seed,
       },
       log,
-      grower,
+      { generator: grower },
     );
     return { meanReward: r.meanReward };
   });

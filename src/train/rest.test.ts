@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCheckpoint } from '../model/checkpoint.js';
+import { completionLogProbs } from '../model/logprobs.js';
 import { countA, letterPolicy } from './test-fixtures.js';
 import { defaultReSTConfig, percentile, trainReST, validateReSTConfig } from './rest.js';
 
@@ -116,5 +117,55 @@ describe('ReST', () => {
       scored.some((c) => c.length < 2 * 8 - 2),
       JSON.stringify(scored.slice(0, 8)),
     );
+  });
+
+  it("keeps the original data in each Grow's set: scored, filtered by the same thresholds, and learned", async () => {
+    const { model: policy, tok } = letterPolicy();
+    const prompts = [' a', ' b', ' d e'];
+    // The policy writes letters a–e only: " z z" scores above every sample, " y y" below.
+    const reward = (items: { completion: string }[]) =>
+      items.map((it) => {
+        const n = (c: string) => (it.completion.match(new RegExp(c, 'g')) ?? []).length;
+        return n('a') + 10 * n('z') - 10 * n('y');
+      });
+    const demonstrations = [
+      ...prompts.map((prompt) => ({ prompt, completion: ' z z' })),
+      { prompt: ' c', completion: ' y y' },
+    ];
+    const logProbOfZ = () =>
+      completionLogProbs(
+        policy,
+        prompts.map((p) => ({ prompt: tok.encode(p), completion: tok.encode(' z z') })),
+        tok.eosId,
+      ).reduce((a, lp) => a + lp.reduce((x, y) => x + y, 0), 0) / prompts.length;
+    const before = logProbOfZ();
+    const r = await trainReST(
+      policy,
+      tok,
+      prompts,
+      reward,
+      {
+        ...defaultReSTConfig,
+        outDir: mkdtempSync(join(tmpdir(), 'rlhf-rest-demos-')),
+        grows: 2,
+        percentiles: [50, 80],
+        samplesPerPrompt: 8,
+        epochsPerImprove: 2,
+        maxNewTokens: 6,
+        lr: 2e-3,
+        contextLength: 16,
+        quiet: true,
+      },
+      () => {},
+      { demonstrations },
+    );
+    // Every Improve step of every Grow keeps the three " z z" and drops " y y".
+    assert.deepEqual(
+      r.improves.map((s) => s.keptDemonstrations),
+      [3, 3, 3, 3],
+    );
+    assert.ok(r.improves.every((s) => s.kept > 3));
+    const after = logProbOfZ();
+    assert.ok(after > before + 2, `log π(" z z") ${before.toFixed(2)} → ${after.toFixed(2)}`);
   });
 });

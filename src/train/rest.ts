@@ -1,13 +1,15 @@
 // ReST (Gulcehre et al., 2023): Grow — sample M completions per prompt from the current policy and
 // score them; Improve — keep the samples at or above a rising reward threshold (a percentile of
 // this Grow's scores) and fine-tune on them (behaviour cloning); repeat Improve with higher
-// thresholds, then Grow again from the improved policy. Grow may run on a remote generator.
+// thresholds, then Grow again from the improved policy. Grow may run on a remote generator. The
+// original data (demonstrations) may join every Grow's set, as in the paper.
 
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GPT } from '../model/gpt.js';
 import { shardCount, runSharded } from '../model/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
+import type { PromptCompletion } from '../data/text.js';
 import { RewardFn, scoreWith } from '../judge/reward-fn.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { kernels, shardLM } from './kernels.js';
@@ -32,6 +34,8 @@ interface Sample {
   completion: number[];
   text: string;
   reward: number;
+  /** One of the original demonstrations, not a sample of the policy. */
+  demonstration?: boolean;
 }
 
 /**
@@ -71,6 +75,31 @@ async function grow(
   return out.map((s, i) => ({ ...s, reward: scores[i] }));
 }
 
+/** The original data, tokenized as SFT does (completion + end-of-text) and scored as written. */
+async function scoreDemonstrations(demos: PromptCompletion[], tok: Tokenizer, reward: RewardFn): Promise<Sample[]> {
+  if (demos.length === 0) return [];
+  const scores = await scoreWith(reward, demos);
+  return demos.map((d, i) => ({
+    prompt: d.prompt,
+    text: d.completion,
+    completion: [...tok.encode(d.completion), tok.eosId],
+    reward: scores[i],
+    demonstration: true,
+  }));
+}
+
+/** What ReST takes besides its prompts, reward and configuration. */
+export interface ReSTInputs {
+  /** Samples Grow (default: the built-in engine on the policy). */
+  generator?: Generator;
+  /**
+   * The original data (e.g. the SFT demonstrations), added to every Grow's samples as Gulcehre et
+   * al. keep it in each Grow's set: scored by the same reward and kept by the same thresholds (the
+   * percentiles of the policy's samples).
+   */
+  demonstrations?: PromptCompletion[];
+}
+
 export interface ReSTResult {
   /** Mean reward of one sample per prompt from the starting policy, and after each Grow's Improve steps. */
   meanReward: number[];
@@ -79,14 +108,17 @@ export interface ReSTResult {
     improve: number;
     percentile: number;
     threshold: number;
+    /** Kept for fine-tuning: samples and demonstrations. */
     kept: number;
+    /** Of those, demonstrations. */
+    keptDemonstrations: number;
     keptMeanReward: number;
     loss: number;
   }[];
 }
 
 /**
- * Runs ReST. Grow samples with `generator` (default: the built-in engine on the policy); the
+ * Runs ReST. Grow samples with `inputs.generator` (default: the built-in engine on the policy); the
  * evaluation of the mean reward always samples the policy here. A remote generator gets the
  * policy's weights before each Grow (syncPolicy); one that cannot take them may serve only a
  * single Grow, whose policy is the starting one.
@@ -98,14 +130,14 @@ export async function trainReST(
   reward: RewardFn,
   cfg: ReSTConfig,
   log: (m: string) => void,
-  generator?: Generator,
+  inputs: ReSTInputs = {},
 ): Promise<ReSTResult> {
   validateReSTConfig(cfg);
   if (prompts.length === 0) throw new Error('ReST needs prompts');
   mkdirSync(cfg.outDir, { recursive: true });
   const contextLength = cfg.contextLength ?? policy.config.nPositions;
   const local = new LocalGenerator(policy, tok, { batchSize: 64 });
-  const grower: Generator = generator ?? local;
+  const grower: Generator = inputs.generator ?? local;
   const syncGrower = async (gi: number) => {
     if (!grower.syncPolicy) return;
     if (await grower.syncPolicy(policy)) return;
@@ -129,6 +161,11 @@ export async function trainReST(
   log(`rest: starting policy's mean reward ${result.meanReward[0].toFixed(4)} over ${prompts.length} prompts`);
   const replica = { models: { policy }, heads: {} };
   writeFileSync(join(cfg.outDir, 'rest.jsonl'), JSON.stringify({ grow: 0, mean_reward: result.meanReward[0] }) + '\n');
+  const demos = await scoreDemonstrations(inputs.demonstrations ?? [], tok, reward);
+  if (demos.length)
+    log(
+      `rest: ${demos.length} demonstrations join every Grow's samples (mean reward ${(demos.reduce((a, d) => a + d.reward, 0) / demos.length).toFixed(4)})`,
+    );
   let first = true;
   for (let gi = 0; gi < cfg.grows; gi++) {
     if (gi > 0) await syncGrower(gi);
@@ -139,7 +176,8 @@ export async function trainReST(
     );
     for (let k = 0; k < cfg.percentiles.length; k++) {
       const threshold = percentile(rewards, cfg.percentiles[k]);
-      const kept = data.filter((d) => d.reward >= threshold);
+      const kept = [...data, ...demos].filter((d) => d.reward >= threshold);
+      const keptDemonstrations = kept.filter((d) => d.demonstration).length;
       // Reward-weighted: weights grow linearly with the reward above the threshold; the floor δ keeps
       // the sample at the threshold in the set (a tenth of the best one's excess, or 1e-3).
       const floor = Math.max(1e-3, 0.1 * (Math.max(...kept.map((d) => d.reward)) - threshold));
@@ -182,11 +220,12 @@ export async function trainReST(
         percentile: cfg.percentiles[k],
         threshold,
         kept: kept.length,
+        keptDemonstrations,
         keptMeanReward,
         loss: summary.finalLoss,
       });
       log(
-        `rest: grow ${gi + 1} improve ${k + 1}: threshold ${threshold.toFixed(4)} (p${cfg.percentiles[k]}), ${kept.length} kept (mean reward ${keptMeanReward.toFixed(4)}), ${steps} steps, loss ${summary.finalLoss.toFixed(3)}`,
+        `rest: grow ${gi + 1} improve ${k + 1}: threshold ${threshold.toFixed(4)} (p${cfg.percentiles[k]}), ${kept.length} kept${demos.length ? ` (${keptDemonstrations} of them demonstrations)` : ''} (mean reward ${keptMeanReward.toFixed(4)}), ${steps} steps, loss ${summary.finalLoss.toFixed(3)}`,
       );
     }
     result.meanReward.push(await evalReward(cfg.seed + 777));
