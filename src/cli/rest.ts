@@ -28,6 +28,10 @@ export function registerReST(train: Command): void {
       'checkpoint directory (the improved policy, metrics.jsonl, rest.jsonl, summary.json)',
     )
     .option(
+      '--held-out <file>',
+      'JSONL {"prompt"} held out to stop early (instead of --held-out-fraction): an Improve step that does not raise their reward is undone, and its Grow Improves no further',
+    )
+    .option(
       '--demonstrations <file>',
       'JSONL {"prompt","completion"} (e.g. the SFT data) added to every Grow\'s samples, scored and kept by the same thresholds',
     );
@@ -41,9 +45,12 @@ export function registerReST(train: Command): void {
     )
     .action(async (o) => {
       const cfg = { ...readOptions(restOptions, o), outDir: o.out as string };
+      if (o.heldOut && cfg.heldOutFraction > 0)
+        throw new Error('give --held-out FILE or --held-out-fraction X, not both');
       const ck = loadPolicy(o.init);
       const prompts = loadPrompts(o.prompts);
       const demonstrations = o.demonstrations ? loadDemonstrations(o.demonstrations) : undefined;
+      const heldOut = o.heldOut ? loadPrompts(o.heldOut) : undefined;
       // Grow's samples are kept in OUT/generations.jsonl, so a run started again asks only for what is missing.
       const remote = remoteGeneratorFrom(o, {
         batchSize: o.generatorBatch,
@@ -57,7 +64,7 @@ export function registerReST(train: Command): void {
         loadRewardFn(o.reward),
         cfg,
         (m) => process.stderr.write(m + '\n'),
-        { generator: remote ?? undefined, demonstrations },
+        { generator: remote ?? undefined, demonstrations, heldOut },
       );
       process.stdout.write(
         `rest: mean reward ${r.meanReward.map((x) => x.toFixed(3)).join(' → ')} (start, then after each Grow); policy in ${o.out}\n`,

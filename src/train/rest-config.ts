@@ -32,6 +32,14 @@ export const restOptions = mergeOptions(
         default: 1,
         above: 0,
       },
+      heldOutFraction: {
+        type: 'number',
+        flag: '--held-out-fraction',
+        help: 'prompts held out (by prompt hash) to stop early: an Improve step that does not raise their reward is undone, and its Grow Improves no further (0 = none)',
+        default: 0,
+        min: 0,
+        below: 1,
+      },
       rewardWeighted: {
         type: 'boolean',
         flag: '--reward-weighted',

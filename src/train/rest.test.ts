@@ -168,4 +168,74 @@ describe('ReST', () => {
     const after = logProbOfZ();
     assert.ok(after > before + 2, `log π(" z z") ${before.toFixed(2)} → ${after.toFixed(2)}`);
   });
+
+  describe('stops Improving when the reward on held-out prompts stops rising', () => {
+    const prompts = [' a', ' b', ' c d', ' b c'];
+    const heldOut = [' e', ' d', ' e a', ' c', ' a b', ' d d', ' c e', ' b b', ' e e', ' a c d'];
+    const settings = {
+      ...defaultReSTConfig,
+      grows: 1,
+      samplesPerPrompt: 16,
+      epochsPerImprove: 3,
+      maxNewTokens: 8,
+      lr: 2e-3,
+      contextLength: 20,
+      quiet: true,
+    };
+    const params = (m: { params: { data: Float32Array }[] }) => m.params.map((p) => Array.from(p.data));
+
+    it("undoes a step that lowers it, on disk too, and skips the Grow's remaining Improve steps", async () => {
+      const { model: policy, tok } = letterPolicy();
+      const start = params(policy);
+      // More "a" is better on the Grow prompts and worse on the held-out ones.
+      const reward = (items: { prompt: string; completion: string }[]) =>
+        countA(items).map((n, i) => (heldOut.includes(items[i].prompt) ? -n : n));
+      const outDir = mkdtempSync(join(tmpdir(), 'rlhf-rest-early-'));
+      const r = await trainReST(
+        policy,
+        tok,
+        prompts,
+        reward,
+        { ...settings, outDir, percentiles: [50, 80] },
+        () => {},
+        {
+          heldOut,
+        },
+      );
+      assert.equal(r.improves.length, 1, JSON.stringify(r.improves));
+      assert.equal(r.improves[0].undone, true);
+      assert.deepEqual(params(policy), start);
+      assert.deepEqual(params(loadCheckpoint(outDir).model), start);
+    });
+
+    it('keeps a step that raises it', async () => {
+      const { model: policy, tok } = letterPolicy();
+      const start = params(policy);
+      const outDir = mkdtempSync(join(tmpdir(), 'rlhf-rest-early-'));
+      const r = await trainReST(policy, tok, prompts, countA, { ...settings, outDir, percentiles: [50] }, () => {}, {
+        heldOut,
+      });
+      assert.equal(r.improves[0].undone, false, JSON.stringify(r.improves));
+      assert.notDeepEqual(params(policy), start);
+      const lines = readFileSync(join(outDir, 'rest.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.ok(lines[1].held_out_reward > lines[0].held_out_reward, JSON.stringify(lines));
+    });
+
+    it("holds out a fraction of the prompts by hash, or takes a file's, not both", async () => {
+      const { model: policy, tok } = letterPolicy(1);
+      const outDir = mkdtempSync(join(tmpdir(), 'rlhf-rest-early-'));
+      const cfg = { ...settings, outDir, heldOutFraction: 0.5 };
+      await assert.rejects(
+        trainReST(policy, tok, prompts, countA, cfg, () => {}, { heldOut }),
+        /held-out prompts or heldOutFraction \(--held-out-fraction\), not both/,
+      );
+      await assert.rejects(
+        trainReST(policy, tok, [' a'], countA, cfg, () => {}),
+        /heldOutFraction \(--held-out-fraction\) 0.5 of 1 prompts leaves/,
+      );
+    });
+  });
 });

@@ -10,6 +10,7 @@ import { GPT } from '../model/gpt.js';
 import { shardCount, runSharded } from '../model/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import type { PromptCompletion } from '../data/text.js';
+import { splitByKey } from '../data/split.js';
 import { RewardFn, scoreWith } from '../judge/reward-fn.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { kernels, shardLM } from './kernels.js';
@@ -98,6 +99,11 @@ export interface ReSTInputs {
    * percentiles of the policy's samples).
    */
   demonstrations?: PromptCompletion[];
+  /**
+   * Held-out prompts (instead of heldOutFraction): after each Improve step, the mean reward of one
+   * sample of each (fixed seed) must rise, or the step is undone and the Grow Improves no further.
+   */
+  heldOut?: string[];
 }
 
 export interface ReSTResult {
@@ -114,7 +120,26 @@ export interface ReSTResult {
     keptDemonstrations: number;
     keptMeanReward: number;
     loss: number;
+    /** With held-out prompts: their mean reward after this step, and whether the step was undone for not raising it. */
+    heldOutReward?: number;
+    undone?: boolean;
   }[];
+}
+
+/** The prompts Grow samples, and the held-out ones (a file's, or heldOutFraction of the prompts by hash). */
+function heldOutSplit(prompts: string[], cfg: ReSTConfig, given?: string[]): { train: string[]; heldOut: string[] } {
+  if (prompts.length === 0) throw new Error('ReST needs prompts');
+  if (given?.length && cfg.heldOutFraction > 0)
+    throw new Error(
+      `give held-out prompts or heldOutFraction (--held-out-fraction), not both: got ${given.length} prompts and ${cfg.heldOutFraction}`,
+    );
+  if (cfg.heldOutFraction === 0) return { train: prompts, heldOut: given ?? [] };
+  const s = splitByKey(prompts, (p) => p, cfg.heldOutFraction);
+  if (s.train.length === 0 || s.eval.length === 0)
+    throw new Error(
+      `heldOutFraction (--held-out-fraction) ${cfg.heldOutFraction} of ${prompts.length} prompts leaves ${s.train.length} to Grow on and ${s.eval.length} held out; both need at least one`,
+    );
+  return { train: s.train, heldOut: s.eval };
 }
 
 /**
@@ -133,7 +158,7 @@ export async function trainReST(
   inputs: ReSTInputs = {},
 ): Promise<ReSTResult> {
   validateReSTConfig(cfg);
-  if (prompts.length === 0) throw new Error('ReST needs prompts');
+  const { train: growPrompts, heldOut } = heldOutSplit(prompts, cfg, inputs.heldOut);
   mkdirSync(cfg.outDir, { recursive: true });
   const contextLength = cfg.contextLength ?? policy.config.nPositions;
   const local = new LocalGenerator(policy, tok, { batchSize: 64 });
@@ -154,13 +179,28 @@ export async function trainReST(
   };
   await syncGrower(0);
   const evalReward = async (seed: number) => {
-    const s = await grow(local, tok, prompts, reward, cfg, seed, 1);
+    const s = await grow(local, tok, growPrompts, reward, cfg, seed, 1);
     return s.reduce((a, x) => a + x.reward, 0) / s.length;
   };
+  // The held-out reward: one sample of each held-out prompt, always with the same seed.
+  const heldOutReward = async () => {
+    const s = await grow(local, tok, heldOut, reward, cfg, cfg.seed + 555, 1);
+    return s.reduce((a, x) => a + x.reward, 0) / s.length;
+  };
+  let bestHeldOut = heldOut.length ? await heldOutReward() : NaN;
+  if (heldOut.length)
+    log(`rest: ${heldOut.length} held-out prompts; the starting policy's reward on them ${bestHeldOut.toFixed(4)}`);
   const result: ReSTResult = { meanReward: [await evalReward(cfg.seed + 777)], improves: [] };
-  log(`rest: starting policy's mean reward ${result.meanReward[0].toFixed(4)} over ${prompts.length} prompts`);
+  log(`rest: starting policy's mean reward ${result.meanReward[0].toFixed(4)} over ${growPrompts.length} prompts`);
   const replica = { models: { policy }, heads: {} };
-  writeFileSync(join(cfg.outDir, 'rest.jsonl'), JSON.stringify({ grow: 0, mean_reward: result.meanReward[0] }) + '\n');
+  writeFileSync(
+    join(cfg.outDir, 'rest.jsonl'),
+    JSON.stringify({
+      grow: 0,
+      mean_reward: result.meanReward[0],
+      ...(heldOut.length ? { held_out_reward: bestHeldOut } : {}),
+    }) + '\n',
+  );
   const demos = await scoreDemonstrations(inputs.demonstrations ?? [], tok, reward);
   if (demos.length)
     log(
@@ -169,7 +209,7 @@ export async function trainReST(
   let first = true;
   for (let gi = 0; gi < cfg.grows; gi++) {
     if (gi > 0) await syncGrower(gi);
-    const data = await grow(grower, tok, prompts, reward, cfg, cfg.seed + 1000 * (gi + 1), cfg.samplesPerPrompt);
+    const data = await grow(grower, tok, growPrompts, reward, cfg, cfg.seed + 1000 * (gi + 1), cfg.samplesPerPrompt);
     const rewards = data.map((d) => d.reward);
     log(
       `rest: grow ${gi + 1}: ${data.length} samples, mean reward ${(rewards.reduce((a, b) => a + b, 0) / rewards.length).toFixed(4)}`,
@@ -187,6 +227,7 @@ export async function trainReST(
         ...(cfg.rewardWeighted ? { weight: d.reward - threshold + floor } : {}),
       }));
       const source = pairSource(examples, contextLength, tok.eosId, cfg.seed + gi * 100 + k);
+      const before = heldOut.length ? policy.params.map((p) => Float32Array.from(p.data)) : [];
       const steps = Math.max(1, Math.ceil((cfg.epochsPerImprove * kept.length) / cfg.batchSize));
       const summary = runTraining(
         {
@@ -214,7 +255,7 @@ export async function trainReST(
       );
       first = false;
       const keptMeanReward = kept.reduce((a, d) => a + d.reward, 0) / kept.length;
-      result.improves.push({
+      const entry: ReSTResult['improves'][number] = {
         grow: gi + 1,
         improve: k + 1,
         percentile: cfg.percentiles[k],
@@ -223,16 +264,39 @@ export async function trainReST(
         keptDemonstrations,
         keptMeanReward,
         loss: summary.finalLoss,
-      });
+      };
+      result.improves.push(entry);
       log(
         `rest: grow ${gi + 1} improve ${k + 1}: threshold ${threshold.toFixed(4)} (p${cfg.percentiles[k]}), ${kept.length} kept${demos.length ? ` (${keptDemonstrations} of them demonstrations)` : ''} (mean reward ${keptMeanReward.toFixed(4)}), ${steps} steps, loss ${summary.finalLoss.toFixed(3)}`,
       );
+      if (heldOut.length) {
+        // Early stopping (Gulcehre et al.): keep Improving while the held-out reward rises; else keep
+        // the policy from before this step, on disk too, and go on to the next Grow.
+        entry.heldOutReward = await heldOutReward();
+        entry.undone = !(entry.heldOutReward > bestHeldOut);
+        log(
+          `rest: grow ${gi + 1} improve ${k + 1}: held-out reward ${entry.heldOutReward.toFixed(4)} (best so far ${bestHeldOut.toFixed(4)})${entry.undone ? '; undone, and this Grow Improves no further' : ''}`,
+        );
+        if (!entry.undone) bestHeldOut = entry.heldOutReward;
+        else {
+          policy.params.forEach((p, j) => p.data.set(before[j]));
+          saveCheckpoint(cfg.outDir, policy, {
+            tokenizer: tok,
+            meta: { kind: 'policy', trainer: 'rest', grow: gi + 1, improve: k },
+          });
+          break;
+        }
+      }
     }
     result.meanReward.push(await evalReward(cfg.seed + 777));
     log(`rest: after grow ${gi + 1}: mean reward ${result.meanReward[gi + 1].toFixed(4)}`);
     appendFileSync(
       join(cfg.outDir, 'rest.jsonl'),
-      JSON.stringify({ grow: gi + 1, mean_reward: result.meanReward[gi + 1] }) + '\n',
+      JSON.stringify({
+        grow: gi + 1,
+        mean_reward: result.meanReward[gi + 1],
+        ...(heldOut.length ? { held_out_reward: bestHeldOut } : {}),
+      }) + '\n',
     );
   }
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
