@@ -103,6 +103,22 @@ describe('declared options on the command line', () => {
       await rlhfError(['train', 'hindsight', ...need, '--positive', 'Good:', '--negative', 'Bad:,Good:']),
       /positive \(--positive\) and negative \(--negative\) both contain "Good:"/,
     );
+    const rest = [
+      'train',
+      'rest',
+      '--init',
+      'missing',
+      '--prompts',
+      'missing.jsonl',
+      '--reward',
+      'missing',
+      '--out',
+      'x',
+    ];
+    assert.match(
+      await rlhfError([...rest, '--held-out', 'missing.jsonl', '--held-out-fraction', '0.1']),
+      /give --held-out FILE or --held-out-fraction X, not both/,
+    );
     assert.match(
       await rlhfError(['sample', '--model', 'missing', '--prompt', 'x', '--best-of', '4']),
       /--best-of N and --reward DIR\|URL go together/,
