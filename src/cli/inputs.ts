@@ -4,6 +4,7 @@
 import { Comparison } from '../data/comparison.js';
 import { RecordIssue, formatIssue, readJsonl, stringField } from '../data/jsonl.js';
 import { FormatName, readComparisons } from '../data/read-comparisons.js';
+import type { PromptCompletion } from '../data/text.js';
 import { Checkpoint, loadCheckpoint } from '../model/checkpoint.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 
@@ -27,6 +28,18 @@ export function loadPrompts(path: string): string[] {
   const r = readJsonl(path, (obj) => stringField(obj, 'prompt'));
   reportIssues(path, r.issues, r.lines);
   if (r.records.length === 0) throw new Error(`${path}: no prompts; give JSONL records {"prompt": "…"}`);
+  return r.records;
+}
+
+/** Demonstrations from JSONL {"prompt": …, "completion": …}. */
+export function loadDemonstrations(path: string): PromptCompletion[] {
+  const r = readJsonl(path, (obj) => ({
+    prompt: stringField(obj, 'prompt'),
+    completion: stringField(obj, 'completion'),
+  }));
+  reportIssues(path, r.issues, r.lines);
+  if (r.records.length === 0)
+    throw new Error(`${path}: no demonstrations; give JSONL records {"prompt": "…", "completion": "…"}`);
   return r.records;
 }
 

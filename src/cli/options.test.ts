@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
-import { defineOptions, mergeOptions, withDefaults } from '../train/options.js';
+import {
+  defineOptions,
+  describeRange,
+  mergeOptions,
+  omitOptions,
+  pickOptions,
+  reviseOptions,
+  withDefaults,
+} from '../train/options.js';
 import { ppoOptions } from '../train/ppo-config.js';
 import { addOptions, readOptions } from './options.js';
 
@@ -106,5 +114,59 @@ describe('option declarations', () => {
     const a = demo.defaults();
     a.percentiles.push(99);
     assert.deepEqual(demo.defaults().percentiles, [50, 70]);
+  });
+
+  it('describe two-sided ranges as intervals, open where the bound is excluded', () => {
+    const n = (o: object) => describeRange({ type: 'number', flag: '--x', help: '', default: 0.5, ...o });
+    assert.equal(n({ min: 0, below: 1 }), 'in [0, 1)');
+    assert.equal(n({ above: 0, max: 1 }), 'in (0, 1]');
+    assert.equal(n({ min: 0, max: 1 }), 'in [0, 1]');
+    assert.equal(n({ below: 1 }), '< 1');
+    assert.equal(n({ above: 0 }), '> 0');
+  });
+
+  it('read texts: one text, and lists split at commas ("\\," keeps one), refusing empty ones', () => {
+    const t = defineOptions({
+      sep: { type: 'string', flag: '--sep', help: 'separator', default: ' ' },
+      phrases: { type: 'strings', flag: '--phrase', help: 'phrases', default: ['a', 'b'], min: 1, commas: true },
+    });
+    const run = (argv: string[]): ReturnType<typeof t.defaults> | string => {
+      let out: ReturnType<typeof t.defaults> | string = '';
+      const cmd = new Command('t').exitOverride().configureOutput({ writeErr: (s) => (out = s), writeOut: () => {} });
+      addOptions(cmd, t).action((o) => {
+        out = readOptions(t, o);
+      });
+      try {
+        cmd.parse(argv, { from: 'user' });
+      } catch (e) {
+        if (out === '') out = (e as Error).message;
+      }
+      return out;
+    };
+    assert.deepEqual(run([]), { sep: ' ', phrases: ['a', 'b'] });
+    assert.deepEqual(run(['--sep', '', '--phrase', 'x\\, y,z', '--phrase', 'w']), {
+      sep: '',
+      phrases: ['x, y', 'z', 'w'],
+    });
+    assert.match(String(run(['--phrase', 'x,,y'])), /--phrase.*non-empty/);
+    assert.throws(
+      () => t.validate({ sep: ' ', phrases: [] }),
+      /phrases \(--phrase\) must be a list of non-empty texts, at least 1/,
+    );
+    // The declaration's default list is not handed out to be changed.
+    const d = run([]);
+    assert.ok(typeof d !== 'string');
+    d.phrases.push('c');
+    assert.deepEqual(t.defaults().phrases, ['a', 'b']);
+  });
+
+  it('are revised, picked and omitted', () => {
+    const r = reviseOptions(demo, { steps: { min: 0, default: 0, help: 'steps (0 = from epochs)' } });
+    assert.equal(r.defaults().steps, 0);
+    assert.equal(r.spec.steps.help, 'steps (0 = from epochs)');
+    assert.throws(() => reviseOptions(demo, { steps: { min: 20 } }), /declared default of steps/);
+    assert.deepEqual(Object.keys(pickOptions(demo, ['steps', 'loss']).spec), ['steps', 'loss']);
+    assert.ok(!('whiten' in omitOptions(demo, ['whiten']).spec));
+    assert.throws(() => pickOptions(demo, ['nope' as 'steps']), /no option "nope"/);
   });
 });

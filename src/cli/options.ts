@@ -11,6 +11,7 @@ const ARG: Record<OptionSpec['type'], string> = {
   boolean: '',
   choice: '<name>',
   numbers: '<list>',
+  string: '<text>',
   strings: '<text>',
 };
 
@@ -36,7 +37,8 @@ export function readOptions<S extends OptionsSpec>(
   const v = opts.defaults() as Record<string, unknown>;
   for (const key of keys) {
     const attr = toCommander(key, opts.spec[key]).attributeName();
-    if (parsed[attr] !== undefined) v[key] = parsed[attr];
+    // A copy: commander hands out the declaration's own default arrays.
+    if (parsed[attr] !== undefined) v[key] = structuredClone(parsed[attr]);
   }
   opts.validate(v as ValuesOf<S>);
   return v as ValuesOf<S>;
@@ -56,7 +58,7 @@ function toCommander(key: string, o: OptionSpec): Option {
   const opt = new Option(`${o.flag} ${ARG[o.type]}`, help);
   const check = (value: unknown) => {
     const msg = checkOption(key, o, value);
-    if (msg) throw new InvalidArgumentError(msg.replace(/^\S+ \(\S+\) /, ''));
+    if (msg) throw new InvalidArgumentError(msg.replace(/^\S+ \([^)]*\) /, ''));
     return value;
   };
   switch (o.type) {
@@ -73,9 +75,23 @@ function toCommander(key: string, o: OptionSpec): Option {
       opt.argParser((s: string) => check(s.split(',').map((x) => (x.trim() === '' ? Number.NaN : Number(x)))));
       break;
     case 'strings':
-      opt.argParser((s: string, prev: string[] | undefined) => [...(prev === o.default ? [] : (prev ?? [])), s]);
+      opt.argParser((s: string, prev: string[] | undefined) => {
+        // NOTE: commander passes the default as `prev` on first use; the first use replaces it.
+        const before = prev === o.default ? [] : (prev ?? []);
+        const items = o.commas ? s.split(/(?<!\\),/).map((x) => x.replace(/\\,/g, ',').trim()) : [s];
+        if (items.some((x) => x === ''))
+          throw new InvalidArgumentError(`must be non-empty texts, got ${JSON.stringify(s)}`);
+        return [...before, ...items];
+      });
       break;
   }
-  const shown = o.type === 'numbers' ? o.default.join(',') : o.type === 'strings' ? undefined : String(o.default);
+  const shown =
+    o.type === 'numbers'
+      ? o.default.join(',')
+      : o.type === 'strings'
+        ? o.default.map((x) => JSON.stringify(x)).join(', ')
+        : o.type === 'string'
+          ? JSON.stringify(o.default)
+          : String(o.default);
   return o.type === 'strings' && o.default.length === 0 ? opt : opt.default(o.default, shown);
 }

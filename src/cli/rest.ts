@@ -1,16 +1,17 @@
 // `rlhf train rest`: Reinforced Self-Training against a reward model.
 
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { join } from 'node:path';
 import { isRewardUrl } from '../judge/reward-fn.js';
 import { loadRewardFn, probeRewardServer } from '../remote/reward-client.js';
-import { defaultReSTConfig, trainReST } from '../train/rest.js';
-import { floatArg, intArg } from './args.js';
-import { loadPolicy, loadPrompts } from './inputs.js';
+import { restOptions } from '../train/rest-config.js';
+import { trainReST } from '../train/rest.js';
+import { intArg } from './args.js';
+import { loadDemonstrations, loadPolicy, loadPrompts } from './inputs.js';
+import { addOptions, readOptions } from './options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
 export function registerReST(train: Command): void {
-  const d = defaultReSTConfig;
   const cmd = train
     .command('rest')
     .description(
@@ -26,26 +27,15 @@ export function registerReST(train: Command): void {
       '--out <dir>',
       'checkpoint directory (the improved policy, metrics.jsonl, rest.jsonl, summary.json)',
     )
-    .option('--grows <n>', 'Grow rounds', intArg(1), d.grows)
     .option(
-      '--percentiles <list>',
-      'rising reward percentiles of the Improve steps of each Grow',
-      d.percentiles.join(','),
+      '--held-out <file>',
+      'JSONL {"prompt"} held out to stop early (instead of --held-out-fraction): an Improve step that does not raise their reward is undone, and its Grow Improves no further',
     )
-    .option('--samples <n>', 'completions sampled per prompt at each Grow', intArg(1), d.samplesPerPrompt)
     .option(
-      '--epochs-per-improve <x>',
-      'passes over the kept samples at each Improve step',
-      floatArg(0.001),
-      d.epochsPerImprove,
-    )
-    .option('--batch-size <n>', 'sequences per fine-tuning step', intArg(1), d.batchSize)
-    .option('--lr <x>', 'learning rate of the fine-tuning', floatArg(0), d.lr)
-    .option('--max-new-tokens <n>', 'longest sampled completion', intArg(1), d.maxNewTokens)
-    .option('--temperature <x>', 'sampling temperature at Grow', floatArg(0), d.temperature)
-    .option('--reward-weighted', "weight each kept sample's loss by its reward above the threshold", false)
-    .option('--seed <n>', 'random seed', intArg(0), d.seed)
-    .option('--quiet', 'no progress output', false);
+      '--demonstrations <file>',
+      'JSONL {"prompt","completion"} (e.g. the SFT data) added to every Grow\'s samples, scored and kept by the same thresholds',
+    );
+  addOptions(cmd, restOptions);
   addGeneratorOptions(cmd)
     .option(
       '--generator-batch <n>',
@@ -54,11 +44,13 @@ export function registerReST(train: Command): void {
       64,
     )
     .action(async (o) => {
-      const percentiles = String(o.percentiles)
-        .split(',')
-        .map((s) => floatArg(0, 99.999)(s.trim()));
+      const cfg = { ...readOptions(restOptions, o), outDir: o.out as string };
+      if (o.heldOut && cfg.heldOutFraction > 0)
+        throw new Error('give --held-out FILE or --held-out-fraction X, not both');
       const ck = loadPolicy(o.init);
       const prompts = loadPrompts(o.prompts);
+      const demonstrations = o.demonstrations ? loadDemonstrations(o.demonstrations) : undefined;
+      const heldOut = o.heldOut ? loadPrompts(o.heldOut) : undefined;
       // Grow's samples are kept in OUT/generations.jsonl, so a run started again asks only for what is missing.
       const remote = remoteGeneratorFrom(o, {
         batchSize: o.generatorBatch,
@@ -70,24 +62,9 @@ export function registerReST(train: Command): void {
         ck.tokenizer,
         prompts,
         loadRewardFn(o.reward),
-        {
-          ...d,
-          outDir: o.out,
-          grows: o.grows,
-          percentiles,
-          samplesPerPrompt: o.samples,
-          epochsPerImprove: o.epochsPerImprove,
-          batchSize: o.batchSize,
-          lr: o.lr,
-          maxNewTokens: o.maxNewTokens,
-          temperature: o.temperature,
-          seed: o.seed,
-          contextLength: ck.model.config.nPositions,
-          rewardWeighted: o.rewardWeighted,
-          quiet: o.quiet,
-        },
+        cfg,
         (m) => process.stderr.write(m + '\n'),
-        remote ?? undefined,
+        { generator: remote ?? undefined, demonstrations, heldOut },
       );
       process.stdout.write(
         `rest: mean reward ${r.meanReward.map((x) => x.toFixed(3)).join(' → ')} (start, then after each Grow); policy in ${o.out}\n`,

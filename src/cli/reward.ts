@@ -7,17 +7,16 @@ import { formatIssue } from '../data/jsonl.js';
 import { PRESETS } from '../model/config.js';
 import { RewardModel } from '../model/reward-model.js';
 import { scoreRewards } from '../runtime/reward.js';
-import { defaultRewardConfig } from '../train/reward-config.js';
+import { rewardOptions } from '../train/reward-config.js';
 import { readCandidates } from '../data/candidates.js';
 import { curveTable, defaultSizes, rewardCurve } from '../train/curve.js';
 import { loadEnsemble, rankCandidates, toLabelingTask, trainEnsemble } from '../train/ensemble.js';
 import { splitComparisons, trainRewardModel } from '../train/reward.js';
-import { choiceArg, floatArg, intArg } from './args.js';
-import { addOptimOptions } from './optim-options.js';
+import { choiceArg, intArg } from './args.js';
 import { loadComparisons } from './inputs.js';
+import { addOptions, readOptions } from './options.js';
 
 export function registerRewardTraining(train: Command): void {
-  const d = defaultRewardConfig;
   const cmd = train
     .command('reward')
     .description(
@@ -32,64 +31,17 @@ export function registerRewardTraining(train: Command): void {
     .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES))
     .option('--init <dir>', 'start from a checkpoint (pretrained/SFT policy or reward model) instead of a new model')
     .option(
-      '--preset <name>',
-      `size of a new model: ${Object.keys(PRESETS).join(', ')}`,
-      choiceArg(Object.keys(PRESETS)),
-      d.preset,
-    )
-    .option('--vocab-size <n>', 'vocabulary of a newly trained tokenizer', intArg(258), d.vocabSize)
-    .option(
-      '--context <n>',
-      'longest scored sequence in tokens (prompts are cut from the start)',
-      intArg(4),
-      d.contextLength,
-    )
-    .option('--epochs <x>', 'passes over the training comparisons (when --steps is 0)', floatArg(0.001), d.epochs)
-    .option('--center <x>', 'reward-centering coefficient', floatArg(0), d.centering)
-    .option('--use-margin', "subtract each record's margin (or confidence) inside the sigmoid", false)
-    .option('--eval-fraction <x>', 'held out by prompt hash when no --eval is given', floatArg(0, 0.99), d.evalFraction)
-    .option(
-      '--eval-limit <n>',
-      'eval comparisons scored at each periodic evaluation (all at the end)',
-      intArg(1),
-      d.evalLimit,
-    )
-    .option(
       '--ensemble <k>',
       'train k members (seeds seed…seed+k−1) into OUT/member-i, with OUT/ensemble.json',
       intArg(2),
     )
     .option('--bootstrap', 'with --ensemble: each member trains on a bootstrap resample of the comparisons', false);
-  addOptimOptions(cmd, { steps: 0, lr: d.lr, warmupSteps: d.warmupSteps, batchSize: d.batchSize });
-  cmd.action((o) => {
+  addOptions(cmd, rewardOptions).action((o) => {
+    const cfg = { ...readOptions(rewardOptions, o), outDir: o.out as string, init: o.init as string | undefined };
     const all = loadComparisons(o.train, o.format);
     const { train, eval: ev } = o.eval
       ? { train: all, eval: loadComparisons(o.eval, o.format) }
-      : splitComparisons(all, o.evalFraction);
-    const cfg = {
-      ...d,
-      outDir: o.out,
-      init: o.init,
-      preset: o.preset,
-      vocabSize: o.vocabSize,
-      contextLength: o.context,
-      batchSize: o.batchSize,
-      epochs: o.epochs,
-      steps: o.steps,
-      lr: o.lr,
-      warmupSteps: o.warmup,
-      weightDecay: o.weightDecay,
-      gradClip: o.gradClip,
-      evalEvery: o.evalEvery,
-      saveEvery: o.saveEvery,
-      centering: o.center,
-      useMargin: o.useMargin,
-      evalFraction: o.evalFraction,
-      evalLimit: o.evalLimit,
-      seed: o.seed,
-      resume: o.resume,
-      quiet: o.quiet,
-    };
+      : splitComparisons(all, cfg.evalFraction);
     const pct = (x?: number) => (x === undefined || Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
     if (o.ensemble) {
       const m = trainEnsemble(train, ev, cfg, o.ensemble, o.bootstrap, (msg) => process.stderr.write(msg + '\n'));
@@ -167,10 +119,12 @@ export function registerSelectPairs(program: Command): void {
     });
 }
 
+/** The reward trainer's options `rlhf curve reward` takes: each run's data, model and optimizer. */
+const CURVE_KEYS = ['vocabSize', 'contextLength', 'epochs', 'batchSize', 'lr', 'evalFraction', 'seed'] as const;
+
 export function registerCurve(program: Command): void {
   const curve = program.command('curve').description('scaling curves');
-  const d = defaultRewardConfig;
-  curve
+  const cmd = curve
     .command('reward')
     .description(
       'reward-model eval accuracy against training-set size (and model size): curve.md, curve.jsonl, curve.svg',
@@ -180,50 +134,28 @@ export function registerCurve(program: Command): void {
     .requiredOption('--out <dir>', 'output directory (one run per point under runs/)')
     .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES))
     .option('--sizes <list>', 'comma-separated training-set sizes (default: 1/8, 1/4, 1/2 and all of the training set)')
-    .option('--presets <list>', `comma-separated model sizes from ${Object.keys(PRESETS).join(', ')}`, 'tiny,mini')
-    .option('--vocab-size <n>', "vocabulary of each run's tokenizer", intArg(258), d.vocabSize)
-    .option('--context <n>', 'longest scored sequence in tokens', intArg(4), d.contextLength)
-    .option('--epochs <x>', 'passes over each subset', floatArg(0.001), d.epochs)
-    .option('--batch-size <n>', 'comparisons per step', intArg(1), d.batchSize)
-    .option('--lr <x>', 'peak learning rate', floatArg(0), d.lr)
-    .option('--eval-fraction <x>', 'held out by prompt hash when no --eval is given', floatArg(0, 0.99), d.evalFraction)
-    .option('--seed <n>', 'random seed', intArg(0), 0)
-    .action(async (o) => {
-      const all = loadComparisons(o.train, o.format);
-      const { train, eval: ev } = o.eval
-        ? { train: all, eval: loadComparisons(o.eval, o.format) }
-        : splitComparisons(all, o.evalFraction);
-      const presets = String(o.presets)
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      for (const p of presets)
-        if (!PRESETS[p])
-          throw new Error(`--presets: unknown model size "${p}"; choose from ${Object.keys(PRESETS).join(', ')}`);
-      const sizes = o.sizes
-        ? String(o.sizes)
-            .split(',')
-            .map((s) => intArg(1)(s.trim()))
-        : defaultSizes(train.length);
-      const points = await rewardCurve(
-        train,
-        ev,
-        {
-          ...d,
-          outDir: o.out,
-          vocabSize: o.vocabSize,
-          contextLength: o.context,
-          epochs: o.epochs,
-          batchSize: o.batchSize,
-          lr: o.lr,
-          evalEvery: 0,
-          seed: o.seed,
-          quiet: true,
-        },
-        presets,
-        sizes,
-        (m) => process.stderr.write(m + '\n'),
-      );
-      process.stdout.write(curveTable(points));
-    });
+    .option('--presets <list>', `comma-separated model sizes from ${Object.keys(PRESETS).join(', ')}`, 'tiny,mini');
+  addOptions(cmd, rewardOptions, [...CURVE_KEYS]).action(async (o) => {
+    const cfg = { ...readOptions(rewardOptions, o, [...CURVE_KEYS]), outDir: o.out as string };
+    const all = loadComparisons(o.train, o.format);
+    const { train, eval: ev } = o.eval
+      ? { train: all, eval: loadComparisons(o.eval, o.format) }
+      : splitComparisons(all, cfg.evalFraction);
+    const presets = String(o.presets)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const p of presets)
+      if (!PRESETS[p])
+        throw new Error(`--presets: unknown model size "${p}"; choose from ${Object.keys(PRESETS).join(', ')}`);
+    const sizes = o.sizes
+      ? String(o.sizes)
+          .split(',')
+          .map((s) => intArg(1)(s.trim()))
+      : defaultSizes(train.length);
+    const points = await rewardCurve(train, ev, { ...cfg, evalEvery: 0, quiet: true }, presets, sizes, (m) =>
+      process.stderr.write(m + '\n'),
+    );
+    process.stdout.write(curveTable(points));
+  });
 }

@@ -6,8 +6,10 @@ import { isRewardUrl } from '../judge/reward-fn.js';
 import { loadRewardFn, probeRewardServer } from '../remote/reward-client.js';
 import { bestOfN, bestOfNKL } from '../train/best-of-n.js';
 import { GenerationOptions, Generator, LocalGenerator } from '../train/generator.js';
-import { collect, floatArg, intArg } from './args.js';
+import { sampleOptions } from '../train/sampling-options.js';
+import { collect } from './args.js';
 import { loadPolicy, loadPrompts } from './inputs.js';
+import { addOptions, readOptions } from './options.js';
 import { addGeneratorOptions, progressLine, remoteGeneratorFrom } from './serve-model.js';
 
 export interface SampleRecord {
@@ -28,63 +30,49 @@ export function registerSample(program: Command): void {
     )
     .option('--prompt <text>', 'a prompt (repeatable)', collect, [])
     .option('--prompts <file>', 'JSONL file of {"prompt": …} records')
-    .option('-n, --num-samples <n>', 'samples per prompt', intArg(1), 1)
-    .option('--max-new-tokens <n>', 'most tokens to generate', intArg(1), 64)
-    .option('--temperature <x>', 'softmax temperature (0 = greedy)', floatArg(0), 1)
-    .option('--top-k <n>', 'sample from the k most likely tokens (0 = all)', intArg(0), 0)
-    .option('--top-p <x>', 'nucleus sampling: smallest set with this probability', floatArg(0, 1), 1)
-    .option(
-      '--stop <text>',
-      'end a completion at this text, which is left out (repeatable); the end-of-text token always stops',
-      collect,
-      [],
-    )
-    .option('--batch-size <n>', 'sequences decoded together (with --generator: completions per request)', intArg(1), 16)
-    .option('--seed <n>', 'random seed', intArg(0), 0)
     .option(
       '--out <file>',
       'write JSONL records {prompt, completion, sample, finish_reason} here instead of printing text',
     )
     .option('--json', 'print JSONL records to stdout', false)
-    .option('--best-of <n>', 'sample n completions per prompt and keep the one --reward scores highest', intArg(1))
     .option(
       '--reward <dir|url>',
       'reward model directory (from `rlhf train reward`), or the URL of `rlhf serve-reward`, for --best-of',
     );
+  addOptions(cmd, sampleOptions);
   addGeneratorOptions(cmd).action(async (o) => {
-    if ((o.bestOf === undefined) !== (o.reward === undefined))
-      throw new Error('--best-of N and --reward DIR|URL go together');
-    if (o.topP <= 0) throw new Error('--top-p must be > 0');
+    const s = readOptions(sampleOptions, o);
+    if (s.bestOf > 0 !== (o.reward !== undefined)) throw new Error('--best-of N and --reward DIR|URL go together');
     if (!o.model && !o.generator)
       throw new Error('give --model DIR (sample here) or --generator URL (sample on a server)');
     const prompts: string[] = o.prompts ? [...o.prompt, ...loadPrompts(o.prompts)] : o.prompt;
     if (prompts.length === 0) throw new Error('give --prompt TEXT (repeatable) or --prompts FILE.jsonl');
     const remote = remoteGeneratorFrom(o, {
-      batchSize: o.batchSize,
+      batchSize: s.batchSize,
       cacheFile: o.out ? `${o.out}.cache.jsonl` : undefined,
     });
     let gen: Generator;
     if (remote) gen = remote;
     else {
       const ck = loadPolicy(o.model);
-      gen = new LocalGenerator(ck.model, ck.tokenizer, { batchSize: o.batchSize });
+      gen = new LocalGenerator(ck.model, ck.tokenizer, { batchSize: s.batchSize });
     }
     const opts: GenerationOptions = {
-      maxNewTokens: o.maxNewTokens,
-      temperature: o.temperature,
-      topK: o.topK,
-      topP: o.topP,
-      stop: o.stop,
-      seed: o.seed,
+      maxNewTokens: s.maxNewTokens,
+      temperature: s.temperature,
+      topK: s.topK,
+      topP: s.topP,
+      stop: s.stop,
+      seed: s.seed,
     };
     const onProgress = remote ? progressLine(remote) : undefined;
-    if (o.bestOf !== undefined) {
+    if (s.bestOf > 0) {
       // Fail before generating when the reward server is down.
       if (isRewardUrl(o.reward)) await probeRewardServer(o.reward);
       const results = await bestOfN(
         gen,
-        prompts.flatMap((p) => Array.from({ length: o.numSamples }, () => p)),
-        o.bestOf,
+        prompts.flatMap((p) => Array.from({ length: s.numSamples }, () => p)),
+        s.bestOf,
         loadRewardFn(o.reward),
         opts,
         onProgress,
@@ -95,7 +83,7 @@ export function registerSample(program: Command): void {
           completion: r.completion,
           reward: r.reward,
           rewards: r.rewards,
-          best_of: o.bestOf,
+          best_of: s.bestOf,
           finish_reason: r.finish_reason,
         }),
       );
@@ -104,16 +92,16 @@ export function registerSample(program: Command): void {
       else
         for (const r of results)
           process.stdout.write(
-            `${r.prompt}${r.completion}\n[reward ${r.reward.toFixed(3)}, best of ${o.bestOf}]\n${'-'.repeat(40)}\n`,
+            `${r.prompt}${r.completion}\n[reward ${r.reward.toFixed(3)}, best of ${s.bestOf}]\n${'-'.repeat(40)}\n`,
           );
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       process.stderr.write(
-        `best-of-${o.bestOf}: mean reward ${mean(results.map((r) => r.reward)).toFixed(3)} (all samples ${mean(results.flatMap((r) => r.rewards)).toFixed(3)}); KL from the policy log N − (N−1)/N = ${bestOfNKL(o.bestOf).toFixed(3)} nats\n`,
+        `best-of-${s.bestOf}: mean reward ${mean(results.map((r) => r.reward)).toFixed(3)} (all samples ${mean(results.flatMap((r) => r.rewards)).toFixed(3)}); KL from the policy log N − (N−1)/N = ${bestOfNKL(s.bestOf).toFixed(3)} nats\n`,
       );
       return;
     }
     const results = await gen.generate(
-      prompts.map((prompt) => ({ prompt, n: o.numSamples })),
+      prompts.map((prompt) => ({ prompt, n: s.numSamples })),
       opts,
       onProgress,
     );

@@ -1,11 +1,9 @@
 // `rlhf train …`: one subcommand per trainer.
 
-import { Command } from 'commander';
-import { defaultSFTConfig } from '../train/sft-config.js';
+import type { Command } from 'commander';
+import { sftOptions } from '../train/sft-config.js';
 import { trainSFT } from '../train/sft.js';
-import { PRESETS } from '../model/config.js';
-import { choiceArg, floatArg, intArg } from './args.js';
-import { addOptimOptions } from './optim-options.js';
+import { addOptions, readOptions } from './options.js';
 import { registerRewardTraining } from './reward.js';
 import { registerReST } from './rest.js';
 import { registerDPO } from './dpo.js';
@@ -19,7 +17,6 @@ export function registerTrain(program: Command): void {
     .description(
       'train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo (DPO/IPO on comparisons), ppo (PPO against a reward model), hindsight (Chain of Hindsight on comparisons)',
     );
-  const d = defaultSFTConfig;
   const sft = train
     .command('sft')
     .description(
@@ -32,46 +29,12 @@ export function registerTrain(program: Command): void {
     )
     .option('--init <dir>', 'start from this checkpoint (weights and tokenizer) instead of a new model')
     .option(
-      '--preset <name>',
-      `size of a new model: ${Object.keys(PRESETS).join(', ')}`,
-      choiceArg(Object.keys(PRESETS)),
-      d.preset,
-    )
-    .option(
       '--tokenizer <path>',
       'tokenizer.json, or a directory with tokenizer.json or encoder.json + vocab.bpe (default: train one on the data)',
-    )
-    .option('--vocab-size <n>', 'vocabulary size of a newly trained tokenizer', intArg(258), d.vocabSize)
-    .option('--context <n>', 'training sequence length in tokens', intArg(2), d.contextLength)
-    .option(
-      '--eval-fraction <x>',
-      'fraction held out for evaluation (by prompt hash)',
-      floatArg(0, 0.99),
-      d.evalFraction,
     );
-  addOptimOptions(sft, d).action((o) => {
-    const result = trainSFT({
-      ...d,
-      data: o.data,
-      outDir: o.out,
-      init: o.init,
-      preset: o.preset,
-      tokenizer: o.tokenizer,
-      vocabSize: o.vocabSize,
-      contextLength: o.context,
-      batchSize: o.batchSize,
-      steps: o.steps,
-      lr: o.lr,
-      warmupSteps: o.warmup,
-      weightDecay: o.weightDecay,
-      gradClip: o.gradClip,
-      evalEvery: o.evalEvery,
-      saveEvery: o.saveEvery,
-      evalFraction: o.evalFraction,
-      seed: o.seed,
-      resume: o.resume,
-      quiet: o.quiet,
-    });
+  addOptions(sft, sftOptions).action((o) => {
+    const cfg = readOptions(sftOptions, o);
+    const result = trainSFT({ ...cfg, data: o.data, outDir: o.out, init: o.init, tokenizer: o.tokenizer });
     const ev = result.lastEval['eval/loss'];
     process.stdout.write(
       `sft: ${result.steps} steps, loss ${result.firstLoss.toFixed(3)} → ${result.finalLoss.toFixed(3)}` +

@@ -1,108 +1,131 @@
 // Settings of `rlhf demo`: one preset for the full run (under 15 minutes on 2 cores) and one for
-// `--quick` (under 3 minutes, a smoke test of the whole pipeline). Every field has a doc line; the
-// fields that change results are fingerprinted, so a rerun in the same directory resumes only when
-// they match.
+// `--quick` (under 3 minutes, a smoke test of the whole pipeline). Each stage's settings start from
+// its trainer's declared defaults (src/train/*-config.ts), take the preset's changes, and are checked
+// by the trainer's own validation when the demo starts, so a bad preset fails at once, naming the
+// field. The fields that change results are fingerprinted, so a rerun in the same directory resumes
+// only when they match.
 
-import { TaskName } from '../tasks/index.js';
+import type { TaskName } from '../tasks/index.js';
+import { type DPOOptions, dpoOptions } from '../train/dpo-config.js';
+import { type HindsightOptions, hindsightOptions } from '../train/hindsight-config.js';
+import type { Options, OptionsSpec, ValuesOf } from '../train/options.js';
+import { type PPOOptions, ppoOptions } from '../train/ppo-config.js';
+import { type ReSTOptions, restOptions } from '../train/rest-config.js';
+import { type RewardOptions, rewardOptions } from '../train/reward-config.js';
+import { type SFTOptions, sftOptions } from '../train/sft-config.js';
 
-export interface DemoConfig {
-  task: TaskName;
-  outDir: string;
-  quick: boolean;
-  seed: number;
-  /** Model size of every policy and the reward model (see PRESETS). */
-  preset: string;
-  /** BPE vocabulary trained on the task's corpus. */
-  vocabSize: number;
-  /** Training sequence length of pretraining and SFT. */
-  contextLength: number;
-  /** Optimizer steps of pretraining on the corpus, and of SFT on the demonstrations. */
-  pretrainSteps: number;
-  sftSteps: number;
+/** The demo's own settings (the stages' are their trainers' options). */
+interface DemoSettings {
   /** Training prompts sampled twice by the SFT policy to make pairs for the simulated labelers. */
   pairPrompts: number;
   /** Of those pairs, how many two labelers judge (overlap, so their agreement can be measured); one labeler judges the rest. */
   overlapPairs: number;
-  /** Passes of the reward model over the labels, and its peak learning rate. */
-  rewardEpochs: number;
-  rewardLr: number;
   /** SFT samples of each held-out prompt, paired two by two, on which the reward model's accuracy against gold is measured. */
   rewardEvalSamples: number;
   /** Best-of-N at these N (the over-optimization curve); the summary reports the largest. */
   bestOfN: number[];
-  /** PPO: the adaptive KL controller moves β toward targetKL nats per sequence, at a pace set by horizon (rollouts). */
-  ppo: {
-    iterations: number;
-    rolloutBatch: number;
-    minibatch: number;
-    lr: number;
-    initKL: number;
-    targetKL: number;
-    horizon: number;
-  };
-  /**
-   * The over-optimization run: PPO against the same reward model with no KL penalty and a larger
-   * step, far past where gold stops following the proxy. It only draws the figure; no method uses it.
-   */
-  overoptimization: { iterations: number; rolloutBatch: number; minibatch: number; lr: number };
-  rest: { grows: number; percentiles: number[]; samplesPerPrompt: number; prompts: number; lr: number };
-  dpo: { beta: number; epochs: number; lr: number };
-  /** Chain of Hindsight; betterFirstShare 1 puts the better output right after the prompt, where generation puts it. */
-  hindsight: { epochs: number; lr: number; betterFirstShare: number };
   /** Held-out prompts every method is evaluated on. */
   evalPrompts: number;
   /** Sample outputs shown side by side in the report. */
   reportSamples: number;
+}
+
+/**
+ * Every stage's settings: its trainer's options. The run's seed (DemoConfig.seed) and the task's
+ * generation settings (longest completion, stop strings) are set by the stages.
+ */
+interface StageSettings {
+  /** Pretraining on the task's corpus (model size, tokenizer vocabulary, steps). */
+  pretrain: SFTOptions;
+  /** Supervised fine-tuning on the demonstrations. */
+  sft: SFTOptions;
+  reward: RewardOptions;
+  /** PPO: the adaptive KL controller moves β toward targetKL nats per sequence, at a pace set by horizon (rollouts). */
+  ppo: PPOOptions;
+  /**
+   * The over-optimization run: PPO against the same reward model with no KL penalty and a larger
+   * step, far past where gold stops following the proxy. It only draws the figure; no method uses it.
+   */
+  overoptimization: PPOOptions;
+  /** ReST, on the first `prompts` training prompts. */
+  rest: ReSTOptions & { prompts: number };
+  dpo: DPOOptions;
+  /** Chain of Hindsight; betterFirstShare 1 puts the better output right after the prompt, where generation puts it. */
+  hindsight: HindsightOptions;
+}
+
+export interface DemoConfig extends DemoSettings, StageSettings {
+  task: TaskName;
+  outDir: string;
+  quick: boolean;
+  seed: number;
+  /** Training sequence length of pretraining, SFT, the reward model and ReST's fine-tuning. */
+  contextLength: number;
   /** OpenAI-compatible completions server that samples instead of the built-in engine (it must take weights). */
   generator?: string;
   /** `rlhf serve-reward` URL that scores instead of the reward model in DIR/reward. */
   scorer?: string;
 }
 
-const FULL: Omit<DemoConfig, 'task' | 'outDir' | 'quick' | 'seed'> = {
-  preset: 'small',
-  vocabSize: 1024,
-  contextLength: 64,
-  pretrainSteps: 1200,
-  sftSteps: 250,
+/** A preset: the demo's settings, and each stage's changes to its trainer's defaults. */
+type Preset = DemoSettings & {
+  [K in keyof StageSettings]: Partial<StageSettings[K]>;
+} & { rest: { prompts: number } };
+
+const FULL: Preset = {
+  pretrain: { preset: 'small', vocabSize: 1024, steps: 1200, lr: 3e-3, evalEvery: 0 },
+  sft: { steps: 250, lr: 1e-3, warmupSteps: 10, evalEvery: 0 },
   pairPrompts: 4000,
   overlapPairs: 800,
-  rewardEpochs: 1,
-  rewardLr: 1e-3,
+  reward: { epochs: 1, lr: 1e-3, batchSize: 32, evalEvery: 0 },
   rewardEvalSamples: 8,
   bestOfN: [1, 2, 4, 8, 16, 32],
   ppo: { iterations: 32, rolloutBatch: 64, minibatch: 16, lr: 1e-4, initKL: 0.1, targetKL: 8, horizon: 256 },
-  overoptimization: { iterations: 24, rolloutBatch: 64, minibatch: 16, lr: 3e-4 },
+  overoptimization: { iterations: 24, rolloutBatch: 64, minibatch: 16, lr: 3e-4, initKL: 0, targetKL: 0 },
   rest: { grows: 2, percentiles: [50, 75, 90], samplesPerPrompt: 8, prompts: 300, lr: 1e-4 },
-  dpo: { beta: 0.1, epochs: 1, lr: 1e-4 },
-  hindsight: { epochs: 1, lr: 3e-4, betterFirstShare: 1 },
+  dpo: { beta: 0.1, epochs: 1, lr: 1e-4, evalEvery: 0 },
+  hindsight: { epochs: 1, lr: 3e-4, betterFirstShare: 1, evalEvery: 0 },
   evalPrompts: 300,
   reportSamples: 8,
 };
 
-const QUICK: typeof FULL = {
-  preset: 'mini',
-  vocabSize: 512,
-  contextLength: 64,
-  pretrainSteps: 120,
-  sftSteps: 60,
+const QUICK: Preset = {
+  pretrain: { preset: 'mini', vocabSize: 512, steps: 120, lr: 3e-3, evalEvery: 0 },
+  sft: { steps: 60, lr: 1e-3, warmupSteps: 10, evalEvery: 0 },
   pairPrompts: 200,
   overlapPairs: 50,
-  rewardEpochs: 1,
-  rewardLr: 1e-3,
+  reward: { epochs: 1, lr: 1e-3, batchSize: 32, evalEvery: 0 },
   rewardEvalSamples: 4,
   bestOfN: [1, 2, 4],
   ppo: { iterations: 4, rolloutBatch: 16, minibatch: 8, lr: 1e-4, initKL: 0.1, targetKL: 8, horizon: 256 },
-  overoptimization: { iterations: 4, rolloutBatch: 16, minibatch: 8, lr: 3e-4 },
+  overoptimization: { iterations: 4, rolloutBatch: 16, minibatch: 8, lr: 3e-4, initKL: 0, targetKL: 0 },
   rest: { grows: 1, percentiles: [50, 75], samplesPerPrompt: 4, prompts: 40, lr: 1e-4 },
-  dpo: { beta: 0.1, epochs: 1, lr: 1e-4 },
-  hindsight: { epochs: 1, lr: 3e-4, betterFirstShare: 1 },
+  dpo: { beta: 0.1, epochs: 1, lr: 1e-4, evalEvery: 0 },
+  hindsight: { epochs: 1, lr: 3e-4, betterFirstShare: 1, evalEvery: 0 },
   evalPrompts: 40,
   reportSamples: 4,
 };
 
 /** Training sequence length each task needs: tl;dr's passages are longer than positive's prompts. */
 const CONTEXT: Record<TaskName, number> = { positive: 64, tldr: 128 };
+
+/**
+ * A stage's settings: its trainer's defaults with `changes`, checked by the trainer's validation;
+ * a bad value throws at once, naming the stage (`where`), the field and its flag.
+ */
+export function stageSettings<S extends OptionsSpec>(
+  opts: Options<S>,
+  changes: Partial<ValuesOf<S>>,
+  where: string,
+): ValuesOf<S> {
+  const v = { ...opts.defaults(), ...structuredClone(changes) };
+  try {
+    opts.validate(v);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+  return v;
+}
 
 export function demoConfig(o: {
   task: TaskName;
@@ -112,7 +135,28 @@ export function demoConfig(o: {
   generator?: string;
   scorer?: string;
 }): DemoConfig {
-  return { ...(o.quick ? QUICK : FULL), contextLength: CONTEXT[o.task], ...o };
+  const p = o.quick ? QUICK : FULL;
+  const contextLength = CONTEXT[o.task];
+  const at = (stage: string) => `rlhf demo${o.quick ? ' --quick' : ''}, stage ${stage}`;
+  const { prompts, ...rest } = p.rest;
+  return {
+    ...o,
+    pairPrompts: p.pairPrompts,
+    overlapPairs: p.overlapPairs,
+    rewardEvalSamples: p.rewardEvalSamples,
+    bestOfN: [...p.bestOfN],
+    evalPrompts: p.evalPrompts,
+    reportSamples: p.reportSamples,
+    contextLength,
+    pretrain: stageSettings(sftOptions, { ...p.pretrain, contextLength }, at('pretrain')),
+    sft: stageSettings(sftOptions, { ...p.sft, contextLength }, at('sft')),
+    reward: stageSettings(rewardOptions, { ...p.reward, contextLength }, at('reward')),
+    ppo: stageSettings(ppoOptions, p.ppo, at('ppo')),
+    overoptimization: stageSettings(ppoOptions, p.overoptimization, at('overoptimization')),
+    rest: { ...stageSettings(restOptions, rest, at('rest')), prompts },
+    dpo: stageSettings(dpoOptions, p.dpo, at('dpo')),
+    hindsight: stageSettings(hindsightOptions, p.hindsight, at('hindsight')),
+  };
 }
 
 /** The fields that change results, as a stable string: a cached stage is reused only under the same. */

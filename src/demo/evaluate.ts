@@ -6,7 +6,10 @@ import { GPT } from '../model/gpt.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { GoldJudge } from '../tasks/index.js';
-import { Generator } from '../train/generator.js';
+import { Generator, cutAtStop } from '../train/generator.js';
+
+// Cutting at stop strings lives with the generators, where the trainers and best-of-N use it too.
+export { cutAtStop };
 
 export interface Sampled {
   /** The text judged: decoded, cut at the task's first stop string. */
@@ -28,20 +31,6 @@ export interface SampleSettings {
 export function promptIds(tok: Tokenizer, prompt: string, nPositions: number, maxNewTokens: number): number[] {
   const ids = prompt.length ? tok.encode(prompt) : [tok.eosId];
   return ids.slice(Math.max(0, ids.length - (nPositions - maxNewTokens)));
-}
-
-/**
- * The completion up to the first stop string, without trailing space. Its leading space stays: the
- * prompt ends mid-sentence and the completion's first word is " word", so prompt + completion is
- * the sentence as written (trimming it would glue the two words together for every judge).
- */
-export function cutAtStop(text: string, stop: string[]): string {
-  let end = text.length;
-  for (const s of stop) {
-    const i = text.indexOf(s);
-    if (s && i >= 0 && i < end) end = i;
-  }
-  return text.slice(0, end).trimEnd();
 }
 
 /** The prompt's text cut from the left as promptIds cuts its tokens, for generators that take text. */

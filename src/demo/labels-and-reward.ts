@@ -4,7 +4,6 @@
 import { join } from 'node:path';
 import { scoreRewards } from '../runtime/reward.js';
 import { defaultLabelers, labelAgreement, simulateLabels } from '../tasks/index.js';
-import { defaultRewardConfig } from '../train/reward-config.js';
 import { splitComparisons, trainRewardModel } from '../train/reward.js';
 import { type DemoContext, loadPolicyDir, readComparisonsFile, readOwnJsonl, writeJsonlSync } from './context.js';
 import { sampleCompletions } from './evaluate.js';
@@ -79,17 +78,7 @@ export async function trainReward(ctx: DemoContext, dir: string): Promise<Reward
   const { rm, result } = trainRewardModel(
     train,
     ev,
-    {
-      ...defaultRewardConfig,
-      outDir: dir,
-      init: runner.dir('sft'),
-      contextLength: cfg.contextLength,
-      epochs: cfg.rewardEpochs,
-      lr: cfg.rewardLr,
-      batchSize: 32,
-      evalEvery: 0,
-      seed: cfg.seed,
-    },
+    { ...cfg.reward, outDir: dir, init: runner.dir('sft'), seed: cfg.seed },
     log,
   );
   // Accuracy against the gold judge on fresh pairs: SFT samples of held-out prompts, two by two,
@@ -113,8 +102,14 @@ export async function trainReward(ctx: DemoContext, dir: string): Promise<Reward
       if (ga !== gb) pairs.push({ prompt, a, b, goldA: ga > gb });
     }
   });
-  const sa = scoreRewards(rm, pairs.map((p) => ({ prompt: p.prompt, completion: p.a })));
-  const sb = scoreRewards(rm, pairs.map((p) => ({ prompt: p.prompt, completion: p.b })));
+  const sa = scoreRewards(
+    rm,
+    pairs.map((p) => ({ prompt: p.prompt, completion: p.a })),
+  );
+  const sb = scoreRewards(
+    rm,
+    pairs.map((p) => ({ prompt: p.prompt, completion: p.b })),
+  );
   let right = 0;
   pairs.forEach((p, i) => {
     if (sa[i] > sb[i] === p.goldA) right++;

@@ -4,15 +4,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scoreWith } from '../judge/reward-fn.js';
 import { bestOfNKL } from '../train/best-of-n.js';
-import { defaultDPOConfig, trainDPO } from '../train/dpo.js';
-import {
-  defaultHindsightConfig,
-  defaultHindsightTemplates,
-  hindsightPrompt,
-  trainHindsight,
-} from '../train/hindsight.js';
+import { trainDPO } from '../train/dpo.js';
+import { hindsightPrompt, trainHindsight } from '../train/hindsight.js';
 import { PPOConfig, defaultPPOConfig, trainPPO } from '../train/ppo.js';
-import { defaultReSTConfig, trainReST } from '../train/rest.js';
+import { trainReST } from '../train/rest.js';
 import {
   MethodEval,
   fitPrompt,
@@ -164,18 +159,16 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
       prompts,
       ctx.proxy(),
       {
-        ...defaultReSTConfig,
+        ...cfg.rest,
         outDir: dir,
-        grows: cfg.rest.grows,
-        percentiles: cfg.rest.percentiles,
-        samplesPerPrompt: cfg.rest.samplesPerPrompt,
-        lr: cfg.rest.lr,
+        // Grow's samples are cut, and scored, as the evaluation judges them.
         maxNewTokens: gen.maxNewTokens,
+        stop: gen.stop,
         contextLength: cfg.contextLength,
         seed: cfg.seed,
       },
       log,
-      grower,
+      { generator: grower },
     );
     return { meanReward: r.meanReward };
   });
@@ -183,44 +176,14 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
   const hindsight = await runner.run('hindsight', (dir) => {
     const { model, tok } = loadPolicyDir(sftDir);
     const c = comps();
-    const r = trainHindsight(
-      model,
-      tok,
-      c.train,
-      c.eval,
-      {
-        ...defaultHindsightConfig,
-        outDir: dir,
-        epochs: cfg.hindsight.epochs,
-        lr: cfg.hindsight.lr,
-        betterFirstShare: cfg.hindsight.betterFirstShare,
-        evalEvery: 0,
-        seed: cfg.seed,
-      },
-      log,
-    );
+    const r = trainHindsight(model, tok, c.train, c.eval, { ...cfg.hindsight, outDir: dir, seed: cfg.seed }, log);
     return { eval: r.eval };
   });
 
   const dpo = await runner.run('dpo', (dir) => {
     const { model, tok } = loadPolicyDir(sftDir);
     const c = comps();
-    const r = trainDPO(
-      model,
-      tok,
-      c.train,
-      c.eval,
-      {
-        ...defaultDPOConfig,
-        outDir: dir,
-        beta: cfg.dpo.beta,
-        epochs: cfg.dpo.epochs,
-        lr: cfg.dpo.lr,
-        evalEvery: 0,
-        seed: cfg.seed,
-      },
-      log,
-    );
+    const r = trainDPO(model, tok, c.train, c.eval, { ...cfg.dpo, outDir: dir, seed: cfg.seed }, log);
     return { eval: r.eval };
   });
 
@@ -233,7 +196,7 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
       { name: 'sft', dir: sftDir, prompt: (p) => p },
       { name: 'ppo', dir: runner.dir('ppo'), prompt: (p) => p },
       { name: 'rest', dir: runner.dir('rest'), prompt: (p) => p },
-      { name: 'hindsight', dir: runner.dir('hindsight'), prompt: (p) => hindsightPrompt(p, defaultHindsightTemplates) },
+      { name: 'hindsight', dir: runner.dir('hindsight'), prompt: (p) => hindsightPrompt(p, cfg.hindsight) },
       { name: 'dpo', dir: runner.dir('dpo'), prompt: (p) => p },
     ];
     const refGold = references.map((r, i) => task.gold.score(evalPrompts[i], r));

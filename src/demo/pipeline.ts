@@ -11,7 +11,6 @@ import { httpOptionsFromEnv } from '../remote/http.js';
 import { remoteRewardFn } from '../remote/reward-client.js';
 import { type TaskSpec, loadTask } from '../tasks/index.js';
 import { LocalGenerator } from '../train/generator.js';
-import { defaultSFTConfig } from '../train/sft-config.js';
 import { trainSFT } from '../train/sft.js';
 import { type DemoConfig, fingerprint } from './config.js';
 import { type DemoContext, loadRewardModel, writeJsonlSync } from './context.js';
@@ -120,18 +119,7 @@ async function runLocked(cfg: DemoConfig, log: (m: string) => void): Promise<Dem
   await runner.run('data', (dir) => writeTaskData(task, dir));
   await runner.run('pretrain', (dir) => {
     const r = trainSFT(
-      {
-        ...defaultSFTConfig,
-        data: join(runner.dir('data'), 'corpus.jsonl'),
-        outDir: dir,
-        preset: cfg.preset,
-        vocabSize: cfg.vocabSize,
-        contextLength: cfg.contextLength,
-        steps: cfg.pretrainSteps,
-        lr: 3e-3,
-        evalEvery: 0,
-        seed: cfg.seed,
-      },
+      { ...cfg.pretrain, data: join(runner.dir('data'), 'corpus.jsonl'), outDir: dir, seed: cfg.seed },
       log,
     );
     return {
@@ -144,15 +132,10 @@ async function runLocked(cfg: DemoConfig, log: (m: string) => void): Promise<Dem
   await runner.run('sft', (dir) => {
     const r = trainSFT(
       {
-        ...defaultSFTConfig,
+        ...cfg.sft,
         data: join(runner.dir('data'), 'sft.jsonl'),
         init: runner.dir('pretrain'),
         outDir: dir,
-        contextLength: cfg.contextLength,
-        steps: cfg.sftSteps,
-        lr: 1e-3,
-        warmupSteps: 10,
-        evalEvery: 0,
         seed: cfg.seed,
       },
       log,

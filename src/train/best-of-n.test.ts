@@ -4,6 +4,7 @@ import { presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { bestOfN, bestOfNKL } from './best-of-n.js';
+import type { GenerationOptions, GenerationRequest, Generator } from './generator.js';
 
 describe('best-of-N', () => {
   it('the analytic KL is log N − (N−1)/N', () => {
@@ -73,5 +74,26 @@ describe('best-of-N', () => {
       bestOfN(model, tok, ['x'], 2, () => [1], { maxNewTokens: 2 }),
       /returned 1 scores for 2 items/,
     );
+  });
+
+  it('scores each sample cut at the stop strings, as evaluation does, even where the generator did not cut it', async () => {
+    // A server that ignores `stop`: the text after "\n" would win on the raw text, and loses once cut.
+    const texts = ['b \naaaa', ' a', 'c'];
+    const gen: Generator = {
+      name: 'a server that ignores stop',
+      async generate(requests: GenerationRequest[], _o: GenerationOptions) {
+        return requests.map((r) => ({
+          prompt: r.prompt,
+          completions: texts.slice(0, r.n).map((text) => ({ text, finishReason: 'length' })),
+        }));
+      },
+    };
+    const scored: string[] = [];
+    const reward = (items: { completion: string }[]) =>
+      items.map((it) => (scored.push(it.completion), (it.completion.match(/a/g) ?? []).length));
+    const [r] = await bestOfN(gen, ['x'], 3, reward, { maxNewTokens: 8, temperature: 1, stop: ['\n'] });
+    assert.deepEqual(scored, ['b', ' a', 'c']);
+    assert.deepEqual(r.rewards, [0, 1, 0]);
+    assert.equal(r.completion, ' a');
   });
 });

@@ -1,12 +1,13 @@
 // Best-of-N: sample N completions per prompt, keep the one the reward function scores highest.
 // A strong, simple baseline (Stiennon et al.); its KL from the sampling policy is log N − (N−1)/N.
+// Each sample is scored cut at the stop strings, the text evaluation judges.
 // Sampling goes through a Generator: the built-in engine or a remote inference server.
 
 import { GPT } from '../model/gpt.js';
 import { SampleOptions } from '../model/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { RewardFn, scoreWith } from '../judge/reward-fn.js';
-import { GenerationOptions, GenerationProgress, Generator, LocalGenerator } from './generator.js';
+import { GenerationOptions, GenerationProgress, Generator, LocalGenerator, cutAtStop } from './generator.js';
 
 /** The analytic KL (nats) between best-of-N sampling and the policy it samples from. */
 export function bestOfNKL(n: number): number {
@@ -93,7 +94,8 @@ async function bestOfNWith(
     opts,
     onProgress,
   );
-  const texts = gens.flatMap((g) => g.completions);
+  // Scored, and kept, as evaluation judges them: cut at the stop strings (a server may not have cut them).
+  const texts = gens.flatMap((g) => g.completions).map((c) => ({ ...c, text: cutAtStop(c.text, opts.stop ?? []) }));
   const scores = await scoreWith(
     reward,
     texts.map((c, i) => ({ prompt: prompts[Math.floor(i / n)], completion: c.text })),

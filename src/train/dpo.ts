@@ -12,40 +12,10 @@ import { completionLogProbs } from '../runtime/logprobs.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { DPOShard, DPOStepResult, dpoStep, kernels } from './kernels.js';
-import { LoopSummary, OptimConfig, runTraining } from './loop.js';
+import { type DPOConfig, dpoOptions } from './dpo-config.js';
+import { LoopSummary, runTraining } from './loop.js';
 
-export interface DPOConfig extends OptimConfig {
-  outDir: string;
-  /** Strength of the pull toward the reference policy. */
-  beta: number;
-  loss: 'sigmoid' | 'ipo';
-  /** Conservative DPO: probability that a label is wrong (sigmoid loss only). */
-  labelSmoothing: number;
-  /** Pairs per step. */
-  batchSize: number;
-  /** Passes over the training pairs (sets the steps when steps is 0). */
-  epochs: number;
-  quiet: boolean;
-}
-
-export const defaultDPOConfig: Omit<DPOConfig, 'outDir'> = {
-  beta: 0.1,
-  loss: 'sigmoid',
-  labelSmoothing: 0,
-  batchSize: 16,
-  epochs: 1,
-  steps: 0,
-  lr: 1e-4,
-  warmupSteps: 10,
-  weightDecay: 0,
-  beta1: 0.9,
-  beta2: 0.95,
-  gradClip: 1,
-  evalEvery: 50,
-  saveEvery: 0,
-  seed: 0,
-  quiet: false,
-};
+export { type DPOConfig, type DPOOptions, defaultDPOConfig } from './dpo-config.js';
 
 interface EncodedPair {
   chosen: TokenPair;
@@ -124,9 +94,7 @@ export function trainDPO(
   cfg: DPOConfig,
   log: (m: string) => void,
 ): DPOResult {
-  if (!(cfg.beta > 0)) throw new Error(`beta must be > 0, got ${cfg.beta}`);
-  if (cfg.loss === 'ipo' && cfg.labelSmoothing !== 0)
-    throw new Error('label smoothing applies to the sigmoid (DPO) loss only');
+  dpoOptions.validate(cfg);
   const data = encodeAll(policy, tok, train, cfg);
   const evalData = evalSet.length ? encodeAll(policy, tok, evalSet, cfg) : [];
   if (data.length === 0) throw new Error('no training pairs');

@@ -246,6 +246,21 @@ export function sampleTexts(model: GPT, tok: Tokenizer, rows: number[][], o: Tex
   return out;
 }
 
+/**
+ * The completion up to the first stop string, without trailing space: the text every reward and
+ * judge scores (evaluation, best-of-N, ReST's Grow), whatever the generator already cut. Its leading
+ * space stays: the prompt ends mid-sentence and the completion's first word is " word", so prompt +
+ * completion is the sentence as written (trimming it would glue the two words together for every judge).
+ */
+export function cutAtStop(text: string, stop: readonly string[]): string {
+  let end = text.length;
+  for (const s of stop) {
+    const i = text.indexOf(s);
+    if (s && i >= 0 && i < end) end = i;
+  }
+  return text.slice(0, end).trimEnd();
+}
+
 function earliestStop(text: string, stop: string[]): { at: number; stop: string } | null {
   let best: { at: number; stop: string } | null = null;
   for (const s of stop) {

@@ -26,75 +26,18 @@ import { completionLogProbs } from '../runtime/logprobs.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { kernels, shardLM } from './kernels.js';
-import { LoopSummary, OptimConfig, runTraining } from './loop.js';
+import { type HindsightConfig, type HindsightTemplates, hindsightOptions } from './hindsight-config.js';
+import { LoopSummary, runTraining } from './loop.js';
 import { LMBatch, LMSource, evalLoss } from './sft.js';
 
-/** How feedback is written into a sequence. Stored in the checkpoint's config.json (`rlhf.hindsight`). */
-export interface HindsightTemplates {
-  /** Phrases that introduce the better output; one is drawn per sequence. The first is the one to generate with. */
-  positive: string[];
-  /** Phrases that introduce the worse output; one is drawn per sequence. */
-  negative: string[];
-  /** Put before every phrase and before the feedback: joins it to the prompt or the output before it. */
-  separator: string;
-  /** Introduces a comparison's written feedback: `<separator><feedbackPrefix> <feedback>`. */
-  feedbackPrefix: string;
-}
-
-export const defaultHindsightTemplates: HindsightTemplates = {
-  positive: ['A good answer:', 'A helpful answer:'],
-  negative: ['A worse answer:', 'A less helpful answer:'],
-  separator: ' ',
-  feedbackPrefix: 'Feedback:',
-};
-
-export interface HindsightConfig extends OptimConfig, HindsightTemplates {
-  outDir: string;
-  /** Sequences (comparisons) per step. */
-  batchSize: number;
-  /** Passes over the training comparisons (sets the steps when steps is 0). */
-  epochs: number;
-  quiet: boolean;
-  /** Continue from the optimizer state in outDir (the caller loads the policy from outDir). */
-  resume?: boolean;
-  /** Stop (and save) after this many steps, to be resumed. */
-  stopAfter?: number;
-  /**
-   * Share of sequences that put the better output first, right after the prompt, where generation
-   * puts it (default 0.5: the paper's random order). 1 always does.
-   */
-  betterFirstShare?: number;
-}
-
-export const defaultHindsightConfig: Omit<HindsightConfig, 'outDir'> = {
-  ...defaultHindsightTemplates,
-  batchSize: 16,
-  epochs: 1,
-  steps: 0,
-  lr: 1e-4,
-  warmupSteps: 10,
-  weightDecay: 0,
-  beta1: 0.9,
-  beta2: 0.95,
-  gradClip: 1,
-  evalEvery: 50,
-  saveEvery: 0,
-  seed: 0,
-  quiet: false,
-};
-
-export function validateHindsightTemplates(t: HindsightTemplates): void {
-  for (const side of ['positive', 'negative'] as const) {
-    if (t[side].length === 0) throw new Error(`${side}: give at least one phrase`);
-    t[side].forEach((p, i) => {
-      if (p.trim() === '') throw new Error(`${side}[${i}]: a phrase must not be empty`);
-    });
-  }
-  // NOTE: a phrase on both sides would ask the model to write good and bad outputs after the same words.
-  const both = t.positive.find((p) => t.negative.includes(p));
-  if (both !== undefined)
-    throw new Error(`positive and negative both contain "${both}"; the model could not tell them apart`);
-}
+export {
+  type HindsightConfig,
+  type HindsightOptions,
+  type HindsightTemplates,
+  defaultHindsightConfig,
+  defaultHindsightTemplates,
+  validateHindsightTemplates,
+} from './hindsight-config.js';
 
 /** What to append to a prompt at generation time: the separator and the first positive phrase. */
 export function hindsightSuffix(t: Pick<HindsightTemplates, 'positive' | 'separator'>): string {
@@ -336,8 +279,7 @@ export function trainHindsight(
   cfg: HindsightConfig,
   log: (m: string) => void,
 ): HindsightResult {
-  validateHindsightTemplates(cfg);
-  if (!(cfg.epochs > 0)) throw new Error(`epochs must be > 0, got ${cfg.epochs}`);
+  hindsightOptions.validate(cfg);
   if (train.length === 0) throw new Error('no training comparisons');
   const templates: HindsightTemplates = {
     positive: cfg.positive,

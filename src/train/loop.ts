@@ -9,15 +9,14 @@ import { AdamW, clipGradNorm, learningRate } from '../engine/optim.js';
 import { RNG, RNGState } from '../engine/rng.js';
 import { Parameter } from '../engine/tensor.js';
 import { type TrainerState, loadTrainingState, saveTrainingState } from '../model/checkpoint.js';
+import type { OptimOptions } from './optim-options.js';
 import { progress } from './progress.js';
 
-export interface OptimConfig {
-  /** Optimizer steps in the whole run. */
-  steps: number;
-  /** Peak learning rate. */
-  lr: number;
-  /** Linear warm-up steps. */
-  warmupSteps: number;
+/**
+ * What the loop reads of the optimizer group (optim-options.ts, where each field is declared with
+ * its flag, help and range); batch size, resume and quiet are the trainer's business.
+ */
+export type OptimConfig = Omit<OptimOptions, 'batchSize' | 'resume' | 'quiet'> & {
   /** Learning rate at the end of the cosine decay (default lr/10). */
   minLr?: number;
   /**
@@ -25,18 +24,7 @@ export interface OptimConfig {
    * (lm-human-preferences' and TRL's PPO), or 'constant'.
    */
   schedule?: LrSchedule;
-  /** AdamW decoupled weight decay on matrices. */
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  /** Clip the global gradient norm to this (0 = no clipping). */
-  gradClip: number;
-  /** Evaluate every this many steps (0 = only at the end). */
-  evalEvery: number;
-  /** Save a checkpoint every this many steps (0 = only at the end). */
-  saveEvery: number;
-  seed: number;
-}
+};
 
 export type LrSchedule = 'cosine' | 'linear' | 'constant';
 export const LR_SCHEDULES: readonly LrSchedule[] = ['cosine', 'linear', 'constant'];

@@ -24,6 +24,8 @@ export interface NumberOption extends Common {
   max?: number;
   /** Exclusive lower bound (e.g. a learning rate or a temperature must be > 0). */
   above?: number;
+  /** Exclusive upper bound (e.g. a held-out fraction must be < 1). */
+  below?: number;
 }
 
 export interface BooleanOption extends Common {
@@ -50,25 +52,44 @@ export interface NumbersOption extends Common {
   rising?: boolean;
 }
 
-/** Text; repeatable on the command line when `repeat` is set (a list of strings). */
+/** One text (may be empty). */
+export interface StringOption extends Common {
+  type: 'string';
+  default: string;
+}
+
+/** A list of non-empty texts: the flag is repeated, one text each time (or several, comma-separated, with `commas`). */
 export interface StringsOption extends Common {
   type: 'strings';
   default: string[];
+  /** At least this many texts. */
+  min?: number;
+  /** Each use of the flag holds comma-separated texts ('\\,' is a comma inside one). */
+  commas?: boolean;
 }
 
-export type OptionSpec = IntOption | NumberOption | BooleanOption | ChoiceOption | NumbersOption | StringsOption;
+export type OptionSpec =
+  | IntOption
+  | NumberOption
+  | BooleanOption
+  | ChoiceOption
+  | NumbersOption
+  | StringOption
+  | StringsOption;
 export type OptionsSpec = Record<string, OptionSpec>;
 
 type ValueOf<O extends OptionSpec> =
-  O extends ChoiceOption<infer C>
-    ? C
+  O extends ChoiceOption
+    ? O['choices'][number]
     : O extends BooleanOption
       ? boolean
       : O extends NumbersOption
         ? number[]
         : O extends StringsOption
           ? string[]
-          : number;
+          : O extends StringOption
+            ? string
+            : number;
 
 /** The configuration a declaration describes: one field per option. */
 export type ValuesOf<S extends OptionsSpec> = { -readonly [K in keyof S]: ValueOf<S[K]> };
@@ -110,12 +131,49 @@ export function defineOptions<S extends OptionsSpec>(spec: S, checks: Check<S>[]
 
 /** The same declaration with other defaults (a trainer's own learning rate, say). */
 export function withDefaults<S extends OptionsSpec>(opts: Options<S>, defaults: Partial<ValuesOf<S>>): Options<S> {
+  return reviseOptions(
+    opts,
+    Object.fromEntries(Object.entries(defaults).map(([k, d]) => [k, { default: d }])) as Revisions<S>,
+  );
+}
+
+/** Changes to some options' declarations: another help text, default or range. */
+export type Revisions<S extends OptionsSpec> = { [K in keyof S]?: Partial<Omit<S[K], 'type' | 'flag'>> };
+
+/**
+ * The same declaration with some options described differently: a trainer's own help, default or
+ * range for a shared option (e.g. `--steps`, where 0 means "set by --epochs" for some trainers only).
+ */
+export function reviseOptions<S extends OptionsSpec>(opts: Options<S>, revisions: Revisions<S>): Options<S> {
   const spec = { ...opts.spec };
-  for (const [k, d] of Object.entries(defaults)) {
-    if (!(k in spec)) throw new Error(`withDefaults: no option "${k}"`);
-    (spec as Record<string, OptionSpec>)[k] = { ...spec[k], default: d } as OptionSpec;
+  for (const [k, r] of Object.entries(revisions)) {
+    if (!(k in spec)) throw new Error(`reviseOptions: no option "${k}"`);
+    (spec as Record<string, OptionSpec>)[k] = { ...spec[k], ...r } as OptionSpec;
   }
   return defineOptions(spec, [...opts.checks]);
+}
+
+/**
+ * Only some options of a declaration (a trainer that has no use for the others). The combination
+ * checks are kept, so they must not read the options left out.
+ */
+export function pickOptions<S extends OptionsSpec, K extends keyof S & string>(
+  opts: Options<S>,
+  keys: readonly K[],
+): Options<Pick<S, K>> {
+  for (const k of keys) if (!(k in opts.spec)) throw new Error(`pickOptions: no option "${k}"`);
+  const spec = Object.fromEntries(keys.map((k) => [k, opts.spec[k]])) as Pick<S, K>;
+  return defineOptions(spec, [...opts.checks] as unknown as Check<Pick<S, K>>[]);
+}
+
+/** A declaration without some options (see pickOptions). */
+export function omitOptions<S extends OptionsSpec, K extends keyof S & string>(
+  opts: Options<S>,
+  keys: readonly K[],
+): Options<Omit<S, K>> {
+  for (const k of keys) if (!(k in opts.spec)) throw new Error(`omitOptions: no option "${k}"`);
+  const rest = Object.keys(opts.spec).filter((k) => !(keys as readonly string[]).includes(k));
+  return pickOptions(opts, rest as Exclude<keyof S & string, K>[]) as unknown as Options<Omit<S, K>>;
 }
 
 /** Two declarations as one (e.g. the optimizer's options and a trainer's own). */
@@ -133,18 +191,21 @@ export function mergeOptions<A extends OptionsSpec, B extends OptionsSpec>(
   ]);
 }
 
-/** What an option accepts, for help texts and messages: '≥ 1', '> 0', 'in [0, 1]', 'one of a, b'. */
+/** What an option accepts, for help texts and messages: '≥ 1', '> 0', 'in [0, 1)', 'one of a, b'. */
 export function describeRange(o: OptionSpec): string {
   switch (o.type) {
     case 'int':
     case 'number': {
+      const above = o.type === 'number' ? o.above : undefined;
+      const below = o.type === 'number' ? o.below : undefined;
       const lo =
-        o.type === 'number' && o.above !== undefined ? `> ${o.above}` : o.min !== undefined ? `≥ ${o.min}` : '';
-      if (o.max !== undefined) {
-        if (o.min !== undefined && !(o.type === 'number' && o.above !== undefined)) return `in [${o.min}, ${o.max}]`;
-        return lo ? `${lo} and ≤ ${o.max}` : `≤ ${o.max}`;
-      }
-      return lo;
+        above !== undefined ? { x: above, open: true } : o.min !== undefined ? { x: o.min, open: false } : null;
+      const hi =
+        below !== undefined ? { x: below, open: true } : o.max !== undefined ? { x: o.max, open: false } : null;
+      if (lo && hi) return `in ${lo.open ? '(' : '['}${lo.x}, ${hi.x}${hi.open ? ')' : ']'}`;
+      if (lo) return `${lo.open ? '>' : '≥'} ${lo.x}`;
+      if (hi) return `${hi.open ? '<' : '≤'} ${hi.x}`;
+      return '';
     }
     case 'numbers': {
       const parts = [
@@ -154,6 +215,8 @@ export function describeRange(o: OptionSpec): string {
       ].filter(Boolean);
       return [parts.length ? `each ${parts.join(' and ')}` : '', o.rising ? 'rising' : ''].filter(Boolean).join(', ');
     }
+    case 'strings':
+      return o.min ? `at least ${o.min}` : '';
     case 'choice':
       return `one of ${o.choices.join(', ')}`;
     default:
@@ -176,8 +239,13 @@ export function checkOption(key: string, o: OptionSpec, v: unknown): string | nu
       return typeof v === 'boolean' ? null : want('true or false');
     case 'choice':
       return typeof v === 'string' && o.choices.includes(v) ? null : want(describeRange(o));
-    case 'strings':
-      return Array.isArray(v) && v.every((s) => typeof s === 'string') ? null : want('a list of strings');
+    case 'string':
+      return typeof v === 'string' ? null : want('a text');
+    case 'strings': {
+      const what = `a list of non-empty texts${o.min ? `, at least ${o.min}` : ''}`;
+      if (!Array.isArray(v) || v.length < (o.min ?? 0)) return want(what);
+      return v.every((s) => typeof s === 'string' && s !== '') ? null : want(what);
+    }
     case 'numbers': {
       const what = `a list of numbers ${describeRange(o)}`.trim();
       if (!Array.isArray(v) || v.length === 0) return want(`${what}, at least one`);
@@ -197,5 +265,6 @@ function inRange(v: number, o: IntOption | NumberOption): boolean {
   if (o.min !== undefined && v < o.min) return false;
   if (o.max !== undefined && v > o.max) return false;
   if (o.type === 'number' && o.above !== undefined && !(v > o.above)) return false;
+  if (o.type === 'number' && o.below !== undefined && !(v < o.below)) return false;
   return true;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import type { GPT } from '../model/gpt.js';
+import { completionLogProbs } from '../runtime/logprobs.js';
 import { LocalGenerator } from './generator.js';
 import { countA, letterPolicy } from './test-fixtures.js';
 import { defaultReSTConfig, percentile, trainReST, validateReSTConfig } from './rest.js';
@@ -13,7 +14,10 @@ describe('ReST', () => {
   it('percentiles interpolate; thresholds must rise', () => {
     assert.equal(percentile([1, 2, 3, 4, 5], 50), 3);
     assert.equal(percentile([0, 10], 25), 2.5);
-    assert.throws(() => validateReSTConfig({ ...defaultReSTConfig, outDir: 'x', percentiles: [70, 50] }), /must rise/);
+    assert.throws(
+      () => validateReSTConfig({ ...defaultReSTConfig, outDir: 'x', percentiles: [70, 50] }),
+      /percentiles \(--percentiles\) must be .*rising, got \[70,50\]/,
+    );
   });
 
   it('raises the mean of a known reward (more "a" in the completion) over the starting policy', async () => {
@@ -130,5 +134,160 @@ describe('ReST', () => {
     const gainE = after.e - before.e,
       gainA = after.a - before.a;
     assert.ok(gainE > 0.5 && gainE > gainA + 0.5, `e ${before.e} → ${after.e}, a ${before.a} → ${after.a}`);
+  });
+
+  it("scores Grow's samples cut at the stop strings, as evaluation judges them", async () => {
+    const { model: policy, tok } = letterPolicy();
+    const scored: string[] = [];
+    const reward = (items: { completion: string }[]) => (
+      items.forEach((it) => scored.push(it.completion)), countA(items)
+    );
+    await trainReST(
+      policy,
+      tok,
+      [' a', ' b', ' d e'],
+      reward,
+      {
+        ...defaultReSTConfig,
+        outDir: mkdtempSync(join(tmpdir(), 'rlhf-rest-stop-')),
+        grows: 1,
+        percentiles: [50],
+        samplesPerPrompt: 8,
+        maxNewTokens: 8,
+        stop: [' c'],
+        quiet: true,
+      },
+      () => {},
+    );
+    assert.ok(scored.length >= 24, `${scored.length} scored`);
+    assert.deepEqual(
+      scored.filter((c) => c.includes(' c')),
+      [],
+    );
+    // The policy writes " c" often: some samples were cut short of maxNewTokens.
+    assert.ok(
+      scored.some((c) => c.length < 2 * 8 - 2),
+      JSON.stringify(scored.slice(0, 8)),
+    );
+  });
+
+  it("keeps the original data in each Grow's set: scored, filtered by the same thresholds, and learned", async () => {
+    const { model: policy, tok } = letterPolicy();
+    const prompts = [' a', ' b', ' d e'];
+    // The policy writes letters a–e only: " z z" scores above every sample, " y y" below.
+    const reward = (items: { completion: string }[]) =>
+      items.map((it) => {
+        const n = (c: string) => (it.completion.match(new RegExp(c, 'g')) ?? []).length;
+        return n('a') + 10 * n('z') - 10 * n('y');
+      });
+    const demonstrations = [
+      ...prompts.map((prompt) => ({ prompt, completion: ' z z' })),
+      { prompt: ' c', completion: ' y y' },
+    ];
+    const logProbOfZ = () =>
+      completionLogProbs(
+        policy,
+        prompts.map((p) => ({ prompt: tok.encode(p), completion: tok.encode(' z z') })),
+        tok.eosId,
+      ).reduce((a, lp) => a + lp.reduce((x, y) => x + y, 0), 0) / prompts.length;
+    const before = logProbOfZ();
+    const r = await trainReST(
+      policy,
+      tok,
+      prompts,
+      reward,
+      {
+        ...defaultReSTConfig,
+        outDir: mkdtempSync(join(tmpdir(), 'rlhf-rest-demos-')),
+        grows: 2,
+        percentiles: [50, 80],
+        samplesPerPrompt: 8,
+        epochsPerImprove: 2,
+        maxNewTokens: 6,
+        lr: 2e-3,
+        contextLength: 16,
+        quiet: true,
+      },
+      () => {},
+      { demonstrations },
+    );
+    // Every Improve step of every Grow keeps the three " z z" and drops " y y".
+    assert.deepEqual(
+      r.improves.map((s) => s.keptDemonstrations),
+      [3, 3, 3, 3],
+    );
+    assert.ok(r.improves.every((s) => s.kept > 3));
+    const after = logProbOfZ();
+    assert.ok(after > before + 2, `log π(" z z") ${before.toFixed(2)} → ${after.toFixed(2)}`);
+  });
+
+  describe('stops Improving when the reward on held-out prompts stops rising', () => {
+    const prompts = [' a', ' b', ' c d', ' b c'];
+    const heldOut = [' e', ' d', ' e a', ' c', ' a b', ' d d', ' c e', ' b b', ' e e', ' a c d'];
+    const settings = {
+      ...defaultReSTConfig,
+      grows: 1,
+      samplesPerPrompt: 16,
+      epochsPerImprove: 3,
+      maxNewTokens: 8,
+      lr: 2e-3,
+      contextLength: 20,
+      quiet: true,
+    };
+    const params = (m: { params: { data: Float32Array }[] }) => m.params.map((p) => Array.from(p.data));
+
+    it("undoes a step that lowers it, on disk too, and skips the Grow's remaining Improve steps", async () => {
+      const { model: policy, tok } = letterPolicy();
+      const start = params(policy);
+      // More "a" is better on the Grow prompts and worse on the held-out ones.
+      const reward = (items: { prompt: string; completion: string }[]) =>
+        countA(items).map((n, i) => (heldOut.includes(items[i].prompt) ? -n : n));
+      const outDir = mkdtempSync(join(tmpdir(), 'rlhf-rest-early-'));
+      const r = await trainReST(
+        policy,
+        tok,
+        prompts,
+        reward,
+        { ...settings, outDir, percentiles: [50, 80] },
+        () => {},
+        {
+          heldOut,
+        },
+      );
+      assert.equal(r.improves.length, 1, JSON.stringify(r.improves));
+      assert.equal(r.improves[0].undone, true);
+      assert.deepEqual(params(policy), start);
+      assert.deepEqual(params(loadCheckpoint(outDir).model), start);
+    });
+
+    it('keeps a step that raises it', async () => {
+      const { model: policy, tok } = letterPolicy();
+      const start = params(policy);
+      const outDir = mkdtempSync(join(tmpdir(), 'rlhf-rest-early-'));
+      const r = await trainReST(policy, tok, prompts, countA, { ...settings, outDir, percentiles: [50] }, () => {}, {
+        heldOut,
+      });
+      assert.equal(r.improves[0].undone, false, JSON.stringify(r.improves));
+      assert.notDeepEqual(params(policy), start);
+      const lines = readFileSync(join(outDir, 'rest.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.ok(lines[1].held_out_reward > lines[0].held_out_reward, JSON.stringify(lines));
+    });
+
+    it("holds out a fraction of the prompts by hash, or takes a file's, not both", async () => {
+      const { model: policy, tok } = letterPolicy(1);
+      const outDir = mkdtempSync(join(tmpdir(), 'rlhf-rest-early-'));
+      const cfg = { ...settings, outDir, heldOutFraction: 0.5 };
+      await assert.rejects(
+        trainReST(policy, tok, prompts, countA, cfg, () => {}, { heldOut }),
+        /held-out prompts or heldOutFraction \(--held-out-fraction\), not both/,
+      );
+      await assert.rejects(
+        trainReST(policy, tok, [' a'], countA, cfg, () => {}),
+        /heldOutFraction \(--held-out-fraction\) 0.5 of 1 prompts leaves/,
+      );
+    });
   });
 });

@@ -1,75 +1,25 @@
 // ReST (Gulcehre et al., 2023): Grow — sample M completions per prompt from the current policy and
 // score them; Improve — keep the samples at or above a rising reward threshold (a percentile of
 // this Grow's scores) and fine-tune on them (behaviour cloning); repeat Improve with higher
-// thresholds, then Grow again from the improved policy. Grow may run on a remote generator.
+// thresholds, then Grow again from the improved policy. Grow may run on a remote generator. The
+// original data (demonstrations) may join every Grow's set, as in the paper.
 
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GPT } from '../model/gpt.js';
 import { shardCount, runSharded } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
+import type { PromptCompletion } from '../data/text.js';
+import { splitByKey } from '../data/split.js';
 import { RewardFn, scoreWith } from '../judge/reward-fn.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { kernels, shardLM } from './kernels.js';
-import { OptimConfig, runTraining } from './loop.js';
+import { runTraining } from './loop.js';
+import { type ReSTConfig, validateReSTConfig } from './rest-config.js';
 import { pairSource } from './sft.js';
-import { Generator, LocalGenerator } from './generator.js';
+import { Generator, LocalGenerator, cutAtStop } from './generator.js';
 
-export interface ReSTConfig extends OptimConfig {
-  outDir: string;
-  /** Grow rounds. */
-  grows: number;
-  /** Percentile thresholds of the Improve steps of each Grow, rising (e.g. [50, 70, 90]). */
-  percentiles: number[];
-  /** Completions sampled per prompt at each Grow. */
-  samplesPerPrompt: number;
-  /** Passes over the kept samples at each Improve step (sets its optimizer steps). */
-  epochsPerImprove: number;
-  batchSize: number;
-  maxNewTokens: number;
-  temperature: number;
-  /** Longest fine-tuning sequence (prompt + completion). */
-  contextLength: number;
-  /** Weight each kept sample's loss by its reward above the threshold (reward-weighted behaviour cloning). */
-  rewardWeighted: boolean;
-  quiet: boolean;
-}
-
-export const defaultReSTConfig: Omit<ReSTConfig, 'outDir'> = {
-  grows: 2,
-  percentiles: [50, 70, 90],
-  samplesPerPrompt: 8,
-  epochsPerImprove: 1,
-  batchSize: 16,
-  maxNewTokens: 32,
-  temperature: 1,
-  contextLength: 128,
-  rewardWeighted: false,
-  steps: 1, // per Improve step it is derived from epochsPerImprove
-  lr: 1e-4,
-  warmupSteps: 0,
-  weightDecay: 0,
-  beta1: 0.9,
-  beta2: 0.95,
-  gradClip: 1,
-  evalEvery: 0,
-  saveEvery: 0,
-  seed: 0,
-  quiet: false,
-};
-
-export function validateReSTConfig(c: ReSTConfig): void {
-  if (!Number.isInteger(c.grows) || c.grows < 1) throw new Error(`grows must be a positive integer, got ${c.grows}`);
-  if (c.percentiles.length === 0) throw new Error('percentiles: give at least one Improve threshold, e.g. 50,70,90');
-  c.percentiles.forEach((p, i) => {
-    if (!(p >= 0 && p < 100)) throw new Error(`percentiles[${i}] must be in [0, 100), got ${p}`);
-    if (i > 0 && p < c.percentiles[i - 1])
-      throw new Error(`percentiles must rise (ReST's thresholds τ₁ < τ₂ < …), got ${c.percentiles.join(', ')}`);
-  });
-  if (!Number.isInteger(c.samplesPerPrompt) || c.samplesPerPrompt < 1)
-    throw new Error(`samplesPerPrompt must be a positive integer, got ${c.samplesPerPrompt}`);
-  if (!(c.epochsPerImprove > 0)) throw new Error(`epochsPerImprove must be > 0, got ${c.epochsPerImprove}`);
-}
+export { type ReSTConfig, type ReSTOptions, defaultReSTConfig, validateReSTConfig } from './rest-config.js';
 
 /** The p-th percentile (0–100) of values, by linear interpolation. */
 export function percentile(values: number[], p: number): number {
@@ -85,8 +35,16 @@ interface Sample {
   completion: number[];
   text: string;
   reward: number;
+  /** One of the original demonstrations, not a sample of the policy. */
+  demonstration?: boolean;
 }
 
+/**
+ * M samples of each prompt, scored as evaluation judges them: cut at the stop strings. The
+ * fine-tuning target is what was sampled up to there: the local engine's ids (ending with the token
+ * that completed a stop text, or end-of-text), or a remote generator's text encoded again, with
+ * end-of-text where the sample ended by itself.
+ */
 async function grow(
   gen: Generator,
   tok: Tokenizer,
@@ -98,22 +56,54 @@ async function grow(
 ): Promise<Sample[]> {
   const results = await gen.generate(
     prompts.map((prompt) => ({ prompt, n: M })),
-    { maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, seed },
+    { maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, stop: cfg.stop, seed },
   );
   const out: Omit<Sample, 'reward'>[] = results.flatMap((r) =>
-    r.completions.map((c) => ({
-      prompt: r.prompt,
-      text: c.text,
-      // The fine-tuning target ends with <|endoftext|> only where the sample stopped by itself; a
-      // remote generator sends text only, which is tokenized here.
-      completion: c.tokenIds ?? [...tok.encode(c.text), ...(c.finishReason === 'stop' ? [tok.eosId] : [])],
-    })),
+    r.completions.map((c) => {
+      const text = cutAtStop(c.text, cfg.stop);
+      const ended = c.finishReason === 'stop' || text !== c.text.trimEnd();
+      return {
+        prompt: r.prompt,
+        text,
+        completion: c.tokenIds ?? [...tok.encode(text), ...(ended ? [tok.eosId] : [])],
+      };
+    }),
   );
   const scores = await scoreWith(
     reward,
     out.map((s) => ({ prompt: s.prompt, completion: s.text })),
   );
   return out.map((s, i) => ({ ...s, reward: scores[i] }));
+}
+
+/** The original data, tokenized as SFT does (completion + end-of-text) and scored as written. */
+async function scoreDemonstrations(demos: PromptCompletion[], tok: Tokenizer, reward: RewardFn): Promise<Sample[]> {
+  if (demos.length === 0) return [];
+  const scores = await scoreWith(reward, demos);
+  return demos.map((d, i) => ({
+    prompt: d.prompt,
+    text: d.completion,
+    completion: [...tok.encode(d.completion), tok.eosId],
+    reward: scores[i],
+    demonstration: true,
+  }));
+}
+
+/** What ReST takes besides its prompts, reward and configuration. */
+export interface ReSTInputs {
+  /** Samples Grow (default: the built-in engine on the policy). */
+  generator?: Generator;
+  /**
+   * The original data (e.g. the SFT demonstrations), added to every Grow's samples as Gulcehre et
+   * al. keep it in each Grow's set: scored by the same reward and kept by the same thresholds (the
+   * percentiles of the policy's samples).
+   */
+  demonstrations?: PromptCompletion[];
+  /**
+   * Held-out prompts (instead of heldOutFraction): after each Improve step, the mean reward of one
+   * sample of each (fixed seed) must rise, or the step is undone and the Grow Improves no further.
+   */
+  heldOut?: string[];
 }
 
 export interface ReSTResult {
@@ -124,14 +114,36 @@ export interface ReSTResult {
     improve: number;
     percentile: number;
     threshold: number;
+    /** Kept for fine-tuning: samples and demonstrations. */
     kept: number;
+    /** Of those, demonstrations. */
+    keptDemonstrations: number;
     keptMeanReward: number;
     loss: number;
+    /** With held-out prompts: their mean reward after this step, and whether the step was undone for not raising it. */
+    heldOutReward?: number;
+    undone?: boolean;
   }[];
 }
 
+/** The prompts Grow samples, and the held-out ones (a file's, or heldOutFraction of the prompts by hash). */
+function heldOutSplit(prompts: string[], cfg: ReSTConfig, given?: string[]): { train: string[]; heldOut: string[] } {
+  if (prompts.length === 0) throw new Error('ReST needs prompts');
+  if (given?.length && cfg.heldOutFraction > 0)
+    throw new Error(
+      `give held-out prompts or heldOutFraction (--held-out-fraction), not both: got ${given.length} prompts and ${cfg.heldOutFraction}`,
+    );
+  if (cfg.heldOutFraction === 0) return { train: prompts, heldOut: given ?? [] };
+  const s = splitByKey(prompts, (p) => p, cfg.heldOutFraction);
+  if (s.train.length === 0 || s.eval.length === 0)
+    throw new Error(
+      `heldOutFraction (--held-out-fraction) ${cfg.heldOutFraction} of ${prompts.length} prompts leaves ${s.train.length} to Grow on and ${s.eval.length} held out; both need at least one`,
+    );
+  return { train: s.train, heldOut: s.eval };
+}
+
 /**
- * Runs ReST. Grow samples with `generator` (default: the built-in engine on the policy); the
+ * Runs ReST. Grow samples with `inputs.generator` (default: the built-in engine on the policy); the
  * evaluation of the mean reward always samples the policy here. A remote generator gets the
  * policy's weights before each Grow (syncPolicy); one that cannot take them may serve only a
  * single Grow, whose policy is the starting one.
@@ -143,13 +155,14 @@ export async function trainReST(
   reward: RewardFn,
   cfg: ReSTConfig,
   log: (m: string) => void,
-  generator?: Generator,
+  inputs: ReSTInputs = {},
 ): Promise<ReSTResult> {
   validateReSTConfig(cfg);
-  if (prompts.length === 0) throw new Error('ReST needs prompts');
+  const { train: growPrompts, heldOut } = heldOutSplit(prompts, cfg, inputs.heldOut);
   mkdirSync(cfg.outDir, { recursive: true });
+  const contextLength = cfg.contextLength ?? policy.config.nPositions;
   const local = new LocalGenerator(policy, tok, { batchSize: 64 });
-  const grower: Generator = generator ?? local;
+  const grower: Generator = inputs.generator ?? local;
   const syncGrower = async (gi: number) => {
     if (!grower.syncPolicy) return;
     if (await grower.syncPolicy(policy)) return;
@@ -166,24 +179,45 @@ export async function trainReST(
   };
   await syncGrower(0);
   const evalReward = async (seed: number) => {
-    const s = await grow(local, tok, prompts, reward, cfg, seed, 1);
+    const s = await grow(local, tok, growPrompts, reward, cfg, seed, 1);
     return s.reduce((a, x) => a + x.reward, 0) / s.length;
   };
+  // The held-out reward: one sample of each held-out prompt, always with the same seed.
+  const heldOutReward = async () => {
+    const s = await grow(local, tok, heldOut, reward, cfg, cfg.seed + 555, 1);
+    return s.reduce((a, x) => a + x.reward, 0) / s.length;
+  };
+  let bestHeldOut = heldOut.length ? await heldOutReward() : NaN;
+  if (heldOut.length)
+    log(`rest: ${heldOut.length} held-out prompts; the starting policy's reward on them ${bestHeldOut.toFixed(4)}`);
   const result: ReSTResult = { meanReward: [await evalReward(cfg.seed + 777)], improves: [] };
-  log(`rest: starting policy's mean reward ${result.meanReward[0].toFixed(4)} over ${prompts.length} prompts`);
+  log(`rest: starting policy's mean reward ${result.meanReward[0].toFixed(4)} over ${growPrompts.length} prompts`);
   const replica = { models: { policy }, heads: {} };
-  writeFileSync(join(cfg.outDir, 'rest.jsonl'), JSON.stringify({ grow: 0, mean_reward: result.meanReward[0] }) + '\n');
+  writeFileSync(
+    join(cfg.outDir, 'rest.jsonl'),
+    JSON.stringify({
+      grow: 0,
+      mean_reward: result.meanReward[0],
+      ...(heldOut.length ? { held_out_reward: bestHeldOut } : {}),
+    }) + '\n',
+  );
+  const demos = await scoreDemonstrations(inputs.demonstrations ?? [], tok, reward);
+  if (demos.length)
+    log(
+      `rest: ${demos.length} demonstrations join every Grow's samples (mean reward ${(demos.reduce((a, d) => a + d.reward, 0) / demos.length).toFixed(4)})`,
+    );
   let first = true;
   for (let gi = 0; gi < cfg.grows; gi++) {
     if (gi > 0) await syncGrower(gi);
-    const data = await grow(grower, tok, prompts, reward, cfg, cfg.seed + 1000 * (gi + 1), cfg.samplesPerPrompt);
+    const data = await grow(grower, tok, growPrompts, reward, cfg, cfg.seed + 1000 * (gi + 1), cfg.samplesPerPrompt);
     const rewards = data.map((d) => d.reward);
     log(
       `rest: grow ${gi + 1}: ${data.length} samples, mean reward ${(rewards.reduce((a, b) => a + b, 0) / rewards.length).toFixed(4)}`,
     );
     for (let k = 0; k < cfg.percentiles.length; k++) {
       const threshold = percentile(rewards, cfg.percentiles[k]);
-      const kept = data.filter((d) => d.reward >= threshold);
+      const kept = [...data, ...demos].filter((d) => d.reward >= threshold);
+      const keptDemonstrations = kept.filter((d) => d.demonstration).length;
       // Reward-weighted: weights grow linearly with the reward above the threshold; the floor δ keeps
       // the sample at the threshold in the set (a tenth of the best one's excess, or 1e-3).
       const floor = Math.max(1e-3, 0.1 * (Math.max(...kept.map((d) => d.reward)) - threshold));
@@ -192,7 +226,8 @@ export async function trainReST(
         completion: d.completion,
         ...(cfg.rewardWeighted ? { weight: d.reward - threshold + floor } : {}),
       }));
-      const source = pairSource(examples, cfg.contextLength, tok.eosId, cfg.seed + gi * 100 + k);
+      const source = pairSource(examples, contextLength, tok.eosId, cfg.seed + gi * 100 + k);
+      const before = heldOut.length ? policy.params.map((p) => Float32Array.from(p.data)) : [];
       const steps = Math.max(1, Math.ceil((cfg.epochsPerImprove * kept.length) / cfg.batchSize));
       const summary = runTraining(
         {
@@ -209,7 +244,7 @@ export async function trainReST(
               meta: { kind: 'policy', trainer: 'rest', grow: gi + 1, improve: k + 1 },
             }),
         },
-        { ...cfg, steps },
+        { ...cfg, steps, evalEvery: 0, saveEvery: 0 },
         {
           outDir: cfg.outDir,
           label: `rest g${gi + 1} i${k + 1}`,
@@ -220,24 +255,48 @@ export async function trainReST(
       );
       first = false;
       const keptMeanReward = kept.reduce((a, d) => a + d.reward, 0) / kept.length;
-      result.improves.push({
+      const entry: ReSTResult['improves'][number] = {
         grow: gi + 1,
         improve: k + 1,
         percentile: cfg.percentiles[k],
         threshold,
         kept: kept.length,
+        keptDemonstrations,
         keptMeanReward,
         loss: summary.finalLoss,
-      });
+      };
+      result.improves.push(entry);
       log(
-        `rest: grow ${gi + 1} improve ${k + 1}: threshold ${threshold.toFixed(4)} (p${cfg.percentiles[k]}), ${kept.length} kept (mean reward ${keptMeanReward.toFixed(4)}), ${steps} steps, loss ${summary.finalLoss.toFixed(3)}`,
+        `rest: grow ${gi + 1} improve ${k + 1}: threshold ${threshold.toFixed(4)} (p${cfg.percentiles[k]}), ${kept.length} kept${demos.length ? ` (${keptDemonstrations} of them demonstrations)` : ''} (mean reward ${keptMeanReward.toFixed(4)}), ${steps} steps, loss ${summary.finalLoss.toFixed(3)}`,
       );
+      if (heldOut.length) {
+        // Early stopping (Gulcehre et al.): keep Improving while the held-out reward rises; else keep
+        // the policy from before this step, on disk too, and go on to the next Grow.
+        entry.heldOutReward = await heldOutReward();
+        entry.undone = !(entry.heldOutReward > bestHeldOut);
+        log(
+          `rest: grow ${gi + 1} improve ${k + 1}: held-out reward ${entry.heldOutReward.toFixed(4)} (best so far ${bestHeldOut.toFixed(4)})${entry.undone ? '; undone, and this Grow Improves no further' : ''}`,
+        );
+        if (!entry.undone) bestHeldOut = entry.heldOutReward;
+        else {
+          policy.params.forEach((p, j) => p.data.set(before[j]));
+          saveCheckpoint(cfg.outDir, policy, {
+            tokenizer: tok,
+            meta: { kind: 'policy', trainer: 'rest', grow: gi + 1, improve: k },
+          });
+          break;
+        }
+      }
     }
     result.meanReward.push(await evalReward(cfg.seed + 777));
     log(`rest: after grow ${gi + 1}: mean reward ${result.meanReward[gi + 1].toFixed(4)}`);
     appendFileSync(
       join(cfg.outDir, 'rest.jsonl'),
-      JSON.stringify({ grow: gi + 1, mean_reward: result.meanReward[gi + 1] }) + '\n',
+      JSON.stringify({
+        grow: gi + 1,
+        mean_reward: result.meanReward[gi + 1],
+        ...(heldOut.length ? { held_out_reward: bestHeldOut } : {}),
+      }) + '\n',
     );
   }
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');

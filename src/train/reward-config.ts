@@ -1,67 +1,91 @@
-// Configuration of reward-model training from comparisons.
+// Options of reward-model training from comparisons, declared once (src/train/options.ts):
+// `rlhf train reward`'s and `rlhf curve reward`'s flags, the trainer's validation and the demo's
+// settings all come from here.
 
-import { OptimConfig, validateOptimConfig } from './loop.js';
+import { PRESETS } from '../model/config.js';
+import { epochOptimOptions } from './optim-options.js';
+import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './options.js';
 
-export interface RewardConfig extends OptimConfig {
+export const rewardOptions = mergeOptions(
+  defineOptions({
+    preset: {
+      type: 'choice',
+      flag: '--preset',
+      help: 'size of a new model (without --init)',
+      choices: Object.keys(PRESETS),
+      default: 'small',
+    },
+    vocabSize: {
+      type: 'int',
+      flag: '--vocab-size',
+      help: 'vocabulary of a newly trained tokenizer (256 bytes + end-of-text + merges)',
+      default: 1024,
+      min: 258,
+    },
+    contextLength: {
+      type: 'int',
+      flag: '--context',
+      help: 'longest scored sequence in tokens, prompt + completion + end-of-text (prompts are cut from the start)',
+      default: 128,
+      min: 4,
+    },
+    epochs: {
+      type: 'number',
+      flag: '--epochs',
+      help: 'passes over the training comparisons (when --steps is 0)',
+      default: 1,
+      above: 0,
+    },
+    centering: {
+      type: 'number',
+      flag: '--center',
+      help: "reward-centering coefficient (TRL's center_rewards_coefficient)",
+      default: 0,
+      min: 0,
+    },
+    useMargin: {
+      type: 'boolean',
+      flag: '--use-margin',
+      help: "subtract each record's margin (or confidence) inside the sigmoid",
+      default: false,
+    },
+    evalFraction: {
+      type: 'number',
+      flag: '--eval-fraction',
+      help: 'held out by prompt hash when no --eval is given',
+      default: 0.1,
+      min: 0,
+      below: 1,
+    },
+    evalLimit: {
+      type: 'int',
+      flag: '--eval-limit',
+      help: 'eval comparisons scored at each periodic evaluation (all at the end)',
+      default: 512,
+      min: 1,
+    },
+  }),
+  reviseOptions(epochOptimOptions('the training comparisons'), {
+    batchSize: { help: 'comparisons per step (a K-ranking counts once and gives K(K−1)/2 pairs)', default: 32 },
+    lr: { default: 1e-3 },
+    warmupSteps: { default: 20 },
+    evalEvery: { default: 100 },
+  }),
+);
+
+export type RewardOptions = ValuesOf<typeof rewardOptions.spec>;
+
+export interface RewardConfig extends RewardOptions {
   /** Output checkpoint directory. */
   outDir: string;
   /** Start from this checkpoint (a pretrained or SFT policy, or a reward model) instead of a new model. */
   init?: string;
-  /** Model size for a new model (see PRESETS). */
-  preset: string;
-  /** Vocabulary of a newly trained tokenizer. */
-  vocabSize: number;
-  /** Longest scored sequence (prompt + completion + end-of-text); prompts are cut from the start. */
-  contextLength: number;
-  /** Comparisons per step (a K-ranking counts once and gives K(K−1)/2 pairs). */
-  batchSize: number;
-  /** Passes over the training comparisons; sets the step count when steps is 0. */
-  epochs: number;
-  /** Coefficient of the reward-centering term (TRL's center_rewards_coefficient). */
-  centering: number;
-  /** Use each record's margin (or its confidence as a margin) inside the sigmoid. */
-  useMargin: boolean;
-  /** Held out by prompt hash when no eval file is given. */
-  evalFraction: number;
-  /** Most eval comparisons scored at each evaluation (all at the end). */
-  evalLimit: number;
-  resume: boolean;
-  quiet: boolean;
   stopAfter?: number;
 }
 
-export const defaultRewardConfig: Omit<RewardConfig, 'outDir'> = {
-  preset: 'small',
-  vocabSize: 1024,
-  contextLength: 128,
-  batchSize: 32,
-  epochs: 1,
-  steps: 0,
-  lr: 1e-3,
-  warmupSteps: 20,
-  weightDecay: 0.1,
-  beta1: 0.9,
-  beta2: 0.95,
-  gradClip: 1.0,
-  evalEvery: 100,
-  saveEvery: 0,
-  centering: 0,
-  useMargin: false,
-  evalFraction: 0.1,
-  evalLimit: 512,
-  seed: 0,
-  resume: false,
-  quiet: false,
-};
+export const defaultRewardConfig: RewardOptions = rewardOptions.defaults();
 
+/** Checks every field and combination; the message names the field and its flag. */
 export function validateRewardConfig(c: RewardConfig): void {
-  validateOptimConfig({ ...c, steps: c.steps || 1 });
-  if (!Number.isInteger(c.batchSize) || c.batchSize < 1)
-    throw new Error(`batchSize must be a positive integer, got ${c.batchSize}`);
-  if (!(c.epochs > 0)) throw new Error(`epochs must be > 0, got ${c.epochs}`);
-  if (!Number.isInteger(c.contextLength) || c.contextLength < 4)
-    throw new Error(`contextLength must be an integer ≥ 4, got ${c.contextLength}`);
-  if (!(c.centering >= 0)) throw new Error(`centering must be ≥ 0, got ${c.centering}`);
-  if (!(c.evalFraction >= 0 && c.evalFraction < 1))
-    throw new Error(`evalFraction must be in [0, 1), got ${c.evalFraction}`);
+  rewardOptions.validate(c);
 }

@@ -1,63 +1,70 @@
-// Configuration of supervised training (pretraining on text, or fine-tuning on prompt/completion).
+// Options of supervised training (pretraining on text, or fine-tuning on prompt/completion),
+// declared once (src/train/options.ts): `rlhf train sft`'s flags, the trainer's validation and the
+// demo's pretraining and SFT settings all come from here.
 
-import { OptimConfig, validateOptimConfig } from './loop.js';
+import { PRESETS } from '../model/config.js';
+import { optimOptions } from './optim-options.js';
+import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './options.js';
 
-export interface SFTConfig extends OptimConfig {
+export const sftOptions = mergeOptions(
+  defineOptions({
+    preset: {
+      type: 'choice',
+      flag: '--preset',
+      help: 'size of a new model (without --init)',
+      choices: Object.keys(PRESETS),
+      default: 'small',
+    },
+    vocabSize: {
+      type: 'int',
+      flag: '--vocab-size',
+      help: 'vocabulary size of a newly trained tokenizer (256 bytes + end-of-text + merges)',
+      default: 512,
+      min: 258,
+    },
+    contextLength: {
+      type: 'int',
+      flag: '--context',
+      help: "training sequence length in tokens (≤ the model's context)",
+      default: 128,
+      min: 2,
+    },
+    evalFraction: {
+      type: 'number',
+      flag: '--eval-fraction',
+      help: 'fraction held out for evaluation (by prompt hash, or the end of a single text)',
+      default: 0.05,
+      min: 0,
+      below: 1,
+    },
+    evalBatches: { type: 'int', flag: '--eval-batches', help: 'batches in each evaluation', default: 4, min: 1 },
+  }),
+  reviseOptions(optimOptions, {
+    steps: { default: 300 },
+    batchSize: { help: 'sequences per step', default: 16 },
+    lr: { default: 3e-3 },
+    warmupSteps: { default: 20 },
+  }),
+);
+
+export type SFTOptions = ValuesOf<typeof sftOptions.spec>;
+
+export interface SFTConfig extends SFTOptions {
   /** Training data: .txt, or .jsonl of {"text"} or {"prompt","completion"}. */
   data: string;
   /** Output checkpoint directory. */
   outDir: string;
   /** Start from this checkpoint directory (weights and tokenizer) instead of a new model. */
   init?: string;
-  /** Model size for a new model (see PRESETS). */
-  preset: string;
   /** Tokenizer file or directory; without one (and without init), a BPE tokenizer is trained on the data. */
   tokenizer?: string;
-  /** Vocabulary size of a newly trained tokenizer. */
-  vocabSize: number;
-  /** Training sequence length in tokens (≤ the model's context). */
-  contextLength: number;
-  /** Sequences per step. */
-  batchSize: number;
-  /** Fraction of the data held out for evaluation (by prompt hash, or the end of a single text). */
-  evalFraction: number;
-  /** Batches in each evaluation. */
-  evalBatches: number;
-  resume: boolean;
-  quiet: boolean;
   /** Stop (saving a resumable checkpoint) after this many steps of the schedule. */
   stopAfter?: number;
 }
 
-export const defaultSFTConfig: Omit<SFTConfig, 'data' | 'outDir'> = {
-  preset: 'small',
-  vocabSize: 512,
-  contextLength: 128,
-  batchSize: 16,
-  steps: 300,
-  lr: 3e-3,
-  warmupSteps: 20,
-  weightDecay: 0.1,
-  beta1: 0.9,
-  beta2: 0.95,
-  gradClip: 1.0,
-  evalEvery: 50,
-  saveEvery: 0,
-  evalFraction: 0.05,
-  evalBatches: 4,
-  seed: 0,
-  resume: false,
-  quiet: false,
-};
+export const defaultSFTConfig: SFTOptions = sftOptions.defaults();
 
+/** Checks every field and combination; the message names the field and its flag. */
 export function validateSFTConfig(c: SFTConfig): void {
-  validateOptimConfig(c);
-  if (!Number.isInteger(c.batchSize) || c.batchSize <= 0)
-    throw new Error(`batchSize must be a positive integer, got ${c.batchSize}`);
-  if (!Number.isInteger(c.contextLength) || c.contextLength < 2)
-    throw new Error(`contextLength must be an integer ≥ 2, got ${c.contextLength}`);
-  if (!Number.isInteger(c.vocabSize) || c.vocabSize < 258)
-    throw new Error(`vocabSize must be an integer ≥ 258 (256 bytes + end-of-text + 1 merge), got ${c.vocabSize}`);
-  if (!(c.evalFraction >= 0 && c.evalFraction < 1))
-    throw new Error(`evalFraction must be in [0, 1), got ${c.evalFraction}`);
+  sftOptions.validate(c);
 }

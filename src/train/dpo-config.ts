@@ -1,0 +1,69 @@
+// DPO's options, declared once (src/train/options.ts): `rlhf train dpo`'s flags, the trainer's
+// validation and the demo's settings all come from here.
+
+import { epochOptimOptions } from './optim-options.js';
+import { type ValuesOf, defineOptions, mergeOptions, omitOptions, reviseOptions } from './options.js';
+
+export const dpoOptions = mergeOptions(
+  defineOptions({
+    beta: {
+      type: 'number',
+      flag: '--beta',
+      help: 'β: strength of the pull toward the reference policy',
+      default: 0.1,
+      above: 0,
+    },
+    loss: {
+      type: 'choice',
+      flag: '--loss',
+      help: 'sigmoid (DPO) or ipo',
+      choices: ['sigmoid', 'ipo'] as const,
+      default: 'sigmoid',
+    },
+    labelSmoothing: {
+      type: 'number',
+      flag: '--label-smoothing',
+      help: 'conservative DPO: probability that a label is wrong (sigmoid loss only)',
+      default: 0,
+      min: 0,
+      below: 0.5,
+    },
+    epochs: {
+      type: 'number',
+      flag: '--epochs',
+      help: 'passes over the training pairs (when --steps is 0)',
+      default: 1,
+      above: 0,
+    },
+    evalFraction: {
+      type: 'number',
+      flag: '--eval-fraction',
+      help: 'held out by prompt hash when no --eval is given',
+      default: 0.1,
+      min: 0,
+      below: 1,
+    },
+  }),
+  // NOTE: no --resume: the reference log-probabilities come from the starting policy, which a resumed
+  // run would have to load beside the policy in --out.
+  reviseOptions(omitOptions(epochOptimOptions('the training pairs'), ['resume']), {
+    batchSize: { help: 'pairs per step', default: 16 },
+    lr: { default: 1e-4 },
+    warmupSteps: { default: 10 },
+    weightDecay: { default: 0 },
+  }),
+  [
+    (c) =>
+      c.loss === 'ipo' && c.labelSmoothing !== 0
+        ? `labelSmoothing (--label-smoothing) applies to the sigmoid (DPO) loss only: got ${c.labelSmoothing} with loss (--loss) ipo; drop one`
+        : null,
+  ],
+);
+
+export type DPOOptions = ValuesOf<typeof dpoOptions.spec>;
+
+export interface DPOConfig extends DPOOptions {
+  outDir: string;
+}
+
+export const defaultDPOConfig: DPOOptions = dpoOptions.defaults();
