@@ -16,7 +16,7 @@ import { scoreRewardTokens, scoreRewards } from '../runtime/reward.js';
 import { generate } from '../runtime/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { kernels, shardLM } from '../train/kernels.js';
-import { RewardFn } from '../judge/reward-fn.js';
+import { RewardFn } from '../train/reward-fn.js';
 import { defaultPPOConfig, trainPPO } from '../train/ppo.js';
 
 export interface BenchOptions {

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { isRewardUrl } from '../judge/reward-fn.js';
+import { isRewardUrl } from '../train/reward-fn.js';
 import { loadRewardFn, probeRewardServer } from '../remote/reward-client.js';
 import { restOptions } from '../train/rest-config.js';
 import { trainReST } from '../train/rest.js';

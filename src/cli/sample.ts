@@ -2,7 +2,7 @@
 
 import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { isRewardUrl } from '../judge/reward-fn.js';
+import { isRewardUrl } from '../train/reward-fn.js';
 import { loadRewardFn, probeRewardServer } from '../remote/reward-client.js';
 import { bestOfN, bestOfNKL } from '../train/best-of-n.js';
 import { GenerationOptions, Generator, LocalGenerator } from '../train/generator.js';

@@ -2,7 +2,7 @@
 
 import { Command } from 'commander';
 import { basename, resolve } from 'node:path';
-import { rewardModelFn } from '../judge/reward-fn.js';
+import { rewardModelFn } from '../train/reward-fn.js';
 import { RewardModel } from '../model/reward-model.js';
 import { buildRewardServer } from '../remote/reward-server.js';
 import { intArg } from './args.js';

@@ -3,7 +3,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Comparison } from '../data/comparison.js';
-import type { RewardFn } from '../judge/reward-fn.js';
+import type { RewardFn } from '../train/reward-fn.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import type { GPT } from '../model/gpt.js';
 import { RewardModel } from '../model/reward-model.js';

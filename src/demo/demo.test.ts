@@ -13,7 +13,7 @@ import { demoConfig } from './config.js';
 import { METHODS } from './methods.js';
 import { loadPolicyDir, loadRewardModel } from './context.js';
 import { runDemo } from './pipeline.js';
-import { rewardModelFn } from '../judge/reward-fn.js';
+import { rewardModelFn } from '../train/reward-fn.js';
 import { buildModelServer } from '../remote/model-server.js';
 import { buildRewardServer } from '../remote/reward-server.js';
 

@@ -2,7 +2,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { scoreWith } from '../judge/reward-fn.js';
+import { scoreWith } from '../train/reward-fn.js';
 import { bestOfNKL } from '../train/best-of-n.js';
 import { trainDPO } from '../train/dpo.js';
 import { hindsightPrompt, trainHindsight } from '../train/hindsight.js';

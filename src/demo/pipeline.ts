@@ -5,7 +5,7 @@
 
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RewardFn, rewardModelFn } from '../judge/reward-fn.js';
+import { type RewardFn, rewardModelFn } from '../train/reward-fn.js';
 import { RemoteGenerator } from '../remote/generator-client.js';
 import { httpOptionsFromEnv } from '../remote/http.js';
 import { remoteRewardFn } from '../remote/reward-client.js';

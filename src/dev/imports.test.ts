@@ -21,7 +21,6 @@ const LAYER: Record<string, number> = {
   data: 3,
   objectives: 4,
   train: 5,
-  judge: 6,
   eval: 6,
   tasks: 6,
   demo: 7,
@@ -55,9 +54,6 @@ const ALLOWED: Record<string, string> = {
 
 /** Imports up the table in code being changed elsewhere for issue 13; remove each line as it is fixed. */
 const PENDING: Record<string, string> = {
-  'train/best-of-n.ts → judge/reward-fn.ts': 'RewardFn, ScoredText and scoreWith belong at or below train',
-  'train/ppo-rollouts.ts → judge/reward-fn.ts': 'RewardFn, ScoredText and scoreWith belong at or below train',
-  'train/rest.ts → judge/reward-fn.ts': 'RewardFn, ScoredText and scoreWith belong at or below train',
   'train/curve.ts → eval/plot.ts': 'the reward curve chart is drawn above train (eval or cli); train returns points',
   'train/reward.ts → eval/baselines.ts': 'the length and bag-of-words baselines belong at or below train',
   'train/ensemble.test.ts → feedback/server/tasks-import.ts': 'the round trip to a labeling import is a feedback test',

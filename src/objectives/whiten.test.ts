@@ -47,7 +47,12 @@ describe('whitening against TRL and lm-human-preferences in PyTorch (tests/fixtu
     const white = maskedWhiten(w.values, w.mask);
     assertAllClose(valid(white, w.mask), valid(w.whiten, w.mask), FIXTURE_TOL, 'valid entries, shift_mean=True');
     const kept = maskedWhiten(w.values, w.mask, { shiftMean: false });
-    assertAllClose(valid(kept, w.mask), valid(w.whiten_keep_mean, w.mask), FIXTURE_TOL, 'valid entries, shift_mean=False');
+    assertAllClose(
+      valid(kept, w.mask),
+      valid(w.whiten_keep_mean, w.mask),
+      FIXTURE_TOL,
+      'valid entries, shift_mean=False',
+    );
     assert.ok(white.every((x, i) => w.mask[i] || x === 0));
   });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { rewardModelFn } from '../judge/reward-fn.js';
+import { rewardModelFn } from '../train/reward-fn.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';

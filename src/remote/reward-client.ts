@@ -2,7 +2,7 @@
 // travel as one entry, entries are packed into requests of at most batchSize completions, sent
 // with a concurrency limit and the retry machinery of http.ts. loadRewardFn reads `--reward DIR|URL`.
 
-import { type RewardFn, type ScoredText, isRewardUrl, rewardModelFn } from '../judge/reward-fn.js';
+import { type RewardFn, type ScoredText, isRewardUrl, rewardModelFn } from '../train/reward-fn.js';
 import { RewardModel } from '../model/reward-model.js';
 import { type HttpOptions, httpOptionsFromEnv, requestJson, runPool, serverRoot, unexpectedAnswer } from './http.js';
 

@@ -3,7 +3,7 @@
 // requests that arrive together are scored as one batch.
 
 import Fastify, { FastifyInstance } from 'fastify';
-import { RewardFn, ScoredText, scoreWith } from '../judge/reward-fn.js';
+import { RewardFn, ScoredText, scoreWith } from '../train/reward-fn.js';
 import { BadRequest, errorBody } from './completions-api.js';
 
 export interface RewardServerOptions {

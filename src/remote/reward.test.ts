@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
-import { scoreWith } from '../judge/reward-fn.js';
+import { scoreWith } from '../train/reward-fn.js';
 import { presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { RewardModel } from '../model/reward-model.js';

@@ -6,7 +6,7 @@
 import { GPT } from '../model/gpt.js';
 import { SampleOptions } from '../model/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
-import { RewardFn, scoreWith } from '../judge/reward-fn.js';
+import { RewardFn, scoreWith } from './reward-fn.js';
 import { GenerationOptions, GenerationProgress, Generator, LocalGenerator, cutAtStop } from './generator.js';
 
 /** The analytic KL (nats) between best-of-N sampling and the policy it samples from. */

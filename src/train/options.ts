@@ -78,18 +78,17 @@ export type OptionSpec =
   | StringsOption;
 export type OptionsSpec = Record<string, OptionSpec>;
 
-type ValueOf<O extends OptionSpec> =
-  O extends ChoiceOption
-    ? O['choices'][number]
-    : O extends BooleanOption
-      ? boolean
-      : O extends NumbersOption
-        ? number[]
-        : O extends StringsOption
-          ? string[]
-          : O extends StringOption
-            ? string
-            : number;
+type ValueOf<O extends OptionSpec> = O extends ChoiceOption
+  ? O['choices'][number]
+  : O extends BooleanOption
+    ? boolean
+    : O extends NumbersOption
+      ? number[]
+      : O extends StringsOption
+        ? string[]
+        : O extends StringOption
+          ? string
+          : number;
 
 /** The configuration a declaration describes: one field per option. */
 export type ValuesOf<S extends OptionsSpec> = { -readonly [K in keyof S]: ValueOf<S[K]> };

@@ -2,7 +2,7 @@
 // function scores it, and the policy (with its value head) and the frozen reference give per-token
 // log-probs and values on a (P, Tc) grid of completion tokens: row p's token j sits at p·Tc + j.
 
-import { type RewardFn, scoreWith } from '../judge/reward-fn.js';
+import { type RewardFn, scoreWith } from './reward-fn.js';
 import type { TokenPair } from '../model/logprobs.js';
 import { type Replica, runSharded, shardCount } from '../runtime/replica.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';

@@ -7,7 +7,7 @@
 
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RewardFn } from '../judge/reward-fn.js';
+import type { RewardFn } from './reward-fn.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { type GPT, type ScalarHead, valueHead } from '../model/gpt.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';

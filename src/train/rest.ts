@@ -11,7 +11,7 @@ import { shardCount, runSharded } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import type { PromptCompletion } from '../data/text.js';
 import { splitByKey } from '../data/split.js';
-import { RewardFn, scoreWith } from '../judge/reward-fn.js';
+import { RewardFn, scoreWith } from './reward-fn.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { kernels, shardLM } from './kernels.js';
 import { runTraining } from './loop.js';
