@@ -88,11 +88,13 @@ export function klToReference(
     policy,
     samples.map((s, i) => ({ prompt: promptIds(tok, policyPrompts[i], ctx, maxNewTokens), completion: s.tokens })),
     tok.eosId,
+    { vocabSize: tok.vocabSize },
   );
   const lr = completionLogProbs(
     ref,
     samples.map((s, i) => ({ prompt: promptIds(tok, refPrompts[i], ctx, maxNewTokens), completion: s.tokens })),
     tok.eosId,
+    { vocabSize: tok.vocabSize },
   );
   let total = 0;
   for (let i = 0; i < samples.length; i++) for (let t = 0; t < lp[i].length; t++) total += lp[i][t] - lr[i][t];

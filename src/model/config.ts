@@ -66,6 +66,15 @@ export const PRESETS: Record<string, Omit<GPTConfig, 'eosTokenId'> & { note: str
   },
 };
 
+/**
+ * Rows of a new model's token embedding for a tokenizer of n tokens: n rounded up to a multiple of 64
+ * (as nanoGPT pads GPT-2's 50,257), so matrix products see friendly shapes. The extra ids are never
+ * sampled and get no probability (src/model/logits.ts).
+ */
+export function paddedVocabSize(n: number): number {
+  return Math.ceil(n / 64) * 64;
+}
+
 export function presetConfig(name: string, overrides: Partial<GPTConfig> = {}): GPTConfig {
   const p = PRESETS[name];
   if (!p) throw new Error(`unknown model preset "${name}"; choose one of: ${Object.keys(PRESETS).join(', ')}`);

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { assertAllClose } from '../test-support/assert-close.js';
 import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
@@ -12,15 +13,9 @@ import { readSafetensors, readSafetensorsF32 } from './safetensors.js';
 
 const DIR = 'tests/fixtures/golden/tiny-gpt2';
 
+/** Entries within atol + rtol·|PyTorch's value| of PyTorch's. */
 function closeTo(name: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-4, atol = 1e-5): void {
-  assert.equal(got.length, want.length, `${name}: length`);
-  let worst = 0,
-    at = -1;
-  for (let i = 0; i < got.length; i++) {
-    const err = Math.abs(got[i] - want[i]) - rtol * Math.abs(want[i]);
-    if (err > worst) (worst = err), (at = i);
-  }
-  assert.ok(worst <= atol, `${name}: element ${at} is ${got[at]}, PyTorch gives ${want[at]}`);
+  assertAllClose(got, want, { rtol, atol }, name);
 }
 
 function golden(file: string) {

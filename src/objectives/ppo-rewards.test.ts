@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { assertAllClose, assertClose } from '../test-support/assert-close.js';
 import { sampledEntropy, shapeRewards } from './ppo-rewards.js';
 
-const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
-const closeAll = (a: ArrayLike<number>, b: number[], tol = 1e-6) => {
-  assert.equal(a.length, b.length);
-  b.forEach((v, i) => close(a[i], v, tol));
-};
+const close = (got: number, want: number, tol = 1e-6) => assertClose(got, want, tol);
+const closeAll = (got: ArrayLike<number>, want: number[], tol = 1e-6) => assertAllClose(got, want, tol);
 
 // Two rows of T = 3: row 0 has three completion tokens, row 1 two (then padding).
 const input = {

@@ -47,19 +47,21 @@ function encodeAll(policy: GPT, tok: Tokenizer, comps: Comparison[], cfg: DPOCon
     policy,
     pairs.flatMap((p) => [p.chosen, p.rejected]),
     tok.eosId,
+    { vocabSize: tok.vocabSize },
   );
   const seq = (lp: number[]) =>
     cfg.loss === 'ipo' ? lp.reduce((a, b) => a + b, 0) / Math.max(1, lp.length) : lp.reduce((a, b) => a + b, 0);
   return pairs.map((p, i) => ({ ...p, refChosen: seq(ref[2 * i]), refRejected: seq(ref[2 * i + 1]) }));
 }
 
-function shards(items: EncodedPair[], cfg: DPOConfig, padId: number): DPOShard[] {
+function shards(items: EncodedPair[], cfg: DPOConfig, padId: number, vocabSize: number): DPOShard[] {
   const n = Math.min(shardCount(), items.length);
   return Array.from({ length: n }, (_, k) => {
     const part = items.slice(Math.floor((k * items.length) / n), Math.floor(((k + 1) * items.length) / n));
     return {
       pairs: [...part.map((p) => p.chosen), ...part.map((p) => p.rejected)],
       padId,
+      vocabSize,
       refChosen: part.map((p) => p.refChosen),
       refRejected: part.map((p) => p.refRejected),
       beta: cfg.beta,
@@ -115,7 +117,7 @@ export function trainDPO(
     const out: Record<string, number> = {};
     for (let i = 0; i < evalData.length; i += 64) {
       const chunk = evalData.slice(i, i + 64);
-      const sh = shards(chunk, cfg, tok.eosId);
+      const sh = shards(chunk, cfg, tok.eosId, tok.vocabSize);
       const { loss, metrics } = combine(
         sh.map((s) => dpoStep(replica, s, false)),
         sh,
@@ -131,7 +133,7 @@ export function trainDPO(
       params: policy.params,
       step(_rng, step) {
         const items = Array.from({ length: cfg.batchSize }, (_, j) => at(step * cfg.batchSize + j));
-        const sh = shards(items, cfg, tok.eosId);
+        const sh = shards(items, cfg, tok.eosId, tok.vocabSize);
         const { loss, metrics } = combine(runSharded(replica, kernels.dpoStep, sh), sh);
         return {
           loss,

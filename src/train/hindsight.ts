@@ -251,7 +251,7 @@ export function phraseAccuracy(
     return [pair(pos(c), better), pair(neg(c), better), pair(pos(c), worse), pair(neg(c), worse)];
   });
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const lp = completionLogProbs(policy, pairs, tok.eosId).map(sum);
+  const lp = completionLogProbs(policy, pairs, tok.eosId, { vocabSize: tok.vocabSize }).map(sum);
   let right = 0,
     margin = 0;
   for (let i = 0; i < comps.length; i++) {

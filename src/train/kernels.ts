@@ -116,6 +116,8 @@ export interface DPOShard {
   /** 2P sequences: the P chosen completions, then the P rejected ones. */
   pairs: TokenPair[];
   padId: number;
+  /** The tokenizer's vocabulary size: ids at or above it get no probability. */
+  vocabSize: number;
   refChosen: number[];
   refRejected: number[];
   beta: number;
@@ -133,7 +135,9 @@ export interface DPOStepResult {
 export function dpoStep(r: Replica, s: DPOShard, train = true): DPOStepResult {
   const g = train ? new Graph() : Graph.inference();
   const { ids, targets, B, T } = completionBatch(s.pairs, s.padId);
-  const lp = tokenLogProbs(g, r.models.policy.forward(g, ids, B, T), targets);
+  // The policy's distribution over the tokenizer's vocabulary, as it samples (padded ids get no mass).
+  const logits = policyLogits(g, r.models.policy.forward(g, ids, B, T), { temperature: 1, vocabSize: s.vocabSize });
+  const lp = tokenLogProbs(g, logits, targets);
   const mask = Float32Array.from(targets, (t) => (t >= 0 ? 1 : 0));
   const seq = reshape(g, sequenceLogProbs(g, lp, mask, B, T, { average: s.loss === 'ipo' }), [B, 1]);
   const P = B / 2;

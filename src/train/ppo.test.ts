@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { assertClose } from '../test-support/assert-close.js';
 import { Graph } from '../engine/graph.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { type GPT, valueHead } from '../model/gpt.js';
@@ -12,7 +13,6 @@ import { type RolloutOptions, collectRollouts } from './ppo-rollouts.js';
 import { type PPOConfig, defaultPPOConfig, trainPPO } from './ppo.js';
 import { countA, letterPolicy } from './test-fixtures.js';
 
-const close = (a: number, b: number, tol: number) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const jsonLines = (path: string) =>
   readFileSync(path, 'utf8')
@@ -186,7 +186,7 @@ describe('PPO', () => {
       p.completion.forEach((_, j) => {
         const g = Graph.inference();
         const { h, at } = lastPosition(policy, [...p.prompt, ...p.completion.slice(0, j)], g);
-        close(roll.values[b * roll.Tc + j], head.forward(g, h).data[at], 1e-5);
+        assertClose(roll.values[b * roll.Tc + j], head.forward(g, h).data[at], 1e-5);
         g.dispose();
       }),
     );
@@ -199,8 +199,8 @@ describe('PPO', () => {
     roll.pairs.forEach((p, b) =>
       p.completion.forEach((t, j) => {
         const want = plainLogProb(policy, [...p.prompt, ...p.completion.slice(0, j)], t, 0.7, V);
-        close(roll.logp[b * roll.Tc + j], want, 1e-4);
-        close(roll.logpRef[b * roll.Tc + j], want, 1e-4);
+        assertClose(roll.logp[b * roll.Tc + j], want, 1e-4);
+        assertClose(roll.logpRef[b * roll.Tc + j], want, 1e-4);
       }),
     );
   });
@@ -214,7 +214,7 @@ describe('PPO', () => {
     // minibatch is batched otherwise than the rollouts (row order, padded length), and the engine's
     // forward is not batch-invariant in the last float bit: so |log ratio| < 1e-5 on every token.
     assert.ok(m['ppo/approxkl'] < 0.5e-10, `approxkl ${m['ppo/approxkl']}`);
-    close(m['ppo/policy/ratio_mean'], 1, 1e-6);
+    assertClose(m['ppo/policy/ratio_mean'], 1, 1e-6);
     assert.equal(m['ppo/clipfrac'], 0);
   });
 
@@ -233,7 +233,7 @@ describe('PPO', () => {
     assert.ok(finished > 0 && finished < 8, `${finished} of 8 finished: both kinds are tested`);
     const m = metricLines(out)[1];
     assert.equal(m['val/num_eos_tokens'], finished);
-    close(m['objective/scores'], mean(lines.map((l) => l.score - (l.finish_reason === 'length' ? 1 : 0))), 1e-6);
+    assertClose(m['objective/scores'], mean(lines.map((l) => l.score - (l.finish_reason === 'length' ? 1 : 0))), 1e-6);
     assert.throws(() => ppoOptions.validate({ ...o, missingEosPenalty: -1 }), /--missing-eos-penalty\) must be/);
   });
 
@@ -245,7 +245,7 @@ describe('PPO', () => {
     roll.logp.forEach((lp, i) => (sum -= roll.mask[i] * lp));
     await train(o);
     const [m] = metricLines(out);
-    close(m['objective/entropy'], sum / 8, 1e-9);
+    assertClose(m['objective/entropy'], sum / 8, 1e-9);
     assert.ok(m['objective/entropy'] > m['policy/entropy_avg'], 'a sum over tokens, not a per-token mean');
   });
 });

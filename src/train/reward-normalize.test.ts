@@ -3,29 +3,28 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { assertClose } from '../test-support/assert-close.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { RewardModel } from '../model/reward-model.js';
 import { scoreRewards } from '../runtime/reward.js';
 import { fitNormalization, normalizeReward, rewardNormalizeOptions, saveNormalizedReward } from './reward-normalize.js';
 import { letterPolicy } from './test-fixtures.js';
 
-const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
-
 describe('fitNormalization', () => {
   it('moves the mean to 0, and with std the population spread to 1 (hand-computed)', () => {
     // Scores 1, 2, 3, 6: mean 3, population variance (4 + 1 + 0 + 9)/4 = 3.5.
     const mean = fitNormalization([1, 2, 3, 6], { bias: 0, gain: 1 }, false);
     assert.deepEqual([mean.bias, mean.gain, mean.mean], [3, 1, 3]);
-    close(mean.std, Math.sqrt(3.5));
+    assertClose(mean.std, Math.sqrt(3.5));
     const both = fitNormalization([1, 2, 3, 6], { bias: 0, gain: 1 }, true);
-    close(both.gain, 1 / Math.sqrt(3.5));
+    assertClose(both.gain, 1 / Math.sqrt(3.5));
   });
 
   it('composes with the bias and gain the scores were made with', () => {
     // Made with score = 2·(raw − 1): raw = 1.5, 2, 2.5, 4, mean 2.5, spread √3.5 / 2.
     const fit = fitNormalization([1, 2, 3, 6], { bias: 1, gain: 2 }, true);
-    close(fit.bias, 2.5);
-    close(fit.gain, 2 / Math.sqrt(3.5));
+    assertClose(fit.bias, 2.5);
+    assertClose(fit.gain, 2 / Math.sqrt(3.5));
     assert.throws(() => fitNormalization([1, 1, 1], { bias: 0, gain: 1 }, true), /same score \(1\)/);
   });
 });
@@ -48,14 +47,14 @@ describe('normalizeReward', () => {
     assert.equal(saved.rewardGain, fit.gain);
     const again = RewardModel.load(join(dir, 'after'));
     const check = normalizeReward(again, model, tok, prompts, o);
-    close(check.mean, 0, 1e-5);
-    close(check.std, 1, 1e-5);
+    assertClose(check.mean, 0, 1e-5);
+    assertClose(check.std, 1, 1e-5);
     // Scoring the saved checkpoint applies them too (as loadRewardFn does: RewardModel.load, then scoreRewards).
     const items = prompts.map((prompt) => ({ prompt, completion: ' a b' }));
     const viaFn = scoreRewards(RewardModel.load(join(dir, 'after')), items);
     const raw = RewardModel.load(join(dir, 'source'));
     raw.bias = 0;
     raw.gain = 1;
-    scoreRewards(raw, items).forEach((r, i) => close(viaFn[i], fit.gain * (r - fit.bias), 1e-5));
+    scoreRewards(raw, items).forEach((r, i) => assertClose(viaFn[i], fit.gain * (r - fit.bias), 1e-5));
   });
 });
