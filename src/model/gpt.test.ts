@@ -1,7 +1,6 @@
 // The model against PyTorch: logits, loss, every gradient, one AdamW step, and the reward head,
 // from fixtures made by tests/fixtures/make_golden.py (float64 PyTorch, saved as float32).
 
-import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assertAllClose } from '../test-support/assert-close.js';
 import { Graph } from '../engine/graph.js';
