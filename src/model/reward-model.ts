@@ -29,7 +29,7 @@ export interface SeqBatch {
   last: Int32Array;
 }
 
-export function padSequences(seqs: number[][], padId: number): SeqBatch {
+export function padSequences(seqs: ArrayLike<number>[], padId: number): SeqBatch {
   const longest = Math.max(1, ...seqs.map((s) => s.length));
   const T = (longest + 3) & ~3; // whole SIMD vectors in attention
   const ids = new Int32Array(seqs.length * T).fill(padId);
@@ -83,7 +83,7 @@ export class RewardModel {
   }
 
   /** Rewards of already-encoded sequences (each ending with its last scored token). */
-  scoreTokens(seqs: number[][], batchSize = 32): number[] {
+  scoreTokens(seqs: ArrayLike<number>[], batchSize = 32): number[] {
     const out: number[] = [];
     const threads = shardCount();
     for (let i = 0; i < seqs.length; i += batchSize * threads) {
