@@ -5,14 +5,15 @@
 
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pairSource } from '../data/lm-batches.js';
 import { GPT } from '../model/gpt.js';
+import { encodePrompt } from '../model/prompt.js';
 import { shardCount, runSharded } from '../model/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { RewardFn, scoreWith } from '../judge/reward-fn.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { kernels, shardLM } from './kernels.js';
 import { OptimConfig, runTraining } from './loop.js';
-import { pairSource } from './sft.js';
 import { Generator, LocalGenerator } from './generator.js';
 
 export interface ReSTConfig extends OptimConfig {
@@ -188,7 +189,7 @@ export async function trainReST(
       // the sample at the threshold in the set (a tenth of the best one's excess, or 1e-3).
       const floor = Math.max(1e-3, 0.1 * (Math.max(...kept.map((d) => d.reward)) - threshold));
       const examples = kept.map((d) => ({
-        prompt: d.prompt.length ? tok.encode(d.prompt) : [tok.eosId],
+        prompt: encodePrompt(tok, d.prompt),
         completion: d.completion,
         ...(cfg.rewardWeighted ? { weight: d.reward - threshold + floor } : {}),
       }));
