@@ -3,7 +3,8 @@
 // completion. Tokens are kept packed (PackedTokens), so memory scales with the batch.
 
 import { IGNORE_INDEX } from '../engine/ops/loss.js';
-import { RNG } from '../engine/rng.js';
+import type { RNG } from '../engine/rng.js';
+import { EpochOrder } from './batching.js';
 import { PackedTokens } from './packed-tokens.js';
 
 /** A batch of B sequences of length T: inputs and next-token targets (IGNORE_INDEX = no loss). */
@@ -105,7 +106,7 @@ export function packExample(ex: TokenizedExample, T: number): { seq: number[]; p
 
 /**
  * Batches of prompt/completion examples, each cut by packExample and stored packed. Epoch e visits
- * them in an order drawn from (seed, e) alone: a step's batch depends only on the step number.
+ * them in EpochOrder(seed): a step's batch depends only on the step number.
  */
 export function pairSource(examples: readonly TokenizedExample[], T: number, padId: number, seed = 0): LMSource {
   const n = examples.length;
@@ -149,20 +150,11 @@ export function pairSource(examples: readonly TokenizedExample[], T: number, pad
     });
     return { ids, targets, B, T: Tb, tokens, weights: w };
   };
-  let epoch = -1,
-    order: number[] = [];
-  const at = (k: number): number => {
-    const e = Math.floor(k / n);
-    if (e !== epoch) {
-      epoch = e;
-      order = new RNG((seed * 1000003 + e) >>> 0).shuffle(Array.from({ length: n }, (_, i) => i));
-    }
-    return order[k % n];
-  };
+  const order = new EpochOrder(n, seed);
   return {
     size: n,
     sample(_rng, B, step) {
-      return build(Array.from({ length: B }, (_, j) => at(step * B + j)));
+      return build(order.batch(step, B));
     },
     fixed(B, count) {
       const out: LMBatch[] = [];

@@ -16,6 +16,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EpochOrder } from '../data/batching.js';
 import { Comparison } from '../data/comparison.js';
 import { type LMBatch, type LMSource, batchLength } from '../data/lm-batches.js';
 import { hashString } from '../data/split.js';
@@ -245,13 +246,11 @@ export function hindsightSource(
 ): LMSource {
   if (comps.length === 0) throw new Error('no comparisons to train on');
   const n = comps.length;
-  let epoch = -1,
-    order: number[] = [];
+  const order = new EpochOrder(n, seed);
   const seqAt = (k: number): HindsightSequence => {
-    const e = Math.floor(k / n);
-    if (e !== epoch) order = new RNG((seed * 1000003 + (epoch = e)) >>> 0).shuffle(comps.map((_, i) => i));
-    const i = order[k % n];
-    return hindsightSequence(comps[i], hindsightChoice(seed, e, i, t, betterFirstShare), tok, t, T + 1);
+    const i = order.at(k);
+    const choice = hindsightChoice(seed, Math.floor(k / n), i, t, betterFirstShare);
+    return hindsightSequence(comps[i], choice, tok, t, T + 1);
   };
   return {
     size: n,

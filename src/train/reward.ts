@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RNG } from '../engine/rng.js';
+import { EpochOrder, splitEvenly } from '../data/batching.js';
 import { Comparison, rankingPairs, splitKey } from '../data/comparison.js';
 import { EncodedComparisons } from '../data/encoded-comparisons.js';
 import { isEvalKey } from '../data/split.js';
@@ -243,29 +244,14 @@ export function trainRewardModel(
     `reward model: ${countParameters(rm.model.config).toLocaleString('en-US')} parameters; ${n} training comparisons (${(encoded.bytes / 1e6).toFixed(1)} MB of tokens), ${evalSet.length} eval${hardEval.length ? ` (${hardEval.length} hard)` : ''}; ${steps} steps of ${cfg.batchSize}`,
   );
 
-  // Epoch e visits the comparisons in an order derived from (seed, e) only, so resuming is exact.
-  let epoch = -1,
-    order: number[] = [];
-  const at = (k: number) => {
-    const e = Math.floor(k / n);
-    if (e !== epoch)
-      order = new RNG((cfg.seed * 1000003 + (epoch = e)) >>> 0).shuffle(Array.from({ length: n }, (_, i) => i));
-    return order[k % n];
-  };
+  const order = new EpochOrder(n, cfg.seed);
   const evalSample = evalSet.slice(0, cfg.evalLimit);
   const task: TrainTask = {
     params: [...rm.model.params, ...rm.head.params],
     step(_rng, step) {
-      const items = Array.from({ length: cfg.batchSize }, (_, j) => at(step * cfg.batchSize + j));
-      const threads = Math.min(shardCount(), items.length);
-      const shards = Array.from({ length: threads }, (_, k) =>
-        shardOf(
-          encoded,
-          items.slice(Math.floor((k * items.length) / threads), Math.floor(((k + 1) * items.length) / threads)),
-          items.length,
-          cfg,
-          rm.tokenizer.eosId,
-        ),
+      const items = order.batch(step, cfg.batchSize);
+      const shards = splitEvenly(items, shardCount()).map((part) =>
+        shardOf(encoded, part, items.length, cfg, rm.tokenizer.eosId),
       );
       const res: RewardStepResult[] = runSharded(rm.replica, kernels.rewardStep, shards);
       const chosen = res.flatMap((r) => r.chosen),
