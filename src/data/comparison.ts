@@ -61,25 +61,26 @@ const FIELDS = [
   'meta',
 ];
 
+/** The (better, worse) completion indices of a ranking, best first: all K(K−1)/2 pairs, as in InstructGPT. */
+export function rankingPairs(ranking: number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < ranking.length; i++)
+    for (let j = i + 1; j < ranking.length; j++) out.push([ranking[i], ranking[j]]);
+  return out;
+}
+
 /** All K(K−1)/2 (better, worse) pairs of a ranking of K, as in InstructGPT. */
 export function toPairs(c: Comparison): Pair[] {
-  const out: Pair[] = [];
-  const r = c.ranking;
-  for (let i = 0; i < r.length; i++) {
-    for (let j = i + 1; j < r.length; j++) {
-      out.push(
-        compact({
-          prompt: c.prompt,
-          chosen: c.completions[r[i]],
-          rejected: c.completions[r[j]],
-          margin: c.margin,
-          confidence: c.confidence,
-          hard: c.hard,
-        }),
-      );
-    }
-  }
-  return out;
+  return rankingPairs(c.ranking).map(([w, l]) =>
+    compact({
+      prompt: c.prompt,
+      chosen: c.completions[w],
+      rejected: c.completions[l],
+      margin: c.margin,
+      confidence: c.confidence,
+      hard: c.hard,
+    }),
+  );
 }
 
 /**

@@ -2,6 +2,7 @@
 // people): gold score, win rates against the SFT policy and the references, KL to the SFT policy,
 // and length. All samples are drawn at temperature 1, the distribution the KL is measured on.
 
+import { encodePrompt, fitPromptText, promptRoom } from '../model/prompt.js';
 import { GPT } from '../model/gpt.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
@@ -29,15 +30,12 @@ export interface SampleSettings {
 
 /** The prompt's token ids, cut from the left so the completion fits the context. */
 export function promptIds(tok: Tokenizer, prompt: string, nPositions: number, maxNewTokens: number): number[] {
-  const ids = prompt.length ? tok.encode(prompt) : [tok.eosId];
-  return ids.slice(Math.max(0, ids.length - (nPositions - maxNewTokens)));
+  return encodePrompt(tok, prompt, promptRoom(nPositions, maxNewTokens));
 }
 
 /** The prompt's text cut from the left as promptIds cuts its tokens, for generators that take text. */
 export function fitPrompt(tok: Tokenizer, prompt: string, nPositions: number, maxNewTokens: number): string {
-  const ids = prompt.length ? tok.encode(prompt) : [];
-  const room = nPositions - maxNewTokens;
-  return ids.length <= room ? prompt : tok.decode(ids.slice(ids.length - room));
+  return fitPromptText(tok, prompt, promptRoom(nPositions, maxNewTokens));
 }
 
 /**

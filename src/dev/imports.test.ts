@@ -45,6 +45,9 @@ const ONLY: Record<string, string[]> = {
  * its reason.
  */
 const ALLOWED: Record<string, string> = {
+  'data/ → engine/rng.ts':
+    "batches are drawn from the run's seeded RNG (a plain generator, no tensors), so a seed repeats a run",
+  'data/lm-batches.ts → engine/ops/loss.ts': "IGNORE_INDEX: the loss's marker for targets without a loss (a constant)",
   'demo/ → remote/': 'with --generator and --scorer the demo samples and scores through servers (docs/remote.md)',
   'bench/ → feedback/': '`rlhf bench labeling` measures the labeling store under load',
   'feedback/web/ → feedback/store/types.ts':

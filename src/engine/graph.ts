@@ -2,26 +2,21 @@
 // backward closure; `backward` runs them in reverse. Intermediate buffers come from a pool and go
 // back to it on `dispose`, so a training step allocates nothing once the pool is warm.
 
+import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { Shape, Tensor, shapeSize } from './tensor.js';
 
 // ---- buffer pool ----
 
-const pool = new Map<number, Float32Array[]>();
-
-function take(n: number): Float32Array {
-  const free = pool.get(n);
-  return free && free.length > 0 ? free.pop()! : new Float32Array(n);
-}
-
-function give(buf: Float32Array): void {
-  let free = pool.get(buf.length);
-  if (!free) pool.set(buf.length, (free = []));
-  free.push(buf);
-}
+const pool = new BufferPool();
 
 /** Drops all pooled buffers (e.g. between benchmarks of different sizes). */
 export function clearPool(): void {
   pool.clear();
+}
+
+/** Floats pooled and in use on this thread (memory diagnostics and tests). */
+export function poolStats(): PoolStats {
+  return pool.stats();
 }
 
 // ---- graph ----
@@ -43,7 +38,7 @@ export class Graph {
   /** An uninitialized buffer of n floats owned by this graph. NOTE: contents are stale; write every element. */
   alloc(n: number): Float32Array {
     this.checkLive();
-    const buf = take(n);
+    const buf = pool.take(n);
     this.owned.push(buf);
     return buf;
   }
@@ -112,7 +107,7 @@ export class Graph {
    * (copy out what you need first: `loss.item()`, `Float32Array.from(t.data)`).
    */
   dispose(): void {
-    for (const buf of this.owned) give(buf);
+    for (const buf of this.owned) pool.give(buf);
     this.owned.length = 0;
     this.tape.length = 0;
     this.disposed = true;

@@ -6,16 +6,18 @@ import * as ops from '../engine/ops/index.js';
 import { Tensor } from '../engine/tensor.js';
 import { Checkpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { GPT, ScalarHead, rewardHead } from './gpt.js';
+import { encodePrompt } from './prompt.js';
 import { Tokenizer } from './tokenizer/index.js';
 
-/** Token ids of one scored text: prompt + completion + end-of-text, cut to at most T tokens. */
+/**
+ * Token ids of one scored text: prompt (as encodePrompt gives it: an empty one is end-of-text) +
+ * completion + end-of-text, cut to at most T tokens.
+ */
 export function encodeForReward(tok: Tokenizer, prompt: string, completion: string, T: number): number[] {
-  const p = tok.encode(prompt);
   let c = tok.encode(completion);
   // The end of the completion and the end-of-text token carry the judgement: cut the prompt's start first.
-  if (c.length > T - 1) c = c.slice(0, T - 1);
-  const room = T - 1 - c.length;
-  return [...(p.length > room ? p.slice(p.length - room) : p), ...c, tok.eosId];
+  if (c.length > T - 2) c = c.slice(0, T - 2);
+  return [...encodePrompt(tok, prompt, T - 1 - c.length), ...c, tok.eosId];
 }
 
 /** Sequences padded into one (S, T) batch, and where each one's last token is. */
@@ -27,7 +29,7 @@ export interface SeqBatch {
   last: Int32Array;
 }
 
-export function padSequences(seqs: number[][], padId: number): SeqBatch {
+export function padSequences(seqs: ArrayLike<number>[], padId: number): SeqBatch {
   const longest = Math.max(1, ...seqs.map((s) => s.length));
   const T = (longest + 3) & ~3; // whole SIMD vectors in attention
   const ids = new Int32Array(seqs.length * T).fill(padId);

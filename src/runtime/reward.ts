@@ -32,7 +32,7 @@ export function scoreRewards(
 }
 
 /** Rewards of already-encoded sequences (each ending with its last scored token), gain·(raw − bias). */
-export function scoreRewardTokens(rm: RewardModel, seqs: number[][], batchSize = 32): number[] {
+export function scoreRewardTokens(rm: RewardModel, seqs: ArrayLike<number>[], batchSize = 32): number[] {
   const out: number[] = [];
   const threads = shardCount();
   const replica = rewardReplica(rm);

@@ -1,6 +1,7 @@
 // DPO (Rafailov et al., 2023) and IPO: preference optimization without a reward model. The frozen
 // reference is the starting policy; its log-probabilities are computed once, before training.
 
+import { encodePrompt } from '../model/prompt.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RNG } from '../engine/rng.js';
@@ -28,10 +29,8 @@ interface EncodedPair {
 function encodePair(tok: Tokenizer, prompt: string, completion: string, ctx: number): TokenPair {
   let c = [...tok.encode(completion), tok.eosId];
   if (c.length > ctx) c = c.slice(0, ctx);
-  let p = prompt.length ? tok.encode(prompt) : [tok.eosId];
-  const room = ctx + 1 - c.length;
-  if (p.length > room) p = p.slice(p.length - room);
-  return { prompt: p, completion: c };
+  // prompt + completion − 1 tokens are fed: the prompt keeps its last ctx + 1 − |completion| (≥ 1).
+  return { prompt: encodePrompt(tok, prompt, ctx + 1 - c.length), completion: c };
 }
 
 function encodeAll(policy: GPT, tok: Tokenizer, comps: Comparison[], cfg: DPOConfig): EncodedPair[] {

@@ -8,6 +8,7 @@ import { GPT } from '../model/gpt.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { FinishReason } from '../model/sample.js';
 import { generate } from '../runtime/sample.js';
+import { encodePrompt } from '../model/prompt.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 
 export interface GenerationRequest {
@@ -179,10 +180,8 @@ export function chunkSeed(seed: number, offset: number): number {
 
 // ---- the built-in engine ----
 
-/** A prompt's token ids; an empty prompt starts from the end-of-text token (GPT-2's unconditional samples). */
-export function encodePrompt(tok: Tokenizer, prompt: string): number[] {
-  return prompt.length ? tok.encode(prompt) : [tok.eosId];
-}
+// The one prompt encoding (an empty prompt is end-of-text), re-exported for this module's users.
+export { encodePrompt };
 
 export interface TextSample {
   text: string;

@@ -16,19 +16,22 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EpochOrder } from '../data/batching.js';
 import { Comparison } from '../data/comparison.js';
+import { type LMBatch, type LMSource, batchLength } from '../data/lm-batches.js';
 import { hashString } from '../data/split.js';
 import { IGNORE_INDEX } from '../engine/ops/loss.js';
 import { RNG } from '../engine/rng.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { GPT } from '../model/gpt.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
+import { encodePrompt } from '../model/prompt.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { kernels, shardLM } from './kernels.js';
 import { type HindsightConfig, type HindsightTemplates, hindsightOptions } from './hindsight-config.js';
 import { LoopSummary, runTraining } from './loop.js';
-import { LMBatch, LMSource, evalLoss } from './sft.js';
+import { evalLoss } from './lm-eval.js';
 
 export {
   type HindsightConfig,
@@ -154,9 +157,7 @@ export function hindsightSequence(
 
 /** A padded batch: position t predicts token t+1, with loss only where token t+1 is an output token. */
 export function hindsightBatch(seqs: HindsightSequence[], T: number, padId: number): LMBatch {
-  // Padded to a multiple of 4 positions (within T), so attention takes the SIMD kernels (as sft.ts).
-  const longest = Math.max(1, ...seqs.map((s) => s.tokens.length - 1));
-  const Tb = Math.min(T, (longest + 3) & ~3);
+  const Tb = batchLength(Math.max(...seqs.map((s) => s.tokens.length - 1)), T);
   const B = seqs.length;
   const ids = new Int32Array(B * Tb).fill(padId);
   const targets = new Int32Array(B * Tb).fill(IGNORE_INDEX);
@@ -188,13 +189,11 @@ export function hindsightSource(
 ): LMSource {
   if (comps.length === 0) throw new Error('no comparisons to train on');
   const n = comps.length;
-  let epoch = -1,
-    order: number[] = [];
+  const order = new EpochOrder(n, seed);
   const seqAt = (k: number): HindsightSequence => {
-    const e = Math.floor(k / n);
-    if (e !== epoch) order = new RNG((seed * 1000003 + (epoch = e)) >>> 0).shuffle(comps.map((_, i) => i));
-    const i = order[k % n];
-    return hindsightSequence(comps[i], hindsightChoice(seed, e, i, t, betterFirstShare), tok, t, T + 1);
+    const i = order.at(k);
+    const choice = hindsightChoice(seed, Math.floor(k / n), i, t, betterFirstShare);
+    return hindsightSequence(comps[i], choice, tok, t, T + 1);
   };
   return {
     size: n,
@@ -240,9 +239,7 @@ export function phraseAccuracy(
   const pair = (prefix: string, y: string) => {
     let c = [...tok.encode(y), tok.eosId];
     if (c.length > ctx) c = c.slice(0, ctx);
-    let p = tok.encode(prefix);
-    if (p.length > ctx + 1 - c.length) p = p.slice(p.length - (ctx + 1 - c.length));
-    return { prompt: p, completion: c };
+    return { prompt: encodePrompt(tok, prefix, ctx + 1 - c.length), completion: c };
   };
   const pos = (c: Comparison) => c.prompt + t.separator + t.positive[0];
   const neg = (c: Comparison) => c.prompt + t.separator + t.negative[0];

@@ -6,7 +6,8 @@ import { type RewardFn, scoreWith } from './reward-fn.js';
 import type { TokenPair } from '../model/logprobs.js';
 import { type Replica, runSharded, shardCount } from '../runtime/replica.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
-import { encodePrompt, sampleTexts } from './generator.js';
+import { sampleTexts } from './generator.js';
+import { encodePrompt, promptRoom } from '../model/prompt.js';
 import { type RolloutShard, kernels } from './kernels.js';
 import type { PPOOptions } from './ppo-config.js';
 
@@ -69,10 +70,7 @@ export async function collectRollouts(
   const now = () => performance.now() / 1000;
   const ctx = policy.models.policy.config.nPositions;
   let t0 = now();
-  const promptIds = prompts.map((p) => {
-    const ids = encodePrompt(tok, p);
-    return ids.slice(Math.max(0, ids.length - (ctx - o.maxNewTokens)));
-  });
+  const promptIds = prompts.map((p) => encodePrompt(tok, p, promptRoom(ctx, o.maxNewTokens)));
   // NOTE: cut at the stop strings exactly as evaluation's samples are: the completion trained is
   // the tokens up to the one that completes a stop text, and its text before the stop is scored.
   const samples = sampleTexts(policy.models.policy, tok, promptIds, {

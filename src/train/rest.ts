@@ -6,7 +6,9 @@
 
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pairSource } from '../data/lm-batches.js';
 import { GPT } from '../model/gpt.js';
+import { encodePrompt } from '../model/prompt.js';
 import { shardCount, runSharded } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import type { PromptCompletion } from '../data/text.js';
@@ -16,7 +18,6 @@ import { saveCheckpoint } from '../model/checkpoint.js';
 import { kernels, shardLM } from './kernels.js';
 import { runTraining } from './loop.js';
 import { type ReSTConfig, validateReSTConfig } from './rest-config.js';
-import { pairSource } from './sft.js';
 import { Generator, LocalGenerator, cutAtStop } from './generator.js';
 
 export { type ReSTConfig, type ReSTOptions, defaultReSTConfig, validateReSTConfig } from './rest-config.js';
@@ -222,7 +223,7 @@ export async function trainReST(
       // the sample at the threshold in the set (a tenth of the best one's excess, or 1e-3).
       const floor = Math.max(1e-3, 0.1 * (Math.max(...kept.map((d) => d.reward)) - threshold));
       const examples = kept.map((d) => ({
-        prompt: d.prompt.length ? tok.encode(d.prompt) : [tok.eosId],
+        prompt: encodePrompt(tok, d.prompt),
         completion: d.completion,
         ...(cfg.rewardWeighted ? { weight: d.reward - threshold + floor } : {}),
       }));

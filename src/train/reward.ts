@@ -5,13 +5,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RNG } from '../engine/rng.js';
-import { Comparison, splitKey } from '../data/comparison.js';
+import { EpochOrder, splitEvenly } from '../data/batching.js';
+import { Comparison, rankingPairs, splitKey } from '../data/comparison.js';
+import { EncodedComparisons } from '../data/encoded-comparisons.js';
 import { isEvalKey } from '../data/split.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { countParameters, presetConfig } from '../model/config.js';
+import { countParameters, paddedVocabSize, presetConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
-import { rewardReplica, scoreRewards } from '../runtime/reward.js';
+import { rewardReplica, scoreRewardTokens } from '../runtime/reward.js';
 import { RewardModel, encodeForReward, padSequences } from '../model/reward-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { BaselinePair, bagOfWordsBaseline, lengthBaseline } from '../eval/baselines.js';
@@ -20,58 +22,19 @@ import { RewardShard, RewardStepResult, kernels } from './kernels.js';
 import { LoopSummary, TrainTask, runTraining } from './loop.js';
 import { RewardConfig, validateRewardConfig } from './reward-config.js';
 
-/** The (better, worse) index pairs of a ranking, best first. */
-export function rankingPairs(ranking: number[]): [number, number][] {
-  const out: [number, number][] = [];
-  for (let i = 0; i < ranking.length; i++)
-    for (let j = i + 1; j < ranking.length; j++) out.push([ranking[i], ranking[j]]);
-  return out;
-}
+export { rankingPairs };
 
-/** Margin of a comparison inside the sigmoid: its margin, else its confidence, else 0. */
-function marginOf(c: Comparison): number {
-  return c.margin ?? c.confidence ?? 0;
-}
-
-interface Encoded {
-  seqs: number[][];
-  pairs: [number, number][];
-  margin: number;
-}
-
-function encode(rm: RewardModel, c: Comparison): Encoded {
+/** One shard's training payload: the shard's comparisons, of `total` in the whole batch. */
+function shardOf(enc: EncodedComparisons, idx: number[], total: number, cfg: RewardConfig, padId: number): RewardShard {
+  const sel = enc.select(idx);
   return {
-    seqs: c.completions.map((comp) => encodeForReward(rm.tokenizer, c.prompt, comp, rm.contextLength)),
-    pairs: rankingPairs(c.ranking),
-    margin: marginOf(c),
-  };
-}
-
-/** One shard's training payload from encoded comparisons. */
-function shardOf(items: Encoded[], total: number, cfg: RewardConfig, padId: number): RewardShard {
-  const seqs: number[][] = [];
-  const chosen: number[] = [],
-    rejected: number[] = [],
-    margins: number[] = [],
-    weights: number[] = [];
-  for (const e of items) {
-    const base = seqs.length;
-    seqs.push(...e.seqs);
-    for (const [w, l] of e.pairs) {
-      chosen.push(base + w);
-      rejected.push(base + l);
-      margins.push(e.margin);
-      weights.push(1 / e.pairs.length);
-    }
-  }
-  return {
-    batch: padSequences(seqs, padId),
-    chosen: Int32Array.from(chosen),
-    rejected: Int32Array.from(rejected),
-    margins: cfg.useMargin ? Float32Array.from(margins) : null,
-    pairWeights: Float32Array.from(weights),
+    batch: padSequences(sel.seqs, padId),
+    chosen: sel.better,
+    rejected: sel.worse,
+    margins: cfg.useMargin ? sel.margins : null,
+    pairWeights: sel.pairWeights,
     centering: cfg.centering,
-    weight: items.length / total,
+    weight: idx.length / total,
   };
 }
 
@@ -103,19 +66,32 @@ export interface PairScores {
   hard: boolean[];
 }
 
-/** Scores every pair of every comparison (each completion scored once). */
-export function scorePairs(rm: RewardModel, comps: Comparison[]): PairScores {
-  const items = comps.flatMap((c) => c.completions.map((completion) => ({ prompt: c.prompt, completion })));
-  const r = scoreRewards(rm, items);
+/**
+ * Scores every pair of every comparison (each completion scored once). Comparisons are encoded and
+ * scored a few hundred completions at a time, so memory does not grow with the number of comparisons.
+ */
+export function scorePairs(rm: RewardModel, comps: Comparison[], chunk = 256): PairScores {
   const out: PairScores = { chosen: [], rejected: [], hard: [] };
-  let k = 0;
-  for (const c of comps) {
-    for (const [w, l] of rankingPairs(c.ranking)) {
-      out.chosen.push(r[k + w]);
-      out.rejected.push(r[k + l]);
-      out.hard.push(c.hard === true);
+  for (let i = 0; i < comps.length; ) {
+    let j = i,
+      seqs = 0;
+    while (j < comps.length && (j === i || seqs + comps[j].completions.length <= chunk))
+      seqs += comps[j++].completions.length;
+    const part = comps.slice(i, j);
+    const r = scoreRewardTokens(
+      rm,
+      part.flatMap((c) => c.completions.map((x) => encodeForReward(rm.tokenizer, c.prompt, x, rm.contextLength))),
+    );
+    let k = 0;
+    for (const c of part) {
+      for (const [w, l] of rankingPairs(c.ranking)) {
+        out.chosen.push(r[k + w]);
+        out.rejected.push(r[k + l]);
+        out.hard.push(c.hard === true);
+      }
+      k += c.completions.length;
     }
-    k += c.completions.length;
+    i = j;
   }
   return out;
 }
@@ -188,6 +164,8 @@ export interface RewardResult extends LoopSummary {
   bias: number;
   trainComparisons: number;
   evalComparisons: number;
+  /** Peak resident memory of the process so far (MB), at the end of training and evaluation. */
+  peak_rss_mb: number;
   /** The same eval pairs judged by surface features: what the accuracy above has to beat. */
   baselines: {
     length: { eval: number; hard: number | null };
@@ -240,7 +218,7 @@ function makeRewardModel(cfg: RewardConfig, train: Comparison[], log: (m: string
   const base = presetConfig(cfg.preset);
   const model = new GPT(
     presetConfig(cfg.preset, {
-      vocabSize: Math.ceil(tok.vocabSize / 64) * 64,
+      vocabSize: paddedVocabSize(tok.vocabSize),
       eosTokenId: tok.eosId,
       nPositions: Math.max(cfg.contextLength, base.nPositions),
     }),
@@ -258,35 +236,24 @@ export function trainRewardModel(
   validateRewardConfig(cfg);
   if (trainSet.length === 0) throw new Error('no training comparisons');
   const rm = makeRewardModel(cfg, trainSet, log);
-  const encoded = trainSet.map((c) => encode(rm, c));
-  const n = encoded.length;
+  const encoded = new EncodedComparisons(trainSet, rm.tokenizer.vocabSize, (p, c) =>
+    encodeForReward(rm.tokenizer, p, c, rm.contextLength),
+  );
+  const n = encoded.size;
   const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * n) / cfg.batchSize));
   const hardEval = evalSet.filter((c) => c.hard);
   log(
-    `reward model: ${countParameters(rm.model.config).toLocaleString('en-US')} parameters; ${n} training comparisons, ${evalSet.length} eval${hardEval.length ? ` (${hardEval.length} hard)` : ''}; ${steps} steps of ${cfg.batchSize}`,
+    `reward model: ${countParameters(rm.model.config).toLocaleString('en-US')} parameters; ${n} training comparisons (${(encoded.bytes / 1e6).toFixed(1)} MB of tokens), ${evalSet.length} eval${hardEval.length ? ` (${hardEval.length} hard)` : ''}; ${steps} steps of ${cfg.batchSize}`,
   );
 
-  // Epoch e visits the comparisons in an order derived from (seed, e) only, so resuming is exact.
-  let epoch = -1,
-    order: number[] = [];
-  const at = (k: number) => {
-    const e = Math.floor(k / n);
-    if (e !== epoch) order = new RNG((cfg.seed * 1000003 + (epoch = e)) >>> 0).shuffle(encoded.map((_, i) => i));
-    return encoded[order[k % n]];
-  };
+  const order = new EpochOrder(n, cfg.seed);
   const evalSample = evalSet.slice(0, cfg.evalLimit);
   const task: TrainTask = {
     params: [...rm.model.params, ...rm.head.params],
     step(_rng, step) {
-      const items = Array.from({ length: cfg.batchSize }, (_, j) => at(step * cfg.batchSize + j));
-      const threads = Math.min(shardCount(), items.length);
-      const shards = Array.from({ length: threads }, (_, k) =>
-        shardOf(
-          items.slice(Math.floor((k * items.length) / threads), Math.floor(((k + 1) * items.length) / threads)),
-          items.length,
-          cfg,
-          rm.tokenizer.eosId,
-        ),
+      const items = order.batch(step, cfg.batchSize);
+      const shards = splitEvenly(items, shardCount()).map((part) =>
+        shardOf(encoded, part, items.length, cfg, rm.tokenizer.eosId),
       );
       const res: RewardStepResult[] = runSharded(rewardReplica(rm), kernels.rewardStep, shards);
       const chosen = res.flatMap((r) => r.chosen),
@@ -344,7 +311,9 @@ export function trainRewardModel(
     trainComparisons: trainSet.length,
     evalComparisons: evalSet.length,
     baselines: baselines(rm, trainSet, evalSet),
+    peak_rss_mb: 0,
   };
+  result.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
   rm.save(cfg.outDir, { trainer: 'reward' });
   writeFileSync(join(cfg.outDir, 'metrics.json'), JSON.stringify(result, null, 2) + '\n');
   return { rm, result };

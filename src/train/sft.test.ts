@@ -7,7 +7,7 @@ import { RNG } from '../engine/rng.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { generate } from '../runtime/sample.js';
 import { defaultSFTConfig } from './sft-config.js';
-import { pairSource, packExample, trainSFT } from './sft.js';
+import { trainSFT } from './sft.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'rlhf-sft-'));
 
@@ -89,32 +89,6 @@ describe('SFT', () => {
     const a = loadCheckpoint(join(dir, 'a')).model,
       b = loadCheckpoint(join(dir, 'b')).model;
     a.params.forEach((p, i) => assert.deepEqual(p.data, b.params[i].data, p.name));
-  });
-
-  it('fine-tuning on prompt/completion puts the loss on the completion only', () => {
-    const ex = { prompt: [1, 2, 3], completion: [4, 5, 0] };
-    const { seq, promptLen } = packExample(ex, 10);
-    assert.deepEqual(seq, [1, 2, 3, 4, 5, 0]);
-    assert.equal(promptLen, 3);
-    const b = pairSource([ex, { prompt: [7], completion: [8, 0] }], 10, 0).fixed(2, 1)[0];
-    assert.equal(b.T, 8); // the longest (5) padded to a multiple of 4
-    assert.deepEqual(Array.from(b.ids.subarray(0, 8)), [1, 2, 3, 4, 5, 0, 0, 0]);
-    assert.deepEqual(Array.from(b.targets.subarray(0, 8)), [-100, -100, 4, 5, 0, -100, -100, -100]);
-    assert.deepEqual(Array.from(b.ids.subarray(8, 16)), [7, 8, 0, 0, 0, 0, 0, 0]);
-    assert.deepEqual(Array.from(b.targets.subarray(8, 16)), [8, 0, -100, -100, -100, -100, -100, -100]);
-    // example weights become per-token loss weights on the completion
-    const wb = pairSource(
-      [
-        { ...ex, weight: 2 },
-        { prompt: [7], completion: [8, 0], weight: 0.5 },
-      ],
-      10,
-      0,
-    ).fixed(2, 1)[0];
-    assert.deepEqual(Array.from(wb.weights!.subarray(0, 5)), [0, 0, 2, 2, 2]);
-    assert.deepEqual(Array.from(wb.weights!.subarray(8, 10)), [0.5, 0.5]);
-    // a long prompt is cut from the left so the completion survives
-    assert.deepEqual(packExample({ prompt: [1, 2, 3, 4, 5, 6], completion: [7, 8] }, 4).seq, [4, 5, 6, 7, 8]);
   });
 
   it('reports unreadable JSONL lines with file, line and field, and trains on the rest', () => {

@@ -1,0 +1,57 @@
+// How training walks its data: the order of each epoch, and the split of a batch across threads.
+// Every trainer uses these two, so a step's batch and its shards are the same in all of them.
+
+import { RNG } from '../engine/rng.js';
+
+/**
+ * Bounds [start, end) of `parts` contiguous parts of n items whose sizes differ by at most one
+ * (part k is ⌊k·n/parts⌋ … ⌊(k+1)·n/parts⌋). Never more parts than items, and at least one part.
+ */
+export function evenSplit(n: number, parts: number): [number, number][] {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`evenSplit: n must be a non-negative integer, got ${n}`);
+  const k = Math.max(1, Math.min(Math.floor(parts), n));
+  return Array.from({ length: k }, (_, i) => [Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)]);
+}
+
+/** The items of each part of evenSplit(items.length, parts). */
+export function splitEvenly<T>(items: readonly T[], parts: number): T[][] {
+  return evenSplit(items.length, parts).map(([a, b]) => items.slice(a, b));
+}
+
+/**
+ * The order in which training visits n items, over as many epochs as it runs: epoch e is a
+ * permutation drawn from (seed, e) alone, so the item at position k (step·B + j) depends only on k,
+ * and a resumed run sees the same batches as one that never stopped.
+ */
+export class EpochOrder {
+  private epoch = -1;
+  private order: Int32Array = new Int32Array(0);
+
+  constructor(
+    readonly n: number,
+    readonly seed: number,
+  ) {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`EpochOrder: needs at least one item, got ${n}`);
+  }
+
+  /** The permutation of epoch e. */
+  static permutation(n: number, seed: number, epoch: number): Int32Array {
+    const idx = Array.from({ length: n }, (_, i) => i);
+    return Int32Array.from(new RNG((seed * 1000003 + epoch) >>> 0).shuffle(idx));
+  }
+
+  /** Index of the item at position k of the run (in epoch ⌊k/n⌋). */
+  at(k: number): number {
+    const e = Math.floor(k / this.n);
+    if (e !== this.epoch) {
+      this.order = EpochOrder.permutation(this.n, this.seed, e);
+      this.epoch = e;
+    }
+    return this.order[k - e * this.n];
+  }
+
+  /** Indices of the B items of step `step` (positions step·B … step·B + B − 1). */
+  batch(step: number, B: number): number[] {
+    return Array.from({ length: B }, (_, j) => this.at(step * B + j));
+  }
+}
