@@ -36,9 +36,42 @@ describe('labeler API', () => {
     });
     assert.equal(dup.statusCode, 409, 'a second judgment of the same task under a new id');
     assert.equal(errorOf(dup).code, 'conflict');
+    assert.equal(errorOf(dup).reason, 'judged_already');
     const prog = (await f.call('GET', `/api/projects/${f.project}/progress`, f.tokens.ann)).json();
     assert.deepEqual({ done: prog.done, tasks: prog.tasks }, { done: 1, tasks: 2 });
     assert.equal(prog.labelers, undefined, 'a labeler sees only their own numbers');
+    await f.store.close();
+  });
+
+  it('a labeler judges only the task they were given, in the order they were shown', async () => {
+    const f = await fixture();
+    const [t1, t2] = await f.store.addTasks(f.project, [pair(1), pair(2)]);
+    const [g] = await f.store.addTasks(f.project, [{ ...pair(3), gold: [0, 1] }]);
+    const url = `/api/projects/${f.project}/judgments`;
+    for (const taskId of [t1, t2, g]) {
+      const r = await f.call('POST', url, f.tokens.ann, {
+        taskId,
+        submissionId: `x${taskId}`,
+        shown: [0, 1],
+        choice: 1,
+      });
+      assert.equal(r.statusCode, 409, `task ${taskId} was never given to ann: ${r.body}`);
+      assert.equal(errorOf(r).reason, 'not_assigned');
+      assert.match(errorOf(r).message, /was never given to this labeler/);
+    }
+    const { task } = (await f.call('GET', `/api/projects/${f.project}/next`, f.tokens.ann)).json();
+    assert.equal(task.taskId, t1);
+    const flipped = [...task.shown].reverse();
+    const r = await f.call('POST', url, f.tokens.ann, { taskId: t1, submissionId: 's', shown: flipped, choice: 1 });
+    assert.equal(r.statusCode, 400);
+    assert.equal(errorOf(r).field, 'shown');
+    assert.match(errorOf(r).message, /was shown to this labeler as \[/);
+    const out = await f.call('POST', url, f.tokens.ann, { taskId: t2, submissionId: 't', shown: [0, 1], choice: 1 });
+    assert.equal(errorOf(out).reason, 'not_assigned', 'out of turn');
+    assert.equal((await f.store.listJudgments(f.project)).length, 0);
+    const ok = await f.call('POST', url, f.tokens.ann, { taskId: t1, submissionId: 's', shown: task.shown, choice: 1 });
+    assert.equal(ok.statusCode, 201);
+    assert.deepEqual(ok.json().judgment.shown, task.shown);
     await f.store.close();
   });
 

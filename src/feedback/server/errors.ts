@@ -1,11 +1,11 @@
-// The one error shape of the API, {error: {code, message, field?}}, and the translation of everything
+// The one error shape of the API, {error: {code, message, field?, reason?}}, and the translation of everything
 // that can go wrong (schema violations, store refusals, parser limits) into it. Messages name the
 // field and say how to fix the request.
 
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FieldError } from '../../data/field-error.js';
 import { describe } from '../../data/formats/fields.js';
-import { StoreError } from '../store/types.js';
+import { type ConflictReason, StoreError } from '../store/types.js';
 
 export type ErrorCode =
   | 'bad_request'
@@ -22,7 +22,8 @@ export type ErrorCode =
   | 'internal';
 
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; field?: string; issues?: unknown[] };
+  /** `reason` says why a submission is a `conflict` (see ConflictReason), for pages that explain it. */
+  error: { code: ErrorCode; message: string; field?: string; issues?: unknown[]; reason?: ConflictReason };
 }
 
 /** An error a handler throws on purpose; the error handler sends it as is. */
@@ -128,7 +129,7 @@ function send(
   status: number,
   code: ErrorCode,
   message: string,
-  extra: { field?: string; issues?: unknown[] } = {},
+  extra: { field?: string; issues?: unknown[]; reason?: ConflictReason } = {},
 ): FastifyReply {
   const body: ErrorBody = { error: { code, message, ...extra } };
   return reply.code(status).type('application/json; charset=utf-8').send(body);
@@ -145,7 +146,7 @@ export function handleError(
     return send(reply, 400, 'bad_request', `field "${err.field}": ${err.message}`, { field: err.field });
   if (err instanceof StoreError) {
     const [status, code] = STORE_STATUS[err.code];
-    return send(reply, status, code, err.message);
+    return send(reply, status, code, err.message, err.reason ? { reason: err.reason } : {});
   }
   if (err.validation && err.validation.length) {
     const where = String(err.validationContext ?? 'body');

@@ -77,7 +77,10 @@ export interface JudgmentInput {
   choice?: number;
   /** K > 2: positions in `shown`, best first, all K of them. */
   ranking?: number[];
-  /** The display order the labeler saw (a permutation of completion indices). */
+  /**
+   * The display order the labeler saw: it must equal the `shown` nextTask handed them (the store keeps
+   * it with the assignment), else FieldError `shown`.
+   */
   shown: number[];
   /** Ratings 1–7 on the project's axes. */
   axes?: Record<string, number>;
@@ -149,11 +152,21 @@ export interface StoreOptions {
 
 export type StoreErrorCode = 'not_found' | 'conflict' | 'forbidden';
 
+/**
+ * Why a submission was refused with `conflict`, for clients that tell the labeler in their own words:
+ * - `not_assigned`: nextTask never gave this task to this labeler;
+ * - `judged_already`: this labeler judged the task already, under another submissionId (another tab);
+ * - `places_taken`: the labeler's lease lapsed and others filled the task's places meanwhile;
+ * - `submission_reused`: the submissionId was already used for another task.
+ */
+export type ConflictReason = 'not_assigned' | 'judged_already' | 'places_taken' | 'submission_reused';
+
 /** A request the store refuses for a reason other than malformed input (HTTP 404, 409, 403). */
 export class StoreError extends Error {
   constructor(
     readonly code: StoreErrorCode,
     message: string,
+    readonly reason?: ConflictReason,
   ) {
     super(message);
   }
@@ -195,8 +208,11 @@ export interface FeedbackStore {
   nextTask(projectId: number, labelerId: number): Promise<Assignment | null>;
   /**
    * Stores a judgment; idempotent per (labeler, submissionId), also under concurrent retries. Ends the
-   * labeler's lease on the task. A `done` judgment of a regular task whose places are all taken (the
-   * lease expired and others filled or reserved them) is refused: StoreError conflict.
+   * labeler's lease on the task. Only a task nextTask gave this labeler can be judged (else StoreError
+   * conflict `not_assigned`), in the display order it gave (else FieldError `shown`), once (else
+   * conflict `judged_already`). A `done` judgment of a regular task whose places are all taken (the
+   * lease expired and others filled or reserved them) is refused: conflict `places_taken`; while a
+   * place is free, a late judgment is taken.
    */
   submitJudgment(input: JudgmentInput): Promise<SubmitResult>;
   listJudgments(projectId: number): Promise<Judgment[]>;
