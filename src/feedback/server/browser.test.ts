@@ -46,11 +46,13 @@ describe('the labeling app in Chromium', { skip }, () => {
   let base: string;
   let adminToken: string;
   let context: BrowserContext & { dispose(): Promise<void> };
+  /** Added to the store's clock: moving it on expires leases (ten minutes each). */
+  let skewMs = 0;
   const problems: string[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rlhf-browser-'));
-    store = new SqliteFeedbackStore(join(dir, 'feedback.db'));
+    store = new SqliteFeedbackStore(join(dir, 'feedback.db'), { now: () => new Date(Date.now() + skewMs) });
     ({ token: adminToken } = await store.createUser('root', 'admin'));
     app = buildServer({ store });
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -284,6 +286,66 @@ describe('the labeling app in Chromium', { skip }, () => {
     const js = (await store.listJudgments(p.id)).filter((j) => j.taskId === taskId);
     assert.equal(js.length, 1);
     assert.equal(js[0].choice, 3);
+  });
+
+  it('a judgment the server cannot take any more is not dropped silently: the labeler is told and keeps their text', async () => {
+    const p = await store.createProject('lost', { overlap: 1 });
+    const gil = await store.createUser('gil', 'labeler');
+    const { user: hal } = await store.createUser('hal', 'labeler');
+    for (const u of [gil.user.id, hal.id]) await store.addMember(p.id, u);
+    const [t1, t2] = await store.addTasks(p.id, [
+      { prompt: 'first', completions: ['one', 'two'] },
+      { prompt: 'second', completions: ['three', 'four'] },
+    ]);
+    const page = await tab();
+    await page.goto(`${base}/#token=${gil.token}`);
+    await nextShown(page, undefined);
+    assert.equal(await page.locator('#task').getAttribute('data-task-id'), String(t1));
+    await page.focus('#feedback');
+    await page.keyboard.type('B ignores the question');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('3');
+    // Gil's lease (10 minutes) runs out; hal is given the task and fills its only place.
+    skewMs += 11 * 60_000;
+    const h = await store.nextTask(p.id, hal.id);
+    assert.equal(h!.taskId, t1);
+    await store.submitJudgment({ taskId: t1, labelerId: hal.id, submissionId: 'h1', shown: h!.shown, choice: 7 });
+    await page.keyboard.press('Enter');
+    await page.locator('#lost').waitFor();
+    assert.match(
+      (await page.textContent('#lost-message'))!,
+      /other labelers completed it meanwhile.*“A slightly better”/,
+    );
+    assert.equal(await page.inputValue('#lost-text'), 'B ignores the question', 'what gil wrote is kept, to copy');
+    assert.equal(await page.locator('#submit').isVisible(), false);
+    await page.keyboard.press('Enter'); // does not move on by itself
+    assert.equal(await page.locator('#task').getAttribute('data-task-id'), String(t1));
+    assert.deepEqual(
+      (await store.listJudgments(p.id)).map((j) => j.labelerId),
+      [hal.id],
+      "hal's judgment only",
+    );
+    await page.click('#lost-next');
+    await nextShown(page, String(t1));
+    assert.equal(await page.locator('#task').getAttribute('data-task-id'), String(t2));
+    assert.equal(await page.locator('#lost').isVisible(), false);
+
+    // The same task open in a second tab: judged there, the first tab hears about it.
+    const other = await tab();
+    await other.goto(`${base}/#token=${gil.token}`);
+    await nextShown(other, undefined);
+    assert.equal(await other.locator('#task').getAttribute('data-task-id'), String(t2));
+    await other.keyboard.press('7');
+    await other.keyboard.press('Enter');
+    await other.locator('#done').waitFor();
+    await page.keyboard.press('2');
+    await page.keyboard.press('Enter');
+    await page.locator('#lost').waitFor();
+    assert.match((await page.textContent('#lost-message'))!, /already judged this task, in another tab/);
+    assert.equal(await page.locator('#lost-text-box').isVisible(), false, 'nothing written, nothing to copy');
+    assert.equal((await store.listJudgments(p.id)).filter((j) => j.taskId === t2).length, 1);
+    await page.click('#lost-next');
+    await page.locator('#done').waitFor();
   });
 
   it('on a phone the task is usable: completions stacked, every control on screen', async () => {

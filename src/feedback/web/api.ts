@@ -38,7 +38,7 @@ export function reloadOnSignInLink(): void {
   });
 }
 
-/** A refusal from the API ({error: {code, message, field?}}), or a network failure (status 0). */
+/** A refusal from the API ({error: {code, message, field?, reason?}}), or a network failure (status 0). */
 export class ApiFailure extends Error {
   constructor(
     readonly status: number,
@@ -46,6 +46,8 @@ export class ApiFailure extends Error {
     message: string,
     readonly field?: string,
     readonly issues?: unknown[],
+    /** Why a submission conflicts: not_assigned, judged_already, places_taken, submission_reused. */
+    readonly reason?: string,
   ) {
     super(message);
   }
@@ -83,9 +85,11 @@ async function request(method: string, path: string, body: unknown, retries: num
 
 async function failure(res: Response): Promise<ApiFailure> {
   try {
-    const j = (await res.json()) as { error?: { code?: string; message?: string; field?: string; issues?: unknown[] } };
-    if (j.error?.message)
-      return new ApiFailure(res.status, j.error.code ?? 'error', j.error.message, j.error.field, j.error.issues);
+    const j = (await res.json()) as {
+      error?: { code?: string; message?: string; field?: string; issues?: unknown[]; reason?: string };
+    };
+    const e = j.error;
+    if (e?.message) return new ApiFailure(res.status, e.code ?? 'error', e.message, e.field, e.issues, e.reason);
   } catch {
     // not JSON: fall through
   }
