@@ -102,6 +102,10 @@ describe('admin API', () => {
       { imported: r.json().imported, format: r.json().format, lines: r.json().lines },
       { imported: 3, format: 'tasks', lines: 3 },
     );
+    assert.match(
+      r.json().notes.join('; '),
+      /1 gold task: this project mixes in no gold \(goldEvery 0\), so each labeler gets it only after every other task/,
+    );
     const bad = await f.call('POST', url, f.tokens.admin, {
       jsonl: [
         JSON.stringify(pair(3)),

@@ -16,7 +16,7 @@ import {
   importBody,
   isOn,
 } from './schemas.js';
-import { ImportError, groupCompletions, parseImport, type ImportFormat } from './tasks-import.js';
+import { ImportError, goldNote, groupCompletions, parseImport, type ImportFormat } from './tasks-import.js';
 import { projectStatsWithThroughput } from './report.js';
 
 /** Completions for each prompt: n samples of a policy (rlhf serve --policy). */
@@ -58,7 +58,7 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
   });
 
   add('importTasks', { schema: { body: importBody } }, async (req, reply) => {
-    await requireProject(store, req.projectId!);
+    const project = await requireProject(store, req.projectId!);
     const b = req.body as { jsonl: string; format?: ImportFormat | 'auto'; completionsPerTask?: number };
     let parsed;
     try {
@@ -69,6 +69,8 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
       throw e;
     }
     const ids = await store.addTasks(req.projectId!, parsed.tasks);
+    const gold = goldNote(parsed.tasks, project.settings);
+    if (gold) parsed.notes.push(gold);
     return reply
       .code(201)
       .send({ imported: ids.length, taskIds: ids, format: parsed.format, lines: parsed.lines, notes: parsed.notes });

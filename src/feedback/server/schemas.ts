@@ -20,7 +20,7 @@ export const settingsSchema = {
       type: 'integer',
       minimum: 0,
       maximum: 1000,
-      description: 'every N-th task a labeler gets is a gold task; 0 = none',
+      description: 'every N-th task a labeler gets is a gold task; 0 = gold tasks only after the others',
     },
     axes: {
       type: 'array',

@@ -7,7 +7,7 @@
 import { FieldError } from '../../data/field-error.js';
 import { describe, isObject } from '../../data/formats/fields.js';
 import { parseTask } from '../store/validate.js';
-import type { TaskInput } from '../store/types.js';
+import type { ProjectSettings, TaskInput } from '../store/types.js';
 
 export type ImportFormat = 'tasks' | 'sample';
 
@@ -201,4 +201,14 @@ export function parseImport(
   if (out.length === 0)
     throw new ImportError([{ line: 1, message: `no task could be formed (${notes.join('; ')})` }], 1);
   return { tasks: out, format, lines, notes };
+}
+
+/** What an admin should know about the gold tasks of an import into a project with these settings. */
+export function goldNote(tasks: TaskInput[], settings: ProjectSettings): string | null {
+  const n = tasks.filter((t) => t.gold).length;
+  if (n === 0 || settings.goldEvery > 0) return null;
+  return (
+    `${n} gold task${n === 1 ? '' : 's'}: this project mixes in no gold (goldEvery 0), so each labeler gets ` +
+    `${n === 1 ? 'it' : 'them'} only after every other task; create the project with goldEvery N to mix gold in every N tasks`
+  );
 }

@@ -42,4 +42,47 @@ export function judgingTests(make: MakeHarness): void {
       assert.deepEqual(typeof row.shown === 'string' ? JSON.parse(row.shown) : row.shown, b.shown);
       assert.equal((await store.submitJudgment(judge(t1, bob, 7, b.shown))).created, true);
     }));
+
+  test('gold tasks are served with goldEvery 0 (after the regular ones), and once the regular ones run out', () =>
+    withHarness(make, async (h) => {
+      const { store, p, ids } = await setup(h, { overlap: 1 }, ['ann', 'bob']);
+      const [t1, t2, g1, g2] = await store.addTasks(p.id, [
+        pair(1),
+        pair(2),
+        { ...pair(3), gold: [0, 1] },
+        { ...pair(4), gold: [1, 0] },
+      ]);
+      const served = async (l: number) => {
+        const out: number[] = [];
+        for (let a = await store.nextTask(p.id, l); a; a = await store.nextTask(p.id, l)) {
+          out.push(a.taskId);
+          await store.submitJudgment(judge(a.taskId, l, 2, a.shown));
+        }
+        return out;
+      };
+      assert.deepEqual(await served(ids[0]), [t1, t2, g1, g2], 'goldEvery 0: the gold tasks after the others');
+      assert.deepEqual(await served(ids[1]), [g1, g2], 'the regular tasks are full: every labeler still gets the gold');
+      const s = await store.projectStats(p.id);
+      assert.deepEqual(
+        s.labelers.map((l) => [l.name, l.gold.n]),
+        [
+          ['ann', 2],
+          ['bob', 2],
+        ],
+      );
+      // goldEvery 3 with more gold than its turns: the rest come once the regular tasks run out.
+      const q = await store.createProject('q', { overlap: 1, goldEvery: 3 });
+      await store.addMember(q.id, ids[0]);
+      const [r1, r2] = await store.addTasks(q.id, [pair(5), pair(6)]);
+      const gs = await store.addTasks(
+        q.id,
+        [1, 2, 3].map((i) => ({ ...pair(10 + i), gold: [0, 1] })),
+      );
+      const seen: number[] = [];
+      for (let a = await store.nextTask(q.id, ids[0]); a; a = await store.nextTask(q.id, ids[0])) {
+        seen.push(a.taskId);
+        await store.submitJudgment(judge(a.taskId, ids[0], 8, a.shown));
+      }
+      assert.deepEqual(seen, [r1, r2, gs[0], gs[1], gs[2]]);
+    }));
 }

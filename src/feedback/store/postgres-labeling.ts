@@ -72,7 +72,8 @@ async function assign(cx: PgContext, c: pg.PoolClient, p: Project, labelerId: nu
         c,
       ))!.n;
     const goldTurn = p.settings.goldEvery > 0 && ((await seen()) + 1) % p.settings.goldEvery === 0;
-    row = goldTurn ? ((await gold()) ?? (await regular())) : await regular();
+    // NOTE: unseen gold tasks are served once no regular task is left (with goldEvery 0, only then).
+    row = goldTurn ? ((await gold()) ?? (await regular())) : ((await regular()) ?? (await gold()));
   }
   if (!row) {
     await one('DELETE FROM task_leases WHERE project_id = $1 AND labeler_id = $2', [p.id, labelerId], c);

@@ -66,7 +66,9 @@ function assign(cx: SqliteContext, p: Project, labelerId: number): Assignment | 
           .get(p.id, labelerId) as { n: number }
       ).n;
     const goldTurn = p.settings.goldEvery > 0 && (seen() + 1) % p.settings.goldEvery === 0;
-    row = goldTurn ? (gold() ?? regular()) : regular();
+    // NOTE: gold tasks left unseen are served once no regular task is left for the labeler (with
+    // goldEvery 0, only then), so "nothing left" always means nothing left.
+    row = goldTurn ? (gold() ?? regular()) : (regular() ?? gold());
   }
   if (!row) {
     cx.db.prepare('DELETE FROM task_leases WHERE project_id = ? AND labeler_id = ?').run(p.id, labelerId);

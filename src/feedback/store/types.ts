@@ -14,7 +14,10 @@ export interface ProjectSettings {
   scale: 9;
   /** Names of the optional 1–7 rating axes (e.g. accuracy, coverage, coherence). */
   axes: string[];
-  /** Every goldEvery-th task served to a labeler is a gold task (while unseen ones remain); 0 = none. */
+  /**
+   * Every goldEvery-th task served to a labeler is a gold task (while unseen ones remain); 0 = no
+   * interval. Either way, gold tasks a labeler has not seen are served once no regular task is left.
+   */
   goldEvery: number;
 }
 
@@ -201,7 +204,8 @@ export interface FeedbackStore {
   /**
    * The next task for this labeler, or null when none is left: one they have not judged (in any
    * status), with fewer than `overlap` done judgments by enabled labelers (gold tasks: any count),
-   * fullest first then oldest; every `goldEvery`-th one a gold task. Handing out a regular task
+   * fullest first then oldest; every `goldEvery`-th one a gold task, and the gold tasks left once no
+   * regular task is left (so null means nothing is left at all). Handing out a regular task
    * reserves one of its places (a lease, see Assignment.leaseExpiresAt): done judgments plus live
    * leases never exceed `overlap`, whoever asks at the same moment, from however many processes.
    */
