@@ -151,6 +151,14 @@ describe('admin API', () => {
     );
     const k3 = await f.call('POST', url, f.tokens.admin, { jsonl: sample, completionsPerTask: 3 });
     assert.deepEqual((await f.store.getTask(k3.json().taskIds[0]))!.completions, [' one', ' two', ' three']);
+    const deep = `{"prompt": "p", "completions": ["a", "b"], "meta": ${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`;
+    const nested = await f.call('POST', url, f.tokens.admin, { jsonl: `${JSON.stringify(pair(7))}\n${deep}` });
+    assert.equal(nested.statusCode, 400, nested.body.slice(0, 300));
+    assert.deepEqual(
+      errorOf(nested).issues!.map((i) => [i.line, i.field]),
+      [[2, 'meta']],
+    );
+    assert.match(errorOf(nested).issues![0].message, /nests objects and arrays more than 32 levels deep/);
     const mixed = await f.call('POST', url, f.tokens.admin, {
       jsonl: `${JSON.stringify(pair(1))}\n${JSON.stringify({ prompt: 'A', completion: 'z' })}`,
       format: 'auto',

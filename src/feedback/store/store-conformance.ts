@@ -88,7 +88,13 @@ function coreTests(make: MakeHarness): void {
         store.addTasks(p.id, [pair(1), { prompt: 'nul \u0000 here', completions: ['a', 'b'] }]),
         isField('tasks[1].prompt'),
       );
-      assert.equal((await store.projectStats(p.id)).tasks, 0, 'a bad batch adds nothing');
+      const deep = JSON.parse(`${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`);
+      await assert.rejects(
+        store.addTasks(p.id, [{ ...pair(2), meta: deep }]),
+        (e) => isField('tasks[0].meta')(e) && /more than 32 levels deep/.test((e as Error).message),
+      );
+      await store.addTasks(p.id, [{ ...pair(3), meta: JSON.parse(`${'{"a":'.repeat(31)}1${'}'.repeat(31)}`) }]);
+      assert.equal((await store.projectStats(p.id)).tasks, 1, 'a bad batch adds nothing; 32 levels are fine');
       const [t, t3] = await store.addTasks(p.id, [pair(0), { prompt: 'p', completions: ['a', 'b', 'c'] }]);
       await assert.rejects(store.submitJudgment(judge(t, ids[0], 10)), isField('choice'));
       await assert.rejects(store.submitJudgment(judge(t, ids[0], 3, [0, 0])), isField('shown[1]'));

@@ -7,6 +7,8 @@ import type { JudgmentInput, JudgmentStatus, ProjectSettings, Role, TaskInput } 
 
 export const MAX_COMPLETIONS = 16;
 export const MAX_NAME = 100;
+/** How deep a task's meta may nest objects and arrays (meta itself is level 1). */
+export const MAX_META_DEPTH = 32;
 const SETTINGS_KEYS = ['overlap', 'scale', 'axes', 'goldEvery'];
 const TASK_KEYS = ['prompt', 'completions', 'gold', 'meta'];
 const STATUSES: JudgmentStatus[] = ['done', 'skipped', 'flagged'];
@@ -119,12 +121,31 @@ export function parseTask(v: unknown, field: string): TaskInput {
   });
   const t: TaskInput = { prompt, completions };
   if (!isAbsent(v.gold)) t.gold = requireIndices(v.gold, `${field}.gold`, completions.length, false);
-  if (!isAbsent(v.meta)) {
-    if (!isObject(v.meta))
-      throw new FieldError(`${field}.meta`, `must be an object when given, got ${describe(v.meta)}`);
-    t.meta = v.meta;
-  }
+  if (!isAbsent(v.meta)) t.meta = parseMeta(v.meta, `${field}.meta`);
   return t;
+}
+
+/**
+ * A task's meta: an object of any JSON, nested at most MAX_META_DEPTH levels. NOTE: walked with a
+ * stack of its own, not recursion: a meta nested 20,000 deep must be a 400, not a stack overflow
+ * (as JSON.stringify would give when the store saves it).
+ */
+function parseMeta(v: unknown, field: string): Record<string, unknown> {
+  if (!isObject(v)) throw new FieldError(field, `must be an object when given, got ${describe(v)}`);
+  const todo: { value: unknown; depth: number; path: string }[] = [{ value: v, depth: 1, path: field }];
+  while (todo.length) {
+    const { value, depth, path } = todo.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_META_DEPTH)
+      throw new FieldError(
+        field,
+        `nests objects and arrays more than ${MAX_META_DEPTH} levels deep (at ${path.length > 80 ? `${path.slice(0, 80)}…` : path}); ` +
+          'flatten it, or store the deep part as a JSON string',
+      );
+    for (const [k, x] of Object.entries(value))
+      todo.push({ value: x, depth: depth + 1, path: Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}` });
+  }
+  return v;
 }
 
 /** The context-free checks of a submission; the store checks it against its task and project. */
