@@ -2,6 +2,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import type { FeedbackStore, ProjectSettings, Role, User } from '../store/types.js';
+import { requireCleanText } from '../store/validate.js';
 import { type AddRoute, pathId } from './access.js';
 import { ApiError } from './errors.js';
 import { exportFileName, exportProject, type ExportFormat } from './export.js';
@@ -89,6 +90,7 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
       throw new ApiError(503, 'busy', 'a generation is running; try again when it has finished');
     }
     const b = req.body as { prompts: string[]; n?: number; completionsPerTask?: number };
+    b.prompts.forEach((p, i) => requireCleanText(p, `prompts[${i}]`));
     const n = b.n ?? 2;
     generating = true;
     let outs: string[][];

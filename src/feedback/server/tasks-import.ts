@@ -6,7 +6,7 @@
 
 import { FieldError } from '../../data/field-error.js';
 import { describe, isObject } from '../../data/formats/fields.js';
-import { parseTask } from '../store/validate.js';
+import { parseTask, requireCleanText } from '../store/validate.js';
 import type { ProjectSettings, TaskInput } from '../store/types.js';
 
 export type ImportFormat = 'tasks' | 'sample';
@@ -74,7 +74,7 @@ function parseSampleLine(obj: Record<string, unknown>): { prompt: string; comple
         : `must be a string, got ${describe(obj.completion)}`,
     );
   }
-  return { prompt: obj.prompt, completion: obj.completion };
+  return { prompt: requireCleanText(obj.prompt, 'prompt'), completion: requireCleanText(obj.completion, 'completion') };
 }
 
 function parseTaskLine(obj: Record<string, unknown>): TaskInput {
@@ -91,6 +91,15 @@ function parseTaskLine(obj: Record<string, unknown>): TaskInput {
     throw e;
   }
 }
+
+const storable = (s: string) => {
+  try {
+    requireCleanText(s, 'completion');
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** The format a first record announces. */
 function detect(obj: Record<string, unknown>): ImportFormat | null {
@@ -109,10 +118,12 @@ export function groupCompletions(
   notes: string[],
 ): TaskInput[] {
   const byPrompt = new Map<string, { completions: string[]; lines: number[]; empty: number; dup: number }>();
+  let unstorable = 0;
   for (const it of items) {
     let g = byPrompt.get(it.prompt);
     if (!g) byPrompt.set(it.prompt, (g = { completions: [], lines: [], empty: 0, dup: 0 }));
-    if (it.completion.trim() === '') g.empty++;
+    if (!storable(it.completion)) unstorable++;
+    else if (it.completion.trim() === '') g.empty++;
     else if (g.completions.includes(it.completion)) g.dup++;
     else {
       g.completions.push(it.completion);
@@ -138,6 +149,10 @@ export function groupCompletions(
     }
   }
   if (empty) notes.push(`${empty} empty completion${empty === 1 ? '' : 's'} left out`);
+  if (unstorable)
+    notes.push(
+      `${unstorable} completion${unstorable === 1 ? '' : 's'} with a NUL character or invalid Unicode left out`,
+    );
   if (dup) notes.push(`${dup} duplicate completion${dup === 1 ? '' : 's'} of the same prompt left out`);
   if (lonely)
     notes.push(

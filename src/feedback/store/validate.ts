@@ -29,18 +29,32 @@ export function requireId(v: unknown, field: string): number {
 
 /** A name: trimmed, 1–100 characters, no control characters. */
 export function requireName(v: unknown, field: string): string {
-  const s = requireString(v, field).trim();
+  const s = requireCleanText(requireString(v, field), field).trim();
   if (s.length === 0) throw new FieldError(field, 'is empty; give a name');
   if (s.length > MAX_NAME) throw new FieldError(field, `is ${s.length} characters long; at most ${MAX_NAME}`);
   if (/[\u0000-\u001f\u007f]/.test(s)) throw new FieldError(field, 'contains control characters');
   return s;
 }
 
-/** NOTE: PostgreSQL text cannot hold U+0000, so neither backend takes it (JSON-stored fields escape it). */
-function noNul(s: string, field: string): string {
-  const i = s.indexOf('\u0000');
-  if (i >= 0) throw new FieldError(field, `contains a NUL character (U+0000) at offset ${i}; remove it`);
-  return s;
+// A NUL, or a UTF-16 surrogate that is not half of a pair (a lone surrogate: a JSON "\ud800" escape).
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * The one rule for every text the store keeps (prompts, completions, feedback, names, meta strings
+ * and keys): no NUL and no lone surrogate. NOTE: PostgreSQL text cannot hold U+0000, and a lone
+ * surrogate is not Unicode: written as UTF-8 it would come back as replacement characters.
+ */
+export function requireCleanText(s: string, field: string): string {
+  const m = UNSTORABLE.exec(s);
+  if (!m) return s;
+  if (m[0] === '\u0000')
+    throw new FieldError(field, `contains a NUL character (U+0000) at offset ${m.index}; remove it`);
+  const code = m[0].charCodeAt(0).toString(16).toUpperCase();
+  throw new FieldError(
+    field,
+    `contains a lone surrogate (U+${code}) at offset ${m.index}: not valid Unicode, so it cannot be stored as ` +
+      'text; fix the encoding of the source (e.g. a string cut in the middle of an emoji)',
+  );
 }
 
 export function requireRole(v: unknown, field = 'role'): Role {
@@ -101,7 +115,7 @@ export function parseTask(v: unknown, field: string): TaskInput {
         `unknown field; a task has ${TASK_KEYS.join(', ')} (put anything else under "meta")`,
       );
   }
-  const prompt = noNul(requireString(v.prompt, `${field}.prompt`), `${field}.prompt`);
+  const prompt = requireCleanText(requireString(v.prompt, `${field}.prompt`), `${field}.prompt`);
   if (!Array.isArray(v.completions))
     throw new FieldError(
       `${field}.completions`,
@@ -110,7 +124,7 @@ export function parseTask(v: unknown, field: string): TaskInput {
   if (v.completions.length < 2 || v.completions.length > MAX_COMPLETIONS) {
     throw new FieldError(`${field}.completions`, `needs 2–${MAX_COMPLETIONS} completions, got ${v.completions.length}`);
   }
-  const completions = v.completions.map((c, i) => requireText(c, `${field}.completions[${i}]`));
+  const completions = v.completions.map((c, i) => requireCompletion(c, `${field}.completions[${i}]`));
   completions.forEach((c, i) => {
     const j = completions.indexOf(c);
     if (j !== i)
@@ -135,6 +149,7 @@ function parseMeta(v: unknown, field: string): Record<string, unknown> {
   const todo: { value: unknown; depth: number; path: string }[] = [{ value: v, depth: 1, path: field }];
   while (todo.length) {
     const { value, depth, path } = todo.pop()!;
+    if (typeof value === 'string') requireCleanText(value, path);
     if (typeof value !== 'object' || value === null) continue;
     if (depth > MAX_META_DEPTH)
       throw new FieldError(
@@ -142,10 +157,24 @@ function parseMeta(v: unknown, field: string): Record<string, unknown> {
         `nests objects and arrays more than ${MAX_META_DEPTH} levels deep (at ${path.length > 80 ? `${path.slice(0, 80)}…` : path}); ` +
           'flatten it, or store the deep part as a JSON string',
       );
-    for (const [k, x] of Object.entries(value))
-      todo.push({ value: x, depth: depth + 1, path: Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}` });
+    for (const [k, x] of Object.entries(value)) {
+      const at = Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`;
+      requireCleanText(k, at);
+      todo.push({ value: x, depth: depth + 1, path: at });
+    }
   }
   return v;
+}
+
+/** A completion: text to compare, so not empty and not only whitespace (an import of samples leaves those out). */
+export function requireCompletion(v: unknown, field: string): string {
+  const s = requireCleanText(requireText(v, field), field);
+  if (s.trim() === '')
+    throw new FieldError(
+      field,
+      'is only whitespace; a completion must have text to be compared (drop it or fill it in)',
+    );
+  return s;
 }
 
 /** The context-free checks of a submission; the store checks it against its task and project. */
@@ -179,7 +208,7 @@ export function parseJudgmentShape(v: unknown): JudgmentInput {
   const fb = optionalString(v.feedback, 'feedback');
   if (fb !== undefined) {
     if (fb.length > 10_000) throw new FieldError('feedback', `is ${fb.length} characters long; at most 10000`);
-    noNul(fb, 'feedback');
+    requireCleanText(fb, 'feedback');
     if (fb.trim()) j.feedback = fb;
   }
   return j;
