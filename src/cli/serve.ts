@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { buildServer, type GenerateFn, signInLink } from '../feedback/server/index.js';
 import { openStore } from '../feedback/store/open.js';
-import { maskPassword } from '../feedback/store/pg-location.js';
+import { isPostgresUrl, maskPassword } from '../feedback/store/pg-location.js';
 import type { FeedbackStore } from '../feedback/store/types.js';
 import { generate as sampleTokens } from '../model/sample.js';
 import { floatArg, intArg } from './args.js';
@@ -108,6 +108,9 @@ async function startGenerator(s: GenerateSettings): Promise<{ generate: Generate
 
 // ---- rlhf serve ----
 
+/** How long a request waits for a SQLite lock held by another process before it is answered 503. */
+const SERVE_BUSY_MS = 1000;
+
 /** Makes the first admin when the store has no enabled one; returns its token (shown once). */
 async function ensureAdmin(store: FeedbackStore): Promise<{ name: string; token: string } | null> {
   const users = await store.listUsers();
@@ -154,7 +157,8 @@ function registerServeCommand(program: Command): void {
       }
       if (o.publicUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(o.publicUrl))
         throw new Error(`--public-url must be an http(s) URL such as https://label.example.org, got "${o.publicUrl}"`);
-      const store = await openStore(o.database);
+      // A request waits at most SERVE_BUSY_MS for a SQLite file another process holds, then gets a 503.
+      const store = await openStore(o.database, isPostgresUrl(o.database) ? {} : { busyTimeoutMs: SERVE_BUSY_MS });
       const gen = o.policy
         ? await startGenerator({
             policy: o.policy,

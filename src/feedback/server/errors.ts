@@ -42,7 +42,11 @@ const STORE_STATUS: Record<StoreError['code'], [number, ErrorCode]> = {
   not_found: [404, 'not_found'],
   conflict: [409, 'conflict'],
   forbidden: [403, 'forbidden'],
+  busy: [503, 'busy'],
 };
+
+/** Seconds a client should wait before retrying a 503 busy from the store (the pages retry 503s). */
+export const BUSY_RETRY_AFTER = 1;
 
 /** The subset of an ajv error (with `verbose: true`) that the messages use. */
 interface AjvError {
@@ -146,6 +150,7 @@ export function handleError(
     return send(reply, 400, 'bad_request', `field "${err.field}": ${err.message}`, { field: err.field });
   if (err instanceof StoreError) {
     const [status, code] = STORE_STATUS[err.code];
+    if (err.code === 'busy') reply.header('Retry-After', String(BUSY_RETRY_AFTER));
     return send(reply, status, code, err.message, err.reason ? { reason: err.reason } : {});
   }
   if (err.validation && err.validation.length) {

@@ -153,7 +153,8 @@ export interface StoreOptions {
   now?: () => Date;
 }
 
-export type StoreErrorCode = 'not_found' | 'conflict' | 'forbidden';
+/** busy: the database is locked by someone else for longer than the store waits; try again shortly (HTTP 503). */
+export type StoreErrorCode = 'not_found' | 'conflict' | 'forbidden' | 'busy';
 
 /**
  * Why a submission was refused with `conflict`, for clients that tell the labeler in their own words:
@@ -164,7 +165,7 @@ export type StoreErrorCode = 'not_found' | 'conflict' | 'forbidden';
  */
 export type ConflictReason = 'not_assigned' | 'judged_already' | 'places_taken' | 'submission_reused';
 
-/** A request the store refuses for a reason other than malformed input (HTTP 404, 409, 403). */
+/** A request the store refuses for a reason other than malformed input (HTTP 404, 409, 403, 503). */
 export class StoreError extends Error {
   constructor(
     readonly code: StoreErrorCode,
