@@ -141,6 +141,14 @@ export function appliedVersions(db: Database.Database): number[] {
  * versions applied. A database newer than this code is refused rather than touched.
  */
 export function migrate(db: Database.Database, to = SCHEMA_VERSION): number[] {
+  // Up to date: nothing to write, so no write lock to wait for (another process may hold it).
+  const applied = appliedVersions(db);
+  if (
+    applied.length &&
+    MIGRATIONS.every((m) => m.version > to || applied.includes(m.version)) &&
+    Math.max(...applied) <= SCHEMA_VERSION
+  )
+    return [];
   const run = db.transaction(() => {
     db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);

@@ -9,11 +9,11 @@
 // counts a task's free places and then takes one cannot interleave with another process doing the same.
 // Rows and lookups are in sqlite-rows.ts; leasing a task and storing a judgment in sqlite-labeling.ts.
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Comparison } from '../../data/comparison.js';
 import { FieldError } from '../../data/field-error.js';
 import { leaseMsOption } from './leases.js';
-import { migrate } from './migrations.js';
+import { openSqlite } from './sqlite-open.js';
 import * as labeling from './sqlite-labeling.js';
 import {
   type ProjectRow,
@@ -110,18 +110,9 @@ export class SqliteFeedbackStore implements FeedbackStore {
     const leaseMs = leaseMsOption(options.leaseMs);
     this.busyMs = options.busyTimeoutMs === undefined ? 5000 : requireInt(options.busyTimeoutMs, 'busyTimeoutMs', 0);
     // At start nothing is being served yet: SQLite may wait for a lock the whole time.
-    this.db = new Database(path, { timeout: this.busyMs });
+    this.db = openSqlite(path, { busyMs: this.busyMs, synchronous: options.synchronous ?? 'FULL' });
+    this.db.pragma(`busy_timeout = ${Math.min(SYNC_BUSY_MS, this.busyMs)}`);
     this.cx = { db: this.db, now: options.now ?? (() => new Date()), leaseMs };
-    try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
-      this.db.pragma('foreign_keys = ON');
-      migrate(this.db);
-      this.db.pragma(`busy_timeout = ${Math.min(SYNC_BUSY_MS, this.busyMs)}`);
-    } catch (e) {
-      this.db.close();
-      throw e;
-    }
     for (const m of RETRIED) {
       const f = this[m] as (...a: unknown[]) => Promise<unknown>;
       (this as Record<string, unknown>)[m] = (...a: unknown[]) => this.retrying(() => f.apply(this, a));
