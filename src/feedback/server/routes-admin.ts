@@ -6,6 +6,7 @@ import { requireCleanText } from '../store/validate.js';
 import { type AddRoute, pathId } from './access.js';
 import { ApiError } from './errors.js';
 import { exportFileName, exportProject, type ExportFormat } from './export.js';
+import { stringSource } from './import-body.js';
 import { requireProject } from './routes-labeler.js';
 import {
   addMemberBody,
@@ -15,9 +16,10 @@ import {
   exportQuery,
   generateBody,
   importBody,
+  importQuery,
   isOn,
 } from './schemas.js';
-import { ImportError, goldNote, groupCompletions, parseImport, type ImportFormat } from './tasks-import.js';
+import { ImportError, goldNote, groupCompletions, parseImportChunked, type ImportFormat } from './tasks-import.js';
 import { projectStatsWithThroughput } from './report.js';
 
 /** Completions for each prompt: n samples of a policy (rlhf serve --policy). */
@@ -58,12 +60,16 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
     return { projectId: req.projectId, userId };
   });
 
-  add('importTasks', { schema: { body: importBody } }, async (req, reply) => {
+  add('importTasks', { schema: { body: importBody, querystring: importQuery } }, async (req, reply) => {
     const project = await requireProject(store, req.projectId!);
     const b = req.body as { jsonl: string; format?: ImportFormat | 'auto'; completionsPerTask?: number };
     let parsed;
     try {
-      parsed = parseImport(b.jsonl, { format: b.format, completionsPerTask: b.completionsPerTask });
+      // Read and stored in chunks: labelers' requests are served in between.
+      parsed = await parseImportChunked(req.importSource ?? stringSource(b.jsonl), {
+        format: b.format,
+        completionsPerTask: b.completionsPerTask,
+      });
     } catch (e) {
       if (e instanceof ImportError)
         throw new ApiError(400, 'bad_request', e.message, { field: 'jsonl', issues: e.issues });

@@ -8,6 +8,7 @@ import { FieldError } from '../../data/field-error.js';
 import { describe, isObject } from '../../data/formats/fields.js';
 import { parseTask, requireCleanText } from '../store/validate.js';
 import type { ProjectSettings, TaskInput } from '../store/types.js';
+import type { ImportSource } from './import-body.js';
 
 export type ImportFormat = 'tasks' | 'sample';
 
@@ -162,10 +163,33 @@ export function groupCompletions(
 }
 
 /** Parses a JSONL text into tasks; throws ImportError naming every bad line. */
-export function parseImport(
-  text: string,
-  opts: { format?: ImportFormat | 'auto'; completionsPerTask?: number } = {},
-): ParsedImport {
+export function parseImport(text: string, opts: ImportOptions = {}): ParsedImport {
+  const r = importReader(opts);
+  text.split('\n').forEach((raw, i) => r.line(raw, i + 1));
+  return r.finish();
+}
+
+/**
+ * parseImport for the server: the file comes a chunk of lines at a time (import-body.ts), and the
+ * event loop runs between chunks, so a 30 MB import does not hold up labelers' requests.
+ */
+export async function parseImportChunked(source: ImportSource, opts: ImportOptions = {}): Promise<ParsedImport> {
+  const r = importReader(opts);
+  let line = 1;
+  for (const chunk of source.chunks()) {
+    for (const raw of chunk.split('\n')) r.line(raw, line++);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return r.finish();
+}
+
+export interface ImportOptions {
+  format?: ImportFormat | 'auto';
+  completionsPerTask?: number;
+}
+
+/** Reads an import one line at a time (`line`), then forms the tasks (`finish`). */
+function importReader(opts: ImportOptions) {
   const k = opts.completionsPerTask ?? 2;
   if (!Number.isInteger(k) || k < 2 || k > 16)
     throw new FieldError('completionsPerTask', `must be an integer in [2, 16], got ${describe(k)}`);
@@ -179,8 +203,7 @@ export function parseImport(
   const tasks: TaskInput[] = [];
   const samples: SampleLine[] = [];
   let lines = 0;
-  text.split('\n').forEach((raw, idx) => {
-    const line = idx + 1;
+  const line = (raw: string, line: number): void => {
     const s = raw.trim();
     if (!s) return;
     lines++;
@@ -207,15 +230,18 @@ export function parseImport(
       if (e instanceof FieldError) issue({ line, field: e.field, message: e.message });
       else throw e;
     }
-  });
-  if (bad) throw new ImportError(issues, bad);
-  if (lines === 0 || !format)
-    throw new ImportError([{ line: 1, message: 'the file has no records; give one JSON object a line' }], 1);
-  const notes: string[] = [];
-  const out = format === 'sample' ? groupCompletions(samples, k, notes) : tasks;
-  if (out.length === 0)
-    throw new ImportError([{ line: 1, message: `no task could be formed (${notes.join('; ')})` }], 1);
-  return { tasks: out, format, lines, notes };
+  };
+  const finish = (): ParsedImport => {
+    if (bad) throw new ImportError(issues, bad);
+    if (lines === 0 || !format)
+      throw new ImportError([{ line: 1, message: 'the file has no records; give one JSON object a line' }], 1);
+    const notes: string[] = [];
+    const out = format === 'sample' ? groupCompletions(samples, k, notes) : tasks;
+    if (out.length === 0)
+      throw new ImportError([{ line: 1, message: `no task could be formed (${notes.join('; ')})` }], 1);
+    return { tasks: out, format, lines, notes };
+  };
+  return { line, finish };
 }
 
 /** What an admin should know about the gold tasks of an import into a project with these settings. */

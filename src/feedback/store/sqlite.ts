@@ -31,6 +31,7 @@ import {
   toUser,
 } from './sqlite-rows.js';
 import { computeProjectStats } from './stats.js';
+import { chunksOf, parseTasks, partialImport, yieldToLoop } from './task-chunks.js';
 import { judgmentToComparison } from './to-comparison.js';
 import { hashToken, newToken } from './tokens.js';
 import {
@@ -50,7 +51,7 @@ import {
   type TaskInput,
   type User,
 } from './types.js';
-import { parseSettings, parseTask, requireId, requireInt, requireName, requireRole } from './validate.js';
+import { parseSettings, requireId, requireInt, requireName, requireRole } from './validate.js';
 
 export { hashToken, shownOrder } from './tokens.js';
 
@@ -70,7 +71,10 @@ const SYNC_BUSY_MS = 10;
 const isBusy = (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(String((e as { code?: unknown }).code));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The methods whose every call is retried whole while the file is locked: each is one transaction, or reads. */
+/**
+ * The methods whose every call is retried whole while the file is locked: each is one transaction, or
+ * reads. (addTasks commits chunk by chunk, and retries each chunk.)
+ */
 const RETRIED = [
   'createProject',
   'listProjects',
@@ -83,7 +87,6 @@ const RETRIED = [
   'reissueToken',
   'addMember',
   'isMember',
-  'addTasks',
   'getTask',
   'nextTask',
   'submitJudgment',
@@ -247,24 +250,36 @@ export class SqliteFeedbackStore implements FeedbackStore {
 
   // ---- tasks and leases ----
 
+  /**
+   * Checks every task, then stores them in chunks, each chunk one transaction: between chunks other
+   * calls are served. NOTE: so an import that fails midway (the lock held by another process past
+   * busyTimeoutMs, the process killed) keeps the chunks committed before; the error says which.
+   */
   async addTasks(projectId: number, tasks: TaskInput[]): Promise<number[]> {
-    requireProject(this.db, projectId);
-    if (!Array.isArray(tasks)) throw new FieldError('tasks', 'must be an array of tasks');
-    const parsed = tasks.map((t, i) => parseTask(t, `tasks[${i}]`));
+    await this.retrying(async () => requireProject(this.db, projectId));
+    const parsed = await parseTasks(tasks);
     const insert = this.db.prepare(
       'INSERT INTO tasks (project_id, prompt, completions, gold, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     const time = this.time();
-    return this.db
-      .transaction(() =>
-        parsed.map((t) =>
-          Number(
-            insert.run(projectId, t.prompt, JSON.stringify(t.completions), json(t.gold), json(t.meta), time)
-              .lastInsertRowid,
-          ),
+    const store = this.db.transaction((chunk: TaskInput[]) =>
+      chunk.map((t) =>
+        Number(
+          insert.run(projectId, t.prompt, JSON.stringify(t.completions), json(t.gold), json(t.meta), time)
+            .lastInsertRowid,
         ),
-      )
-      .immediate();
+      ),
+    );
+    const ids: number[] = [];
+    for (const chunk of chunksOf(parsed)) {
+      try {
+        ids.push(...(await this.retrying(async () => store.immediate(chunk))));
+      } catch (e) {
+        throw partialImport(e, ids, parsed.length);
+      }
+      if (ids.length < parsed.length) await yieldToLoop();
+    }
+    return ids;
   }
 
   async getTask(id: number): Promise<Task | null> {

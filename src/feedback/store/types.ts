@@ -199,7 +199,12 @@ export interface FeedbackStore {
   addMember(projectId: number, userId: number): Promise<void>;
   isMember(projectId: number, userId: number): Promise<boolean>;
 
-  /** Adds tasks in one transaction (all or none); returns their ids in order. */
+  /**
+   * Checks every task (a bad one: FieldError, nothing added), then adds them; returns their ids in
+   * order. Large batches are stored in chunks, serving other calls in between: PostgreSQL in one
+   * transaction, SQLite one transaction per chunk (a failure midway keeps the chunks before it, and
+   * its error says which).
+   */
   addTasks(projectId: number, tasks: TaskInput[]): Promise<number[]>;
   getTask(id: number): Promise<Task | null>;
   /**

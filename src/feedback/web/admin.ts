@@ -207,17 +207,18 @@ async function newLink(u: LabelerStats, b: HTMLButtonElement): Promise<void> {
 async function importFile(): Promise<void> {
   const file = input('import-file').files?.[0];
   if (!file) return say('import-result', 'Choose a JSONL file first.', true);
-  const body = {
-    jsonl: await file.text(),
+  // The file goes as is (application/x-ndjson), its options in the query: the server reads it a
+  // chunk at a time, so a large file does not hold up the labelers.
+  const q = new URLSearchParams({
     format: (byId('import-format') as HTMLSelectElement).value,
-    completionsPerTask: Number(input('import-k').value),
-  };
+    completionsPerTask: input('import-k').value,
+  });
   say('import-result', 'Importing…');
   try {
     const r = await api<{ imported: number; lines: number; format: string; notes: string[] }>(
       'POST',
-      `/api/projects/${current!.id}/tasks/import`,
-      body,
+      `/api/projects/${current!.id}/tasks/import?${q}`,
+      new Blob([file], { type: 'application/x-ndjson' }),
     );
     say(
       'import-result',

@@ -61,8 +61,11 @@ async function request(method: string, path: string, body: unknown, retries: num
   const headers: Record<string, string> = {};
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  let payload: string | undefined;
-  if (body !== undefined) {
+  let payload: string | Blob | undefined;
+  if (body instanceof Blob) {
+    headers['Content-Type'] = body.type;
+    payload = body; // a file, sent as is
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(body); // serialized once: every attempt sends the same bytes
   }
@@ -96,7 +99,10 @@ async function failure(res: Response): Promise<ApiFailure> {
   return new ApiFailure(res.status, 'error', `the server answered ${res.status} ${res.statusText}`);
 }
 
-/** A JSON request; throws ApiFailure. `retries`: extra attempts after a network failure or 502–504. */
+/**
+ * A JSON request (or a Blob sent as is, with its type as Content-Type); throws ApiFailure.
+ * `retries`: extra attempts after a network failure or 502–504.
+ */
 export async function api<T>(
   method: 'GET' | 'POST',
   path: string,
