@@ -5,7 +5,7 @@
 
 import type { Command } from 'commander';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { buildServer, type GenerateFn, signInLink } from '../feedback/server/index.js';
+import { buildServer, type GenerateFn, publicUrlBase, signInLink } from '../feedback/server/index.js';
 import { openStore } from '../feedback/store/open.js';
 import { isPostgresUrl, maskPassword } from '../feedback/store/pg-location.js';
 import type { FeedbackStore } from '../feedback/store/types.js';
@@ -141,7 +141,7 @@ function registerServeCommand(program: Command): void {
     )
     .option(
       '--public-url <url>',
-      'base of the sign-in links the admin page hands out (default: the address the admin uses)',
+      'base of the sign-in links the admin page hands out (default: the address each request arrived on; give it behind a proxy)',
     )
     .option('--policy <dir>', 'policy checkpoint for generating tasks from prompts on the admin page')
     .option('--max-new-tokens <n>', 'with --policy: most tokens per generated completion', intArg(1), 64)
@@ -155,8 +155,7 @@ function registerServeCommand(program: Command): void {
           '--admin-token (or RLHF_ADMIN_TOKEN) must be at least 16 characters; use a long random string, e.g. `openssl rand -base64 32`',
         );
       }
-      if (o.publicUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(o.publicUrl))
-        throw new Error(`--public-url must be an http(s) URL such as https://label.example.org, got "${o.publicUrl}"`);
+      const publicUrl = o.publicUrl === undefined ? undefined : publicUrlBase(o.publicUrl, '--public-url');
       // A request waits at most SERVE_BUSY_MS for a SQLite file another process holds, then gets a 503.
       const store = await openStore(o.database, isPostgresUrl(o.database) ? {} : { busyTimeoutMs: SERVE_BUSY_MS });
       const gen = o.policy
@@ -173,14 +172,14 @@ function registerServeCommand(program: Command): void {
         store,
         generate: gen?.generate,
         adminToken: adminToken?.trim(),
-        publicUrl: o.publicUrl,
+        publicUrl,
       });
       await app.listen({ port: o.port, host: o.host });
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : o.port;
       const shownHost =
         o.host === '0.0.0.0' || o.host === '::' ? 'localhost' : o.host.includes(':') ? `[${o.host}]` : o.host;
-      const base = (o.publicUrl as string | undefined)?.replace(/\/+$/, '') ?? `http://${shownHost}:${port}`;
+      const base = publicUrl ?? `http://${shownHost}:${port}`;
       process.stdout.write(
         `rlhf serve: listening on ${base}/ (store ${maskPassword(o.database)}${gen ? `, generating with ${o.policy}` : ''})\n`,
       );

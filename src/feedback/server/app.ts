@@ -21,7 +21,7 @@ export interface ServerOptions {
   generate?: GenerateFn;
   /** A token accepted as an admin besides the store's users (`rlhf serve --admin-token`); never stored. */
   adminToken?: string;
-  /** Base URL of sign-in links (default: the protocol and Host of the admin's request). */
+  /** Base URL of sign-in links (default: the address the admin's request arrived on, never its Host header). */
   publicUrl?: string;
   logger?: FastifyServerOptions['logger'];
   /** Body limits in bytes (default 64 KB, and 32 MB for imports). */

@@ -2,7 +2,7 @@
 
 export { buildServer, CSP, type GenerateFn, type ServerOptions } from './app.js';
 export { DEFAULT_LIMITS, ROUTES, type Access, type RouteName, type RouteSpec } from './access.js';
-export { signInLink } from './routes-admin.js';
+export { publicUrlBase, signInLink } from './routes-admin.js';
 export {
   ImportError,
   formatImportIssue,

@@ -1,6 +1,7 @@
 // The admin routes: projects, users and memberships, task import and generation, statistics, export.
 
 import type { FastifyRequest } from 'fastify';
+import { FieldError } from '../../data/field-error.js';
 import type { FeedbackStore, ProjectSettings, Role, User } from '../store/types.js';
 import { requireCleanText } from '../store/validate.js';
 import { type AddRoute, pathId } from './access.js';
@@ -28,7 +29,7 @@ export type GenerateFn = (prompts: string[], n: number) => Promise<string[][]>;
 export interface AdminRouteOptions {
   store: FeedbackStore;
   generate?: GenerateFn;
-  /** Base of sign-in links; default: the request's own protocol and Host. */
+  /** Base of sign-in links (normalized by publicUrlBase); default: the address the request arrived on. */
   publicUrl?: string;
 }
 
@@ -38,10 +39,47 @@ export function signInLink(base: string, role: Role, token: string): string {
   return `${base.replace(/\/+$/, '')}${role === 'admin' ? '/admin' : '/'}#token=${encodeURIComponent(token)}`;
 }
 
-const baseUrl = (req: FastifyRequest, publicUrl?: string) => publicUrl ?? `${req.protocol}://${req.host}`;
+/**
+ * `--public-url` as the base of sign-in links: an http(s) URL without credentials, query or fragment;
+ * returned as origin and path (so markup in it arrives percent-encoded), or a FieldError naming it.
+ */
+export function publicUrlBase(v: string, field = 'publicUrl'): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new FieldError(field, `must be an http(s) URL such as https://label.example.org, got ${JSON.stringify(v)}`);
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || u.search || u.hash)
+    throw new FieldError(
+      field,
+      `must be a plain http(s) URL (no user, query or #fragment) such as https://label.example.org, got ${JSON.stringify(v)}`,
+    );
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * The base of a sign-in link: `--public-url`, or else the address this server answered the request
+ * on. NOTE: never the Host header, which the client writes: `Host: evil.example` must not turn an
+ * admin's link into one that sends the token to evil.example.
+ */
+function linkBase(req: FastifyRequest, publicUrl?: string): string {
+  if (publicUrl) return publicUrl;
+  const s = req.socket as { localAddress?: string; localPort?: number; encrypted?: boolean };
+  let host = s.localAddress;
+  let port = s.localPort;
+  const listening = req.server.server.address();
+  if (!host && listening && typeof listening === 'object') ({ address: host, port } = listening);
+  if (!host || host === '0.0.0.0' || host === '::') host = 'localhost';
+  host = host.replace(/^::ffff:/, '');
+  const scheme = s.encrypted ? 'https' : 'http';
+  const shownPort = port === undefined || port === (scheme === 'https' ? 443 : 80) ? '' : `:${port}`;
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}${shownPort}`;
+}
 
 export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
   const { store } = o;
+  const publicUrl = o.publicUrl === undefined ? undefined : publicUrlBase(o.publicUrl);
   let generating = false;
 
   add('createProject', { schema: { body: createProjectBody } }, async (req, reply) => {
@@ -158,7 +196,7 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
     for (const id of b.projects ?? []) await store.addMember(id, user.id);
     return reply
       .code(201)
-      .send({ user, token, link: signInLink(baseUrl(req, o.publicUrl), role, token), projects: b.projects ?? [] });
+      .send({ user, token, link: signInLink(linkBase(req, publicUrl), role, token), projects: b.projects ?? [] });
   });
 
   add('disableUser', { schema: { body: emptyBody } }, async (req) => {
@@ -181,6 +219,6 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
         'you cannot replace your own token while signed in with it; ask another admin, or use `rlhf feedback new-token`',
       );
     const { user, token } = await store.reissueToken(id);
-    return { user, token, link: signInLink(baseUrl(req, o.publicUrl), user.role, token) };
+    return { user, token, link: signInLink(linkBase(req, publicUrl), user.role, token) };
   });
 }
