@@ -2,6 +2,7 @@
 // and as a plain-text table for the terminal (the admin page draws its own).
 
 import type { Agreement, FeedbackStore, LabelerStats, ProjectStats } from '../store/types.js';
+import { neutralizeBidi } from '../web/bidi.js';
 import { throughputByLabeler, type Throughput } from './throughput.js';
 
 export type LabelerRow = LabelerStats & { throughput: Throughput };
@@ -32,7 +33,7 @@ const pct = (a: Agreement) => (a.rate === null ? '–' : `${(a.rate * 100).toFix
 export function statsTable(s: StatsWithThroughput, projectName: string, goldEvery?: number): string {
   const head = ['labeler', 'status', 'done', 'skipped', 'flagged', 'per hour', 'agreement', 'gold'];
   const rows = s.labelers.map((l) => [
-    l.name,
+    neutralizeBidi(l.name),
     l.disabled ? 'disabled' : 'active',
     String(l.done),
     String(l.skipped),

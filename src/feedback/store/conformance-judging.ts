@@ -87,7 +87,7 @@ export function judgingTests(make: MakeHarness): void {
       assert.deepEqual(seen, [r1, r2, gs[0], gs[1], gs[2]]);
     }));
 
-  test('text: NUL, lone surrogates and whitespace-only completions are refused the same way in every field', () =>
+  test('text: NUL, lone surrogates, whitespace-only completions and bidi controls in names are refused in every field', () =>
     withHarness(make, async (h) => {
       const { store, p, ids } = await setup(h, { overlap: 1 });
       const task = (over: object) => ({ ...pair(1), ...over });
@@ -106,6 +106,16 @@ export function judgingTests(make: MakeHarness): void {
           field,
         );
       await assert.rejects(store.createProject('x\ud800'), isField('name'));
+      // Bidirectional controls would let a name display as another ("xlab \u202Eevil\u202C" shows as "xlab live").
+      for (const name of ['xlab \u202Eevil\u202C', 'a\u2067b\u2069', 'rlm\u200F'])
+        await assert.rejects(
+          store.createUser(name, 'labeler'),
+          (e) =>
+            isField('name')(e) && /bidirectional control character \(U\+20[0-9A-F]{2}\)/.test((e as Error).message),
+          JSON.stringify(name),
+        );
+      await assert.rejects(store.createProject('\u202Dp'), isField('name'));
+      await assert.rejects(store.createProject('q', { axes: ['ok', 'b\u202Ead'] }), isField('settings.axes[1]'));
       await assert.rejects(store.createUser('\u0000x', 'labeler'), isField('name'));
       // Whole pairs are fine anywhere, and come back exactly.
       const [t] = await store.addTasks(p.id, [

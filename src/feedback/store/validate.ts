@@ -3,6 +3,7 @@
 
 import { FieldError } from '../../data/field-error.js';
 import { describe, isAbsent, isObject, optionalString, requireString, requireText } from '../../data/formats/fields.js';
+import { BIDI_CONTROL } from '../web/bidi.js';
 import type { JudgmentInput, JudgmentStatus, ProjectSettings, Role, TaskInput } from './types.js';
 
 export const MAX_COMPLETIONS = 16;
@@ -27,12 +28,19 @@ export function requireId(v: unknown, field: string): number {
   return requireInt(v, field, 1);
 }
 
-/** A name: trimmed, 1–100 characters, no control characters. */
+/** A name: trimmed, 1–100 characters, no control characters, no bidirectional controls. */
 export function requireName(v: unknown, field: string): string {
   const s = requireCleanText(requireString(v, field), field).trim();
   if (s.length === 0) throw new FieldError(field, 'is empty; give a name');
   if (s.length > MAX_NAME) throw new FieldError(field, `is ${s.length} characters long; at most ${MAX_NAME}`);
   if (/[\u0000-\u001f\u007f]/.test(s)) throw new FieldError(field, 'contains control characters');
+  const bidi = BIDI_CONTROL.exec(s);
+  if (bidi)
+    throw new FieldError(
+      field,
+      `contains a bidirectional control character (U+${bidi[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}) ` +
+        `at offset ${bidi.index}, which can make a name display as another; remove it`,
+    );
   return s;
 }
 

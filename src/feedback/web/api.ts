@@ -2,6 +2,8 @@
 // (per tab, gone when the tab closes). Network failures and 502–504 are retried with the same body,
 // so a retried submission carries the same submissionId and the server stores it once.
 
+import { neutralizeBidi } from './bidi.js';
+
 const KEY = 'rlhf-token';
 
 export function getToken(): string | null {
@@ -111,8 +113,14 @@ export async function api<T>(
 ): Promise<T> {
   const res = await request(method, path, body, retries);
   if (!res.ok) throw await failure(res);
-  return (await res.json()) as T;
+  return JSON.parse(await res.text(), plainNames) as T;
 }
+
+/**
+ * Every `name` (users, projects, labelers) with its bidirectional controls shown as U+FFFD: the
+ * store refuses them now, but a name stored before must not display as another.
+ */
+const plainNames = (key: string, v: unknown) => (key === 'name' && typeof v === 'string' ? neutralizeBidi(v) : v);
 
 /** A download: the body as a Blob and the file name the server suggests. */
 export async function download(path: string): Promise<{ blob: Blob; fileName: string }> {
