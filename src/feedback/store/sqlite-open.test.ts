@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -106,4 +106,18 @@ test('a damaged index page is found at start (PRAGMA quick_check), naming the fi
   const again = await openStore(file);
   assert.equal((await again.projectStats(p.id)).tasks, 300, 'the advice works: REINDEX, and the store opens');
   await again.close();
+});
+
+test('a new store file, and its -wal and -shm files, can be read by their owner only (0600)', async () => {
+  const file = join(dir, 'private.db');
+  const old = process.umask(0o022);
+  try {
+    const store = await openStore(file);
+    await store.createProject('p');
+    for (const f of [file, `${file}-wal`, `${file}-shm`])
+      assert.equal((statSync(f).mode & 0o777).toString(8), '600', f);
+    await store.close();
+  } finally {
+    process.umask(old);
+  }
 });

@@ -2,6 +2,7 @@
 // errors that name the file and say what to do (a file that is not a database, one that another
 // process keeps locked, one that is damaged), instead of SQLite's bare "file is not a database".
 
+import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations.js';
 
@@ -11,10 +12,15 @@ export interface OpenOptions {
   synchronous: 'FULL' | 'NORMAL';
 }
 
-/** Opens, checks and migrates the store at `path`; throws an Error saying what is wrong and what to do. */
+/**
+ * Opens, checks and migrates the store at `path`; throws an Error saying what is wrong and what to do.
+ * A new file is created readable by its owner only (0600): it holds every judgment. SQLite gives its
+ * -wal and -shm files the same mode.
+ */
 export function openSqlite(path: string, o: OpenOptions): Database.Database {
   let db: Database.Database | undefined;
   try {
+    if (path !== ':memory:' && !existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
     db = new Database(path, { timeout: o.busyMs });
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${o.synchronous}`);
