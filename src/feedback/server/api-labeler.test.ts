@@ -2,6 +2,7 @@
 // bodies, idempotent submissions, and what a labeler may not see.
 
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { errorOf, fixture, pair } from './test-helpers.js';
 
@@ -216,6 +217,40 @@ describe('labeler API', () => {
     assert.equal((await f.call('GET', '/js/feedback/server/app.js')).statusCode, 404, 'server code is not served');
     assert.equal((await f.call('GET', '/js/../package.json')).statusCode, 404);
     assert.equal((await f.call('GET', '/static/index.html')).statusCode, 404);
+    await f.store.close();
+  });
+
+  it('requests refused by the HTTP parser (431 headers too large, 400 not HTTP) have the security headers and the error shape', async () => {
+    const f = await fixture();
+    await f.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (f.app.server.address() as { port: number }).port;
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = connect(port, '127.0.0.1', () => s.write(text));
+        let got = '';
+        s.on('data', (d) => (got += d));
+        s.on('close', () => resolve(got));
+        s.on('error', reject);
+      });
+    for (const [request, status, code] of [
+      [`GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+      ['NOT HTTP AT ALL\r\n\r\n', 400, 'bad_request'],
+    ] as const) {
+      const res = await raw(request);
+      const [head, body] = res.split('\r\n\r\n');
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `), head);
+      for (const h of [
+        "content-security-policy: default-src 'none'",
+        'x-content-type-options: nosniff',
+        'x-frame-options: deny',
+        'referrer-policy: no-referrer',
+      ])
+        assert.ok(head.toLowerCase().includes(h), `${status} has ${h}: ${head}`);
+      const e = JSON.parse(body).error;
+      assert.equal(e.code, code);
+      assert.equal(typeof e.message, 'string');
+    }
+    await f.app.close();
     await f.store.close();
   });
 });

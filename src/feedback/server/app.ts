@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { FeedbackStore } from '../store/types.js';
 import { type AddRoute, DEFAULT_LIMITS, type Handler, ROUTES, type RouteName, accessHook } from './access.js';
-import { handleError } from './errors.js';
+import { clientErrorHandler, handleError } from './errors.js';
 import type { Readable } from 'node:stream';
 import { type ImportSource, ndjsonSource, readBody, readImportJson } from './import-body.js';
 import { importFromNdjson } from './schemas.js';
@@ -86,6 +86,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     logger: o.logger ?? false,
     bodyLimit: limits.small,
     exposeHeadRoutes: false,
+    clientErrorHandler: clientErrorHandler(SECURITY_HEADERS),
     // NOTE: fastify's defaults silently drop unknown fields and coerce types ("3" → 3); a client
     // with a typo must hear about it instead. verbose: errors carry the schema, for the hints.
     ajv: {

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
+  | 'headers_too_large'
+  | 'timeout'
   | 'unsupported_media_type'
   | 'not_configured'
   | 'busy'
@@ -206,4 +208,41 @@ export function formatBytes(n: number): string {
   if (n >= 1024 * 1024) return `${+(n / 1024 / 1024).toFixed(1)} MB`;
   if (n >= 1024) return `${+(n / 1024).toFixed(1)} KB`;
   return `${n} bytes`;
+}
+
+/**
+ * Node's HTTP parser refuses some requests before fastify sees them (headers over 16 KB, a malformed
+ * request line, a client too slow to send its headers): answered here in the usual error shape and
+ * with the same headers as every other response (`headers`: the security headers).
+ */
+export function clientErrorHandler(headers: Record<string, string>) {
+  return (err: Error & { code?: string }, socket: import('node:net').Socket): void => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, reason, code, message]: [number, string, ErrorCode, string] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [
+            431,
+            'Request Header Fields Too Large',
+            'headers_too_large',
+            'the request headers are over 16 KB; send fewer or shorter headers (cookies?)',
+          ]
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', 'timeout', 'the request took too long to arrive; send it again']
+          : [400, 'Bad Request', 'bad_request', 'the request is not valid HTTP/1.1'];
+    const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
+    const head = {
+      ...headers,
+      'Cache-Control': 'no-store',
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+      Connection: 'close',
+    };
+    if (socket.writable)
+      socket.write(
+        `HTTP/1.1 ${status} ${reason}\r\n${Object.entries(head)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('')}\r\n${body}`,
+      );
+    socket.destroy(err);
+  };
 }
