@@ -381,4 +381,102 @@ describe('the labeling app in Chromium', { skip }, () => {
     await page.locator('#done').waitFor();
     assert.equal((await store.listJudgments(p.id))[0].choice, 7);
   });
+
+  /** The box of `sel`, which must lie within the viewport as it is now (no scrolling). */
+  async function inView(page: Page, sel: string, vw: number, vh: number) {
+    const box = await page.locator(sel).boundingBox();
+    assert.ok(
+      box && box.x >= 0 && box.y >= 0 && box.x + box.width <= vw && box.y + box.height <= vh,
+      `${sel} within the ${vw}×${vh} screen: ${JSON.stringify(box)}`,
+    );
+  }
+
+  it('on a 390×844 phone: "Not saved" and Submit stay in view; a 1 MB completion scrolls in its own box', async () => {
+    const p = await store.createProject('phone-2');
+    const { user, token } = await store.createUser('ivy', 'labeler');
+    await store.addMember(p.id, user.id);
+    const huge = 'a very long completion. '.repeat(44_000); // ~1 MB
+    await store.addTasks(p.id, [{ prompt: 'Summarize this post. '.repeat(60), completions: [huge, 'a short one'] }]);
+    const page = await tab();
+    await page.setViewportSize({ width: 390, height: 844 });
+    let fail = true;
+    await page.route('**/judgments', (route) =>
+      fail
+        ? route.fulfill({
+            status: 500,
+            contentType: 'application/json',
+            body: JSON.stringify({ error: { code: 'internal', message: 'internal error' } }),
+          })
+        : route.continue(),
+    );
+    await page.goto(`${base}/#token=${token}`);
+    await nextShown(page, undefined);
+    const sizes = await page.evaluate(() => {
+      const boxes = [...document.querySelectorAll<HTMLElement>('.completion .text')];
+      return {
+        page: document.documentElement.scrollHeight,
+        boxes: boxes.map((b) => ({ client: b.clientHeight, scroll: b.scrollHeight })),
+      };
+    });
+    assert.ok(sizes.page < 4 * 844, `the page is ${sizes.page} px tall`);
+    const big = sizes.boxes.find((b) => b.scroll > 100_000)!;
+    assert.ok(
+      big && big.client <= 0.6 * 844,
+      `the 1 MB completion scrolls in its own box: ${JSON.stringify(sizes.boxes)}`,
+    );
+    // Reading from the top, the labeler chooses and submits by key; the save fails.
+    assert.equal(await page.evaluate(() => window.scrollY), 0);
+    await page.keyboard.press('3');
+    await page.keyboard.press('Enter');
+    await page.locator('#status', { hasText: 'Not saved' }).waitFor();
+    assert.equal(await page.evaluate(() => window.scrollY), 0, 'nothing scrolled');
+    await inView(page, '#status', 390, 844);
+    await inView(page, '#submit', 390, 844);
+    fail = false;
+    await page.keyboard.press('Enter');
+    await page.locator('#done').waitFor();
+    assert.equal((await store.listJudgments(p.id)).length, 1);
+  });
+
+  it("the admin's statistics on a phone: Disable and New link without sideways scrolling; old bidi names neutralized", async () => {
+    const p = await store.createProject('cards', { overlap: 2 });
+    for (const n of ['kim', 'a-labeler-with-a-rather-long-name']) {
+      const { user } = await store.createUser(n, 'labeler');
+      await store.addMember(p.id, user.id);
+    }
+    // A name stored before names refused bidirectional controls: it must not show as "xlab live".
+    const id = Number(
+      store.db
+        .prepare("INSERT INTO users (name, role, token_sha256, created_at) VALUES (?, 'labeler', ?, ?)")
+        .run('xlab \u202Eevil\u202C', 'f'.repeat(64), new Date().toISOString()).lastInsertRowid,
+    );
+    await store.addMember(p.id, id);
+    const page = await tab();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base}/admin#token=${adminToken}`);
+    await page.locator('#project-list button', { hasText: 'cards' }).click();
+    await page.locator('tr[data-user="kim"]').waitFor();
+    for (const row of await page.locator('#stats-body tr').all()) {
+      for (const b of [row.locator('button', { hasText: 'Disable' }), row.locator('button', { hasText: 'New link' })]) {
+        const box = await b.boundingBox();
+        assert.ok(
+          box && box.x >= 0 && box.x + box.width <= 390,
+          `${await b.textContent()} on screen: ${JSON.stringify(box)}`,
+        );
+      }
+    }
+    const widths = await page.evaluate(() => {
+      const wrap = document.querySelector<HTMLElement>('.table-wrap')!;
+      return { page: document.documentElement.scrollWidth, wrap: wrap.scrollWidth, wrapClient: wrap.clientWidth };
+    });
+    assert.ok(
+      widths.page <= 390 && widths.wrap <= widths.wrapClient,
+      `no sideways scrolling: ${JSON.stringify(widths)}`,
+    );
+    const names = await page.locator('#stats-body td[data-label="Labeler"]').allTextContents();
+    assert.ok(names.includes('xlab \ufffdevil\ufffd'), JSON.stringify(names));
+    await page.locator('tr[data-user="kim"] button', { hasText: 'Disable' }).click();
+    await page.locator('tr[data-user="kim"] button', { hasText: 'Really disable kim?' }).click();
+    await page.locator('tr[data-user="kim"] td[data-label="Status"]', { hasText: 'disabled' }).waitFor();
+  });
 });

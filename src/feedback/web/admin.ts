@@ -275,19 +275,22 @@ async function loadStats(): Promise<void> {
       b.addEventListener('click', () => void guarded('fatal', () => (u.disabled ? enable(u) : disable(u, b))));
       const link = el('button', { text: 'New link', attrs: { type: 'button' } });
       link.addEventListener('click', () => void guarded('fatal', () => newLink(u, link)));
+      // data-label: on a phone each row is a card, each cell labeled with its column (style.css).
+      const cell = (label: string, text: string, cls = '') =>
+        el('td', { text, class: cls, attrs: { 'data-label': label } });
       return el(
         'tr',
         { attrs: { 'data-user': u.name } },
-        el('td', { text: u.name }),
-        el('td', { text: u.disabled ? 'disabled' : 'active' }),
-        el('td', { text: String(u.done) }),
-        el('td', { text: String(u.skipped) }),
-        el('td', { text: String(u.flagged) }),
-        el('td', { text: num(u.throughput.perHour) }),
-        el('td', { text: String(u.throughput.lastHour) }),
-        el('td', { class: 'agreement', text: rate(u.agreement) }),
-        el('td', { class: 'gold', text: rate(u.gold) }),
-        el('td', {}, b, u.disabled ? null : link),
+        cell('Labeler', u.name),
+        cell('Status', u.disabled ? 'disabled' : 'active'),
+        cell('Done', String(u.done)),
+        cell('Skipped', String(u.skipped)),
+        cell('Flagged', String(u.flagged)),
+        cell('Per hour', num(u.throughput.perHour)),
+        cell('Last hour', String(u.throughput.lastHour)),
+        cell('Agreement with others', rate(u.agreement), 'agreement'),
+        cell('Agreement with gold', rate(u.gold), 'gold'),
+        el('td', { class: 'actions-cell' }, b, u.disabled ? null : link),
       );
     }),
   );
