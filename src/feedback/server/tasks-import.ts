@@ -196,16 +196,18 @@ function importReader(opts: ImportOptions) {
   let format: ImportFormat | null = opts.format && opts.format !== 'auto' ? opts.format : null;
   const issues: ImportIssue[] = [];
   let bad = 0;
-  const issue = (i: ImportIssue) => {
+  const issue = (i: ImportIssue): false => {
     bad++;
     if (issues.length < 100) issues.push(i);
+    return false;
   };
   const tasks: TaskInput[] = [];
   const samples: SampleLine[] = [];
   let lines = 0;
-  const line = (raw: string, line: number): void => {
+  /** Reads one line; false when it is bad (said in the issues). */
+  const line = (raw: string, line: number): boolean => {
     const s = raw.trim();
-    if (!s) return;
+    if (!s) return true;
     lines++;
     let obj: unknown;
     try {
@@ -226,9 +228,10 @@ function importReader(opts: ImportOptions) {
     try {
       if (format === 'tasks') tasks.push(parseTaskLine(obj));
       else samples.push({ line, ...parseSampleLine(obj) });
+      return true;
     } catch (e) {
-      if (e instanceof FieldError) issue({ line, field: e.field, message: e.message });
-      else throw e;
+      if (e instanceof FieldError) return issue({ line, field: e.field, message: e.message });
+      throw e;
     }
   };
   const finish = (): ParsedImport => {

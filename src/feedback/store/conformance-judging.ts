@@ -97,7 +97,7 @@ export function judgingTests(make: MakeHarness): void {
         [task({ completions: ['a', '\udc00b'] }), 'tasks[0].completions[1]', /lone surrogate \(U\+DC00\) at offset 0/],
         [task({ completions: ['a', ' \n\t '] }), 'tasks[0].completions[1]', /only whitespace/],
         [task({ meta: { src: ['x', 'y\u0000'] } }), 'tasks[0].meta.src[1]', /NUL character/],
-        [task({ meta: { ['k\ud800']: 1 } }), 'tasks[0].meta.k\ud800', /lone surrogate/],
+        [task({ meta: { 'k\ud800': 1 } }), 'tasks[0].meta.k\ud800', /lone surrogate/],
       ];
       for (const [t, field, re] of bad)
         await assert.rejects(

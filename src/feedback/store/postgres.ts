@@ -11,7 +11,6 @@
 
 import pg from 'pg';
 import type { Comparison } from '../../data/comparison.js';
-import { FieldError } from '../../data/field-error.js';
 import { leaseMsOption } from './leases.js';
 import { pgLocation } from './pg-location.js';
 import * as labeling from './postgres-labeling.js';

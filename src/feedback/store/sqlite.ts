@@ -11,7 +11,6 @@
 
 import type Database from 'better-sqlite3';
 import type { Comparison } from '../../data/comparison.js';
-import { FieldError } from '../../data/field-error.js';
 import { leaseMsOption } from './leases.js';
 import { openSqlite } from './sqlite-open.js';
 import * as labeling from './sqlite-labeling.js';

@@ -44,8 +44,8 @@ export function requireName(v: unknown, field: string): string {
   return s;
 }
 
-// A NUL, or a UTF-16 surrogate that is not half of a pair (a lone surrogate: a JSON "\ud800" escape).
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// A UTF-16 surrogate that is not half of a pair (a lone surrogate: a JSON "\ud800" escape).
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * The one rule for every text the store keeps (prompts, completions, feedback, names, meta strings
@@ -53,10 +53,10 @@ const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff
  * surrogate is not Unicode: written as UTF-8 it would come back as replacement characters.
  */
 export function requireCleanText(s: string, field: string): string {
-  const m = UNSTORABLE.exec(s);
+  const nul = s.indexOf('\u0000');
+  if (nul >= 0) throw new FieldError(field, `contains a NUL character (U+0000) at offset ${nul}; remove it`);
+  const m = LONE_SURROGATE.exec(s);
   if (!m) return s;
-  if (m[0] === '\u0000')
-    throw new FieldError(field, `contains a NUL character (U+0000) at offset ${m.index}; remove it`);
   const code = m[0].charCodeAt(0).toString(16).toUpperCase();
   throw new FieldError(
     field,
