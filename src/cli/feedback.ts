@@ -11,6 +11,7 @@ import {
   type ImportFormat,
   type ParsedImport,
   exportProject,
+  goldNote,
   parseImport,
   projectStatsWithThroughput,
   signInLink,
@@ -70,7 +71,12 @@ export function registerFeedbackCommands(program: Command): void {
   db(fb.command('create-project').description('create a labeling project'))
     .requiredOption('--name <name>', 'project name')
     .option('--overlap <n>', 'labelers per task', intArg(1, 100), 1)
-    .option('--gold-every <n>', 'every n-th task a labeler gets is a gold task (0 = none)', intArg(0, 1000), 0)
+    .option(
+      '--gold-every <n>',
+      'every n-th task a labeler gets is a gold task (0 = gold tasks only after the others)',
+      intArg(0, 1000),
+      0,
+    )
     .option('--axes <list>', 'comma-separated 1–7 rating axes, e.g. accuracy,coverage,coherence', listArg, [])
     .action((o) =>
       withStore(o.database, async (store) => {
@@ -174,6 +180,8 @@ export function registerFeedbackCommands(program: Command): void {
           );
         }
         const ids = await store.addTasks(p.id, parsed.tasks);
+        const gold = goldNote(parsed.tasks, p.settings);
+        if (gold) parsed.notes.push(gold);
         process.stdout.write(
           `imported ${ids.length} tasks into "${p.name}" from ${parsed.lines} lines (${parsed.format})${parsed.notes.length ? `; ${parsed.notes.join('; ')}` : ''}\n`,
         );
@@ -211,7 +219,7 @@ export function registerFeedbackCommands(program: Command): void {
       withStore(o.database, async (store) => {
         const p = await findProject(store, o.project);
         const s = await projectStatsWithThroughput(store, p.id);
-        process.stdout.write(o.json ? JSON.stringify(s) + '\n' : statsTable(s, p.name));
+        process.stdout.write(o.json ? JSON.stringify(s) + '\n' : statsTable(s, p.name, p.settings.goldEvery));
       }),
     );
 

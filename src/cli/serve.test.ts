@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -28,7 +28,7 @@ function serve(
   args: string[],
   until: RegExp,
   env: Record<string, string> = {},
-): Promise<{ child: ChildProcessWithoutNullStreams; out: string }> {
+): Promise<{ child: ChildProcessWithoutNullStreams; out: string; err: () => string }> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { env: { ...ENV, ...env } });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -39,7 +39,7 @@ function serve(
       out += d;
       if (until.test(out)) {
         clearTimeout(timer);
-        resolve({ child, out });
+        resolve({ child, out, err: () => err });
       }
     });
     child.stderr.on('data', (d: Buffer) => (err += d));
@@ -98,6 +98,24 @@ describe('rlhf serve', () => {
     assert.equal((await api(base, '/api/users', 'env-admin-token-0123456789')).status, 200);
     assert.doesNotMatch(out, /token=/);
     await stop(child);
+    // On the command line it works, with a warning: every local user can read it.
+    const db = join(dir, 'flag.db');
+    writeFileSync(db, '');
+    chmodSync(db, 0o644);
+    const flag = await serve(['--database', db, '--admin-token', 'flag-admin-token-0123456789'], /admin page/);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.match(
+      flag.err(),
+      /warning: --admin-token on the command line can be read by every user .* set the environment variable RLHF_ADMIN_TOKEN instead/,
+    );
+    assert.match(
+      flag.err(),
+      new RegExp(`warning: ${db} can be read by other users of this machine \\(mode 644\\).*chmod 600`),
+    );
+    const base2 = /listening on (\S+)\//.exec(flag.out)![1];
+    assert.equal((await api(base2, '/api/users', 'flag-admin-token-0123456789')).status, 200);
+    await stop(flag.child);
+    assert.match(rlhf('serve', '--help').out, /Prefer the environment\s+variable\s+RLHF_ADMIN_TOKEN/);
     const bad = rlhf('serve', '--port', '0', '--database', 'mysql://x@y/z');
     assert.equal(bad.status, 1);
     assert.match(bad.err, /not a feedback store/);

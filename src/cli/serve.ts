@@ -5,10 +5,11 @@
 
 import { encodePrompt } from '../model/prompt.js';
 import type { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { buildServer, type GenerateFn, signInLink } from '../feedback/server/index.js';
+import { buildServer, type GenerateFn, publicUrlBase, signInLink } from '../feedback/server/index.js';
 import { openStore } from '../feedback/store/open.js';
-import { maskPassword } from '../feedback/store/pg-location.js';
+import { isPostgresUrl, maskPassword } from '../feedback/store/pg-location.js';
 import type { FeedbackStore } from '../feedback/store/types.js';
 import { generate as sampleTokens } from '../runtime/sample.js';
 import { floatArg, intArg } from './args.js';
@@ -107,6 +108,20 @@ async function startGenerator(s: GenerateSettings): Promise<{ generate: Generate
 
 // ---- rlhf serve ----
 
+/** How long a request waits for a SQLite lock held by another process before it is answered 503. */
+const SERVE_BUSY_MS = 1000;
+
+/** A SQLite store others may read (made before rlhf created files 0600, or copied): say so once. */
+function warnIfReadable(location: string): void {
+  if (isPostgresUrl(location) || location === ':memory:' || !existsSync(location)) return;
+  const mode = statSync(location).mode & 0o777;
+  if (mode & 0o077)
+    process.stderr.write(
+      `rlhf serve: warning: ${location} can be read by other users of this machine (mode ${mode.toString(8)}); ` +
+        `it holds every judgment: chmod 600 ${location}\n`,
+    );
+}
+
 /** Makes the first admin when the store has no enabled one; returns its token (shown once). */
 async function ensureAdmin(store: FeedbackStore): Promise<{ name: string; token: string } | null> {
   const users = await store.listUsers();
@@ -133,11 +148,12 @@ function registerServeCommand(program: Command): void {
     )
     .option(
       '--admin-token <token>',
-      'accept this token as an admin (env RLHF_ADMIN_TOKEN; ≥ 16 characters); no admin is created then',
+      'accept this token as an admin (≥ 16 characters; no admin is created then). Prefer the environment ' +
+        'variable RLHF_ADMIN_TOKEN: a value on the command line can be read by every user of the machine (ps)',
     )
     .option(
       '--public-url <url>',
-      'base of the sign-in links the admin page hands out (default: the address the admin uses)',
+      'base of the sign-in links the admin page hands out (default: the address each request arrived on; give it behind a proxy)',
     )
     .option('--policy <dir>', 'policy checkpoint for generating tasks from prompts on the admin page')
     .option('--max-new-tokens <n>', 'with --policy: most tokens per generated completion', intArg(1), 64)
@@ -146,14 +162,24 @@ function registerServeCommand(program: Command): void {
     .option('--seed <n>', 'with --policy: random seed of the samples', intArg(0), 0)
     .action(async (o) => {
       const adminToken: string | undefined = o.adminToken ?? (process.env.RLHF_ADMIN_TOKEN || undefined);
+      if (o.adminToken !== undefined) {
+        // NOTE: the title overwrites the command line that ps shows, but only from now on; the shell's
+        // history and anything that looked before still have it.
+        process.title = 'rlhf serve';
+        process.stderr.write(
+          'rlhf serve: warning: --admin-token on the command line can be read by every user of this machine ' +
+            '(ps, /proc/PID/cmdline) and stays in your shell history; set the environment variable ' +
+            'RLHF_ADMIN_TOKEN instead\n',
+        );
+      }
       if (adminToken !== undefined && adminToken.trim().length < 16) {
         throw new Error(
           '--admin-token (or RLHF_ADMIN_TOKEN) must be at least 16 characters; use a long random string, e.g. `openssl rand -base64 32`',
         );
       }
-      if (o.publicUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(o.publicUrl))
-        throw new Error(`--public-url must be an http(s) URL such as https://label.example.org, got "${o.publicUrl}"`);
-      const store = await openStore(o.database);
+      const publicUrl = o.publicUrl === undefined ? undefined : publicUrlBase(o.publicUrl, '--public-url');
+      // A request waits at most SERVE_BUSY_MS for a SQLite file another process holds, then gets a 503.
+      const store = await openStore(o.database, isPostgresUrl(o.database) ? {} : { busyTimeoutMs: SERVE_BUSY_MS });
       const gen = o.policy
         ? await startGenerator({
             policy: o.policy,
@@ -168,18 +194,19 @@ function registerServeCommand(program: Command): void {
         store,
         generate: gen?.generate,
         adminToken: adminToken?.trim(),
-        publicUrl: o.publicUrl,
+        publicUrl,
       });
       await app.listen({ port: o.port, host: o.host });
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : o.port;
       const shownHost =
         o.host === '0.0.0.0' || o.host === '::' ? 'localhost' : o.host.includes(':') ? `[${o.host}]` : o.host;
-      const base = (o.publicUrl as string | undefined)?.replace(/\/+$/, '') ?? `http://${shownHost}:${port}`;
+      const base = publicUrl ?? `http://${shownHost}:${port}`;
       process.stdout.write(
         `rlhf serve: listening on ${base}/ (store ${maskPassword(o.database)}${gen ? `, generating with ${o.policy}` : ''})\n`,
       );
       process.stdout.write(`  labeling page ${base}/\n  admin page    ${base}/admin\n`);
+      warnIfReadable(o.database);
       const first = adminToken ? null : await ensureAdmin(store);
       if (first) {
         process.stdout.write(

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readComparisons } from '../../data/read-comparisons.js';
+import { request } from 'node:http';
+import { publicUrlBase } from './routes-admin.js';
 import { errorOf, fixture, pair, type Fixture } from './test-helpers.js';
 
 /** Ann and Bob judge every task of the project: both prefer completion 0, ann by `annChoice`, bob by 1 (much better). */
@@ -58,11 +60,11 @@ describe('admin API', () => {
       '/api/users',
       f.tokens.admin,
       { name: 'cy', projects: [p.json().project.id] },
-      { host: 'label.example.org' },
+      { host: 'evil.example' },
     );
     assert.equal(u.statusCode, 201);
     const { token, link, user } = u.json();
-    assert.equal(link, `http://label.example.org/#token=${token}`);
+    assert.equal(link, `http://localhost/#token=${token}`, 'never from the Host header');
     assert.equal(user.role, 'labeler');
     assert.deepEqual(
       (await f.call('GET', '/api/projects', token)).json().projects.map((x: { name: string }) => x.name),
@@ -87,6 +89,42 @@ describe('admin API', () => {
     await f.store.close();
   });
 
+  it('sign-in links come from --public-url or the address the server answered on, never the Host header', async () => {
+    const f = await fixture();
+    await f.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (f.app.server.address() as { port: number }).port;
+    // A raw request, since fetch will not send a Host of our choosing.
+    const post = (host: string, name: string) =>
+      new Promise<{ link: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/api/users',
+            headers: { host, authorization: `Bearer ${f.tokens.admin}`, 'content-type': 'application/json' },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d));
+            res.on('end', () => resolve(JSON.parse(body)));
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ name }));
+      });
+    const { link } = await post('evil.example"><b>x</b>', 'dee');
+    assert.match(link, new RegExp(`^http://127\\.0\\.0\\.1:${port}/#token=[\\w-]+$`));
+    await f.app.close();
+    await f.store.close();
+    const g = await fixture({ publicUrl: 'https://label.example.org/team/<b>/' });
+    const r = await g.call('POST', '/api/users', g.tokens.admin, { name: 'eli' }, { host: 'evil.example' });
+    assert.equal(r.json().link, `https://label.example.org/team/%3Cb%3E/#token=${r.json().token}`);
+    await g.store.close();
+    for (const bad of ['label.example.org', 'javascript:alert(1)', 'https://u:p@x.org', 'https://x.org/?a=1'])
+      assert.throws(() => publicUrlBase(bad, '--public-url'), /--public-url|must be/);
+  });
+
   it('imports tasks and sample output; a bad line imports nothing and is named by number', async () => {
     const f = await fixture();
     const url = `/api/projects/${f.project}/tasks/import`;
@@ -101,6 +139,10 @@ describe('admin API', () => {
     assert.deepEqual(
       { imported: r.json().imported, format: r.json().format, lines: r.json().lines },
       { imported: 3, format: 'tasks', lines: 3 },
+    );
+    assert.match(
+      r.json().notes.join('; '),
+      /1 gold task: this project mixes in no gold \(goldEvery 0\), so each labeler gets it only after every other task/,
     );
     const bad = await f.call('POST', url, f.tokens.admin, {
       jsonl: [
@@ -147,6 +189,14 @@ describe('admin API', () => {
     );
     const k3 = await f.call('POST', url, f.tokens.admin, { jsonl: sample, completionsPerTask: 3 });
     assert.deepEqual((await f.store.getTask(k3.json().taskIds[0]))!.completions, [' one', ' two', ' three']);
+    const deep = `{"prompt": "p", "completions": ["a", "b"], "meta": ${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`;
+    const nested = await f.call('POST', url, f.tokens.admin, { jsonl: `${JSON.stringify(pair(7))}\n${deep}` });
+    assert.equal(nested.statusCode, 400, nested.body.slice(0, 300));
+    assert.deepEqual(
+      errorOf(nested).issues!.map((i) => [i.line, i.field]),
+      [[2, 'meta']],
+    );
+    assert.match(errorOf(nested).issues![0].message, /nests objects and arrays more than 32 levels deep/);
     const mixed = await f.call('POST', url, f.tokens.admin, {
       jsonl: `${JSON.stringify(pair(1))}\n${JSON.stringify({ prompt: 'A', completion: 'z' })}`,
       format: 'auto',

@@ -2,6 +2,7 @@
 // bodies, idempotent submissions, and what a labeler may not see.
 
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { errorOf, fixture, pair } from './test-helpers.js';
 
@@ -36,9 +37,42 @@ describe('labeler API', () => {
     });
     assert.equal(dup.statusCode, 409, 'a second judgment of the same task under a new id');
     assert.equal(errorOf(dup).code, 'conflict');
+    assert.equal(errorOf(dup).reason, 'judged_already');
     const prog = (await f.call('GET', `/api/projects/${f.project}/progress`, f.tokens.ann)).json();
     assert.deepEqual({ done: prog.done, tasks: prog.tasks }, { done: 1, tasks: 2 });
     assert.equal(prog.labelers, undefined, 'a labeler sees only their own numbers');
+    await f.store.close();
+  });
+
+  it('a labeler judges only the task they were given, in the order they were shown', async () => {
+    const f = await fixture();
+    const [t1, t2] = await f.store.addTasks(f.project, [pair(1), pair(2)]);
+    const [g] = await f.store.addTasks(f.project, [{ ...pair(3), gold: [0, 1] }]);
+    const url = `/api/projects/${f.project}/judgments`;
+    for (const taskId of [t1, t2, g]) {
+      const r = await f.call('POST', url, f.tokens.ann, {
+        taskId,
+        submissionId: `x${taskId}`,
+        shown: [0, 1],
+        choice: 1,
+      });
+      assert.equal(r.statusCode, 409, `task ${taskId} was never given to ann: ${r.body}`);
+      assert.equal(errorOf(r).reason, 'not_assigned');
+      assert.match(errorOf(r).message, /was never given to this labeler/);
+    }
+    const { task } = (await f.call('GET', `/api/projects/${f.project}/next`, f.tokens.ann)).json();
+    assert.equal(task.taskId, t1);
+    const flipped = [...task.shown].reverse();
+    const r = await f.call('POST', url, f.tokens.ann, { taskId: t1, submissionId: 's', shown: flipped, choice: 1 });
+    assert.equal(r.statusCode, 400);
+    assert.equal(errorOf(r).field, 'shown');
+    assert.match(errorOf(r).message, /was shown to this labeler as \[/);
+    const out = await f.call('POST', url, f.tokens.ann, { taskId: t2, submissionId: 't', shown: [0, 1], choice: 1 });
+    assert.equal(errorOf(out).reason, 'not_assigned', 'out of turn');
+    assert.equal((await f.store.listJudgments(f.project)).length, 0);
+    const ok = await f.call('POST', url, f.tokens.ann, { taskId: t1, submissionId: 's', shown: task.shown, choice: 1 });
+    assert.equal(ok.statusCode, 201);
+    assert.deepEqual(ok.json().judgment.shown, task.shown);
     await f.store.close();
   });
 
@@ -183,6 +217,40 @@ describe('labeler API', () => {
     assert.equal((await f.call('GET', '/js/feedback/server/app.js')).statusCode, 404, 'server code is not served');
     assert.equal((await f.call('GET', '/js/../package.json')).statusCode, 404);
     assert.equal((await f.call('GET', '/static/index.html')).statusCode, 404);
+    await f.store.close();
+  });
+
+  it('requests refused by the HTTP parser (431 headers too large, 400 not HTTP) have the security headers and the error shape', async () => {
+    const f = await fixture();
+    await f.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (f.app.server.address() as { port: number }).port;
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = connect(port, '127.0.0.1', () => s.write(text));
+        let got = '';
+        s.on('data', (d) => (got += d));
+        s.on('close', () => resolve(got));
+        s.on('error', reject);
+      });
+    for (const [request, status, code] of [
+      [`GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+      ['NOT HTTP AT ALL\r\n\r\n', 400, 'bad_request'],
+    ] as const) {
+      const res = await raw(request);
+      const [head, body] = res.split('\r\n\r\n');
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `), head);
+      for (const h of [
+        "content-security-policy: default-src 'none'",
+        'x-content-type-options: nosniff',
+        'x-frame-options: deny',
+        'referrer-policy: no-referrer',
+      ])
+        assert.ok(head.toLowerCase().includes(h), `${status} has ${h}: ${head}`);
+      const e = JSON.parse(body).error;
+      assert.equal(e.code, code);
+      assert.equal(typeof e.message, 'string');
+    }
+    await f.app.close();
     await f.store.close();
   });
 });

@@ -2,10 +2,13 @@
 // `app.inject`, `rlhf serve` calls `listen`). Routes come from the table in access.ts; bodies are
 // checked by JSON schema (unknown fields rejected), and every error is {error: {code, message}}.
 
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { FeedbackStore } from '../store/types.js';
 import { type AddRoute, DEFAULT_LIMITS, type Handler, ROUTES, type RouteName, accessHook } from './access.js';
-import { handleError } from './errors.js';
+import { clientErrorHandler, handleError } from './errors.js';
+import type { Readable } from 'node:stream';
+import { type ImportSource, ndjsonSource, readBody, readImportJson } from './import-body.js';
+import { importFromNdjson } from './schemas.js';
 import { registerAdminRoutes, type GenerateFn } from './routes-admin.js';
 import { registerLabelerRoutes } from './routes-labeler.js';
 import { loadWebAssets, type WebAssets } from './web-assets.js';
@@ -18,7 +21,7 @@ export interface ServerOptions {
   generate?: GenerateFn;
   /** A token accepted as an admin besides the store's users (`rlhf serve --admin-token`); never stored. */
   adminToken?: string;
-  /** Base URL of sign-in links (default: the protocol and Host of the admin's request). */
+  /** Base URL of sign-in links (default: the address the admin's request arrived on, never its Host header). */
   publicUrl?: string;
   logger?: FastifyServerOptions['logger'];
   /** Body limits in bytes (default 64 KB, and 32 MB for imports). */
@@ -52,6 +55,30 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
 };
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** An import route's file, read a chunk at a time (import-body.ts). */
+    importSource?: ImportSource;
+  }
+}
+
+/**
+ * The body parsers of an import route (in its own context): the body stays bytes, read a chunk of
+ * lines at a time later, so that a 30 MB file is never parsed or decoded in one call.
+ */
+function importParsers(child: FastifyInstance, limit: number): void {
+  child.removeContentTypeParser('application/json');
+  child.addContentTypeParser('application/json', async (req: FastifyRequest, payload: Readable) => {
+    const { body, source } = readImportJson(await readBody(req, payload, limit));
+    req.importSource = source;
+    return body;
+  });
+  child.addContentTypeParser('application/x-ndjson', async (req: FastifyRequest, payload: Readable) => {
+    req.importSource = ndjsonSource(await readBody(req, payload, limit));
+    return importFromNdjson(req.query as Record<string, string | undefined>);
+  });
+}
+
 export function buildServer(o: ServerOptions): FastifyInstance {
   const limits = { ...DEFAULT_LIMITS, ...o.limits };
   const assets = o.assets ?? loadWebAssets();
@@ -59,6 +86,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     logger: o.logger ?? false,
     bodyLimit: limits.small,
     exposeHeadRoutes: false,
+    clientErrorHandler: clientErrorHandler(SECURITY_HEADERS),
     // NOTE: fastify's defaults silently drop unknown fields and coerce types ("3" → 3); a client
     // with a typo must hear about it instead. verbose: errors carry the schema, for the hints.
     ajv: {
@@ -71,7 +99,8 @@ export function buildServer(o: ServerOptions): FastifyInstance {
       },
     },
   });
-  // NOTE: without this, a text/plain body would reach the schema as a string; JSON is the only body.
+  // NOTE: without this, a text/plain body would reach the schema as a string; JSON is the only body
+  // (and an import's file as is, application/x-ndjson: see importParsers).
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) =>
@@ -97,14 +126,21 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     const spec = ROUTES[name];
     if (registered.has(name)) throw new Error(`route ${name} registered twice`);
     registered.add(name);
-    app.route({
+    const isImport = 'body' in spec && spec.body === 'import';
+    const route = {
       method: spec.method,
       url: spec.url,
       schema: opts.schema,
       handler,
       config: { spec },
-      bodyLimit: 'body' in spec && spec.body === 'import' ? limits.import : limits.small,
-    });
+      bodyLimit: isImport ? limits.import : limits.small,
+    };
+    if (!isImport) app.route(route);
+    else
+      app.register(async (child) => {
+        importParsers(child, limits.import);
+        child.route(route);
+      });
   };
 
   registerLabelerRoutes(add, { store: o.store, features: { generate: !!o.generate } });

@@ -2,23 +2,18 @@
 // server: an admin creates a project and imports tasks on the admin page, two labelers judge with the
 // keyboard, the admin reads agreement and downloads exports, and the TRL export trains a reward model
 // with the built CLI. Also: untrusted text stays text, retries reuse the submissionId, phones work.
+// What else a labeler and an admin meet is in browser-labeler.test.ts.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { readComparisons } from '../../data/read-comparisons.js';
-import { SqliteFeedbackStore } from '../store/sqlite.js';
-import { buildServer } from './app.js';
-import { CHROMIUM, launchChromium } from '../../test-support/chromium.js';
+import { type BrowserApp, nextShown, skipBrowser, startBrowserApp } from './browser-harness.js';
 
-// Without Chromium the tests skip, except in CI (RLHF_CI=1), where launching then fails the run.
-const skip =
-  existsSync(CHROMIUM) || process.env.RLHF_CI === '1' ? false : `${CHROMIUM} not found (apt-get install -y chromium)`;
 const BIN = fileURLToPath(new URL('../../../bin/rlhf.js', import.meta.url));
 
 const SCRIPT = '<script>window.__xss = 1</script>';
@@ -39,55 +34,14 @@ function taskFile(): string {
 
 const rankOf = (text: string) => (text.startsWith('good') ? 0 : text.startsWith('okay') ? 1 : 2);
 
-describe('the labeling app in Chromium', { skip }, () => {
-  let dir: string;
-  let store: SqliteFeedbackStore;
-  let app: ReturnType<typeof buildServer>;
-  let base: string;
-  let adminToken: string;
-  let context: BrowserContext & { dispose(): Promise<void> };
-  const problems: string[] = [];
-
+describe('the labeling app in Chromium', { skip: skipBrowser }, () => {
+  let web: BrowserApp;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'rlhf-browser-'));
-    store = new SqliteFeedbackStore(join(dir, 'feedback.db'));
-    ({ token: adminToken } = await store.createUser('root', 'admin'));
-    app = buildServer({ store });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-    context = await launchChromium({ acceptDownloads: true });
-    context.setDefaultTimeout(10_000);
+    web = await startBrowserApp();
   });
-
   after(async () => {
-    await context?.dispose();
-    await app?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await web?.close();
   });
-
-  /** A new tab that records script errors and CSP violations (none may happen). */
-  async function tab(): Promise<Page> {
-    const page = await context.newPage();
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    return page;
-  }
-
-  /** Waits until the labeling page shows a task other than `prev`, or says it is done. */
-  async function nextShown(page: Page, prev: string | undefined): Promise<void> {
-    await page.waitForFunction(
-      (p) => {
-        const t = document.getElementById('task')!,
-          d = document.getElementById('done')!;
-        return !d.hidden || (!t.hidden && t.dataset.taskId !== p);
-      },
-      prev,
-      { polling: 20 },
-    ); // NOTE: the default polls on animation frames, which background tabs throttle
-  }
 
   /** Labels every task with the keyboard: the "good" completion wins; returns the tasks seen. */
   async function labelAll(page: Page, opts: { flagHostile?: boolean; feedbackOn?: number } = {}): Promise<number> {
@@ -128,8 +82,8 @@ describe('the labeling app in Chromium', { skip }, () => {
   }
 
   it('admin sets up a project, two labelers judge by keyboard, the export trains a reward model', async () => {
-    const admin = await tab();
-    await admin.goto(`${base}/admin#token=${adminToken}`);
+    const admin = await web.tab();
+    await admin.goto(`${web.base}/admin#token=${web.adminToken}`);
     await admin.locator('#app').waitFor();
     assert.equal(new URL(admin.url()).hash, '', 'the token is stripped from the address bar');
     await admin.fill('#project-name-input', 'kindness');
@@ -161,9 +115,9 @@ describe('the labeling app in Chromium', { skip }, () => {
       await admin.locator('#new-link-name', { hasText: name }).waitFor();
       links.push(await admin.inputValue('#new-link-value'));
     }
-    assert.match(links[0], new RegExp(`^${base}/#token=`));
+    assert.match(links[0], new RegExp(`^${web.base}/#token=`));
 
-    const [ann, bob] = [await tab(), await tab()];
+    const [ann, bob] = [await web.tab(), await web.tab()];
     await Promise.all([ann.goto(links[0]), bob.goto(links[1])]);
     assert.equal(new URL(ann.url()).hash, '');
     assert.ok(await ann.evaluate(() => sessionStorage.getItem('rlhf-token')), 'the token is kept in sessionStorage');
@@ -179,7 +133,7 @@ describe('the labeling app in Chromium', { skip }, () => {
 
     const save = async (button: string, name: string) => {
       const [dl] = await Promise.all([admin.waitForEvent('download'), admin.click(button)]);
-      const file = join(dir, name);
+      const file = join(web.dir, name);
       await dl.saveAs(file);
       return { file, suggested: dl.suggestedFilename() };
     };
@@ -228,7 +182,7 @@ describe('the labeling app in Chromium', { skip }, () => {
     await bob.locator('#who', { hasText: 'bob' }).waitFor();
     assert.equal(await me(), 200, 'the new link signs bob in');
 
-    const out = join(dir, 'rm');
+    const out = join(web.dir, 'rm');
     const run = spawnSync(
       process.execPath,
       [
@@ -256,15 +210,15 @@ describe('the labeling app in Chromium', { skip }, () => {
     assert.equal(run.status, 0, run.stderr);
     assert.ok(existsSync(join(out, 'model.safetensors')));
     assert.equal(typeof JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).train.accuracy, 'number');
-    assert.deepEqual(problems, []);
+    assert.deepEqual(web.problems, []);
   });
 
   it('a submission retried after a lost response is stored once, with the same submissionId', async () => {
-    const p = await store.createProject('retry');
-    const { user, token } = await store.createUser('cy', 'labeler');
-    await store.addMember(p.id, user.id);
-    const [taskId] = await store.addTasks(p.id, [{ prompt: 'x', completions: ['one', 'two'] }]);
-    const page = await tab();
+    const p = await web.store.createProject('retry');
+    const { user, token } = await web.store.createUser('cy', 'labeler');
+    await web.store.addMember(p.id, user.id);
+    const [taskId] = await web.store.addTasks(p.id, [{ prompt: 'x', completions: ['one', 'two'] }]);
+    const page = await web.tab();
     const bodies: { submissionId: string }[] = [];
     let first = true;
     await page.route('**/judgments', async (route) => {
@@ -274,28 +228,28 @@ describe('the labeling app in Chromium', { skip }, () => {
       await route.fetch(); // the server stores it…
       await route.abort('connectionreset'); // …but the answer is lost
     });
-    await page.goto(`${base}/#token=${token}`);
+    await page.goto(`${web.base}/#token=${token}`);
     await nextShown(page, undefined);
     await page.keyboard.press('3');
     await page.keyboard.press('Enter');
     await page.locator('#done').waitFor();
     assert.equal(bodies.length, 2);
     assert.equal(bodies[1].submissionId, bodies[0].submissionId);
-    const js = (await store.listJudgments(p.id)).filter((j) => j.taskId === taskId);
+    const js = (await web.store.listJudgments(p.id)).filter((j) => j.taskId === taskId);
     assert.equal(js.length, 1);
     assert.equal(js[0].choice, 3);
   });
 
   it('on a phone the task is usable: completions stacked, every control on screen', async () => {
-    const p = await store.createProject('phone', { axes: ['accuracy'] });
-    const { user, token } = await store.createUser('dee', 'labeler');
-    await store.addMember(p.id, user.id);
-    await store.addTasks(p.id, [
+    const p = await web.store.createProject('phone', { axes: ['accuracy'] });
+    const { user, token } = await web.store.createUser('dee', 'labeler');
+    await web.store.addMember(p.id, user.id);
+    await web.store.addTasks(p.id, [
       { prompt: 'A long prompt '.repeat(20), completions: ['first answer '.repeat(30), 'second answer '.repeat(30)] },
     ]);
-    const page = await tab();
+    const page = await web.tab();
     await page.setViewportSize({ width: 375, height: 740 });
-    await page.goto(`${base}/#token=${token}`);
+    await page.goto(`${web.base}/#token=${token}`);
     await nextShown(page, undefined);
     const [a, b] = await Promise.all([0, 1].map((i) => page.locator('.completion').nth(i).boundingBox()));
     assert.ok(a && b && a.y + a.height <= b.y && a.width > 300, `stacked full-width: ${JSON.stringify([a, b])}`);
@@ -317,6 +271,6 @@ describe('the labeling app in Chromium', { skip }, () => {
     await page.locator('.scale-button').nth(6).click();
     await page.locator('#submit').click();
     await page.locator('#done').waitFor();
-    assert.equal((await store.listJudgments(p.id))[0].choice, 7);
+    assert.equal((await web.store.listJudgments(p.id))[0].choice, 7);
   });
 });

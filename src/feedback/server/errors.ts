@@ -1,11 +1,11 @@
-// The one error shape of the API, {error: {code, message, field?}}, and the translation of everything
+// The one error shape of the API, {error: {code, message, field?, reason?}}, and the translation of everything
 // that can go wrong (schema violations, store refusals, parser limits) into it. Messages name the
 // field and say how to fix the request.
 
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { FieldError } from '../../data/field-error.js';
 import { describe } from '../../data/formats/fields.js';
-import { StoreError } from '../store/types.js';
+import { type ConflictReason, StoreError } from '../store/types.js';
 
 export type ErrorCode =
   | 'bad_request'
@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
+  | 'headers_too_large'
+  | 'timeout'
   | 'unsupported_media_type'
   | 'not_configured'
   | 'busy'
@@ -22,7 +24,8 @@ export type ErrorCode =
   | 'internal';
 
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; field?: string; issues?: unknown[] };
+  /** `reason` says why a submission is a `conflict` (see ConflictReason), for pages that explain it. */
+  error: { code: ErrorCode; message: string; field?: string; issues?: unknown[]; reason?: ConflictReason };
 }
 
 /** An error a handler throws on purpose; the error handler sends it as is. */
@@ -41,7 +44,11 @@ const STORE_STATUS: Record<StoreError['code'], [number, ErrorCode]> = {
   not_found: [404, 'not_found'],
   conflict: [409, 'conflict'],
   forbidden: [403, 'forbidden'],
+  busy: [503, 'busy'],
 };
+
+/** Seconds a client should wait before retrying a 503 busy from the store (the pages retry 503s). */
+export const BUSY_RETRY_AFTER = 1;
 
 /** The subset of an ajv error (with `verbose: true`) that the messages use. */
 interface AjvError {
@@ -128,7 +135,7 @@ function send(
   status: number,
   code: ErrorCode,
   message: string,
-  extra: { field?: string; issues?: unknown[] } = {},
+  extra: { field?: string; issues?: unknown[]; reason?: ConflictReason } = {},
 ): FastifyReply {
   const body: ErrorBody = { error: { code, message, ...extra } };
   return reply.code(status).type('application/json; charset=utf-8').send(body);
@@ -145,7 +152,8 @@ export function handleError(
     return send(reply, 400, 'bad_request', `field "${err.field}": ${err.message}`, { field: err.field });
   if (err instanceof StoreError) {
     const [status, code] = STORE_STATUS[err.code];
-    return send(reply, status, code, err.message);
+    if (err.code === 'busy') reply.header('Retry-After', String(BUSY_RETRY_AFTER));
+    return send(reply, status, code, err.message, err.reason ? { reason: err.reason } : {});
   }
   if (err.validation && err.validation.length) {
     const where = String(err.validationContext ?? 'body');
@@ -200,4 +208,41 @@ export function formatBytes(n: number): string {
   if (n >= 1024 * 1024) return `${+(n / 1024 / 1024).toFixed(1)} MB`;
   if (n >= 1024) return `${+(n / 1024).toFixed(1)} KB`;
   return `${n} bytes`;
+}
+
+/**
+ * Node's HTTP parser refuses some requests before fastify sees them (headers over 16 KB, a malformed
+ * request line, a client too slow to send its headers): answered here in the usual error shape and
+ * with the same headers as every other response (`headers`: the security headers).
+ */
+export function clientErrorHandler(headers: Record<string, string>) {
+  return (err: Error & { code?: string }, socket: import('node:net').Socket): void => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, reason, code, message]: [number, string, ErrorCode, string] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [
+            431,
+            'Request Header Fields Too Large',
+            'headers_too_large',
+            'the request headers are over 16 KB; send fewer or shorter headers (cookies?)',
+          ]
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', 'timeout', 'the request took too long to arrive; send it again']
+          : [400, 'Bad Request', 'bad_request', 'the request is not valid HTTP/1.1'];
+    const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
+    const head = {
+      ...headers,
+      'Cache-Control': 'no-store',
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+      Connection: 'close',
+    };
+    if (socket.writable)
+      socket.write(
+        `HTTP/1.1 ${status} ${reason}\r\n${Object.entries(head)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('')}\r\n${body}`,
+      );
+    socket.destroy(err);
+  };
 }

@@ -2,7 +2,14 @@
 
 export { buildServer, CSP, type GenerateFn, type ServerOptions } from './app.js';
 export { DEFAULT_LIMITS, ROUTES, type Access, type RouteName, type RouteSpec } from './access.js';
-export { signInLink } from './routes-admin.js';
-export { ImportError, formatImportIssue, parseImport, type ImportFormat, type ParsedImport } from './tasks-import.js';
+export { publicUrlBase, signInLink } from './routes-admin.js';
+export {
+  ImportError,
+  formatImportIssue,
+  goldNote,
+  parseImport,
+  type ImportFormat,
+  type ParsedImport,
+} from './tasks-import.js';
 export { EXPORT_FORMATS, exportProject, type ExportFormat } from './export.js';
 export { projectStatsWithThroughput, statsTable } from './report.js';

@@ -2,6 +2,7 @@
 // and as a plain-text table for the terminal (the admin page draws its own).
 
 import type { Agreement, FeedbackStore, LabelerStats, ProjectStats } from '../store/types.js';
+import { neutralizeBidi } from '../web/bidi.js';
 import { throughputByLabeler, type Throughput } from './throughput.js';
 
 export type LabelerRow = LabelerStats & { throughput: Throughput };
@@ -23,12 +24,16 @@ export async function projectStatsWithThroughput(
   };
 }
 
+/** When the gold tasks are served, for the stats' first line. */
+const goldWhen = (n: number, every?: number) =>
+  n === 0 || every === undefined ? '' : every > 0 ? `, one every ${every} tasks` : ', served after the others';
+
 const pct = (a: Agreement) => (a.rate === null ? '–' : `${(a.rate * 100).toFixed(0)}% (n ${a.n})`);
 
-export function statsTable(s: StatsWithThroughput, projectName: string): string {
+export function statsTable(s: StatsWithThroughput, projectName: string, goldEvery?: number): string {
   const head = ['labeler', 'status', 'done', 'skipped', 'flagged', 'per hour', 'agreement', 'gold'];
   const rows = s.labelers.map((l) => [
-    l.name,
+    neutralizeBidi(l.name),
     l.disabled ? 'disabled' : 'active',
     String(l.done),
     String(l.skipped),
@@ -45,7 +50,7 @@ export function statsTable(s: StatsWithThroughput, projectName: string): string 
       .trimEnd();
   return (
     [
-      `${projectName}: ${s.tasks} tasks (${s.goldTasks} gold), ${s.judgments} judgments, inter-labeler agreement ${pct(s.agreement)}`,
+      `${projectName}: ${s.tasks} tasks (${s.goldTasks} gold${goldWhen(s.goldTasks, goldEvery)}), ${s.judgments} judgments, inter-labeler agreement ${pct(s.agreement)}`,
       line(head),
       ...rows.map(line),
     ].join('\n') + '\n'

@@ -1,10 +1,13 @@
 // The admin routes: projects, users and memberships, task import and generation, statistics, export.
 
 import type { FastifyRequest } from 'fastify';
+import { FieldError } from '../../data/field-error.js';
 import type { FeedbackStore, ProjectSettings, Role, User } from '../store/types.js';
+import { requireCleanText } from '../store/validate.js';
 import { type AddRoute, pathId } from './access.js';
 import { ApiError } from './errors.js';
 import { exportFileName, exportProject, type ExportFormat } from './export.js';
+import { stringSource } from './import-body.js';
 import { requireProject } from './routes-labeler.js';
 import {
   addMemberBody,
@@ -14,9 +17,10 @@ import {
   exportQuery,
   generateBody,
   importBody,
+  importQuery,
   isOn,
 } from './schemas.js';
-import { ImportError, groupCompletions, parseImport, type ImportFormat } from './tasks-import.js';
+import { ImportError, goldNote, groupCompletions, parseImportChunked, type ImportFormat } from './tasks-import.js';
 import { projectStatsWithThroughput } from './report.js';
 
 /** Completions for each prompt: n samples of a policy (rlhf serve --policy). */
@@ -25,7 +29,7 @@ export type GenerateFn = (prompts: string[], n: number) => Promise<string[][]>;
 export interface AdminRouteOptions {
   store: FeedbackStore;
   generate?: GenerateFn;
-  /** Base of sign-in links; default: the request's own protocol and Host. */
+  /** Base of sign-in links (normalized by publicUrlBase); default: the address the request arrived on. */
   publicUrl?: string;
 }
 
@@ -35,10 +39,47 @@ export function signInLink(base: string, role: Role, token: string): string {
   return `${base.replace(/\/+$/, '')}${role === 'admin' ? '/admin' : '/'}#token=${encodeURIComponent(token)}`;
 }
 
-const baseUrl = (req: FastifyRequest, publicUrl?: string) => publicUrl ?? `${req.protocol}://${req.host}`;
+/**
+ * `--public-url` as the base of sign-in links: an http(s) URL without credentials, query or fragment;
+ * returned as origin and path (so markup in it arrives percent-encoded), or a FieldError naming it.
+ */
+export function publicUrlBase(v: string, field = 'publicUrl'): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new FieldError(field, `must be an http(s) URL such as https://label.example.org, got ${JSON.stringify(v)}`);
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || u.search || u.hash)
+    throw new FieldError(
+      field,
+      `must be a plain http(s) URL (no user, query or #fragment) such as https://label.example.org, got ${JSON.stringify(v)}`,
+    );
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * The base of a sign-in link: `--public-url`, or else the address this server answered the request
+ * on. NOTE: never the Host header, which the client writes: `Host: evil.example` must not turn an
+ * admin's link into one that sends the token to evil.example.
+ */
+function linkBase(req: FastifyRequest, publicUrl?: string): string {
+  if (publicUrl) return publicUrl;
+  const s = req.socket as { localAddress?: string; localPort?: number; encrypted?: boolean };
+  let host = s.localAddress;
+  let port = s.localPort;
+  const listening = req.server.server.address();
+  if (!host && listening && typeof listening === 'object') ({ address: host, port } = listening);
+  if (!host || host === '0.0.0.0' || host === '::') host = 'localhost';
+  host = host.replace(/^::ffff:/, '');
+  const scheme = s.encrypted ? 'https' : 'http';
+  const shownPort = port === undefined || port === (scheme === 'https' ? 443 : 80) ? '' : `:${port}`;
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}${shownPort}`;
+}
 
 export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
   const { store } = o;
+  const publicUrl = o.publicUrl === undefined ? undefined : publicUrlBase(o.publicUrl);
   let generating = false;
 
   add('createProject', { schema: { body: createProjectBody } }, async (req, reply) => {
@@ -57,18 +98,24 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
     return { projectId: req.projectId, userId };
   });
 
-  add('importTasks', { schema: { body: importBody } }, async (req, reply) => {
-    await requireProject(store, req.projectId!);
+  add('importTasks', { schema: { body: importBody, querystring: importQuery } }, async (req, reply) => {
+    const project = await requireProject(store, req.projectId!);
     const b = req.body as { jsonl: string; format?: ImportFormat | 'auto'; completionsPerTask?: number };
     let parsed;
     try {
-      parsed = parseImport(b.jsonl, { format: b.format, completionsPerTask: b.completionsPerTask });
+      // Read and stored in chunks: labelers' requests are served in between.
+      parsed = await parseImportChunked(req.importSource ?? stringSource(b.jsonl), {
+        format: b.format,
+        completionsPerTask: b.completionsPerTask,
+      });
     } catch (e) {
       if (e instanceof ImportError)
         throw new ApiError(400, 'bad_request', e.message, { field: 'jsonl', issues: e.issues });
       throw e;
     }
     const ids = await store.addTasks(req.projectId!, parsed.tasks);
+    const gold = goldNote(parsed.tasks, project.settings);
+    if (gold) parsed.notes.push(gold);
     return reply
       .code(201)
       .send({ imported: ids.length, taskIds: ids, format: parsed.format, lines: parsed.lines, notes: parsed.notes });
@@ -87,6 +134,7 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
       throw new ApiError(503, 'busy', 'a generation is running; try again when it has finished');
     }
     const b = req.body as { prompts: string[]; n?: number; completionsPerTask?: number };
+    b.prompts.forEach((p, i) => requireCleanText(p, `prompts[${i}]`));
     const n = b.n ?? 2;
     generating = true;
     let outs: string[][];
@@ -148,7 +196,7 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
     for (const id of b.projects ?? []) await store.addMember(id, user.id);
     return reply
       .code(201)
-      .send({ user, token, link: signInLink(baseUrl(req, o.publicUrl), role, token), projects: b.projects ?? [] });
+      .send({ user, token, link: signInLink(linkBase(req, publicUrl), role, token), projects: b.projects ?? [] });
   });
 
   add('disableUser', { schema: { body: emptyBody } }, async (req) => {
@@ -171,6 +219,6 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
         'you cannot replace your own token while signed in with it; ask another admin, or use `rlhf feedback new-token`',
       );
     const { user, token } = await store.reissueToken(id);
-    return { user, token, link: signInLink(baseUrl(req, o.publicUrl), user.role, token) };
+    return { user, token, link: signInLink(linkBase(req, publicUrl), user.role, token) };
   });
 }

@@ -60,6 +60,34 @@ describe('parseImport', () => {
       ],
     );
     assert.match(issues[0].message, /identical to completions\[0\]/);
+    // Lone surrogates (as a JSON escape), NUL and whitespace-only texts: named by line, in both formats.
+    const text = issuesOf(() =>
+      parseImport(
+        [
+          '{"prompt": "p", "completions": ["a\\ud800", "b"]}',
+          '{"prompt": "p", "completions": ["a", "\\u0000"]}',
+          '{"prompt": "p", "completions": ["a", "  "]}',
+        ].join('\n'),
+      ),
+    );
+    assert.deepEqual(
+      text.map((i) => [i.line, i.field, /lone surrogate|NUL|only whitespace/.exec(i.message)?.[0]]),
+      [
+        [1, 'completions[0]', 'lone surrogate'],
+        [2, 'completions[1]', 'NUL'],
+        [3, 'completions[1]', 'only whitespace'],
+      ],
+    );
+    const samples = issuesOf(() =>
+      parseImport('{"prompt": "p", "completion": "x\\udfff"}\n{"prompt": "p\\u0000", "completion": "y"}'),
+    );
+    assert.deepEqual(
+      samples.map((i) => [i.line, i.field]),
+      [
+        [1, 'completion'],
+        [2, 'prompt'],
+      ],
+    );
     assert.match(issues[1].message, /unknown field; a task has prompt, completions, gold, meta/);
     assert.match(issues[3].message, /expected a JSON object, got an array of 2/);
     assert.match(issues[4].message, /not valid JSON/);

@@ -6,8 +6,9 @@
 
 import { FieldError } from '../../data/field-error.js';
 import { describe, isObject } from '../../data/formats/fields.js';
-import { parseTask } from '../store/validate.js';
-import type { TaskInput } from '../store/types.js';
+import { parseTask, requireCleanText } from '../store/validate.js';
+import type { ProjectSettings, TaskInput } from '../store/types.js';
+import type { ImportSource } from './import-body.js';
 
 export type ImportFormat = 'tasks' | 'sample';
 
@@ -74,7 +75,7 @@ function parseSampleLine(obj: Record<string, unknown>): { prompt: string; comple
         : `must be a string, got ${describe(obj.completion)}`,
     );
   }
-  return { prompt: obj.prompt, completion: obj.completion };
+  return { prompt: requireCleanText(obj.prompt, 'prompt'), completion: requireCleanText(obj.completion, 'completion') };
 }
 
 function parseTaskLine(obj: Record<string, unknown>): TaskInput {
@@ -91,6 +92,15 @@ function parseTaskLine(obj: Record<string, unknown>): TaskInput {
     throw e;
   }
 }
+
+const storable = (s: string) => {
+  try {
+    requireCleanText(s, 'completion');
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** The format a first record announces. */
 function detect(obj: Record<string, unknown>): ImportFormat | null {
@@ -109,10 +119,12 @@ export function groupCompletions(
   notes: string[],
 ): TaskInput[] {
   const byPrompt = new Map<string, { completions: string[]; lines: number[]; empty: number; dup: number }>();
+  let unstorable = 0;
   for (const it of items) {
     let g = byPrompt.get(it.prompt);
     if (!g) byPrompt.set(it.prompt, (g = { completions: [], lines: [], empty: 0, dup: 0 }));
-    if (it.completion.trim() === '') g.empty++;
+    if (!storable(it.completion)) unstorable++;
+    else if (it.completion.trim() === '') g.empty++;
     else if (g.completions.includes(it.completion)) g.dup++;
     else {
       g.completions.push(it.completion);
@@ -138,6 +150,10 @@ export function groupCompletions(
     }
   }
   if (empty) notes.push(`${empty} empty completion${empty === 1 ? '' : 's'} left out`);
+  if (unstorable)
+    notes.push(
+      `${unstorable} completion${unstorable === 1 ? '' : 's'} with a NUL character or invalid Unicode left out`,
+    );
   if (dup) notes.push(`${dup} duplicate completion${dup === 1 ? '' : 's'} of the same prompt left out`);
   if (lonely)
     notes.push(
@@ -147,27 +163,51 @@ export function groupCompletions(
 }
 
 /** Parses a JSONL text into tasks; throws ImportError naming every bad line. */
-export function parseImport(
-  text: string,
-  opts: { format?: ImportFormat | 'auto'; completionsPerTask?: number } = {},
-): ParsedImport {
+export function parseImport(text: string, opts: ImportOptions = {}): ParsedImport {
+  const r = importReader(opts);
+  text.split('\n').forEach((raw, i) => r.line(raw, i + 1));
+  return r.finish();
+}
+
+/**
+ * parseImport for the server: the file comes a chunk of lines at a time (import-body.ts), and the
+ * event loop runs between chunks, so a 30 MB import does not hold up labelers' requests.
+ */
+export async function parseImportChunked(source: ImportSource, opts: ImportOptions = {}): Promise<ParsedImport> {
+  const r = importReader(opts);
+  let line = 1;
+  for (const chunk of source.chunks()) {
+    for (const raw of chunk.split('\n')) r.line(raw, line++);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return r.finish();
+}
+
+export interface ImportOptions {
+  format?: ImportFormat | 'auto';
+  completionsPerTask?: number;
+}
+
+/** Reads an import one line at a time (`line`), then forms the tasks (`finish`). */
+function importReader(opts: ImportOptions) {
   const k = opts.completionsPerTask ?? 2;
   if (!Number.isInteger(k) || k < 2 || k > 16)
     throw new FieldError('completionsPerTask', `must be an integer in [2, 16], got ${describe(k)}`);
   let format: ImportFormat | null = opts.format && opts.format !== 'auto' ? opts.format : null;
   const issues: ImportIssue[] = [];
   let bad = 0;
-  const issue = (i: ImportIssue) => {
+  const issue = (i: ImportIssue): false => {
     bad++;
     if (issues.length < 100) issues.push(i);
+    return false;
   };
   const tasks: TaskInput[] = [];
   const samples: SampleLine[] = [];
   let lines = 0;
-  text.split('\n').forEach((raw, idx) => {
-    const line = idx + 1;
+  /** Reads one line; false when it is bad (said in the issues). */
+  const line = (raw: string, line: number): boolean => {
     const s = raw.trim();
-    if (!s) return;
+    if (!s) return true;
     lines++;
     let obj: unknown;
     try {
@@ -188,17 +228,31 @@ export function parseImport(
     try {
       if (format === 'tasks') tasks.push(parseTaskLine(obj));
       else samples.push({ line, ...parseSampleLine(obj) });
+      return true;
     } catch (e) {
-      if (e instanceof FieldError) issue({ line, field: e.field, message: e.message });
-      else throw e;
+      if (e instanceof FieldError) return issue({ line, field: e.field, message: e.message });
+      throw e;
     }
-  });
-  if (bad) throw new ImportError(issues, bad);
-  if (lines === 0 || !format)
-    throw new ImportError([{ line: 1, message: 'the file has no records; give one JSON object a line' }], 1);
-  const notes: string[] = [];
-  const out = format === 'sample' ? groupCompletions(samples, k, notes) : tasks;
-  if (out.length === 0)
-    throw new ImportError([{ line: 1, message: `no task could be formed (${notes.join('; ')})` }], 1);
-  return { tasks: out, format, lines, notes };
+  };
+  const finish = (): ParsedImport => {
+    if (bad) throw new ImportError(issues, bad);
+    if (lines === 0 || !format)
+      throw new ImportError([{ line: 1, message: 'the file has no records; give one JSON object a line' }], 1);
+    const notes: string[] = [];
+    const out = format === 'sample' ? groupCompletions(samples, k, notes) : tasks;
+    if (out.length === 0)
+      throw new ImportError([{ line: 1, message: `no task could be formed (${notes.join('; ')})` }], 1);
+    return { tasks: out, format, lines, notes };
+  };
+  return { line, finish };
+}
+
+/** What an admin should know about the gold tasks of an import into a project with these settings. */
+export function goldNote(tasks: TaskInput[], settings: ProjectSettings): string | null {
+  const n = tasks.filter((t) => t.gold).length;
+  if (n === 0 || settings.goldEvery > 0) return null;
+  return (
+    `${n} gold task${n === 1 ? '' : 's'}: this project mixes in no gold (goldEvery 0), so each labeler gets ` +
+    `${n === 1 ? 'it' : 'them'} only after every other task; create the project with goldEvery N to mix gold in every N tasks`
+  );
 }

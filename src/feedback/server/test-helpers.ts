@@ -66,6 +66,7 @@ export function errorOf(r: LightMyRequestResponse): {
   code: string;
   message: string;
   field?: string;
+  reason?: string;
   issues?: { line: number; field?: string; message: string }[];
 } {
   return (r.json() as { error: ReturnType<typeof errorOf> }).error;

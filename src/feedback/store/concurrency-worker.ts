@@ -3,7 +3,7 @@
 // process would, and reports on stdout, one JSON object a line, only what the store acknowledged.
 //   mode "label":  several labelers loop nextTask → submit, some retrying a submission (also
 //                  concurrently), some walking away from their lease or coming back after it expired
-//   mode "submit": one labeler submits the given tasks in order, then idles until killed
+//   mode "submit": one labeler takes and judges the given number of tasks in order, then idles until killed
 
 import { openStore, type OpenStoreOptions } from './open.js';
 import { StoreError, type FeedbackStore, type JudgmentStatus } from './types.js';
@@ -23,8 +23,8 @@ export interface WorkerConfig {
   lateRate?: number;
   skipRate?: number;
   retryRate?: number;
-  /** submit: the tasks to judge. */
-  tasks?: number[];
+  /** submit: how many tasks to take (nextTask) and judge. */
+  tasks?: number;
 }
 
 export type WorkerEvent =
@@ -151,13 +151,16 @@ async function label(store: FeedbackStore, cfg: WorkerConfig): Promise<void> {
 }
 
 async function submit(store: FeedbackStore, cfg: WorkerConfig): Promise<void> {
-  for (const t of cfg.tasks ?? []) {
+  for (let i = 0; i < (cfg.tasks ?? 0); i++) {
+    const a = await store.nextTask(cfg.projectId, cfg.labelers[0]);
+    if (!a) break;
+    const t = a.taskId;
     const r = await store.submitJudgment({
       taskId: t,
       labelerId: cfg.labelers[0],
       submissionId: `k${t}`,
       choice: 2,
-      shown: [0, 1],
+      shown: a.shown,
     });
     emit({
       ack: {

@@ -2,7 +2,7 @@
 // support only (imported by *.test.ts files).
 
 import assert from 'node:assert/strict';
-import type { FeedbackStore, JudgmentInput, ProjectSettings, StoreOptions } from './types.js';
+import type { Assignment, FeedbackStore, JudgmentInput, ProjectSettings, StoreOptions } from './types.js';
 import type { OpenStoreOptions } from './open.js';
 
 /** One fresh, empty database (a temporary file, a new schema) for one test. */
@@ -75,6 +75,20 @@ export const judge = (
   shown = [0, 1],
   extra: Partial<JudgmentInput> = {},
 ): JudgmentInput => ({ taskId, labelerId, submissionId: `s-${sub++}`, choice, shown, ...extra });
+
+/** nextTask for this labeler, which must hand them `taskId` (for tests that judge particular tasks). */
+export async function take(store: FeedbackStore, projectId: number, labelerId: number, taskId: number) {
+  const a = await store.nextTask(projectId, labelerId);
+  assert.equal(a?.taskId, taskId, `labeler ${labelerId} is given task ${taskId}`);
+  return a as Assignment;
+}
+
+/** The choice on the 9-point scale preferring completion `winner` by `strength` (0 = equal … 4) as shown. */
+export const prefer = (a: Assignment, winner: number, strength: number) =>
+  a.shown[0] === winner ? 5 - strength : 5 + strength;
+
+/** The ranking (positions in shown) that orders the completions as `order`, best first. */
+export const rankAs = (a: Assignment, order: number[]) => order.map((c) => a.shown.indexOf(c));
 
 /** tasks.done_count (kept by the store for nextTask) equals its done judgments by enabled labelers. */
 export async function assertDoneCounts(h: StoreHarness): Promise<void> {

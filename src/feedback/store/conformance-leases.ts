@@ -45,24 +45,27 @@ export function leaseTests(make: MakeHarness): void {
       const { store, p, ids } = await setup(h, { overlap: 1 }, ['ann', 'bob', 'cy'], { now: clock.now, leaseMs: MIN });
       const [t1, t2] = await store.addTasks(p.id, [pair(1), pair(2)]);
       const [ann, bob, cy] = ids;
-      assert.equal((await store.nextTask(p.id, ann))!.taskId, t1);
+      const a = await store.nextTask(p.id, ann);
+      assert.equal(a!.taskId, t1);
       clock.advance(MIN + 1);
-      assert.equal((await store.nextTask(p.id, bob))!.taskId, t1, "ann's lease expired: t1 is free again");
+      const b = await store.nextTask(p.id, bob);
+      assert.equal(b!.taskId, t1, "ann's lease expired: t1 is free again");
       await assert.rejects(
-        store.submitJudgment(judge(t1, ann, 2)),
-        (e) => e instanceof StoreError && e.code === 'conflict' && /overlap 1/.test(e.message),
+        store.submitJudgment(judge(t1, ann, 2, a!.shown)),
+        (e) => e instanceof StoreError && e.reason === 'places_taken' && /overlap 1/.test(e.message),
         "ann is late and bob holds t1's place",
       );
-      await store.submitJudgment(judge(t1, bob, 8));
+      await store.submitJudgment(judge(t1, bob, 8, b!.shown));
       await assert.rejects(
-        store.submitJudgment(judge(t1, ann, 2)),
-        (e) => e instanceof StoreError && e.code === 'conflict',
+        store.submitJudgment(judge(t1, ann, 2, a!.shown)),
+        (e) => e instanceof StoreError && e.code === 'conflict' && e.reason === 'places_taken',
         'and now bob filled it',
       );
       assert.equal((await store.listJudgments(p.id)).length, 1);
-      assert.equal((await store.nextTask(p.id, cy))!.taskId, t2);
+      const c = await store.nextTask(p.id, cy);
+      assert.equal(c!.taskId, t2);
       clock.advance(2 * MIN);
-      const late = await store.submitJudgment(judge(t2, cy, 3));
+      const late = await store.submitJudgment(judge(t2, cy, 3, c!.shown));
       assert.equal(late.created, true, 'a late submission is taken while the place is still free');
       assert.equal(await store.nextTask(p.id, ann), null, 'both tasks are full');
     }));
@@ -81,12 +84,13 @@ export function leaseTests(make: MakeHarness): void {
         status: 'skipped',
       });
       assert.equal((await store.nextTask(p.id, ids[1]))!.taskId, t1, 'the skipped place is free');
-      assert.equal((await store.nextTask(p.id, ids[0]))!.taskId, t2, 'never the skipped task again');
+      const a2 = await store.nextTask(p.id, ids[0]);
+      assert.equal(a2!.taskId, t2, 'never the skipped task again');
       await store.submitJudgment({
         taskId: t2,
         labelerId: ids[0],
         submissionId: 'flag-2',
-        shown: [0, 1],
+        shown: a2!.shown,
         status: 'flagged',
         feedback: 'offensive',
       });

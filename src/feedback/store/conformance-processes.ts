@@ -106,7 +106,7 @@ export function processTests(make: MakeHarness): void {
     withHarness(make, async (h) => {
       const { store, p, ids } = await setup(h, {}, ['ann']);
       const N = 40;
-      const ts = await store.addTasks(
+      await store.addTasks(
         p.id,
         Array.from({ length: N }, (_, i) => pair(i)),
       );
@@ -119,7 +119,7 @@ export function processTests(make: MakeHarness): void {
             projectId: p.id,
             labelers: ids,
             seed: 0,
-            tasks: ts,
+            tasks: N,
           },
         ],
         { killAfterAcks: N / 2 },

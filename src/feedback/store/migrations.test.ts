@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { appliedVersions, migrate, MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import { SqliteFeedbackStore } from './sqlite.js';
+import { shownOrder } from './tokens.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 
 const indexes = (db: Database.Database) =>
@@ -53,7 +54,7 @@ test('the current code opens a version-1 database and keeps its data', async () 
     old.close();
 
     const store = new SqliteFeedbackStore(file);
-    assert.deepEqual(appliedVersions(store.db), [1, 2, 3]);
+    assert.deepEqual(appliedVersions(store.db), [1, 2, 3, 4]);
     assert.ok(indexes(store.db).includes('tasks_project'));
     assert.equal(
       (store.db.prepare('SELECT done_count FROM tasks WHERE id = 1').get() as { done_count: number }).done_count,
@@ -69,6 +70,34 @@ test('the current code opens a version-1 database and keeps its data', async () 
       1,
       'the lease table of v3 is in use',
     );
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a version-3 database with a labeler at work: their lease becomes an assignment in the order they were shown', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rlhf-mig-'));
+  try {
+    const file = join(dir, 'v3.db');
+    const old = new Database(file);
+    assert.deepEqual(migrate(old, 3), [1, 2, 3]);
+    old
+      .prepare(
+        'INSERT INTO projects VALUES (1, \'p\', \'{"overlap":1,"scale":9,"axes":[],"goldEvery":0}\', \'2024-01-01T00:00:00.000Z\')',
+      )
+      .run();
+    old.prepare("INSERT INTO users VALUES (7, 'ann', 'labeler', 'ab', 0, '2024-01-01T00:00:00.000Z')").run();
+    old.prepare('INSERT INTO project_members VALUES (1, 7)').run();
+    old
+      .prepare('INSERT INTO tasks VALUES (5, 1, \'p\', \'["x","y","z"]\', NULL, NULL, \'2024-01-01T00:00:00.000Z\', 0)')
+      .run();
+    old.prepare("INSERT INTO task_leases VALUES (1, 7, 5, '2999-01-01T00:00:00.000Z')").run();
+    old.close();
+    const store = new SqliteFeedbackStore(file);
+    const shown = shownOrder(5, 7, 3);
+    const r = await store.submitJudgment({ taskId: 5, labelerId: 7, submissionId: 's', shown, ranking: [0, 1, 2] });
+    assert.equal(r.created, true, 'the judgment of the task leased before the upgrade is taken');
     await store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@
 // NOTE: never edit a released migration; add the next one, to both backends.
 
 import type Database from 'better-sqlite3';
+import { shownOrder } from './tokens.js';
 
 export interface Migration {
   version: number;
@@ -12,7 +13,12 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [
+/** A SQLite migration; `fill` runs after its SQL, in the same transaction, for data SQL cannot compute. */
+export interface SqliteMigration extends Migration {
+  fill?: (db: Database.Database) => void;
+}
+
+export const MIGRATIONS: SqliteMigration[] = [
   {
     version: 1,
     name: 'projects, users, members, tasks, judgments',
@@ -90,6 +96,33 @@ export const MIGRATIONS: Migration[] = [
                                      WHERE j.task_id = tasks.id AND j.status = 'done' AND u.disabled = 0);
       CREATE INDEX tasks_open ON tasks (project_id, done_count, id) WHERE gold IS NULL;`,
   },
+  {
+    version: 4,
+    name: 'assignments: the tasks handed to each labeler, in the order shown',
+    // One row per (task, labeler) that nextTask handed out, kept after the lease ends: a submission
+    // must match one, in its display order. Leases of an older version become assignments, in the
+    // order that version showed (shownOrder), so labelers at work during an upgrade lose nothing.
+    sql: `
+      CREATE TABLE assignments (
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        labeler_id INTEGER NOT NULL REFERENCES users(id),
+        shown TEXT NOT NULL CHECK (json_valid(shown)),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (task_id, labeler_id)
+      );`,
+    fill: (db) => {
+      const leases = db
+        .prepare(`SELECT l.task_id, l.labeler_id, json_array_length(t.completions) AS k FROM task_leases l
+          JOIN tasks t ON t.id = l.task_id`)
+        .all() as { task_id: number; labeler_id: number; k: number }[];
+      const add = db.prepare(
+        'INSERT OR IGNORE INTO assignments (task_id, labeler_id, shown, created_at) VALUES (?, ?, ?, ?)',
+      );
+      const now = new Date().toISOString();
+      for (const l of leases)
+        add.run(l.task_id, l.labeler_id, JSON.stringify(shownOrder(l.task_id, l.labeler_id, l.k)), now);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -108,6 +141,14 @@ export function appliedVersions(db: Database.Database): number[] {
  * versions applied. A database newer than this code is refused rather than touched.
  */
 export function migrate(db: Database.Database, to = SCHEMA_VERSION): number[] {
+  // Up to date: nothing to write, so no write lock to wait for (another process may hold it).
+  const applied = appliedVersions(db);
+  if (
+    applied.length &&
+    MIGRATIONS.every((m) => m.version > to || applied.includes(m.version)) &&
+    Math.max(...applied) <= SCHEMA_VERSION
+  )
+    return [];
   const run = db.transaction(() => {
     db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
@@ -122,6 +163,7 @@ export function migrate(db: Database.Database, to = SCHEMA_VERSION): number[] {
     for (const m of MIGRATIONS) {
       if (m.version > to || have.has(m.version)) continue;
       db.exec(m.sql);
+      m.fill?.(db);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
         m.version,
         m.name,

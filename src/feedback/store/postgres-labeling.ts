@@ -2,7 +2,7 @@
 // (its overlap) are counted and taken, each in a transaction holding the project's advisory lock.
 
 import type pg from 'pg';
-import { overFull } from './leases.js';
+import { judgedAlready, notAssigned, overFull, requireAssignedOrder, submissionReused } from './leases.js';
 import {
   type JudgmentRow,
   type PgContext,
@@ -72,7 +72,8 @@ async function assign(cx: PgContext, c: pg.PoolClient, p: Project, labelerId: nu
         c,
       ))!.n;
     const goldTurn = p.settings.goldEvery > 0 && ((await seen()) + 1) % p.settings.goldEvery === 0;
-    row = goldTurn ? ((await gold()) ?? (await regular())) : await regular();
+    // NOTE: unseen gold tasks are served once no regular task is left (with goldEvery 0, only then).
+    row = goldTurn ? ((await gold()) ?? (await regular())) : ((await regular()) ?? (await gold()));
   }
   if (!row) {
     await one('DELETE FROM task_leases WHERE project_id = $1 AND labeler_id = $2', [p.id, labelerId], c);
@@ -86,12 +87,19 @@ async function assign(cx: PgContext, c: pg.PoolClient, p: Project, labelerId: nu
     c,
   );
   const t = toTask(row);
+  // The order shown is kept with the assignment: a task handed out again keeps the order it had.
+  const { shown } = (await one<{ shown: number[] }>(
+    `INSERT INTO assignments (task_id, labeler_id, shown, created_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (task_id, labeler_id) DO UPDATE SET shown = assignments.shown RETURNING shown`,
+    [t.id, labelerId, JSON.stringify(shownOrder(t.id, labelerId, t.completions.length)), t0],
+    c,
+  ))!;
   return {
     taskId: t.id,
     projectId: p.id,
     prompt: t.prompt,
     completions: t.completions,
-    shown: shownOrder(t.id, labelerId, t.completions.length),
+    shown,
     leaseExpiresAt: until.toISOString(),
   };
 }
@@ -105,12 +113,7 @@ export async function submitJudgment(cx: PgContext, raw: JudgmentInput): Promise
       c,
     );
   const retried = (first: JudgmentRow): SubmitResult => {
-    if (first.task_id !== input.taskId) {
-      throw new StoreError(
-        'conflict',
-        `submissionId "${input.submissionId}" was already used for task ${first.task_id}; generate a new id per submission`,
-      );
-    }
+    if (first.task_id !== input.taskId) throw submissionReused(input.submissionId, first.task_id);
     return { judgment: toJudgment(first), created: false };
   };
   // A retry is answered with the first judgment before the body is checked again (it may differ).
@@ -122,6 +125,24 @@ export async function submitJudgment(cx: PgContext, raw: JudgmentInput): Promise
   const p = await requireProject(cx.pool, task.projectId);
   await requireLabeler(cx.pool, p.id, input.labelerId);
   checkJudgment(input, task.completions.length, p.settings.axes);
+  const other = await one<{ submission_id: string }>(
+    'SELECT submission_id FROM judgments WHERE task_id = $1 AND labeler_id = $2',
+    [input.taskId, input.labelerId],
+    cx.pool,
+  );
+  if (other) {
+    // A concurrent copy of this very submission committed since the first read: answer as a retry.
+    if (other.submission_id === input.submissionId) return retried((await bySubmission(cx.pool))!);
+    throw judgedAlready(input.taskId, other.submission_id);
+  }
+  // NOTE: read outside the lock: an assignment is never removed, so one seen here still holds at commit.
+  const given = await one<{ shown: number[] }>(
+    'SELECT shown FROM assignments WHERE task_id = $1 AND labeler_id = $2',
+    [input.taskId, input.labelerId],
+    cx.pool,
+  );
+  if (!given) throw notAssigned(input.taskId);
+  requireAssignedOrder(input.shown, given.shown, input.taskId);
   try {
     return await tx(cx, p.id, async (c) => {
       const t0 = cx.now();
@@ -175,10 +196,7 @@ export async function submitJudgment(cx: PgContext, raw: JudgmentInput): Promise
         [input.taskId, input.labelerId],
         cx.pool,
       );
-      throw new StoreError(
-        'conflict',
-        `task ${input.taskId} was already judged by this labeler (submission "${other?.submission_id ?? '?'}")`,
-      );
+      throw judgedAlready(input.taskId, other?.submission_id ?? '?');
     }
     throw e;
   }

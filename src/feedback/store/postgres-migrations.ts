@@ -7,8 +7,14 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Migration } from './migrations.js';
+import { shownOrder } from './tokens.js';
 
-export const PG_MIGRATIONS: Migration[] = [
+/** A PostgreSQL migration; `fill` runs after its SQL, in the same transaction. */
+export interface PgMigration extends Migration {
+  fill?: (c: pg.ClientBase) => Promise<void>;
+}
+
+export const PG_MIGRATIONS: PgMigration[] = [
   {
     version: 1,
     name: 'projects, users, members, tasks, judgments',
@@ -84,6 +90,29 @@ export const PG_MIGRATIONS: Migration[] = [
                                        WHERE j.task_id = t.id AND j.status = 'done' AND NOT u.disabled);
       CREATE INDEX tasks_open ON tasks (project_id, done_count, id) WHERE gold IS NULL;`,
   },
+  {
+    version: 4,
+    name: 'assignments: the tasks handed to each labeler, in the order shown',
+    // As in SQLite: one row per (task, labeler) handed out; older leases become assignments.
+    sql: `
+      CREATE TABLE assignments (
+        task_id integer NOT NULL REFERENCES tasks(id),
+        labeler_id integer NOT NULL REFERENCES users(id),
+        shown json NOT NULL,
+        created_at timestamptz NOT NULL,
+        PRIMARY KEY (task_id, labeler_id)
+      );`,
+    fill: async (c) => {
+      const { rows } = await c.query<{ task_id: number; labeler_id: number; k: number }>(
+        'SELECT l.task_id, l.labeler_id, json_array_length(t.completions) AS k FROM task_leases l JOIN tasks t ON t.id = l.task_id',
+      );
+      for (const l of rows)
+        await c.query(
+          'INSERT INTO assignments (task_id, labeler_id, shown, created_at) VALUES ($1, $2, $3, now()) ON CONFLICT DO NOTHING',
+          [l.task_id, l.labeler_id, JSON.stringify(shownOrder(l.task_id, l.labeler_id, l.k))],
+        );
+    },
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version;
@@ -149,6 +178,7 @@ export async function migratePostgres(c: pg.ClientBase, options: PgMigrateOption
     for (const m of PG_MIGRATIONS) {
       if (m.version > to || have.has(m.version)) continue;
       await c.query(m.sql);
+      await m.fill?.(c);
       await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())', [
         m.version,
         m.name,

@@ -10,6 +10,7 @@ import { openStore } from './open.js';
 import { PostgresFeedbackStore } from './postgres.js';
 import { migratePostgres, pgAppliedVersions, PG_SCHEMA_VERSION } from './postgres-migrations.js';
 import { runStoreConformance, type StoreHarness } from './store-conformance.js';
+import { shownOrder } from './tokens.js';
 import type { FeedbackStore } from './types.js';
 
 const URL_ = process.env.RLHF_TEST_POSTGRES;
@@ -77,13 +78,13 @@ test(
         const applied = await Promise.all(clients.map((c) => migratePostgres(c, { schema, createSchema: true })));
         assert.deepEqual(
           applied.map((a) => a.length).sort(),
-          [0, 0, 0, 3],
-          'one connection applied v1–v3, the others nothing',
+          [0, 0, 0, PG_SCHEMA_VERSION],
+          'one connection applied every version, the others nothing',
         );
         const { rows } = await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
         assert.deepEqual(
           rows.map((r) => r.version),
-          [1, 2, 3],
+          [1, 2, 3, 4],
         );
       } finally {
         await Promise.all(clients.map((c) => c.end()));
@@ -126,7 +127,7 @@ test(
           (await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`)).rows.map(
             (r) => r.version,
           ),
-          [1, 2, 3],
+          [1, 2, 3, 4],
         );
         assert.equal(
           (await admin.query(`SELECT done_count FROM ${schema}.tasks WHERE id = 1`)).rows[0].done_count,
@@ -154,6 +155,40 @@ test(
       await c2.connect();
       assert.equal((await pgAppliedVersions(c2)).length, PG_SCHEMA_VERSION + 1, 'untouched');
       await c2.end();
+    }),
+);
+
+test(
+  'PostgreSQL: a version-3 database with a labeler at work: their lease becomes an assignment in the order shown',
+  { skip: SKIP },
+  () =>
+    withSchema(async (schema) => {
+      const c = new pg.Client({ connectionString: URL_, options: `-c search_path=${schema}` });
+      await c.connect();
+      try {
+        assert.deepEqual(await migratePostgres(c, { schema, to: 3 }), [1, 2, 3]);
+        await c.query(
+          `INSERT INTO projects (id, name, settings, created_at) VALUES (1, 'p', '{"overlap":1,"scale":9,"axes":[],"goldEvery":0}', now())`,
+        );
+        await c.query(
+          `INSERT INTO users (id, name, role, token_sha256, created_at) VALUES (7, 'ann', 'labeler', 'ab', now())`,
+        );
+        await c.query('INSERT INTO project_members VALUES (1, 7)');
+        await c.query(
+          `INSERT INTO tasks (id, project_id, prompt, completions, created_at) VALUES (5, 1, 'p', '["x","y","z"]', now())`,
+        );
+        await c.query(`INSERT INTO task_leases VALUES (1, 7, 5, '2999-01-01T00:00:00Z')`);
+      } finally {
+        await c.end();
+      }
+      const store = await PostgresFeedbackStore.open(URL_!, { schema });
+      try {
+        const shown = shownOrder(5, 7, 3);
+        const r = await store.submitJudgment({ taskId: 5, labelerId: 7, submissionId: 's', shown, ranking: [0, 1, 2] });
+        assert.equal(r.created, true, 'the judgment of the task leased before the upgrade is taken');
+      } finally {
+        await store.close();
+      }
     }),
 );
 

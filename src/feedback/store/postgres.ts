@@ -11,7 +11,6 @@
 
 import pg from 'pg';
 import type { Comparison } from '../../data/comparison.js';
-import { FieldError } from '../../data/field-error.js';
 import { leaseMsOption } from './leases.js';
 import { pgLocation } from './pg-location.js';
 import * as labeling from './postgres-labeling.js';
@@ -37,6 +36,7 @@ import {
   tx,
 } from './postgres-rows.js';
 import { computeProjectStats } from './stats.js';
+import { chunksOf, parseTasks } from './task-chunks.js';
 import { judgmentToComparison } from './to-comparison.js';
 import { hashToken, newToken } from './tokens.js';
 import {
@@ -56,7 +56,7 @@ import {
   type TaskInput,
   type User,
 } from './types.js';
-import { parseSettings, parseTask, requireId, requireInt, requireName, requireRole } from './validate.js';
+import { parseSettings, requireId, requireInt, requireName, requireRole } from './validate.js';
 
 export interface PostgresStoreOptions extends StoreOptions {
   /** The schema holding the tables (created if missing); also `?schema=` in the URL. Default: the role's search_path (usually public). */
@@ -251,35 +251,41 @@ export class PostgresFeedbackStore implements FeedbackStore {
 
   // ---- tasks and leases ----
 
+  /** Checks every task, then stores them in chunks inside one transaction (all or none). */
   async addTasks(projectId: number, tasks: TaskInput[]): Promise<number[]> {
     await requireProject(this.pool, projectId);
-    if (!Array.isArray(tasks)) throw new FieldError('tasks', 'must be an array of tasks');
-    const parsed = tasks.map((t, i) => parseTask(t, `tasks[${i}]`));
+    const parsed = await parseTasks(tasks);
     if (parsed.length === 0) return [];
-    // Ids are drawn first so they follow the input order (RETURNING's row order is not guaranteed);
-    // the one INSERT then adds all tasks or none.
-    const ids = (
-      await this.pool.query<{ id: number }>(
-        "SELECT nextval(pg_get_serial_sequence('tasks', 'id'))::int AS id FROM generate_series(1, $1)",
-        [parsed.length],
-      )
-    ).rows
-      .map((r) => r.id)
-      .sort((a, b) => a - b);
-    await this.pool.query(
-      `INSERT INTO tasks (id, project_id, prompt, completions, gold, meta, created_at)
-      SELECT u.id, $1, u.prompt, u.completions, u.gold, u.meta, $2 FROM unnest($3::int[], $4::text[], $5::json[], $6::json[], $7::json[]) AS u(id, prompt, completions, gold, meta)`,
-      [
-        projectId,
-        this.cx.now(),
-        ids,
-        parsed.map((t) => t.prompt),
-        parsed.map((t) => JSON.stringify(t.completions)),
-        parsed.map((t) => json(t.gold)),
-        parsed.map((t) => json(t.meta)),
-      ],
-    );
-    return ids;
+    return tx(this.cx, null, async (c) => {
+      // Ids are drawn first so they follow the input order (RETURNING's row order is not guaranteed).
+      const ids = (
+        await c.query<{ id: number }>(
+          "SELECT nextval(pg_get_serial_sequence('tasks', 'id'))::int AS id FROM generate_series(1, $1)",
+          [parsed.length],
+        )
+      ).rows
+        .map((r) => r.id)
+        .sort((a, b) => a - b);
+      const time = this.cx.now();
+      let done = 0;
+      for (const chunk of chunksOf(parsed)) {
+        await c.query(
+          `INSERT INTO tasks (id, project_id, prompt, completions, gold, meta, created_at)
+          SELECT u.id, $1, u.prompt, u.completions, u.gold, u.meta, $2 FROM unnest($3::int[], $4::text[], $5::json[], $6::json[], $7::json[]) AS u(id, prompt, completions, gold, meta)`,
+          [
+            projectId,
+            time,
+            ids.slice(done, done + chunk.length),
+            chunk.map((t) => t.prompt),
+            chunk.map((t) => JSON.stringify(t.completions)),
+            chunk.map((t) => json(t.gold)),
+            chunk.map((t) => json(t.meta)),
+          ],
+        );
+        done += chunk.length;
+      }
+      return ids;
+    });
   }
 
   async getTask(id: number): Promise<Task | null> {

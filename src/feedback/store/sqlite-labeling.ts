@@ -1,7 +1,7 @@
 // Leasing tasks to labelers and storing their judgments: the two places where a task's free places
 // (its overlap) are counted and taken, each inside one immediate transaction (the file's write lock).
 
-import { overFull } from './leases.js';
+import { judgedAlready, notAssigned, overFull, requireAssignedOrder, submissionReused } from './leases.js';
 import {
   type JudgmentRow,
   type SqliteContext,
@@ -66,7 +66,9 @@ function assign(cx: SqliteContext, p: Project, labelerId: number): Assignment | 
           .get(p.id, labelerId) as { n: number }
       ).n;
     const goldTurn = p.settings.goldEvery > 0 && (seen() + 1) % p.settings.goldEvery === 0;
-    row = goldTurn ? (gold() ?? regular()) : regular();
+    // NOTE: gold tasks left unseen are served once no regular task is left for the labeler (with
+    // goldEvery 0, only then), so "nothing left" always means nothing left.
+    row = goldTurn ? (gold() ?? regular()) : (regular() ?? gold());
   }
   if (!row) {
     cx.db.prepare('DELETE FROM task_leases WHERE project_id = ? AND labeler_id = ?').run(p.id, labelerId);
@@ -78,12 +80,19 @@ function assign(cx: SqliteContext, p: Project, labelerId: number): Assignment | 
     ON CONFLICT (project_id, labeler_id) DO UPDATE SET task_id = excluded.task_id, expires_at = excluded.expires_at`)
     .run(p.id, labelerId, row.id, until);
   const t = toTask(row);
+  // The order shown is kept with the assignment: a task handed out again keeps the order it had.
+  const { shown } = cx.db
+    .prepare(`INSERT INTO assignments (task_id, labeler_id, shown, created_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (task_id, labeler_id) DO UPDATE SET shown = assignments.shown RETURNING shown`)
+    .get(t.id, labelerId, JSON.stringify(shownOrder(t.id, labelerId, t.completions.length)), t0.toISOString()) as {
+    shown: string;
+  };
   return {
     taskId: t.id,
     projectId: p.id,
     prompt: t.prompt,
     completions: t.completions,
-    shown: shownOrder(t.id, labelerId, t.completions.length),
+    shown: JSON.parse(shown) as number[],
     leaseExpiresAt: until,
   };
 }
@@ -92,12 +101,7 @@ export async function submitJudgment(cx: SqliteContext, raw: JudgmentInput): Pro
   const input = parseJudgmentShape(raw);
   const byId = cx.db.prepare('SELECT * FROM judgments WHERE labeler_id = ? AND submission_id = ?');
   const retried = (first: JudgmentRow): SubmitResult => {
-    if (first.task_id !== input.taskId) {
-      throw new StoreError(
-        'conflict',
-        `submissionId "${input.submissionId}" was already used for task ${first.task_id}; generate a new id per submission`,
-      );
-    }
+    if (first.task_id !== input.taskId) throw submissionReused(input.submissionId, first.task_id);
     return { judgment: toJudgment(first), created: false };
   };
   const run = cx.db.transaction((): SubmitResult => {
@@ -113,11 +117,12 @@ export async function submitJudgment(cx: SqliteContext, raw: JudgmentInput): Pro
     const other = cx.db
       .prepare('SELECT submission_id FROM judgments WHERE task_id = ? AND labeler_id = ?')
       .get(input.taskId, input.labelerId) as { submission_id: string } | undefined;
-    if (other)
-      throw new StoreError(
-        'conflict',
-        `task ${input.taskId} was already judged by this labeler (submission "${other.submission_id}")`,
-      );
+    if (other) throw judgedAlready(input.taskId, other.submission_id);
+    const given = cx.db
+      .prepare('SELECT shown FROM assignments WHERE task_id = ? AND labeler_id = ?')
+      .get(input.taskId, input.labelerId) as { shown: string } | undefined;
+    if (!given) throw notAssigned(input.taskId);
+    requireAssignedOrder(input.shown, JSON.parse(given.shown) as number[], input.taskId);
     const t0 = cx.now();
     // The unique (labeler, submission) constraint decides who stored a submission, not the read above.
     const r = cx.db
@@ -155,7 +160,7 @@ export async function submitJudgment(cx: SqliteContext, raw: JudgmentInput): Pro
     if (isUnique(e)) {
       const first = byId.get(input.labelerId, input.submissionId) as JudgmentRow | undefined;
       if (first) return retried(first);
-      throw new StoreError('conflict', `task ${input.taskId} was already judged by this labeler`);
+      throw judgedAlready(input.taskId, '?');
     }
     throw e;
   }

@@ -1,15 +1,18 @@
-// The feedback store on an embedded SQLite file (better-sqlite3): WAL journal, foreign keys on, a busy
-// timeout so several connections (or processes) can share the file. Every write is one immediate
-// transaction, committed (and, with synchronous FULL, fsynced) before the promise resolves.
+// The feedback store on an embedded SQLite file (better-sqlite3): WAL journal, foreign keys on, and a
+// wait for the write lock so several connections (or processes) can share the file. Every write is one
+// immediate transaction, committed (and, with synchronous FULL, fsynced) before the promise resolves.
+// NOTE: better-sqlite3 is synchronous, so SQLite's own busy wait would stop the event loop (every
+// request, health included) while another process holds the lock. The store waits in short slices
+// (SYNC_BUSY_MS) with asynchronous sleeps between them, and after busyTimeoutMs gives up with
+// StoreError busy (HTTP 503 and Retry-After), while other requests are served meanwhile.
 // NOTE: BEGIN IMMEDIATE takes the file's write lock before the first read, so a transaction that
 // counts a task's free places and then takes one cannot interleave with another process doing the same.
 // Rows and lookups are in sqlite-rows.ts; leasing a task and storing a judgment in sqlite-labeling.ts.
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Comparison } from '../../data/comparison.js';
-import { FieldError } from '../../data/field-error.js';
 import { leaseMsOption } from './leases.js';
-import { migrate } from './migrations.js';
+import { openSqlite } from './sqlite-open.js';
 import * as labeling from './sqlite-labeling.js';
 import {
   type ProjectRow,
@@ -27,6 +30,7 @@ import {
   toUser,
 } from './sqlite-rows.js';
 import { computeProjectStats } from './stats.js';
+import { chunksOf, parseTasks, partialImport, yieldToLoop } from './task-chunks.js';
 import { judgmentToComparison } from './to-comparison.js';
 import { hashToken, newToken } from './tokens.js';
 import {
@@ -46,16 +50,49 @@ import {
   type TaskInput,
   type User,
 } from './types.js';
-import { parseSettings, parseTask, requireId, requireName, requireRole } from './validate.js';
+import { parseSettings, requireId, requireInt, requireName, requireRole } from './validate.js';
 
 export { hashToken, shownOrder } from './tokens.js';
 
 export interface SqliteStoreOptions extends StoreOptions {
-  /** How long a connection waits for another's write lock before failing (default 5000 ms). */
+  /**
+   * How long a call waits for another connection's write lock before StoreError busy (default 5000
+   * ms); the event loop keeps running meanwhile.
+   */
   busyTimeoutMs?: number;
   /** FULL (default) fsyncs every commit: survives power loss; NORMAL survives a killed process only. */
   synchronous?: 'FULL' | 'NORMAL';
 }
+
+/** The longest SQLite may block the event loop waiting for a lock, per attempt. */
+const SYNC_BUSY_MS = 10;
+
+const isBusy = (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(String((e as { code?: unknown }).code));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The methods whose every call is retried whole while the file is locked: each is one transaction, or
+ * reads. (addTasks commits chunk by chunk, and retries each chunk.)
+ */
+const RETRIED = [
+  'createProject',
+  'listProjects',
+  'getProject',
+  'createUser',
+  'listUsers',
+  'authenticate',
+  'disableUser',
+  'enableUser',
+  'reissueToken',
+  'addMember',
+  'isMember',
+  'getTask',
+  'nextTask',
+  'submitJudgment',
+  'listJudgments',
+  'projectStats',
+  'exportComparisons',
+] as const;
 
 /** Recounts done_count of the tasks a user judged (after disabling or enabling them). */
 const RECOUNT = `UPDATE tasks SET done_count = (SELECT count(*) FROM judgments j JOIN users u ON u.id = j.labeler_id
@@ -65,20 +102,46 @@ export class SqliteFeedbackStore implements FeedbackStore {
   readonly db: Database.Database;
   /** The connection, clock and lease length, for the parts in sqlite-labeling.ts. */
   private readonly cx: SqliteContext;
+  private readonly busyMs: number;
 
   /** Opens (creating if needed) the store at `path` (`:memory:` for tests) and migrates it. */
-  constructor(path: string, options: SqliteStoreOptions = {}) {
+  constructor(
+    readonly path: string,
+    options: SqliteStoreOptions = {},
+  ) {
     const leaseMs = leaseMsOption(options.leaseMs);
-    this.db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+    this.busyMs = options.busyTimeoutMs === undefined ? 5000 : requireInt(options.busyTimeoutMs, 'busyTimeoutMs', 0);
+    // At start nothing is being served yet: SQLite may wait for a lock the whole time.
+    this.db = openSqlite(path, { busyMs: this.busyMs, synchronous: options.synchronous ?? 'FULL' });
+    this.db.pragma(`busy_timeout = ${Math.min(SYNC_BUSY_MS, this.busyMs)}`);
     this.cx = { db: this.db, now: options.now ?? (() => new Date()), leaseMs };
-    try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
-      this.db.pragma('foreign_keys = ON');
-      migrate(this.db);
-    } catch (e) {
-      this.db.close();
-      throw e;
+    for (const m of RETRIED) {
+      const f = this[m] as (...a: unknown[]) => Promise<unknown>;
+      (this as Record<string, unknown>)[m] = (...a: unknown[]) => this.retrying(() => f.apply(this, a));
+    }
+  }
+
+  /**
+   * Runs f, again while the file is locked by another connection (SQLITE_BUSY), sleeping without
+   * blocking between attempts; after busyTimeoutMs, StoreError busy. f must be safe to repeat: one
+   * transaction (which a busy error leaves undone) or reads.
+   */
+  private async retrying<T>(f: () => Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await f();
+      } catch (e) {
+        if (!isBusy(e)) throw e;
+        const waited = Date.now() - t0;
+        if (waited >= this.busyMs)
+          throw new StoreError(
+            'busy',
+            `the feedback store ${this.path} is locked by another process (another rlhf, or a sqlite3 shell with ` +
+              `an open transaction) and stayed locked for ${waited} ms; try again in a moment`,
+          );
+        await sleep(Math.min(50, 2 * 2 ** attempt, this.busyMs - waited) * (0.5 + Math.random()));
+      }
     }
   }
 
@@ -186,24 +249,36 @@ export class SqliteFeedbackStore implements FeedbackStore {
 
   // ---- tasks and leases ----
 
+  /**
+   * Checks every task, then stores them in chunks, each chunk one transaction: between chunks other
+   * calls are served. NOTE: so an import that fails midway (the lock held by another process past
+   * busyTimeoutMs, the process killed) keeps the chunks committed before; the error says which.
+   */
   async addTasks(projectId: number, tasks: TaskInput[]): Promise<number[]> {
-    requireProject(this.db, projectId);
-    if (!Array.isArray(tasks)) throw new FieldError('tasks', 'must be an array of tasks');
-    const parsed = tasks.map((t, i) => parseTask(t, `tasks[${i}]`));
+    await this.retrying(async () => requireProject(this.db, projectId));
+    const parsed = await parseTasks(tasks);
     const insert = this.db.prepare(
       'INSERT INTO tasks (project_id, prompt, completions, gold, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     const time = this.time();
-    return this.db
-      .transaction(() =>
-        parsed.map((t) =>
-          Number(
-            insert.run(projectId, t.prompt, JSON.stringify(t.completions), json(t.gold), json(t.meta), time)
-              .lastInsertRowid,
-          ),
+    const store = this.db.transaction((chunk: TaskInput[]) =>
+      chunk.map((t) =>
+        Number(
+          insert.run(projectId, t.prompt, JSON.stringify(t.completions), json(t.gold), json(t.meta), time)
+            .lastInsertRowid,
         ),
-      )
-      .immediate();
+      ),
+    );
+    const ids: number[] = [];
+    for (const chunk of chunksOf(parsed)) {
+      try {
+        ids.push(...(await this.retrying(async () => store.immediate(chunk))));
+      } catch (e) {
+        throw partialImport(e, ids, parsed.length);
+      }
+      if (ids.length < parsed.length) await yieldToLoop();
+    }
+    return ids;
   }
 
   async getTask(id: number): Promise<Task | null> {

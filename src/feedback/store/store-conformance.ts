@@ -1,25 +1,39 @@
 // The store conformance suite: every FeedbackStore backend runs these same tests (sqlite.test.ts,
-// postgres.test.ts), each on a fresh database of its own. Leases are in conformance-leases.ts, the
-// multi-process and crash tests in conformance-processes.ts.
+// postgres.test.ts), each on a fresh database of its own. What a judgment must match is in
+// conformance-judging.ts, leases in conformance-leases.ts, the multi-process and crash tests in
+// conformance-processes.ts.
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FieldError } from '../../data/field-error.js';
+import { judgingTests } from './conformance-judging.js';
 import { leaseTests } from './conformance-leases.js';
 import { processTests } from './conformance-processes.js';
-import { assertDoneCounts, judge, pair, setup, withHarness, type MakeHarness } from './conformance-harness.js';
+import {
+  assertDoneCounts,
+  judge,
+  pair,
+  prefer,
+  rankAs,
+  setup,
+  take,
+  withHarness,
+  type MakeHarness,
+} from './conformance-harness.js';
 import { hashToken } from './tokens.js';
 import { StoreError, type TaskInput } from './types.js';
 
 export type { MakeHarness, StoreHarness } from './conformance-harness.js';
 
-const isCode = (code: string) => (e: unknown) => e instanceof StoreError && e.code === code;
+const isCode = (code: string, reason?: string) => (e: unknown) =>
+  e instanceof StoreError && e.code === code && (reason === undefined || e.reason === reason);
 const isField = (f: string) => (e: unknown) => e instanceof FieldError && e.field === f;
 
 /** Registers the suite under `name`; with `skip`, every test is reported skipped with that reason. */
 export function runStoreConformance(name: string, make: MakeHarness, options: { skip?: string } = {}): void {
   describe(`${name} store conformance`, { skip: options.skip ?? false }, () => {
     coreTests(make);
+    judgingTests(make);
     leaseTests(make);
     processTests(make);
   });
@@ -74,7 +88,13 @@ function coreTests(make: MakeHarness): void {
         store.addTasks(p.id, [pair(1), { prompt: 'nul \u0000 here', completions: ['a', 'b'] }]),
         isField('tasks[1].prompt'),
       );
-      assert.equal((await store.projectStats(p.id)).tasks, 0, 'a bad batch adds nothing');
+      const deep = JSON.parse(`${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`);
+      await assert.rejects(
+        store.addTasks(p.id, [{ ...pair(2), meta: deep }]),
+        (e) => isField('tasks[0].meta')(e) && /more than 32 levels deep/.test((e as Error).message),
+      );
+      await store.addTasks(p.id, [{ ...pair(3), meta: JSON.parse(`${'{"a":'.repeat(31)}1${'}'.repeat(31)}`) }]);
+      assert.equal((await store.projectStats(p.id)).tasks, 1, 'a bad batch adds nothing; 32 levels are fine');
       const [t, t3] = await store.addTasks(p.id, [pair(0), { prompt: 'p', completions: ['a', 'b', 'c'] }]);
       await assert.rejects(store.submitJudgment(judge(t, ids[0], 10)), isField('choice'));
       await assert.rejects(store.submitJudgment(judge(t, ids[0], 3, [0, 0])), isField('shown[1]'));
@@ -138,7 +158,8 @@ function coreTests(make: MakeHarness): void {
     withHarness(make, async (h) => {
       const { store, p, ids } = await setup(h);
       const [t, t2] = await store.addTasks(p.id, [pair(0), pair(1)]);
-      const j = judge(t, ids[0], 2, [1, 0], { feedback: 'too long' });
+      const a = await take(store, p.id, ids[0], t);
+      const j = judge(t, ids[0], 2, a.shown, { feedback: 'too long' });
       const first = await store.submitJudgment(j);
       assert.equal(first.created, true);
       const again = await store.submitJudgment({ ...j, choice: 8 });
@@ -146,13 +167,13 @@ function coreTests(make: MakeHarness): void {
       assert.deepEqual(again.judgment, first.judgment, 'a retry returns the first judgment');
       assert.equal((await store.listJudgments(p.id)).length, 1);
       await assert.rejects(
-        store.submitJudgment(judge(t, ids[0], 4)),
-        isCode('conflict'),
+        store.submitJudgment(judge(t, ids[0], 4, a.shown)),
+        isCode('conflict', 'judged_already'),
         'a second judgment of the same task',
       );
       await assert.rejects(
         store.submitJudgment({ ...j, taskId: t2 }),
-        isCode('conflict'),
+        isCode('conflict', 'submission_reused'),
         'the same submissionId for another task',
       );
     }));
@@ -162,7 +183,7 @@ function coreTests(make: MakeHarness): void {
       const { store, p, ids } = await setup(h, { overlap: 2 });
       const other = await h.open();
       const [t] = await store.addTasks(p.id, [pair(0)]);
-      const body = judge(t, ids[0], 7);
+      const body = judge(t, ids[0], 7, (await take(store, p.id, ids[0], t)).shown);
       const rs = await Promise.all([store, other, store, other, store, other].map((s) => s.submitJudgment(body)));
       assert.equal(rs.filter((r) => r.created).length, 1, 'exactly one attempt created it');
       assert.equal(new Set(rs.map((r) => r.judgment.id)).size, 1, 'every attempt answers with the same judgment');
@@ -208,7 +229,7 @@ function coreTests(make: MakeHarness): void {
       await store.disableUser(ids[0]); // twice: no double count
       await assertDoneCounts(h);
       // Enabled again, their judgments count again (the task dee took holds one more than its overlap).
-      assert.equal((await store.submitJudgment(judge(a!.taskId, user.id, 1))).created, true);
+      assert.equal((await store.submitJudgment(judge(a!.taskId, user.id, 1, a!.shown))).created, true);
       await store.enableUser(ids[0]);
       await assertDoneCounts(h);
       const row = (await h.rows('tasks')).find((t) => t.id === a!.taskId)!;
@@ -220,22 +241,25 @@ function coreTests(make: MakeHarness): void {
 
   test('agreement with other labelers and with gold, on a hand-made example', () =>
     withHarness(make, async (h) => {
-      const { store, p, ids } = await setup(h, { overlap: 3 });
+      const { store, p, ids } = await setup(h, { overlap: 3, goldEvery: 3 });
       const [a, b, c] = ids;
       const [t1, t2, g] = await store.addTasks(p.id, [pair(1), pair(2), { ...pair(3), gold: [0, 1] }]);
-      // Winners by completion index: T1 a:0 b:0 c:1; T2 a:1 b:1 c:tie; G (gold 0) a:0 b:1 c:0.
-      for (const j of [
-        judge(t1, a, 2, [0, 1]),
-        judge(t1, b, 8, [1, 0]),
-        judge(t1, c, 7, [0, 1]),
-        judge(t2, a, 1, [1, 0]),
-        judge(t2, b, 9, [0, 1]),
-        judge(t2, c, 5, [1, 0]),
-        judge(g, a, 4, [0, 1]),
-        judge(g, b, 3, [1, 0]),
-        judge(g, c, 6, [1, 0]),
-      ])
-        await store.submitJudgment(j);
+      // Winners by completion index (strength on the scale): T1 a:0 b:0 c:1; T2 a:1 b:1 c:tie; G (gold 0) a:0 b:1 c:0.
+      const plan: [number, number, number, number][] = [
+        [a, t1, 0, 3],
+        [a, t2, 1, 4],
+        [a, g, 0, 1],
+        [b, t1, 0, 3],
+        [b, t2, 1, 4],
+        [b, g, 1, 2],
+        [c, t1, 1, 2],
+        [c, t2, 0, 0],
+        [c, g, 0, 1],
+      ];
+      for (const [who, task, winner, strength] of plan) {
+        const asg = await take(store, p.id, who, task); // oldest first; the third is gold
+        await store.submitJudgment(judge(task, who, prefer(asg, winner, strength), asg.shown));
+      }
       const s = await store.projectStats(p.id);
       assert.equal(s.tasks, 3);
       assert.equal(s.goldTasks, 1);
@@ -266,31 +290,39 @@ function coreTests(make: MakeHarness): void {
         { ...pair(0), meta: { id: 'x' } },
         { prompt: 'q', completions: ['u', 'v', 'w'] },
       ]);
+      const [ann, bob, cy] = ids;
+      // Pairs: ann prefers completions[1] by 3 (confidence 0.75), bob says equal (no comparison), cy
+      // prefers completions[0] by 4. Choices are in the order each was shown, which the export maps back.
+      const at = await take(store, p.id, ann, t);
+      const annChoice = prefer(at, 1, 3);
       await store.submitJudgment(
-        judge(t, ids[0], 2, [1, 0], { feedback: 'b misses the point', axes: { coherence: 6 } }),
-      ); // A = completions[1]
-      await store.submitJudgment(judge(t, ids[1], 5, [0, 1])); // equal: no comparison
-      await store.submitJudgment(judge(t, ids[2], 9, [1, 0])); // B = completions[0]
+        judge(t, ann, annChoice, at.shown, { feedback: 'b misses the point', axes: { coherence: 6 } }),
+      );
+      await store.submitJudgment(judge(t, bob, 5, (await take(store, p.id, bob, t)).shown));
+      const ct = await take(store, p.id, cy, t);
+      await store.submitJudgment(judge(t, cy, prefer(ct, 0, 4), ct.shown));
+      const a3 = await take(store, p.id, ann, t3);
       await store.submitJudgment({
         taskId: t3,
-        labelerId: ids[0],
+        labelerId: ann,
         submissionId: 'r1',
-        shown: [2, 0, 1],
-        ranking: [1, 2, 0],
+        shown: a3.shown,
+        ranking: rankAs(a3, [0, 1, 2]),
       });
       await store.submitJudgment({
         taskId: t3,
-        labelerId: ids[1],
+        labelerId: bob,
         submissionId: 'r2',
-        shown: [0, 1, 2],
+        shown: (await take(store, p.id, bob, t3)).shown,
         status: 'skipped',
       });
+      const c3 = await take(store, p.id, cy, t3);
       await store.submitJudgment({
         taskId: t3,
-        labelerId: ids[2],
+        labelerId: cy,
         submissionId: 'r3',
-        shown: [0, 1, 2],
-        ranking: [2, 1, 0],
+        shown: c3.shown,
+        ranking: rankAs(c3, [2, 1, 0]),
         status: 'flagged',
       });
       await store.disableUser(ids[2]);
@@ -305,7 +337,7 @@ function coreTests(make: MakeHarness): void {
         labeler: 'ann',
         time: '2024-05-01T12:00:' + out[0].time!.slice(17),
         source: 'feedback:summaries',
-        meta: { id: 'x', task_id: t, judgment_id: 1, choice: 2, axes: { coherence: 6 } },
+        meta: { id: 'x', task_id: t, judgment_id: 1, choice: annChoice, axes: { coherence: 6 } },
       });
       assert.deepEqual(out[1].ranking, [0, 1, 2]);
       assert.equal(out[1].confidence, undefined);
@@ -327,7 +359,7 @@ function coreTests(make: MakeHarness): void {
       const { store, p, ids } = await setup(h);
       const reader = await h.open();
       const ts = await store.addTasks(p.id, [pair(0), pair(1)]);
-      for (const t of ts) await store.submitJudgment(judge(t, ids[0], 3));
+      for (const t of ts) await store.submitJudgment(judge(t, ids[0], 3, (await take(store, p.id, ids[0], t)).shown));
       assert.equal((await reader.listJudgments(p.id)).length, 2);
       assert.deepEqual(
         (await reader.listProjects()).map((x) => x.name),

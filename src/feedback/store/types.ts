@@ -14,7 +14,10 @@ export interface ProjectSettings {
   scale: 9;
   /** Names of the optional 1–7 rating axes (e.g. accuracy, coverage, coherence). */
   axes: string[];
-  /** Every goldEvery-th task served to a labeler is a gold task (while unseen ones remain); 0 = none. */
+  /**
+   * Every goldEvery-th task served to a labeler is a gold task (while unseen ones remain); 0 = no
+   * interval. Either way, gold tasks a labeler has not seen are served once no regular task is left.
+   */
   goldEvery: number;
 }
 
@@ -77,7 +80,10 @@ export interface JudgmentInput {
   choice?: number;
   /** K > 2: positions in `shown`, best first, all K of them. */
   ranking?: number[];
-  /** The display order the labeler saw (a permutation of completion indices). */
+  /**
+   * The display order the labeler saw: it must equal the `shown` nextTask handed them (the store keeps
+   * it with the assignment), else FieldError `shown`.
+   */
   shown: number[];
   /** Ratings 1–7 on the project's axes. */
   axes?: Record<string, number>;
@@ -147,13 +153,24 @@ export interface StoreOptions {
   now?: () => Date;
 }
 
-export type StoreErrorCode = 'not_found' | 'conflict' | 'forbidden';
+/** busy: the database is locked by someone else for longer than the store waits; try again shortly (HTTP 503). */
+export type StoreErrorCode = 'not_found' | 'conflict' | 'forbidden' | 'busy';
 
-/** A request the store refuses for a reason other than malformed input (HTTP 404, 409, 403). */
+/**
+ * Why a submission was refused with `conflict`, for clients that tell the labeler in their own words:
+ * - `not_assigned`: nextTask never gave this task to this labeler;
+ * - `judged_already`: this labeler judged the task already, under another submissionId (another tab);
+ * - `places_taken`: the labeler's lease lapsed and others filled the task's places meanwhile;
+ * - `submission_reused`: the submissionId was already used for another task.
+ */
+export type ConflictReason = 'not_assigned' | 'judged_already' | 'places_taken' | 'submission_reused';
+
+/** A request the store refuses for a reason other than malformed input (HTTP 404, 409, 403, 503). */
 export class StoreError extends Error {
   constructor(
     readonly code: StoreErrorCode,
     message: string,
+    readonly reason?: ConflictReason,
   ) {
     super(message);
   }
@@ -182,21 +199,30 @@ export interface FeedbackStore {
   addMember(projectId: number, userId: number): Promise<void>;
   isMember(projectId: number, userId: number): Promise<boolean>;
 
-  /** Adds tasks in one transaction (all or none); returns their ids in order. */
+  /**
+   * Checks every task (a bad one: FieldError, nothing added), then adds them; returns their ids in
+   * order. Large batches are stored in chunks, serving other calls in between: PostgreSQL in one
+   * transaction, SQLite one transaction per chunk (a failure midway keeps the chunks before it, and
+   * its error says which).
+   */
   addTasks(projectId: number, tasks: TaskInput[]): Promise<number[]>;
   getTask(id: number): Promise<Task | null>;
   /**
    * The next task for this labeler, or null when none is left: one they have not judged (in any
    * status), with fewer than `overlap` done judgments by enabled labelers (gold tasks: any count),
-   * fullest first then oldest; every `goldEvery`-th one a gold task. Handing out a regular task
+   * fullest first then oldest; every `goldEvery`-th one a gold task, and the gold tasks left once no
+   * regular task is left (so null means nothing is left at all). Handing out a regular task
    * reserves one of its places (a lease, see Assignment.leaseExpiresAt): done judgments plus live
    * leases never exceed `overlap`, whoever asks at the same moment, from however many processes.
    */
   nextTask(projectId: number, labelerId: number): Promise<Assignment | null>;
   /**
    * Stores a judgment; idempotent per (labeler, submissionId), also under concurrent retries. Ends the
-   * labeler's lease on the task. A `done` judgment of a regular task whose places are all taken (the
-   * lease expired and others filled or reserved them) is refused: StoreError conflict.
+   * labeler's lease on the task. Only a task nextTask gave this labeler can be judged (else StoreError
+   * conflict `not_assigned`), in the display order it gave (else FieldError `shown`), once (else
+   * conflict `judged_already`). A `done` judgment of a regular task whose places are all taken (the
+   * lease expired and others filled or reserved them) is refused: conflict `places_taken`; while a
+   * place is free, a late judgment is taken.
    */
   submitJudgment(input: JudgmentInput): Promise<SubmitResult>;
   listJudgments(projectId: number): Promise<Judgment[]>;

@@ -3,10 +3,13 @@
 
 import { FieldError } from '../../data/field-error.js';
 import { describe, isAbsent, isObject, optionalString, requireString, requireText } from '../../data/formats/fields.js';
+import { BIDI_CONTROL } from '../web/bidi.js';
 import type { JudgmentInput, JudgmentStatus, ProjectSettings, Role, TaskInput } from './types.js';
 
 export const MAX_COMPLETIONS = 16;
 export const MAX_NAME = 100;
+/** How deep a task's meta may nest objects and arrays (meta itself is level 1). */
+export const MAX_META_DEPTH = 32;
 const SETTINGS_KEYS = ['overlap', 'scale', 'axes', 'goldEvery'];
 const TASK_KEYS = ['prompt', 'completions', 'gold', 'meta'];
 const STATUSES: JudgmentStatus[] = ['done', 'skipped', 'flagged'];
@@ -25,20 +28,41 @@ export function requireId(v: unknown, field: string): number {
   return requireInt(v, field, 1);
 }
 
-/** A name: trimmed, 1–100 characters, no control characters. */
+/** A name: trimmed, 1–100 characters, no control characters, no bidirectional controls. */
 export function requireName(v: unknown, field: string): string {
-  const s = requireString(v, field).trim();
+  const s = requireCleanText(requireString(v, field), field).trim();
   if (s.length === 0) throw new FieldError(field, 'is empty; give a name');
   if (s.length > MAX_NAME) throw new FieldError(field, `is ${s.length} characters long; at most ${MAX_NAME}`);
   if (/[\u0000-\u001f\u007f]/.test(s)) throw new FieldError(field, 'contains control characters');
+  const bidi = BIDI_CONTROL.exec(s);
+  if (bidi)
+    throw new FieldError(
+      field,
+      `contains a bidirectional control character (U+${bidi[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}) ` +
+        `at offset ${bidi.index}, which can make a name display as another; remove it`,
+    );
   return s;
 }
 
-/** NOTE: PostgreSQL text cannot hold U+0000, so neither backend takes it (JSON-stored fields escape it). */
-function noNul(s: string, field: string): string {
-  const i = s.indexOf('\u0000');
-  if (i >= 0) throw new FieldError(field, `contains a NUL character (U+0000) at offset ${i}; remove it`);
-  return s;
+// A UTF-16 surrogate that is not half of a pair (a lone surrogate: a JSON "\ud800" escape).
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * The one rule for every text the store keeps (prompts, completions, feedback, names, meta strings
+ * and keys): no NUL and no lone surrogate. NOTE: PostgreSQL text cannot hold U+0000, and a lone
+ * surrogate is not Unicode: written as UTF-8 it would come back as replacement characters.
+ */
+export function requireCleanText(s: string, field: string): string {
+  const nul = s.indexOf('\u0000');
+  if (nul >= 0) throw new FieldError(field, `contains a NUL character (U+0000) at offset ${nul}; remove it`);
+  const m = LONE_SURROGATE.exec(s);
+  if (!m) return s;
+  const code = m[0].charCodeAt(0).toString(16).toUpperCase();
+  throw new FieldError(
+    field,
+    `contains a lone surrogate (U+${code}) at offset ${m.index}: not valid Unicode, so it cannot be stored as ` +
+      'text; fix the encoding of the source (e.g. a string cut in the middle of an emoji)',
+  );
 }
 
 export function requireRole(v: unknown, field = 'role'): Role {
@@ -99,7 +123,7 @@ export function parseTask(v: unknown, field: string): TaskInput {
         `unknown field; a task has ${TASK_KEYS.join(', ')} (put anything else under "meta")`,
       );
   }
-  const prompt = noNul(requireString(v.prompt, `${field}.prompt`), `${field}.prompt`);
+  const prompt = requireCleanText(requireString(v.prompt, `${field}.prompt`), `${field}.prompt`);
   if (!Array.isArray(v.completions))
     throw new FieldError(
       `${field}.completions`,
@@ -108,7 +132,7 @@ export function parseTask(v: unknown, field: string): TaskInput {
   if (v.completions.length < 2 || v.completions.length > MAX_COMPLETIONS) {
     throw new FieldError(`${field}.completions`, `needs 2–${MAX_COMPLETIONS} completions, got ${v.completions.length}`);
   }
-  const completions = v.completions.map((c, i) => requireText(c, `${field}.completions[${i}]`));
+  const completions = v.completions.map((c, i) => requireCompletion(c, `${field}.completions[${i}]`));
   completions.forEach((c, i) => {
     const j = completions.indexOf(c);
     if (j !== i)
@@ -119,12 +143,46 @@ export function parseTask(v: unknown, field: string): TaskInput {
   });
   const t: TaskInput = { prompt, completions };
   if (!isAbsent(v.gold)) t.gold = requireIndices(v.gold, `${field}.gold`, completions.length, false);
-  if (!isAbsent(v.meta)) {
-    if (!isObject(v.meta))
-      throw new FieldError(`${field}.meta`, `must be an object when given, got ${describe(v.meta)}`);
-    t.meta = v.meta;
-  }
+  if (!isAbsent(v.meta)) t.meta = parseMeta(v.meta, `${field}.meta`);
   return t;
+}
+
+/**
+ * A task's meta: an object of any JSON, nested at most MAX_META_DEPTH levels. NOTE: walked with a
+ * stack of its own, not recursion: a meta nested 20,000 deep must be a 400, not a stack overflow
+ * (as JSON.stringify would give when the store saves it).
+ */
+function parseMeta(v: unknown, field: string): Record<string, unknown> {
+  if (!isObject(v)) throw new FieldError(field, `must be an object when given, got ${describe(v)}`);
+  const todo: { value: unknown; depth: number; path: string }[] = [{ value: v, depth: 1, path: field }];
+  while (todo.length) {
+    const { value, depth, path } = todo.pop()!;
+    if (typeof value === 'string') requireCleanText(value, path);
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_META_DEPTH)
+      throw new FieldError(
+        field,
+        `nests objects and arrays more than ${MAX_META_DEPTH} levels deep (at ${path.length > 80 ? `${path.slice(0, 80)}…` : path}); ` +
+          'flatten it, or store the deep part as a JSON string',
+      );
+    for (const [k, x] of Object.entries(value)) {
+      const at = Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`;
+      requireCleanText(k, at);
+      todo.push({ value: x, depth: depth + 1, path: at });
+    }
+  }
+  return v;
+}
+
+/** A completion: text to compare, so not empty and not only whitespace (an import of samples leaves those out). */
+export function requireCompletion(v: unknown, field: string): string {
+  const s = requireCleanText(requireText(v, field), field);
+  if (s.trim() === '')
+    throw new FieldError(
+      field,
+      'is only whitespace; a completion must have text to be compared (drop it or fill it in)',
+    );
+  return s;
 }
 
 /** The context-free checks of a submission; the store checks it against its task and project. */
@@ -158,7 +216,7 @@ export function parseJudgmentShape(v: unknown): JudgmentInput {
   const fb = optionalString(v.feedback, 'feedback');
   if (fb !== undefined) {
     if (fb.length > 10_000) throw new FieldError('feedback', `is ${fb.length} characters long; at most 10000`);
-    noNul(fb, 'feedback');
+    requireCleanText(fb, 'feedback');
     if (fb.trim()) j.feedback = fb;
   }
   return j;

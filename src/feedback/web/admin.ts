@@ -103,7 +103,7 @@ async function openProject(p: Project): Promise<void> {
   const s = p.settings;
   byId('project-settings').textContent =
     `${s.overlap} labeler${s.overlap === 1 ? '' : 's'} per task · ` +
-    `${s.goldEvery ? `a gold task every ${s.goldEvery}` : 'no gold tasks'} · axes: ${s.axes.length ? s.axes.join(', ') : 'none'}`;
+    `${s.goldEvery ? `a gold task every ${s.goldEvery}` : 'gold tasks (if any) after the others'} · axes: ${s.axes.length ? s.axes.join(', ') : 'none'}`;
   show(byId('new-link'), false);
   for (const id of ['labeler-result', 'import-result', 'export-result', 'generate-result']) say(id, '');
   await Promise.all([loadUsers(), loadStats()]);
@@ -207,17 +207,18 @@ async function newLink(u: LabelerStats, b: HTMLButtonElement): Promise<void> {
 async function importFile(): Promise<void> {
   const file = input('import-file').files?.[0];
   if (!file) return say('import-result', 'Choose a JSONL file first.', true);
-  const body = {
-    jsonl: await file.text(),
+  // The file goes as is (application/x-ndjson), its options in the query: the server reads it a
+  // chunk at a time, so a large file does not hold up the labelers.
+  const q = new URLSearchParams({
     format: (byId('import-format') as HTMLSelectElement).value,
-    completionsPerTask: Number(input('import-k').value),
-  };
+    completionsPerTask: input('import-k').value,
+  });
   say('import-result', 'Importing…');
   try {
     const r = await api<{ imported: number; lines: number; format: string; notes: string[] }>(
       'POST',
-      `/api/projects/${current!.id}/tasks/import`,
-      body,
+      `/api/projects/${current!.id}/tasks/import?${q}`,
+      new Blob([file], { type: 'application/x-ndjson' }),
     );
     say(
       'import-result',
@@ -274,19 +275,22 @@ async function loadStats(): Promise<void> {
       b.addEventListener('click', () => void guarded('fatal', () => (u.disabled ? enable(u) : disable(u, b))));
       const link = el('button', { text: 'New link', attrs: { type: 'button' } });
       link.addEventListener('click', () => void guarded('fatal', () => newLink(u, link)));
+      // data-label: on a phone each row is a card, each cell labeled with its column (style.css).
+      const cell = (label: string, text: string, cls = '') =>
+        el('td', { text, class: cls, attrs: { 'data-label': label } });
       return el(
         'tr',
         { attrs: { 'data-user': u.name } },
-        el('td', { text: u.name }),
-        el('td', { text: u.disabled ? 'disabled' : 'active' }),
-        el('td', { text: String(u.done) }),
-        el('td', { text: String(u.skipped) }),
-        el('td', { text: String(u.flagged) }),
-        el('td', { text: num(u.throughput.perHour) }),
-        el('td', { text: String(u.throughput.lastHour) }),
-        el('td', { class: 'agreement', text: rate(u.agreement) }),
-        el('td', { class: 'gold', text: rate(u.gold) }),
-        el('td', {}, b, u.disabled ? null : link),
+        cell('Labeler', u.name),
+        cell('Status', u.disabled ? 'disabled' : 'active'),
+        cell('Done', String(u.done)),
+        cell('Skipped', String(u.skipped)),
+        cell('Flagged', String(u.flagged)),
+        cell('Per hour', num(u.throughput.perHour)),
+        cell('Last hour', String(u.throughput.lastHour)),
+        cell('Agreement with others', rate(u.agreement), 'agreement'),
+        cell('Agreement with gold', rate(u.gold), 'gold'),
+        el('td', { class: 'actions-cell' }, b, u.disabled ? null : link),
       );
     }),
   );

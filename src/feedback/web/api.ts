@@ -2,6 +2,8 @@
 // (per tab, gone when the tab closes). Network failures and 502–504 are retried with the same body,
 // so a retried submission carries the same submissionId and the server stores it once.
 
+import { neutralizeBidi } from './bidi.js';
+
 const KEY = 'rlhf-token';
 
 export function getToken(): string | null {
@@ -38,7 +40,7 @@ export function reloadOnSignInLink(): void {
   });
 }
 
-/** A refusal from the API ({error: {code, message, field?}}), or a network failure (status 0). */
+/** A refusal from the API ({error: {code, message, field?, reason?}}), or a network failure (status 0). */
 export class ApiFailure extends Error {
   constructor(
     readonly status: number,
@@ -46,6 +48,8 @@ export class ApiFailure extends Error {
     message: string,
     readonly field?: string,
     readonly issues?: unknown[],
+    /** Why a submission conflicts: not_assigned, judged_already, places_taken, submission_reused. */
+    readonly reason?: string,
   ) {
     super(message);
   }
@@ -59,8 +63,11 @@ async function request(method: string, path: string, body: unknown, retries: num
   const headers: Record<string, string> = {};
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  let payload: string | undefined;
-  if (body !== undefined) {
+  let payload: string | Blob | undefined;
+  if (body instanceof Blob) {
+    headers['Content-Type'] = body.type;
+    payload = body; // a file, sent as is
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(body); // serialized once: every attempt sends the same bytes
   }
@@ -83,16 +90,21 @@ async function request(method: string, path: string, body: unknown, retries: num
 
 async function failure(res: Response): Promise<ApiFailure> {
   try {
-    const j = (await res.json()) as { error?: { code?: string; message?: string; field?: string; issues?: unknown[] } };
-    if (j.error?.message)
-      return new ApiFailure(res.status, j.error.code ?? 'error', j.error.message, j.error.field, j.error.issues);
+    const j = (await res.json()) as {
+      error?: { code?: string; message?: string; field?: string; issues?: unknown[]; reason?: string };
+    };
+    const e = j.error;
+    if (e?.message) return new ApiFailure(res.status, e.code ?? 'error', e.message, e.field, e.issues, e.reason);
   } catch {
     // not JSON: fall through
   }
   return new ApiFailure(res.status, 'error', `the server answered ${res.status} ${res.statusText}`);
 }
 
-/** A JSON request; throws ApiFailure. `retries`: extra attempts after a network failure or 502–504. */
+/**
+ * A JSON request (or a Blob sent as is, with its type as Content-Type); throws ApiFailure.
+ * `retries`: extra attempts after a network failure or 502–504.
+ */
 export async function api<T>(
   method: 'GET' | 'POST',
   path: string,
@@ -101,8 +113,14 @@ export async function api<T>(
 ): Promise<T> {
   const res = await request(method, path, body, retries);
   if (!res.ok) throw await failure(res);
-  return (await res.json()) as T;
+  return JSON.parse(await res.text(), plainNames) as T;
 }
+
+/**
+ * Every `name` (users, projects, labelers) with its bidirectional controls shown as U+FFFD: the
+ * store refuses them now, but a name stored before must not display as another.
+ */
+const plainNames = (key: string, v: unknown) => (key === 'name' && typeof v === 'string' ? neutralizeBidi(v) : v);
 
 /** A download: the body as a Blob and the file name the server suggests. */
 export async function download(path: string): Promise<{ blob: Blob; fileName: string }> {

@@ -14,7 +14,20 @@ import {
   reloadOnSignInLink,
 } from './api.js';
 import { byId, el, fill, rate, show } from './dom.js';
-import { AXIS_VALUES, SCALE, letter } from './scale.js';
+import {
+  type Kind,
+  PROJECT_KEY,
+  button,
+  choose,
+  copyLost,
+  rank,
+  renderTask,
+  setButtons,
+  showLost,
+  state,
+  status,
+  unrank,
+} from './task-view.js';
 
 interface Progress {
   tasks: number;
@@ -24,27 +37,6 @@ interface Progress {
   agreement: { n: number; rate: number | null };
   gold: { n: number; rate: number | null };
 }
-
-interface State {
-  project: Project | null;
-  task: Assignment | null;
-  /** Made when the task is shown; every retry of its submission reuses it. */
-  submissionId: string;
-  choice: number | null;
-  /** K > 2: positions in `shown`, best first. */
-  ranking: number[];
-  axes: Record<string, number>;
-  busy: boolean;
-}
-
-const state: State = { project: null, task: null, submissionId: '', choice: null, ranking: [], axes: {}, busy: false };
-const PROJECT_KEY = 'rlhf-project';
-
-const status = (text: string, error = false) => {
-  const s = byId('status');
-  s.textContent = text;
-  s.classList.toggle('error', error);
-};
 
 function section(name: 'signin' | 'projects' | 'task' | 'done' | 'none'): void {
   for (const s of ['signin', 'projects', 'task', 'done']) show(byId(s), s === name);
@@ -106,12 +98,6 @@ function signInFailed(e: unknown): void {
   byId('fatal').textContent = (e as Error).message;
 }
 
-function button(text: string, onClick: () => void, cls = ''): HTMLButtonElement {
-  const b = el('button', { text, class: cls, attrs: { type: 'button' } });
-  b.addEventListener('click', onClick);
-  return b;
-}
-
 async function openProject(p: Project): Promise<void> {
   state.project = p;
   sessionStorage.setItem(PROJECT_KEY, String(p.id));
@@ -125,7 +111,17 @@ async function nextTask(): Promise<void> {
   const p = state.project!;
   try {
     const { task } = await api<{ task: Assignment | null }>('GET', `/api/projects/${p.id}/next`);
-    Object.assign(state, { task, submissionId: newSubmissionId(), choice: null, ranking: [], axes: {}, busy: false });
+    Object.assign(state, {
+      task,
+      submissionId: newSubmissionId(),
+      choice: null,
+      ranking: [],
+      axes: {},
+      busy: false,
+      lost: false,
+    });
+    show(byId('lost'), false);
+    show(byId('actions'), true);
     if (!task) return section('done');
     renderTask(task, p);
     byId('task').dataset.taskId = String(task.taskId);
@@ -136,114 +132,12 @@ async function nextTask(): Promise<void> {
   }
 }
 
-function renderTask(t: Assignment, p: Project): void {
-  byId('prompt').textContent = t.prompt;
-  const K = t.shown.length;
-  const box = byId('completions');
-  box.classList.toggle('pair', K === 2);
-  fill(
-    box,
-    ...t.shown.map((c, pos) =>
-      el(
-        'article',
-        { class: 'completion', attrs: { 'data-pos': String(pos) } },
-        el('h3', { text: K === 2 ? letter(pos) : `${letter(pos)} (key ${pos + 1})` }),
-        el('div', { class: 'text', text: t.completions[c] }),
-      ),
-    ),
-  );
-  if (K > 2)
-    for (const a of box.querySelectorAll<HTMLElement>('article'))
-      a.addEventListener('click', () => rank(Number(a.dataset.pos)));
-  show(byId('pair-controls'), K === 2);
-  show(byId('rank-controls'), K > 2);
-  if (K === 2) {
-    fill(
-      byId('scale'),
-      ...SCALE.map((s) => {
-        const b = button('', () => choose(s.value), 'scale-button');
-        b.append(el('span', { class: 'key', text: String(s.value) }), el('span', { text: s.label }));
-        b.setAttribute('aria-pressed', 'false');
-        b.dataset.value = String(s.value);
-        return b;
-      }),
-    );
-  }
-  fill(
-    byId('axes'),
-    ...p.settings.axes.map((axis) =>
-      el(
-        'div',
-        { class: 'axis' },
-        el('span', { class: 'axis-name', text: axis }),
-        ...AXIS_VALUES.map((v) => {
-          const b = button(String(v), () => rateAxis(axis, v), 'axis-button');
-          b.dataset.axis = axis;
-          b.dataset.value = String(v);
-          b.setAttribute('aria-pressed', 'false');
-          return b;
-        }),
-      ),
-    ),
-  );
-  show(byId('axes-box'), p.settings.axes.length > 0);
-  (byId('feedback') as HTMLTextAreaElement).value = '';
-  renderRanking();
-}
-
-function choose(v: number): void {
-  state.choice = v;
-  for (const b of byId('scale').querySelectorAll<HTMLButtonElement>('button'))
-    b.setAttribute('aria-pressed', String(Number(b.dataset.value) === v));
-  status(`${SCALE[v - 1].label}: Enter submits`);
-}
-
-function rateAxis(axis: string, v: number): void {
-  if (state.axes[axis] === v) delete state.axes[axis];
-  else state.axes[axis] = v;
-  for (const b of byId('axes').querySelectorAll<HTMLButtonElement>(`button`)) {
-    if (b.dataset.axis === axis) b.setAttribute('aria-pressed', String(state.axes[axis] === Number(b.dataset.value)));
-  }
-}
-
-function rank(pos: number): void {
-  const K = state.task!.shown.length;
-  if (pos >= K || state.ranking.includes(pos)) return;
-  state.ranking.push(pos);
-  // The last one left is the worst: rank it without a key press.
-  if (state.ranking.length === K - 1) state.ranking.push([...Array(K).keys()].find((i) => !state.ranking.includes(i))!);
-  renderRanking();
-}
-
-function unrank(): void {
-  state.ranking.pop();
-  if (state.task && state.ranking.length === state.task.shown.length - 1) state.ranking.pop();
-  renderRanking();
-}
-
-function renderRanking(): void {
-  const t = state.task;
-  if (!t || t.shown.length === 2) return;
-  fill(byId('ranking'), ...state.ranking.map((pos) => el('li', { text: letter(pos) })));
-  for (const a of byId('completions').querySelectorAll<HTMLElement>('article')) {
-    const pos = Number(a.dataset.pos);
-    const r = state.ranking.indexOf(pos);
-    a.dataset.rank = r < 0 ? '' : String(r + 1);
-    a.querySelector('h3')!.textContent = `${letter(pos)} (key ${pos + 1})${r < 0 ? '' : ` · rank ${r + 1}`}`;
-  }
-  status(
-    state.ranking.length === t.shown.length
-      ? 'Ranking complete: Enter submits'
-      : `Press the key of the ${state.ranking.length ? 'next best' : 'best'} completion`,
-  );
-}
-
 // ---- submitting ----
 
-async function submit(kind: 'done' | 'skipped' | 'flagged'): Promise<void> {
+async function submit(kind: Kind): Promise<void> {
   const t = state.task,
     p = state.project;
-  if (!t || !p || state.busy) return;
+  if (!t || !p || state.busy || state.lost) return;
   const K = t.shown.length;
   if (kind === 'done' && K === 2 && state.choice === null) return status('Choose on the scale first (keys 1–9)', true);
   if (kind === 'done' && K > 2 && state.ranking.length !== K)
@@ -267,17 +161,14 @@ async function submit(kind: 'done' | 'skipped' | 'flagged'): Promise<void> {
   } catch (e) {
     state.busy = false;
     setButtons(true);
-    // A 409 means this task was judged already (another tab): move on. Otherwise keep the task and
-    // the submissionId, so that pressing Enter again retries the same submission.
-    if (!(e instanceof ApiFailure && e.code === 'conflict'))
-      return status(`Not saved: ${(e as Error).message}. Press Enter to try again.`, true);
+    // Refused for good (the lease lapsed and others filled the task, or another tab judged it): say
+    // so, and keep what was written. Otherwise keep the task and the submissionId, so that pressing
+    // Enter again retries the same submission.
+    if (e instanceof ApiFailure && e.code === 'conflict' && e.reason) return showLost(e.reason, kind, fb);
+    return status(`Not saved: ${(e as Error).message}. Press Enter to try again.`, true);
   }
   setButtons(true);
   await Promise.all([nextTask(), refreshProgress()]);
-}
-
-function setButtons(on: boolean): void {
-  for (const b of byId('task').querySelectorAll<HTMLButtonElement>('button')) b.disabled = !on;
 }
 
 async function refreshProgress(): Promise<void> {
@@ -307,7 +198,7 @@ function onKey(e: KeyboardEvent): void {
     if (e.key === 'Escape') target.blur();
     return;
   }
-  if (!state.task || byId('task').hidden) return;
+  if (!state.task || byId('task').hidden || state.lost) return;
   const K = state.task.shown.length;
   if (/^[1-9]$/.test(e.key)) {
     e.preventDefault();
@@ -350,6 +241,8 @@ function init(): void {
   byId('skip').addEventListener('click', () => void submit('skipped'));
   byId('flag').addEventListener('click', () => void submit('flagged'));
   byId('rank-undo').addEventListener('click', unrank);
+  byId('lost-copy').addEventListener('click', () => void copyLost());
+  byId('lost-next').addEventListener('click', () => void Promise.all([nextTask(), refreshProgress()]));
   byId('check-again').addEventListener('click', () => void nextTask());
   byId('switch-project').addEventListener('click', () => {
     void api<{ projects: Project[] }>('GET', '/api/projects').then(

@@ -1,0 +1,192 @@
+// The labeling page's task view: the state of the task on screen, drawing it, choosing on the scale,
+// ranking, rating axes, and the notice of a submission the server refused for good. labeler.ts
+// fetches tasks, submits, and wires the keys. Everything model-written is put in with textContent.
+
+import type { Assignment, Project } from '../store/types.js';
+import { byId, el, fill, show } from './dom.js';
+import { AXIS_VALUES, SCALE, letter } from './scale.js';
+
+export type Kind = 'done' | 'skipped' | 'flagged';
+
+export interface State {
+  project: Project | null;
+  task: Assignment | null;
+  /** Made when the task is shown; every retry of its submission reuses it. */
+  submissionId: string;
+  choice: number | null;
+  /** K > 2: positions in `shown`, best first. */
+  ranking: number[];
+  axes: Record<string, number>;
+  busy: boolean;
+  /** The last submission was refused for good (see showLost): the page waits for "Next task". */
+  lost: boolean;
+}
+
+export const state: State = {
+  project: null,
+  task: null,
+  submissionId: '',
+  choice: null,
+  ranking: [],
+  axes: {},
+  busy: false,
+  lost: false,
+};
+export const PROJECT_KEY = 'rlhf-project';
+
+export const status = (text: string, error = false) => {
+  const s = byId('status');
+  s.textContent = text;
+  s.classList.toggle('error', error);
+};
+
+export function button(text: string, onClick: () => void, cls = ''): HTMLButtonElement {
+  const b = el('button', { text, class: cls, attrs: { type: 'button' } });
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+export function renderTask(t: Assignment, p: Project): void {
+  byId('prompt').textContent = t.prompt;
+  const K = t.shown.length;
+  const box = byId('completions');
+  box.classList.toggle('pair', K === 2);
+  fill(
+    box,
+    ...t.shown.map((c, pos) =>
+      el(
+        'article',
+        { class: 'completion', attrs: { 'data-pos': String(pos) } },
+        el('h3', { text: K === 2 ? letter(pos) : `${letter(pos)} (key ${pos + 1})` }),
+        el('div', { class: 'text', text: t.completions[c] }),
+      ),
+    ),
+  );
+  if (K > 2)
+    for (const a of box.querySelectorAll<HTMLElement>('article'))
+      a.addEventListener('click', () => rank(Number(a.dataset.pos)));
+  show(byId('pair-controls'), K === 2);
+  show(byId('rank-controls'), K > 2);
+  if (K === 2) {
+    fill(
+      byId('scale'),
+      ...SCALE.map((s) => {
+        const b = button('', () => choose(s.value), 'scale-button');
+        b.append(el('span', { class: 'key', text: String(s.value) }), el('span', { text: s.label }));
+        b.setAttribute('aria-pressed', 'false');
+        b.dataset.value = String(s.value);
+        return b;
+      }),
+    );
+  }
+  fill(
+    byId('axes'),
+    ...p.settings.axes.map((axis) =>
+      el(
+        'div',
+        { class: 'axis' },
+        el('span', { class: 'axis-name', text: axis }),
+        ...AXIS_VALUES.map((v) => {
+          const b = button(String(v), () => rateAxis(axis, v), 'axis-button');
+          b.dataset.axis = axis;
+          b.dataset.value = String(v);
+          b.setAttribute('aria-pressed', 'false');
+          return b;
+        }),
+      ),
+    ),
+  );
+  show(byId('axes-box'), p.settings.axes.length > 0);
+  (byId('feedback') as HTMLTextAreaElement).value = '';
+  renderRanking();
+}
+
+export function choose(v: number): void {
+  state.choice = v;
+  for (const b of byId('scale').querySelectorAll<HTMLButtonElement>('button'))
+    b.setAttribute('aria-pressed', String(Number(b.dataset.value) === v));
+  status(`${SCALE[v - 1].label}: Enter submits`);
+}
+
+function rateAxis(axis: string, v: number): void {
+  if (state.axes[axis] === v) delete state.axes[axis];
+  else state.axes[axis] = v;
+  for (const b of byId('axes').querySelectorAll<HTMLButtonElement>(`button`)) {
+    if (b.dataset.axis === axis) b.setAttribute('aria-pressed', String(state.axes[axis] === Number(b.dataset.value)));
+  }
+}
+
+export function rank(pos: number): void {
+  const K = state.task!.shown.length;
+  if (pos >= K || state.ranking.includes(pos)) return;
+  state.ranking.push(pos);
+  // The last one left is the worst: rank it without a key press.
+  if (state.ranking.length === K - 1) state.ranking.push([...Array(K).keys()].find((i) => !state.ranking.includes(i))!);
+  renderRanking();
+}
+
+export function unrank(): void {
+  state.ranking.pop();
+  if (state.task && state.ranking.length === state.task.shown.length - 1) state.ranking.pop();
+  renderRanking();
+}
+
+function renderRanking(): void {
+  const t = state.task;
+  if (!t || t.shown.length === 2) return;
+  fill(byId('ranking'), ...state.ranking.map((pos) => el('li', { text: letter(pos) })));
+  for (const a of byId('completions').querySelectorAll<HTMLElement>('article')) {
+    const pos = Number(a.dataset.pos);
+    const r = state.ranking.indexOf(pos);
+    a.dataset.rank = r < 0 ? '' : String(r + 1);
+    a.querySelector('h3')!.textContent = `${letter(pos)} (key ${pos + 1})${r < 0 ? '' : ` · rank ${r + 1}`}`;
+  }
+  status(
+    state.ranking.length === t.shown.length
+      ? 'Ranking complete: Enter submits'
+      : `Press the key of the ${state.ranking.length ? 'next best' : 'best'} completion`,
+  );
+}
+
+const LOST: Record<string, string> = {
+  places_taken: 'Not saved: this task waited longer than its reservation, and other labelers completed it meanwhile.',
+  judged_already: 'Not saved: you have already judged this task, in another tab or window.',
+  not_assigned: 'Not saved: this task is not assigned to you any more.',
+};
+
+/** What the labeler answered, in words ("A better", "ranking C, A, B", "skip"). */
+function answerText(kind: Kind): string {
+  if (kind !== 'done') return kind === 'skipped' ? 'a skip' : 'a flag';
+  if (state.choice !== null) return `“${SCALE[state.choice - 1].label}”`;
+  return `the ranking ${state.ranking.map(letter).join(', ')}`;
+}
+
+/** A submission the server will never take: tell the labeler, and keep their text to copy. */
+export function showLost(reason: string, kind: Kind, feedback: string): void {
+  state.lost = true;
+  byId('lost-message').textContent =
+    `${LOST[reason] ?? 'Not saved: the server refused this judgment.'} Your answer (${answerText(kind)}) was not stored.` +
+    (feedback.trim() ? ' What you wrote is below: copy it if you want to keep it.' : '');
+  (byId('lost-text') as HTMLTextAreaElement).value = feedback;
+  show(byId('lost-text-box'), feedback.trim() !== '');
+  show(byId('actions'), false);
+  show(byId('lost'), true);
+  status('');
+  byId(feedback.trim() ? 'lost-copy' : 'lost-next').focus();
+}
+
+export async function copyLost(): Promise<void> {
+  const field = byId('lost-text') as HTMLTextAreaElement;
+  try {
+    await navigator.clipboard.writeText(field.value);
+    status('Copied.');
+  } catch {
+    // NOTE: the clipboard API needs a secure context (https or localhost); select it for Ctrl+C instead.
+    field.select();
+    status('Press Ctrl+C to copy the selected text.');
+  }
+}
+
+export function setButtons(on: boolean): void {
+  for (const b of byId('task').querySelectorAll<HTMLButtonElement>('button')) b.disabled = !on;
+}
