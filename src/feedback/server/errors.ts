@@ -155,7 +155,7 @@ export function handleError(
     if (err.code === 'busy') reply.header('Retry-After', String(BUSY_RETRY_AFTER));
     return send(reply, status, code, err.message, err.reason ? { reason: err.reason } : {});
   }
-  if (err.validation && err.validation.length) {
+  if (err.validation?.length) {
     const where = String(err.validationContext ?? 'body');
     const { field, message } = describeSchemaError(err.validation[0], where);
     const label = where === 'querystring' ? 'query parameter' : 'field';

@@ -101,7 +101,7 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
   add('importTasks', { schema: { body: importBody, querystring: importQuery } }, async (req, reply) => {
     const project = await requireProject(store, req.projectId!);
     const b = req.body as { jsonl: string; format?: ImportFormat | 'auto'; completionsPerTask?: number };
-    let parsed;
+    let parsed: Awaited<ReturnType<typeof parseImportChunked>>;
     try {
       // Read and stored in chunks: labelers' requests are served in between.
       parsed = await parseImportChunked(req.importSource ?? stringSource(b.jsonl), {

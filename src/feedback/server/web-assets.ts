@@ -41,7 +41,7 @@ export function importSpecifiers(code: string): string[] {
   const out: string[] = [];
   const re =
     /(?:^|[;\s])(?:import|export)\s*(?:[\w*{}\s,$]+\s*from\s*)?['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
-  for (let m; (m = re.exec(code)); ) out.push(m[1] ?? m[2]);
+  for (let m: RegExpExecArray | null; (m = re.exec(code)); ) out.push(m[1] ?? m[2]);
   return out;
 }
 

@@ -33,6 +33,7 @@ export function requireName(v: unknown, field: string): string {
   const s = requireCleanText(requireString(v, field), field).trim();
   if (s.length === 0) throw new FieldError(field, 'is empty; give a name');
   if (s.length > MAX_NAME) throw new FieldError(field, `is ${s.length} characters long; at most ${MAX_NAME}`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   if (/[\u0000-\u001f\u007f]/.test(s)) throw new FieldError(field, 'contains control characters');
   const bidi = BIDI_CONTROL.exec(s);
   if (bidi)

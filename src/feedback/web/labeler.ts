@@ -92,7 +92,8 @@ function signInFailed(e: unknown): void {
   if (e instanceof ApiFailure && e.status === 401) {
     clearToken();
     byId('signin-error').textContent = e.message;
-    return section('signin');
+    section('signin');
+    return;
   }
   section('none');
   byId('fatal').textContent = (e as Error).message;
