@@ -1,22 +1,7 @@
-// How training walks its data: the order of each epoch, and the split of a batch across threads.
-// Every trainer uses these two, so a step's batch and its shards are the same in all of them.
+// How training walks its data: the order of each epoch, the same in every trainer, so a step's batch
+// depends only on the seed and the step (the split of a batch across threads: engine/split.ts).
 
 import { RNG } from '../engine/rng.js';
-
-/**
- * Bounds [start, end) of `parts` contiguous parts of n items whose sizes differ by at most one
- * (part k is ⌊k·n/parts⌋ … ⌊(k+1)·n/parts⌋). Never more parts than items, and at least one part.
- */
-export function evenSplit(n: number, parts: number): [number, number][] {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`evenSplit: n must be a non-negative integer, got ${n}`);
-  const k = Math.max(1, Math.min(Math.floor(parts), n));
-  return Array.from({ length: k }, (_, i) => [Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)]);
-}
-
-/** The items of each part of evenSplit(items.length, parts). */
-export function splitEvenly<T>(items: readonly T[], parts: number): T[][] {
-  return evenSplit(items.length, parts).map(([a, b]) => items.slice(a, b));
-}
 
 /**
  * The order in which training visits n items, over as many epochs as it runs: epoch e is a

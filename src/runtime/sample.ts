@@ -1,6 +1,7 @@
 // Sampling split across the worker pool: each thread samples its share of the prompts with the
 // single-thread sampler (model/sample.ts), so the tokens are those of one thread.
 
+import { evenSplit } from '../engine/split.js';
 import { defineKernel } from '../engine/parallel.js';
 import type { GPT } from '../model/gpt.js';
 import {
@@ -22,9 +23,7 @@ export function generate(model: GPT, prompts: number[][], opts: SampleOptions): 
   if (n <= 1) return sampleSequences(model, prompts, opts);
   const seed = samplingSeed(opts);
   const shards: SampleShard[] = [];
-  for (let k = 0; k < n; k++) {
-    const r0 = Math.floor((k * prompts.length) / n),
-      r1 = Math.floor(((k + 1) * prompts.length) / n);
+  for (const [r0, r1] of evenSplit(prompts.length, n)) {
     shards.push({ prompts: prompts.slice(r0, r1), rowOffset: r0, opts: { ...opts, seed, rng: undefined } });
   }
   const replica = { models: { policy: model }, heads: {} };

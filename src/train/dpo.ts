@@ -1,10 +1,11 @@
 // DPO (Rafailov et al., 2023) and IPO: preference optimization without a reward model. The frozen
 // reference is the starting policy; its log-probabilities are computed once, before training.
 
+import { EpochOrder } from '../data/batching.js';
+import { splitEvenly } from '../engine/split.js';
 import { encodePrompt } from '../model/prompt.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RNG } from '../engine/rng.js';
 import { Comparison, toPairs } from '../data/comparison.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { GPT } from '../model/gpt.js';
@@ -54,9 +55,7 @@ function encodeAll(policy: GPT, tok: Tokenizer, comps: Comparison[], cfg: DPOCon
 }
 
 function shards(items: EncodedPair[], cfg: DPOConfig, padId: number, vocabSize: number): DPOShard[] {
-  const n = Math.min(shardCount(), items.length);
-  return Array.from({ length: n }, (_, k) => {
-    const part = items.slice(Math.floor((k * items.length) / n), Math.floor(((k + 1) * items.length) / n));
+  return splitEvenly(items, shardCount()).map((part) => {
     return {
       pairs: [...part.map((p) => p.chosen), ...part.map((p) => p.rejected)],
       padId,
@@ -104,13 +103,8 @@ export function trainDPO(
   log(
     `dpo: ${n} training pairs, ${evalData.length} eval; ${steps} steps of ${cfg.batchSize} pairs; β = ${cfg.beta}, loss ${cfg.loss}`,
   );
-  let epoch = -1,
-    order: number[] = [];
-  const at = (k: number) => {
-    const e = Math.floor(k / n);
-    if (e !== epoch) order = new RNG((cfg.seed * 1000003 + (epoch = e)) >>> 0).shuffle(data.map((_, i) => i));
-    return data[order[k % n]];
-  };
+  const order = new EpochOrder(n, cfg.seed);
+  const at = (k: number) => data[order.at(k)];
   const replica = { models: { policy }, heads: {} };
   const evaluate = () => {
     const out: Record<string, number> = {};

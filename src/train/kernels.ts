@@ -2,6 +2,7 @@
 // takes a replica and its shard of the batch, runs forward and backward into the replica's
 // gradients, and returns plain numbers.
 
+import { evenSplit } from '../engine/split.js';
 import { Graph } from '../engine/graph.js';
 import { defineKernel } from '../engine/parallel.js';
 import { add, affine, reshape, selectRows } from '../engine/ops/elementwise.js';
@@ -57,9 +58,7 @@ export function shardLM(
   };
   const total = mass(0, targets.length);
   const shards: LMShard[] = [];
-  for (let k = 0; k < parts; k++) {
-    const b0 = Math.floor((k * B) / parts),
-      b1 = Math.floor(((k + 1) * B) / parts);
+  for (const [b0, b1] of evenSplit(B, parts)) {
     shards.push({
       ids: ids.slice(b0 * T, b1 * T),
       targets: targets.slice(b0 * T, b1 * T),

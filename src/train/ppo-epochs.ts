@@ -2,6 +2,7 @@
 // optimizer update of the shared loop (src/train/loop.ts) each: clipped policy loss, clipped value
 // loss, optional entropy bonus, split across threads.
 
+import { splitEvenly } from '../engine/split.js';
 import type { TokenPair } from '../model/logprobs.js';
 import { type Replica, runSharded, shardCount } from '../runtime/replica.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
@@ -93,8 +94,7 @@ function shardPPO(
   };
   let total = 0;
   for (const r of idx) for (let j = 0; j < Tc; j++) total += d.mask[r * Tc + j];
-  return Array.from({ length: n }, (_, k) => {
-    const rows = idx.slice(Math.floor((k * idx.length) / n), Math.floor(((k + 1) * idx.length) / n));
+  return splitEvenly(idx, n).map((rows) => {
     const mask = rowsOf(d.mask, rows);
     // Token-weighted, so the shards' losses add up to the minibatch's token mean.
     const weight = mask.reduce((a, b) => a + b, 0) / total;

@@ -2,6 +2,7 @@
 // function scores it, and the policy (with its value head) and the frozen reference give per-token
 // log-probs and values on a (P, Tc) grid of completion tokens: row p's token j sits at p·Tc + j.
 
+import { splitEvenly } from '../engine/split.js';
 import { type RewardFn, scoreWith } from './reward-fn.js';
 import type { TokenPair } from '../model/logprobs.js';
 import { type Replica, runSharded, shardCount } from '../runtime/replica.js';
@@ -118,10 +119,7 @@ export async function collectRollouts(
 /** Rollout pairs split into one shard per thread. */
 function splitPairs(pairs: TokenPair[], o: Omit<RolloutShard, 'pairs'>): RolloutShard[] {
   const n = Math.min(shardCount(), pairs.length);
-  return Array.from({ length: n }, (_, k) => ({
-    ...o,
-    pairs: pairs.slice(Math.floor((k * pairs.length) / n), Math.floor(((k + 1) * pairs.length) / n)),
-  }));
+  return splitEvenly(pairs, n).map((part) => ({ ...o, pairs: part }));
 }
 
 /** The shards' per-token numbers laid end to end on the (P, Tc) grid. */

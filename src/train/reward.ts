@@ -5,7 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RNG } from '../engine/rng.js';
-import { EpochOrder, splitEvenly } from '../data/batching.js';
+import { EpochOrder } from '../data/batching.js';
+import { splitEvenly } from '../engine/split.js';
 import { Comparison, rankingPairs, splitKey } from '../data/comparison.js';
 import { EncodedComparisons } from '../data/encoded-comparisons.js';
 import { isEvalKey } from '../data/split.js';
