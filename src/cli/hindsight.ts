@@ -14,7 +14,8 @@ export function registerHindsight(train: Command): void {
   const cmd = train
     .command('hindsight')
     .description(
-      'Chain of Hindsight: fine-tune on "<prompt> A good answer: <better> A worse answer: <worse>" sequences (loss on the outputs only); generate with the positive phrase',
+      'Chain of Hindsight: fine-tune on "<prompt> A good answer: <better> A worse answer: <worse>" sequences ' +
+        '(loss on the outputs only); generate with the positive phrase',
     )
     .requiredOption(
       '--data <file>',

@@ -168,10 +168,20 @@ async function plots(s: DemoSummary, m: MethodsResult): Promise<string[]> {
 function overNote(s: DemoSummary): string {
   const p = s.overoptimization.parting;
   if (!p) return '';
-  const head = `The over-optimization run is PPO against the same reward model with no KL penalty (it only draws the figure).`;
+  const head =
+    `The over-optimization run is PPO against the same reward model with no KL penalty (it only draws the ` +
+    `figure).`;
   if (!p.parted)
-    return `${head} After gold's highest point (${num(p.gold)} at KL ${num(p.kl, 1)}, iteration ${p.step}) the proxy did not rise by more than a quarter of the SFT samples' standard deviation: proxy and gold did not part ways in this run.`;
-  return `${head} Its gold score peaks at ${num(p.gold)} at KL ${num(p.kl, 1)} (iteration ${p.step}); from there to the end the proxy still rises by ${num(p.proxyChangeAfter)} while gold moves ${num(p.goldChangeAfter)}: that is where they part ways.`;
+    return (
+      `${head} After gold's highest point (${num(p.gold)} at KL ${num(p.kl, 1)}, iteration ${p.step}) the proxy ` +
+      `did not rise by more than a quarter of the SFT samples' standard deviation: proxy and gold did not part ` +
+      `ways in this run.`
+    );
+  return (
+    `${head} Its gold score peaks at ${num(p.gold)} at KL ${num(p.kl, 1)} (iteration ${p.step}); from there to ` +
+    `the end the proxy still rises by ${num(p.proxyChangeAfter)} while gold moves ${num(p.goldChangeAfter)}: ` +
+    `that is where they part ways.`
+  );
 }
 
 async function reportHTML(
@@ -183,7 +193,13 @@ async function reportHTML(
   const svgs = await plots(s, r.methods);
   const rows = METHODS.map((k) => {
     const e = s.methods[k];
-    return `<tr><th scope="row">${LABELS[k]}${k === 'best_of_n' ? ` (N = ${s.best_of_n.n})` : ''}</th><td>${num(e.gold_score)} ± ${num(e.gold_score_ci95)}</td><td>${pct(e.gold_win_rate_vs_sft)}</td><td>${pct(e.gold_win_rate_vs_reference)}</td><td>${num(e.kl_to_sft, 2)}${e.kl_kind === 'analytic' ? ' (analytic)' : ''}</td><td>${num(e.proxy_score)}</td><td>${num(e.mean_length, 1)}</td></tr>`;
+    return (
+      `<tr><th scope="row">${LABELS[k]}${k === 'best_of_n' ? ` (N = ${s.best_of_n.n})` : ''}</th>` +
+      `<td>${num(e.gold_score)} ± ${num(e.gold_score_ci95)}</td><td>${pct(e.gold_win_rate_vs_sft)}</td>` +
+      `<td>${pct(e.gold_win_rate_vs_reference)}</td>` +
+      `<td>${num(e.kl_to_sft, 2)}${e.kl_kind === 'analytic' ? ' (analytic)' : ''}</td>` +
+      `<td>${num(e.proxy_score)}</td><td>${num(e.mean_length, 1)}</td></tr>`
+    );
   }).join('\n');
   const samples = r.methods.samples
     .map(
@@ -198,25 +214,34 @@ ${METHODS.map((k) => `<tr><th>${LABELS[k]}</th><td><pre>${esc(x.outputs[k]?.text
   const perLabeler = Object.entries(ag.perLabeler)
     .map(([id, v]) => {
       const l = r.labels.labelers.find((x) => x.id === id);
-      return `<tr><th scope="row">${esc(id)}</th><td>${l ? num(l.beta, 1) : '—'}</td><td>${l ? pct(l.careless) : '—'}</td><td>${v.n}</td><td>${pct(v.withGold)}</td></tr>`;
+      return (
+        `<tr><th scope="row">${esc(id)}</th><td>${l ? num(l.beta, 1) : '—'}</td>` +
+        `<td>${l ? pct(l.careless) : '—'}</td><td>${v.n}</td><td>${pct(v.withGold)}</td></tr>`
+      );
     })
     .join('\n');
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>rlhf demo: ${esc(task.name)}</title>
 <style>
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; } th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; margin: 1em 0; } th, td { border: 1px solid #ccc; padding: 4px 8px; ` +
+    `text-align: left; vertical-align: top; }
 td { font-variant-numeric: tabular-nums; } pre { white-space: pre-wrap; margin: 0; font: inherit; }
-.plots { display: flex; flex-wrap: wrap; gap: 1em; } .plots figure { margin: 0; } .sample { border-top: 1px solid #ddd; margin-top: 1em; }
+.plots { display: flex; flex-wrap: wrap; gap: 1em; } .plots figure { margin: 0; } .sample { border-top: 1px ` +
+    `solid #ddd; margin-top: 1em; }
 .note { color: #555; }
 </style></head><body>
 <h1>rlhf demo: ${esc(task.name)}</h1>
-<p>${esc(task.description)}. ${cfg.quick ? '<strong>Quick run</strong> (a smoke test: too small for the numbers to mean much).' : 'Full run.'}
-Every policy starts from the same SFT model; all are judged by the task's gold judge (<code>${esc(task.gold.name)}</code>) on ${s.eval_prompts} held-out prompts, one sample each at temperature 1.</p>
+<p>${esc(task.description)}. ` +
+    `${cfg.quick ? '<strong>Quick run</strong> (a smoke test: too small for the numbers to mean much).' : 'Full run.'}
+Every policy starts from the same SFT model; all are judged by the task's gold judge ` +
+    `(<code>${esc(task.gold.name)}</code>) on ${s.eval_prompts} held-out prompts, one sample each at temperature 1.</p>
 
 <h2 id="results">Results</h2>
-<table id="results-table"><thead><tr><th>method</th><th>gold score (± 95%)</th><th>gold win rate vs SFT</th><th>gold win rate vs reference</th><th>KL to SFT (nats)</th><th>reward model score</th><th>mean length (tokens)</th></tr></thead>
+<table id="results-table"><thead><tr><th>method</th><th>gold score (± 95%)</th><th>gold win rate vs SFT</th>` +
+    `<th>gold win rate vs reference</th><th>KL to SFT (nats)</th><th>reward model score</th><th>mean length (tokens)</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
@@ -243,5 +268,6 @@ ${perLabeler}
 ${samples}
 <p class="note">Made by <code>rlhf demo</code> on ${esc(s.created_at)}; figures in <code>summary.json</code>.</p>
 </body></html>
-`;
+`
+  );
 }

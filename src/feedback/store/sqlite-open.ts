@@ -57,7 +57,8 @@ function checkIntact(db: Database.Database, path: string): void {
       'Stop every rlhf using it and keep a copy of the file, then ' +
       (onlyIndexes
         ? `rebuild the indexes from the tables: sqlite3 ${path} "REINDEX"`
-        : `restore a backup, or save what can be read: sqlite3 ${path} .recover | sqlite3 recovered.db, and start with --database recovered.db`),
+        : `restore a backup, or save what can be read: sqlite3 ${path} .recover | sqlite3 recovered.db, and start ` +
+          `with --database recovered.db`),
   );
 }
 
