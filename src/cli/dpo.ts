@@ -32,7 +32,8 @@ export function registerDPO(train: Command): void {
     const acc = r.eval['eval/rewards/accuracies'];
     process.stdout.write(
       `dpo: ${r.steps} steps, loss ${r.firstLoss.toFixed(3)} → ` +
-        `${r.finalLoss.toFixed(3)}${acc !== undefined ? `, eval rewards/accuracies ${(100 * acc).toFixed(1)}%` : ''}; policy in ${o.out}\n`,
+        `${r.finalLoss.toFixed(3)}` +
+        `${acc !== undefined ? `, eval rewards/accuracies ${(100 * acc).toFixed(1)}%` : ''}; policy in ${o.out}\n`,
     );
   });
 }

@@ -244,11 +244,13 @@ export function registerExport(program: Command): void {
         process.stderr.write(
           `note: left out head(s) ${r.dropped.join(', ')}: a ${r.kind} model has no place for them\n`,
         );
-      if (r.padTokenId !== null)
+      if (r.padTokenId !== null) {
+        const vocabBefore = ck.model.config.vocabSize;
         process.stderr.write(
           `note: pad token "<|pad|>" has id ${r.padTokenId}, so the score is read at <|endoftext|> as ` +
-            `here${r.vocabSize > ck.model.config.vocabSize ? ` (vocab_size ${ck.model.config.vocabSize} → ${r.vocabSize})` : ''}\n`,
+            `here${r.vocabSize > vocabBefore ? ` (vocab_size ${vocabBefore} → ${r.vocabSize})` : ''}\n`,
         );
+      }
       const arch = r.kind === 'reward' ? 'GPT2ForSequenceClassification' : 'GPT2LMHeadModel';
       process.stderr.write(
         `wrote ${r.dir}: ${arch}, ${r.parameters.toLocaleString('en-US')} parameters, ${r.dtype}; ` +

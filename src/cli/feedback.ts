@@ -40,7 +40,10 @@ async function findUser(store: FeedbackStore, ref: string): Promise<User> {
   if (!u)
     throw new Error(
       `--user ${ref}: no such user; the store has ` +
-        `${users.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') || 'none (create one with `rlhf feedback add-labeler`)'}`,
+        `${
+          users.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') ||
+          'none (create one with `rlhf feedback add-labeler`)'
+        }`,
     );
   return u;
 }
@@ -52,7 +55,10 @@ async function findProject(store: FeedbackStore, ref: string): Promise<Project> 
   if (!p)
     throw new Error(
       `--project ${ref}: no such project; the store has ` +
-        `${all.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') || 'none (create one with `rlhf feedback create-project`)'}`,
+        `${
+          all.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') ||
+          'none (create one with `rlhf feedback create-project`)'
+        }`,
     );
   return p;
 }
@@ -149,7 +155,8 @@ export function registerFeedbackCommands(program: Command): void {
         const { user, token } = await store.reissueToken((await findUser(store, o.user)).id);
         process.stdout.write(
           `new token for ${user.role} ${user.id} ` +
-            `"${user.name}"${user.disabled ? ' (disabled: `rlhf feedback enable` first, or the token will not work)' : ''}\n` +
+            `"${user.name}"` +
+            `${user.disabled ? ' (disabled: `rlhf feedback enable` first, or the token will not work)' : ''}\n` +
             `token (shown only now): ${token}\nsign-in link: ${signInLink(o.url, user.role, token)}\n`,
         );
       }),

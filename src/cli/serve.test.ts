@@ -183,7 +183,8 @@ describe('rlhf feedback', () => {
     const tasks = join(dir, 'tasks.jsonl');
     writeFileSync(
       tasks,
-      `${JSON.stringify({ prompt: 'p', completions: ['a', 'b'] })}\n${JSON.stringify({ prompt: 'q', completions: ['c'] })}\n`,
+      `${JSON.stringify({ prompt: 'p', completions: ['a', 'b'] })}\n` +
+        `${JSON.stringify({ prompt: 'q', completions: ['c'] })}\n`,
     );
     const bad = rlhf('feedback', 'import', '--database', db, '--project', 'tldr', '--file', tasks);
     assert.equal(bad.status, 1);

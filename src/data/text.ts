@@ -55,7 +55,12 @@ export function readSFTData(path: string): SFTData {
     const first = res.issues[0];
     throw new Error(
       `${path}: no usable ` +
-        `records${first ? ` (line ${first.line}: ${first.field ? `"${first.field}" ` : ''}${first.message})` : ' (the file is empty)'}`,
+        `records` +
+        `${
+          first
+            ? ` (line ${first.line}: ${first.field ? `"${first.field}" ` : ''}${first.message})`
+            : ' (the file is empty)'
+        }`,
     );
   }
   if (kind === 'text') return { kind, documents: res.records as string[], issues: res.issues, lines: res.lines };

@@ -206,7 +206,11 @@ async function reportHTML(
       (x) => `
 <section class="sample"><h3>Prompt</h3><pre>${esc(x.prompt)}</pre>
 <table><tr><th>Reference</th><td><pre>${esc(x.reference)}</pre></td><td></td></tr>
-${METHODS.map((k) => `<tr><th>${LABELS[k]}</th><td><pre>${esc(x.outputs[k]?.text ?? '')}</pre></td><td>${num(x.outputs[k]?.gold ?? NaN)}</td></tr>`).join('\n')}
+${METHODS.map(
+  (k) =>
+    `<tr><th>${LABELS[k]}</th><td><pre>${esc(x.outputs[k]?.text ?? '')}</pre></td><td>` +
+    `${num(x.outputs[k]?.gold ?? NaN)}</td></tr>`,
+).join('\n')}
 </table></section>`,
     )
     .join('\n');
@@ -241,26 +245,36 @@ Every policy starts from the same SFT model; all are judged by the task's gold j
 
 <h2 id="results">Results</h2>
 <table id="results-table"><thead><tr><th>method</th><th>gold score (± 95%)</th><th>gold win rate vs SFT</th>` +
-    `<th>gold win rate vs reference</th><th>KL to SFT (nats)</th><th>reward model score</th><th>mean length (tokens)</th></tr></thead>
+    `<th>gold win rate vs reference</th><th>KL to SFT (nats)</th><th>reward model score</th><th>mean length ` +
+    `(tokens)</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
-<p>Reward model: accuracy against the gold judge's preferences <strong>${pct(s.reward_model.accuracy_vs_gold)}</strong> (${s.reward_model.gold_pairs} fresh pairs of SFT samples on held-out prompts, gold ties left out);
-against the held-out labels ${pct(s.reward_model.accuracy_vs_labels ?? NaN)}. The simulated labelers agree with gold ${pct(s.labelers.agreement)} of the time (a single labeler's accuracy, which a reward model trained on their labels approaches)
+<p>Reward model: accuracy against the gold judge's preferences <strong>${pct(s.reward_model.accuracy_vs_gold)}` +
+    `</strong> (${s.reward_model.gold_pairs} fresh pairs of SFT samples on held-out prompts, gold ties left out);
+against the held-out labels ${pct(s.reward_model.accuracy_vs_labels ?? NaN)}. The simulated labelers agree with ` +
+    `gold ${pct(s.labelers.agreement)} of the time (a single labeler's accuracy, which a reward model trained ` +
+    `on their labels approaches)
 and with each other ${pct(s.labelers.between_labelers ?? NaN)}; ${s.labelers.comparisons} labels in all.</p>
-<p id="held-out-labels">On the held-out labels, the learners of the labels pick the labeled winner this often: reward model ${pct(s.held_out_labels.reward_model ?? NaN)},
-DPO's implicit reward ${pct(s.held_out_labels.dpo ?? NaN)}, Chain of Hindsight's phrases ${pct(s.held_out_labels.hindsight ?? NaN)}
-(log-likelihood under the positive phrase minus under the negative one; 50% means the model has not learned what the phrases mean).</p>
+<p id="held-out-labels">On the held-out labels, the learners of the labels pick the labeled winner this often: ` +
+    `reward model ${pct(s.held_out_labels.reward_model ?? NaN)},
+DPO's implicit reward ${pct(s.held_out_labels.dpo ?? NaN)}, Chain of Hindsight's phrases ` +
+    `${pct(s.held_out_labels.hindsight ?? NaN)}
+(log-likelihood under the positive phrase minus under the negative one; 50% means the model has not learned ` +
+    `what the phrases mean).</p>
 
 <h2 id="plots">Plots</h2>
 <div class="plots">${svgs.map((svg) => `<figure>${svg}</figure>`).join('\n')}</div>
-<p class="note">The over-optimization figure shows gold and proxy (reward model) scores in units of the SFT samples' standard deviation above their mean.
-Where the proxy keeps rising while gold flattens or falls, the policy is exploiting the reward model's errors (Stiennon et al. 2020, Fig. 5; Gao et al. 2022).
+<p class="note">The over-optimization figure shows gold and proxy (reward model) scores in units of the SFT ` +
+    `samples' standard deviation above their mean.
+Where the proxy keeps rising while gold flattens or falls, the policy is exploiting the reward model's errors ` +
+    `(Stiennon et al. 2020, Fig. 5; Gao et al. 2022).
 Best-of-N's KL is the analytic log N − (N−1)/N; PPO's is measured on its rollouts.
 ${overNote(s)}</p>
 
 <h2 id="labelers">Simulated labelers</h2>
-<table><thead><tr><th>labeler</th><th>β (precision)</th><th>careless</th><th>labels</th><th>agreement with gold</th></tr></thead><tbody>
+<table><thead><tr><th>labeler</th><th>β (precision)</th><th>careless</th><th>labels</th><th>agreement with ` +
+    `gold</th></tr></thead><tbody>
 ${perLabeler}
 </tbody></table>
 
