@@ -320,7 +320,10 @@ describe('backend selection', () => {
     assert.notEqual(r.status, 0);
     assert.match(
       r.stderr,
-      /RLHF_BLAS_LIB=\/nonexistent\/libopenblas.so.0 but no BLAS library with cblas_sgemm loaded; tried \/nonexistent\/libopenblas.so.0: .*HINT: /,
+      new RegExp(
+        /RLHF_BLAS_LIB=\/nonexistent\/libopenblas.so.0 but no BLAS library with cblas_sgemm loaded; tried /.source +
+          /\/nonexistent\/libopenblas.so.0: .*HINT: /.source,
+      ),
     );
   });
   it('an unknown RLHF_BLAS is an error that lists the choices', () => {

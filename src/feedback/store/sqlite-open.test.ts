@@ -18,8 +18,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A child process holding the file: `write` = an ordinary write lock, `exclusive` = no reader may open it. */
 async function hold(file: string, how: 'write' | 'exclusive') {
+  const lock =
+    how === 'exclusive'
+      ? "d.pragma('locking_mode = EXCLUSIVE'); d.exec('CREATE TABLE IF NOT EXISTS held (x)');"
+      : "d.exec('BEGIN IMMEDIATE');";
   const code = `const D = require('better-sqlite3'); const d = new D(process.argv[1]);
-${how === 'exclusive' ? "d.pragma('locking_mode = EXCLUSIVE'); d.exec('CREATE TABLE IF NOT EXISTS held (x)');" : "d.exec('BEGIN IMMEDIATE');"}
+${lock}
 process.stdout.write('held\\n'); setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['-e', code, file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
