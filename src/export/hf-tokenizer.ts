@@ -23,11 +23,11 @@ export const PAD_TOKEN = '<|pad|>';
  * "\n\nAssistant:". The backslash escapes are Jinja string escapes, kept as text here.
  */
 export const CHAT_TEMPLATE =
-  String.raw`{% for message in messages %}` +
+  '{% for message in messages %}' +
   String.raw`{% if message['role'] == 'user' %}{{ '\n\nHuman: ' + message['content'] }}` +
   String.raw`{% elif message['role'] == 'assistant' %}{{ '\n\nAssistant: ' + message['content'] }}` +
   String.raw`{% elif message['role'] == 'system' %}{{ '\n\nSystem: ' + message['content'] }}` +
-  String.raw`{% else %}{{ raise_exception('roles are user, assistant and system, got ' + message['role']) }}` +
+  "{% else %}{{ raise_exception('roles are user, assistant and system, got ' + message['role']) }}" +
   String.raw`{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '\n\nAssistant:' }}{% endif %}`;
 
 interface TokenizerJson {
