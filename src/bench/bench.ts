@@ -75,7 +75,8 @@ export async function runBench(o: BenchOptions, log: (m: string) => void): Promi
   };
   const blas = gemm();
   log(
-    `ours: ${blas.name} (${blas.detail}), ${shardCount()} threads, model small (V ${V}, T ${T}, C ${config.nEmbd}, ${config.nHead} heads, ${config.nLayer} layers), batch ${B}`,
+    `ours: ${blas.name} (${blas.detail}), ${shardCount()} threads, model small (V ${V}, T ${T}, C ` +
+      `${config.nEmbd}, ${config.nHead} heads, ${config.nLayer} layers), batch ${B}`,
   );
   for (let i = 0; i < o.warmup; i++) step();
   let t0 = performance.now();
@@ -126,7 +127,8 @@ export async function runBench(o: BenchOptions, log: (m: string) => void): Promi
   rmSync(ppoOut, { recursive: true, force: true });
   const ps = ppo.seconds;
   log(
-    `ours: one PPO iteration: generation ${ps.generation.toFixed(2)}s, scoring ${ps.scoring.toFixed(2)}s, log-probs and values ${ps.logprobs.toFixed(2)}s, training ${ps.training.toFixed(2)}s`,
+    `ours: one PPO iteration: generation ${ps.generation.toFixed(2)}s, scoring ${ps.scoring.toFixed(2)}s, ` +
+      `log-probs and values ${ps.logprobs.toFixed(2)}s, training ${ps.training.toFixed(2)}s`,
   );
 
   const result: BenchResult = {
@@ -162,7 +164,8 @@ function runTorch(o: BenchOptions, log: (m: string) => void): Partial<BenchResul
   );
   if (!python) {
     log(
-      'PyTorch not found (python3 -c "import torch" fails): skipping the peer. On Debian: apt-get install python3-torch libopenblas0-pthread',
+      'PyTorch not found (python3 -c "import torch" fails): skipping the peer. On Debian: apt-get install ' +
+        'python3-torch libopenblas0-pthread',
     );
     return { torch_error: 'python3 with torch not found' };
   }

@@ -256,7 +256,8 @@ export async function runLabelingLoad(o: LoadOptions, log: (m: string) => void =
           const again = await call(i, 'POST', `/api/projects/${project}/judgments`, body);
           if (again.status !== 200 || again.json.judgment.id !== id) {
             throw new Error(
-              `labeler ${i}: a retried submission answered ${again.status} with judgment ${again.json.judgment?.id}, not 200 with ${id}`,
+              `labeler ${i}: a retried submission answered ${again.status} with judgment ` +
+                `${again.json.judgment?.id}, not 200 with ${id}`,
             );
           }
         }

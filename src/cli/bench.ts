@@ -39,13 +39,16 @@ export function registerBench(program: Command): void {
         return;
       }
       const row = (name: string, ours: number, torch?: number, ratio?: number) =>
-        `${name.padEnd(22)} ${String(ours).padStart(10)} ${String(torch ?? '—').padStart(10)} ${ratio !== undefined ? ratio.toFixed(2) : '—'}`;
+        `${name.padEnd(22)} ${String(ours).padStart(10)} ${String(torch ?? '—').padStart(10)} ` +
+        `${ratio !== undefined ? ratio.toFixed(2) : '—'}`;
       const lines = [
         `${'metric'.padEnd(22)} ${'rlhf'.padStart(10)} ${'pytorch'.padStart(10)} ratio`,
         row('train tokens/s', r.train_tokens_per_s, r.torch_train_tokens_per_s, r.train_ratio),
         row('sample tokens/s', r.sample_tokens_per_s, r.torch_sample_tokens_per_s, r.sample_ratio),
         row('reward pairs/s', r.score_pairs_per_s),
-        `PPO iteration (16 × 64 tokens, 4 epochs): generation ${r.ppo_iteration_seconds.generation}s, scoring ${r.ppo_iteration_seconds.scoring}s, log-probs/values ${r.ppo_iteration_seconds.logprobs}s, training ${r.ppo_iteration_seconds.training}s`,
+        `PPO iteration (16 × 64 tokens, 4 epochs): generation ${r.ppo_iteration_seconds.generation}s, scoring ` +
+          `${r.ppo_iteration_seconds.scoring}s, log-probs/values ${r.ppo_iteration_seconds.logprobs}s, training ` +
+          `${r.ppo_iteration_seconds.training}s`,
         row('peak RSS (MB)', r.peak_rss_mb, r.torch_peak_rss_mb),
         `rlhf: ${r.threads} threads (data parallel), matrix products on ${r.backend} (${r.backend_detail})`,
         r.torch_version

@@ -20,7 +20,8 @@ import { Command } from ${JSON.stringify(pathToFileURL(createRequire(import.meta
 import { registerData } from ${JSON.stringify(new URL('./data.js', import.meta.url).href)};
 const program = new Command('rlhf').exitOverride();
 registerData(program);
-program.parseAsync(process.argv).catch((e) => { if (!e.code?.startsWith('commander.')) process.stderr.write('rlhf: ' + e.message + '\\n'); process.exit(1); });
+program.parseAsync(process.argv).catch((e) => { if (!e.code?.startsWith('commander.')) ` +
+    `process.stderr.write('rlhf: ' + e.message + '\\n'); process.exit(1); });
 `,
 );
 

@@ -47,7 +47,8 @@ function skippedText(issues: RecordIssue[]): string {
 function checkOut(path: string): void {
   if (path.endsWith('.gz'))
     throw new Error(
-      `--out ${path}: writing .gz is not supported; write plain .jsonl (readers accept .gz, so gzip it afterwards if you like)`,
+      `--out ${path}: writing .gz is not supported; write plain .jsonl (readers accept .gz, so gzip it ` +
+        `afterwards if you like)`,
     );
 }
 
@@ -74,7 +75,10 @@ function pairText(s: PairStats, o: PairOptions): string {
   const where = [s.groups && `${s.groups} groups`, s.buckets && `${s.buckets} buckets of ${o.bucketSize}`]
     .filter(Boolean)
     .join(' and ');
-  return `${s.items} items in ${where || 'no groups'}: ${s.candidates} candidate pairs, kept ${s.kept} (${s.hard} hard), dropped ${drops.join(', ') || 'none'}`;
+  return (
+    `${s.items} items in ${where || 'no groups'}: ${s.candidates} candidate pairs, kept ${s.kept} (${s.hard} ` +
+    `hard), dropped ${drops.join(', ') || 'none'}`
+  );
 }
 
 export function registerData(program: Command): void {
@@ -115,14 +119,16 @@ export function registerData(program: Command): void {
       const n = await writeComparisons(o.out, r.comparisons, o.to, o.marginFromConfidence);
       const pairing = r.pairStats ? `; ${pairText(r.pairStats, pairDefaults(r.format as 'scored' | 'vader'))}` : '';
       process.stderr.write(
-        `convert: ${r.lines} records (${r.format}) → ${r.comparisons.length} comparisons, ${skippedText(r.issues)}${pairing}; wrote ${n} ${o.to} records to ${o.out}\n`,
+        `convert: ${r.lines} records (${r.format}) → ${r.comparisons.length} comparisons, ` +
+          `${skippedText(r.issues)}${pairing}; wrote ${n} ${o.to} records to ${o.out}\n`,
       );
     });
 
   data
     .command('pairs')
     .description(
-      'turn scored items (ratings, votes) into comparisons, with confounder controls (same group, score gap, similar length and time)',
+      'turn scored items (ratings, votes) into comparisons, with confounder controls (same group, score gap, ' +
+        'similar length and time)',
     )
     .requiredOption(
       '--in <file>',
@@ -164,7 +170,8 @@ export function registerData(program: Command): void {
     )
     .option(
       '--prompt <text>',
-      'prompt of items that have none (default: "" for scored; vader: "Write a short text with a positive sentiment:\\n")',
+      'prompt of items that have none (default: "" for scored; vader: "Write a short text with a positive ' +
+        'sentiment:\\n")',
     )
     .option('--seed <n>', 'seed of the bucket shuffle and per-group sampling', intArg(0))
     .option('--to <format>', 'output format: comparison or trl', choiceArg(OUTPUTS), 'comparison')
@@ -198,11 +205,13 @@ export function registerData(program: Command): void {
       const { comparisons, stats } = pairScored(r.items, opts);
       if (comparisons.length === 0)
         throw new Error(
-          `${o.in}: ${pairText(stats, opts)}; no pair passed the rules, nothing written (loosen --min-score-gap or --max-length-ratio)`,
+          `${o.in}: ${pairText(stats, opts)}; no pair passed the rules, nothing written (loosen --min-score-gap ` +
+            `or --max-length-ratio)`,
         );
       const n = await writeComparisons(o.out, comparisons, o.to, o.marginFromConfidence);
       process.stderr.write(
-        `pairs: ${pairText(stats, opts)}; ${r.lines} lines, ${skippedText(r.issues)}; wrote ${n} ${o.to} records to ${o.out}\n`,
+        `pairs: ${pairText(stats, opts)}; ${r.lines} lines, ${skippedText(r.issues)}; wrote ${n} ${o.to} ` +
+          `records to ${o.out}\n`,
       );
     });
 
@@ -234,8 +243,10 @@ export function registerData(program: Command): void {
         [
           `${o.in}: ${r.format}, ${r.lines} records read, ${skippedText(r.issues)}`,
           `comparisons ${s.records}, prompts ${s.prompts}, mean completions ${f(s.meanCompletions)}`,
-          `pairs ${s.pairs}, hard pairs ${s.hardPairs}, with confidence ${s.withConfidence}, with feedback ${s.withFeedback}`,
-          `mean characters: prompt ${f(s.meanPromptChars)}, chosen ${f(s.meanChosenChars)}, rejected ${f(s.meanRejectedChars)}; chosen is the longer in ${(100 * s.chosenLonger).toFixed(1)}% of pairs`,
+          `pairs ${s.pairs}, hard pairs ${s.hardPairs}, with confidence ${s.withConfidence}, with feedback ` +
+            `${s.withFeedback}`,
+          `mean characters: prompt ${f(s.meanPromptChars)}, chosen ${f(s.meanChosenChars)}, rejected ` +
+            `${f(s.meanRejectedChars)}; chosen is the longer in ${(100 * s.chosenLonger).toFixed(1)}% of pairs`,
           ...(r.pairStats ? [`pairing: ${pairText(r.pairStats, pairDefaults(r.format as 'scored' | 'vader'))}`] : []),
         ].join('\n') + '\n',
       );

@@ -11,7 +11,9 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description(
-      'the whole pipeline on a built-in task: pretrain → SFT → simulated labels → reward model → best-of-N, PPO, ReST, Chain of Hindsight, DPO → evaluation by a gold judge; writes DIR/report.html and DIR/summary.json (a rerun resumes)',
+      'the whole pipeline on a built-in task: pretrain → SFT → simulated labels → reward model → best-of-N, ' +
+        'PPO, ReST, Chain of Hindsight, DPO → evaluation by a gold judge; writes DIR/report.html and ' +
+        'DIR/summary.json (a rerun resumes)',
     )
     .option('--task <name>', `built-in task (${TASK_NAMES.join(', ')})`, choiceArg(TASK_NAMES), 'positive')
     .option('--out <dir>', 'output directory (every stage is cached there)', 'rlhf-demo')
@@ -20,7 +22,8 @@ export function registerDemo(program: Command): void {
     .option('--fresh', 'delete the output directory first instead of resuming', false)
     .option(
       '--generator <url>',
-      'sample on this OpenAI-compatible completions server instead of the built-in engine; it must take weights (`rlhf serve-model --accept-weights`)',
+      'sample on this OpenAI-compatible completions server instead of the built-in engine; it must take weights ' +
+        '(`rlhf serve-model --accept-weights`)',
     )
     .option(
       '--scorer <url>',
@@ -62,16 +65,27 @@ where its gold and proxy scores part ways.`,
         const s = await runDemo(cfg, (m) => process.stderr.write(m + '\n'), { fresh: o.fresh });
         const line = (k: (typeof METHODS)[number]) => {
           const e = s.methods[k];
-          return `  ${k.padEnd(10)} gold ${e.gold_score.toFixed(3)}  win vs SFT ${(100 * e.gold_win_rate_vs_sft).toFixed(1).padStart(5)}%  win vs reference ${(100 * e.gold_win_rate_vs_reference).toFixed(1).padStart(5)}%  KL ${e.kl_to_sft.toFixed(2).padStart(5)}  length ${e.mean_length.toFixed(1)}`;
+          return (
+            `  ${k.padEnd(10)} gold ${e.gold_score.toFixed(3)}  win vs SFT ` +
+            `${(100 * e.gold_win_rate_vs_sft).toFixed(1).padStart(5)}%  win vs reference ` +
+            `${(100 * e.gold_win_rate_vs_reference).toFixed(1).padStart(5)}%  KL ` +
+            `${e.kl_to_sft.toFixed(2).padStart(5)}  length ${e.mean_length.toFixed(1)}`
+          );
         };
         const p = s.overoptimization.parting;
         const over = !p
           ? ''
           : p.parted
-            ? `\n  over-optimization (PPO, no KL penalty): gold peaks at ${p.gold.toFixed(3)} at KL ${p.kl.toFixed(1)}; after it the proxy rises ${p.proxyChangeAfter.toFixed(3)} more while gold moves ${p.goldChangeAfter.toFixed(3)}`
-            : `\n  over-optimization (PPO, no KL penalty): gold and proxy did not part ways (gold's peak ${p.gold.toFixed(3)} at KL ${p.kl.toFixed(1)})`;
+            ? `\n  over-optimization (PPO, no KL penalty): gold peaks at ${p.gold.toFixed(3)} at KL ` +
+              `${p.kl.toFixed(1)}; after it the proxy rises ${p.proxyChangeAfter.toFixed(3)} more while gold ` +
+              `moves ${p.goldChangeAfter.toFixed(3)}`
+            : `\n  over-optimization (PPO, no KL penalty): gold and proxy did not part ways (gold's peak ` +
+              `${p.gold.toFixed(3)} at KL ${p.kl.toFixed(1)})`;
         process.stdout.write(
-          `${METHODS.map(line).join('\n')}\n  reward model accuracy vs gold ${(100 * s.reward_model.accuracy_vs_gold).toFixed(1)}% (labelers' agreement with gold ${(100 * s.labelers.agreement).toFixed(1)}%, with each other ${(100 * (s.labelers.between_labelers ?? NaN)).toFixed(1)}%)${over}\nreport: ${o.out}/report.html\n`,
+          `${METHODS.map(line).join('\n')}\n  reward model accuracy vs gold ` +
+            `${(100 * s.reward_model.accuracy_vs_gold).toFixed(1)}% (labelers' agreement with gold ` +
+            `${(100 * s.labelers.agreement).toFixed(1)}%, with each other ` +
+            `${(100 * (s.labelers.between_labelers ?? NaN)).toFixed(1)}%)${over}\nreport: ${o.out}/report.html\n`,
         );
       },
     );

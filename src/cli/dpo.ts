@@ -13,7 +13,8 @@ export function registerDPO(train: Command): void {
   const cmd = train
     .command('dpo')
     .description(
-      'DPO (or IPO) on comparisons: the policy learns the preferences directly, with the starting policy as the frozen reference',
+      'DPO (or IPO) on comparisons: the policy learns the preferences directly, with the starting policy as the ' +
+        'frozen reference',
     )
     .requiredOption('--data <file>', 'comparisons in any supported format (TRL preference JSONL, ours, …)')
     .option('--eval <file>', 'eval comparisons (default: --eval-fraction of --data by prompt hash)')
@@ -30,7 +31,9 @@ export function registerDPO(train: Command): void {
     const r = trainDPO(ck.model, ck.tokenizer, train, ev, cfg, (m) => process.stderr.write(m + '\n'));
     const acc = r.eval['eval/rewards/accuracies'];
     process.stdout.write(
-      `dpo: ${r.steps} steps, loss ${r.firstLoss.toFixed(3)} → ${r.finalLoss.toFixed(3)}${acc !== undefined ? `, eval rewards/accuracies ${(100 * acc).toFixed(1)}%` : ''}; policy in ${o.out}\n`,
+      `dpo: ${r.steps} steps, loss ${r.firstLoss.toFixed(3)} → ` +
+        `${r.finalLoss.toFixed(3)}` +
+        `${acc !== undefined ? `, eval rewards/accuracies ${(100 * acc).toFixed(1)}%` : ''}; policy in ${o.out}\n`,
     );
   });
 }

@@ -72,7 +72,10 @@ describe('rlhf export (command line)', () => {
     assert.match(stderr, /30 comparisons → 30 pairs/);
     assert.match(
       stderr,
-      /wrote .*train\.parquet \(\d+ rows, train\), .*test\.parquet \(\d+ rows, test\); columns prompt \(messages\), chosen \(messages\), rejected \(messages\), margin \(number\)/,
+      new RegExp(
+        /wrote .*train\.parquet \(\d+ rows, train\), .*test\.parquet \(\d+ rows, test\); columns prompt /.source +
+          /\(messages\), chosen \(messages\), rejected \(messages\), margin \(number\)/.source,
+      ),
     );
     const rows: Record<string, unknown>[] = [];
     for (const split of ['train', 'test']) {
@@ -147,7 +150,10 @@ describe('rlhf export (command line)', () => {
     assert.match(stderr, /warning: head size 16/);
     assert.match(
       stderr,
-      /wrote .*: GPT2LMHeadModel, [\d,]+ parameters, float16; model\.safetensors, config\.json, generation_config\.json, tokenizer\.json/,
+      new RegExp(
+        /wrote .*: GPT2LMHeadModel, [\d,]+ parameters, float16; model\.safetensors, config\.json, /.source +
+          /generation_config\.json, tokenizer\.json/.source,
+      ),
     );
     assert.ok(existsSync(join(out, 'merges.txt')));
 

@@ -52,7 +52,8 @@ function datasetOptions(cmd: Command): Command {
   return cmd
     .requiredOption(
       '--data <file>',
-      'input: comparisons in any format `rlhf data` reads (our JSONL from `rlhf feedback export`, TRL, OpenAI, scored, VADER), {"prompt"} lines, or `rlhf sample --json` output',
+      'input: comparisons in any format `rlhf data` reads (our JSONL from `rlhf feedback export`, TRL, OpenAI, ' +
+        'scored, VADER), {"prompt"} lines, or `rlhf sample --json` output',
     )
     .option(
       '--input-format <name>',
@@ -73,7 +74,8 @@ function datasetOptions(cmd: Command): Command {
     )
     .option(
       '--chat',
-      'conversational form: lists of {"role", "content"} messages (HH-style "\\n\\nHuman: …\\n\\nAssistant:" texts are split into their turns)',
+      'conversational form: lists of {"role", "content"} messages (HH-style "\\n\\nHuman: …\\n\\nAssistant:" ' +
+        'texts are split into their turns)',
       false,
     );
 }
@@ -122,7 +124,8 @@ async function write(
   for (const n of notes) process.stderr.write(`note: ${n}\n`);
   const cols = table.columns.map((c) => `${c.name} (${c.type})`).join(', ');
   process.stderr.write(
-    `wrote ${files.map((f) => `${f.path} (${plural(f.rows, 'row')}${f.split ? `, ${f.split}` : ''})`).join(', ')}; columns ${cols}\n`,
+    `wrote ${files.map((f) => `${f.path} (${plural(f.rows, 'row')}${f.split ? `, ${f.split}` : ''})`).join(', ')}; ` +
+      `columns ${cols}\n`,
   );
   if (flags.length) process.stderr.write(`${TRAINER[o.format]} flags for these columns: ${flags.join(' ')}\n`);
 }
@@ -131,11 +134,13 @@ function chatNotes(plainPrompts: number, plainCompletions: number): string[] {
   const out: string[] = [];
   if (plainPrompts)
     out.push(
-      `${plural(plainPrompts, 'prompt was', 'prompts were')} not in the HH dialogue layout ("\\n\\nHuman: …\\n\\nAssistant:") and became one user message each`,
+      `${plural(plainPrompts, 'prompt was', 'prompts were')} not in the HH dialogue layout ("\\n\\nHuman: ` +
+        `…\\n\\nAssistant:") and became one user message each`,
     );
   if (plainCompletions)
     out.push(
-      `${plural(plainCompletions, 'completion', 'completions')} did not start with a space (or held odd turns) and became one assistant message each`,
+      `${plural(plainCompletions, 'completion', 'completions')} did not start with a space (or held odd turns) ` +
+        `and became one assistant message each`,
     );
   return out;
 }
@@ -144,14 +149,16 @@ export function registerExport(program: Command): void {
   const ex = program
     .command('export')
     .description(
-      'write what TRL and OpenRLHF read: preference, prompt and SFT datasets, Hugging Face checkpoints; estimate PPO cost here vs a GPU cluster',
+      'write what TRL and OpenRLHF read: preference, prompt and SFT datasets, Hugging Face checkpoints; ' +
+        'estimate PPO cost here vs a GPU cluster',
     );
 
   datasetOptions(
     ex
       .command('preferences')
       .description(
-        'preference pairs {"prompt", "chosen", "rejected", "margin"?}: TRL RewardTrainer/DPOTrainer, OpenRLHF train_rm/train_dpo',
+        'preference pairs {"prompt", "chosen", "rejected", "margin"?}: TRL RewardTrainer/DPOTrainer, OpenRLHF ' +
+          'train_rm/train_dpo',
       ),
   )
     .option('--margin', 'add a "margin" column: each record\'s margin, else its confidence (0..1), else 0', false)
@@ -163,11 +170,13 @@ export function registerExport(program: Command): void {
       const notes = chatNotes(stats.plainPrompts, stats.plainCompletions);
       if (stats.marginDropped)
         notes.push(
-          `${plural(stats.marginDropped, 'pair has', 'pairs have')} a margin that was not written; pass --margin to export it`,
+          `${plural(stats.marginDropped, 'pair has', 'pairs have')} a margin that was not written; pass ` +
+            `--margin to export it`,
         );
       if (o.margin)
         notes.push(
-          `margin from the record's margin ${stats.marginFrom.margin}, its confidence ${stats.marginFrom.confidence}, 0 for ${stats.marginFrom.zero}`,
+          `margin from the record's margin ${stats.marginFrom.margin}, its confidence ` +
+            `${stats.marginFrom.confidence}, 0 for ${stats.marginFrom.zero}`,
         );
       process.stderr.write(`${plural(stats.comparisons, 'comparison')} → ${plural(stats.pairs, 'pair')}\n`);
       await write(o, plan, table, preferenceFlags(opts), notes);
@@ -194,7 +203,8 @@ export function registerExport(program: Command): void {
     ex
       .command('sft')
       .description(
-        'supervised pairs: TRL {"prompt", "completion"}, OpenRLHF {"input", "output"}; from {"prompt","completion"} files or each comparison\'s best completion',
+        'supervised pairs: TRL {"prompt", "completion"}, OpenRLHF {"input", "output"}; from ' +
+          '{"prompt","completion"} files or each comparison\'s best completion',
       ),
   )
     .option('--keep-duplicates', 'keep repeated (prompt, completion) pairs', false)
@@ -214,13 +224,15 @@ export function registerExport(program: Command): void {
 
   ex.command('model')
     .description(
-      'a checkpoint in the Hugging Face layout (GPT2LMHeadModel or GPT2ForSequenceClassification) with its tokenizer files, for transformers, TRL, OpenRLHF and vLLM',
+      'a checkpoint in the Hugging Face layout (GPT2LMHeadModel or GPT2ForSequenceClassification) with its ' +
+        'tokenizer files, for transformers, TRL, OpenRLHF and vLLM',
     )
     .requiredOption('--model <dir>', 'checkpoint directory (from `rlhf train …`)')
     .requiredOption('--out <dir>', 'directory to write (created)')
     .option(
       '--kind <kind>',
-      'policy (GPT2LMHeadModel) or reward (GPT2ForSequenceClassification, num_labels 1); default: reward if the checkpoint has a score head',
+      'policy (GPT2LMHeadModel) or reward (GPT2ForSequenceClassification, num_labels 1); default: reward if the ' +
+        'checkpoint has a score head',
       choiceArg(MODEL_KINDS),
     )
     .option('--dtype <dtype>', 'weights as float32, bfloat16 or float16', choiceArg(DTYPES), 'float32')
@@ -232,19 +244,24 @@ export function registerExport(program: Command): void {
         process.stderr.write(
           `note: left out head(s) ${r.dropped.join(', ')}: a ${r.kind} model has no place for them\n`,
         );
-      if (r.padTokenId !== null)
+      if (r.padTokenId !== null) {
+        const vocabBefore = ck.model.config.vocabSize;
         process.stderr.write(
-          `note: pad token "<|pad|>" has id ${r.padTokenId}, so the score is read at <|endoftext|> as here${r.vocabSize > ck.model.config.vocabSize ? ` (vocab_size ${ck.model.config.vocabSize} → ${r.vocabSize})` : ''}\n`,
+          `note: pad token "<|pad|>" has id ${r.padTokenId}, so the score is read at <|endoftext|> as ` +
+            `here${r.vocabSize > vocabBefore ? ` (vocab_size ${vocabBefore} → ${r.vocabSize})` : ''}\n`,
         );
+      }
       const arch = r.kind === 'reward' ? 'GPT2ForSequenceClassification' : 'GPT2LMHeadModel';
       process.stderr.write(
-        `wrote ${r.dir}: ${arch}, ${r.parameters.toLocaleString('en-US')} parameters, ${r.dtype}; ${r.files.join(', ')}\n`,
+        `wrote ${r.dir}: ${arch}, ${r.parameters.toLocaleString('en-US')} parameters, ${r.dtype}; ` +
+          `${r.files.join(', ')}\n`,
       );
     });
 
   ex.command('cost')
     .description(
-      "estimate a PPO run here (from `rlhf bench`'s measured per-phase FLOP rates) against a GPU cluster (peak FLOPs × OpenRLHF's measured utilization)",
+      "estimate a PPO run here (from `rlhf bench`'s measured per-phase FLOP rates) against a GPU cluster (peak " +
+        "FLOPs × OpenRLHF's measured utilization)",
     )
     .option('--params <n>', 'policy parameters, e.g. 124M, 1.5B (or give --model / --preset)')
     .option('--model <dir>', 'take the parameter count from a checkpoint')
@@ -275,7 +292,8 @@ export function registerExport(program: Command): void {
     .option('--gpus <n>', 'GPUs in the cluster', intArg(1), 8)
     .option(
       '--utilization <u>',
-      `end-to-end model-FLOPs utilization (default ${(clusterUtilization() * 100).toFixed(1)}%, from OpenRLHF's published 7B run)`,
+      `end-to-end model-FLOPs utilization (default ${(clusterUtilization() * 100).toFixed(1)}%, from OpenRLHF's ` +
+        `published 7B run)`,
       floatArg(1e-4, 1),
     )
     .option('--json', 'print one JSON object', false)
@@ -319,22 +337,31 @@ export function registerExport(program: Command): void {
       const num = (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toPrecision(2));
       const gb = (b: number) => `${(b / 2 ** 30).toFixed(1)} GB`;
       const lines = [
-        `PPO: ${params.toLocaleString('en-US')} parameters, ${run.rollouts} rollouts × (${run.promptTokens} + ${run.responseTokens}) tokens, ${plural(run.epochs, 'epoch')}, ${plural(run.iterations, 'iteration')}: ${e.flops.toExponential(2)} FLOPs`,
-        `here, at the rates \`rlhf bench\` measured on its ${BENCH_PPO.run.params.toLocaleString('en-US')}-parameter model: ${formatDuration(e.here.total)}`,
+        `PPO: ${params.toLocaleString('en-US')} parameters, ${run.rollouts} rollouts × (${run.promptTokens} + ` +
+          `${run.responseTokens}) tokens, ${plural(run.epochs, 'epoch')}, ` +
+          `${plural(run.iterations, 'iteration')}: ${e.flops.toExponential(2)} FLOPs`,
+        `here, at the rates \`rlhf bench\` measured on its ` +
+          `${BENCH_PPO.run.params.toLocaleString('en-US')}-parameter model: ${formatDuration(e.here.total)}`,
         ...PHASES.map(
           (p) =>
             `  ${p.padEnd(10)} ${formatDuration(e.here[p]).padStart(12)}  at ${(rates[p] / 1e9).toFixed(1)} GFLOP/s`,
         ),
-        `here at best (every FLOP at the ${(CPU_SGEMM_PEAK / 1e9).toFixed(0)} GFLOP/s matrix-product peak): ${formatDuration(e.hereBest)}`,
-        `${e.cluster.gpus} × ${e.cluster.gpu.name} at ${(e.cluster.utilization * 100).toFixed(1)}% of ${(e.cluster.gpu.peak / 1e12).toFixed(0)} TFLOP/s: ${formatDuration(e.cluster.seconds)} (${num(e.cluster.gpuHours)} GPU-hours), ${Math.round(e.speedup).toLocaleString('en-US')}× faster than the measured rates`,
+        `here at best (every FLOP at the ${(CPU_SGEMM_PEAK / 1e9).toFixed(0)} GFLOP/s matrix-product peak): ` +
+          `${formatDuration(e.hereBest)}`,
+        `${e.cluster.gpus} × ${e.cluster.gpu.name} at ${(e.cluster.utilization * 100).toFixed(1)}% of ` +
+          `${(e.cluster.gpu.peak / 1e12).toFixed(0)} TFLOP/s: ${formatDuration(e.cluster.seconds)} ` +
+          `(${num(e.cluster.gpuHours)} GPU-hours), ${Math.round(e.speedup).toLocaleString('en-US')}× faster ` +
+          `than the measured rates`,
       ];
       if (e.stateBytes > totalmem())
         lines.push(
-          `does not fit here: ${gb(e.stateBytes)} of float32 weights and optimizer state before activations, ${gb(totalmem())} of memory`,
+          `does not fit here: ${gb(e.stateBytes)} of float32 weights and optimizer state before activations, ` +
+            `${gb(totalmem())} of memory`,
         );
       if (e.cluster.seconds < 600)
         lines.push(
-          'note: at this size a GPU run is dominated by start-up, loading and kernel launches, which the estimate leaves out; it is a lower bound',
+          'note: at this size a GPU run is dominated by start-up, loading and kernel launches, which the ' +
+            'estimate leaves out; it is a lower bound',
         );
       process.stdout.write(lines.join('\n') + '\n');
     });

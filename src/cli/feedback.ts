@@ -39,7 +39,11 @@ async function findUser(store: FeedbackStore, ref: string): Promise<User> {
   const u = users.find((x) => (/^\d+$/.test(ref) ? x.id === Number(ref) : x.name === ref));
   if (!u)
     throw new Error(
-      `--user ${ref}: no such user; the store has ${users.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') || 'none (create one with `rlhf feedback add-labeler`)'}`,
+      `--user ${ref}: no such user; the store has ` +
+        `${
+          users.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') ||
+          'none (create one with `rlhf feedback add-labeler`)'
+        }`,
     );
   return u;
 }
@@ -50,7 +54,11 @@ async function findProject(store: FeedbackStore, ref: string): Promise<Project> 
   const p = /^\d+$/.test(ref) ? all.find((x) => x.id === Number(ref)) : all.find((x) => x.name === ref);
   if (!p)
     throw new Error(
-      `--project ${ref}: no such project; the store has ${all.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') || 'none (create one with `rlhf feedback create-project`)'}`,
+      `--project ${ref}: no such project; the store has ` +
+        `${
+          all.map((x) => `${x.id} ${JSON.stringify(x.name)}`).join(', ') ||
+          'none (create one with `rlhf feedback create-project`)'
+        }`,
     );
   return p;
 }
@@ -102,7 +110,8 @@ export function registerFeedbackCommands(program: Command): void {
         const { user, token } = await store.createUser(o.name, role);
         for (const p of projects) await store.addMember(p.id, user.id);
         process.stdout.write(
-          `created ${role} ${user.id} "${user.name}"${projects.length ? ` in ${projects.map((p) => p.name).join(', ')}` : ''}\n` +
+          `created ${role} ${user.id} ` +
+            `"${user.name}"${projects.length ? ` in ${projects.map((p) => p.name).join(', ')}` : ''}\n` +
             `token (shown only now): ${token}\nsign-in link: ${signInLink(o.url, role, token)}\n`,
         );
       }),
@@ -145,7 +154,9 @@ export function registerFeedbackCommands(program: Command): void {
       withStore(o.database, async (store) => {
         const { user, token } = await store.reissueToken((await findUser(store, o.user)).id);
         process.stdout.write(
-          `new token for ${user.role} ${user.id} "${user.name}"${user.disabled ? ' (disabled: `rlhf feedback enable` first, or the token will not work)' : ''}\n` +
+          `new token for ${user.role} ${user.id} ` +
+            `"${user.name}"` +
+            `${user.disabled ? ' (disabled: `rlhf feedback enable` first, or the token will not work)' : ''}\n` +
             `token (shown only now): ${token}\nsign-in link: ${signInLink(o.url, user.role, token)}\n`,
         );
       }),
@@ -176,14 +187,16 @@ export function registerFeedbackCommands(program: Command): void {
           for (const i of e.issues.slice(0, 20))
             process.stderr.write(`${o.file}:${i.line}: ${i.field ? `field "${i.field}": ` : ''}${i.message}\n`);
           throw new Error(
-            `${o.file}: ${e.total} bad line${e.total === 1 ? '' : 's'}${e.total > 20 ? ' (the first 20 above)' : ''}; nothing imported`,
+            `${o.file}: ${e.total} bad ` +
+              `line${e.total === 1 ? '' : 's'}${e.total > 20 ? ' (the first 20 above)' : ''}; nothing imported`,
           );
         }
         const ids = await store.addTasks(p.id, parsed.tasks);
         const gold = goldNote(parsed.tasks, p.settings);
         if (gold) parsed.notes.push(gold);
         process.stdout.write(
-          `imported ${ids.length} tasks into "${p.name}" from ${parsed.lines} lines (${parsed.format})${parsed.notes.length ? `; ${parsed.notes.join('; ')}` : ''}\n`,
+          `imported ${ids.length} tasks into "${p.name}" from ${parsed.lines} lines ` +
+            `(${parsed.format})${parsed.notes.length ? `; ${parsed.notes.join('; ')}` : ''}\n`,
         );
       }),
     );
@@ -227,7 +240,8 @@ export function registerFeedbackCommands(program: Command): void {
     withStore(o.database, async (store) => {
       for (const p of await store.listProjects())
         process.stdout.write(
-          `project ${p.id} "${p.name}": overlap ${p.settings.overlap}, gold every ${p.settings.goldEvery}, axes ${p.settings.axes.join(',') || '-'}\n`,
+          `project ${p.id} "${p.name}": overlap ${p.settings.overlap}, gold every ${p.settings.goldEvery}, axes ` +
+            `${p.settings.axes.join(',') || '-'}\n`,
         );
       for (const u of await store.listUsers())
         process.stdout.write(`user ${u.id} "${u.name}": ${u.role}${u.disabled ? ', disabled' : ''}\n`);

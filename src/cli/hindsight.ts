@@ -14,7 +14,8 @@ export function registerHindsight(train: Command): void {
   const cmd = train
     .command('hindsight')
     .description(
-      'Chain of Hindsight: fine-tune on "<prompt> A good answer: <better> A worse answer: <worse>" sequences (loss on the outputs only); generate with the positive phrase',
+      'Chain of Hindsight: fine-tune on "<prompt> A good answer: <better> A worse answer: <worse>" sequences ' +
+        '(loss on the outputs only); generate with the positive phrase',
     )
     .requiredOption(
       '--data <file>',
@@ -36,7 +37,12 @@ export function registerHindsight(train: Command): void {
     const e = r.eval;
     process.stdout.write(
       `hindsight: ${r.steps} steps, loss ${r.firstLoss.toFixed(3)} → ${r.finalLoss.toFixed(3)}` +
-        `${e['eval/loss'] !== undefined ? `, eval loss ${e['eval/loss'].toFixed(3)}, phrase accuracy ${(100 * e['eval/hindsight/accuracy']).toFixed(1)}%` : ''}; policy in ${o.out}\n` +
+        `${
+          e['eval/loss'] !== undefined
+            ? `, eval loss ${e['eval/loss'].toFixed(3)}, phrase accuracy ` +
+              `${(100 * e['eval/hindsight/accuracy']).toFixed(1)}%`
+            : ''
+        }; policy in ${o.out}\n` +
         `generate with the positive phrase: append ${JSON.stringify(r.promptSuffix)} to each prompt, e.g.\n` +
         `  npx rlhf sample --model ${o.out} --prompt ${JSON.stringify(hindsightPrompt('<your prompt>', cfg))}\n`,
     );

@@ -11,7 +11,8 @@ export function registerPPO(train: Command): void {
   const cmd = train
     .command('ppo')
     .description(
-      'PPO against a reward model, reward = score − β·KL(policy ‖ reference) per token, value head on the policy trunk, GAE',
+      'PPO against a reward model, reward = score − β·KL(policy ‖ reference) per token, value head on the ' +
+        'policy trunk, GAE',
     )
     .requiredOption(
       '--init <dir>',
@@ -24,7 +25,8 @@ export function registerPPO(train: Command): void {
     )
     .requiredOption(
       '--out <dir>',
-      'run directory: the policy with its v_head, metrics.jsonl, samples.jsonl, summary.json (and the state --resume reads)',
+      'run directory: the policy with its v_head, metrics.jsonl, samples.jsonl, summary.json (and the state ' +
+        '--resume reads)',
     );
   addOptions(cmd, ppoOptions).action(async (o) => {
     const cfg = { ...readOptions(ppoOptions, o), outDir: o.out as string };
@@ -37,7 +39,9 @@ export function registerPPO(train: Command): void {
       k = Math.min(3, n);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     process.stdout.write(
-      `ppo: ${n} iterations; mean score ${mean(r.scores.slice(0, k)).toFixed(3)} → ${mean(r.scores.slice(-k)).toFixed(3)} (first/last ${k}), KL ${r.kl[n - 1].toFixed(3)} nats; policy in ${o.out}\n`,
+      `ppo: ${n} iterations; mean score ${mean(r.scores.slice(0, k)).toFixed(3)} → ` +
+        `${mean(r.scores.slice(-k)).toFixed(3)} (first/last ${k}), KL ${r.kl[n - 1].toFixed(3)} nats; policy in ` +
+        `${o.out}\n`,
     );
   });
 }

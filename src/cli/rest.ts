@@ -29,17 +29,20 @@ export function registerReST(train: Command): void {
     )
     .option(
       '--held-out <file>',
-      'JSONL {"prompt"} held out to stop early (instead of --held-out-fraction): an Improve step that does not raise their reward is undone, and its Grow Improves no further',
+      'JSONL {"prompt"} held out to stop early (instead of --held-out-fraction): an Improve step that does not ' +
+        'raise their reward is undone, and its Grow Improves no further',
     )
     .option(
       '--demonstrations <file>',
-      'JSONL {"prompt","completion"} (e.g. the SFT data) added to every Grow\'s samples, scored and kept by the same thresholds',
+      'JSONL {"prompt","completion"} (e.g. the SFT data) added to every Grow\'s samples, scored and kept by the ' +
+        'same thresholds',
     );
   addOptions(cmd, restOptions);
   addGeneratorOptions(cmd)
     .option(
       '--generator-batch <n>',
-      "completions per request to --generator (64, as the built-in engine's Grow batches, gives the same samples for a seed)",
+      "completions per request to --generator (64, as the built-in engine's Grow batches, gives the same " +
+        'samples for a seed)',
       intArg(1),
       64,
     )
@@ -67,7 +70,8 @@ export function registerReST(train: Command): void {
         { generator: remote ?? undefined, demonstrations, heldOut },
       );
       process.stdout.write(
-        `rest: mean reward ${r.meanReward.map((x) => x.toFixed(3)).join(' → ')} (start, then after each Grow); policy in ${o.out}\n`,
+        `rest: mean reward ${r.meanReward.map((x) => x.toFixed(3)).join(' → ')} (start, then after each Grow); ` +
+          `policy in ${o.out}\n`,
       );
     });
 }

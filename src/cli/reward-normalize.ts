@@ -12,7 +12,8 @@ export function registerRewardNormalize(train: Command): void {
   const cmd = train
     .command('reward-normalize')
     .description(
-      "normalize a reward model on the policy's samples (Stiennon et al.): its scores of them get mean 0 (and std 1 with --std); saved in the reward checkpoint, used wherever it scores",
+      "normalize a reward model on the policy's samples (Stiennon et al.): its scores of them get mean 0 (and " +
+        'std 1 with --std); saved in the reward checkpoint, used wherever it scores',
     )
     .requiredOption('--reward <dir>', 'reward model directory (from `rlhf train reward`)')
     .requiredOption('--policy <dir>', 'the policy PPO will start from (the SFT checkpoint)')
@@ -30,7 +31,8 @@ export function registerRewardNormalize(train: Command): void {
     saveNormalizedReward(rm, out, ck, fit, { policy: o.policy, prompts: o.prompts, settings: opts });
     process.stdout.write(
       `reward-normalize: ${fit.samples} samples scored mean ${fit.mean.toFixed(4)}, std ${fit.std.toFixed(4)}; ` +
-        `bias ${before.bias.toFixed(4)} → ${fit.bias.toFixed(4)}, gain ${before.gain.toFixed(4)} → ${fit.gain.toFixed(4)}; saved in ${out}\n`,
+        `bias ${before.bias.toFixed(4)} → ${fit.bias.toFixed(4)}, gain ${before.gain.toFixed(4)} → ` +
+        `${fit.gain.toFixed(4)}; saved in ${out}\n`,
     );
   });
 }

@@ -20,7 +20,8 @@ export function registerRewardTraining(train: Command): void {
   const cmd = train
     .command('reward')
     .description(
-      'train a reward model on comparisons (Bradley-Terry): TRL preference JSONL, our comparison JSONL, OpenAI summarize-from-feedback, scored items',
+      'train a reward model on comparisons (Bradley-Terry): TRL preference JSONL, our comparison JSONL, OpenAI ' +
+        'summarize-from-feedback, scored items',
     )
     .requiredOption('--train <file>', 'training comparisons (format detected, or --format)')
     .option('--eval <file>', 'eval comparisons (default: --eval-fraction of --train, split by prompt hash)')
@@ -46,7 +47,9 @@ export function registerRewardTraining(train: Command): void {
     if (o.ensemble) {
       const m = trainEnsemble(train, ev, cfg, o.ensemble, o.bootstrap, (msg) => process.stderr.write(msg + '\n'));
       process.stdout.write(
-        `reward ensemble: ${m.members.length} members; eval accuracy of the mean reward ${pct(m.eval?.accuracy)}, members ${m.memberEval.map((e) => pct(e?.accuracy)).join(', ')}; ${o.out}/ensemble.json\n`,
+        `reward ensemble: ${m.members.length} members; eval accuracy of the mean reward ` +
+          `${pct(m.eval?.accuracy)}, members ${m.memberEval.map((e) => pct(e?.accuracy)).join(', ')}; ` +
+          `${o.out}/ensemble.json\n`,
       );
       return;
     }
@@ -54,7 +57,8 @@ export function registerRewardTraining(train: Command): void {
     process.stdout.write(
       `reward: ${result.steps} steps in ${result.seconds.toFixed(0)}s; train accuracy ${pct(result.train.accuracy)}, ` +
         `eval accuracy ${pct(result.eval?.accuracy)} on ${result.eval?.pairs ?? 0} pairs` +
-        `${result.hard ? `, hard ${pct(result.hard.accuracy)} on ${result.hard.pairs}` : ''}; checkpoint and metrics.json in ${o.out}\n`,
+        `${result.hard ? `, hard ${pct(result.hard.accuracy)} on ${result.hard.pairs}` : ''}; checkpoint and ` +
+        `metrics.json in ${o.out}\n`,
     );
   });
 }
@@ -101,7 +105,8 @@ export function registerSelectPairs(program: Command): void {
     .option('--top <n>', 'keep the n most informative pairs (default: all)', intArg(1))
     .option(
       '--out <file>',
-      'write labeling tasks, JSONL {"prompt","completions":[a,b],"meta":{"disagreement","p_a"}}, here (default: stdout); `rlhf feedback import` takes them',
+      'write labeling tasks, JSONL {"prompt","completions":[a,b],"meta":{"disagreement","p_a"}}, here (default: ' +
+        'stdout); `rlhf feedback import` takes them',
     )
     .action((o) => {
       const members = loadEnsemble(o.ensemble);
@@ -114,7 +119,8 @@ export function registerSelectPairs(program: Command): void {
       if (o.out) writeFileSync(o.out, lines.join('\n') + '\n');
       else process.stdout.write(lines.join('\n') + '\n');
       process.stderr.write(
-        `select-pairs: ${cands.records.length} candidate pairs scored by ${members.length} members; ${ranked.length} written\n`,
+        `select-pairs: ${cands.records.length} candidate pairs scored by ${members.length} members; ` +
+          `${ranked.length} written\n`,
       );
     });
 }

@@ -96,7 +96,9 @@ export function registerSample(program: Command): void {
           );
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       process.stderr.write(
-        `best-of-${s.bestOf}: mean reward ${mean(results.map((r) => r.reward)).toFixed(3)} (all samples ${mean(results.flatMap((r) => r.rewards)).toFixed(3)}); KL from the policy log N − (N−1)/N = ${bestOfNKL(s.bestOf).toFixed(3)} nats\n`,
+        `best-of-${s.bestOf}: mean reward ${mean(results.map((r) => r.reward)).toFixed(3)} (all samples ` +
+          `${mean(results.flatMap((r) => r.rewards)).toFixed(3)}); KL from the policy log N − (N−1)/N = ` +
+          `${bestOfNKL(s.bestOf).toFixed(3)} nats\n`,
       );
       return;
     }

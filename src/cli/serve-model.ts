@@ -15,7 +15,8 @@ export function addGeneratorOptions(cmd: Command): Command {
   return cmd
     .option(
       '--generator <url>',
-      'sample on a server speaking the OpenAI completions API (rlhf serve-model, vLLM, llama.cpp, TGI) instead of the built-in engine',
+      'sample on a server speaking the OpenAI completions API (rlhf serve-model, vLLM, llama.cpp, TGI) instead ' +
+        'of the built-in engine',
     )
     .option(
       '--generator-model <name>',
@@ -34,7 +35,8 @@ export function addGeneratorOptions(cmd: Command): Command {
     )
     .option(
       '--generator-cache <file>',
-      'JSONL of finished remote generations: an interrupted run resumes from it (default: OUT.cache.jsonl for `sample --out OUT`, OUT/generations.jsonl for `train rest`)',
+      'JSONL of finished remote generations: an interrupted run resumes from it (default: OUT.cache.jsonl for ' +
+        '`sample --out OUT`, OUT/generations.jsonl for `train rest`)',
     );
 }
 
@@ -98,7 +100,8 @@ export function registerServeModel(program: Command): void {
     .option('--max-completions <n>', 'most completions (prompts × n) in one request', intArg(1), 256)
     .option(
       '--accept-weights',
-      'accept PUT /v1/weights (new weights for the served model, as `train rest --generator` sends); only on a trusted network',
+      'accept PUT /v1/weights (new weights for the served model, as `train rest --generator` sends); only on a ' +
+        'trusted network',
       false,
     )
     .action(async (o) => {
@@ -111,7 +114,8 @@ export function registerServeModel(program: Command): void {
       });
       const address = await app.listen({ port: o.port, host: o.host });
       process.stderr.write(
-        `serve-model: "${name}" on ${address}/v1 (POST /v1/completions, GET /v1/models${o.acceptWeights ? ', PUT /v1/weights' : ''}); Ctrl-C stops\n`,
+        `serve-model: "${name}" on ${address}/v1 (POST /v1/completions, GET ` +
+          `/v1/models${o.acceptWeights ? ', PUT /v1/weights' : ''}); Ctrl-C stops\n`,
       );
       await untilSignal();
       await app.close();

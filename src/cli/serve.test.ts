@@ -106,7 +106,10 @@ describe('rlhf serve', () => {
     await new Promise((r) => setTimeout(r, 200));
     assert.match(
       flag.err(),
-      /warning: --admin-token on the command line can be read by every user .* set the environment variable RLHF_ADMIN_TOKEN instead/,
+      new RegExp(
+        /warning: --admin-token on the command line can be read by every user .* set the environment /.source +
+          /variable RLHF_ADMIN_TOKEN instead/.source,
+      ),
     );
     assert.match(
       flag.err(),
@@ -178,12 +181,16 @@ describe('rlhf feedback', () => {
     assert.equal(add.status, 0, add.err);
     assert.match(
       add.out,
-      /created labeler 1 "ann" in tldr\ntoken \(shown only now\): \S+\nsign-in link: https:\/\/label\.example\.org\/#token=\S+/,
+      new RegExp(
+        /created labeler 1 "ann" in tldr\ntoken \(shown only now\): \S+\nsign-in link: /.source +
+          /https:\/\/label\.example\.org\/#token=\S+/.source,
+      ),
     );
     const tasks = join(dir, 'tasks.jsonl');
     writeFileSync(
       tasks,
-      `${JSON.stringify({ prompt: 'p', completions: ['a', 'b'] })}\n${JSON.stringify({ prompt: 'q', completions: ['c'] })}\n`,
+      `${JSON.stringify({ prompt: 'p', completions: ['a', 'b'] })}\n` +
+        `${JSON.stringify({ prompt: 'q', completions: ['c'] })}\n`,
     );
     const bad = rlhf('feedback', 'import', '--database', db, '--project', 'tldr', '--file', tasks);
     assert.equal(bad.status, 1);

@@ -153,7 +153,8 @@ function registerServeCommand(program: Command): void {
     )
     .option(
       '--public-url <url>',
-      'base of the sign-in links the admin page hands out (default: the address each request arrived on; give it behind a proxy)',
+      'base of the sign-in links the admin page hands out (default: the address each request arrived on; give ' +
+        'it behind a proxy)',
     )
     .option('--policy <dir>', 'policy checkpoint for generating tasks from prompts on the admin page')
     .option('--max-new-tokens <n>', 'with --policy: most tokens per generated completion', intArg(1), 64)
@@ -174,7 +175,8 @@ function registerServeCommand(program: Command): void {
       }
       if (adminToken !== undefined && adminToken.trim().length < 16) {
         throw new Error(
-          '--admin-token (or RLHF_ADMIN_TOKEN) must be at least 16 characters; use a long random string, e.g. `openssl rand -base64 32`',
+          '--admin-token (or RLHF_ADMIN_TOKEN) must be at least 16 characters; use a long random string, e.g. ' +
+            '`openssl rand -base64 32`',
         );
       }
       const publicUrl = o.publicUrl === undefined ? undefined : publicUrlBase(o.publicUrl, '--public-url');
@@ -203,14 +205,16 @@ function registerServeCommand(program: Command): void {
         o.host === '0.0.0.0' || o.host === '::' ? 'localhost' : o.host.includes(':') ? `[${o.host}]` : o.host;
       const base = publicUrl ?? `http://${shownHost}:${port}`;
       process.stdout.write(
-        `rlhf serve: listening on ${base}/ (store ${maskPassword(o.database)}${gen ? `, generating with ${o.policy}` : ''})\n`,
+        `rlhf serve: listening on ${base}/ (store ` +
+          `${maskPassword(o.database)}${gen ? `, generating with ${o.policy}` : ''})\n`,
       );
       process.stdout.write(`  labeling page ${base}/\n  admin page    ${base}/admin\n`);
       warnIfReadable(o.database);
       const first = adminToken ? null : await ensureAdmin(store);
       if (first) {
         process.stdout.write(
-          `created the admin "${first.name}"; its sign-in link (shown only now, keep it private):\n  ${signInLink(base, 'admin', first.token)}\n`,
+          `created the admin "${first.name}"; its sign-in link (shown only now, keep it private):\n  ` +
+            `${signInLink(base, 'admin', first.token)}\n`,
         );
       }
       const stop = async () => {

@@ -15,12 +15,14 @@ export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
-      'train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo (DPO/IPO on comparisons), ppo (PPO against a reward model), hindsight (Chain of Hindsight on comparisons)',
+      'train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo ' +
+        '(DPO/IPO on comparisons), ppo (PPO against a reward model), hindsight (Chain of Hindsight on comparisons)',
     );
   const sft = train
     .command('sft')
     .description(
-      'pretrain on plain text (.txt, or JSONL {"text"}) or fine-tune on JSONL {"prompt","completion"} (loss on the completion only)',
+      'pretrain on plain text (.txt, or JSONL {"text"}) or fine-tune on JSONL {"prompt","completion"} (loss on ' +
+        'the completion only)',
     )
     .requiredOption('--data <file>', 'training data: .txt, .jsonl or .jsonl.gz')
     .requiredOption(
@@ -38,7 +40,8 @@ export function registerTrain(program: Command): void {
     const ev = result.lastEval['eval/loss'];
     process.stdout.write(
       `sft: ${result.steps} steps, loss ${result.firstLoss.toFixed(3)} → ${result.finalLoss.toFixed(3)}` +
-        `${ev !== undefined ? `, eval loss ${ev.toFixed(3)}` : ''}, ${Math.round(result.tokensPerSecond)} tokens/s; checkpoint in ${o.out}\n`,
+        `${ev !== undefined ? `, eval loss ${ev.toFixed(3)}` : ''}, ${Math.round(result.tokensPerSecond)} ` +
+        `tokens/s; checkpoint in ${o.out}\n`,
     );
   });
   registerRewardTraining(train);

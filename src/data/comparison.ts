@@ -140,7 +140,8 @@ function parseRanking(v: unknown, completions: string[]): number[] {
   if (!Array.isArray(v)) {
     throw new FieldError(
       'ranking',
-      `${v === undefined ? 'missing' : `must be an array, got ${describe(v)}`}; give the indices of completions best first, e.g. [1, 0] when completions[1] won`,
+      `${v === undefined ? 'missing' : `must be an array, got ${describe(v)}`}; give the indices of completions ` +
+        `best first, e.g. [1, 0] when completions[1] won`,
     );
   }
   if (v.length < 2) throw new FieldError('ranking', `needs at least 2 indices (winner, loser), got ${v.length}`);
@@ -163,7 +164,8 @@ function parseRanking(v: unknown, completions: string[]): number[] {
       if (completions[ranked[i]] === completions[ranked[j]]) {
         throw new FieldError(
           'completions',
-          `completions[${ranked[i]}] and completions[${ranked[j]}] are identical but ranked against each other; remove one from the ranking`,
+          `completions[${ranked[i]}] and completions[${ranked[j]}] are identical but ranked against each other; ` +
+            `remove one from the ranking`,
         );
       }
     }

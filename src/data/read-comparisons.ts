@@ -81,7 +81,8 @@ function readRecords<T>(
         ? 'the file has no records'
         : `no line is a JSON object (line ${res.issues[0]?.line}: ${res.issues[0]?.message})`;
     throw new Error(
-      `${path}: cannot tell the format: ${what}. Accepted formats:\n${list}\nGive --format NAME if the file is one of them.`,
+      `${path}: cannot tell the format: ${what}. Accepted formats:\n${list}\nGive --format NAME if the file is ` +
+        `one of them.`,
     );
   }
   return { ...res, format: fmt as FormatName };

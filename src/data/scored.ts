@@ -47,9 +47,14 @@ export interface PairOptions {
   minScoreGap: number;
   /** Keep a pair only when longer/shorter (in characters) ≤ this. Infinity = off. */
   maxLengthRatio: number;
-  /** Keep a pair only when both times are known and |time gap| ≤ this, in seconds; pairs with an unknown time are kept. */
+  /**
+   * Keep a pair only when both times are known and |time gap| ≤ this, in seconds; pairs with an unknown time are kept.
+   */
   maxTimeGap: number;
-  /** Items with neither group nor prompt are shuffled (seed) and cut into buckets of this size; pairs form within a bucket. */
+  /**
+   * Items with neither group nor prompt are shuffled (seed) and cut into buckets of this size; pairs form within a
+   * bucket.
+   */
   bucketSize: number;
   /** At most this many pairs per group or bucket (a seeded random sample of the kept ones). Infinity = all. */
   maxPairsPerGroup: number;

@@ -25,7 +25,8 @@ export function readSFTData(path: string): SFTData {
   }
   if (!/\.jsonl(\.gz)?$/.test(path)) {
     throw new Error(
-      `${path}: unknown file type; give a .txt file (plain text) or a .jsonl file with {"text"} or {"prompt","completion"} records`,
+      `${path}: unknown file type; give a .txt file (plain text) or a .jsonl file with {"text"} or ` +
+        `{"prompt","completion"} records`,
     );
   }
   let kind: 'text' | 'prompt-completion' | null = null;
@@ -53,7 +54,13 @@ export function readSFTData(path: string): SFTData {
   if (res.records.length === 0) {
     const first = res.issues[0];
     throw new Error(
-      `${path}: no usable records${first ? ` (line ${first.line}: ${first.field ? `"${first.field}" ` : ''}${first.message})` : ' (the file is empty)'}`,
+      `${path}: no usable ` +
+        `records` +
+        `${
+          first
+            ? ` (line ${first.line}: ${first.field ? `"${first.field}" ` : ''}${first.message})`
+            : ' (the file is empty)'
+        }`,
     );
   }
   if (kind === 'text') return { kind, documents: res.records as string[], issues: res.issues, lines: res.lines };

@@ -30,7 +30,8 @@ describe('VADER ratings', () => {
     const f = join(dir, 'x_GroundTruth.txt');
     writeFileSync(
       f,
-      '\uFEFF1\t2.5\tgreat day\r\n2\t-1\tbad\tday\r\n3\tn/a\tno rating\r\n\r\n4\t9\ttoo high\r\n5\t0.5\t   \r\nonly-an-id\r\n6\t1\tlast line, no CRLF',
+      '\uFEFF1\t2.5\tgreat day\r\n2\t-1\tbad\tday\r\n3\tn/a\tno rating\r\n\r\n4\t9\ttoo high\r\n5\t0.5\t   ' +
+        '\r\nonly-an-id\r\n6\t1\tlast line, no CRLF',
     );
     const r = readVader(f);
     assert.deepEqual(r.items, [

@@ -18,9 +18,15 @@ import { type SFTOptions, sftOptions } from '../train/sft-config.js';
 interface DemoSettings {
   /** Training prompts sampled twice by the SFT policy to make pairs for the simulated labelers. */
   pairPrompts: number;
-  /** Of those pairs, how many two labelers judge (overlap, so their agreement can be measured); one labeler judges the rest. */
+  /**
+   * Of those pairs, how many two labelers judge (overlap, so their agreement can be measured); one labeler judges the
+   * rest.
+   */
   overlapPairs: number;
-  /** SFT samples of each held-out prompt, paired two by two, on which the reward model's accuracy against gold is measured. */
+  /**
+   * SFT samples of each held-out prompt, paired two by two, on which the reward model's accuracy against gold is
+   * measured.
+   */
   rewardEvalSamples: number;
   /** Best-of-N at these N (the over-optimization curve); the summary reports the largest. */
   bestOfN: number[];

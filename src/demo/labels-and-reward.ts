@@ -116,7 +116,8 @@ export async function trainReward(ctx: DemoContext, dir: string): Promise<Reward
   });
   const accuracyVsGold = pairs.length ? right / pairs.length : NaN;
   log(
-    `reward: accuracy against the gold judge ${(100 * accuracyVsGold).toFixed(1)}% on ${pairs.length} fresh held-out pairs`,
+    `reward: accuracy against the gold judge ${(100 * accuracyVsGold).toFixed(1)}% on ${pairs.length} fresh ` +
+      `held-out pairs`,
   );
   return {
     accuracyVsLabels: result.eval?.accuracy ?? null,

@@ -228,7 +228,8 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
       };
       texts[p.name] = j.texts.map((text, i) => ({ text, gold: j.gold[i] }));
       log(
-        `evaluate: ${p.name}: gold ${out[p.name].gold_score.toFixed(3)}, win vs SFT ${(100 * out[p.name].gold_win_rate_vs_sft).toFixed(1)}%, KL ${out[p.name].kl_to_sft.toFixed(2)}`,
+        `evaluate: ${p.name}: gold ${out[p.name].gold_score.toFixed(3)}, win vs SFT ` +
+          `${(100 * out[p.name].gold_win_rate_vs_sft).toFixed(1)}%, KL ${out[p.name].kl_to_sft.toFixed(2)}`,
       );
     }
     const bg = bon.chosen.map((c) => c.gold);

@@ -39,7 +39,10 @@ const PLAN: StagePlan[] = [
 
 /** What a user should know before a long run of a task (measured; see docs/measurements.md). */
 const TASK_NOTES: Partial<Record<string, string>> = {
-  tldr: 'at this model size the SFT policy does not learn to summarize (its summaries almost all fail the gold judge), so the labels carry little signal and no method moves the gold score; the full run took 20.5 minutes here (the positive task: 13.5)',
+  tldr:
+    'at this model size the SFT policy does not learn to summarize (its summaries almost all fail the gold ' +
+    'judge), so the labels carry little signal and no method moves the gold score; the full run took 20.5 ' +
+    'minutes here (the positive task: 13.5)',
 };
 
 /** Runs the demo in cfg.outDir; `fresh` first deletes what an earlier run left there (under the lock). */
@@ -109,8 +112,10 @@ async function runLocked(cfg: DemoConfig, log: (m: string) => void): Promise<Dem
   };
   if (cfg.scorer && !runner.finished('reward')) {
     throw new Error(
-      `--scorer ${cfg.scorer} would score with the demo's reward model, which ${join(cfg.outDir, 'reward')} does not hold yet; ` +
-        `run the demo once without --scorer (at least through its reward stage), then serve that model with \`rlhf serve-reward --model ${join(cfg.outDir, 'reward')}\``,
+      `--scorer ${cfg.scorer} would score with the demo's reward model, which ${join(cfg.outDir, 'reward')} ` +
+        `does not hold yet; ` +
+        `run the demo once without --scorer (at least through its reward stage), then serve that model with ` +
+        `\`rlhf serve-reward --model ${join(cfg.outDir, 'reward')}\``,
     );
   }
   log(`demo: task "${task.name}" (${task.description}); ${cfg.quick ? 'quick' : 'full'} run in ${cfg.outDir}`);
@@ -159,7 +164,8 @@ function checkFingerprint(cfg: DemoConfig): void {
     const prev = JSON.parse(readFileSync(file, 'utf8')).settings;
     if (JSON.stringify(prev) !== fp) {
       throw new Error(
-        `${cfg.outDir} holds a demo run with other settings (${describeDiff(JSON.parse(fp), prev)}); pass --fresh to start over there, or choose another --out`,
+        `${cfg.outDir} holds a demo run with other settings (${describeDiff(JSON.parse(fp), prev)}); pass ` +
+          `--fresh to start over there, or choose another --out`,
       );
     }
     return;
@@ -215,7 +221,8 @@ function generatorFactory(cfg: DemoConfig, log: (m: string) => void): DemoContex
     remote ??= new RemoteGenerator(cfg.generator, { ...httpOptionsFromEnv(), log, batchSize: SAMPLE_BATCH });
     if (!(await remote.syncPolicy(model))) {
       throw new Error(
-        `${remote.name} does not take weights, so it cannot sample the demo's policies; start it with \`rlhf serve-model --model ${join(cfg.outDir, 'sft')} --accept-weights\` (or any checkpoint of the demo's size)`,
+        `${remote.name} does not take weights, so it cannot sample the demo's policies; start it with \`rlhf ` +
+          `serve-model --model ${join(cfg.outDir, 'sft')} --accept-weights\` (or any checkpoint of the demo's size)`,
       );
     }
     return remote;

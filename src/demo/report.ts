@@ -168,10 +168,20 @@ async function plots(s: DemoSummary, m: MethodsResult): Promise<string[]> {
 function overNote(s: DemoSummary): string {
   const p = s.overoptimization.parting;
   if (!p) return '';
-  const head = `The over-optimization run is PPO against the same reward model with no KL penalty (it only draws the figure).`;
+  const head =
+    `The over-optimization run is PPO against the same reward model with no KL penalty (it only draws the ` +
+    `figure).`;
   if (!p.parted)
-    return `${head} After gold's highest point (${num(p.gold)} at KL ${num(p.kl, 1)}, iteration ${p.step}) the proxy did not rise by more than a quarter of the SFT samples' standard deviation: proxy and gold did not part ways in this run.`;
-  return `${head} Its gold score peaks at ${num(p.gold)} at KL ${num(p.kl, 1)} (iteration ${p.step}); from there to the end the proxy still rises by ${num(p.proxyChangeAfter)} while gold moves ${num(p.goldChangeAfter)}: that is where they part ways.`;
+    return (
+      `${head} After gold's highest point (${num(p.gold)} at KL ${num(p.kl, 1)}, iteration ${p.step}) the proxy ` +
+      `did not rise by more than a quarter of the SFT samples' standard deviation: proxy and gold did not part ` +
+      `ways in this run.`
+    );
+  return (
+    `${head} Its gold score peaks at ${num(p.gold)} at KL ${num(p.kl, 1)} (iteration ${p.step}); from there to ` +
+    `the end the proxy still rises by ${num(p.proxyChangeAfter)} while gold moves ${num(p.goldChangeAfter)}: ` +
+    `that is where they part ways.`
+  );
 }
 
 async function reportHTML(
@@ -183,14 +193,24 @@ async function reportHTML(
   const svgs = await plots(s, r.methods);
   const rows = METHODS.map((k) => {
     const e = s.methods[k];
-    return `<tr><th scope="row">${LABELS[k]}${k === 'best_of_n' ? ` (N = ${s.best_of_n.n})` : ''}</th><td>${num(e.gold_score)} ± ${num(e.gold_score_ci95)}</td><td>${pct(e.gold_win_rate_vs_sft)}</td><td>${pct(e.gold_win_rate_vs_reference)}</td><td>${num(e.kl_to_sft, 2)}${e.kl_kind === 'analytic' ? ' (analytic)' : ''}</td><td>${num(e.proxy_score)}</td><td>${num(e.mean_length, 1)}</td></tr>`;
+    return (
+      `<tr><th scope="row">${LABELS[k]}${k === 'best_of_n' ? ` (N = ${s.best_of_n.n})` : ''}</th>` +
+      `<td>${num(e.gold_score)} ± ${num(e.gold_score_ci95)}</td><td>${pct(e.gold_win_rate_vs_sft)}</td>` +
+      `<td>${pct(e.gold_win_rate_vs_reference)}</td>` +
+      `<td>${num(e.kl_to_sft, 2)}${e.kl_kind === 'analytic' ? ' (analytic)' : ''}</td>` +
+      `<td>${num(e.proxy_score)}</td><td>${num(e.mean_length, 1)}</td></tr>`
+    );
   }).join('\n');
   const samples = r.methods.samples
     .map(
       (x) => `
 <section class="sample"><h3>Prompt</h3><pre>${esc(x.prompt)}</pre>
 <table><tr><th>Reference</th><td><pre>${esc(x.reference)}</pre></td><td></td></tr>
-${METHODS.map((k) => `<tr><th>${LABELS[k]}</th><td><pre>${esc(x.outputs[k]?.text ?? '')}</pre></td><td>${num(x.outputs[k]?.gold ?? NaN)}</td></tr>`).join('\n')}
+${METHODS.map(
+  (k) =>
+    `<tr><th>${LABELS[k]}</th><td><pre>${esc(x.outputs[k]?.text ?? '')}</pre></td><td>` +
+    `${num(x.outputs[k]?.gold ?? NaN)}</td></tr>`,
+).join('\n')}
 </table></section>`,
     )
     .join('\n');
@@ -198,44 +218,63 @@ ${METHODS.map((k) => `<tr><th>${LABELS[k]}</th><td><pre>${esc(x.outputs[k]?.text
   const perLabeler = Object.entries(ag.perLabeler)
     .map(([id, v]) => {
       const l = r.labels.labelers.find((x) => x.id === id);
-      return `<tr><th scope="row">${esc(id)}</th><td>${l ? num(l.beta, 1) : '—'}</td><td>${l ? pct(l.careless) : '—'}</td><td>${v.n}</td><td>${pct(v.withGold)}</td></tr>`;
+      return (
+        `<tr><th scope="row">${esc(id)}</th><td>${l ? num(l.beta, 1) : '—'}</td>` +
+        `<td>${l ? pct(l.careless) : '—'}</td><td>${v.n}</td><td>${pct(v.withGold)}</td></tr>`
+      );
     })
     .join('\n');
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>rlhf demo: ${esc(task.name)}</title>
 <style>
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; } th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; margin: 1em 0; } th, td { border: 1px solid #ccc; padding: 4px 8px; ` +
+    `text-align: left; vertical-align: top; }
 td { font-variant-numeric: tabular-nums; } pre { white-space: pre-wrap; margin: 0; font: inherit; }
-.plots { display: flex; flex-wrap: wrap; gap: 1em; } .plots figure { margin: 0; } .sample { border-top: 1px solid #ddd; margin-top: 1em; }
+.plots { display: flex; flex-wrap: wrap; gap: 1em; } .plots figure { margin: 0; } .sample { border-top: 1px ` +
+    `solid #ddd; margin-top: 1em; }
 .note { color: #555; }
 </style></head><body>
 <h1>rlhf demo: ${esc(task.name)}</h1>
-<p>${esc(task.description)}. ${cfg.quick ? '<strong>Quick run</strong> (a smoke test: too small for the numbers to mean much).' : 'Full run.'}
-Every policy starts from the same SFT model; all are judged by the task's gold judge (<code>${esc(task.gold.name)}</code>) on ${s.eval_prompts} held-out prompts, one sample each at temperature 1.</p>
+<p>${esc(task.description)}. ` +
+    `${cfg.quick ? '<strong>Quick run</strong> (a smoke test: too small for the numbers to mean much).' : 'Full run.'}
+Every policy starts from the same SFT model; all are judged by the task's gold judge ` +
+    `(<code>${esc(task.gold.name)}</code>) on ${s.eval_prompts} held-out prompts, one sample each at temperature 1.</p>
 
 <h2 id="results">Results</h2>
-<table id="results-table"><thead><tr><th>method</th><th>gold score (± 95%)</th><th>gold win rate vs SFT</th><th>gold win rate vs reference</th><th>KL to SFT (nats)</th><th>reward model score</th><th>mean length (tokens)</th></tr></thead>
+<table id="results-table"><thead><tr><th>method</th><th>gold score (± 95%)</th><th>gold win rate vs SFT</th>` +
+    `<th>gold win rate vs reference</th><th>KL to SFT (nats)</th><th>reward model score</th><th>mean length ` +
+    `(tokens)</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
-<p>Reward model: accuracy against the gold judge's preferences <strong>${pct(s.reward_model.accuracy_vs_gold)}</strong> (${s.reward_model.gold_pairs} fresh pairs of SFT samples on held-out prompts, gold ties left out);
-against the held-out labels ${pct(s.reward_model.accuracy_vs_labels ?? NaN)}. The simulated labelers agree with gold ${pct(s.labelers.agreement)} of the time (a single labeler's accuracy, which a reward model trained on their labels approaches)
+<p>Reward model: accuracy against the gold judge's preferences <strong>${pct(s.reward_model.accuracy_vs_gold)}` +
+    `</strong> (${s.reward_model.gold_pairs} fresh pairs of SFT samples on held-out prompts, gold ties left out);
+against the held-out labels ${pct(s.reward_model.accuracy_vs_labels ?? NaN)}. The simulated labelers agree with ` +
+    `gold ${pct(s.labelers.agreement)} of the time (a single labeler's accuracy, which a reward model trained ` +
+    `on their labels approaches)
 and with each other ${pct(s.labelers.between_labelers ?? NaN)}; ${s.labelers.comparisons} labels in all.</p>
-<p id="held-out-labels">On the held-out labels, the learners of the labels pick the labeled winner this often: reward model ${pct(s.held_out_labels.reward_model ?? NaN)},
-DPO's implicit reward ${pct(s.held_out_labels.dpo ?? NaN)}, Chain of Hindsight's phrases ${pct(s.held_out_labels.hindsight ?? NaN)}
-(log-likelihood under the positive phrase minus under the negative one; 50% means the model has not learned what the phrases mean).</p>
+<p id="held-out-labels">On the held-out labels, the learners of the labels pick the labeled winner this often: ` +
+    `reward model ${pct(s.held_out_labels.reward_model ?? NaN)},
+DPO's implicit reward ${pct(s.held_out_labels.dpo ?? NaN)}, Chain of Hindsight's phrases ` +
+    `${pct(s.held_out_labels.hindsight ?? NaN)}
+(log-likelihood under the positive phrase minus under the negative one; 50% means the model has not learned ` +
+    `what the phrases mean).</p>
 
 <h2 id="plots">Plots</h2>
 <div class="plots">${svgs.map((svg) => `<figure>${svg}</figure>`).join('\n')}</div>
-<p class="note">The over-optimization figure shows gold and proxy (reward model) scores in units of the SFT samples' standard deviation above their mean.
-Where the proxy keeps rising while gold flattens or falls, the policy is exploiting the reward model's errors (Stiennon et al. 2020, Fig. 5; Gao et al. 2022).
+<p class="note">The over-optimization figure shows gold and proxy (reward model) scores in units of the SFT ` +
+    `samples' standard deviation above their mean.
+Where the proxy keeps rising while gold flattens or falls, the policy is exploiting the reward model's errors ` +
+    `(Stiennon et al. 2020, Fig. 5; Gao et al. 2022).
 Best-of-N's KL is the analytic log N − (N−1)/N; PPO's is measured on its rollouts.
 ${overNote(s)}</p>
 
 <h2 id="labelers">Simulated labelers</h2>
-<table><thead><tr><th>labeler</th><th>β (precision)</th><th>careless</th><th>labels</th><th>agreement with gold</th></tr></thead><tbody>
+<table><thead><tr><th>labeler</th><th>β (precision)</th><th>careless</th><th>labels</th><th>agreement with ` +
+    `gold</th></tr></thead><tbody>
 ${perLabeler}
 </tbody></table>
 
@@ -243,5 +282,6 @@ ${perLabeler}
 ${samples}
 <p class="note">Made by <code>rlhf demo</code> on ${esc(s.created_at)}; figures in <code>summary.json</code>.</p>
 </body></html>
-`;
+`
+  );
 }

@@ -72,7 +72,8 @@ export class StageRunner {
     renameSync(marker + '.tmp', marker);
     this.account(p, seconds, false);
     this.log(
-      `${head}: done in ${fmt(seconds)} · elapsed ${fmt((Date.now() - this.start) / 1000)} · about ${fmt(this.left())} left`,
+      `${head}: done in ${fmt(seconds)} · elapsed ${fmt((Date.now() - this.start) / 1000)} · about ` +
+        `${fmt(this.left())} left`,
     );
     return result;
   }
@@ -85,10 +86,14 @@ export class StageRunner {
     }
   }
 
-  /** Seconds left: the remaining stages' plan, scaled by actual/planned so far (clamped, so one odd stage can't swing it wildly). */
+  /**
+   * Seconds left: the remaining stages' plan, scaled by actual/planned so far (clamped, so one odd stage can't swing it
+   * wildly).
+   */
   private left(): number {
     const rest = this.plan.slice(this.done).reduce((a, p) => a + p.estimate, 0);
-    // NOTE: a few seconds of finished stages say little about this machine's speed: scale only after 30 planned seconds.
+    // NOTE: a few seconds of finished stages say little about this machine's speed: scale only after 30 planned
+    // seconds.
     const scale = this.planned >= 30 ? Math.min(3, Math.max(1 / 3, this.spent / this.planned)) : 1;
     return rest * scale;
   }

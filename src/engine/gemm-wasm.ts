@@ -67,7 +67,9 @@ export function loadWasmGemm(options: WasmGemmOptions = {}): WasmGemmBackend {
   return {
     name: 'wasm-simd',
     threads,
-    detail: `WebAssembly SIMD${build === 'relaxed' ? ' + relaxed FMA' : ''} kernel ${path}, ${threads} thread${threads > 1 ? 's' : ''}`,
+    detail:
+      `WebAssembly SIMD${build === 'relaxed' ? ' + relaxed FMA' : ''} kernel ${path}, ${threads} ` +
+      `thread${threads > 1 ? 's' : ''}`,
     sgemm: kernel.sgemm.bind(kernel),
     workersReady: () => kernel.workersReady(),
   };

@@ -158,15 +158,19 @@ describe('sgemm on the wasm-simd relaxed build, in a child process with relaxed 
   // Node >= 22 validates the relaxed build and picks it by default; Node 20 needs a V8 flag to run it.
   const skip = typeof tryLoad(() => loadWasmGemm({ build: 'relaxed' })) === 'string' ? false : 'tested above';
   it('matches plain JavaScript on all transposes and odd sizes', { skip }, () => {
-    const script = `
+    const script =
+      `
       import { loadWasmGemm } from ${JSON.stringify(new URL('./gemm-wasm.js', import.meta.url).href)};
       import { selectGemm } from ${JSON.stringify(new URL('./gemm.js', import.meta.url).href)};
       const wasm = loadWasmGemm({ build: 'relaxed' }), js = selectGemm('js');
       let worst = 0;
-      for (const [M, N, K] of [[1, 1, 1], [17, 33, 5], [130, 37, 300]]) for (const tA of [false, true]) for (const tB of [false, true]) {
-        const A = Float32Array.from({ length: M * K }, Math.random), B = Float32Array.from({ length: K * N }, Math.random);
+      for (const [M, N, K] of [[1, 1, 1], [17, 33, 5], [130, 37, 300]]) for (const tA of [false, true]) ` +
+      `for (const tB of [false, true]) {
+        const A = Float32Array.from({ length: M * K }, Math.random), B = Float32Array.from({ length: K ` +
+      `* N }, Math.random);
         const C1 = new Float32Array(M * N), C2 = new Float32Array(M * N);
-        for (const [g, C] of [[wasm, C1], [js, C2]]) g.sgemm(tA, tB, M, N, K, 1, A, 0, tA ? M : K, B, 0, tB ? K : N, 0, C, 0, N);
+        for (const [g, C] of [[wasm, C1], [js, C2]]) g.sgemm(tA, tB, M, N, K, 1, A, 0, tA ? M : K, B, ` +
+      `0, tB ? K : N, 0, C, 0, N);
         for (let p = 0; p < C1.length; p++) worst = Math.max(worst, Math.abs(C1[p] - C2[p]) / K);
       }
       console.log(worst);`;
@@ -316,7 +320,10 @@ describe('backend selection', () => {
     assert.notEqual(r.status, 0);
     assert.match(
       r.stderr,
-      /RLHF_BLAS_LIB=\/nonexistent\/libopenblas.so.0 but no BLAS library with cblas_sgemm loaded; tried \/nonexistent\/libopenblas.so.0: .*HINT: /,
+      new RegExp(
+        /RLHF_BLAS_LIB=\/nonexistent\/libopenblas.so.0 but no BLAS library with cblas_sgemm loaded; tried /.source +
+          /\/nonexistent\/libopenblas.so.0: .*HINT: /.source,
+      ),
     );
   });
   it('an unknown RLHF_BLAS is an error that lists the choices', () => {

@@ -148,6 +148,7 @@ describe('writeTable', () => {
     const file = join(tmp(), 'never.jsonl');
     await assert.rejects(writeTable(bad, planOutput(file)), /row 0: column "margin" must be number/);
     assert.equal(existsSync(file), false);
-    assert.equal(parquetBytes({ columns: bad.columns, rows: [{ key: 'k', values: { margin: 2 } }] })[0], 0x50); // "PAR1"
+    // "PAR1"
+    assert.equal(parquetBytes({ columns: bad.columns, rows: [{ key: 'k', values: { margin: 2 } }] })[0], 0x50);
   });
 });

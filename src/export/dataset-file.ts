@@ -37,14 +37,16 @@ export function planOutput(out: string, opts: { evalFraction?: number; dirFormat
   if (m) {
     if (opts.evalFraction) {
       throw new Error(
-        `--out ${out}: --eval-fraction writes a train and a test file; give a directory (e.g. --out ${out.replace(/\.(jsonl|parquet)$/i, '')}) instead of one file`,
+        `--out ${out}: --eval-fraction writes a train and a test file; give a directory (e.g. --out ` +
+          `${out.replace(/\.(jsonl|parquet)$/i, '')}) instead of one file`,
       );
     }
     return { kind: 'file', format: m[1].toLowerCase() as FileFormat, path: out };
   }
   if (/\.(gz|json|csv|arrow|txt)$/i.test(out)) {
     throw new Error(
-      `--out ${out}: write FILE.jsonl, FILE.parquet, or a directory (train.jsonl and test.jsonl inside); ${out.split('.').pop()} is not written`,
+      `--out ${out}: write FILE.jsonl, FILE.parquet, or a directory (train.jsonl and test.jsonl inside); ` +
+        `${out.split('.').pop()} is not written`,
     );
   }
   if (existsSync(out) && !statSync(out).isDirectory())
@@ -72,7 +74,8 @@ export async function writeTable(table: ExportTable, plan: OutputPlan, evalFract
   const { train, eval: test } = splitByKey(table.rows, (r) => r.key, evalFraction);
   if (evalFraction > 0 && test.length === 0) {
     throw new Error(
-      `--eval-fraction ${evalFraction}: no prompt of ${new Set(table.rows.map((r) => r.key)).size} fell in the test split; raise it or leave it out`,
+      `--eval-fraction ${evalFraction}: no prompt of ${new Set(table.rows.map((r) => r.key)).size} fell in the ` +
+        `test split; raise it or leave it out`,
     );
   }
   if (train.length === 0)

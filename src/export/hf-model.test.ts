@@ -45,7 +45,8 @@ const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
 function trunk(vocabSize = tok.vocabSize, seed = 5): GPT {
   const m = new GPT(presetConfig('tiny', { vocabSize, nPositions: 32, eosTokenId: tok.eosId }), seed);
-  for (const p of m.params) for (let i = 0; i < p.size; i++) p.data[i] += 0.05 * Math.sin(i * 0.7 + p.size); // beyond the init
+  // beyond the init
+  for (const p of m.params) for (let i = 0; i < p.size; i++) p.data[i] += 0.05 * Math.sin(i * 0.7 + p.size);
   return m;
 }
 

@@ -64,13 +64,15 @@ export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOpt
     throw new Error(`--out ${outDir} is the checkpoint itself; export into another directory`);
   if (!ck.tokenizer) {
     throw new Error(
-      `${ck.dir}: has no tokenizer.json; AutoTokenizer needs one (train with \`rlhf train sft\`, or copy the tokenizer.json it was trained with into the directory)`,
+      `${ck.dir}: has no tokenizer.json; AutoTokenizer needs one (train with \`rlhf train sft\`, or copy the ` +
+        `tokenizer.json it was trained with into the directory)`,
     );
   }
   const score = ck.heads.get('score');
   if (kind === 'reward' && !score) {
     throw new Error(
-      `${ck.dir}: --kind reward needs a reward model (a "score" head, from \`rlhf train reward\`); this checkpoint has ${ck.heads.size ? `heads ${[...ck.heads.keys()].join(', ')}` : 'no head'}`,
+      `${ck.dir}: --kind reward needs a reward model (a "score" head, from \`rlhf train reward\`); this ` +
+        `checkpoint has ${ck.heads.size ? `heads ${[...ck.heads.keys()].join(', ')}` : 'no head'}`,
     );
   }
   const cfg = ck.model.config;
@@ -151,8 +153,10 @@ export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOpt
   const headSize = C / cfg.nHead;
   if (!VLLM_HEAD_SIZES.includes(headSize)) {
     warnings.push(
-      `head size ${headSize} (n_embd ${C} / n_head ${cfg.nHead}) is not one vLLM's attention kernels take (${VLLM_HEAD_SIZES.join(', ')}); ` +
-        'transformers loads it, but vLLM (TRL --use_vllm, OpenRLHF --vllm_num_engines) refuses it. For GPU runs, train with a head size of 64 (e.g. --preset medium)',
+      `head size ${headSize} (n_embd ${C} / n_head ${cfg.nHead}) is not one vLLM's attention kernels take ` +
+        `(${VLLM_HEAD_SIZES.join(', ')}); ` +
+        'transformers loads it, but vLLM (TRL --use_vllm, OpenRLHF --vllm_num_engines) refuses it. For GPU ' +
+        'runs, train with a head size of 64 (e.g. --preset medium)',
     );
   }
   return {

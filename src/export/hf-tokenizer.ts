@@ -22,7 +22,13 @@ export const PAD_TOKEN = '<|pad|>';
  * assistant turns "\n\nAssistant: …", system turns "\n\nSystem: …"; the generation prompt is
  * "\n\nAssistant:". The backslash escapes are Jinja string escapes, kept as text here.
  */
-export const CHAT_TEMPLATE = String.raw`{% for message in messages %}{% if message['role'] == 'user' %}{{ '\n\nHuman: ' + message['content'] }}{% elif message['role'] == 'assistant' %}{{ '\n\nAssistant: ' + message['content'] }}{% elif message['role'] == 'system' %}{{ '\n\nSystem: ' + message['content'] }}{% else %}{{ raise_exception('roles are user, assistant and system, got ' + message['role']) }}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '\n\nAssistant:' }}{% endif %}`;
+export const CHAT_TEMPLATE =
+  '{% for message in messages %}' +
+  String.raw`{% if message['role'] == 'user' %}{{ '\n\nHuman: ' + message['content'] }}` +
+  String.raw`{% elif message['role'] == 'assistant' %}{{ '\n\nAssistant: ' + message['content'] }}` +
+  String.raw`{% elif message['role'] == 'system' %}{{ '\n\nSystem: ' + message['content'] }}` +
+  "{% else %}{{ raise_exception('roles are user, assistant and system, got ' + message['role']) }}" +
+  String.raw`{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '\n\nAssistant:' }}{% endif %}`;
 
 interface TokenizerJson {
   added_tokens: { id: number; content: string; special: boolean; [k: string]: unknown }[];

@@ -66,7 +66,8 @@ export function readCheckpointConfig(dir: string): { config: GPTConfig; meta: Re
   const path = join(dir, CONFIG_FILE);
   if (!existsSync(path)) {
     throw new Error(
-      `${path} not found: a checkpoint directory holds config.json and model.safetensors (made by \`rlhf train …\` or Hugging Face save_pretrained)`,
+      `${path} not found: a checkpoint directory holds config.json and model.safetensors (made by \`rlhf train ` +
+        `…\` or Hugging Face save_pretrained)`,
     );
   }
   let j: Record<string, unknown>;
@@ -108,7 +109,8 @@ export function loadCheckpoint(dir: string): Checkpoint {
     const p = model.params.find((q) => q.name === name);
     if (!p)
       throw new Error(
-        `${file}: unexpected tensor "${rawName}"; this is not a GPT-2 checkpoint we can read (known: transformer.*, score.*, v_head.summary.*)`,
+        `${file}: unexpected tensor "${rawName}"; this is not a GPT-2 checkpoint we can read (known: ` +
+          `transformer.*, score.*, v_head.summary.*)`,
       );
     copyInto(file, p, t);
     seen.add(name);
@@ -116,7 +118,8 @@ export function loadCheckpoint(dir: string): Checkpoint {
   const missing = model.params.filter((p) => !seen.has(p.name)).map((p) => p.name);
   if (missing.length)
     throw new Error(
-      `${file}: missing tensors ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+      `${file}: missing tensors ` +
+        `${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
     );
   const heads = new Map<string, ScalarHead>();
   for (const [prefix, ts] of headTensors) {
@@ -199,7 +202,8 @@ export function loadTrainingState(dir: string, opt: AdamW): TrainerState | null 
       const t = tensors.get(`${k}.${p.name}`);
       if (!t || t.data.length !== arr.length)
         throw new Error(
-          `${oPath}: optimizer state for ${p.name} is missing or has the wrong size; resume with the same model and trainer`,
+          `${oPath}: optimizer state for ${p.name} is missing or has the wrong size; resume with the same model ` +
+            `and trainer`,
         );
       arr.set(t.data);
     }

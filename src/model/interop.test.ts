@@ -22,7 +22,8 @@ describe('interoperability with PyTorch', () => {
     { skip: python ? false : 'PyTorch not installed (apt-get install python3-torch)' },
     () => {
       const model = new GPT(presetConfig('tiny', { vocabSize: 64, nPositions: 16 }), 7);
-      for (const p of model.params) for (let i = 0; i < p.size; i++) p.data[i] += 0.05 * Math.sin(i + p.size); // beyond the init
+      // beyond the init
+      for (const p of model.params) for (let i = 0; i < p.size; i++) p.data[i] += 0.05 * Math.sin(i + p.size);
       const dir = mkdtempSync(join(tmpdir(), 'rlhf-interop-'));
       saveCheckpoint(dir, model);
       const ids = [

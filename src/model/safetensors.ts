@@ -77,13 +77,15 @@ export function parseSafetensors(
   };
   if (buf.byteLength < 8)
     fail(
-      `file is ${buf.byteLength} bytes, shorter than the 8-byte header length; it is truncated or not a safetensors file`,
+      `file is ${buf.byteLength} bytes, shorter than the 8-byte header length; it is truncated or not a ` +
+        `safetensors file`,
     );
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n64 = dv.getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER_BYTES))
     fail(
-      `header length field says ${n64} bytes (limit ${MAX_HEADER_BYTES}); the file is corrupt or not a safetensors file`,
+      `header length field says ${n64} bytes (limit ${MAX_HEADER_BYTES}); the file is corrupt or not a ` +
+        `safetensors file`,
     );
   const n = Number(n64);
   if (n < 2) fail(`header length field says ${n} bytes, too short for a JSON object; the file is corrupt`);
@@ -130,14 +132,16 @@ export function parseSafetensors(
     const [begin, end] = offsets as [number, number];
     if (begin > end || end > dataLen)
       fail(
-        `${where}: data_offsets [${begin}, ${end}] out of range; the data section has ${dataLen} bytes (file truncated?)`,
+        `${where}: data_offsets [${begin}, ${end}] out of range; the data section has ${dataLen} bytes (file ` +
+          `truncated?)`,
       );
     const d = dtype as Dtype;
     const s = shape as number[];
     const want = numel(s) * BYTES[d];
     if (want !== end - begin)
       fail(
-        `${where}: shape [${s.join(', ')}] × ${d} (${BYTES[d]} bytes) needs ${want} bytes but data_offsets span ${end - begin}`,
+        `${where}: shape [${s.join(', ')}] × ${d} (${BYTES[d]} bytes) needs ${want} bytes but data_offsets span ` +
+          `${end - begin}`,
       );
     spans.push({ name, begin, end });
     specs.push({ name, dtype: d, shape: s, begin, end });
@@ -151,7 +155,8 @@ export function parseSafetensors(
   for (const cur of nonEmpty) {
     if (last !== undefined && cur.begin < last.end) {
       fail(
-        `tensor "${cur.name}" data_offsets [${cur.begin}, ${cur.end}] overlap tensor "${last.name}" [${last.begin}, ${last.end}]`,
+        `tensor "${cur.name}" data_offsets [${cur.begin}, ${cur.end}] overlap tensor "${last.name}" ` +
+          `[${last.begin}, ${last.end}]`,
       );
     }
     if (last === undefined || cur.end > last.end) last = cur;
@@ -267,7 +272,8 @@ function inferDtype(name: string, t: TensorToWrite): Dtype {
     throw new Error(`writeSafetensors: tensor "${name}" is a Uint16Array; pass dtype 'F16' or 'BF16' to say which`);
   if (!isDtype(dtype))
     throw new Error(
-      `writeSafetensors: tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(BYTES).join(', ')}`,
+      `writeSafetensors: tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}; supported: ` +
+        `${Object.keys(BYTES).join(', ')}`,
     );
   const okArray =
     dtype === 'F16' || dtype === 'BF16'
@@ -302,7 +308,8 @@ export function writeSafetensors(
     }
     if (numel(t.shape) !== t.data.length) {
       throw new Error(
-        `writeSafetensors: tensor "${name}" shape [${t.shape.join(', ')}] has ${numel(t.shape)} elements but data has ${t.data.length}`,
+        `writeSafetensors: tensor "${name}" shape [${t.shape.join(', ')}] has ${numel(t.shape)} elements but ` +
+          `data has ${t.data.length}`,
       );
     }
     return { name, dtype, shape: t.shape, data: t.data };

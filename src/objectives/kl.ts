@@ -50,7 +50,8 @@ export function tokenRewards(
     for (let t = 0; t < T; t++) if (mask[b * T + t]) last = t;
     if (last < 0)
       throw new Error(
-        `tokenRewards: sequence ${b} has no valid token to carry its score; every completion needs at least one token (e.g. end-of-text)`,
+        `tokenRewards: sequence ${b} has no valid token to carry its score; every completion needs at least one ` +
+          `token (e.g. end-of-text)`,
       );
     rewards[b * T + last] += scores[b];
   }

@@ -61,7 +61,8 @@ export function shapeRewards(x: RewardShapingInput, o: RewardShapingOptions): Sh
   countValid('shapeRewards', x.mask, B * T);
   if (!(o.missingEosPenalty >= 0))
     throw new Error(
-      `shapeRewards: missingEosPenalty must be ≥ 0 (it is subtracted from unfinished completions' scores), got ${o.missingEosPenalty}`,
+      `shapeRewards: missingEosPenalty must be ≥ 0 (it is subtracted from unfinished completions' scores), got ` +
+        `${o.missingEosPenalty}`,
     );
   if (!(o.scoreClip >= 0)) throw new Error(`shapeRewards: scoreClip must be ≥ 0 (0 = off), got ${o.scoreClip}`);
   const scores = Float32Array.from(x.scores, (s, b) => {

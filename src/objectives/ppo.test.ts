@@ -152,23 +152,26 @@ describe("PPO losses against TRL's formulas in PyTorch (tests/fixtures/objective
     assertAllClose(ref.dLogp, p.grad_logp, FIXTURE_TOL, 'reference d loss/d logp');
   });
 
-  it('approx KL and the ratio are means over valid tokens, as TRL before PPOv2 (the current TRL counts padding)', () => {
-    // NOTE: on purpose. The current TRL PPO logs 0.5·mean(diff²) and mean(ratio) over every position,
-    // padding included (where both log-probs are INVALID_LOGPROB, so diff 0 and ratio 1): its numbers
-    // shrink toward 0 and 1 as padding grows. Ours (and TRL's before #2174) average valid tokens only.
-    const p = fx.ppo_policy;
-    const g = Graph.inference();
-    const { stats } = ppoPolicyLoss(g, Tensor.from(p.logp), p.old_logp, p.advantages, p.mask, p.clip_range);
-    g.dispose();
-    const share = p.mask.reduce((a, m) => a + m, 0) / p.mask.length;
-    assertClose(stats['ppo/approxkl'] * share, p.approxkl_over_all_positions, FIXTURE_TOL, 'approxkl, rescaled');
-    assertClose(
-      (stats['ppo/policy/ratio_mean'] - 1) * share + 1,
-      p.ratio_mean_over_all_positions,
-      FIXTURE_TOL,
-      'ratio mean, rescaled',
-    );
-  });
+  it(
+    'approx KL and the ratio are means over valid tokens, as TRL before PPOv2 (the current TRL counts ' + 'padding)',
+    () => {
+      // NOTE: on purpose. The current TRL PPO logs 0.5·mean(diff²) and mean(ratio) over every position,
+      // padding included (where both log-probs are INVALID_LOGPROB, so diff 0 and ratio 1): its numbers
+      // shrink toward 0 and 1 as padding grows. Ours (and TRL's before #2174) average valid tokens only.
+      const p = fx.ppo_policy;
+      const g = Graph.inference();
+      const { stats } = ppoPolicyLoss(g, Tensor.from(p.logp), p.old_logp, p.advantages, p.mask, p.clip_range);
+      g.dispose();
+      const share = p.mask.reduce((a, m) => a + m, 0) / p.mask.length;
+      assertClose(stats['ppo/approxkl'] * share, p.approxkl_over_all_positions, FIXTURE_TOL, 'approxkl, rescaled');
+      assertClose(
+        (stats['ppo/policy/ratio_mean'] - 1) * share + 1,
+        p.ratio_mean_over_all_positions,
+        FIXTURE_TOL,
+        'ratio mean, rescaled',
+      );
+    },
+  );
 
   it('value: clipped loss, its gradient, clipfrac, error and mean prediction', () => {
     const p = fx.ppo_value;

@@ -24,7 +24,8 @@ export function sequenceLogProbs(
 ): Tensor {
   if (tokenLogProbs.size !== B * T) {
     throw new Error(
-      `sequenceLogProbs: tokenLogProbs has shape [${tokenLogProbs.shape.join(', ')}], expected B·T = ${B}·${T} = ${B * T} entries`,
+      `sequenceLogProbs: tokenLogProbs has shape [${tokenLogProbs.shape.join(', ')}], expected B·T = ${B}·${T} ` +
+        `= ${B * T} entries`,
     );
   }
   countValid('sequenceLogProbs', mask, B * T);

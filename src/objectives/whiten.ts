@@ -20,7 +20,8 @@ export function maskedVar(values: ArrayLike<number>, mask: ArrayLike<number>, un
   const n = countValid('maskedVar', mask, values.length);
   if (n === 0 || (unbiased && n < 2)) {
     throw new Error(
-      `maskedVar: ${n} valid entr${n === 1 ? 'y' : 'ies'} cannot give ${unbiased ? 'an unbiased' : 'a'} variance; use more tokens${unbiased ? ' or unbiased: false' : ''}`,
+      `maskedVar: ${n} valid entr${n === 1 ? 'y' : 'ies'} cannot give ${unbiased ? 'an unbiased' : 'a'} ` +
+        `variance; use more tokens${unbiased ? ' or unbiased: false' : ''}`,
     );
   }
   const mean = maskedMean(values, mask);

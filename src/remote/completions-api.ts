@@ -127,7 +127,8 @@ export function parseCompletionRequest(body: unknown, limits: RequestLimits): Pa
   if (prompts.length * n > limits.maxCompletions) {
     throw new BadRequest(
       400,
-      `this request asks for ${prompts.length * n} completions (${prompts.length} prompts × n=${n}); this server takes at most ${limits.maxCompletions} per request: split it`,
+      `this request asks for ${prompts.length * n} completions (${prompts.length} prompts × n=${n}); this ` +
+        `server takes at most ${limits.maxCompletions} per request: split it`,
       'prompt',
     );
   }

@@ -95,7 +95,10 @@ describe('RemoteGenerator against a flaky server', () => {
       assert.equal(logs.length, 3);
       assert.match(
         logs[0],
-        /generator: POST http:\/\/127\.0\.0\.1:\d+\/v1\/completions failed \(HTTP 503 Service Unavailable: .*overloaded.*\); retry 1\/3 in \d\.\d s/,
+        new RegExp(
+          /generator: POST http:\/\/127\.0\.0\.1:\d+\/v1\/completions failed \(HTTP 503 Service Unavailable: /.source +
+            /.*overloaded.*\); retry 1\/3 in \d\.\d s/.source,
+        ),
       );
       assert.match(logs[1], /other side closed|terminated|socket/i);
       assert.match(logs[2], /HTTP 429/);
@@ -110,14 +113,20 @@ describe('RemoteGenerator against a flaky server', () => {
     await gone.app.close(); // a port where nothing listens any more
     await assert.rejects(
       new RemoteGenerator(gone.url, { ...fast, log: () => {} }).generate(reqs, opts),
-      /cannot reach the generator at http:\/\/127\.0\.0\.1:\d+\/v1\/models \(4 attempts over [\d.]+ s\): fetch failed: ECONNREFUSED.*Is it running\? Start one with `rlhf serve-model/,
+      new RegExp(
+        /cannot reach the generator at http:\/\/127\.0\.0\.1:\d+\/v1\/models \(4 attempts over [\d.]+ s\): /.source +
+          /fetch failed: ECONNREFUSED.*Is it running\? Start one with `rlhf serve-model/.source,
+      ),
     );
     const s = await fakeServer(['400', 'html', 'ignore-n', 'slow', 'slow']);
     try {
       const gen = (o = {}) => new RemoteGenerator(`${s.url}/v1`, { ...fast, concurrency: 1, log: () => {}, ...o });
       await assert.rejects(
         gen().generate(reqs, opts),
-        /the generator at http:\/\/127\.0\.0\.1:\d+\/v1\/completions refused the request: HTTP 400 Bad Request: .*max_tokens is too large/,
+        new RegExp(
+          /the generator at http:\/\/127\.0\.0\.1:\d+\/v1\/completions refused the request: HTTP 400 Bad /.source +
+            /Request: .*max_tokens is too large/.source,
+        ),
       );
       assert.equal(s.attempts(), 1, 'a 400 is not retried');
       await assert.rejects(
@@ -126,11 +135,17 @@ describe('RemoteGenerator against a flaky server', () => {
       );
       await assert.rejects(
         gen().generate([{ prompt: 'x', n: 2 }], opts),
-        /answered something unexpected \(1 choices for 1 prompt × n=2, expected 2; a server that ignores "n" \(TGI\) needs --generator-max-n 1\)/,
+        new RegExp(
+          /answered something unexpected \(1 choices for 1 prompt × n=2, expected 2; a server that ignores /.source +
+            /"n" \(TGI\) needs --generator-max-n 1\)/.source,
+        ),
       );
       await assert.rejects(
         gen({ timeoutMs: 100, retries: 1 }).generate([{ prompt: 'x', n: 1 }], opts),
-        /the generator at .*\/v1\/completions gave no answer within 0\.1 s \(2 attempts over [\d.]+ s\); raise RLHF_REMOTE_TIMEOUT/,
+        new RegExp(
+          /the generator at .*\/v1\/completions gave no answer within 0\.1 s \(2 attempts over [\d.]+ s\); /.source +
+            /raise RLHF_REMOTE_TIMEOUT/.source,
+        ),
       );
       // With maxN = 1 a server that ignores n gets one sample of each prompt per request, each request its own seed.
       s.bodies.length = 0;
@@ -162,7 +177,10 @@ describe('RemoteGenerator against a flaky server', () => {
         reqs,
         opts,
       ),
-      /cannot reach the generator .* — 6 of 14 completions are saved in .*gen\.jsonl; run the same command again to resume/,
+      new RegExp(
+        /cannot reach the generator .* — 6 of 14 completions are saved in .*gen\.jsonl; run the same command /.source +
+          /again to resume/.source,
+      ),
     );
     await dying.app.close();
     assert.equal(readFileSync(cacheFile, 'utf8').trim().split('\n').length, 6);

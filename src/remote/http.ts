@@ -164,7 +164,8 @@ export async function requestJson(spec: RequestSpec, o: HttpOptions = {}): Promi
       }
       if (failure.status === undefined) {
         throw new RemoteError(
-          `cannot reach the ${what} at ${url} (${spent}): ${failure.message}. Is it running?${spec.hint ? ' ' + spec.hint : ''}`,
+          `cannot reach the ${what} at ${url} (${spent}): ${failure.message}. Is it ` +
+            `running?${spec.hint ? ' ' + spec.hint : ''}`,
           url,
         );
       }
@@ -179,7 +180,8 @@ export async function requestJson(spec: RequestSpec, o: HttpOptions = {}): Promi
     const d = Math.min(maxBackoff, backoff * 2 ** attempt);
     const delay = Math.min(maxBackoff, Math.max(failure.wait ?? 0, d / 2 + Math.random() * (d / 2)));
     log(
-      `${what}: ${method} ${url} failed (${failure.message}); retry ${attempt + 1}/${retries} in ${(delay / 1000).toFixed(1)} s`,
+      `${what}: ${method} ${url} failed (${failure.message}); retry ${attempt + 1}/${retries} in ` +
+        `${(delay / 1000).toFixed(1)} s`,
     );
     await new Promise((r) => setTimeout(r, delay));
   }
@@ -188,7 +190,8 @@ export async function requestJson(spec: RequestSpec, o: HttpOptions = {}): Promi
 /** An error for an answer of the wrong shape, showing it. */
 export function unexpectedAnswer(what: string, url: string, why: string, answer: unknown): RemoteError {
   return new RemoteError(
-    `the ${what} at ${url} answered something unexpected (${why}): ${snippet(JSON.stringify(answer) ?? String(answer))}`,
+    `the ${what} at ${url} answered something unexpected (${why}): ` +
+      `${snippet(JSON.stringify(answer) ?? String(answer))}`,
     url,
   );
 }

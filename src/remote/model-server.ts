@@ -272,7 +272,8 @@ export function buildModelServer(model: GPT, tok: Tokenizer, o: ModelServerOptio
     if (!o.acceptWeights) {
       throw new BadRequest(
         403,
-        'this server does not take new weights; start it with `rlhf serve-model --accept-weights` (only on a trusted network)',
+        'this server does not take new weights; start it with `rlhf serve-model --accept-weights` (only on a ' +
+          'trusted network)',
         null,
         'permission_error',
       );

@@ -138,7 +138,10 @@ describe('serve-reward and the remote reward function', () => {
         { prompt: 'q', completion: 'a' },
         { prompt: 'q', completion: 'b' },
       ]),
-      /the reward server at http:\/\/127\.0\.0\.1:\d+\/v1\/score answered something unexpected \(batch\[0\]\.scores should be 2 finite numbers\): \{"batch":\[\{"scores":\[1\]\}\]\}/,
+      new RegExp(
+        /the reward server at http:\/\/127\.0\.0\.1:\d+\/v1\/score answered something unexpected /.source +
+          /\(batch\[0\]\.scores should be 2 finite numbers\): \{"batch":\[\{"scores":\[1\]\}\]\}/.source,
+      ),
     );
     await liar.close();
     await assert.rejects(

@@ -39,7 +39,8 @@ export function loadWeightsInto(model: GPT, bytes: Uint8Array): void {
     if (!t) throw new Error(`uploaded weights have no tensor "${p.name}"; send every parameter of the served model`);
     if (t.shape.join(',') !== p.shape.join(',')) {
       throw new Error(
-        `uploaded tensor "${p.name}" has shape [${t.shape.join(', ')}] but the served model's is [${p.shape.join(', ')}]; the models differ in configuration`,
+        `uploaded tensor "${p.name}" has shape [${t.shape.join(', ')}] but the served model's is ` +
+          `[${p.shape.join(', ')}]; the models differ in configuration`,
       );
     }
     staged.push({ data: toFloat32(t), target: p.data });
@@ -48,7 +49,8 @@ export function loadWeightsInto(model: GPT, bytes: Uint8Array): void {
   const extra = [...tensors.keys()].filter((k) => !known.has(k));
   if (extra.length)
     throw new Error(`uploaded weights have tensors the served model lacks: ${extra.slice(0, 5).join(', ')}`);
-  // NOTE: set() writes into the existing arrays, which worker threads share; replacing them would not reach the workers.
+  // NOTE: set() writes into the existing arrays, which worker threads share; replacing them would not reach the
+  // workers.
   for (const s of staged) s.target.set(s.data);
 }
 

@@ -92,7 +92,8 @@ export function simulateLabels(
     // Same rule as the data layer's: empty is an error, whitespace is a (bad) completion like any other.
     if (!a || !b)
       throw new Error(
-        `pairs[${i}]: ${!a ? 'a' : 'b'} is empty; a comparison needs two non-empty completions (drop empty samples first)`,
+        `pairs[${i}]: ${!a ? 'a' : 'b'} is empty; a comparison needs two non-empty completions (drop empty ` +
+          `samples first)`,
       );
     if (a === b)
       throw new Error(
@@ -137,7 +138,9 @@ export interface LabelAgreement {
   withGold: number;
   /** Share of pairs of labels on the same completions that pick the same winner; null when no pair was judged twice. */
   betweenLabelers: number | null;
-  /** Per labeler (by the comparisons' labeler field, "unknown" when absent); labelers with only gold ties are left out. */
+  /**
+   * Per labeler (by the comparisons' labeler field, "unknown" when absent); labelers with only gold ties are left out.
+   */
   perLabeler: Record<string, { n: number; withGold: number }>;
   /** Judged pairs counted in withGold, and those left out as gold ties. */
   n: number;

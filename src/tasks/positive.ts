@@ -85,7 +85,8 @@ export function positiveExamples(unit: TextUnit, seed: number): PositiveExample[
   const L = POSITIVE_LIMITS;
   for (const s of unit.sentences) {
     const n = wordCount(s);
-    const draw = L.minPrompt + rng.int(L.maxShortPrompt - L.minPrompt + 1); // drawn for every sentence, so the stream stays aligned
+    // drawn for every sentence, so the stream stays aligned
+    const draw = L.minPrompt + rng.int(L.maxShortPrompt - L.minPrompt + 1);
     if (n < L.minWords || n > L.maxWords || !usableSentence(s)) continue;
     const k = Math.min(Math.max(draw, n - L.maxCompletion), n - L.minCompletion);
     const tokens = s.split(' ');

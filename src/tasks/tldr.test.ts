@@ -9,7 +9,8 @@ import { extractiveReference, passageOf, tidySummary, tldrExamples, tldrPrompt }
 const task = loadTask('tldr');
 const gold = task.gold;
 const passage =
-  'The whale rose slowly from the dark water beside the boat. Ahab raised his harpoon and shouted to the crew. The men rowed hard, but the whale dived and vanished.';
+  'The whale rose slowly from the dark water beside the boat. Ahab raised his harpoon and shouted to the crew. ' +
+  'The men rowed hard, but the whale dived and vanished.';
 const prompt = tldrPrompt(passage);
 const faithful = ' Ahab raised his harpoon, but the whale dived and vanished.';
 
@@ -24,7 +25,8 @@ test('a faithful summary beats one with invented words', () => {
 
 test('a short summary beats a rambling one and a copy of the passage', () => {
   const rambling =
-    ' The whale rose from the water beside the boat and Ahab raised his harpoon and shouted to the crew and the men rowed hard.';
+    ' The whale rose from the water beside the boat and Ahab raised his harpoon and shouted to the crew and the ' +
+    'men rowed hard.';
   const s = gold.score(prompt, faithful);
   assert.ok(s > gold.score(prompt, rambling), 'rambling');
   assert.equal(gold.score(prompt, ' ' + passage), -1, 'a full copy gets nothing');

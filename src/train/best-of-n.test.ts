@@ -76,24 +76,27 @@ describe('best-of-N', () => {
     );
   });
 
-  it('scores each sample cut at the stop strings, as evaluation does, even where the generator did not cut it', async () => {
-    // A server that ignores `stop`: the text after "\n" would win on the raw text, and loses once cut.
-    const texts = ['b \naaaa', ' a', 'c'];
-    const gen: Generator = {
-      name: 'a server that ignores stop',
-      async generate(requests: GenerationRequest[], _o: GenerationOptions) {
-        return requests.map((r) => ({
-          prompt: r.prompt,
-          completions: texts.slice(0, r.n).map((text) => ({ text, finishReason: 'length' })),
-        }));
-      },
-    };
-    const scored: string[] = [];
-    const reward = (items: { completion: string }[]) =>
-      items.map((it) => (scored.push(it.completion), (it.completion.match(/a/g) ?? []).length));
-    const [r] = await bestOfN(gen, ['x'], 3, reward, { maxNewTokens: 8, temperature: 1, stop: ['\n'] });
-    assert.deepEqual(scored, ['b', ' a', 'c']);
-    assert.deepEqual(r.rewards, [0, 1, 0]);
-    assert.equal(r.completion, ' a');
-  });
+  it(
+    'scores each sample cut at the stop strings, as evaluation does, even where the generator did not cut ' + 'it',
+    async () => {
+      // A server that ignores `stop`: the text after "\n" would win on the raw text, and loses once cut.
+      const texts = ['b \naaaa', ' a', 'c'];
+      const gen: Generator = {
+        name: 'a server that ignores stop',
+        async generate(requests: GenerationRequest[], _o: GenerationOptions) {
+          return requests.map((r) => ({
+            prompt: r.prompt,
+            completions: texts.slice(0, r.n).map((text) => ({ text, finishReason: 'length' })),
+          }));
+        },
+      };
+      const scored: string[] = [];
+      const reward = (items: { completion: string }[]) =>
+        items.map((it) => (scored.push(it.completion), (it.completion.match(/a/g) ?? []).length));
+      const [r] = await bestOfN(gen, ['x'], 3, reward, { maxNewTokens: 8, temperature: 1, stop: ['\n'] });
+      assert.deepEqual(scored, ['b', ' a', 'c']);
+      assert.deepEqual(r.rewards, [0, 1, 0]);
+      assert.equal(r.completion, ' a');
+    },
+  );
 });

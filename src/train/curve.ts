@@ -86,7 +86,8 @@ export function curveTable(points: CurvePoint[]): string {
       '|---|---|---|---|---|---|---|',
       ...points.map(
         (p) =>
-          `| ${p.preset} | ${p.parameters.toLocaleString('en-US')} | ${p.train_comparisons} | ${pct(p.eval_accuracy)} | ${pct(p.hard_accuracy)} | ${p.eval_loss.toFixed(3)} | ${p.seconds.toFixed(0)} |`,
+          `| ${p.preset} | ${p.parameters.toLocaleString('en-US')} | ${p.train_comparisons} | ` +
+          `${pct(p.eval_accuracy)} | ${pct(p.hard_accuracy)} | ${p.eval_loss.toFixed(3)} | ${p.seconds.toFixed(0)} |`,
       ),
     ].join('\n') + '\n'
   );

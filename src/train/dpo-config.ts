@@ -55,7 +55,8 @@ export const dpoOptions = mergeOptions(
   [
     (c) =>
       c.loss === 'ipo' && c.labelSmoothing !== 0
-        ? `labelSmoothing (--label-smoothing) applies to the sigmoid (DPO) loss only: got ${c.labelSmoothing} with loss (--loss) ipo; drop one`
+        ? `labelSmoothing (--label-smoothing) applies to the sigmoid (DPO) loss only: got ${c.labelSmoothing} ` +
+          `with loss (--loss) ipo; drop one`
         : null,
   ],
 );

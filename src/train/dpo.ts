@@ -101,7 +101,8 @@ export function trainDPO(
   const n = data.length;
   const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * n) / cfg.batchSize));
   log(
-    `dpo: ${n} training pairs, ${evalData.length} eval; ${steps} steps of ${cfg.batchSize} pairs; β = ${cfg.beta}, loss ${cfg.loss}`,
+    `dpo: ${n} training pairs, ${evalData.length} eval; ${steps} steps of ${cfg.batchSize} pairs; β = ` +
+      `${cfg.beta}, loss ${cfg.loss}`,
   );
   const order = new EpochOrder(n, cfg.seed);
   const at = (k: number) => data[order.at(k)];

@@ -113,7 +113,8 @@ export function loadEnsemble(dir: string): RewardModel[] {
     manifest = JSON.parse(readFileSync(join(dir, ENSEMBLE_FILE), 'utf8'));
   } catch (e) {
     throw new Error(
-      `${join(dir, ENSEMBLE_FILE)}: cannot read the ensemble manifest (${(e as Error).message}); train one with \`rlhf train reward --ensemble K\``,
+      `${join(dir, ENSEMBLE_FILE)}: cannot read the ensemble manifest (${(e as Error).message}); train one with ` +
+        `\`rlhf train reward --ensemble K\``,
     );
   }
   return manifest.members.map((m) => RewardModel.load(join(dir, m)));

@@ -185,7 +185,9 @@ export { encodePrompt };
 
 export interface TextSample {
   text: string;
-  /** Generated ids, ending with the stop token (or the token that completed a stop text) when finishReason is 'stop'. */
+  /**
+   * Generated ids, ending with the stop token (or the token that completed a stop text) when finishReason is 'stop'.
+   */
   tokenIds: number[];
   finishReason: FinishReason;
   logprobs?: number[];
@@ -275,7 +277,8 @@ export function checkPromptLengths(prompts: string[], encoded: number[][], nPosi
     if (ids.length > nPositions) {
       const preview = prompts[i].length > 40 ? `${prompts[i].slice(0, 40)}…` : prompts[i];
       throw new Error(
-        `prompt ${i} (${JSON.stringify(preview)}) has ${ids.length} tokens but the model's context is ${nPositions}; shorten it`,
+        `prompt ${i} (${JSON.stringify(preview)}) has ${ids.length} tokens but the model's context is ` +
+          `${nPositions}; shorten it`,
       );
     }
   });

@@ -42,7 +42,9 @@ export const hindsightOptions = mergeOptions(
       positive: {
         type: 'strings',
         flag: '--positive',
-        help: 'phrases before the better output, comma-separated or repeated ("\\," is a comma in a phrase); the first is the one to generate with',
+        help:
+          'phrases before the better output, comma-separated or repeated ("\\," is a comma in a phrase); the ' +
+          'first is the one to generate with',
         default: ['A good answer:', 'A helpful answer:'],
         min: 1,
         commas: true,
@@ -70,7 +72,9 @@ export const hindsightOptions = mergeOptions(
       betterFirstShare: {
         type: 'number',
         flag: '--better-first',
-        help: "share of sequences with the better output first, right after the prompt as at generation (0.5: the paper's random order; 1: always)",
+        help:
+          'share of sequences with the better output first, right after the prompt as at generation (0.5: the ' +
+          "paper's random order; 1: always)",
         default: 0.5,
         min: 0,
         max: 1,

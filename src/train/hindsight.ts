@@ -292,7 +292,8 @@ export function trainHindsight(
   const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * train.length) / cfg.batchSize));
   const withFeedback = train.filter((c) => c.feedback).length;
   log(
-    `hindsight: ${train.length} training comparisons (${withFeedback} with feedback), ${evalSet.length} eval; ${steps} steps of ${cfg.batchSize}; phrases ${JSON.stringify(cfg.positive)} / ${JSON.stringify(cfg.negative)}`,
+    `hindsight: ${train.length} training comparisons (${withFeedback} with feedback), ${evalSet.length} eval; ` +
+      `${steps} steps of ${cfg.batchSize}; phrases ${JSON.stringify(cfg.positive)} / ${JSON.stringify(cfg.negative)}`,
   );
   const replica = { models: { policy }, heads: {} };
   const suffix = hindsightSuffix(templates);

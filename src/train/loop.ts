@@ -194,7 +194,8 @@ export function runTraining(task: TrainTask, cfg: OptimConfig, opts: LoopOptions
     if (!Number.isFinite(res.loss)) {
       run.close();
       throw new Error(
-        `training diverged at step ${step}: loss is ${res.loss}. HINT: lower --lr (now ${cfg.lr}) or keep --grad-clip on`,
+        `training diverged at step ${step}: loss is ${res.loss}. HINT: lower --lr (now ${cfg.lr}) or keep ` +
+          `--grad-clip on`,
       );
     }
     const { lr, gradNorm } = run.update(step);

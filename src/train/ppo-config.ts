@@ -26,7 +26,9 @@ export const ppoOptions = defineOptions(
     lrSchedule: {
       type: 'choice',
       flag: '--lr-schedule',
-      help: 'after warm-up: linear (to 0 at the end of the run, as lm-human-preferences and TRL), cosine (to lr/10), constant',
+      help:
+        'after warm-up: linear (to 0 at the end of the run, as lm-human-preferences and TRL), cosine (to lr/10), ' +
+        'constant',
       choices: LR_SCHEDULES,
       default: 'linear' as LrSchedule,
     },
@@ -61,7 +63,9 @@ export const ppoOptions = defineOptions(
     missingEosPenalty: {
       type: 'number',
       flag: '--missing-eos-penalty',
-      help: 'subtracted from the score of a completion cut at --max-new-tokens, without end-of-text or a stop text (as TRL; 0 = none)',
+      help:
+        'subtracted from the score of a completion cut at --max-new-tokens, without end-of-text or a stop text ' +
+        '(as TRL; 0 = none)',
       default: 0,
       min: 0,
     },
@@ -76,7 +80,9 @@ export const ppoOptions = defineOptions(
     stop: {
       type: 'strings',
       flag: '--stop',
-      help: 'text that ends a completion, as in evaluation (repeatable): the text before it is scored, the tokens up to the one that completes it are trained (end-of-text always ends one)',
+      help:
+        'text that ends a completion, as in evaluation (repeatable): the text before it is scored, the tokens up ' +
+        'to the one that completes it are trained (end-of-text always ends one)',
       default: [],
     },
     temperature: {
@@ -97,7 +103,9 @@ export const ppoOptions = defineOptions(
     samplesEvery: {
       type: 'int',
       flag: '--samples-every',
-      help: 'write the rollouts of every n-th iteration to samples.jsonl: prompt, completion, score, finish_reason (0 = none)',
+      help:
+        'write the rollouts of every n-th iteration to samples.jsonl: prompt, completion, score, finish_reason ' +
+        '(0 = none)',
       default: 1,
       min: 0,
     },

@@ -61,7 +61,8 @@ export function trainOnRollouts(
       const loss = res.reduce((a, r, k) => a + r['ppo/loss/total'] * shards[k].weight, 0);
       if (!Number.isFinite(loss))
         throw new Error(
-          `PPO diverged at update ${step + updates}: loss is ${loss}. HINT: lower --lr (now ${run.cfg.lr}) or keep --grad-clip on`,
+          `PPO diverged at update ${step + updates}: loss is ${loss}. HINT: lower --lr (now ${run.cfg.lr}) or ` +
+            `keep --grad-clip on`,
         );
       const u = run.update(step + updates);
       lr = u.lr;

@@ -58,7 +58,10 @@ async function firstRollouts(o: RolloutOptions, reward = countA) {
   return { roll, policy, head };
 }
 
-/** A plain forward pass of `prefix` (one row, padded to whole SIMD vectors): its last position's hidden state and logits. */
+/**
+ * A plain forward pass of `prefix` (one row, padded to whole SIMD vectors): its last position's hidden state and
+ * logits.
+ */
 function lastPosition(model: GPT, prefix: number[], g: Graph) {
   const T = (prefix.length + 3) & ~3; // the padding follows the prefix, so causal attention ignores it
   const ids = new Int32Array(T).fill(prefix[0]);
@@ -145,26 +148,29 @@ describe('PPO', () => {
     assert.ok(lrs[3] < lrs[1], `the learning rate decays: ${lrs.join(' ')}`);
   });
 
-  it('cuts rollouts at their stop strings: the text before the stop is scored, the tokens up to it trained', async () => {
-    const scored: string[] = [];
-    const reward = (items: { completion: string }[]) => {
-      scored.push(...items.map((x) => x.completion));
-      return countA(items);
-    };
-    const { roll } = await firstRollouts({ ...defaultPPOConfig, maxNewTokens: 8, stop: ['c'] }, reward);
-    assert.deepEqual(scored, roll.texts);
-    let cut = 0;
-    roll.pairs.forEach((p, i) => {
-      assert.ok(!roll.texts[i].includes('c'), `scored text ${JSON.stringify(roll.texts[i])} has the stop text`);
-      const trained = base.tok.decode(p.completion);
-      if (!trained.includes('c')) return;
-      cut++;
-      assert.equal(roll.finishReasons[i], 'stop');
-      assert.equal(trained.indexOf('c'), roll.texts[i].length, 'the scored text is all that precedes the stop');
-      assert.ok(!base.tok.decode(p.completion.slice(0, -1)).includes('c'), 'the last trained token completes it');
-    });
-    assert.ok(cut >= 3, `${cut} of ${roll.pairs.length} rollouts met the stop text`);
-  });
+  it(
+    'cuts rollouts at their stop strings: the text before the stop is scored, the tokens up to it ' + 'trained',
+    async () => {
+      const scored: string[] = [];
+      const reward = (items: { completion: string }[]) => {
+        scored.push(...items.map((x) => x.completion));
+        return countA(items);
+      };
+      const { roll } = await firstRollouts({ ...defaultPPOConfig, maxNewTokens: 8, stop: ['c'] }, reward);
+      assert.deepEqual(scored, roll.texts);
+      let cut = 0;
+      roll.pairs.forEach((p, i) => {
+        assert.ok(!roll.texts[i].includes('c'), `scored text ${JSON.stringify(roll.texts[i])} has the stop text`);
+        const trained = base.tok.decode(p.completion);
+        if (!trained.includes('c')) return;
+        cut++;
+        assert.equal(roll.finishReasons[i], 'stop');
+        assert.equal(trained.indexOf('c'), roll.texts[i].length, 'the scored text is all that precedes the stop');
+        assert.ok(!base.tok.decode(p.completion.slice(0, -1)).includes('c'), 'the last trained token completes it');
+      });
+      assert.ok(cut >= 3, `${cut} of ${roll.pairs.length} rollouts met the stop text`);
+    },
+  );
 
   it('puts the score on the last token of the cut completion, and nothing past it', async () => {
     const { roll } = await firstRollouts({ ...defaultPPOConfig, maxNewTokens: 8, stop: ['c'] });
@@ -192,60 +198,76 @@ describe('PPO', () => {
     );
   });
 
-  it('takes the log-probs of policy and reference at the sampling temperature, over the tokenizer vocabulary', async () => {
-    const { roll, policy } = await firstRollouts({ ...defaultPPOConfig, temperature: 0.7, maxNewTokens: 4 });
-    const V = base.tok.vocabSize;
-    assert.ok(policy.config.vocabSize > V, 'the model pads its vocabulary, so the mask is tested');
-    roll.pairs.forEach((p, b) =>
-      p.completion.forEach((t, j) => {
-        const want = plainLogProb(policy, [...p.prompt, ...p.completion.slice(0, j)], t, 0.7, V);
-        assertClose(roll.logp[b * roll.Tc + j], want, 1e-4);
-        assertClose(roll.logpRef[b * roll.Tc + j], want, 1e-4);
-      }),
-    );
-  });
+  it(
+    'takes the log-probs of policy and reference at the sampling temperature, over the tokenizer ' + 'vocabulary',
+    async () => {
+      const { roll, policy } = await firstRollouts({ ...defaultPPOConfig, temperature: 0.7, maxNewTokens: 4 });
+      const V = base.tok.vocabSize;
+      assert.ok(policy.config.vocabSize > V, 'the model pads its vocabulary, so the mask is tested');
+      roll.pairs.forEach((p, b) =>
+        p.completion.forEach((t, j) => {
+          const want = plainLogProb(policy, [...p.prompt, ...p.completion.slice(0, j)], t, 0.7, V);
+          assertClose(roll.logp[b * roll.Tc + j], want, 1e-4);
+          assertClose(roll.logpRef[b * roll.Tc + j], want, 1e-4);
+        }),
+      );
+    },
+  );
 
-  it('at temperature 0.7 the first minibatch has ratio 1, and the KL of the policy to its copy is exactly 0', async () => {
-    const out = tmp('temp');
-    await train(small(out, { temperature: 0.7 }));
-    const [m] = metricLines(out);
-    assert.equal(m['objective/kl'], 0);
-    // The reference goes through the policy's own shards, so their log-probs agree to the bit. The
-    // minibatch is batched otherwise than the rollouts (row order, padded length), and the engine's
-    // forward is not batch-invariant in the last float bit: so |log ratio| < 1e-5 on every token.
-    assert.ok(m['ppo/approxkl'] < 0.5e-10, `approxkl ${m['ppo/approxkl']}`);
-    assertClose(m['ppo/policy/ratio_mean'], 1, 1e-6);
-    assert.equal(m['ppo/clipfrac'], 0);
-  });
+  it(
+    'at temperature 0.7 the first minibatch has ratio 1, and the KL of the policy to its copy is exactly ' + '0',
+    async () => {
+      const out = tmp('temp');
+      await train(small(out, { temperature: 0.7 }));
+      const [m] = metricLines(out);
+      assert.equal(m['objective/kl'], 0);
+      // The reference goes through the policy's own shards, so their log-probs agree to the bit. The
+      // minibatch is batched otherwise than the rollouts (row order, padded length), and the engine's
+      // forward is not batch-invariant in the last float bit: so |log ratio| < 1e-5 on every token.
+      assert.ok(m['ppo/approxkl'] < 0.5e-10, `approxkl ${m['ppo/approxkl']}`);
+      assertClose(m['ppo/policy/ratio_mean'], 1, 1e-6);
+      assert.equal(m['ppo/clipfrac'], 0);
+    },
+  );
 
-  it('writes each rollout and how it ended to samples.jsonl; unfinished ones lose the missing-EOS penalty', async () => {
-    const out = tmp('eos');
-    const o = small(out, { iterations: 2, maxNewTokens: 3, stop: ['c'], missingEosPenalty: 1, samplesEvery: 2 });
-    await train(o);
-    const lines = jsonLines(join(out, 'samples.jsonl'));
-    assert.equal(lines.length, 8, 'the rollouts of iteration 2 only');
-    for (const l of lines) {
-      assert.deepEqual(Object.keys(l), ['iteration', 'prompt', 'completion', 'score', 'finish_reason']);
-      assert.equal(l.iteration, 2);
-      assert.equal(l.score, countA([l])[0], 'the raw score');
-    }
-    const finished = lines.filter((l) => l.finish_reason === 'stop').length;
-    assert.ok(finished > 0 && finished < 8, `${finished} of 8 finished: both kinds are tested`);
-    const m = metricLines(out)[1];
-    assert.equal(m['val/num_eos_tokens'], finished);
-    assertClose(m['objective/scores'], mean(lines.map((l) => l.score - (l.finish_reason === 'length' ? 1 : 0))), 1e-6);
-    assert.throws(() => ppoOptions.validate({ ...o, missingEosPenalty: -1 }), /--missing-eos-penalty\) must be/);
-  });
+  it(
+    'writes each rollout and how it ended to samples.jsonl; unfinished ones lose the missing-EOS ' + 'penalty',
+    async () => {
+      const out = tmp('eos');
+      const o = small(out, { iterations: 2, maxNewTokens: 3, stop: ['c'], missingEosPenalty: 1, samplesEvery: 2 });
+      await train(o);
+      const lines = jsonLines(join(out, 'samples.jsonl'));
+      assert.equal(lines.length, 8, 'the rollouts of iteration 2 only');
+      for (const l of lines) {
+        assert.deepEqual(Object.keys(l), ['iteration', 'prompt', 'completion', 'score', 'finish_reason']);
+        assert.equal(l.iteration, 2);
+        assert.equal(l.score, countA([l])[0], 'the raw score');
+      }
+      const finished = lines.filter((l) => l.finish_reason === 'stop').length;
+      assert.ok(finished > 0 && finished < 8, `${finished} of 8 finished: both kinds are tested`);
+      const m = metricLines(out)[1];
+      assert.equal(m['val/num_eos_tokens'], finished);
+      assertClose(
+        m['objective/scores'],
+        mean(lines.map((l) => l.score - (l.finish_reason === 'length' ? 1 : 0))),
+        1e-6,
+      );
+      assert.throws(() => ppoOptions.validate({ ...o, missingEosPenalty: -1 }), /--missing-eos-penalty\) must be/);
+    },
+  );
 
-  it("logs as objective/entropy TRL's: the mean over rollouts of the summed −log π of their sampled tokens", async () => {
-    const out = tmp('entropy');
-    const o = small(out, { temperature: 0.8 });
-    const { roll } = await firstRollouts(o);
-    let sum = 0;
-    roll.logp.forEach((lp, i) => (sum -= roll.mask[i] * lp));
-    await train(o);
-    const [m] = metricLines(out);
-    assertClose(m['objective/entropy'], sum / 8, 1e-9);
-    assert.ok(m['objective/entropy'] > m['policy/entropy_avg'], 'a sum over tokens, not a per-token mean');
-  });
+  it(
+    "logs as objective/entropy TRL's: the mean over rollouts of the summed −log π of their sampled " + 'tokens',
+    async () => {
+      const out = tmp('entropy');
+      const o = small(out, { temperature: 0.8 });
+      const { roll } = await firstRollouts(o);
+      let sum = 0;
+      roll.logp.forEach((lp, i) => (sum -= roll.mask[i] * lp));
+      await train(o);
+      const [m] = metricLines(out);
+      assertClose(m['objective/entropy'], sum / 8, 1e-9);
+      assert.ok(m['objective/entropy'] > m['policy/entropy_avg'], 'a sum over tokens, not a per-token mean');
+    },
+  );
 });

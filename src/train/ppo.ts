@@ -163,11 +163,13 @@ export async function trainPPO(
       result.kl.push(meanKL);
       if (meanKL < -0.05)
         log(
-          `ppo: warning: iteration ${it + 1} has negative KL (${meanKL.toFixed(3)} nats): the samples look more likely under the reference than the policy (a noisy estimate from few rollouts; raise --rollout-batch)`,
+          `ppo: warning: iteration ${it + 1} has negative KL (${meanKL.toFixed(3)} nats): the samples look more ` +
+            `likely under the reference than the policy (a noisy estimate from few rollouts; raise --rollout-batch)`,
         );
       if (cfg.targetKL > 0 && meanKL > 5 * cfg.targetKL)
         log(
-          `ppo: warning: KL ${meanKL.toFixed(2)} nats is over 5× the target ${cfg.targetKL}: the policy is running from the reference; lower --lr or raise --init-kl`,
+          `ppo: warning: KL ${meanKL.toFixed(2)} nats is over 5× the target ${cfg.targetKL}: the policy is ` +
+            `running from the reference; lower --lr or raise --init-kl`,
         );
       kl.update(meanKL, P);
       await onIteration?.({

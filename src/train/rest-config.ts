@@ -35,7 +35,9 @@ export const restOptions = mergeOptions(
       heldOutFraction: {
         type: 'number',
         flag: '--held-out-fraction',
-        help: 'prompts held out (by prompt hash) to stop early: an Improve step that does not raise their reward is undone, and its Grow Improves no further (0 = none)',
+        help:
+          'prompts held out (by prompt hash) to stop early: an Improve step that does not raise their reward is ' +
+          'undone, and its Grow Improves no further (0 = none)',
         default: 0,
         min: 0,
         below: 1,
@@ -51,7 +53,9 @@ export const restOptions = mergeOptions(
       maxNewTokens: { help: 'longest sampled completion', default: 32 },
       temperature: { help: 'sampling temperature at Grow (0 = greedy: every sample of a prompt the same)' },
       stop: {
-        help: 'end a sample at this text, left out (repeatable): Grow scores and keeps the samples cut there, as evaluation judges them',
+        help:
+          'end a sample at this text, left out (repeatable): Grow scores and keeps the samples cut there, as ' +
+          'evaluation judges them',
       },
     }),
   ),

@@ -132,13 +132,15 @@ function heldOutSplit(prompts: string[], cfg: ReSTConfig, given?: string[]): { t
   if (prompts.length === 0) throw new Error('ReST needs prompts');
   if (given?.length && cfg.heldOutFraction > 0)
     throw new Error(
-      `give held-out prompts or heldOutFraction (--held-out-fraction), not both: got ${given.length} prompts and ${cfg.heldOutFraction}`,
+      `give held-out prompts or heldOutFraction (--held-out-fraction), not both: got ${given.length} prompts ` +
+        `and ${cfg.heldOutFraction}`,
     );
   if (cfg.heldOutFraction === 0) return { train: prompts, heldOut: given ?? [] };
   const s = splitByKey(prompts, (p) => p, cfg.heldOutFraction);
   if (s.train.length === 0 || s.eval.length === 0)
     throw new Error(
-      `heldOutFraction (--held-out-fraction) ${cfg.heldOutFraction} of ${prompts.length} prompts leaves ${s.train.length} to Grow on and ${s.eval.length} held out; both need at least one`,
+      `heldOutFraction (--held-out-fraction) ${cfg.heldOutFraction} of ${prompts.length} prompts leaves ` +
+        `${s.train.length} to Grow on and ${s.eval.length} held out; both need at least one`,
     );
   return { train: s.train, heldOut: s.eval };
 }
@@ -169,7 +171,8 @@ export async function trainReST(
     if (await grower.syncPolicy(policy)) return;
     if (cfg.grows > 1) {
       throw new Error(
-        `${grower.name} cannot take the improved policy's weights, so Grows after the first would sample a stale model; ` +
+        `${grower.name} cannot take the improved policy's weights, so Grows after the first would sample a ` +
+          `stale model; ` +
           'serve the policy with `rlhf serve-model --model DIR --accept-weights`, or use --grows 1',
       );
     }
@@ -205,7 +208,8 @@ export async function trainReST(
   const demos = await scoreDemonstrations(inputs.demonstrations ?? [], tok, reward);
   if (demos.length)
     log(
-      `rest: ${demos.length} demonstrations join every Grow's samples (mean reward ${(demos.reduce((a, d) => a + d.reward, 0) / demos.length).toFixed(4)})`,
+      `rest: ${demos.length} demonstrations join every Grow's samples (mean reward ` +
+        `${(demos.reduce((a, d) => a + d.reward, 0) / demos.length).toFixed(4)})`,
     );
   let first = true;
   for (let gi = 0; gi < cfg.grows; gi++) {
@@ -213,7 +217,8 @@ export async function trainReST(
     const data = await grow(grower, tok, growPrompts, reward, cfg, cfg.seed + 1000 * (gi + 1), cfg.samplesPerPrompt);
     const rewards = data.map((d) => d.reward);
     log(
-      `rest: grow ${gi + 1}: ${data.length} samples, mean reward ${(rewards.reduce((a, b) => a + b, 0) / rewards.length).toFixed(4)}`,
+      `rest: grow ${gi + 1}: ${data.length} samples, mean reward ` +
+        `${(rewards.reduce((a, b) => a + b, 0) / rewards.length).toFixed(4)}`,
     );
     for (let k = 0; k < cfg.percentiles.length; k++) {
       const threshold = percentile(rewards, cfg.percentiles[k]);
@@ -268,7 +273,9 @@ export async function trainReST(
       };
       result.improves.push(entry);
       log(
-        `rest: grow ${gi + 1} improve ${k + 1}: threshold ${threshold.toFixed(4)} (p${cfg.percentiles[k]}), ${kept.length} kept${demos.length ? ` (${keptDemonstrations} of them demonstrations)` : ''} (mean reward ${keptMeanReward.toFixed(4)}), ${steps} steps, loss ${summary.finalLoss.toFixed(3)}`,
+        `rest: grow ${gi + 1} improve ${k + 1}: threshold ${threshold.toFixed(4)} (p${cfg.percentiles[k]}), ` +
+          `${kept.length} kept${demos.length ? ` (${keptDemonstrations} of them demonstrations)` : ''} (mean ` +
+          `reward ${keptMeanReward.toFixed(4)}), ${steps} steps, loss ${summary.finalLoss.toFixed(3)}`,
       );
       if (heldOut.length) {
         // Early stopping (Gulcehre et al.): keep Improving while the held-out reward rises; else keep
@@ -276,7 +283,8 @@ export async function trainReST(
         entry.heldOutReward = await heldOutReward();
         entry.undone = !(entry.heldOutReward > bestHeldOut);
         log(
-          `rest: grow ${gi + 1} improve ${k + 1}: held-out reward ${entry.heldOutReward.toFixed(4)} (best so far ${bestHeldOut.toFixed(4)})${entry.undone ? '; undone, and this Grow Improves no further' : ''}`,
+          `rest: grow ${gi + 1} improve ${k + 1}: held-out reward ${entry.heldOutReward.toFixed(4)} (best so ` +
+            `far ${bestHeldOut.toFixed(4)})${entry.undone ? '; undone, and this Grow Improves no further' : ''}`,
         );
         if (!entry.undone) bestHeldOut = entry.heldOutReward;
         else {

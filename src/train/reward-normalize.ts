@@ -24,7 +24,9 @@ export const rewardNormalizeOptions = defineOptions(
     std: {
       type: 'boolean',
       flag: '--std',
-      help: 'also scale the scores to standard deviation 1 (lm-human-preferences); otherwise only their mean is moved to 0',
+      help:
+        'also scale the scores to standard deviation 1 (lm-human-preferences); otherwise only their mean is ' +
+        'moved to 0',
       default: false,
     },
     maxNewTokens: {
@@ -82,7 +84,8 @@ export function fitNormalization(
   const bias = current.bias + mean / current.gain;
   if (std && !(sd > 0))
     throw new Error(
-      `all ${n} samples got the same score (${mean}), so there is no spread to scale to 1; sample more (--samples) or leave out --std`,
+      `all ${n} samples got the same score (${mean}), so there is no spread to scale to 1; sample more ` +
+        `(--samples) or leave out --std`,
     );
   const gain = std ? current.gain / sd : current.gain;
   return { bias, gain, mean, std: sd, samples: n };
@@ -105,7 +108,8 @@ export function normalizeReward(
   const room = policy.config.nPositions - o.maxNewTokens;
   if (room < 1)
     throw new Error(
-      `maxNewTokens (--max-new-tokens) ${o.maxNewTokens} leaves no room for a prompt in the policy's context of ${policy.config.nPositions}`,
+      `maxNewTokens (--max-new-tokens) ${o.maxNewTokens} leaves no room for a prompt in the policy's context of ` +
+        `${policy.config.nPositions}`,
     );
   const rows = texts.map((p) => {
     const ids = encodePrompt(tok, p);

@@ -244,7 +244,9 @@ export function trainRewardModel(
   const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * n) / cfg.batchSize));
   const hardEval = evalSet.filter((c) => c.hard);
   log(
-    `reward model: ${countParameters(rm.model.config).toLocaleString('en-US')} parameters; ${n} training comparisons (${(encoded.bytes / 1e6).toFixed(1)} MB of tokens), ${evalSet.length} eval${hardEval.length ? ` (${hardEval.length} hard)` : ''}; ${steps} steps of ${cfg.batchSize}`,
+    `reward model: ${countParameters(rm.model.config).toLocaleString('en-US')} parameters; ${n} training ` +
+      `comparisons (${(encoded.bytes / 1e6).toFixed(1)} MB of tokens), ${evalSet.length} ` +
+      `eval${hardEval.length ? ` (${hardEval.length} hard)` : ''}; ${steps} steps of ${cfg.batchSize}`,
   );
 
   const order = new EpochOrder(n, cfg.seed);

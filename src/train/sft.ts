@@ -66,7 +66,8 @@ export function trainSFT(
   }
   if (cfg.contextLength > model.config.nPositions) {
     throw new Error(
-      `contextLength ${cfg.contextLength} exceeds the model's context of ${model.config.nPositions} tokens; lower --context`,
+      `contextLength ${cfg.contextLength} exceeds the model's context of ${model.config.nPositions} tokens; ` +
+        `lower --context`,
     );
   }
   const eos = tokenizer.eosId;
@@ -100,7 +101,10 @@ export function trainSFT(
   }
   const evalBatches = evalSet ? evalSet.fixed(cfg.batchSize, cfg.evalBatches) : [];
   log(
-    `model: ${countParameters(model.config).toLocaleString('en-US')} parameters (${model.config.nLayer} layers, d ${model.config.nEmbd}, vocab ${model.config.vocabSize}); ${data.kind === 'text' ? 'pretraining' : 'fine-tuning'} on ${train.size} ${data.kind === 'text' ? 'tokens' : 'examples'}${evalSet ? `, evaluating on ${evalSet.size}` : ''}`,
+    `model: ${countParameters(model.config).toLocaleString('en-US')} parameters (${model.config.nLayer} layers, ` +
+      `d ${model.config.nEmbd}, vocab ${model.config.vocabSize}); ` +
+      `${data.kind === 'text' ? 'pretraining' : 'fine-tuning'} on ${train.size} ` +
+      `${data.kind === 'text' ? 'tokens' : 'examples'}${evalSet ? `, evaluating on ${evalSet.size}` : ''}`,
   );
 
   const replica = { models: { policy: model }, heads: {} };

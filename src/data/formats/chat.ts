@@ -80,7 +80,8 @@ export function splitMessages(
   if (k < 0) {
     throw new FieldError(
       'rejected',
-      'shares no leading messages with "chosen" that are followed by an assistant message on both sides; give an explicit "prompt"',
+      'shares no leading messages with "chosen" that are followed by an assistant message on both sides; give ' +
+        'an explicit "prompt"',
     );
   }
   return { prompt: chosen.slice(0, k), chosen: chosen.slice(k), rejected: rejected.slice(k) };

@@ -21,7 +21,8 @@ export function parseUnpaired(obj: Record<string, unknown>): UnpairedItem {
   if (typeof obj.label !== 'boolean') {
     throw new FieldError(
       'label',
-      `${obj.label === undefined ? 'missing' : `must be true or false, got ${describe(obj.label)}`}; true marks a desirable completion, false an undesirable one`,
+      `${obj.label === undefined ? 'missing' : `must be true or false, got ${describe(obj.label)}`}; true marks ` +
+        `a desirable completion, false an undesirable one`,
     );
   }
   if (obj.prompt === undefined)
@@ -57,7 +58,9 @@ export function pairUnpaired(
         file,
         line: x.line,
         field: 'label',
-        message: `unpaired: no completion of this prompt is labeled ${!x.item.label}, so this one has nothing to be compared with`,
+        message:
+          `unpaired: no completion of this prompt is labeled ${!x.item.label}, so this one has nothing to be ` +
+          `compared with`,
       });
     }
     for (const g of good) {

@@ -36,7 +36,8 @@ function trlTexts(obj: Record<string, unknown>): { prompt: string; chosen: strin
   if (Array.isArray(obj.rejected) !== conversational) {
     throw new FieldError(
       'rejected',
-      `must be ${conversational ? 'a list of messages like "chosen"' : 'a string like "chosen"'}, got ${describe(obj.rejected)}`,
+      `must be ${conversational ? 'a list of messages like "chosen"' : 'a string like "chosen"'}, got ` +
+        `${describe(obj.rejected)}`,
     );
   }
   if (conversational) {

@@ -25,7 +25,8 @@ export function embed(
   for (let b = 0; b < B; b++) {
     if (start(b) + T > wpe.shape[0]) {
       throw new Error(
-        `embed: positions up to ${start(b) + T} but the model's context is ${wpe.shape[0]} tokens; shorten the input or use a model with a longer context`,
+        `embed: positions up to ${start(b) + T} but the model's context is ${wpe.shape[0]} tokens; shorten the ` +
+          `input or use a model with a longer context`,
       );
     }
   }

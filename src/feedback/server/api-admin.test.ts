@@ -11,7 +11,9 @@ import { request } from 'node:http';
 import { publicUrlBase } from './routes-admin.js';
 import { errorOf, fixture, pair, type Fixture } from './test-helpers.js';
 
-/** Ann and Bob judge every task of the project: both prefer completion 0, ann by `annChoice`, bob by 1 (much better). */
+/**
+ * Ann and Bob judge every task of the project: both prefer completion 0, ann by `annChoice`, bob by 1 (much better).
+ */
 async function labelAll(f: Fixture, annChoice = 2): Promise<void> {
   for (const [who, choice] of [
     ['ann', annChoice],
@@ -210,7 +212,8 @@ describe('admin API', () => {
   it('the import route takes large bodies up to its own limit', async () => {
     const f = await fixture({ limits: { import: 200_000 } });
     const url = `/api/projects/${f.project}/tasks/import`;
-    const lines = Array.from({ length: 1500 }, (_, i) => JSON.stringify(pair(i))).join('\n'); // ~80 KB: over the small limit
+    // ~80 KB: over the small limit
+    const lines = Array.from({ length: 1500 }, (_, i) => JSON.stringify(pair(i))).join('\n');
     const r = await f.call('POST', url, f.tokens.admin, { jsonl: lines });
     assert.equal(r.statusCode, 201, r.body.slice(0, 200));
     assert.equal(r.json().imported, 1500);
@@ -263,96 +266,106 @@ describe('admin API', () => {
     await g.store.close();
   });
 
-  it('stats give throughput and agreement; a disabled labeler leaves the exports, which read back through src/data', async () => {
-    const f = await fixture();
-    await f.store.addTasks(f.project, [pair(1), pair(2), pair(3)]);
-    await labelAll(f, 2);
-    const s = (await f.call('GET', `/api/projects/${f.project}/stats`, f.tokens.admin)).json();
-    assert.deepEqual(s.agreement, { n: 3, rate: 1 });
-    assert.equal(s.judgments, 6);
-    const ann = s.labelers.find((l: { name: string }) => l.name === 'ann');
-    assert.equal(ann.done, 3);
-    assert.equal(ann.throughput.judgments, 3);
-    assert.equal(ann.throughput.lastHour, 3);
+  it(
+    'stats give throughput and agreement; a disabled labeler leaves the exports, which read back through ' + 'src/data',
+    async () => {
+      const f = await fixture();
+      await f.store.addTasks(f.project, [pair(1), pair(2), pair(3)]);
+      await labelAll(f, 2);
+      const s = (await f.call('GET', `/api/projects/${f.project}/stats`, f.tokens.admin)).json();
+      assert.deepEqual(s.agreement, { n: 3, rate: 1 });
+      assert.equal(s.judgments, 6);
+      const ann = s.labelers.find((l: { name: string }) => l.name === 'ann');
+      assert.equal(ann.done, 3);
+      assert.equal(ann.throughput.judgments, 3);
+      assert.equal(ann.throughput.lastHour, 3);
 
-    const dir = mkdtempSync(join(tmpdir(), 'rlhf-export-'));
-    try {
-      const get = async (q: string) => {
-        const r = await f.call('GET', `/api/projects/${f.project}/export?${q}`, f.tokens.admin);
-        assert.equal(r.statusCode, 200, r.body);
-        const file = join(dir, `${q.replace(/\W/g, '_')}.jsonl`);
-        writeFileSync(file, r.body);
-        return { r, read: readComparisons(file) };
-      };
-      const ours = await get('format=comparisons');
-      assert.match(String(ours.r.headers['content-disposition']), /attachment; filename="summaries-comparisons.jsonl"/);
-      assert.equal(ours.read.format, 'comparison');
-      assert.deepEqual(ours.read.issues, []);
-      assert.deepEqual(
-        ours.read.comparisons,
-        await f.store.exportComparisons(f.project),
-        'our format round-trips exactly',
-      );
-      assert.deepEqual(
-        ours.read.comparisons.map((c) => c.ranking),
-        [
-          [0, 1],
-          [0, 1],
-          [0, 1],
-          [0, 1],
-          [0, 1],
-          [0, 1],
-        ],
-      );
-      const trl = await get('format=trl&margin=1');
-      assert.equal(trl.read.format, 'trl');
-      assert.deepEqual(
-        trl.read.comparisons.map((c) => [c.completions[0], c.margin]),
-        ours.read.comparisons.map((c) => [c.completions[0], c.confidence]),
-      );
-      assert.equal((await get('format=trl')).read.comparisons[0].margin, undefined);
+      const dir = mkdtempSync(join(tmpdir(), 'rlhf-export-'));
+      try {
+        const get = async (q: string) => {
+          const r = await f.call('GET', `/api/projects/${f.project}/export?${q}`, f.tokens.admin);
+          assert.equal(r.statusCode, 200, r.body);
+          const file = join(dir, `${q.replace(/\W/g, '_')}.jsonl`);
+          writeFileSync(file, r.body);
+          return { r, read: readComparisons(file) };
+        };
+        const ours = await get('format=comparisons');
+        assert.match(
+          String(ours.r.headers['content-disposition']),
+          /attachment; filename="summaries-comparisons.jsonl"/,
+        );
+        assert.equal(ours.read.format, 'comparison');
+        assert.deepEqual(ours.read.issues, []);
+        assert.deepEqual(
+          ours.read.comparisons,
+          await f.store.exportComparisons(f.project),
+          'our format round-trips exactly',
+        );
+        assert.deepEqual(
+          ours.read.comparisons.map((c) => c.ranking),
+          [
+            [0, 1],
+            [0, 1],
+            [0, 1],
+            [0, 1],
+            [0, 1],
+            [0, 1],
+          ],
+        );
+        const trl = await get('format=trl&margin=1');
+        assert.equal(trl.read.format, 'trl');
+        assert.deepEqual(
+          trl.read.comparisons.map((c) => [c.completions[0], c.margin]),
+          ours.read.comparisons.map((c) => [c.completions[0], c.confidence]),
+        );
+        assert.equal((await get('format=trl')).read.comparisons[0].margin, undefined);
 
-      await f.call('POST', `/api/users/${f.ids.bob}/disable`, f.tokens.admin, {});
-      assert.equal((await f.call('GET', '/api/me', f.tokens.bob)).statusCode, 401, 'a disabled labeler is signed out');
-      const after = await get('format=comparisons');
-      assert.deepEqual([...new Set(after.read.comparisons.map((c) => c.labeler))], ['ann']);
-      assert.equal((await get('format=comparisons&includeDisabled=1')).read.comparisons.length, 6);
-      const s2 = (await f.call('GET', `/api/projects/${f.project}/stats`, f.tokens.admin)).json();
-      assert.deepEqual(s2.agreement, { n: 0, rate: null }, 'the disabled labeler leaves agreement too');
-      assert.equal(s2.labelers.find((l: { name: string }) => l.name === 'bob').disabled, true);
+        await f.call('POST', `/api/users/${f.ids.bob}/disable`, f.tokens.admin, {});
+        assert.equal(
+          (await f.call('GET', '/api/me', f.tokens.bob)).statusCode,
+          401,
+          'a disabled labeler is signed out',
+        );
+        const after = await get('format=comparisons');
+        assert.deepEqual([...new Set(after.read.comparisons.map((c) => c.labeler))], ['ann']);
+        assert.equal((await get('format=comparisons&includeDisabled=1')).read.comparisons.length, 6);
+        const s2 = (await f.call('GET', `/api/projects/${f.project}/stats`, f.tokens.admin)).json();
+        assert.deepEqual(s2.agreement, { n: 0, rate: null }, 'the disabled labeler leaves agreement too');
+        assert.equal(s2.labelers.find((l: { name: string }) => l.name === 'bob').disabled, true);
 
-      // Enabled again: signed in with the same token, and back in exports and agreement.
+        // Enabled again: signed in with the same token, and back in exports and agreement.
+        assert.equal(
+          (await f.call('POST', `/api/users/${f.ids.bob}/enable`, f.tokens.admin, {})).json().user.disabled,
+          false,
+        );
+        assert.equal((await f.call('GET', '/api/me', f.tokens.bob)).statusCode, 200);
+        assert.equal((await get('format=comparisons')).read.comparisons.length, 6);
+        // A new sign-in link: the old token stops working at once.
+        const re = await f.call('POST', `/api/users/${f.ids.bob}/token`, f.tokens.admin, {});
+        assert.equal(re.statusCode, 200);
+        const { token, link, user } = re.json();
+        assert.equal(user.name, 'bob');
+        assert.ok(link.endsWith(`/#token=${token}`), link);
+        assert.equal((await f.call('GET', '/api/me', f.tokens.bob)).statusCode, 401);
+        assert.equal((await f.call('GET', '/api/me', token)).statusCode, 200);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const self = await f.call('POST', '/api/users/1/disable', f.tokens.admin, {});
+      assert.equal(self.statusCode, 409);
+      assert.equal((await f.call('POST', '/api/users/99/disable', f.tokens.admin, {})).statusCode, 404);
       assert.equal(
-        (await f.call('POST', `/api/users/${f.ids.bob}/enable`, f.tokens.admin, {})).json().user.disabled,
-        false,
+        (await f.call('POST', '/api/users/1/token', f.tokens.admin, {})).statusCode,
+        409,
+        'not your own token while signed in with it',
       );
-      assert.equal((await f.call('GET', '/api/me', f.tokens.bob)).statusCode, 200);
-      assert.equal((await get('format=comparisons')).read.comparisons.length, 6);
-      // A new sign-in link: the old token stops working at once.
-      const re = await f.call('POST', `/api/users/${f.ids.bob}/token`, f.tokens.admin, {});
-      assert.equal(re.statusCode, 200);
-      const { token, link, user } = re.json();
-      assert.equal(user.name, 'bob');
-      assert.ok(link.endsWith(`/#token=${token}`), link);
-      assert.equal((await f.call('GET', '/api/me', f.tokens.bob)).statusCode, 401);
-      assert.equal((await f.call('GET', '/api/me', token)).statusCode, 200);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    const self = await f.call('POST', '/api/users/1/disable', f.tokens.admin, {});
-    assert.equal(self.statusCode, 409);
-    assert.equal((await f.call('POST', '/api/users/99/disable', f.tokens.admin, {})).statusCode, 404);
-    assert.equal(
-      (await f.call('POST', '/api/users/1/token', f.tokens.admin, {})).statusCode,
-      409,
-      'not your own token while signed in with it',
-    );
-    assert.equal((await f.call('POST', '/api/users/99/token', f.tokens.admin, {})).statusCode, 404);
-    assert.equal((await f.call('POST', '/api/users/99/enable', f.tokens.admin, {})).statusCode, 404);
-    assert.equal(
-      errorOf(await f.call('GET', `/api/projects/${f.project}/export?format=xml`, f.tokens.admin)).field,
-      'format',
-    );
-    await f.store.close();
-  });
+      assert.equal((await f.call('POST', '/api/users/99/token', f.tokens.admin, {})).statusCode, 404);
+      assert.equal((await f.call('POST', '/api/users/99/enable', f.tokens.admin, {})).statusCode, 404);
+      assert.equal(
+        errorOf(await f.call('GET', `/api/projects/${f.project}/export?format=xml`, f.tokens.admin)).field,
+        'format',
+      );
+      await f.store.close();
+    },
+  );
 });

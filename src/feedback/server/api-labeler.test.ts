@@ -139,53 +139,56 @@ describe('labeler API', () => {
     await f.store.close();
   });
 
-  it("a labeler sees only their projects, cannot read or judge another project's tasks, nor call admin routes", async () => {
-    const f = await fixture();
-    const [secret] = await f.store.addTasks(f.other, [{ prompt: 'secret prompt', completions: ['x', 'y'] }]);
-    await f.store.addTasks(f.project, [pair(1)]);
-    const list = (await f.call('GET', '/api/projects', f.tokens.ann)).json().projects;
-    assert.deepEqual(
-      list.map((p: { name: string }) => p.name),
-      ['summaries'],
-    );
-    for (const path of ['', '/next', '/progress', '/stats', '/export']) {
-      const r = await f.call('GET', `/api/projects/${f.other}${path}`, f.tokens.ann);
-      assert.equal(r.statusCode, 403, path);
-      assert.ok(!r.body.includes('secret prompt'));
-    }
-    const cross = await f.call('POST', `/api/projects/${f.other}/judgments`, f.tokens.ann, {
-      taskId: secret,
-      submissionId: 'a',
-      shown: [0, 1],
-      choice: 1,
-    });
-    assert.equal(cross.statusCode, 403);
-    // Through their own project's route, with the other project's task id: not found, nothing stored.
-    const smuggled = await f.call('POST', `/api/projects/${f.project}/judgments`, f.tokens.ann, {
-      taskId: secret,
-      submissionId: 'b',
-      shown: [0, 1],
-      choice: 1,
-    });
-    assert.equal(smuggled.statusCode, 404);
-    assert.equal(errorOf(smuggled).field, 'taskId');
-    assert.equal((await f.store.listJudgments(f.other)).length, 0);
-    for (const [m, u, b] of [
-      ['POST', '/api/projects', { name: 'mine' }],
-      ['GET', '/api/users'],
-      ['POST', '/api/users', { name: 'x' }],
-      ['POST', `/api/projects/${f.project}/tasks/import`, { jsonl: JSON.stringify(pair(5)) }],
-      ['GET', `/api/projects/${f.project}/export`],
-      ['POST', `/api/users/${f.ids.bob}/disable`, {}],
-      ['POST', `/api/projects/${f.project}/members`, { userId: f.ids.outsider }],
-    ] as const) {
-      const r = await f.call(m, u, f.tokens.ann, b);
-      assert.equal(r.statusCode, 403, `${m} ${u}`);
-      assert.match(errorOf(r).message, /admins only/);
-    }
-    assert.equal((await f.store.listProjects()).length, 2);
-    await f.store.close();
-  });
+  it(
+    "a labeler sees only their projects, cannot read or judge another project's tasks, nor call admin " + 'routes',
+    async () => {
+      const f = await fixture();
+      const [secret] = await f.store.addTasks(f.other, [{ prompt: 'secret prompt', completions: ['x', 'y'] }]);
+      await f.store.addTasks(f.project, [pair(1)]);
+      const list = (await f.call('GET', '/api/projects', f.tokens.ann)).json().projects;
+      assert.deepEqual(
+        list.map((p: { name: string }) => p.name),
+        ['summaries'],
+      );
+      for (const path of ['', '/next', '/progress', '/stats', '/export']) {
+        const r = await f.call('GET', `/api/projects/${f.other}${path}`, f.tokens.ann);
+        assert.equal(r.statusCode, 403, path);
+        assert.ok(!r.body.includes('secret prompt'));
+      }
+      const cross = await f.call('POST', `/api/projects/${f.other}/judgments`, f.tokens.ann, {
+        taskId: secret,
+        submissionId: 'a',
+        shown: [0, 1],
+        choice: 1,
+      });
+      assert.equal(cross.statusCode, 403);
+      // Through their own project's route, with the other project's task id: not found, nothing stored.
+      const smuggled = await f.call('POST', `/api/projects/${f.project}/judgments`, f.tokens.ann, {
+        taskId: secret,
+        submissionId: 'b',
+        shown: [0, 1],
+        choice: 1,
+      });
+      assert.equal(smuggled.statusCode, 404);
+      assert.equal(errorOf(smuggled).field, 'taskId');
+      assert.equal((await f.store.listJudgments(f.other)).length, 0);
+      for (const [m, u, b] of [
+        ['POST', '/api/projects', { name: 'mine' }],
+        ['GET', '/api/users'],
+        ['POST', '/api/users', { name: 'x' }],
+        ['POST', `/api/projects/${f.project}/tasks/import`, { jsonl: JSON.stringify(pair(5)) }],
+        ['GET', `/api/projects/${f.project}/export`],
+        ['POST', `/api/users/${f.ids.bob}/disable`, {}],
+        ['POST', `/api/projects/${f.project}/members`, { userId: f.ids.outsider }],
+      ] as const) {
+        const r = await f.call(m, u, f.tokens.ann, b);
+        assert.equal(r.statusCode, 403, `${m} ${u}`);
+        assert.match(errorOf(r).message, /admins only/);
+      }
+      assert.equal((await f.store.listProjects()).length, 2);
+      await f.store.close();
+    },
+  );
 
   it('every response carries the security headers; the pages have no inline script or style', async () => {
     const f = await fixture();
@@ -220,37 +223,41 @@ describe('labeler API', () => {
     await f.store.close();
   });
 
-  it('requests refused by the HTTP parser (431 headers too large, 400 not HTTP) have the security headers and the error shape', async () => {
-    const f = await fixture();
-    await f.app.listen({ port: 0, host: '127.0.0.1' });
-    const port = (f.app.server.address() as { port: number }).port;
-    const raw = (text: string) =>
-      new Promise<string>((resolve, reject) => {
-        const s = connect(port, '127.0.0.1', () => s.write(text));
-        let got = '';
-        s.on('data', (d) => (got += d));
-        s.on('close', () => resolve(got));
-        s.on('error', reject);
-      });
-    for (const [request, status, code] of [
-      [`GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
-      ['NOT HTTP AT ALL\r\n\r\n', 400, 'bad_request'],
-    ] as const) {
-      const res = await raw(request);
-      const [head, body] = res.split('\r\n\r\n');
-      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `), head);
-      for (const h of [
-        "content-security-policy: default-src 'none'",
-        'x-content-type-options: nosniff',
-        'x-frame-options: deny',
-        'referrer-policy: no-referrer',
-      ])
-        assert.ok(head.toLowerCase().includes(h), `${status} has ${h}: ${head}`);
-      const e = JSON.parse(body).error;
-      assert.equal(e.code, code);
-      assert.equal(typeof e.message, 'string');
-    }
-    await f.app.close();
-    await f.store.close();
-  });
+  it(
+    'requests refused by the HTTP parser (431 headers too large, 400 not HTTP) have the security headers and the ' +
+      'error shape',
+    async () => {
+      const f = await fixture();
+      await f.app.listen({ port: 0, host: '127.0.0.1' });
+      const port = (f.app.server.address() as { port: number }).port;
+      const raw = (text: string) =>
+        new Promise<string>((resolve, reject) => {
+          const s = connect(port, '127.0.0.1', () => s.write(text));
+          let got = '';
+          s.on('data', (d) => (got += d));
+          s.on('close', () => resolve(got));
+          s.on('error', reject);
+        });
+      for (const [request, status, code] of [
+        [`GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+        ['NOT HTTP AT ALL\r\n\r\n', 400, 'bad_request'],
+      ] as const) {
+        const res = await raw(request);
+        const [head, body] = res.split('\r\n\r\n');
+        assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `), head);
+        for (const h of [
+          "content-security-policy: default-src 'none'",
+          'x-content-type-options: nosniff',
+          'x-frame-options: deny',
+          'referrer-policy: no-referrer',
+        ])
+          assert.ok(head.toLowerCase().includes(h), `${status} has ${h}: ${head}`);
+        const e = JSON.parse(body).error;
+        assert.equal(e.code, code);
+        assert.equal(typeof e.message, 'string');
+      }
+      await f.app.close();
+      await f.store.close();
+    },
+  );
 });

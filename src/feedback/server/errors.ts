@@ -168,7 +168,8 @@ export function handleError(
         reply,
         413,
         'payload_too_large',
-        `the request body is larger than this route's limit of ${formatBytes(limit)}; send less (split a large import into several files)`,
+        `the request body is larger than this route's limit of ${formatBytes(limit)}; send less (split a large ` +
+          `import into several files)`,
       );
     }
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -185,7 +186,8 @@ export function handleError(
         reply,
         415,
         'unsupported_media_type',
-        `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted; send JSON with Content-Type: application/json`,
+        `Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted; send JSON with ` +
+          `Content-Type: application/json`,
       );
   }
   // secure-json-parse refuses __proto__ keys and bad JSON with a SyntaxError and statusCode 400.

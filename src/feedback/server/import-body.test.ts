@@ -105,7 +105,9 @@ describe('import bodies read a chunk at a time', () => {
         const file = join(dir, 'body');
         writeFileSync(file, form === 'json' ? JSON.stringify({ jsonl: text }) : text);
         // The import comes from another process, as from an admin's browser: its sending is not ours.
-        const client = `const fs = require('fs'); fetch(process.argv[1], { method: 'POST', body: fs.readFileSync(process.argv[2]),
+        const client =
+          `const fs = require('fs'); fetch(process.argv[1], { method: 'POST', body: ` +
+          `fs.readFileSync(process.argv[2]),
           headers: { authorization: 'Bearer ' + process.argv[3], 'content-type': process.argv[4] } })
           .then(async (r) => process.stdout.write(r.status + ' ' + (await r.text()).slice(0, 200)));`;
         let gap = 0;

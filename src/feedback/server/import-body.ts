@@ -90,7 +90,10 @@ function stringEnd(buf: Buffer, i: number): number {
   }
 }
 
-/** The end (exclusive) of the JSON value at buf[i]: a string, or anything up to the next , or } outside strings and brackets. */
+/**
+ * The end (exclusive) of the JSON value at buf[i]: a string, or anything up to the next , or } outside strings and
+ * brackets.
+ */
 function valueEnd(buf: Buffer, i: number): number {
   if (buf[i] === QUOTE) return stringEnd(buf, i);
   let depth = 0;

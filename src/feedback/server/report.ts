@@ -50,7 +50,8 @@ export function statsTable(s: StatsWithThroughput, projectName: string, goldEver
       .trimEnd();
   return (
     [
-      `${projectName}: ${s.tasks} tasks (${s.goldTasks} gold${goldWhen(s.goldTasks, goldEvery)}), ${s.judgments} judgments, inter-labeler agreement ${pct(s.agreement)}`,
+      `${projectName}: ${s.tasks} tasks (${s.goldTasks} gold${goldWhen(s.goldTasks, goldEvery)}), ` +
+        `${s.judgments} judgments, inter-labeler agreement ${pct(s.agreement)}`,
       line(head),
       ...rows.map(line),
     ].join('\n') + '\n'

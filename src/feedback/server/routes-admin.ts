@@ -53,7 +53,8 @@ export function publicUrlBase(v: string, field = 'publicUrl'): string {
   if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username || u.password || u.search || u.hash)
     throw new FieldError(
       field,
-      `must be a plain http(s) URL (no user, query or #fragment) such as https://label.example.org, got ${JSON.stringify(v)}`,
+      `must be a plain http(s) URL (no user, query or #fragment) such as https://label.example.org, got ` +
+        `${JSON.stringify(v)}`,
     );
   return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
 }
@@ -216,7 +217,8 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
       throw new ApiError(
         409,
         'conflict',
-        'you cannot replace your own token while signed in with it; ask another admin, or use `rlhf feedback new-token`',
+        'you cannot replace your own token while signed in with it; ask another admin, or use `rlhf feedback ' +
+          'new-token`',
       );
     const { user, token } = await store.reissueToken(id);
     return { user, token, link: signInLink(linkBase(req, publicUrl), user.role, token) };

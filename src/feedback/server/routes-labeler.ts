@@ -53,7 +53,8 @@ export function registerLabelerRoutes(add: AddRoute, o: LabelerRouteOptions): vo
       throw new ApiError(
         404,
         'not_found',
-        `no task ${body.taskId} in project ${req.projectId}; judge the task GET /api/projects/${req.projectId}/next returned`,
+        `no task ${body.taskId} in project ${req.projectId}; judge the task GET ` +
+          `/api/projects/${req.projectId}/next returned`,
         { field: 'taskId' },
       );
     }

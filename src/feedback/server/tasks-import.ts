@@ -35,7 +35,8 @@ export class ImportError extends Error {
   ) {
     const shown = issues.slice(0, 5).map(formatImportIssue).join('; ');
     super(
-      `${total} bad line${total === 1 ? '' : 's'}, nothing imported: ${shown}${total > 5 ? `; … and ${total - 5} more` : ''}`,
+      `${total} bad line${total === 1 ? '' : 's'}, nothing imported: ` +
+        `${shown}${total > 5 ? `; … and ${total - 5} more` : ''}`,
     );
   }
 }
@@ -56,7 +57,8 @@ function parseSampleLine(obj: Record<string, unknown>): { prompt: string; comple
   if ('completions' in obj && !('completion' in obj)) {
     throw new FieldError(
       'completions',
-      'this line is a task ({"prompt", "completions": [...]}) but the file is read as `rlhf sample` output; one file holds one format',
+      'this line is a task ({"prompt", "completions": [...]}) but the file is read as `rlhf sample` output; one ' +
+        'file holds one format',
     );
   }
   for (const k of Object.keys(obj)) {
@@ -82,7 +84,8 @@ function parseTaskLine(obj: Record<string, unknown>): TaskInput {
   if ('completion' in obj && !('completions' in obj)) {
     throw new FieldError(
       'completion',
-      'this line is `rlhf sample` output but the file is read as tasks ({"prompt", "completions": [...]}); one file holds one format',
+      'this line is `rlhf sample` output but the file is read as tasks ({"prompt", "completions": [...]}); one ' +
+        'file holds one format',
     );
   }
   try {
@@ -157,7 +160,8 @@ export function groupCompletions(
   if (dup) notes.push(`${dup} duplicate completion${dup === 1 ? '' : 's'} of the same prompt left out`);
   if (lonely)
     notes.push(
-      `${lonely} completion${lonely === 1 ? '' : 's'} without a partner of the same prompt left out (sample with -n 2 or more)`,
+      `${lonely} completion${lonely === 1 ? '' : 's'} without a partner of the same prompt left out (sample ` +
+        `with -n 2 or more)`,
     );
   return tasks;
 }
@@ -221,7 +225,9 @@ function importReader(opts: ImportOptions) {
       if (!format) {
         return issue({
           line,
-          message: `cannot tell the format from keys ${Object.keys(obj).join(', ') || '(none)'}: a task is {"prompt", "completions": [...]}, a sample line {"prompt", "completion"}`,
+          message:
+            `cannot tell the format from keys ${Object.keys(obj).join(', ') || '(none)'}: a task is ` +
+            `{"prompt", "completions": [...]}, a sample line {"prompt", "completion"}`,
         });
       }
     }
@@ -253,6 +259,7 @@ export function goldNote(tasks: TaskInput[], settings: ProjectSettings): string 
   if (n === 0 || settings.goldEvery > 0) return null;
   return (
     `${n} gold task${n === 1 ? '' : 's'}: this project mixes in no gold (goldEvery 0), so each labeler gets ` +
-    `${n === 1 ? 'it' : 'them'} only after every other task; create the project with goldEvery N to mix gold in every N tasks`
+    `${n === 1 ? 'it' : 'them'} only after every other task; create the project with goldEvery N to mix gold in ` +
+    `every N tasks`
   );
 }

@@ -16,7 +16,9 @@ describe('web assets', () => {
   });
 
   it('finds static, dynamic and re-export specifiers; ignores type-only imports tsc erased', () => {
-    const code = `import { a } from './a.js';\nimport './side.js';\nexport { b } from "../b.js";\nexport * from './c.js';\nconst d = await import('./d.js');\nimport{e}from'./e.js';\nconst s = "import x from 'y'";`;
+    const code =
+      `import { a } from './a.js';\nimport './side.js';\nexport { b } from "../b.js";\nexport * from ` +
+      `'./c.js';\nconst d = await import('./d.js');\nimport{e}from'./e.js';\nconst s = "import x from 'y'";`;
     assert.deepEqual(
       importSpecifiers(code).slice(0, 6),
       ['./a.js', './side.js', '../b.js', './c.js', './e.js', './d.js'].sort(

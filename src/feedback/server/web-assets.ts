@@ -63,7 +63,8 @@ export function moduleClosure(root: string, entries: string[]): Map<string, Asse
     for (const spec of importSpecifiers(code.toString('utf8'))) {
       if (!spec.startsWith('./') && !spec.startsWith('../')) {
         throw new Error(
-          `${rel} imports "${spec}": the web pages may import only relative, browser-safe modules (no packages, nothing from node)`,
+          `${rel} imports "${spec}": the web pages may import only relative, browser-safe modules (no packages, ` +
+            `nothing from node)`,
         );
       }
       const target = normalize(join(dirname(rel), spec))

@@ -87,47 +87,58 @@ export function judgingTests(make: MakeHarness): void {
       assert.deepEqual(seen, [r1, r2, gs[0], gs[1], gs[2]]);
     }));
 
-  test('text: NUL, lone surrogates, whitespace-only completions and bidi controls in names are refused in every field', () =>
-    withHarness(make, async (h) => {
-      const { store, p, ids } = await setup(h, { overlap: 1 });
-      const task = (over: object) => ({ ...pair(1), ...over });
-      const bad: [object, string, RegExp][] = [
-        [task({ prompt: 'cut \ud83d here' }), 'tasks[0].prompt', /lone surrogate \(U\+D83D\) at offset 4/],
-        [task({ completions: ['a\u0000', 'b'] }), 'tasks[0].completions[0]', /NUL character \(U\+0000\) at offset 1/],
-        [task({ completions: ['a', '\udc00b'] }), 'tasks[0].completions[1]', /lone surrogate \(U\+DC00\) at offset 0/],
-        [task({ completions: ['a', ' \n\t '] }), 'tasks[0].completions[1]', /only whitespace/],
-        [task({ meta: { src: ['x', 'y\u0000'] } }), 'tasks[0].meta.src[1]', /NUL character/],
-        [task({ meta: { 'k\ud800': 1 } }), 'tasks[0].meta.k\ud800', /lone surrogate/],
-      ];
-      for (const [t, field, re] of bad)
+  test(
+    'text: NUL, lone surrogates, whitespace-only completions and bidi controls in names are refused in every ' +
+      'field',
+    () =>
+      withHarness(make, async (h) => {
+        const { store, p, ids } = await setup(h, { overlap: 1 });
+        const task = (over: object) => ({ ...pair(1), ...over });
+        const bad: [object, string, RegExp][] = [
+          [task({ prompt: 'cut \ud83d here' }), 'tasks[0].prompt', /lone surrogate \(U\+D83D\) at offset 4/],
+          [task({ completions: ['a\u0000', 'b'] }), 'tasks[0].completions[0]', /NUL character \(U\+0000\) at offset 1/],
+          [
+            task({ completions: ['a', '\udc00b'] }),
+            'tasks[0].completions[1]',
+            /lone surrogate \(U\+DC00\) at offset 0/,
+          ],
+          [task({ completions: ['a', ' \n\t '] }), 'tasks[0].completions[1]', /only whitespace/],
+          [task({ meta: { src: ['x', 'y\u0000'] } }), 'tasks[0].meta.src[1]', /NUL character/],
+          [task({ meta: { 'k\ud800': 1 } }), 'tasks[0].meta.k\ud800', /lone surrogate/],
+        ];
+        for (const [t, field, re] of bad)
+          await assert.rejects(
+            store.addTasks(p.id, [t as never]),
+            (e) => isField(field)(e) && re.test((e as Error).message),
+            field,
+          );
+        await assert.rejects(store.createProject('x\ud800'), isField('name'));
+        // Bidirectional controls would let a name display as another ("xlab \u202Eevil\u202C" shows as "xlab live").
+        for (const name of ['xlab \u202Eevil\u202C', 'a\u2067b\u2069', 'rlm\u200F'])
+          await assert.rejects(
+            store.createUser(name, 'labeler'),
+            (e) =>
+              isField('name')(e) && /bidirectional control character \(U\+20[0-9A-F]{2}\)/.test((e as Error).message),
+            JSON.stringify(name),
+          );
+        await assert.rejects(store.createProject('\u202Dp'), isField('name'));
+        await assert.rejects(store.createProject('q', { axes: ['ok', 'b\u202Ead'] }), isField('settings.axes[1]'));
+        await assert.rejects(store.createUser('\u0000x', 'labeler'), isField('name'));
+        // Whole pairs are fine anywhere, and come back exactly.
+        const [t] = await store.addTasks(p.id, [
+          task({ prompt: 'emoji 🙂', completions: ['𝔞', 'b 🙂'], meta: { e: '🙂' } }),
+        ]);
+        const a = await take(store, p.id, ids[0], t);
         await assert.rejects(
-          store.addTasks(p.id, [t as never]),
-          (e) => isField(field)(e) && re.test((e as Error).message),
-          field,
+          store.submitJudgment(judge(t, ids[0], 2, a.shown, { feedback: 'half \ud83d' })),
+          (e) => isField('feedback')(e) && /lone surrogate/.test((e as Error).message),
         );
-      await assert.rejects(store.createProject('x\ud800'), isField('name'));
-      // Bidirectional controls would let a name display as another ("xlab \u202Eevil\u202C" shows as "xlab live").
-      for (const name of ['xlab \u202Eevil\u202C', 'a\u2067b\u2069', 'rlm\u200F'])
-        await assert.rejects(
-          store.createUser(name, 'labeler'),
-          (e) =>
-            isField('name')(e) && /bidirectional control character \(U\+20[0-9A-F]{2}\)/.test((e as Error).message),
-          JSON.stringify(name),
+        await store.submitJudgment(judge(t, ids[0], 2, a.shown, { feedback: 'fine 🙂' }));
+        const [c] = await store.exportComparisons(p.id);
+        assert.deepEqual(
+          [c.prompt, c.completions, c.feedback, c.meta!.e],
+          ['emoji 🙂', ['𝔞', 'b 🙂'], 'fine 🙂', '🙂'],
         );
-      await assert.rejects(store.createProject('\u202Dp'), isField('name'));
-      await assert.rejects(store.createProject('q', { axes: ['ok', 'b\u202Ead'] }), isField('settings.axes[1]'));
-      await assert.rejects(store.createUser('\u0000x', 'labeler'), isField('name'));
-      // Whole pairs are fine anywhere, and come back exactly.
-      const [t] = await store.addTasks(p.id, [
-        task({ prompt: 'emoji 🙂', completions: ['𝔞', 'b 🙂'], meta: { e: '🙂' } }),
-      ]);
-      const a = await take(store, p.id, ids[0], t);
-      await assert.rejects(
-        store.submitJudgment(judge(t, ids[0], 2, a.shown, { feedback: 'half \ud83d' })),
-        (e) => isField('feedback')(e) && /lone surrogate/.test((e as Error).message),
-      );
-      await store.submitJudgment(judge(t, ids[0], 2, a.shown, { feedback: 'fine 🙂' }));
-      const [c] = await store.exportComparisons(p.id);
-      assert.deepEqual([c.prompt, c.completions, c.feedback, c.meta!.e], ['emoji 🙂', ['𝔞', 'b 🙂'], 'fine 🙂', '🙂']);
-    }));
+      }),
+  );
 }

@@ -128,7 +128,8 @@ export function leaseTests(make: MakeHarness): void {
       const names = Array.from({ length: 10 }, (_, i) => `l${i}`);
       const clock = manualClock();
       const { store, p, ids } = await setup(h, { overlap: 2 }, names, { now: clock.now });
-      const other = await h.open({ now: clock.now }); // NOTE: one clock, or each store sees the other's leases as expired
+      // NOTE: one clock, or each store sees the other's leases as expired
+      const other = await h.open({ now: clock.now });
       const tasks = await store.addTasks(p.id, [pair(1), pair(2), pair(3)]);
       const got = await Promise.all(ids.map((l, i) => [store, other][i % 2].nextTask(p.id, l)));
       const per = new Map<number, number>();

@@ -97,7 +97,8 @@ export function processTests(make: MakeHarness): void {
         await assertDoneCounts(h);
         t.diagnostic(
           `${judgments.length} judgments by ${WORKERS} processes in ${ms} ms; ${sum('cycles')} cycles, ` +
-            `${sum('retried')} retried, ${sum('late')} late (${refused.length} refused), ${sum('left')} abandoned leases`,
+            `${sum('retried')} retried, ${sum('late')} late (${refused.length} refused), ${sum('left')} ` +
+            `abandoned leases`,
         );
       }),
   );

@@ -40,7 +40,8 @@ test('the current code opens a version-1 database and keeps its data', async () 
     // Rows as version 1 wrote them.
     old
       .prepare(
-        'INSERT INTO projects VALUES (1, \'old\', \'{"overlap":2,"scale":9,"axes":[],"goldEvery":0}\', \'2024-01-01T00:00:00.000Z\')',
+        'INSERT INTO projects VALUES (1, \'old\', \'{"overlap":2,"scale":9,"axes":[],"goldEvery":0}\', ' +
+          "'2024-01-01T00:00:00.000Z')",
       )
       .run();
     old.prepare("INSERT INTO users VALUES (1, 'ann', 'labeler', 'ab', 0, '2024-01-01T00:00:00.000Z')").run();
@@ -48,7 +49,8 @@ test('the current code opens a version-1 database and keeps its data', async () 
     old.prepare("INSERT INTO tasks VALUES (1, 1, 'p', '[\"x\",\"y\"]', NULL, NULL, '2024-01-01T00:00:00.000Z')").run();
     old
       .prepare(
-        "INSERT INTO judgments VALUES (1, 1, 1, 's1', 'done', 8, NULL, '[1,0]', NULL, NULL, '2024-01-02T00:00:00.000Z')",
+        "INSERT INTO judgments VALUES (1, 1, 1, 's1', 'done', 8, NULL, '[1,0]', NULL, NULL, " +
+          "'2024-01-02T00:00:00.000Z')",
       )
       .run();
     old.close();
@@ -76,33 +78,39 @@ test('the current code opens a version-1 database and keeps its data', async () 
   }
 });
 
-test('a version-3 database with a labeler at work: their lease becomes an assignment in the order they were shown', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rlhf-mig-'));
-  try {
-    const file = join(dir, 'v3.db');
-    const old = new Database(file);
-    assert.deepEqual(migrate(old, 3), [1, 2, 3]);
-    old
-      .prepare(
-        'INSERT INTO projects VALUES (1, \'p\', \'{"overlap":1,"scale":9,"axes":[],"goldEvery":0}\', \'2024-01-01T00:00:00.000Z\')',
-      )
-      .run();
-    old.prepare("INSERT INTO users VALUES (7, 'ann', 'labeler', 'ab', 0, '2024-01-01T00:00:00.000Z')").run();
-    old.prepare('INSERT INTO project_members VALUES (1, 7)').run();
-    old
-      .prepare('INSERT INTO tasks VALUES (5, 1, \'p\', \'["x","y","z"]\', NULL, NULL, \'2024-01-01T00:00:00.000Z\', 0)')
-      .run();
-    old.prepare("INSERT INTO task_leases VALUES (1, 7, 5, '2999-01-01T00:00:00.000Z')").run();
-    old.close();
-    const store = new SqliteFeedbackStore(file);
-    const shown = shownOrder(5, 7, 3);
-    const r = await store.submitJudgment({ taskId: 5, labelerId: 7, submissionId: 's', shown, ranking: [0, 1, 2] });
-    assert.equal(r.created, true, 'the judgment of the task leased before the upgrade is taken');
-    await store.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'a version-3 database with a labeler at work: their lease becomes an assignment in the order they were ' + 'shown',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rlhf-mig-'));
+    try {
+      const file = join(dir, 'v3.db');
+      const old = new Database(file);
+      assert.deepEqual(migrate(old, 3), [1, 2, 3]);
+      old
+        .prepare(
+          'INSERT INTO projects VALUES (1, \'p\', \'{"overlap":1,"scale":9,"axes":[],"goldEvery":0}\', ' +
+            "'2024-01-01T00:00:00.000Z')",
+        )
+        .run();
+      old.prepare("INSERT INTO users VALUES (7, 'ann', 'labeler', 'ab', 0, '2024-01-01T00:00:00.000Z')").run();
+      old.prepare('INSERT INTO project_members VALUES (1, 7)').run();
+      old
+        .prepare(
+          'INSERT INTO tasks VALUES (5, 1, \'p\', \'["x","y","z"]\', NULL, NULL, \'2024-01-01T00:00:00.000Z\', 0)',
+        )
+        .run();
+      old.prepare("INSERT INTO task_leases VALUES (1, 7, 5, '2999-01-01T00:00:00.000Z')").run();
+      old.close();
+      const store = new SqliteFeedbackStore(file);
+      const shown = shownOrder(5, 7, 3);
+      const r = await store.submitJudgment({ taskId: 5, labelerId: 7, submissionId: 's', shown, ranking: [0, 1, 2] });
+      assert.equal(r.created, true, 'the judgment of the task leased before the upgrade is taken');
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('a database newer than the code is refused, untouched', () => {
   const db = new Database(':memory:');

@@ -156,7 +156,8 @@ export function migrate(db: Database.Database, to = SCHEMA_VERSION): number[] {
     const newest = Math.max(0, ...have);
     if (newest > SCHEMA_VERSION) {
       throw new Error(
-        `the feedback database is at schema version ${newest}, newer than this rlhf knows (${SCHEMA_VERSION}); upgrade rlhf to open it`,
+        `the feedback database is at schema version ${newest}, newer than this rlhf knows (${SCHEMA_VERSION}); ` +
+          `upgrade rlhf to open it`,
       );
     }
     const done: number[] = [];

@@ -14,7 +14,8 @@ import type { FeedbackStore } from './types.js';
 export interface OpenStoreOptions extends SqliteStoreOptions, Omit<PostgresStoreOptions, keyof SqliteStoreOptions> {}
 
 const FORMS =
-  'a SQLite file path (e.g. feedback.db), :memory:, or a PostgreSQL URL postgres://user:password@host:5432/database[?schema=NAME]';
+  'a SQLite file path (e.g. feedback.db), :memory:, or a PostgreSQL URL ' +
+  'postgres://user:password@host:5432/database[?schema=NAME]';
 const SQLITE_ONLY: (keyof OpenStoreOptions)[] = ['busyTimeoutMs', 'synchronous'];
 const POSTGRES_ONLY: (keyof OpenStoreOptions)[] = ['schema', 'poolSize'];
 

@@ -34,7 +34,8 @@ export function pgLocation(url: string, schemaOption?: string): PgLocation {
   } catch {
     throw new FieldError(
       'location',
-      `${display} is not a valid URL; expected postgres://user:password@host:port/database[?schema=NAME] (percent-encode special characters in the password)`,
+      `${display} is not a valid URL; expected postgres://user:password@host:port/database[?schema=NAME] ` +
+        `(percent-encode special characters in the password)`,
     );
   }
   const fromUrl = u.searchParams.get('schema') ?? undefined;
@@ -57,7 +58,8 @@ export function pgLocation(url: string, schemaOption?: string): PgLocation {
     if (u.searchParams.has('options')) {
       throw new FieldError(
         'schema',
-        `${display} sets connection options itself; give the schema either there (-c search_path=…) or as ?schema=, not both`,
+        `${display} sets connection options itself; give the schema either there (-c search_path=…) or as ` +
+          `?schema=, not both`,
       );
     }
   }

@@ -37,11 +37,15 @@ const PARTIAL = `SELECT * FROM (SELECT ${T_COLS}, ${taken('$2', '$3')} AS taken 
     SELECT id FROM tasks WHERE project_id = $1 AND gold IS NULL AND done_count > 0 AND done_count < $4
     UNION SELECT task_id FROM task_leases WHERE project_id = $1 AND labeler_id <> $2 AND expires_at > $3)
   AND t.gold IS NULL AND ${UNSEEN}) x WHERE taken < $4 ORDER BY taken DESC, id LIMIT 1`;
-const FRESH = `SELECT ${T_COLS} FROM tasks t WHERE t.project_id = $1 AND t.gold IS NULL AND t.done_count = 0 AND ${UNSEEN}
+const FRESH =
+  `SELECT ${T_COLS} FROM tasks t WHERE t.project_id = $1 AND t.gold IS NULL AND t.done_count = 0 AND ` +
+  `${UNSEEN}
   AND NOT EXISTS (SELECT 1 FROM task_leases l JOIN users u ON u.id = l.labeler_id
                   WHERE l.task_id = t.id AND l.labeler_id <> $2 AND l.expires_at > $3 AND NOT u.disabled)
   ORDER BY t.id LIMIT 1`;
-const GOLD = `SELECT ${T_COLS} FROM tasks t WHERE t.project_id = $1 AND t.gold IS NOT NULL AND ${UNSEEN} ORDER BY t.id LIMIT 1`;
+const GOLD =
+  `SELECT ${T_COLS} FROM tasks t WHERE t.project_id = $1 AND t.gold IS NOT NULL AND ${UNSEEN} ORDER BY ` +
+  `t.id LIMIT 1`;
 
 /** The labeler's next task, leased to them (null when none is left for them). */
 export async function nextTask(cx: PgContext, projectId: number, labelerId: number): Promise<Assignment | null> {
@@ -67,7 +71,8 @@ async function assign(cx: PgContext, c: pg.PoolClient, p: Project, labelerId: nu
     const gold = () => one<TaskRow>(GOLD, [p.id, labelerId], c);
     const seen = async () =>
       (await one<{ n: number }>(
-        'SELECT count(*)::int AS n FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = $1 AND j.labeler_id = $2',
+        'SELECT count(*)::int AS n FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = $1 ' +
+          'AND j.labeler_id = $2',
         [p.id, labelerId],
         c,
       ))!.n;
@@ -149,8 +154,10 @@ export async function submitJudgment(cx: PgContext, raw: JudgmentInput): Promise
       // The unique (labeler, submission) constraint decides who stored a submission, also between
       // projects (whose locks differ): a concurrent retry finds the row and answers with it.
       const r = await one<JudgmentRow>(
-        `INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, feedback, created_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (labeler_id, submission_id) DO NOTHING RETURNING ${J_COLS}`,
+        `INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, ` +
+          `feedback, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (labeler_id, submission_id) DO ` +
+          `NOTHING RETURNING ${J_COLS}`,
         [
           input.taskId,
           input.labelerId,
@@ -169,7 +176,8 @@ export async function submitJudgment(cx: PgContext, raw: JudgmentInput): Promise
       // NOTE: checked again under the lock: a labeler disabled while this was in flight adds no count.
       if (r.status === 'done') {
         await one(
-          'UPDATE tasks SET done_count = done_count + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM users WHERE id = $2 AND NOT disabled)',
+          'UPDATE tasks SET done_count = done_count + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM users WHERE id ' +
+            '= $2 AND NOT disabled)',
           [task.id, input.labelerId],
           c,
         );

@@ -104,11 +104,13 @@ export const PG_MIGRATIONS: PgMigration[] = [
       );`,
     fill: async (c) => {
       const { rows } = await c.query<{ task_id: number; labeler_id: number; k: number }>(
-        'SELECT l.task_id, l.labeler_id, json_array_length(t.completions) AS k FROM task_leases l JOIN tasks t ON t.id = l.task_id',
+        'SELECT l.task_id, l.labeler_id, json_array_length(t.completions) AS k FROM task_leases l JOIN tasks t ' +
+          'ON t.id = l.task_id',
       );
       for (const l of rows)
         await c.query(
-          'INSERT INTO assignments (task_id, labeler_id, shown, created_at) VALUES ($1, $2, $3, now()) ON CONFLICT DO NOTHING',
+          'INSERT INTO assignments (task_id, labeler_id, shown, created_at) VALUES ($1, $2, $3, now()) ON ' +
+            'CONFLICT DO NOTHING',
           [l.task_id, l.labeler_id, JSON.stringify(shownOrder(l.task_id, l.labeler_id, l.k))],
         );
     },
@@ -162,7 +164,8 @@ export async function migratePostgres(c: pg.ClientBase, options: PgMigrateOption
     const { rows } = await c.query<{ s: string | null }>('SELECT current_schema() AS s');
     if (rows[0].s !== options.schema) {
       throw new Error(
-        `the search_path puts tables in schema ${rows[0].s ?? '(none)'}, not "${options.schema}"; check the schema option and the role's search_path`,
+        `the search_path puts tables in schema ${rows[0].s ?? '(none)'}, not "${options.schema}"; check the ` +
+          `schema option and the role's search_path`,
       );
     }
     await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -171,7 +174,8 @@ export async function migratePostgres(c: pg.ClientBase, options: PgMigrateOption
     const newest = Math.max(0, ...have);
     if (newest > PG_SCHEMA_VERSION) {
       throw new Error(
-        `the feedback database (schema "${options.schema}") is at schema version ${newest}, newer than this rlhf knows (${PG_SCHEMA_VERSION}); upgrade rlhf to open it`,
+        `the feedback database (schema "${options.schema}") is at schema version ${newest}, newer than this ` +
+          `rlhf knows (${PG_SCHEMA_VERSION}); upgrade rlhf to open it`,
       );
     }
     const done: number[] = [];

@@ -16,7 +16,8 @@ import type { FeedbackStore } from './types.js';
 const URL_ = process.env.RLHF_TEST_POSTGRES;
 const SKIP = URL_
   ? undefined
-  : 'RLHF_TEST_POSTGRES is not set; to run the PostgreSQL store tests set it to a database URL, e.g. postgres://rlhf:rlhf@127.0.0.1:5432/rlhf';
+  : 'RLHF_TEST_POSTGRES is not set; to run the PostgreSQL store tests set it to a database URL, e.g. ' +
+    'postgres://rlhf:rlhf@127.0.0.1:5432/rlhf';
 if (!URL_ && process.env.RLHF_CI === '1') {
   test('PostgreSQL store tests', () =>
     assert.fail('RLHF_CI=1 but RLHF_TEST_POSTGRES is not set: CI must provide PostgreSQL (see .ci/run)'));
@@ -64,7 +65,8 @@ async function makePostgres(): Promise<StoreHarness> {
 runStoreConformance('PostgreSQL', makePostgres, { skip: SKIP });
 
 test(
-  'PostgreSQL: four connections migrating a new schema at the same instant: one applies, the others wait and find it done',
+  'PostgreSQL: four connections migrating a new schema at the same instant: one applies, the others wait and ' +
+    'find it done',
   { skip: SKIP },
   () =>
     withSchema(async (schema, admin) => {
@@ -107,14 +109,17 @@ test(
         assert.deepEqual(await migratePostgres(c, { schema, to: 1 }), [1]);
         // Rows as version 1 wrote them (ids from the identity columns: 1 each in a new schema).
         await c.query(
-          `INSERT INTO projects (name, settings, created_at) VALUES ('old', '{"overlap":2,"scale":9,"axes":[],"goldEvery":0}', '2024-01-01T00:00:00Z')`,
+          `INSERT INTO projects (name, settings, created_at) VALUES ('old', ` +
+            `'{"overlap":2,"scale":9,"axes":[],"goldEvery":0}', '2024-01-01T00:00:00Z')`,
         );
         await c.query(
-          `INSERT INTO users (name, role, token_sha256, disabled, created_at) VALUES ('ann', 'labeler', 'ab', false, '2024-01-01T00:00:00Z')`,
+          `INSERT INTO users (name, role, token_sha256, disabled, created_at) VALUES ('ann', 'labeler', 'ab', ` +
+            `false, '2024-01-01T00:00:00Z')`,
         );
         await c.query('INSERT INTO project_members VALUES (1, 1)');
         await c.query(
-          `INSERT INTO tasks (project_id, prompt, completions, created_at) VALUES (1, 'p', '["x","y"]', '2024-01-01T00:00:00Z')`,
+          `INSERT INTO tasks (project_id, prompt, completions, created_at) VALUES (1, 'p', '["x","y"]', ` +
+            `'2024-01-01T00:00:00Z')`,
         );
         await c.query(`INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, shown, created_at)
       VALUES (1, 1, 's1', 'done', 8, '[1,0]', '2024-01-02T00:00:00Z')`);
@@ -168,14 +173,16 @@ test(
       try {
         assert.deepEqual(await migratePostgres(c, { schema, to: 3 }), [1, 2, 3]);
         await c.query(
-          `INSERT INTO projects (id, name, settings, created_at) VALUES (1, 'p', '{"overlap":1,"scale":9,"axes":[],"goldEvery":0}', now())`,
+          `INSERT INTO projects (id, name, settings, created_at) VALUES (1, 'p', ` +
+            `'{"overlap":1,"scale":9,"axes":[],"goldEvery":0}', now())`,
         );
         await c.query(
           `INSERT INTO users (id, name, role, token_sha256, created_at) VALUES (7, 'ann', 'labeler', 'ab', now())`,
         );
         await c.query('INSERT INTO project_members VALUES (1, 7)');
         await c.query(
-          `INSERT INTO tasks (id, project_id, prompt, completions, created_at) VALUES (5, 1, 'p', '["x","y","z"]', now())`,
+          `INSERT INTO tasks (id, project_id, prompt, completions, created_at) VALUES (5, 1, 'p', ` +
+            `'["x","y","z"]', now())`,
         );
         await c.query(`INSERT INTO task_leases VALUES (1, 7, 5, '2999-01-01T00:00:00Z')`);
       } finally {

@@ -59,7 +59,10 @@ import {
 import { parseSettings, requireId, requireInt, requireName, requireRole } from './validate.js';
 
 export interface PostgresStoreOptions extends StoreOptions {
-  /** The schema holding the tables (created if missing); also `?schema=` in the URL. Default: the role's search_path (usually public). */
+  /**
+   * The schema holding the tables (created if missing); also `?schema=` in the URL. Default: the role's search_path
+   * (usually public).
+   */
   schema?: string;
   /** Connections in the pool (default 10). */
   poolSize?: number;
@@ -103,7 +106,8 @@ export class PostgresFeedbackStore implements FeedbackStore {
         const schema = loc.schema ?? (await c.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0].s;
         if (!schema)
           throw new Error(
-            `PostgreSQL at ${loc.display}: the role's search_path names no existing schema; create one or give ?schema=NAME`,
+            `PostgreSQL at ${loc.display}: the role's search_path names no existing schema; create one or give ` +
+              `?schema=NAME`,
           );
         await migratePostgres(c, { schema, createSchema: loc.schema !== undefined });
         return new PostgresFeedbackStore(
@@ -201,7 +205,8 @@ export class PostgresFeedbackStore implements FeedbackStore {
       const projects = (
         await c.query<{ id: number }>(
           `SELECT project_id AS id FROM project_members WHERE user_id = $1
-        UNION SELECT t.project_id FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE j.labeler_id = $1 ORDER BY id`,
+        UNION SELECT t.project_id FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE j.labeler_id ` +
+            `= $1 ORDER BY id`,
           [userId],
         )
       ).rows;
@@ -213,7 +218,8 @@ export class PostgresFeedbackStore implements FeedbackStore {
       );
       await c.query(
         `UPDATE tasks t SET done_count = (SELECT count(*) FROM judgments j JOIN users u ON u.id = j.labeler_id
-        WHERE j.task_id = t.id AND j.status = 'done' AND NOT u.disabled) WHERE t.id IN (SELECT task_id FROM judgments WHERE labeler_id = $1)`,
+        WHERE j.task_id = t.id AND j.status = 'done' AND NOT u.disabled) WHERE t.id IN (SELECT task_id ` +
+          `FROM judgments WHERE labeler_id = $1)`,
         [userId],
       );
       if (disabled) await c.query('DELETE FROM task_leases WHERE labeler_id = $1', [userId]);
@@ -271,7 +277,8 @@ export class PostgresFeedbackStore implements FeedbackStore {
       for (const chunk of chunksOf(parsed)) {
         await c.query(
           `INSERT INTO tasks (id, project_id, prompt, completions, gold, meta, created_at)
-          SELECT u.id, $1, u.prompt, u.completions, u.gold, u.meta, $2 FROM unnest($3::int[], $4::text[], $5::json[], $6::json[], $7::json[]) AS u(id, prompt, completions, gold, meta)`,
+          SELECT u.id, $1, u.prompt, u.completions, u.gold, u.meta, $2 FROM unnest($3::int[], ` +
+            `$4::text[], $5::json[], $6::json[], $7::json[]) AS u(id, prompt, completions, gold, meta)`,
           [
             projectId,
             time,

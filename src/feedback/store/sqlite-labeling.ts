@@ -28,7 +28,9 @@ const PARTIAL = `SELECT * FROM (SELECT t.*, ${TAKEN} AS taken FROM tasks t WHERE
     SELECT id FROM tasks WHERE project_id = @project AND gold IS NULL AND done_count > 0 AND done_count < @overlap
     UNION SELECT task_id FROM task_leases WHERE project_id = @project AND labeler_id <> @labeler AND expires_at > @now)
   AND t.gold IS NULL AND ${UNSEEN}) WHERE taken < @overlap ORDER BY taken DESC, id LIMIT 1`;
-const FRESH = `SELECT t.* FROM tasks t WHERE t.project_id = @project AND t.gold IS NULL AND t.done_count = 0 AND ${UNSEEN}
+const FRESH =
+  `SELECT t.* FROM tasks t WHERE t.project_id = @project AND t.gold IS NULL AND t.done_count = 0 AND ` +
+  `${UNSEEN}
   AND NOT EXISTS (SELECT 1 FROM task_leases l JOIN users u ON u.id = l.labeler_id
                   WHERE l.task_id = t.id AND l.labeler_id <> @labeler AND l.expires_at > @now AND u.disabled = 0)
   ORDER BY t.id LIMIT 1`;
@@ -54,14 +56,16 @@ function assign(cx: SqliteContext, p: Project, labelerId: number): Assignment | 
     const gold = () =>
       cx.db
         .prepare(
-          `SELECT t.* FROM tasks t WHERE t.project_id = @project AND t.gold IS NOT NULL AND ${UNSEEN} ORDER BY t.id LIMIT 1`,
+          `SELECT t.* FROM tasks t WHERE t.project_id = @project AND t.gold IS NOT NULL AND ${UNSEEN} ORDER BY ` +
+            `t.id LIMIT 1`,
         )
         .get(args) as TaskRow | undefined;
     const seen = () =>
       (
         cx.db
           .prepare(
-            'SELECT count(*) AS n FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = ? AND j.labeler_id = ?',
+            'SELECT count(*) AS n FROM judgments j JOIN tasks t ON t.id = j.task_id WHERE t.project_id = ? AND ' +
+              'j.labeler_id = ?',
           )
           .get(p.id, labelerId) as { n: number }
       ).n;
@@ -126,8 +130,11 @@ export async function submitJudgment(cx: SqliteContext, raw: JudgmentInput): Pro
     const t0 = cx.now();
     // The unique (labeler, submission) constraint decides who stored a submission, not the read above.
     const r = cx.db
-      .prepare(`INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, feedback, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (labeler_id, submission_id) DO NOTHING RETURNING *`)
+      .prepare(
+        `INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, ` +
+          `feedback, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (labeler_id, submission_id) DO NOTHING RETURNING *`,
+      )
       .get(
         input.taskId,
         input.labelerId,

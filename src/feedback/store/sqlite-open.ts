@@ -53,11 +53,13 @@ function checkIntact(db: Database.Database, path: string): void {
   const onlyIndexes = objects.length > 0 && objects.length === roots.size && objects.every((x) => x.type === 'index');
   throw new Error(
     `the feedback store ${path} is damaged: PRAGMA quick_check reports ${found.slice(0, 3).join('; ')}` +
-      `${found.length > 3 ? '; …' : ''}${objects.length ? ` (in ${objects.map((x) => `${x.type} ${x.name}`).join(', ')})` : ''}. ` +
+      `${found.length > 3 ? '; …' : ''}` +
+      `${objects.length ? ` (in ${objects.map((x) => `${x.type} ${x.name}`).join(', ')})` : ''}. ` +
       'Stop every rlhf using it and keep a copy of the file, then ' +
       (onlyIndexes
         ? `rebuild the indexes from the tables: sqlite3 ${path} "REINDEX"`
-        : `restore a backup, or save what can be read: sqlite3 ${path} .recover | sqlite3 recovered.db, and start with --database recovered.db`),
+        : `restore a backup, or save what can be read: sqlite3 ${path} .recover | sqlite3 recovered.db, and start ` +
+          `with --database recovered.db`),
   );
 }
 

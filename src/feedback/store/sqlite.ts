@@ -95,8 +95,10 @@ const RETRIED = [
 ] as const;
 
 /** Recounts done_count of the tasks a user judged (after disabling or enabling them). */
-const RECOUNT = `UPDATE tasks SET done_count = (SELECT count(*) FROM judgments j JOIN users u ON u.id = j.labeler_id
-  WHERE j.task_id = tasks.id AND j.status = 'done' AND u.disabled = 0) WHERE id IN (SELECT task_id FROM judgments WHERE labeler_id = ?)`;
+const RECOUNT =
+  `UPDATE tasks SET done_count = (SELECT count(*) FROM judgments j JOIN users u ON u.id = j.labeler_id
+  WHERE j.task_id = tasks.id AND j.status = 'done' AND u.disabled = 0) WHERE id IN (SELECT task_id FROM ` +
+  `judgments WHERE labeler_id = ?)`;
 
 export class SqliteFeedbackStore implements FeedbackStore {
   readonly db: Database.Database;

@@ -49,7 +49,8 @@ const size = (cs: unknown) =>
 export function partialImport(e: unknown, ids: number[], total: number): unknown {
   if (ids.length === 0) return e;
   const message =
-    `stored the first ${ids.length} of ${total} tasks (ids ${ids[0]}–${ids[ids.length - 1]}), then: ${(e as Error).message}. ` +
+    `stored the first ${ids.length} of ${total} tasks (ids ${ids[0]}–${ids[ids.length - 1]}), then: ` +
+    `${(e as Error).message}. ` +
     `The other ${total - ids.length} were not stored: import only those again`;
   return e instanceof StoreError ? new StoreError(e.code, message, e.reason) : new Error(message);
 }

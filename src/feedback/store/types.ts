@@ -123,7 +123,10 @@ export interface LabelerStats {
   done: number;
   skipped: number;
   flagged: number;
-  /** With other enabled labelers on shared tasks: mean over (task, other labeler) of the fraction of completion pairs ordered alike. */
+  /**
+   * With other enabled labelers on shared tasks: mean over (task, other labeler) of the fraction of completion pairs
+   * ordered alike.
+   */
   agreement: Agreement;
   /** With the gold answers of gold tasks. */
   gold: Agreement;

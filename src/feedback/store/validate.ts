@@ -39,7 +39,8 @@ export function requireName(v: unknown, field: string): string {
   if (bidi)
     throw new FieldError(
       field,
-      `contains a bidirectional control character (U+${bidi[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}) ` +
+      `contains a bidirectional control character ` +
+        `(U+${bidi[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}) ` +
         `at offset ${bidi.index}, which can make a name display as another; remove it`,
     );
   return s;
@@ -163,7 +164,8 @@ function parseMeta(v: unknown, field: string): Record<string, unknown> {
     if (depth > MAX_META_DEPTH)
       throw new FieldError(
         field,
-        `nests objects and arrays more than ${MAX_META_DEPTH} levels deep (at ${path.length > 80 ? `${path.slice(0, 80)}…` : path}); ` +
+        `nests objects and arrays more than ${MAX_META_DEPTH} levels deep (at ` +
+          `${path.length > 80 ? `${path.slice(0, 80)}…` : path}); ` +
           'flatten it, or store the deep part as a JSON string',
       );
     for (const [k, x] of Object.entries(value)) {

@@ -103,7 +103,8 @@ async function openProject(p: Project): Promise<void> {
   const s = p.settings;
   byId('project-settings').textContent =
     `${s.overlap} labeler${s.overlap === 1 ? '' : 's'} per task · ` +
-    `${s.goldEvery ? `a gold task every ${s.goldEvery}` : 'gold tasks (if any) after the others'} · axes: ${s.axes.length ? s.axes.join(', ') : 'none'}`;
+    `${s.goldEvery ? `a gold task every ${s.goldEvery}` : 'gold tasks (if any) after the others'} · axes: ` +
+    `${s.axes.length ? s.axes.join(', ') : 'none'}`;
   show(byId('new-link'), false);
   for (const id of ['labeler-result', 'import-result', 'export-result', 'generate-result']) say(id, '');
   await Promise.all([loadUsers(), loadStats()]);
@@ -222,7 +223,8 @@ async function importFile(): Promise<void> {
     );
     say(
       'import-result',
-      `Imported ${r.imported} tasks from ${r.lines} lines (${r.format})${r.notes.length ? `; ${r.notes.join('; ')}` : ''}.`,
+      `Imported ${r.imported} tasks from ${r.lines} lines ` +
+        `(${r.format})${r.notes.length ? `; ${r.notes.join('; ')}` : ''}.`,
     );
     input('import-file').value = '';
     await loadStats();

@@ -165,7 +165,8 @@ function answerText(kind: Kind): string {
 export function showLost(reason: string, kind: Kind, feedback: string): void {
   state.lost = true;
   byId('lost-message').textContent =
-    `${LOST[reason] ?? 'Not saved: the server refused this judgment.'} Your answer (${answerText(kind)}) was not stored.` +
+    `${LOST[reason] ?? 'Not saved: the server refused this judgment.'} Your answer (${answerText(kind)}) was ` +
+    `not stored.` +
     (feedback.trim() ? ' What you wrote is below: copy it if you want to keep it.' : '');
   (byId('lost-text') as HTMLTextAreaElement).value = feedback;
   show(byId('lost-text-box'), feedback.trim() !== '');

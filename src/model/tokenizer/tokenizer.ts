@@ -74,7 +74,8 @@ export class Tokenizer {
         const hex = b.toString(16).padStart(2, '0');
         throw new Error(
           `${source}: the vocabulary has no token for byte 0x${hex} (${JSON.stringify(BYTE_TO_CHAR[b])}); ` +
-            'byte-level BPE needs all 256 byte tokens (train with this library, or with initial_alphabet=ByteLevel.alphabet())',
+            'byte-level BPE needs all 256 byte tokens (train with this library, or with ' +
+            'initial_alphabet=ByteLevel.alphabet())',
         );
       }
       this.byteIds[b] = id;

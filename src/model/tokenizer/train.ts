@@ -145,7 +145,8 @@ function validateOptions(vocabSize: number, specials: string[], minFrequency: nu
   const base = specials.length + 256;
   if (!Number.isInteger(vocabSize) || vocabSize < base) {
     throw new Error(
-      `train: vocabSize must be an integer >= ${base} (${specials.length} special tokens + 256 bytes), got ${vocabSize}`,
+      `train: vocabSize must be an integer >= ${base} (${specials.length} special tokens + 256 bytes), got ` +
+        `${vocabSize}`,
     );
   }
   if (vocabSize > 2 ** 21) throw new Error(`train: vocabSize must be <= ${2 ** 21}, got ${vocabSize}`);

@@ -63,7 +63,17 @@ export function geluForward(x: usize, y: usize, d: usize, n: i32): void {
 
 // ---- layer norm over rows of C (C a multiple of 4) ----
 
-export function layerNormForward(x: usize, w: usize, b: usize, y: usize, xhat: usize, rstd: usize, N: i32, C: i32, eps: f32): void {
+export function layerNormForward(
+  x: usize,
+  w: usize,
+  b: usize,
+  y: usize,
+  xhat: usize,
+  rstd: usize,
+  N: i32,
+  C: i32,
+  eps: f32,
+): void {
   const row = <usize>C << 2;
   for (let i = 0; i < N; i++) {
     const xr = x + <usize>i * row, yr = y + <usize>i * row;
@@ -88,7 +98,17 @@ export function layerNormForward(x: usize, w: usize, b: usize, y: usize, xhat: u
 }
 
 /** dx += r·(dy·w − mean(dy·w) − x̂·mean(dy·w·x̂)); dw += Σ dy·x̂; db += Σ dy (any pointer may be 0). */
-export function layerNormBackward(dy: usize, xhat: usize, rstd: usize, w: usize, dx: usize, dw: usize, db: usize, N: i32, C: i32): void {
+export function layerNormBackward(
+  dy: usize,
+  xhat: usize,
+  rstd: usize,
+  w: usize,
+  dx: usize,
+  dw: usize,
+  db: usize,
+  N: i32,
+  C: i32,
+): void {
   const row = <usize>C << 2;
   const invC = f32x4.splat(1 / <f32>C);
   for (let i = 0; i < N; i++) {
@@ -132,7 +152,10 @@ export function softmaxRows(a: usize, rows: i32, L: i32, causal: i32, lse: usize
     // lanes past len (within the last vector) are masked to −∞ so they add 0
     let mv = f32x4.splat(-Infinity);
     for (let j = 0; j < len4; j += 4) mv = f32x4.max(mv, masked(v128.load(p + (<usize>j << 2)), j, len));
-    const m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    const m = max(
+      max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)),
+      max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)),
+    );
     const ms = f32x4.splat(m);
     let s = f32x4.splat(0);
     for (let j = 0; j < len4; j += 4) {
@@ -168,7 +191,8 @@ export function softmaxBackwardRows(p: usize, dp: usize, rows: i32, L: i32, caus
     const len4 = (len + 3) & ~3;
     let s = f32x4.splat(0);
     // P is 0 past len (forward zeroed it), so full vectors are safe
-    for (let j = 0; j < len4; j += 4) s = f32x4.add(s, f32x4.mul(v128.load(dr + (<usize>j << 2)), v128.load(pr + (<usize>j << 2))));
+    for (let j = 0; j < len4; j += 4)
+      s = f32x4.add(s, f32x4.mul(v128.load(dr + (<usize>j << 2)), v128.load(pr + (<usize>j << 2))));
     const sv = f32x4.splat(hsum(s));
     for (let j = 0; j < len4; j += 4) {
       const o = <usize>j << 2;
