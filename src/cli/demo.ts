@@ -32,8 +32,8 @@ export function registerDemo(program: Command): void {
     .addHelpText(
       'after',
       `
-The full run took 13.5–14.5 minutes on 2 cores with OpenBLAS (two seeds; tl;dr: 20.5 minutes, and it
-learns nothing at this size: see the README).
+The full run took 13–15 minutes on 2 cores with OpenBLAS (three runs; tl;dr: 20.5 minutes, and it
+learns nothing at this size: see docs/measurements.md).
 Each stage writes its outputs to DIR/<stage>/ and DIR/<stage>/stage.json when it finishes, so an
 interrupted run picks up where it stopped.
 With --generator, pairs, best-of-N, ReST's Grow and the evaluation sample on that server (each policy's
