@@ -2,69 +2,58 @@
 // `rlhf train reward`'s and `rlhf curve reward`'s flags, the trainer's validation and the demo's
 // settings all come from here.
 
-import { PRESETS } from '../model/config.js';
 import { epochOptimOptions } from './optim-options.js';
+import { newModelOptions } from './model-options.js';
 import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './options.js';
 
 export const rewardOptions = mergeOptions(
-  defineOptions({
-    preset: {
-      type: 'choice',
-      flag: '--preset',
-      help: 'size of a new model (without --init)',
-      choices: Object.keys(PRESETS),
-      default: 'small',
-    },
-    vocabSize: {
-      type: 'int',
-      flag: '--vocab-size',
-      help: 'vocabulary of a newly trained tokenizer (256 bytes + end-of-text + merges)',
-      default: 1024,
-      min: 258,
-    },
-    contextLength: {
-      type: 'int',
-      flag: '--context',
-      help: 'longest scored sequence in tokens, prompt + completion + end-of-text (prompts are cut from the start)',
-      default: 128,
-      min: 4,
-    },
-    epochs: {
-      type: 'number',
-      flag: '--epochs',
-      help: 'passes over the training comparisons (when --steps is 0)',
-      default: 1,
-      above: 0,
-    },
-    centering: {
-      type: 'number',
-      flag: '--center',
-      help: "reward-centering coefficient (TRL's center_rewards_coefficient)",
-      default: 0,
-      min: 0,
-    },
-    useMargin: {
-      type: 'boolean',
-      flag: '--use-margin',
-      help: "subtract each record's margin (or confidence) inside the sigmoid",
-      default: false,
-    },
-    evalFraction: {
-      type: 'number',
-      flag: '--eval-fraction',
-      help: 'held out by prompt hash when no --eval is given',
-      default: 0.1,
-      min: 0,
-      below: 1,
-    },
-    evalLimit: {
-      type: 'int',
-      flag: '--eval-limit',
-      help: 'eval comparisons scored at each periodic evaluation (all at the end)',
-      default: 512,
-      min: 1,
-    },
-  }),
+  mergeOptions(
+    reviseOptions(newModelOptions, { vocabSize: { default: 1024 } }),
+    defineOptions({
+      contextLength: {
+        type: 'int',
+        flag: '--context',
+        help: 'longest scored sequence in tokens, prompt + completion + end-of-text (prompts are cut from the start)',
+        default: 128,
+        min: 4,
+      },
+      epochs: {
+        type: 'number',
+        flag: '--epochs',
+        help: 'passes over the training comparisons (when --steps is 0)',
+        default: 1,
+        above: 0,
+      },
+      centering: {
+        type: 'number',
+        flag: '--center',
+        help: "reward-centering coefficient (TRL's center_rewards_coefficient)",
+        default: 0,
+        min: 0,
+      },
+      useMargin: {
+        type: 'boolean',
+        flag: '--use-margin',
+        help: "subtract each record's margin (or confidence) inside the sigmoid",
+        default: false,
+      },
+      evalFraction: {
+        type: 'number',
+        flag: '--eval-fraction',
+        help: 'held out by prompt hash when no --eval is given',
+        default: 0.1,
+        min: 0,
+        below: 1,
+      },
+      evalLimit: {
+        type: 'int',
+        flag: '--eval-limit',
+        help: 'eval comparisons scored at each periodic evaluation (all at the end)',
+        default: 512,
+        min: 1,
+      },
+    }),
+  ),
   reviseOptions(epochOptimOptions('the training comparisons'), {
     batchSize: { help: 'comparisons per step (a K-ranking counts once and gives K(K−1)/2 pairs)', default: 32 },
     lr: { default: 1e-3 },
