@@ -2,9 +2,10 @@
 // validation and the demo's settings all come from here.
 
 import { LR_SCHEDULES, type LrSchedule } from './loop.js';
-import { type Options, type ValuesOf, defineOptions } from './options.js';
+import { optimOptions } from './optim-options.js';
+import { type Options, type ValuesOf, defineOptions, mergeOptions, pickOptions, reviseOptions } from './options.js';
 
-export const ppoOptions = defineOptions(
+const ppoOwnOptions = defineOptions(
   {
     iterations: {
       type: 'int',
@@ -22,7 +23,6 @@ export const ppoOptions = defineOptions(
     },
     minibatch: { type: 'int', flag: '--minibatch', help: 'rollouts per optimizer step', default: 8, min: 1 },
     ppoEpochs: { type: 'int', flag: '--ppo-epochs', help: "passes over each iteration's rollouts", default: 4, min: 1 },
-    lr: { type: 'number', flag: '--lr', help: 'peak learning rate', default: 1e-4, above: 0 },
     lrSchedule: {
       type: 'choice',
       flag: '--lr-schedule',
@@ -31,13 +31,6 @@ export const ppoOptions = defineOptions(
         'constant',
       choices: LR_SCHEDULES,
       default: 'linear' as LrSchedule,
-    },
-    warmupSteps: {
-      type: 'int',
-      flag: '--warmup-steps',
-      help: 'linear warm-up of the learning rate, in optimizer updates (minibatches)',
-      default: 0,
-      min: 0,
     },
     initKL: { type: 'number', flag: '--init-kl', help: 'initial KL coefficient β', default: 0.05, min: 0 },
     targetKL: {
@@ -92,14 +85,6 @@ export const ppoOptions = defineOptions(
       default: 1,
       above: 0,
     },
-    gradClip: {
-      type: 'number',
-      flag: '--grad-clip',
-      help: 'clip the global gradient norm (0 = off)',
-      default: 1,
-      min: 0,
-    },
-    seed: { type: 'int', flag: '--seed', help: 'random seed: the same seed gives the same run', default: 0, min: 0 },
     samplesEvery: {
       type: 'int',
       flag: '--samples-every',
@@ -109,20 +94,6 @@ export const ppoOptions = defineOptions(
       default: 1,
       min: 0,
     },
-    saveEvery: {
-      type: 'int',
-      flag: '--save-every',
-      help: 'save a resumable checkpoint every n iterations (0 = only at the end)',
-      default: 0,
-      min: 0,
-    },
-    resume: {
-      type: 'boolean',
-      flag: '--resume',
-      help: 'continue the run saved in --out (same seed and threads give the same weights as one uninterrupted run)',
-      default: false,
-    },
-    quiet: { type: 'boolean', flag: '--quiet', help: 'no progress output', default: false },
   },
   [
     (c) =>
@@ -135,6 +106,21 @@ export const ppoOptions = defineOptions(
         : null,
   ],
 );
+
+/** The optimizer group's options PPO takes (optim-options.ts), with PPO's units in their help. */
+const ppoOptimOptions = reviseOptions(
+  pickOptions(optimOptions, ['lr', 'warmupSteps', 'gradClip', 'saveEvery', 'seed', 'resume', 'quiet']),
+  {
+    lr: { help: 'peak learning rate' },
+    warmupSteps: { help: 'linear warm-up of the learning rate, in optimizer updates (minibatches)' },
+    saveEvery: { help: 'save a resumable checkpoint every n iterations (0 = only at the end)' },
+    resume: {
+      help: 'continue the run saved in --out (same seed and threads give the same weights as one uninterrupted run)',
+    },
+  },
+);
+
+export const ppoOptions = mergeOptions(ppoOwnOptions, ppoOptimOptions);
 
 export type PPOOptions = typeof ppoOptions extends Options<infer S> ? ValuesOf<S> : never;
 
