@@ -28,21 +28,6 @@ export const dpoOptions = mergeOptions(
       min: 0,
       below: 0.5,
     },
-    epochs: {
-      type: 'number',
-      flag: '--epochs',
-      help: 'passes over the training pairs (when --steps is 0)',
-      default: 1,
-      above: 0,
-    },
-    evalFraction: {
-      type: 'number',
-      flag: '--eval-fraction',
-      help: 'held out by prompt hash when no --eval is given',
-      default: 0.1,
-      min: 0,
-      below: 1,
-    },
   }),
   // NOTE: no --resume: the reference log-probabilities come from the starting policy, which a resumed
   // run would have to load beside the policy in --out.

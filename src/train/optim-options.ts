@@ -3,7 +3,7 @@
 // into its own declaration with its own defaults (withDefaults) and help (reviseOptions); loop.ts's
 // OptimConfig is the part of its values the loop reads.
 
-import { type ValuesOf, defineOptions, reviseOptions } from './options.js';
+import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './options.js';
 
 export const optimOptions = defineOptions({
   steps: { type: 'int', flag: '--steps', help: 'optimizer steps', default: 300, min: 1 },
@@ -77,7 +77,26 @@ export type OptimOptions = ValuesOf<typeof optimOptions.spec>;
  * `--epochs` set the number of steps. `data` names what one pass covers ("the training pairs").
  */
 export function epochOptimOptions(data: string) {
-  return reviseOptions(optimOptions, {
-    steps: { help: `optimizer steps (0 = as many as --epochs passes over ${data} take)`, default: 0, min: 0 },
-  });
+  return mergeOptions(
+    reviseOptions(optimOptions, {
+      steps: { help: `optimizer steps (0 = as many as --epochs passes over ${data} take)`, default: 0, min: 0 },
+    }),
+    defineOptions({
+      epochs: {
+        type: 'number',
+        flag: '--epochs',
+        help: `passes over ${data} (when --steps is 0)`,
+        default: 1,
+        above: 0,
+      },
+      evalFraction: {
+        type: 'number',
+        flag: '--eval-fraction',
+        help: 'held out by prompt hash when no --eval is given',
+        default: 0.1,
+        min: 0,
+        below: 1,
+      },
+    }),
+  );
 }

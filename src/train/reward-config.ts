@@ -17,13 +17,6 @@ export const rewardOptions = mergeOptions(
         default: 128,
         min: 4,
       },
-      epochs: {
-        type: 'number',
-        flag: '--epochs',
-        help: 'passes over the training comparisons (when --steps is 0)',
-        default: 1,
-        above: 0,
-      },
       centering: {
         type: 'number',
         flag: '--center',
@@ -36,14 +29,6 @@ export const rewardOptions = mergeOptions(
         flag: '--use-margin',
         help: "subtract each record's margin (or confidence) inside the sigmoid",
         default: false,
-      },
-      evalFraction: {
-        type: 'number',
-        flag: '--eval-fraction',
-        help: 'held out by prompt hash when no --eval is given',
-        default: 0.1,
-        min: 0,
-        below: 1,
       },
       evalLimit: {
         type: 'int',
