@@ -9,7 +9,7 @@ import { gemm } from '../engine/gemm.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { RNG } from '../engine/rng.js';
 import { presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import { createModel } from '../model/create-model.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { RewardModel } from '../model/reward-model.js';
 import { scoreRewardTokens, scoreRewards } from '../runtime/reward.js';
@@ -59,7 +59,7 @@ export async function runBench(o: BenchOptions, log: (m: string) => void): Promi
   const config = presetConfig('small', { vocabSize: 512, eosTokenId: 511 });
   const { vocabSize: V, nPositions: T } = config;
   const B = 16; // the reference batch, as in bench/torch_bench.py
-  const model = new GPT(config, 0);
+  const model = createModel(config, 0);
   const opt = new AdamW(model.params, { lr: 1e-4 });
   const rng = new RNG(0);
   const ids = new Int32Array(B * T),

@@ -11,7 +11,7 @@ import { registerExport } from './export.js';
 import { readComparisons } from '../data/read-comparisons.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import { createModel } from '../model/create-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rlhf-export-cli-'));
@@ -143,7 +143,7 @@ describe('rlhf export (command line)', () => {
       out = join(dir, 'hf');
     saveCheckpoint(
       ck,
-      new GPT(presetConfig('tiny', { vocabSize: tok.vocabSize, nPositions: 16, eosTokenId: tok.eosId }), 1),
+      createModel(presetConfig('tiny', { vocabSize: tok.vocabSize, nPositions: 16, eosTokenId: tok.eosId }), 1),
       { tokenizer: tok },
     );
     const { stderr } = await run('model', '--model', ck, '--out', out, '--dtype', 'float16');

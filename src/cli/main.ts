@@ -16,7 +16,9 @@ import { registerCurve, registerScore, registerSelectPairs } from './reward.js';
 
 export function buildProgram(): Command {
   const program = new Command('rlhf')
-    .description('Learning from human feedback: GPT models, reward models, PPO, DPO, ReST, Chain of Hindsight')
+    .description(
+      'Learning from human feedback: GPT-2, Llama and Qwen models, reward models, PPO, DPO, ReST, Chain of Hindsight',
+    )
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });

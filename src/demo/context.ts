@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Comparison } from '../data/comparison.js';
 import type { RewardFn } from '../train/reward-fn.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import type { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { RewardModel } from '../model/reward-model.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import type { TaskSpec } from '../tasks/index.js';
@@ -19,7 +19,7 @@ export interface DemoContext {
   runner: StageRunner;
   log: (m: string) => void;
   /** What samples a policy: the built-in engine, or --generator's server with the policy's weights sent to it. */
-  generatorFor: (model: GPT, tok: Tokenizer) => Promise<Generator>;
+  generatorFor: (model: CausalLM, tok: Tokenizer) => Promise<Generator>;
   /** The reward model as a reward function: the checkpoint in DIR/reward, or --scorer's server. */
   proxy: () => RewardFn;
 }
@@ -40,7 +40,7 @@ export function readComparisonsFile(path: string): Comparison[] {
   return readOwnJsonl<Comparison>(path);
 }
 
-export function loadPolicyDir(dir: string): { model: GPT; tok: Tokenizer } {
+export function loadPolicyDir(dir: string): { model: CausalLM; tok: Tokenizer } {
   const ck = loadCheckpoint(dir);
   if (!ck.tokenizer) throw new Error(`${dir}: checkpoint without tokenizer.json`);
   return { model: ck.model, tok: ck.tokenizer };

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Graph } from '../engine/graph.js';
 import { RNG } from '../engine/rng.js';
 import { presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import { createModel } from '../model/create-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { assertClose } from '../test-support/assert-close.js';
 import { cutAtStop, halfWidth95, klToReference, mean, partingPoint, promptIds, winRate } from './evaluate.js';
@@ -87,14 +88,14 @@ test('halfWidth95: 1.96 standard errors of the mean, and it covers the true mean
 // ---- klToReference ----
 
 // A model whose next-token distributions are far from uniform (a fresh GPT-2 init is nearly uniform).
-function peakedModel(tok: Tokenizer, seed: number): GPT {
-  const model = new GPT(presetConfig('tiny', { vocabSize: tok.vocabSize, eosTokenId: tok.eosId }), seed);
-  new RNG(seed + 100).fillNormal(model.wte.data, 0.3);
+function peakedModel(tok: Tokenizer, seed: number): CausalLM {
+  const model = createModel(presetConfig('tiny', { vocabSize: tok.vocabSize, eosTokenId: tok.eosId }), seed);
+  new RNG(seed + 100).fillNormal(model.param('transformer.wte.weight').data, 0.3);
   return model;
 }
 
 /** log p(y_t | prompt, y_<t) of each completion token, from one full forward: the test's own reading. */
-function tokenLogProbs(model: GPT, prompt: number[], completion: number[]): number[] {
+function tokenLogProbs(model: CausalLM, prompt: number[], completion: number[]): number[] {
   const seq = [...prompt, ...completion];
   const V = model.config.vocabSize,
     T = seq.length - 1;
@@ -140,7 +141,7 @@ test("klToReference on the policy's own samples estimates the exact KL of the ne
     ref = peakedModel(tok, 4);
   const prompt = ' abc',
     ids = promptIds(tok, prompt, policy.config.nPositions, 1);
-  const dist = (m: GPT) => {
+  const dist = (m: CausalLM) => {
     const lp = Array.from({ length: tok.vocabSize }, (_, y) => tokenLogProbs(m, ids, [y])[0]);
     return { lp, p: lp.map(Math.exp) };
   };

@@ -3,7 +3,7 @@
 // and length. All samples are drawn at temperature 1, the distribution the KL is measured on.
 
 import { encodePrompt, fitPromptText, promptRoom } from '../model/prompt.js';
-import { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { GoldJudge } from '../tasks/index.js';
@@ -72,8 +72,8 @@ export async function sampleCompletions(
  * reference's (Chain of Hindsight conditions on a feedback phrase the reference never sees).
  */
 export function klToReference(
-  policy: GPT,
-  ref: GPT,
+  policy: CausalLM,
+  ref: CausalLM,
   tok: Tokenizer,
   policyPrompts: string[],
   refPrompts: string[],

@@ -13,7 +13,9 @@ import { renderCompletion, renderPrompt } from '../data/formats/chat.js';
 import { Graph } from '../engine/graph.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { presetConfig } from '../model/config.js';
-import { GPT, valueHead } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import { createModel } from '../model/create-model.js';
+import { valueHead } from '../model/heads.js';
 import { encodeForReward, RewardModel } from '../model/reward-model.js';
 import { readSafetensors, toFloat32 } from '../model/safetensors.js';
 import { scoreRewards } from '../runtime/reward.js';
@@ -43,8 +45,8 @@ const tok = Tokenizer.train(
 const tmp = () => mkdtempSync(join(tmpdir(), 'rlhf-export-model-'));
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
-function trunk(vocabSize = tok.vocabSize, seed = 5): GPT {
-  const m = new GPT(presetConfig('tiny', { vocabSize, nPositions: 32, eosTokenId: tok.eosId }), seed);
+function trunk(vocabSize = tok.vocabSize, seed = 5): CausalLM {
+  const m = createModel(presetConfig('tiny', { vocabSize, nPositions: 32, eosTokenId: tok.eosId }), seed);
   // beyond the init
   for (const p of m.params) for (let i = 0; i < p.size; i++) p.data[i] += 0.05 * Math.sin(i * 0.7 + p.size);
   return m;

@@ -6,8 +6,10 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { AdamW } from '../engine/optim.js';
 import { Parameter } from '../engine/tensor.js';
-import { GPTConfig, fromHFConfig, toHFConfig } from './config.js';
-import { GPT, ScalarHead } from './gpt.js';
+import { ModelConfig, fromHFConfig, toHFConfig } from './config.js';
+import type { CausalLM } from './causal-lm.js';
+import { createModel } from './create-model.js';
+import { ScalarHead } from './heads.js';
 import { readSafetensorsF32, writeSafetensors } from './safetensors.js';
 import { Tokenizer } from './tokenizer/index.js';
 
@@ -29,7 +31,7 @@ export interface SaveOptions {
 
 export interface Checkpoint {
   dir: string;
-  model: GPT;
+  model: CausalLM;
   heads: Map<string, ScalarHead>;
   tokenizer: Tokenizer | null;
   meta: Record<string, unknown>;
@@ -42,7 +44,7 @@ export function writeFileAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-export function saveCheckpoint(dir: string, model: GPT, opts: SaveOptions = {}): void {
+export function saveCheckpoint(dir: string, model: CausalLM, opts: SaveOptions = {}): void {
   mkdirSync(dir, { recursive: true });
   const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
   const put = (p: Parameter) => (tensors[p.name] = { shape: [...p.shape], data: p.data });
@@ -62,7 +64,7 @@ export function saveCheckpoint(dir: string, model: GPT, opts: SaveOptions = {}):
 }
 
 /** Reads config.json of a checkpoint directory. */
-export function readCheckpointConfig(dir: string): { config: GPTConfig; meta: Record<string, unknown> } {
+export function readCheckpointConfig(dir: string): { config: ModelConfig; meta: Record<string, unknown> } {
   const path = join(dir, CONFIG_FILE);
   if (!existsSync(path)) {
     throw new Error(
@@ -90,7 +92,7 @@ export function loadCheckpoint(dir: string): Checkpoint {
   if (!existsSync(file)) throw new Error(`${file} not found: the checkpoint has config.json but no weights`);
   const { tensors } = readSafetensorsF32(file);
   // A temporary seed-0 model gives the shapes; every tensor is then overwritten from the file.
-  const model = new GPT(config);
+  const model = createModel(config);
   const seen = new Set<string>();
   const headTensors = new Map<string, Map<string, { shape: number[]; data: Float32Array }>>();
   for (const [rawName, t] of tensors) {

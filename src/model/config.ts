@@ -1,6 +1,6 @@
 // GPT configuration, named presets, and the Hugging Face GPT2Config mapping.
 
-export interface GPTConfig {
+export interface ModelConfig {
   /** Tokens in the vocabulary (V). */
   vocabSize: number;
   /** Longest sequence the model can read: the number of learned positions (T max). */
@@ -18,7 +18,7 @@ export interface GPTConfig {
 }
 
 /** Named sizes, from the test model to ~10M parameters. vocabSize is usually set by the tokenizer. */
-export const PRESETS: Record<string, Omit<GPTConfig, 'eosTokenId'> & { note: string }> = {
+export const PRESETS: Record<string, Omit<ModelConfig, 'eosTokenId'> & { note: string }> = {
   tiny: {
     vocabSize: 256,
     nPositions: 64,
@@ -75,7 +75,7 @@ export function paddedVocabSize(n: number): number {
   return Math.ceil(n / 64) * 64;
 }
 
-export function presetConfig(name: string, overrides: Partial<GPTConfig> = {}): GPTConfig {
+export function presetConfig(name: string, overrides: Partial<ModelConfig> = {}): ModelConfig {
   const p = PRESETS[name];
   if (!p) throw new Error(`unknown model preset "${name}"; choose one of: ${Object.keys(PRESETS).join(', ')}`);
   const { note: _note, ...rest } = p;
@@ -85,7 +85,7 @@ export function presetConfig(name: string, overrides: Partial<GPTConfig> = {}): 
 }
 
 /** Checks impossible combinations once, naming the field. */
-export function validateConfig(c: GPTConfig, source = 'model config'): void {
+export function validateConfig(c: ModelConfig, source = 'model config'): void {
   const positive = ['vocabSize', 'nPositions', 'nEmbd', 'nHead', 'nLayer'] as const;
   for (const k of positive) {
     if (!Number.isInteger(c[k]) || c[k] <= 0)
@@ -99,14 +99,14 @@ export function validateConfig(c: GPTConfig, source = 'model config'): void {
 }
 
 /** Number of trainable parameters (tied embeddings counted once). */
-export function countParameters(c: GPTConfig): number {
+export function countParameters(c: ModelConfig): number {
   const C = c.nEmbd;
   const block = 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + 2 * C + (C * 4 * C + 4 * C) + (4 * C * C + C);
   return c.vocabSize * C + c.nPositions * C + c.nLayer * block + 2 * C;
 }
 
 /** Our config as a Hugging Face GPT2Config (config.json), so transformers can load the checkpoint. */
-export function toHFConfig(c: GPTConfig, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function toHFConfig(c: ModelConfig, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     architectures: ['GPT2LMHeadModel'],
     model_type: 'gpt2',
@@ -132,7 +132,7 @@ export function toHFConfig(c: GPTConfig, extra: Record<string, unknown> = {}): R
 }
 
 /** Reads a Hugging Face GPT2Config object; errors name the file and field. */
-export function fromHFConfig(j: Record<string, unknown>, source = 'config.json'): GPTConfig {
+export function fromHFConfig(j: Record<string, unknown>, source = 'config.json'): ModelConfig {
   const num = (key: string, fallback?: number): number => {
     const v = j[key];
     if (v === undefined || v === null) {
@@ -159,7 +159,7 @@ export function fromHFConfig(j: Record<string, unknown>, source = 'config.json')
     throw new Error(`${source}: n_inner ${String(j.n_inner)} is not supported; the MLP width must be 4·n_embd`);
   }
   const vocabSize = num('vocab_size');
-  const cfg: GPTConfig = {
+  const cfg: ModelConfig = {
     vocabSize,
     nPositions: num('n_positions', j.n_ctx as number | undefined),
     nEmbd: num('n_embd'),

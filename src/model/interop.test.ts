@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { Graph } from '../engine/graph.js';
 import { saveCheckpoint } from './checkpoint.js';
 import { presetConfig } from './config.js';
-import { GPT } from './gpt.js';
+import { createModel } from './create-model.js';
 
 const python = ['python3', '/usr/bin/python3'].find(
   (p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
@@ -21,7 +21,7 @@ describe('interoperability with PyTorch', () => {
     'PyTorch reads our checkpoint and computes the same logits',
     { skip: python ? false : 'PyTorch not installed (apt-get install python3-torch)' },
     () => {
-      const model = new GPT(presetConfig('tiny', { vocabSize: 64, nPositions: 16 }), 7);
+      const model = createModel(presetConfig('tiny', { vocabSize: 64, nPositions: 16 }), 7);
       // beyond the init
       for (const p of model.params) for (let i = 0; i < p.size; i++) p.data[i] += 0.05 * Math.sin(i + p.size);
       const dir = mkdtempSync(join(tmpdir(), 'rlhf-interop-'));

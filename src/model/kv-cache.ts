@@ -2,7 +2,7 @@
 // Each row is one sequence with its own length: prompts of different lengths need no padding.
 
 import type { KVLayer } from '../engine/ops/attention.js';
-import type { GPTConfig } from './config.js';
+import type { ModelConfig } from './config.js';
 
 /** Per-layer keys and values (rows, Tmax, C) each; row r holds positions 0 … len[r]-1. */
 export class KVCache {
@@ -23,7 +23,7 @@ export class KVCache {
   }
 
   /** A cache of `rows` sequences for a model, as long as its context. */
-  static forModel(config: GPTConfig, rows: number): KVCache {
+  static forModel(config: ModelConfig, rows: number): KVCache {
     return new KVCache(rows, config.nPositions, config.nEmbd, config.nLayer);
   }
 
@@ -38,4 +38,18 @@ export interface CacheRows {
   cache: KVCache;
   /** Cache row of each sequence of the batch (default 0 … B-1). */
   rows?: ArrayLike<number>;
+}
+
+/** The cache rows of a batch of B sequences and the position each continues from. */
+export function cachePositions(
+  kv: CacheRows,
+  B: number,
+): { cache: KVCache; rows: ArrayLike<number>; starts: Int32Array } {
+  const rows = kv.rows ?? Int32Array.from({ length: B }, (_, b) => b);
+  if (rows.length !== B) throw new Error(`hidden: ${rows.length} cache rows for a batch of ${B} sequences`);
+  for (let b = 0; b < B; b++) {
+    if (!(Number.isInteger(rows[b]) && rows[b] >= 0 && rows[b] < kv.cache.rows))
+      throw new Error(`hidden: cache row ${rows[b]} of sequence ${b} is outside the cache's ${kv.cache.rows} rows`);
+  }
+  return { cache: kv.cache, rows, starts: Int32Array.from({ length: B }, (_, b) => kv.cache.len[rows[b]]) };
 }

@@ -4,7 +4,7 @@
 import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { IGNORE_INDEX } from '../engine/ops/loss.js';
-import { GPT } from './gpt.js';
+import type { CausalLM } from './causal-lm.js';
 import { type DistributionOptions, policyLogits } from './logits.js';
 
 /** A prompt and its completion, as token ids. */
@@ -43,7 +43,7 @@ export function completionBatch(
  * whole vocabulary of the model).
  */
 export function pairLogProbs(
-  model: GPT,
+  model: CausalLM,
   pairs: TokenPair[],
   padId: number,
   dist: DistributionOptions = { temperature: 1, vocabSize: model.config.vocabSize },

@@ -5,7 +5,8 @@ import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { Tensor } from '../engine/tensor.js';
 import { Checkpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { GPT, ScalarHead, rewardHead } from './gpt.js';
+import type { CausalLM } from './causal-lm.js';
+import { ScalarHead, rewardHead } from './heads.js';
 import { encodePrompt } from './prompt.js';
 import { Tokenizer } from './tokenizer/index.js';
 
@@ -42,13 +43,13 @@ export function padSequences(seqs: ArrayLike<number>[], padId: number): SeqBatch
 }
 
 /** Rewards (S) of a batch of sequences, before the centering bias. */
-export function rewardsOf(g: Graph, model: GPT, head: ScalarHead, b: SeqBatch): Tensor {
+export function rewardsOf(g: Graph, model: CausalLM, head: ScalarHead, b: SeqBatch): Tensor {
   const h = model.hidden(g, b.ids, b.S, b.T);
   return head.forward(g, ops.selectRows(g, h, b.last));
 }
 
 /** Rewards (S) of a batch of sequences on this thread, before the centering bias (no gradients). */
-export function scoreSequences(model: GPT, head: ScalarHead, b: SeqBatch): number[] {
+export function scoreSequences(model: CausalLM, head: ScalarHead, b: SeqBatch): number[] {
   const g = Graph.inference();
   const out = Array.from(rewardsOf(g, model, head, b).data);
   g.dispose();
@@ -57,7 +58,7 @@ export function scoreSequences(model: GPT, head: ScalarHead, b: SeqBatch): numbe
 
 export class RewardModel {
   constructor(
-    readonly model: GPT,
+    readonly model: CausalLM,
     readonly head: ScalarHead,
     readonly tokenizer: Tokenizer,
     /** Subtracted from every raw score so that the reference set averages 0. */
@@ -103,7 +104,7 @@ export class RewardModel {
   }
 
   /** A new reward model on a trunk (a pretrained or SFT model, or a fresh one). */
-  static fromTrunk(model: GPT, tokenizer: Tokenizer, contextLength: number, seed = 0): RewardModel {
+  static fromTrunk(model: CausalLM, tokenizer: Tokenizer, contextLength: number, seed = 0): RewardModel {
     return new RewardModel(model, rewardHead(model.config.nEmbd, seed), tokenizer, 0, contextLength);
   }
 }

@@ -3,12 +3,12 @@ import { describe, it } from 'node:test';
 import { Graph } from '../engine/graph.js';
 import { RNG } from '../engine/rng.js';
 import { presetConfig } from './config.js';
-import { GPT } from './gpt.js';
+import { createModel } from './create-model.js';
 import { KVCache } from './kv-cache.js';
 import { type SampleOptions, decodeStep, pickToken, prefill, sampleSequences, samplingProbs } from './sample.js';
 
 const config = presetConfig('tiny', { vocabSize: 50, nPositions: 24 });
-const model = new GPT(config, 3);
+const model = createModel(config, 3);
 
 function fullLogitsAtEnd(seq: number[], m = model): Float32Array {
   const g = Graph.inference();
@@ -58,7 +58,7 @@ describe('KV-cache sampling', () => {
   it('rows of 5, 13 and 37 tokens decoded together match the full forward, in a 61-token context', () => {
     // Nothing here is a power of two or a multiple of the SIMD width: vocabulary, context, prompts.
     const cfg = presetConfig('tiny', { vocabSize: 53, nPositions: 61, nEmbd: 36, nHead: 3 });
-    const m = new GPT(cfg, 7);
+    const m = createModel(cfg, 7);
     const rng = new RNG(4);
     const prompts = [5, 13, 37].map((n) => Array.from({ length: n }, () => rng.int(cfg.vocabSize)));
     const V = cfg.vocabSize;
@@ -98,7 +98,7 @@ describe('KV-cache sampling', () => {
 
   it('a prompt fed in chunks through the cache gives the logits of the whole prompt', () => {
     const cfg = presetConfig('tiny', { vocabSize: 53, nPositions: 61, nEmbd: 36, nHead: 3 });
-    const m = new GPT(cfg, 8);
+    const m = createModel(cfg, 8);
     const seq = Array.from({ length: 29 }, (_, i) => (i * 7 + 3) % cfg.vocabSize);
     const cache = KVCache.forModel(cfg, 2);
     // Row 1 takes 11, then 9, then 9 tokens; row 0 stays empty.

@@ -4,7 +4,7 @@
 import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
-import { GPT } from './gpt.js';
+import type { CausalLM } from './causal-lm.js';
 import { KVCache } from './kv-cache.js';
 import { type DistributionOptions, policyLogitsRow } from './logits.js';
 
@@ -50,7 +50,7 @@ export function validateSampleOptions(o: SampleOptions): void {
  * Runs prompts (each ≥ 1 token) through the model, continuing cache rows `rows` (empty rows start at
  * position 0), and returns the logits of each prompt's last position (rows.length, V).
  */
-export function prefill(model: GPT, cache: KVCache, prompts: number[][], rows: number[]): Float32Array {
+export function prefill(model: CausalLM, cache: KVCache, prompts: number[][], rows: number[]): Float32Array {
   const V = model.config.vocabSize;
   const out = new Float32Array(prompts.length * V);
   // Prompts of equal length share one batched forward pass.
@@ -87,7 +87,7 @@ export function prefill(model: GPT, cache: KVCache, prompts: number[][], rows: n
  * One decoding step: feeds token tokens[i] to cache row rows[i] at position cache.len[row] (the
  * model's forward with T = 1 per row) and returns next-token logits (rows.length, V).
  */
-export function decodeStep(model: GPT, cache: KVCache, rows: number[], tokens: number[]): Float32Array {
+export function decodeStep(model: CausalLM, cache: KVCache, rows: number[], tokens: number[]): Float32Array {
   const g = Graph.inference();
   const logits = model.forward(g, Int32Array.from(tokens), rows.length, 1, { cache, rows });
   const out = Float32Array.from(logits.data);
@@ -100,7 +100,12 @@ export function decodeStep(model: GPT, cache: KVCache, rows: number[], tokens: n
  * stream, derived from the seed and rowOffset + i, so a row's sample does not depend on the batch it
  * is in: runtime/sample.ts splits prompts across threads with the same result.
  */
-export function sampleSequences(model: GPT, prompts: number[][], opts: SampleOptions, rowOffset = 0): Generation[] {
+export function sampleSequences(
+  model: CausalLM,
+  prompts: number[][],
+  opts: SampleOptions,
+  rowOffset = 0,
+): Generation[] {
   validateSampleOptions(opts);
   const seed = samplingSeed(opts);
   const { nPositions, vocabSize: V } = model.config;

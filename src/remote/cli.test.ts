@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { rewardModelFn } from '../train/reward-fn.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import { createModel } from '../model/create-model.js';
 import { RewardModel } from '../model/reward-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { buildModelServer } from './model-server.js';
@@ -26,8 +26,8 @@ const config = presetConfig('tiny', { vocabSize: 264, nPositions: 32, eosTokenId
 const policyDir = join(root, 'policy'),
   rmDir = join(root, 'rm'),
   promptsFile = join(root, 'prompts.jsonl');
-saveCheckpoint(policyDir, new GPT(config, 3), { tokenizer: tok, meta: { kind: 'policy' } });
-RewardModel.fromTrunk(new GPT(config, 8), tok, 32, 8).save(rmDir);
+saveCheckpoint(policyDir, createModel(config, 3), { tokenizer: tok, meta: { kind: 'policy' } });
+RewardModel.fromTrunk(createModel(config, 8), tok, 32, 8).save(rmDir);
 writeFileSync(promptsFile, ['a', 'b c', 'd'].map((prompt) => JSON.stringify({ prompt })).join('\n') + '\n');
 
 /** Runs the CLI in a child process (the servers live in this one). */

@@ -3,7 +3,7 @@
 // same chunks as the local engine's (prompts per request, n samples each, seed + offset), sent with
 // a concurrency limit and retries, and every finished completion is appended to a resume cache.
 
-import { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import {
   Completion,
   GenerationOptions,
@@ -205,7 +205,7 @@ export class RemoteGenerator implements Generator {
    * Sends the policy's weights (PUT /v1/weights, `rlhf serve-model --accept-weights`). Resolves
    * false when the server has no such route (vLLM, llama.cpp, TGI serve a fixed model).
    */
-  async syncPolicy(policy: GPT): Promise<boolean> {
+  async syncPolicy(policy: CausalLM): Promise<boolean> {
     const bytes = weightsToSafetensors(policy);
     const url = `${this.root}/v1/weights`;
     try {

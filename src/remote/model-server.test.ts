@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import { createModel } from '../model/create-model.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { LocalGenerator, encodePrompt } from '../train/generator.js';
@@ -23,7 +23,7 @@ async function post(url: string, body: unknown): Promise<{ status: number; json:
 }
 
 describe('serve-model: the OpenAI completions API on loopback', () => {
-  const served = new GPT(config, 5);
+  const served = createModel(config, 5);
   const batches: [number, number][] = [];
   let app: FastifyInstance, url: string;
   before(async () => {
@@ -170,16 +170,16 @@ describe('serve-model: the OpenAI completions API on loopback', () => {
 
 describe('serve-model: new weights (PUT /v1/weights)', () => {
   it('refuses them unless started with --accept-weights; then samples the new policy', async () => {
-    const closed = buildModelServer(new GPT(config, 1), tok);
+    const closed = buildModelServer(createModel(config, 1), tok);
     const closedUrl = await closed.listen({ port: 0, host: '127.0.0.1' });
-    const other = new GPT(config, 9);
+    const other = createModel(config, 9);
     await assert.rejects(
       new RemoteGenerator(closedUrl, { retries: 0 }).syncPolicy(other),
       /HTTP 403.*--accept-weights/,
     );
     await closed.close();
 
-    const served = new GPT(config, 1);
+    const served = createModel(config, 1);
     const app = buildModelServer(served, tok, { acceptWeights: true });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     try {
@@ -198,7 +198,7 @@ describe('serve-model: new weights (PUT /v1/weights)', () => {
         want[0].completions.map((c) => c.text),
       );
       // A model of another shape is refused, and the served weights stay as they were.
-      const wrong = new GPT({ ...config, nEmbd: 16 }, 3);
+      const wrong = createModel({ ...config, nEmbd: 16 }, 3);
       await assert.rejects(remote.syncPolicy(wrong), /HTTP 400.*shape/);
       assert.equal(weightsFingerprint(served), weightsFingerprint(other));
     } finally {

@@ -7,7 +7,7 @@
 import Fastify, { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { Graph } from '../engine/graph.js';
-import { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { completionBatch } from '../model/logprobs.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { TextSample, TextSampleOptions, encodePrompt, sampleTexts } from '../train/generator.js';
@@ -48,7 +48,7 @@ class Batcher {
   private running = false;
 
   constructor(
-    private readonly model: GPT,
+    private readonly model: CausalLM,
     private readonly tok: Tokenizer,
     private readonly maxRows: number,
     private readonly onBatch?: (requests: number, completions: number) => void,
@@ -106,7 +106,7 @@ class Batcher {
 
 /** For each completion, its tokens' k most likely alternatives: {token text: log-probability}. */
 function topLogprobs(
-  model: GPT,
+  model: CausalLM,
   tok: Tokenizer,
   pairs: { prompt: number[]; completion: number[] }[],
   k: number,
@@ -160,7 +160,7 @@ function choiceOf(
   return { index, text: s.text, logprobs: lp, finish_reason: s.finishReason === 'stop' ? 'stop' : 'length' };
 }
 
-export function buildModelServer(model: GPT, tok: Tokenizer, o: ModelServerOptions = {}): FastifyInstance {
+export function buildModelServer(model: CausalLM, tok: Tokenizer, o: ModelServerOptions = {}): FastifyInstance {
   const name = o.name ?? 'rlhf';
   const maxCompletions = o.maxCompletions ?? 256;
   const batcher = new Batcher(model, tok, maxCompletions, o.onBatch);

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { scoreWith } from '../train/reward-fn.js';
 import { presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import { createModel } from '../model/create-model.js';
 import { RewardModel } from '../model/reward-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { scoreRewards } from '../runtime/reward.js';
@@ -106,7 +106,7 @@ describe('serve-reward and the remote reward function', () => {
   it("serves a reward model: remote scores equal the model's own", async () => {
     const tok = Tokenizer.train(['good answer, bad answer'], { vocabSize: 262 });
     const rm = RewardModel.fromTrunk(
-      new GPT(presetConfig('tiny', { vocabSize: 264, eosTokenId: tok.eosId }), 4),
+      createModel(presetConfig('tiny', { vocabSize: 264, eosTokenId: tok.eosId }), 4),
       tok,
       32,
       4,

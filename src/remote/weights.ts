@@ -2,11 +2,11 @@
 // model.safetensors), so ReST can hand each improved policy to the server that samples its next Grow.
 
 import { createHash } from 'node:crypto';
-import { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { parseSafetensors, toFloat32 } from '../model/safetensors.js';
 
 /** The model's parameters as safetensors bytes (float32, little-endian, 8-byte aligned data). */
-export function weightsToSafetensors(model: GPT): Uint8Array {
+export function weightsToSafetensors(model: CausalLM): Uint8Array {
   const header: Record<string, unknown> = {};
   let offset = 0;
   for (const p of model.params) {
@@ -31,7 +31,7 @@ export function weightsToSafetensors(model: GPT): Uint8Array {
  * Overwrites the model's weights with safetensors bytes of a model of the same configuration.
  * Everything is checked before anything is written, so a bad upload leaves the model as it was.
  */
-export function loadWeightsInto(model: GPT, bytes: Uint8Array): void {
+export function loadWeightsInto(model: CausalLM, bytes: Uint8Array): void {
   const { tensors } = parseSafetensors(bytes, 'uploaded weights');
   const staged: { data: Float32Array; target: Float32Array }[] = [];
   for (const p of model.params) {
@@ -55,7 +55,7 @@ export function loadWeightsInto(model: GPT, bytes: Uint8Array): void {
 }
 
 /** A short hash of the model's weights: the server's system_fingerprint. */
-export function weightsFingerprint(model: GPT): string {
+export function weightsFingerprint(model: CausalLM): string {
   const h = createHash('sha256');
   for (const p of model.params) h.update(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength));
   return `rlhf-${h.digest('hex').slice(0, 12)}`;

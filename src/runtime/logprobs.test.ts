@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Graph } from '../engine/graph.js';
 import { presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import { createModel } from '../model/create-model.js';
 import { pickToken, samplingProbs } from '../model/sample.js';
 import { RNG } from '../engine/rng.js';
 import { completionLogProbs } from './logprobs.js';
 
 describe('completion log-probabilities', () => {
   it('equal log-softmax of the full forward at each completion position, for ragged pairs', () => {
-    const model = new GPT(presetConfig('tiny', { vocabSize: 30 }), 4);
+    const model = createModel(presetConfig('tiny', { vocabSize: 30 }), 4);
     const pairs = [
       { prompt: [1, 2], completion: [3, 4] },
       { prompt: [5], completion: [6, 7, 8] },
@@ -33,7 +33,7 @@ describe('completion log-probabilities', () => {
 
   it('at temperature 0.7 are the logs of the sampler probabilities; padded ids get none in either', () => {
     // A model vocabulary of 30 padded past a tokenizer of 26: ids 26 … 29 are never sampled.
-    const model = new GPT(presetConfig('tiny', { vocabSize: 30 }), 5);
+    const model = createModel(presetConfig('tiny', { vocabSize: 30 }), 5);
     const o = { temperature: 0.7, vocabSize: 26 };
     const pairs = [
       { prompt: [1, 2, 3], completion: [4, 25, 0] },

@@ -1,7 +1,7 @@
 // Per-token log-probabilities of completions, batched and split across the worker pool.
 
 import { defineKernel } from '../engine/parallel.js';
-import type { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { type DistributionOptions, checkDistributionOptions } from '../model/logits.js';
 import { type TokenPair, pairLogProbs } from '../model/logprobs.js';
 import { type Replica, runSharded, shardCount } from './replica.js';
@@ -32,7 +32,7 @@ export interface LogProbOptions {
  * the sampler draws from: softmax(logits / temperature) over ids below vocabSize (see model/logits.ts).
  */
 export function completionLogProbs(
-  model: GPT,
+  model: CausalLM,
   pairs: TokenPair[],
   padId: number,
   opts: LogProbOptions = {},

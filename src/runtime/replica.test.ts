@@ -4,7 +4,7 @@ import { WorkerPool } from '../engine/parallel.js';
 import { RNG } from '../engine/rng.js';
 import { kernels, shardLM } from '../train/kernels.js';
 import { presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import { createModel } from '../model/create-model.js';
 import { runSharded } from './replica.js';
 import { sampleSequences } from '../model/sample.js';
 import { generate } from './sample.js';
@@ -14,7 +14,7 @@ after(() => WorkerPool.shutdown());
 
 describe('data parallelism over worker threads', () => {
   it('two shards on two threads give the gradient of the whole batch on one', () => {
-    const model = new GPT(presetConfig('tiny', { vocabSize: 40 }), 1);
+    const model = createModel(presetConfig('tiny', { vocabSize: 40 }), 1);
     const rng = new RNG(3);
     const B = 4,
       T = 9;
@@ -51,7 +51,7 @@ describe('data parallelism over worker threads', () => {
   });
 
   it('sampling split across threads gives the same tokens as on one thread', () => {
-    const model = new GPT(presetConfig('tiny', { vocabSize: 40 }), 2);
+    const model = createModel(presetConfig('tiny', { vocabSize: 40 }), 2);
     const prompts = [[1, 2], [3], [4, 5, 6], [7], [8, 9]];
     const opts = { maxNewTokens: 10, seed: 5, topK: 20 };
     const threaded = generate(model, prompts, opts);
@@ -60,7 +60,7 @@ describe('data parallelism over worker threads', () => {
   });
 
   it('an error in a worker reaches the caller', () => {
-    const model = new GPT(presetConfig('tiny', { vocabSize: 40 }), 1);
+    const model = createModel(presetConfig('tiny', { vocabSize: 40 }), 1);
     const replica = { models: { policy: model }, heads: {} };
     const bad = { ids: Int32Array.from([1, 2, 99]), targets: Int32Array.from([1, 2, 3]), B: 1, T: 3, weight: 1 };
     const good = { ...bad, ids: Int32Array.from([1, 2, 3]) };

@@ -4,17 +4,19 @@
 
 import type { Parameter } from '../engine/tensor.js';
 import { type Kernel, type ReplicaSpec, WorkerPool, defineKernel, shareParameters } from '../engine/parallel.js';
-import type { GPTConfig } from '../model/config.js';
-import { GPT, ScalarHead } from '../model/gpt.js';
+import type { ModelConfig } from '../model/config.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import { createModel } from '../model/create-model.js';
+import { ScalarHead } from '../model/heads.js';
 
 /** The models a step function works on, by role ('policy', 'reference', 'reward', …). */
 export interface Replica {
-  models: Record<string, GPT>;
+  models: Record<string, CausalLM>;
   heads: Record<string, ScalarHead>;
 }
 
 interface ReplicaMeta {
-  models: Record<string, GPTConfig>;
+  models: Record<string, ModelConfig>;
   heads: Record<string, { prefix: string; nEmbd: number; bias: boolean }>;
 }
 
@@ -100,7 +102,7 @@ export class ReplicaSet {
 export function buildReplica(spec: ReplicaSpec): Replica {
   const meta = spec.meta as ReplicaMeta;
   const r: Replica = { models: {}, heads: {} };
-  for (const [role, cfg] of Object.entries(meta.models)) r.models[role] = new GPT(cfg);
+  for (const [role, cfg] of Object.entries(meta.models)) r.models[role] = createModel(cfg);
   for (const [role, h] of Object.entries(meta.heads)) r.heads[role] = new ScalarHead(h.prefix, h.nEmbd, h.bias);
   for (const [k, p] of replicaParams(r)) {
     const w = spec.weights[k],

@@ -3,7 +3,7 @@
 
 import { evenSplit } from '../engine/split.js';
 import { defineKernel } from '../engine/parallel.js';
-import type { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import {
   type Generation,
   type SampleOptions,
@@ -17,7 +17,7 @@ import { type Replica, runSharded, shardCount } from './replica.js';
  * Samples continuations of each prompt (token ids), the prompts split across the threads of the
  * worker pool when there is one. Row i's sample depends only on the seed and i (see sampleSequences).
  */
-export function generate(model: GPT, prompts: number[][], opts: SampleOptions): Generation[] {
+export function generate(model: CausalLM, prompts: number[][], opts: SampleOptions): Generation[] {
   validateSampleOptions(opts);
   const n = Math.min(shardCount(), prompts.length);
   if (n <= 1) return sampleSequences(model, prompts, opts);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import { createModel } from '../model/create-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { bestOfN, bestOfNKL } from './best-of-n.js';
 import type { GenerationOptions, GenerationRequest, Generator } from './generator.js';
@@ -16,7 +16,7 @@ describe('best-of-N', () => {
   // A random tiny model over a small byte-level vocabulary; the reward counts the letters a–e, which
   // vary enough between samples for selection to show.
   const tok = Tokenizer.train(['aaa bbb ccc ddd eee'], { vocabSize: 260 });
-  const model = new GPT(presetConfig('tiny', { vocabSize: 320, eosTokenId: tok.eosId }), 1);
+  const model = createModel(presetConfig('tiny', { vocabSize: 320, eosTokenId: tok.eosId }), 1);
   const letters = (text: string) => (text.match(/[a-e]/g) ?? []).length;
   const opts = { maxNewTokens: 12, seed: 3, vocabSize: tok.vocabSize };
   const prompts = ['x', 'y', 'z', 'u', 'v', 'w', 'x q', 'y q', 'z q', 'u q', 'v q', 'w q'];
@@ -69,7 +69,7 @@ describe('best-of-N', () => {
 
   it('rejects a reward function that returns the wrong number of scores', async () => {
     const tok = Tokenizer.train(['abc'], { vocabSize: 258 });
-    const model = new GPT(presetConfig('tiny', { vocabSize: 320, eosTokenId: tok.eosId }), 1);
+    const model = createModel(presetConfig('tiny', { vocabSize: 320, eosTokenId: tok.eosId }), 1);
     await assert.rejects(
       bestOfN(model, tok, ['x'], 2, () => [1], { maxNewTokens: 2 }),
       /returned 1 scores for 2 items/,

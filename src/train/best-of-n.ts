@@ -3,7 +3,7 @@
 // Each sample is scored cut at the stop strings, the text evaluation judges.
 // Sampling goes through a Generator: the built-in engine or a remote inference server.
 
-import { GPT } from '../model/gpt.js';
+import { type CausalLM, isCausalLM } from '../model/causal-lm.js';
 import { SampleOptions } from '../model/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { RewardFn, scoreWith } from './reward-fn.js';
@@ -38,7 +38,7 @@ export async function bestOfN(
   onProgress?: (p: GenerationProgress) => void,
 ): Promise<BestOfNResult[]>;
 export async function bestOfN(
-  model: GPT,
+  model: CausalLM,
   tok: Tokenizer,
   prompts: string[],
   n: number,
@@ -47,9 +47,9 @@ export async function bestOfN(
   batchSize?: number,
 ): Promise<BestOfNResult[]>;
 export async function bestOfN(...args: unknown[]): Promise<BestOfNResult[]> {
-  if (args[0] instanceof GPT) {
+  if (isCausalLM(args[0])) {
     const [model, tok, prompts, n, reward, o, batchSize] = args as [
-      GPT,
+      CausalLM,
       Tokenizer,
       string[],
       number,

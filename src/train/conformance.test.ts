@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { RNG } from '../engine/rng.js';
 import { Comparison } from '../data/comparison.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { defaultDPOConfig, trainDPO } from './dpo.js';
 import { defaultHindsightConfig, trainHindsight } from './hindsight.js';
 import { defaultPPOConfig, trainPPO } from './ppo.js';
@@ -48,7 +48,7 @@ interface Run {
   names: string[];
 }
 
-const snapshot = (m: GPT) => m.params.map((p) => Float32Array.from(p.data));
+const snapshot = (m: CausalLM) => m.params.map((p) => Float32Array.from(p.data));
 
 interface Trainer {
   name: string;

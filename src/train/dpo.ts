@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Comparison, toPairs } from '../data/comparison.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
-import { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { TokenPair } from '../model/logprobs.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
@@ -34,7 +34,7 @@ function encodePair(tok: Tokenizer, prompt: string, completion: string, ctx: num
   return { prompt: encodePrompt(tok, prompt, ctx + 1 - c.length), completion: c };
 }
 
-function encodeAll(policy: GPT, tok: Tokenizer, comps: Comparison[], cfg: DPOConfig): EncodedPair[] {
+function encodeAll(policy: CausalLM, tok: Tokenizer, comps: Comparison[], cfg: DPOConfig): EncodedPair[] {
   const ctx = policy.config.nPositions;
   const pairs = comps
     .flatMap((c) => toPairs(c))
@@ -87,7 +87,7 @@ export interface DPOResult extends LoopSummary {
 }
 
 export function trainDPO(
-  policy: GPT,
+  policy: CausalLM,
   tok: Tokenizer,
   train: Comparison[],
   evalSet: Comparison[],

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import { createModel } from '../model/create-model.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { LocalGenerator, chunkSeed, encodePrompt, planChunks } from './generator.js';
 
 const tok = Tokenizer.train(['the cat sat on the mat. a dog ran. ab ba abc cab'], { vocabSize: 270 });
-const model = new GPT(presetConfig('tiny', { vocabSize: 272, nPositions: 32, eosTokenId: tok.eosId }), 5);
+const model = createModel(presetConfig('tiny', { vocabSize: 272, nPositions: 32, eosTokenId: tok.eosId }), 5);
 
 /** Every (request, sample) exactly once, no request twice in a chunk, counts and offsets consistent. */
 function checkPlan(ns: number[], limits: Parameters<typeof planChunks>[1]) {

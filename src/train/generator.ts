@@ -4,7 +4,7 @@
 // seeds, so for one seed our own server (`rlhf serve-model`) answers exactly what the local engine
 // samples.
 
-import { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { FinishReason } from '../model/sample.js';
 import { generate } from '../runtime/sample.js';
@@ -74,7 +74,7 @@ export interface Generator {
    * the generator already shares the policy (the local engine); resolves false where the backend
    * cannot take weights (vLLM, llama.cpp, TGI serve a fixed model).
    */
-  syncPolicy?(policy: GPT): Promise<boolean>;
+  syncPolicy?(policy: CausalLM): Promise<boolean>;
 }
 
 // ---- validation ----
@@ -203,7 +203,7 @@ export interface TextSampleOptions extends Omit<GenerationOptions, 'seed'> {
  * NOTE: a stop text of one token stops its row early; a longer one is found in the decoded text
  * afterwards, so that row still runs to end-of-text or maxNewTokens.
  */
-export function sampleTexts(model: GPT, tok: Tokenizer, rows: number[][], o: TextSampleOptions): TextSample[] {
+export function sampleTexts(model: CausalLM, tok: Tokenizer, rows: number[][], o: TextSampleOptions): TextSample[] {
   const stop = o.stop ?? [];
   const stopTokens = [tok.eosId];
   for (const s of stop) {
@@ -295,7 +295,7 @@ export class LocalGenerator implements Generator {
   readonly batchSize: number;
 
   constructor(
-    readonly model: GPT,
+    readonly model: CausalLM,
     readonly tok: Tokenizer,
     opts: LocalGeneratorOptions = {},
   ) {

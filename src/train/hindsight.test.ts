@@ -8,7 +8,7 @@ import { IGNORE_INDEX } from '../engine/ops/loss.js';
 import { Comparison } from '../data/comparison.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import { createModel } from '../model/create-model.js';
 import { generate } from '../runtime/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import {
@@ -231,7 +231,7 @@ describe('Chain of Hindsight: training', () => {
 
   it('a resumed run equals an uninterrupted one', () => {
     const t = Tokenizer.train(['a b c d e A good answer: A worse answer:'], { vocabSize: 262 });
-    const fresh = () => new GPT(presetConfig('tiny', { vocabSize: 320, eosTokenId: t.eosId }), 1);
+    const fresh = () => createModel(presetConfig('tiny', { vocabSize: 320, eosTokenId: t.eosId }), 1);
     const comps: Comparison[] = Array.from({ length: 12 }, (_, i) => ({
       prompt: ' b',
       completions: [' a a', ` c ${'de'[i % 2]}`],

@@ -23,7 +23,7 @@ import { hashString } from '../data/split.js';
 import { IGNORE_INDEX } from '../engine/ops/loss.js';
 import { RNG } from '../engine/rng.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
-import { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { encodePrompt } from '../model/prompt.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
@@ -230,7 +230,7 @@ export function hindsightSource(
  * r(better) > r(worse), margin the mean of r(better) − r(worse).
  */
 export function phraseAccuracy(
-  policy: GPT,
+  policy: CausalLM,
   tok: Tokenizer,
   comps: Comparison[],
   t: HindsightTemplates,
@@ -269,7 +269,7 @@ export interface HindsightResult extends LoopSummary {
 }
 
 export function trainHindsight(
-  policy: GPT,
+  policy: CausalLM,
   tok: Tokenizer,
   train: Comparison[],
   evalSet: Comparison[],

@@ -2,10 +2,10 @@
 
 import { Graph } from '../engine/graph.js';
 import type { LMBatch } from '../data/lm-batches.js';
-import type { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 
 /** Mean next-token loss of a model over fixed batches, weighted by their loss-bearing tokens (no gradients). */
-export function evalLoss(model: GPT, batches: LMBatch[]): number {
+export function evalLoss(model: CausalLM, batches: LMBatch[]): number {
   let total = 0,
     count = 0;
   for (const b of batches) {

@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { assertClose } from '../test-support/assert-close.js';
 import { Graph } from '../engine/graph.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { type GPT, valueHead } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import { valueHead } from '../model/heads.js';
 import { shapeRewards } from '../objectives/ppo-rewards.js';
 import { ppoOptions } from './ppo-config.js';
 import { type RolloutOptions, collectRollouts } from './ppo-rollouts.js';
@@ -62,7 +63,7 @@ async function firstRollouts(o: RolloutOptions, reward = countA) {
  * A plain forward pass of `prefix` (one row, padded to whole SIMD vectors): its last position's hidden state and
  * logits.
  */
-function lastPosition(model: GPT, prefix: number[], g: Graph) {
+function lastPosition(model: CausalLM, prefix: number[], g: Graph) {
   const T = (prefix.length + 3) & ~3; // the padding follows the prefix, so causal attention ignores it
   const ids = new Int32Array(T).fill(prefix[0]);
   ids.set(prefix);
@@ -74,7 +75,7 @@ function lastPosition(model: GPT, prefix: number[], g: Graph) {
 }
 
 /** log softmax(logits/τ) over the tokenizer's ids, of token `next` after `prefix`. */
-function plainLogProb(model: GPT, prefix: number[], next: number, temperature: number, vocabSize: number): number {
+function plainLogProb(model: CausalLM, prefix: number[], next: number, temperature: number, vocabSize: number): number {
   const g = Graph.inference();
   const z = Array.from(lastPosition(model, prefix, g).logits.subarray(0, vocabSize), (x) => x / temperature);
   g.dispose();

@@ -9,7 +9,8 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RewardFn } from './reward-fn.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
-import { type GPT, type ScalarHead, valueHead } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import { type ScalarHead, valueHead } from '../model/heads.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { AdaptiveKLController, FixedKLController, type KLController } from '../objectives/kl-controller.js';
 import { sampledEntropy, shapeRewards } from '../objectives/ppo-rewards.js';
@@ -74,7 +75,7 @@ function optimConfigOf(cfg: PPOConfig): OptimConfig {
  * coefficient come from outDir.
  */
 export async function trainPPO(
-  policy: GPT,
+  policy: CausalLM,
   tok: Tokenizer,
   prompts: string[],
   reward: RewardFn,
@@ -194,7 +195,7 @@ export async function trainPPO(
 }
 
 /** Puts a saved run's policy and value-head weights into `policy` and `head`. */
-function restoreWeights(dir: string, policy: GPT, head: ScalarHead): void {
+function restoreWeights(dir: string, policy: CausalLM, head: ScalarHead): void {
   const ck = loadCheckpoint(dir);
   const saved = ck.heads.get(head.prefix);
   if (!saved) throw new Error(`${dir}: the PPO checkpoint has no value head (${head.prefix}); it cannot be resumed`);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import type { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { LocalGenerator } from './generator.js';
 import { countA, letterPolicy } from './test-fixtures.js';
@@ -99,7 +99,7 @@ describe('ReST', () => {
     const { dir, model: policy, tok } = letterPolicy();
     const prompts = [' a', ' b', ' c d', ' e', ' b c', ' d e'];
     /** Mean count of each letter in 8 completions of every prompt. */
-    const letters = async (model: GPT) => {
+    const letters = async (model: CausalLM) => {
       const res = await new LocalGenerator(model, tok).generate(
         prompts.map((prompt) => ({ prompt, n: 8 })),
         { maxNewTokens: 6, temperature: 1, seed: 5 },

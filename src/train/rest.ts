@@ -7,7 +7,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pairSource } from '../data/lm-batches.js';
-import { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { encodePrompt } from '../model/prompt.js';
 import { shardCount, runSharded } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
@@ -152,7 +152,7 @@ function heldOutSplit(prompts: string[], cfg: ReSTConfig, given?: string[]): { t
  * single Grow, whose policy is the starting one.
  */
 export async function trainReST(
-  policy: GPT,
+  policy: CausalLM,
   tok: Tokenizer,
   prompts: string[],
   reward: RewardFn,

@@ -5,7 +5,7 @@
 // command that scores with it (PPO, ReST, best-of-N, serve-reward, the demo) uses them.
 
 import type { Checkpoint } from '../model/checkpoint.js';
-import type { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import type { RewardModel } from '../model/reward-model.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { scoreRewards } from '../runtime/reward.js';
@@ -97,7 +97,7 @@ export function fitNormalization(
  */
 export function normalizeReward(
   rm: RewardModel,
-  policy: GPT,
+  policy: CausalLM,
   tok: Tokenizer,
   prompts: string[],
   o: RewardNormalizeOptions,

@@ -12,7 +12,7 @@ import { EncodedComparisons } from '../data/encoded-comparisons.js';
 import { isEvalKey } from '../data/split.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { countParameters, paddedVocabSize, presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import { createModel } from '../model/create-model.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { rewardReplica, scoreRewardTokens } from '../runtime/reward.js';
 import { RewardModel, encodeForReward, padSequences } from '../model/reward-model.js';
@@ -217,7 +217,7 @@ function makeRewardModel(cfg: RewardConfig, train: Comparison[], log: (m: string
   const texts = train.flatMap((c) => [c.prompt, ...c.completions]);
   const tok = Tokenizer.train(texts, { vocabSize: cfg.vocabSize });
   const base = presetConfig(cfg.preset);
-  const model = new GPT(
+  const model = createModel(
     presetConfig(cfg.preset, {
       vocabSize: paddedVocabSize(tok.vocabSize),
       eosTokenId: tok.eosId,

@@ -8,7 +8,8 @@ import { readSFTData } from '../data/text.js';
 import { isEvalKey } from '../data/split.js';
 import { hasTrainingState, loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { countParameters, paddedVocabSize, presetConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import { createModel } from '../model/create-model.js';
 import { encodePrompt } from '../model/prompt.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { kernels, shardLM } from './kernels.js';
@@ -38,7 +39,7 @@ export function trainSFT(
 
   const texts = data.kind === 'text' ? data.documents : data.examples.map((e) => e.prompt + e.completion);
   // The model and its tokenizer: from a checkpoint (to continue or fine-tune), or new.
-  let model: GPT, tokenizer: Tokenizer;
+  let model: CausalLM, tokenizer: Tokenizer;
   const resumeDir = cfg.resume ? cfg.outDir : undefined;
   const from = resumeDir && hasTrainingState(resumeDir) ? resumeDir : cfg.init;
   if (from) {
@@ -55,7 +56,7 @@ export function trainSFT(
     }
     // NOTE: the embedding is padded to a multiple of 64 rows (as nanoGPT does for GPT-2's 50257):
     // whole SIMD vectors and BLAS panels; the extra ids are never targets, and sampling skips them.
-    model = new GPT(
+    model = createModel(
       presetConfig(cfg.preset, {
         vocabSize: paddedVocabSize(tokenizer.vocabSize),
         eosTokenId: tokenizer.eosId,

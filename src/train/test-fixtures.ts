@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RNG } from '../engine/rng.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { GPT } from '../model/gpt.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { defaultSFTConfig } from './sft-config.js';
 import { trainSFT } from './sft.js';
 
 /** A quick SFT of the tiny preset on space-separated random letters; `dir` is its checkpoint. */
-export function letterPolicy(steps = 60): { dir: string; model: GPT; tok: Tokenizer } {
+export function letterPolicy(steps = 60): { dir: string; model: CausalLM; tok: Tokenizer } {
   const root = mkdtempSync(join(tmpdir(), 'rlhf-letters-'));
   const rng = new RNG(2);
   writeFileSync(join(root, 'letters.txt'), Array.from({ length: 3000 }, () => 'abcde'[rng.int(5)]).join(' '));

@@ -7,7 +7,7 @@ import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { loadCheckpoint } from './checkpoint.js';
-import { rewardHead } from './gpt.js';
+import { rewardHead } from './heads.js';
 import { readSafetensors, readSafetensorsF32 } from './safetensors.js';
 
 const DIR = 'tests/fixtures/golden/tiny-gpt2';

@@ -5,8 +5,9 @@ import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
 import { Parameter, Tensor } from '../engine/tensor.js';
-import { GPTConfig, validateConfig } from './config.js';
-import type { CacheRows, KVCache } from './kv-cache.js';
+import type { CausalLM } from './causal-lm.js';
+import { ModelConfig, validateConfig } from './config.js';
+import { type CacheRows, cachePositions } from './kv-cache.js';
 
 export interface Block {
   ln1w: Parameter;
@@ -23,7 +24,7 @@ export interface Block {
   fc2B: Parameter; // mlp.c_proj (4C, C)
 }
 
-export class GPT {
+export class GPT2 implements CausalLM {
   readonly params: Parameter[] = [];
   readonly wte: Parameter;
   readonly wpe: Parameter;
@@ -33,7 +34,7 @@ export class GPT {
 
   /** A freshly initialized model (GPT-2 init: N(0, 0.02), residual projections scaled by 1/√(2·nLayer)). */
   constructor(
-    readonly config: GPTConfig,
+    readonly config: ModelConfig,
     seed = 0,
   ) {
     validateConfig(config);
@@ -76,7 +77,7 @@ export class GPT {
   /** The parameter with a given Hugging Face name. */
   param(name: string): Parameter {
     const p = this.params.find((q) => q.name === name);
-    if (!p) throw new Error(`GPT has no parameter "${name}"`);
+    if (!p) throw new Error(`GPT-2 model has no parameter "${name}"`);
     return p;
   }
 
@@ -122,62 +123,14 @@ export class GPT {
   }
 
   /** Copies all weights from another model of the same config (e.g. a frozen reference policy). */
-  copyFrom(other: GPT): void {
+  copyFrom(other: CausalLM): void {
     other.params.forEach((p, i) => this.params[i].data.set(p.data));
   }
 
   /** A deep copy of this model (same config and weights, fresh gradients). */
-  clone(): GPT {
-    const m = new GPT(this.config);
+  clone(): GPT2 {
+    const m = new GPT2(this.config);
     m.copyFrom(this);
     return m;
   }
 }
-
-/** The cache rows of a batch of B sequences and the position each continues from. */
-function cachePositions(kv: CacheRows, B: number): { cache: KVCache; rows: ArrayLike<number>; starts: Int32Array } {
-  const rows = kv.rows ?? Int32Array.from({ length: B }, (_, b) => b);
-  if (rows.length !== B) throw new Error(`hidden: ${rows.length} cache rows for a batch of ${B} sequences`);
-  for (let b = 0; b < B; b++) {
-    if (!(Number.isInteger(rows[b]) && rows[b] >= 0 && rows[b] < kv.cache.rows))
-      throw new Error(`hidden: cache row ${rows[b]} of sequence ${b} is outside the cache's ${kv.cache.rows} rows`);
-  }
-  return { cache: kv.cache, rows, starts: Int32Array.from({ length: B }, (_, b) => kv.cache.len[rows[b]]) };
-}
-
-/** A linear read-out to one number per position: the reward model's `score` or PPO's value head. */
-export class ScalarHead {
-  readonly params: Parameter[];
-  readonly weight: Parameter;
-  readonly bias: Parameter | null;
-
-  /**
-   * @param prefix Hugging Face name: 'score' (GPT2ForSequenceClassification, no bias) or
-   *   'v_head.summary' (TRL's value head, with bias).
-   */
-  constructor(
-    readonly prefix: string,
-    nEmbd: number,
-    withBias: boolean,
-    seed = 0,
-  ) {
-    const rng = new RNG(seed);
-    this.weight = new Parameter(`${prefix}.weight`, rng.fillNormal(new Float32Array(nEmbd), 1 / Math.sqrt(nEmbd + 1)), [
-      1,
-      nEmbd,
-    ]);
-    this.bias = withBias ? new Parameter(`${prefix}.bias`, new Float32Array(1), [1]) : null;
-    this.params = this.bias ? [this.weight, this.bias] : [this.weight];
-  }
-
-  /** hidden (…, C) → (N) scalars. */
-  forward(g: Graph, hidden: Tensor): Tensor {
-    const y = ops.linear(g, hidden, this.weight, this.bias, true);
-    return ops.reshape(g, y, [y.size]);
-  }
-}
-
-/** The reward model's head (scalar read at the final token). */
-export const rewardHead = (nEmbd: number, seed = 0) => new ScalarHead('score', nEmbd, false, seed);
-/** PPO's value head (one value per token). */
-export const valueHead = (nEmbd: number, seed = 0) => new ScalarHead('v_head.summary', nEmbd, true, seed);
