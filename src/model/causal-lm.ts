@@ -6,11 +6,14 @@ import type { Graph } from '../engine/graph.js';
 import type { Parameter, Tensor } from '../engine/tensor.js';
 import type { ModelConfig } from './config.js';
 import type { CacheRows } from './kv-cache.js';
+import type { Linear } from './linear.js';
 
 export interface CausalLM {
   readonly config: ModelConfig;
   /** Every trainable tensor, in a fixed order (the optimizer's and the weight transfer's order). */
   readonly params: Parameter[];
+  /** The linear layers adapters can attach to (attention and MLP projections, not the LM head). */
+  readonly linears: Linear[];
   /** The parameter with a given Hugging Face name. */
   param(name: string): Parameter;
   /**

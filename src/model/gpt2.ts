@@ -8,20 +8,17 @@ import { Parameter, Tensor } from '../engine/tensor.js';
 import type { CausalLM } from './causal-lm.js';
 import { ModelConfig, validateConfig } from './config.js';
 import { type CacheRows, cachePositions } from './kv-cache.js';
+import { type Linear, linearModule, project } from './linear.js';
 
 export interface Block {
   ln1w: Parameter;
   ln1b: Parameter;
-  attnW: Parameter;
-  attnB: Parameter; // c_attn (C, 3C)
-  projW: Parameter;
-  projB: Parameter; // attn.c_proj (C, C)
+  attn: Linear; // attn.c_attn (C, 3C)
+  proj: Linear; // attn.c_proj (C, C)
   ln2w: Parameter;
   ln2b: Parameter;
-  fcW: Parameter;
-  fcB: Parameter; // mlp.c_fc (C, 4C)
-  fc2W: Parameter;
-  fc2B: Parameter; // mlp.c_proj (4C, C)
+  fc: Linear; // mlp.c_fc (C, 4C)
+  fc2: Linear; // mlp.c_proj (4C, C)
 }
 
 export class GPT2 implements CausalLM {
@@ -29,6 +26,7 @@ export class GPT2 implements CausalLM {
   readonly wte: Parameter;
   readonly wpe: Parameter;
   readonly blocks: Block[] = [];
+  readonly linears: Linear[] = [];
   readonly lnfW: Parameter;
   readonly lnfB: Parameter;
 
@@ -43,6 +41,12 @@ export class GPT2 implements CausalLM {
     const normal = (name: string, shape: number[], std: number) => this.add(name, shape, (d) => rng.fillNormal(d, std));
     const fill = (name: string, shape: number[], v: number) => this.add(name, shape, (d) => d.fill(v));
     const projStd = 0.02 / Math.sqrt(2 * L);
+    // GPT-2's Conv1D: weight (in, out), bias added after it (in parameter order weight, bias).
+    const conv1d = (name: string, weight: Parameter, biasShape: number[]) => {
+      const lin = linearModule(name, weight, fill(name + '.bias', biasShape, 0), false);
+      this.linears.push(lin);
+      return lin;
+    };
     this.wte = normal('transformer.wte.weight', [V, C], 0.02);
     this.wpe = normal('transformer.wpe.weight', [P, C], 0.01);
     for (let i = 0; i < L; i++) {
@@ -50,16 +54,12 @@ export class GPT2 implements CausalLM {
       this.blocks.push({
         ln1w: fill(p + 'ln_1.weight', [C], 1),
         ln1b: fill(p + 'ln_1.bias', [C], 0),
-        attnW: normal(p + 'attn.c_attn.weight', [C, 3 * C], 0.02),
-        attnB: fill(p + 'attn.c_attn.bias', [3 * C], 0),
-        projW: normal(p + 'attn.c_proj.weight', [C, C], projStd),
-        projB: fill(p + 'attn.c_proj.bias', [C], 0),
+        attn: conv1d(p + 'attn.c_attn', normal(p + 'attn.c_attn.weight', [C, 3 * C], 0.02), [3 * C]),
+        proj: conv1d(p + 'attn.c_proj', normal(p + 'attn.c_proj.weight', [C, C], projStd), [C]),
         ln2w: fill(p + 'ln_2.weight', [C], 1),
         ln2b: fill(p + 'ln_2.bias', [C], 0),
-        fcW: normal(p + 'mlp.c_fc.weight', [C, 4 * C], 0.02),
-        fcB: fill(p + 'mlp.c_fc.bias', [4 * C], 0),
-        fc2W: normal(p + 'mlp.c_proj.weight', [4 * C, C], projStd),
-        fc2B: fill(p + 'mlp.c_proj.bias', [C], 0),
+        fc: conv1d(p + 'mlp.c_fc', normal(p + 'mlp.c_fc.weight', [C, 4 * C], 0.02), [4 * C]),
+        fc2: conv1d(p + 'mlp.c_proj', normal(p + 'mlp.c_proj.weight', [4 * C, C], projStd), [C]),
       });
     }
     this.lnfW = fill('transformer.ln_f.weight', [C], 1);
@@ -94,13 +94,13 @@ export class GPT2 implements CausalLM {
     let x = ops.embed(g, ids, B, T, this.wte, this.wpe, at ? at.starts : 0);
     this.blocks.forEach((blk, l) => {
       const h = ops.layerNorm(g, x, blk.ln1w, blk.ln1b, eps);
-      const qkv = ops.linear(g, h, blk.attnW, blk.attnB);
+      const qkv = project(g, h, blk.attn);
       const a = at
         ? ops.cachedSelfAttention(g, qkv, B, T, nHead, at.cache.layer(l), at.rows, at.starts)
         : ops.causalSelfAttention(g, qkv, B, T, nHead);
-      x = ops.add(g, x, ops.linear(g, a, blk.projW, blk.projB));
+      x = ops.add(g, x, project(g, a, blk.proj));
       const h2 = ops.layerNorm(g, x, blk.ln2w, blk.ln2b, eps);
-      const m = ops.linear(g, ops.gelu(g, ops.linear(g, h2, blk.fcW, blk.fcB)), blk.fc2W, blk.fc2B);
+      const m = project(g, ops.gelu(g, project(g, h2, blk.fc)), blk.fc2);
       x = ops.add(g, x, m);
     });
     if (at) for (let b = 0; b < B; b++) at.cache.len[at.rows[b]] += T;
