@@ -1,6 +1,12 @@
 // GPT configuration, named presets, and the Hugging Face GPT2Config mapping.
 
+/** Architecture families: GPT-2, and the Llama family (Llama 2/3, SmolLM, TinyLlama; Qwen2/2.5; Qwen3). */
+export const MODEL_FAMILIES = ['gpt2', 'llama', 'qwen2', 'qwen3'] as const;
+export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+
 export interface ModelConfig {
+  /** Architecture family; absent means 'gpt2' (every model trained here from scratch). */
+  family?: ModelFamily;
   /** Tokens in the vocabulary (V). */
   vocabSize: number;
   /** Longest sequence the model can read: the number of learned positions (T max). */
@@ -15,7 +21,18 @@ export interface ModelConfig {
   layerNormEps: number;
   /** Token id that ends a sequence (<|endoftext|>). */
   eosTokenId: number;
+  /** Key/value heads (grouped-query attention); absent means nHead. */
+  nKvHead?: number;
+  /** Width of one attention head; absent means nEmbd / nHead. */
+  headDim?: number;
 }
+
+/** The family of a config ('gpt2' when absent). */
+export const familyOf = (c: ModelConfig): ModelFamily => c.family ?? 'gpt2';
+/** Key/value heads of a config (nHead without grouped-query attention). */
+export const kvHeadsOf = (c: ModelConfig): number => c.nKvHead ?? c.nHead;
+/** Width of one attention head. */
+export const headDimOf = (c: ModelConfig): number => c.headDim ?? c.nEmbd / c.nHead;
 
 /** Named sizes, from the test model to ~10M parameters. vocabSize is usually set by the tokenizer. */
 export const PRESETS: Record<string, Omit<ModelConfig, 'eosTokenId'> & { note: string }> = {
