@@ -202,7 +202,7 @@ class Llama(nn.Module):
         self.embed_tokens = nn.Embedding(self.vocab, c)
         self.layers = nn.ModuleList([LlamaLayer(cfg, family) for _ in range(cfg["num_hidden_layers"])])
         self.norm = RMSNorm(c, cfg.get("rms_norm_eps", 1e-6))
-        self.tied = cfg.get("tie_word_embeddings", family != "llama")
+        self.tied = cfg.get("tie_word_embeddings", False)  # LlamaConfig, Qwen2Config, Qwen3Config default
         self.lm_head = None if self.tied else nn.Linear(c, self.vocab, bias=False)
         self.cos, self.sin = rope_tables(cfg, self.layers[0].hd, cfg.get("max_position_embeddings", 2048))
 
