@@ -20,7 +20,8 @@
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Checkpoint, writeFileAtomic } from '../model/checkpoint.js';
-import { countParameters, toHFConfig } from '../model/config.js';
+import { countParameters } from '../model/config.js';
+import { toHFConfig } from '../model/hf-config.js';
 import { TensorToWrite, writeSafetensors } from '../model/safetensors.js';
 import { toBF16, toF16 } from './half.js';
 import { writeHFTokenizer } from './hf-tokenizer.js';

@@ -1,15 +1,17 @@
-// Checkpoints: a directory with model.safetensors (Hugging Face GPT-2 tensor names, Conv1D layout),
-// config.json (a GPT2Config plus our own "rlhf" section), tokenizer.json, and, to resume
-// training, optimizer.safetensors + trainer_state.json. Every file is written atomically.
+// Checkpoints: a directory with model.safetensors (Hugging Face's tensor names and layouts for the
+// family: GPT-2's Conv1D, or the Llama family's nn.Linear), config.json (the family's Hugging Face config
+// plus our own "rlhf" section), tokenizer.json, and, to resume training, optimizer.safetensors +
+// trainer_state.json. Every file is written atomically.
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW } from '../engine/optim.js';
 import { Parameter } from '../engine/tensor.js';
-import { ModelConfig, fromHFConfig, toHFConfig } from './config.js';
+import { type ModelConfig, familyOf } from './config.js';
 import type { CausalLM } from './causal-lm.js';
 import { createModel } from './create-model.js';
 import { ScalarHead } from './heads.js';
+import { fromHFConfig, sequenceClassificationArchitecture, toHFConfig } from './hf-config.js';
 import { readSafetensorsF32, writeSafetensors } from './safetensors.js';
 import { Tokenizer } from './tokenizer/index.js';
 
@@ -55,8 +57,9 @@ export function saveCheckpoint(dir: string, model: CausalLM, opts: SaveOptions =
   const heads = (opts.heads ?? []).map((h) => h.prefix);
   const extra: Record<string, unknown> = { rlhf: { ...(opts.meta ?? {}), heads } };
   if (heads.includes('score')) {
-    // Lets transformers' GPT2ForSequenceClassification load a reward model directly.
-    extra.architectures = ['GPT2ForSequenceClassification'];
+    // Lets transformers' GPT2ForSequenceClassification (LlamaForSequenceClassification, …) load a reward
+    // model directly.
+    extra.architectures = [sequenceClassificationArchitecture(model.config)];
     extra.num_labels = 1;
     extra.pad_token_id = model.config.eosTokenId;
   }
@@ -82,24 +85,55 @@ export function readCheckpointConfig(dir: string): { config: ModelConfig; meta: 
   return { config: fromHFConfig(j, path), meta };
 }
 
+/** A tensor read from a weights file, as float32. */
+export type TensorF32 = { shape: number[]; data: Float32Array };
+
 /**
- * Loads a checkpoint directory (ours, or a Hugging Face GPT-2 one: names with or without the
- * "transformer." prefix; attention mask buffers and a tied lm_head.weight are skipped).
+ * Loads a checkpoint directory (ours, or a Hugging Face one of a supported family); see modelFromTensors
+ * for the tensors it takes.
  */
 export function loadCheckpoint(dir: string): Checkpoint {
   const { config, meta } = readCheckpointConfig(dir);
   const file = join(dir, MODEL_FILE);
   if (!existsSync(file)) throw new Error(`${file} not found: the checkpoint has config.json but no weights`);
   const { tensors } = readSafetensorsF32(file);
-  // A temporary seed-0 model gives the shapes; every tensor is then overwritten from the file.
+  const { model, heads } = modelFromTensors(config, tensors, file);
+  const tokPath = join(dir, TOKENIZER_FILE);
+  const hasGPT2Vocab = existsSync(join(dir, 'encoder.json')) && existsSync(join(dir, 'vocab.bpe'));
+  const tokenizer = existsSync(tokPath) || hasGPT2Vocab ? Tokenizer.load(dir) : null;
+  if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
+    throw new Error(
+      `${dir}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`,
+    );
+  }
+  return { dir, model, heads, tokenizer, meta };
+}
+
+/**
+ * A model of `config` with the weights of a name → tensor map (from `file`, named in errors), and the scalar
+ * heads it holds under Hugging Face's names (`score.*` as *ForSequenceClassification, TRL's `v_head.summary.*`).
+ * GPT-2: names with or without the "transformer." prefix; attention mask buffers and a tied lm_head.weight
+ * are skipped. Llama family: Hugging Face's names; rotary inv_freq buffers are skipped; a tied checkpoint may
+ * omit lm_head.weight. Every parameter must be present with its shape, and no other tensor.
+ */
+export function modelFromTensors(
+  config: ModelConfig,
+  tensors: Map<string, TensorF32>,
+  file: string,
+): { model: CausalLM; heads: Map<string, ScalarHead> } {
+  const gpt2 = familyOf(config) === 'gpt2';
+  // A temporary seed-0 model gives the names and shapes; every tensor is then overwritten from the file.
   const model = createModel(config);
+  const byName = new Map(model.params.map((p) => [p.name, p]));
+  const embedName = gpt2 ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
   const seen = new Set<string>();
-  const headTensors = new Map<string, Map<string, { shape: number[]; data: Float32Array }>>();
+  const headTensors = new Map<string, Map<string, TensorF32>>();
   for (const [rawName, t] of tensors) {
-    const name = rawName.startsWith('transformer.') || !isTrunkName(rawName) ? rawName : `transformer.${rawName}`;
-    if (/\.attn\.(masked_)?bias$/.test(name)) continue;
-    if (name === 'lm_head.weight') {
-      checkTied(file, t.data, tensors.get('transformer.wte.weight') ?? tensors.get('wte.weight'));
+    const name =
+      gpt2 && !rawName.startsWith('transformer.') && isGPT2TrunkName(rawName) ? `transformer.${rawName}` : rawName;
+    if (gpt2 ? /\.attn\.(masked_)?bias$/.test(name) : /\.rotary_emb\.inv_freq$/.test(name)) continue;
+    if (name === 'lm_head.weight' && !byName.has(name)) {
+      checkTied(file, t.data, tensors.get(embedName) ?? tensors.get('wte.weight'));
       continue;
     }
     const head = Object.keys(HEAD_SHAPES).find((h) => name.startsWith(h + '.'));
@@ -108,16 +142,22 @@ export function loadCheckpoint(dir: string): Checkpoint {
       headTensors.get(head)!.set(name, t);
       continue;
     }
-    const p = model.params.find((q) => q.name === name);
+    const p = byName.get(name);
     if (!p)
       throw new Error(
-        `${file}: unexpected tensor "${rawName}"; this is not a GPT-2 checkpoint we can read (known: ` +
-          `transformer.*, score.*, v_head.summary.*)`,
+        `${file}: unexpected tensor "${rawName}"; this is not a ${familyOf(config)} checkpoint of this config.json ` +
+          `(known: ${gpt2 ? 'transformer.*' : 'model.*, lm_head.weight'}, score.*, v_head.summary.*)`,
       );
     copyInto(file, p, t);
     seen.add(name);
   }
-  const missing = model.params.filter((p) => !seen.has(p.name)).map((p) => p.name);
+  let missing = model.params.filter((p) => !seen.has(p.name)).map((p) => p.name);
+  if (missing.length === 1 && missing[0] === 'lm_head.weight' && headTensors.has('score')) {
+    // NOTE: an untied *ForSequenceClassification checkpoint (a reward model trained with transformers) has
+    // no lm_head; the reward model never reads it, so it starts as a copy of the embedding.
+    model.param('lm_head.weight').data.set(model.param(embedName).data);
+    missing = [];
+  }
   if (missing.length)
     throw new Error(
       `${file}: missing tensors ` +
@@ -131,24 +171,19 @@ export function loadCheckpoint(dir: string): Checkpoint {
       if (!t) throw new Error(`${file}: head "${prefix}" is missing tensor ${p.name}`);
       copyInto(file, p, t);
     }
+    for (const name of ts.keys()) {
+      if (!head.params.some((p) => p.name === name)) throw new Error(`${file}: unexpected tensor "${name}"`);
+    }
     heads.set(prefix, head);
   }
-  const tokPath = join(dir, TOKENIZER_FILE);
-  const hasGPT2Vocab = existsSync(join(dir, 'encoder.json')) && existsSync(join(dir, 'vocab.bpe'));
-  const tokenizer = existsSync(tokPath) || hasGPT2Vocab ? Tokenizer.load(dir) : null;
-  if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
-    throw new Error(
-      `${dir}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`,
-    );
-  }
-  return { dir, model, heads, tokenizer, meta };
+  return { model, heads };
 }
 
-function isTrunkName(name: string): boolean {
+function isGPT2TrunkName(name: string): boolean {
   return /^(wte|wpe|ln_f|h\.\d+)\./.test(name);
 }
 
-function copyInto(file: string, p: Parameter, t: { shape: number[]; data: Float32Array }): void {
+function copyInto(file: string, p: Parameter, t: TensorF32): void {
   if (t.shape.join(',') !== p.shape.join(',')) {
     throw new Error(
       `${file}: tensor ${p.name} has shape [${t.shape.join(', ')}], config.json implies [${p.shape.join(', ')}]`,
@@ -157,11 +192,15 @@ function copyInto(file: string, p: Parameter, t: { shape: number[]; data: Float3
   p.data.set(t.data);
 }
 
-function checkTied(file: string, head: Float32Array, wte?: { data: Float32Array }): void {
-  if (!wte) return;
+function checkTied(file: string, head: Float32Array, embed?: { data: Float32Array }): void {
+  if (!embed) return;
   for (let i = 0; i < head.length; i += 97) {
-    if (head[i] !== wte.data[i])
-      throw new Error(`${file}: lm_head.weight differs from the token embedding; only tied GPT-2 heads are supported`);
+    if (head[i] !== embed.data[i])
+      throw new Error(
+        `${file}: lm_head.weight differs from the token embedding, but config.json ties them ` +
+          `(tie_word_embeddings); GPT-2's head is always tied, a Llama-family config.json needs ` +
+          `"tie_word_embeddings": false for a separate lm_head`,
+      );
   }
 }
 
