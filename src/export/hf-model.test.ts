@@ -20,7 +20,7 @@ import { encodeForReward, RewardModel } from '../model/reward-model.js';
 import { readSafetensors, toFloat32 } from '../model/safetensors.js';
 import { scoreRewards } from '../runtime/reward.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
-import { toBF16 } from './half.js';
+import { toBF16 } from '../model/half.js';
 import { exportModel } from './hf-model.js';
 import { assertAllClose } from '../test-support/assert-close.js';
 

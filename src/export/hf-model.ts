@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { Checkpoint, writeFileAtomic } from '../model/checkpoint.js';
 import { countParameters, toHFConfig } from '../model/config.js';
 import { TensorToWrite, writeSafetensors } from '../model/safetensors.js';
-import { toBF16, toF16 } from './half.js';
+import { toBF16, toF16 } from '../model/half.js';
 import { writeHFTokenizer } from './hf-tokenizer.js';
 
 export const MODEL_KINDS = ['policy', 'reward'] as const;
