@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { parquetReadObjects } from 'hyparquet';
 import { registerExport } from './export.js';
 import { readComparisons } from '../data/read-comparisons.js';
-import { saveCheckpoint } from '../model/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { presetConfig } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
@@ -156,6 +156,20 @@ describe('rlhf export (command line)', () => {
       ),
     );
     assert.ok(existsSync(join(out, 'merges.txt')));
+    const sharded = join(dir, 'hf-sharded');
+    const r = await run('model', '--model', ck, '--out', sharded, '--dtype', 'bfloat16', '--max-shard-size', '20KB');
+    assert.match(
+      r.stderr,
+      new RegExp(
+        /bfloat16; model-00001-of-0000(\d)\.safetensors, (model-0000\d-of-0000\1\.safetensors, )+/.source +
+          /model\.safetensors\.index\.json, config\.json/.source,
+      ),
+    );
+    assert.equal(loadCheckpoint(sharded).model.params.length, loadCheckpoint(ck).model.params.length);
+    await assert.rejects(
+      run('model', '--model', ck, '--out', sharded, '--max-shard-size', '2 gigs'),
+      /option '--max-shard-size <size>' argument '2 gigs' is invalid\. size "2 gigs": expected an integer followed/,
+    );
 
     const { stdout } = await run(
       'cost',

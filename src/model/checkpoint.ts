@@ -2,6 +2,7 @@
 // family: GPT-2's Conv1D, or the Llama family's nn.Linear), config.json (the family's Hugging Face config
 // plus our own "rlhf" section), tokenizer.json, and, to resume training, optimizer.safetensors +
 // trainer_state.json. Every file is written atomically.
+// Hugging Face's sharded and 16-bit weights load too (weights.ts); we save float32.
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,9 +14,10 @@ import { createModel } from './create-model.js';
 import { ScalarHead } from './heads.js';
 import { fromHFConfig, sequenceClassificationArchitecture, toHFConfig } from './hf-config.js';
 import { readSafetensorsF32, writeSafetensors } from './safetensors.js';
+import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE, findModelWeights, readModelTensors, writeModelTensors } from './weights.js';
 import { Tokenizer } from './tokenizer/index.js';
 
-export const MODEL_FILE = 'model.safetensors';
+export const MODEL_FILE = WEIGHTS_FILE;
 export const CONFIG_FILE = 'config.json';
 export const TOKENIZER_FILE = 'tokenizer.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -52,10 +54,11 @@ export function saveCheckpoint(dir: string, model: CausalLM, opts: SaveOptions =
   const put = (p: Parameter) => (tensors[p.name] = { shape: [...p.shape], data: p.data });
   model.params.forEach(put);
   for (const h of opts.heads ?? []) h.params.forEach(put);
-  writeSafetensors(join(dir, MODEL_FILE), tensors, { format: 'pt' });
+  writeModelTensors(dir, tensors, { dtype: 'F32' });
   if (opts.tokenizer) opts.tokenizer.save(join(dir, TOKENIZER_FILE));
   const heads = (opts.heads ?? []).map((h) => h.prefix);
-  const extra: Record<string, unknown> = { rlhf: { ...(opts.meta ?? {}), heads } };
+  // The weights are float32 whatever the checkpoint was loaded from.
+  const extra: Record<string, unknown> = { torch_dtype: 'float32', rlhf: { ...(opts.meta ?? {}), heads } };
   if (heads.includes('score')) {
     // Lets transformers' GPT2ForSequenceClassification (LlamaForSequenceClassification, …) load a reward
     // model directly.
@@ -94,9 +97,12 @@ export type TensorF32 = { shape: number[]; data: Float32Array };
  */
 export function loadCheckpoint(dir: string): Checkpoint {
   const { config, meta } = readCheckpointConfig(dir);
-  const file = join(dir, MODEL_FILE);
-  if (!existsSync(file)) throw new Error(`${file} not found: the checkpoint has config.json but no weights`);
-  const { tensors } = readSafetensorsF32(file);
+  const file = findModelWeights(dir); // model.safetensors, or the index of its shards
+  if (file === null)
+    throw new Error(
+      `${join(dir, MODEL_FILE)} not found, nor ${WEIGHTS_INDEX_FILE}: the checkpoint has config.json but no weights`,
+    );
+  const tensors = readModelTensors(dir);
   const { model, heads } = modelFromTensors(config, tensors, file);
   const tokPath = join(dir, TOKENIZER_FILE);
   const hasGPT2Vocab = existsSync(join(dir, 'encoder.json')) && existsSync(join(dir, 'vocab.bpe'));
@@ -225,7 +231,7 @@ export function saveTrainingState(dir: string, opt: AdamW, state: TrainerState):
 
 /** True when dir holds a checkpoint with the trainer state to resume from. */
 export function hasTrainingState(dir: string): boolean {
-  return existsSync(join(dir, TRAINER_STATE_FILE)) && existsSync(join(dir, MODEL_FILE));
+  return existsSync(join(dir, TRAINER_STATE_FILE)) && findModelWeights(dir) !== null;
 }
 
 /** Restores what saveTrainingState wrote; returns the trainer state, or null when there is none. */
