@@ -25,9 +25,15 @@ export class KVCache {
     this.len = new Int32Array(rows);
   }
 
-  /** A cache of `rows` sequences for a model, as long as its context, as wide as its key/value heads. */
-  static forModel(config: ModelConfig, rows: number): KVCache {
-    return new KVCache(rows, config.nPositions, kvHeadsOf(config) * headDimOf(config), config.nLayer);
+  /**
+   * A cache of `rows` sequences for a model, as wide as its key/value heads, as long as its context or
+   * `maxLength` positions when shorter.
+   * NOTE: real models have long contexts (8,192–131,072 positions); a cache of the whole context for a
+   * 30-layer model is gigabytes, so samplers size it by the longest prompt plus the new tokens.
+   */
+  static forModel(config: ModelConfig, rows: number, maxLength = config.nPositions): KVCache {
+    const Tmax = Math.max(1, Math.min(config.nPositions, maxLength));
+    return new KVCache(rows, Tmax, kvHeadsOf(config) * headDimOf(config), config.nLayer);
   }
 
   /** Layer l's keys and values, as attention reads and appends them. */

@@ -150,7 +150,8 @@ export class StepSampler {
     this.results = prompts.map(() => ({ tokens: [], finishReason: 'length' }));
     const live = prompts.length > 0 && opts.maxNewTokens > 0;
     this.active = live ? prompts.map((_, i) => i) : [];
-    this.cache = live ? KVCache.forModel(model.config, prompts.length) : null;
+    const longest = prompts.reduce((m, p) => Math.max(m, p.length), 0);
+    this.cache = live ? KVCache.forModel(model.config, prompts.length, longest + opts.maxNewTokens) : null;
     this.probs = new Float32Array(model.config.vocabSize);
   }
 
