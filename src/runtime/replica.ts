@@ -102,7 +102,7 @@ export class ReplicaSet {
 export function buildReplica(spec: ReplicaSpec): Replica {
   const meta = spec.meta as ReplicaMeta;
   const r: Replica = { models: {}, heads: {} };
-  for (const [role, cfg] of Object.entries(meta.models)) r.models[role] = createModel(cfg);
+  for (const [role, cfg] of Object.entries(meta.models)) r.models[role] = createModel(cfg, null);
   for (const [role, h] of Object.entries(meta.heads)) r.heads[role] = new ScalarHead(h.prefix, h.nEmbd, h.bias);
   for (const [k, p] of replicaParams(r)) {
     const w = spec.weights[k],
