@@ -32,7 +32,8 @@ export interface EncodedConversation {
 /** Character span [start, end) of each assistant turn in the rendered conversation. */
 export interface ConversationSpans {
   text: string;
-  spans: { start: number; end: number }[];
+  /** One per assistant message, in order; `message` is its index in the messages. */
+  spans: { message: number; start: number; end: number }[];
 }
 
 const encodeText = (tok: ChatTokenizer, text: string) => tok.encode(text, { allowSpecial: true });
@@ -92,7 +93,7 @@ export function conversationSpans(template: ChatTemplate, messages: readonly Cha
   const starts = turns.map((k) => turnStart(template, messages, k, text));
   const spans = turns.map((k, j) => {
     const bound = j + 1 < turns.length ? starts[j + 1] : text.length;
-    return { start: starts[j], end: turnEnd(template, text, messages[k].content, starts[j], bound) };
+    return { message: k, start: starts[j], end: turnEnd(template, text, messages[k].content, starts[j], bound) };
   });
   return { text, spans };
 }
@@ -112,17 +113,21 @@ function tokensBefore(tok: ChatTokenizer, text: string, ids: readonly number[], 
 /**
  * A conversation as token ids with its assistant mask (TRL's assistant_only_loss): 1 on the tokens of each
  * assistant turn's content and of its end-of-turn string; a token that crosses a turn's boundary counts as
- * the turn's. Throws when the template cannot be split into turns (see the top of this file).
+ * the turn's. With `trainFrom`, only the assistant messages from that index on are marked (a prompt's
+ * own assistant turns are context). Throws when the template cannot be split into turns (see the top of
+ * this file).
  */
 export function encodeConversation(
   tok: ChatTokenizer,
   template: ChatTemplate,
   messages: readonly ChatMessage[],
+  opts: { trainFrom?: number } = {},
 ): EncodedConversation {
   const { text, spans } = conversationSpans(template, messages);
   const ids = encodeText(tok, text);
   const assistantMask = new Uint8Array(ids.length);
   for (const s of spans) {
+    if (s.message < (opts.trainFrom ?? 0)) continue;
     const a = tokensBefore(tok, text, ids, s.start, false);
     const b = tokensBefore(tok, text, ids, s.end, true);
     assistantMask.fill(1, a, Math.max(a, b));
@@ -151,8 +156,11 @@ export function encodeChatCompletion(
   prompt: readonly ChatMessage[],
   completion: readonly ChatMessage[],
 ): { prompt: number[]; completion: number[] } {
-  if (!completion.some((m) => m.role === 'assistant'))
-    throw new Error('encodeChatCompletion: the completion has no assistant message');
+  if (completion[0]?.role !== 'assistant')
+    throw new Error(
+      `encodeChatCompletion: the completion must start with an assistant message, got ` +
+        `${completion[0] ? `a ${completion[0].role} message` : 'none'}`,
+    );
   const messages = [...prompt, ...completion];
   const { text, spans } = conversationSpans(template, messages);
   const start = turnStart(template, messages, prompt.length, text);

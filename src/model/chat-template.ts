@@ -33,6 +33,12 @@ export interface ChatTemplateOptions {
 
 const RAISE = 'rlhf_raise_exception';
 
+const PLAIN_CHAT_TEMPLATE =
+  "{% for m in messages %}{% if m.role == 'assistant' %}{{ '\n\nAssistant: ' + m.content + eos_token }}" +
+  "{% elif m.role == 'user' %}{{ '\n\nHuman: ' + m.content }}{% elif m.role == 'system' %}" +
+  "{{ '\n\nSystem: ' + m.content }}{% else %}{{ '\n\nTool: ' + m.content }}{% endif %}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '\n\nAssistant:' }}{% endif %}";
+
 /** A template's own refusal (its raise_exception call), told apart from a bug in the template. */
 class TemplateRefusal extends Error {}
 
@@ -105,6 +111,27 @@ export class ChatTemplate {
     } else
       throw new Error(`${source}: chat_template must be a string or a list of {"name", "template"}, got ${typeof raw}`);
     return new ChatTemplate(text, { source, ...configTokens(cfg, source) });
+  }
+
+  /**
+   * The plain layout for a tokenizer without a chat template: the "\n\nHuman: …\n\nAssistant: …" text that
+   * conversational comparisons are read as (src/data/formats/chat.ts), each answer ended by EOS.
+   */
+  static plain(eosToken: string): ChatTemplate {
+    return new ChatTemplate(PLAIN_CHAT_TEMPLATE, {
+      source: 'the plain Human/Assistant layout (the tokenizer has no chat_template)',
+      eosToken,
+      specialTokens: [eosToken],
+    });
+  }
+
+  /**
+   * The special-token strings the template writes: its "<|…|>" literals, BOS, EOS and end-of-turn strings. A
+   * tokenizer trained for it gives each one id.
+   */
+  markers(): string[] {
+    const literals = this.text.match(/<\|[^|<>\s]+\|>/g) ?? [];
+    return [...new Set([this.bosToken, this.eosToken, ...this.endOfTurn, ...literals].filter((s) => s))];
   }
 
   /** The conversation as the model sees it. Errors name the template's source. */
