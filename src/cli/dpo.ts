@@ -23,9 +23,13 @@ export function registerDPO(train: Command): void {
     .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES))
     .option(...CHAT_TEMPLATE_FLAG);
   addOptions(cmd, dpoOptions).action((o) => {
+    const opts = readOptions(dpoOptions, o);
     const ck = loadPolicy(o.init);
-    const chatTemplate = loadChatTemplateFor(o.chatTemplate, [o.init], ck.tokenizer);
-    const cfg = { ...readOptions(dpoOptions, o), outDir: o.out as string, chatTemplate };
+    const cfg = {
+      ...opts,
+      outDir: o.out as string,
+      chatTemplate: loadChatTemplateFor(o.chatTemplate, [o.init], ck.tokenizer),
+    };
     const all = loadComparisons(o.data, o.format);
     const { train, eval: ev } = o.eval
       ? { train: all, eval: loadComparisons(o.eval, o.format) }
