@@ -10,10 +10,16 @@ import { ChatTemplate } from '../model/chat-template.js';
 import { findChatTemplate } from '../model/chat-template-file.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
+import { paddedVocabSize, presetConfig } from '../model/config.js';
+import { createModel } from '../model/create-model.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { conversationExamples, encodeChatPair, scoredEncoder, templateOrPlain } from './chat-data.js';
 import { defaultSFTConfig } from './sft-config.js';
 import { trainSFT } from './sft.js';
+import { defaultDPOConfig, trainDPO } from './dpo.js';
+import { defaultRewardConfig } from './reward-config.js';
+import { trainRewardModel } from './reward.js';
+import type { Comparison } from '../data/comparison.js';
 
 const CHATML = new ChatTemplate(
   "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}" +
@@ -146,3 +152,41 @@ describe('SFT on conversations', () => {
     );
   });
 });
+
+describe('DPO and reward models on conversational comparisons', () => {
+  const comps: Comparison[] = Array.from({ length: 8 }, (_, i) => ({
+    prompt: 'ignored with a template',
+    completions: [' sure.', ' no.'],
+    ranking: [0, 1],
+    chat: { prompt: [user(`question ${i}`)], completions: [[answer('sure.')], [answer('no.')]] },
+  }));
+  const refusing = new ChatTemplate("{{ raise_exception('not this one') }}", { source: 'refusing.jinja' });
+
+  it('encode them with the template, and save it with the model', () => {
+    const root = mkdtempSync(join(tmpdir(), 'rlhf-chat-pairs-'));
+    const { model } = tinyPolicy(tok);
+    const dpo = { ...defaultDPOConfig, steps: 2, batchSize: 4, evalEvery: 0, quiet: true };
+    // the template is what encodes them: one that refuses every conversation stops the run
+    assert.throws(
+      () => trainDPO(model, tok, comps, [], { ...dpo, outDir: join(root, 'x'), chatTemplate: refusing }, () => {}),
+      /refusing\.jinja: the chat template refuses this conversation: not this one/,
+    );
+    const r = trainDPO(model, tok, comps, [], { ...dpo, outDir: join(root, 'dpo'), chatTemplate: CHATML }, () => {});
+    assert.ok(Number.isFinite(r.finalLoss));
+    assert.equal(findChatTemplate(join(root, 'dpo'))?.text, CHATML.text);
+
+    const reward = { ...defaultRewardConfig, preset: 'tiny', vocabSize: 300, contextLength: 32, steps: 2 };
+    const rcfg = { ...reward, batchSize: 4, evalEvery: 0, quiet: true, outDir: join(root, 'rm') };
+    assert.throws(() => trainRewardModel(comps, [], { ...rcfg, chatTemplate: refusing }, () => {}), /refusing\.jinja/);
+    const { rm } = trainRewardModel(comps, [], { ...rcfg, chatTemplate: CHATML }, () => {});
+    assert.equal(rm.tokenizer.encode('<|im_end|>', { allowSpecial: true }).length, 1);
+    assert.equal(findChatTemplate(join(root, 'rm'))?.text, CHATML.text);
+  });
+});
+
+/** A tiny untrained policy over this file's tokenizer. */
+function tinyPolicy(t: Tokenizer) {
+  return {
+    model: createModel(presetConfig('tiny', { vocabSize: paddedVocabSize(t.vocabSize), eosTokenId: t.eosId }), 1),
+  };
+}

@@ -19,7 +19,7 @@ import { RewardModel, padSequences } from '../model/reward-model.js';
 import type { ChatTemplate } from '../model/chat-template.js';
 import { saveChatTemplate } from '../model/chat-template-file.js';
 import { scoredEncoder } from './chat-data.js';
-import { Tokenizer } from '../model/tokenizer/index.js';
+import { EOS_TOKEN, Tokenizer } from '../model/tokenizer/index.js';
 import { BaselinePair, bagOfWordsBaseline, lengthBaseline } from '../eval/baselines.js';
 import { bradleyTerry } from '../objectives/bradley-terry.js';
 import { RewardShard, RewardStepResult, kernels } from './kernels.js';
@@ -228,7 +228,9 @@ function makeRewardModel(cfg: RewardConfig, train: Comparison[], log: (m: string
   }
   log(`training a ${cfg.vocabSize}-token BPE tokenizer on the training comparisons`);
   const texts = train.flatMap((c) => [c.prompt, ...c.completions]);
-  const tok = Tokenizer.train(texts, { vocabSize: cfg.vocabSize });
+  // As in SFT: a chat template's markers become special tokens of the new tokenizer.
+  const specialTokens = [...new Set([EOS_TOKEN, ...(cfg.chatTemplate?.markers() ?? [])])];
+  const tok = Tokenizer.train(texts, { vocabSize: cfg.vocabSize, specialTokens });
   const base = presetConfig(cfg.preset);
   const model = createModel(
     presetConfig(cfg.preset, {
