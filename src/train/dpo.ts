@@ -15,6 +15,8 @@ import { runSharded, shardCount } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { DPOShard, DPOStepResult, dpoStep, kernels } from './kernels.js';
 import { type DPOConfig, dpoOptions } from './dpo-config.js';
+import { encodeChatPair } from './chat-data.js';
+import { saveChatTemplate } from '../model/chat-template-file.js';
 import { LoopSummary, runTraining } from './loop.js';
 
 export { type DPOConfig, type DPOOptions, defaultDPOConfig } from './dpo-config.js';
@@ -36,11 +38,20 @@ function encodePair(tok: Tokenizer, prompt: string, completion: string, ctx: num
 
 function encodeAll(policy: CausalLM, tok: Tokenizer, comps: Comparison[], cfg: DPOConfig): EncodedPair[] {
   const ctx = policy.config.nPositions;
+  const t = cfg.chatTemplate;
+  // Conversational pairs with the policy's chat template (the answer's turn through its end-of-turn token);
+  // text pairs, and all pairs of a policy without a template, as text + end-of-text.
   const pairs = comps
     .flatMap((c) => toPairs(c))
     .map((p) => ({
-      chosen: encodePair(tok, p.prompt, p.chosen, ctx),
-      rejected: encodePair(tok, p.prompt, p.rejected, ctx),
+      chosen:
+        t && p.chat
+          ? encodeChatPair(tok, t, p.chat.prompt, p.chat.chosen, ctx)
+          : encodePair(tok, p.prompt, p.chosen, ctx),
+      rejected:
+        t && p.chat
+          ? encodeChatPair(tok, t, p.chat.prompt, p.chat.rejected, ctx)
+          : encodePair(tok, p.prompt, p.rejected, ctx),
     }));
   // The reference: the starting policy, frozen — so its log-probs can be taken now, once.
   const ref = completionLogProbs(
@@ -136,11 +147,13 @@ export function trainDPO(
         };
       },
       evaluate: evalData.length ? evaluate : undefined,
-      save: (dir) =>
+      save: (dir) => {
         saveCheckpoint(dir, policy, {
           tokenizer: tok,
           meta: { kind: 'policy', trainer: 'dpo', beta: cfg.beta, loss: cfg.loss },
-        }),
+        });
+        if (cfg.chatTemplate) saveChatTemplate(dir, cfg.chatTemplate);
+      },
     },
     { ...cfg, steps },
     { outDir: cfg.outDir, label: 'dpo', quiet: cfg.quiet },

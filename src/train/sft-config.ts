@@ -2,6 +2,7 @@
 // declared once (src/train/options.ts): `rlhf train sft`'s flags, the trainer's validation and the
 // demo's pretraining and SFT settings all come from here.
 
+import type { ChatTemplate } from '../model/chat-template.js';
 import { optimOptions } from './optim-options.js';
 import { newModelOptions } from './model-options.js';
 import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './options.js';
@@ -49,6 +50,11 @@ export interface SFTConfig extends SFTOptions {
   tokenizer?: string;
   /** Stop (saving a resumable checkpoint) after this many steps of the schedule. */
   stopAfter?: number;
+  /**
+   * The model's chat template, for conversational data (saved with the checkpoint); without one,
+   * conversations are rendered in the plain Human/Assistant layout.
+   */
+  chatTemplate?: ChatTemplate | null;
 }
 
 export const defaultSFTConfig: SFTOptions = sftOptions.defaults();
