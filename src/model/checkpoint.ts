@@ -23,6 +23,9 @@ export const TOKENIZER_FILE = 'tokenizer.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const TRAINER_STATE_FILE = 'trainer_state.json';
 
+/** A Llama-family model's separate output projection (absent when tied, and from GPT-2's parameters). */
+export const LM_HEAD = 'lm_head.weight';
+
 /** Head prefixes we know: the reward model's score and PPO's value head. */
 const HEAD_SHAPES: Record<string, { bias: boolean }> = { score: { bias: false }, 'v_head.summary': { bias: true } };
 
@@ -51,15 +54,18 @@ export function writeFileAtomic(path: string, text: string): void {
 export function saveCheckpoint(dir: string, model: CausalLM, opts: SaveOptions = {}): void {
   mkdirSync(dir, { recursive: true });
   const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  const heads = (opts.heads ?? []).map((h) => h.prefix);
+  const reward = heads.includes('score');
   const put = (p: Parameter) => (tensors[p.name] = { shape: [...p.shape], data: p.data });
-  model.params.forEach(put);
+  // NOTE: *ForSequenceClassification has no lm_head (transformers would warn of an unused weight); a reward
+  // model never reads it, and loading one fills it from the embedding (modelFromTensors).
+  model.params.filter((p) => !(reward && p.name === LM_HEAD)).forEach(put);
   for (const h of opts.heads ?? []) h.params.forEach(put);
   writeModelTensors(dir, tensors, { dtype: 'F32' });
   if (opts.tokenizer) opts.tokenizer.save(join(dir, TOKENIZER_FILE));
-  const heads = (opts.heads ?? []).map((h) => h.prefix);
   // The weights are float32 whatever the checkpoint was loaded from.
   const extra: Record<string, unknown> = { torch_dtype: 'float32', rlhf: { ...(opts.meta ?? {}), heads } };
-  if (heads.includes('score')) {
+  if (reward) {
     // Lets transformers' GPT2ForSequenceClassification (LlamaForSequenceClassification, …) load a reward
     // model directly.
     extra.architectures = [sequenceClassificationArchitecture(model.config)];
@@ -138,7 +144,7 @@ export function modelFromTensors(
     const name =
       gpt2 && !rawName.startsWith('transformer.') && isGPT2TrunkName(rawName) ? `transformer.${rawName}` : rawName;
     if (gpt2 ? /\.attn\.(masked_)?bias$/.test(name) : /\.rotary_emb\.inv_freq$/.test(name)) continue;
-    if (name === 'lm_head.weight' && !byName.has(name)) {
+    if (name === LM_HEAD && !byName.has(name)) {
       checkTied(file, t.data, tensors.get(embedName) ?? tensors.get('wte.weight'));
       continue;
     }
@@ -158,10 +164,10 @@ export function modelFromTensors(
     seen.add(name);
   }
   let missing = model.params.filter((p) => !seen.has(p.name)).map((p) => p.name);
-  if (missing.length === 1 && missing[0] === 'lm_head.weight' && headTensors.has('score')) {
+  if (missing.length === 1 && missing[0] === LM_HEAD && headTensors.has('score')) {
     // NOTE: an untied *ForSequenceClassification checkpoint (a reward model trained with transformers) has
     // no lm_head; the reward model never reads it, so it starts as a copy of the embedding.
-    model.param('lm_head.weight').data.set(model.param(embedName).data);
+    model.param(LM_HEAD).data.set(model.param(embedName).data);
     missing = [];
   }
   if (missing.length)

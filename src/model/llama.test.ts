@@ -131,12 +131,10 @@ describe('Llama family: checkpoints', () => {
       const model = createModel(config, 5);
       for (const p of model.params) for (let i = 0; i < p.size; i++) p.data[i] += Math.cos(i * 0.37) * 0.1;
       const dir = tempDir();
-      saveCheckpoint(dir, model, { heads: [rewardHead(config.nEmbd, 2), valueHead(config.nEmbd, 3)] });
+      saveCheckpoint(dir, model, { heads: [valueHead(config.nEmbd, 3)] });
       const hf = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
       assert.equal(hf.model_type, family);
-      assert.deepEqual(hf.architectures, [`${family[0].toUpperCase()}${family.slice(1)}ForSequenceClassification`]);
-      assert.equal(hf.num_labels, 1);
-      assert.equal(hf.pad_token_id, config.eosTokenId);
+      assert.deepEqual(hf.architectures, [`${family[0].toUpperCase()}${family.slice(1)}ForCausalLM`]);
       const ck = loadCheckpoint(dir);
       assert.deepEqual(ck.model.config, { ...config, ...hfDefaults(family, config) });
       assert.deepEqual(
@@ -144,10 +142,29 @@ describe('Llama family: checkpoints', () => {
         model.params.map((p) => p.name),
       );
       ck.model.params.forEach((p, i) => assert.deepEqual(p.data, model.params[i].data, p.name));
-      assert.deepEqual(ck.heads.get('score')!.weight.data, rewardHead(config.nEmbd, 2).weight.data);
-      assert.ok(ck.heads.has('v_head.summary'));
+      assert.deepEqual(ck.heads.get('v_head.summary')!.weight.data, valueHead(config.nEmbd, 3).weight.data);
       const ids = [5, 6, 7, 8];
       assert.deepEqual(fullLogits(ck.model, ids), fullLogits(model, ids));
+    });
+
+    it(`${family}: a reward model is saved as ${family}ForSequenceClassification, without lm_head`, () => {
+      const model = createModel(config, 5);
+      const dir = tempDir();
+      saveCheckpoint(dir, model, { heads: [rewardHead(config.nEmbd, 2)] });
+      const hf = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+      assert.deepEqual(hf.architectures, [`${family[0].toUpperCase()}${family.slice(1)}ForSequenceClassification`]);
+      assert.equal(hf.num_labels, 1);
+      assert.equal(hf.pad_token_id, config.eosTokenId);
+      const names = [...readSafetensorsF32(join(dir, 'model.safetensors')).tensors.keys()];
+      assert.ok(!names.includes('lm_head.weight') && names.includes('score.weight'));
+      // The trunk and the score head load back exactly; an untied lm_head, which no reward reads, starts as
+      // the embedding.
+      const ck = loadCheckpoint(dir);
+      ck.model.params.forEach((p, i) => {
+        const want = p.name === 'lm_head.weight' ? model.param('model.embed_tokens.weight') : model.params[i];
+        assert.deepEqual(p.data, want.data, p.name);
+      });
+      assert.deepEqual(ck.heads.get('score')!.weight.data, rewardHead(config.nEmbd, 2).weight.data);
     });
   }
 

@@ -1,10 +1,10 @@
-// A reward model: a GPT trunk with a scalar head read at the last token of prompt + completion +
+// A reward model: a model's trunk (any family) with a scalar head read at the last token of prompt + completion +
 // <|endoftext|>, its tokenizer, and the bias that centers its rewards (Stiennon et al.).
 
 import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
-import { Tensor } from '../engine/tensor.js';
-import { Checkpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { type Parameter, Tensor } from '../engine/tensor.js';
+import { Checkpoint, LM_HEAD, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { CausalLM } from './causal-lm.js';
 import { ScalarHead, rewardHead } from './heads.js';
 import { encodePrompt } from './prompt.js';
@@ -68,6 +68,15 @@ export class RewardModel {
     /** Multiplies every centered score (`rlhf train reward-normalize --std` sets it; 1 otherwise). */
     public gain = 1,
   ) {}
+
+  /**
+   * The parameters a reward is computed with, to train: the trunk and the score head. A separate lm_head (an
+   * untied Llama-family trunk) is left out: no reward reads it, and the checkpoint does not keep it
+   * (LlamaForSequenceClassification has none).
+   */
+  get params(): Parameter[] {
+    return [...this.model.params.filter((p) => p.name !== LM_HEAD), ...this.head.params];
+  }
 
   /** Token ids of one (prompt, completion) pair as this model scores it (see encodeForReward). */
   encode(prompt: string, completion: string): number[] {

@@ -274,7 +274,7 @@ export function trainRewardModel(
   const order = new EpochOrder(n, cfg.seed);
   const evalSample = evalSet.slice(0, cfg.evalLimit);
   const task: TrainTask = {
-    params: [...rm.model.params, ...rm.head.params],
+    params: rm.params,
     step(_rng, step) {
       const items = order.batch(step, cfg.batchSize);
       const shards = splitEvenly(items, shardCount()).map((part) =>
