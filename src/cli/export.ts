@@ -225,15 +225,16 @@ export function registerExport(program: Command): void {
 
   ex.command('model')
     .description(
-      'a checkpoint in the Hugging Face layout (GPT2LMHeadModel or GPT2ForSequenceClassification) with its ' +
-        'tokenizer files, for transformers, TRL, OpenRLHF and vLLM',
+      'a checkpoint in the Hugging Face layout (GPT2LMHeadModel, LlamaForCausalLM, Qwen2ForCausalLM, ' +
+        'Qwen3ForCausalLM, or their *ForSequenceClassification) with its tokenizer files, for transformers, TRL, ' +
+        'OpenRLHF and vLLM',
     )
     .requiredOption('--model <dir>', 'checkpoint directory (from `rlhf train …`)')
     .requiredOption('--out <dir>', 'directory to write (created)')
     .option(
       '--kind <kind>',
-      'policy (GPT2LMHeadModel) or reward (GPT2ForSequenceClassification, num_labels 1); default: reward if the ' +
-        'checkpoint has a score head',
+      'policy (*ForCausalLM, GPT2LMHeadModel) or reward (*ForSequenceClassification, num_labels 1); default: ' +
+        'reward if the checkpoint has a score head',
       choiceArg(MODEL_KINDS),
     )
     .option('--dtype <dtype>', 'weights as float32, bfloat16 or float16', choiceArg(DTYPES), 'float32')
@@ -254,11 +255,11 @@ export function registerExport(program: Command): void {
       if (r.padTokenId !== null) {
         const vocabBefore = ck.model.config.vocabSize;
         process.stderr.write(
-          `note: pad token "<|pad|>" has id ${r.padTokenId}, so the score is read at <|endoftext|> as ` +
+          `note: pad token "<|pad|>" has id ${r.padTokenId}, so the score is read at end-of-text as ` +
             `here${r.vocabSize > vocabBefore ? ` (vocab_size ${vocabBefore} → ${r.vocabSize})` : ''}\n`,
         );
       }
-      const arch = r.kind === 'reward' ? 'GPT2ForSequenceClassification' : 'GPT2LMHeadModel';
+      const arch = r.architecture;
       process.stderr.write(
         `wrote ${r.dir}: ${arch}, ${r.parameters.toLocaleString('en-US')} parameters, ${r.dtype}; ` +
           `${r.files.join(', ')}\n`,

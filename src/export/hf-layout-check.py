@@ -1,12 +1,13 @@
 # Checks a directory written by `rlhf export model` the way Hugging Face loaders see it, with only
 # PyTorch (no transformers or safetensors package needed), and runs the model:
 #
-#   - config.json: the GPT2Config fields, and for a reward model GPT2ForSequenceClassification
-#     with one label and a pad token that is not <|endoftext|>;
+#   - config.json: the GPT2Config fields, or LlamaConfig / Qwen2Config / Qwen3Config's, and for a reward
+#     model *ForSequenceClassification with one label and a pad token that is not end-of-text;
 #   - model.safetensors (or the shards model.safetensors.index.json lists, with its total_size):
-#     exactly GPT-2's state-dict names and shapes (GPT2LMHeadModel with its tied lm_head left out,
-#     or GPT2ForSequenceClassification's transformer.* + score.weight), every tensor in config.json's
-#     torch_dtype;
+#     exactly the family's state-dict names and shapes (GPT2LMHeadModel with its tied lm_head left out,
+#     or GPT2ForSequenceClassification's transformer.* + score.weight; LlamaForCausalLM's model.* and an
+#     untied lm_head.weight, or LlamaForSequenceClassification's model.* + score.weight; Qwen2's q/k/v
+#     biases, Qwen3's q_norm/k_norm), every tensor in config.json's torch_dtype;
 #   - tokenizer.json, vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json,
 #     added_tokens.json and generation_config.json agree with each other and with config.json;
 #   - the chat template renders as transformers renders it (jinja2, trim_blocks, lstrip_blocks),
@@ -14,7 +15,8 @@
 #
 # stdin: {"ids": [[...], ...], "chat": [{"messages": [...], "add_generation_prompt": bool}, ...]}
 # stdout: {"errors": [...], "kind", "logits" (policy, (B, T, V)) or "scores" (reward: the score at
-#          the last non-pad token, as GPT2ForSequenceClassification reads it), "chat": [...]}
+#          the last non-pad token, as *ForSequenceClassification reads it), "chat": [...]}
+# The Llama family runs on tests/interop/torch_llama.py (an independent PyTorch Llama, Qwen2 and Qwen3).
 # Used by hf-model.test.ts; run: /usr/bin/python3 src/export/hf-layout-check.py DIR < input.json
 import json
 import math
@@ -24,6 +26,11 @@ import sys
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "interop"))
+import torch_llama  # noqa: E402
+
+torch.set_num_threads(1)
 
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 TORCH_DTYPE = {"float32": "F32", "float16": "F16", "bfloat16": "BF16"}
@@ -97,37 +104,106 @@ def expected_shapes(cfg, reward):
     return shapes
 
 
+LLAMA_ARCH_PREFIX = {"llama": "Llama", "qwen2": "Qwen2", "qwen3": "Qwen3"}
+
+
+def expected_llama_shapes(cfg, reward):
+    c = torch_llama.Config(cfg)
+    C, V, I = c.hidden, cfg["vocab_size"], cfg["intermediate_size"]
+    Q, KV = c.heads * c.head_dim, c.kv_heads * c.head_dim
+    shapes = {"model.embed_tokens.weight": [V, C], "model.norm.weight": [C]}
+    for i in range(c.layers):
+        p = f"model.layers.{i}."
+        shapes.update({
+            p + "input_layernorm.weight": [C], p + "post_attention_layernorm.weight": [C],
+            p + "self_attn.q_proj.weight": [Q, C], p + "self_attn.k_proj.weight": [KV, C],
+            p + "self_attn.v_proj.weight": [KV, C], p + "self_attn.o_proj.weight": [C, Q],
+            p + "mlp.gate_proj.weight": [I, C], p + "mlp.up_proj.weight": [I, C], p + "mlp.down_proj.weight": [C, I],
+        })
+        if c.qkv_bias:
+            shapes.update({p + "self_attn.q_proj.bias": [Q], p + "self_attn.k_proj.bias": [KV], p + "self_attn.v_proj.bias": [KV]})
+        if c.o_bias:
+            shapes[p + "self_attn.o_proj.bias"] = [C]
+        if c.mlp_bias:
+            shapes.update({p + "mlp.gate_proj.bias": [I], p + "mlp.up_proj.bias": [I], p + "mlp.down_proj.bias": [C]})
+        if c.model_type == "qwen3":
+            shapes.update({p + "self_attn.q_norm.weight": [c.head_dim], p + "self_attn.k_norm.weight": [c.head_dim]})
+    if reward:
+        # *ForSequenceClassification: the trunk and the score, no lm_head.
+        shapes["score.weight"] = [cfg.get("num_labels", len(cfg.get("id2label", {0: 0}))), C]
+    elif not c.tied:
+        shapes["lm_head.weight"] = [V, C]
+    return shapes
+
+
+def eos_ids(cfg):
+    eos = cfg.get("eos_token_id")
+    return eos if isinstance(eos, list) else [eos]
+
+
+def check_config(cfg, err):
+    """The family's config.json fields; returns (family, reward) or None when the family is unknown."""
+    family = cfg.get("model_type")
+    arch = (cfg.get("architectures") or [None])[0]
+    if family == "gpt2":
+        reward = arch == "GPT2ForSequenceClassification"
+        if arch not in ("GPT2LMHeadModel", "GPT2ForSequenceClassification"):
+            err(f"config.json: architectures {cfg.get('architectures')!r}")
+        for key, want in (("activation_function", "gelu_new"), ("tie_word_embeddings", True)):
+            if cfg.get(key) != want:
+                err(f"config.json: {key} is {cfg.get(key)!r}, want {want!r}")
+        for key in ("vocab_size", "n_embd", "n_layer", "n_head", "n_positions", "eos_token_id", "bos_token_id"):
+            if not isinstance(cfg.get(key), int):
+                err(f"config.json: {key} missing or not an integer")
+        if cfg["n_embd"] % cfg["n_head"]:
+            err("config.json: n_embd is not a multiple of n_head")
+    elif family in LLAMA_ARCH_PREFIX:
+        prefix = LLAMA_ARCH_PREFIX[family]
+        reward = arch == prefix + "ForSequenceClassification"
+        if arch not in (prefix + "ForCausalLM", prefix + "ForSequenceClassification"):
+            err(f"config.json: architectures {cfg.get('architectures')!r} for model_type {family!r}")
+        keys = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                "num_key_value_heads", "head_dim", "max_position_embeddings")
+        for key in keys:
+            if not isinstance(cfg.get(key), int):
+                err(f"config.json: {key} missing or not an integer")
+        if cfg.get("hidden_act") != "silu":
+            err(f"config.json: hidden_act is {cfg.get('hidden_act')!r}, want 'silu'")
+        if isinstance(cfg.get("num_key_value_heads"), int) and cfg["num_attention_heads"] % cfg["num_key_value_heads"]:
+            err("config.json: num_attention_heads is not a multiple of num_key_value_heads")
+        if not all(isinstance(i, int) for i in eos_ids(cfg)):
+            err(f"config.json: eos_token_id {cfg.get('eos_token_id')!r} is not an integer or a list of them")
+        if not isinstance(cfg.get("tie_word_embeddings"), bool):
+            err("config.json: tie_word_embeddings missing")
+    else:
+        err(f"config.json: model_type {family!r} is not gpt2, llama, qwen2 or qwen3")
+        return None
+    if reward:
+        if cfg.get("num_labels") != 1 or len(cfg.get("id2label", {})) != 1:
+            err(f"config.json: a reward model needs num_labels 1 and one id2label entry, got {cfg.get('num_labels')!r}, {cfg.get('id2label')!r}")
+        if not isinstance(cfg.get("pad_token_id"), int) or cfg["pad_token_id"] in eos_ids(cfg):
+            err(f"config.json: pad_token_id {cfg.get('pad_token_id')!r} must be an id other than eos_token_id")
+    return family, reward
+
+
 def check(d):
     errors = []
     err = errors.append
     cfg = json.load(open(os.path.join(d, "config.json")))
-    arch = (cfg.get("architectures") or [None])[0]
-    reward = arch == "GPT2ForSequenceClassification"
-    if arch not in ("GPT2LMHeadModel", "GPT2ForSequenceClassification"):
-        err(f"config.json: architectures {cfg.get('architectures')!r}")
-    for key, want in (("model_type", "gpt2"), ("activation_function", "gelu_new"), ("tie_word_embeddings", True)):
-        if cfg.get(key) != want:
-            err(f"config.json: {key} is {cfg.get(key)!r}, want {want!r}")
-    for key in ("vocab_size", "n_embd", "n_layer", "n_head", "n_positions", "eos_token_id", "bos_token_id"):
-        if not isinstance(cfg.get(key), int):
-            err(f"config.json: {key} missing or not an integer")
-    if cfg["n_embd"] % cfg["n_head"]:
-        err("config.json: n_embd is not a multiple of n_head")
-    if reward:
-        if cfg.get("num_labels") != 1 or len(cfg.get("id2label", {})) != 1:
-            err(f"config.json: a reward model needs num_labels 1 and one id2label entry, got {cfg.get('num_labels')!r}, {cfg.get('id2label')!r}")
-        if not isinstance(cfg.get("pad_token_id"), int) or cfg["pad_token_id"] == cfg["eos_token_id"]:
-            err(f"config.json: pad_token_id {cfg.get('pad_token_id')!r} must be an id other than eos_token_id")
+    checked = check_config(cfg, err)
+    if checked is None:
+        return cfg, {}, {}, False, errors
+    family, reward = checked
 
     tensors, dtypes = read_weights(d, err)
-    want = expected_shapes(cfg, reward)
+    want = expected_shapes(cfg, reward) if family == "gpt2" else expected_llama_shapes(cfg, reward)
     for name in sorted(set(want) - set(tensors)):
         err(f"model.safetensors: missing {name}")
     for name in sorted(set(tensors) - set(want)):
         err(f"model.safetensors: unexpected {name}")
     for name in sorted(set(want) & set(tensors)):
         if list(tensors[name].shape) != want[name]:
-            err(f"model.safetensors: {name} has shape {list(tensors[name].shape)}, GPT-2 has {want[name]}")
+            err(f"model.safetensors: {name} has shape {list(tensors[name].shape)}, config.json implies {want[name]}")
     dt = TORCH_DTYPE.get(cfg.get("torch_dtype"))
     bad = sorted(n for n, t in dtypes.items() if t != dt)
     if bad:
@@ -150,9 +226,9 @@ def check(d):
     stm = json.load(open(os.path.join(d, "special_tokens_map.json")))
     if tc.get("tokenizer_class") not in ("GPT2Tokenizer", "GPT2TokenizerFast"):
         err(f"tokenizer_config.json: tokenizer_class {tc.get('tokenizer_class')!r}")
-    if tc.get("model_max_length") != cfg["n_positions"]:
-        err("tokenizer_config.json: model_max_length is not n_positions")
-    if ids.get(tc.get("eos_token")) != cfg["eos_token_id"]:
+    if tc.get("model_max_length") != cfg.get("n_positions", cfg.get("max_position_embeddings")):
+        err("tokenizer_config.json: model_max_length is not n_positions (max_position_embeddings)")
+    if ids.get(tc.get("eos_token")) not in eos_ids(cfg):
         err(f"tokenizer_config.json: eos_token {tc.get('eos_token')!r} does not have config.json's eos_token_id {cfg['eos_token_id']}")
     for key in ("bos_token", "eos_token", "unk_token", "pad_token"):
         if stm.get(key) != tc.get(key):
@@ -170,6 +246,8 @@ def check(d):
         gc = json.load(open(os.path.join(d, "generation_config.json")))
         if gc.get("eos_token_id") != cfg["eos_token_id"]:
             err("generation_config.json: eos_token_id differs from config.json")
+        if gc.get("bos_token_id") != cfg.get("bos_token_id"):
+            err("generation_config.json: bos_token_id differs from config.json")
     return cfg, tensors, tc, reward, errors
 
 
@@ -219,14 +297,18 @@ def main():
     out = {"errors": errors, "kind": "reward" if reward else "policy"}
     if not errors and req.get("ids"):
         ids = torch.tensor(req["ids"], dtype=torch.long)
-        h = hidden(P, cfg, ids)
+        gpt2 = cfg["model_type"] == "gpt2"
+        llama = None if gpt2 else torch_llama.Config(cfg)
+        h = hidden(P, cfg, ids) if gpt2 else torch_llama.hidden(P, llama, ids)
         if reward:
-            # GPT2ForSequenceClassification: the score at the last token that is not padding.
+            # *ForSequenceClassification: the score at the last token that is not padding.
             pad = cfg["pad_token_id"]
             last = ((ids != pad).long() * torch.arange(ids.shape[1])).argmax(-1)
             out["scores"] = (h @ P["score.weight"].T)[torch.arange(ids.shape[0]), last, 0].tolist()
         else:
-            out["logits"] = (h @ P["transformer.wte.weight"].T).tolist()
+            tied = "transformer.wte.weight" if gpt2 else "model.embed_tokens.weight"
+            head = P[tied if gpt2 or llama.tied else "lm_head.weight"]
+            out["logits"] = (h @ head.T).tolist()
     if req.get("chat"):
         out["chat"] = render_chat(tc["chat_template"], req["chat"], tc)
     json.dump(out, sys.stdout)

@@ -1,27 +1,29 @@
-// A checkpoint in the layout Hugging Face `transformers` loads and GPU trainers start from:
+// A checkpoint in the layout Hugging Face `transformers` loads and GPU trainers start from, for each family
+// (GPT-2, Llama, Qwen2, Qwen3):
 //
-//   policy  GPT2LMHeadModel (AutoModelForCausalLM): TRL's DPO/PPO/RLOO/SFT, OpenRLHF's --pretrain,
-//           vLLM (which lists GPT2LMHeadModel among its supported architectures).
-//   reward  GPT2ForSequenceClassification (AutoModelForSequenceClassification, num_labels 1): the
-//           trunk under "transformer." and the head as "score.weight" (1, C), no bias. That is
-//           the head TRL's RewardTrainer and PPO scripts load, and the one OpenRLHF's reward model
-//           class builds with --value_head_prefix score (its default; openrlhf/models/model.py
-//           creates getattr(base_model_prefix) + nn.Linear(hidden, 1, bias=False) named by it).
+//   policy  GPT2LMHeadModel / LlamaForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM (AutoModelForCausalLM):
+//           TRL's DPO/PPO/RLOO/SFT, OpenRLHF's --pretrain, vLLM (which lists each among its architectures).
+//   reward  GPT2ForSequenceClassification / LlamaForSequenceClassification / … (AutoModelForSequence-
+//           Classification, num_labels 1): the trunk ("transformer." or "model.") and the head as
+//           "score.weight" (1, C), no bias, and no lm_head. That is the head TRL's RewardTrainer and PPO
+//           scripts load, and the one OpenRLHF's reward model class builds with --value_head_prefix score (its
+//           default; openrlhf/models/model.py creates getattr(base_model_prefix) + nn.Linear(hidden, 1,
+//           bias=False) named by it).
 //
-// Our checkpoints already use GPT-2's tensor names (model/checkpoint.ts); this writes only what a
+// Our checkpoints already use Hugging Face's tensor names (model/checkpoint.ts); this writes only what a
 // loader of that kind expects (no PPO value head, no optimizer state), in float32, bfloat16 or
 // float16, sharded above a size as save_pretrained shards, with the tokenizer files (hf-tokenizer.ts).
 //
-// NOTE: a reward model reads its score at the <|endoftext|> token that ends prompt + completion
-// (model/reward-model.ts). GPT2ForSequenceClassification reads the last token that is not padding,
-// so padding must not be <|endoftext|>: a reward export gets its own "<|pad|>" token, on a spare
+// NOTE: a reward model reads its score at the end-of-text token that ends prompt + completion
+// (model/reward-model.ts). *ForSequenceClassification reads the last token that is not padding,
+// so padding must not be end-of-text: a reward export gets its own "<|pad|>" token, on a spare
 // embedding row when the vocabulary has one, else on a new zero row (the LM head is unused).
 
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Checkpoint, writeFileAtomic } from '../model/checkpoint.js';
-import { countParameters } from '../model/config.js';
-import { toHFConfig } from '../model/hf-config.js';
+import { Checkpoint, LM_HEAD, tokenEmbeddingName, writeFileAtomic } from '../model/checkpoint.js';
+import { type ModelConfig, countParameters, familyOf, headDimOf } from '../model/config.js';
+import { sequenceClassificationArchitecture, toHFConfig } from '../model/hf-config.js';
 import { WeightDtype, writeModelTensors } from '../model/weights.js';
 import { writeHFTokenizer } from './hf-tokenizer.js';
 
@@ -46,6 +48,8 @@ export interface ModelExportOptions {
 
 export interface ModelExport {
   kind: ModelKind;
+  /** config.json's architectures[0], e.g. LlamaForSequenceClassification. */
+  architecture: string;
   dtype: ExportDtype;
   dir: string;
   files: string[];
@@ -91,10 +95,13 @@ export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOpt
   }
 
   const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  // The tensors with a row per token: the embedding, and a separate lm_head (which a reward model has not).
+  const vocabRows = new Set([tokenEmbeddingName(cfg), LM_HEAD]);
   for (const p of ck.model.params) {
+    if (kind === 'reward' && p.name === LM_HEAD) continue;
     let data = p.data;
     let shape = [...p.shape];
-    if (p.name === 'transformer.wte.weight' && vocabSize !== cfg.vocabSize) {
+    if (vocabRows.has(p.name) && vocabSize !== cfg.vocabSize) {
       // The pad token's row: zeros, never read (padding is masked and the score is read before it).
       data = new Float32Array(vocabSize * C);
       data.set(p.data);
@@ -120,7 +127,7 @@ export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOpt
   const extra: Record<string, unknown> = { torch_dtype: dtype, rlhf };
   if (kind === 'reward') {
     Object.assign(extra, {
-      architectures: ['GPT2ForSequenceClassification'],
+      architectures: [sequenceClassificationArchitecture(cfg)],
       num_labels: 1,
       id2label: { 0: 'LABEL_0' },
       label2id: { LABEL_0: 0 },
@@ -132,20 +139,11 @@ export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOpt
       std: 1,
     });
   }
-  writeFileAtomic(
-    join(outDir, 'config.json'),
-    JSON.stringify(toHFConfig({ ...cfg, vocabSize }, extra), null, 2) + '\n',
-  );
+  const hfConfig = toHFConfig({ ...cfg, vocabSize }, extra);
+  writeFileAtomic(join(outDir, 'config.json'), JSON.stringify(hfConfig, null, 2) + '\n');
   const files = [...weights.files, 'config.json'];
   if (kind === 'policy') {
-    writeFileAtomic(
-      join(outDir, 'generation_config.json'),
-      JSON.stringify(
-        { _from_model_config: true, bos_token_id: cfg.eosTokenId, eos_token_id: cfg.eosTokenId },
-        null,
-        2,
-      ) + '\n',
-    );
+    writeFileAtomic(join(outDir, 'generation_config.json'), JSON.stringify(generationConfig(cfg), null, 2) + '\n');
     files.push('generation_config.json');
   }
   const tok = writeHFTokenizer(outDir, ck.tokenizer, {
@@ -155,24 +153,46 @@ export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOpt
   files.push(...tok.files);
 
   const warnings: string[] = [];
-  const headSize = C / cfg.nHead;
+  const headSize = headDimOf(cfg);
   if (!VLLM_HEAD_SIZES.includes(headSize)) {
+    const gpt2 = familyOf(cfg) === 'gpt2';
     warnings.push(
-      `head size ${headSize} (n_embd ${C} / n_head ${cfg.nHead}) is not one vLLM's attention kernels take ` +
-        `(${VLLM_HEAD_SIZES.join(', ')}); ` +
+      `head size ${headSize} (${gpt2 ? `n_embd ${C} / n_head ${cfg.nHead}` : 'head_dim'}) is not one vLLM's ` +
+        `attention kernels take (${VLLM_HEAD_SIZES.join(', ')}); ` +
         'transformers loads it, but vLLM (TRL --use_vllm, OpenRLHF --vllm_num_engines) refuses it. For GPU ' +
-        'runs, train with a head size of 64 (e.g. --preset medium)',
+        (gpt2
+          ? 'runs, train with a head size of 64 (e.g. --preset medium)'
+          : 'runs, start from a checkpoint whose head_dim is one of these'),
     );
   }
   return {
     kind,
+    architecture: (hfConfig.architectures as string[])[0],
     dtype,
     dir: outDir,
     files,
-    parameters: countParameters(cfg),
+    // A reward export leaves a separate lm_head out.
+    parameters:
+      countParameters(cfg) -
+      (kind === 'reward' && !cfg.tieWordEmbeddings && familyOf(cfg) !== 'gpt2' ? cfg.vocabSize * C : 0),
     vocabSize,
     padTokenId,
     dropped,
     warnings,
+  };
+}
+
+/**
+ * generation_config.json as transformers derives it from config.json (_from_model_config): GPT-2's
+ * <|endoftext|> as both bos and eos; the Llama family's bos (when it has one) and every eos id.
+ */
+function generationConfig(cfg: ModelConfig): Record<string, unknown> {
+  if (familyOf(cfg) === 'gpt2')
+    return { _from_model_config: true, bos_token_id: cfg.eosTokenId, eos_token_id: cfg.eosTokenId };
+  const eos = cfg.eosTokenIds && cfg.eosTokenIds.length > 1 ? cfg.eosTokenIds : cfg.eosTokenId;
+  return {
+    _from_model_config: true,
+    ...(cfg.bosTokenId !== undefined ? { bos_token_id: cfg.bosTokenId } : {}),
+    eos_token_id: eos,
   };
 }

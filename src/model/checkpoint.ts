@@ -26,6 +26,11 @@ export const TRAINER_STATE_FILE = 'trainer_state.json';
 /** A Llama-family model's separate output projection (absent when tied, and from GPT-2's parameters). */
 export const LM_HEAD = 'lm_head.weight';
 
+/** Hugging Face's name of a family's token embedding (V, C). */
+export function tokenEmbeddingName(c: ModelConfig): string {
+  return familyOf(c) === 'gpt2' ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
+}
+
 /** Head prefixes we know: the reward model's score and PPO's value head. */
 const HEAD_SHAPES: Record<string, { bias: boolean }> = { score: { bias: false }, 'v_head.summary': { bias: true } };
 
@@ -137,7 +142,7 @@ export function modelFromTensors(
   // An uninitialized model gives the names and shapes; every tensor then comes from the file.
   const model = createModel(config, null);
   const byName = new Map(model.params.map((p) => [p.name, p]));
-  const embedName = gpt2 ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
+  const embedName = tokenEmbeddingName(config);
   const seen = new Set<string>();
   const headTensors = new Map<string, Map<string, TensorF32>>();
   for (const [rawName, t] of tensors) {

@@ -146,6 +146,8 @@ describe('Hugging Face config.json of the Llama family', () => {
     const { rms_norm_eps: _e, rope_theta: _t, bos_token_id: _b, eos_token_id: _eos, ...bare } = TINYLLAMA;
     const d = fromHFConfig(bare);
     assert.deepEqual([d.layerNormEps, d.ropeTheta, d.bosTokenId, d.eosTokenId], [1e-6, 10000, 1, 2]);
+    // A null bos_token_id is no bos (a model without one round-trips), not LlamaConfig's default of 1.
+    assert.equal(fromHFConfig({ ...TINYLLAMA, bos_token_id: null }).bosTokenId, undefined);
     assert.equal(fromHFConfig({ ...QWEN25_05B, rope_scaling: { type: 'linear', factor: 4 } }).ropeScaling?.factor, 4);
     assert.equal(fromHFConfig({ ...QWEN25_05B, rope_scaling: { rope_type: 'default' } }).ropeScaling, null);
   });

@@ -197,7 +197,8 @@ function fromLlamaConfig(j: Json, family: Exclude<ModelFamily, 'gpt2'>, source: 
   const headDim = num('head_dim', family === 'qwen3' ? 128 : nEmbd / nHead);
   const defaults = LLAMA_DEFAULTS[family];
   const eosIds = eosTokenIds(j, defaults.eos, source);
-  const bos = j.bos_token_id ?? defaults.bos;
+  // NOTE: null is the config's own "no bos" (as transformers keeps it); only a missing field takes the default.
+  const bos = j.bos_token_id === undefined ? defaults.bos : j.bos_token_id;
   if (bos !== undefined && bos !== null && typeof bos !== 'number')
     throw new Error(`${source}: field "bos_token_id" must be a number or null, got ${JSON.stringify(bos)}`);
   const cfg: ModelConfig = {

@@ -8,7 +8,8 @@
 #
 # A request with "targets" (same shape as ids, -100 where no loss is wanted; the loss is the mean over the
 # others) is also answered with {"loss": x, "grads": {tensor name: flat list}}.
-# Used by src/model/llama-interop.test.ts (skipped where PyTorch is not installed).
+# Used by src/model/llama-interop.test.ts (skipped where PyTorch is not installed), and imported by
+# src/export/hf-layout-check.py to run Llama-family exports.
 #
 # Run: echo '{"requests": [{"dir": "DIR", "ids": [[1, 2, 3]]}]}' | python3 tests/interop/torch_llama.py
 import json
@@ -105,7 +106,8 @@ def linear(P, name, x, bias):
     return y + P[name + ".bias"] if bias else y
 
 
-def logits(P, cfg, ids):
+def hidden(P, cfg, ids):
+    """The final hidden states (B, T, C), after model.norm: what lm_head, or a reward model's score, reads."""
     b, t = ids.shape
     nh, nkv, hd = cfg.heads, cfg.kv_heads, cfg.head_dim
     pos = torch.arange(t, dtype=torch.float32)
@@ -136,9 +138,12 @@ def logits(P, cfg, ids):
         gate = linear(P, p + "mlp.gate_proj", h, cfg.mlp_bias)
         up = linear(P, p + "mlp.up_proj", h, cfg.mlp_bias)
         x = x + linear(P, p + "mlp.down_proj", torch.nn.functional.silu(gate) * up, cfg.mlp_bias)
-    x = rms_norm(x, P["model.norm.weight"], cfg.eps)
+    return rms_norm(x, P["model.norm.weight"], cfg.eps)
+
+
+def logits(P, cfg, ids):
     head = P["model.embed_tokens.weight"] if cfg.tied else P["lm_head.weight"]
-    return x @ head.T
+    return hidden(P, cfg, ids) @ head.T
 
 
 def answer(req):
