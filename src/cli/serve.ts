@@ -12,6 +12,7 @@ import { openStore } from '../feedback/store/open.js';
 import { isPostgresUrl, maskPassword } from '../feedback/store/pg-location.js';
 import type { FeedbackStore } from '../feedback/store/types.js';
 import { generate as sampleTokens } from '../runtime/sample.js';
+import { stopTokenIds } from '../train/generator.js';
 import { floatArg, intArg } from './args.js';
 import { DEFAULT_DB, registerFeedbackCommands } from './feedback.js';
 import { loadPolicy } from './inputs.js';
@@ -54,7 +55,7 @@ function runGenerateWorker(s: GenerateSettings): void {
             maxNewTokens: s.maxNewTokens,
             temperature: s.temperature,
             topP: s.topP,
-            stopTokens: [ck.model.config.eosTokenId],
+            stopTokens: stopTokenIds(tok, [], ck.model.config),
             vocabSize: tok.vocabSize,
             seed: seed + b,
           },

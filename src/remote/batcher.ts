@@ -127,7 +127,7 @@ export class Batcher {
       temperature: o.temperature,
       topK: o.topK,
       topP: o.topP,
-      stopTokens: stopTokenIds(this.tok, o.stop ?? []),
+      stopTokens: stopTokenIds(this.tok, o.stop ?? [], this.model.config),
       vocabSize: this.tok.vocabSize,
       seed,
     });

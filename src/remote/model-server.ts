@@ -116,7 +116,7 @@ export function buildModelServer(model: CausalLM, tok: Tokenizer, o: ModelServer
     spec: Omit<StreamSpec, 'model' | 'fingerprint' | 'stopTokens'>,
     job: JobSpec,
   ): Promise<void> => {
-    const stopTokens = stopTokenIds(tok, job.opts.stop ?? []);
+    const stopTokens = stopTokenIds(tok, job.opts.stop ?? [], model.config);
     const sse = new SSEStream(reply.raw, tok, model.config.vocabSize, {
       ...spec,
       model: name,
@@ -240,7 +240,7 @@ export function buildModelServer(model: CausalLM, tok: Tokenizer, o: ModelServer
       return;
     }
     const samples = await batcher.run({ rows, seed, opts });
-    const stopTokens = new Set(stopTokenIds(tok, stop));
+    const stopTokens = new Set(stopTokenIds(tok, stop, model.config));
     // A chat message's tokens: without the end-of-turn token that ended it.
     const content = samples.map((s) => {
       const n = s.tokenIds.length;

@@ -117,6 +117,35 @@ describe('LocalGenerator', () => {
     });
   });
 
+  it("stops at every end-of-sequence id of the model's config (Llama 3's eos_token_id is a list)", async () => {
+    const llama = (eosTokenIds: number[]) =>
+      createModel(
+        {
+          family: 'llama',
+          vocabSize: 272,
+          nPositions: 32,
+          nEmbd: 32,
+          nHead: 4,
+          nKvHead: 2,
+          nLayer: 1,
+          intermediateSize: 48,
+          layerNormEps: 1e-6,
+          eosTokenId: eosTokenIds[0],
+          eosTokenIds,
+        },
+        2,
+      );
+    const opts = { maxNewTokens: 8, temperature: 1.5, seed: 4 };
+    const [plain] = await new LocalGenerator(llama([tok.eosId]), tok).generate([{ prompt: 'a', n: 1 }], opts);
+    const ids = plain.completions[0].tokenIds!;
+    const k = ids.findIndex((id, i) => i > 0 && id !== tok.eosId && !ids.slice(0, i).includes(id));
+    assert.ok(k > 0, `a second, new token among ${ids}`);
+    const [cut] = await new LocalGenerator(llama([tok.eosId, ids[k]]), tok).generate([{ prompt: 'a', n: 1 }], opts);
+    assert.deepEqual(cut.completions[0].tokenIds, ids.slice(0, k + 1));
+    assert.equal(cut.completions[0].finishReason, 'stop');
+    assert.equal(cut.completions[0].text, tok.decode(ids.slice(0, k)));
+  });
+
   it('returns the log-probabilities of the sampled tokens, as completionLogProbs computes them', async () => {
     const [r] = await gen.generate([{ prompt: 'the dog', n: 3 }], {
       maxNewTokens: 5,

@@ -5,6 +5,7 @@
 // samples.
 
 import type { CausalLM } from '../model/causal-lm.js';
+import type { ModelConfig } from '../model/config.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { FinishReason } from '../model/sample.js';
 import { generate } from '../runtime/sample.js';
@@ -202,14 +203,21 @@ export interface TextSampleOptions extends Omit<GenerationOptions, 'seed'> {
   seed: number;
 }
 
-/** The ids that end a row at once: end-of-text, and each stop text that is a single token. */
-export function stopTokenIds(tok: Tokenizer, stop: string[]): number[] {
-  const ids = [tok.eosId];
+/**
+ * The ids that end a row at once: end-of-text, every end-of-sequence id of the model's config (eos_token_id may
+ * be a list, as Llama 3's), and each stop text that is a single token.
+ */
+export function stopTokenIds(
+  tok: Tokenizer,
+  stop: string[],
+  config?: Pick<ModelConfig, 'eosTokenId' | 'eosTokenIds'>,
+): number[] {
+  const ids = new Set([tok.eosId, ...(config ? (config.eosTokenIds ?? [config.eosTokenId]) : [])]);
   for (const s of stop) {
     const one = tok.encode(s, { allowSpecial: true });
-    if (one.length === 1) ids.push(one[0]);
+    if (one.length === 1) ids.add(one[0]);
   }
-  return ids;
+  return [...ids];
 }
 
 /**
@@ -220,7 +228,7 @@ export function stopTokenIds(tok: Tokenizer, stop: string[]): number[] {
  */
 export function sampleTexts(model: CausalLM, tok: Tokenizer, rows: number[][], o: TextSampleOptions): TextSample[] {
   const stop = o.stop ?? [];
-  const stopTokens = stopTokenIds(tok, stop);
+  const stopTokens = stopTokenIds(tok, stop, model.config);
   const gens = generate(model, rows, {
     maxNewTokens: o.maxNewTokens,
     temperature: o.temperature,
