@@ -1,0 +1,28 @@
+// What a Tokenizer runs on: our byte-level BPE (bpe-backend.ts, for tokenizers trained here and GPT-2-style
+// files) or Hugging Face's JavaScript tokenizers (hf-backend.ts, for every other tokenizer.json).
+
+export interface AddedToken {
+  id: number;
+  content: string;
+  /** Special tokens are matched in text only with allowSpecial; other added tokens always are. */
+  special: boolean;
+}
+
+export interface TokenizerBackend {
+  /** Which implementation: shown by `rlhf info` and the tokenizer benchmark. */
+  readonly kind: 'bpe' | 'huggingface';
+  /** 1 + the largest id, added tokens included. */
+  readonly vocabSize: number;
+  /** Added tokens in their order in the file. */
+  readonly addedTokens: readonly AddedToken[];
+  /** Ids of the BOS-like tokens the post-processor puts before a single sequence (empty for GPT-2). */
+  readonly prefixIds: readonly number[];
+  encode(text: string, allowSpecial: boolean, addSpecialTokens: boolean): number[];
+  decode(ids: ArrayLike<number>): string;
+  idToToken(id: number): string | undefined;
+  tokenToId(token: string): number | undefined;
+  /** The tokenizer.json object that `save` writes. */
+  toJSON(): object;
+  /** The exact text to write as tokenizer.json, when it must be saved unchanged. */
+  readonly sourceText: string | null;
+}
