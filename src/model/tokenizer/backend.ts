@@ -1,6 +1,9 @@
 // What a Tokenizer runs on: our byte-level BPE (bpe-backend.ts, for tokenizers trained here and GPT-2-style
 // files) or Hugging Face's JavaScript tokenizers (hf-backend.ts, for every other tokenizer.json).
 
+/** The end of an error message about a token a file names but does not define. */
+export const NOT_A_TOKEN = 'which is neither in model.vocab nor in added_tokens';
+
 export interface AddedToken {
   id: number;
   content: string;
@@ -9,7 +12,7 @@ export interface AddedToken {
 }
 
 export interface TokenizerBackend {
-  /** Which implementation: shown by `rlhf info` and the tokenizer benchmark. */
+  /** Which implementation runs: for diagnostics and bench/tokenizer-bench.mjs. */
   readonly kind: 'bpe' | 'huggingface';
   /** 1 + the largest id, added tokens included. */
   readonly vocabSize: number;

@@ -70,7 +70,7 @@ function resolveMerge(
  * Parses and checks a tokenizer.json object with a BPE model, whatever its normalizer, pre-tokenizer and
  * decoder: ids are unique integers, every merge resolves to vocabulary tokens, added tokens agree with
  * the vocabulary. `source` (a file name) prefixes every error message. Whether our byte-level encoder
- * can run the file is a separate question (ownEncoderMisfit).
+ * can run the file is a separate question (own-pipeline.ts).
  */
 export function parseTokenizerJson(json: unknown, source = 'tokenizer.json'): TokenizerParts {
   if (!isObject(json)) throw new Error(`${source}: expected a JSON object at the top level, got ${show(json)}`);
@@ -125,46 +125,6 @@ export function parseTokenizerJson(json: unknown, source = 'tokenizer.json'): To
     specials.push({ content: t.content, id });
   });
   return { vocab, merges, specials };
-}
-
-/**
- * Why our byte-level encoder (GPT-2's pre-tokenization, then merges) would not give Hugging Face's ids
- * for this file, or null when it would. Only the configuration is read here: parseTokenizerJson checks
- * the contents. Files it refuses run on @huggingface/tokenizers instead (see tokenizer.ts).
- */
-export function ownEncoderMisfit(json: Record<string, unknown>): string | null {
-  const model = json.model as Record<string, unknown>;
-  for (const field of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
-    const v = model[field];
-    if (v !== undefined && v !== null && v !== '') return `model.${field} is ${show(v)}`;
-  }
-  for (const field of ['byte_fallback', 'ignore_merges'] as const) {
-    if (model[field] === true) return `model.${field} is true`;
-  }
-  if (model.dropout !== undefined && model.dropout !== null) return `model.dropout is ${show(model.dropout)}`;
-  if (json.normalizer !== undefined && json.normalizer !== null) return `normalizer is ${show(json.normalizer)}`;
-  const pre = json.pre_tokenizer;
-  if (!isObject(pre) || pre.type !== 'ByteLevel' || pre.add_prefix_space === true || pre.use_regex === false) {
-    return `pre_tokenizer is ${show(pre)}, not GPT-2's {"type": "ByteLevel", "add_prefix_space": false}`;
-  }
-  // A ByteLevel post-processor only adjusts offsets; any other may add tokens (a BOS).
-  const post = json.post_processor;
-  if (post !== undefined && post !== null && !(isObject(post) && post.type === 'ByteLevel')) {
-    return `post_processor is ${show(post)}`;
-  }
-  const dec = json.decoder;
-  if (dec !== undefined && dec !== null && !(isObject(dec) && dec.type === 'ByteLevel')) {
-    return `decoder is ${show(dec)}`;
-  }
-  const added = (json.added_tokens ?? []) as Record<string, unknown>[];
-  for (const [i, t] of added.entries()) {
-    // Ours matches every added token literally, as a special token, and only with allowSpecial.
-    if (t.special !== true) return `added_tokens[${i}] (${show(t.content)}) is not special`;
-    for (const flag of ['lstrip', 'rstrip', 'single_word'] as const) {
-      if (t[flag] === true) return `added_tokens[${i}].${flag} is true`;
-    }
-  }
-  return null;
 }
 
 /** Builds a tokenizer.json object that Hugging Face's `Tokenizer.from_file` loads. */

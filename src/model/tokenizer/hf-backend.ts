@@ -9,9 +9,9 @@
 //     punctuation (transformers' clean_up_tokenization_spaces), so decode(encode(x)) === x where it can.
 //   - the tokenizer.json text is kept and saved back unchanged.
 
-import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
-import type { AddedToken, TokenizerBackend } from './backend.js';
+import { type AddedToken, NOT_A_TOKEN, type TokenizerBackend } from './backend.js';
 import type { HFConfig } from './hf-config.js';
+import { HF, type HFTokenizer } from './hf-module.js';
 import { splitOnSpecials } from './special-tokens.js';
 
 /** Component types @huggingface/tokenizers 0.2 builds, and the field of each Sequence's members. */
@@ -85,10 +85,17 @@ export class HFBackend implements TokenizerBackend {
     };
     full.added_tokens ??= [];
     try {
-      this.hf = new HFTokenizer(full, this.config);
+      this.hf = new HF.Tokenizer(full, this.config);
+      // Some broken post-processors only fail when used: try it once here, where the file can be named.
+      this.prefixIds = this.hf.encode('', { add_special_tokens: true }).ids;
     } catch (e) {
       throw new Error(`${source}: @huggingface/tokenizers cannot load it: ${(e as Error).message}`);
     }
+    const missing = this.hf
+      .encode('', { add_special_tokens: true })
+      .tokens.find((t) => this.hf.token_to_id(t) === undefined);
+    if (missing !== undefined)
+      throw new Error(`${source}: post_processor adds ${JSON.stringify(missing)}, ${NOT_A_TOKEN}`);
     const raw = full.added_tokens as {
       id: number;
       content: string;
@@ -115,7 +122,6 @@ export class HFBackend implements TokenizerBackend {
       maxId = Math.max(maxId, id);
     for (const t of raw) maxId = Math.max(maxId, t.id);
     this.vocabSize = maxId + 1;
-    this.prefixIds = this.encode('', true, true);
   }
 
   toJSON(): object {
@@ -155,7 +161,7 @@ export class HFBackend implements TokenizerBackend {
     });
     const out = hf.post_processor !== null ? hf.post_processor(tokens, null, addSpecialTokens).tokens : tokens;
     const unk = hf.model!.unk_token_id;
-    return out.map((t: string) => this.plainIds.get(t) ?? hf.token_to_id(t) ?? unk!);
+    return out.map((t) => this.plainIds.get(t) ?? hf.token_to_id(t) ?? unk!);
   }
 
   /** Splits around added tokens, applying their lstrip/rstrip to the neighbouring pieces. */

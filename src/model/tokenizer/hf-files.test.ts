@@ -19,8 +19,8 @@ type Json = Record<string, unknown> & { added_tokens: { id: number; content: str
 /** What each file's tokenizer_config.json (or GPT-2's conventions) says, checked below. */
 const EXPECTED: Record<string, { backend: string; vocabSize: number; eos: string; bos: string | null }> = {
   gpt2: { backend: 'bpe', vocabSize: 50257, eos: '<|endoftext|>', bos: null },
-  llama3: { backend: 'huggingface', vocabSize: 128256, eos: '<|end_of_text|>', bos: '<|begin_of_text|>' },
-  qwen3: { backend: 'huggingface', vocabSize: 151669, eos: '<|im_end|>', bos: null },
+  llama3: { backend: 'bpe', vocabSize: 128256, eos: '<|end_of_text|>', bos: '<|begin_of_text|>' },
+  qwen3: { backend: 'bpe', vocabSize: 151669, eos: '<|im_end|>', bos: null },
   llama2: { backend: 'huggingface', vocabSize: 32000, eos: '</s>', bos: '<s>' },
 };
 

@@ -187,18 +187,39 @@ test('GPT-2 files: a bad vocab.bpe line names the file and line', () => {
   assert.equal(t.eosId, 257);
 });
 
-test('configurations our encoder does not run load on @huggingface/tokenizers, with its ids', () => {
-  const variants: [string, (j: Json) => void, string][] = [
-    ['a Whitespace pre-tokenizer', (j) => (j.pre_tokenizer = { type: 'Whitespace' }), 'The cat, the mat'],
-    ['add_prefix_space', (j) => (j.pre_tokenizer = { type: 'ByteLevel', add_prefix_space: true }), 'cat'],
-    ['an NFC normalizer', (j) => (j.normalizer = { type: 'NFC' }), 'cafe\u0301 cat'],
+test('other configurations load on the encoder that runs them exactly, with Hugging Face ids', () => {
+  const variants: [string, (j: Json) => void, string, string][] = [
+    [
+      'a Whitespace pre-tokenizer',
+      (j) => (j.pre_tokenizer = { type: 'Whitespace' }),
+      'The cat, the mat',
+      'huggingface',
+    ],
+    [
+      'add_prefix_space',
+      (j) => (j.pre_tokenizer = { type: 'ByteLevel', add_prefix_space: true }),
+      'cat',
+      'huggingface',
+    ],
+    ['an NFC normalizer', (j) => (j.normalizer = { type: 'NFC' }), 'cafe\u0301 cat', 'bpe'],
+    [
+      'digits split before ByteLevel',
+      (j) =>
+        (j.pre_tokenizer = {
+          type: 'Sequence',
+          pretokenizers: [{ type: 'Digits', individual_digits: true }, j.pre_tokenizer],
+        }),
+      'in 1234 years',
+      'bpe',
+    ],
   ];
-  for (const [what, edit, text] of variants) {
+  for (const [what, edit, text, backend] of variants) {
     const j = json();
     edit(j);
     const t = Tokenizer.fromTokenizerJson(j);
-    assert.equal(t.backend, 'huggingface', what);
+    assert.equal(t.backend, backend, what);
     assert.deepEqual(t.encode(text), new HFTokenizer(j, {}).encode(text).ids, what);
+    assert.deepEqual(t.toJSON(), j, `${what}: saved as read`);
     assert.equal(t.eosId, tok.eosId);
   }
   assert.equal(tok.backend, 'bpe');

@@ -1,9 +1,11 @@
 // The Tokenizer every part of the project uses, whatever the tokenizer's origin:
-//   - trained here (Tokenizer.train) or GPT-2-style byte-level BPE files: our encoder (bpe-backend.ts),
-//     about 10x faster than @huggingface/tokenizers and exact for those files (docs/formats.md#tokenizers);
-//   - any other Hugging Face tokenizer.json (Llama 2/3, Qwen2/3, Mistral, TinyLlama…):
-//     @huggingface/tokenizers (hf-backend.ts), so the ids are Hugging Face's, and the file is saved back
-//     unchanged.
+//   - trained here (Tokenizer.train), and byte-level BPE files (GPT-2, SmolLM2, Llama 3, Qwen2/3): our
+//     encoder (bpe-backend.ts, own-pipeline.ts), 4-10x faster than @huggingface/tokenizers with the same ids
+//     (docs/formats.md#tokenizers);
+//   - any other Hugging Face tokenizer.json (Llama 2, Mistral, TinyLlama: SentencePiece-style BPE):
+//     @huggingface/tokenizers (hf-backend.ts), Hugging Face's own JavaScript implementation.
+// A tokenizer.json that our JSON would not describe (a normalizer, a split regex, a BOS) is saved back
+// unchanged.
 // tokenizer_config.json beside tokenizer.json, when present, names the end-of-sequence, beginning and pad
 // tokens, and is kept whole as `hfConfig` (chat templates read it).
 
@@ -11,9 +13,10 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, 
 import { basename, dirname, join } from 'node:path';
 import type { TokenizerBackend } from './backend.js';
 import { BPEBackend } from './bpe-backend.js';
-import { ownEncoderMisfit, parseGPT2Files, parseTokenizerJson } from './formats.js';
+import { parseGPT2Files, parseTokenizerJson } from './formats.js';
 import { checkComponents, HFBackend } from './hf-backend.js';
 import { CONFIG_FILE, configTokenId, type HFConfig, modelMaxLength, readHFConfig } from './hf-config.js';
+import { planOwnPipeline } from './own-pipeline.js';
 import { trainBPE, type TrainOptions } from './train.js';
 
 export type { TrainOptions, TrainProgress } from './train.js';
@@ -113,11 +116,24 @@ export class Tokenizer {
     const parts = parseTokenizerJson(json, source);
     const obj = json as Record<string, unknown>;
     checkComponents(obj, source);
-    const impl =
-      ownEncoderMisfit(obj) === null
-        ? new BPEBackend(parts, source)
-        : new HFBackend(obj, text ?? JSON.stringify(obj), source, config);
-    return new Tokenizer(impl, source, config);
+    const plan = planOwnPipeline(obj, config);
+    if (typeof plan === 'string')
+      return new Tokenizer(new HFBackend(obj, text ?? JSON.stringify(obj), source, config), source, config);
+    const added = ((obj.added_tokens ?? []) as { id: number; content: string; special?: unknown }[]).map((t) => ({
+      id: t.id,
+      content: t.content,
+      special: t.special === true,
+    }));
+    // GPT-2's pipeline with special tokens only is what toJSON writes; anything more is saved as read.
+    const gpt2Like =
+      plan.normalize === null &&
+      plan.split === null &&
+      plan.gpt2Regex &&
+      !plan.ignoreMerges &&
+      plan.prefix.length + plan.suffix.length === 0 &&
+      added.every((t) => t.special);
+    const keep = gpt2Like ? null : (text ?? JSON.stringify(obj));
+    return new Tokenizer(new BPEBackend(parts, source, plan, added, keep), source, config);
   }
 
   /** From GPT-2's own encoder.json + vocab.bpe; gives GPT-2's exact ids (eosId 50256). */
