@@ -11,7 +11,7 @@
 
 import { type AddedToken, NOT_A_TOKEN, type TokenizerBackend } from './backend.js';
 import type { HFConfig } from './hf-config.js';
-import { HF, type HFTokenizer } from './hf-module.js';
+import { type HFTokenizer, hfModule } from './hf-module.js';
 import { splitOnSpecials } from './special-tokens.js';
 
 /** Component types @huggingface/tokenizers 0.2 builds, and the field of each Sequence's members. */
@@ -85,7 +85,7 @@ export class HFBackend implements TokenizerBackend {
     };
     full.added_tokens ??= [];
     try {
-      this.hf = new HF.Tokenizer(full, this.config);
+      this.hf = new (hfModule().Tokenizer)(full, this.config);
       // Some broken post-processors only fail when used: try it once here, where the file can be named.
       this.prefixIds = this.hf.encode('', { add_special_tokens: true }).ids;
     } catch (e) {

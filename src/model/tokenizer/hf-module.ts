@@ -1,9 +1,9 @@
-// The parts of @huggingface/tokenizers we use, typed here.
+// The parts of @huggingface/tokenizers we use, typed here, and loading it.
 // NOTE: its .d.ts files import each other without file extensions, which TypeScript's NodeNext resolution
 // does not follow: `Tokenizer` comes out as `any` and the component classes not at all. These
 // declarations follow its types/core/*.d.ts (version 0.2).
 
-import * as hf from '@huggingface/tokenizers';
+import { createRequire } from 'node:module';
 
 /** A normalizer, pre-tokenizer, model or post-processor: callable objects in @huggingface/tokenizers. */
 export interface HFTokenizer {
@@ -26,4 +26,13 @@ interface HFModule {
   }) => { pre_tokenize_text(t: string): string[] };
 }
 
-export const HF = hf as unknown as HFModule;
+let loaded: HFModule | undefined;
+
+/**
+ * The module, loaded on first use: tokenizers trained here (the demo's) never need it.
+ * NOTE: its CommonJS build, so that loading stays synchronous like the rest of Tokenizer.load.
+ */
+export function hfModule(): HFModule {
+  loaded ??= createRequire(import.meta.url)('@huggingface/tokenizers') as HFModule;
+  return loaded;
+}

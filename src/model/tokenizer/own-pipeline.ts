@@ -10,7 +10,7 @@
 // @huggingface/tokenizers whole (hf-backend.ts).
 
 import type { HFConfig } from './hf-config.js';
-import { HF } from './hf-module.js';
+import { hfModule } from './hf-module.js';
 
 export interface OwnPipeline {
   /** The file's normalizer (NFC for Qwen), or null. */
@@ -87,8 +87,10 @@ export function planOwnPipeline(json: Obj, config: HFConfig | null): OwnPipeline
 
   const template = readTemplate(json.post_processor);
   if (typeof template === 'string') return template;
-  const normalizer = norm === null ? null : new HF.SequenceNormalizer({ type: 'Sequence', normalizers: [norm] });
-  const splitter = head.length === 0 ? null : new HF.SequencePreTokenizer({ type: 'Sequence', pretokenizers: head });
+  const normalizer =
+    norm === null ? null : new (hfModule().SequenceNormalizer)({ type: 'Sequence', normalizers: [norm] });
+  const splitter =
+    head.length === 0 ? null : new (hfModule().SequencePreTokenizer)({ type: 'Sequence', pretokenizers: head });
   return {
     normalize: normalizer && ((text: string) => normalizer.normalize(text)),
     split: splitter && ((text: string) => splitter.pre_tokenize_text(text)),
