@@ -34,6 +34,8 @@ export const HARD_STRINGS: readonly string[] = [
   'مرحبا بالعالم، كيف حالك؟ ١٢٣',
   'שלום עולם',
   'नमस्ते दुनिया, आप कैसे हैं?',
+  // Llama 3 encodes these words as whole tokens its merges cannot build (ignore_merges).
+  'Tôi làm việc ở đây, nhiều điều hợp lý. Jeho práce.',
   '日本語のテキストと中文文本，还有한국어 텍스트。',
   '我爱自然语言处理。今天天气很好！',
   'emoji 🤖👍🏽 and ❤️🔥',

@@ -5,7 +5,7 @@
 // GPT-2's regex or without), possibly after a Split regex (Llama 3, Qwen2/3) or Digits (SmolLM2). We run the
 // normalizer and the steps before ByteLevel with @huggingface/tokenizers' own components (so regexes
 // translated from Oniguruma match exactly as there), then GPT-2's regex with our scanner and the merges
-// with our cached encoder: 4-10x faster than @huggingface/tokenizers' BPE (docs/formats.md#tokenizers).
+// with our cached encoder: 5-12x faster than @huggingface/tokenizers' BPE (docs/formats.md#tokenizers).
 // Anything else (SentencePiece-style BPE with byte fallback, Metaspace, offsets-changing options) runs on
 // @huggingface/tokenizers whole (hf-backend.ts).
 

@@ -1,6 +1,6 @@
 // The Tokenizer every part of the project uses, whatever the tokenizer's origin:
 //   - trained here (Tokenizer.train), and byte-level BPE files (GPT-2, SmolLM2, Llama 3, Qwen2/3): our
-//     encoder (bpe-backend.ts, own-pipeline.ts), 4-10x faster than @huggingface/tokenizers with the same ids
+//     encoder (bpe-backend.ts, own-pipeline.ts), 5-12x faster than @huggingface/tokenizers with the same ids
 //     (docs/formats.md#tokenizers);
 //   - any other Hugging Face tokenizer.json (Llama 2, Mistral, TinyLlama: SentencePiece-style BPE):
 //     @huggingface/tokenizers (hf-backend.ts), Hugging Face's own JavaScript implementation.
