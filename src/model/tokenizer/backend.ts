@@ -1,5 +1,6 @@
-// What a Tokenizer runs on: our byte-level BPE (bpe-backend.ts, for tokenizers trained here and GPT-2-style
-// files) or Hugging Face's JavaScript tokenizers (hf-backend.ts, for every other tokenizer.json).
+// What a Tokenizer runs on: our byte-level BPE (bpe-backend.ts: tokenizers trained here, and byte-level
+// files such as GPT-2's, Llama 3's and Qwen's) or Hugging Face's JavaScript tokenizers (hf-backend.ts: every
+// other tokenizer.json).
 
 /** The end of an error message about a token a file names but does not define. */
 export const NOT_A_TOKEN = 'which is neither in model.vocab nor in added_tokens';

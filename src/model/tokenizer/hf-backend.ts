@@ -1,6 +1,7 @@
-// Tokenizers our byte-level encoder cannot run (normalizers, split regexes, Metaspace, byte fallback, a
-// post-processor that adds a BOS: Llama 2/3, Qwen2/3, Mistral, TinyLlama) run on @huggingface/tokenizers,
-// Hugging Face's own JavaScript implementation, so their ids are Hugging Face's by construction.
+// Tokenizers our byte-level encoder does not run (own-pipeline.ts: SentencePiece-style BPE with byte
+// fallback, Prepend/Replace normalizers or Metaspace as in Llama 2, Mistral and TinyLlama; added tokens with
+// lstrip/rstrip; other decoders) run on @huggingface/tokenizers, Hugging Face's own JavaScript
+// implementation, so their ids are Hugging Face's by construction.
 //
 // Differences from calling it directly, each to keep the Tokenizer contract:
 //   - allowSpecial false: special tokens in the text are ordinary text (Rust's split_special_tokens);
