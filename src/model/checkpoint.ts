@@ -1,15 +1,33 @@
 // Checkpoints: a directory with model.safetensors (Hugging Face GPT-2 tensor names, Conv1D layout),
 // config.json (a GPT2Config plus our own "rlhf" section), tokenizer.json, and, to resume
 // training, optimizer.safetensors + trainer_state.json. Every file is written atomically.
+// A LoRA run's directory holds its adapter instead, in PEFT's layout (model/peft.ts), and names the
+// directory of its base model; loading it loads the base, attaches the adapters and fills them.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { AdamW } from '../engine/optim.js';
 import { Parameter } from '../engine/tensor.js';
 import { ModelConfig, fromHFConfig, toHFConfig } from './config.js';
 import type { CausalLM } from './causal-lm.js';
 import { createModel } from './create-model.js';
 import { ScalarHead } from './heads.js';
+import { attachLora, loraOf, mergeLora } from './lora.js';
+import {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_META_FILE,
+  ADAPTER_WEIGHTS_FILE,
+  type TensorMap,
+  VALUE_HEAD_FILE,
+  adapterConfigJSON,
+  adapterTensors,
+  fillAdapters,
+  headTensorName,
+  isAdapterDir,
+  readAdapterConfig,
+  readAdapterMeta,
+  readAdapterWeights,
+} from './peft.js';
 import { readSafetensorsF32, writeSafetensors } from './safetensors.js';
 import { Tokenizer } from './tokenizer/index.js';
 
@@ -27,6 +45,16 @@ export interface SaveOptions {
   tokenizer?: Tokenizer | null;
   /** Stored under "rlhf" in config.json: what kind of model this is, how it was trained. */
   meta?: Record<string, unknown>;
+  /** A LoRA model's base directory, named in adapter_config.json (default: the one it was loaded from). */
+  baseModel?: string;
+}
+
+export interface LoadOptions {
+  /**
+   * An adapter directory's adapters: 'merge' (the default) folds them into the base weights, giving a
+   * plain model; 'keep' leaves them attached (and the base frozen), e.g. to go on training them.
+   */
+  adapters?: 'merge' | 'keep';
 }
 
 export interface Checkpoint {
@@ -44,8 +72,15 @@ export function writeFileAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+/** Saves a model: the whole model, or, when it has LoRA adapters, only them (saveAdapterCheckpoint). */
 export function saveCheckpoint(dir: string, model: CausalLM, opts: SaveOptions = {}): void {
+  if (loraOf(model)) {
+    saveAdapterCheckpoint(dir, model, opts);
+    return;
+  }
   mkdirSync(dir, { recursive: true });
+  // A full model now: an adapter saved here before would be loaded instead of it.
+  rmSync(join(dir, ADAPTER_CONFIG_FILE), { force: true });
   const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
   const put = (p: Parameter) => (tensors[p.name] = { shape: [...p.shape], data: p.data });
   model.params.forEach(put);
@@ -65,6 +100,15 @@ export function saveCheckpoint(dir: string, model: CausalLM, opts: SaveOptions =
 
 /** Reads config.json of a checkpoint directory. */
 export function readCheckpointConfig(dir: string): { config: ModelConfig; meta: Record<string, unknown> } {
+  if (isAdapterDir(dir)) {
+    const a = readAdapterConfig(dir);
+    const meta = readAdapterMeta(dir);
+    const { rank, alpha, dropout, targets } = a.lora;
+    return {
+      config: readCheckpointConfig(a.baseModel).config,
+      meta: { ...meta, lora: { base: a.baseModel, r: rank, alpha, dropout, targets } },
+    };
+  }
   const path = join(dir, CONFIG_FILE);
   if (!existsSync(path)) {
     throw new Error(
@@ -86,7 +130,8 @@ export function readCheckpointConfig(dir: string): { config: ModelConfig; meta: 
  * Loads a checkpoint directory (ours, or a Hugging Face GPT-2 one: names with or without the
  * "transformer." prefix; attention mask buffers and a tied lm_head.weight are skipped).
  */
-export function loadCheckpoint(dir: string): Checkpoint {
+export function loadCheckpoint(dir: string, opts: LoadOptions = {}): Checkpoint {
+  if (isAdapterDir(dir)) return loadAdapterCheckpoint(dir, opts);
   const { config, meta } = readCheckpointConfig(dir);
   const file = join(dir, MODEL_FILE);
   if (!existsSync(file)) throw new Error(`${file} not found: the checkpoint has config.json but no weights`);
@@ -141,7 +186,15 @@ export function loadCheckpoint(dir: string): Checkpoint {
       `${dir}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`,
     );
   }
+  sources.set(model, dir);
   return { dir, model, heads, tokenizer, meta };
+}
+
+const sources = new WeakMap<CausalLM, string>();
+
+/** The directory a model was loaded from (a LoRA adapter saved from it names it as its base), or null. */
+export function checkpointDirOf(model: CausalLM): string | null {
+  return sources.get(model) ?? null;
 }
 
 function isTrunkName(name: string): boolean {
@@ -163,6 +216,101 @@ function checkTied(file: string, head: Float32Array, wte?: { data: Float32Array 
     if (head[i] !== wte.data[i])
       throw new Error(`${file}: lm_head.weight differs from the token embedding; only tied GPT-2 heads are supported`);
   }
+}
+
+// ---- LoRA adapters (PEFT's layout, model/peft.ts) ----
+
+/**
+ * Writes a LoRA model's adapters in PEFT's layout: adapter_config.json naming the base directory,
+ * adapter_model.safetensors (lora_A, lora_B, and a reward model's score head as modules_to_save),
+ * value_head.safetensors for PPO's value head, rlhf.json (the meta) and the tokenizer.
+ */
+function saveAdapterCheckpoint(dir: string, model: CausalLM, opts: SaveOptions): void {
+  const baseModel = opts.baseModel ?? checkpointDirOf(model);
+  if (!baseModel)
+    throw new Error(
+      'saving LoRA adapters: the base model was not loaded from a directory, and adapter_config.json must name ' +
+        'one; start from a saved model (--init DIR)',
+    );
+  mkdirSync(dir, { recursive: true });
+  const heads = opts.heads ?? [];
+  const score = heads.filter((h) => h.prefix === 'score');
+  const others = heads.filter((h) => h.prefix !== 'score');
+  writeSafetensors(join(dir, ADAPTER_WEIGHTS_FILE), adapterTensors(model, score), { format: 'pt' });
+  const valueFile = join(dir, VALUE_HEAD_FILE);
+  if (others.length) {
+    const t: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const h of others) for (const p of h.params) t[p.name] = { shape: [...p.shape], data: p.data };
+    writeSafetensors(valueFile, t, { format: 'pt' });
+  } else rmSync(valueFile, { force: true });
+  const config = adapterConfigJSON(model, {
+    baseModel: resolve(baseModel),
+    taskType: score.length ? 'SEQ_CLS' : 'CAUSAL_LM',
+    modulesToSave: score.length ? ['score'] : [],
+  });
+  writeFileAtomic(join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+  const meta = { ...(opts.meta ?? {}), heads: heads.map((h) => h.prefix) };
+  writeFileAtomic(join(dir, ADAPTER_META_FILE), JSON.stringify(meta, null, 2) + '\n');
+  if (opts.tokenizer) opts.tokenizer.save(join(dir, TOKENIZER_FILE));
+}
+
+function fillHead(dir: string, head: ScalarHead, ts: TensorMap): void {
+  for (const p of head.params) {
+    const t = ts.get(p.name);
+    if (!t) throw new Error(`${dir}: the adapter's head "${head.prefix}" has no ${headTensorName(p)}`);
+    copyInto(dir, p, t);
+  }
+}
+
+/** Loads the base model (itself possibly an adapter, merged), attaches the adapter and fills it. */
+function loadAdapterCheckpoint(dir: string, opts: LoadOptions): Checkpoint {
+  const a = readAdapterConfig(dir);
+  const base = loadCheckpoint(a.baseModel);
+  const model = base.model;
+  attachLora(model, a.lora);
+  const w = readAdapterWeights(dir);
+  fillAdapters(model, w.tensors, w.file);
+  const heads = new Map(base.heads);
+  for (const [prefix, ts] of w.heads) {
+    const shape = HEAD_SHAPES[prefix];
+    if (!shape) throw new Error(`${dir}: unknown head "${prefix}" (known: ${Object.keys(HEAD_SHAPES).join(', ')})`);
+    const head = new ScalarHead(prefix, model.config.nEmbd, shape.bias);
+    fillHead(dir, head, ts);
+    heads.set(prefix, head);
+  }
+  if ((opts.adapters ?? 'merge') === 'merge') mergeLora(model);
+  const hasTok = existsSync(join(dir, TOKENIZER_FILE));
+  sources.set(model, dir);
+  return { dir, model, heads, tokenizer: hasTok ? Tokenizer.load(dir) : base.tokenizer, meta: readAdapterMeta(dir) };
+}
+
+/**
+ * Puts a saved adapter (and heads) back into a model whose adapters were attached with the same
+ * configuration: resuming a LoRA run from its directory.
+ */
+export function restoreAdapterCheckpoint(dir: string, model: CausalLM, heads: ScalarHead[] = []): void {
+  const state = loraOf(model);
+  if (!state) throw new Error('restoreAdapterCheckpoint: the model has no LoRA adapters');
+  const path = join(dir, ADAPTER_CONFIG_FILE);
+  const saved = readAdapterConfig(dir).lora;
+  const { rank, alpha } = state.config;
+  if (saved.rank !== rank || saved.alpha !== alpha)
+    throw new Error(
+      `${path}: the run was saved with LoRA rank ${saved.rank} and alpha ${saved.alpha}, not ${rank} and ` +
+        `${alpha}; resume with --lora-rank ${saved.rank} --lora-alpha ${saved.alpha}`,
+    );
+  const w = readAdapterWeights(dir);
+  fillAdapters(model, w.tensors, w.file);
+  for (const h of heads) {
+    const ts = w.heads.get(h.prefix);
+    if (!ts) throw new Error(`${dir}: the saved run has no head "${h.prefix}" to resume`);
+    fillHead(dir, h, ts);
+  }
+}
+
+/** True when dir holds a LoRA run to resume: its adapter and trainer state. */
+export function hasAdapterTrainingState(dir: string): boolean {
+  return isAdapterDir(dir) && existsSync(join(dir, TRAINER_STATE_FILE));
 }
 
 // ---- training state ----
