@@ -51,8 +51,7 @@ function loneLinear(outIn: boolean, dropout = 0) {
   const w = new Parameter('w', rand(rng, 20), outIn ? [4, 5] : [5, 4]);
   const b = new Parameter('b', rand(rng, 4), [4]);
   const lin = linearModule('layer', w, b, outIn);
-  const flag = new Int32Array([1]);
-  const ad = new LoraAdapter(lin, 3, 6, dropout, new RNG(4), flag);
+  const ad = new LoraAdapter(lin, 3, 6, dropout, new RNG(4), new Int32Array([1, 0]));
   ad.B.data.set(rand(rng, ad.B.size));
   lin.adapter = ad;
   const x = new Tensor(rand(rng, 2 * 3 * 5), [2, 3, 5], true);
@@ -83,9 +82,9 @@ describe('LoRA linear', () => {
 
   it('drops input features while training only, and its gradients agree with finite differences', () => {
     const { lin, ad, x, w } = loneLinear(true, 0.5);
-    // The same mask every time: the adapter's generator restarted before each forward.
+    // The same mask every time: the adapter's generator reseeded (as at a new step) before each forward.
     const run = (g: Graph) => {
-      (ad as unknown as { rng: RNG }).rng.setState(new RNG(4).getState());
+      (ad as unknown as { rngStep: number }).rngStep = -1;
       return project(g, x, lin);
     };
     const weights = rand(new RNG(8), 24, 1);
@@ -120,6 +119,18 @@ describe('LoRA linear', () => {
     const dropped = Float32Array.from(run(tr).data);
     tr.dispose();
     assert.ok(maxDiff(clean, dropped) > 1e-3, 'dropout changed the training output');
+    // The masks follow the training step (setLoraStep): another step, other masks; the same step, the same.
+    const shared = (ad as unknown as { shared: Int32Array }).shared;
+    const at = (step: number) => {
+      shared[1] = step;
+      const gr = new Graph();
+      const out = Float32Array.from(project(gr, x, lin).data);
+      gr.dispose();
+      return out;
+    };
+    const s3 = at(3);
+    assert.notDeepEqual(at(4), s3);
+    assert.deepEqual(at(3), s3);
     assert.ok(w.grad === null || w.grad.length === w.size);
   });
 });

@@ -39,13 +39,16 @@ export interface LoraConfig {
   seed?: number;
 }
 
-/** The LoRA state of a model: its adapters by module name, and the switch they share. */
+/** The LoRA state of a model: its adapters by module name, and the switches they share. */
 export interface LoraState {
   readonly config: LoraConfig;
   /** Targeted modules in the model's order. */
   readonly adapters: Map<string, LoraAdapter>;
-  /** [1] while the adapters are on, [0] off. Shared memory, so worker replicas switch with the model. */
-  readonly flag: Int32Array;
+  /**
+   * [0]: 1 while the adapters are on, 0 off; [1]: the training step, which seeds the dropout masks (so a
+   * resumed run draws the masks an uninterrupted one does). Shared memory: worker replicas follow it.
+   */
+  readonly shared: Int32Array;
 }
 
 /** lora_A's and lora_B's names in a PEFT adapter file: `base_model.model.<module>.lora_A.weight`. */
@@ -60,18 +63,28 @@ export class LoraAdapter implements LinearAdapter {
   readonly B: Parameter;
   readonly scaling: number;
 
+  /** The dropout masks' generator, and the training step it was seeded for. */
+  private rng: RNG | null = null;
+  private rngStep = -1;
+
+  /**
+   * @param seed with `index` (the module's place in the model) and the step, seeds the dropout masks.
+   * @param init draws lora_A.
+   */
   constructor(
     readonly linear: Linear,
     readonly rank: number,
     alpha: number,
     private readonly dropoutP: number,
-    private readonly rng: RNG,
-    private readonly flag: Int32Array,
+    init: RNG,
+    private readonly shared: Int32Array,
+    private readonly seed = 0,
+    private readonly index = 0,
   ) {
     const { inFeatures, outFeatures } = linearShape(linear);
     // kaiming_uniform_(a=√5) on (r, in): bound = gain·√(3 / fan_in) with gain = √(2 / (1 + a²)) = 1/√in.
     const bound = 1 / Math.sqrt(inFeatures);
-    const a = Float32Array.from({ length: rank * inFeatures }, () => (2 * rng.uniform() - 1) * bound);
+    const a = Float32Array.from({ length: rank * inFeatures }, () => (2 * init.uniform() - 1) * bound);
     this.A = new Parameter(loraParamName(linear.name, 'A'), a, [rank, inFeatures]);
     this.B = new Parameter(loraParamName(linear.name, 'B'), new Float32Array(outFeatures * rank), [outFeatures, rank]);
     this.scaling = alpha / rank;
@@ -79,16 +92,25 @@ export class LoraAdapter implements LinearAdapter {
 
   /** On or off with every adapter of its model (see setAdaptersEnabled). */
   get enabled(): boolean {
-    return this.flag[0] !== 0;
+    return this.shared[0] !== 0;
   }
 
   set enabled(on: boolean) {
-    this.flag[0] = on ? 1 : 0;
+    this.shared[0] = on ? 1 : 0;
   }
 
   forward(g: Graph, x: Tensor, y: Tensor): Tensor {
-    const dropout = this.dropoutP > 0 ? { p: this.dropoutP, rng: this.rng } : null;
-    return loraUpdate(g, x, y, this.A, this.B, this.scaling, dropout);
+    return loraUpdate(g, x, y, this.A, this.B, this.scaling, this.dropoutP > 0 ? this.dropout() : null);
+  }
+
+  /** The dropout of this forward: a stream of masks per training step, module and seed. */
+  private dropout() {
+    const step = this.shared[1];
+    if (!this.rng || this.rngStep !== step) {
+      this.rng = new RNG((Math.imul(this.seed, 1000003) + Math.imul(step, 7919) + this.index) >>> 0);
+      this.rngStep = step;
+    }
+    return { p: this.dropoutP, rng: this.rng };
   }
 
   /** ΔW = scaling · B · A in the base weight's layout: (out, in), or (in, out) for a Conv1D. */
@@ -113,6 +135,8 @@ export class LoraAdapter implements LinearAdapter {
 }
 
 const states = new WeakMap<CausalLM, LoraState>();
+/** The state an adapter parameter belongs to (the training loop knows parameters, not models). */
+const paramStates = new WeakMap<Parameter, LoraState>();
 
 /** The model's LoRA state, or null when no adapters are attached. */
 export function loraOf(model: CausalLM): LoraState | null {
@@ -153,8 +177,10 @@ export function resolveTargets(model: CausalLM, targets: string[] | string): Lin
 }
 
 export interface AttachOptions {
-  /** The on/off switch to share (a worker replica shares its model's); default: a new one, on. */
-  flag?: Int32Array;
+  /** The switches to share (a worker replica shares its model's, see LoraState); default: new ones, on. */
+  shared?: Int32Array;
+  /** Seeds the dropout masks instead of the config's seed (a worker replica's own masks). */
+  dropoutSeed?: number;
 }
 
 /**
@@ -168,18 +194,21 @@ export function attachLora(model: CausalLM, config: LoraConfig, opts: AttachOpti
   if (!(alpha > 0)) throw new Error(`LoRA alpha must be > 0, got ${alpha}`);
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${dropout}`);
   const targets = resolveTargets(model, config.targets);
-  const flag = opts.flag ?? new Int32Array(new SharedArrayBuffer(4));
-  if (!opts.flag) flag[0] = 1;
+  const shared = opts.shared ?? new Int32Array(new SharedArrayBuffer(8));
+  if (!opts.shared) shared[0] = 1;
   const rng = new RNG(config.seed ?? 0);
+  const dropoutSeed = opts.dropoutSeed ?? config.seed ?? 0;
   const adapters = new Map<string, LoraAdapter>();
-  for (const lin of targets) {
+  const state: LoraState = { config: { ...config }, adapters, shared };
+  targets.forEach((lin, i) => {
     if (lin.adapter) throw new Error(`attachLora: ${lin.name} already has an adapter`);
-    const ad = new LoraAdapter(lin, rank, alpha, dropout, rng, flag);
+    const ad = new LoraAdapter(lin, rank, alpha, dropout, rng, shared, dropoutSeed, i);
     lin.adapter = ad;
     adapters.set(lin.name, ad);
-  }
+    paramStates.set(ad.A, state);
+    paramStates.set(ad.B, state);
+  });
   for (const p of model.params) p.freeze();
-  const state: LoraState = { config: { ...config }, adapters, flag };
   states.set(model, state);
   return state;
 }
@@ -198,19 +227,27 @@ export function trainableParams(model: CausalLM): Parameter[] {
 /** Turns every adapter of the model on or off (off: the base model, e.g. DPO's and PPO's reference). */
 export function setAdaptersEnabled(model: CausalLM, on: boolean): void {
   const s = states.get(model);
-  if (s) s.flag[0] = on ? 1 : 0;
+  if (s) s.shared[0] = on ? 1 : 0;
+}
+
+/** Tells the adapters among `params` the training step to come: it seeds their dropout masks. */
+export function setLoraStep(params: Parameter[], step: number): void {
+  for (const p of params) {
+    const s = paramStates.get(p);
+    if (s) s.shared[1] = step;
+  }
 }
 
 /** Runs fn on the base model (adapters off), then restores the switch. Without LoRA, just runs fn. */
 export function withAdaptersDisabled<R>(model: CausalLM, fn: () => R): R {
   const s = states.get(model);
   if (!s) return fn();
-  const before = s.flag[0];
-  s.flag[0] = 0;
+  const before = s.shared[0];
+  s.shared[0] = 0;
   try {
     return fn();
   } finally {
-    s.flag[0] = before;
+    s.shared[0] = before;
   }
 }
 
@@ -229,6 +266,19 @@ export function mergeLora(model: CausalLM): void {
   }
   for (const p of model.params) p.requiresGrad = true;
   states.delete(model);
+}
+
+/**
+ * A parameter's values as the model computes with them: with an adapter on, a linear layer's weight
+ * plus the adapter's ΔW (a new array); otherwise its own data.
+ */
+export function effectiveData(model: CausalLM, p: Parameter): Float32Array {
+  const s = states.get(model);
+  const ad = s?.shared[0] ? [...s.adapters.values()].find((a) => a.linear.weight === p) : undefined;
+  if (!ad) return p.data;
+  const d = ad.deltaWeight();
+  for (let i = 0; i < d.length; i++) d[i] += p.data[i];
+  return d;
 }
 
 /** Freezes every parameter of a model that is never trained (a reference policy): no gradient buffers. */

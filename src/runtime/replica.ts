@@ -26,7 +26,8 @@ interface LoraSpec {
   /** The adapted modules' full names. */
   modules: string[];
   seed: number;
-  flag: SharedArrayBuffer;
+  /** The model's LoraState.shared: the adapters' on/off switch and training step. */
+  shared: SharedArrayBuffer;
 }
 
 interface ReplicaMeta {
@@ -40,7 +41,7 @@ function loraSpecOf(m: CausalLM): LoraSpec | null {
   const s = loraOf(m);
   if (!s) return null;
   const { rank, alpha, dropout, seed = 0 } = s.config;
-  return { rank, alpha, dropout, modules: [...s.adapters.keys()], seed, flag: s.flag.buffer as SharedArrayBuffer };
+  return { rank, alpha, dropout, modules: [...s.adapters.keys()], seed, shared: s.shared.buffer as SharedArrayBuffer };
 }
 
 const ids = new WeakMap<object, number>();
@@ -134,8 +135,13 @@ export function buildReplica(spec: ReplicaSpec): Replica {
     const m = createModel(config);
     if (lora) {
       const { rank, alpha, dropout, modules, seed } = lora;
-      const workerSeed = seed + 7919 * (meta.worker + 1);
-      attachLora(m, { rank, alpha, dropout, targets: modules, seed: workerSeed }, { flag: new Int32Array(lora.flag) });
+      // The worker's own dropout masks (its shard's), seeded per worker.
+      const shared = new Int32Array(lora.shared);
+      attachLora(
+        m,
+        { rank, alpha, dropout, targets: modules, seed },
+        { shared, dropoutSeed: seed + 7919 * (meta.worker + 1) },
+      );
     }
     r.models[role] = m;
   }

@@ -1,5 +1,6 @@
 // DPO (Rafailov et al., 2023) and IPO: preference optimization without a reward model. The frozen
-// reference is the starting policy; its log-probabilities are computed once, before training.
+// reference is the starting policy; its log-probabilities are computed once, before training. With
+// LoRA the reference is the same model with its adapters off, so a LoRA run can resume.
 
 import { EpochOrder } from '../data/batching.js';
 import { splitEvenly } from '../engine/split.js';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { Comparison, toPairs } from '../data/comparison.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import type { CausalLM } from '../model/causal-lm.js';
+import { trainableParams, withAdaptersDisabled } from '../model/lora.js';
 import { TokenPair } from '../model/logprobs.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
@@ -16,6 +18,7 @@ import { Tokenizer } from '../model/tokenizer/index.js';
 import { DPOShard, DPOStepResult, dpoStep, kernels } from './kernels.js';
 import { type DPOConfig, dpoOptions } from './dpo-config.js';
 import { LoopSummary, runTraining } from './loop.js';
+import { applyLora, resumeLora } from './lora-options.js';
 
 export { type DPOConfig, type DPOOptions, defaultDPOConfig } from './dpo-config.js';
 
@@ -34,6 +37,14 @@ function encodePair(tok: Tokenizer, prompt: string, completion: string, ctx: num
   return { prompt: encodePrompt(tok, prompt, ctx + 1 - c.length), completion: c };
 }
 
+/**
+ * Per-token log-probs of completions under the reference: the starting policy, frozen (with LoRA, the
+ * model with its adapters off) — so they can be taken once, before training.
+ */
+export function referenceLogProbs(policy: CausalLM, tok: Tokenizer, pairs: TokenPair[]): number[][] {
+  return withAdaptersDisabled(policy, () => completionLogProbs(policy, pairs, tok.eosId, { vocabSize: tok.vocabSize }));
+}
+
 function encodeAll(policy: CausalLM, tok: Tokenizer, comps: Comparison[], cfg: DPOConfig): EncodedPair[] {
   const ctx = policy.config.nPositions;
   const pairs = comps
@@ -42,12 +53,10 @@ function encodeAll(policy: CausalLM, tok: Tokenizer, comps: Comparison[], cfg: D
       chosen: encodePair(tok, p.prompt, p.chosen, ctx),
       rejected: encodePair(tok, p.prompt, p.rejected, ctx),
     }));
-  // The reference: the starting policy, frozen — so its log-probs can be taken now, once.
-  const ref = completionLogProbs(
+  const ref = referenceLogProbs(
     policy,
+    tok,
     pairs.flatMap((p) => [p.chosen, p.rejected]),
-    tok.eosId,
-    { vocabSize: tok.vocabSize },
   );
   const seq = (lp: number[]) =>
     cfg.loss === 'ipo' ? lp.reduce((a, b) => a + b, 0) / Math.max(1, lp.length) : lp.reduce((a, b) => a + b, 0);
@@ -95,6 +104,8 @@ export function trainDPO(
   log: (m: string) => void,
 ): DPOResult {
   dpoOptions.validate(cfg);
+  applyLora(policy, cfg, log);
+  if (cfg.resume && !resumeLora(policy, cfg.outDir)) log(`dpo: no LoRA run to resume in ${cfg.outDir}; starting one`);
   const data = encodeAll(policy, tok, train, cfg);
   const evalData = evalSet.length ? encodeAll(policy, tok, evalSet, cfg) : [];
   if (data.length === 0) throw new Error('no training pairs');
@@ -124,7 +135,7 @@ export function trainDPO(
   };
   const summary = runTraining(
     {
-      params: policy.params,
+      params: trainableParams(policy),
       step(_rng, step) {
         const items = Array.from({ length: cfg.batchSize }, (_, j) => at(step * cfg.batchSize + j));
         const sh = shards(items, cfg, tok.eosId, tok.vocabSize);
@@ -143,7 +154,7 @@ export function trainDPO(
         }),
     },
     { ...cfg, steps },
-    { outDir: cfg.outDir, label: 'dpo', quiet: cfg.quiet },
+    { outDir: cfg.outDir, resume: cfg.resume, stopAfter: cfg.stopAfter, label: 'dpo', quiet: cfg.quiet },
   );
   const result: DPOResult = { ...summary, trainPairs: n, evalPairs: evalData.length, eval: summary.lastEval };
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');

@@ -13,6 +13,7 @@ import { isEvalKey } from '../data/split.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { countParameters, paddedVocabSize, presetConfig } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
+import { trainableParams } from '../model/lora.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { rewardReplica, scoreRewardTokens } from '../runtime/reward.js';
 import { RewardModel, encodeForReward, padSequences } from '../model/reward-model.js';
@@ -22,6 +23,7 @@ import { bradleyTerry } from '../objectives/bradley-terry.js';
 import { RewardShard, RewardStepResult, kernels } from './kernels.js';
 import { LoopSummary, TrainTask, runTraining } from './loop.js';
 import { RewardConfig, validateRewardConfig } from './reward-config.js';
+import { applyLora, loraNeedsInit, resumeLora } from './lora-options.js';
 
 export { rankingPairs };
 
@@ -236,7 +238,11 @@ export function trainRewardModel(
 ): { rm: RewardModel; result: RewardResult } {
   validateRewardConfig(cfg);
   if (trainSet.length === 0) throw new Error('no training comparisons');
+  if (cfg.loraRank > 0 && !cfg.init) throw loraNeedsInit('--init');
   const rm = makeRewardModel(cfg, trainSet, log);
+  // With LoRA the score head is trained whole, beside the adapters (PEFT's modules_to_save).
+  applyLora(rm.model, cfg, log);
+  if (cfg.resume) resumeLora(rm.model, cfg.outDir, [rm.head]);
   const encoded = new EncodedComparisons(trainSet, rm.tokenizer.vocabSize, (p, c) =>
     encodeForReward(rm.tokenizer, p, c, rm.contextLength),
   );
@@ -252,7 +258,7 @@ export function trainRewardModel(
   const order = new EpochOrder(n, cfg.seed);
   const evalSample = evalSet.slice(0, cfg.evalLimit);
   const task: TrainTask = {
-    params: [...rm.model.params, ...rm.head.params],
+    params: [...trainableParams(rm.model), ...rm.head.params],
     step(_rng, step) {
       const items = order.batch(step, cfg.batchSize);
       const shards = splitEvenly(items, shardCount()).map((part) =>
