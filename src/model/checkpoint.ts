@@ -192,7 +192,10 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): Checkpoint 
 
 const sources = new WeakMap<CausalLM, string>();
 
-/** The directory a model was loaded from (a LoRA adapter saved from it names it as its base), or null. */
+/**
+ * The directory a model's weights were loaded from (a LoRA adapter saved from it names it as its base;
+ * for an adapter loaded with its adapters kept, the adapter's base), or null.
+ */
 export function checkpointDirOf(model: CausalLM): string | null {
   return sources.get(model) ?? null;
 }
@@ -232,6 +235,8 @@ function saveAdapterCheckpoint(dir: string, model: CausalLM, opts: SaveOptions):
       'saving LoRA adapters: the base model was not loaded from a directory, and adapter_config.json must name ' +
         'one; start from a saved model (--init DIR)',
     );
+  if (resolve(dir) === resolve(baseModel))
+    throw new Error(`${dir}: an adapter cannot be saved over its own base model; save it in another directory`);
   mkdirSync(dir, { recursive: true });
   const heads = opts.heads ?? [];
   const score = heads.filter((h) => h.prefix === 'score');
@@ -278,9 +283,11 @@ function loadAdapterCheckpoint(dir: string, opts: LoadOptions): Checkpoint {
     fillHead(dir, head, ts);
     heads.set(prefix, head);
   }
-  if ((opts.adapters ?? 'merge') === 'merge') mergeLora(model);
+  const merge = (opts.adapters ?? 'merge') === 'merge';
+  if (merge) mergeLora(model);
   const hasTok = existsSync(join(dir, TOKENIZER_FILE));
-  sources.set(model, dir);
+  // Merged, the model is this directory's; kept, its base weights are the base directory's.
+  sources.set(model, merge ? dir : a.baseModel);
   return { dir, model, heads, tokenizer: hasTok ? Tokenizer.load(dir) : base.tokenizer, meta: readAdapterMeta(dir) };
 }
 

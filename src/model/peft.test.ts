@@ -100,7 +100,7 @@ describe("adapters in PEFT's layout", () => {
   });
 
   it('loads back merged (the default) within 1e-5, or with the adapters kept, exactly', () => {
-    const { model } = adaptedModel('all-linear');
+    const { base, model } = adaptedModel('all-linear');
     const want = logits(model);
     const dir = tmp();
     saveCheckpoint(dir, model);
@@ -112,6 +112,10 @@ describe("adapters in PEFT's layout", () => {
     const kept = loadCheckpoint(dir, { adapters: 'keep' });
     assert.ok(loraOf(kept.model));
     assert.deepEqual(logits(kept.model), want);
+    // Saved again (a reward model normalized in place, say), it still names the first base.
+    saveCheckpoint(dir, kept.model);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')).base_model_name_or_path, base);
+    assert.throws(() => saveCheckpoint(base, kept.model), /cannot be saved over its own base model/);
   });
 
   it("keeps a reward model's score head as modules_to_save and PPO's value head beside the adapter", () => {
