@@ -19,6 +19,9 @@ import resource
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_bench_env import openblas_coretype  # noqa: E402
+
 
 def parse_args():
     ap = argparse.ArgumentParser(description="PyTorch peer for `rlhf bench`; prints one JSON line last.")
@@ -35,20 +38,6 @@ def parse_args():
     if args.warmup < 0:
         ap.error(f"--warmup must be 0 or more, got {args.warmup}")
     return args
-
-
-def openblas_coretype():
-    """The OpenBLAS kernel family this CPU supports, from /proc/cpuinfo flags, or None."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return None
-    if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= set(flags):
-        return "SkylakeX"
-    if {"avx2", "fma"} <= set(flags):
-        return "Haswell"
-    return None
 
 
 ARGS = parse_args()

@@ -3,14 +3,15 @@
 import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { runBench } from '../bench/bench.js';
+import { type ModelBenchResult, runModelBench } from '../bench/model-bench.js';
 import { intArg } from './args.js';
 
 export function registerBench(program: Command): void {
   program
     .command('bench')
     .description("measure training and sampling speed of the reference model (and PyTorch's, when installed)")
-    .option('--steps <n>', 'timed training steps', intArg(1), 20)
-    .option('--warmup <n>', 'untimed warm-up steps', intArg(0), 3)
+    .option('--steps <n>', 'timed training steps (default 20; 3 with --model)', intArg(1))
+    .option('--warmup <n>', 'untimed warm-up steps (default 3; 1 with --model)', intArg(0))
     .option('--sample-repeats <n>', 'timed sampling runs (batch × 127 new tokens each)', intArg(1), 2)
     .option('--score-pairs <n>', 'pairs scored by a reward model in the timed scoring run', intArg(1), 512)
     .option(
@@ -19,14 +20,26 @@ export function registerBench(program: Command): void {
       intArg(1),
       availableParallelism(),
     )
+    .option('--model <dir>', "a checkpoint directory (config.json is enough): time this model's shape instead")
+    .option('--batch <n>', 'with --model: training and scoring batch', intArg(1), 4)
+    .option('--seq <n>', 'with --model: tokens per training and scoring row', intArg(2), 256)
+    .option('--sample-batch <n>', 'with --model: rows sampled at once', intArg(1), 4)
+    .option('--prompt <n>', 'with --model: prompt tokens before sampling', intArg(1), 16)
+    .option('--new-tokens <n>', 'with --model: tokens sampled per row', intArg(1), 64)
+    .option('--skip-full', 'with --model: do not time full training (its optimizer state does not fit)', false)
     .option('--no-torch', 'skip the PyTorch peer')
     .option('--json', 'print one JSON object', false)
     .action(async (o) => {
       const log = (m: string) => process.stderr.write(m + '\n');
+      if (o.model) {
+        const r = await runModelBench({ ...o, dir: o.model, steps: o.steps ?? 3, warmup: o.warmup ?? 1 }, log);
+        process.stdout.write(o.json ? JSON.stringify(r) + '\n' : formatModelBench(r));
+        return;
+      }
       const r = await runBench(
         {
-          steps: o.steps,
-          warmup: o.warmup,
+          steps: o.steps ?? 20,
+          warmup: o.warmup ?? 3,
           torch: o.torch,
           threads: o.threads,
           sampleRepeats: o.sampleRepeats,
@@ -57,4 +70,23 @@ export function registerBench(program: Command): void {
       ];
       process.stdout.write(lines.join('\n') + '\n');
     });
+}
+
+function formatModelBench(r: ModelBenchResult): string {
+  const row = (name: string, ours?: number, torch?: number, ratio?: number) =>
+    `${name.padEnd(24)} ${String(ours ?? '—').padStart(10)} ${String(torch ?? '—').padStart(10)} ` +
+    `${ratio !== undefined ? ratio.toFixed(2) : '—'}`;
+  return (
+    [
+      `${r.family}, ${r.parameters.toLocaleString('en-US')} parameters, batch ${r.batch_size} × ${r.seq}`,
+      `${'metric'.padEnd(24)} ${'rlhf'.padStart(10)} ${'pytorch'.padStart(10)} ratio`,
+      row('train tokens/s', r.train_tokens_per_s, r.torch_train_tokens_per_s, r.train_ratio),
+      row('sample tokens/s', r.sample_tokens_per_s, r.torch_sample_tokens_per_s, r.sample_ratio),
+      row('score tokens/s', r.score_tokens_per_s, r.torch_score_tokens_per_s, r.score_ratio),
+      row('peak RSS (MB)', r.peak_rss_mb, r.torch_peak_rss_mb),
+      r.torch_version
+        ? `pytorch ${r.torch_version}, ${r.torch_threads} threads`
+        : `pytorch: ${r.torch_error ?? 'skipped'}`,
+    ].join('\n') + '\n'
+  );
 }

@@ -158,6 +158,20 @@ describe('rlhf export (command line)', () => {
       ),
     );
     assert.ok(existsSync(join(out, 'merges.txt')));
+    const sharded = join(dir, 'hf-sharded');
+    const r = await run('model', '--model', ck, '--out', sharded, '--dtype', 'bfloat16', '--max-shard-size', '20KB');
+    assert.match(
+      r.stderr,
+      new RegExp(
+        /bfloat16; model-00001-of-0000(\d)\.safetensors, (model-0000\d-of-0000\1\.safetensors, )+/.source +
+          /model\.safetensors\.index\.json, config\.json/.source,
+      ),
+    );
+    assert.equal(loadCheckpoint(sharded).model.params.length, loadCheckpoint(ck).model.params.length);
+    await assert.rejects(
+      run('model', '--model', ck, '--out', sharded, '--max-shard-size', '2 gigs'),
+      /option '--max-shard-size <size>' argument '2 gigs' is invalid\. size "2 gigs": expected an integer followed/,
+    );
 
     // A LoRA run's directory: refused as it is (PEFT loads it), merged with --merge.
     const policy = loadCheckpoint(ck).model;

@@ -2,7 +2,7 @@
 // and SFT datasets as JSONL or Parquet, checkpoints in the Hugging Face layout, and what a PPO run
 // would cost here against a GPU cluster.
 
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { totalmem } from 'node:os';
 import { formatIssue, RecordIssue } from '../data/jsonl.js';
 import { FORMAT_HELP, FORMAT_NAMES, FormatName } from '../data/read-comparisons.js';
@@ -33,6 +33,7 @@ import {
 } from '../export/prompts.js';
 import { loadCheckpoint, readCheckpointConfig } from '../model/checkpoint.js';
 import { isAdapterDir } from '../model/peft.js';
+import { parseByteSize } from '../model/weights.js';
 import { countParameters, presetConfig, PRESETS } from '../model/config.js';
 import { choiceArg, floatArg, intArg } from './args.js';
 import { loadComparisons } from './inputs.js';
@@ -243,6 +244,12 @@ export function registerExport(program: Command): void {
       choiceArg(MODEL_KINDS),
     )
     .option('--dtype <dtype>', 'weights as float32, bfloat16 or float16', choiceArg(DTYPES), 'float32')
+    .option(
+      '--max-shard-size <size>',
+      'split weights larger than this into model-0000i-of-0000N.safetensors shards with an index, as ' +
+        "transformers' save_pretrained does: e.g. 2GB, 500MB, 1GiB (default 5GB, as there)",
+      byteSizeArg,
+    )
     .action((o) => {
       const adapter = isAdapterDir(o.model);
       if (adapter && !o.merge)
@@ -252,7 +259,7 @@ export function registerExport(program: Command): void {
         );
       if (!adapter && o.merge) process.stderr.write(`note: ${o.model} is a whole model, there is nothing to merge\n`);
       const ck = loadCheckpoint(o.model); // an adapter's is merged into its base
-      const r = exportModel(ck, o.out, { kind: o.kind, dtype: o.dtype });
+      const r = exportModel(ck, o.out, { kind: o.kind, dtype: o.dtype, maxShardBytes: o.maxShardSize });
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
       if (r.dropped.length)
         process.stderr.write(
@@ -379,4 +386,12 @@ export function registerExport(program: Command): void {
         );
       process.stdout.write(lines.join('\n') + '\n');
     });
+}
+
+function byteSizeArg(v: string): number {
+  try {
+    return parseByteSize(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }

@@ -1,11 +1,11 @@
-// `rlhf serve-model`: a checkpoint behind the OpenAI completions API; and the --generator options
-// that the sampling commands share (sample, train rest).
+// `rlhf serve-model`: a checkpoint behind the OpenAI API (completions and chat completions, streamed or
+// not); and the --generator options that the sampling commands share (sample, train rest).
 
 import { Command } from 'commander';
 import { basename, resolve } from 'node:path';
 import { RemoteGenerator } from '../remote/generator-client.js';
 import { httpOptionsFromEnv } from '../remote/http.js';
-import { buildModelServer } from '../remote/model-server.js';
+import { ModelServerOptions, buildModelServer } from '../remote/model-server.js';
 import { GenerationProgress, Generator } from '../train/generator.js';
 import { intArg } from './args.js';
 import { loadPolicy } from './inputs.js';
@@ -92,7 +92,10 @@ export function progressLine(gen: Generator): (p: GenerationProgress) => void {
 export function registerServeModel(program: Command): void {
   program
     .command('serve-model')
-    .description('serve a checkpoint through the OpenAI completions API (POST /v1/completions, GET /v1/models)')
+    .description(
+      'serve a checkpoint through the OpenAI API (POST /v1/completions, POST /v1/chat/completions with the ' +
+        'checkpoint\'s chat template, "stream": true on both; GET /v1/models)',
+    )
     .requiredOption('--model <dir>', 'checkpoint directory (config.json, model.safetensors, tokenizer.json)')
     .option('--port <n>', 'TCP port (0 = any free one)', intArg(0, 65535), 8000)
     .option('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
@@ -107,15 +110,21 @@ export function registerServeModel(program: Command): void {
     .action(async (o) => {
       const ck = loadPolicy(o.model);
       const name = o.name ?? basename(resolve(o.model));
-      const app = buildModelServer(ck.model, ck.tokenizer, {
+      const opts: ModelServerOptions = {
         name,
         maxCompletions: o.maxCompletions,
         acceptWeights: o.acceptWeights,
-      });
+      };
+      const app = buildModelServer(ck.model, ck.tokenizer, opts);
       const address = await app.listen({ port: o.port, host: o.host });
+      const routes = ['POST /v1/completions', 'POST /v1/chat/completions', 'GET /v1/models'];
+      if (o.acceptWeights) routes.push('PUT /v1/weights');
       process.stderr.write(
-        `serve-model: "${name}" on ${address}/v1 (POST /v1/completions, GET ` +
-          `/v1/models${o.acceptWeights ? ', PUT /v1/weights' : ''}); Ctrl-C stops\n`,
+        `serve-model: "${name}" on ${address}/v1 (${routes.join(', ')}); Ctrl-C stops\n` +
+          (opts.chat
+            ? ''
+            : `serve-model: ${o.model} has no chat template, so POST /v1/chat/completions answers 400 ` +
+              '(model has no chat template)\n'),
       );
       await untilSignal();
       await app.close();

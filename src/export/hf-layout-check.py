@@ -3,9 +3,10 @@
 #
 #   - config.json: the GPT2Config fields, and for a reward model GPT2ForSequenceClassification
 #     with one label and a pad token that is not <|endoftext|>;
-#   - model.safetensors: exactly GPT-2's state-dict names and shapes (GPT2LMHeadModel with its tied
-#     lm_head left out, or GPT2ForSequenceClassification's transformer.* + score.weight), every
-#     tensor in config.json's torch_dtype;
+#   - model.safetensors (or the shards model.safetensors.index.json lists, with its total_size):
+#     exactly GPT-2's state-dict names and shapes (GPT2LMHeadModel with its tied lm_head left out,
+#     or GPT2ForSequenceClassification's transformer.* + score.weight), every tensor in config.json's
+#     torch_dtype;
 #   - tokenizer.json, vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json,
 #     added_tokens.json and generation_config.json agree with each other and with config.json;
 #   - the chat template renders as transformers renders it (jinja2, trim_blocks, lstrip_blocks),
@@ -42,6 +43,38 @@ def read_safetensors(path):
         tensors[name] = torch.frombuffer(buf, dtype=DTYPES[info["dtype"]]).reshape(info["shape"]).to(torch.float64)
         dtypes[name] = info["dtype"]
     return tensors, dtypes, header.get("__metadata__", {})
+
+
+def read_weights(d, err):
+    """model.safetensors, or the shards model.safetensors.index.json lists, as transformers finds them."""
+    index_path = os.path.join(d, "model.safetensors.index.json")
+    if not os.path.exists(index_path):
+        files = ["model.safetensors"]
+    else:
+        index = json.load(open(index_path))
+        weight_map = index["weight_map"]
+        files = sorted(set(weight_map.values()))
+        if list(weight_map) != sorted(weight_map):
+            err("model.safetensors.index.json: weight_map keys are not sorted, as save_pretrained writes them")
+        if os.path.exists(os.path.join(d, "model.safetensors")):
+            err("model.safetensors and an index both present: transformers would ignore the shards")
+    tensors, dtypes, sizes = {}, {}, 0
+    for name in files:
+        t, dt, meta = read_safetensors(os.path.join(d, name))
+        if meta.get("format") != "pt":
+            err(f"{name}: __metadata__.format is {meta.get('format')!r}, transformers expects 'pt'")
+        for k in t:
+            if os.path.exists(index_path) and weight_map.get(k) != name:
+                err(f"model.safetensors.index.json: weight_map puts {k} in {weight_map.get(k)}, it is in {name}")
+            sizes += t[k].numel() * {"F32": 4, "F16": 2, "BF16": 2}[dt[k]]
+        tensors.update(t)
+        dtypes.update(dt)
+    if os.path.exists(index_path):
+        if index.get("metadata", {}).get("total_size") != sizes:
+            err(f"model.safetensors.index.json: metadata.total_size is {index.get('metadata')}, the shards hold {sizes}")
+        for k in sorted(set(weight_map) - set(tensors)):
+            err(f"model.safetensors.index.json: lists {k}, which no shard holds")
+    return tensors, dtypes
 
 
 def expected_shapes(cfg, reward):
@@ -86,9 +119,7 @@ def check(d):
         if not isinstance(cfg.get("pad_token_id"), int) or cfg["pad_token_id"] == cfg["eos_token_id"]:
             err(f"config.json: pad_token_id {cfg.get('pad_token_id')!r} must be an id other than eos_token_id")
 
-    tensors, dtypes, meta = read_safetensors(os.path.join(d, "model.safetensors"))
-    if meta.get("format") != "pt":
-        err(f"model.safetensors: __metadata__.format is {meta.get('format')!r}, transformers expects 'pt'")
+    tensors, dtypes = read_weights(d, err)
     want = expected_shapes(cfg, reward)
     for name in sorted(set(want) - set(tensors)):
         err(f"model.safetensors: missing {name}")

@@ -20,7 +20,7 @@ import { encodeForReward, RewardModel } from '../model/reward-model.js';
 import { readSafetensors, toFloat32 } from '../model/safetensors.js';
 import { scoreRewards } from '../runtime/reward.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
-import { toBF16 } from './half.js';
+import { toBF16 } from '../model/half.js';
 import { exportModel } from './hf-model.js';
 import { assertAllClose } from '../test-support/assert-close.js';
 
@@ -182,6 +182,25 @@ describe('export model: policy', () => {
       assert.deepEqual(p.data, toFloat32({ dtype: 'BF16', shape: [...p.shape], data: toBF16(model.params[i].data) }));
     });
     assert.deepEqual(runCheck(o16, {}).errors, []);
+  });
+
+  it('shards above --max-shard-size as save_pretrained, and PyTorch gets the same logits', { skip: skipPython }, () => {
+    const sharded = tmp();
+    const r = exportModel(loadCheckpoint(src), sharded, { dtype: 'bfloat16', maxShardBytes: 15_000 });
+    const shards = r.files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f));
+    assert.ok(shards.length >= 3, r.files.join(', '));
+    assert.ok(r.files.includes('model.safetensors.index.json') && !r.files.includes('model.safetensors'));
+    const back = loadCheckpoint(sharded);
+    back.model.params.forEach((p, i) => {
+      assert.deepEqual(p.data, toFloat32({ dtype: 'BF16', shape: [...p.shape], data: toBF16(model.params[i].data) }));
+    });
+    const ids = [tok.encode('The cat sat on the mat.')];
+    const res = runCheck(sharded, { ids });
+    assert.deepEqual(res.errors, []);
+    const g = Graph.inference();
+    const ours = back.model.forward(g, Int32Array.from(ids[0]), 1, ids[0].length).data;
+    assertAllClose(ours, res.logits!.flat(2), TORCH_TOL, 'logits of the sharded bfloat16 export');
+    g.dispose();
   });
 
   it('refuses to overwrite the checkpoint, a reward export of a policy, and a checkpoint without tokenizer', () => {

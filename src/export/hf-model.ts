@@ -10,7 +10,7 @@
 //
 // Our checkpoints already use GPT-2's tensor names (model/checkpoint.ts); this writes only what a
 // loader of that kind expects (no PPO value head, no optimizer state), in float32, bfloat16 or
-// float16, with the tokenizer files (hf-tokenizer.ts).
+// float16, sharded above a size as save_pretrained shards, with the tokenizer files (hf-tokenizer.ts).
 //
 // NOTE: a reward model reads its score at the <|endoftext|> token that ends prompt + completion
 // (model/reward-model.ts). GPT2ForSequenceClassification reads the last token that is not padding,
@@ -20,15 +20,18 @@
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Checkpoint, writeFileAtomic } from '../model/checkpoint.js';
-import { countParameters, toHFConfig } from '../model/config.js';
-import { TensorToWrite, writeSafetensors } from '../model/safetensors.js';
-import { toBF16, toF16 } from './half.js';
+import { countParameters } from '../model/config.js';
+import { toHFConfig } from '../model/hf-config.js';
+import { WeightDtype, writeModelTensors } from '../model/weights.js';
 import { writeHFTokenizer } from './hf-tokenizer.js';
 
 export const MODEL_KINDS = ['policy', 'reward'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 export const DTYPES = ['float32', 'bfloat16', 'float16'] as const;
 export type ExportDtype = (typeof DTYPES)[number];
+const SAFETENSORS_DTYPE: Record<ExportDtype, WeightDtype> = { float32: 'F32', bfloat16: 'BF16', float16: 'F16' };
+/** transformers' save_pretrained default max_shard_size, "5GB". */
+export const DEFAULT_MAX_SHARD_BYTES = 5e9;
 
 /** Head sizes vLLM's attention kernels take (vLLM issue #7490: "Supported head sizes are …"). */
 export const VLLM_HEAD_SIZES = [64, 80, 96, 112, 120, 128, 192, 256];
@@ -37,6 +40,8 @@ export interface ModelExportOptions {
   /** Default: "reward" when the checkpoint has a score head, else "policy". */
   kind?: ModelKind;
   dtype?: ExportDtype;
+  /** Weights larger than this are split into shards with an index (default: 5 GB, as save_pretrained). */
+  maxShardBytes?: number;
 }
 
 export interface ModelExport {
@@ -85,10 +90,7 @@ export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOpt
     if (padTokenId === vocabSize) vocabSize += 1;
   }
 
-  const convert = (data: Float32Array): TensorToWrite['data'] =>
-    dtype === 'bfloat16' ? toBF16(data) : dtype === 'float16' ? toF16(data) : data;
-  const st = dtype === 'bfloat16' ? 'BF16' : dtype === 'float16' ? 'F16' : 'F32';
-  const tensors: Record<string, TensorToWrite> = {};
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const p of ck.model.params) {
     let data = p.data;
     let shape = [...p.shape];
@@ -98,13 +100,16 @@ export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOpt
       data.set(p.data);
       shape = [vocabSize, C];
     }
-    tensors[p.name] = { shape, data: convert(data), dtype: st };
+    tensors[p.name] = { shape, data };
   }
-  if (kind === 'reward') tensors['score.weight'] = { shape: [1, C], data: convert(score!.weight.data), dtype: st };
+  if (kind === 'reward') tensors['score.weight'] = { shape: [1, C], data: score!.weight.data };
   const dropped = [...ck.heads.keys()].filter((h) => !(kind === 'reward' && h === 'score'));
 
   mkdirSync(outDir, { recursive: true });
-  writeSafetensors(join(outDir, 'model.safetensors'), tensors, { format: 'pt' });
+  const weights = writeModelTensors(outDir, tensors, {
+    dtype: SAFETENSORS_DTYPE[dtype],
+    maxShardBytes: opts.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES,
+  });
 
   const rlhf = {
     ...ck.meta,
@@ -131,7 +136,7 @@ export function exportModel(ck: Checkpoint, outDir: string, opts: ModelExportOpt
     join(outDir, 'config.json'),
     JSON.stringify(toHFConfig({ ...cfg, vocabSize }, extra), null, 2) + '\n',
   );
-  const files = ['model.safetensors', 'config.json'];
+  const files = [...weights.files, 'config.json'];
   if (kind === 'policy') {
     writeFileAtomic(
       join(outDir, 'generation_config.json'),

@@ -1,37 +1,28 @@
-// Checkpoints: a directory with model.safetensors (Hugging Face GPT-2 tensor names, Conv1D layout),
-// config.json (a GPT2Config plus our own "rlhf" section), tokenizer.json, and, to resume
-// training, optimizer.safetensors + trainer_state.json. Every file is written atomically.
-// A LoRA run's directory holds its adapter instead, in PEFT's layout (model/peft.ts), and names the
-// directory of its base model; loading it loads the base, attaches the adapters and fills them.
+// Checkpoints: a directory with model.safetensors (Hugging Face's tensor names and layouts for the
+// family: GPT-2's Conv1D, or the Llama family's nn.Linear), config.json (the family's Hugging Face config
+// plus our own "rlhf" section), tokenizer.json, and, to resume training, optimizer.safetensors +
+// trainer_state.json. Every file is written atomically.
+// Hugging Face's sharded and 16-bit weights load too (weights.ts); we save float32.
+// A LoRA run's directory holds its adapter instead, in PEFT's layout (adapter-checkpoint.ts), and names
+// the directory of its base model; loading it loads the base, then attaches the adapters and fills them.
 
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { AdamW } from '../engine/optim.js';
 import { Parameter } from '../engine/tensor.js';
-import { ModelConfig, fromHFConfig, toHFConfig } from './config.js';
+import { type ModelConfig, familyOf } from './config.js';
 import type { CausalLM } from './causal-lm.js';
 import { createModel } from './create-model.js';
 import { ScalarHead } from './heads.js';
-import { attachLora, loraOf, mergeLora } from './lora.js';
-import {
-  ADAPTER_CONFIG_FILE,
-  ADAPTER_META_FILE,
-  ADAPTER_WEIGHTS_FILE,
-  type TensorMap,
-  VALUE_HEAD_FILE,
-  adapterConfigJSON,
-  adapterTensors,
-  fillAdapters,
-  headTensorName,
-  isAdapterDir,
-  readAdapterConfig,
-  readAdapterMeta,
-  readAdapterWeights,
-} from './peft.js';
+import { applyAdapterDir, restoreAdapterDir, saveAdapterDir } from './adapter-checkpoint.js';
+import { loraOf } from './lora.js';
+import { ADAPTER_CONFIG_FILE, isAdapterDir, readAdapterConfig, readAdapterMeta } from './peft.js';
+import { fromHFConfig, sequenceClassificationArchitecture, toHFConfig } from './hf-config.js';
 import { readSafetensorsF32, writeSafetensors } from './safetensors.js';
+import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE, findModelWeights, readModelTensors, writeModelTensors } from './weights.js';
 import { Tokenizer } from './tokenizer/index.js';
 
-export const MODEL_FILE = 'model.safetensors';
+export const MODEL_FILE = WEIGHTS_FILE;
 export const CONFIG_FILE = 'config.json';
 export const TOKENIZER_FILE = 'tokenizer.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -72,26 +63,28 @@ export function writeFileAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-/** Saves a model: the whole model, or, when it has LoRA adapters, only them (saveAdapterCheckpoint). */
+/** Saves a model: the whole model, or, when it has LoRA adapters, only them (adapter-checkpoint.ts). */
 export function saveCheckpoint(dir: string, model: CausalLM, opts: SaveOptions = {}): void {
   if (loraOf(model)) {
-    saveAdapterCheckpoint(dir, model, opts);
+    saveAdapterDir(dir, model, { ...opts, baseModel: opts.baseModel ?? checkpointDirOf(model) });
     return;
   }
   mkdirSync(dir, { recursive: true });
-  // A full model now: an adapter saved here before would be loaded instead of it.
+  // A whole model now: an adapter saved here before would be loaded instead of it.
   rmSync(join(dir, ADAPTER_CONFIG_FILE), { force: true });
   const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
   const put = (p: Parameter) => (tensors[p.name] = { shape: [...p.shape], data: p.data });
   model.params.forEach(put);
   for (const h of opts.heads ?? []) h.params.forEach(put);
-  writeSafetensors(join(dir, MODEL_FILE), tensors, { format: 'pt' });
+  writeModelTensors(dir, tensors, { dtype: 'F32' });
   if (opts.tokenizer) opts.tokenizer.save(join(dir, TOKENIZER_FILE));
   const heads = (opts.heads ?? []).map((h) => h.prefix);
-  const extra: Record<string, unknown> = { rlhf: { ...(opts.meta ?? {}), heads } };
+  // The weights are float32 whatever the checkpoint was loaded from.
+  const extra: Record<string, unknown> = { torch_dtype: 'float32', rlhf: { ...(opts.meta ?? {}), heads } };
   if (heads.includes('score')) {
-    // Lets transformers' GPT2ForSequenceClassification load a reward model directly.
-    extra.architectures = ['GPT2ForSequenceClassification'];
+    // Lets transformers' GPT2ForSequenceClassification (LlamaForSequenceClassification, …) load a reward
+    // model directly.
+    extra.architectures = [sequenceClassificationArchitecture(model.config)];
     extra.num_labels = 1;
     extra.pad_token_id = model.config.eosTokenId;
   }
@@ -101,12 +94,11 @@ export function saveCheckpoint(dir: string, model: CausalLM, opts: SaveOptions =
 /** Reads config.json of a checkpoint directory. */
 export function readCheckpointConfig(dir: string): { config: ModelConfig; meta: Record<string, unknown> } {
   if (isAdapterDir(dir)) {
-    const a = readAdapterConfig(dir);
-    const meta = readAdapterMeta(dir);
-    const { rank, alpha, dropout, targets } = a.lora;
+    const { lora, baseModel } = readAdapterConfig(dir);
+    const { rank: r, alpha, dropout, targets } = lora;
     return {
-      config: readCheckpointConfig(a.baseModel).config,
-      meta: { ...meta, lora: { base: a.baseModel, r: rank, alpha, dropout, targets } },
+      config: readCheckpointConfig(baseModel).config,
+      meta: { ...readAdapterMeta(dir), lora: { base: baseModel, r, alpha, dropout, targets } },
     };
   }
   const path = join(dir, CONFIG_FILE);
@@ -126,58 +118,30 @@ export function readCheckpointConfig(dir: string): { config: ModelConfig; meta: 
   return { config: fromHFConfig(j, path), meta };
 }
 
+/** A tensor read from a weights file, as float32. */
+export type TensorF32 = { shape: number[]; data: Float32Array };
+
 /**
- * Loads a checkpoint directory (ours, or a Hugging Face GPT-2 one: names with or without the
- * "transformer." prefix; attention mask buffers and a tied lm_head.weight are skipped).
+ * Loads a checkpoint directory (ours, or a Hugging Face one of a supported family); see modelFromTensors
+ * for the tensors it takes.
  */
 export function loadCheckpoint(dir: string, opts: LoadOptions = {}): Checkpoint {
-  if (isAdapterDir(dir)) return loadAdapterCheckpoint(dir, opts);
+  if (isAdapterDir(dir)) {
+    const a = readAdapterConfig(dir);
+    const keep = opts.adapters === 'keep';
+    const ck = { dir, ...applyAdapterDir(dir, a, loadCheckpoint(a.baseModel), keep) };
+    // Merged, the model is this directory's; kept, its base weights are the base directory's.
+    sources.set(ck.model, keep ? a.baseModel : dir);
+    return ck;
+  }
   const { config, meta } = readCheckpointConfig(dir);
-  const file = join(dir, MODEL_FILE);
-  if (!existsSync(file)) throw new Error(`${file} not found: the checkpoint has config.json but no weights`);
-  const { tensors } = readSafetensorsF32(file);
-  // A temporary seed-0 model gives the shapes; every tensor is then overwritten from the file.
-  const model = createModel(config);
-  const seen = new Set<string>();
-  const headTensors = new Map<string, Map<string, { shape: number[]; data: Float32Array }>>();
-  for (const [rawName, t] of tensors) {
-    const name = rawName.startsWith('transformer.') || !isTrunkName(rawName) ? rawName : `transformer.${rawName}`;
-    if (/\.attn\.(masked_)?bias$/.test(name)) continue;
-    if (name === 'lm_head.weight') {
-      checkTied(file, t.data, tensors.get('transformer.wte.weight') ?? tensors.get('wte.weight'));
-      continue;
-    }
-    const head = Object.keys(HEAD_SHAPES).find((h) => name.startsWith(h + '.'));
-    if (head) {
-      if (!headTensors.has(head)) headTensors.set(head, new Map());
-      headTensors.get(head)!.set(name, t);
-      continue;
-    }
-    const p = model.params.find((q) => q.name === name);
-    if (!p)
-      throw new Error(
-        `${file}: unexpected tensor "${rawName}"; this is not a GPT-2 checkpoint we can read (known: ` +
-          `transformer.*, score.*, v_head.summary.*)`,
-      );
-    copyInto(file, p, t);
-    seen.add(name);
-  }
-  const missing = model.params.filter((p) => !seen.has(p.name)).map((p) => p.name);
-  if (missing.length)
+  const file = findModelWeights(dir); // model.safetensors, or the index of its shards
+  if (file === null)
     throw new Error(
-      `${file}: missing tensors ` +
-        `${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+      `${join(dir, MODEL_FILE)} not found, nor ${WEIGHTS_INDEX_FILE}: the checkpoint has config.json but no weights`,
     );
-  const heads = new Map<string, ScalarHead>();
-  for (const [prefix, ts] of headTensors) {
-    const head = new ScalarHead(prefix, config.nEmbd, HEAD_SHAPES[prefix].bias);
-    for (const p of head.params) {
-      const t = ts.get(p.name);
-      if (!t) throw new Error(`${file}: head "${prefix}" is missing tensor ${p.name}`);
-      copyInto(file, p, t);
-    }
-    heads.set(prefix, head);
-  }
+  const tensors = readModelTensors(dir);
+  const { model, heads } = modelFromTensors(config, tensors, file);
   const tokPath = join(dir, TOKENIZER_FILE);
   const hasGPT2Vocab = existsSync(join(dir, 'encoder.json')) && existsSync(join(dir, 'vocab.bpe'));
   const tokenizer = existsSync(tokPath) || hasGPT2Vocab ? Tokenizer.load(dir) : null;
@@ -200,11 +164,89 @@ export function checkpointDirOf(model: CausalLM): string | null {
   return sources.get(model) ?? null;
 }
 
-function isTrunkName(name: string): boolean {
+/** Resuming a LoRA run: its saved adapters (and heads) back into a model with the same adapters attached. */
+export const restoreAdapterCheckpoint = restoreAdapterDir;
+
+/** True when dir holds a LoRA run to resume: its adapter and trainer state. */
+export function hasAdapterTrainingState(dir: string): boolean {
+  return isAdapterDir(dir) && existsSync(join(dir, TRAINER_STATE_FILE));
+}
+
+/**
+ * A model of `config` with the weights of a name → tensor map (from `file`, named in errors), and the scalar
+ * heads it holds under Hugging Face's names (`score.*` as *ForSequenceClassification, TRL's `v_head.summary.*`).
+ * GPT-2: names with or without the "transformer." prefix; attention mask buffers and a tied lm_head.weight
+ * are skipped. Llama family: Hugging Face's names; rotary inv_freq buffers are skipped; a tied checkpoint may
+ * omit lm_head.weight. Every parameter must be present with its shape, and no other tensor.
+ */
+export function modelFromTensors(
+  config: ModelConfig,
+  tensors: Map<string, TensorF32>,
+  file: string,
+): { model: CausalLM; heads: Map<string, ScalarHead> } {
+  const gpt2 = familyOf(config) === 'gpt2';
+  // A temporary seed-0 model gives the names and shapes; every tensor is then overwritten from the file.
+  const model = createModel(config);
+  const byName = new Map(model.params.map((p) => [p.name, p]));
+  const embedName = gpt2 ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
+  const seen = new Set<string>();
+  const headTensors = new Map<string, Map<string, TensorF32>>();
+  for (const [rawName, t] of tensors) {
+    const name =
+      gpt2 && !rawName.startsWith('transformer.') && isGPT2TrunkName(rawName) ? `transformer.${rawName}` : rawName;
+    if (gpt2 ? /\.attn\.(masked_)?bias$/.test(name) : /\.rotary_emb\.inv_freq$/.test(name)) continue;
+    if (name === 'lm_head.weight' && !byName.has(name)) {
+      checkTied(file, t.data, tensors.get(embedName) ?? tensors.get('wte.weight'));
+      continue;
+    }
+    const head = Object.keys(HEAD_SHAPES).find((h) => name.startsWith(h + '.'));
+    if (head) {
+      if (!headTensors.has(head)) headTensors.set(head, new Map());
+      headTensors.get(head)!.set(name, t);
+      continue;
+    }
+    const p = byName.get(name);
+    if (!p)
+      throw new Error(
+        `${file}: unexpected tensor "${rawName}"; this is not a ${familyOf(config)} checkpoint of this config.json ` +
+          `(known: ${gpt2 ? 'transformer.*' : 'model.*, lm_head.weight'}, score.*, v_head.summary.*)`,
+      );
+    copyInto(file, p, t);
+    seen.add(name);
+  }
+  let missing = model.params.filter((p) => !seen.has(p.name)).map((p) => p.name);
+  if (missing.length === 1 && missing[0] === 'lm_head.weight' && headTensors.has('score')) {
+    // NOTE: an untied *ForSequenceClassification checkpoint (a reward model trained with transformers) has
+    // no lm_head; the reward model never reads it, so it starts as a copy of the embedding.
+    model.param('lm_head.weight').data.set(model.param(embedName).data);
+    missing = [];
+  }
+  if (missing.length)
+    throw new Error(
+      `${file}: missing tensors ` +
+        `${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+    );
+  const heads = new Map<string, ScalarHead>();
+  for (const [prefix, ts] of headTensors) {
+    const head = new ScalarHead(prefix, config.nEmbd, HEAD_SHAPES[prefix].bias);
+    for (const p of head.params) {
+      const t = ts.get(p.name);
+      if (!t) throw new Error(`${file}: head "${prefix}" is missing tensor ${p.name}`);
+      copyInto(file, p, t);
+    }
+    for (const name of ts.keys()) {
+      if (!head.params.some((p) => p.name === name)) throw new Error(`${file}: unexpected tensor "${name}"`);
+    }
+    heads.set(prefix, head);
+  }
+  return { model, heads };
+}
+
+function isGPT2TrunkName(name: string): boolean {
   return /^(wte|wpe|ln_f|h\.\d+)\./.test(name);
 }
 
-function copyInto(file: string, p: Parameter, t: { shape: number[]; data: Float32Array }): void {
+function copyInto(file: string, p: Parameter, t: TensorF32): void {
   if (t.shape.join(',') !== p.shape.join(',')) {
     throw new Error(
       `${file}: tensor ${p.name} has shape [${t.shape.join(', ')}], config.json implies [${p.shape.join(', ')}]`,
@@ -213,111 +255,16 @@ function copyInto(file: string, p: Parameter, t: { shape: number[]; data: Float3
   p.data.set(t.data);
 }
 
-function checkTied(file: string, head: Float32Array, wte?: { data: Float32Array }): void {
-  if (!wte) return;
+function checkTied(file: string, head: Float32Array, embed?: { data: Float32Array }): void {
+  if (!embed) return;
   for (let i = 0; i < head.length; i += 97) {
-    if (head[i] !== wte.data[i])
-      throw new Error(`${file}: lm_head.weight differs from the token embedding; only tied GPT-2 heads are supported`);
+    if (head[i] !== embed.data[i])
+      throw new Error(
+        `${file}: lm_head.weight differs from the token embedding, but config.json ties them ` +
+          `(tie_word_embeddings); GPT-2's head is always tied, a Llama-family config.json needs ` +
+          `"tie_word_embeddings": false for a separate lm_head`,
+      );
   }
-}
-
-// ---- LoRA adapters (PEFT's layout, model/peft.ts) ----
-
-/**
- * Writes a LoRA model's adapters in PEFT's layout: adapter_config.json naming the base directory,
- * adapter_model.safetensors (lora_A, lora_B, and a reward model's score head as modules_to_save),
- * value_head.safetensors for PPO's value head, rlhf.json (the meta) and the tokenizer.
- */
-function saveAdapterCheckpoint(dir: string, model: CausalLM, opts: SaveOptions): void {
-  const baseModel = opts.baseModel ?? checkpointDirOf(model);
-  if (!baseModel)
-    throw new Error(
-      'saving LoRA adapters: the base model was not loaded from a directory, and adapter_config.json must name ' +
-        'one; start from a saved model (--init DIR)',
-    );
-  if (resolve(dir) === resolve(baseModel))
-    throw new Error(`${dir}: an adapter cannot be saved over its own base model; save it in another directory`);
-  mkdirSync(dir, { recursive: true });
-  const heads = opts.heads ?? [];
-  const score = heads.filter((h) => h.prefix === 'score');
-  const others = heads.filter((h) => h.prefix !== 'score');
-  writeSafetensors(join(dir, ADAPTER_WEIGHTS_FILE), adapterTensors(model, score), { format: 'pt' });
-  const valueFile = join(dir, VALUE_HEAD_FILE);
-  if (others.length) {
-    const t: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const h of others) for (const p of h.params) t[p.name] = { shape: [...p.shape], data: p.data };
-    writeSafetensors(valueFile, t, { format: 'pt' });
-  } else rmSync(valueFile, { force: true });
-  const config = adapterConfigJSON(model, {
-    baseModel: resolve(baseModel),
-    taskType: score.length ? 'SEQ_CLS' : 'CAUSAL_LM',
-    modulesToSave: score.length ? ['score'] : [],
-  });
-  writeFileAtomic(join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
-  const meta = { ...(opts.meta ?? {}), heads: heads.map((h) => h.prefix) };
-  writeFileAtomic(join(dir, ADAPTER_META_FILE), JSON.stringify(meta, null, 2) + '\n');
-  if (opts.tokenizer) opts.tokenizer.save(join(dir, TOKENIZER_FILE));
-}
-
-function fillHead(dir: string, head: ScalarHead, ts: TensorMap): void {
-  for (const p of head.params) {
-    const t = ts.get(p.name);
-    if (!t) throw new Error(`${dir}: the adapter's head "${head.prefix}" has no ${headTensorName(p)}`);
-    copyInto(dir, p, t);
-  }
-}
-
-/** Loads the base model (itself possibly an adapter, merged), attaches the adapter and fills it. */
-function loadAdapterCheckpoint(dir: string, opts: LoadOptions): Checkpoint {
-  const a = readAdapterConfig(dir);
-  const base = loadCheckpoint(a.baseModel);
-  const model = base.model;
-  attachLora(model, a.lora);
-  const w = readAdapterWeights(dir);
-  fillAdapters(model, w.tensors, w.file);
-  const heads = new Map(base.heads);
-  for (const [prefix, ts] of w.heads) {
-    const shape = HEAD_SHAPES[prefix];
-    if (!shape) throw new Error(`${dir}: unknown head "${prefix}" (known: ${Object.keys(HEAD_SHAPES).join(', ')})`);
-    const head = new ScalarHead(prefix, model.config.nEmbd, shape.bias);
-    fillHead(dir, head, ts);
-    heads.set(prefix, head);
-  }
-  const merge = (opts.adapters ?? 'merge') === 'merge';
-  if (merge) mergeLora(model);
-  const hasTok = existsSync(join(dir, TOKENIZER_FILE));
-  // Merged, the model is this directory's; kept, its base weights are the base directory's.
-  sources.set(model, merge ? dir : a.baseModel);
-  return { dir, model, heads, tokenizer: hasTok ? Tokenizer.load(dir) : base.tokenizer, meta: readAdapterMeta(dir) };
-}
-
-/**
- * Puts a saved adapter (and heads) back into a model whose adapters were attached with the same
- * configuration: resuming a LoRA run from its directory.
- */
-export function restoreAdapterCheckpoint(dir: string, model: CausalLM, heads: ScalarHead[] = []): void {
-  const state = loraOf(model);
-  if (!state) throw new Error('restoreAdapterCheckpoint: the model has no LoRA adapters');
-  const path = join(dir, ADAPTER_CONFIG_FILE);
-  const saved = readAdapterConfig(dir).lora;
-  const { rank, alpha } = state.config;
-  if (saved.rank !== rank || saved.alpha !== alpha)
-    throw new Error(
-      `${path}: the run was saved with LoRA rank ${saved.rank} and alpha ${saved.alpha}, not ${rank} and ` +
-        `${alpha}; resume with --lora-rank ${saved.rank} --lora-alpha ${saved.alpha}`,
-    );
-  const w = readAdapterWeights(dir);
-  fillAdapters(model, w.tensors, w.file);
-  for (const h of heads) {
-    const ts = w.heads.get(h.prefix);
-    if (!ts) throw new Error(`${dir}: the saved run has no head "${h.prefix}" to resume`);
-    fillHead(dir, h, ts);
-  }
-}
-
-/** True when dir holds a LoRA run to resume: its adapter and trainer state. */
-export function hasAdapterTrainingState(dir: string): boolean {
-  return isAdapterDir(dir) && existsSync(join(dir, TRAINER_STATE_FILE));
 }
 
 // ---- training state ----
@@ -341,7 +288,7 @@ export function saveTrainingState(dir: string, opt: AdamW, state: TrainerState):
 
 /** True when dir holds a checkpoint with the trainer state to resume from. */
 export function hasTrainingState(dir: string): boolean {
-  return existsSync(join(dir, TRAINER_STATE_FILE)) && existsSync(join(dir, MODEL_FILE));
+  return existsSync(join(dir, TRAINER_STATE_FILE)) && findModelWeights(dir) !== null;
 }
 
 /** Restores what saveTrainingState wrote; returns the trainer state, or null when there is none. */

@@ -1,4 +1,5 @@
-// GPT configuration, named presets, and the Hugging Face GPT2Config mapping.
+// Model configuration (every family), named presets, validation and parameter counts. The mapping to and
+// from Hugging Face's config.json is in hf-config.ts.
 
 /** Architecture families: GPT-2, and the Llama family (Llama 2/3, SmolLM, TinyLlama; Qwen2/2.5; Qwen3). */
 export const MODEL_FAMILIES = ['gpt2', 'llama', 'qwen2', 'qwen3'] as const;
@@ -25,7 +26,44 @@ export interface ModelConfig {
   nKvHead?: number;
   /** Width of one attention head; absent means nEmbd / nHead. */
   headDim?: number;
+
+  // ---- Llama family only (absent for GPT-2) ----
+  /** Width of the SwiGLU MLP: gate_proj and up_proj have this many outputs (intermediate_size). */
+  intermediateSize?: number;
+  /** RoPE base period (rope_theta); absent means 10000. */
+  ropeTheta?: number;
+  /** RoPE frequency scaling (rope_scaling); absent or null means none (HF's "default"). */
+  ropeScaling?: RopeScaling | null;
+  /** lm_head shares the token embedding (tie_word_embeddings); absent means false. GPT-2 is always tied. */
+  tieWordEmbeddings?: boolean;
+  /**
+   * Biases on the attention projections (attention_bias). llama and qwen3: on q, k, v and o alike; qwen2
+   * ignores it: q, k and v always have a bias, o never (see attentionBiasesOf).
+   */
+  attentionBias?: boolean;
+  /** Biases on gate_proj, up_proj and down_proj (llama's mlp_bias; Qwen has none). */
+  mlpBias?: boolean;
+  /** Token id that begins a sequence (bos_token_id), when the model has one. */
+  bosTokenId?: number;
+  /** Every end-of-sequence id (eos_token_id may be a list, e.g. Llama 3's); eosTokenId is the first. */
+  eosTokenIds?: number[];
 }
+
+/** RoPE scaling (Hugging Face's rope_scaling, modeling_rope_utils.py). */
+export type RopeScaling =
+  /** Positions divided by factor (every frequency divided by factor). */
+  | { type: 'linear'; factor: number }
+  /**
+   * Llama 3.1: wavelengths longer than originalMaxPositionEmbeddings / lowFreqFactor are divided by factor,
+   * shorter than originalMaxPositionEmbeddings / highFreqFactor kept, those between interpolated.
+   */
+  | {
+      type: 'llama3';
+      factor: number;
+      lowFreqFactor: number;
+      highFreqFactor: number;
+      originalMaxPositionEmbeddings: number;
+    };
 
 /** The family of a config ('gpt2' when absent). */
 export const familyOf = (c: ModelConfig): ModelFamily => c.family ?? 'gpt2';
@@ -33,6 +71,16 @@ export const familyOf = (c: ModelConfig): ModelFamily => c.family ?? 'gpt2';
 export const kvHeadsOf = (c: ModelConfig): number => c.nKvHead ?? c.nHead;
 /** Width of one attention head. */
 export const headDimOf = (c: ModelConfig): number => c.headDim ?? c.nEmbd / c.nHead;
+/** True for the families built by model/llama.ts (RMSNorm, RoPE, SwiGLU). */
+export const isLlamaFamily = (c: ModelConfig): boolean => familyOf(c) !== 'gpt2';
+/** Which attention projections carry a bias: qwen2 always on q, k, v and never on o; the others as attentionBias. */
+export function attentionBiasesOf(c: ModelConfig): { qkv: boolean; o: boolean } {
+  if (familyOf(c) === 'qwen2') return { qkv: true, o: false };
+  const b = c.attentionBias ?? false;
+  return { qkv: b, o: b };
+}
+/** Width of the MLP (GPT-2: 4·nEmbd). */
+export const intermediateSizeOf = (c: ModelConfig): number => c.intermediateSize ?? 4 * c.nEmbd;
 
 /** Named sizes, from the test model to ~10M parameters. vocabSize is usually set by the tokenizer. */
 export const PRESETS: Record<string, Omit<ModelConfig, 'eosTokenId'> & { note: string }> = {
@@ -108,83 +156,70 @@ export function validateConfig(c: ModelConfig, source = 'model config'): void {
     if (!Number.isInteger(c[k]) || c[k] <= 0)
       throw new Error(`${source}: ${k} must be a positive integer, got ${c[k]}`);
   }
-  if (c.nEmbd % c.nHead !== 0) throw new Error(`${source}: nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
+  const family = familyOf(c);
+  if (!MODEL_FAMILIES.includes(family))
+    throw new Error(`${source}: family "${family}" is not one of ${MODEL_FAMILIES.join(', ')}`);
+  if (family === 'gpt2' || c.headDim === undefined) {
+    if (c.nEmbd % c.nHead !== 0)
+      throw new Error(`${source}: nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
+  }
   if (!(c.layerNormEps > 0)) throw new Error(`${source}: layerNormEps must be > 0, got ${c.layerNormEps}`);
-  if (!Number.isInteger(c.eosTokenId) || c.eosTokenId < 0 || c.eosTokenId >= c.vocabSize) {
+  const inVocab = (id: number) => Number.isInteger(id) && id >= 0 && id < c.vocabSize;
+  if (!inVocab(c.eosTokenId)) {
     throw new Error(`${source}: eosTokenId ${c.eosTokenId} is outside the vocabulary [0, ${c.vocabSize})`);
+  }
+  if (family !== 'gpt2') validateLlamaFamily(c, source, inVocab);
+}
+
+function validateLlamaFamily(c: ModelConfig, source: string, inVocab: (id: number) => boolean): void {
+  const kv = kvHeadsOf(c),
+    hd = headDimOf(c);
+  if (!Number.isInteger(kv) || kv <= 0 || c.nHead % kv !== 0)
+    throw new Error(`${source}: nKvHead (${kv}) must be a positive integer that divides nHead (${c.nHead})`);
+  // NOTE: rotate-half RoPE pairs dimension i with i + headDim/2, so the head width must be even.
+  if (!Number.isInteger(hd) || hd <= 0 || hd % 2 !== 0)
+    throw new Error(`${source}: headDim must be a positive even integer, got ${hd}`);
+  const I = c.intermediateSize;
+  if (I !== undefined && (!Number.isInteger(I) || I <= 0))
+    throw new Error(`${source}: intermediateSize must be a positive integer, got ${I}`);
+  if (c.ropeTheta !== undefined && !(c.ropeTheta > 0))
+    throw new Error(`${source}: ropeTheta must be > 0, got ${c.ropeTheta}`);
+  const rs = c.ropeScaling;
+  if (rs) {
+    if (!(rs.factor > 0)) throw new Error(`${source}: ropeScaling.factor must be > 0, got ${rs.factor}`);
+    if (rs.type === 'llama3') {
+      if (!(rs.highFreqFactor > rs.lowFreqFactor && rs.lowFreqFactor > 0))
+        throw new Error(
+          `${source}: ropeScaling needs 0 < lowFreqFactor < highFreqFactor, got ${rs.lowFreqFactor} and ` +
+            `${rs.highFreqFactor}`,
+        );
+      if (!(rs.originalMaxPositionEmbeddings > 0))
+        throw new Error(
+          `${source}: ropeScaling.originalMaxPositionEmbeddings must be > 0, got ${rs.originalMaxPositionEmbeddings}`,
+        );
+    }
+  }
+  if (c.bosTokenId !== undefined && !inVocab(c.bosTokenId))
+    throw new Error(`${source}: bosTokenId ${c.bosTokenId} is outside the vocabulary [0, ${c.vocabSize})`);
+  for (const id of c.eosTokenIds ?? []) {
+    if (!inVocab(id)) throw new Error(`${source}: eosTokenIds has ${id}, outside the vocabulary [0, ${c.vocabSize})`);
   }
 }
 
 /** Number of trainable parameters (tied embeddings counted once). */
 export function countParameters(c: ModelConfig): number {
   const C = c.nEmbd;
-  const block = 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + 2 * C + (C * 4 * C + 4 * C) + (4 * C * C + C);
-  return c.vocabSize * C + c.nPositions * C + c.nLayer * block + 2 * C;
-}
-
-/** Our config as a Hugging Face GPT2Config (config.json), so transformers can load the checkpoint. */
-export function toHFConfig(c: ModelConfig, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    architectures: ['GPT2LMHeadModel'],
-    model_type: 'gpt2',
-    vocab_size: c.vocabSize,
-    n_positions: c.nPositions,
-    n_ctx: c.nPositions,
-    n_embd: c.nEmbd,
-    n_layer: c.nLayer,
-    n_head: c.nHead,
-    n_inner: null,
-    activation_function: 'gelu_new',
-    layer_norm_epsilon: c.layerNormEps,
-    resid_pdrop: 0,
-    embd_pdrop: 0,
-    attn_pdrop: 0,
-    initializer_range: 0.02,
-    bos_token_id: c.eosTokenId,
-    eos_token_id: c.eosTokenId,
-    tie_word_embeddings: true,
-    torch_dtype: 'float32',
-    ...extra,
-  };
-}
-
-/** Reads a Hugging Face GPT2Config object; errors name the file and field. */
-export function fromHFConfig(j: Record<string, unknown>, source = 'config.json'): ModelConfig {
-  const num = (key: string, fallback?: number): number => {
-    const v = j[key];
-    if (v === undefined || v === null) {
-      if (fallback !== undefined) return fallback;
-      throw new Error(
-        `${source}: missing field "${key}" (a GPT-2 config.json has vocab_size, n_positions, n_embd, n_layer, n_head)`,
-      );
-    }
-    if (typeof v !== 'number') throw new Error(`${source}: field "${key}" must be a number, got ${JSON.stringify(v)}`);
-    return v;
-  };
-  if (j.model_type !== undefined && j.model_type !== 'gpt2') {
-    throw new Error(
-      `${source}: model_type is "${String(j.model_type)}"; only GPT-2 ("gpt2") checkpoints are supported`,
-    );
+  if (familyOf(c) === 'gpt2') {
+    const block = 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + 2 * C + (C * 4 * C + 4 * C) + (4 * C * C + C);
+    return c.vocabSize * C + c.nPositions * C + c.nLayer * block + 2 * C;
   }
-  const act = j.activation_function;
-  if (act !== undefined && act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') {
-    throw new Error(
-      `${source}: activation_function "${String(act)}" is not supported; GPT-2 uses "gelu_new" (the tanh form)`,
-    );
-  }
-  if (j.n_inner !== undefined && j.n_inner !== null && j.n_inner !== 4 * num('n_embd')) {
-    throw new Error(`${source}: n_inner ${String(j.n_inner)} is not supported; the MLP width must be 4·n_embd`);
-  }
-  const vocabSize = num('vocab_size');
-  const cfg: ModelConfig = {
-    vocabSize,
-    nPositions: num('n_positions', j.n_ctx as number | undefined),
-    nEmbd: num('n_embd'),
-    nHead: num('n_head'),
-    nLayer: num('n_layer'),
-    layerNormEps: num('layer_norm_epsilon', 1e-5),
-    eosTokenId: num('eos_token_id', vocabSize - 1),
-  };
-  validateConfig(cfg, source);
-  return cfg;
+  const q = c.nHead * headDimOf(c),
+    kv = kvHeadsOf(c) * headDimOf(c),
+    I = intermediateSizeOf(c);
+  const bias = attentionBiasesOf(c);
+  const attn = C * (q + 2 * kv) + q * C + (bias.qkv ? q + 2 * kv : 0) + (bias.o ? C : 0);
+  const qkNorm = familyOf(c) === 'qwen3' ? 2 * headDimOf(c) : 0;
+  const mlp = 3 * C * I + (c.mlpBias ? 2 * I + C : 0);
+  const head = c.tieWordEmbeddings ? 0 : c.vocabSize * C;
+  return c.vocabSize * C + c.nLayer * (2 * C + attn + qkNorm + mlp) + C + head;
 }

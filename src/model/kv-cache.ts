@@ -2,9 +2,12 @@
 // Each row is one sequence with its own length: prompts of different lengths need no padding.
 
 import type { KVLayer } from '../engine/ops/attention.js';
-import type { ModelConfig } from './config.js';
+import { type ModelConfig, headDimOf, kvHeadsOf } from './config.js';
 
-/** Per-layer keys and values (rows, Tmax, C) each; row r holds positions 0 … len[r]-1. */
+/**
+ * Per-layer keys and values (rows, Tmax, C) each; row r holds positions 0 … len[r]-1. C is one token's
+ * keys: nEmbd for GPT-2, nKvHead·headDim with grouped-query attention (the Llama family).
+ */
 export class KVCache {
   readonly k: Float32Array[];
   readonly v: Float32Array[];
@@ -22,9 +25,15 @@ export class KVCache {
     this.len = new Int32Array(rows);
   }
 
-  /** A cache of `rows` sequences for a model, as long as its context. */
-  static forModel(config: ModelConfig, rows: number): KVCache {
-    return new KVCache(rows, config.nPositions, config.nEmbd, config.nLayer);
+  /**
+   * A cache of `rows` sequences for a model, as wide as its key/value heads, as long as its context or
+   * `maxLength` positions when shorter.
+   * NOTE: real models have long contexts (8,192–131,072 positions); a cache of the whole context for a
+   * 30-layer model is gigabytes, so samplers size it by the longest prompt plus the new tokens.
+   */
+  static forModel(config: ModelConfig, rows: number, maxLength = config.nPositions): KVCache {
+    const Tmax = Math.max(1, Math.min(config.nPositions, maxLength));
+    return new KVCache(rows, Tmax, kvHeadsOf(config) * headDimOf(config), config.nLayer);
   }
 
   /** Layer l's keys and values, as attention reads and appends them. */

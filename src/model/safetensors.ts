@@ -1,16 +1,29 @@
 // safetensors: the checkpoint format Hugging Face and PyTorch read (https://github.com/huggingface/safetensors).
-//
-// Layout: u64 little-endian header length N | N bytes of JSON header | raw little-endian tensor data.
-// Header: { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__"?: { str: str } },
-// offsets relative to the first byte after the header.
+// This file reads and writes whole files of any dtype in memory (optimizer state, weights on the wire);
+// the header is in safetensors-header.ts, and model weights, streamed from disk into float32 and
+// possibly sharded, are in weights.ts.
 //
 // No npm package is maintained for it, and the format is small, so it lives here.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
+import { bf16ToF32Into, f16ToF32Into } from './half.js';
+import {
+  DTYPE_BYTES,
+  type Dtype,
+  assertLittleEndian,
+  encodeHeader,
+  headerLength,
+  isDtype,
+  numel,
+  parseHeader,
+} from './safetensors-header.js';
 
-export type Dtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'U8' | 'BOOL';
+export type { Dtype } from './safetensors-header.js';
+
+// Kept here for callers that convert single values of files this module reads.
+export { halfToFloat } from './half.js';
 
 /** Typed arrays that hold tensor data. F16 and BF16 are raw 16-bit patterns in a Uint16Array. */
 export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array;
@@ -26,30 +39,6 @@ export interface TensorToWrite {
   shape: number[];
   data: TensorData;
   dtype?: Dtype;
-}
-
-const BYTES: Record<Dtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, U8: 1, BOOL: 1 };
-
-// The reference implementation refuses headers above 100 MB; a larger one means a corrupt length field.
-const MAX_HEADER_BYTES = 100_000_000;
-
-// NOTE: typed arrays use the host byte order and the format is little-endian. Every platform Node
-// ships for is little-endian; refuse rather than silently read garbage elsewhere.
-const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-function assertLittleEndian(): void {
-  if (!HOST_IS_LITTLE_ENDIAN)
-    throw new Error('safetensors: big-endian hosts are not supported (the format is little-endian)');
-}
-
-function isDtype(s: unknown): s is Dtype {
-  return typeof s === 'string' && Object.hasOwn(BYTES, s);
-}
-
-function numel(shape: number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
 }
 
 // ---- reading ----
@@ -72,98 +61,11 @@ export function parseSafetensors(
   file = '<buffer>',
 ): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
   assertLittleEndian();
-  const fail = (what: string): never => {
-    throw new Error(`safetensors ${file}: ${what}`);
-  };
-  if (buf.byteLength < 8)
-    fail(
-      `file is ${buf.byteLength} bytes, shorter than the 8-byte header length; it is truncated or not a ` +
-        `safetensors file`,
-    );
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n64 = dv.getBigUint64(0, true);
-  if (n64 > BigInt(MAX_HEADER_BYTES))
-    fail(
-      `header length field says ${n64} bytes (limit ${MAX_HEADER_BYTES}); the file is corrupt or not a ` +
-        `safetensors file`,
-    );
-  const n = Number(n64);
-  if (n < 2) fail(`header length field says ${n} bytes, too short for a JSON object; the file is corrupt`);
-  if (8 + n > buf.byteLength)
-    fail(`header length field says ${n} bytes but only ${buf.byteLength - 8} follow it; the file is truncated`);
-
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + n)));
-  } catch (e) {
-    fail(`header is not valid UTF-8 JSON (${(e as Error).message}); the file is corrupt`);
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header JSON is not an object');
-
+  const n = headerLength(buf.subarray(0, 8), buf.byteLength, file);
   const dataStart = 8 + n;
-  const dataLen = buf.byteLength - dataStart;
-  const entries = header as Record<string, unknown>;
-  const metadata: Record<string, string> = {};
-  const spans: { name: string; begin: number; end: number }[] = [];
-  const specs: { name: string; dtype: Dtype; shape: number[]; begin: number; end: number }[] = [];
-
-  for (const [name, raw] of Object.entries(entries)) {
-    if (name === '__metadata__') {
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-        fail('"__metadata__" must be an object of string values');
-      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== 'string')
-          fail(`"__metadata__"."${k}" is ${JSON.stringify(v)}; metadata values must be strings`);
-        metadata[k] = v as string;
-      }
-      continue;
-    }
-    const where = `tensor "${name}"`;
-    if (typeof raw !== 'object' || raw === null) fail(`${where}: entry is not an object`);
-    const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-    if (!isDtype(dtype))
-      fail(`${where}: unknown dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(BYTES).join(', ')}`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      fail(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
-    }
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      fail(`${where}: data_offsets ${JSON.stringify(offsets)} is not [begin, end] of non-negative integers`);
-    }
-    const [begin, end] = offsets as [number, number];
-    if (begin > end || end > dataLen)
-      fail(
-        `${where}: data_offsets [${begin}, ${end}] out of range; the data section has ${dataLen} bytes (file ` +
-          `truncated?)`,
-      );
-    const d = dtype as Dtype;
-    const s = shape as number[];
-    const want = numel(s) * BYTES[d];
-    if (want !== end - begin)
-      fail(
-        `${where}: shape [${s.join(', ')}] × ${d} (${BYTES[d]} bytes) needs ${want} bytes but data_offsets span ` +
-          `${end - begin}`,
-      );
-    spans.push({ name, begin, end });
-    specs.push({ name, dtype: d, shape: s, begin, end });
-  }
-
-  // Overlap check: sort by begin; each span must start at or after the furthest end seen so far.
-  // Empty tensors occupy no bytes and cannot overlap. Gaps are tolerated (the reference implementation
-  // rejects them; nothing here depends on contiguity).
-  const nonEmpty = spans.filter((s) => s.end > s.begin).sort((a, b) => a.begin - b.begin);
-  let last: (typeof spans)[number] | undefined;
-  for (const cur of nonEmpty) {
-    if (last !== undefined && cur.begin < last.end) {
-      fail(
-        `tensor "${cur.name}" data_offsets [${cur.begin}, ${cur.end}] overlap tensor "${last.name}" ` +
-          `[${last.begin}, ${last.end}]`,
-      );
-    }
-    if (last === undefined || cur.end > last.end) last = cur;
-  }
-
+  const { entries, metadata } = parseHeader(buf.subarray(8, dataStart), buf.byteLength - dataStart, file);
   const tensors = new Map<string, NamedTensor>();
-  for (const t of specs) {
+  for (const t of entries) {
     tensors.set(t.name, {
       dtype: t.dtype,
       shape: t.shape,
@@ -175,7 +77,7 @@ export function parseSafetensors(
 
 /** A typed array over `byteLength` bytes of `buf` at `offset`: a view when aligned, else a copy. */
 function viewOrCopy(buf: Uint8Array, offset: number, byteLength: number, dtype: Dtype): TensorData {
-  const size = BYTES[dtype];
+  const size = DTYPE_BYTES[dtype];
   const abs = buf.byteOffset + offset;
   const count = byteLength / size;
   let ab: ArrayBufferLike = buf.buffer;
@@ -224,31 +126,15 @@ export function toFloat32(t: NamedTensor): Float32Array {
   const { dtype, data } = t;
   if (dtype === 'F32') return data as Float32Array;
   const out = new Float32Array(data.length);
-  if (dtype === 'BF16') {
-    // bfloat16 is the top half of a float32.
-    const bits = new Uint32Array(out.buffer);
-    const src = data as Uint16Array;
-    for (let i = 0; i < src.length; i++) bits[i] = src[i] << 16;
-  } else if (dtype === 'F16') {
-    const src = data as Uint16Array;
-    for (let i = 0; i < src.length; i++) out[i] = halfToFloat(src[i]);
-  } else if (dtype === 'I64') {
+  if (dtype === 'BF16') bf16ToF32Into(data as Uint16Array, out);
+  else if (dtype === 'F16') f16ToF32Into(data as Uint16Array, out);
+  else if (dtype === 'I64') {
     const src = data as BigInt64Array;
     for (let i = 0; i < src.length; i++) out[i] = Number(src[i]);
   } else {
     out.set(data as Float64Array | Int32Array | Uint8Array);
   }
   return out;
-}
-
-/** IEEE 754 binary16 bits → number (exact: every half is a float32). */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24; // zero and subnormals
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 // ---- writing ----
@@ -273,7 +159,7 @@ function inferDtype(name: string, t: TensorToWrite): Dtype {
   if (!isDtype(dtype))
     throw new Error(
       `writeSafetensors: tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}; supported: ` +
-        `${Object.keys(BYTES).join(', ')}`,
+        `${Object.keys(DTYPE_BYTES).join(', ')}`,
     );
   const okArray =
     dtype === 'F16' || dtype === 'BF16'
@@ -315,38 +201,32 @@ export function writeSafetensors(
     return { name, dtype, shape: t.shape, data: t.data };
   });
   // Stable sort: widest first keeps every offset a multiple of its element size.
-  items.sort((a, b) => BYTES[b.dtype] - BYTES[a.dtype]);
+  items.sort((a, b) => DTYPE_BYTES[b.dtype] - DTYPE_BYTES[a.dtype]);
 
-  const header: Record<string, unknown> = {};
-  if (metadata !== undefined) {
-    for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string')
-        throw new Error(`writeSafetensors: metadata "${k}" is ${typeof v}; metadata values must be strings`);
-    }
-    header.__metadata__ = metadata;
-  }
-  let offset = 0;
-  for (const it of items) {
-    header[it.name] = { dtype: it.dtype, shape: it.shape, data_offsets: [offset, offset + it.data.byteLength] };
-    offset += it.data.byteLength;
-  }
-  let json = JSON.stringify(header);
-  // Pad with spaces so the data section starts 8-byte aligned (as the reference writer does).
-  const jsonBytes = Buffer.byteLength(json, 'utf8');
-  json += ' '.repeat((8 - ((8 + jsonBytes) % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const lenBytes = Buffer.alloc(8);
-  lenBytes.writeBigUInt64LE(BigInt(headerBytes.length));
+  const head = encodeHeader(
+    items.map((it) => ({ name: it.name, dtype: it.dtype, shape: it.shape, byteLength: it.data.byteLength })),
+    metadata,
+    'writeSafetensors',
+  );
+  writeFileAtomically(file, 'writeSafetensors', (fd) => {
+    writeAll(fd, head);
+    // Write straight from each tensor's memory: no second copy of a large checkpoint.
+    for (const it of items) writeAll(fd, new Uint8Array(it.data.buffer, it.data.byteOffset, it.data.byteLength));
+  });
+}
 
+/**
+ * Writes a file atomically: `fill` writes a temp file in the same directory, which is fsynced and then
+ * renamed over `file`, so a crash never leaves a half-written file under the real name. Errors are
+ * prefixed with `who` and the file.
+ */
+export function writeFileAtomically(file: string, who: string, fill: (fd: number) => void): void {
   const dir = path.dirname(path.resolve(file));
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'w');
-    writeAll(fd, lenBytes);
-    writeAll(fd, headerBytes);
-    // Write straight from each tensor's memory: no second copy of a large checkpoint.
-    for (const it of items) writeAll(fd, new Uint8Array(it.data.buffer, it.data.byteOffset, it.data.byteLength));
+    fill(fd);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
@@ -354,12 +234,12 @@ export function writeSafetensors(
   } catch (e) {
     if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
-    throw new Error(`writeSafetensors ${file}: ${(e as Error).message}`);
+    throw new Error(`${who} ${file}: ${(e as Error).message}`);
   }
   syncDir(dir);
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
+export function writeAll(fd: number, bytes: Uint8Array): void {
   let done = 0;
   while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
 }

@@ -5,7 +5,15 @@ import { RNG } from '../engine/rng.js';
 import { presetConfig } from './config.js';
 import { createModel } from './create-model.js';
 import { KVCache } from './kv-cache.js';
-import { type SampleOptions, decodeStep, pickToken, prefill, sampleSequences, samplingProbs } from './sample.js';
+import {
+  type SampleOptions,
+  StepSampler,
+  decodeStep,
+  pickToken,
+  prefill,
+  sampleSequences,
+  samplingProbs,
+} from './sample.js';
 
 const config = presetConfig('tiny', { vocabSize: 50, nPositions: 24 });
 const model = createModel(config, 3);
@@ -126,6 +134,22 @@ describe('KV-cache sampling', () => {
       top1.map((r) => r.tokens),
     );
     assert.ok(a.every((r) => r.tokens.length === 8 && r.finishReason === 'length'));
+  });
+
+  it('StepSampler: a row ended between steps leaves the others as they were; tokens come from the step logits', () => {
+    const prompts = [[1, 2], [3], [4, 5, 6]];
+    const whole = sampleSequences(model, prompts, { maxNewTokens: 6, seed: 4 });
+    const s = new StepSampler(model, prompts, { maxNewTokens: 6, seed: 4 });
+    s.step();
+    s.step();
+    s.finish(1, 'stop');
+    while (!s.done) for (const t of s.step()) assert.notEqual(t.row, 1);
+    assert.deepEqual(s.results[1], { tokens: whole[1].tokens.slice(0, 2), finishReason: 'stop' });
+    assert.deepEqual([s.results[0], s.results[2]], [whole[0], whole[2]]);
+    const V = config.vocabSize;
+    const greedy = new StepSampler(model, [[1, 2], [7]], { maxNewTokens: 4, temperature: 0 });
+    while (!greedy.done)
+      for (const t of greedy.step()) assert.equal(t.token, argmax(greedy.logits.subarray(t.at * V, (t.at + 1) * V)));
   });
 
   it('stops at a stop token (included) and at the end of the context', () => {

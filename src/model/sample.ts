@@ -106,37 +106,102 @@ export function sampleSequences(
   opts: SampleOptions,
   rowOffset = 0,
 ): Generation[] {
-  validateSampleOptions(opts);
-  const seed = samplingSeed(opts);
-  const { nPositions, vocabSize: V } = model.config;
-  const rngs = prompts.map((_, i) => new RNG((seed ^ Math.imul(rowOffset + i + 1, 0x9e3779b1)) >>> 0));
-  const stop = new Set(opts.stopTokens ?? []);
-  const B = prompts.length;
-  const results: Generation[] = prompts.map(() => ({ tokens: [], finishReason: 'length' }));
-  if (B === 0 || opts.maxNewTokens === 0) return results;
-  const cache = KVCache.forModel(model.config, B);
-  let active = prompts.map((_, i) => i);
-  let logits = prefill(model, cache, prompts, active);
-  const probs = new Float32Array(V);
-  while (active.length > 0) {
-    const next: number[] = [];
-    const still: number[] = [];
-    active.forEach((row, i) => {
-      const tok = pickToken(logits, i * V, V, opts, rngs[row], probs);
-      const r = results[row];
-      r.tokens.push(tok);
-      if (stop.has(tok)) r.finishReason = 'stop';
-      else if (r.tokens.length >= opts.maxNewTokens) r.finishReason = 'length';
-      else if (cache.len[row] >= nPositions) r.finishReason = 'context';
-      else {
-        still.push(row);
-        next.push(tok);
-      }
-    });
-    active = still;
-    if (active.length > 0) logits = decodeStep(model, cache, active, next);
+  const s = new StepSampler(model, prompts, opts, rowOffset);
+  while (!s.done) s.step();
+  return s.results;
+}
+
+/** A token drawn by StepSampler.step for one row. */
+export interface SampledToken {
+  row: number;
+  token: number;
+  /** The row's logits that the token was drawn from are step's logits[at·V … at·V + V − 1]. */
+  at: number;
+  /** Set when this token ended the row. */
+  finish: FinishReason | null;
+}
+
+/**
+ * sampleSequences one token at a time, for callers that act between tokens: a server streams each
+ * token's text, ends a row at a stop text or when its client leaves (finish), and lets other work run.
+ * The tokens are those of sampleSequences for the same seed and rows.
+ */
+export class StepSampler {
+  readonly results: Generation[];
+  /** The logits of the last step, (rows active in it, V); see SampledToken.at. */
+  logits: Float32Array = new Float32Array(0);
+  private readonly rngs: RNG[];
+  private readonly stop: Set<number>;
+  private readonly cache: KVCache | null;
+  private active: number[];
+  private started = false;
+  private readonly probs: Float32Array<ArrayBuffer>;
+
+  constructor(
+    private readonly model: CausalLM,
+    private readonly prompts: number[][],
+    private readonly opts: SampleOptions,
+    rowOffset = 0,
+  ) {
+    validateSampleOptions(opts);
+    const seed = samplingSeed(opts);
+    this.rngs = prompts.map((_, i) => new RNG((seed ^ Math.imul(rowOffset + i + 1, 0x9e3779b1)) >>> 0));
+    this.stop = new Set(opts.stopTokens ?? []);
+    this.results = prompts.map(() => ({ tokens: [], finishReason: 'length' }));
+    const live = prompts.length > 0 && opts.maxNewTokens > 0;
+    this.active = live ? prompts.map((_, i) => i) : [];
+    const longest = prompts.reduce((m, p) => Math.max(m, p.length), 0);
+    this.cache = live ? KVCache.forModel(model.config, prompts.length, longest + opts.maxNewTokens) : null;
+    this.probs = new Float32Array(model.config.vocabSize);
   }
-  return results;
+
+  /** True once every row has finished. */
+  get done(): boolean {
+    return this.active.length === 0;
+  }
+
+  /** Ends a row before its stop token or length (a stop text, a client gone). */
+  finish(row: number, reason: FinishReason): void {
+    if (!this.active.includes(row)) return;
+    this.results[row].finishReason = reason;
+    this.active = this.active.filter((r) => r !== row);
+  }
+
+  /** Draws the next token of every active row (the first call runs the prompts through the model). */
+  step(): SampledToken[] {
+    if (this.done) return [];
+    const { model, cache, opts, results } = this;
+    const { nPositions, vocabSize: V } = model.config;
+    if (!this.started) {
+      this.started = true;
+      this.logits = prefill(
+        model,
+        cache!,
+        this.active.map((r) => this.prompts[r]),
+        this.active,
+      );
+    } else {
+      // NOTE: fed lazily, so that rows finished between steps are not decoded again.
+      const last = this.active.map((r) => results[r].tokens[results[r].tokens.length - 1]);
+      this.logits = decodeStep(model, cache!, this.active, last);
+    }
+    const out: SampledToken[] = [];
+    const still: number[] = [];
+    this.active.forEach((row, at) => {
+      const token = pickToken(this.logits, at * V, V, opts, this.rngs[row], this.probs);
+      const r = results[row];
+      r.tokens.push(token);
+      let finish: FinishReason | null = null;
+      if (this.stop.has(token)) finish = 'stop';
+      else if (r.tokens.length >= opts.maxNewTokens) finish = 'length';
+      else if (cache!.len[row] >= nPositions) finish = 'context';
+      else still.push(row);
+      if (finish) r.finishReason = finish;
+      out.push({ row, token, at, finish });
+    });
+    this.active = still;
+    return out;
+  }
 }
 
 /** The seed of a sampling call: one draw from opts.rng when given, else opts.seed (default 0). */

@@ -236,6 +236,19 @@ describe('rlhf serve-model and serve-reward', () => {
         body: JSON.stringify({ model: 'policy', prompt: 'a', n: 2, max_tokens: 3 }),
       });
       assert.equal((await res.json()).choices.length, 2);
+      const post = (path: string, body: unknown) =>
+        fetch(`${url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const sse = await (await post('/v1/completions', { prompt: 'a', max_tokens: 3, stream: true })).text();
+      assert.match(sse, /^data: \{.*"object":"text_completion"/);
+      assert.ok(sse.endsWith('data: [DONE]\n\n'));
+      // This checkpoint has no chat template.
+      const chat = await post('/v1/chat/completions', { messages: [{ role: 'user', content: 'a' }] });
+      assert.equal(chat.status, 400);
+      assert.match((await chat.json()).error.message, /model has no chat template/);
     });
     await serve(['serve-reward', '--model', rmDir, '--name', 'scorer'], async (url) => {
       const res = await fetch(`${url}/v1/score`, {

@@ -51,17 +51,27 @@ export function errorBody(e: BadRequest): {
 
 // ---- server side: the request ----
 
-export interface ParsedCompletionRequest {
-  model?: string;
-  /** Text prompts, or token-id prompts. */
-  prompts: (string | number[])[];
-  n: number;
-  maxTokens: number;
+export interface SamplingFields {
   temperature: number;
   topP: number;
   topK: number;
   stop: string[];
   seed?: number;
+}
+
+export interface StreamFields {
+  /** "stream": true: answer with server-sent events. */
+  stream: boolean;
+  /** stream_options.include_usage: a last chunk with the usage. */
+  includeUsage: boolean;
+}
+
+export interface ParsedCompletionRequest extends SamplingFields, StreamFields {
+  model?: string;
+  /** Text prompts, or token-id prompts. */
+  prompts: (string | number[])[];
+  n: number;
+  maxTokens: number;
   /** null: no log-probabilities; k ≥ 0: the sampled tokens' and the k most likely alternatives'. */
   logprobs: number | null;
 }
@@ -73,7 +83,7 @@ export interface RequestLimits {
   vocabSize: number;
 }
 
-const describe = (v: unknown) =>
+export const describe = (v: unknown) =>
   v === null
     ? 'null'
     : Array.isArray(v)
@@ -84,43 +94,103 @@ const describe = (v: unknown) =>
           ? 'an object'
           : String(v);
 
+/** The fields of a JSON body, read with 400s that name the field, say what it must be and what came. */
+export class Fields {
+  readonly b: Record<string, unknown>;
+
+  constructor(body: unknown, example: string) {
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new BadRequest(400, `the body must be a JSON object like ${example}`);
+    this.b = body as Record<string, unknown>;
+  }
+
+  bad(param: string, msg: string): never {
+    throw new BadRequest(400, `${param}: ${msg}, got ${describe(this.b[param])}`, param);
+  }
+
+  absent(k: string): boolean {
+    return this.b[k] === undefined || this.b[k] === null;
+  }
+
+  num(k: string, def: number, ok: (x: number) => boolean, what: string): number {
+    if (this.absent(k)) return def;
+    const v = this.b[k];
+    if (typeof v !== 'number' || !ok(v)) this.bad(k, `must be ${what}`);
+    return v as number;
+  }
+
+  int(k: string, def: number, min: number, max: number): number {
+    return this.num(k, def, (x) => Number.isInteger(x) && x >= min && x <= max, `an integer in [${min}, ${max}]`);
+  }
+
+  /** The "model" field, when given. */
+  model(): string | undefined {
+    if (!this.absent('model') && typeof this.b.model !== 'string')
+      this.bad('model', 'must be a string (GET /v1/models lists the served model)');
+    return typeof this.b.model === 'string' ? this.b.model : undefined;
+  }
+
+  /** "stream" and "stream_options". */
+  stream(): StreamFields {
+    if (!this.absent('stream') && typeof this.b.stream !== 'boolean') this.bad('stream', 'must be true or false');
+    const stream = this.b.stream === true;
+    let includeUsage = false;
+    if (!this.absent('stream_options')) {
+      const so = this.b.stream_options;
+      if (!stream) this.bad('stream_options', 'is only allowed with "stream": true; leave it out');
+      if (typeof so !== 'object' || Array.isArray(so)) this.bad('stream_options', 'must be an object');
+      const iu = (so as Record<string, unknown>).include_usage;
+      if (iu !== undefined && iu !== null && typeof iu !== 'boolean')
+        throw new BadRequest(
+          400,
+          `stream_options.include_usage: must be true or false, got ${describe(iu)}`,
+          'stream_options.include_usage',
+        );
+      includeUsage = iu === true;
+    }
+    return { stream, includeUsage };
+  }
+
+  /** Fields this server has no use for, refused unless they ask for nothing. */
+  unsupported(): void {
+    for (const k of ['presence_penalty', 'frequency_penalty'])
+      if (!this.absent(k) && this.b[k] !== 0) this.bad(k, 'is not supported; leave it out or send 0');
+    const lb = this.b.logit_bias;
+    if (!this.absent('logit_bias') && (typeof lb !== 'object' || Object.keys(lb as object).length > 0))
+      this.bad('logit_bias', 'is not supported; leave it out');
+  }
+
+  /** temperature, top_p, top_k, stop, seed. */
+  sampling(): SamplingFields {
+    const temperature = this.num('temperature', 1, (x) => x >= 0 && x <= 100, 'a number ≥ 0 (0 = greedy)');
+    const topP = this.num('top_p', 1, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
+    const topK = this.num('top_k', 0, (x) => Number.isInteger(x) && x >= -1, 'an integer ≥ 0 (0 or -1 = all tokens)');
+    let stop: string[] = [];
+    if (typeof this.b.stop === 'string') stop = [this.b.stop];
+    else if (Array.isArray(this.b.stop)) stop = this.b.stop as string[];
+    else if (!this.absent('stop')) this.bad('stop', 'must be a string or an array of strings');
+    if (stop.length > 16 || stop.some((s) => typeof s !== 'string' || s.length === 0))
+      this.bad('stop', 'must be at most 16 non-empty strings');
+    let seed: number | undefined;
+    if (!this.absent('seed')) seed = this.num('seed', 0, (x) => Number.isSafeInteger(x), 'an integer');
+    return { temperature, topP, topK: topK < 0 ? 0 : topK, stop, seed };
+  }
+}
+
 /** Validates a POST /v1/completions body; throws BadRequest naming the field and what is accepted. */
 export function parseCompletionRequest(body: unknown, limits: RequestLimits): ParsedCompletionRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new BadRequest(400, 'the body must be a JSON object like {"prompt": "…", "max_tokens": 16}');
-  const b = body as Record<string, unknown>;
-  const bad = (param: string, msg: string): never => {
-    throw new BadRequest(400, `${param}: ${msg}, got ${describe(b[param])}`, param);
-  };
-  const absent = (k: string) => b[k] === undefined || b[k] === null;
-  const num = (k: string, def: number, ok: (x: number) => boolean, what: string): number => {
-    if (absent(k)) return def;
-    const v = b[k];
-    if (typeof v !== 'number' || !ok(v)) bad(k, `must be ${what}`);
-    return v as number;
-  };
-  const int = (k: string, def: number, min: number, max: number): number =>
-    num(k, def, (x) => Number.isInteger(x) && x >= min && x <= max, `an integer in [${min}, ${max}]`);
-
-  if (!absent('model') && typeof b.model !== 'string')
-    bad('model', 'must be a string (GET /v1/models lists the served model)');
-  if (b.stream === true)
-    throw new BadRequest(
-      400,
-      'stream: streaming is not supported here; send "stream": false (or leave it out)',
-      'stream',
-    );
+  const f = new Fields(body, '{"prompt": "…", "max_tokens": 16}');
+  const b = f.b;
+  const model = f.model();
+  const stream = f.stream();
   if (b.echo === true) throw new BadRequest(400, 'echo: echoing the prompt is not supported; leave "echo" out', 'echo');
-  if (!absent('suffix') && b.suffix !== '') bad('suffix', 'is not supported (no fill-in-the-middle); leave it out');
-  for (const k of ['presence_penalty', 'frequency_penalty'])
-    if (!absent(k) && b[k] !== 0) bad(k, 'is not supported; leave it out or send 0');
-  if (!absent('logit_bias') && (typeof b.logit_bias !== 'object' || Object.keys(b.logit_bias as object).length > 0))
-    bad('logit_bias', 'is not supported; leave it out');
+  if (!f.absent('suffix') && b.suffix !== '') f.bad('suffix', 'is not supported (no fill-in-the-middle); leave it out');
+  f.unsupported();
 
   const prompts = parsePrompts(b.prompt, limits.vocabSize);
-  const n = int('n', 1, 1, limits.maxCompletions);
-  if (!absent('best_of') && b.best_of !== n)
-    bad(
+  const n = f.int('n', 1, 1, limits.maxCompletions);
+  if (!f.absent('best_of') && b.best_of !== n)
+    f.bad(
       'best_of',
       `is not supported (it would need scores); ask for n samples and choose, e.g. with \`rlhf sample --best-of\``,
     );
@@ -132,33 +202,12 @@ export function parseCompletionRequest(body: unknown, limits: RequestLimits): Pa
       'prompt',
     );
   }
-  const maxTokens = int('max_tokens', 16, 0, 1_000_000);
-  const temperature = num('temperature', 1, (x) => x >= 0 && x <= 100, 'a number ≥ 0 (0 = greedy)');
-  const topP = num('top_p', 1, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
-  const topKRaw = num('top_k', 0, (x) => Number.isInteger(x) && x >= -1, 'an integer ≥ 0 (0 or -1 = all tokens)');
-  let stop: string[] = [];
-  if (typeof b.stop === 'string') stop = [b.stop];
-  else if (Array.isArray(b.stop)) stop = b.stop as string[];
-  else if (!absent('stop')) bad('stop', 'must be a string or an array of strings');
-  if (stop.length > 16 || stop.some((s) => typeof s !== 'string' || s.length === 0))
-    bad('stop', 'must be at most 16 non-empty strings');
-  let seed: number | undefined;
-  if (!absent('seed')) seed = num('seed', 0, (x) => Number.isSafeInteger(x), 'an integer');
+  const maxTokens = f.int('max_tokens', 16, 0, 1_000_000);
+  const sampling = f.sampling();
   let logprobs: number | null = null;
   if (b.logprobs === true) logprobs = 0;
-  else if (b.logprobs !== false && !absent('logprobs')) logprobs = int('logprobs', 0, 0, 20);
-  return {
-    model: typeof b.model === 'string' ? b.model : undefined,
-    prompts,
-    n,
-    maxTokens,
-    temperature,
-    topP,
-    topK: topKRaw < 0 ? 0 : topKRaw,
-    stop,
-    seed,
-    logprobs,
-  };
+  else if (b.logprobs !== false && !f.absent('logprobs')) logprobs = f.int('logprobs', 0, 0, 20);
+  return { model, prompts, n, maxTokens, ...sampling, ...stream, logprobs };
 }
 
 function parsePrompts(p: unknown, vocabSize: number): (string | number[])[] {

@@ -135,7 +135,13 @@ describe('serve-model: the OpenAI completions API on loopback', () => {
       [{ max_tokens: 3 }, 400, 'prompt', /prompt: must be a string/],
       [{ prompt: 'x', n: 0 }, 400, 'n', /n: must be an integer in \[1, 40\], got 0/],
       [{ prompt: 'x', temperature: 'hot' }, 400, 'temperature', /temperature: must be a number ≥ 0/],
-      [{ prompt: 'x', stream: true }, 400, 'stream', /streaming is not supported/],
+      [{ prompt: 'x', stream: 'yes' }, 400, 'stream', /stream: must be true or false, got "yes"/],
+      [
+        { prompt: 'x', stream_options: { include_usage: true } },
+        400,
+        'stream_options',
+        /only allowed with "stream": true/,
+      ],
       [{ prompt: [1, 99999] }, 400, 'prompt', /prompt\[1\]: token ids must be integers in \[0, 270\)/],
       [
         { prompt: ['a', 'b', 'c'], n: 20 },

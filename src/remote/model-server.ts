@@ -1,16 +1,17 @@
-// `rlhf serve-model`: our checkpoints behind the OpenAI completions API (POST /v1/completions,
-// GET /v1/models), so other tools can sample a policy trained here and our RemoteGenerator is
-// tested against a real server. Requests without a seed and with the same sampling settings that
-// arrive together are decoded as one batch; a seeded request is decoded alone, so that its answer
-// is exactly what the local engine gives for that seed.
+// `rlhf serve-model`: our checkpoints behind the OpenAI API (POST /v1/completions, POST
+// /v1/chat/completions with the model's chat template, each also with "stream": true, and GET
+// /v1/models), so other tools and the official `openai` client can sample a policy trained here, and
+// our RemoteGenerator is tested against a real server. Requests without a seed and with the same
+// sampling settings that arrive together are decoded as one batch (batcher.ts); a seeded request is
+// decoded alone, so that its answer is exactly what the local engine gives for that seed, streamed or not.
 
-import Fastify, { FastifyInstance } from 'fastify';
+import Fastify, { FastifyInstance, FastifyReply } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import { Graph } from '../engine/graph.js';
 import type { CausalLM } from '../model/causal-lm.js';
-import { completionBatch } from '../model/logprobs.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
-import { TextSample, TextSampleOptions, encodePrompt, sampleTexts } from '../train/generator.js';
+import { TextSample, encodePrompt, stopTokenIds } from '../train/generator.js';
+import { Batcher, DecodeOptions, JobSpec } from './batcher.js';
+import { ChatChoice, ChatFormatter, ChatResponse, parseChatRequest, renderChat } from './chat-api.js';
 import {
   BadRequest,
   CompletionChoice,
@@ -19,6 +20,8 @@ import {
   errorBody,
   parseCompletionRequest,
 } from './completions-api.js';
+import { IdLogprob, chatTokenLogprob, topAlternatives, topRecord } from './logprobs.js';
+import { SSEStream, StreamSpec } from './sse-stream.js';
 import { loadWeightsInto, weightsFingerprint } from './weights.js';
 
 export interface ModelServerOptions {
@@ -28,123 +31,21 @@ export interface ModelServerOptions {
   maxCompletions?: number;
   /** Accept PUT /v1/weights (new weights for the served model; only on a trusted network). */
   acceptWeights?: boolean;
+  /** The model's chat template, for POST /v1/chat/completions (without it that route answers 400). */
+  chat?: ChatFormatter;
+  /** While a streaming request waits for the model, an SSE comment this often (ms, default 1000). */
+  keepAliveMs?: number;
   /** Fastify's logger (default off). */
   logger?: boolean;
   /** Called with the number of requests and of completions of each decoded batch (for logs and tests). */
   onBatch?: (requests: number, completions: number) => void;
 }
 
-interface Job {
-  rows: number[][];
-  opts: Omit<TextSampleOptions, 'seed'>;
-  seed?: number;
-  resolve: (s: TextSample[]) => void;
-  reject: (e: unknown) => void;
-}
-
-/** Queues decoding jobs; jobs that arrive together and can share a batch are decoded as one. */
-class Batcher {
-  private queue: Job[] = [];
-  private running = false;
-
-  constructor(
-    private readonly model: CausalLM,
-    private readonly tok: Tokenizer,
-    private readonly maxRows: number,
-    private readonly onBatch?: (requests: number, completions: number) => void,
-  ) {}
-
-  run(job: Omit<Job, 'resolve' | 'reject'>): Promise<TextSample[]> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ ...job, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length) {
-      const group = this.takeGroup();
-      const rows = group.flatMap((j) => j.rows);
-      // Unseeded jobs still get a fresh random seed each batch.
-      const seed = group[0].seed ?? randomBytes(4).readUInt32LE(0);
-      this.onBatch?.(group.length, rows.length);
-      try {
-        const samples = sampleTexts(this.model, this.tok, rows, { ...group[0].opts, seed });
-        let at = 0;
-        for (const j of group) {
-          j.resolve(samples.slice(at, at + j.rows.length));
-          at += j.rows.length;
-        }
-      } catch (e) {
-        for (const j of group) j.reject(e);
-      }
-      // Answers go out, and requests that came in meanwhile are parsed, before the next batch.
-      await new Promise((r) => setImmediate(r));
-    }
-    this.running = false;
-  }
-
-  /** The first queued job, with the later unseeded jobs of the same settings that fit beside it. */
-  private takeGroup(): Job[] {
-    const first = this.queue.shift()!;
-    if (first.seed !== undefined) return [first];
-    const key = JSON.stringify(first.opts);
-    const group = [first];
-    let rows = first.rows.length;
-    this.queue = this.queue.filter((j) => {
-      if (j.seed !== undefined || JSON.stringify(j.opts) !== key || rows + j.rows.length > this.maxRows) return true;
-      group.push(j);
-      rows += j.rows.length;
-      return false;
-    });
-    return group;
-  }
-}
-
-/** For each completion, its tokens' k most likely alternatives: {token text: log-probability}. */
-function topLogprobs(
-  model: CausalLM,
-  tok: Tokenizer,
-  pairs: { prompt: number[]; completion: number[] }[],
-  k: number,
-): Record<string, number>[][] {
-  const V = model.config.vocabSize,
-    Vt = Math.min(V, tok.vocabSize);
-  const out: Record<string, number>[][] = [];
-  for (let i = 0; i < pairs.length; i += 16) {
-    const part = pairs.slice(i, i + 16);
-    const { ids, B, T } = completionBatch(part, tok.eosId);
-    const g = Graph.inference();
-    const logits = model.forward(g, ids, B, T).data; // (B, T, V)
-    part.forEach((p, b) => {
-      const rows: Record<string, number>[] = [];
-      for (let j = 0; j < p.completion.length; j++) {
-        const off = (b * T + p.prompt.length - 1 + j) * V;
-        let m = -Infinity;
-        for (let v = 0; v < V; v++) m = Math.max(m, logits[off + v]);
-        let z = 0;
-        for (let v = 0; v < V; v++) z += Math.exp(logits[off + v] - m);
-        const lse = m + Math.log(z);
-        const best = Array.from({ length: Vt }, (_, v) => v)
-          .sort((a, c) => logits[off + c] - logits[off + a])
-          .slice(0, k);
-        rows.push(Object.fromEntries(best.map((v) => [tok.decode([v]), logits[off + v] - lse])));
-      }
-      out.push(rows);
-    });
-    g.dispose();
-  }
-  return out;
-}
-
 function choiceOf(
   tok: Tokenizer,
   s: TextSample,
   index: number,
-  logprobs: Record<string, number>[] | null | undefined,
+  top: IdLogprob[][] | null | undefined,
 ): CompletionChoice {
   let lp: CompletionChoice['logprobs'] = null;
   if (s.logprobs) {
@@ -155,7 +56,8 @@ function choiceOf(
       text_offset.push(at);
       at += t.length;
     }
-    lp = { tokens, token_logprobs: s.logprobs, top_logprobs: logprobs ?? null, text_offset };
+    const top_logprobs = top ? top.map((t) => topRecord(tok, t)) : null;
+    lp = { tokens, token_logprobs: s.logprobs, top_logprobs, text_offset };
   }
   return { index, text: s.text, logprobs: lp, finish_reason: s.finishReason === 'stop' ? 'stop' : 'length' };
 }
@@ -163,6 +65,7 @@ function choiceOf(
 export function buildModelServer(model: CausalLM, tok: Tokenizer, o: ModelServerOptions = {}): FastifyInstance {
   const name = o.name ?? 'rlhf';
   const maxCompletions = o.maxCompletions ?? 256;
+  const nPositions = model.config.nPositions;
   const batcher = new Batcher(model, tok, maxCompletions, o.onBatch);
   const created = Math.floor(Date.now() / 1000);
   let fingerprint = weightsFingerprint(model);
@@ -188,13 +91,47 @@ export function buildModelServer(model: CausalLM, tok: Tokenizer, o: ModelServer
         errorBody(
           new BadRequest(
             404,
-            `no route ${req.method} ${req.url}; this server has POST /v1/completions, GET /v1/models, GET /health`,
+            `no route ${req.method} ${req.url}; this server has POST /v1/completions, POST /v1/chat/completions, ` +
+              'GET /v1/models, GET /health',
             null,
             'not_found',
           ),
         ),
       );
   });
+
+  const checkModel = (asked: string | undefined) => {
+    if (asked !== undefined && asked !== name)
+      throw new BadRequest(
+        404,
+        `model: "${asked}" is not served here; this server serves "${name}"`,
+        'model',
+        'not_found',
+      );
+  };
+
+  /** Answers with server-sent events while the rows decode (sse-stream.ts). */
+  const streamAnswer = async (
+    reply: FastifyReply,
+    spec: Omit<StreamSpec, 'model' | 'fingerprint' | 'stopTokens'>,
+    job: JobSpec,
+  ): Promise<void> => {
+    const stopTokens = stopTokenIds(tok, job.opts.stop ?? []);
+    const sse = new SSEStream(reply.raw, tok, model.config.vocabSize, {
+      ...spec,
+      model: name,
+      fingerprint,
+      stopTokens,
+    });
+    reply.hijack();
+    sse.start(o.keepAliveMs ?? 1000);
+    try {
+      await batcher.stream(job, sse);
+      sse.end();
+    } catch (e) {
+      sse.end(e);
+    }
+  };
 
   app.get('/health', async () => ({ status: 'ok', model: name }));
   app.get('/v1/models', async () => ({
@@ -205,56 +142,54 @@ export function buildModelServer(model: CausalLM, tok: Tokenizer, o: ModelServer
         object: 'model',
         created,
         owned_by: 'rlhf',
-        max_model_len: model.config.nPositions,
-        rlhf: { accepts_weights: !!o.acceptWeights, fingerprint },
+        max_model_len: nPositions,
+        rlhf: { accepts_weights: !!o.acceptWeights, chat: !!o.chat, fingerprint },
       },
     ],
   }));
 
-  app.post('/v1/completions', async (req): Promise<CompletionResponse> => {
+  app.post('/v1/completions', async (req, reply): Promise<CompletionResponse | undefined> => {
     const r: ParsedCompletionRequest = parseCompletionRequest(req.body, { maxCompletions, vocabSize: tok.vocabSize });
-    if (r.model !== undefined && r.model !== name)
-      throw new BadRequest(
-        404,
-        `model: "${r.model}" is not served here; this server serves "${name}"`,
-        'model',
-        'not_found',
-      );
+    checkModel(r.model);
     const encoded = r.prompts.map((p) => (typeof p === 'string' ? encodePrompt(tok, p) : p));
     encoded.forEach((ids, i) => {
-      if (ids.length > model.config.nPositions)
+      if (ids.length > nPositions)
         throw new BadRequest(
           400,
-          `prompt[${i}] has ${ids.length} tokens but the model's context is ${model.config.nPositions}; shorten it`,
+          `prompt[${i}] has ${ids.length} tokens but the model's context is ${nPositions}; shorten it`,
           'prompt',
         );
     });
     // Rows: prompt i's n samples are rows i·n … i·n + n − 1, as choice indices are.
     const rows = encoded.flatMap((ids) => Array.from({ length: r.n }, () => ids));
-    const samples = await batcher.run({
-      rows,
-      seed: r.seed === undefined ? undefined : r.seed >>> 0,
-      opts: {
-        maxNewTokens: r.maxTokens,
-        temperature: r.temperature,
-        topP: r.topP,
-        topK: r.topK,
-        stop: r.stop,
-        logprobs: r.logprobs !== null,
-      },
-    });
+    const seed = r.seed === undefined ? undefined : r.seed >>> 0;
+    const opts: DecodeOptions = {
+      maxNewTokens: r.maxTokens,
+      temperature: r.temperature,
+      topP: r.topP,
+      topK: r.topK,
+      stop: r.stop,
+      logprobs: r.logprobs !== null,
+    };
+    const promptTokens = encoded.reduce((a, ids) => a + ids.length, 0) * r.n;
+    const id = `cmpl-${randomBytes(12).toString('hex')}`;
+    if (r.stream) {
+      const spec = { kind: 'completion' as const, id, choices: rows.length, stop: r.stop, promptTokens };
+      await streamAnswer(reply, { ...spec, logprobs: r.logprobs, includeUsage: r.includeUsage }, { rows, seed, opts });
+      return;
+    }
+    const samples = await batcher.run({ rows, seed, opts });
     const tops = r.logprobs
-      ? topLogprobs(
+      ? topAlternatives(
           model,
           tok,
           samples.map((s, i) => ({ prompt: rows[i], completion: s.tokenIds })),
           r.logprobs,
         )
       : null;
-    const promptTokens = encoded.reduce((a, ids) => a + ids.length, 0) * r.n;
     const completionTokens = samples.reduce((a, s) => a + s.tokenIds.length, 0);
     return {
-      id: `cmpl-${randomBytes(12).toString('hex')}`,
+      id,
       object: 'text_completion',
       created: Math.floor(Date.now() / 1000),
       model: name,
@@ -264,6 +199,89 @@ export function buildModelServer(model: CausalLM, tok: Tokenizer, o: ModelServer
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
         total_tokens: promptTokens + completionTokens,
+      },
+    };
+  });
+
+  app.post('/v1/chat/completions', async (req, reply): Promise<ChatResponse | undefined> => {
+    if (!o.chat)
+      throw new BadRequest(
+        400,
+        `model has no chat template: "${name}" was served without one (its tokenizer_config.json has no ` +
+          'chat_template); send your own prompt format to POST /v1/completions instead',
+        'messages',
+      );
+    const r = parseChatRequest(req.body, { maxCompletions });
+    checkModel(r.model);
+    const text = renderChat(o.chat, r.messages);
+    const ids = text.length ? tok.encode(text, { allowSpecial: true }) : [tok.eosId];
+    if (ids.length >= nPositions)
+      throw new BadRequest(
+        400,
+        `messages: the conversation is ${ids.length} tokens with the chat template, but the model's context is ` +
+          `${nPositions}, which leaves no room for an answer; shorten it`,
+        'messages',
+      );
+    const rows = Array.from({ length: r.n }, () => ids);
+    const seed = r.seed === undefined ? undefined : r.seed >>> 0;
+    const stop = [...new Set([...r.stop, ...o.chat.endOfTurn])];
+    const opts: DecodeOptions = {
+      maxNewTokens: r.maxTokens ?? nPositions - ids.length,
+      temperature: r.temperature,
+      topP: r.topP,
+      topK: r.topK,
+      stop,
+      logprobs: r.logprobs !== null,
+    };
+    const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
+    if (r.stream) {
+      const spec = { kind: 'chat' as const, id, choices: r.n, stop, promptTokens: ids.length };
+      await streamAnswer(reply, { ...spec, logprobs: r.logprobs, includeUsage: r.includeUsage }, { rows, seed, opts });
+      return;
+    }
+    const samples = await batcher.run({ rows, seed, opts });
+    const stopTokens = new Set(stopTokenIds(tok, stop));
+    // A chat message's tokens: without the end-of-turn token that ended it.
+    const content = samples.map((s) => {
+      const n = s.tokenIds.length;
+      return s.finishReason === 'stop' && n > 0 && stopTokens.has(s.tokenIds[n - 1]) ? n - 1 : n;
+    });
+    const tops = r.logprobs
+      ? topAlternatives(
+          model,
+          tok,
+          samples.map((s, i) => ({ prompt: ids, completion: s.tokenIds.slice(0, content[i]) })),
+          r.logprobs,
+        )
+      : null;
+    const choices = samples.map(
+      (s, i): ChatChoice => ({
+        index: i,
+        message: { role: 'assistant', content: s.text, refusal: null },
+        logprobs:
+          r.logprobs === null
+            ? null
+            : {
+                content: s.tokenIds
+                  .slice(0, content[i])
+                  .map((id, t) => chatTokenLogprob(tok, { id, logprob: s.logprobs![t], top: tops?.[i][t] ?? [] })),
+                refusal: null,
+              },
+        finish_reason: s.finishReason === 'stop' ? 'stop' : 'length',
+      }),
+    );
+    const completionTokens = samples.reduce((a, s) => a + s.tokenIds.length, 0);
+    return {
+      id,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: name,
+      system_fingerprint: fingerprint,
+      choices,
+      usage: {
+        prompt_tokens: ids.length,
+        completion_tokens: completionTokens,
+        total_tokens: ids.length + completionTokens,
       },
     };
   });

@@ -197,6 +197,16 @@ export interface TextSampleOptions extends Omit<GenerationOptions, 'seed'> {
   seed: number;
 }
 
+/** The ids that end a row at once: end-of-text, and each stop text that is a single token. */
+export function stopTokenIds(tok: Tokenizer, stop: string[]): number[] {
+  const ids = [tok.eosId];
+  for (const s of stop) {
+    const one = tok.encode(s, { allowSpecial: true });
+    if (one.length === 1) ids.push(one[0]);
+  }
+  return ids;
+}
+
 /**
  * Samples one completion per row of prompt ids with the KV-cache engine (rows split across
  * threads), cutting texts at stop strings. Row r draws from the stream of (seed, r).
@@ -205,11 +215,7 @@ export interface TextSampleOptions extends Omit<GenerationOptions, 'seed'> {
  */
 export function sampleTexts(model: CausalLM, tok: Tokenizer, rows: number[][], o: TextSampleOptions): TextSample[] {
   const stop = o.stop ?? [];
-  const stopTokens = [tok.eosId];
-  for (const s of stop) {
-    const ids = tok.encode(s, { allowSpecial: true });
-    if (ids.length === 1) stopTokens.push(ids[0]);
-  }
+  const stopTokens = stopTokenIds(tok, stop);
   const gens = generate(model, rows, {
     maxNewTokens: o.maxNewTokens,
     temperature: o.temperature,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { halfToFloat, toFloat32 } from '../model/safetensors.js';
-import { floatToHalf, toBF16, toF16 } from './half.js';
+import { toFloat32 } from './safetensors.js';
+import { floatToHalf, halfToFloat, toBF16, toF16 } from './half.js';
 import { assertAllClose, assertClose } from '../test-support/assert-close.js';
 
 const bf16ToFloat = (bits: number) => toFloat32({ dtype: 'BF16', shape: [1], data: Uint16Array.of(bits) })[0];

@@ -1,0 +1,202 @@
+// `rlhf bench --model DIR`: speed and memory at a real checkpoint's shape (GPT-2, Llama, Qwen2, Qwen3),
+// with PyTorch on the same shape and the same kind of data in the same run (bench/torch_model_bench.py).
+// DIR needs only config.json: without weights the model is random, which times the same work.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Graph } from '../engine/graph.js';
+import { gemm } from '../engine/gemm.js';
+import { AdamW, clipGradNorm } from '../engine/optim.js';
+import { RNG } from '../engine/rng.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import { loadCheckpoint, readCheckpointConfig } from '../model/checkpoint.js';
+import { countParameters, familyOf } from '../model/config.js';
+import { createModel } from '../model/create-model.js';
+import { findModelWeights } from '../model/weights.js';
+import { runSharded, shardCount } from '../runtime/replica.js';
+import { generate } from '../runtime/sample.js';
+import { kernels, shardLM } from '../train/kernels.js';
+
+export interface ModelBenchOptions {
+  dir: string;
+  batch: number;
+  seq: number;
+  steps: number;
+  warmup: number;
+  /** Sampling: prompts of `prompt` tokens, `newTokens` generated for each of `sampleBatch` rows. */
+  sampleBatch: number;
+  prompt: number;
+  newTokens: number;
+  torch: boolean;
+  threads: number;
+  /** Skip full training (a model whose optimizer state does not fit). */
+  skipFull: boolean;
+}
+
+export interface ModelBenchResult {
+  model: string;
+  family: string;
+  parameters: number;
+  batch_size: number;
+  seq: number;
+  threads: number;
+  backend: string;
+  train_tokens_per_s?: number;
+  sample_tokens_per_s: number;
+  score_tokens_per_s: number;
+  peak_rss_mb: number;
+  torch_version?: string;
+  torch_threads?: number;
+  torch_train_tokens_per_s?: number;
+  torch_lora_train_tokens_per_s?: number;
+  torch_sample_tokens_per_s?: number;
+  torch_score_tokens_per_s?: number;
+  torch_peak_rss_mb?: number;
+  train_ratio?: number;
+  sample_ratio?: number;
+  score_ratio?: number;
+  torch_error?: string;
+}
+
+export async function runModelBench(o: ModelBenchOptions, log: (m: string) => void): Promise<ModelBenchResult> {
+  const { config } = readCheckpointConfig(o.dir);
+  if (o.seq > config.nPositions)
+    throw new Error(`--seq ${o.seq} is longer than the model's context (${config.nPositions} positions)`);
+  if (o.prompt + o.newTokens > config.nPositions)
+    throw new Error(`--prompt ${o.prompt} + --new-tokens ${o.newTokens} exceed the context (${config.nPositions})`);
+  const t0 = performance.now();
+  const model: CausalLM = findModelWeights(o.dir) ? loadCheckpoint(o.dir).model : createModel(config, 0);
+  const parameters = countParameters(config);
+  log(
+    `ours: ${familyOf(config)} with ${parameters.toLocaleString('en-US')} parameters ` +
+      `(${findModelWeights(o.dir) ? 'weights loaded' : 'random weights, config.json only'}) in ` +
+      `${((performance.now() - t0) / 1000).toFixed(1)}s; ${gemm().name}, ${shardCount()} threads`,
+  );
+  const rng = new RNG(0);
+  const V = config.vocabSize;
+
+  // KV-cache sampling, as `rlhf sample` runs it: no stop tokens, so every row makes all its tokens.
+  const prompts = () => Array.from({ length: o.sampleBatch }, () => Array.from({ length: o.prompt }, () => rng.int(V)));
+  generate(model, prompts(), { maxNewTokens: 4, seed: 0 }); // warm-up
+  let t = performance.now();
+  let produced = 0;
+  for (const gen of generate(model, prompts(), { maxNewTokens: o.newTokens, seed: 1 })) produced += gen.tokens.length;
+  const sampleTps = produced / ((performance.now() - t) / 1000);
+  log(`ours: sampling ${sampleTps.toFixed(1)} tokens/s (${o.sampleBatch} × ${o.newTokens} after ${o.prompt})`);
+
+  // Scoring: one forward without gradients over batch × seq tokens (what a reward model or log-probs do).
+  const ids = new Int32Array(o.batch * o.seq);
+  const fill = () => {
+    for (let i = 0; i < ids.length; i++) ids[i] = rng.int(V);
+  };
+  const forward = () => {
+    const g = Graph.inference();
+    model.hidden(g, ids, o.batch, o.seq);
+    g.dispose();
+  };
+  fill();
+  forward();
+  t = performance.now();
+  forward();
+  const scoreTps = ids.length / ((performance.now() - t) / 1000);
+  log(`ours: scoring ${scoreTps.toFixed(1)} tokens/s (a forward of ${o.batch} × ${o.seq})`);
+
+  const result: ModelBenchResult = {
+    model: resolve(o.dir),
+    family: familyOf(config),
+    parameters,
+    batch_size: o.batch,
+    seq: o.seq,
+    threads: shardCount(),
+    backend: gemm().name,
+    sample_tokens_per_s: round(sampleTps, 1),
+    score_tokens_per_s: round(scoreTps, 1),
+    peak_rss_mb: 0,
+  };
+  if (!o.skipFull) result.train_tokens_per_s = round(timeTraining(model, o, rng, 'full', log), 1);
+  result.peak_rss_mb = round(process.resourceUsage().maxRSS / 1024);
+  if (o.torch) Object.assign(result, runTorchPeer(o, log));
+  const ratio = (ours?: number, theirs?: number) => (ours && theirs ? round(ours / theirs, 2) : undefined);
+  result.train_ratio = ratio(result.train_tokens_per_s, result.torch_train_tokens_per_s);
+  result.sample_ratio = ratio(result.sample_tokens_per_s, result.torch_sample_tokens_per_s);
+  result.score_ratio = ratio(result.score_tokens_per_s, result.torch_score_tokens_per_s);
+  return result;
+}
+
+/** Tokens/s of training steps (forward, cross-entropy, backward, clip, AdamW) as `rlhf train sft` runs them. */
+export function timeTraining(
+  model: CausalLM,
+  o: Pick<ModelBenchOptions, 'batch' | 'seq' | 'steps' | 'warmup'>,
+  rng: RNG,
+  label: string,
+  log: (m: string) => void,
+): number {
+  const trained = model.params.filter((p) => p.requiresGrad);
+  const opt = new AdamW(trained, { lr: 1e-4 });
+  const { batch: B, seq: T } = o;
+  const V = model.config.vocabSize;
+  const ids = new Int32Array(B * T),
+    targets = new Int32Array(B * T);
+  const replica = { models: { policy: model }, heads: {} };
+  const step = () => {
+    for (let i = 0; i < ids.length; i++) (ids[i] = rng.int(V)), (targets[i] = rng.int(V));
+    opt.zeroGrad();
+    runSharded(replica, kernels.lmStep, shardLM(ids, targets, B, T, shardCount()));
+    clipGradNorm(trained, 1);
+    opt.update();
+  };
+  for (let i = 0; i < o.warmup; i++) step();
+  const t = performance.now();
+  for (let i = 0; i < o.steps; i++) step();
+  const tps = (o.steps * B * T) / ((performance.now() - t) / 1000);
+  const n = trained.reduce((a, p) => a + p.size, 0);
+  log(`ours: training (${label}) ${tps.toFixed(1)} tokens/s, ${n.toLocaleString('en-US')} trained parameters`);
+  return tps;
+}
+
+function runTorchPeer(o: ModelBenchOptions, log: (m: string) => void): Partial<ModelBenchResult> {
+  const script = resolve('bench/torch_model_bench.py');
+  if (!existsSync(script)) return { torch_error: `${script} not found (run the benchmark from the repository root)` };
+  const python = ['/usr/bin/python3', 'python3'].find(
+    (p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
+  );
+  if (!python) {
+    log(
+      'PyTorch not found (python3 -c "import torch" fails): skipping the peer. On Debian: apt-get install python3-torch',
+    );
+    return { torch_error: 'python3 with torch not found' };
+  }
+  const args = [
+    script,
+    ...['--config', join(o.dir, 'config.json'), '--threads', String(o.threads)],
+    ...['--batch', String(o.batch), '--seq', String(o.seq), '--steps', String(o.steps), '--warmup', String(o.warmup)],
+    ...['--sample-batch', String(o.sampleBatch), '--prompt', String(o.prompt), '--new-tokens', String(o.newTokens)],
+    ...['--lora-rank', '0'],
+    ...(o.skipFull ? ['--skip-full'] : []),
+  ];
+  log(`torch: running ${script} with ${python} on ${o.threads} threads`);
+  const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  for (const line of (r.stderr || '').trim().split('\n')) if (line) log(`torch: ${line}`);
+  if (r.status !== 0) return { torch_error: `torch_model_bench.py exited with ${r.status}` };
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    const j = JSON.parse(last);
+    return {
+      torch_version: j.torch_version,
+      torch_threads: j.threads,
+      torch_train_tokens_per_s: j.train_tokens_per_s,
+      torch_lora_train_tokens_per_s: j.lora_train_tokens_per_s,
+      torch_sample_tokens_per_s: j.sample_tokens_per_s,
+      torch_score_tokens_per_s: j.score_tokens_per_s,
+      torch_peak_rss_mb: j.peak_rss_mb,
+    };
+  } catch {
+    return { torch_error: `could not parse torch_model_bench.py output: ${last.slice(0, 200)}` };
+  }
+}
+
+function round(x: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,207 @@
+// The Llama family: Llama 2/3 (SmolLM, TinyLlama), Qwen2/2.5 and Qwen3. Pre-RMSNorm blocks, rotary
+// positions (rotate-half layout), grouped-query attention, SwiGLU MLP, tied or separate lm_head.
+// The families differ only in biases (qwen2: q, k, v) and Qwen3's per-head RMSNorm of q and k.
+// Parameter names and layouts are Hugging Face's (nn.Linear weights (out, in)), so a checkpoint is the
+// parameter map.
+
+import type { Graph } from '../engine/graph.js';
+import * as ops from '../engine/ops/index.js';
+import { RNG } from '../engine/rng.js';
+import { Parameter, type Tensor } from '../engine/tensor.js';
+import type { CausalLM } from './causal-lm.js';
+import {
+  type ModelConfig,
+  attentionBiasesOf,
+  familyOf,
+  headDimOf,
+  intermediateSizeOf,
+  isLlamaFamily,
+  kvHeadsOf,
+  validateConfig,
+} from './config.js';
+import { type CacheRows, cachePositions } from './kv-cache.js';
+import { type Linear, linearModule, project } from './linear.js';
+import { Rope } from './rope.js';
+
+export interface LlamaBlock {
+  inputNorm: Parameter; // input_layernorm (C)
+  q: Linear; // self_attn.q_proj (nh·hs, C)
+  k: Linear; // self_attn.k_proj (nkv·hs, C)
+  v: Linear; // self_attn.v_proj (nkv·hs, C)
+  qNorm: Parameter | null; // self_attn.q_norm (hs), Qwen3 only
+  kNorm: Parameter | null; // self_attn.k_norm (hs), Qwen3 only
+  o: Linear; // self_attn.o_proj (C, nh·hs)
+  postNorm: Parameter; // post_attention_layernorm (C)
+  gate: Linear; // mlp.gate_proj (I, C)
+  up: Linear; // mlp.up_proj (I, C)
+  down: Linear; // mlp.down_proj (C, I)
+}
+
+export class Llama implements CausalLM {
+  readonly params: Parameter[] = [];
+  readonly linears: Linear[] = [];
+  readonly embed: Parameter;
+  readonly blocks: LlamaBlock[] = [];
+  readonly norm: Parameter;
+  /** The output projection (V, C): its own lm_head.weight, or the token embedding when tied. */
+  readonly lmHead: Parameter;
+  private readonly rope: Rope;
+
+  /** A freshly initialized model (Hugging Face's init: N(0, 0.02) weights, zero biases, unit norms). */
+  constructor(
+    readonly config: ModelConfig,
+    seed = 0,
+  ) {
+    validateConfig(config);
+    if (!isLlamaFamily(config)) throw new Error(`Llama: family "${familyOf(config)}" is not a Llama-family model`);
+    const { vocabSize: V, nEmbd: C, nLayer: L } = config;
+    const hs = headDimOf(config),
+      Q = config.nHead * hs,
+      KV = kvHeadsOf(config) * hs,
+      I = intermediateSizeOf(config);
+    const bias = attentionBiasesOf(config),
+      mlpBias = config.mlpBias ?? false;
+    const rng = new RNG(seed);
+    const normal = (name: string, shape: number[]) => this.add(name, shape, (d) => rng.fillNormal(d, 0.02));
+    const ones = (name: string, n: number) => this.add(name, [n], (d) => d.fill(1));
+    // nn.Linear(inFeatures, outFeatures): weight (out, in), then the bias when it has one.
+    const linear = (name: string, inF: number, outF: number, withBias: boolean) => {
+      const w = normal(`${name}.weight`, [outF, inF]);
+      const lin = linearModule(name, w, withBias ? this.add(`${name}.bias`, [outF], () => {}) : null, true);
+      this.linears.push(lin);
+      return lin;
+    };
+    this.embed = normal('model.embed_tokens.weight', [V, C]);
+    const qkNorm = familyOf(config) === 'qwen3';
+    for (let i = 0; i < L; i++) {
+      const p = `model.layers.${i}.`;
+      // Created in the order of Hugging Face's state dict.
+      const q = linear(p + 'self_attn.q_proj', C, Q, bias.qkv);
+      const k = linear(p + 'self_attn.k_proj', C, KV, bias.qkv);
+      const v = linear(p + 'self_attn.v_proj', C, KV, bias.qkv);
+      const o = linear(p + 'self_attn.o_proj', Q, C, bias.o);
+      const qNorm = qkNorm ? ones(p + 'self_attn.q_norm.weight', hs) : null;
+      const kNorm = qkNorm ? ones(p + 'self_attn.k_norm.weight', hs) : null;
+      const gate = linear(p + 'mlp.gate_proj', C, I, mlpBias);
+      const up = linear(p + 'mlp.up_proj', C, I, mlpBias);
+      const down = linear(p + 'mlp.down_proj', I, C, mlpBias);
+      const inputNorm = ones(p + 'input_layernorm.weight', C);
+      const postNorm = ones(p + 'post_attention_layernorm.weight', C);
+      this.blocks.push({ inputNorm, q, k, v, qNorm, kNorm, o, postNorm, gate, up, down });
+    }
+    this.norm = ones('model.norm.weight', C);
+    this.lmHead = config.tieWordEmbeddings ? this.embed : normal('lm_head.weight', [V, C]);
+    this.rope = new Rope(config);
+  }
+
+  private add(name: string, shape: number[], init: (d: Float32Array) => void): Parameter {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    init(data);
+    const p = new Parameter(name, data, shape);
+    this.params.push(p);
+    return p;
+  }
+
+  /** The parameter with a given Hugging Face name. */
+  param(name: string): Parameter {
+    const p = this.params.find((q) => q.name === name);
+    if (!p) throw new Error(`${familyOf(this.config)} model has no parameter "${name}"`);
+    return p;
+  }
+
+  /**
+   * Final hidden states after model.norm: ids (B·T) → (B, T, C). The one forward of the model, for training,
+   * scoring, prefill and decoding alike. With a KV cache (inference graphs only), sequence b continues cache
+   * row rows[b]: its T tokens sit at positions len … len+T-1 (len = that row's cached length), attend over the
+   * row's cached prefix, and are appended to it.
+   */
+  hidden(g: Graph, ids: Int32Array, B: number, T: number, kv?: CacheRows): Tensor {
+    const c = this.config;
+    const { nHead, nEmbd: C, layerNormEps: eps } = c;
+    const nKvHead = kvHeadsOf(c),
+      headDim = headDimOf(c);
+    const at = kv ? cachePositions(kv, B) : null;
+    const starts = at ? at.starts : 0;
+    const { cos, sin } = this.rope.upTo(this.lastPosition(ids, B, T, starts));
+    let x = ops.reshape(g, ops.selectRows(g, this.embed, ids), [B, T, C]);
+    this.blocks.forEach((blk, l) => {
+      const h = ops.rmsNorm(g, x, blk.inputNorm, eps);
+      let q = project(g, h, blk.q),
+        k = project(g, h, blk.k);
+      const v = project(g, h, blk.v);
+      if (blk.qNorm && blk.kNorm) {
+        q = perHeadRMSNorm(g, q, blk.qNorm, eps);
+        k = perHeadRMSNorm(g, k, blk.kNorm, eps);
+      }
+      // (B, T, (nh + 2·nkv)·hs): [q | k | v] per token, q and k rotated to their positions
+      const qkv = ops.ropeQKV(g, q, k, v, B, T, { nHead, nKvHead, headDim, cos, sin, starts });
+      const a = at
+        ? ops.cachedSelfAttention(g, qkv, B, T, nHead, at.cache.layer(l), at.rows, at.starts, { nKvHead, headDim })
+        : ops.causalSelfAttention(g, qkv, B, T, nHead, { nKvHead, headDim });
+      x = ops.add(g, x, project(g, a, blk.o));
+      const h2 = ops.rmsNorm(g, x, blk.postNorm, eps);
+      const m = project(g, ops.swiglu(g, project(g, h2, blk.gate), project(g, h2, blk.up)), blk.down);
+      x = ops.add(g, x, m);
+    });
+    if (at) for (let b = 0; b < B; b++) at.cache.len[at.rows[b]] += T;
+    return ops.rmsNorm(g, x, this.norm, eps);
+  }
+
+  /**
+   * One past the last position the batch reaches, after checking the ids and that it fits the context
+   * (max_position_embeddings: the KV cache and the RoPE tables are sized by it).
+   */
+  private lastPosition(ids: Int32Array, B: number, T: number, starts: number | Int32Array): number {
+    const V = this.config.vocabSize;
+    if (ids.length !== B * T) throw new Error(`hidden: ${ids.length} token ids for B=${B}, T=${T}`);
+    for (let i = 0; i < ids.length; i++) {
+      if (!(ids[i] >= 0 && ids[i] < V))
+        throw new Error(
+          `hidden: token id ${ids[i]} at (${Math.floor(i / T)}, ${i % T}) is outside the vocabulary [0, ${V})`,
+        );
+    }
+    const end = typeof starts === 'number' ? starts + T : Math.max(T, ...Array.from(starts, (s) => s + T));
+    if (end > this.config.nPositions)
+      throw new Error(
+        `hidden: positions up to ${end} but the model's context (max_position_embeddings) is ` +
+          `${this.config.nPositions} tokens; shorten the input`,
+      );
+    return end;
+  }
+
+  /** Next-token logits from hidden states: (…, C) → (…, V), through lm_head (or the tied embedding). */
+  logits(g: Graph, hidden: Tensor): Tensor {
+    return ops.linear(g, hidden, this.lmHead, null, true);
+  }
+
+  /** Logits (B, T, V) for token ids (B·T); with a KV cache, as in hidden(). */
+  forward(g: Graph, ids: Int32Array, B: number, T: number, kv?: CacheRows): Tensor {
+    return this.logits(g, this.hidden(g, ids, B, T, kv));
+  }
+
+  /** Mean next-token cross-entropy; targets (B·T) with -100 where no loss is wanted; optional per-token weights. */
+  loss(g: Graph, ids: Int32Array, targets: Int32Array, B: number, T: number, weights?: ArrayLike<number>): Tensor {
+    return ops.crossEntropy(g, this.forward(g, ids, B, T), targets, weights);
+  }
+
+  /** Copies all weights from another model of the same config (e.g. a frozen reference policy). */
+  copyFrom(other: CausalLM): void {
+    if (other.params.length !== this.params.length)
+      throw new Error(`copyFrom: ${other.params.length} parameters into a model of ${this.params.length}`);
+    other.params.forEach((p, i) => this.params[i].data.set(p.data));
+  }
+
+  /** A deep copy of this model (same config and weights, fresh gradients). */
+  clone(): Llama {
+    const m = new Llama(this.config);
+    m.copyFrom(this);
+    return m;
+  }
+}
+
+/** Qwen3's q_norm / k_norm: RMSNorm over each head's hs values. x (B, T, n·hs) → same shape. */
+function perHeadRMSNorm(g: Graph, x: Tensor, w: Parameter, eps: number): Tensor {
+  const hs = w.size;
+  const y = ops.rmsNorm(g, ops.reshape(g, x, [x.size / hs, hs]), w, eps);
+  return ops.reshape(g, y, [...x.shape]);
+}
