@@ -185,8 +185,8 @@ export function modelFromTensors(
   file: string,
 ): { model: CausalLM; heads: Map<string, ScalarHead> } {
   const gpt2 = familyOf(config) === 'gpt2';
-  // A temporary seed-0 model gives the names and shapes; every tensor is then overwritten from the file.
-  const model = createModel(config);
+  // An uninitialized model gives the names and shapes; every tensor then comes from the file.
+  const model = createModel(config, null);
   const byName = new Map(model.params.map((p) => [p.name, p]));
   const embedName = gpt2 ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
   const seen = new Set<string>();
@@ -252,7 +252,10 @@ function copyInto(file: string, p: Parameter, t: TensorF32): void {
       `${file}: tensor ${p.name} has shape [${t.shape.join(', ')}], config.json implies [${p.shape.join(', ')}]`,
     );
   }
-  p.data.set(t.data);
+  // A tensor read into its own array becomes the parameter's data (no second copy of a large model).
+  const own = t.data.byteOffset === 0 && t.data.buffer.byteLength === t.data.byteLength;
+  if (own && !(t.data.buffer instanceof SharedArrayBuffer)) p.data = t.data;
+  else p.data.set(t.data);
 }
 
 function checkTied(file: string, head: Float32Array, embed?: { data: Float32Array }): void {

@@ -33,11 +33,13 @@ export class GPT2 implements CausalLM {
   /** A freshly initialized model (GPT-2 init: N(0, 0.02), residual projections scaled by 1/√(2·nLayer)). */
   constructor(
     readonly config: ModelConfig,
-    seed = 0,
+    seed: number | null = 0,
   ) {
     validateConfig(config);
     const { vocabSize: V, nPositions: P, nEmbd: C, nLayer: L } = config;
-    const rng = new RNG(seed);
+    // NOTE: seed null leaves the weights zero (untouched pages cost no memory): a loader overwrites them.
+    const rng = new RNG(seed ?? 0);
+    this.initialize = seed !== null;
     const normal = (name: string, shape: number[], std: number) => this.add(name, shape, (d) => rng.fillNormal(d, std));
     const fill = (name: string, shape: number[], v: number) => this.add(name, shape, (d) => d.fill(v));
     const projStd = 0.02 / Math.sqrt(2 * L);
@@ -66,9 +68,11 @@ export class GPT2 implements CausalLM {
     this.lnfB = fill('transformer.ln_f.bias', [C], 0);
   }
 
+  private initialize = true;
+
   private add(name: string, shape: number[], init: (d: Float32Array) => void): Parameter {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    init(data);
+    if (this.initialize) init(data);
     const p = new Parameter(name, data, shape);
     this.params.push(p);
     return p;
@@ -129,7 +133,7 @@ export class GPT2 implements CausalLM {
 
   /** A deep copy of this model (same config and weights, fresh gradients). */
   clone(): GPT2 {
-    const m = new GPT2(this.config);
+    const m = new GPT2(this.config, null);
     m.copyFrom(this);
     return m;
   }

@@ -50,7 +50,7 @@ export class Llama implements CausalLM {
   /** A freshly initialized model (Hugging Face's init: N(0, 0.02) weights, zero biases, unit norms). */
   constructor(
     readonly config: ModelConfig,
-    seed = 0,
+    seed: number | null = 0,
   ) {
     validateConfig(config);
     if (!isLlamaFamily(config)) throw new Error(`Llama: family "${familyOf(config)}" is not a Llama-family model`);
@@ -61,7 +61,9 @@ export class Llama implements CausalLM {
       I = intermediateSizeOf(config);
     const bias = attentionBiasesOf(config),
       mlpBias = config.mlpBias ?? false;
-    const rng = new RNG(seed);
+    // NOTE: seed null leaves the weights zero (untouched pages cost no memory): a loader overwrites them.
+    const rng = new RNG(seed ?? 0);
+    this.initialize = seed !== null;
     const normal = (name: string, shape: number[]) => this.add(name, shape, (d) => rng.fillNormal(d, 0.02));
     const ones = (name: string, n: number) => this.add(name, [n], (d) => d.fill(1));
     // nn.Linear(inFeatures, outFeatures): weight (out, in), then the bias when it has one.
@@ -94,9 +96,11 @@ export class Llama implements CausalLM {
     this.rope = new Rope(config);
   }
 
+  private initialize = true;
+
   private add(name: string, shape: number[], init: (d: Float32Array) => void): Parameter {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    init(data);
+    if (this.initialize) init(data);
     const p = new Parameter(name, data, shape);
     this.params.push(p);
     return p;
@@ -193,7 +197,7 @@ export class Llama implements CausalLM {
 
   /** A deep copy of this model (same config and weights, fresh gradients). */
   clone(): Llama {
-    const m = new Llama(this.config);
+    const m = new Llama(this.config, null);
     m.copyFrom(this);
     return m;
   }

@@ -132,7 +132,8 @@ export function buildReplica(spec: ReplicaSpec): Replica {
   const meta = spec.meta as ReplicaMeta;
   const r: Replica = { models: {}, heads: {} };
   for (const [role, { config, lora }] of Object.entries(meta.models)) {
-    const m = createModel(config);
+    // Uninitialized: the weights are the main thread's, shared.
+    const m = createModel(config, null);
     if (lora) {
       const { rank, alpha, dropout, modules, seed } = lora;
       // The worker's own dropout masks (its shard's), seeded per worker.
