@@ -6,7 +6,7 @@ import { dpoOptions } from '../train/dpo-config.js';
 import { trainDPO } from '../train/dpo.js';
 import { splitComparisons } from '../train/reward.js';
 import { choiceArg } from './args.js';
-import { loadComparisons, loadPolicy } from './inputs.js';
+import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadComparisons, loadPolicy } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
 
 export function registerDPO(train: Command): void {
@@ -20,10 +20,16 @@ export function registerDPO(train: Command): void {
     .option('--eval <file>', 'eval comparisons (default: --eval-fraction of --data by prompt hash)')
     .requiredOption('--init <dir>', 'the starting policy (an SFT checkpoint); also the reference')
     .requiredOption('--out <dir>', 'checkpoint directory (policy, metrics.jsonl, summary.json)')
-    .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES));
+    .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES))
+    .option(...CHAT_TEMPLATE_FLAG);
   addOptions(cmd, dpoOptions).action((o) => {
-    const cfg = { ...readOptions(dpoOptions, o), outDir: o.out as string };
+    const opts = readOptions(dpoOptions, o);
     const ck = loadPolicy(o.init);
+    const cfg = {
+      ...opts,
+      outDir: o.out as string,
+      chatTemplate: loadChatTemplateFor(o.chatTemplate, [o.init], ck.tokenizer),
+    };
     const all = loadComparisons(o.data, o.format);
     const { train, eval: ev } = o.eval
       ? { train: all, eval: loadComparisons(o.eval, o.format) }

@@ -4,9 +4,11 @@
 import { Comparison } from '../data/comparison.js';
 import { RecordIssue, formatIssue, readJsonl, stringField } from '../data/jsonl.js';
 import { FormatName, readComparisons } from '../data/read-comparisons.js';
-import type { PromptCompletion } from '../data/text.js';
+import { type PromptCompletion, type PromptInput, parsePromptRecord } from '../data/text.js';
+import type { ChatTemplate } from '../model/chat-template.js';
+import { resolveChatTemplate, tokenizerTokens } from '../model/chat-template-file.js';
 import { Checkpoint, loadCheckpoint } from '../model/checkpoint.js';
-import { Tokenizer } from '../model/tokenizer/index.js';
+import { EOS_TOKEN, Tokenizer } from '../model/tokenizer/index.js';
 
 function reportIssues(path: string, issues: RecordIssue[], lines: number): void {
   for (const i of issues.slice(0, 10)) process.stderr.write(`skipped ${formatIssue(i)}\n`);
@@ -23,13 +25,47 @@ export function loadComparisons(path: string, format?: FormatName): Comparison[]
   return r.comparisons;
 }
 
-/** Prompts from JSONL {"prompt": …}. */
-export function loadPrompts(path: string): string[] {
-  const r = readJsonl(path, (obj) => stringField(obj, 'prompt'));
+/** Prompts from JSONL {"prompt": "text"}, or {"prompt": [messages]} (conversational) where `chat` is allowed. */
+export function loadPrompts(path: string): string[];
+export function loadPrompts(path: string, opts: { chat: true }): PromptInput[];
+export function loadPrompts(path: string, opts: { chat?: boolean } = {}): PromptInput[] {
+  let conversational = 0;
+  const r = readJsonl(path, (obj, line) => {
+    const p = parsePromptRecord(obj);
+    if (Array.isArray(p)) conversational ||= line;
+    return p;
+  });
+  if (conversational && !opts.chat)
+    throw new Error(
+      `${path}:${conversational}: "prompt" is a list of messages; this command takes text prompts ` +
+        `({"prompt": "…"}); conversational prompts are sampled with \`rlhf sample --chat\``,
+    );
   reportIssues(path, r.issues, r.lines);
   if (r.records.length === 0) throw new Error(`${path}: no prompts; give JSONL records {"prompt": "…"}`);
   return r.records;
 }
+
+/**
+ * The chat template a command uses: --chat-template, else the model's own (tokenizer_config.json or
+ * chat_template.jinja in `places`, model directories); null when there is none. A bare .jinja template takes
+ * its EOS from the tokenizer, when known.
+ */
+export function loadChatTemplateFor(
+  given: string | undefined,
+  places: readonly (string | undefined)[],
+  tok?: Tokenizer,
+): ChatTemplate | null {
+  const t = resolveChatTemplate(given, places, tok ? tokenizerTokens(tok) : { eosToken: EOS_TOKEN });
+  if (t) process.stderr.write(`chat template: ${t.source} (turns end with ${t.endOfTurn.join(' ')})\n`);
+  return t;
+}
+
+/** The --chat-template option of the commands that read conversational data. */
+export const CHAT_TEMPLATE_FLAG = [
+  '--chat-template <path>',
+  "chat template to use instead of the model's own: a .jinja file, a tokenizer_config.json, or a directory " +
+    'with either',
+] as const;
 
 /** Demonstrations from JSONL {"prompt": …, "completion": …}. */
 export function loadDemonstrations(path: string): PromptCompletion[] {

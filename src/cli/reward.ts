@@ -13,7 +13,7 @@ import { curveTable, defaultSizes, rewardCurve } from '../train/curve.js';
 import { loadEnsemble, rankCandidates, toLabelingTask, trainEnsemble } from '../train/ensemble.js';
 import { splitComparisons, trainRewardModel } from '../train/reward.js';
 import { choiceArg, intArg } from './args.js';
-import { loadComparisons } from './inputs.js';
+import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadComparisons } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
 
 export function registerRewardTraining(train: Command): void {
@@ -36,9 +36,15 @@ export function registerRewardTraining(train: Command): void {
       'train k members (seeds seed…seed+k−1) into OUT/member-i, with OUT/ensemble.json',
       intArg(2),
     )
-    .option('--bootstrap', 'with --ensemble: each member trains on a bootstrap resample of the comparisons', false);
+    .option('--bootstrap', 'with --ensemble: each member trains on a bootstrap resample of the comparisons', false)
+    .option(...CHAT_TEMPLATE_FLAG);
   addOptions(cmd, rewardOptions).action((o) => {
-    const cfg = { ...readOptions(rewardOptions, o), outDir: o.out as string, init: o.init as string | undefined };
+    const cfg = {
+      ...readOptions(rewardOptions, o),
+      outDir: o.out as string,
+      init: o.init as string | undefined,
+      chatTemplate: loadChatTemplateFor(o.chatTemplate, [o.init]),
+    };
     const all = loadComparisons(o.train, o.format);
     const { train, eval: ev } = o.eval
       ? { train: all, eval: loadComparisons(o.eval, o.format) }

@@ -8,12 +8,19 @@ import { bestOfN, bestOfNKL } from '../train/best-of-n.js';
 import { GenerationOptions, Generator, LocalGenerator } from '../train/generator.js';
 import { sampleOptions } from '../train/sampling-options.js';
 import { collect } from './args.js';
-import { loadPolicy, loadPrompts } from './inputs.js';
+import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadPrompts } from './inputs.js';
+import type { PromptInput } from '../data/text.js';
+import { encodePromptMessages } from '../model/chat-encode.js';
+import type { ChatMessage } from '../model/chat-template.js';
+import { templateOrPlain } from '../train/chat-data.js';
 import { addOptions, readOptions } from './options.js';
 import { addGeneratorOptions, progressLine, remoteGeneratorFrom } from './serve-model.js';
 
 export interface SampleRecord {
+  /** The prompt as the model saw it: with --chat, rendered by the chat template. */
   prompt: string;
+  /** With --chat: the prompt's messages. */
+  messages?: ChatMessage[];
   completion: string;
   /** 0-based index among the samples of the same prompt. */
   sample: number;
@@ -29,7 +36,14 @@ export function registerSample(program: Command): void {
       'checkpoint directory (config.json, model.safetensors, tokenizer.json); not needed with --generator',
     )
     .option('--prompt <text>', 'a prompt (repeatable)', collect, [])
-    .option('--prompts <file>', 'JSONL file of {"prompt": …} records')
+    .option('--prompts <file>', 'JSONL file of {"prompt": "…"} records (with --chat, also {"prompt": [messages]})')
+    .option(
+      '--chat',
+      "render each prompt with the model's chat template (a text prompt as one user message), with the cue " +
+        "that starts the assistant's answer, and stop at the template's end-of-turn tokens",
+      false,
+    )
+    .option(...CHAT_TEMPLATE_FLAG)
     .option(
       '--out <file>',
       'write JSONL records {prompt, completion, sample, finish_reason} here instead of printing text',
@@ -45,24 +59,51 @@ export function registerSample(program: Command): void {
     if (s.bestOf > 0 !== (o.reward !== undefined)) throw new Error('--best-of N and --reward DIR|URL go together');
     if (!o.model && !o.generator)
       throw new Error('give --model DIR (sample here) or --generator URL (sample on a server)');
-    const prompts: string[] = o.prompts ? [...o.prompt, ...loadPrompts(o.prompts)] : o.prompt;
-    if (prompts.length === 0) throw new Error('give --prompt TEXT (repeatable) or --prompts FILE.jsonl');
+    const fromFile: PromptInput[] = !o.prompts
+      ? []
+      : o.chat
+        ? loadPrompts(o.prompts, { chat: true })
+        : loadPrompts(o.prompts);
+    const inputs: PromptInput[] = [...o.prompt, ...fromFile];
+    if (inputs.length === 0) throw new Error('give --prompt TEXT (repeatable) or --prompts FILE.jsonl');
+    if (o.chat && !o.model)
+      throw new Error(
+        '--chat renders prompts with the chat template of --model DIR; a server (--generator) applies its own ' +
+          'template to chat requests',
+      );
+    if (o.chat && s.bestOf > 0) throw new Error('--chat does not combine with --best-of yet; sample, then score');
+    if (!o.chat && o.chatTemplate) throw new Error('--chat-template goes with --chat');
     const remote = remoteGeneratorFrom(o, {
       batchSize: s.batchSize,
       cacheFile: o.out ? `${o.out}.cache.jsonl` : undefined,
     });
     let gen: Generator;
+    let requests = inputs.map((p) => ({ prompt: p as string, n: s.numSamples }));
+    let endOfTurn: readonly string[] = [];
+    const messagesOf = new Map<number, ChatMessage[]>();
     if (remote) gen = remote;
     else {
       const ck = loadPolicy(o.model);
       gen = new LocalGenerator(ck.model, ck.tokenizer, { batchSize: s.batchSize });
+      if (o.chat) {
+        const own = loadChatTemplateFor(o.chatTemplate, [o.model], ck.tokenizer);
+        const template = templateOrPlain(own, ck.tokenizer);
+        if (!own) process.stderr.write(`${o.model}: no chat_template; prompts use ${template.source}\n`);
+        endOfTurn = template.endOfTurn;
+        requests = inputs.map((p, i) => {
+          const messages: ChatMessage[] = typeof p === 'string' ? [{ role: 'user', content: p }] : p;
+          messagesOf.set(i, messages);
+          const promptIds = encodePromptMessages(ck.tokenizer, template, messages);
+          return { prompt: template.render(messages, { addGenerationPrompt: true }), n: s.numSamples, promptIds };
+        });
+      }
     }
     const opts: GenerationOptions = {
       maxNewTokens: s.maxNewTokens,
       temperature: s.temperature,
       topK: s.topK,
       topP: s.topP,
-      stop: s.stop,
+      stop: endOfTurn.length ? [...(s.stop ?? []), ...endOfTurn] : s.stop,
       seed: s.seed,
     };
     const onProgress = remote ? progressLine(remote) : undefined;
@@ -71,7 +112,7 @@ export function registerSample(program: Command): void {
       if (isRewardUrl(o.reward)) await probeRewardServer(o.reward);
       const results = await bestOfN(
         gen,
-        prompts.flatMap((p) => Array.from({ length: s.numSamples }, () => p)),
+        requests.flatMap((r) => Array.from({ length: s.numSamples }, () => r.prompt)),
         s.bestOf,
         loadRewardFn(o.reward),
         opts,
@@ -102,14 +143,11 @@ export function registerSample(program: Command): void {
       );
       return;
     }
-    const results = await gen.generate(
-      prompts.map((prompt) => ({ prompt, n: s.numSamples })),
-      opts,
-      onProgress,
-    );
-    const records: SampleRecord[] = results.flatMap((r) =>
+    const results = await gen.generate(requests, opts, onProgress);
+    const records: SampleRecord[] = results.flatMap((r, i) =>
       r.completions.map((c, sample) => ({
         prompt: r.prompt,
+        ...(messagesOf.has(i) ? { messages: messagesOf.get(i) } : {}),
         completion: c.text,
         sample,
         finish_reason: c.finishReason,

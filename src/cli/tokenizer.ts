@@ -1,7 +1,7 @@
 // `rlhf tokenizer …`: train and inspect byte-level BPE tokenizers.
 
 import { Command } from 'commander';
-import { readSFTData } from '../data/text.js';
+import { readSFTData, sftTexts } from '../data/text.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { intArg } from './args.js';
 
@@ -12,12 +12,12 @@ export function registerTokenizer(program: Command): void {
   cmd
     .command('train')
     .description('learn a BPE vocabulary from text')
-    .requiredOption('--data <file>', '.txt, or .jsonl of {"text"} or {"prompt","completion"}')
+    .requiredOption('--data <file>', '.txt, or .jsonl of {"text"}, {"prompt","completion"} or {"messages"}')
     .requiredOption('--out <file>', 'tokenizer.json to write')
     .option('--vocab-size <n>', 'vocabulary size, including 256 bytes and <|endoftext|>', intArg(258), 512)
     .action((o) => {
       const data = readSFTData(o.data);
-      const texts = data.kind === 'text' ? data.documents : data.examples.map((e) => e.prompt + e.completion);
+      const texts = sftTexts(data);
       const t0 = performance.now();
       const tok = Tokenizer.train(texts, { vocabSize: o.vocabSize });
       tok.save(o.out);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { sftOptions } from '../train/sft-config.js';
 import { trainSFT } from '../train/sft.js';
 import { addOptions, readOptions } from './options.js';
+import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor } from './inputs.js';
 import { registerRewardTraining } from './reward.js';
 import { registerReST } from './rest.js';
 import { registerDPO } from './dpo.js';
@@ -21,8 +22,8 @@ export function registerTrain(program: Command): void {
   const sft = train
     .command('sft')
     .description(
-      'pretrain on plain text (.txt, or JSONL {"text"}) or fine-tune on JSONL {"prompt","completion"} (loss on ' +
-        'the completion only)',
+      'pretrain on plain text (.txt, or JSONL {"text"}), fine-tune on JSONL {"prompt","completion"} (loss on ' +
+        'the completion only) or on conversations {"messages": [...]} (loss on the assistant turns only)',
     )
     .requiredOption('--data <file>', 'training data: .txt, .jsonl or .jsonl.gz')
     .requiredOption(
@@ -33,10 +34,20 @@ export function registerTrain(program: Command): void {
     .option(
       '--tokenizer <path>',
       'tokenizer.json, or a directory with tokenizer.json or encoder.json + vocab.bpe (default: train one on the data)',
-    );
+    )
+    .option(...CHAT_TEMPLATE_FLAG);
   addOptions(sft, sftOptions).action((o) => {
     const cfg = readOptions(sftOptions, o);
-    const result = trainSFT({ ...cfg, data: o.data, outDir: o.out, init: o.init, tokenizer: o.tokenizer });
+    // The model's own template (or --chat-template) renders conversations, and stays with the checkpoint.
+    const chatTemplate = loadChatTemplateFor(o.chatTemplate, [o.init, o.tokenizer, cfg.resume ? o.out : undefined]);
+    const result = trainSFT({
+      ...cfg,
+      data: o.data,
+      outDir: o.out,
+      init: o.init,
+      tokenizer: o.tokenizer,
+      chatTemplate,
+    });
     const ev = result.lastEval['eval/loss'];
     process.stdout.write(
       `sft: ${result.steps} steps, loss ${result.firstLoss.toFixed(3)} → ${result.finalLoss.toFixed(3)}` +

@@ -14,6 +14,18 @@ import {
   requireString,
   requireText,
 } from './formats/fields.js';
+import { type Message, parseMessages } from './formats/chat.js';
+
+/**
+ * A conversational comparison's messages (TRL's conversational preference format), kept beside the texts so
+ * that a model with a chat template renders them with it; the texts are their plain rendering (chat.ts).
+ */
+export interface ComparisonChat {
+  /** The conversation so far; it ends where an assistant answer is due. */
+  prompt: Message[];
+  /** Parallel to Comparison.completions: each answer's messages, the first an assistant message. */
+  completions: Message[][];
+}
 
 export interface Comparison {
   prompt: string;
@@ -35,6 +47,8 @@ export interface Comparison {
   /** In the "hard" split: scored pairs of similar length and time (see scored.ts). */
   hard?: boolean;
   meta?: Record<string, unknown>;
+  /** The messages, when the record was conversational. */
+  chat?: ComparisonChat;
 }
 
 /** One (better, worse) pair, as TRL's reward and DPO trainers take them. */
@@ -45,6 +59,8 @@ export interface Pair {
   margin?: number;
   confidence?: number;
   hard?: boolean;
+  /** The messages, when the comparison was conversational. */
+  chat?: { prompt: Message[]; chosen: Message[]; rejected: Message[] };
 }
 
 const FIELDS = [
@@ -59,6 +75,7 @@ const FIELDS = [
   'source',
   'hard',
   'meta',
+  'chat',
 ];
 
 /** The (better, worse) completion indices of a ranking, best first: all K(K−1)/2 pairs, as in InstructGPT. */
@@ -79,6 +96,7 @@ export function toPairs(c: Comparison): Pair[] {
       margin: c.margin,
       confidence: c.confidence,
       hard: c.hard,
+      chat: c.chat && { prompt: c.chat.prompt, chosen: c.chat.completions[w], rejected: c.chat.completions[l] },
     }),
   );
 }
@@ -132,7 +150,27 @@ export function parseComparison(obj: Record<string, unknown>): Comparison {
     if (!isObject(obj.meta)) throw new FieldError('meta', `must be an object when given, got ${describe(obj.meta)}`);
     c.meta = obj.meta;
   }
+  if (!isAbsent(obj.chat)) c.chat = parseChat(obj.chat, completions.length);
   return compact(c);
+}
+
+/** A comparison's "chat": {"prompt": [messages], "completions": [[messages], …]}, one list per completion. */
+export function parseChat(v: unknown, count: number): ComparisonChat {
+  if (!isObject(v))
+    throw new FieldError('chat', `must be {"prompt": [...], "completions": [[...], ...]}, got ${describe(v)}`);
+  const prompt = parseMessages(v.prompt, 'chat.prompt');
+  if (!Array.isArray(v.completions) || v.completions.length !== count)
+    throw new FieldError(
+      'chat.completions',
+      `must be a list of ${count} message lists, one per completion, got ${describe(v.completions)}`,
+    );
+  const completions = v.completions.map((m, i) => {
+    const msgs = parseMessages(m, `chat.completions[${i}]`);
+    if (msgs[0]?.role !== 'assistant')
+      throw new FieldError(`chat.completions[${i}][0].role`, 'must be "assistant" (the answer to the prompt)');
+    return msgs;
+  });
+  return { prompt, completions };
 }
 
 function parseRanking(v: unknown, completions: string[]): number[] {

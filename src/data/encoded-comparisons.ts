@@ -3,10 +3,18 @@
 // from indices into it, so memory scales with the batch, not with the data set.
 
 import { type Comparison, rankingPairs } from './comparison.js';
+import type { Message } from './formats/chat.js';
 import { PackedTokens } from './packed-tokens.js';
 
-/** Token ids of one (prompt, completion) as the reward model scores it. */
-export type EncodeScored = (prompt: string, completion: string) => ArrayLike<number>;
+/**
+ * Token ids of one (prompt, completion) as the reward model scores it; `chat` holds their messages when the
+ * comparison is conversational (Comparison.chat).
+ */
+export type EncodeScored = (
+  prompt: string,
+  completion: string,
+  chat?: { prompt: Message[]; completion: Message[] },
+) => ArrayLike<number>;
 
 export class EncodedComparisons {
   /** Every completion's sequence, comparison after comparison. */
@@ -41,7 +49,10 @@ export class EncodedComparisons {
     let p = 0;
     comps.forEach((c, i) => {
       const base = this.seqs.size;
-      for (const completion of c.completions) this.seqs.push(encode(c.prompt, completion));
+      c.completions.forEach((completion, k) => {
+        const chat = c.chat && { prompt: c.chat.prompt, completion: c.chat.completions[k] };
+        this.seqs.push(encode(c.prompt, completion, chat));
+      });
       for (const [w, l] of rankingPairs(c.ranking)) {
         this.better[p] = base + w;
         this.worse[p++] = base + l;

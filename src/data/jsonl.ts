@@ -36,9 +36,10 @@ export function readTextFile(path: string): string {
 
 /**
  * Parses each non-empty line of a JSONL file as JSON, then with `parse`. Errors are collected
- * in `issues` with their line numbers; `parse` throws FieldError to name the field.
+ * in `issues` with their line numbers; `parse` (given the record and its line) throws FieldError to name
+ * the field.
  */
-export function readJsonl<T>(path: string, parse: (obj: Record<string, unknown>) => T): ReadResult<T> {
+export function readJsonl<T>(path: string, parse: (obj: Record<string, unknown>, line: number) => T): ReadResult<T> {
   const text = readTextFile(path);
   const records: T[] = [];
   const issues: RecordIssue[] = [];
@@ -69,7 +70,7 @@ export function readJsonl<T>(path: string, parse: (obj: Record<string, unknown>)
       continue;
     }
     try {
-      records.push(parse(obj as Record<string, unknown>));
+      records.push(parse(obj as Record<string, unknown>, lineNo));
     } catch (e) {
       if (e instanceof FieldError) issues.push({ file: path, line: lineNo, field: e.field, message: e.message });
       else issues.push({ file: path, line: lineNo, message: (e as Error).message });

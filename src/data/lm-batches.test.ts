@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RNG } from '../engine/rng.js';
-import { batchLength, joinTokens, packExample, pairSource, streamSource } from './lm-batches.js';
+import { batchLength, joinTokens, maskedSource, packExample, pairSource, streamSource } from './lm-batches.js';
 
 describe('prompt/completion batches', () => {
   it('fine-tuning on prompt/completion puts the loss on the completion only', () => {
@@ -59,6 +59,22 @@ describe('prompt/completion batches', () => {
     assert.ok(grown < 3e6, `${grown} bytes of typed arrays`);
     const b = src.fixed(2, 1)[0];
     assert.deepEqual(Array.from(b.ids.subarray(0, 60)), [...examples[0].prompt, ...examples[0].completion]);
+  });
+});
+
+describe('masked batches (conversations)', () => {
+  it('puts the loss on the marked tokens only, and keeps the start of a long conversation', () => {
+    // user 1 2 | assistant 3 4 | user 5 | assistant 6 7
+    const ex = { ids: [1, 2, 3, 4, 5, 6, 7], mask: [0, 0, 1, 1, 0, 1, 1] };
+    const b = maskedSource([ex], 16, 0).fixed(1, 1)[0];
+    assert.equal(b.T, 8);
+    assert.deepEqual(Array.from(b.ids), [1, 2, 3, 4, 5, 6, 0, 0]);
+    assert.deepEqual(Array.from(b.targets), [-100, 3, 4, -100, 6, 7, -100, -100]);
+    assert.equal(b.tokens, 4);
+    const cut = maskedSource([ex], 4, 0).fixed(1, 1)[0]; // the first T + 1 = 5 tokens
+    assert.deepEqual(Array.from(cut.ids), [1, 2, 3, 4]);
+    assert.deepEqual(Array.from(cut.targets), [-100, 3, 4, -100]);
+    assert.throws(() => maskedSource([{ ids: [1, 2], mask: [1] }], 4, 0), /a mask of 1 for 2 tokens/);
   });
 });
 

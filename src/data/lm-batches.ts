@@ -1,6 +1,7 @@
 // Batches for language-model training (SFT, ReST's Improve steps, Chain of Hindsight): random
-// windows of one token stream, or prompt/completion examples padded together with the loss on the
-// completion. Tokens are kept packed (PackedTokens), so memory scales with the batch.
+// windows of one token stream, prompt/completion examples padded together with the loss on the
+// completion, or conversations with the loss on their assistant turns. Tokens are kept packed
+// (PackedTokens), so memory scales with the batch.
 
 import { IGNORE_INDEX } from '../engine/ops/loss.js';
 import type { RNG } from '../engine/rng.js';
@@ -129,6 +130,68 @@ export function pairSource(examples: readonly TokenizedExample[], T: number, pad
   const weights = examples.some((e) => e.weight !== undefined)
     ? Float32Array.from(examples, (e) => e.weight ?? 1)
     : null;
+  return packedSource(seqs, (i) => (j) => j >= promptLen[i], weights, T, padId, seed);
+}
+
+// ---- conversations: padded batches with the loss on the tokens a mask marks ----
+
+/** A sequence whose loss is on the tokens marked 1 (a conversation's assistant turns). */
+export interface MaskedExample {
+  ids: ArrayLike<number>;
+  /** Parallel to ids: 1 where token j is a target (predicted at position j − 1). */
+  mask: ArrayLike<number>;
+}
+
+/**
+ * Batches of masked sequences, each cut to its first T + 1 tokens (a conversation keeps its start, as
+ * TRL truncates), in EpochOrder(seed).
+ */
+export function maskedSource(examples: readonly MaskedExample[], T: number, padId: number, seed = 0): LMSource {
+  const n = examples.length;
+  if (n === 0) throw new Error('no examples to train on');
+  let top = padId,
+    capacity = 0;
+  for (const e of examples) {
+    if (e.mask.length !== e.ids.length)
+      throw new Error(`maskedSource: a mask of ${e.mask.length} for ${e.ids.length} tokens; they must match`);
+    for (let j = 0; j < e.ids.length; j++) if (e.ids[j] > top) top = e.ids[j];
+    capacity += Math.min(T + 1, e.ids.length);
+  }
+  const seqs = new PackedTokens(top + 1, capacity, n);
+  const masks = new PackedTokens(2, capacity, n);
+  for (const e of examples) {
+    const keep = Math.min(T + 1, e.ids.length);
+    seqs.push(Array.prototype.slice.call(e.ids, 0, keep));
+    masks.push(Array.from({ length: keep }, (_, j) => (e.mask[j] ? 1 : 0)));
+  }
+  seqs.trim();
+  masks.trim();
+  return packedSource(
+    seqs,
+    (i) => {
+      const m = masks.get(i);
+      return (j) => m[j] === 1;
+    },
+    null,
+    T,
+    padId,
+    seed,
+  );
+}
+
+/**
+ * Batches of packed sequences padded to the batch's longest; position t predicts token t + 1, with a loss
+ * where carries(sequence)(t + 1). Batches follow EpochOrder(seed).
+ */
+function packedSource(
+  seqs: PackedTokens,
+  carries: (i: number) => (j: number) => boolean,
+  weights: Float32Array | null,
+  T: number,
+  padId: number,
+  seed: number,
+): LMSource {
+  const n = seqs.size;
   const build = (idx: readonly number[]): LMBatch => {
     const Tb = batchLength(Math.max(...idx.map((i) => seqs.length(i) - 1)), T);
     const B = idx.length;
@@ -138,10 +201,10 @@ export function pairSource(examples: readonly TokenizedExample[], T: number, pad
     let tokens = 0;
     idx.forEach((i, b) => {
       const seq = seqs.get(i);
+      const loss = carries(i);
       for (let t = 0; t + 1 < seq.length; t++) {
         ids[b * Tb + t] = seq[t];
-        // position t predicts seq[t+1]; only completion tokens carry loss
-        if (t + 1 >= promptLen[i]) {
+        if (loss(t + 1)) {
           targets[b * Tb + t] = seq[t + 1];
           if (w) w[b * Tb + t] = weights![i];
           tokens++;

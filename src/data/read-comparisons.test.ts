@@ -158,6 +158,41 @@ describe('readComparisons', () => {
     assert.equal(items.items.length, 3);
   });
 
+  it("reads TRL's conversational preference forms, keeping the messages for a chat template", () => {
+    const u = { role: 'user', content: 'Capital of France?' };
+    const r = readComparisons(
+      file('conv.jsonl', [
+        {
+          prompt: [u],
+          chosen: [{ role: 'assistant', content: 'Paris.' }],
+          rejected: [{ role: 'assistant', content: 'Lyon.' }],
+        },
+        {
+          chosen: [u, { role: 'assistant', content: 'Paris.' }],
+          rejected: [u, { role: 'assistant', content: 'Nice.' }],
+        },
+      ]),
+    );
+    assert.equal(r.format, 'trl');
+    assert.equal(r.comparisons.length, 2);
+    for (const c of r.comparisons) {
+      assert.deepEqual(c.chat?.prompt, [u]);
+      assert.equal(c.prompt, '\n\nHuman: Capital of France?\n\nAssistant:');
+    }
+    assert.deepEqual(r.comparisons[1].chat?.completions[1], [{ role: 'assistant', content: 'Nice.' }]);
+    // our own format keeps "chat" through a write and a read
+    const back = readComparisons(file('ours-chat.jsonl', r.comparisons), { format: 'comparison' });
+    assert.deepEqual(back.issues, []);
+    assert.deepEqual(back.comparisons[0].chat, r.comparisons[0].chat);
+    const bad = readComparisons(
+      file('bad-chat.jsonl', [
+        { ...r.comparisons[0], chat: { prompt: [u], completions: [[{ role: 'user', content: 'x' }]] } },
+      ]),
+      { format: 'comparison' },
+    );
+    assert.equal(bad.issues[0].field, 'chat.completions');
+  });
+
   it('round-trips our format through writeJsonl', async () => {
     const cs = [
       {

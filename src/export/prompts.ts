@@ -67,8 +67,8 @@ export function readSFTExamples(path: string, format?: FormatName): SourceRead<P
   const d = readSFTData(path);
   if (d.kind !== 'prompt-completion') {
     throw new Error(
-      `${path}: holds {"text"} documents; an SFT dataset needs {"prompt", "completion"} records (or ` +
-        `comparisons, whose best completions are used)`,
+      `${path}: holds ${d.kind === 'text' ? '{"text"} documents' : 'conversations ({"messages"})'}; an SFT ` +
+        `dataset needs {"prompt", "completion"} records (or comparisons, whose best completions are used)`,
     );
   }
   return { items: d.examples, kind: 'records', issues: d.issues, lines: d.lines };

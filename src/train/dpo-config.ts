@@ -1,6 +1,7 @@
 // DPO's options, declared once (src/train/options.ts): `rlhf train dpo`'s flags, the trainer's
 // validation and the demo's settings all come from here.
 
+import type { ChatTemplate } from '../model/chat-template.js';
 import { epochOptimOptions } from './optim-options.js';
 import { loraOptions } from './lora-options.js';
 import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './options.js';
@@ -62,6 +63,8 @@ export interface DPOConfig extends DPOOptions {
   outDir: string;
   /** Stop (saving a resumable checkpoint) after this many steps of the schedule. */
   stopAfter?: number;
+  /** The policy's chat template: conversational comparisons are encoded with it (and it is saved with the policy). */
+  chatTemplate?: ChatTemplate | null;
 }
 
 export const defaultDPOConfig: DPOOptions = dpoOptions.defaults();

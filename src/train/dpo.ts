@@ -17,6 +17,8 @@ import { runSharded, shardCount } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { DPOShard, DPOStepResult, dpoStep, kernels } from './kernels.js';
 import { type DPOConfig, dpoOptions } from './dpo-config.js';
+import { encodeChatPair } from './chat-data.js';
+import { saveChatTemplate } from '../model/chat-template-file.js';
 import { LoopSummary, runTraining } from './loop.js';
 import { applyLora, resumeLora } from './lora-options.js';
 
@@ -47,11 +49,20 @@ export function referenceLogProbs(policy: CausalLM, tok: Tokenizer, pairs: Token
 
 function encodeAll(policy: CausalLM, tok: Tokenizer, comps: Comparison[], cfg: DPOConfig): EncodedPair[] {
   const ctx = policy.config.nPositions;
+  const t = cfg.chatTemplate;
+  // Conversational pairs with the policy's chat template (the answer's turn through its end-of-turn token);
+  // text pairs, and all pairs of a policy without a template, as text + end-of-text.
   const pairs = comps
     .flatMap((c) => toPairs(c))
     .map((p) => ({
-      chosen: encodePair(tok, p.prompt, p.chosen, ctx),
-      rejected: encodePair(tok, p.prompt, p.rejected, ctx),
+      chosen:
+        t && p.chat
+          ? encodeChatPair(tok, t, p.chat.prompt, p.chat.chosen, ctx)
+          : encodePair(tok, p.prompt, p.chosen, ctx),
+      rejected:
+        t && p.chat
+          ? encodeChatPair(tok, t, p.chat.prompt, p.chat.rejected, ctx)
+          : encodePair(tok, p.prompt, p.rejected, ctx),
     }));
   const ref = referenceLogProbs(
     policy,
@@ -147,11 +158,13 @@ export function trainDPO(
         };
       },
       evaluate: evalData.length ? evaluate : undefined,
-      save: (dir) =>
+      save: (dir) => {
         saveCheckpoint(dir, policy, {
           tokenizer: tok,
           meta: { kind: 'policy', trainer: 'dpo', beta: cfg.beta, loss: cfg.loss },
-        }),
+        });
+        if (cfg.chatTemplate) saveChatTemplate(dir, cfg.chatTemplate);
+      },
     },
     { ...cfg, steps },
     { outDir: cfg.outDir, resume: cfg.resume, stopAfter: cfg.stopAfter, label: 'dpo', quiet: cfg.quiet },

@@ -15,6 +15,11 @@ export interface GenerationRequest {
   prompt: string;
   /** Completions wanted for this prompt (≥ 1). */
   n: number;
+  /**
+   * The prompt's token ids, when they are not the prompt text's plain encoding (a chat template's rendering,
+   * with its special tokens). The built-in engine only; a server is sent the text.
+   */
+  promptIds?: number[];
 }
 
 export interface GenerationOptions {
@@ -315,7 +320,7 @@ export class LocalGenerator implements Generator {
   ): Promise<GenerationResult[]> {
     validateGenerationRequests(requests);
     validateGenerationOptions(options);
-    const encoded = requests.map((r) => encodePrompt(this.tok, r.prompt));
+    const encoded = requests.map((r) => r.promptIds ?? encodePrompt(this.tok, r.prompt));
     checkPromptLengths(
       requests.map((r) => r.prompt),
       encoded,

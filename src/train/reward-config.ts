@@ -2,6 +2,7 @@
 // `rlhf train reward`'s and `rlhf curve reward`'s flags, the trainer's validation and the demo's
 // settings all come from here.
 
+import type { ChatTemplate } from '../model/chat-template.js';
 import { epochOptimOptions } from './optim-options.js';
 import { loraOptions } from './lora-options.js';
 import { newModelOptions } from './model-options.js';
@@ -59,6 +60,8 @@ export interface RewardConfig extends RewardOptions {
   /** Start from this checkpoint (a pretrained or SFT policy, or a reward model) instead of a new model. */
   init?: string;
   stopAfter?: number;
+  /** The model's chat template: conversational comparisons are encoded with it (and it is saved with the model). */
+  chatTemplate?: ChatTemplate | null;
 }
 
 export const defaultRewardConfig: RewardOptions = rewardOptions.defaults();

@@ -16,8 +16,11 @@ import { createModel } from '../model/create-model.js';
 import { trainableParams } from '../model/lora.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { rewardReplica, scoreRewardTokens } from '../runtime/reward.js';
-import { RewardModel, encodeForReward, padSequences } from '../model/reward-model.js';
-import { Tokenizer } from '../model/tokenizer/index.js';
+import { RewardModel, padSequences } from '../model/reward-model.js';
+import type { ChatTemplate } from '../model/chat-template.js';
+import { saveChatTemplate } from '../model/chat-template-file.js';
+import { scoredEncoder } from './chat-data.js';
+import { EOS_TOKEN, Tokenizer } from '../model/tokenizer/index.js';
 import { BaselinePair, bagOfWordsBaseline, lengthBaseline } from '../eval/baselines.js';
 import { bradleyTerry } from '../objectives/bradley-terry.js';
 import { RewardShard, RewardStepResult, kernels } from './kernels.js';
@@ -73,8 +76,14 @@ export interface PairScores {
  * Scores every pair of every comparison (each completion scored once). Comparisons are encoded and
  * scored a few hundred completions at a time, so memory does not grow with the number of comparisons.
  */
-export function scorePairs(rm: RewardModel, comps: Comparison[], chunk = 256): PairScores {
+export function scorePairs(
+  rm: RewardModel,
+  comps: Comparison[],
+  chunk = 256,
+  template: ChatTemplate | null = null,
+): PairScores {
   const out: PairScores = { chosen: [], rejected: [], hard: [] };
+  const encode = scoredEncoder(rm.tokenizer, rm.contextLength, template);
   for (let i = 0; i < comps.length; ) {
     let j = i,
       seqs = 0;
@@ -83,7 +92,11 @@ export function scorePairs(rm: RewardModel, comps: Comparison[], chunk = 256): P
     const part = comps.slice(i, j);
     const r = scoreRewardTokens(
       rm,
-      part.flatMap((c) => c.completions.map((x) => encodeForReward(rm.tokenizer, c.prompt, x, rm.contextLength))),
+      part.flatMap((c) =>
+        c.completions.map((x, k) =>
+          encode(c.prompt, x, c.chat && { prompt: c.chat.prompt, completion: c.chat.completions[k] }),
+        ),
+      ),
     );
     let k = 0;
     for (const c of part) {
@@ -217,7 +230,9 @@ function makeRewardModel(cfg: RewardConfig, train: Comparison[], log: (m: string
   }
   log(`training a ${cfg.vocabSize}-token BPE tokenizer on the training comparisons`);
   const texts = train.flatMap((c) => [c.prompt, ...c.completions]);
-  const tok = Tokenizer.train(texts, { vocabSize: cfg.vocabSize });
+  // As in SFT: a chat template's markers become special tokens of the new tokenizer.
+  const specialTokens = [...new Set([EOS_TOKEN, ...(cfg.chatTemplate?.markers() ?? [])])];
+  const tok = Tokenizer.train(texts, { vocabSize: cfg.vocabSize, specialTokens });
   const base = presetConfig(cfg.preset);
   const model = createModel(
     presetConfig(cfg.preset, {
@@ -243,9 +258,16 @@ export function trainRewardModel(
   // With LoRA the score head is trained whole, beside the adapters (PEFT's modules_to_save).
   applyLora(rm.model, cfg, log);
   if (cfg.resume) resumeLora(rm.model, cfg.outDir, [rm.head]);
-  const encoded = new EncodedComparisons(trainSet, rm.tokenizer.vocabSize, (p, c) =>
-    encodeForReward(rm.tokenizer, p, c, rm.contextLength),
+  const template = cfg.chatTemplate ?? null;
+  const encoded = new EncodedComparisons(
+    trainSet,
+    rm.tokenizer.vocabSize,
+    scoredEncoder(rm.tokenizer, rm.contextLength, template),
   );
+  const save = (dir: string) => {
+    rm.save(dir, { trainer: 'reward' });
+    if (template) saveChatTemplate(dir, template);
+  };
   const n = encoded.size;
   const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * n) / cfg.batchSize));
   const hardEval = evalSet.filter((c) => c.hard);
@@ -276,12 +298,12 @@ export function trainRewardModel(
     },
     evaluate: evalSample.length
       ? () => {
-          const s = scorePairs(rm, evalSample);
+          const s = scorePairs(rm, evalSample, 256, template);
           const m = pairMetrics(s.chosen, s.rejected);
           return { 'eval/reward/accuracy': m.accuracy, 'eval/loss': m.loss, 'eval/reward/margin': m.margin };
         }
       : undefined,
-    save: (dir) => rm.save(dir, { trainer: 'reward' }),
+    save,
   };
   const summary = runTraining(
     task,
@@ -291,8 +313,8 @@ export function trainRewardModel(
 
   // Final evaluation on everything, then center the rewards on the reference set (the eval
   // completions, or the training ones without an eval set).
-  const trainScores = scorePairs(rm, trainSet.slice(0, Math.max(cfg.evalLimit, 2000)));
-  const evalScores = evalSet.length ? scorePairs(rm, evalSet) : null;
+  const trainScores = scorePairs(rm, trainSet.slice(0, Math.max(cfg.evalLimit, 2000)), 256, template);
+  const evalScores = evalSet.length ? scorePairs(rm, evalSet, 256, template) : null;
   const ref = evalScores ?? trainScores;
   const bias = [...ref.chosen, ...ref.rejected].reduce((a, b) => a + b, 0) / (2 * ref.chosen.length);
   rm.bias += bias;
@@ -323,7 +345,7 @@ export function trainRewardModel(
     peak_rss_mb: 0,
   };
   result.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
-  rm.save(cfg.outDir, { trainer: 'reward' });
+  save(cfg.outDir);
   writeFileSync(join(cfg.outDir, 'metrics.json'), JSON.stringify(result, null, 2) + '\n');
   return { rm, result };
 }

@@ -3,6 +3,7 @@
 // demo's pretraining and SFT settings all come from here.
 
 import { loraOptions } from './lora-options.js';
+import type { ChatTemplate } from '../model/chat-template.js';
 import { optimOptions } from './optim-options.js';
 import { newModelOptions } from './model-options.js';
 import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './options.js';
@@ -53,6 +54,11 @@ export interface SFTConfig extends SFTOptions {
   tokenizer?: string;
   /** Stop (saving a resumable checkpoint) after this many steps of the schedule. */
   stopAfter?: number;
+  /**
+   * The model's chat template, for conversational data (saved with the checkpoint); without one,
+   * conversations are rendered in the plain Human/Assistant layout.
+   */
+  chatTemplate?: ChatTemplate | null;
 }
 
 export const defaultSFTConfig: SFTOptions = sftOptions.defaults();

@@ -1,10 +1,11 @@
-// Supervised training: pretraining on plain text, or fine-tuning on prompt/completion pairs with
-// the loss on completion tokens only.
+// Supervised training: pretraining on plain text, fine-tuning on prompt/completion pairs with the
+// loss on completion tokens only, or on conversations with the loss on assistant turns only (rendered
+// with the model's chat template, or the plain Human/Assistant layout without one).
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type LMSource, joinTokens, pairSource, streamSource } from '../data/lm-batches.js';
-import { readSFTData } from '../data/text.js';
+import { type LMSource, joinTokens, maskedSource, pairSource, streamSource } from '../data/lm-batches.js';
+import { readSFTData, sftTexts } from '../data/text.js';
 import { isEvalKey } from '../data/split.js';
 import { hasTrainingState, loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { countParameters, paddedVocabSize, presetConfig } from '../model/config.js';
@@ -12,13 +13,15 @@ import type { CausalLM } from '../model/causal-lm.js';
 import { createModel } from '../model/create-model.js';
 import { trainableParams } from '../model/lora.js';
 import { encodePrompt } from '../model/prompt.js';
-import { Tokenizer } from '../model/tokenizer/index.js';
+import { EOS_TOKEN, Tokenizer } from '../model/tokenizer/index.js';
 import { kernels, shardLM } from './kernels.js';
 import { evalLoss } from './lm-eval.js';
 import { LoopSummary, TrainTask, runTraining } from './loop.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { SFTConfig, validateSFTConfig } from './sft-config.js';
 import { applyLora, loraNeedsInit, resumeLora } from './lora-options.js';
+import { conversationExamples, templateOrPlain } from './chat-data.js';
+import { saveChatTemplate } from '../model/chat-template-file.js';
 
 export interface SFTResult extends LoopSummary {
   parameters: number;
@@ -39,7 +42,7 @@ export function trainSFT(
   if (data.issues.length)
     log(`${cfg.data}: ${data.issues.length} of ${data.lines} records could not be read and were skipped`);
 
-  const texts = data.kind === 'text' ? data.documents : data.examples.map((e) => e.prompt + e.completion);
+  const texts = sftTexts(data);
   // The model and its tokenizer: from a checkpoint (to continue or fine-tune), or new.
   let model: CausalLM, tokenizer: Tokenizer;
   // With LoRA the model is always --init's: a resumed run puts its adapters back on it.
@@ -57,7 +60,9 @@ export function trainSFT(
     if (cfg.tokenizer) tokenizer = Tokenizer.load(cfg.tokenizer);
     else {
       log(`training a ${cfg.vocabSize}-token BPE tokenizer on ${cfg.data}`);
-      tokenizer = Tokenizer.train(texts, { vocabSize: cfg.vocabSize });
+      // The chat template's markers ("<|im_end|>") become special tokens: one id each, as generation stops on.
+      const specialTokens = [...new Set([EOS_TOKEN, ...(cfg.chatTemplate?.markers() ?? [])])];
+      tokenizer = Tokenizer.train(texts, { vocabSize: cfg.vocabSize, specialTokens });
     }
     // NOTE: the embedding is padded to a multiple of 64 rows (as nanoGPT does for GPT-2's 50257):
     // whole SIMD vectors and BLAS panels; the extra ids are never targets, and sampling skips them.
@@ -94,6 +99,14 @@ export function trainSFT(
       if (cfg.evalFraction > 0 && stream.length - cut > 2)
         evalSet = streamSource(stream.subarray(cut), cfg.contextLength);
     }
+  } else if (data.kind === 'conversation') {
+    const template = templateOrPlain(cfg.chatTemplate, tokenizer);
+    log(`conversations rendered with ${template.source}; loss on assistant turns`);
+    const tok = conversationExamples(data.conversations, tokenizer, template, cfg.data);
+    const tr = tok.filter((t) => !isEvalKey(t.key, cfg.evalFraction)).map((t) => t.ex);
+    const es = tok.filter((t) => isEvalKey(t.key, cfg.evalFraction)).map((t) => t.ex);
+    train = maskedSource(tr.length ? tr : es, cfg.contextLength, eos, cfg.seed);
+    if (es.length && tr.length) evalSet = maskedSource(es, cfg.contextLength, eos, cfg.seed);
   } else {
     // An empty prompt starts from end-of-text, as sampling from it does (encodePrompt).
     const tok = data.examples.map((e) => ({
@@ -129,6 +142,7 @@ export function trainSFT(
     evaluate: evalBatches.length ? () => ({ 'eval/loss': evalLoss(model, evalBatches) }) : undefined,
     save(dir) {
       saveCheckpoint(dir, model, { tokenizer, meta: { kind: 'policy', trainer: 'sft', data: cfg.data } });
+      if (cfg.chatTemplate) saveChatTemplate(dir, cfg.chatTemplate);
     },
   };
   const summary = runTraining(task, cfg, {

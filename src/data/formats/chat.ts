@@ -5,7 +5,9 @@
 //   prompt     = for each prompt message "\n\n{Role}: {content}", then "\n\nAssistant:"
 //   completion = " " + the first (assistant) message's content, then any further messages
 //                rendered as "\n\n{Role}: {content}"
-//   Role: user → Human, assistant → Assistant, system → System.
+//   Role: user → Human, assistant → Assistant, system → System, tool → Tool.
+// This is the plain fallback for a tokenizer without a chat template; with one, the messages themselves
+// are kept (Comparison.chat) and rendered by the model's template (src/model/chat-encode.ts).
 
 import { FieldError } from '../field-error.js';
 import { describe, isObject, requireString } from './fields.js';
@@ -13,11 +15,16 @@ import { describe, isObject, requireString } from './fields.js';
 export const ASSISTANT_MARK = '\n\nAssistant:';
 
 export interface Message {
-  role: 'user' | 'assistant' | 'system';
+  role: 'user' | 'assistant' | 'system' | 'tool';
   content: string;
 }
 
-const ROLE_LABEL: Record<Message['role'], string> = { user: 'Human', assistant: 'Assistant', system: 'System' };
+const ROLE_LABEL: Record<Message['role'], string> = {
+  user: 'Human',
+  assistant: 'Assistant',
+  system: 'System',
+  tool: 'Tool',
+};
 
 /** Validates a list of {"role", "content"} messages. */
 export function parseMessages(v: unknown, field: string): Message[] {
@@ -42,7 +49,8 @@ export function parseMessages(v: unknown, field: string): Message[] {
   });
 }
 
-function renderTurns(msgs: Message[]): string {
+/** Messages in the plain layout, each "\n\n{Role}: {content}". */
+export function renderTurns(msgs: Message[]): string {
   return msgs.map((m) => `\n\n${ROLE_LABEL[m.role]}: ${m.content}`).join('');
 }
 

@@ -47,7 +47,29 @@ describe('TRL unpaired records', () => {
       completion: [{ role: 'assistant', content: 'Hello' }],
       label: true,
     });
-    assert.deepEqual(u, { prompt: '\n\nHuman: Hi\n\nAssistant:', completion: ' Hello', label: true });
+    assert.deepEqual(u, {
+      prompt: '\n\nHuman: Hi\n\nAssistant:',
+      completion: ' Hello',
+      label: true,
+      chat: { prompt: [{ role: 'user', content: 'Hi' }], completion: [{ role: 'assistant', content: 'Hello' }] },
+    });
+    // paired comparisons keep the messages, for the model's chat template
+    const bad = parseUnpaired({
+      prompt: [{ role: 'user', content: 'Hi' }],
+      completion: [{ role: 'assistant', content: 'Go away' }],
+      label: false,
+    });
+    const [c] = pairUnpaired(
+      [
+        { item: u, line: 1 },
+        { item: bad, line: 2 },
+      ],
+      'f',
+    ).comparisons;
+    assert.deepEqual(c.chat, {
+      prompt: [{ role: 'user', content: 'Hi' }],
+      completions: [[{ role: 'assistant', content: 'Hello' }], [{ role: 'assistant', content: 'Go away' }]],
+    });
     throwsField(() => parseUnpaired({ prompt: 'p', completion: 'c' }), 'label', /missing/);
     throwsField(() => parseUnpaired({ prompt: 'p', completion: 'c', label: 1 }), 'label', /true or false/);
     throwsField(() => parseUnpaired({ prompt: 'p', completion: '', label: true }), 'completion', /empty/);

@@ -9,12 +9,14 @@
 import { Comparison } from '../comparison.js';
 import { FieldError, RecordIssue } from '../jsonl.js';
 import { describe, requireText } from './fields.js';
-import { parseMessages, renderCompletion, renderPrompt } from './chat.js';
+import { Message, parseMessages, renderCompletion, renderPrompt } from './chat.js';
 
 export interface UnpairedItem {
   prompt: string;
   completion: string;
   label: boolean;
+  /** The messages of a conversational record. */
+  chat?: { prompt: Message[]; completion: Message[] };
 }
 
 export function parseUnpaired(obj: Record<string, unknown>): UnpairedItem {
@@ -28,10 +30,15 @@ export function parseUnpaired(obj: Record<string, unknown>): UnpairedItem {
   if (obj.prompt === undefined)
     throw new FieldError('prompt', 'missing; an unpaired record has "prompt", "completion" and "label"');
   if (Array.isArray(obj.prompt)) {
+    const chat = {
+      prompt: parseMessages(obj.prompt, 'prompt'),
+      completion: parseMessages(obj.completion, 'completion'),
+    };
     return {
-      prompt: renderPrompt(parseMessages(obj.prompt, 'prompt')),
-      completion: renderCompletion(parseMessages(obj.completion, 'completion'), 'completion'),
+      prompt: renderPrompt(chat.prompt),
+      completion: renderCompletion(chat.completion, 'completion'),
       label: obj.label,
+      chat,
     };
   }
   if (typeof obj.prompt !== 'string')
@@ -74,12 +81,16 @@ export function pairUnpaired(
           });
           continue;
         }
-        comparisons.push({
+        const c: Comparison = {
           prompt,
           completions: [g.item.completion, b.item.completion],
           ranking: [0, 1],
           source: 'trl-unpaired',
-        });
+        };
+        // Records of one prompt text share its messages: the text is their rendering.
+        if (g.item.chat && b.item.chat)
+          c.chat = { prompt: g.item.chat.prompt, completions: [g.item.chat.completion, b.item.chat.completion] };
+        comparisons.push(c);
       }
     }
   }

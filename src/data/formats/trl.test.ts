@@ -65,6 +65,14 @@ describe('TRL preference records', () => {
     });
     assert.equal(conv.prompt, '\n\nSystem: Be brief.\n\nHuman: Capital of France?\n\nAssistant:');
     assert.deepEqual(conv.completions, [' Paris.', ' Lyon.']);
+    // the messages stay beside the texts, for a model's own chat template
+    assert.deepEqual(conv.chat, {
+      prompt: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Capital of France?' },
+      ],
+      completions: [[{ role: 'assistant', content: 'Paris.' }], [{ role: 'assistant', content: 'Lyon.' }]],
+    });
     const implicit = parseTRL({
       chosen: [
         { role: 'user', content: 'Capital of France?' },
@@ -79,7 +87,14 @@ describe('TRL preference records', () => {
       chosen: `${H}Capital of France?${A} Paris.`,
       rejected: `${H}Capital of France?${A} Lyon.`,
     });
-    assert.deepEqual(implicit, text);
+    const { chat, ...texts } = implicit;
+    assert.deepEqual(texts, text);
+    // the implicit prompt is the shared leading messages, as TRL's extract_prompt cuts it
+    assert.deepEqual(chat?.prompt, [{ role: 'user', content: 'Capital of France?' }]);
+    assert.deepEqual(chat?.completions, [
+      [{ role: 'assistant', content: 'Paris.' }],
+      [{ role: 'assistant', content: 'Lyon.' }],
+    ]);
   });
 
   it('cuts implicit conversations before an assistant message on both sides', () => {
@@ -150,5 +165,14 @@ describe('toTRL', () => {
     // Round trip: TRL out, TRL in.
     const back = parseTRL({ ...toTRL({ prompt: 'Q:', completions: [' x', ' y'], ranking: [1, 0], margin: 1 })[0] });
     assert.deepEqual(back, { prompt: 'Q:', completions: [' y', ' x'], ranking: [0, 1], margin: 1, source: 'trl' });
+    // conversational comparisons are written as messages, and read back the same
+    const conv = parseTRL({
+      prompt: [{ role: 'user', content: 'Q' }],
+      chosen: [{ role: 'assistant', content: 'yes' }],
+      rejected: [{ role: 'assistant', content: 'no' }],
+    });
+    const [rec] = toTRL(conv);
+    assert.deepEqual(rec.prompt, [{ role: 'user', content: 'Q' }]);
+    assert.deepEqual(parseTRL({ ...rec }), conv);
   });
 });
