@@ -22,6 +22,22 @@ import {
 } from './lora.js';
 
 const tinyModel = (seed = 3) => createModel(presetConfig('tiny', { vocabSize: 48, nPositions: 16 }), seed);
+const tinyLlama = () =>
+  createModel(
+    {
+      family: 'llama',
+      vocabSize: 48,
+      nPositions: 16,
+      nEmbd: 32,
+      nHead: 4,
+      nKvHead: 2,
+      nLayer: 2,
+      intermediateSize: 48,
+      layerNormEps: 1e-6,
+      eosTokenId: 2,
+    },
+    3,
+  );
 const rand = (rng: RNG, n: number, s = 0.5) => Float32Array.from({ length: n }, () => s * rng.normal());
 const ids = Int32Array.from([1, 7, 3, 9, 20, 4, 0, 11, 30, 2, 5, 6]);
 
@@ -67,7 +83,7 @@ describe('LoRA linear', () => {
       assert.ok(r.checked > 0);
     });
 
-    it(`merges into a ${layout} weight: the same outputs within 1e-5`, () => {
+    it(`merges into the ${layout} weight: the same outputs within 1e-5`, () => {
       const { lin, ad, x } = loneLinear(outIn);
       const g = Graph.inference();
       const withAdapter = Float32Array.from(project(g, x, lin).data);
@@ -188,29 +204,47 @@ describe('LoRA on a model', () => {
     params.forEach((p, i) => assert.ok(maxDiff(p.data, before[i]) > 0, `${p.name} trained`));
   });
 
-  it('with the adapters off, the base model; merged, the adapted model within 1e-5', () => {
-    const model = tinyModel();
-    const base = logits(model);
-    attachLora(model, { rank: 3, alpha: 6, dropout: 0.1, targets: ['c_attn', 'c_fc'] });
+  for (const family of ['gpt2', 'llama'] as const) {
+    it(`${family}: with the adapters off, the base model; merged, the adapted model within 1e-5`, () => {
+      const model = family === 'gpt2' ? tinyModel() : tinyLlama();
+      const base = logits(model);
+      attachLora(model, {
+        rank: 3,
+        alpha: 6,
+        dropout: 0.1,
+        targets: family === 'gpt2' ? ['c_attn', 'c_fc'] : ['q_proj', 'down_proj'],
+      });
+      perturbAdapters(model);
+      const adapted = logits(model);
+      assert.ok(maxDiff(adapted, base) > 1e-3, 'the adapters change the outputs');
+      assert.deepEqual(
+        withAdaptersDisabled(model, () => logits(model)),
+        base,
+      );
+      setAdaptersEnabled(model, false);
+      assert.deepEqual(logits(model), base);
+      setAdaptersEnabled(model, true);
+      assert.deepEqual(logits(model), adapted);
+      mergeLora(model);
+      assert.equal(loraOf(model), null);
+      assert.ok(model.linears.every((l) => l.adapter === null));
+      assert.ok(
+        model.params.every((p) => p.requiresGrad),
+        'trainable again',
+      );
+      assert.ok(maxDiff(logits(model), adapted) < 1e-5);
+    });
+  }
+
+  it("llama: the logits' gradients with respect to every adapter weight pass a gradient check", () => {
+    const model = tinyLlama();
+    attachLora(model, { rank: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj', 'down_proj'] });
     perturbAdapters(model);
-    const adapted = logits(model);
-    assert.ok(maxDiff(adapted, base) > 1e-3, 'the adapters change the outputs');
-    assert.deepEqual(
-      withAdaptersDisabled(model, () => logits(model)),
-      base,
+    const r = gradCheck((g) => model.forward(g, ids.subarray(0, 5), 1, 5), loraParams(model));
+    assert.equal(
+      r.checked,
+      loraParams(model).reduce((a, p) => a + p.size, 0),
     );
-    setAdaptersEnabled(model, false);
-    assert.deepEqual(logits(model), base);
-    setAdaptersEnabled(model, true);
-    assert.deepEqual(logits(model), adapted);
-    mergeLora(model);
-    assert.equal(loraOf(model), null);
-    assert.ok(model.linears.every((l) => l.adapter === null));
-    assert.ok(
-      model.params.every((p) => p.requiresGrad),
-      'trainable again',
-    );
-    assert.ok(maxDiff(logits(model), adapted) < 1e-5);
   });
 
   it('refuses a second attach and bad settings, naming them', () => {

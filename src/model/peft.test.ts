@@ -12,7 +12,7 @@ import { Graph } from '../engine/graph.js';
 import { RNG } from '../engine/rng.js';
 import type { CausalLM } from './causal-lm.js';
 import { loadCheckpoint, readCheckpointConfig, restoreAdapterCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { presetConfig } from './config.js';
+import { type ModelConfig, presetConfig } from './config.js';
 import { createModel } from './create-model.js';
 import { rewardHead, valueHead } from './heads.js';
 import { attachLora, loraOf, loraParams } from './lora.js';
@@ -37,10 +37,25 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/** A small Llama-family config (grouped-query attention, untied head), as the Llama interop tests use. */
+const llama: ModelConfig = {
+  family: 'llama',
+  vocabSize: 48,
+  nPositions: 16,
+  nEmbd: 32,
+  nHead: 4,
+  nKvHead: 2,
+  nLayer: 2,
+  intermediateSize: 48,
+  layerNormEps: 1e-6,
+  eosTokenId: 2,
+  tieWordEmbeddings: false,
+};
+
 /** A saved base model, loaded back, with trained-looking adapters attached. */
-function adaptedModel(targets: string[] | string = [], rank = 4) {
+function adaptedModel(targets: string[] | string = [], rank = 4, config?: ModelConfig) {
   const base = tmp();
-  const m0 = createModel(presetConfig('tiny', { vocabSize: 48, nPositions: 16 }), 7);
+  const m0 = createModel(config ?? presetConfig('tiny', { vocabSize: 48, nPositions: 16 }), 7);
   for (const p of m0.params) for (let i = 0; i < p.size; i++) p.data[i] += 0.05 * Math.sin(i + p.size);
   saveCheckpoint(base, m0);
   const model = loadCheckpoint(base).model;
@@ -97,6 +112,22 @@ describe("adapters in PEFT's layout", () => {
     assert.equal(info.config.nEmbd, 32, "the base model's config");
     assert.equal(info.meta.trainer, 'sft');
     assert.deepEqual(info.meta.lora, { base: resolve(base), r: 4, alpha: 16, dropout: 0.05, targets: ['c_attn'] });
+  });
+
+  it("names a Llama model's adapters as PEFT does: q_proj and v_proj by default, no fan_in_fan_out", () => {
+    const { model } = adaptedModel([], 4, llama);
+    const dir = tmp();
+    saveCheckpoint(dir, model);
+    const cfg = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'));
+    assert.deepEqual(cfg.target_modules, ['q_proj', 'v_proj']);
+    assert.equal(cfg.fan_in_fan_out, false);
+    const shapes = Object.fromEntries(
+      [...readSafetensors(join(dir, 'adapter_model.safetensors')).tensors].map(([k, t]) => [k, t.shape]),
+    );
+    assert.deepEqual(shapes['base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight'], [4, 32]);
+    assert.deepEqual(shapes['base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight'], [16, 4]);
+    assert.equal(Object.keys(shapes).length, 8);
+    assert.ok(maxDiff(logits(loadCheckpoint(dir).model), logits(model)) < 1e-5);
   });
 
   it('loads back merged (the default) within 1e-5, or with the adapters kept, exactly', () => {
@@ -193,9 +224,11 @@ describe("adapters in PEFT's layout", () => {
       const cases = [
         { targets: ['c_attn', 'mlp.c_proj'], heads: [] },
         { targets: 'all-linear', heads: [rewardHead(32, 1)] },
+        { targets: [], heads: [], config: llama },
+        { targets: 'all-linear', heads: [rewardHead(32, 1)], config: llama },
       ];
-      const runs = cases.map(({ targets, heads }) => {
-        const { model } = adaptedModel(targets);
+      const runs = cases.map(({ targets, heads, config }) => {
+        const { model } = adaptedModel(targets, 4, config);
         const dir = tmp();
         saveCheckpoint(dir, model, { heads });
         return { dir, got: logits(model) };

@@ -1,7 +1,8 @@
 # Reads a LoRA adapter directory written by rlhf as PEFT would (written from PEFT's source semantics;
 # PEFT itself is not installed here): checks adapter_config.json and the tensor names and shapes of
-# adapter_model.safetensors against the base model it names, applies the adapter to the base GPT-2
-# weights as PEFT's merge does (W += transpose(B @ A, fan_in_fan_out) · lora_alpha / r), and prints
+# adapter_model.safetensors against the base model it names, applies the adapter to the base weights
+# (GPT-2, or the Llama family) as PEFT's merge does (W += transpose(B @ A, fan_in_fan_out) · lora_alpha / r),
+# and prints
 # the logits for the token ids given as JSON on stdin: {"ids": [[...], ...]} → {"logits": [one per directory]}.
 # Used by src/model/peft.test.ts (skipped where PyTorch is not installed).
 #
@@ -14,14 +15,17 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_logits import logits, read_safetensors  # noqa: E402
+import torch_llama  # noqa: E402
+from torch_logits import logits as gpt2_logits, read_safetensors  # noqa: E402
 
 # PEFT's LoraConfig fields every adapter_config.json of ours has (peft/tuners/lora/config.py, peft/config.py)
 REQUIRED = {
     "peft_type", "task_type", "r", "lora_alpha", "lora_dropout", "target_modules", "fan_in_fan_out", "bias",
     "base_model_name_or_path", "inference_mode", "modules_to_save", "init_lora_weights", "use_rslora", "use_dora",
 }
+# The linear layers PEFT can adapt: GPT-2's Conv1D (weight (in, out)) or nn.Linear (weight (out, in)).
 CONV1D = re.compile(r"^transformer\.h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)$")
+LINEAR = re.compile(r"^model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)$")
 
 
 def targeted(name, target_modules):
@@ -39,11 +43,15 @@ def adapted_logits(d, ids):
     assert not missing, f"adapter_config.json lacks {sorted(missing)}"
     assert cfg["peft_type"] == "LORA" and cfg["bias"] == "none" and cfg["inference_mode"] is True
     assert cfg["task_type"] in ("CAUSAL_LM", "SEQ_CLS")
-    assert cfg["fan_in_fan_out"] is True, "GPT-2's Conv1D layers need fan_in_fan_out"
     base = cfg["base_model_name_or_path"]
+    base_cfg = json.load(open(f"{base}/config.json"))
+    gpt2 = base_cfg.get("model_type", "gpt2") == "gpt2"
+    # peft.tuners.lora.model: Conv1D needs fan_in_fan_out (weights stored (in, out)), nn.Linear must not have it.
+    assert cfg["fan_in_fan_out"] is gpt2, f"fan_in_fan_out {cfg['fan_in_fan_out']} for {base_cfg.get('model_type')}"
     P = read_safetensors(f"{base}/model.safetensors")
     A = read_safetensors(f"{d}/adapter_model.safetensors")
-    modules = [k[: -len(".weight")] for k in P if k.endswith(".weight") and CONV1D.match(k[: -len(".weight")])]
+    layer = CONV1D if gpt2 else LINEAR
+    modules = [k[: -len(".weight")] for k in P if k.endswith(".weight") and layer.match(k[: -len(".weight")])]
     chosen = [m for m in modules if targeted(m, cfg["target_modules"])]
     assert chosen, "target_modules selects no module"
     r, scaling = cfg["r"], cfg["lora_alpha"] / cfg["r"]
@@ -52,18 +60,20 @@ def adapted_logits(d, ids):
         # peft/utils/save_and_load.py: "base_model.model." + module + ".lora_A.weight", the adapter name removed
         ka, kb = f"base_model.model.{m}.lora_A.weight", f"base_model.model.{m}.lora_B.weight"
         want |= {ka, kb}
-        fan_in, fan_out = P[m + ".weight"].shape  # Conv1D stores (in, out)
+        w = P[m + ".weight"]
+        fan_in, fan_out = w.shape if gpt2 else w.shape[::-1]
         assert tuple(A[ka].shape) == (r, fan_in), f"{ka}: {tuple(A[ka].shape)}"
         assert tuple(A[kb].shape) == (fan_out, r), f"{kb}: {tuple(A[kb].shape)}"
-        P[m + ".weight"] = P[m + ".weight"] + (A[kb] @ A[ka]).T * scaling
+        delta = (A[kb] @ A[ka]) * scaling  # get_delta_weight: (out, in), transposed for fan_in_fan_out
+        P[m + ".weight"] = w + (delta.T if gpt2 else delta)
     if cfg["task_type"] == "SEQ_CLS":
         assert cfg["modules_to_save"] == ["score"], cfg["modules_to_save"]
         want.add("base_model.model.score.weight")
     got = set(A)
     assert got == want, f"unexpected tensors {sorted(got - want)[:3]}, missing {sorted(want - got)[:3]}"
-    base_cfg = json.load(open(f"{base}/config.json"))
     with torch.no_grad():
-        return logits(P, base_cfg, ids).tolist()
+        out = gpt2_logits(P, base_cfg, ids) if gpt2 else torch_llama.logits(P, torch_llama.Config(base_cfg), ids)
+    return out.tolist()
 
 
 def main():
