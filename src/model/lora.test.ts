@@ -12,6 +12,7 @@ import { linearModule, project } from './linear.js';
 import {
   LoraAdapter,
   attachLora,
+  effectiveData,
   loraOf,
   loraParams,
   mergeLora,
@@ -245,6 +246,16 @@ describe('LoRA on a model', () => {
       r.checked,
       loraParams(model).reduce((a, p) => a + p.size, 0),
     );
+  });
+
+  it('effectiveData gives the weights the adapted model computes with (what ReST sends a remote server)', () => {
+    const model = tinyModel();
+    attachLora(model, { rank: 2, alpha: 4, dropout: 0, targets: 'all-linear' });
+    perturbAdapters(model);
+    const plain = tinyModel(99);
+    model.params.forEach((p, i) => plain.params[i].data.set(effectiveData(model, p)));
+    assert.ok(maxDiff(logits(plain), logits(model)) < 1e-5);
+    assert.equal(effectiveData(model, model.params[0]), model.params[0].data, 'an unadapted parameter as it is');
   });
 
   it('refuses a second attach and bad settings, naming them', () => {
