@@ -175,7 +175,8 @@ function runTorchPeer(o: ModelBenchOptions, log: (m: string) => void): Partial<M
   );
   if (!python) {
     log(
-      'PyTorch not found (python3 -c "import torch" fails): skipping the peer. On Debian: apt-get install python3-torch',
+      'PyTorch not found (python3 -c "import torch" fails): skipping the peer. On Debian: apt-get install ' +
+        'python3-torch',
     );
     return { torch_error: 'python3 with torch not found' };
   }

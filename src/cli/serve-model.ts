@@ -1,6 +1,7 @@
 // `rlhf serve-model`: a checkpoint behind the OpenAI API (completions and chat completions, streamed or
 // not); and the --generator options that the sampling commands share (sample, train rest).
 
+import { resolveChatTemplate, tokenizerTokens } from '../model/chat-template-file.js';
 import { Command } from 'commander';
 import { basename, resolve } from 'node:path';
 import { RemoteGenerator } from '../remote/generator-client.js';
@@ -100,6 +101,11 @@ export function registerServeModel(program: Command): void {
     .option('--port <n>', 'TCP port (0 = any free one)', intArg(0, 65535), 8000)
     .option('--host <addr>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--name <id>', "the model id in /v1/models and answers (default: the directory's name)")
+    .option(
+      '--chat-template <path>',
+      'chat template for /v1/chat/completions (.jinja, tokenizer_config.json or a model directory; default: the ' +
+        "checkpoint's own)",
+    )
     .option('--max-completions <n>', 'most completions (prompts × n) in one request', intArg(1), 256)
     .option(
       '--accept-weights',
@@ -114,6 +120,7 @@ export function registerServeModel(program: Command): void {
         name,
         maxCompletions: o.maxCompletions,
         acceptWeights: o.acceptWeights,
+        chat: resolveChatTemplate(o.chatTemplate, [o.model], tokenizerTokens(ck.tokenizer)) ?? undefined,
       };
       const app = buildModelServer(ck.model, ck.tokenizer, opts);
       const address = await app.listen({ port: o.port, host: o.host });

@@ -250,6 +250,25 @@ describe('rlhf serve-model and serve-reward', () => {
       assert.equal(chat.status, 400);
       assert.match((await chat.json()).error.message, /model has no chat template/);
     });
+    // --chat-template gives it one (a short one: the test model's context is 32 tokens).
+    const template = join(mkdtempSync(join(tmpdir(), 'rlhf-chat-')), 'chatml.jinja');
+    writeFileSync(
+      template,
+      "{% for m in messages %}{{ m.role[0] + ':' + m.content + '\\n' }}{% endfor %}" +
+        "{% if add_generation_prompt %}{{ 'a:' }}{% endif %}",
+    );
+    await serve(['serve-model', '--model', policyDir, '--chat-template', template], async (url) => {
+      const res = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'a' }], max_tokens: 3, seed: 1 }),
+      });
+      const json = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(json));
+      assert.equal(json.object, 'chat.completion');
+      assert.equal(json.choices[0].message.role, 'assistant');
+      assert.ok(json.usage.prompt_tokens >= 4, 'the prompt was rendered with the template ("u:a\\na:")');
+    });
     await serve(['serve-reward', '--model', rmDir, '--name', 'scorer'], async (url) => {
       const res = await fetch(`${url}/v1/score`, {
         method: 'POST',
