@@ -1,7 +1,8 @@
 // LoRA (Hu et al., 2021) with PEFT's semantics: on each targeted linear layer, lora_A (r, in) drawn
 // as torch.nn.Linear's default (Kaiming-uniform, a = √5) and lora_B (out, r) zero, so a new adapter
 // changes nothing; the layer's output becomes y + (alpha / r) · dropout(x) · Aᵀ · Bᵀ. The base
-// weights are frozen: only the adapters get gradients and optimizer state. Files: model/peft.ts.
+// weights are frozen: only the adapters get gradients and optimizer state. Files: model/peft.ts and
+// model/adapter-checkpoint.ts.
 
 import { Graph } from '../engine/graph.js';
 import { loraUpdate } from '../engine/ops/lora.js';
@@ -68,8 +69,9 @@ export class LoraAdapter implements LinearAdapter {
   private rngStep = -1;
 
   /**
-   * @param seed with `index` (the module's place in the model) and the step, seeds the dropout masks.
    * @param init draws lora_A.
+   * @param shared the model's switches (LoraState.shared).
+   * @param seed with `index` (the module's place in the model) and the training step, seeds the dropout masks.
    */
   constructor(
     readonly linear: Linear,

@@ -3,7 +3,7 @@
 // adapter_model.safetensors with PEFT's names, `base_model.model.<module>.lora_A.weight` (the adapter
 // name "default" left out, as PEFT saves it) and, for a reward model (task SEQ_CLS), the fully trained
 // head as `base_model.model.score.weight` (modules_to_save). This file is the format and reads a
-// directory; checkpoint.ts loads the base model under it and writes adapters.
+// directory; adapter-checkpoint.ts writes one and puts it on its base, which checkpoint.ts loads.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';

@@ -1,13 +1,13 @@
 // LoRA options, declared once for every trainer (sft, reward, dpo, ppo, rest, hindsight): each merges
 // this group into its declaration. With --lora-rank, the trainer attaches adapters to the model it
 // starts from (--init), trains only them (and a head), and saves them in PEFT's layout naming --init
-// as the base model; a resumed run puts its saved adapters back (model/lora.ts, model/peft.ts).
+// as the base model; a resumed run puts its saved adapters back (model/lora.ts, model/peft.ts,
+// model/adapter-checkpoint.ts).
 
-import { restoreAdapterCheckpoint } from '../model/checkpoint.js';
+import { hasAdapterTrainingState, restoreAdapterCheckpoint } from '../model/checkpoint.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import type { ScalarHead } from '../model/heads.js';
 import { ALL_LINEAR, type LoraState, attachLora, loraOf, loraParams } from '../model/lora.js';
-import { hasAdapterTrainingState } from '../model/checkpoint.js';
 import { type ValuesOf, defineOptions } from './options.js';
 
 export const loraOptions = defineOptions(
