@@ -14,6 +14,7 @@ import { loadCheckpoint, readCheckpointConfig } from '../model/checkpoint.js';
 import { countParameters, familyOf } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
 import { findModelWeights } from '../model/weights.js';
+import { attachLora, trainableParams } from '../model/lora.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { generate } from '../runtime/sample.js';
 import { kernels, shardLM } from '../train/kernels.js';
@@ -32,6 +33,9 @@ export interface ModelBenchOptions {
   threads: number;
   /** Skip full training (a model whose optimizer state does not fit). */
   skipFull: boolean;
+  /** Also time LoRA training of this rank (0: not), on these modules (empty: the family's default). */
+  loraRank?: number;
+  loraTargets?: string[];
 }
 
 export interface ModelBenchResult {
@@ -43,6 +47,7 @@ export interface ModelBenchResult {
   threads: number;
   backend: string;
   train_tokens_per_s?: number;
+  lora_train_tokens_per_s?: number;
   sample_tokens_per_s: number;
   score_tokens_per_s: number;
   peak_rss_mb: number;
@@ -54,6 +59,7 @@ export interface ModelBenchResult {
   torch_score_tokens_per_s?: number;
   torch_peak_rss_mb?: number;
   train_ratio?: number;
+  lora_train_ratio?: number;
   sample_ratio?: number;
   score_ratio?: number;
   torch_error?: string;
@@ -115,10 +121,16 @@ export async function runModelBench(o: ModelBenchOptions, log: (m: string) => vo
     peak_rss_mb: 0,
   };
   if (!o.skipFull) result.train_tokens_per_s = round(timeTraining(model, o, rng, 'full', log), 1);
+  if (o.loraRank) {
+    const rank = o.loraRank;
+    attachLora(model, { rank, alpha: 2 * rank, dropout: 0, targets: o.loraTargets ?? [] });
+    result.lora_train_tokens_per_s = round(timeTraining(model, o, rng, `LoRA r=${rank}`, log), 1);
+  }
   result.peak_rss_mb = round(process.resourceUsage().maxRSS / 1024);
   if (o.torch) Object.assign(result, runTorchPeer(o, log));
   const ratio = (ours?: number, theirs?: number) => (ours && theirs ? round(ours / theirs, 2) : undefined);
   result.train_ratio = ratio(result.train_tokens_per_s, result.torch_train_tokens_per_s);
+  result.lora_train_ratio = ratio(result.lora_train_tokens_per_s, result.torch_lora_train_tokens_per_s);
   result.sample_ratio = ratio(result.sample_tokens_per_s, result.torch_sample_tokens_per_s);
   result.score_ratio = ratio(result.score_tokens_per_s, result.torch_score_tokens_per_s);
   return result;
@@ -132,7 +144,7 @@ export function timeTraining(
   label: string,
   log: (m: string) => void,
 ): number {
-  const trained = model.params.filter((p) => p.requiresGrad);
+  const trained = trainableParams(model);
   const opt = new AdamW(trained, { lr: 1e-4 });
   const { batch: B, seq: T } = o;
   const V = model.config.vocabSize;
@@ -173,7 +185,7 @@ function runTorchPeer(o: ModelBenchOptions, log: (m: string) => void): Partial<M
     ...['--config', join(o.dir, 'config.json'), '--threads', String(o.threads)],
     ...['--batch', String(o.batch), '--seq', String(o.seq), '--steps', String(o.steps), '--warmup', String(o.warmup)],
     ...['--sample-batch', String(o.sampleBatch), '--prompt', String(o.prompt), '--new-tokens', String(o.newTokens)],
-    ...['--lora-rank', '0'],
+    ...['--lora-rank', String(o.loraRank ?? 0), '--lora-targets', (o.loraTargets ?? []).join(',')],
     ...(o.skipFull ? ['--skip-full'] : []),
   ];
   log(`torch: running ${script} with ${python} on ${o.threads} threads`);

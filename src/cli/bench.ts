@@ -27,6 +27,17 @@ export function registerBench(program: Command): void {
     .option('--prompt <n>', 'with --model: prompt tokens before sampling', intArg(1), 16)
     .option('--new-tokens <n>', 'with --model: tokens sampled per row', intArg(1), 64)
     .option('--skip-full', 'with --model: do not time full training (its optimizer state does not fit)', false)
+    .option('--lora-rank <n>', "with --model: also time LoRA training of this rank, ours and PyTorch's", intArg(1))
+    .option(
+      '--lora-targets <list>',
+      "with --model and --lora-rank: modules to adapt, comma-separated, or all-linear (default: PEFT's for the " +
+        'architecture)',
+      (s: string) =>
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+    )
     .option('--no-torch', 'skip the PyTorch peer')
     .option('--json', 'print one JSON object', false)
     .action(async (o) => {
@@ -81,6 +92,9 @@ function formatModelBench(r: ModelBenchResult): string {
       `${r.family}, ${r.parameters.toLocaleString('en-US')} parameters, batch ${r.batch_size} × ${r.seq}`,
       `${'metric'.padEnd(24)} ${'rlhf'.padStart(10)} ${'pytorch'.padStart(10)} ratio`,
       row('train tokens/s', r.train_tokens_per_s, r.torch_train_tokens_per_s, r.train_ratio),
+      ...(r.lora_train_tokens_per_s !== undefined
+        ? [row('LoRA train tokens/s', r.lora_train_tokens_per_s, r.torch_lora_train_tokens_per_s, r.lora_train_ratio)]
+        : []),
       row('sample tokens/s', r.sample_tokens_per_s, r.torch_sample_tokens_per_s, r.sample_ratio),
       row('score tokens/s', r.score_tokens_per_s, r.torch_score_tokens_per_s, r.score_ratio),
       row('peak RSS (MB)', r.peak_rss_mb, r.torch_peak_rss_mb),

@@ -131,7 +131,13 @@ describe('declared options on the command line', () => {
 
   it('refuse the flags a command does not take', async () => {
     const need = ['--data', 'missing.jsonl', '--init', 'missing', '--out', 'missing'];
-    assert.match(await rlhfError(['train', 'dpo', ...need, '--resume']), /unknown option '--resume'/);
+    assert.match(await rlhfError(['train', 'dpo', ...need, '--preset', 'tiny']), /unknown option '--preset'/);
+    // DPO resumes a LoRA run only: a full run does not keep its reference.
+    assert.match(await rlhfError(['train', 'dpo', ...need, '--resume']), /--resume\) continues a LoRA run only/);
+    assert.match(
+      await rlhfError(['train', 'sft', '--data', 'missing.txt', '--out', 'x', '--lora-alpha', '16']),
+      /--lora-alpha, --lora-dropout and --lora-targets shape LoRA adapters: give --lora-rank too/,
+    );
   });
 
   for (const { path, opts, keys } of COMMANDS) {

@@ -10,6 +10,8 @@ import { parquetReadObjects } from 'hyparquet';
 import { registerExport } from './export.js';
 import { readComparisons } from '../data/read-comparisons.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
+import { attachLora, loraParams } from '../model/lora.js';
+import { Graph } from '../engine/graph.js';
 import { presetConfig } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
@@ -170,6 +172,29 @@ describe('rlhf export (command line)', () => {
       run('model', '--model', ck, '--out', sharded, '--max-shard-size', '2 gigs'),
       /option '--max-shard-size <size>' argument '2 gigs' is invalid\. size "2 gigs": expected an integer followed/,
     );
+
+    // A LoRA run's directory: refused as it is (PEFT loads it), merged with --merge.
+    const policy = loadCheckpoint(ck).model;
+    attachLora(policy, { rank: 2, alpha: 4, dropout: 0, targets: 'all-linear' });
+    for (const p of loraParams(policy)) p.data.fill(0.05);
+    const adapter = join(dir, 'adapter'),
+      merged = join(dir, 'merged');
+    saveCheckpoint(adapter, policy, { tokenizer: tok });
+    await assert.rejects(run('model', '--model', adapter, '--out', merged), /is a LoRA adapter .*give --merge/);
+    await run('model', '--model', adapter, '--out', merged, '--merge');
+    const logits = (m: typeof policy) => {
+      const g = Graph.inference();
+      const y = Float32Array.from(m.forward(g, Int32Array.from([1, 2, 3, 4]), 1, 4).data);
+      g.dispose();
+      return y;
+    };
+    const want = logits(policy),
+      got = logits(loadCheckpoint(merged).model);
+    assert.ok(
+      got.every((v, i) => Math.abs(v - want[i]) < 1e-4),
+      'the merged model computes what the adapted one did',
+    );
+    assert.ok(!existsSync(join(merged, 'adapter_config.json')));
 
     const { stdout } = await run(
       'cost',

@@ -32,6 +32,7 @@ import {
   sftTable,
 } from '../export/prompts.js';
 import { loadCheckpoint, readCheckpointConfig } from '../model/checkpoint.js';
+import { isAdapterDir } from '../model/peft.js';
 import { parseByteSize } from '../model/weights.js';
 import { countParameters, presetConfig, PRESETS } from '../model/config.js';
 import { choiceArg, floatArg, intArg } from './args.js';
@@ -232,6 +233,12 @@ export function registerExport(program: Command): void {
     .requiredOption('--model <dir>', 'checkpoint directory (from `rlhf train …`)')
     .requiredOption('--out <dir>', 'directory to write (created)')
     .option(
+      '--merge',
+      'a LoRA run (an adapter directory, PEFT layout): fold the adapters into its base model and write the whole ' +
+        'merged model',
+      false,
+    )
+    .option(
       '--kind <kind>',
       'policy (*ForCausalLM, GPT2LMHeadModel) or reward (*ForSequenceClassification, num_labels 1); default: ' +
         'reward if the checkpoint has a score head',
@@ -245,7 +252,14 @@ export function registerExport(program: Command): void {
       byteSizeArg,
     )
     .action((o) => {
-      const ck = loadCheckpoint(o.model);
+      const adapter = isAdapterDir(o.model);
+      if (adapter && !o.merge)
+        throw new Error(
+          `${o.model} is a LoRA adapter (PEFT's layout: PeftModel.from_pretrained loads it on its base model as ` +
+            'it is); give --merge to write the whole model with the adapters folded in',
+        );
+      if (!adapter && o.merge) process.stderr.write(`note: ${o.model} is a whole model, there is nothing to merge\n`);
+      const ck = loadCheckpoint(o.model); // an adapter's is merged into its base
       const r = exportModel(ck, o.out, { kind: o.kind, dtype: o.dtype, maxShardBytes: o.maxShardSize });
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
       if (r.dropped.length)

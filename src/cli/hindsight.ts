@@ -27,8 +27,9 @@ export function registerHindsight(train: Command): void {
     .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES));
   addOptions(cmd, hindsightOptions).action((o) => {
     const cfg = { ...readOptions(hindsightOptions, o), outDir: o.out as string };
-    // Resuming continues the policy in --out (written with the optimizer state), not --init.
-    const ck = loadPolicy(cfg.resume && hasTrainingState(o.out) ? o.out : o.init);
+    // Resuming continues the policy in --out (written with the optimizer state), not --init; a LoRA run
+    // puts its adapters in --out back on --init.
+    const ck = loadPolicy(cfg.resume && cfg.loraRank === 0 && hasTrainingState(o.out) ? o.out : o.init);
     const all = loadComparisons(o.data, o.format);
     const { train, eval: ev } = o.eval
       ? { train: all, eval: loadComparisons(o.eval, o.format) }

@@ -21,7 +21,8 @@ export function registerRewardNormalize(train: Command): void {
     .option('--out <dir>', 'write the normalized reward model here instead of updating --reward in place');
   addOptions(cmd, rewardNormalizeOptions).action((o) => {
     const opts = readOptions(rewardNormalizeOptions, o);
-    const ck = loadCheckpoint(o.reward);
+    // A LoRA reward model stays an adapter (its base untouched); its bias and gain are saved beside it.
+    const ck = loadCheckpoint(o.reward, { adapters: 'keep' });
     const rm = RewardModel.fromCheckpoint(ck);
     const policy = loadPolicy(o.policy);
     const prompts = loadPrompts(o.prompts);

@@ -3,7 +3,7 @@
 // back to it on `dispose`, so a training step allocates nothing once the pool is warm.
 
 import { BufferPool, type PoolStats } from './buffer-pool.js';
-import { Shape, Tensor, shapeSize } from './tensor.js';
+import { Parameter, Shape, Tensor, shapeSize } from './tensor.js';
 
 // ---- buffer pool ----
 
@@ -56,15 +56,23 @@ export class Graph {
 
   /** The gradient buffer of t, created zero-filled (from the pool for intermediates) on first use. */
   gradOf(t: Tensor): Float32Array {
-    if (!t.grad) t.grad = this.zeros(t.size);
+    if (!t.grad) t.grad = this.newGrad(t).fill(0);
+    return t.grad;
+  }
+
+  /**
+   * A new gradient buffer for t, set as t.grad. NOTE: an intermediate's comes from the pool with stale
+   * contents (write every element); a Parameter's is its own, zero-filled, and outlives the graph.
+   */
+  newGrad(t: Tensor): Float32Array {
+    t.grad = t instanceof Parameter ? new Float32Array(t.size) : this.alloc(t.size);
     return t.grad;
   }
 
   /** Adds src into t's gradient; the first contribution is a copy (memcpy), not zero-fill + add. */
   addGrad(t: Tensor, src: Float32Array): void {
     if (!t.grad) {
-      t.grad = this.alloc(t.size);
-      t.grad.set(src);
+      this.newGrad(t).set(src);
       return;
     }
     const dst = t.grad;

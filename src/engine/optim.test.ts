@@ -8,6 +8,8 @@ describe('AdamW', () => {
   it('matches a hand-computed first step (decay only on matrices)', () => {
     const w = new Parameter('w', Float32Array.from([1, -2, 3, 4]), [2, 2]);
     const b = new Parameter('b', Float32Array.from([0.5]), [1]);
+    w.zeroGrad();
+    b.zeroGrad();
     w.grad!.set([0.1, -0.2, 0, 1]);
     b.grad![0] = -3;
     const opt = new AdamW([w, b], { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.5 });
@@ -29,9 +31,24 @@ describe('AdamW', () => {
   });
 });
 
+describe('gradient buffers', () => {
+  it('a parameter gets its buffer at its first zeroGrad or backward, a frozen one never', () => {
+    const p = new Parameter('p', new Float32Array(3), [3]);
+    assert.equal(p.grad, null, 'no buffer before it is needed');
+    p.zeroGrad();
+    assert.deepEqual(Array.from(p.grad!), [0, 0, 0]);
+    p.freeze();
+    assert.equal(p.grad, null);
+    p.zeroGrad();
+    assert.equal(p.grad, null, 'a frozen parameter gets none');
+    assert.throws(() => new AdamW([p]), /parameter p is frozen/);
+  });
+});
+
 describe('clipGradNorm', () => {
   it('scales to the max norm and returns the norm before', () => {
     const p = new Parameter('p', new Float32Array(2), [2]);
+    p.zeroGrad();
     p.grad!.set([3, 4]);
     assert.equal(clipGradNorm([p], 1), 5);
     assertClose(Math.hypot(p.grad![0], p.grad![1]), 1, 1e-5, 'clipped norm');

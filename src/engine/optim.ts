@@ -32,6 +32,9 @@ export class AdamW {
       throw new Error(`AdamW: betas must be in [0, 1), got (${beta1}, ${beta2})`);
     if (!(eps > 0)) throw new Error(`AdamW: eps must be > 0, got ${eps}`);
     if (!(weightDecay >= 0)) throw new Error(`AdamW: weightDecay must be ≥ 0, got ${weightDecay}`);
+    const frozen = params.find((p) => !p.requiresGrad);
+    if (frozen)
+      throw new Error(`AdamW: parameter ${frozen.name} is frozen (requiresGrad false); give only trainable parameters`);
     this.m = params.map((p) => new Float32Array(p.size));
     this.v = params.map((p) => new Float32Array(p.size));
   }
@@ -47,7 +50,8 @@ export class AdamW {
     for (let k = 0; k < this.params.length; k++) {
       const p = this.params[k],
         w = p.data,
-        gr = p.grad!,
+        // A parameter that no backward pass has reached yet has a zero gradient.
+        gr = p.grad ?? (p.grad = new Float32Array(p.size)),
         m = this.m[k],
         v = this.v[k];
       const decay = p.shape.length >= 2 ? 1 - lr * weightDecay : 1;
@@ -69,16 +73,16 @@ export class AdamW {
 export function clipGradNorm(params: Parameter[], maxNorm: number): number {
   let ss = 0;
   for (const p of params) {
-    const gr = p.grad!;
-    for (let i = 0; i < gr.length; i++) ss += gr[i] * gr[i];
+    const gr = p.grad;
+    if (gr) for (let i = 0; i < gr.length; i++) ss += gr[i] * gr[i];
   }
   const norm = Math.sqrt(ss);
   if (maxNorm > 0 && norm > maxNorm) {
     // NOTE: torch adds 1e-6 to the norm; match it so runs agree with PyTorch to float precision.
     const s = maxNorm / (norm + 1e-6);
     for (const p of params) {
-      const gr = p.grad!;
-      for (let i = 0; i < gr.length; i++) gr[i] *= s;
+      const gr = p.grad;
+      if (gr) for (let i = 0; i < gr.length; i++) gr[i] *= s;
     }
   }
   return norm;

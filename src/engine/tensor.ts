@@ -45,7 +45,12 @@ export class Tensor {
   }
 }
 
-/** A trainable tensor with a stable name (the checkpoint key) and a persistent gradient buffer. */
+/**
+ * A trainable tensor with a stable name (the checkpoint key) and a persistent gradient buffer. The
+ * buffer is made when first needed (zeroGrad, or a backward pass that reaches the parameter), so a
+ * frozen parameter (requiresGrad false: a LoRA base, a reference policy) or a model only sampled from
+ * never holds one: at 0.5B parameters that is 2 GB.
+ */
 export class Parameter extends Tensor {
   constructor(
     public readonly name: string,
@@ -53,11 +58,18 @@ export class Parameter extends Tensor {
     shape: Shape,
   ) {
     super(data, shape, true);
-    this.grad = new Float32Array(data.length);
   }
 
+  /** Zeroes the gradient (making its buffer on first use); a frozen parameter has none. */
   zeroGrad(): void {
-    this.grad!.fill(0);
+    if (this.grad) this.grad.fill(0);
+    else if (this.requiresGrad) this.grad = new Float32Array(this.size);
+  }
+
+  /** No gradients from now on, and the gradient buffer released; `requiresGrad = true` undoes it. */
+  freeze(): void {
+    this.requiresGrad = false;
+    this.grad = null;
   }
 }
 

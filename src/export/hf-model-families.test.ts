@@ -116,7 +116,7 @@ describe('export model: a downloaded tokenizer (Qwen3) is written back as it cam
   const trunkFor = (vocabSize: number) =>
     createModel({ ...TINY_FAMILY_CONFIGS.qwen3, vocabSize, eosTokenId: qwen.eosId }, 3);
 
-  it('policy: the same tokenizer.json and tokenizer_config.json (chat template, tokens), loading to the same ids', () => {
+  it('policy: the same tokenizer.json and tokenizer_config.json (template, tokens), giving the same ids', () => {
     const src = tmp(),
       out = tmp();
     saveCheckpoint(src, trunkFor(151936), { tokenizer: qwen, meta: { kind: 'policy' } });

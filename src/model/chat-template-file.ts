@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ChatTemplate, configTokens } from './chat-template.js';
+import { isAdapterDir, readAdapterConfig } from './peft.js';
 
 export const TOKENIZER_CONFIG = 'tokenizer_config.json';
 export const TEMPLATE_FILE = 'chat_template.jinja';
@@ -117,6 +118,8 @@ export function resolveChatTemplate(
     if (!p || !existsSync(p)) continue;
     const t = findChatTemplate(statSync(p).isDirectory() ? p : dirname(p), tokens);
     if (t) return t;
+    // A LoRA adapter without a template of its own (as PEFT saves one) uses its base model's.
+    if (isAdapterDir(p)) return resolveChatTemplate(undefined, [readAdapterConfig(p).baseModel], tokens);
   }
   return null;
 }

@@ -3,8 +3,10 @@
 // plus our own "rlhf" section), tokenizer.json, and, to resume training, optimizer.safetensors +
 // trainer_state.json. Every file is written atomically.
 // Hugging Face's sharded and 16-bit weights load too (weights.ts); we save float32.
+// A LoRA run's directory holds its adapter instead, in PEFT's layout (adapter-checkpoint.ts), and names
+// the directory of its base model; loading it loads the base, then attaches the adapters and fills them.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdamW } from '../engine/optim.js';
 import { Parameter } from '../engine/tensor.js';
@@ -12,6 +14,9 @@ import { type ModelConfig, familyOf } from './config.js';
 import type { CausalLM } from './causal-lm.js';
 import { createModel } from './create-model.js';
 import { ScalarHead } from './heads.js';
+import { applyAdapterDir, restoreAdapterDir, saveAdapterDir } from './adapter-checkpoint.js';
+import { loraOf } from './lora.js';
+import { ADAPTER_CONFIG_FILE, isAdapterDir, readAdapterConfig, readAdapterMeta } from './peft.js';
 import { fromHFConfig, sequenceClassificationArchitecture, toHFConfig } from './hf-config.js';
 import { readSafetensorsF32, writeSafetensors } from './safetensors.js';
 import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE, findModelWeights, readModelTensors, writeModelTensors } from './weights.js';
@@ -39,6 +44,16 @@ export interface SaveOptions {
   tokenizer?: Tokenizer | null;
   /** Stored under "rlhf" in config.json: what kind of model this is, how it was trained. */
   meta?: Record<string, unknown>;
+  /** A LoRA model's base directory, named in adapter_config.json (default: the one it was loaded from). */
+  baseModel?: string;
+}
+
+export interface LoadOptions {
+  /**
+   * An adapter directory's adapters: 'merge' (the default) folds them into the base weights, giving a
+   * plain model; 'keep' leaves them attached (and the base frozen), e.g. to go on training them.
+   */
+  adapters?: 'merge' | 'keep';
 }
 
 export interface Checkpoint {
@@ -56,8 +71,15 @@ export function writeFileAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+/** Saves a model: the whole model, or, when it has LoRA adapters, only them (adapter-checkpoint.ts). */
 export function saveCheckpoint(dir: string, model: CausalLM, opts: SaveOptions = {}): void {
+  if (loraOf(model)) {
+    saveAdapterDir(dir, model, { ...opts, baseModel: opts.baseModel ?? checkpointDirOf(model) });
+    return;
+  }
   mkdirSync(dir, { recursive: true });
+  // A whole model now: an adapter saved here before would be loaded instead of it.
+  rmSync(join(dir, ADAPTER_CONFIG_FILE), { force: true });
   const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
   const heads = (opts.heads ?? []).map((h) => h.prefix);
   const reward = heads.includes('score');
@@ -82,6 +104,14 @@ export function saveCheckpoint(dir: string, model: CausalLM, opts: SaveOptions =
 
 /** Reads config.json of a checkpoint directory. */
 export function readCheckpointConfig(dir: string): { config: ModelConfig; meta: Record<string, unknown> } {
+  if (isAdapterDir(dir)) {
+    const { lora, baseModel } = readAdapterConfig(dir);
+    const { rank: r, alpha, dropout, targets } = lora;
+    return {
+      config: readCheckpointConfig(baseModel).config,
+      meta: { ...readAdapterMeta(dir), lora: { base: baseModel, r, alpha, dropout, targets } },
+    };
+  }
   const path = join(dir, CONFIG_FILE);
   if (!existsSync(path)) {
     throw new Error(
@@ -106,7 +136,15 @@ export type TensorF32 = { shape: number[]; data: Float32Array };
  * Loads a checkpoint directory (ours, or a Hugging Face one of a supported family); see modelFromTensors
  * for the tensors it takes.
  */
-export function loadCheckpoint(dir: string): Checkpoint {
+export function loadCheckpoint(dir: string, opts: LoadOptions = {}): Checkpoint {
+  if (isAdapterDir(dir)) {
+    const a = readAdapterConfig(dir);
+    const keep = opts.adapters === 'keep';
+    const ck = { dir, ...applyAdapterDir(dir, a, loadCheckpoint(a.baseModel), keep) };
+    // Merged, the model is this directory's; kept, its base weights are the base directory's.
+    sources.set(ck.model, keep ? a.baseModel : dir);
+    return ck;
+  }
   const { config, meta } = readCheckpointConfig(dir);
   const file = findModelWeights(dir); // model.safetensors, or the index of its shards
   if (file === null)
@@ -123,7 +161,26 @@ export function loadCheckpoint(dir: string): Checkpoint {
       `${dir}: tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`,
     );
   }
+  sources.set(model, dir);
   return { dir, model, heads, tokenizer, meta };
+}
+
+const sources = new WeakMap<CausalLM, string>();
+
+/**
+ * The directory a model's weights were loaded from (a LoRA adapter saved from it names it as its base;
+ * for an adapter loaded with its adapters kept, the adapter's base), or null.
+ */
+export function checkpointDirOf(model: CausalLM): string | null {
+  return sources.get(model) ?? null;
+}
+
+/** Resuming a LoRA run: its saved adapters (and heads) back into a model with the same adapters attached. */
+export const restoreAdapterCheckpoint = restoreAdapterDir;
+
+/** True when dir holds a LoRA run to resume: its adapter and trainer state. */
+export function hasAdapterTrainingState(dir: string): boolean {
+  return isAdapterDir(dir) && existsSync(join(dir, TRAINER_STATE_FILE));
 }
 
 /**

@@ -7,6 +7,7 @@ import { type Parameter, Tensor } from '../engine/tensor.js';
 import { Checkpoint, LM_HEAD, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { CausalLM } from './causal-lm.js';
 import { ScalarHead, rewardHead } from './heads.js';
+import { trainableParams } from './lora.js';
 import { encodePrompt } from './prompt.js';
 import { Tokenizer } from './tokenizer/index.js';
 
@@ -70,12 +71,12 @@ export class RewardModel {
   ) {}
 
   /**
-   * The parameters a reward is computed with, to train: the trunk and the score head. A separate lm_head (an
+   * The parameters to train: the trunk (its adapters only, with LoRA) and the score head. A separate lm_head (an
    * untied Llama-family trunk) is left out: no reward reads it, and the checkpoint does not keep it
    * (LlamaForSequenceClassification has none).
    */
   get params(): Parameter[] {
-    return [...this.model.params.filter((p) => p.name !== LM_HEAD), ...this.head.params];
+    return [...trainableParams(this.model).filter((p) => p.name !== LM_HEAD), ...this.head.params];
   }
 
   /** Token ids of one (prompt, completion) pair as this model scores it (see encodeForReward). */

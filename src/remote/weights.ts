@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import type { CausalLM } from '../model/causal-lm.js';
+import { effectiveData } from '../model/lora.js';
 import { parseSafetensors, toFloat32 } from '../model/safetensors.js';
 
 /** The model's parameters as safetensors bytes (float32, little-endian, 8-byte aligned data). */
@@ -21,8 +22,10 @@ export function weightsToSafetensors(model: CausalLM): Uint8Array {
   out.set(head, 8);
   let at = 8 + head.length;
   for (const p of model.params) {
-    out.set(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength), at);
-    at += p.data.byteLength;
+    // With LoRA, the weights the adapted model computes with (the server has no adapters).
+    const d = effectiveData(model, p);
+    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at);
+    at += d.byteLength;
   }
   return out;
 }

@@ -5,6 +5,8 @@ import { RNG } from '../engine/rng.js';
 import { kernels, shardLM } from '../train/kernels.js';
 import { presetConfig } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
+import { attachLora, loraParams } from '../model/lora.js';
+import { completionLogProbs } from './logprobs.js';
 import { runSharded } from './replica.js';
 import { sampleSequences } from '../model/sample.js';
 import { generate } from './sample.js';
@@ -57,6 +59,47 @@ describe('data parallelism over worker threads', () => {
     const threaded = generate(model, prompts, opts);
     const single = sampleSequences(model, prompts, opts);
     assert.deepEqual(threaded, single);
+  });
+
+  it("LoRA on two threads: the adapters get the whole batch's gradient, the frozen base none", () => {
+    const model = createModel(presetConfig('tiny', { vocabSize: 40 }), 4);
+    attachLora(model, { rank: 2, alpha: 4, dropout: 0, targets: 'all-linear' });
+    for (const p of loraParams(model)) for (let i = 0; i < p.size; i++) p.data[i] = 0.1 * Math.sin(i + p.size);
+    const rng = new RNG(5);
+    const B = 4,
+      T = 7;
+    const ids = Int32Array.from({ length: B * T }, () => rng.int(40));
+    const targets = Int32Array.from({ length: B * T }, () => rng.int(40));
+    const replica = { models: { policy: model }, heads: {} };
+    runSharded(replica, kernels.lmStep, shardLM(ids, targets, B, T, 1));
+    const want = loraParams(model).map((p) => Float32Array.from(p.grad!));
+    for (const p of loraParams(model)) p.zeroGrad();
+    runSharded(replica, kernels.lmStep, shardLM(ids, targets, B, T, 2));
+    loraParams(model).forEach((p, k) => {
+      for (let i = 0; i < p.size; i++) assert.ok(Math.abs(p.grad![i] - want[k][i]) < 1e-5, `${p.name}[${i}]`);
+    });
+    assert.ok(
+      model.params.every((p) => p.grad === null),
+      'no gradient buffer for a frozen parameter',
+    );
+    // With the adapters off (on this thread and in the worker alike), the base model's log-probs.
+    const pairs = [
+      { prompt: [1, 2], completion: [3, 4, 5] },
+      { prompt: [6], completion: [7, 8] },
+      { prompt: [9, 9], completion: [1] },
+    ];
+    const plain = createModel(presetConfig('tiny', { vocabSize: 40 }), 4);
+    const base = completionLogProbs(plain, pairs, 0);
+    const adapted = completionLogProbs(model, pairs, 0);
+    assert.notDeepEqual(adapted, base);
+    const off = runSharded({ models: { policy: model }, heads: {}, baseOnly: true }, kernels.rolloutShard, [
+      { pairs: pairs.slice(0, 2), padId: 0, Tc: 3, temperature: 1, vocabSize: 40 },
+      { pairs: pairs.slice(2), padId: 0, Tc: 3, temperature: 1, vocabSize: 40 },
+    ]);
+    const offLp = off.flatMap((o) => o.logp);
+    const wantLp = [...base[0], ...base[1].concat([0]), ...base[2].concat([0, 0])];
+    offLp.forEach((v, i) => assert.ok(Math.abs(v - wantLp[i]) < 1e-6, `log-prob ${i}: ${v} vs ${wantLp[i]}`));
+    assert.deepEqual(completionLogProbs(model, pairs, 0), adapted, 'the adapters are back on afterwards');
   });
 
   it('an error in a worker reaches the caller', () => {

@@ -8,16 +8,40 @@ import type { ModelConfig } from '../model/config.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { createModel } from '../model/create-model.js';
 import { ScalarHead } from '../model/heads.js';
+import { attachLora, loraOf, loraParams, withAdaptersDisabled } from '../model/lora.js';
 
 /** The models a step function works on, by role ('policy', 'reference', 'reward', …). */
 export interface Replica {
   models: Record<string, CausalLM>;
   heads: Record<string, ScalarHead>;
+  /** Run the models with their LoRA adapters off: the base models (DPO's and PPO's reference). */
+  baseOnly?: boolean;
+}
+
+/** A model's LoRA adapters, for a worker to attach the same ones (their weights and switch shared). */
+interface LoraSpec {
+  rank: number;
+  alpha: number;
+  dropout: number;
+  /** The adapted modules' full names. */
+  modules: string[];
+  seed: number;
+  /** The model's LoraState.shared: the adapters' on/off switch and training step. */
+  shared: SharedArrayBuffer;
 }
 
 interface ReplicaMeta {
-  models: Record<string, ModelConfig>;
+  models: Record<string, { config: ModelConfig; lora: LoraSpec | null }>;
   heads: Record<string, { prefix: string; nEmbd: number; bias: boolean }>;
+  /** The worker's index: its LoRA dropout masks are its own. */
+  worker: number;
+}
+
+function loraSpecOf(m: CausalLM): LoraSpec | null {
+  const s = loraOf(m);
+  if (!s) return null;
+  const { rank, alpha, dropout, seed = 0 } = s.config;
+  return { rank, alpha, dropout, modules: [...s.adapters.keys()], seed, shared: s.shared.buffer as SharedArrayBuffer };
 }
 
 const ids = new WeakMap<object, number>();
@@ -28,17 +52,18 @@ function idOf(o: object): number {
   return id;
 }
 
-/** Every parameter of a replica, keyed "role/name". */
+/** Every parameter of a replica (LoRA adapters included), keyed "role/name". */
 export function replicaParams(r: Replica): Map<string, Parameter> {
   const out = new Map<string, Parameter>();
-  for (const [role, m] of Object.entries(r.models)) for (const p of m.params) out.set(`${role}/${p.name}`, p);
+  for (const [role, m] of Object.entries(r.models))
+    for (const p of [...m.params, ...loraParams(m)]) out.set(`${role}/${p.name}`, p);
   for (const [role, h] of Object.entries(r.heads)) for (const p of h.params) out.set(`${role}/${p.name}`, p);
   return out;
 }
 
 /**
  * Specs that rebuild `r` in each worker of the pool: weights moved to shared memory (once), one set
- * of gradient buffers per worker (kept, so later steps reuse them).
+ * of gradient buffers per worker for the trainable parameters (kept, so later steps reuse them).
  */
 export class ReplicaSet {
   readonly specs: ReplicaSpec[];
@@ -51,8 +76,10 @@ export class ReplicaSet {
     const params = replicaParams(main);
     shareParameters([...params.values()]);
     const key = replicaKey(main);
-    const meta: ReplicaMeta = {
-      models: Object.fromEntries(Object.entries(main.models).map(([k, m]) => [k, m.config])),
+    const meta: Omit<ReplicaMeta, 'worker'> = {
+      models: Object.fromEntries(
+        Object.entries(main.models).map(([k, m]) => [k, { config: m.config, lora: loraSpecOf(m) }]),
+      ),
       heads: Object.fromEntries(
         Object.entries(main.heads).map(([k, h]) => [
           k,
@@ -69,12 +96,13 @@ export class ReplicaSet {
       const grads: Record<string, SharedArrayBuffer> = {};
       const views = new Map<string, Float32Array>();
       for (const [k, p] of params) {
+        if (!p.requiresGrad) continue;
         grads[k] = new SharedArrayBuffer(p.data.byteLength);
         views.set(k, new Float32Array(grads[k]));
       }
       this.specs.push({
         key: `${key}#${w}`,
-        meta,
+        meta: { ...meta, worker: w },
         builder: { url: builderKernel.url, name: builderKernel.name },
         weights,
         grads,
@@ -92,7 +120,8 @@ export class ReplicaSet {
   addWorkerGrads(w: number): void {
     const params = replicaParams(this.main);
     for (const [k, g] of this.workerGrads[w]) {
-      const dst = params.get(k)!.grad!;
+      const p = params.get(k)!;
+      const dst = p.grad ?? (p.grad = new Float32Array(p.size));
       for (let i = 0; i < dst.length; i++) dst[i] += g[i];
     }
   }
@@ -102,14 +131,32 @@ export class ReplicaSet {
 export function buildReplica(spec: ReplicaSpec): Replica {
   const meta = spec.meta as ReplicaMeta;
   const r: Replica = { models: {}, heads: {} };
-  for (const [role, cfg] of Object.entries(meta.models)) r.models[role] = createModel(cfg, null);
+  for (const [role, { config, lora }] of Object.entries(meta.models)) {
+    // Uninitialized: the weights are the main thread's, shared.
+    const m = createModel(config, null);
+    if (lora) {
+      const { rank, alpha, dropout, modules, seed } = lora;
+      // The worker's own dropout masks (its shard's), seeded per worker.
+      const shared = new Int32Array(lora.shared);
+      attachLora(
+        m,
+        { rank, alpha, dropout, targets: modules, seed },
+        { shared, dropoutSeed: seed + 7919 * (meta.worker + 1) },
+      );
+    }
+    r.models[role] = m;
+  }
   for (const [role, h] of Object.entries(meta.heads)) r.heads[role] = new ScalarHead(h.prefix, h.nEmbd, h.bias);
   for (const [k, p] of replicaParams(r)) {
     const w = spec.weights[k],
       gr = spec.grads[k];
-    if (!w || !gr) throw new Error(`replica ${spec.key}: no shared buffer for ${k}`);
+    if (!w) throw new Error(`replica ${spec.key}: no shared buffer for ${k}`);
     p.data = new Float32Array(w.data);
-    p.grad = new Float32Array(gr);
+    // A parameter without a gradient buffer is frozen on the main thread too.
+    if (gr) {
+      p.requiresGrad = true;
+      p.grad = new Float32Array(gr);
+    } else p.freeze();
   }
   return r;
 }
@@ -123,9 +170,14 @@ const builderKernel = defineKernel(import.meta.url, { buildReplica });
  */
 const sets = new WeakMap<object, Map<string, ReplicaSet>>();
 
+/** Which models and heads, with which adapters and which parameters trainable (each gives its own replicas). */
 function replicaKey(r: Replica): string {
   return Object.entries(r.models)
-    .map(([k, m]) => `${k}:${idOf(m)}`)
+    .map(([k, m]) => {
+      const lora = loraOf(m);
+      const trainable = [...m.params, ...loraParams(m)].filter((p) => p.requiresGrad).length;
+      return `${k}:${idOf(m)}${lora ? `+lora${idOf(lora)}` : ''}/${trainable}`;
+    })
     .concat(Object.entries(r.heads).map(([k, h]) => `${k}:${idOf(h)}`))
     .join(',');
 }
@@ -152,6 +204,15 @@ export function shardCount(): number {
  * with its replica; then adds the workers' gradients into main's. At most shardCount() shards.
  */
 export function runSharded<P, R>(main: Replica, kernel: Kernel<P, R, Replica>, shards: P[]): R[] {
+  if (main.baseOnly) {
+    // NOTE: the adapters' switch is shared memory, so the workers' replicas switch with the models.
+    const models = Object.values(main.models);
+    const run = (i: number): R[] =>
+      i < models.length
+        ? withAdaptersDisabled(models[i], () => run(i + 1))
+        : runSharded({ models: main.models, heads: main.heads }, kernel, shards);
+    return run(0);
+  }
   const local = kernel.fn;
   const pool = WorkerPool.get();
   if (!pool || shards.length <= 1) return shards.map((s) => local(main, s));

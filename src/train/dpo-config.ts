@@ -3,42 +3,52 @@
 
 import type { ChatTemplate } from '../model/chat-template.js';
 import { epochOptimOptions } from './optim-options.js';
-import { type ValuesOf, defineOptions, mergeOptions, omitOptions, reviseOptions } from './options.js';
+import { loraOptions } from './lora-options.js';
+import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './options.js';
 
 export const dpoOptions = mergeOptions(
-  defineOptions({
-    beta: {
-      type: 'number',
-      flag: '--beta',
-      help: 'β: strength of the pull toward the reference policy',
-      default: 0.1,
-      above: 0,
-    },
-    loss: {
-      type: 'choice',
-      flag: '--loss',
-      help: 'sigmoid (DPO) or ipo',
-      choices: ['sigmoid', 'ipo'] as const,
-      default: 'sigmoid',
-    },
-    labelSmoothing: {
-      type: 'number',
-      flag: '--label-smoothing',
-      help: 'conservative DPO: probability that a label is wrong (sigmoid loss only)',
-      default: 0,
-      min: 0,
-      below: 0.5,
-    },
-  }),
-  // NOTE: no --resume: the reference log-probabilities come from the starting policy, which a resumed
-  // run would have to load beside the policy in --out.
-  reviseOptions(omitOptions(epochOptimOptions('the training pairs'), ['resume']), {
-    batchSize: { help: 'pairs per step', default: 16 },
-    lr: { default: 1e-4 },
-    warmupSteps: { default: 10 },
-    weightDecay: { default: 0 },
-  }),
+  mergeOptions(
+    defineOptions({
+      beta: {
+        type: 'number',
+        flag: '--beta',
+        help: 'β: strength of the pull toward the reference policy',
+        default: 0.1,
+        above: 0,
+      },
+      loss: {
+        type: 'choice',
+        flag: '--loss',
+        help: 'sigmoid (DPO) or ipo',
+        choices: ['sigmoid', 'ipo'] as const,
+        default: 'sigmoid',
+      },
+      labelSmoothing: {
+        type: 'number',
+        flag: '--label-smoothing',
+        help: 'conservative DPO: probability that a label is wrong (sigmoid loss only)',
+        default: 0,
+        min: 0,
+        below: 0.5,
+      },
+    }),
+    reviseOptions(epochOptimOptions('the training pairs'), {
+      batchSize: { help: 'pairs per step', default: 16 },
+      lr: { default: 1e-4 },
+      warmupSteps: { default: 10 },
+      weightDecay: { default: 0 },
+      resume: { help: 'continue the LoRA run saved in --out (its reference is the --init model without adapters)' },
+    }),
+  ),
+  loraOptions,
   [
+    // NOTE: a full run's reference is the starting policy, which --out does not keep; a LoRA run's is
+    // the --init model with its adapters off.
+    (c) =>
+      c.resume && c.loraRank === 0
+        ? 'resume (--resume) continues a LoRA run only (give --lora-rank): a full DPO run does not keep its ' +
+          'reference policy in --out'
+        : null,
     (c) =>
       c.loss === 'ipo' && c.labelSmoothing !== 0
         ? `labelSmoothing (--label-smoothing) applies to the sigmoid (DPO) loss only: got ${c.labelSmoothing} ` +
@@ -51,6 +61,8 @@ export type DPOOptions = ValuesOf<typeof dpoOptions.spec>;
 
 export interface DPOConfig extends DPOOptions {
   outDir: string;
+  /** Stop (saving a resumable checkpoint) after this many steps of the schedule. */
+  stopAfter?: number;
   /** The policy's chat template: conversational comparisons are encoded with it (and it is saved with the policy). */
   chatTemplate?: ChatTemplate | null;
 }

@@ -1,5 +1,6 @@
 // DPO (Rafailov et al., 2023) and IPO: preference optimization without a reward model. The frozen
-// reference is the starting policy; its log-probabilities are computed once, before training.
+// reference is the starting policy; its log-probabilities are computed once, before training. With
+// LoRA the reference is the same model with its adapters off, so a LoRA run can resume.
 
 import { EpochOrder } from '../data/batching.js';
 import { splitEvenly } from '../engine/split.js';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { Comparison, toPairs } from '../data/comparison.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import type { CausalLM } from '../model/causal-lm.js';
+import { trainableParams, withAdaptersDisabled } from '../model/lora.js';
 import { TokenPair } from '../model/logprobs.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
@@ -18,6 +20,7 @@ import { type DPOConfig, dpoOptions } from './dpo-config.js';
 import { encodeChatPair } from './chat-data.js';
 import { saveChatTemplate } from '../model/chat-template-file.js';
 import { LoopSummary, runTraining } from './loop.js';
+import { applyLora, resumeLora } from './lora-options.js';
 
 export { type DPOConfig, type DPOOptions, defaultDPOConfig } from './dpo-config.js';
 
@@ -34,6 +37,14 @@ function encodePair(tok: Tokenizer, prompt: string, completion: string, ctx: num
   if (c.length > ctx) c = c.slice(0, ctx);
   // prompt + completion − 1 tokens are fed: the prompt keeps its last ctx + 1 − |completion| (≥ 1).
   return { prompt: encodePrompt(tok, prompt, ctx + 1 - c.length), completion: c };
+}
+
+/**
+ * Per-token log-probs of completions under the reference: the starting policy, frozen (with LoRA, the
+ * model with its adapters off) — so they can be taken once, before training.
+ */
+export function referenceLogProbs(policy: CausalLM, tok: Tokenizer, pairs: TokenPair[]): number[][] {
+  return withAdaptersDisabled(policy, () => completionLogProbs(policy, pairs, tok.eosId, { vocabSize: tok.vocabSize }));
 }
 
 function encodeAll(policy: CausalLM, tok: Tokenizer, comps: Comparison[], cfg: DPOConfig): EncodedPair[] {
@@ -53,12 +64,10 @@ function encodeAll(policy: CausalLM, tok: Tokenizer, comps: Comparison[], cfg: D
           ? encodeChatPair(tok, t, p.chat.prompt, p.chat.rejected, ctx)
           : encodePair(tok, p.prompt, p.rejected, ctx),
     }));
-  // The reference: the starting policy, frozen — so its log-probs can be taken now, once.
-  const ref = completionLogProbs(
+  const ref = referenceLogProbs(
     policy,
+    tok,
     pairs.flatMap((p) => [p.chosen, p.rejected]),
-    tok.eosId,
-    { vocabSize: tok.vocabSize },
   );
   const seq = (lp: number[]) =>
     cfg.loss === 'ipo' ? lp.reduce((a, b) => a + b, 0) / Math.max(1, lp.length) : lp.reduce((a, b) => a + b, 0);
@@ -106,6 +115,8 @@ export function trainDPO(
   log: (m: string) => void,
 ): DPOResult {
   dpoOptions.validate(cfg);
+  applyLora(policy, cfg, log);
+  if (cfg.resume && !resumeLora(policy, cfg.outDir)) log(`dpo: no LoRA run to resume in ${cfg.outDir}; starting one`);
   const data = encodeAll(policy, tok, train, cfg);
   const evalData = evalSet.length ? encodeAll(policy, tok, evalSet, cfg) : [];
   if (data.length === 0) throw new Error('no training pairs');
@@ -135,7 +146,7 @@ export function trainDPO(
   };
   const summary = runTraining(
     {
-      params: policy.params,
+      params: trainableParams(policy),
       step(_rng, step) {
         const items = Array.from({ length: cfg.batchSize }, (_, j) => at(step * cfg.batchSize + j));
         const sh = shards(items, cfg, tok.eosId, tok.vocabSize);
@@ -156,7 +167,7 @@ export function trainDPO(
       },
     },
     { ...cfg, steps },
-    { outDir: cfg.outDir, label: 'dpo', quiet: cfg.quiet },
+    { outDir: cfg.outDir, resume: cfg.resume, stopAfter: cfg.stopAfter, label: 'dpo', quiet: cfg.quiet },
   );
   const result: DPOResult = { ...summary, trainPairs: n, evalPairs: evalData.length, eval: summary.lastEval };
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');

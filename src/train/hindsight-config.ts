@@ -3,6 +3,7 @@
 
 import { epochOptimOptions } from './optim-options.js';
 import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './options.js';
+import { loraOptions } from './lora-options.js';
 
 /** How feedback is written into a sequence. Stored in the checkpoint's config.json (`rlhf.hindsight`). */
 export interface HindsightTemplates {
@@ -37,57 +38,60 @@ export function validateHindsightTemplates(t: HindsightTemplates): void {
 }
 
 export const hindsightOptions = mergeOptions(
-  defineOptions(
-    {
-      positive: {
-        type: 'strings',
-        flag: '--positive',
-        help:
-          'phrases before the better output, comma-separated or repeated ("\\," is a comma in a phrase); the ' +
-          'first is the one to generate with',
-        default: ['A good answer:', 'A helpful answer:'],
-        min: 1,
-        commas: true,
+  mergeOptions(
+    defineOptions(
+      {
+        positive: {
+          type: 'strings',
+          flag: '--positive',
+          help:
+            'phrases before the better output, comma-separated or repeated ("\\," is a comma in a phrase); the ' +
+            'first is the one to generate with',
+          default: ['A good answer:', 'A helpful answer:'],
+          min: 1,
+          commas: true,
+        },
+        negative: {
+          type: 'strings',
+          flag: '--negative',
+          help: 'phrases before the worse output, as --positive',
+          default: ['A worse answer:', 'A less helpful answer:'],
+          min: 1,
+          commas: true,
+        },
+        separator: {
+          type: 'string',
+          flag: '--separator',
+          help: 'put before every phrase and before written feedback',
+          default: ' ',
+        },
+        feedbackPrefix: {
+          type: 'string',
+          flag: '--feedback-prefix',
+          help: "introduces a comparison's written feedback, before the negative phrase",
+          default: 'Feedback:',
+        },
+        betterFirstShare: {
+          type: 'number',
+          flag: '--better-first',
+          help:
+            'share of sequences with the better output first, right after the prompt as at generation (0.5: the ' +
+            "paper's random order; 1: always)",
+          default: 0.5,
+          min: 0,
+          max: 1,
+        },
       },
-      negative: {
-        type: 'strings',
-        flag: '--negative',
-        help: 'phrases before the worse output, as --positive',
-        default: ['A worse answer:', 'A less helpful answer:'],
-        min: 1,
-        commas: true,
-      },
-      separator: {
-        type: 'string',
-        flag: '--separator',
-        help: 'put before every phrase and before written feedback',
-        default: ' ',
-      },
-      feedbackPrefix: {
-        type: 'string',
-        flag: '--feedback-prefix',
-        help: "introduces a comparison's written feedback, before the negative phrase",
-        default: 'Feedback:',
-      },
-      betterFirstShare: {
-        type: 'number',
-        flag: '--better-first',
-        help:
-          'share of sequences with the better output first, right after the prompt as at generation (0.5: the ' +
-          "paper's random order; 1: always)",
-        default: 0.5,
-        min: 0,
-        max: 1,
-      },
-    },
-    [checkHindsightTemplates],
+      [checkHindsightTemplates],
+    ),
+    reviseOptions(epochOptimOptions('the training comparisons'), {
+      batchSize: { help: 'comparisons (sequences) per step', default: 16 },
+      lr: { default: 1e-4 },
+      warmupSteps: { default: 10 },
+      weightDecay: { default: 0 },
+    }),
   ),
-  reviseOptions(epochOptimOptions('the training comparisons'), {
-    batchSize: { help: 'comparisons (sequences) per step', default: 16 },
-    lr: { default: 1e-4 },
-    warmupSteps: { default: 10 },
-    weightDecay: { default: 0 },
-  }),
+  loraOptions,
 );
 
 export type HindsightOptions = ValuesOf<typeof hindsightOptions.spec>;

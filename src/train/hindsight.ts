@@ -23,6 +23,8 @@ import { hashString } from '../data/split.js';
 import { IGNORE_INDEX } from '../engine/ops/loss.js';
 import { RNG } from '../engine/rng.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
+import { trainableParams } from '../model/lora.js';
+import { applyLora, resumeLora } from './lora-options.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { encodePrompt } from '../model/prompt.js';
@@ -278,6 +280,8 @@ export function trainHindsight(
 ): HindsightResult {
   hindsightOptions.validate(cfg);
   if (train.length === 0) throw new Error('no training comparisons');
+  applyLora(policy, cfg, log);
+  if (cfg.resume) resumeLora(policy, cfg.outDir);
   const templates: HindsightTemplates = {
     positive: cfg.positive,
     negative: cfg.negative,
@@ -299,7 +303,7 @@ export function trainHindsight(
   const suffix = hindsightSuffix(templates);
   const summary = runTraining(
     {
-      params: policy.params,
+      params: trainableParams(policy),
       step(rng, step) {
         const b = source.sample(rng, cfg.batchSize, step);
         const shards = shardLM(b.ids, b.targets, b.B, b.T, shardCount());

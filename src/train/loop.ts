@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { AdamW, clipGradNorm, learningRate } from '../engine/optim.js';
 import { RNG, RNGState } from '../engine/rng.js';
 import { Parameter } from '../engine/tensor.js';
+import { setLoraStep } from '../model/lora.js';
 import { type TrainerState, loadTrainingState, saveTrainingState } from '../model/checkpoint.js';
 import type { OptimOptions } from './optim-options.js';
 import { progress } from './progress.js';
@@ -142,6 +143,7 @@ export class TrainingRun {
         if (state.rng) this.rng.setState(state.rng as RNGState);
       }
     }
+    setLoraStep(params, this.start);
     const metricsPath = join(opts.outDir, 'metrics.jsonl');
     // NOTE: written synchronously, line by line: the loop never yields, so a stream would buffer it all.
     this.metricsFd = openSync(
@@ -155,6 +157,8 @@ export class TrainingRun {
     const gradNorm = clipGradNorm(this.params, this.cfg.gradClip);
     const lr = scheduledLr(step, this.cfg);
     this.opt.update(lr);
+    // The next step's LoRA dropout masks follow from its index, so a resumed run draws the same ones.
+    setLoraStep(this.params, step + 1);
     return { lr, gradNorm };
   }
 

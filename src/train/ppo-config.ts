@@ -2,6 +2,7 @@
 // validation and the demo's settings all come from here.
 
 import { LR_SCHEDULES, type LrSchedule } from './loop.js';
+import { loraOptions } from './lora-options.js';
 import { optimOptions } from './optim-options.js';
 import { type Options, type ValuesOf, defineOptions, mergeOptions, pickOptions, reviseOptions } from './options.js';
 
@@ -120,7 +121,7 @@ const ppoOptimOptions = reviseOptions(
   },
 );
 
-export const ppoOptions = mergeOptions(ppoOwnOptions, ppoOptimOptions);
+export const ppoOptions = mergeOptions(mergeOptions(ppoOwnOptions, ppoOptimOptions), loraOptions);
 
 export type PPOOptions = typeof ppoOptions extends Options<infer S> ? ValuesOf<S> : never;
 

@@ -2,8 +2,8 @@
 // has three phases: collecting rollouts (ppo-rollouts.ts: sample, score, log-probs and values),
 // shaping rewards (src/objectives/ppo-rewards.ts: penalties, per-token KL, GAE), and the minibatch
 // epochs (ppo-epochs.ts: one optimizer update of the loop each, on its learning-rate schedule). A
-// value head shares the policy's trunk; the reference is the starting policy, frozen. The run saves
-// and resumes at iteration boundaries.
+// value head shares the policy's trunk; the reference is the starting policy, frozen (with LoRA, the
+// same model with its adapters off, not a copy). The run saves and resumes at iteration boundaries.
 
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import type { RewardFn } from './reward-fn.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { type ScalarHead, valueHead } from '../model/heads.js';
+import { freezeModel, trainableParams } from '../model/lora.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { AdaptiveKLController, FixedKLController, type KLController } from '../objectives/kl-controller.js';
 import { sampledEntropy, shapeRewards } from '../objectives/ppo-rewards.js';
@@ -20,6 +21,7 @@ import { type PPOConfig, ppoOptions, updatesPerIteration } from './ppo-config.js
 import { trainOnRollouts } from './ppo-epochs.js';
 import { type RolloutFinish, type Rollouts, collectRollouts, rolloutPrompts } from './ppo-rollouts.js';
 import { progress } from './progress.js';
+import { applyLora, resumeLora } from './lora-options.js';
 
 export { PPOConfig, defaultPPOConfig } from './ppo-config.js';
 
@@ -85,17 +87,20 @@ export async function trainPPO(
 ): Promise<PPOResult> {
   if (prompts.length === 0) throw new Error('PPO needs prompts');
   ppoOptions.validate(cfg);
-  const ref = policy.clone(); // frozen π_ref
+  const lora = applyLora(policy, cfg, log);
+  // The frozen π_ref: the starting policy; with LoRA, the policy with its adapters off.
+  const ref = lora ? policy : policy.clone();
+  if (!lora) freezeModel(ref);
   const head = valueHead(policy.config.nEmbd, cfg.seed);
   const replica = { models: { policy }, heads: { value: head } };
-  const refReplica = { models: { policy: ref }, heads: {} };
+  const refReplica = { models: { policy: ref }, heads: {}, baseOnly: !!lora };
   const U = updatesPerIteration(cfg);
-  const run = new TrainingRun([...policy.params, ...head.params], optimConfigOf(cfg), {
+  const run = new TrainingRun([...trainableParams(policy), ...head.params], optimConfigOf(cfg), {
     outDir: cfg.outDir,
     resume: cfg.resume,
   });
   const state = run.resumed as unknown as PPOState | null;
-  if (state) restoreWeights(cfg.outDir, policy, head);
+  if (state && !resumeLora(policy, cfg.outDir, [head])) restoreWeights(cfg.outDir, policy, head);
   const first = state?.iteration ?? 0;
   const kl: KLController =
     cfg.targetKL > 0

@@ -15,6 +15,8 @@ import type { PromptCompletion } from '../data/text.js';
 import { splitByKey } from '../data/split.js';
 import { RewardFn, scoreWith } from './reward-fn.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
+import { trainableParams } from '../model/lora.js';
+import { applyLora } from './lora-options.js';
 import { kernels, shardLM } from './kernels.js';
 import { runTraining } from './loop.js';
 import { type ReSTConfig, validateReSTConfig } from './rest-config.js';
@@ -161,6 +163,7 @@ export async function trainReST(
   inputs: ReSTInputs = {},
 ): Promise<ReSTResult> {
   validateReSTConfig(cfg);
+  applyLora(policy, cfg, log);
   const { train: growPrompts, heldOut } = heldOutSplit(prompts, cfg, inputs.heldOut);
   mkdirSync(cfg.outDir, { recursive: true });
   const contextLength = cfg.contextLength ?? policy.config.nPositions;
@@ -197,6 +200,8 @@ export async function trainReST(
   const result: ReSTResult = { meanReward: [await evalReward(cfg.seed + 777)], improves: [] };
   log(`rest: starting policy's mean reward ${result.meanReward[0].toFixed(4)} over ${growPrompts.length} prompts`);
   const replica = { models: { policy }, heads: {} };
+  // NOTE: with LoRA, Improve trains the adapters only; Grow samples with them on.
+  const trainable = trainableParams(policy);
   writeFileSync(
     join(cfg.outDir, 'rest.jsonl'),
     JSON.stringify({
@@ -233,11 +238,11 @@ export async function trainReST(
         ...(cfg.rewardWeighted ? { weight: d.reward - threshold + floor } : {}),
       }));
       const source = pairSource(examples, contextLength, tok.eosId, cfg.seed + gi * 100 + k);
-      const before = heldOut.length ? policy.params.map((p) => Float32Array.from(p.data)) : [];
+      const before = heldOut.length ? trainable.map((p) => Float32Array.from(p.data)) : [];
       const steps = Math.max(1, Math.ceil((cfg.epochsPerImprove * kept.length) / cfg.batchSize));
       const summary = runTraining(
         {
-          params: policy.params,
+          params: trainable,
           step(rng, step) {
             const b = source.sample(rng, cfg.batchSize, step);
             const shards = shardLM(b.ids, b.targets, b.B, b.T, shardCount(), b.weights);
@@ -288,7 +293,7 @@ export async function trainReST(
         );
         if (!entry.undone) bestHeldOut = entry.heldOutReward;
         else {
-          policy.params.forEach((p, j) => p.data.set(before[j]));
+          trainable.forEach((p, j) => p.data.set(before[j]));
           saveCheckpoint(cfg.outDir, policy, {
             tokenizer: tok,
             meta: { kind: 'policy', trainer: 'rest', grow: gi + 1, improve: k },

@@ -25,6 +25,7 @@ import { bradleyTerry } from '../objectives/bradley-terry.js';
 import { RewardShard, RewardStepResult, kernels } from './kernels.js';
 import { LoopSummary, TrainTask, runTraining } from './loop.js';
 import { RewardConfig, validateRewardConfig } from './reward-config.js';
+import { applyLora, loraNeedsInit, resumeLora } from './lora-options.js';
 
 export { rankingPairs };
 
@@ -251,7 +252,11 @@ export function trainRewardModel(
 ): { rm: RewardModel; result: RewardResult } {
   validateRewardConfig(cfg);
   if (trainSet.length === 0) throw new Error('no training comparisons');
+  if (cfg.loraRank > 0 && !cfg.init) throw loraNeedsInit('--init');
   const rm = makeRewardModel(cfg, trainSet, log);
+  // With LoRA the score head is trained whole, beside the adapters (PEFT's modules_to_save).
+  applyLora(rm.model, cfg, log);
+  if (cfg.resume) resumeLora(rm.model, cfg.outDir, [rm.head]);
   const template = cfg.chatTemplate ?? null;
   const encoded = new EncodedComparisons(
     trainSet,

@@ -2,6 +2,7 @@
 // declared once (src/train/options.ts): `rlhf train sft`'s flags, the trainer's validation and the
 // demo's pretraining and SFT settings all come from here.
 
+import { loraOptions } from './lora-options.js';
 import type { ChatTemplate } from '../model/chat-template.js';
 import { optimOptions } from './optim-options.js';
 import { newModelOptions } from './model-options.js';
@@ -9,32 +10,35 @@ import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './opt
 
 export const sftOptions = mergeOptions(
   mergeOptions(
-    newModelOptions,
-    defineOptions({
-      contextLength: {
-        type: 'int',
-        flag: '--context',
-        help: "training sequence length in tokens (≤ the model's context)",
-        default: 128,
-        min: 2,
-      },
-      evalFraction: {
-        type: 'number',
-        flag: '--eval-fraction',
-        help: 'fraction held out for evaluation (by prompt hash, or the end of a single text)',
-        default: 0.05,
-        min: 0,
-        below: 1,
-      },
-      evalBatches: { type: 'int', flag: '--eval-batches', help: 'batches in each evaluation', default: 4, min: 1 },
+    mergeOptions(
+      newModelOptions,
+      defineOptions({
+        contextLength: {
+          type: 'int',
+          flag: '--context',
+          help: "training sequence length in tokens (≤ the model's context)",
+          default: 128,
+          min: 2,
+        },
+        evalFraction: {
+          type: 'number',
+          flag: '--eval-fraction',
+          help: 'fraction held out for evaluation (by prompt hash, or the end of a single text)',
+          default: 0.05,
+          min: 0,
+          below: 1,
+        },
+        evalBatches: { type: 'int', flag: '--eval-batches', help: 'batches in each evaluation', default: 4, min: 1 },
+      }),
+    ),
+    reviseOptions(optimOptions, {
+      steps: { default: 300 },
+      batchSize: { help: 'sequences per step', default: 16 },
+      lr: { default: 3e-3 },
+      warmupSteps: { default: 20 },
     }),
   ),
-  reviseOptions(optimOptions, {
-    steps: { default: 300 },
-    batchSize: { help: 'sequences per step', default: 16 },
-    lr: { default: 3e-3 },
-    warmupSteps: { default: 20 },
-  }),
+  loraOptions,
 );
 
 export type SFTOptions = ValuesOf<typeof sftOptions.spec>;

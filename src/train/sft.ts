@@ -11,6 +11,7 @@ import { hasTrainingState, loadCheckpoint, saveCheckpoint } from '../model/check
 import { countParameters, paddedVocabSize, presetConfig } from '../model/config.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { createModel } from '../model/create-model.js';
+import { trainableParams } from '../model/lora.js';
 import { encodePrompt } from '../model/prompt.js';
 import { EOS_TOKEN, Tokenizer } from '../model/tokenizer/index.js';
 import { kernels, shardLM } from './kernels.js';
@@ -18,6 +19,7 @@ import { evalLoss } from './lm-eval.js';
 import { LoopSummary, TrainTask, runTraining } from './loop.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { SFTConfig, validateSFTConfig } from './sft-config.js';
+import { applyLora, loraNeedsInit, resumeLora } from './lora-options.js';
 import { conversationExamples, templateOrPlain } from './chat-data.js';
 import { saveChatTemplate } from '../model/chat-template-file.js';
 
@@ -43,7 +45,10 @@ export function trainSFT(
   const texts = sftTexts(data);
   // The model and its tokenizer: from a checkpoint (to continue or fine-tune), or new.
   let model: CausalLM, tokenizer: Tokenizer;
-  const resumeDir = cfg.resume ? cfg.outDir : undefined;
+  // With LoRA the model is always --init's: a resumed run puts its adapters back on it.
+  const lora = cfg.loraRank > 0;
+  if (lora && !cfg.init) throw loraNeedsInit('--init');
+  const resumeDir = cfg.resume && !lora ? cfg.outDir : undefined;
   const from = resumeDir && hasTrainingState(resumeDir) ? resumeDir : cfg.init;
   if (from) {
     const ck = loadCheckpoint(from);
@@ -121,9 +126,11 @@ export function trainSFT(
       `${data.kind === 'text' ? 'tokens' : 'examples'}${evalSet ? `, evaluating on ${evalSet.size}` : ''}`,
   );
 
+  applyLora(model, cfg, log);
+  if (cfg.resume) resumeLora(model, cfg.outDir);
   const replica = { models: { policy: model }, heads: {} };
   const task: TrainTask = {
-    params: model.params,
+    params: trainableParams(model),
     step(rng, step) {
       const b = train.sample(rng, cfg.batchSize, step);
       const shards = shardLM(b.ids, b.targets, b.B, b.T, shardCount());

@@ -32,7 +32,7 @@ export function linear(g: Graph, x: Tensor, w: Tensor, b: Tensor | null = null, 
     if (x.requiresGrad) {
       // dx (N, in) += dy (N, out) · Wᵀ  [or dy · W when transW]; a first contribution overwrites.
       const first = !x.grad;
-      const dx = first ? (x.grad = g.alloc(x.size)) : x.grad!;
+      const dx = first ? g.newGrad(x) : x.grad!;
       blas.sgemm(false, !transW, N, cin, cout, 1, dy, 0, cout, w.data, 0, wc, first ? 0 : 1, dx, 0, cin);
     }
     if (w.requiresGrad) {

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { presetConfig } from '../model/config.js';
+import { toHFConfig } from '../model/hf-config.js';
+import { runModelBench } from './model-bench.js';
+
+describe('rlhf bench --model', () => {
+  it('times LoRA training beside full training, on the adapters only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rlhf-model-bench-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(toHFConfig(presetConfig('tiny'))));
+    const lines: string[] = [];
+    const r = await runModelBench(
+      {
+        dir,
+        batch: 2,
+        seq: 16,
+        steps: 1,
+        warmup: 0,
+        sampleBatch: 1,
+        prompt: 4,
+        newTokens: 2,
+        torch: false,
+        threads: 1,
+        skipFull: false,
+        loraRank: 2,
+        loraTargets: ['all-linear'],
+      },
+      (m) => lines.push(m),
+    );
+    assert.ok(r.train_tokens_per_s! > 0 && r.lora_train_tokens_per_s! > 0, JSON.stringify(r));
+    assert.ok(
+      lines.some((l) => /training \(LoRA r=2\) .* 2,048 trained parameters/.test(l)),
+      lines.join('\n'),
+    );
+  });
+});
