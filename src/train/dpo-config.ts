@@ -23,6 +23,15 @@ export const dpoOptions = mergeOptions(
         choices: ['sigmoid', 'ipo'] as const,
         default: 'sigmoid',
       },
+      maxLength: {
+        type: 'int',
+        flag: '--max-length',
+        help:
+          "most tokens of prompt + answer (TRL's max_length; the prompt is cut from its start), at most the " +
+          "model's context",
+        default: 1024,
+        min: 2,
+      },
       labelSmoothing: {
         type: 'number',
         flag: '--label-smoothing',

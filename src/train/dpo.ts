@@ -48,7 +48,8 @@ export function referenceLogProbs(policy: CausalLM, tok: Tokenizer, pairs: Token
 }
 
 function encodeAll(policy: CausalLM, tok: Tokenizer, comps: Comparison[], cfg: DPOConfig): EncodedPair[] {
-  const ctx = policy.config.nPositions;
+  // NOTE: real models have 8k–128k positions; one long pair would size every activation of its batch.
+  const ctx = Math.min(cfg.maxLength, policy.config.nPositions);
   const t = cfg.chatTemplate;
   // Conversational pairs with the policy's chat template (the answer's turn through its end-of-turn token);
   // text pairs, and all pairs of a policy without a template, as text + end-of-text.
