@@ -36,4 +36,26 @@ describe('rlhf bench --model', () => {
       lines.join('\n'),
     );
   });
+
+  it('takes a config.json alone (a real model shape, random weights), as bench/shapes/*.json', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rlhf-model-bench-')), 'qwen3-shape.json');
+    const qwen3 = {
+      model_type: 'qwen3',
+      vocab_size: 300,
+      hidden_size: 32,
+      intermediate_size: 64,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 16,
+      max_position_embeddings: 64,
+      eos_token_id: 1,
+    };
+    writeFileSync(file, JSON.stringify(qwen3));
+    const o = { batch: 1, seq: 8, steps: 1, warmup: 0, sampleBatch: 1, prompt: 2, newTokens: 2, torch: false };
+    const r = await runModelBench({ ...o, dir: file, threads: 1, skipFull: true }, () => {});
+    assert.equal(r.family, 'qwen3');
+    assert.equal(r.train_tokens_per_s, undefined, '--skip-full');
+    assert.ok(r.sample_tokens_per_s > 0 && r.score_tokens_per_s > 0);
+  });
 });

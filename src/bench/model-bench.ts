@@ -3,7 +3,7 @@
 // DIR needs only config.json: without weights the model is random, which times the same work.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Graph } from '../engine/graph.js';
 import { gemm } from '../engine/gemm.js';
@@ -11,6 +11,7 @@ import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { RNG } from '../engine/rng.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { loadCheckpoint, readCheckpointConfig } from '../model/checkpoint.js';
+import { fromHFConfig } from '../model/hf-config.js';
 import { countParameters, familyOf } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
 import { findModelWeights } from '../model/weights.js';
@@ -66,17 +67,23 @@ export interface ModelBenchResult {
 }
 
 export async function runModelBench(o: ModelBenchOptions, log: (m: string) => void): Promise<ModelBenchResult> {
-  const { config } = readCheckpointConfig(o.dir);
+  // DIR, or a config.json file (bench/shapes/*.json): a shape with random weights.
+  const configFile = statSync(o.dir).isFile() ? o.dir : join(o.dir, 'config.json');
+  const weights = configFile === o.dir ? null : findModelWeights(o.dir);
+  const config =
+    configFile === o.dir
+      ? fromHFConfig(JSON.parse(readFileSync(o.dir, 'utf8')), o.dir)
+      : readCheckpointConfig(o.dir).config;
   if (o.seq > config.nPositions)
     throw new Error(`--seq ${o.seq} is longer than the model's context (${config.nPositions} positions)`);
   if (o.prompt + o.newTokens > config.nPositions)
     throw new Error(`--prompt ${o.prompt} + --new-tokens ${o.newTokens} exceed the context (${config.nPositions})`);
   const t0 = performance.now();
-  const model: CausalLM = findModelWeights(o.dir) ? loadCheckpoint(o.dir).model : createModel(config, 0);
+  const model: CausalLM = weights ? loadCheckpoint(o.dir).model : createModel(config, 0);
   const parameters = countParameters(config);
   log(
     `ours: ${familyOf(config)} with ${parameters.toLocaleString('en-US')} parameters ` +
-      `(${findModelWeights(o.dir) ? 'weights loaded' : 'random weights, config.json only'}) in ` +
+      `(${weights ? 'weights loaded' : 'random weights, config.json only'}) in ` +
       `${((performance.now() - t0) / 1000).toFixed(1)}s; ${gemm().name}, ${shardCount()} threads`,
   );
   const rng = new RNG(0);
@@ -182,7 +189,8 @@ function runTorchPeer(o: ModelBenchOptions, log: (m: string) => void): Partial<M
   }
   const args = [
     script,
-    ...['--config', join(o.dir, 'config.json'), '--threads', String(o.threads)],
+    ...['--config', statSync(o.dir).isFile() ? o.dir : join(o.dir, 'config.json')],
+    ...['--threads', String(o.threads)],
     ...['--batch', String(o.batch), '--seq', String(o.seq), '--steps', String(o.steps), '--warmup', String(o.warmup)],
     ...['--sample-batch', String(o.sampleBatch), '--prompt', String(o.prompt), '--new-tokens', String(o.newTokens)],
     ...['--lora-rank', String(o.loraRank ?? 0), '--lora-targets', (o.loraTargets ?? []).join(',')],
