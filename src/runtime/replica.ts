@@ -18,6 +18,8 @@ export interface Replica {
 interface ReplicaMeta {
   models: Record<string, ModelConfig>;
   heads: Record<string, { prefix: string; nEmbd: number; bias: boolean }>;
+  /** The roles whose models recompute activations in backward (CausalLM.gradientCheckpointing). */
+  checkpointed: string[];
 }
 
 const ids = new WeakMap<object, number>();
@@ -59,6 +61,7 @@ export class ReplicaSet {
           { prefix: h.prefix, nEmbd: h.weight.size, bias: h.bias !== null },
         ]),
       ),
+      checkpointed: checkpointedRoles(main),
     };
     const weights = Object.fromEntries(
       [...params].map(([k, p]) => [k, { shape: [...p.shape], data: p.data.buffer as SharedArrayBuffer }]),
@@ -104,6 +107,7 @@ export function buildReplica(spec: ReplicaSpec): Replica {
   const r: Replica = { models: {}, heads: {} };
   for (const [role, cfg] of Object.entries(meta.models)) r.models[role] = createModel(cfg, null);
   for (const [role, h] of Object.entries(meta.heads)) r.heads[role] = new ScalarHead(h.prefix, h.nEmbd, h.bias);
+  for (const role of meta.checkpointed) r.models[role].gradientCheckpointing = true;
   for (const [k, p] of replicaParams(r)) {
     const w = spec.weights[k],
       gr = spec.grads[k];
@@ -124,10 +128,19 @@ const builderKernel = defineKernel(import.meta.url, { buildReplica });
 const sets = new WeakMap<object, Map<string, ReplicaSet>>();
 
 function replicaKey(r: Replica): string {
-  return Object.entries(r.models)
+  const key = Object.entries(r.models)
     .map(([k, m]) => `${k}:${idOf(m)}`)
     .concat(Object.entries(r.heads).map(([k, h]) => `${k}:${idOf(h)}`))
     .join(',');
+  // NOTE: a model switched to checkpointing after its first sharded step gets new replicas, that follow it.
+  const checkpointed = checkpointedRoles(r);
+  return checkpointed.length ? `${key};checkpointed:${checkpointed.join(',')}` : key;
+}
+
+function checkpointedRoles(r: Replica): string[] {
+  return Object.entries(r.models)
+    .filter(([, m]) => m.gradientCheckpointing)
+    .map(([k]) => k);
 }
 
 function replicaSetFor(main: Replica, pool: WorkerPool): ReplicaSet {
