@@ -86,6 +86,7 @@ export async function trainPPO(
   if (prompts.length === 0) throw new Error('PPO needs prompts');
   ppoOptions.validate(cfg);
   const ref = policy.clone(); // frozen π_ref
+  policy.gradientCheckpointing = cfg.gradientCheckpointing;
   const head = valueHead(policy.config.nEmbd, cfg.seed);
   const replica = { models: { policy }, heads: { value: head } };
   const refReplica = { models: { policy: ref }, heads: {} };

@@ -72,6 +72,7 @@ export const restOptions = mergeOptions(
       'gradClip',
       'seed',
       'quiet',
+      'gradientCheckpointing',
     ]),
     {
       batchSize: { help: 'sequences per fine-tuning step', default: 16 },

@@ -196,6 +196,7 @@ export async function trainReST(
     log(`rest: ${heldOut.length} held-out prompts; the starting policy's reward on them ${bestHeldOut.toFixed(4)}`);
   const result: ReSTResult = { meanReward: [await evalReward(cfg.seed + 777)], improves: [] };
   log(`rest: starting policy's mean reward ${result.meanReward[0].toFixed(4)} over ${growPrompts.length} prompts`);
+  policy.gradientCheckpointing = cfg.gradientCheckpointing;
   const replica = { models: { policy }, heads: {} };
   writeFileSync(
     join(cfg.outDir, 'rest.jsonl'),

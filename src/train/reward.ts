@@ -252,6 +252,7 @@ export function trainRewardModel(
   validateRewardConfig(cfg);
   if (trainSet.length === 0) throw new Error('no training comparisons');
   const rm = makeRewardModel(cfg, trainSet, log);
+  rm.model.gradientCheckpointing = cfg.gradientCheckpointing;
   const template = cfg.chatTemplate ?? null;
   const encoded = new EncodedComparisons(
     trainSet,

@@ -121,6 +121,7 @@ export function trainSFT(
       `${data.kind === 'text' ? 'tokens' : 'examples'}${evalSet ? `, evaluating on ${evalSet.size}` : ''}`,
   );
 
+  model.gradientCheckpointing = cfg.gradientCheckpointing;
   const replica = { models: { policy: model }, heads: {} };
   const task: TrainTask = {
     params: model.params,
