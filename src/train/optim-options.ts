@@ -72,8 +72,8 @@ export const optimOptions = defineOptions({
     type: 'boolean',
     flag: '--gradient-checkpointing',
     help:
-      "recompute each transformer block's activations in backward instead of keeping them: " +
-      'less memory for about a third more time per step',
+      "recompute each transformer block's activations in backward instead of keeping them: less memory, " +
+      'for one more forward pass of time per step',
     default: false,
   },
 });

@@ -77,6 +77,21 @@ describe('ops.checkpoint', () => {
     assert.deepEqual(b.getState(), a.getState());
   });
 
+  it('refuses a recomputation that differs from the forward (random numbers drawn around g.random)', () => {
+    const gen = new RNG(3);
+    const g = new Graph();
+    const x = ops.linear(g, input, w0);
+    const y = ops.checkpoint(g, [x], (cg, [xi]) => {
+      const noise = Tensor.from(
+        Array.from({ length: xi.size }, () => gen.uniform()),
+        xi.shape,
+      );
+      return ops.add(cg, ops.linear(cg, xi, w0), noise);
+    });
+    assert.throws(() => g.backward(ops.sum(g, y)), /checkpoint: the recomputation in backward gave .* g\.random/);
+    g.dispose();
+  });
+
   it('gives the pool back what the recomputation took: nothing grows across steps', () => {
     step(true);
     const before = poolStats();

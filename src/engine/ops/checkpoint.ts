@@ -9,7 +9,9 @@
 // - Every tensor it reads that needs gradients is one of `inputs` or a Parameter (whose gradient
 //   buffer outlives graphs); others throw in forward.
 // - It computes the same thing from the same inputs: an op that draws random numbers (dropout) draws
-//   them through `g.random(rng)`, which replays in the recomputation the numbers the forward drew.
+//   them through `g.random(rng)`, which replays in the recomputation the numbers the forward drew, and
+//   state it reads (an adapter's on/off switch) does not change between the forward and backward. The
+//   recomputed output is compared with the forward's, and a difference throws.
 // - It may read tensors that need no gradients from outside (masks, constants) as long as they live
 //   until backward.
 // Parameter gradients accumulate where they always do; frozen parameters (requiresGrad false) get none.
@@ -43,8 +45,7 @@ export function checkpoint(g: Graph, inputs: Tensor[], fn: (g: Graph, inputs: Te
       // themselves, their gradients accumulating in place.
       const leaves = inputs.map((t) => (t instanceof Parameter ? t : new Tensor(t.data, t.shape, t.requiresGrad)));
       const out = fn(rg, leaves);
-      if (out.size !== y.size)
-        throw new Error(`checkpoint: the recomputed output has ${out.size} elements, the forward's ${y.size}`);
+      checkSameOutput(out, y);
       if (out.requiresGrad) rg.backwardFrom(out, y.grad!);
       leaves.forEach((l, i) => {
         if (l !== inputs[i] && l.grad) g.addGrad(inputs[i], l.grad);
@@ -54,4 +55,25 @@ export function checkpoint(g: Graph, inputs: Tensor[], fn: (g: Graph, inputs: Te
     }
   });
   return y;
+}
+
+/**
+ * Throws unless the recomputation gave the forward's output. Equal to the bit with deterministic kernels;
+ * the tolerance only forgives a BLAS whose threads may sum in another order (Accelerate).
+ */
+function checkSameOutput(out: Tensor, y: Tensor): void {
+  if (out.size !== y.size)
+    throw new Error(`checkpoint: the recomputed output has ${out.size} elements, the forward's ${y.size}`);
+  const a = out.data,
+    b = y.data;
+  for (let i = 0; i < b.length; i++) {
+    // NOTE: equal infinities and NaN on both sides pass: a diverging run is the loop's to report.
+    const same = a[i] === b[i] || (Number.isNaN(a[i]) && Number.isNaN(b[i]));
+    if (same || Math.abs(a[i] - b[i]) <= 1e-5 * (1 + Math.abs(b[i]))) continue;
+    throw new Error(
+      `checkpoint: the recomputation in backward gave ${a[i]} at element ${i} where the forward gave ${b[i]}: ` +
+        'the checkpointed function must compute the same from the same inputs (draw random numbers through ' +
+        'g.random(rng); change no state it reads, such as LoRA adapters switched off, before backward)',
+    );
+  }
 }
