@@ -20,7 +20,7 @@ export function registerBench(program: Command): void {
       intArg(1),
       availableParallelism(),
     )
-    .option('--model <path>', "a checkpoint directory, or a config.json alone (random weights): time its shape")
+    .option('--model <path>', 'a checkpoint directory, or a config.json alone (random weights): time its shape')
     .option('--batch <n>', 'with --model: training and scoring batch', intArg(1), 4)
     .option('--seq <n>', 'with --model: tokens per training and scoring row', intArg(2), 256)
     .option('--sample-batch <n>', 'with --model: rows sampled at once', intArg(1), 4)

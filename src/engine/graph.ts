@@ -3,6 +3,7 @@
 // back to it on `dispose`, so a training step allocates nothing once the pool is warm.
 
 import { BufferPool, type PoolStats } from './buffer-pool.js';
+import { RNG, type RNGState } from './rng.js';
 import { Parameter, Shape, Tensor, shapeSize } from './tensor.js';
 
 // ---- buffer pool ----
@@ -21,6 +22,20 @@ export function poolStats(): PoolStats {
 
 // ---- graph ----
 
+/**
+ * The part a graph plays in a checkpointed region (ops/checkpoint.ts): its forward, a training graph
+ * that keeps no tape, or its recomputation in backward, which replays the forward's random numbers.
+ */
+export interface CheckpointRegion {
+  phase: 'forward' | 'recompute';
+  /** Each generator the forward drew from (see Graph.random), with its state before the first draw. */
+  random: Map<RNG, RNGState>;
+  /** In the recomputation, the copies that replay them. */
+  replays: Map<RNG, RNG>;
+  /** Forward: the buffers of the region's inputs and intermediates, the tensors gradients may flow through. */
+  buffers: Set<ArrayBufferLike>;
+}
+
 export class Graph {
   private tape: Array<{ out: Tensor; fn: () => void }> = [];
   private owned: Float32Array[] = [];
@@ -28,8 +43,12 @@ export class Graph {
 
   /**
    * @param recording false for inference (no tape, no gradients), e.g. sampling and scoring.
+   * @param region set by ops.checkpoint only: the graph of a checkpointed region's forward or recomputation.
    */
-  constructor(readonly recording = true) {}
+  constructor(
+    readonly recording = true,
+    readonly region: CheckpointRegion | null = null,
+  ) {}
 
   static inference(): Graph {
     return new Graph(false);
@@ -40,6 +59,7 @@ export class Graph {
     this.checkLive();
     const buf = pool.take(n);
     this.owned.push(buf);
+    if (this.region?.phase === 'forward') this.region.buffers.add(buf.buffer);
     return buf;
   }
 
@@ -51,7 +71,47 @@ export class Graph {
   /** A new tensor on a pooled buffer; requiresGrad when recording and any input needs gradients. */
   output(shape: Shape, ...inputs: Tensor[]): Tensor {
     const requiresGrad = this.recording && inputs.some((t) => t.requiresGrad);
+    if (requiresGrad && this.region?.phase === 'forward') this.checkRegionInputs(inputs);
     return new Tensor(this.alloc(shapeSize(shape)), shape, requiresGrad);
+  }
+
+  /**
+   * NOTE: a checkpointed region recomputes its gradients on a graph of its own, disposed right after; a
+   * tensor it reads that needs gradients must be one of its inputs (or a Parameter, whose gradient
+   * outlives graphs), or its gradient would be left in buffers given back to the pool.
+   */
+  private checkRegionInputs(inputs: Tensor[]): void {
+    for (const t of inputs) {
+      if (!t.requiresGrad || t instanceof Parameter || this.region!.buffers.has(t.data.buffer)) continue;
+      throw new Error(
+        `checkpoint: the checkpointed function reads a tensor of shape [${t.shape.join(', ')}] that needs ` +
+          'gradients but is neither one of its inputs nor a Parameter; pass it in the inputs of ops.checkpoint',
+      );
+    }
+  }
+
+  /**
+   * The generator an op draws this forward's random numbers from (dropout masks): `rng` itself, except in
+   * the recomputation of a checkpointed region, where it is a copy replaying what the forward drew.
+   * NOTE: every op that draws random numbers on a graph must draw them through this, in the same order
+   * every time for the same inputs; else a checkpointed block's gradients are those of other masks.
+   */
+  random(rng: RNG): RNG {
+    const r = this.region;
+    if (!r) return rng;
+    if (r.phase === 'forward') {
+      if (!r.random.has(rng)) r.random.set(rng, rng.getState());
+      return rng;
+    }
+    let copy = r.replays.get(rng);
+    if (!copy) {
+      const state = r.random.get(rng);
+      if (!state) throw new Error('checkpoint: the recomputation draws from a generator its forward did not draw from');
+      copy = new RNG();
+      copy.setState(state);
+      r.replays.set(rng, copy);
+    }
+    return copy;
   }
 
   /** The gradient buffer of t, created zero-filled (from the pool for intermediates) on first use. */
@@ -79,9 +139,12 @@ export class Graph {
     for (let i = 0; i < dst.length; i++) dst[i] += src[i];
   }
 
-  /** Registers how to push the output's gradient to the inputs. Skipped when nothing needs gradients. */
+  /**
+   * Registers how to push the output's gradient to the inputs. Skipped when nothing needs gradients, and
+   * in a checkpointed region's forward (its recomputation records the tape instead).
+   */
   onBackward(out: Tensor, fn: () => void): void {
-    if (out.requiresGrad) this.tape.push({ out, fn });
+    if (out.requiresGrad && this.region?.phase !== 'forward') this.tape.push({ out, fn });
   }
 
   /** Runs the tape in reverse; an op whose output never received a gradient (not on the loss's path) is skipped. */

@@ -14,6 +14,12 @@ export interface CausalLM {
   readonly params: Parameter[];
   /** The linear layers adapters can attach to (attention and MLP projections, not the LM head). */
   readonly linears: Linear[];
+  /**
+   * Recompute each block's activations in backward instead of keeping them from the forward (training
+   * graphs without a KV cache only; ops.checkpoint): memory for one block's activations instead of all
+   * of them, for about one more forward pass of time. Default false; clone() keeps it.
+   */
+  gradientCheckpointing: boolean;
   /** The parameter with a given Hugging Face name. */
   param(name: string): Parameter;
   /**

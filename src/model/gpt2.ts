@@ -29,6 +29,8 @@ export class GPT2 implements CausalLM {
   readonly linears: Linear[] = [];
   readonly lnfW: Parameter;
   readonly lnfB: Parameter;
+  /** See CausalLM.gradientCheckpointing. */
+  gradientCheckpointing = false;
 
   /** A freshly initialized model (GPT-2 init: N(0, 0.02), residual projections scaled by 1/√(2·nLayer)). */
   constructor(
@@ -93,22 +95,39 @@ export class GPT2 implements CausalLM {
    * cached prefix, and are appended to it. Decoding is T = 1 for each active row.
    */
   hidden(g: Graph, ids: Int32Array, B: number, T: number, kv?: CacheRows): Tensor {
-    const { nHead, layerNormEps: eps } = this.config;
+    const eps = this.config.layerNormEps;
     const at = kv ? cachePositions(kv, B) : null;
     let x = ops.embed(g, ids, B, T, this.wte, this.wpe, at ? at.starts : 0);
     this.blocks.forEach((blk, l) => {
-      const h = ops.layerNorm(g, x, blk.ln1w, blk.ln1b, eps);
-      const qkv = project(g, h, blk.attn);
-      const a = at
-        ? ops.cachedSelfAttention(g, qkv, B, T, nHead, at.cache.layer(l), at.rows, at.starts)
-        : ops.causalSelfAttention(g, qkv, B, T, nHead);
-      x = ops.add(g, x, project(g, a, blk.proj));
-      const h2 = ops.layerNorm(g, x, blk.ln2w, blk.ln2b, eps);
-      const m = project(g, ops.gelu(g, project(g, h2, blk.fc)), blk.fc2);
-      x = ops.add(g, x, m);
+      x =
+        this.gradientCheckpointing && !at
+          ? ops.checkpoint(g, [x], (cg, [xi]) => this.block(cg, xi, blk, l, B, T, null))
+          : this.block(g, x, blk, l, B, T, at);
     });
     if (at) for (let b = 0; b < B; b++) at.cache.len[at.rows[b]] += T;
     return ops.layerNorm(g, x, this.lnfW, this.lnfB, eps);
+  }
+
+  /** Transformer block l: x (B, T, C) → (B, T, C), attending over its KV cache rows when given. */
+  private block(
+    g: Graph,
+    x: Tensor,
+    blk: Block,
+    l: number,
+    B: number,
+    T: number,
+    at: ReturnType<typeof cachePositions> | null,
+  ): Tensor {
+    const { nHead, layerNormEps: eps } = this.config;
+    const h = ops.layerNorm(g, x, blk.ln1w, blk.ln1b, eps);
+    const qkv = project(g, h, blk.attn);
+    const a = at
+      ? ops.cachedSelfAttention(g, qkv, B, T, nHead, at.cache.layer(l), at.rows, at.starts)
+      : ops.causalSelfAttention(g, qkv, B, T, nHead);
+    x = ops.add(g, x, project(g, a, blk.proj));
+    const h2 = ops.layerNorm(g, x, blk.ln2w, blk.ln2b, eps);
+    const m = project(g, ops.gelu(g, project(g, h2, blk.fc)), blk.fc2);
+    return ops.add(g, x, m);
   }
 
   /** Next-token logits from hidden states: (…, C) → (…, V), through the tied embedding. */
@@ -135,6 +154,7 @@ export class GPT2 implements CausalLM {
   clone(): GPT2 {
     const m = new GPT2(this.config, null);
     m.copyFrom(this);
+    m.gradientCheckpointing = this.gradientCheckpointing;
     return m;
   }
 }

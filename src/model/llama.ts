@@ -23,6 +23,16 @@ import { type CacheRows, cachePositions } from './kv-cache.js';
 import { type Linear, linearModule, project } from './linear.js';
 import { Rope } from './rope.js';
 
+/** Where a batch's tokens sit: the rotary tables up to its last position, and its KV cache rows if any. */
+interface Positions {
+  B: number;
+  T: number;
+  cos: Float32Array;
+  sin: Float32Array;
+  starts: number | Int32Array;
+  at: ReturnType<typeof cachePositions> | null;
+}
+
 export interface LlamaBlock {
   inputNorm: Parameter; // input_layernorm (C)
   q: Linear; // self_attn.q_proj (nh·hs, C)
@@ -46,6 +56,8 @@ export class Llama implements CausalLM {
   /** The output projection (V, C): its own lm_head.weight, or the token embedding when tied. */
   readonly lmHead: Parameter;
   private readonly rope: Rope;
+  /** See CausalLM.gradientCheckpointing. */
+  gradientCheckpointing = false;
 
   /** A freshly initialized model (Hugging Face's init: N(0, 0.02) weights, zero biases, unit norms). */
   constructor(
@@ -120,35 +132,46 @@ export class Llama implements CausalLM {
    * row's cached prefix, and are appended to it.
    */
   hidden(g: Graph, ids: Int32Array, B: number, T: number, kv?: CacheRows): Tensor {
-    const c = this.config;
-    const { nHead, nEmbd: C, layerNormEps: eps } = c;
-    const nKvHead = kvHeadsOf(c),
-      headDim = headDimOf(c);
+    const { nEmbd: C, layerNormEps: eps } = this.config;
     const at = kv ? cachePositions(kv, B) : null;
     const starts = at ? at.starts : 0;
     const { cos, sin } = this.rope.upTo(this.lastPosition(ids, B, T, starts));
+    const pos: Positions = { B, T, cos, sin, starts, at };
     let x = ops.reshape(g, ops.selectRows(g, this.embed, ids), [B, T, C]);
     this.blocks.forEach((blk, l) => {
-      const h = ops.rmsNorm(g, x, blk.inputNorm, eps);
-      let q = project(g, h, blk.q),
-        k = project(g, h, blk.k);
-      const v = project(g, h, blk.v);
-      if (blk.qNorm && blk.kNorm) {
-        q = perHeadRMSNorm(g, q, blk.qNorm, eps);
-        k = perHeadRMSNorm(g, k, blk.kNorm, eps);
-      }
-      // (B, T, (nh + 2·nkv)·hs): [q | k | v] per token, q and k rotated to their positions
-      const qkv = ops.ropeQKV(g, q, k, v, B, T, { nHead, nKvHead, headDim, cos, sin, starts });
-      const a = at
-        ? ops.cachedSelfAttention(g, qkv, B, T, nHead, at.cache.layer(l), at.rows, at.starts, { nKvHead, headDim })
-        : ops.causalSelfAttention(g, qkv, B, T, nHead, { nKvHead, headDim });
-      x = ops.add(g, x, project(g, a, blk.o));
-      const h2 = ops.rmsNorm(g, x, blk.postNorm, eps);
-      const m = project(g, ops.swiglu(g, project(g, h2, blk.gate), project(g, h2, blk.up)), blk.down);
-      x = ops.add(g, x, m);
+      x =
+        this.gradientCheckpointing && !at
+          ? ops.checkpoint(g, [x], (cg, [xi]) => this.block(cg, xi, blk, l, pos))
+          : this.block(g, x, blk, l, pos);
     });
     if (at) for (let b = 0; b < B; b++) at.cache.len[at.rows[b]] += T;
     return ops.rmsNorm(g, x, this.norm, eps);
+  }
+
+  /** Decoder layer l: x (B, T, C) → (B, T, C), attending over its KV cache rows when given. */
+  private block(g: Graph, x: Tensor, blk: LlamaBlock, l: number, p: Positions): Tensor {
+    const c = this.config;
+    const { nHead, layerNormEps: eps } = c;
+    const nKvHead = kvHeadsOf(c),
+      headDim = headDimOf(c);
+    const { B, T, cos, sin, starts, at } = p;
+    const h = ops.rmsNorm(g, x, blk.inputNorm, eps);
+    let q = project(g, h, blk.q),
+      k = project(g, h, blk.k);
+    const v = project(g, h, blk.v);
+    if (blk.qNorm && blk.kNorm) {
+      q = perHeadRMSNorm(g, q, blk.qNorm, eps);
+      k = perHeadRMSNorm(g, k, blk.kNorm, eps);
+    }
+    // (B, T, (nh + 2·nkv)·hs): [q | k | v] per token, q and k rotated to their positions
+    const qkv = ops.ropeQKV(g, q, k, v, B, T, { nHead, nKvHead, headDim, cos, sin, starts });
+    const a = at
+      ? ops.cachedSelfAttention(g, qkv, B, T, nHead, at.cache.layer(l), at.rows, at.starts, { nKvHead, headDim })
+      : ops.causalSelfAttention(g, qkv, B, T, nHead, { nKvHead, headDim });
+    x = ops.add(g, x, project(g, a, blk.o));
+    const h2 = ops.rmsNorm(g, x, blk.postNorm, eps);
+    const m = project(g, ops.swiglu(g, project(g, h2, blk.gate), project(g, h2, blk.up)), blk.down);
+    return ops.add(g, x, m);
   }
 
   /**
@@ -199,6 +222,7 @@ export class Llama implements CausalLM {
   clone(): Llama {
     const m = new Llama(this.config, null);
     m.copyFrom(this);
+    m.gradientCheckpointing = this.gradientCheckpointing;
     return m;
   }
 }

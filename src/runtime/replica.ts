@@ -35,6 +35,8 @@ interface ReplicaMeta {
   heads: Record<string, { prefix: string; nEmbd: number; bias: boolean }>;
   /** The worker's index: its LoRA dropout masks are its own. */
   worker: number;
+  /** The roles whose models recompute activations in backward (CausalLM.gradientCheckpointing). */
+  checkpointed: string[];
 }
 
 function loraSpecOf(m: CausalLM): LoraSpec | null {
@@ -86,6 +88,7 @@ export class ReplicaSet {
           { prefix: h.prefix, nEmbd: h.weight.size, bias: h.bias !== null },
         ]),
       ),
+      checkpointed: checkpointedRoles(main),
     };
     const weights = Object.fromEntries(
       [...params].map(([k, p]) => [k, { shape: [...p.shape], data: p.data.buffer as SharedArrayBuffer }]),
@@ -147,6 +150,7 @@ export function buildReplica(spec: ReplicaSpec): Replica {
     r.models[role] = m;
   }
   for (const [role, h] of Object.entries(meta.heads)) r.heads[role] = new ScalarHead(h.prefix, h.nEmbd, h.bias);
+  for (const role of meta.checkpointed) r.models[role].gradientCheckpointing = true;
   for (const [k, p] of replicaParams(r)) {
     const w = spec.weights[k],
       gr = spec.grads[k];
@@ -172,7 +176,7 @@ const sets = new WeakMap<object, Map<string, ReplicaSet>>();
 
 /** Which models and heads, with which adapters and which parameters trainable (each gives its own replicas). */
 function replicaKey(r: Replica): string {
-  return Object.entries(r.models)
+  const key = Object.entries(r.models)
     .map(([k, m]) => {
       const lora = loraOf(m);
       const trainable = [...m.params, ...loraParams(m)].filter((p) => p.requiresGrad).length;
@@ -180,6 +184,15 @@ function replicaKey(r: Replica): string {
     })
     .concat(Object.entries(r.heads).map(([k, h]) => `${k}:${idOf(h)}`))
     .join(',');
+  // NOTE: a model switched to checkpointing after its first sharded step gets new replicas, that follow it.
+  const checkpointed = checkpointedRoles(r);
+  return checkpointed.length ? `${key};checkpointed:${checkpointed.join(',')}` : key;
+}
+
+function checkpointedRoles(r: Replica): string[] {
+  return Object.entries(r.models)
+    .filter(([, m]) => m.gradientCheckpointing)
+    .map(([k]) => k);
 }
 
 function replicaSetFor(main: Replica, pool: WorkerPool): ReplicaSet {

@@ -129,6 +129,7 @@ export function trainDPO(
   );
   const order = new EpochOrder(n, cfg.seed);
   const at = (k: number) => data[order.at(k)];
+  policy.gradientCheckpointing = cfg.gradientCheckpointing;
   const replica = { models: { policy }, heads: {} };
   const evaluate = () => {
     const out: Record<string, number> = {};

@@ -299,6 +299,7 @@ export function trainHindsight(
     `hindsight: ${train.length} training comparisons (${withFeedback} with feedback), ${evalSet.length} eval; ` +
       `${steps} steps of ${cfg.batchSize}; phrases ${JSON.stringify(cfg.positive)} / ${JSON.stringify(cfg.negative)}`,
   );
+  policy.gradientCheckpointing = cfg.gradientCheckpointing;
   const replica = { models: { policy }, heads: {} };
   const suffix = hindsightSuffix(templates);
   const summary = runTraining(

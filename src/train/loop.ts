@@ -15,9 +15,10 @@ import { progress } from './progress.js';
 
 /**
  * What the loop reads of the optimizer group (optim-options.ts, where each field is declared with
- * its flag, help and range); batch size, resume and quiet are the trainer's business.
+ * its flag, help and range); batch size, resume, quiet and gradient checkpointing (a setting of the
+ * model) are the trainer's business.
  */
-export type OptimConfig = Omit<OptimOptions, 'batchSize' | 'resume' | 'quiet'> & {
+export type OptimConfig = Omit<OptimOptions, 'batchSize' | 'resume' | 'quiet' | 'gradientCheckpointing'> & {
   /** Learning rate at the end of the cosine decay (default lr/10). */
   minLr?: number;
   /**

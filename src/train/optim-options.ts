@@ -1,7 +1,7 @@
 // The options every trainer on the shared loop (loop.ts) takes, declared once: steps, batch size,
-// the AdamW optimizer and its schedule, evaluation, checkpoints, seed. Each trainer merges this group
-// into its own declaration with its own defaults (withDefaults) and help (reviseOptions); loop.ts's
-// OptimConfig is the part of its values the loop reads.
+// the AdamW optimizer and its schedule, evaluation, checkpoints, seed, gradient checkpointing. Each
+// trainer merges this group into its own declaration with its own defaults (withDefaults) and help
+// (reviseOptions); loop.ts's OptimConfig is the part of its values the loop reads.
 
 import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './options.js';
 
@@ -68,6 +68,14 @@ export const optimOptions = defineOptions({
     default: false,
   },
   quiet: { type: 'boolean', flag: '--quiet', help: 'no progress output', default: false },
+  gradientCheckpointing: {
+    type: 'boolean',
+    flag: '--gradient-checkpointing',
+    help:
+      "recompute each transformer block's activations in backward instead of keeping them: less memory, " +
+      'for one more forward pass of time per step',
+    default: false,
+  },
 });
 
 export type OptimOptions = ValuesOf<typeof optimOptions.spec>;

@@ -110,7 +110,16 @@ const ppoOwnOptions = defineOptions(
 
 /** The optimizer group's options PPO takes (optim-options.ts), with PPO's units in their help. */
 const ppoOptimOptions = reviseOptions(
-  pickOptions(optimOptions, ['lr', 'warmupSteps', 'gradClip', 'saveEvery', 'seed', 'resume', 'quiet']),
+  pickOptions(optimOptions, [
+    'lr',
+    'warmupSteps',
+    'gradClip',
+    'saveEvery',
+    'seed',
+    'resume',
+    'quiet',
+    'gradientCheckpointing',
+  ]),
   {
     lr: { help: 'peak learning rate' },
     warmupSteps: { help: 'linear warm-up of the learning rate, in optimizer updates (minibatches)' },

@@ -91,6 +91,7 @@ export async function trainPPO(
   // The frozen π_ref: the starting policy; with LoRA, the policy with its adapters off.
   const ref = lora ? policy : policy.clone();
   if (!lora) freezeModel(ref);
+  policy.gradientCheckpointing = cfg.gradientCheckpointing;
   const head = valueHead(policy.config.nEmbd, cfg.seed);
   const replica = { models: { policy }, heads: { value: head } };
   const refReplica = { models: { policy: ref }, heads: {}, baseOnly: !!lora };

@@ -72,6 +72,7 @@ export const restOptions = mergeOptions(
         'beta1',
         'beta2',
         'gradClip',
+        'gradientCheckpointing',
         'seed',
         'quiet',
       ]),

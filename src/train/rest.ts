@@ -199,6 +199,7 @@ export async function trainReST(
     log(`rest: ${heldOut.length} held-out prompts; the starting policy's reward on them ${bestHeldOut.toFixed(4)}`);
   const result: ReSTResult = { meanReward: [await evalReward(cfg.seed + 777)], improves: [] };
   log(`rest: starting policy's mean reward ${result.meanReward[0].toFixed(4)} over ${growPrompts.length} prompts`);
+  policy.gradientCheckpointing = cfg.gradientCheckpointing;
   const replica = { models: { policy }, heads: {} };
   // NOTE: with LoRA, Improve trains the adapters only; Grow samples with them on.
   const trainable = trainableParams(policy);

@@ -257,6 +257,7 @@ export function trainRewardModel(
   // With LoRA the score head is trained whole, beside the adapters (PEFT's modules_to_save).
   applyLora(rm.model, cfg, log);
   if (cfg.resume) resumeLora(rm.model, cfg.outDir, [rm.head]);
+  rm.model.gradientCheckpointing = cfg.gradientCheckpointing;
   const template = cfg.chatTemplate ?? null;
   const encoded = new EncodedComparisons(
     trainSet,

@@ -128,6 +128,7 @@ export function trainSFT(
 
   applyLora(model, cfg, log);
   if (cfg.resume) resumeLora(model, cfg.outDir);
+  model.gradientCheckpointing = cfg.gradientCheckpointing;
   const replica = { models: { policy: model }, heads: {} };
   const task: TrainTask = {
     params: trainableParams(model),

@@ -46,8 +46,10 @@ export function loraUpdate(
     mask = g.alloc(x.size);
     xd = g.alloc(x.size);
     const keep = 1 / (1 - dropout.p);
+    // Through the graph, so that a checkpointed block's recomputation draws the same mask (ops.checkpoint).
+    const rng = g.random(dropout.rng);
     for (let i = 0; i < mask.length; i++) {
-      mask[i] = dropout.rng.uniform() < dropout.p ? 0 : keep;
+      mask[i] = rng.uniform() < dropout.p ? 0 : keep;
       xd[i] = x.data[i] * mask[i];
     }
   }
