@@ -7,3 +7,4 @@ export * from './rope.js';
 export * from './attention.js';
 export * from './embedding.js';
 export * from './loss.js';
+export * from './lm-head.js';
