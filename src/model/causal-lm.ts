@@ -12,6 +12,11 @@ export interface CausalLM {
   readonly config: ModelConfig;
   /** Every trainable tensor, in a fixed order (the optimizer's and the weight transfer's order). */
   readonly params: Parameter[];
+  /**
+   * The output matrix (V, C), logits = hidden · lmHeadᵀ: GPT-2's tied wte, Llama's lm_head.weight or its tied
+   * embedding. model/lm-head.ts computes log-probabilities through it without (B·T, V) logits.
+   */
+  readonly lmHead: Parameter;
   /** The linear layers adapters can attach to (attention and MLP projections, not the LM head). */
   readonly linears: Linear[];
   /**
@@ -32,7 +37,10 @@ export interface CausalLM {
   logits(g: Graph, hidden: Tensor): Tensor;
   /** Logits (B, T, V) for token ids (B·T); with a KV cache, as in hidden(). */
   forward(g: Graph, ids: Int32Array, B: number, T: number, kv?: CacheRows): Tensor;
-  /** Mean next-token cross-entropy; targets (B·T) with -100 where no loss is wanted; optional per-token weights. */
+  /**
+   * Mean next-token cross-entropy; targets (B·T) with -100 where no loss is wanted; optional per-token weights.
+   * Computed through the fused head (model/lm-head.ts headLoss): no (B·T, V) logits.
+   */
   loss(g: Graph, ids: Int32Array, targets: Int32Array, B: number, T: number, weights?: ArrayLike<number>): Tensor;
   /** Copies all weights from another model of the same config (e.g. a frozen reference policy). */
   copyFrom(other: CausalLM): void;

@@ -8,6 +8,7 @@ import { Parameter, Tensor } from '../engine/tensor.js';
 import type { CausalLM } from './causal-lm.js';
 import { ModelConfig, validateConfig } from './config.js';
 import { type CacheRows, cachePositions } from './kv-cache.js';
+import { headLoss } from './lm-head.js';
 import { type Linear, linearModule, project } from './linear.js';
 
 export interface Block {
@@ -24,6 +25,8 @@ export interface Block {
 export class GPT2 implements CausalLM {
   readonly params: Parameter[] = [];
   readonly wte: Parameter;
+  /** The output matrix: the tied token embedding wte (V, C). */
+  readonly lmHead: Parameter;
   readonly wpe: Parameter;
   readonly blocks: Block[] = [];
   readonly linears: Linear[] = [];
@@ -52,6 +55,7 @@ export class GPT2 implements CausalLM {
       return lin;
     };
     this.wte = normal('transformer.wte.weight', [V, C], 0.02);
+    this.lmHead = this.wte;
     this.wpe = normal('transformer.wpe.weight', [P, C], 0.01);
     for (let i = 0; i < L; i++) {
       const p = `transformer.h.${i}.`;
@@ -132,7 +136,7 @@ export class GPT2 implements CausalLM {
 
   /** Next-token logits from hidden states: (…, C) → (…, V), through the tied embedding. */
   logits(g: Graph, hidden: Tensor): Tensor {
-    return ops.linear(g, hidden, this.wte, null, true);
+    return ops.linear(g, hidden, this.lmHead, null, true);
   }
 
   /** Logits (B, T, V) for token ids (B·T); with a KV cache, as in hidden(). */
@@ -142,7 +146,7 @@ export class GPT2 implements CausalLM {
 
   /** Mean next-token cross-entropy; targets (B·T) with -100 where no loss is wanted; optional per-token weights. */
   loss(g: Graph, ids: Int32Array, targets: Int32Array, B: number, T: number, weights?: ArrayLike<number>): Tensor {
-    return ops.crossEntropy(g, this.forward(g, ids, B, T), targets, weights);
+    return headLoss(g, this, this.hidden(g, ids, B, T), targets, weights);
   }
 
   /** Copies all weights from another model of the same config (e.g. a frozen reference policy). */

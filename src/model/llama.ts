@@ -20,6 +20,7 @@ import {
   validateConfig,
 } from './config.js';
 import { type CacheRows, cachePositions } from './kv-cache.js';
+import { headLoss } from './lm-head.js';
 import { type Linear, linearModule, project } from './linear.js';
 import { Rope } from './rope.js';
 
@@ -208,7 +209,7 @@ export class Llama implements CausalLM {
 
   /** Mean next-token cross-entropy; targets (B·T) with -100 where no loss is wanted; optional per-token weights. */
   loss(g: Graph, ids: Int32Array, targets: Int32Array, B: number, T: number, weights?: ArrayLike<number>): Tensor {
-    return ops.crossEntropy(g, this.forward(g, ids, B, T), targets, weights);
+    return headLoss(g, this, this.hidden(g, ids, B, T), targets, weights);
   }
 
   /** Copies all weights from another model of the same config (e.g. a frozen reference policy). */

@@ -2,10 +2,10 @@
 // the quantities of KL penalties, PPO ratios and DPO. runtime/logprobs.ts batches them across threads.
 
 import { Graph } from '../engine/graph.js';
-import * as ops from '../engine/ops/index.js';
 import { IGNORE_INDEX } from '../engine/ops/loss.js';
 import type { CausalLM } from './causal-lm.js';
-import { type DistributionOptions, policyLogits } from './logits.js';
+import { headLogProbs } from './lm-head.js';
+import type { DistributionOptions } from './logits.js';
 
 /** A prompt and its completion, as token ids. */
 export interface TokenPair {
@@ -50,7 +50,8 @@ export function pairLogProbs(
 ): number[][] {
   const { ids, targets, B, T } = completionBatch(pairs, padId);
   const g = Graph.inference();
-  const lp = ops.tokenLogProbs(g, policyLogits(g, model.forward(g, ids, B, T), dist), targets).data;
+  // Through the fused head: no (B·T, V) logits, only the completion rows are computed.
+  const lp = headLogProbs(g, model, model.hidden(g, ids, B, T), targets, dist).data;
   const out = pairs.map((p, b) => {
     const start = p.prompt.length - 1;
     return Array.from(lp.subarray(b * T + start, b * T + start + p.completion.length));

@@ -76,5 +76,26 @@ describe('completion log-probabilities', () => {
     );
     assert.throws(() => completionLogProbs(model, pairs, 0, { temperature: 0 }), /temperature must be > 0/);
     assert.throws(() => completionLogProbs(model, pairs, 0, { batchSize: 0 }), /batchSize must be a positive integer/);
+    assert.throws(
+      () => completionLogProbs(model, pairs, 0, { maxTokens: 1.5 }),
+      /maxTokens must be a positive integer/,
+    );
+  });
+
+  it('are the same whatever the token budget of a forward pass (one pair per pass at the smallest)', () => {
+    const model = createModel(presetConfig('tiny', { vocabSize: 30 }), 6);
+    const pairs = Array.from({ length: 7 }, (_, k) => ({
+      prompt: Array.from({ length: 1 + (k % 3) }, (_, i) => (i + k) % 30),
+      completion: Array.from({ length: 2 + k }, (_, i) => (3 * i + k) % 30),
+    }));
+    const all = completionLogProbs(model, pairs, 0);
+    for (const maxTokens of [1, 12, 30]) {
+      const got = completionLogProbs(model, pairs, 0, { maxTokens });
+      got.forEach((row, k) => row.forEach((x, j) => assert.ok(Math.abs(x - all[k][j]) < 1e-5, `pair ${k} token ${j}`)));
+      assert.deepEqual(
+        got.map((r) => r.length),
+        pairs.map((p) => p.completion.length),
+      );
+    }
   });
 });

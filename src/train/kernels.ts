@@ -7,9 +7,9 @@ import { Graph } from '../engine/graph.js';
 import { defineKernel } from '../engine/parallel.js';
 import { add, affine, reshape, selectRows } from '../engine/ops/elementwise.js';
 import { Tensor } from '../engine/tensor.js';
-import { meanEntropy, ppoPolicyLoss, ppoValueLoss } from '../objectives/ppo.js';
-import { tokenLogProbs } from '../engine/ops/loss.js';
-import { policyLogits } from '../model/logits.js';
+import { ppoPolicyLoss, ppoValueLoss } from '../objectives/ppo.js';
+import { tokenMean } from '../objectives/masked.js';
+import { headLogProbs, headLogProbsAndEntropy } from '../model/lm-head.js';
 import { TokenPair, completionBatch } from '../model/logprobs.js';
 import { PreferenceMetrics, dpoLoss, ipoLoss } from '../objectives/dpo.js';
 import { sequenceLogProbs } from '../objectives/sequence-logprobs.js';
@@ -135,8 +135,8 @@ export function dpoStep(r: Replica, s: DPOShard, train = true): DPOStepResult {
   const g = train ? new Graph() : Graph.inference();
   const { ids, targets, B, T } = completionBatch(s.pairs, s.padId);
   // The policy's distribution over the tokenizer's vocabulary, as it samples (padded ids get no mass).
-  const logits = policyLogits(g, r.models.policy.forward(g, ids, B, T), { temperature: 1, vocabSize: s.vocabSize });
-  const lp = tokenLogProbs(g, logits, targets);
+  const policy = r.models.policy;
+  const lp = headLogProbs(g, policy, policy.hidden(g, ids, B, T), targets, { temperature: 1, vocabSize: s.vocabSize });
   const mask = Float32Array.from(targets, (t) => (t >= 0 ? 1 : 0));
   const seq = reshape(g, sequenceLogProbs(g, lp, mask, B, T, { average: s.loss === 'ipo' }), [B, 1]);
   const P = B / 2;
@@ -215,8 +215,7 @@ export function rolloutShard(r: Replica, s: RolloutShard): { logp: number[]; val
   const { ids, targets, B, T } = completionBatch(s.pairs, s.padId);
   const model = r.models.policy;
   const h = model.hidden(g, ids, B, T);
-  const logits = policyLogits(g, model.logits(g, h), s);
-  const lp = tokenLogProbs(g, logits, targets);
+  const lp = headLogProbs(g, model, h, targets, s);
   const v = r.heads.value ? r.heads.value.forward(g, h) : null;
   const rows = completionRows(s.pairs, T, s.Tc);
   const out = { logp: rows.map((i) => lp.data[i]), values: v ? rows.map((i) => v.data[i]) : null };
@@ -228,16 +227,17 @@ export function ppoStep(r: Replica, s: PPOShard): Record<string, number> {
   const g = new Graph();
   const { ids, targets, B, T } = completionBatch(s.pairs, s.padId);
   const h = r.models.policy.hidden(g, ids, B, T);
-  const logits = policyLogits(g, r.models.policy.logits(g, h), s);
+  // Entropy in the same pass over the head (computed on the rows with a target, the mask below).
+  const head = headLogProbsAndEntropy(g, r.models.policy, h, targets, s);
   const rows = completionRows(s.pairs, T, s.Tc);
   const grid = (x: Tensor) => reshape(g, selectRows(g, reshape(g, x, [x.size, 1]), rows), [rows.length]);
-  const logp = grid(tokenLogProbs(g, logits, targets));
+  const logp = grid(head.logp);
   const values = grid(r.heads.value.forward(g, h));
   const pol = ppoPolicyLoss(g, logp, s.oldLogp, s.advantages, s.mask, s.clipRange);
   const val = ppoValueLoss(g, values, s.oldValues, s.returns, s.mask, s.clipRangeValue);
-  const ent = meanEntropy(
+  const ent = tokenMean(
     g,
-    logits,
+    head.entropy,
     Float32Array.from(targets, (t) => (t >= 0 ? 1 : 0)),
   );
   let loss = add(g, pol.loss, affine(g, val.loss, s.vfCoef));

@@ -8,3 +8,4 @@ export * from './attention.js';
 export * from './embedding.js';
 export * from './loss.js';
 export * from './checkpoint.js';
+export * from './lm-head.js';
