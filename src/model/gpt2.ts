@@ -103,10 +103,11 @@ export class GPT2 implements CausalLM {
     const at = kv ? cachePositions(kv, B) : null;
     let x = ops.embed(g, ids, B, T, this.wte, this.wpe, at ? at.starts : 0);
     this.blocks.forEach((blk, l) => {
-      x =
-        this.gradientCheckpointing && !at
-          ? ops.checkpoint(g, [x], (cg, [xi]) => this.block(cg, xi, blk, l, B, T, null))
-          : this.block(g, x, blk, l, B, T, at);
+      // NOTE: without gradients each block's buffers are freed once it is done (ops.scoped).
+      if (!g.recording) x = ops.scoped(g, [x], (sg, [xi]) => this.block(sg, xi, blk, l, B, T, at));
+      else if (this.gradientCheckpointing && !at)
+        x = ops.checkpoint(g, [x], (cg, [xi]) => this.block(cg, xi, blk, l, B, T, null));
+      else x = this.block(g, x, blk, l, B, T, at);
     });
     if (at) for (let b = 0; b < B; b++) at.cache.len[at.rows[b]] += T;
     return ops.layerNorm(g, x, this.lnfW, this.lnfB, eps);

@@ -140,10 +140,11 @@ export class Llama implements CausalLM {
     const pos: Positions = { B, T, cos, sin, starts, at };
     let x = ops.reshape(g, ops.selectRows(g, this.embed, ids), [B, T, C]);
     this.blocks.forEach((blk, l) => {
-      x =
-        this.gradientCheckpointing && !at
-          ? ops.checkpoint(g, [x], (cg, [xi]) => this.block(cg, xi, blk, l, pos))
-          : this.block(g, x, blk, l, pos);
+      // NOTE: without gradients each block's buffers are freed once it is done (ops.scoped).
+      if (!g.recording) x = ops.scoped(g, [x], (sg, [xi]) => this.block(sg, xi, blk, l, pos));
+      else if (this.gradientCheckpointing && !at)
+        x = ops.checkpoint(g, [x], (cg, [xi]) => this.block(cg, xi, blk, l, pos));
+      else x = this.block(g, x, blk, l, pos);
     });
     if (at) for (let b = 0; b < B; b++) at.cache.len[at.rows[b]] += T;
     return ops.rmsNorm(g, x, this.norm, eps);
