@@ -156,10 +156,17 @@ export async function runBench(o: BenchOptions, log: (m: string) => void): Promi
   return result;
 }
 
-function runTorch(o: BenchOptions, log: (m: string) => void): Partial<BenchResult> {
-  const script = resolve('bench/torch_bench.py');
-  if (!existsSync(script)) return { torch_error: `${script} not found (run the benchmark from the repository root)` };
-  const python = ['python3', '/usr/bin/python3'].find(
+/**
+ * The PyTorch peer's script (under bench/, run from the repository root) and a python3 that imports torch,
+ * or why there is none.
+ */
+export function findTorchPeer(
+  name: string,
+  log: (m: string) => void,
+): { script: string; python: string } | { error: string } {
+  const script = resolve('bench', name);
+  if (!existsSync(script)) return { error: `${script} not found (run the benchmark from the repository root)` };
+  const python = ['/usr/bin/python3', 'python3'].find(
     (p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
   );
   if (!python) {
@@ -167,8 +174,15 @@ function runTorch(o: BenchOptions, log: (m: string) => void): Partial<BenchResul
       'PyTorch not found (python3 -c "import torch" fails): skipping the peer. On Debian: apt-get install ' +
         'python3-torch libopenblas0-pthread',
     );
-    return { torch_error: 'python3 with torch not found' };
+    return { error: 'python3 with torch not found' };
   }
+  return { script, python };
+}
+
+function runTorch(o: BenchOptions, log: (m: string) => void): Partial<BenchResult> {
+  const peer = findTorchPeer('torch_bench.py', log);
+  if ('error' in peer) return { torch_error: peer.error };
+  const { script, python } = peer;
   log(`torch: running ${script} with ${python} on ${o.threads} threads`);
   const r = spawnSync(
     python,

@@ -3,7 +3,7 @@
 // DIR needs only config.json: without weights the model is random, which times the same work.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Graph } from '../engine/graph.js';
 import { gemm } from '../engine/gemm.js';
@@ -19,6 +19,7 @@ import { attachLora, trainableParams } from '../model/lora.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { generate } from '../runtime/sample.js';
 import { kernels, shardLM } from '../train/kernels.js';
+import { findTorchPeer } from './bench.js';
 
 export interface ModelBenchOptions {
   dir: string;
@@ -175,18 +176,9 @@ export function timeTraining(
 }
 
 function runTorchPeer(o: ModelBenchOptions, log: (m: string) => void): Partial<ModelBenchResult> {
-  const script = resolve('bench/torch_model_bench.py');
-  if (!existsSync(script)) return { torch_error: `${script} not found (run the benchmark from the repository root)` };
-  const python = ['/usr/bin/python3', 'python3'].find(
-    (p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
-  );
-  if (!python) {
-    log(
-      'PyTorch not found (python3 -c "import torch" fails): skipping the peer. On Debian: apt-get install ' +
-        'python3-torch',
-    );
-    return { torch_error: 'python3 with torch not found' };
-  }
+  const peer = findTorchPeer('torch_model_bench.py', log);
+  if ('error' in peer) return { torch_error: peer.error };
+  const { script, python } = peer;
   const args = [
     script,
     ...['--config', statSync(o.dir).isFile() ? o.dir : join(o.dir, 'config.json')],
