@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { RNG } from '../engine/rng.js';
 import { Comparison } from '../data/comparison.js';
 import { generate } from '../runtime/sample.js';
-import { defaultDPOConfig, trainDPO } from './dpo.js';
+import { defaultDPOConfig, encodeDPOPairs, trainDPO } from './dpo.js';
 import { letterPolicy } from './test-fixtures.js';
 
 describe('DPO', () => {
@@ -54,5 +54,18 @@ describe('DPO', () => {
     assert.ok(Math.abs(r.firstLoss - Math.LN2) < 1e-3, 'the first step starts at the reference: loss log 2');
     assert.ok(r.eval['eval/rewards/accuracies'] > 0.8, JSON.stringify(r.eval));
     assert.ok(after > before + 0.5, `"a" per sample ${before} → ${after}`);
+  });
+
+  it('fits each pair to --max-length (the prompt cut from its start), and never past the context', () => {
+    const { model, tok } = letterPolicy();
+    const long = Array.from({ length: 80 }, (_, i) => ' ' + 'abcde'[i % 5]).join('');
+    const comps: Comparison[] = [{ prompt: long, completions: [' a b', ' c'], ranking: [0, 1] }];
+    const fed = (maxLength: number) =>
+      encodeDPOPairs(model, tok, comps, { ...defaultDPOConfig, maxLength }).flatMap((p) =>
+        [p.chosen, p.rejected].map((x) => x.prompt.length + x.completion.length - 1),
+      );
+    assert.ok(long.length > model.config.nPositions, 'the prompt alone is longer than the context');
+    for (const n of fed(12)) assert.ok(n <= 12, `${n} tokens fed with --max-length 12`);
+    for (const n of fed(1024)) assert.equal(n, model.config.nPositions, 'capped at the context');
   });
 });

@@ -47,7 +47,13 @@ export function referenceLogProbs(policy: CausalLM, tok: Tokenizer, pairs: Token
   return withAdaptersDisabled(policy, () => completionLogProbs(policy, pairs, tok.eosId, { vocabSize: tok.vocabSize }));
 }
 
-function encodeAll(policy: CausalLM, tok: Tokenizer, comps: Comparison[], cfg: DPOConfig): EncodedPair[] {
+/** Every pair of the comparisons, encoded to fit min(--max-length, the context), with reference log-probs. */
+export function encodeDPOPairs(
+  policy: CausalLM,
+  tok: Tokenizer,
+  comps: Comparison[],
+  cfg: Pick<DPOConfig, 'maxLength' | 'chatTemplate' | 'loss'>,
+): EncodedPair[] {
   // NOTE: real models have 8k–128k positions; one long pair would size every activation of its batch.
   const ctx = Math.min(cfg.maxLength, policy.config.nPositions);
   const t = cfg.chatTemplate;
@@ -118,8 +124,8 @@ export function trainDPO(
   dpoOptions.validate(cfg);
   applyLora(policy, cfg, log);
   if (cfg.resume && !resumeLora(policy, cfg.outDir)) log(`dpo: no LoRA run to resume in ${cfg.outDir}; starting one`);
-  const data = encodeAll(policy, tok, train, cfg);
-  const evalData = evalSet.length ? encodeAll(policy, tok, evalSet, cfg) : [];
+  const data = encodeDPOPairs(policy, tok, train, cfg);
+  const evalData = evalSet.length ? encodeDPOPairs(policy, tok, evalSet, cfg) : [];
   if (data.length === 0) throw new Error('no training pairs');
   const n = data.length;
   const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * n) / cfg.batchSize));
