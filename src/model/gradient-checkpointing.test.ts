@@ -10,6 +10,7 @@ import type { CausalLM } from './causal-lm.js';
 import { type ModelConfig, presetConfig } from './config.js';
 import { createModel } from './create-model.js';
 import { KVCache } from './kv-cache.js';
+import { attachLora, loraParams, setLoraStep } from './lora.js';
 
 const base = { vocabSize: 64, nPositions: 32, nEmbd: 16, nHead: 4, nLayer: 3, layerNormEps: 1e-6, eosTokenId: 1 };
 const CHECKPOINT_CONFIGS: Record<string, ModelConfig> = {
@@ -97,3 +98,33 @@ for (const [family, config] of Object.entries(CHECKPOINT_CONFIGS)) {
     });
   });
 }
+
+describe('gradient checkpointing with LoRA dropout', () => {
+  it("recomputes each block with the forward's dropout masks: the adapters' gradients are the plain backward's", () => {
+    for (const config of [CHECKPOINT_CONFIGS.gpt2, CHECKPOINT_CONFIGS.llama]) {
+      const b = randomBatch(6, 2, 9, config.vocabSize);
+      // Two identical models with the same masks (dropout seeded by seed, module and step 7), one checkpointed.
+      const grads = (checkpointing: boolean) => {
+        const m = createModel(config, 3);
+        attachLora(m, { rank: 2, alpha: 4, dropout: 0.3, targets: 'all-linear', seed: 1 });
+        const adapters = loraParams(m);
+        for (const p of adapters) for (let i = 0; i < p.size; i++) p.data[i] = 0.1 * Math.sin(i + p.size);
+        m.gradientCheckpointing = checkpointing;
+        setLoraStep(adapters, 7);
+        for (const p of adapters) p.zeroGrad();
+        const g = new Graph();
+        g.backward(m.loss(g, b.ids, b.targets, b.B, b.T));
+        const out = adapters.map((p) => ({ name: p.name, grad: Float32Array.from(p.grad!) }));
+        g.dispose();
+        return out;
+      };
+      const plain = grads(false),
+        ckpt = grads(true);
+      plain.forEach(({ name, grad }, k) => {
+        for (let i = 0; i < grad.length; i++)
+          assert.ok(Math.abs(ckpt[k].grad[i] - grad[i]) <= 1e-6, `${name}[${i}]: ${ckpt[k].grad[i]} vs ${grad[i]}`);
+      });
+      assert.ok(plain.some(({ grad }) => grad.some((v) => v !== 0)));
+    }
+  });
+});
