@@ -67,6 +67,18 @@ describe('reward model training', () => {
     assert.ok(a[0] > a[1]);
   });
 
+  it('a full run resumes from the weights it saved: 2 + 2 steps equal 4', () => {
+    const data = synthetic(96, 4);
+    const cfg = { ...base, steps: 4, batchSize: 8, evalFraction: 0 };
+    const whole = trainRewardModel(data, [], { ...cfg, outDir: mkdtempSync(join(tmpdir(), 'rlhf-rm-')) }, silent);
+    const out = mkdtempSync(join(tmpdir(), 'rlhf-rm-'));
+    trainRewardModel(data, [], { ...cfg, outDir: out, stopAfter: 2 }, silent);
+    const resumed = trainRewardModel(data, [], { ...cfg, outDir: out, resume: true }, silent);
+    whole.rm.params.forEach((p, k) =>
+      assert.deepEqual(resumed.rm.params[k].data, p.data, `${p.name} after resuming at step 2`),
+    );
+  });
+
   it('trains on rankings of K as all K(K−1)/2 pairs', () => {
     assert.deepEqual(rankingPairs([2, 0, 1]), [
       [2, 0],

@@ -10,7 +10,7 @@ import { splitEvenly } from '../engine/split.js';
 import { Comparison, rankingPairs, splitKey } from '../data/comparison.js';
 import { EncodedComparisons } from '../data/encoded-comparisons.js';
 import { isEvalKey } from '../data/split.js';
-import { loadCheckpoint } from '../model/checkpoint.js';
+import { hasTrainingState, loadCheckpoint } from '../model/checkpoint.js';
 import { countParameters, paddedVocabSize, presetConfig } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
@@ -216,6 +216,11 @@ function baselines(rm: RewardModel, train: Comparison[], evalSet: Comparison[]):
 
 /** The model and tokenizer to train: from a checkpoint, or new (tokenizer trained on the texts). */
 function makeRewardModel(cfg: RewardConfig, train: Comparison[], log: (m: string) => void): RewardModel {
+  // A full run resumes from the weights it saved (a LoRA run puts its saved adapters back on --init's).
+  if (cfg.resume && cfg.loraRank === 0 && hasTrainingState(cfg.outDir)) {
+    log(`reward: resuming the model saved in ${cfg.outDir}`);
+    return RewardModel.load(cfg.outDir);
+  }
   if (cfg.init) {
     const ck = loadCheckpoint(cfg.init);
     if (ck.heads.has('score')) return RewardModel.fromCheckpoint(ck);
