@@ -5,10 +5,9 @@ import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
 import { Parameter, Tensor } from '../engine/tensor.js';
-import type { CausalLM } from './causal-lm.js';
 import { ModelConfig, validateConfig } from './config.js';
 import { type CacheRows, cachePositions } from './kv-cache.js';
-import { headLoss } from './lm-head.js';
+import { ModelBase } from './model-base.js';
 import { type Linear, linearModule, project } from './linear.js';
 
 export interface Block {
@@ -22,25 +21,19 @@ export interface Block {
   fc2: Linear; // mlp.c_proj (4C, C)
 }
 
-export class GPT2 implements CausalLM {
-  readonly params: Parameter[] = [];
+export class GPT2 extends ModelBase {
   readonly wte: Parameter;
   /** The output matrix: the tied token embedding wte (V, C). */
   readonly lmHead: Parameter;
   readonly wpe: Parameter;
   readonly blocks: Block[] = [];
-  readonly linears: Linear[] = [];
   readonly lnfW: Parameter;
   readonly lnfB: Parameter;
-  /** See CausalLM.gradientCheckpointing. */
-  gradientCheckpointing = false;
 
   /** A freshly initialized model (GPT-2 init: N(0, 0.02), residual projections scaled by 1/√(2·nLayer)). */
-  constructor(
-    readonly config: ModelConfig,
-    seed: number | null = 0,
-  ) {
+  constructor(config: ModelConfig, seed: number | null = 0) {
     validateConfig(config);
+    super(config);
     const { vocabSize: V, nPositions: P, nEmbd: C, nLayer: L } = config;
     // NOTE: seed null leaves the weights zero (untouched pages cost no memory): a loader overwrites them.
     const rng = new RNG(seed ?? 0);
@@ -72,23 +65,6 @@ export class GPT2 implements CausalLM {
     }
     this.lnfW = fill('transformer.ln_f.weight', [C], 1);
     this.lnfB = fill('transformer.ln_f.bias', [C], 0);
-  }
-
-  private initialize = true;
-
-  private add(name: string, shape: number[], init: (d: Float32Array) => void): Parameter {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (this.initialize) init(data);
-    const p = new Parameter(name, data, shape);
-    this.params.push(p);
-    return p;
-  }
-
-  /** The parameter with a given Hugging Face name. */
-  param(name: string): Parameter {
-    const p = this.params.find((q) => q.name === name);
-    if (!p) throw new Error(`GPT-2 model has no parameter "${name}"`);
-    return p;
   }
 
   /**
@@ -135,31 +111,7 @@ export class GPT2 implements CausalLM {
     return ops.add(g, x, m);
   }
 
-  /** Next-token logits from hidden states: (…, C) → (…, V), through the tied embedding. */
-  logits(g: Graph, hidden: Tensor): Tensor {
-    return ops.linear(g, hidden, this.lmHead, null, true);
-  }
-
-  /** Logits (B, T, V) for token ids (B·T); with a KV cache, as in hidden(). */
-  forward(g: Graph, ids: Int32Array, B: number, T: number, kv?: CacheRows): Tensor {
-    return this.logits(g, this.hidden(g, ids, B, T, kv));
-  }
-
-  /** Mean next-token cross-entropy; targets (B·T) with -100 where no loss is wanted; optional per-token weights. */
-  loss(g: Graph, ids: Int32Array, targets: Int32Array, B: number, T: number, weights?: ArrayLike<number>): Tensor {
-    return headLoss(g, this, this.hidden(g, ids, B, T), targets, weights);
-  }
-
-  /** Copies all weights from another model of the same config (e.g. a frozen reference policy). */
-  copyFrom(other: CausalLM): void {
-    other.params.forEach((p, i) => this.params[i].data.set(p.data));
-  }
-
-  /** A deep copy of this model (same config and weights, fresh gradients). */
-  clone(): GPT2 {
-    const m = new GPT2(this.config, null);
-    m.copyFrom(this);
-    m.gradientCheckpointing = this.gradientCheckpointing;
-    return m;
+  protected emptyCopy(): GPT2 {
+    return new GPT2(this.config, null);
   }
 }

@@ -8,7 +8,6 @@ import type { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { RNG } from '../engine/rng.js';
 import { Parameter, type Tensor } from '../engine/tensor.js';
-import type { CausalLM } from './causal-lm.js';
 import {
   type ModelConfig,
   attentionBiasesOf,
@@ -20,7 +19,7 @@ import {
   validateConfig,
 } from './config.js';
 import { type CacheRows, cachePositions } from './kv-cache.js';
-import { headLoss } from './lm-head.js';
+import { ModelBase } from './model-base.js';
 import { type Linear, linearModule, project } from './linear.js';
 import { Rope } from './rope.js';
 
@@ -48,24 +47,18 @@ export interface LlamaBlock {
   down: Linear; // mlp.down_proj (C, I)
 }
 
-export class Llama implements CausalLM {
-  readonly params: Parameter[] = [];
-  readonly linears: Linear[] = [];
+export class Llama extends ModelBase {
   readonly embed: Parameter;
   readonly blocks: LlamaBlock[] = [];
   readonly norm: Parameter;
   /** The output projection (V, C): its own lm_head.weight, or the token embedding when tied. */
   readonly lmHead: Parameter;
   private readonly rope: Rope;
-  /** See CausalLM.gradientCheckpointing. */
-  gradientCheckpointing = false;
 
   /** A freshly initialized model (Hugging Face's init: N(0, 0.02) weights, zero biases, unit norms). */
-  constructor(
-    readonly config: ModelConfig,
-    seed: number | null = 0,
-  ) {
+  constructor(config: ModelConfig, seed: number | null = 0) {
     validateConfig(config);
+    super(config);
     if (!isLlamaFamily(config)) throw new Error(`Llama: family "${familyOf(config)}" is not a Llama-family model`);
     const { vocabSize: V, nEmbd: C, nLayer: L } = config;
     const hs = headDimOf(config),
@@ -107,23 +100,6 @@ export class Llama implements CausalLM {
     this.norm = ones('model.norm.weight', C);
     this.lmHead = config.tieWordEmbeddings ? this.embed : normal('lm_head.weight', [V, C]);
     this.rope = new Rope(config);
-  }
-
-  private initialize = true;
-
-  private add(name: string, shape: number[], init: (d: Float32Array) => void): Parameter {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (this.initialize) init(data);
-    const p = new Parameter(name, data, shape);
-    this.params.push(p);
-    return p;
-  }
-
-  /** The parameter with a given Hugging Face name. */
-  param(name: string): Parameter {
-    const p = this.params.find((q) => q.name === name);
-    if (!p) throw new Error(`${familyOf(this.config)} model has no parameter "${name}"`);
-    return p;
   }
 
   /**
@@ -198,34 +174,8 @@ export class Llama implements CausalLM {
     return end;
   }
 
-  /** Next-token logits from hidden states: (…, C) → (…, V), through lm_head (or the tied embedding). */
-  logits(g: Graph, hidden: Tensor): Tensor {
-    return ops.linear(g, hidden, this.lmHead, null, true);
-  }
-
-  /** Logits (B, T, V) for token ids (B·T); with a KV cache, as in hidden(). */
-  forward(g: Graph, ids: Int32Array, B: number, T: number, kv?: CacheRows): Tensor {
-    return this.logits(g, this.hidden(g, ids, B, T, kv));
-  }
-
-  /** Mean next-token cross-entropy; targets (B·T) with -100 where no loss is wanted; optional per-token weights. */
-  loss(g: Graph, ids: Int32Array, targets: Int32Array, B: number, T: number, weights?: ArrayLike<number>): Tensor {
-    return headLoss(g, this, this.hidden(g, ids, B, T), targets, weights);
-  }
-
-  /** Copies all weights from another model of the same config (e.g. a frozen reference policy). */
-  copyFrom(other: CausalLM): void {
-    if (other.params.length !== this.params.length)
-      throw new Error(`copyFrom: ${other.params.length} parameters into a model of ${this.params.length}`);
-    other.params.forEach((p, i) => this.params[i].data.set(p.data));
-  }
-
-  /** A deep copy of this model (same config and weights, fresh gradients). */
-  clone(): Llama {
-    const m = new Llama(this.config, null);
-    m.copyFrom(this);
-    m.gradientCheckpointing = this.gradientCheckpointing;
-    return m;
+  protected emptyCopy(): Llama {
+    return new Llama(this.config, null);
   }
 }
 
