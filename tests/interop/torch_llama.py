@@ -14,32 +14,12 @@
 # Run: echo '{"requests": [{"dir": "DIR", "ids": [[1, 2, 3]]}]}' | python3 tests/interop/torch_llama.py
 import json
 import math
-import struct
 import sys
 
 import torch
+from torch_logits import read_safetensors  # the same directory: float64 tensors by name
 
 torch.set_num_threads(1)
-
-DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
-
-
-def read_safetensors(path):
-    """name -> float64 tensor: u64 header length, JSON header, raw little-endian data."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        buf = bytearray(data[8 + n + begin:8 + n + end])
-        t = torch.frombuffer(buf, dtype=DTYPES[info["dtype"]]) if end > begin else torch.zeros(0)
-        out[name] = t.reshape(info["shape"]).to(torch.float64)
-    return out
-
 
 class Config:
     """The fields of LlamaConfig / Qwen2Config / Qwen3Config the forward reads, with their defaults."""
