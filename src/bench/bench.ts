@@ -9,7 +9,9 @@ import { gemm } from '../engine/gemm.js';
 import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { RNG } from '../engine/rng.js';
 import { presetConfig } from '../model/config.js';
+import type { CausalLM } from '../model/causal-lm.js';
 import { createModel } from '../model/create-model.js';
+import { trainableParams } from '../model/lora.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { RewardModel } from '../model/reward-model.js';
 import { scoreRewardTokens, scoreRewards } from '../runtime/reward.js';
@@ -60,33 +62,18 @@ export async function runBench(o: BenchOptions, log: (m: string) => void): Promi
   const { vocabSize: V, nPositions: T } = config;
   const B = 16; // the reference batch, as in bench/torch_bench.py
   const model = createModel(config, 0);
-  const opt = new AdamW(model.params, { lr: 1e-4 });
   const rng = new RNG(0);
-  const ids = new Int32Array(B * T),
-    targets = new Int32Array(B * T);
-  const replica = { models: { policy: model }, heads: {} };
-  // The same path as `rlhf train sft`: the batch is split across the threads (RLHF_THREADS).
-  const step = () => {
-    for (let i = 0; i < ids.length; i++) (ids[i] = rng.int(V)), (targets[i] = rng.int(V));
-    opt.zeroGrad();
-    runSharded(replica, kernels.lmStep, shardLM(ids, targets, B, T, shardCount()));
-    clipGradNorm(model.params, 1);
-    opt.update();
-  };
   const blas = gemm();
   log(
     `ours: ${blas.name} (${blas.detail}), ${shardCount()} threads, model small (V ${V}, T ${T}, C ` +
       `${config.nEmbd}, ${config.nHead} heads, ${config.nLayer} layers), batch ${B}`,
   );
-  for (let i = 0; i < o.warmup; i++) step();
-  let t0 = performance.now();
-  for (let i = 0; i < o.steps; i++) step();
-  const trainTps = (o.steps * B * T) / ((performance.now() - t0) / 1000);
-  log(`ours: training ${Math.round(trainTps)} tokens/s`);
+  // The same path as `rlhf train sft`: the batch is split across the threads (RLHF_THREADS).
+  const trainTps = timeTraining(model, { batch: B, seq: T, steps: o.steps, warmup: o.warmup }, rng, 'full', log);
 
   const prompts = Array.from({ length: B }, () => [rng.int(V)]);
   generate(model, prompts, { maxNewTokens: 8, seed: 0 }); // warm-up
-  t0 = performance.now();
+  let t0 = performance.now();
   let produced = 0;
   for (let r = 0; r < o.sampleRepeats; r++) {
     // NOTE: no stop tokens, so every row generates all T-1 new tokens, as the PyTorch peer does.
@@ -226,4 +213,35 @@ function round(x: number, digits = 0): number {
 /** A byte-level tokenizer with V ids (the benchmark feeds token ids directly; only eosId matters). */
 function syntheticTokenizer(V: number): Tokenizer {
   return Tokenizer.train(['benchmark'], { vocabSize: Math.min(V, 258) });
+}
+
+/** Tokens/s of training steps (forward, cross-entropy, backward, clip, AdamW) as `rlhf train sft` runs them. */
+export function timeTraining(
+  model: CausalLM,
+  o: { batch: number; seq: number; steps: number; warmup: number },
+  rng: RNG,
+  label: string,
+  log: (m: string) => void,
+): number {
+  const trained = trainableParams(model);
+  const opt = new AdamW(trained, { lr: 1e-4 });
+  const { batch: B, seq: T } = o;
+  const V = model.config.vocabSize;
+  const ids = new Int32Array(B * T),
+    targets = new Int32Array(B * T);
+  const replica = { models: { policy: model }, heads: {} };
+  const step = () => {
+    for (let i = 0; i < ids.length; i++) (ids[i] = rng.int(V)), (targets[i] = rng.int(V));
+    opt.zeroGrad();
+    runSharded(replica, kernels.lmStep, shardLM(ids, targets, B, T, shardCount()));
+    clipGradNorm(trained, 1);
+    opt.update();
+  };
+  for (let i = 0; i < o.warmup; i++) step();
+  const t = performance.now();
+  for (let i = 0; i < o.steps; i++) step();
+  const tps = (o.steps * B * T) / ((performance.now() - t) / 1000);
+  const n = trained.reduce((a, p) => a + p.size, 0);
+  log(`ours: training (${label}) ${tps.toFixed(1)} tokens/s, ${n.toLocaleString('en-US')} trained parameters`);
+  return tps;
 }

@@ -7,7 +7,6 @@ import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Graph } from '../engine/graph.js';
 import { gemm } from '../engine/gemm.js';
-import { AdamW, clipGradNorm } from '../engine/optim.js';
 import { RNG } from '../engine/rng.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { loadCheckpoint, readCheckpointConfig } from '../model/checkpoint.js';
@@ -15,11 +14,10 @@ import { fromHFConfig } from '../model/hf-config.js';
 import { countParameters, familyOf } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
 import { findModelWeights } from '../model/weights.js';
-import { attachLora, trainableParams } from '../model/lora.js';
-import { runSharded, shardCount } from '../runtime/replica.js';
+import { attachLora } from '../model/lora.js';
+import { shardCount } from '../runtime/replica.js';
 import { generate } from '../runtime/sample.js';
-import { kernels, shardLM } from '../train/kernels.js';
-import { findTorchPeer } from './bench.js';
+import { findTorchPeer, timeTraining } from './bench.js';
 
 export interface ModelBenchOptions {
   dir: string;
@@ -142,37 +140,6 @@ export async function runModelBench(o: ModelBenchOptions, log: (m: string) => vo
   result.sample_ratio = ratio(result.sample_tokens_per_s, result.torch_sample_tokens_per_s);
   result.score_ratio = ratio(result.score_tokens_per_s, result.torch_score_tokens_per_s);
   return result;
-}
-
-/** Tokens/s of training steps (forward, cross-entropy, backward, clip, AdamW) as `rlhf train sft` runs them. */
-export function timeTraining(
-  model: CausalLM,
-  o: Pick<ModelBenchOptions, 'batch' | 'seq' | 'steps' | 'warmup'>,
-  rng: RNG,
-  label: string,
-  log: (m: string) => void,
-): number {
-  const trained = trainableParams(model);
-  const opt = new AdamW(trained, { lr: 1e-4 });
-  const { batch: B, seq: T } = o;
-  const V = model.config.vocabSize;
-  const ids = new Int32Array(B * T),
-    targets = new Int32Array(B * T);
-  const replica = { models: { policy: model }, heads: {} };
-  const step = () => {
-    for (let i = 0; i < ids.length; i++) (ids[i] = rng.int(V)), (targets[i] = rng.int(V));
-    opt.zeroGrad();
-    runSharded(replica, kernels.lmStep, shardLM(ids, targets, B, T, shardCount()));
-    clipGradNorm(trained, 1);
-    opt.update();
-  };
-  for (let i = 0; i < o.warmup; i++) step();
-  const t = performance.now();
-  for (let i = 0; i < o.steps; i++) step();
-  const tps = (o.steps * B * T) / ((performance.now() - t) / 1000);
-  const n = trained.reduce((a, p) => a + p.size, 0);
-  log(`ours: training (${label}) ${tps.toFixed(1)} tokens/s, ${n.toLocaleString('en-US')} trained parameters`);
-  return tps;
 }
 
 function runTorchPeer(o: ModelBenchOptions, log: (m: string) => void): Partial<ModelBenchResult> {
