@@ -7,6 +7,8 @@ import { scoreRewards } from '../runtime/reward.js';
 export interface ScoredText {
   prompt: string;
   completion: string;
+  /** The data row's other fields (e.g. `answer`), for rewards written as code. */
+  columns?: Record<string, unknown>;
 }
 
 /** Scores (higher is better), one per item; may be async (a remote scorer). */
@@ -35,4 +37,33 @@ export async function scoreWith(fn: RewardFn, items: ScoredText[]): Promise<numb
       throw new Error(`reward function gave item ${i} the score ${v}; scores must be finite numbers`);
   });
   return r;
+}
+
+/** Every reward's scores for a batch: the weighted total, and each reward's own (for logging). */
+export interface RewardScores {
+  total: number[];
+  perFunction: Record<string, number[]>;
+}
+
+/**
+ * Several rewards with weights (`--reward A --reward B --reward-weights 1,0.5`): what the online
+ * trainers optimize. The CLI builds one from reward-model directories, serve-reward URLs and JS/TS
+ * modules (src/remote/reward-set.ts); names are unique and are the keys of `perFunction`.
+ */
+export interface RewardSet {
+  readonly names: string[];
+  readonly weights: number[];
+  score(items: ScoredText[]): Promise<RewardScores>;
+}
+
+/** One reward function as a set of one (weight 1). */
+export function singleRewardSet(fn: RewardFn, name = 'reward'): RewardSet {
+  return {
+    names: [name],
+    weights: [1],
+    async score(items) {
+      const total = await scoreWith(fn, items);
+      return { total, perFunction: { [name]: total } };
+    },
+  };
 }
