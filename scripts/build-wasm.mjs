@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 // The gemm kernel shares one imported memory with its worker threads; the element-wise kernels
 // (src/engine/simd.ts) have a private memory per thread.
-const sharedMemory = ['--importMemory', '--sharedMemory', '--maximumMemory', '32768', '--noExportMemory'];
+const sharedMemory = ['--importMemory', '--sharedMemory', '--maximumMemory', '65536', '--noExportMemory'];
 const builds = [
   {
     source: 'src/engine/wasm/assembly/gemm.ts',
@@ -33,6 +33,8 @@ const builds = [
   },
 ];
 
+// Sources the builds import (not compiled on their own).
+const extraSources = ['src/engine/wasm/assembly/gemv.ts'];
 const mtime = (path) =>
   stat(root + path).then(
     (s) => s.mtimeMs,

@@ -4,13 +4,15 @@
 // products are split by rows (or columns) of C between this thread and worker threads on the same memory.
 import { readFileSync } from 'node:fs';
 import type { GemmBackend } from './gemm-backend.js';
-import { type KernelArgs, WorkerPool } from './wasm/threads.js';
+import { type KernelArgs, type Kernels, kernelsOf, WorkerPool } from './wasm/threads.js';
 
 /** The module's exports (pointers are byte addresses into the shared memory). */
 interface KernelExports {
   heapBase(): number;
   workBytes(): number;
   sgemm(...args: KernelArgs): void;
+  gemvF32(...args: KernelArgs): void;
+  gemvBf16(...args: KernelArgs): void;
 }
 
 export type WasmBuild = 'relaxed' | 'baseline';
@@ -80,6 +82,7 @@ class WasmKernel {
   private readonly work: number; // byte address of this thread's packing scratch
   private readonly operands: number; // float index where copied operands start
   private readonly pool: WorkerPool | undefined;
+  private readonly kernels: Kernels;
 
   constructor(
     module: WebAssembly.Module,
@@ -93,6 +96,7 @@ class WasmKernel {
     this.work = align(wasm.heapBase(), 64);
     this.operands = (this.work + scratch * threads) / 4;
     this.heap = new Float32Array(memory.buffer);
+    this.kernels = kernelsOf(wasm);
     this.reserve(this.operands);
     const workers = Array.from({ length: threads - 1 }, (_, w) => this.work + scratch * (w + 1));
     this.pool = workers.length ? new WorkerPool(module, memory, workers) : undefined;
@@ -155,7 +159,7 @@ class WasmKernel {
     const size = Math.ceil(extent / (4 * (helpers + 1)) / step) * step;
     // At 1 GFLOP/s the slowest machine imaginable; past that a worker is stuck, not slow.
     const timeoutMs = 10_000 + (2 * M * N * K) / 1e6;
-    this.pool!.run(args, byRows, size, Math.ceil(extent / size), this.work, this.wasm.sgemm, timeoutMs);
+    this.pool!.run(args, byRows, size, Math.ceil(extent / size), this.work, this.kernels, timeoutMs);
   }
 
   workersReady(): number {

@@ -54,6 +54,7 @@ export class AdamW {
         gr = p.grad ?? (p.grad = new Float32Array(p.size)),
         m = this.m[k],
         v = this.v[k];
+      p.version++;
       const decay = p.shape.length >= 2 ? 1 - lr * weightDecay : 1;
       for (let i = 0; i < w.length; i++) {
         const gi = gr[i];

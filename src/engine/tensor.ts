@@ -11,6 +11,11 @@ export function shapeSize(shape: Shape): number {
 export class Tensor {
   /** Gradient of the loss with respect to this tensor, once backward has reached it. */
   grad: Float32Array | null = null;
+  /**
+   * Bumped by writes to the data that copies of it must notice (an optimizer step, copyFrom): the decode
+   * weights (engine/decode-weights.ts) compare it.
+   */
+  version = 0;
 
   constructor(
     public data: Float32Array,

@@ -62,7 +62,10 @@ export abstract class ModelBase implements CausalLM {
   copyFrom(other: CausalLM): void {
     if (other.params.length !== this.params.length)
       throw new Error(`copyFrom: ${other.params.length} parameters into a model of ${this.params.length}`);
-    other.params.forEach((p, i) => this.params[i].data.set(p.data));
+    other.params.forEach((p, i) => {
+      this.params[i].data.set(p.data);
+      this.params[i].version++;
+    });
   }
 
   /** A deep copy of this model (same config and weights, fresh gradients, the same checkpointing). */

@@ -23,6 +23,12 @@ export interface SampleOptions {
   vocabSize?: number;
   /** Seed of the sampling RNG (ignored when rng is given). */
   seed?: number;
+  /**
+   * Weights of the decode steps when few prompts are sampled at once (runtime/sample.ts): copies as float32
+   * (the default: the same values), as bfloat16 (half the memory, faster; rounds each weight), or 'off'
+   * (the matrix-product backend, split by prompts across threads).
+   */
+  decodeWeights?: 'float32' | 'bfloat16' | 'off';
   rng?: RNG;
 }
 

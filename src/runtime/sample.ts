@@ -1,6 +1,9 @@
 // Sampling split across the worker pool: each thread samples its share of the prompts with the
-// single-thread sampler (model/sample.ts), so the tokens are those of one thread.
+// single-thread sampler (model/sample.ts), so the tokens are those of one thread. A few prompts instead
+// sample on this thread with the weights in the decode kernels' memory (engine/decode-weights.ts), whose
+// products use every thread: each step then reads the weights once rather than once per thread.
 
+import { DECODE_MAX_ROWS, type DecodeDtype, decodeWeights } from '../engine/decode-weights.js';
 import { evenSplit } from '../engine/split.js';
 import { defineKernel } from '../engine/parallel.js';
 import type { CausalLM } from '../model/causal-lm.js';
@@ -20,7 +23,8 @@ import { type Replica, runSharded, shardCount } from './replica.js';
 export function generate(model: CausalLM, prompts: number[][], opts: SampleOptions): Generation[] {
   validateSampleOptions(opts);
   const n = Math.min(shardCount(), prompts.length);
-  if (n <= 1) return sampleSequences(model, prompts, opts);
+  const decoding = prompts.length <= DECODE_MAX_ROWS && holdDecodeWeights(model, opts.decodeWeights ?? 'float32');
+  if (n <= 1 || decoding) return sampleSequences(model, prompts, opts);
   const seed = samplingSeed(opts);
   const shards: SampleShard[] = [];
   for (const [r0, r1] of evenSplit(prompts.length, n)) {
@@ -43,3 +47,18 @@ export function sampleShard(r: Replica, s: SampleShard): Generation[] {
 }
 
 const sampleKernel = defineKernel(import.meta.url, { sampleShard });
+
+/**
+ * Makes the decode kernels hold the model's linear layers and output matrix (a copy when they changed since
+ * the last run). False when decoding is off, the kernels are missing or the copies do not fit.
+ */
+export function holdDecodeWeights(model: CausalLM, dtype: DecodeDtype | 'off'): boolean {
+  if (dtype === 'off') return false;
+  const dw = decodeWeights();
+  if (!dw) return false;
+  const weights = [
+    ...model.linears.map((l) => ({ tensor: l.weight, outIn: l.outIn })),
+    { tensor: model.lmHead, outIn: true },
+  ];
+  return dw.holds(weights, dtype) || dw.load(weights, dtype);
+}

@@ -1,6 +1,7 @@
 // ---- matrix products ----
 // Weights use GPT-2's Conv1D layout (in, out): y = x · W + b, so checkpoints need no transposes.
 
+import { loadedDecodeWeights } from '../decode-weights.js';
 import { gemm } from '../gemm.js';
 import { Graph } from '../graph.js';
 import { Tensor } from '../tensor.js';
@@ -26,6 +27,8 @@ export function linear(g: Graph, x: Tensor, w: Tensor, b: Tensor | null = null, 
   const blas = gemm();
   // The bias is broadcast into y first (row copies are memcpy), then the product accumulates.
   if (b) for (let i = 0; i < N; i++) y.data.set(b.data, i * cout);
+  // A decode step (a few rows, no gradients) on weights held by the decode kernels: same product, faster.
+  if (!g.recording && loadedDecodeWeights()?.multiply(x.data, N, w, transW, y.data, !!b)) return y;
   blas.sgemm(false, transW, N, cout, cin, 1, x.data, 0, cin, w.data, 0, wc, b ? 1 : 0, y.data, 0, cout);
   g.onBackward(y, () => {
     const dy = y.grad!;

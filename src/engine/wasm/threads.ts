@@ -34,10 +34,13 @@ const Slot = {
   slices: 5, // how many slices the job has
   sliceSize: 6, // rows (or columns) of C in a slice
   byRows: 7, // 1: slices are rows of C, 0: columns
-  args: 8, // the whole product's KernelArgs (alpha and beta as float32 bits; work is set per thread)
+  kind: 8, // which export runs the job: a KernelKind
+  args: 9, // the whole product's KernelArgs (alpha and beta as float32 bits; work is set per thread)
 } as const;
 const SLOTS = Slot.args + 14;
 // NOTE: the slice index lives in the low 16 bits of Slot.claim.
+// Polls of the job counter (about 50 µs) before a worker goes to sleep.
+const SPINS = 50_000;
 const MAX_SLICES = 0xffff;
 
 export interface WorkerSetup {
@@ -48,6 +51,20 @@ export interface WorkerSetup {
 }
 
 type Sgemm = (...args: KernelArgs) => void;
+
+/** The module's exports with sgemm's arguments: sgemm, and the decode-step products of gemv.ts. */
+export const KernelKind = { sgemm: 0, gemvF32: 1, gemvBf16: 2 } as const;
+export type KernelKind = (typeof KernelKind)[keyof typeof KernelKind];
+/** The kernels by kind, as each thread's instance exports them. */
+export type Kernels = readonly [Sgemm, Sgemm, Sgemm];
+
+/** Bytes per element of B for each kind (B of gemvBf16 holds bfloat16). */
+const B_BYTES = [4, 4, 2] as const;
+
+/** This instance's kernels, indexed by KernelKind. */
+export function kernelsOf(exports: { sgemm: Sgemm; gemvF32: Sgemm; gemvBf16: Sgemm }): Kernels {
+  return [exports.sgemm, exports.gemvF32, exports.gemvBf16];
+}
 
 export class WorkerPool {
   private readonly ctl: Int32Array;
@@ -91,8 +108,9 @@ export class WorkerPool {
     sliceSize: number,
     slices: number,
     work: number,
-    sgemm: Sgemm,
+    kernels: Kernels,
     timeoutMs: number,
+    kind: KernelKind = KernelKind.sgemm,
   ): void {
     if (slices > MAX_SLICES) throw new RangeError(`${slices} slices; at most ${MAX_SLICES}`);
     const { ctl, floats } = this;
@@ -100,6 +118,7 @@ export class WorkerPool {
       if (i === 5 || i === 10) floats[Slot.args + i] = v;
       else ctl[Slot.args + i] = v;
     });
+    ctl[Slot.kind] = kind;
     ctl[Slot.byRows] = byRows ? 1 : 0;
     ctl[Slot.sliceSize] = sliceSize;
     ctl[Slot.slices] = slices;
@@ -108,7 +127,7 @@ export class WorkerPool {
     Atomics.store(ctl, Slot.claim, (seq & 0xffff) << 16); // publishes everything written above
     Atomics.store(ctl, Slot.seq, seq);
     Atomics.notify(ctl, Slot.seq);
-    runSlices(ctl, floats, seq, work, sgemm);
+    runSlices(ctl, floats, seq, work, kernels);
     this.waitUntilFinished(slices, timeoutMs);
   }
 
@@ -126,14 +145,14 @@ export class WorkerPool {
 }
 
 /** Claims and runs slices of job `seq` until none are left (or the job is no longer current). */
-function runSlices(ctl: Int32Array, floats: Float32Array, seq: number, work: number, sgemm: Sgemm): void {
+function runSlices(ctl: Int32Array, floats: Float32Array, seq: number, work: number, kernels: Kernels): void {
   const tag = (seq & 0xffff) << 16;
   for (;;) {
     const claim = Atomics.load(ctl, Slot.claim);
     const i = claim & 0xffff;
     if ((claim & ~0xffff) !== tag || i >= ctl[Slot.slices]) return;
     if (Atomics.compareExchange(ctl, Slot.claim, claim, claim + 1) !== claim) continue;
-    sgemm(...sliceArgs(ctl, floats, i, work));
+    kernels[ctl[Slot.kind]](...sliceArgs(ctl, floats, i, work));
     if (Atomics.add(ctl, Slot.finished, 1) + 1 === ctl[Slot.slices]) Atomics.notify(ctl, Slot.finished);
   }
 }
@@ -166,23 +185,26 @@ function sliceArgs(ctl: Int32Array, floats: Float32Array, i: number, work: numbe
     args[11] = c + 4 * from * ldc;
   } else {
     args[3] = Math.min(size, N - from);
-    args[8] = b + 4 * (tB ? from * ldb : from);
+    args[8] = b + B_BYTES[ctl[Slot.kind]] * (tB ? from * ldb : from);
     args[11] = c + 4 * from;
   }
   return args;
 }
 
 /** The worker side (worker.ts): wait for a job, help with its slices, wait again. Never returns. */
-export function serveJobs(setup: WorkerSetup, sgemm: Sgemm): never {
+export function serveJobs(setup: WorkerSetup, kernels: Kernels): never {
   const ctl = new Int32Array(setup.control);
   const floats = new Float32Array(setup.control);
   let seen = Atomics.load(ctl, Slot.seq);
   Atomics.add(ctl, Slot.ready, 1);
   for (;;) {
+    // Spin a little before sleeping: the decode kernels send dozens of small products per token, a few
+    // microseconds apart, and a futex wake-up for each costs more than the product.
+    for (let spins = 0; spins < SPINS && Atomics.load(ctl, Slot.seq) === seen; spins++);
     Atomics.wait(ctl, Slot.seq, seen);
     seen = Atomics.load(ctl, Slot.seq);
     try {
-      runSlices(ctl, floats, seen, setup.work, sgemm);
+      runSlices(ctl, floats, seen, setup.work, kernels);
     } catch {
       Atomics.store(ctl, Slot.failed, 1);
     }

@@ -11,6 +11,9 @@
 // keeps one as scratch; a 4×8 tile (8 accumulators, 2 B vectors, 4 broadcasts of A, 1 product) stays in
 // registers. 5×8, 6×8, 4×12 and 3×16 tiles made V8 spill accumulators to the stack inside the loop and
 // measured 15-35% slower (with and without FMA), and unrolling the k loop spilled too.
+// The decode-step products on weights kept in this memory (gemv.ts) ship in the same module and threads.
+export { gemvF32, gemvBf16 } from './gemv';
+
 const MR = 4;
 const NR = 8;
 // KC·NR floats of B (8 KB) stay in L1 across the MR-panels of A; MC·KC floats of A (96 KB) stay in L2.
