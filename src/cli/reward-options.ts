@@ -43,8 +43,8 @@ export function addRewardOptions(cmd: Command, opts: { optional?: boolean; purpo
   else cmd.requiredOption(REWARD_FLAG, help, collect);
   return cmd.option(
     '--reward-weights <list>',
-    'comma-separated weight of each --reward, in their order (default: all 1); the reward optimized is the ' +
-      'weighted sum, and each reward is logged on its own',
+    'comma-separated weight of each --reward, in their order (default: all 1): the reward is their weighted ' +
+      'sum, and each one is logged on its own',
     parseRewardWeights,
   );
 }

@@ -20,6 +20,9 @@ export interface RewardModuleInput {
 /** A reward module's default export. */
 export type RewardModuleFn = (input: RewardModuleInput) => number[] | Promise<number[]>;
 
+/** An error of ours about a module (not one its own code threw while loading), passed on as it is. */
+class RewardModuleError extends Error {}
+
 /** The file extensions read as reward modules (the rest of `--reward` specs are directories or URLs). */
 export const REWARD_MODULE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts'] as const;
 
@@ -57,13 +60,13 @@ export function moduleInput(items: ScoredText[]): RewardModuleInput {
 }
 
 /** TypeScript to an ES module, with the syntax errors the transpiler finds (it does not type-check). */
-async function transpileTS(path: string): Promise<string> {
+async function transpileTS(path: string, shown: string): Promise<string> {
   let ts: typeof import('typescript');
   try {
     ts = (await import('typescript')).default;
   } catch {
-    throw new Error(
-      `${path}: reading a TypeScript reward module needs the "typescript" package, which is not installed; ` +
+    throw new RewardModuleError(
+      `${shown}: reading a TypeScript reward module needs the "typescript" package, which is not installed; ` +
         'install it (npm install typescript) or give the module as .mjs',
     );
   }
@@ -76,8 +79,8 @@ async function transpileTS(path: string): Promise<string> {
   if (errors.length) {
     const d = errors[0];
     const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
-    throw new Error(
-      `${path}${at ? `:${at.line + 1}:${at.character + 1}` : ''}: ` +
+    throw new RewardModuleError(
+      `${shown}${at ? `:${at.line + 1}:${at.character + 1}` : ''}: ` +
         `${ts.flattenDiagnosticMessageText(d.messageText, '\n')} (the reward module does not parse as TypeScript)`,
     );
   }
@@ -85,8 +88,8 @@ async function transpileTS(path: string): Promise<string> {
 }
 
 /** Imports a .ts/.mts module through a transpiled copy, removed once imported. */
-async function importTS(path: string): Promise<Record<string, unknown>> {
-  const code = await transpileTS(path);
+async function importTS(path: string, shown: string): Promise<Record<string, unknown>> {
+  const code = await transpileTS(path, shown);
   // NOTE: the copy goes beside the source, so its relative imports and packages resolve as the source's
   // would; only where that directory is not writable does it go to a temporary directory.
   const name = `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.mjs`;
@@ -142,11 +145,10 @@ export async function importRewardModule(path: string): Promise<RewardModuleFn> 
   const ext = extname(abs).toLowerCase();
   let mod: Record<string, unknown>;
   try {
-    mod = ext === '.ts' || ext === '.mts' ? await importTS(abs) : await import(pathToFileURL(abs).href);
+    mod = ext === '.ts' || ext === '.mts' ? await importTS(abs, path) : await import(pathToFileURL(abs).href);
   } catch (e) {
-    const msg = (e as Error).message;
-    if (msg.startsWith(path) || msg.includes('reward module')) throw e;
-    throw new Error(`reward module ${path} failed to load: ${msg}`);
+    if (e instanceof RewardModuleError) throw e;
+    throw new Error(`reward module ${path} failed to load: ${(e as Error).message}`, { cause: e });
   }
   return defaultFunction(path, mod);
 }
