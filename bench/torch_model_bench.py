@@ -14,6 +14,7 @@
 # (requires_grad False) and trains rank-r adapters on the target projections, as PEFT does.
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -208,8 +209,8 @@ class Llama(nn.Module):
 
     def hidden(self, idx, caches=None, pos0=0):
         t = idx.size(1)
-        cos, sin = self.cos[pos0:pos0 + t], self.sin[pos0:pos0 + t]
         x = self.embed_tokens(idx)
+        cos, sin = self.cos[pos0:pos0 + t].to(x.dtype), self.sin[pos0:pos0 + t].to(x.dtype)
         for i, layer in enumerate(self.layers):
             x = layer(x, cos, sin, None if caches is None else caches[i])
         return self.norm(x)
@@ -279,13 +280,13 @@ def bench_train(model, label):
 
 
 @torch.no_grad()
-def bench_sample(model, n_layers):
+def bench_sample(model, n_layers, dtype=torch.float32):
     def run():
         idx = torch.randint(0, model.vocab, (ARGS.sample_batch, ARGS.prompt))
         caches = [{} for _ in range(n_layers)]
         logits = model(idx, caches, 0)[:, -1, :]
         for i in range(ARGS.new_tokens):
-            nxt = torch.multinomial(F.softmax(logits, dim=-1), num_samples=1)
+            nxt = torch.multinomial(F.softmax(logits.float(), dim=-1), num_samples=1)
             if i + 1 < ARGS.new_tokens:
                 logits = model(nxt, caches, ARGS.prompt + i)[:, -1, :]
 
@@ -294,8 +295,8 @@ def bench_sample(model, n_layers):
     run()
     dt = time.perf_counter() - t0
     tps = ARGS.sample_batch * ARGS.new_tokens / dt
-    info(f"sample: {ARGS.sample_batch}x{ARGS.new_tokens} new tokens after a {ARGS.prompt}-token prompt "
-         f"in {dt:.1f}s = {tps:,.1f} tok/s")
+    info(f"sample ({str(dtype).replace('torch.', '')}): {ARGS.sample_batch}x{ARGS.new_tokens} new tokens after a "
+         f"{ARGS.prompt}-token prompt in {dt:.1f}s = {tps:,.1f} tok/s")
     return tps
 
 
@@ -326,6 +327,10 @@ def main():
          f"{n_params:,} parameters")
     out = {"torch_version": torch.__version__, "threads": torch.get_num_threads(), "parameters": n_params}
     out["sample_tokens_per_s"] = round(bench_sample(model, n_layers), 1)
+    # The same sampling with every weight in bfloat16 (what `rlhf sample --dtype bfloat16` is compared with).
+    half = copy.deepcopy(model).to(torch.bfloat16)
+    out["sample_bf16_tokens_per_s"] = round(bench_sample(half, n_layers, torch.bfloat16), 1)
+    del half
     out["score_tokens_per_s"] = round(bench_score(model), 1)
     if not ARGS.skip_full:
         out["train_tokens_per_s"] = round(bench_train(model, "train (full)"), 1)

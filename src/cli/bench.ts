@@ -96,6 +96,7 @@ function formatModelBench(r: ModelBenchResult): string {
         ? [row('LoRA train tokens/s', r.lora_train_tokens_per_s, r.torch_lora_train_tokens_per_s, r.lora_train_ratio)]
         : []),
       row('sample tokens/s', r.sample_tokens_per_s, r.torch_sample_tokens_per_s, r.sample_ratio),
+      row('sample bf16 tokens/s', r.sample_bf16_tokens_per_s, r.torch_sample_bf16_tokens_per_s, r.sample_bf16_ratio),
       row('score tokens/s', r.score_tokens_per_s, r.torch_score_tokens_per_s, r.score_ratio),
       row('peak RSS (MB)', r.peak_rss_mb, r.torch_peak_rss_mb),
       r.torch_version

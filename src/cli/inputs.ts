@@ -1,6 +1,7 @@
 // Reading what commands take as input, with the problems reported the same way everywhere:
 // unusable records as `file:line: field "x": message` (the first 10, then a count) on stderr.
 
+import { parseDecodeDtype, setDecodeDtype } from '../engine/decode-weights.js';
 import { Comparison } from '../data/comparison.js';
 import { RecordIssue, formatIssue, readJsonl, stringField } from '../data/jsonl.js';
 import { FormatName, readComparisons } from '../data/read-comparisons.js';
@@ -101,6 +102,20 @@ export const CHAT_TEMPLATE_FLAG = [
   "chat template to use instead of the model's own: a .jinja file, a tokenizer_config.json, or a directory " +
     'with either',
 ] as const;
+
+/** `--dtype`: the weights of the decode steps when few prompts are sampled at once (engine/decode-weights.ts). */
+export const DTYPE_FLAG = [
+  '--dtype <type>',
+  'weights of the decode steps when at most 8 prompts are sampled at once: float32 (the same values), bfloat16 ' +
+    '(rounded to 16 bits: faster, half the memory; exact for checkpoints stored in BF16) or off (the BLAS ' +
+    'path); activations stay float32',
+  'float32',
+] as const;
+
+/** Applies `--dtype` for this process. */
+export function applyDtypeFlag(value: string): void {
+  setDecodeDtype(parseDecodeDtype(value, '--dtype'));
+}
 
 /** Demonstrations from JSONL {"prompt": …, "completion": …}. */
 export function loadDemonstrations(path: string): PromptCompletion[] {

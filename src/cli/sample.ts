@@ -8,6 +8,8 @@ import { sampleOptions } from '../train/sampling-options.js';
 import { collect } from './args.js';
 import {
   CHAT_TEMPLATE_FLAG,
+  DTYPE_FLAG,
+  applyDtypeFlag,
   type PromptRow,
   loadChatTemplateFor,
   loadPolicy,
@@ -50,6 +52,7 @@ export function registerSample(program: Command): void {
       false,
     )
     .option(...CHAT_TEMPLATE_FLAG)
+    .option(...DTYPE_FLAG)
     .option(
       '--out <file>',
       'write JSONL records {prompt, completion, sample, finish_reason} here instead of printing text',
@@ -58,6 +61,7 @@ export function registerSample(program: Command): void {
   addRewardOptions(cmd, { optional: true, purpose: "for --best-of (the prompt file's other fields are its columns)" });
   addOptions(cmd, sampleOptions);
   addGeneratorOptions(cmd).action(async (o) => {
+    applyDtypeFlag(o.dtype);
     const s = readOptions(sampleOptions, o);
     if (s.bestOf > 0 !== hasReward(o)) throw new Error('--best-of N and --reward DIR|URL|MODULE go together');
     if (o.rewardWeights && !hasReward(o)) throw new Error('--reward-weights goes with --reward (and --best-of)');

@@ -9,7 +9,7 @@ import { httpOptionsFromEnv } from '../remote/http.js';
 import { ModelServerOptions, buildModelServer } from '../remote/model-server.js';
 import { GenerationProgress, Generator } from '../train/generator.js';
 import { intArg } from './args.js';
-import { loadPolicy } from './inputs.js';
+import { DTYPE_FLAG, applyDtypeFlag, loadPolicy } from './inputs.js';
 
 /** Adds --generator URL and its settings to a command that samples. */
 export function addGeneratorOptions(cmd: Command): Command {
@@ -107,6 +107,7 @@ export function registerServeModel(program: Command): void {
         "checkpoint's own)",
     )
     .option('--max-completions <n>', 'most completions (prompts × n) in one request', intArg(1), 256)
+    .option(...DTYPE_FLAG)
     .option(
       '--accept-weights',
       'accept PUT /v1/weights (new weights for the served model, as `train rest --generator` sends); only on a ' +
@@ -114,6 +115,7 @@ export function registerServeModel(program: Command): void {
       false,
     )
     .action(async (o) => {
+      applyDtypeFlag(o.dtype);
       const ck = loadPolicy(o.model);
       const name = o.name ?? basename(resolve(o.model));
       const opts: ModelServerOptions = {

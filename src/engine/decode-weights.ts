@@ -66,6 +66,14 @@ export class DecodeWeights {
     this.kernels = kernelsOf(wasm);
     this.base = this.top = Math.ceil(wasm.heapBase() / 64) * 64;
     this.pool = threads > 1 ? new WorkerPool(module, memory, new Array(threads - 1).fill(0)) : undefined;
+    // NOTE: V8 runs wasm through its baseline compiler first and swaps in optimized code after enough calls;
+    // without a warm-up the first sampling run's steps were several times slower.
+    const need = this.base + 3 * 64 * 64 * 4 - memory.buffer.byteLength;
+    if (need > 0) memory.grow(Math.ceil(need / 65536));
+    const [x, w, y] = [0, 1, 2].map((i) => this.base + i * 64 * 64 * 4);
+    for (let i = 0; i < 40; i++)
+      for (const kind of [KernelKind.gemvF32, KernelKind.gemvBf16])
+        this.kernels[kind](0, 1, 4, 64, 64, 1, x, 64, w, 64, 0, y, 64, 0);
   }
 
   get threads(): number {
@@ -223,14 +231,35 @@ export function loadedDecodeWeights(): DecodeWeights | null {
   return shared ?? null;
 }
 
+/** How sampling runs its decode steps unless told otherwise: RLHF_DECODE, or `--dtype` on sample and serve-model. */
+let defaultDtype: DecodeDtype | 'off' | undefined;
+
+export function decodeDtype(): DecodeDtype | 'off' {
+  if (defaultDtype === undefined) defaultDtype = parseDecodeDtype(process.env.RLHF_DECODE || 'float32', 'RLHF_DECODE');
+  return defaultDtype;
+}
+
+export function setDecodeDtype(dtype: DecodeDtype | 'off'): void {
+  defaultDtype = dtype;
+}
+
+/** Reads float32, bfloat16 (bf16) or off; `what` names the flag or variable in the error. */
+export function parseDecodeDtype(value: string, what: string): DecodeDtype | 'off' {
+  const v = value.trim().toLowerCase();
+  if (v === 'float32' || v === 'fp32' || v === 'f32') return 'float32';
+  if (v === 'bfloat16' || v === 'bf16') return 'bfloat16';
+  if (v === 'off') return 'off';
+  throw new Error(`${what} ${value} is not a sampling dtype: use float32, bfloat16 or off`);
+}
+
 /**
- * The process's decode weights, made on first use; null where WebAssembly SIMD is missing or
- * RLHF_DECODE=off (every product then runs on the matrix-product backend).
+ * The process's decode weights, made on first use; null where WebAssembly SIMD is missing (every product
+ * then runs on the matrix-product backend).
  */
 export function decodeWeights(): DecodeWeights | null {
   if (shared !== undefined) return shared;
   shared = null;
-  if ((process.env.RLHF_DECODE ?? '').toLowerCase() === 'off' || typeof WebAssembly === 'undefined') return shared;
+  if (typeof WebAssembly === 'undefined') return shared;
   try {
     const code = new Uint8Array(readFileSync(new URL('./wasm/gemm.wasm', import.meta.url)));
     if (!WebAssembly.validate(code)) return shared;

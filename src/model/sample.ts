@@ -26,7 +26,8 @@ export interface SampleOptions {
   /**
    * Weights of the decode steps when few prompts are sampled at once (runtime/sample.ts): copies as float32
    * (the default: the same values), as bfloat16 (half the memory, faster; rounds each weight), or 'off'
-   * (the matrix-product backend, split by prompts across threads).
+   * (the matrix-product backend, split by prompts across threads). Default: engine/decode-weights.ts's
+   * decodeDtype() (RLHF_DECODE, or `--dtype`).
    */
   decodeWeights?: 'float32' | 'bfloat16' | 'off';
   rng?: RNG;

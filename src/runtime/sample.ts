@@ -3,7 +3,7 @@
 // sample on this thread with the weights in the decode kernels' memory (engine/decode-weights.ts), whose
 // products use every thread: each step then reads the weights once rather than once per thread.
 
-import { DECODE_MAX_ROWS, type DecodeDtype, decodeWeights } from '../engine/decode-weights.js';
+import { DECODE_MAX_ROWS, type DecodeDtype, decodeDtype, decodeWeights } from '../engine/decode-weights.js';
 import { evenSplit } from '../engine/split.js';
 import { defineKernel } from '../engine/parallel.js';
 import type { CausalLM } from '../model/causal-lm.js';
@@ -23,7 +23,7 @@ import { type Replica, runSharded, shardCount } from './replica.js';
 export function generate(model: CausalLM, prompts: number[][], opts: SampleOptions): Generation[] {
   validateSampleOptions(opts);
   const n = Math.min(shardCount(), prompts.length);
-  const decoding = prompts.length <= DECODE_MAX_ROWS && holdDecodeWeights(model, opts.decodeWeights ?? 'float32');
+  const decoding = prompts.length <= DECODE_MAX_ROWS && holdDecodeWeights(model, opts.decodeWeights ?? decodeDtype());
   if (n <= 1 || decoding) return sampleSequences(model, prompts, opts);
   const seed = samplingSeed(opts);
   const shards: SampleShard[] = [];
