@@ -5,7 +5,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Graph } from '../engine/graph.js';
 import { decodeWeights } from '../engine/decode-weights.js';
 import { gemm } from '../engine/gemm.js';
 import { RNG } from '../engine/rng.js';
@@ -16,6 +15,10 @@ import { countParameters, familyOf } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
 import { findModelWeights } from '../model/weights.js';
 import { attachLora } from '../model/lora.js';
+import { rewardHead } from '../model/heads.js';
+import { RewardModel } from '../model/reward-model.js';
+import { Tokenizer } from '../model/tokenizer/index.js';
+import { scoreRewardTokens } from '../runtime/reward.js';
 import { shardCount } from '../runtime/replica.js';
 import { generate } from '../runtime/sample.js';
 import { findTorchPeer, timeTraining } from './bench.js';
@@ -112,22 +115,16 @@ export async function runModelBench(o: ModelBenchOptions, log: (m: string) => vo
   const sampleBf16Tps = timeSampling('bfloat16');
   decodeWeights()?.clear();
 
-  // Scoring: one forward without gradients over batch × seq tokens (what a reward model or log-probs do).
-  const ids = new Int32Array(o.batch * o.seq);
-  const fill = () => {
-    for (let i = 0; i < ids.length; i++) ids[i] = rng.int(V);
-  };
-  const forward = () => {
-    const g = Graph.inference();
-    model.hidden(g, ids, o.batch, o.seq);
-    g.dispose();
-  };
-  fill();
-  forward();
+  // Scoring: batch × seq tokens through a reward model (the model with a score head), as `rlhf score`, PPO and
+  // best-of-N run it: split across the threads like PyTorch's forward, which uses them all.
+  const rm = new RewardModel(model, rewardHead(config.nEmbd), Tokenizer.train(['bench'], { vocabSize: 257 }));
+  const seqs = () => Array.from({ length: o.batch }, () => Array.from({ length: o.seq }, () => rng.int(V)));
+  const perThread = Math.ceil(o.batch / shardCount());
+  scoreRewardTokens(rm, seqs(), perThread);
   const t = performance.now();
-  forward();
-  const scoreTps = ids.length / ((performance.now() - t) / 1000);
-  log(`ours: scoring ${scoreTps.toFixed(1)} tokens/s (a forward of ${o.batch} × ${o.seq})`);
+  scoreRewardTokens(rm, seqs(), perThread);
+  const scoreTps = (o.batch * o.seq) / ((performance.now() - t) / 1000);
+  log(`ours: scoring ${scoreTps.toFixed(1)} tokens/s (${o.batch} × ${o.seq} through a reward model)`);
 
   const result: ModelBenchResult = {
     model: resolve(o.dir),
