@@ -16,6 +16,9 @@ import {
 } from '../model/sample.js';
 import { type Replica, runSharded, shardCount } from './replica.js';
 
+/** Prompt tokens worth one decode step on the decode weights (see generate). */
+const PREFILL_PER_DECODE_STEP = 32;
+
 /**
  * Samples continuations of each prompt (token ids), the prompts split across the threads of the
  * worker pool when there is one. Row i's sample depends only on the seed and i (see sampleSequences).
@@ -23,7 +26,14 @@ import { type Replica, runSharded, shardCount } from './replica.js';
 export function generate(model: CausalLM, prompts: number[][], opts: SampleOptions): Generation[] {
   validateSampleOptions(opts);
   const n = Math.min(shardCount(), prompts.length);
-  const decoding = prompts.length <= DECODE_MAX_ROWS && holdDecodeWeights(model, opts.decodeWeights ?? decodeDtype());
+  // NOTE: on this thread the prompts' forward (prefill) runs alone; split across threads it would be about
+  // twice as fast. A decode step saves about as much as 30-40 prompt tokens cost, so prompts much longer
+  // than the completions keep the split path.
+  const promptTokens = prompts.reduce((sum, p) => sum + p.length, 0);
+  const decoding =
+    prompts.length <= DECODE_MAX_ROWS &&
+    (n <= 1 || promptTokens <= PREFILL_PER_DECODE_STEP * opts.maxNewTokens) &&
+    holdDecodeWeights(model, opts.decodeWeights ?? decodeDtype());
   if (n <= 1 || decoding) return sampleSequences(model, prompts, opts);
   const seed = samplingSeed(opts);
   const shards: SampleShard[] = [];
