@@ -1,6 +1,7 @@
-// Worker threads for the wasm sgemm kernel: every thread runs the same compiled module on one shared
-// WebAssembly.Memory. A product is cut into slices of rows (or columns) of C that the main thread and the
-// workers claim one at a time, so a slower or busier core simply takes fewer.
+// Worker threads for the wasm kernels (the sgemm backend, and the decode products of decode-weights.ts):
+// every thread runs the same compiled module on one shared WebAssembly.Memory. A product is cut into slices
+// of rows (or columns) of C that the main thread and the workers claim one at a time, so a slower or busier
+// core simply takes fewer.
 //
 // The handshake is synchronous (Atomics on a SharedArrayBuffer, no messages): the caller's sgemm must
 // return with C complete, and postMessage would need the event loop the caller is blocking.
