@@ -46,6 +46,21 @@ export function loadPrompts(path: string, opts: { chat?: boolean } = {}): Prompt
 }
 
 /**
+ * Prompt rows from JSONL {"prompt": "text" or [messages], ...}: each prompt with the record's other fields as
+ * its columns (what rewards written as code receive, e.g. an `answer`).
+ */
+export function loadPromptRows(path: string): { prompt: PromptInput; columns: Record<string, unknown> }[] {
+  const r = readJsonl(path, (obj) => {
+    const { prompt: _, ...columns } = obj;
+    return { prompt: parsePromptRecord(obj), columns };
+  });
+  reportIssues(path, r.issues, r.lines);
+  if (r.records.length === 0)
+    throw new Error(`${path}: no prompts; give JSONL records {"prompt": "…"} (or {"prompt": [messages]})`);
+  return r.records;
+}
+
+/**
  * The chat template a command uses: --chat-template, else the model's own (tokenizer_config.json or
  * chat_template.jinja in `places`, model directories); null when there is none. A bare .jinja template takes
  * its EOS from the tokenizer, when known.

@@ -1,0 +1,98 @@
+// What `rlhf train grpo` and `rlhf train rloo` share: the starting policy, prompt rows (their other fields go
+// to the rewards as columns), rewards, the chat template, the --generator options, and the summary line.
+
+import type { Command } from 'commander';
+import { basename, resolve } from 'node:path';
+import { loadRewardFn, probeRewardServer } from '../remote/reward-client.js';
+import type { Options, OptionsSpec, ValuesOf } from '../train/options.js';
+import type { PolicyGradientInputs, PolicyGradientResult, PromptRow } from '../train/policy-gradient.js';
+import { type RewardSet, isRewardUrl, singleRewardSet } from '../train/reward-fn.js';
+import type { Checkpoint } from '../model/checkpoint.js';
+import type { Tokenizer } from '../model/tokenizer/index.js';
+import { collect } from './args.js';
+import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadPromptRows } from './inputs.js';
+import { addOptions, readOptions } from './options.js';
+import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
+
+/** How one trainer plugs in. */
+export interface PolicyGradientCommand<S extends OptionsSpec> {
+  name: 'grpo' | 'rloo';
+  description: string;
+  options: Options<S>;
+  /** Adds the trainer's own flags besides its declared options (e.g. --no-scale-rewards). */
+  configure?(cmd: Command): void;
+  /** Flags parsed → values the declaration reads (e.g. --no-scale-rewards → scaleRewards 'none'). */
+  normalize?(o: Record<string, unknown>): void;
+  train(
+    ck: Checkpoint & { tokenizer: Tokenizer },
+    rows: PromptRow[],
+    rewards: RewardSet,
+    cfg: ValuesOf<S> & { outDir: string },
+    log: (m: string) => void,
+    inputs: PolicyGradientInputs,
+  ): Promise<PolicyGradientResult>;
+}
+
+/** A readable name for a reward: the directory's base name, or the URL's host. */
+function rewardName(spec: string): string {
+  if (isRewardUrl(spec)) return URL.canParse(spec) ? new URL(spec).host : spec;
+  return basename(resolve(spec));
+}
+
+/** The rewards of --reward (one for now: a reward-model directory or a serve-reward URL). */
+async function rewardSetFrom(specs: string[], weights: string | undefined): Promise<RewardSet> {
+  if (specs.length !== 1 || weights !== undefined)
+    throw new Error(
+      `give one --reward (got ${specs.length}${weights !== undefined ? ' and --reward-weights' : ''}); several ` +
+        'weighted rewards come with reward modules',
+    );
+  if (isRewardUrl(specs[0])) await probeRewardServer(specs[0]);
+  return singleRewardSet(loadRewardFn(specs[0]), rewardName(specs[0]));
+}
+
+export function registerPolicyGradient<S extends OptionsSpec>(train: Command, c: PolicyGradientCommand<S>): void {
+  const cmd = train
+    .command(c.name)
+    .description(c.description)
+    .requiredOption(
+      '--init <dir>',
+      'the starting policy (an SFT checkpoint); also the frozen reference when --beta > 0 (give it again with ' +
+        '--resume)',
+    )
+    .requiredOption(
+      '--prompts <file>',
+      'JSONL of {"prompt": "…"} or {"prompt": [messages]}; the other fields of each record go to the rewards',
+    )
+    .requiredOption(
+      '--reward <spec>',
+      'reward model directory (from `rlhf train reward`), or the URL of `rlhf serve-reward` (repeatable)',
+      collect,
+    )
+    .option('--reward-weights <list>', 'weights of the --reward rewards, comma-separated (default: 1 each)')
+    .requiredOption(
+      '--out <dir>',
+      'run directory: the policy, metrics.jsonl, samples.jsonl, summary.json (and the state --resume reads)',
+    )
+    .option(...CHAT_TEMPLATE_FLAG);
+  addOptions(cmd, c.options);
+  c.configure?.(cmd);
+  addGeneratorOptions(cmd).action(async (o) => {
+    c.normalize?.(o);
+    const cfg = { ...readOptions(c.options, o), outDir: o.out as string };
+    const remote = remoteGeneratorFrom(o, { batchSize: 64 });
+    const ck = loadPolicy(o.init);
+    const rows = loadPromptRows(o.prompts);
+    const rewards = await rewardSetFrom(o.reward, o.rewardWeights);
+    const chatTemplate = loadChatTemplateFor(o.chatTemplate, [o.init], ck.tokenizer);
+    const log = (m: string) => process.stderr.write(m + '\n');
+    const r = await c.train(ck, rows, rewards, cfg, log, { generator: remote ?? undefined, chatTemplate });
+    const n = r.rewards.length,
+      k = Math.min(3, n);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    process.stdout.write(
+      `${c.name}: ${n} steps; mean reward ${mean(r.rewards.slice(0, k)).toFixed(3)} → ` +
+        `${mean(r.rewards.slice(-k)).toFixed(3)} (first/last ${k})` +
+        `${r.kl.some((x) => x !== 0) ? `, KL ${r.kl[n - 1].toFixed(3)} nats/token` : ''}; policy in ${o.out}\n`,
+    );
+  });
+}
