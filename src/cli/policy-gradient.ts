@@ -80,9 +80,10 @@ export function registerPolicyGradient<S extends OptionsSpec>(train: Command, c:
     c.normalize?.(o);
     const cfg = { ...readOptions(c.options, o), outDir: o.out as string };
     const remote = remoteGeneratorFrom(o, { batchSize: 64 });
+    // The rewards first: a serve-reward URL that is down fails before anything big is read.
+    const rewards = await rewardSetFrom(o.reward, o.rewardWeights);
     const ck = loadPolicy(o.init);
     const rows = loadPromptRows(o.prompts);
-    const rewards = await rewardSetFrom(o.reward, o.rewardWeights);
     const chatTemplate = loadChatTemplateFor(o.chatTemplate, [o.init], ck.tokenizer);
     const log = (m: string) => process.stderr.write(m + '\n');
     const r = await c.train(ck, rows, rewards, cfg, log, { generator: remote ?? undefined, chatTemplate });
