@@ -343,7 +343,7 @@ for (const family of FAMILIES) {
     });
   });
 
-  describe(`trainer conformance (${family}): grpo and rloo (their objective is a reward, not a loss to overfit)`, () => {
+  describe(`trainer conformance (${family}): grpo and rloo (they optimize a reward, not a loss)`, () => {
     const run = async (trainer: 'grpo' | 'rloo', seed: number) => {
       const { model, tok } = letterPolicy(60, family);
       const before = snapshot(model.params);

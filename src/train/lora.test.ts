@@ -218,7 +218,7 @@ describe('LoRA on every trainer', () => {
     assert.deepEqual(cb.heads.get('v_head.summary')!.weight.data, ca.heads.get('v_head.summary')!.weight.data);
   });
 
-  it('grpo and rloo: the reference is the base (adapters off); resumed after 1 step, equal to 2 in one go', async () => {
+  it('grpo and rloo: the reference is the base (adapters off); resumed after 1 step, as 2 in one go', async () => {
     const rewards = singleRewardSet(countA, 'count_a');
     const prompts = [' b', ' c', ' d e', ' e'];
     for (const name of ['grpo', 'rloo'] as const) {
