@@ -25,17 +25,41 @@ export function loadComparisons(path: string, format?: FormatName): Comparison[]
   return r.comparisons;
 }
 
+/** A prompt with its record's other fields (e.g. "answer"), which rewards written as code are given. */
+export interface PromptRow {
+  prompt: string;
+  columns: Record<string, unknown>;
+}
+
 /** Prompts from JSONL {"prompt": "text"}, or {"prompt": [messages]} (conversational) where `chat` is allowed. */
 export function loadPrompts(path: string): string[];
 export function loadPrompts(path: string, opts: { chat: true }): PromptInput[];
 export function loadPrompts(path: string, opts: { chat?: boolean } = {}): PromptInput[] {
+  return readPromptRecords(path, !!opts.chat).map((r) => r.prompt);
+}
+
+/**
+ * Text prompts from JSONL {"prompt": "text", …}, each with its record's other fields; with `chat`, also
+ * {"prompt": [messages], …} (conversational).
+ */
+export function loadPromptRows(path: string): PromptRow[];
+export function loadPromptRows(path: string, opts: { chat: true }): PromptInputRow[];
+export function loadPromptRows(path: string, opts: { chat?: boolean } = {}): PromptInputRow[] {
+  return readPromptRecords(path, !!opts.chat);
+}
+
+/** A prompt row whose prompt may be a conversation. */
+export type PromptInputRow = { prompt: PromptInput; columns: Record<string, unknown> };
+
+function readPromptRecords(path: string, chat: boolean): PromptInputRow[] {
   let conversational = 0;
   const r = readJsonl(path, (obj, line) => {
-    const p = parsePromptRecord(obj);
-    if (Array.isArray(p)) conversational ||= line;
-    return p;
+    const prompt = parsePromptRecord(obj);
+    if (Array.isArray(prompt)) conversational ||= line;
+    const { prompt: _, ...columns } = obj;
+    return { prompt, columns };
   });
-  if (conversational && !opts.chat)
+  if (conversational && !chat)
     throw new Error(
       `${path}:${conversational}: "prompt" is a list of messages; this command takes text prompts ` +
         `({"prompt": "…"}); conversational prompts are sampled with \`rlhf sample --chat\``,
@@ -46,18 +70,22 @@ export function loadPrompts(path: string, opts: { chat?: boolean } = {}): Prompt
 }
 
 /**
- * Prompt rows from JSONL {"prompt": "text" or [messages], ...}: each prompt with the record's other fields as
- * its columns (what rewards written as code receive, e.g. an `answer`).
+ * The columns of each prompt text, for trainers that pass rewards prompts only (see withPromptColumns).
+ * NOTE: a prompt repeated with other fields is ambiguous; the first record's fields are kept, with a warning.
  */
-export function loadPromptRows(path: string): { prompt: PromptInput; columns: Record<string, unknown> }[] {
-  const r = readJsonl(path, (obj) => {
-    const { prompt: _, ...columns } = obj;
-    return { prompt: parsePromptRecord(obj), columns };
-  });
-  reportIssues(path, r.issues, r.lines);
-  if (r.records.length === 0)
-    throw new Error(`${path}: no prompts; give JSONL records {"prompt": "…"} (or {"prompt": [messages]})`);
-  return r.records;
+export function columnsByPrompt(rows: PromptRow[], path: string): Map<string, Record<string, unknown>> {
+  const map = new Map<string, Record<string, unknown>>();
+  let clashes = 0;
+  for (const r of rows) {
+    const had = map.get(r.prompt);
+    if (!had) map.set(r.prompt, r.columns);
+    else if (JSON.stringify(had) !== JSON.stringify(r.columns)) clashes++;
+  }
+  if (clashes)
+    process.stderr.write(
+      `${path}: ${clashes} prompts repeat an earlier prompt with other fields; rewards see the first record's fields\n`,
+    );
+  return map;
 }
 
 /**

@@ -13,6 +13,7 @@ import { RewardModel } from '../model/reward-model.js';
 import { letterPolicy } from '../train/test-fixtures.js';
 
 const bin = fileURLToPath(new URL('../../bin/rlhf.js', import.meta.url));
+const exactAnswer = fileURLToPath(new URL('../../examples/rewards/exact-answer.mjs', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'rlhf-pg-cli-'));
 const base = letterPolicy();
 const rmDir = join(root, 'rm'),
@@ -45,24 +46,21 @@ const common = (out: string) => [
 ];
 
 describe('rlhf train grpo and rloo', () => {
-  it('grpo: trains against a reward model, logging its mean under its name; --no-scale-rewards is none', async () => {
+  it("grpo: a reward model and a reward module on the rows' columns, each logged; --no-scale-rewards", async () => {
     const out = join(root, 'grpo');
-    const r = await rlhf(
-      'train',
-      'grpo',
-      ...common(out),
-      '--no-scale-rewards',
-      '--beta',
-      '0.1',
-      '--samples-every',
-      '1',
-    );
+    const more = ['--reward', exactAnswer, '--reward-weights', '1,2', '--no-scale-rewards', '--beta', '0.1'];
+    const r = await rlhf('train', 'grpo', ...common(out), ...more, '--samples-every', '1');
     assert.equal(r.status, 0, r.err);
     assert.match(r.out, /^grpo: 2 steps; mean reward -?\d+\.\d{3} → -?\d+\.\d{3} \(first\/last 2\), KL \d/);
     const m = lines(join(out, 'metrics.jsonl'));
     assert.equal(m.length, 2);
     assert.ok(Number.isFinite(m[1]['rewards/rm/mean']) && Number.isFinite(m[1].kl));
-    assert.equal(lines(join(out, 'samples.jsonl')).length, 2 * 2 * 3);
+    const samples = lines(join(out, 'samples.jsonl'));
+    assert.equal(samples.length, 2 * 2 * 3);
+    for (const x of samples) {
+      assert.equal(x.rewards['exact-answer'], x.completion.trim() === 'a' ? 1 : 0, x.completion);
+      assert.ok(Math.abs(x.reward - (x.rewards.rm + 2 * x.rewards['exact-answer'])) < 1e-5);
+    }
     assert.equal(loadCheckpoint(out).meta.trainer, 'grpo');
   });
 
@@ -81,7 +79,10 @@ describe('rlhf train grpo and rloo', () => {
       assert.notEqual(r.status, 0);
       return r.err;
     };
-    assert.match(await err('grpo', ...need, '--reward', rmDir, '--reward', rmDir), /give one --reward \(got 2\)/);
+    assert.match(
+      await err('grpo', ...need, '--reward', rmDir, '--reward', exactAnswer, '--reward-weights', '1'),
+      /--reward-weights has 1 weight for 2 rewards/,
+    );
     assert.match(await err('rloo', ...need, '--reward', rmDir, '--num-generations', '1'), /--num-generations.*≥ 2/);
     assert.match(
       await err('grpo', ...need, '--reward', rmDir, '--generator-max-n', '2'),

@@ -1,17 +1,16 @@
 // What `rlhf train grpo` and `rlhf train rloo` share: the starting policy, prompt rows (their other fields go
-// to the rewards as columns), rewards, the chat template, the --generator options, and the summary line.
+// to the rewards as columns), rewards (--reward, reward-options.ts), the chat template, the --generator
+// options, and the summary line.
 
 import type { Command } from 'commander';
-import { basename, resolve } from 'node:path';
-import { loadRewardFn, probeRewardServer } from '../remote/reward-client.js';
 import type { Options, OptionsSpec, ValuesOf } from '../train/options.js';
 import type { PolicyGradientInputs, PolicyGradientResult, PromptRow } from '../train/policy-gradient.js';
-import { type RewardSet, isRewardUrl, singleRewardSet } from '../train/reward-fn.js';
+import type { RewardSet } from '../train/reward-fn.js';
 import type { Checkpoint } from '../model/checkpoint.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
-import { collect } from './args.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadPromptRows } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
+import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
 /** How one trainer plugs in. */
@@ -33,23 +32,6 @@ export interface PolicyGradientCommand<S extends OptionsSpec> {
   ): Promise<PolicyGradientResult>;
 }
 
-/** A readable name for a reward: the directory's base name, or the URL's host. */
-function rewardName(spec: string): string {
-  if (isRewardUrl(spec)) return URL.canParse(spec) ? new URL(spec).host : spec;
-  return basename(resolve(spec));
-}
-
-/** The rewards of --reward (one for now: a reward-model directory or a serve-reward URL). */
-async function rewardSetFrom(specs: string[], weights: string | undefined): Promise<RewardSet> {
-  if (specs.length !== 1 || weights !== undefined)
-    throw new Error(
-      `give one --reward (got ${specs.length}${weights !== undefined ? ' and --reward-weights' : ''}); several ` +
-        'weighted rewards come with reward modules',
-    );
-  if (isRewardUrl(specs[0])) await probeRewardServer(specs[0]);
-  return singleRewardSet(loadRewardFn(specs[0]), rewardName(specs[0]));
-}
-
 export function registerPolicyGradient<S extends OptionsSpec>(train: Command, c: PolicyGradientCommand<S>): void {
   const cmd = train
     .command(c.name)
@@ -64,16 +46,11 @@ export function registerPolicyGradient<S extends OptionsSpec>(train: Command, c:
       'JSONL of {"prompt": "…"} or {"prompt": [messages]}; the other fields of each record go to the rewards',
     )
     .requiredOption(
-      '--reward <spec>',
-      'reward model directory (from `rlhf train reward`), or the URL of `rlhf serve-reward` (repeatable)',
-      collect,
-    )
-    .option('--reward-weights <list>', 'weights of the --reward rewards, comma-separated (default: 1 each)')
-    .requiredOption(
       '--out <dir>',
       'run directory: the policy, metrics.jsonl, samples.jsonl, summary.json (and the state --resume reads)',
     )
     .option(...CHAT_TEMPLATE_FLAG);
+  addRewardOptions(cmd);
   addOptions(cmd, c.options);
   c.configure?.(cmd);
   addGeneratorOptions(cmd).action(async (o) => {
@@ -81,9 +58,9 @@ export function registerPolicyGradient<S extends OptionsSpec>(train: Command, c:
     const cfg = { ...readOptions(c.options, o), outDir: o.out as string };
     const remote = remoteGeneratorFrom(o, { batchSize: 64 });
     // The rewards first: a serve-reward URL that is down fails before anything big is read.
-    const rewards = await rewardSetFrom(o.reward, o.rewardWeights);
+    const rewards = await rewardSetFrom(o);
     const ck = loadPolicy(o.init);
-    const rows = loadPromptRows(o.prompts);
+    const rows = loadPromptRows(o.prompts, { chat: true });
     const chatTemplate = loadChatTemplateFor(o.chatTemplate, [o.init], ck.tokenizer);
     const log = (m: string) => process.stderr.write(m + '\n');
     const r = await c.train(ck, rows, rewards, cfg, log, { generator: remote ?? undefined, chatTemplate });

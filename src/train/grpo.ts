@@ -15,20 +15,21 @@ import {
   type PromptRow,
   runPolicyGradient,
 } from './policy-gradient.js';
-import type { RewardSet } from './reward-fn.js';
+import { type RewardLike, asRewardSet } from './reward-fn.js';
 
 export { type GRPOConfig, type GRPOOptions, defaultGRPOConfig, grpoOptions } from './grpo-config.js';
 export type { PolicyGradientInputs, PolicyGradientResult, PolicyGradientStep, PromptRow } from './policy-gradient.js';
 
 /**
  * Trains `policy` in place on `prompts` (texts, or rows with their other fields as `columns` for the
- * rewards). With cfg.resume and a run in cfg.outDir, `policy` must be the starting policy (the reference).
+ * rewards) against `rewards` (a function, or a set of weighted ones). With cfg.resume and a run in
+ * cfg.outDir, `policy` must be the starting policy (the reference).
  */
 export function trainGRPO(
   policy: CausalLM,
   tok: Tokenizer,
   prompts: (string | PromptRow)[],
-  rewards: RewardSet,
+  rewards: RewardLike,
   cfg: GRPOConfig,
   log: (m: string) => void,
   inputs: PolicyGradientInputs = {},
@@ -39,7 +40,7 @@ export function trainGRPO(
     policy,
     tok,
     rows,
-    rewards,
+    asRewardSet(rewards),
     cfg,
     {
       name: 'grpo',

@@ -28,7 +28,7 @@ import {
 } from './policy-gradient-rollouts.js';
 import { type UpdateOptions, updatePolicy } from './policy-gradient-updates.js';
 import { progress } from './progress.js';
-import type { RewardSet } from './reward-fn.js';
+import { type RewardSet, rewardMetrics } from './reward-fn.js';
 
 export type { PromptRow } from './policy-gradient-rollouts.js';
 
@@ -205,12 +205,7 @@ export async function runPolicyGradient(
         reward,
         reward_std: unbiasedStd(roll.rewards),
         frac_reward_zero_std: adv.fracZeroStd,
-        ...Object.fromEntries(
-          Object.entries(roll.perFunction).flatMap(([fn, s]) => [
-            [`rewards/${fn}/mean`, meanOf(s)],
-            [`rewards/${fn}/std`, unbiasedStd(s)],
-          ]),
-        ),
+        ...rewardMetrics({ total: roll.rewards, perFunction: roll.perFunction }),
         ...(refLogp ? { kl } : {}),
         entropy: stats.entropy,
         'clip_ratio/low_mean': stats['clip_ratio/low_mean'],

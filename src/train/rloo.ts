@@ -16,7 +16,7 @@ import {
   type PromptRow,
   runPolicyGradient,
 } from './policy-gradient.js';
-import type { RewardSet } from './reward-fn.js';
+import { type RewardLike, asRewardSet } from './reward-fn.js';
 import { type RLOOConfig, rlooOptions } from './rloo-config.js';
 
 export { type RLOOConfig, type RLOOOptions, defaultRLOOConfig, rlooOptions } from './rloo-config.js';
@@ -42,13 +42,14 @@ function rlooAdvantages(cfg: RLOOConfig): Algorithm['advantages'] {
 
 /**
  * Trains `policy` in place on `prompts` (texts, or rows with their other fields as `columns` for the
- * rewards). With cfg.resume and a run in cfg.outDir, `policy` must be the starting policy (the reference).
+ * rewards) against `rewards` (a function, or a set of weighted ones). With cfg.resume and a run in
+ * cfg.outDir, `policy` must be the starting policy (the reference).
  */
 export function trainRLOO(
   policy: CausalLM,
   tok: Tokenizer,
   prompts: (string | PromptRow)[],
-  rewards: RewardSet,
+  rewards: RewardLike,
   cfg: RLOOConfig,
   log: (m: string) => void,
   inputs: PolicyGradientInputs = {},
@@ -60,7 +61,7 @@ export function trainRLOO(
     policy,
     tok,
     rows,
-    rewards,
+    asRewardSet(rewards),
     cfg,
     {
       name: 'rloo',
