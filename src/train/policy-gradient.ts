@@ -9,7 +9,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EpochOrder } from '../data/batching.js';
 import type { CausalLM } from '../model/causal-lm.js';
-import { type ChatTemplate } from '../model/chat-template.js';
+import type { ChatTemplate } from '../model/chat-template.js';
 import { saveChatTemplate } from '../model/chat-template-file.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { freezeModel, trainableParams } from '../model/lora.js';
