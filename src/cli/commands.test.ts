@@ -7,8 +7,10 @@ import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { type OptionSpec, type OptionsSpec, describeRange } from '../train/options.js';
 import { dpoOptions } from '../train/dpo-config.js';
+import { grpoOptions } from '../train/grpo-config.js';
 import { hindsightOptions } from '../train/hindsight-config.js';
 import { restOptions } from '../train/rest-config.js';
+import { rlooOptions } from '../train/rloo-config.js';
 import { rewardOptions } from '../train/reward-config.js';
 import { sampleOptions } from '../train/sampling-options.js';
 import { sftOptions } from '../train/sft-config.js';
@@ -20,6 +22,8 @@ const COMMANDS: { path: string[]; opts: { spec: OptionsSpec }; keys?: string[] }
   { path: ['train', 'dpo'], opts: dpoOptions },
   { path: ['train', 'hindsight'], opts: hindsightOptions },
   { path: ['train', 'rest'], opts: restOptions },
+  { path: ['train', 'grpo'], opts: grpoOptions },
+  { path: ['train', 'rloo'], opts: rlooOptions },
   { path: ['sample'], opts: sampleOptions },
   { path: ['train', 'reward'], opts: rewardOptions },
   {

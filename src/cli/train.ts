@@ -11,13 +11,16 @@ import { registerDPO } from './dpo.js';
 import { registerPPO } from './ppo.js';
 import { registerRewardNormalize } from './reward-normalize.js';
 import { registerHindsight } from './hindsight.js';
+import { registerGRPO } from './grpo.js';
+import { registerRLOO } from './rloo.js';
 
 export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
       'train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo ' +
-        '(DPO/IPO on comparisons), ppo (PPO against a reward model), hindsight (Chain of Hindsight on comparisons)',
+        '(DPO/IPO on comparisons), ppo (PPO against a reward model), grpo and rloo (group baselines against ' +
+        'rewards), hindsight (Chain of Hindsight on comparisons)',
     );
   const sft = train
     .command('sft')
@@ -61,4 +64,6 @@ export function registerTrain(program: Command): void {
   registerRewardNormalize(train);
   registerPPO(train);
   registerHindsight(train);
+  registerGRPO(train);
+  registerRLOO(train);
 }

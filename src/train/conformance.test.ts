@@ -14,10 +14,13 @@ import { WorkerPool } from '../engine/parallel.js';
 import type { Parameter } from '../engine/tensor.js';
 import { defaultDPOConfig, trainDPO } from './dpo.js';
 import { defaultHindsightConfig, trainHindsight } from './hindsight.js';
+import { defaultGRPOConfig, trainGRPO } from './grpo.js';
 import { defaultPPOConfig, trainPPO } from './ppo.js';
 import { defaultRewardConfig } from './reward-config.js';
 import { trainRewardModel } from './reward.js';
 import { defaultReSTConfig, trainReST } from './rest.js';
+import { singleRewardSet } from './reward-fn.js';
+import { defaultRLOOConfig, trainRLOO } from './rloo.js';
 import { defaultSFTConfig } from './sft-config.js';
 import { type TestFamily, countA, familyCheckpoint, letterPolicy } from './test-fixtures.js';
 import { trainSFT } from './sft.js';
@@ -338,5 +341,36 @@ for (const family of FAMILIES) {
       a.params.forEach((p, i) => assert.deepEqual(p, b.params[i]));
       assert.deepEqual(a.r.scores, b.r.scores);
     });
+  });
+
+  describe(`trainer conformance (${family}): grpo and rloo (they optimize a reward, not a loss)`, () => {
+    const run = async (trainer: 'grpo' | 'rloo', seed: number) => {
+      const { model, tok } = letterPolicy(60, family);
+      const before = snapshot(model.params);
+      const outDir = tmp();
+      // β > 0 and μ = 2, so the reference and the log-probs at sampling are taken too.
+      const cfg = { outDir, steps: 2, batchSize: 2, numGenerations: 4, numIterations: 2, beta: 0.1, lr: 1e-3 };
+      const o = { ...cfg, maxCompletionLength: 4, seed, quiet: true };
+      const rewards = singleRewardSet(countA, 'count_a');
+      const r =
+        trainer === 'grpo'
+          ? await trainGRPO(model, tok, [' b', ' c'], rewards, { ...defaultGRPOConfig, ...o }, quiet)
+          : await trainRLOO(model, tok, [' b', ' c'], rewards, { ...defaultRLOOConfig, ...o }, quiet);
+      return { r, before, params: snapshot(model.params), outDir };
+    };
+    for (const trainer of ['grpo', 'rloo'] as const)
+      it(`${trainer}: finite metrics, parameters change, the checkpoint round-trips, one seed one run`, async () => {
+        const a = await run(trainer, 4),
+          b = await run(trainer, 4);
+        assert.ok(a.r.rewards.every(Number.isFinite) && a.r.kl.every(Number.isFinite));
+        assert.ok(
+          a.params.some((p, i) => p.some((v, j) => v !== a.before[i][j])),
+          'parameters changed',
+        );
+        const loaded = loadCheckpoint(a.outDir).model;
+        loaded.params.forEach((p, i) => assert.deepEqual(p.data, a.params[i], `${p.name} round-trips`));
+        a.params.forEach((p, i) => assert.deepEqual(p, b.params[i]));
+        assert.deepEqual(a.r.rewards, b.r.rewards);
+      });
   });
 }

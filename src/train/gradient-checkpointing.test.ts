@@ -14,10 +14,13 @@ import { createModel } from '../model/create-model.js';
 import type { Comparison } from '../data/comparison.js';
 import { dpoOptions } from './dpo-config.js';
 import { trainDPO } from './dpo.js';
+import { grpoOptions } from './grpo-config.js';
+import { trainGRPO } from './grpo.js';
 import { hindsightOptions } from './hindsight-config.js';
 import { kernels, shardLM } from './kernels.js';
 import { ppoOptions } from './ppo-config.js';
 import { restOptions } from './rest-config.js';
+import { rlooOptions } from './rloo-config.js';
 import { rewardOptions } from './reward-config.js';
 import { sftOptions } from './sft-config.js';
 import { letterPolicy } from './test-fixtures.js';
@@ -84,7 +87,10 @@ describe('gradient checkpointing on worker threads', () => {
   });
 
   it('every trainer takes --gradient-checkpointing, off by default', () => {
-    const trainers = { sftOptions, rewardOptions, dpoOptions, ppoOptions, restOptions, hindsightOptions };
+    const trainers = {
+      ...{ sftOptions, rewardOptions, dpoOptions, ppoOptions },
+      ...{ grpoOptions, rlooOptions, restOptions, hindsightOptions },
+    };
     for (const [name, o] of Object.entries(trainers)) {
       const spec = (o.spec as Record<string, { flag: string }>).gradientCheckpointing;
       assert.equal(spec?.flag, '--gradient-checkpointing', name);
@@ -112,5 +118,22 @@ describe('gradient checkpointing on worker threads', () => {
       ckpt = run(true);
     assert.equal(ckpt.loss, plain.loss);
     ckpt.weights.forEach((w, k) => assert.deepEqual(w, plain.weights[k], model.params[k].name));
+  });
+
+  it('train grpo with it trains the same weights', async () => {
+    const { model, tok } = letterPolicy(10);
+    const start = model.params.map((p) => Float32Array.from(p.data));
+    const run = async (gradientCheckpointing: boolean) => {
+      model.params.forEach((p, k) => p.data.set(start[k]));
+      const o = { outDir: mkdtempSync(join(tmpdir(), 'rlhf-ckpt-grpo-')), steps: 2, batchSize: 2, numGenerations: 4 };
+      const cfg = { ...grpoOptions.defaults(), ...o, beta: 0.1, maxCompletionLength: 4, lr: 1e-2, quiet: true };
+      const rewards = (items: { completion: string }[]) => items.map((x) => x.completion.split('a').length);
+      await trainGRPO(model, tok, [' b', ' c'], rewards, { ...cfg, gradientCheckpointing }, () => {});
+      assert.equal(model.gradientCheckpointing, gradientCheckpointing);
+      return model.params.map((p) => Float32Array.from(p.data));
+    };
+    const plain = await run(false),
+      ckpt = await run(true);
+    ckpt.forEach((w, k) => assert.deepEqual(w, plain[k], model.params[k].name));
   });
 });

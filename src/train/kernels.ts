@@ -198,7 +198,7 @@ export interface PPOShard extends RolloutShard {
 }
 
 /** Rows of the (B·T) sequence grid that hold each completion token, laid out on the (P, Tc) grid. */
-function completionRows(pairs: TokenPair[], T: number, Tc: number): number[] {
+export function completionRows(pairs: TokenPair[], T: number, Tc: number): number[] {
   const idx = new Array<number>(pairs.length * Tc).fill(0);
   pairs.forEach((p, b) => {
     for (let j = 0; j < p.completion.length; j++) idx[b * Tc + j] = b * T + p.prompt.length - 1 + j;

@@ -1,6 +1,6 @@
 // Every trainer with --lora-rank: only the adapters (and a head) train, the base stays bit-identical,
 // the run is saved in PEFT's layout naming --init as the base, and a resumed run equals an
-// uninterrupted one. DPO's and PPO's reference is the base model with the adapters off.
+// uninterrupted one. DPO's, PPO's, GRPO's and RLOO's reference is the base model with the adapters off.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,10 +17,13 @@ import { completionLogProbs } from '../runtime/logprobs.js';
 import { defaultDPOConfig, referenceLogProbs, trainDPO } from './dpo.js';
 import { defaultHindsightConfig, trainHindsight } from './hindsight.js';
 import { type LoraOptions, loraOptions } from './lora-options.js';
+import { defaultGRPOConfig, trainGRPO } from './grpo.js';
 import { defaultPPOConfig, trainPPO } from './ppo.js';
 import { defaultReSTConfig, trainReST } from './rest.js';
 import { defaultRewardConfig } from './reward-config.js';
 import { trainRewardModel } from './reward.js';
+import { singleRewardSet } from './reward-fn.js';
+import { defaultRLOOConfig, trainRLOO } from './rloo.js';
 import { defaultSFTConfig } from './sft-config.js';
 import { trainSFT } from './sft.js';
 import { countA, letterPolicy } from './test-fixtures.js';
@@ -213,6 +216,32 @@ describe('LoRA on every trainer', () => {
     loraParams(ca.model).forEach((p, i) => assert.deepEqual(loraParams(cb.model)[i].data, p.data, p.name));
     assert.ok(existsSync(join(whole, 'value_head.safetensors')));
     assert.deepEqual(cb.heads.get('v_head.summary')!.weight.data, ca.heads.get('v_head.summary')!.weight.data);
+  });
+
+  it('grpo and rloo: the reference is the base (adapters off); resumed after 1 step, as 2 in one go', async () => {
+    const rewards = singleRewardSet(countA, 'count_a');
+    const prompts = [' b', ' c', ' d e', ' e'];
+    for (const name of ['grpo', 'rloo'] as const) {
+      const o = { ...lora, steps: 2, batchSize: 2, numGenerations: 4, beta: 0.1, maxCompletionLength: 4 };
+      const run = (outDir: string, more: { stopAfter?: number; resume?: boolean } = {}) => {
+        const cfg = { ...o, outDir, lr: 1e-2, saveEvery: 1, quiet: true, ...more };
+        return name === 'grpo'
+          ? trainGRPO(policy(), base.tok, prompts, rewards, { ...defaultGRPOConfig, ...cfg }, quiet)
+          : trainRLOO(policy(), base.tok, prompts, rewards, { ...defaultRLOOConfig, ...cfg }, quiet);
+      };
+      const whole = tmp(`${name}-whole`),
+        split = tmp(`${name}-split`);
+      const a = await run(whole);
+      assert.ok(Math.abs(a.kl[0]) < 1e-6, `${name}: the first batch's KL to the reference is 0: ${a.kl[0]}`);
+      assert.ok(a.kl[1] !== 0, `${name}: the second's is not`);
+      await run(split, { stopAfter: 1 });
+      const b = await run(split, { resume: true });
+      assert.deepEqual(b.kl, a.kl);
+      assert.deepEqual(b.rewards, a.rewards);
+      const ca = assertAdapterRun(whole),
+        cb = loadCheckpoint(split, { adapters: 'keep' });
+      loraParams(ca.model).forEach((p, i) => assert.deepEqual(loraParams(cb.model)[i].data, p.data, p.name));
+    }
   });
 
   it('rest and hindsight: the adapters train, the base does not', async () => {

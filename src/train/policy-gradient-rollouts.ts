@@ -1,0 +1,204 @@
+// GRPO's and RLOO's first phase: G completions of each prompt from a Generator (the built-in engine, or a
+// server with --generator), scored by the reward set, then laid on a (N, Tc) grid of completion tokens
+// (N = prompts·G, a prompt's G completions side by side: completion j of prompt p is row p·G + j), with
+// the per-token log-probs the loss needs taken here, at the sampling temperature, with no gradients.
+
+import type { Message } from '../data/formats/chat.js';
+import type { PromptInput } from '../data/text.js';
+import { splitEvenly } from '../engine/split.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import { encodePromptMessages } from '../model/chat-encode.js';
+import type { ChatTemplate } from '../model/chat-template.js';
+import type { TokenPair } from '../model/logprobs.js';
+import { encodePrompt, promptRoom } from '../model/prompt.js';
+import type { Tokenizer } from '../model/tokenizer/index.js';
+import { type Replica, runSharded, shardCount } from '../runtime/replica.js';
+import type { Completion, GenerationRequest, Generator } from './generator.js';
+import { kernels } from './kernels.js';
+import type { PolicyGradientOptions } from './policy-gradient-config.js';
+import type { RewardSet } from './reward-fn.js';
+
+/** A prompt of the data set, and the row's other fields (given to rewards written as code). */
+export interface PromptRow {
+  /** Text, or messages (conversational) rendered with the chat template. */
+  prompt: PromptInput;
+  columns: Record<string, unknown>;
+}
+
+export type GroupFinish = 'stop' | 'length';
+
+export interface GroupRollouts {
+  /** (N) each completion's prompt as the rewards see it (a conversation rendered by the template). */
+  prompts: string[];
+  /** (N) token ids: the prompt (cut from its start to leave room) and the completion as trained. */
+  pairs: TokenPair[];
+  /** (N) the completions' text as scored, without the stop text or end-of-text that ended them. */
+  texts: string[];
+  finishReasons: GroupFinish[];
+  /** (N) the weighted total of the rewards, and each reward's own scores. */
+  rewards: number[];
+  perFunction: Record<string, number[]>;
+  /** Longest completion, in tokens: the width of the grids. */
+  Tc: number;
+  /** (N·Tc) 1 on completion tokens. */
+  mask: Float32Array;
+}
+
+/** The prompts of step `step`: the next `batch` rows in `order` (an epoch permutation), cycling. */
+export function stepRows(rows: PromptRow[], order: (k: number) => number, step: number, batch: number): PromptRow[] {
+  return Array.from({ length: batch }, (_, i) => rows[order(step * batch + i)]);
+}
+
+/** What sampleGroups takes of the configuration. */
+export type GroupSampling = Pick<
+  PolicyGradientOptions,
+  'numGenerations' | 'maxCompletionLength' | 'temperature' | 'stop' | 'seed'
+>;
+
+/** Seconds spent in each part, added to by sampleGroups and groupLogProbs. */
+export interface GroupClock {
+  generation: number;
+  scoring: number;
+  logprobs: number;
+}
+
+/** A prompt's ids and text: text prompts encoded as they are, conversations rendered with the template. */
+function encodeRow(tok: Tokenizer, row: PromptRow, room: number, template: ChatTemplate | null) {
+  if (typeof row.prompt === 'string') return { text: row.prompt, ids: encodePrompt(tok, row.prompt, room) };
+  if (!template)
+    throw new Error(
+      'a prompt is a list of messages but the policy has no chat template; give --chat-template, or text prompts',
+    );
+  const messages = row.prompt as Message[];
+  const ids = encodePromptMessages(tok, template, messages);
+  return { text: template.render(messages, { addGenerationPrompt: true }), ids: ids.slice(-room) };
+}
+
+/** The first stop text in `text`, or null. */
+function firstStop(text: string, stop: readonly string[]): number | null {
+  let at: number | null = null;
+  for (const s of stop) {
+    const i = text.indexOf(s);
+    if (i >= 0 && (at === null || i < at)) at = i;
+  }
+  return at;
+}
+
+/**
+ * The completion as scored and as trained. The built-in engine gives the sampled ids (through the token
+ * that completed a stop text). A server gives text only: it is encoded again, with end-of-text where it
+ * ended by itself. NOTE: a server cuts a stop text off, so a completion that ended at one is trained as
+ * ending with end-of-text; with --generator prefer end-of-text (or a single-token end of turn) to stop texts.
+ */
+function completionOf(c: Completion, tok: Tokenizer, o: GroupSampling) {
+  let text = c.text,
+    finish: GroupFinish = c.finishReason === 'stop' ? 'stop' : 'length';
+  if (c.tokenIds) return { text, finish, ids: c.tokenIds.length ? c.tokenIds : [tok.eosId] };
+  const at = firstStop(text, o.stop);
+  if (at !== null) {
+    text = text.slice(0, at);
+    finish = 'stop';
+  }
+  const ids = [...tok.encode(text), ...(finish === 'stop' ? [tok.eosId] : [])].slice(0, o.maxCompletionLength);
+  return { text, finish, ids: ids.length ? ids : [tok.eosId] };
+}
+
+/**
+ * The completions of step `step`: numGenerations of each row's prompt, sampled by `gen` with a seed of the
+ * run's seed and the step, scored by `rewards` (each item with its row's columns).
+ */
+export async function sampleGroups(
+  gen: Generator,
+  policy: CausalLM,
+  tok: Tokenizer,
+  rows: PromptRow[],
+  rewards: RewardSet,
+  o: GroupSampling,
+  step: number,
+  clock: GroupClock,
+  template: ChatTemplate | null = null,
+): Promise<GroupRollouts> {
+  const now = () => performance.now() / 1000;
+  const G = o.numGenerations;
+  let t0 = now();
+  const room = promptRoom(policy.config.nPositions, o.maxCompletionLength);
+  const encoded = rows.map((r) => encodeRow(tok, r, room, template));
+  const requests: GenerationRequest[] = encoded.map((e) => ({ prompt: e.text, n: G, promptIds: e.ids }));
+  // A conversation's turn ends with the template's end-of-turn text (a single token stops the engine at once).
+  const chat = template && rows.some((r) => typeof r.prompt !== 'string');
+  const stop = chat ? [...new Set([...o.stop, ...template.endOfTurn])] : o.stop;
+  const results = await gen.generate(requests, {
+    maxNewTokens: o.maxCompletionLength,
+    temperature: o.temperature,
+    stop,
+    seed: o.seed * 7919 + step,
+  });
+  const prompts: string[] = [],
+    texts: string[] = [],
+    finishReasons: GroupFinish[] = [],
+    pairs: TokenPair[] = [],
+    columns: Record<string, unknown>[] = [];
+  results.forEach((r, p) => {
+    if (r.completions.length !== G)
+      throw new Error(`${gen.name} returned ${r.completions.length} completions of prompt ${p}, expected ${G}`);
+    for (const c of r.completions) {
+      const x = completionOf(c, tok, { ...o, stop });
+      prompts.push(encoded[p].text);
+      texts.push(x.text);
+      finishReasons.push(x.finish);
+      pairs.push({ prompt: encoded[p].ids, completion: x.ids });
+      columns.push(rows[p].columns);
+    }
+  });
+  clock.generation += now() - t0;
+
+  t0 = now();
+  const scored = await rewards.score(
+    prompts.map((prompt, i) => ({ prompt, completion: texts[i], columns: columns[i] })),
+  );
+  clock.scoring += now() - t0;
+
+  const N = pairs.length,
+    Tc = Math.max(...pairs.map((p) => p.completion.length));
+  const mask = new Float32Array(N * Tc);
+  pairs.forEach((p, b) => mask.fill(1, b * Tc, b * Tc + p.completion.length));
+  return { prompts, pairs, texts, finishReasons, rewards: scored.total, perFunction: scored.perFunction, Tc, mask };
+}
+
+/**
+ * Per-token log-probs of the completions on the (N, Tc) grid under a replica's model (the policy before its
+ * updates, or the reference), at the sampling temperature, in micro-batches of at most `microBatch` split
+ * across threads. Padded positions hold 0.
+ */
+export function groupLogProbs(
+  replica: Replica,
+  roll: Pick<GroupRollouts, 'pairs' | 'Tc'>,
+  tok: Pick<Tokenizer, 'eosId' | 'vocabSize'>,
+  temperature: number,
+  microBatch: number,
+  clock: GroupClock,
+): Float32Array {
+  const t0 = performance.now();
+  const { pairs, Tc } = roll;
+  const out = new Float32Array(pairs.length * Tc);
+  const shard = { padId: tok.eosId, Tc, temperature, vocabSize: tok.vocabSize };
+  for (let m = 0; m < pairs.length; m += microBatch) {
+    const chunk = pairs.slice(m, m + microBatch);
+    const parts = splitEvenly(chunk, Math.min(shardCount(), chunk.length));
+    const res = runSharded(
+      replica,
+      kernels.rolloutShard,
+      parts.map((p) => ({ ...shard, pairs: p })),
+    );
+    let row = m;
+    res.forEach((r, k) => {
+      const lp = r.logp;
+      parts[k].forEach((p, i) => {
+        for (let j = 0; j < p.completion.length; j++) out[(row + i) * Tc + j] = lp[i * Tc + j];
+      });
+      row += parts[k].length;
+    });
+  }
+  clock.logprobs += (performance.now() - t0) / 1000;
+  return out;
+}
