@@ -11,13 +11,15 @@ import { registerDPO } from './dpo.js';
 import { registerPPO } from './ppo.js';
 import { registerRewardNormalize } from './reward-normalize.js';
 import { registerHindsight } from './hindsight.js';
+import { registerKTO } from './kto.js';
 
 export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
       'train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo ' +
-        '(DPO/IPO on comparisons), ppo (PPO against a reward model), hindsight (Chain of Hindsight on comparisons)',
+        '(DPO/IPO on comparisons), kto (KTO on thumbs up/down), ppo (PPO against a reward model), hindsight (Chain ' +
+        'of Hindsight on comparisons)',
     );
   const sft = train
     .command('sft')
@@ -61,4 +63,5 @@ export function registerTrain(program: Command): void {
   registerRewardNormalize(train);
   registerPPO(train);
   registerHindsight(train);
+  registerKTO(train);
 }

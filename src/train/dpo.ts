@@ -32,7 +32,7 @@ interface EncodedPair {
 }
 
 /** prompt + completion + <|endoftext|>, the prompt cut from its start to fit the context. */
-function encodePair(tok: Tokenizer, prompt: string, completion: string, ctx: number): TokenPair {
+export function encodePair(tok: Tokenizer, prompt: string, completion: string, ctx: number): TokenPair {
   let c = [...tok.encode(completion), tok.eosId];
   if (c.length > ctx) c = c.slice(0, ctx);
   // prompt + completion − 1 tokens are fed: the prompt keeps its last ctx + 1 − |completion| (≥ 1).
