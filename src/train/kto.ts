@@ -19,7 +19,7 @@ import type { Tokenizer } from '../model/tokenizer/index.js';
 import { ktoMetrics, ktoReferencePoint, mismatchedPartners } from '../objectives/kto.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { encodeChatPair } from './chat-data.js';
-import { encodePair } from './dpo.js';
+import { encodePair, fitPair } from './dpo.js';
 import { type KTOConfig, ktoOptions, weightAdvice } from './kto-config.js';
 import { type KTOShard, ktoKernel, ktoStep } from './kto-kernel.js';
 import { type LoopSummary, runTraining } from './loop.js';
@@ -68,12 +68,9 @@ export function encodeKTORows(
  * cut from its start so that the pair fits the context.
  */
 export function mismatchedPairs(batch: KTORow[], ctx: number): TokenPair[] {
-  return mismatchedPartners(batch.length).map((j, i) => {
-    const completion = batch[j].pair.completion,
-      prompt = batch[i].pair.prompt;
-    const room = ctx + 1 - completion.length;
-    return { prompt: prompt.length > room ? prompt.slice(prompt.length - room) : prompt, completion };
-  });
+  return mismatchedPartners(batch.length).map((j, i) =>
+    fitPair({ prompt: batch[i].pair.prompt, completion: batch[j].pair.completion }, ctx),
+  );
 }
 
 /** The batch's reference point z0 (0 for apo_zero_unpaired, which has none). */
