@@ -121,7 +121,7 @@ describe('declared options on the command line', () => {
     );
     assert.match(
       await rlhfError(['sample', '--model', 'missing', '--prompt', 'x', '--best-of', '4']),
-      /--best-of N and --reward DIR\|URL go together/,
+      /--best-of N and --reward DIR\|URL\|MODULE go together/,
     );
     assert.throws(
       () => hindsightOptions.validate({ ...hindsightOptions.defaults(), positive: [' '] }),

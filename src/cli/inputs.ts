@@ -34,17 +34,38 @@ export function loadUnpaired(path: string): UnpairedRow[] {
   return r.rows;
 }
 
+/** A prompt with its record's other fields (e.g. "answer"), which rewards written as code are given. */
+export interface PromptRow {
+  prompt: string;
+  columns: Record<string, unknown>;
+}
+
 /** Prompts from JSONL {"prompt": "text"}, or {"prompt": [messages]} (conversational) where `chat` is allowed. */
 export function loadPrompts(path: string): string[];
 export function loadPrompts(path: string, opts: { chat: true }): PromptInput[];
 export function loadPrompts(path: string, opts: { chat?: boolean } = {}): PromptInput[] {
+  return readPromptRecords(path, !!opts.chat).map((r) => r.prompt);
+}
+
+/** Text prompts from JSONL {"prompt": "text", …}, each with its record's other fields. */
+export function loadPromptRows(path: string): PromptRow[] {
+  return readPromptRecords(path, false) as PromptRow[];
+}
+
+/** Prompts as loadPromptRows reads them, conversational ones ({"prompt": [messages], …}) too. */
+export function loadChatPromptRows(path: string): { prompt: PromptInput; columns: Record<string, unknown> }[] {
+  return readPromptRecords(path, true);
+}
+
+function readPromptRecords(path: string, chat: boolean): { prompt: PromptInput; columns: Record<string, unknown> }[] {
   let conversational = 0;
   const r = readJsonl(path, (obj, line) => {
-    const p = parsePromptRecord(obj);
-    if (Array.isArray(p)) conversational ||= line;
-    return p;
+    const prompt = parsePromptRecord(obj);
+    if (Array.isArray(prompt)) conversational ||= line;
+    const { prompt: _, ...columns } = obj;
+    return { prompt, columns };
   });
-  if (conversational && !opts.chat)
+  if (conversational && !chat)
     throw new Error(
       `${path}:${conversational}: "prompt" is a list of messages; this command takes text prompts ` +
         `({"prompt": "…"}); conversational prompts are sampled with \`rlhf sample --chat\``,
@@ -52,6 +73,25 @@ export function loadPrompts(path: string, opts: { chat?: boolean } = {}): Prompt
   reportIssues(path, r.issues, r.lines);
   if (r.records.length === 0) throw new Error(`${path}: no prompts; give JSONL records {"prompt": "…"}`);
   return r.records;
+}
+
+/**
+ * The columns of each prompt text, for trainers that pass rewards prompts only (see withPromptColumns).
+ * NOTE: a prompt repeated with other fields is ambiguous; the first record's fields are kept, with a warning.
+ */
+export function columnsByPrompt(rows: PromptRow[], path: string): Map<string, Record<string, unknown>> {
+  const map = new Map<string, Record<string, unknown>>();
+  let clashes = 0;
+  for (const r of rows) {
+    const had = map.get(r.prompt);
+    if (!had) map.set(r.prompt, r.columns);
+    else if (JSON.stringify(had) !== JSON.stringify(r.columns)) clashes++;
+  }
+  if (clashes)
+    process.stderr.write(
+      `${path}: ${clashes} prompts repeat an earlier prompt with other fields; rewards see the first record's fields\n`,
+    );
+  return map;
 }
 
 /**

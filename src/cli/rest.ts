@@ -1,14 +1,13 @@
-// `rlhf train rest`: Reinforced Self-Training against a reward model.
+// `rlhf train rest`: Reinforced Self-Training against a reward (models, servers or code).
 
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { isRewardUrl } from '../train/reward-fn.js';
-import { loadRewardFn, probeRewardServer } from '../remote/reward-client.js';
 import { restOptions } from '../train/rest-config.js';
 import { trainReST } from '../train/rest.js';
 import { intArg } from './args.js';
-import { loadDemonstrations, loadPolicy, loadPrompts } from './inputs.js';
+import { loadDemonstrations, loadPolicy, loadPromptRows } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
+import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
 export function registerReST(train: Command): void {
@@ -18,11 +17,8 @@ export function registerReST(train: Command): void {
       'ReST: grow (sample and score) then improve (fine-tune on samples above rising reward percentiles), repeated',
     )
     .requiredOption('--init <dir>', 'the starting policy (an SFT checkpoint)')
-    .requiredOption('--prompts <file>', 'JSONL of {"prompt": …}')
-    .requiredOption(
-      '--reward <dir|url>',
-      'reward model directory (from `rlhf train reward`), or the URL of `rlhf serve-reward`',
-    )
+    .requiredOption('--prompts <file>', 'JSONL of {"prompt": …} (other fields go to reward modules as columns)');
+  addRewardOptions(cmd)
     .requiredOption(
       '--out <dir>',
       'checkpoint directory (the improved policy, metrics.jsonl, rest.jsonl, summary.json)',
@@ -51,23 +47,23 @@ export function registerReST(train: Command): void {
       if (o.heldOut && cfg.heldOutFraction > 0)
         throw new Error('give --held-out FILE or --held-out-fraction X, not both');
       const ck = loadPolicy(o.init);
-      const prompts = loadPrompts(o.prompts);
+      const rows = loadPromptRows(o.prompts);
       const demonstrations = o.demonstrations ? loadDemonstrations(o.demonstrations) : undefined;
-      const heldOut = o.heldOut ? loadPrompts(o.heldOut) : undefined;
+      const heldOutRows = o.heldOut ? loadPromptRows(o.heldOut) : undefined;
       // Grow's samples are kept in OUT/generations.jsonl, so a run started again asks only for what is missing.
       const remote = remoteGeneratorFrom(o, {
         batchSize: o.generatorBatch,
         cacheFile: join(o.out, 'generations.jsonl'),
       });
-      if (isRewardUrl(o.reward)) await probeRewardServer(o.reward);
+      const reward = await rewardSetFrom(o, { rows: [...rows, ...(heldOutRows ?? [])], promptsFile: o.prompts });
       const r = await trainReST(
         ck.model,
         ck.tokenizer,
-        prompts,
-        loadRewardFn(o.reward),
+        rows.map((row) => row.prompt),
+        reward,
         cfg,
         (m) => process.stderr.write(m + '\n'),
-        { generator: remote ?? undefined, demonstrations, heldOut },
+        { generator: remote ?? undefined, demonstrations, heldOut: heldOutRows?.map((row) => row.prompt) },
       );
       process.stdout.write(
         `rest: mean reward ${r.meanReward.map((x) => x.toFixed(3)).join(' → ')} (start, then after each Grow); ` +

@@ -2,18 +2,24 @@
 
 import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { isRewardUrl } from '../train/reward-fn.js';
-import { loadRewardFn, probeRewardServer } from '../remote/reward-client.js';
 import { bestOfN, bestOfNKL } from '../train/best-of-n.js';
 import { GenerationOptions, Generator, LocalGenerator } from '../train/generator.js';
 import { sampleOptions } from '../train/sampling-options.js';
 import { collect } from './args.js';
-import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadPrompts } from './inputs.js';
+import {
+  CHAT_TEMPLATE_FLAG,
+  type PromptRow,
+  loadChatTemplateFor,
+  loadPolicy,
+  loadPromptRows,
+  loadPrompts,
+} from './inputs.js';
 import type { PromptInput } from '../data/text.js';
 import { encodePromptMessages } from '../model/chat-encode.js';
 import type { ChatMessage } from '../model/chat-template.js';
 import { templateOrPlain } from '../train/chat-data.js';
 import { addOptions, readOptions } from './options.js';
+import { addRewardOptions, hasReward, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, progressLine, remoteGeneratorFrom } from './serve-model.js';
 
 export interface SampleRecord {
@@ -48,22 +54,22 @@ export function registerSample(program: Command): void {
       '--out <file>',
       'write JSONL records {prompt, completion, sample, finish_reason} here instead of printing text',
     )
-    .option('--json', 'print JSONL records to stdout', false)
-    .option(
-      '--reward <dir|url>',
-      'reward model directory (from `rlhf train reward`), or the URL of `rlhf serve-reward`, for --best-of',
-    );
+    .option('--json', 'print JSONL records to stdout', false);
+  addRewardOptions(cmd, { optional: true, purpose: "for --best-of (the prompt file's other fields are its columns)" });
   addOptions(cmd, sampleOptions);
   addGeneratorOptions(cmd).action(async (o) => {
     const s = readOptions(sampleOptions, o);
-    if (s.bestOf > 0 !== (o.reward !== undefined)) throw new Error('--best-of N and --reward DIR|URL go together');
+    if (s.bestOf > 0 !== hasReward(o)) throw new Error('--best-of N and --reward DIR|URL|MODULE go together');
+    if (o.rewardWeights && !hasReward(o)) throw new Error('--reward-weights goes with --reward (and --best-of)');
     if (!o.model && !o.generator)
       throw new Error('give --model DIR (sample here) or --generator URL (sample on a server)');
+    // Text prompts keep their records' other fields, which rewards written as code are given.
+    const rows: PromptRow[] = o.prompts && !o.chat ? loadPromptRows(o.prompts) : [];
     const fromFile: PromptInput[] = !o.prompts
       ? []
       : o.chat
         ? loadPrompts(o.prompts, { chat: true })
-        : loadPrompts(o.prompts);
+        : rows.map((row) => row.prompt);
     const inputs: PromptInput[] = [...o.prompt, ...fromFile];
     if (inputs.length === 0) throw new Error('give --prompt TEXT (repeatable) or --prompts FILE.jsonl');
     if (o.chat && !o.model)
@@ -108,22 +114,24 @@ export function registerSample(program: Command): void {
     };
     const onProgress = remote ? progressLine(remote) : undefined;
     if (s.bestOf > 0) {
-      // Fail before generating when the reward server is down.
-      if (isRewardUrl(o.reward)) await probeRewardServer(o.reward);
+      // Loaded (and a reward server asked) before generating, so a bad --reward fails first.
+      const reward = await rewardSetFrom(o, { rows, promptsFile: o.prompts });
       const results = await bestOfN(
         gen,
         requests.flatMap((r) => Array.from({ length: s.numSamples }, () => r.prompt)),
         s.bestOf,
-        loadRewardFn(o.reward),
+        reward,
         opts,
         onProgress,
       );
+      const several = reward.names.length > 1;
       const lines = results.map((r) =>
         JSON.stringify({
           prompt: r.prompt,
           completion: r.completion,
           reward: r.reward,
           rewards: r.rewards,
+          ...(several ? { by_reward: r.byReward } : {}),
           best_of: s.bestOf,
           finish_reason: r.finish_reason,
         }),
@@ -141,6 +149,12 @@ export function registerSample(program: Command): void {
           `${mean(results.flatMap((r) => r.rewards)).toFixed(3)}); KL from the policy log N − (N−1)/N = ` +
           `${bestOfNKL(s.bestOf).toFixed(3)} nats\n`,
       );
+      if (several)
+        process.stderr.write(
+          `best-of-${s.bestOf}: kept samples' mean ${reward.names
+            .map((n) => `${n} ${mean(results.map((r) => r.byReward[n])).toFixed(3)}`)
+            .join(', ')}\n`,
+        );
       return;
     }
     const results = await gen.generate(requests, opts, onProgress);

@@ -12,14 +12,15 @@ import { registerPPO } from './ppo.js';
 import { registerRewardNormalize } from './reward-normalize.js';
 import { registerHindsight } from './hindsight.js';
 import { registerKTO } from './kto.js';
+import { registerOnlineDPO } from './online-dpo.js';
 
 export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
       'train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo ' +
-        '(DPO/IPO on comparisons), kto (KTO on thumbs up/down), ppo (PPO against a reward model), hindsight (Chain ' +
-        'of Hindsight on comparisons)',
+        '(DPO/IPO on comparisons), online-dpo (DPO on pairs it samples, judged by rewards), kto (KTO on thumbs ' +
+        'up/down), ppo (PPO against a reward model), hindsight (Chain of Hindsight on comparisons)',
     );
   const sft = train
     .command('sft')
@@ -64,4 +65,5 @@ export function registerTrain(program: Command): void {
   registerPPO(train);
   registerHindsight(train);
   registerKTO(train);
+  registerOnlineDPO(train);
 }

@@ -6,7 +6,7 @@
 import { type CausalLM, isCausalLM } from '../model/causal-lm.js';
 import { SampleOptions } from '../model/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
-import { RewardFn, scoreWith } from './reward-fn.js';
+import { type RewardLike, asRewardSet } from './reward-fn.js';
 import { GenerationOptions, GenerationProgress, Generator, LocalGenerator, cutAtStop } from './generator.js';
 
 /** The analytic KL (nats) between best-of-N sampling and the policy it samples from. */
@@ -21,19 +21,21 @@ export interface BestOfNResult {
   reward: number;
   /** Rewards of all N samples, in sampling order. */
   rewards: number[];
+  /** Each reward's own score of the kept completion, by name (`reward` is their weighted sum). */
+  byReward: Record<string, number>;
   finish_reason: string;
 }
 
 /**
- * Samples n completions of each prompt with the generator and keeps the one the reward function
- * scores highest. The older form bestOfN(model, tok, prompts, n, reward, sampleOptions, batchSize)
- * samples with the built-in engine.
+ * Samples n completions of each prompt with the generator and keeps the one the reward (a function,
+ * or a set of weighted rewards) scores highest. The older form bestOfN(model, tok, prompts, n, reward,
+ * sampleOptions, batchSize) samples with the built-in engine.
  */
 export async function bestOfN(
   generator: Generator,
   prompts: string[],
   n: number,
-  reward: RewardFn,
+  reward: RewardLike,
   opts: GenerationOptions,
   onProgress?: (p: GenerationProgress) => void,
 ): Promise<BestOfNResult[]>;
@@ -42,7 +44,7 @@ export async function bestOfN(
   tok: Tokenizer,
   prompts: string[],
   n: number,
-  reward: RewardFn,
+  reward: RewardLike,
   opts: Omit<SampleOptions, 'rng'>,
   batchSize?: number,
 ): Promise<BestOfNResult[]>;
@@ -53,7 +55,7 @@ export async function bestOfN(...args: unknown[]): Promise<BestOfNResult[]> {
       Tokenizer,
       string[],
       number,
-      RewardFn,
+      RewardLike,
       Omit<SampleOptions, 'rng'>,
       number | undefined,
     ];
@@ -73,7 +75,7 @@ export async function bestOfN(...args: unknown[]): Promise<BestOfNResult[]> {
     Generator,
     string[],
     number,
-    RewardFn,
+    RewardLike,
     GenerationOptions,
     ((p: GenerationProgress) => void) | undefined,
   ];
@@ -84,7 +86,7 @@ async function bestOfNWith(
   generator: Generator,
   prompts: string[],
   n: number,
-  reward: RewardFn,
+  reward: RewardLike,
   opts: GenerationOptions,
   onProgress?: (p: GenerationProgress) => void,
 ): Promise<BestOfNResult[]> {
@@ -96,8 +98,7 @@ async function bestOfNWith(
   );
   // Scored, and kept, as evaluation judges them: cut at the stop strings (a server may not have cut them).
   const texts = gens.flatMap((g) => g.completions).map((c) => ({ ...c, text: cutAtStop(c.text, opts.stop ?? []) }));
-  const scores = await scoreWith(
-    reward,
+  const { total: scores, perFunction } = await asRewardSet(reward).score(
     texts.map((c, i) => ({ prompt: prompts[Math.floor(i / n)], completion: c.text })),
   );
   return prompts.map((prompt, k) => {
@@ -105,6 +106,7 @@ async function bestOfNWith(
     let best = 0;
     for (let j = 1; j < n; j++) if (rewards[j] > rewards[best]) best = j;
     const c = texts[k * n + best];
-    return { prompt, completion: c.text, reward: rewards[best], rewards, finish_reason: c.finishReason };
+    const byReward = Object.fromEntries(Object.entries(perFunction).map(([name, xs]) => [name, xs[k * n + best]]));
+    return { prompt, completion: c.text, reward: rewards[best], rewards, byReward, finish_reason: c.finishReason };
   });
 }

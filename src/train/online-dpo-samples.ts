@@ -2,7 +2,7 @@
 // or a server with --generator), scored by the reward set, and kept as the ids the loss is taken on.
 
 import type { Message } from '../data/formats/chat.js';
-import type { PromptRow } from '../data/prompt-rows.js';
+import type { PromptInput } from '../data/text.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { encodePromptMessages } from '../model/chat-encode.js';
 import type { ChatTemplate } from '../model/chat-template.js';
@@ -11,6 +11,12 @@ import { encodePrompt, promptRoom } from '../model/prompt.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { type Completion, type Generator, cutAtStop } from './generator.js';
 import type { RewardSet } from './reward-fn.js';
+
+/** A prompt of the data set (text, or messages rendered with the chat template) and its row's other fields. */
+export interface PromptRow {
+  prompt: PromptInput;
+  columns: Record<string, unknown>;
+}
 
 /** Two samples of each of B prompts, side by side: sample j of prompt p is entry 2p + j (2B entries each). */
 export interface PairSamples {

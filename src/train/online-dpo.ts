@@ -8,7 +8,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EpochOrder } from '../data/batching.js';
-import type { PromptRow } from '../data/prompt-rows.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { saveChatTemplate } from '../model/chat-template-file.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
@@ -21,10 +20,10 @@ import { kernels } from './kernels.js';
 import { TrainingRun } from './loop.js';
 import { applyLora } from './lora-options.js';
 import { type OnlineDPOConfig, onlineDPOOptions } from './online-dpo-config.js';
-import { type PairSamples, samplePairs } from './online-dpo-samples.js';
+import { type PairSamples, type PromptRow, samplePairs } from './online-dpo-samples.js';
 import { progress } from './progress.js';
 import { frozenReference, resumePolicy } from './reference.js';
-import type { RewardSet } from './reward-fn.js';
+import { type RewardLike, asRewardSet, rewardMetrics } from './reward-fn.js';
 
 export { type OnlineDPOConfig, type OnlineDPOOptions, defaultOnlineDPOConfig } from './online-dpo-config.js';
 
@@ -81,8 +80,7 @@ export function onlineDPOMetrics(
     'val/contain_eos_token': s.finished.filter(Boolean).length / N,
     'completions/mean_length': mean(s.pairs.map((p) => p.completion.length)),
   };
-  for (const [name, xs] of Object.entries(s.perFunction)) out[`rewards/${name}/mean`] = mean(xs);
-  return out;
+  return { ...out, ...rewardMetrics({ total: s.scores, perFunction: s.perFunction }) };
 }
 
 /** What online DPO takes besides its prompts, rewards and configuration. */
@@ -99,12 +97,13 @@ export async function trainOnlineDPO(
   policy: CausalLM,
   tok: Tokenizer,
   prompts: (PromptRow | string)[],
-  rewards: RewardSet,
+  reward: RewardLike,
   cfg: OnlineDPOConfig,
   log: (m: string) => void,
   inputs: OnlineDPOInputs = {},
 ): Promise<OnlineDPOResult> {
   onlineDPOOptions.validate(cfg);
+  const rewards = asRewardSet(reward);
   if (prompts.length === 0) throw new Error('online DPO needs prompts');
   const rows: PromptRow[] = prompts.map((p) => (typeof p === 'string' ? { prompt: p, columns: {} } : p));
   applyLora(policy, cfg, log);

@@ -3,7 +3,7 @@
 // log-probs and values on a (P, Tc) grid of completion tokens: row p's token j sits at p·Tc + j.
 
 import { splitEvenly } from '../engine/split.js';
-import { type RewardFn, scoreWith } from './reward-fn.js';
+import { type RewardLike, asRewardSet } from './reward-fn.js';
 import type { TokenPair } from '../model/logprobs.js';
 import { type Replica, runSharded, shardCount } from '../runtime/replica.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
@@ -26,8 +26,10 @@ export interface Rollouts {
   texts: string[];
   /** (P) 'stop': ended by end-of-text or a stop text; 'length': cut at maxNewTokens (or the context). */
   finishReasons: RolloutFinish[];
-  /** (P) the reward function's scores. */
+  /** (P) the reward function's scores (with several rewards, their weighted total). */
   scores: number[];
+  /** (P) each reward's own scores, by name. */
+  perFunction: Record<string, number[]>;
   /** Longest completion, in tokens: the width of the grids. */
   Tc: number;
   /** (P·Tc) 1 on completion tokens. */
@@ -63,7 +65,7 @@ export async function collectRollouts(
   ref: Replica,
   tok: Tokenizer,
   prompts: string[],
-  reward: RewardFn,
+  reward: RewardLike,
   o: RolloutOptions,
   it: number,
   clock: RolloutClock,
@@ -85,8 +87,7 @@ export async function collectRollouts(
   clock.generation += now() - t0;
 
   t0 = now();
-  const scores = await scoreWith(
-    reward,
+  const { total: scores, perFunction } = await asRewardSet(reward).score(
     prompts.map((prompt, i) => ({ prompt, completion: texts[i] })),
   );
   clock.scoring += now() - t0;
@@ -108,6 +109,7 @@ export async function collectRollouts(
     texts,
     finishReasons: samples.map((s) => (s.finishReason === 'stop' ? 'stop' : 'length')),
     scores,
+    perFunction,
     Tc,
     mask,
     logp: grid.logp,

@@ -7,7 +7,7 @@
 
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RewardFn } from './reward-fn.js';
+import { type RewardLike, rewardMetrics } from './reward-fn.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { type ScalarHead, valueHead } from '../model/heads.js';
@@ -74,13 +74,14 @@ function optimConfigOf(cfg: PPOConfig): OptimConfig {
 /**
  * Trains `policy` in place. With cfg.resume and a saved run in cfg.outDir, `policy` must be the
  * starting policy (the reference); the trained weights, value head, optimizer, RNG and KL
- * coefficient come from outDir.
+ * coefficient come from outDir. `reward` is a function or a set of weighted rewards: the (total) score
+ * is `objective/scores`, and each reward's mean and std are logged as `rewards/NAME/mean` and `/std`.
  */
 export async function trainPPO(
   policy: CausalLM,
   tok: Tokenizer,
   prompts: string[],
-  reward: RewardFn,
+  reward: RewardLike,
   cfg: PPOConfig,
   log: (m: string) => void,
   onIteration?: (it: PPOIteration) => void | Promise<void>,
@@ -157,6 +158,7 @@ export async function trainPPO(
       run.log({
         iteration: it + 1,
         'objective/scores': meanScore,
+        ...rewardMetrics({ total: roll.scores, perFunction: roll.perFunction }),
         'objective/kl': meanKL,
         'objective/kl_coef': kl.value,
         'objective/entropy': sampledEntropy(roll.logp, roll.mask, P, roll.Tc),

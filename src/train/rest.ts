@@ -13,7 +13,7 @@ import { shardCount, runSharded } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import type { PromptCompletion } from '../data/text.js';
 import { splitByKey } from '../data/split.js';
-import { RewardFn, scoreWith } from './reward-fn.js';
+import { type RewardLike, type RewardSet, asRewardSet, rewardMetrics } from './reward-fn.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { trainableParams } from '../model/lora.js';
 import { applyLora } from './lora-options.js';
@@ -42,6 +42,12 @@ interface Sample {
   demonstration?: boolean;
 }
 
+/** A Grow's samples, and each reward's mean and std over them (rewards/NAME/mean, /std). */
+interface Grown {
+  samples: Sample[];
+  metrics: Record<string, number>;
+}
+
 /**
  * M samples of each prompt, scored as evaluation judges them: cut at the stop strings. The
  * fine-tuning target is what was sampled up to there: the local engine's ids (ending with the token
@@ -52,11 +58,11 @@ async function grow(
   gen: Generator,
   tok: Tokenizer,
   prompts: string[],
-  reward: RewardFn,
+  reward: RewardSet,
   cfg: ReSTConfig,
   seed: number,
   M: number,
-): Promise<Sample[]> {
+): Promise<Grown> {
   const results = await gen.generate(
     prompts.map((prompt) => ({ prompt, n: M })),
     { maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, stop: cfg.stop, seed },
@@ -72,17 +78,14 @@ async function grow(
       };
     }),
   );
-  const scores = await scoreWith(
-    reward,
-    out.map((s) => ({ prompt: s.prompt, completion: s.text })),
-  );
-  return out.map((s, i) => ({ ...s, reward: scores[i] }));
+  const scores = await reward.score(out.map((s) => ({ prompt: s.prompt, completion: s.text })));
+  return { samples: out.map((s, i) => ({ ...s, reward: scores.total[i] })), metrics: rewardMetrics(scores) };
 }
 
 /** The original data, tokenized as SFT does (completion + end-of-text) and scored as written. */
-async function scoreDemonstrations(demos: PromptCompletion[], tok: Tokenizer, reward: RewardFn): Promise<Sample[]> {
+async function scoreDemonstrations(demos: PromptCompletion[], tok: Tokenizer, reward: RewardSet): Promise<Sample[]> {
   if (demos.length === 0) return [];
-  const scores = await scoreWith(reward, demos);
+  const scores = (await reward.score(demos)).total;
   return demos.map((d, i) => ({
     prompt: d.prompt,
     text: d.completion,
@@ -151,18 +154,20 @@ function heldOutSplit(prompts: string[], cfg: ReSTConfig, given?: string[]): { t
  * Runs ReST. Grow samples with `inputs.generator` (default: the built-in engine on the policy); the
  * evaluation of the mean reward always samples the policy here. A remote generator gets the
  * policy's weights before each Grow (syncPolicy); one that cannot take them may serve only a
- * single Grow, whose policy is the starting one.
+ * single Grow, whose policy is the starting one. The reward is a function or a set of weighted rewards,
+ * whose total is the reward; rest.jsonl gets each one's mean and std too (rewards/NAME/mean, /std).
  */
 export async function trainReST(
   policy: CausalLM,
   tok: Tokenizer,
   prompts: string[],
-  reward: RewardFn,
+  rewardFnOrSet: RewardLike,
   cfg: ReSTConfig,
   log: (m: string) => void,
   inputs: ReSTInputs = {},
 ): Promise<ReSTResult> {
   validateReSTConfig(cfg);
+  const reward = asRewardSet(rewardFnOrSet);
   applyLora(policy, cfg, log);
   const { train: growPrompts, heldOut } = heldOutSplit(prompts, cfg, inputs.heldOut);
   mkdirSync(cfg.outDir, { recursive: true });
@@ -185,13 +190,16 @@ export async function trainReST(
       );
   };
   await syncGrower(0);
+  // The mean reward of one sample per prompt, and each reward's mean and std (for rest.jsonl).
+  let evalMetrics: Record<string, number> = {};
   const evalReward = async (seed: number) => {
-    const s = await grow(local, tok, growPrompts, reward, cfg, seed, 1);
+    const { samples: s, metrics } = await grow(local, tok, growPrompts, reward, cfg, seed, 1);
+    evalMetrics = metrics;
     return s.reduce((a, x) => a + x.reward, 0) / s.length;
   };
   // The held-out reward: one sample of each held-out prompt, always with the same seed.
   const heldOutReward = async () => {
-    const s = await grow(local, tok, heldOut, reward, cfg, cfg.seed + 555, 1);
+    const { samples: s } = await grow(local, tok, heldOut, reward, cfg, cfg.seed + 555, 1);
     return s.reduce((a, x) => a + x.reward, 0) / s.length;
   };
   let bestHeldOut = heldOut.length ? await heldOutReward() : NaN;
@@ -208,6 +216,7 @@ export async function trainReST(
     JSON.stringify({
       grow: 0,
       mean_reward: result.meanReward[0],
+      ...evalMetrics,
       ...(heldOut.length ? { held_out_reward: bestHeldOut } : {}),
     }) + '\n',
   );
@@ -220,11 +229,16 @@ export async function trainReST(
   let first = true;
   for (let gi = 0; gi < cfg.grows; gi++) {
     if (gi > 0) await syncGrower(gi);
-    const data = await grow(grower, tok, growPrompts, reward, cfg, cfg.seed + 1000 * (gi + 1), cfg.samplesPerPrompt);
+    const seed = cfg.seed + 1000 * (gi + 1);
+    const { samples: data, metrics } = await grow(grower, tok, growPrompts, reward, cfg, seed, cfg.samplesPerPrompt);
     const rewards = data.map((d) => d.reward);
+    const each =
+      reward.names.length > 1
+        ? ` (${reward.names.map((n) => `${n} ${metrics[`rewards/${n}/mean`].toFixed(4)}`).join(', ')})`
+        : '';
     log(
       `rest: grow ${gi + 1}: ${data.length} samples, mean reward ` +
-        `${(rewards.reduce((a, b) => a + b, 0) / rewards.length).toFixed(4)}`,
+        `${(rewards.reduce((a, b) => a + b, 0) / rewards.length).toFixed(4)}${each}`,
     );
     for (let k = 0; k < cfg.percentiles.length; k++) {
       const threshold = percentile(rewards, cfg.percentiles[k]);
@@ -310,6 +324,7 @@ export async function trainReST(
       JSON.stringify({
         grow: gi + 1,
         mean_reward: result.meanReward[gi + 1],
+        ...evalMetrics,
         ...(heldOut.length ? { held_out_reward: bestHeldOut } : {}),
       }) + '\n',
     );

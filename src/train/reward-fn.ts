@@ -67,3 +67,26 @@ export function singleRewardSet(fn: RewardFn, name = 'reward'): RewardSet {
     },
   };
 }
+
+/** A reward given as a function or as a set: the trainers take either. */
+export type RewardLike = RewardFn | RewardSet;
+
+/** A function as a set of one (named `name`); a set as it is. */
+export function asRewardSet(r: RewardLike, name = 'reward'): RewardSet {
+  return typeof r === 'function' ? singleRewardSet(r, name) : r;
+}
+
+/**
+ * Each reward's mean and standard deviation (unbiased, as TRL's) over a batch, under TRL's names
+ * (`rewards/<name>/mean`, `rewards/<name>/std`), for the metrics of every trainer that samples and scores.
+ */
+export function rewardMetrics(s: RewardScores): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, xs] of Object.entries(s.perFunction)) {
+    const n = xs.length;
+    const mean = n ? xs.reduce((a, b) => a + b, 0) / n : 0;
+    out[`rewards/${name}/mean`] = mean;
+    out[`rewards/${name}/std`] = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  }
+  return out;
+}
