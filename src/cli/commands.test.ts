@@ -8,6 +8,8 @@ import type { Command } from 'commander';
 import { type OptionSpec, type OptionsSpec, describeRange } from '../train/options.js';
 import { dpoOptions } from '../train/dpo-config.js';
 import { hindsightOptions } from '../train/hindsight-config.js';
+import { ktoOptions } from '../train/kto-config.js';
+import { onlineDPOOptions } from '../train/online-dpo-config.js';
 import { restOptions } from '../train/rest-config.js';
 import { rewardOptions } from '../train/reward-config.js';
 import { sampleOptions } from '../train/sampling-options.js';
@@ -19,6 +21,8 @@ const COMMANDS: { path: string[]; opts: { spec: OptionsSpec }; keys?: string[] }
   { path: ['train', 'sft'], opts: sftOptions },
   { path: ['train', 'dpo'], opts: dpoOptions },
   { path: ['train', 'hindsight'], opts: hindsightOptions },
+  { path: ['train', 'kto'], opts: ktoOptions },
+  { path: ['train', 'online-dpo'], opts: onlineDPOOptions },
   { path: ['train', 'rest'], opts: restOptions },
   { path: ['sample'], opts: sampleOptions },
   { path: ['train', 'reward'], opts: rewardOptions },
@@ -122,6 +126,10 @@ describe('declared options on the command line', () => {
     assert.match(
       await rlhfError(['sample', '--model', 'missing', '--prompt', 'x', '--best-of', '4']),
       /--best-of N and --reward DIR\|URL\|MODULE go together/,
+    );
+    assert.match(
+      await rlhfError(['train', 'kto', ...need, '--batch-size', '1']),
+      /batchSize \(--batch-size\) must be at least 2 with the kto loss/,
     );
     assert.throws(
       () => hindsightOptions.validate({ ...hindsightOptions.defaults(), positive: [' '] }),

@@ -14,6 +14,7 @@ import { WorkerPool } from '../engine/parallel.js';
 import type { Parameter } from '../engine/tensor.js';
 import { defaultDPOConfig, trainDPO } from './dpo.js';
 import { defaultHindsightConfig, trainHindsight } from './hindsight.js';
+import { defaultKTOConfig, trainKTO } from './kto.js';
 import { defaultPPOConfig, trainPPO } from './ppo.js';
 import { defaultRewardConfig } from './reward-config.js';
 import { trainRewardModel } from './reward.js';
@@ -170,6 +171,46 @@ function trainersOf(family: TestFamily): Trainer[] {
           [],
           {
             ...defaultDPOConfig,
+            outDir,
+            beta: 0.5,
+            batchSize: 16,
+            steps,
+            lr: 1e-2,
+            warmupSteps: 2,
+            evalEvery: 0,
+            seed,
+            quiet: true,
+          },
+          quiet,
+        );
+        return {
+          first: r.firstLoss,
+          last: r.finalLoss,
+          params: snapshot(model.params),
+          before,
+          outDir,
+          names: model.params.map((p) => p.name),
+        };
+      },
+    },
+    {
+      name: 'kto',
+      async run(seed, steps) {
+        const { model, tok } = policy();
+        const before = snapshot(model.params);
+        const outDir = tmp();
+        // Each comparison as two unpaired rows: its better completion desirable, its worse undesirable.
+        const rows = tinyComparisons(8).flatMap((c) => [
+          { prompt: c.prompt, completion: c.completions[0], label: true },
+          { prompt: c.prompt, completion: c.completions[1], label: false },
+        ]);
+        const r = trainKTO(
+          model,
+          tok,
+          rows,
+          [],
+          {
+            ...defaultKTOConfig,
             outDir,
             beta: 0.5,
             batchSize: 16,
