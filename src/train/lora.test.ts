@@ -1,6 +1,7 @@
 // Every trainer with --lora-rank: only the adapters (and a head) train, the base stays bit-identical,
 // the run is saved in PEFT's layout naming --init as the base, and a resumed run equals an
-// uninterrupted one. DPO's, KTO's, online DPO's and PPO's reference is the base model with the adapters off.
+// uninterrupted one. DPO's, KTO's, online DPO's and PPO's reference is the base model with the adapters
+// off.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -187,7 +188,7 @@ describe('LoRA on every trainer', () => {
     assert.deepEqual(losses(split), losses(whole));
   });
 
-  it('kto and online-dpo: the reference is the base (adapters off); LoRA runs resume to the same adapters', async () => {
+  it('kto, online-dpo: the reference is the base (adapters off); LoRA runs resume to the same adapters', async () => {
     const m = policy();
     attachLora(m, { rank: 2, alpha: 4, dropout: 0, targets: [] });
     for (const p of loraParams(m)) p.data.fill(0.2);
