@@ -83,7 +83,7 @@ describe('rlhf train online-dpo --generator URL', () => {
     '--quiet',
   ];
 
-  it('samples each step on the server, which gets the policy before each; the first step as the local engine', async () => {
+  it('samples each step on the server, which gets the policy first; step 1 samples as the local engine', async () => {
     const remoteOut = join(root, 'remote'),
       localOut = join(root, 'local');
     const remote = await rlhf(...args(remoteOut), '--generator', url);
