@@ -47,17 +47,20 @@ export function loadPrompts(path: string, opts: { chat?: boolean } = {}): Prompt
   return readPromptRecords(path, !!opts.chat).map((r) => r.prompt);
 }
 
-/** Text prompts from JSONL {"prompt": "text", …}, each with its record's other fields. */
-export function loadPromptRows(path: string): PromptRow[] {
-  return readPromptRecords(path, false) as PromptRow[];
+/**
+ * Text prompts from JSONL {"prompt": "text", …}, each with its record's other fields; with `chat`, also
+ * {"prompt": [messages], …} (conversational).
+ */
+export function loadPromptRows(path: string): PromptRow[];
+export function loadPromptRows(path: string, opts: { chat: true }): PromptInputRow[];
+export function loadPromptRows(path: string, opts: { chat?: boolean } = {}): PromptInputRow[] {
+  return readPromptRecords(path, !!opts.chat);
 }
 
-/** Prompts as loadPromptRows reads them, conversational ones ({"prompt": [messages], …}) too. */
-export function loadChatPromptRows(path: string): { prompt: PromptInput; columns: Record<string, unknown> }[] {
-  return readPromptRecords(path, true);
-}
+/** A prompt row whose prompt may be a conversation. */
+export type PromptInputRow = { prompt: PromptInput; columns: Record<string, unknown> };
 
-function readPromptRecords(path: string, chat: boolean): { prompt: PromptInput; columns: Record<string, unknown> }[] {
+function readPromptRecords(path: string, chat: boolean): PromptInputRow[] {
   let conversational = 0;
   const r = readJsonl(path, (obj, line) => {
     const prompt = parsePromptRecord(obj);

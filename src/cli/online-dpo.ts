@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { onlineDPOOptions } from '../train/online-dpo-config.js';
 import { trainOnlineDPO } from '../train/online-dpo.js';
 import { intArg } from './args.js';
-import { CHAT_TEMPLATE_FLAG, loadChatPromptRows, loadChatTemplateFor, loadPolicy } from './inputs.js';
+import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadPromptRows } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
@@ -41,7 +41,7 @@ export function registerOnlineDPO(train: Command): void {
         outDir: o.out as string,
         chatTemplate: loadChatTemplateFor(o.chatTemplate, [o.init], ck.tokenizer),
       };
-      const rows = loadChatPromptRows(o.prompts);
+      const rows = loadPromptRows(o.prompts, { chat: true });
       // Each sample reaches the rewards with its row's columns, so no lookup by prompt is needed.
       const reward = await rewardSetFrom(o);
       // NOTE: no generation cache by default: every step samples a new policy.

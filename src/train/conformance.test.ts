@@ -200,37 +200,13 @@ function trainersOf(family: TestFamily): Trainer[] {
         const before = snapshot(model.params);
         const outDir = tmp();
         // Each comparison as two unpaired rows: its better completion desirable, its worse undesirable.
-        const rows = tinyComparisons(8).flatMap((c) => [
-          { prompt: c.prompt, completion: c.completions[0], label: true },
-          { prompt: c.prompt, completion: c.completions[1], label: false },
-        ]);
-        const r = trainKTO(
-          model,
-          tok,
-          rows,
-          [],
-          {
-            ...defaultKTOConfig,
-            outDir,
-            beta: 0.5,
-            batchSize: 16,
-            steps,
-            lr: 1e-2,
-            warmupSteps: 2,
-            evalEvery: 0,
-            seed,
-            quiet: true,
-          },
-          quiet,
+        const rows = tinyComparisons(8).flatMap((c) =>
+          [true, false].map((label, k) => ({ prompt: c.prompt, completion: c.completions[k], label })),
         );
-        return {
-          first: r.firstLoss,
-          last: r.finalLoss,
-          params: snapshot(model.params),
-          before,
-          outDir,
-          names: model.params.map((p) => p.name),
-        };
+        const cfg = { ...defaultKTOConfig, outDir, beta: 0.5, batchSize: 16, steps, lr: 1e-2, warmupSteps: 2 };
+        const r = trainKTO(model, tok, rows, [], { ...cfg, evalEvery: 0, seed, quiet: true }, quiet);
+        const names = model.params.map((p) => p.name);
+        return { first: r.firstLoss, last: r.finalLoss, params: snapshot(model.params), before, outDir, names };
       },
     },
     {
