@@ -9,6 +9,8 @@ import { type OptionSpec, type OptionsSpec, describeRange } from '../train/optio
 import { dpoOptions } from '../train/dpo-config.js';
 import { grpoOptions } from '../train/grpo-config.js';
 import { hindsightOptions } from '../train/hindsight-config.js';
+import { ktoOptions } from '../train/kto-config.js';
+import { onlineDPOOptions } from '../train/online-dpo-config.js';
 import { restOptions } from '../train/rest-config.js';
 import { rlooOptions } from '../train/rloo-config.js';
 import { rewardOptions } from '../train/reward-config.js';
@@ -21,6 +23,8 @@ const COMMANDS: { path: string[]; opts: { spec: OptionsSpec }; keys?: string[] }
   { path: ['train', 'sft'], opts: sftOptions },
   { path: ['train', 'dpo'], opts: dpoOptions },
   { path: ['train', 'hindsight'], opts: hindsightOptions },
+  { path: ['train', 'kto'], opts: ktoOptions },
+  { path: ['train', 'online-dpo'], opts: onlineDPOOptions },
   { path: ['train', 'rest'], opts: restOptions },
   { path: ['train', 'grpo'], opts: grpoOptions },
   { path: ['train', 'rloo'], opts: rlooOptions },
@@ -126,6 +130,10 @@ describe('declared options on the command line', () => {
     assert.match(
       await rlhfError(['sample', '--model', 'missing', '--prompt', 'x', '--best-of', '4']),
       /--best-of N and --reward DIR\|URL\|MODULE go together/,
+    );
+    assert.match(
+      await rlhfError(['train', 'kto', ...need, '--batch-size', '1']),
+      /batchSize \(--batch-size\) must be at least 2 with the kto loss/,
     );
     assert.throws(
       () => hindsightOptions.validate({ ...hindsightOptions.defaults(), positive: [' '] }),

@@ -5,6 +5,7 @@ import { parseDecodeDtype, setDecodeDtype } from '../engine/decode-weights.js';
 import { Comparison } from '../data/comparison.js';
 import { RecordIssue, formatIssue, readJsonl, stringField } from '../data/jsonl.js';
 import { FormatName, readComparisons } from '../data/read-comparisons.js';
+import { type UnpairedRow, readUnpaired } from '../data/read-unpaired.js';
 import { type PromptCompletion, type PromptInput, parsePromptRecord } from '../data/text.js';
 import type { ChatTemplate } from '../model/chat-template.js';
 import { resolveChatTemplate, tokenizerTokens } from '../model/chat-template-file.js';
@@ -24,6 +25,14 @@ export function loadComparisons(path: string, format?: FormatName): Comparison[]
   if (r.comparisons.length === 0) throw new Error(`${path}: no usable comparisons (format ${r.format})`);
   process.stderr.write(`${path}: ${r.comparisons.length} comparisons (format ${r.format})\n`);
   return r.comparisons;
+}
+
+/** Unpaired rows {"prompt", "completion", "label": true|false} (TRL's KTO format), each row alone. */
+export function loadUnpaired(path: string): UnpairedRow[] {
+  const r = readUnpaired(path);
+  reportIssues(path, r.issues, r.lines);
+  process.stderr.write(`${path}: ${r.rows.length} rows (${r.desirable} desirable, ${r.undesirable} undesirable)\n`);
+  return r.rows;
 }
 
 /** A prompt with its record's other fields (e.g. "answer"), which rewards written as code are given. */

@@ -13,14 +13,17 @@ import { registerRewardNormalize } from './reward-normalize.js';
 import { registerHindsight } from './hindsight.js';
 import { registerGRPO } from './grpo.js';
 import { registerRLOO } from './rloo.js';
+import { registerKTO } from './kto.js';
+import { registerOnlineDPO } from './online-dpo.js';
 
 export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
       'train a model: sft (language modeling), reward (reward model), rest (ReST against a reward model), dpo ' +
-        '(DPO/IPO on comparisons), ppo (PPO against a reward model), grpo and rloo (group baselines against ' +
-        'rewards), hindsight (Chain of Hindsight on comparisons)',
+        '(DPO/IPO on comparisons), online-dpo (DPO on pairs it samples, judged by rewards), kto (KTO on thumbs ' +
+        'up/down), ppo (PPO against a reward model), grpo and rloo (group baselines against rewards), hindsight ' +
+        '(Chain of Hindsight on comparisons)',
     );
   const sft = train
     .command('sft')
@@ -66,4 +69,6 @@ export function registerTrain(program: Command): void {
   registerHindsight(train);
   registerGRPO(train);
   registerRLOO(train);
+  registerKTO(train);
+  registerOnlineDPO(train);
 }

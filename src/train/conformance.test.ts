@@ -15,6 +15,7 @@ import type { Parameter } from '../engine/tensor.js';
 import { defaultDPOConfig, trainDPO } from './dpo.js';
 import { defaultHindsightConfig, trainHindsight } from './hindsight.js';
 import { defaultGRPOConfig, trainGRPO } from './grpo.js';
+import { defaultKTOConfig, trainKTO } from './kto.js';
 import { defaultPPOConfig, trainPPO } from './ppo.js';
 import { defaultRewardConfig } from './reward-config.js';
 import { trainRewardModel } from './reward.js';
@@ -193,6 +194,22 @@ function trainersOf(family: TestFamily): Trainer[] {
           outDir,
           names: model.params.map((p) => p.name),
         };
+      },
+    },
+    {
+      name: 'kto',
+      async run(seed, steps) {
+        const { model, tok } = policy();
+        const before = snapshot(model.params);
+        const outDir = tmp();
+        // Each comparison as two unpaired rows: its better completion desirable, its worse undesirable.
+        const rows = tinyComparisons(8).flatMap((c) =>
+          [true, false].map((label, k) => ({ prompt: c.prompt, completion: c.completions[k], label })),
+        );
+        const cfg = { ...defaultKTOConfig, outDir, beta: 0.5, batchSize: 16, steps, lr: 1e-2, warmupSteps: 2 };
+        const r = trainKTO(model, tok, rows, [], { ...cfg, evalEvery: 0, seed, quiet: true }, quiet);
+        const names = model.params.map((p) => p.name);
+        return { first: r.firstLoss, last: r.finalLoss, params: snapshot(model.params), before, outDir, names };
       },
     },
     {

@@ -6,41 +6,56 @@ import { epochOptimOptions } from './optim-options.js';
 import { loraOptions } from './lora-options.js';
 import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './options.js';
 
+/**
+ * The preference loss on sequence log-probs (src/objectives/dpo.ts), shared by `train dpo` and
+ * `train online-dpo`: β, the loss, label smoothing and the length the pairs are fitted to.
+ */
+export const preferenceLossOptions = defineOptions(
+  {
+    beta: {
+      type: 'number',
+      flag: '--beta',
+      help: 'β: strength of the pull toward the reference policy',
+      default: 0.1,
+      above: 0,
+    },
+    loss: {
+      type: 'choice',
+      flag: '--loss',
+      help: 'sigmoid (DPO) or ipo',
+      choices: ['sigmoid', 'ipo'] as const,
+      default: 'sigmoid',
+    },
+    maxLength: {
+      type: 'int',
+      flag: '--max-length',
+      help:
+        "most tokens of prompt + answer (TRL's max_length; the prompt is cut from its start), at most the " +
+        "model's context",
+      default: 1024,
+      min: 2,
+    },
+    labelSmoothing: {
+      type: 'number',
+      flag: '--label-smoothing',
+      help: 'conservative DPO: probability that a label is wrong (sigmoid loss only)',
+      default: 0,
+      min: 0,
+      below: 0.5,
+    },
+  },
+  [
+    (c) =>
+      c.loss === 'ipo' && c.labelSmoothing !== 0
+        ? `labelSmoothing (--label-smoothing) applies to the sigmoid (DPO) loss only: got ${c.labelSmoothing} ` +
+          `with loss (--loss) ipo; drop one`
+        : null,
+  ],
+);
+
 export const dpoOptions = mergeOptions(
   mergeOptions(
-    defineOptions({
-      beta: {
-        type: 'number',
-        flag: '--beta',
-        help: 'β: strength of the pull toward the reference policy',
-        default: 0.1,
-        above: 0,
-      },
-      loss: {
-        type: 'choice',
-        flag: '--loss',
-        help: 'sigmoid (DPO) or ipo',
-        choices: ['sigmoid', 'ipo'] as const,
-        default: 'sigmoid',
-      },
-      maxLength: {
-        type: 'int',
-        flag: '--max-length',
-        help:
-          "most tokens of prompt + answer (TRL's max_length; the prompt is cut from its start), at most the " +
-          "model's context",
-        default: 1024,
-        min: 2,
-      },
-      labelSmoothing: {
-        type: 'number',
-        flag: '--label-smoothing',
-        help: 'conservative DPO: probability that a label is wrong (sigmoid loss only)',
-        default: 0,
-        min: 0,
-        below: 0.5,
-      },
-    }),
+    preferenceLossOptions,
     reviseOptions(epochOptimOptions('the training pairs'), {
       batchSize: { help: 'pairs per step', default: 16 },
       lr: { default: 1e-4 },
@@ -57,11 +72,6 @@ export const dpoOptions = mergeOptions(
       c.resume && c.loraRank === 0
         ? 'resume (--resume) continues a LoRA run only (give --lora-rank): a full DPO run does not keep its ' +
           'reference policy in --out'
-        : null,
-    (c) =>
-      c.loss === 'ipo' && c.labelSmoothing !== 0
-        ? `labelSmoothing (--label-smoothing) applies to the sigmoid (DPO) loss only: got ${c.labelSmoothing} ` +
-          `with loss (--loss) ipo; drop one`
         : null,
   ],
 );

@@ -24,15 +24,23 @@ import { applyLora, resumeLora } from './lora-options.js';
 
 export { type DPOConfig, type DPOOptions, defaultDPOConfig } from './dpo-config.js';
 
-interface EncodedPair {
+/** A pair as DPO trains on it: both sides' ids and their reference sequence log-probs. */
+export interface EncodedPair {
   chosen: TokenPair;
   rejected: TokenPair;
   refChosen: number;
   refRejected: number;
 }
 
+/** A pair cut to fit ctx fed tokens: the completion to its first ctx, the prompt from its start (≥ 1 token kept). */
+export function fitPair(p: TokenPair, ctx: number): TokenPair {
+  const completion = p.completion.length > ctx ? p.completion.slice(0, ctx) : p.completion;
+  const room = ctx + 1 - completion.length;
+  return { prompt: p.prompt.length > room ? p.prompt.slice(p.prompt.length - room) : p.prompt, completion };
+}
+
 /** prompt + completion + <|endoftext|>, the prompt cut from its start to fit the context. */
-function encodePair(tok: Tokenizer, prompt: string, completion: string, ctx: number): TokenPair {
+export function encodePair(tok: Tokenizer, prompt: string, completion: string, ctx: number): TokenPair {
   let c = [...tok.encode(completion), tok.eosId];
   if (c.length > ctx) c = c.slice(0, ctx);
   // prompt + completion − 1 tokens are fed: the prompt keeps its last ctx + 1 − |completion| (≥ 1).
@@ -45,6 +53,12 @@ function encodePair(tok: Tokenizer, prompt: string, completion: string, ctx: num
  */
 export function referenceLogProbs(policy: CausalLM, tok: Tokenizer, pairs: TokenPair[]): number[][] {
   return withAdaptersDisabled(policy, () => completionLogProbs(policy, pairs, tok.eosId, { vocabSize: tok.vocabSize }));
+}
+
+/** A completion's log-prob as the loss takes it: the sum of its tokens', or their mean for IPO. */
+export function sequenceValue(tokenLogProbs: number[], loss: DPOConfig['loss']): number {
+  const sum = tokenLogProbs.reduce((a, b) => a + b, 0);
+  return loss === 'ipo' ? sum / Math.max(1, tokenLogProbs.length) : sum;
 }
 
 /** Every pair of the comparisons, encoded to fit min(--max-length, the context), with reference log-probs. */
@@ -76,12 +90,17 @@ export function encodeDPOPairs(
     tok,
     pairs.flatMap((p) => [p.chosen, p.rejected]),
   );
-  const seq = (lp: number[]) =>
-    cfg.loss === 'ipo' ? lp.reduce((a, b) => a + b, 0) / Math.max(1, lp.length) : lp.reduce((a, b) => a + b, 0);
+  const seq = (lp: number[]) => sequenceValue(lp, cfg.loss);
   return pairs.map((p, i) => ({ ...p, refChosen: seq(ref[2 * i]), refRejected: seq(ref[2 * i + 1]) }));
 }
 
-function shards(items: EncodedPair[], cfg: DPOConfig, padId: number, vocabSize: number): DPOShard[] {
+/** A batch of pairs split across threads, each shard weighted by its share of the pairs. */
+export function dpoShards(
+  items: EncodedPair[],
+  cfg: Pick<DPOConfig, 'beta' | 'loss' | 'labelSmoothing'>,
+  padId: number,
+  vocabSize: number,
+): DPOShard[] {
   return splitEvenly(items, shardCount()).map((part) => {
     return {
       pairs: [...part.map((p) => p.chosen), ...part.map((p) => p.rejected)],
@@ -97,7 +116,8 @@ function shards(items: EncodedPair[], cfg: DPOConfig, padId: number, vocabSize: 
   });
 }
 
-function combine(res: DPOStepResult[], sh: DPOShard[]): { loss: number; metrics: Record<string, number> } {
+/** The batch's loss and metrics: the shards' means, weighted. */
+export function combineShards(res: DPOStepResult[], sh: DPOShard[]): { loss: number; metrics: Record<string, number> } {
   const metrics: Record<string, number> = {};
   let loss = 0;
   res.forEach((r, k) => {
@@ -141,8 +161,8 @@ export function trainDPO(
     const out: Record<string, number> = {};
     for (let i = 0; i < evalData.length; i += 64) {
       const chunk = evalData.slice(i, i + 64);
-      const sh = shards(chunk, cfg, tok.eosId, tok.vocabSize);
-      const { loss, metrics } = combine(
+      const sh = dpoShards(chunk, cfg, tok.eosId, tok.vocabSize);
+      const { loss, metrics } = combineShards(
         sh.map((s) => dpoStep(replica, s, false)),
         sh,
       );
@@ -157,8 +177,8 @@ export function trainDPO(
       params: trainableParams(policy),
       step(_rng, step) {
         const items = Array.from({ length: cfg.batchSize }, (_, j) => at(step * cfg.batchSize + j));
-        const sh = shards(items, cfg, tok.eosId, tok.vocabSize);
-        const { loss, metrics } = combine(runSharded(replica, kernels.dpoStep, sh), sh);
+        const sh = dpoShards(items, cfg, tok.eosId, tok.vocabSize);
+        const { loss, metrics } = combineShards(runSharded(replica, kernels.dpoStep, sh), sh);
         return {
           loss,
           tokens: sh.reduce((a, s) => a + s.pairs.reduce((x, p) => x + p.prompt.length + p.completion.length, 0), 0),

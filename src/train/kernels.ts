@@ -129,6 +129,8 @@ export interface DPOShard {
 export interface DPOStepResult {
   loss: number;
   metrics: PreferenceMetrics;
+  /** (2P) the policy's sequence log-probs as the loss takes them (sums; per-token means for IPO), chosen first. */
+  logps: number[];
 }
 
 export function dpoStep(r: Replica, s: DPOShard, train = true): DPOStepResult {
@@ -164,7 +166,7 @@ export function dpoStep(r: Replica, s: DPOShard, train = true): DPOStepResult {
       ? ipoLoss(g, pc, pr, s.refChosen, s.refRejected, o)
       : dpoLoss(g, pc, pr, s.refChosen, s.refRejected, o);
   if (train) g.backward(loss, s.weight);
-  const out = { loss: loss.item(), metrics };
+  const out = { loss: loss.item(), metrics, logps: Array.from(seq.data) };
   g.dispose();
   return out;
 }

@@ -1,6 +1,7 @@
 // Every trainer with --lora-rank: only the adapters (and a head) train, the base stays bit-identical,
 // the run is saved in PEFT's layout naming --init as the base, and a resumed run equals an
-// uninterrupted one. DPO's, PPO's, GRPO's and RLOO's reference is the base model with the adapters off.
+// uninterrupted one. DPO's, KTO's, online DPO's, PPO's, GRPO's and RLOO's reference is the base model with
+// the adapters off.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,9 @@ import { RewardModel } from '../model/reward-model.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
 import { defaultDPOConfig, referenceLogProbs, trainDPO } from './dpo.js';
 import { defaultHindsightConfig, trainHindsight } from './hindsight.js';
+import { defaultKTOConfig, trainKTO } from './kto.js';
+import { defaultOnlineDPOConfig, trainOnlineDPO } from './online-dpo.js';
+import { frozenReference } from './reference.js';
 import { type LoraOptions, loraOptions } from './lora-options.js';
 import { defaultGRPOConfig, trainGRPO } from './grpo.js';
 import { defaultPPOConfig, trainPPO } from './ppo.js';
@@ -185,6 +189,77 @@ describe('LoRA on every trainer', () => {
       cb = loadCheckpoint(split, { adapters: 'keep' });
     loraParams(ca.model).forEach((p, i) => assert.deepEqual(loraParams(cb.model)[i].data, p.data, p.name));
     assert.deepEqual(losses(split), losses(whole));
+  });
+
+  it('kto, online-dpo: the reference is the base (adapters off); LoRA runs resume to the same adapters', async () => {
+    const m = policy();
+    attachLora(m, { rank: 2, alpha: 4, dropout: 0, targets: [] });
+    for (const p of loraParams(m)) p.data.fill(0.2);
+    const pairs = [{ prompt: base.tok.encode(' b'), completion: base.tok.encode(' a a') }];
+    const want = completionLogProbs(policy(), pairs, base.tok.eosId, { vocabSize: base.tok.vocabSize });
+    assert.deepEqual(frozenReference(m, base.tok).logProbs(pairs), want);
+
+    const rows = comparisons(12).flatMap((c) => [
+      { prompt: c.prompt, completion: c.completions[0], label: true },
+      { prompt: c.prompt, completion: c.completions[1], label: false },
+    ]);
+    const kto = (outDir: string, o = {}) =>
+      trainKTO(
+        policy(),
+        base.tok,
+        rows,
+        [],
+        {
+          ...defaultKTOConfig,
+          ...lora,
+          outDir,
+          beta: 0.5,
+          steps: 4,
+          batchSize: 6,
+          lr: 1e-2,
+          warmupSteps: 1,
+          quiet: true,
+          ...o,
+        },
+        quiet,
+      );
+    const odpo = (outDir: string, o = {}) =>
+      trainOnlineDPO(
+        policy(),
+        base.tok,
+        [' b', ' c', ' d'],
+        countA,
+        {
+          ...defaultOnlineDPOConfig,
+          ...lora,
+          outDir,
+          steps: 4,
+          batchSize: 3,
+          maxNewTokens: 4,
+          lr: 1e-2,
+          warmupSteps: 1,
+          quiet: true,
+          ...o,
+        },
+        quiet,
+      );
+    for (const [name, train, first] of [
+      ['kto', kto, 0.5],
+      ['online-dpo', odpo, Math.LN2],
+    ] as const) {
+      const whole = tmp(`${name}-whole`),
+        split = tmp(`${name}-split`);
+      const a = await train(whole);
+      assert.ok(Math.abs(a.firstLoss - first) < 1e-5, `${name}: the first step starts at the reference`);
+      await train(split, { stopAfter: 2 });
+      await train(split, { resume: true });
+      const ca = assertAdapterRun(whole),
+        cb = loadCheckpoint(split, { adapters: 'keep' });
+      loraParams(ca.model).forEach((p, i) =>
+        assert.deepEqual(loraParams(cb.model)[i].data, p.data, `${name} ${p.name}`),
+      );
+      assert.deepEqual(losses(split), losses(whole), name);
+    }
   });
 
   it('ppo: the reference is the base (adapters off); resumed after 1 iteration, equal to 2 in one go', async () => {

@@ -1,0 +1,66 @@
+// Online DPO's options, declared once (src/train/options.ts): the preference loss as `train dpo` declares
+// it, the sampling settings as `rlhf sample` declares them, the optimizer, LoRA. Defaults are TRL's
+// OnlineDPOConfig's where they suit small CPU runs (β, temperature 0.9, 64 new tokens, max_length 512).
+
+import type { ChatTemplate } from '../model/chat-template.js';
+import { preferenceLossOptions } from './dpo-config.js';
+import { loraOptions } from './lora-options.js';
+import { epochOptimOptions } from './optim-options.js';
+import { type ValuesOf, defineOptions, mergeOptions, omitOptions, reviseOptions } from './options.js';
+import { generationOptions } from './sampling-options.js';
+
+export const onlineDPOOptions = mergeOptions(
+  mergeOptions(
+    mergeOptions(
+      reviseOptions(preferenceLossOptions, { maxLength: { default: 512 } }),
+      reviseOptions(omitOptions(generationOptions, ['temperature']), {
+        maxNewTokens: { help: 'most tokens generated per completion' },
+      }),
+    ),
+    defineOptions({
+      // NOTE: two samples at temperature 0 would be the same completion, and the pair would teach nothing.
+      temperature: {
+        type: 'number',
+        flag: '--temperature',
+        help: 'sampling temperature of the two completions (the loss takes log-probs at 1, as TRL does)',
+        default: 0.9,
+        above: 0,
+      },
+      missingEosPenalty: {
+        type: 'number',
+        flag: '--missing-eos-penalty',
+        help:
+          'subtracted from the score of a completion that did not end by itself (cut at --max-new-tokens): ' +
+          'teaches the policy to finish (0 = off)',
+        default: 0,
+        min: 0,
+      },
+    }),
+  ),
+  mergeOptions(
+    reviseOptions(omitOptions(epochOptimOptions('the prompts'), ['evalFraction', 'evalEvery']), {
+      batchSize: { help: 'prompts per step, each sampled twice (one pair)', default: 8 },
+      lr: { default: 1e-4 },
+      warmupSteps: { default: 10 },
+      weightDecay: { default: 0 },
+      resume: {
+        help:
+          'continue the run saved in --out (its reference is the --init model: give the same --init, and with ' +
+          'LoRA the same adapters)',
+      },
+    }),
+    loraOptions,
+  ),
+);
+
+export type OnlineDPOOptions = ValuesOf<typeof onlineDPOOptions.spec>;
+
+export interface OnlineDPOConfig extends OnlineDPOOptions {
+  outDir: string;
+  /** Stop (saving a resumable checkpoint) after this many steps of the schedule. */
+  stopAfter?: number;
+  /** The policy's chat template: conversational prompts are rendered with it (and it is saved with the policy). */
+  chatTemplate?: ChatTemplate | null;
+}
+
+export const defaultOnlineDPOConfig: OnlineDPOOptions = onlineDPOOptions.defaults();
