@@ -149,7 +149,8 @@ export function parseTask(v: unknown, field: string): TaskInput {
     if (!TASK_KEYS.includes(k))
       throw new FieldError(
         `${field}.${k}`,
-        `unknown field; a task has ${TASK_KEYS.join(', ')} (put anything else under "meta")`,
+        'unknown field; a task has kind, prompt, completions (pair) or completion (thumbs, likert), gold, meta ' +
+          '(put anything else under "meta")',
       );
   }
   const kind = isAbsent(v.kind) ? 'pair' : requireKind(v.kind, `${field}.kind`);
