@@ -134,37 +134,22 @@ export function renderTask(t: Assignment, p: Project): void {
 
 /** The footer's list of keys for this kind of task. */
 function renderKeys(kind: TaskKind, K: number): void {
-  const keys = (...k: string[]) => k.flatMap((x, i) => [i ? '/' : '', el('kbd', { text: x })]);
+  const key = (k: string) => el('kbd', { text: k });
+  const range = (last: number) => [key('1'), '–', key(String(last))];
   const answer =
     kind === 'thumbs'
-      ? [...keys('U'), ' thumbs up · ', ...keys('D'), ' thumbs down']
+      ? [key('U'), ' thumbs up · ', key('D'), ' thumbs down']
       : kind === 'likert'
-        ? [el('kbd', { text: '1' }), '–', el('kbd', { text: '7' }), ' rate']
+        ? [...range(7), ' rate']
         : K === 2
-          ? [el('kbd', { text: '1' }), '–', el('kbd', { text: '9' }), ' choose']
-          : [
-              el('kbd', { text: '1' }),
-              '–',
-              el('kbd', { text: String(Math.min(K, 9)) }),
-              ' rank · ',
-              ...keys('⌫'),
-              ' undo',
-            ];
+          ? [...range(9), ' choose']
+          : [...range(Math.min(K, 9)), ' rank · ', key('Backspace'), ' undo'];
   fill(
     byId('keys'),
     'Keys: ',
     ...answer,
-    ' · ',
-    ...keys('Enter'),
-    ' submit · ',
-    ...keys('S'),
-    ' skip · ',
-    ...keys('F'),
-    ' flag · ',
-    ...keys('C'),
-    ' write · ',
-    ...keys('Esc'),
-    ' leaves the text box',
+    ...[' · ', key('Enter'), ' submit · ', key('S'), ' skip · ', key('F'), ' flag · ', key('C'), ' write · '],
+    ...[key('Esc'), ' leaves the text box'],
   );
 }
 
