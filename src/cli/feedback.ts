@@ -18,7 +18,14 @@ import {
   statsTable,
 } from '../feedback/server/index.js';
 import { openStore } from '../feedback/store/open.js';
-import type { FeedbackStore, Project, Role, User } from '../feedback/store/types.js';
+import {
+  type FeedbackStore,
+  type Project,
+  type Role,
+  TASK_KINDS,
+  type TaskKind,
+  type User,
+} from '../feedback/store/types.js';
 import { choiceArg, intArg } from './args.js';
 
 /** The store `rlhf serve` and `rlhf feedback …` open when --database is not given. */
@@ -62,6 +69,14 @@ async function findProject(store: FeedbackStore, ref: string): Promise<Project> 
     );
   return p;
 }
+
+/** ", 3 thumbs, 2 likert" for an import of other kinds than pairs only. */
+const kindCounts = (p: ParsedImport) =>
+  Object.keys(p.kinds).some((k) => k !== 'pair')
+    ? `, ${Object.entries(p.kinds)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(', ')}`
+    : '';
 
 const listArg = (v: string) =>
   v
@@ -166,13 +181,20 @@ export function registerFeedbackCommands(program: Command): void {
     fb
       .command('import')
       .description(
-        'import tasks from JSONL: {prompt, completions, gold?, meta?} lines, or `rlhf sample --json` output',
+        'import tasks from JSONL: {prompt, completions, gold?, meta?} lines, {kind: "thumbs"|"likert", prompt, ' +
+          'completion, gold?, meta?} lines, or `rlhf sample --json` output',
       ),
   )
     .requiredOption('--project <ref>', 'project id or name')
     .requiredOption('--file <file>', 'JSONL file')
     .option('--format <name>', 'auto, tasks or sample', choiceArg(['auto', 'tasks', 'sample'] as const), 'auto')
     .option('--completions-per-task <n>', 'sample format: completions of a prompt per task', intArg(2, 16), 2)
+    .option(
+      '--kind <kind>',
+      'the kind of task of lines without "kind", and of samples: pair (default; compare), thumbs (up or down on ' +
+        'one completion) or likert (rate one 1–7)',
+      choiceArg(TASK_KINDS),
+    )
     .action((o) =>
       withStore(o.database, async (store) => {
         const p = await findProject(store, o.project);
@@ -181,6 +203,7 @@ export function registerFeedbackCommands(program: Command): void {
           parsed = parseImport(readTextFile(o.file), {
             format: o.format as ImportFormat | 'auto',
             completionsPerTask: o.completionsPerTask,
+            kind: o.kind as TaskKind | undefined,
           });
         } catch (e) {
           if (!(e instanceof ImportError)) throw e;
@@ -196,16 +219,27 @@ export function registerFeedbackCommands(program: Command): void {
         if (gold) parsed.notes.push(gold);
         process.stdout.write(
           `imported ${ids.length} tasks into "${p.name}" from ${parsed.lines} lines ` +
-            `(${parsed.format})${parsed.notes.length ? `; ${parsed.notes.join('; ')}` : ''}\n`,
+            `(${parsed.format}${kindCounts(parsed)})${parsed.notes.length ? `; ${parsed.notes.join('; ')}` : ''}\n`,
         );
       }),
     );
 
   db(
-    fb.command('export').description('export judgments for the trainers: our comparison JSONL or TRL preference JSONL'),
+    fb
+      .command('export')
+      .description(
+        'export judgments for the trainers: our comparison JSONL, TRL preference JSONL (pairs), or TRL unpaired ' +
+          'JSONL for `train kto` (thumbs and likert tasks)',
+      ),
   )
     .requiredOption('--project <ref>', 'project id or name')
-    .option('--format <name>', 'trl or comparisons', choiceArg(EXPORT_FORMATS), 'comparisons')
+    .option(
+      '--format <name>',
+      'comparisons, trl (pair tasks) or kto ({prompt, completion, label} per thumbs/likert task, by majority; ' +
+        'a rating of 4 is no vote)',
+      choiceArg(EXPORT_FORMATS),
+      'comparisons',
+    )
     .option('--margin', "trl: write each pair's confidence (0..1) as its margin", false)
     .option('--include-disabled', 'keep the work of disabled labelers', false)
     .option('--out <file>', 'write here (default: stdout)')
@@ -219,9 +253,7 @@ export function registerFeedbackCommands(program: Command): void {
         });
         if (o.out) writeFileSync(o.out, r.text);
         else process.stdout.write(r.text);
-        process.stderr.write(
-          `export: ${r.comparisons} comparisons → ${r.records} ${o.format} records${o.out ? ` in ${o.out}` : ''}\n`,
-        );
+        process.stderr.write(`export: ${r.summary}${o.out ? ` in ${o.out}` : ''}\n`);
       }),
     );
 

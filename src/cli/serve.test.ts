@@ -293,4 +293,60 @@ describe('rlhf feedback', () => {
       /expected one of trl, comparisons/,
     );
   });
+
+  it('import --kind thumbs, thumbs and Likert lines side by side; stats by kind; export --format kto', async () => {
+    const db = join(dir, 'single.db');
+    assert.equal(rlhf('feedback', 'create-project', '--database', db, '--name', 'chat').status, 0);
+    assert.equal(rlhf('feedback', 'add-labeler', '--database', db, '--name', 'cy', '--project', 'chat').status, 0);
+    const file = join(dir, 'single.jsonl');
+    writeFileSync(
+      file,
+      [
+        { prompt: 'hi', completion: 'Hello! How can I help?' },
+        { prompt: 'hi', completion: 'What.', gold: 'down' },
+        { kind: 'likert', prompt: 'hi', completion: 'Hey.' },
+      ]
+        .map((x) => JSON.stringify(x))
+        .join('\n'),
+    );
+    const imp = rlhf('feedback', 'import', '--database', db, '--project', 'chat', '--file', file, '--kind', 'thumbs');
+    assert.equal(imp.status, 0, imp.err);
+    assert.match(imp.out, /imported 3 tasks into "chat" from 3 lines \(tasks, 2 thumbs, 1 likert\); 1 gold task/);
+    const store = new SqliteFeedbackStore(db);
+    const [cy] = await store.listUsers();
+    const answers: Record<string, object> = {
+      'Hello! How can I help?': { thumb: 'up' },
+      'What.': { thumb: 'down' },
+      'Hey.': { rating: 3 },
+    };
+    for (let a = await store.nextTask(1, cy.id); a; a = await store.nextTask(1, cy.id))
+      await store.submitJudgment({
+        taskId: a.taskId,
+        labelerId: cy.id,
+        submissionId: `t${a.taskId}`,
+        shown: a.shown,
+        ...answers[a.completions[0]],
+      });
+    await store.close();
+    const stats = rlhf('feedback', 'stats', '--database', db, '--project', 'chat').out;
+    assert.match(
+      stats,
+      /\n {2}thumbs: 2 tasks \(1 gold\), 2 judgments, 50% up · agreement –, Fleiss κ – · gold 100% \(n 1\)\n/,
+    );
+    assert.match(stats, /\n {2}likert: 1 task \(0 gold\), 1 judgment, mean rating 3\.0 · within one point –/);
+    const ex = rlhf('feedback', 'export', '--database', db, '--project', 'chat', '--format', 'kto');
+    assert.equal(ex.status, 0, ex.err);
+    assert.deepEqual(
+      ex.out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+      [
+        { prompt: 'hi', completion: 'Hello! How can I help?', label: true },
+        { prompt: 'hi', completion: 'What.', label: false },
+        { prompt: 'hi', completion: 'Hey.', label: false },
+      ],
+    );
+    assert.match(ex.err, /export: 3 judged thumbs\/likert tasks → 3 kto records\n/);
+  });
 });

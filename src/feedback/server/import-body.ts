@@ -79,7 +79,7 @@ function jsonStringSource(buf: Buffer, start: number, end: number): ImportSource
 }
 
 const bad = (what: string) =>
-  new SyntaxError(`${what}; send one JSON object {"jsonl": "…", "format"?, "completionsPerTask"?}`);
+  new SyntaxError(`${what}; send one JSON object {"jsonl": "…", "format"?, "completionsPerTask"?, "kind"?}`);
 
 /** The end (exclusive) of the JSON string that opens at buf[i] (a quote). */
 function stringEnd(buf: Buffer, i: number): number {

@@ -3,6 +3,7 @@
 
 import type { Agreement, FeedbackStore, LabelerStats, ProjectStats } from '../store/types.js';
 import { neutralizeBidi } from '../web/bidi.js';
+import { describeKind, showKinds } from '../web/kinds.js';
 import { throughputByLabeler, type Throughput } from './throughput.js';
 
 export type LabelerRow = LabelerStats & { throughput: Throughput };
@@ -52,6 +53,7 @@ export function statsTable(s: StatsWithThroughput, projectName: string, goldEver
     [
       `${projectName}: ${s.tasks} tasks (${s.goldTasks} gold${goldWhen(s.goldTasks, goldEvery)}), ` +
         `${s.judgments} judgments, inter-labeler agreement ${pct(s.agreement)}`,
+      ...(showKinds(s.kinds) ? s.kinds.map((k) => `  ${describeKind(k)}`) : []),
       line(head),
       ...rows.map(line),
     ].join('\n') + '\n'

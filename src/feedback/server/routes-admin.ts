@@ -2,7 +2,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import { FieldError } from '../../data/field-error.js';
-import type { FeedbackStore, ProjectSettings, Role, User } from '../store/types.js';
+import type { FeedbackStore, ProjectSettings, Role, TaskKind, User } from '../store/types.js';
 import { requireCleanText } from '../store/validate.js';
 import { type AddRoute, pathId } from './access.js';
 import { ApiError } from './errors.js';
@@ -101,13 +101,19 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
 
   add('importTasks', { schema: { body: importBody, querystring: importQuery } }, async (req, reply) => {
     const project = await requireProject(store, req.projectId!);
-    const b = req.body as { jsonl: string; format?: ImportFormat | 'auto'; completionsPerTask?: number };
+    const b = req.body as {
+      jsonl: string;
+      format?: ImportFormat | 'auto';
+      completionsPerTask?: number;
+      kind?: TaskKind;
+    };
     let parsed: Awaited<ReturnType<typeof parseImportChunked>>;
     try {
       // Read and stored in chunks: labelers' requests are served in between.
       parsed = await parseImportChunked(req.importSource ?? stringSource(b.jsonl), {
         format: b.format,
         completionsPerTask: b.completionsPerTask,
+        kind: b.kind,
       });
     } catch (e) {
       if (e instanceof ImportError)
@@ -117,9 +123,14 @@ export function registerAdminRoutes(add: AddRoute, o: AdminRouteOptions): void {
     const ids = await store.addTasks(req.projectId!, parsed.tasks);
     const gold = goldNote(parsed.tasks, project.settings);
     if (gold) parsed.notes.push(gold);
-    return reply
-      .code(201)
-      .send({ imported: ids.length, taskIds: ids, format: parsed.format, lines: parsed.lines, notes: parsed.notes });
+    return reply.code(201).send({
+      imported: ids.length,
+      taskIds: ids,
+      format: parsed.format,
+      kinds: parsed.kinds,
+      lines: parsed.lines,
+      notes: parsed.notes,
+    });
   });
 
   add('generateTasks', { schema: { body: generateBody } }, async (req, reply) => {

@@ -64,12 +64,19 @@ export const judgmentBody = {
       items: { type: 'integer', minimum: 0, maximum: 15 },
       description: 'more than 2 completions: positions in "shown", best first, all of them',
     },
+    thumb: { enum: ['up', 'down'], description: 'thumbs tasks: up or down' },
+    rating: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 7,
+      description: 'likert tasks: 1 = very bad … 4 = neither good nor bad … 7 = very good',
+    },
     shown: {
       type: 'array',
-      minItems: 2,
+      minItems: 1,
       maxItems: 16,
       items: { type: 'integer', minimum: 0, maximum: 15 },
-      description: 'the display order the task came with ("shown" of /next), unchanged',
+      description: 'the display order the task came with ("shown" of /next, [0] for one completion), unchanged',
     },
     axes: {
       type: 'object',
@@ -131,6 +138,10 @@ export const importBody = {
       maximum: 16,
       description: 'sample format: completions of a prompt per task, 2 (pairs, default) to 16',
     },
+    kind: {
+      enum: ['pair', 'thumbs', 'likert'],
+      description: 'the kind of task of lines without "kind", and of sample lines: pair (default), thumbs or likert',
+    },
   },
 } as const;
 
@@ -163,8 +174,10 @@ export const exportQuery = {
   additionalProperties: false,
   properties: {
     format: {
-      enum: ['trl', 'comparisons'],
-      description: 'trl (prompt/chosen/rejected per pair) or comparisons (our format)',
+      enum: ['trl', 'comparisons', 'kto'],
+      description:
+        'trl (prompt/chosen/rejected per pair), comparisons (our format) or kto (prompt/completion/label per ' +
+        'thumbs or likert task)',
     },
     margin: flag,
     includeDisabled: flag,
@@ -181,16 +194,18 @@ export const importQuery = {
   properties: {
     format: { type: 'string', description: 'with an application/x-ndjson body: auto, tasks or sample' },
     completionsPerTask: { type: 'string', description: 'with an application/x-ndjson body: 2–16' },
+    kind: { type: 'string', description: 'with an application/x-ndjson body: pair, thumbs or likert' },
   },
 } as const;
 
 /**
- * An NDJSON import as the JSON form's body {jsonl, format?, completionsPerTask?}, for importBody to
+ * An NDJSON import as the JSON form's body {jsonl, format?, completionsPerTask?, kind?}, for importBody to
  * check; the file itself is read from the request's importSource.
  */
 export function importFromNdjson(query: Record<string, string | undefined>): Record<string, unknown> {
   const body: Record<string, unknown> = { jsonl: '' };
   if (query.format !== undefined) body.format = query.format;
+  if (query.kind !== undefined) body.kind = query.kind;
   const k = query.completionsPerTask;
   if (k !== undefined) body.completionsPerTask = /^[0-9]{1,3}$/.test(k) ? Number(k) : k;
   return body;

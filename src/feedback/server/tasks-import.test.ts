@@ -88,7 +88,10 @@ describe('parseImport', () => {
         [2, 'prompt'],
       ],
     );
-    assert.match(issues[1].message, /unknown field; a task has prompt, completions, gold, meta/);
+    assert.match(
+      issues[1].message,
+      /unknown field; a task has kind, prompt, completions \(pair\) or completion \(thumbs, likert\), gold, meta/,
+    );
     assert.match(issues[3].message, /expected a JSON object, got an array of 2/);
     assert.match(issues[4].message, /not valid JSON/);
   });
@@ -201,5 +204,88 @@ describe('parseImport', () => {
       ],
     );
     assert.deepEqual(notes, ['1 empty completion left out']);
+  });
+});
+
+describe('parseImport of thumbs and Likert tasks', () => {
+  it('reads lines of every kind side by side, and counts them', () => {
+    const r = parseImport(
+      lines([
+        { kind: 'thumbs', prompt: 'p', completion: 'a', gold: 'up' },
+        { kind: 'likert', prompt: 'p', completion: 'b', gold: 6, meta: { id: 1 } },
+        { prompt: 'p', completions: ['a', 'b'] },
+      ]),
+    );
+    assert.equal(r.format, 'tasks');
+    assert.deepEqual(r.tasks, [
+      { kind: 'thumbs', prompt: 'p', completions: ['a'], gold: 'up' },
+      { kind: 'likert', prompt: 'p', completions: ['b'], gold: 6, meta: { id: 1 } },
+      { prompt: 'p', completions: ['a', 'b'] },
+    ]);
+    assert.deepEqual(r.kinds, { thumbs: 1, likert: 1, pair: 1 });
+  });
+
+  it('the kind option makes lines without "kind" single-output tasks, and each sample a task of its own', () => {
+    const tasks = parseImport(
+      lines([
+        { prompt: 'p', completion: 'a', gold: 'down' },
+        { kind: 'pair', prompt: 'p', completions: ['a', 'b'] },
+      ]),
+      { kind: 'thumbs' },
+    );
+    assert.deepEqual(
+      tasks.tasks.map((t) => [t.kind, t.completions, t.gold]),
+      [
+        ['thumbs', ['a'], 'down'],
+        [undefined, ['a', 'b'], undefined],
+      ],
+      'a line\'s own "kind" wins',
+    );
+    const samples: Partial<SampleRecord>[] = [
+      { prompt: 'A', completion: 'x', sample: 0 },
+      { prompt: 'A', completion: 'y', sample: 1 },
+      { prompt: 'A', completion: 'x', sample: 2 },
+      { prompt: 'B', completion: ' ', sample: 0 },
+    ];
+    const r = parseImport(lines(samples), { kind: 'likert' });
+    assert.equal(r.format, 'sample');
+    assert.deepEqual(r.tasks, [
+      { kind: 'likert', prompt: 'A', completions: ['x'], meta: { source: 'sample', line: 1 } },
+      { kind: 'likert', prompt: 'A', completions: ['y'], meta: { source: 'sample', line: 2 } },
+    ]);
+    assert.deepEqual(r.notes, ['1 empty completion left out', '1 duplicate completion of the same prompt left out']);
+    assert.throws(
+      () => parseImport(lines(samples), { kind: 'stars' as never }),
+      (e) => e instanceof FieldError && e.field === 'kind',
+    );
+  });
+
+  it('names the line and field of a bad single-output task', () => {
+    const issues = issuesOf(() =>
+      parseImport(
+        lines([
+          { kind: 'thumbs', prompt: 'p', completions: ['a', 'b'] },
+          { kind: 'likert', prompt: 'p', completion: 'a', gold: 0 },
+          { kind: 'thumbs', prompt: 'p', completion: 'a', gold: true },
+          { kind: 'stars', prompt: 'p', completion: 'a' },
+          { kind: 'likert', prompt: 'p' },
+          { prompt: 'p', completion: 'a' },
+        ]),
+      ),
+    );
+    assert.deepEqual(
+      issues.map((i) => [i.line, i.field]),
+      [
+        [1, 'completions'],
+        [2, 'gold'],
+        [3, 'gold'],
+        [4, 'kind'],
+        [5, 'completion'],
+        [6, 'completion'],
+      ],
+    );
+    assert.match(issues[0].message, /judges one completion: give "completion"/);
+    assert.match(issues[2].message, /must be "up" or "down"/);
+    assert.match(issues[5].message, /give it "kind": "thumbs" or "likert"/);
   });
 });

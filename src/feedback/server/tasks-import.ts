@@ -1,13 +1,16 @@
 // Turning files into labeling tasks, shared by the HTTP import and `rlhf feedback import`:
-//   tasks:  one task a line, {"prompt", "completions": [a, b, …], "gold"?: [best, …], "meta"?}
+//   tasks:  one task a line, {"prompt", "completions": [a, b, …], "gold"?: [best, …], "meta"?}, or a
+//           single-output task {"kind": "thumbs" | "likert", "prompt", "completion", "gold"?, "meta"?};
 //   sample: `rlhf sample --json` output, {"prompt", "completion", "sample"?, "finish_reason"?, …} a line;
-//           the distinct completions of each prompt are grouped into tasks of `completionsPerTask`.
+//           the distinct completions of each prompt are grouped into tasks of `completionsPerTask`, or
+//           with the kind thumbs or likert each one is a task of its own.
+// The `kind` option is the kind of every line that does not say (default pair).
 // Every line is checked; if any is bad, nothing is imported and the errors name the line and field.
 
 import { FieldError } from '../../data/field-error.js';
 import { describe, isObject } from '../../data/formats/fields.js';
-import { parseTask, requireCleanText } from '../store/validate.js';
-import type { ProjectSettings, TaskInput } from '../store/types.js';
+import { parseTask, requireCleanText, requireKind } from '../store/validate.js';
+import type { ProjectSettings, SingleKind, TaskInput, TaskKind } from '../store/types.js';
 import type { ImportSource } from './import-body.js';
 
 export type ImportFormat = 'tasks' | 'sample';
@@ -21,6 +24,8 @@ export interface ImportIssue {
 export interface ParsedImport {
   tasks: TaskInput[];
   format: ImportFormat;
+  /** How many tasks of each kind. */
+  kinds: Partial<Record<TaskKind, number>>;
   /** Non-empty lines read. */
   lines: number;
   /** What was left out though no line was bad: duplicate or empty samples, prompts with one sample. */
@@ -80,12 +85,14 @@ function parseSampleLine(obj: Record<string, unknown>): { prompt: string; comple
   return { prompt: requireCleanText(obj.prompt, 'prompt'), completion: requireCleanText(obj.completion, 'completion') };
 }
 
-function parseTaskLine(obj: Record<string, unknown>): TaskInput {
-  if ('completion' in obj && !('completions' in obj)) {
+function parseTaskLine(obj: Record<string, unknown>, kind: TaskKind | undefined): TaskInput {
+  if (kind && !('kind' in obj)) obj = { kind, ...obj };
+  if ('completion' in obj && !('completions' in obj) && (obj.kind ?? 'pair') === 'pair') {
     throw new FieldError(
       'completion',
       'this line is `rlhf sample` output but the file is read as tasks ({"prompt", "completions": [...]}); one ' +
-        'file holds one format',
+        'file holds one format. A task of one completion is a thumbs or Likert task: give it "kind": "thumbs" ' +
+        'or "likert" (or import with that kind)',
     );
   }
   try {
@@ -105,10 +112,17 @@ const storable = (s: string) => {
   }
 };
 
-/** The format a first record announces. */
-function detect(obj: Record<string, unknown>): ImportFormat | null {
-  if ('completions' in obj) return 'tasks';
-  if ('completion' in obj) return 'sample';
+/**
+ * The format a first record announces. A line with a task's own keys is a task; a {"prompt", "completion"}
+ * line is a sample, unless the kind is thumbs or likert and it has none of `rlhf sample`'s own fields:
+ * then it is a single-output task (which may have gold and meta on later lines).
+ */
+function detect(obj: Record<string, unknown>, kind: TaskKind | undefined): ImportFormat | null {
+  if (['completions', 'kind', 'gold', 'meta'].some((k) => k in obj)) return 'tasks';
+  if ('completion' in obj) {
+    const fromSample = SAMPLE_KEYS.some((k) => k !== 'prompt' && k !== 'completion' && k in obj);
+    return kind && kind !== 'pair' && !fromSample ? 'tasks' : 'sample';
+  }
   return null;
 }
 
@@ -166,6 +180,49 @@ export function groupCompletions(
   return tasks;
 }
 
+/**
+ * One single-output task per distinct (prompt, completion), in order; empty, unstorable and repeated
+ * completions are left out (said in `notes`).
+ */
+export function singleTasks(
+  items: { prompt: string; completion: string; line?: number }[],
+  kind: SingleKind,
+  notes: string[],
+): TaskInput[] {
+  const seen = new Map<string, Set<string>>();
+  const tasks: TaskInput[] = [];
+  let empty = 0,
+    unstorable = 0,
+    dup = 0;
+  for (const it of items) {
+    if (!seen.has(it.prompt)) seen.set(it.prompt, new Set());
+    const mine = seen.get(it.prompt)!;
+    if (!storable(it.completion)) unstorable++;
+    else if (it.completion.trim() === '') empty++;
+    else if (mine.has(it.completion)) dup++;
+    else {
+      mine.add(it.completion);
+      const meta: Record<string, unknown> = { source: 'sample' };
+      if (it.line !== undefined) meta.line = it.line;
+      tasks.push({ kind, prompt: it.prompt, completions: [it.completion], meta });
+    }
+  }
+  if (empty) notes.push(`${empty} empty completion${empty === 1 ? '' : 's'} left out`);
+  if (unstorable)
+    notes.push(
+      `${unstorable} completion${unstorable === 1 ? '' : 's'} with a NUL character or invalid Unicode left out`,
+    );
+  if (dup) notes.push(`${dup} duplicate completion${dup === 1 ? '' : 's'} of the same prompt left out`);
+  return tasks;
+}
+
+/** Tasks per kind (pair when a task does not say). */
+export function countKinds(tasks: TaskInput[]): Partial<Record<TaskKind, number>> {
+  const n: Partial<Record<TaskKind, number>> = {};
+  for (const t of tasks) n[t.kind ?? 'pair'] = (n[t.kind ?? 'pair'] ?? 0) + 1;
+  return n;
+}
+
 /** Parses a JSONL text into tasks; throws ImportError naming every bad line. */
 export function parseImport(text: string, opts: ImportOptions = {}): ParsedImport {
   const r = importReader(opts);
@@ -190,6 +247,8 @@ export async function parseImportChunked(source: ImportSource, opts: ImportOptio
 export interface ImportOptions {
   format?: ImportFormat | 'auto';
   completionsPerTask?: number;
+  /** The kind of task of lines that do not say, and of samples (default pair). */
+  kind?: TaskKind;
 }
 
 /** Reads an import one line at a time (`line`), then forms the tasks (`finish`). */
@@ -197,6 +256,7 @@ function importReader(opts: ImportOptions) {
   const k = opts.completionsPerTask ?? 2;
   if (!Number.isInteger(k) || k < 2 || k > 16)
     throw new FieldError('completionsPerTask', `must be an integer in [2, 16], got ${describe(k)}`);
+  const kind = opts.kind === undefined ? undefined : requireKind(opts.kind, 'kind');
   let format: ImportFormat | null = opts.format && opts.format !== 'auto' ? opts.format : null;
   const issues: ImportIssue[] = [];
   let bad = 0;
@@ -221,18 +281,19 @@ function importReader(opts: ImportOptions) {
     }
     if (!isObject(obj)) return issue({ line, message: `expected a JSON object, got ${describe(obj)}` });
     if (!format) {
-      format = detect(obj);
+      format = detect(obj, kind);
       if (!format) {
         return issue({
           line,
           message:
             `cannot tell the format from keys ${Object.keys(obj).join(', ') || '(none)'}: a task is ` +
-            `{"prompt", "completions": [...]}, a sample line {"prompt", "completion"}`,
+            `{"prompt", "completions": [...]} or {"kind": "thumbs" | "likert", "prompt", "completion"}, a sample ` +
+            `line {"prompt", "completion"}`,
         });
       }
     }
     try {
-      if (format === 'tasks') tasks.push(parseTaskLine(obj));
+      if (format === 'tasks') tasks.push(parseTaskLine(obj, kind));
       else samples.push({ line, ...parseSampleLine(obj) });
       return true;
     } catch (e) {
@@ -245,17 +306,22 @@ function importReader(opts: ImportOptions) {
     if (lines === 0 || !format)
       throw new ImportError([{ line: 1, message: 'the file has no records; give one JSON object a line' }], 1);
     const notes: string[] = [];
-    const out = format === 'sample' ? groupCompletions(samples, k, notes) : tasks;
+    const out =
+      format === 'tasks'
+        ? tasks
+        : kind && kind !== 'pair'
+          ? singleTasks(samples, kind, notes)
+          : groupCompletions(samples, k, notes);
     if (out.length === 0)
       throw new ImportError([{ line: 1, message: `no task could be formed (${notes.join('; ')})` }], 1);
-    return { tasks: out, format, lines, notes };
+    return { tasks: out, format, kinds: countKinds(out), lines, notes };
   };
   return { line, finish };
 }
 
 /** What an admin should know about the gold tasks of an import into a project with these settings. */
 export function goldNote(tasks: TaskInput[], settings: ProjectSettings): string | null {
-  const n = tasks.filter((t) => t.gold).length;
+  const n = tasks.filter((t) => t.gold !== undefined).length;
   if (n === 0 || settings.goldEvery > 0) return null;
   return (
     `${n} gold task${n === 1 ? '' : 's'}: this project mixes in no gold (goldEvery 0), so each labeler gets ` +

@@ -16,6 +16,13 @@ export interface Migration {
 /** A SQLite migration; `fill` runs after its SQL, in the same transaction, for data SQL cannot compute. */
 export interface SqliteMigration extends Migration {
   fill?: (db: Database.Database) => void;
+  /**
+   * The migration rebuilds a table that others refer to (SQLite cannot change a CHECK in place), by the
+   * procedure of sqlite.org/lang_altertable.html: foreign keys are off while it runs (a pragma that
+   * cannot change inside a transaction, so migrate() sets it around the transaction) and every
+   * reference is checked (foreign_key_check) before the commit.
+   */
+  rebuilds?: boolean;
 }
 
 export const MIGRATIONS: SqliteMigration[] = [
@@ -123,6 +130,37 @@ export const MIGRATIONS: SqliteMigration[] = [
         add.run(l.task_id, l.labeler_id, JSON.stringify(shownOrder(l.task_id, l.labeler_id, l.k)), now);
     },
   },
+  {
+    version: 5,
+    name: 'task kinds: thumbs up or down, or a 1–7 rating, of one completion',
+    // tasks.kind: pair (as before), thumbs or likert; a pair still has ≥ 2 completions, the others
+    // exactly one, which the CHECK of version 1 (≥ 2 for every task) forbade: so the table is rebuilt,
+    // with its columns in the same order and kind last (as PostgreSQL's ADD COLUMN puts it), and its
+    // indexes made again. judgments.thumb and judgments.rating hold the single-output answers.
+    rebuilds: true,
+    sql: `
+      CREATE TABLE tasks_v5 (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        prompt TEXT NOT NULL,
+        completions TEXT NOT NULL CHECK (json_valid(completions) AND json_type(completions) = 'array'),
+        gold TEXT CHECK (gold IS NULL OR json_valid(gold)),
+        meta TEXT CHECK (meta IS NULL OR json_valid(meta)),
+        created_at TEXT NOT NULL,
+        done_count INTEGER NOT NULL DEFAULT 0,
+        kind TEXT NOT NULL DEFAULT 'pair' CHECK (kind IN ('pair', 'thumbs', 'likert')),
+        CHECK (CASE kind WHEN 'pair' THEN json_array_length(completions) >= 2
+                         ELSE json_array_length(completions) = 1 END)
+      );
+      INSERT INTO tasks_v5 (id, project_id, prompt, completions, gold, meta, created_at, done_count)
+        SELECT id, project_id, prompt, completions, gold, meta, created_at, done_count FROM tasks;
+      DROP TABLE tasks;
+      ALTER TABLE tasks_v5 RENAME TO tasks;
+      CREATE INDEX tasks_project ON tasks (project_id, id);
+      CREATE INDEX tasks_open ON tasks (project_id, done_count, id) WHERE gold IS NULL;
+      ALTER TABLE judgments ADD COLUMN thumb TEXT CHECK (thumb IS NULL OR thumb IN ('up', 'down'));
+      ALTER TABLE judgments ADD COLUMN rating INTEGER CHECK (rating IS NULL OR rating BETWEEN 1 AND 7);`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -149,6 +187,7 @@ export function migrate(db: Database.Database, to = SCHEMA_VERSION): number[] {
     Math.max(...applied) <= SCHEMA_VERSION
   )
     return [];
+  const rebuilds = MIGRATIONS.some((m) => m.rebuilds && m.version <= to && !applied.includes(m.version));
   const run = db.transaction(() => {
     db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
@@ -172,7 +211,20 @@ export function migrate(db: Database.Database, to = SCHEMA_VERSION): number[] {
       );
       done.push(m.version);
     }
+    const broken = rebuilds ? (db.pragma('foreign_key_check') as { table: string; parent: string }[]) : [];
+    if (broken.length)
+      throw new Error(
+        `migrating the feedback database left ${broken.length} broken reference(s) (first: ${broken[0].table} → ` +
+          `${broken[0].parent}); nothing was changed. Check the file with sqlite3's PRAGMA foreign_key_check`,
+      );
     return done;
   });
-  return run.immediate();
+  // NOTE: foreign_keys is a no-op inside a transaction; set it around the transaction, and back.
+  const fk = rebuilds && (db.pragma('foreign_keys', { simple: true }) as number) === 1;
+  if (fk) db.pragma('foreign_keys = OFF');
+  try {
+    return run.immediate();
+  } finally {
+    if (fk) db.pragma('foreign_keys = ON');
+  }
 }

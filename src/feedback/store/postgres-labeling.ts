@@ -102,6 +102,7 @@ async function assign(cx: PgContext, c: pg.PoolClient, p: Project, labelerId: nu
   return {
     taskId: t.id,
     projectId: p.id,
+    kind: t.kind,
     prompt: t.prompt,
     completions: t.completions,
     shown,
@@ -129,7 +130,7 @@ export async function submitJudgment(cx: PgContext, raw: JudgmentInput): Promise
   const task = toTask(tr);
   const p = await requireProject(cx.pool, task.projectId);
   await requireLabeler(cx.pool, p.id, input.labelerId);
-  checkJudgment(input, task.completions.length, p.settings.axes);
+  checkJudgment(input, task.kind, task.completions.length, p.settings.axes);
   const other = await one<{ submission_id: string }>(
     'SELECT submission_id FROM judgments WHERE task_id = $1 AND labeler_id = $2',
     [input.taskId, input.labelerId],
@@ -154,9 +155,9 @@ export async function submitJudgment(cx: PgContext, raw: JudgmentInput): Promise
       // The unique (labeler, submission) constraint decides who stored a submission, also between
       // projects (whose locks differ): a concurrent retry finds the row and answers with it.
       const r = await one<JudgmentRow>(
-        `INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, ` +
-          `feedback, created_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (labeler_id, submission_id) DO ` +
+        `INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, thumb, rating, shown, ` +
+          `axes, feedback, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (labeler_id, submission_id) DO ` +
           `NOTHING RETURNING ${J_COLS}`,
         [
           input.taskId,
@@ -165,6 +166,8 @@ export async function submitJudgment(cx: PgContext, raw: JudgmentInput): Promise
           input.status ?? 'done',
           input.choice ?? null,
           json(input.ranking),
+          input.thumb ?? null,
+          input.rating ?? null,
           JSON.stringify(input.shown),
           json(input.axes),
           input.feedback ?? null,

@@ -115,6 +115,25 @@ export const PG_MIGRATIONS: PgMigration[] = [
         );
     },
   },
+  {
+    version: 5,
+    name: 'task kinds: thumbs up or down, or a 1–7 rating, of one completion',
+    // As in SQLite: tasks.kind (a pair has ≥ 2 completions, thumbs and likert exactly one), a gold
+    // answer that is a list (pair), "up"/"down" (thumbs) or a number (likert), and judgments.thumb
+    // and judgments.rating. PostgreSQL changes the CHECKs in place (named by version 1's defaults).
+    sql: `
+      ALTER TABLE tasks ADD COLUMN kind text NOT NULL DEFAULT 'pair' CHECK (kind IN ('pair', 'thumbs', 'likert'));
+      ALTER TABLE tasks DROP CONSTRAINT tasks_completions_check;
+      ALTER TABLE tasks ADD CONSTRAINT tasks_completions_check CHECK (CASE
+        WHEN json_typeof(completions) <> 'array' THEN false
+        WHEN kind = 'pair' THEN json_array_length(completions) >= 2
+        ELSE json_array_length(completions) = 1 END);
+      ALTER TABLE tasks DROP CONSTRAINT tasks_gold_check;
+      ALTER TABLE tasks ADD CONSTRAINT tasks_gold_check
+        CHECK (gold IS NULL OR json_typeof(gold) IN ('array', 'string', 'number'));
+      ALTER TABLE judgments ADD COLUMN thumb text CHECK (thumb IS NULL OR thumb IN ('up', 'down')),
+        ADD COLUMN rating integer CHECK (rating IS NULL OR rating BETWEEN 1 AND 7);`,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1].version;

@@ -11,6 +11,8 @@ import {
   type ProjectSettings,
   type Role,
   type Task,
+  type TaskKind,
+  type Thumb,
   type User,
 } from './types.js';
 import { requireId } from './validate.js';
@@ -40,9 +42,10 @@ export interface UserRow {
 export interface TaskRow {
   id: number;
   project_id: number;
+  kind: TaskKind;
   prompt: string;
   completions: string[];
-  gold: number[] | null;
+  gold: Task['gold'] | null;
   meta: Record<string, unknown> | null;
   created_at: Date;
 }
@@ -54,6 +57,8 @@ export interface JudgmentRow {
   status: Judgment['status'];
   choice: number | null;
   ranking: number[] | null;
+  thumb: Thumb | null;
+  rating: number | null;
   shown: number[];
   axes: Record<string, number> | null;
   feedback: string | null;
@@ -64,9 +69,9 @@ export interface JudgmentRow {
 // the result type of a plan cached by a running server ("cached plan must not change result type").
 export const P_COLS = 'id, name, settings, created_at';
 export const U_COLS = 'id, name, role, disabled, created_at';
-export const T_COLS = 't.id, t.project_id, t.prompt, t.completions, t.gold, t.meta, t.created_at';
+export const T_COLS = 't.id, t.project_id, t.kind, t.prompt, t.completions, t.gold, t.meta, t.created_at';
 export const J_COLS =
-  'id, task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, feedback, created_at';
+  'id, task_id, labeler_id, submission_id, status, choice, ranking, thumb, rating, shown, axes, feedback, created_at';
 
 export const toProject = (r: ProjectRow): Project => ({
   id: r.id,
@@ -86,6 +91,7 @@ export function toTask(r: TaskRow): Task {
   const t: Task = {
     id: r.id,
     projectId: r.project_id,
+    kind: r.kind,
     prompt: r.prompt,
     completions: r.completions,
     createdAt: r.created_at.toISOString(),
@@ -107,6 +113,8 @@ export function toJudgment(r: JudgmentRow): Judgment {
   };
   if (r.choice !== null) j.choice = r.choice;
   if (r.ranking !== null) j.ranking = r.ranking;
+  if (r.thumb !== null) j.thumb = r.thumb;
+  if (r.rating !== null) j.rating = r.rating;
   if (r.axes !== null) j.axes = r.axes;
   if (r.feedback !== null) j.feedback = r.feedback;
   return j;

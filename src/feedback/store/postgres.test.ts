@@ -86,7 +86,7 @@ test(
         const { rows } = await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
         assert.deepEqual(
           rows.map((r) => r.version),
-          [1, 2, 3, 4],
+          [1, 2, 3, 4, 5],
         );
       } finally {
         await Promise.all(clients.map((c) => c.end()));
@@ -132,7 +132,7 @@ test(
           (await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`)).rows.map(
             (r) => r.version,
           ),
-          [1, 2, 3, 4],
+          [1, 2, 3, 4, 5],
         );
         assert.equal(
           (await admin.query(`SELECT done_count FROM ${schema}.tasks WHERE id = 1`)).rows[0].done_count,
@@ -193,6 +193,52 @@ test(
         const shown = shownOrder(5, 7, 3);
         const r = await store.submitJudgment({ taskId: 5, labelerId: 7, submissionId: 's', shown, ranking: [0, 1, 2] });
         assert.equal(r.created, true, 'the judgment of the task leased before the upgrade is taken');
+      } finally {
+        await store.close();
+      }
+    }),
+);
+
+test(
+  'PostgreSQL: version 5 gives tasks a kind; the table itself holds a single-output task to one completion',
+  { skip: SKIP },
+  () =>
+    withSchema(async (schema, admin) => {
+      const c = new pg.Client({ connectionString: URL_, options: `-c search_path=${schema}` });
+      await c.connect();
+      try {
+        assert.deepEqual(await migratePostgres(c, { schema, to: 4 }), [1, 2, 3, 4]);
+        await c.query(
+          `INSERT INTO projects (id, name, settings, created_at) VALUES (1, 'p', ` +
+            `'{"overlap":1,"scale":9,"axes":[],"goldEvery":0}', now())`,
+        );
+        await c.query(
+          `INSERT INTO tasks (id, project_id, prompt, completions, gold, created_at) VALUES (5, 1, 'p', ` +
+            `'["x","y"]', '[1,0]', now())`,
+        );
+      } finally {
+        await c.end();
+      }
+      const store = await PostgresFeedbackStore.open(URL_!, { schema });
+      try {
+        assert.deepEqual(
+          { kind: (await store.getTask(5))!.kind, gold: (await store.getTask(5))!.gold },
+          { kind: 'pair', gold: [1, 0] },
+        );
+        const [up, six] = await store.addTasks(1, [
+          { kind: 'thumbs', prompt: 'q', completions: ['one'], gold: 'up' },
+          { kind: 'likert', prompt: 'q', completions: ['two'], gold: 6 },
+        ]);
+        assert.deepEqual([(await store.getTask(up))!.gold, (await store.getTask(six))!.gold], ['up', 6]);
+        const insert = (kind: string, completions: string) =>
+          admin.query(
+            `INSERT INTO ${schema}.tasks (project_id, kind, prompt, completions, created_at) VALUES (1, $1, 'q', ` +
+              `$2, now())`,
+            [kind, completions],
+          );
+        await assert.rejects(insert('thumbs', '["a","b"]'), /tasks_completions_check/);
+        await assert.rejects(insert('pair', '["a"]'), /tasks_completions_check/);
+        await assert.rejects(insert('stars', '["a"]'), /check constraint/);
       } finally {
         await store.close();
       }

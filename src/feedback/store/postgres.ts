@@ -38,6 +38,7 @@ import {
 import { computeProjectStats } from './stats.js';
 import { chunksOf, parseTasks } from './task-chunks.js';
 import { judgmentToComparison } from './to-comparison.js';
+import { tallyVotes } from './to-votes.js';
 import { hashToken, newToken } from './tokens.js';
 import {
   StoreError,
@@ -54,6 +55,7 @@ import {
   type SubmitResult,
   type Task,
   type TaskInput,
+  type TaskVotes,
   type User,
 } from './types.js';
 import { parseSettings, requireId, requireInt, requireName, requireRole } from './validate.js';
@@ -276,9 +278,10 @@ export class PostgresFeedbackStore implements FeedbackStore {
       let done = 0;
       for (const chunk of chunksOf(parsed)) {
         await c.query(
-          `INSERT INTO tasks (id, project_id, prompt, completions, gold, meta, created_at)
-          SELECT u.id, $1, u.prompt, u.completions, u.gold, u.meta, $2 FROM unnest($3::int[], ` +
-            `$4::text[], $5::json[], $6::json[], $7::json[]) AS u(id, prompt, completions, gold, meta)`,
+          `INSERT INTO tasks (id, project_id, kind, prompt, completions, gold, meta, created_at)
+          SELECT u.id, $1, u.kind, u.prompt, u.completions, u.gold, u.meta, $2 FROM unnest($3::int[], ` +
+            `$8::text[], $4::text[], $5::json[], $6::json[], $7::json[]) ` +
+            'AS u(id, kind, prompt, completions, gold, meta)',
           [
             projectId,
             time,
@@ -287,6 +290,7 @@ export class PostgresFeedbackStore implements FeedbackStore {
             chunk.map((t) => JSON.stringify(t.completions)),
             chunk.map((t) => json(t.gold)),
             chunk.map((t) => json(t.meta)),
+            chunk.map((t) => t.kind ?? 'pair'),
           ],
         );
         done += chunk.length;
@@ -338,32 +342,43 @@ export class PostgresFeedbackStore implements FeedbackStore {
 
   async exportComparisons(projectId: number, options: ExportOptions = {}): Promise<Comparison[]> {
     const p = await requireProject(this.pool, projectId);
-    // One snapshot for both reads, so a judgment never arrives without its task.
+    const { tasks, rows } = await this.snapshot(projectId, 'pair');
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    const out: Comparison[] = [];
+    for (const r of rows) {
+      if (r.labeler_disabled && !options.includeDisabled) continue;
+      if (r.status !== 'done' && !options.skipped) continue;
+      const c = judgmentToComparison(byId.get(r.task_id)!, toJudgment(r), r.labeler_name, p.name);
+      if (c) out.push(c);
+    }
+    return out;
+  }
+
+  async exportVotes(projectId: number, options: ExportOptions = {}): Promise<TaskVotes[]> {
+    await requireProject(this.pool, projectId);
+    const { tasks, rows } = await this.snapshot(projectId, 'single');
+    const judgments = rows.map((r) => ({ judgment: toJudgment(r), labelerDisabled: r.labeler_disabled }));
+    return tallyVotes(tasks, judgments, options);
+  }
+
+  /**
+   * A project's tasks of pair or single-output kinds and their judgments (with the labeler's name and
+   * status), in one snapshot, so a judgment never arrives without its task.
+   */
+  private snapshot(projectId: number, kinds: 'pair' | 'single') {
+    const kind = kinds === 'pair' ? "t.kind = 'pair'" : "t.kind <> 'pair'";
     return tx(this.cx, null, async (c) => {
       await c.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const tasks = new Map(
-        (await c.query<TaskRow>('SELECT * FROM tasks WHERE project_id = $1', [projectId])).rows.map((r) => [
-          r.id,
-          toTask(r),
-        ]),
-      );
-      const rows = (
-        await c.query<JudgmentRow & { labeler_name: string; labeler_disabled: boolean }>(
-          `
-        SELECT j.*, u.name AS labeler_name, u.disabled AS labeler_disabled FROM judgments j
+      const tasks = await c.query<TaskRow>(`SELECT * FROM tasks t WHERE project_id = $1 AND ${kind} ORDER BY id`, [
+        projectId,
+      ]);
+      const rows = await c.query<JudgmentRow & { labeler_name: string; labeler_disabled: boolean }>(
+        `SELECT j.*, u.name AS labeler_name, u.disabled AS labeler_disabled FROM judgments j
         JOIN tasks t ON t.id = j.task_id JOIN users u ON u.id = j.labeler_id
-        WHERE t.project_id = $1 ORDER BY j.id`,
-          [projectId],
-        )
-      ).rows;
-      const out: Comparison[] = [];
-      for (const r of rows) {
-        if (r.labeler_disabled && !options.includeDisabled) continue;
-        if (r.status !== 'done' && !options.skipped) continue;
-        const c = judgmentToComparison(tasks.get(r.task_id)!, toJudgment(r), r.labeler_name, p.name);
-        if (c) out.push(c);
-      }
-      return out;
+        WHERE t.project_id = $1 AND ${kind} ORDER BY j.id`,
+        [projectId],
+      );
+      return { tasks: tasks.rows.map(toTask), rows: rows.rows };
     });
   }
 

@@ -94,6 +94,7 @@ function assign(cx: SqliteContext, p: Project, labelerId: number): Assignment | 
   return {
     taskId: t.id,
     projectId: p.id,
+    kind: t.kind,
     prompt: t.prompt,
     completions: t.completions,
     shown: JSON.parse(shown) as number[],
@@ -117,7 +118,7 @@ export async function submitJudgment(cx: SqliteContext, raw: JudgmentInput): Pro
     const task = toTask(tr);
     const p = requireProject(cx.db, task.projectId);
     requireLabeler(cx.db, p.id, input.labelerId);
-    checkJudgment(input, task.completions.length, p.settings.axes);
+    checkJudgment(input, task.kind, task.completions.length, p.settings.axes);
     const other = cx.db
       .prepare('SELECT submission_id FROM judgments WHERE task_id = ? AND labeler_id = ?')
       .get(input.taskId, input.labelerId) as { submission_id: string } | undefined;
@@ -131,9 +132,9 @@ export async function submitJudgment(cx: SqliteContext, raw: JudgmentInput): Pro
     // The unique (labeler, submission) constraint decides who stored a submission, not the read above.
     const r = cx.db
       .prepare(
-        `INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, shown, axes, ` +
-          `feedback, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (labeler_id, submission_id) DO NOTHING RETURNING *`,
+        `INSERT INTO judgments (task_id, labeler_id, submission_id, status, choice, ranking, thumb, rating, shown, ` +
+          `axes, feedback, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (labeler_id, submission_id) DO NOTHING RETURNING *`,
       )
       .get(
         input.taskId,
@@ -142,6 +143,8 @@ export async function submitJudgment(cx: SqliteContext, raw: JudgmentInput): Pro
         input.status ?? 'done',
         input.choice ?? null,
         json(input.ranking),
+        input.thumb ?? null,
+        input.rating ?? null,
         JSON.stringify(input.shown),
         json(input.axes),
         input.feedback ?? null,

@@ -9,6 +9,8 @@ import {
   type ProjectSettings,
   type Role,
   type Task,
+  type TaskKind,
+  type Thumb,
   type User,
 } from './types.js';
 import { requireId } from './validate.js';
@@ -36,6 +38,7 @@ export interface UserRow {
 export interface TaskRow {
   id: number;
   project_id: number;
+  kind: TaskKind;
   prompt: string;
   completions: string;
   gold: string | null;
@@ -50,6 +53,8 @@ export interface JudgmentRow {
   status: Judgment['status'];
   choice: number | null;
   ranking: string | null;
+  thumb: Thumb | null;
+  rating: number | null;
   shown: string;
   axes: string | null;
   feedback: string | null;
@@ -74,11 +79,12 @@ export function toTask(r: TaskRow): Task {
   const t: Task = {
     id: r.id,
     projectId: r.project_id,
+    kind: r.kind,
     prompt: r.prompt,
     completions: JSON.parse(r.completions) as string[],
     createdAt: r.created_at,
   };
-  if (r.gold !== null) t.gold = JSON.parse(r.gold) as number[];
+  if (r.gold !== null) t.gold = JSON.parse(r.gold) as Task['gold'];
   if (r.meta !== null) t.meta = JSON.parse(r.meta) as Record<string, unknown>;
   return t;
 }
@@ -95,6 +101,8 @@ export function toJudgment(r: JudgmentRow): Judgment {
   };
   if (r.choice !== null) j.choice = r.choice;
   if (r.ranking !== null) j.ranking = JSON.parse(r.ranking) as number[];
+  if (r.thumb !== null) j.thumb = r.thumb;
+  if (r.rating !== null) j.rating = r.rating;
   if (r.axes !== null) j.axes = JSON.parse(r.axes) as Record<string, number>;
   if (r.feedback !== null) j.feedback = r.feedback;
   return j;

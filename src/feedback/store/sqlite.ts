@@ -32,6 +32,7 @@ import {
 import { computeProjectStats } from './stats.js';
 import { chunksOf, parseTasks, partialImport, yieldToLoop } from './task-chunks.js';
 import { judgmentToComparison } from './to-comparison.js';
+import { tallyVotes } from './to-votes.js';
 import { hashToken, newToken } from './tokens.js';
 import {
   StoreError,
@@ -48,6 +49,7 @@ import {
   type SubmitResult,
   type Task,
   type TaskInput,
+  type TaskVotes,
   type User,
 } from './types.js';
 import { parseSettings, requireId, requireInt, requireName, requireRole } from './validate.js';
@@ -92,6 +94,7 @@ const RETRIED = [
   'listJudgments',
   'projectStats',
   'exportComparisons',
+  'exportVotes',
 ] as const;
 
 /** Recounts done_count of the tasks a user judged (after disabling or enabling them). */
@@ -260,14 +263,21 @@ export class SqliteFeedbackStore implements FeedbackStore {
     await this.retrying(async () => requireProject(this.db, projectId));
     const parsed = await parseTasks(tasks);
     const insert = this.db.prepare(
-      'INSERT INTO tasks (project_id, prompt, completions, gold, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO tasks (project_id, kind, prompt, completions, gold, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const time = this.time();
     const store = this.db.transaction((chunk: TaskInput[]) =>
       chunk.map((t) =>
         Number(
-          insert.run(projectId, t.prompt, JSON.stringify(t.completions), json(t.gold), json(t.meta), time)
-            .lastInsertRowid,
+          insert.run(
+            projectId,
+            t.kind ?? 'pair',
+            t.prompt,
+            JSON.stringify(t.completions),
+            json(t.gold),
+            json(t.meta),
+            time,
+          ).lastInsertRowid,
         ),
       ),
     );
@@ -346,6 +356,23 @@ export class SqliteFeedbackStore implements FeedbackStore {
       if (c) out.push(c);
     }
     return out;
+  }
+
+  async exportVotes(projectId: number, options: ExportOptions = {}): Promise<TaskVotes[]> {
+    requireProject(this.db, projectId);
+    const tasks = (
+      this.db
+        .prepare("SELECT * FROM tasks WHERE project_id = ? AND kind <> 'pair' ORDER BY id")
+        .all(projectId) as TaskRow[]
+    ).map(toTask);
+    const rows = this.db
+      .prepare(`
+      SELECT j.*, u.disabled AS labeler_disabled FROM judgments j
+      JOIN tasks t ON t.id = j.task_id JOIN users u ON u.id = j.labeler_id
+      WHERE t.project_id = ? AND t.kind <> 'pair' ORDER BY j.id`)
+      .all(projectId) as (JudgmentRow & { labeler_disabled: number })[];
+    const judgments = rows.map((r) => ({ judgment: toJudgment(r), labelerDisabled: r.labeler_disabled === 1 }));
+    return tallyVotes(tasks, judgments, options);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 // The store conformance suite: every FeedbackStore backend runs these same tests (sqlite.test.ts,
 // postgres.test.ts), each on a fresh database of its own. What a judgment must match is in
 // conformance-judging.ts, leases in conformance-leases.ts, the multi-process and crash tests in
-// conformance-processes.ts.
+// conformance-processes.ts, thumbs and Likert tasks in conformance-single.ts.
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import { FieldError } from '../../data/field-error.js';
 import { judgingTests } from './conformance-judging.js';
 import { leaseTests } from './conformance-leases.js';
 import { processTests } from './conformance-processes.js';
+import { singleOutputTests } from './conformance-single.js';
 import {
   assertDoneCounts,
   judge,
@@ -36,6 +37,7 @@ export function runStoreConformance(name: string, make: MakeHarness, options: { 
     judgingTests(make);
     leaseTests(make);
     processTests(make);
+    singleOutputTests(make);
   });
 }
 

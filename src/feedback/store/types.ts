@@ -36,18 +36,38 @@ export interface User {
   createdAt: string;
 }
 
+/**
+ * What a labeler does with a task: `pair` compares its completions (two on the 9-point scale, more
+ * ranked); `thumbs` gives one completion a thumbs up or down; `likert` rates one completion 1–7.
+ */
+export type TaskKind = 'pair' | 'thumbs' | 'likert';
+export const TASK_KINDS: readonly TaskKind[] = ['pair', 'thumbs', 'likert'];
+/** The single-output kinds: one completion, judged on its own. */
+export type SingleKind = Exclude<TaskKind, 'pair'>;
+export type Thumb = 'up' | 'down';
+/** The middle of the 1–7 Likert scale: neither good nor bad. */
+export const LIKERT_MIDPOINT = 4;
+
+/**
+ * A gold task's known answer. pair: indices into completions, best first (≥ 2); thumbs: `up` or
+ * `down`; likert: the rating 1–7.
+ */
+export type Gold = number[] | Thumb | number;
+
 export interface TaskInput {
+  /** Default `pair` (absent means pair). */
+  kind?: TaskKind;
   prompt: string;
-  /** ≥ 2 distinct non-empty texts. */
+  /** pair: 2–16 distinct non-empty texts; thumbs and likert: exactly one. */
   completions: string[];
-  /** A gold task's known answer: indices into completions, best first (≥ 2). */
-  gold?: number[];
+  gold?: Gold;
   meta?: Record<string, unknown>;
 }
 
 export interface Task extends TaskInput {
   id: number;
   projectId: number;
+  kind: TaskKind;
   createdAt: string;
 }
 
@@ -58,6 +78,8 @@ export interface Task extends TaskInput {
 export interface Assignment {
   taskId: number;
   projectId: number;
+  /** What to do with it: compare (pair), thumbs up or down, or rate 1–7 (likert); see TaskKind. */
+  kind: TaskKind;
   prompt: string;
   completions: string[];
   shown: number[];
@@ -80,6 +102,10 @@ export interface JudgmentInput {
   choice?: number;
   /** K > 2: positions in `shown`, best first, all K of them. */
   ranking?: number[];
+  /** Thumbs tasks: up or down. */
+  thumb?: Thumb;
+  /** Likert tasks: 1 = very bad … 4 = neither … 7 = very good. */
+  rating?: number;
   /**
    * The display order the labeler saw: it must equal the `shown` nextTask handed them (the store keeps
    * it with the assignment), else FieldError `shown`.
@@ -98,6 +124,8 @@ export interface Judgment {
   status: JudgmentStatus;
   choice?: number;
   ranking?: number[];
+  thumb?: Thumb;
+  rating?: number;
   shown: number[];
   axes?: Record<string, number>;
   feedback?: string;
@@ -110,7 +138,12 @@ export interface SubmitResult {
   created: boolean;
 }
 
-/** An agreement rate over n comparisons of judgments (null when n = 0). */
+/**
+ * An agreement rate over n comparisons of two judgments of one task, or of a judgment and the gold
+ * answer (null when n = 0): the mean of each comparison's agreement in [0, 1]. pair: the fraction of
+ * completion pairs ordered alike (a tie agrees only with a tie); thumbs: 1 when both say the same;
+ * likert: 1 when the ratings are at most one point apart.
+ */
 export interface Agreement {
   n: number;
   rate: number | null;
@@ -123,28 +156,66 @@ export interface LabelerStats {
   done: number;
   skipped: number;
   flagged: number;
-  /**
-   * With other enabled labelers on shared tasks: mean over (task, other labeler) of the fraction of completion pairs
-   * ordered alike.
-   */
+  /** With other enabled labelers on shared tasks (of every kind): the mean over (task, other labeler). */
   agreement: Agreement;
   /** With the gold answers of gold tasks. */
   gold: Agreement;
+}
+
+/** One kind of task in a project: its counts and agreement, with the measures that suit the kind. */
+export interface KindStats {
+  kind: TaskKind;
+  tasks: number;
+  goldTasks: number;
+  /** Done judgments by enabled labelers. */
+  judgments: number;
+  /** Between enabled labelers on shared tasks of this kind. */
+  agreement: Agreement;
+  /** Of enabled labelers with the gold answers of this kind's gold tasks. */
+  gold: Agreement;
+  /** thumbs: the share of judgments that are thumbs up. */
+  upRate?: number | null;
+  /** thumbs: Fleiss' κ over tasks judged at least twice: agreement beyond chance (1 perfect, 0 chance level). */
+  kappa?: number | null;
+  /** likert: the mean rating. */
+  meanRating?: number | null;
+  /** likert: the mean absolute difference, in points, between two labelers' ratings of one task. */
+  meanAbsDiff?: number | null;
+  /** likert: the mean absolute difference, in points, between a rating and the gold rating. */
+  goldMeanAbsDiff?: number | null;
+  /** likert: Krippendorff's α with the interval metric (1 perfect, 0 chance level). */
+  alpha?: number | null;
 }
 
 export interface ProjectStats {
   projectId: number;
   tasks: number;
   goldTasks: number;
-  /** Inter-labeler agreement over all pairs of enabled labelers on shared tasks. */
+  /** Inter-labeler agreement over all pairs of enabled labelers on shared tasks (every kind). */
   agreement: Agreement;
+  /** Per kind of task present in the project, in the order of TASK_KINDS. */
+  kinds: KindStats[];
   labelers: LabelerStats[];
+}
+
+/**
+ * How the labelers judged one single-output task (exportVotes): each done judgment's vote. thumbs: up
+ * or down; likert: a rating above the midpoint (5–7) is up, below it (1–3) down, the midpoint (4) neutral.
+ */
+export interface TaskVotes {
+  taskId: number;
+  kind: SingleKind;
+  prompt: string;
+  completion: string;
+  up: number;
+  down: number;
+  neutral: number;
 }
 
 export interface ExportOptions {
   /** Include judgments of disabled labelers (default false). */
   includeDisabled?: boolean;
-  /** Include `skipped` and `flagged` judgments that carry a choice or ranking (default false). */
+  /** Include `skipped` and `flagged` judgments that carry an answer (choice, ranking, thumb, rating; default false). */
   skipped?: boolean;
 }
 
@@ -231,7 +302,10 @@ export interface FeedbackStore {
   listJudgments(projectId: number): Promise<Judgment[]>;
 
   projectStats(projectId: number): Promise<ProjectStats>;
+  /** The judgments of pair tasks as comparisons (single-output tasks give none), in judgment order. */
   exportComparisons(projectId: number, options?: ExportOptions): Promise<Comparison[]>;
+  /** The votes on each single-output task judged at least once (as options say), in task order. */
+  exportVotes(projectId: number, options?: ExportOptions): Promise<TaskVotes[]>;
 
   close(): Promise<void>;
 }

@@ -4,14 +4,23 @@
 import { FieldError } from '../../data/field-error.js';
 import { describe, isAbsent, isObject, optionalString, requireString, requireText } from '../../data/formats/fields.js';
 import { BIDI_CONTROL } from '../web/bidi.js';
-import type { JudgmentInput, JudgmentStatus, ProjectSettings, Role, TaskInput } from './types.js';
+import {
+  type JudgmentInput,
+  type JudgmentStatus,
+  type ProjectSettings,
+  type Role,
+  TASK_KINDS,
+  type TaskInput,
+  type TaskKind,
+  type Thumb,
+} from './types.js';
 
 export const MAX_COMPLETIONS = 16;
 export const MAX_NAME = 100;
 /** How deep a task's meta may nest objects and arrays (meta itself is level 1). */
 export const MAX_META_DEPTH = 32;
 const SETTINGS_KEYS = ['overlap', 'scale', 'axes', 'goldEvery'];
-const TASK_KEYS = ['prompt', 'completions', 'gold', 'meta'];
+const TASK_KEYS = ['kind', 'prompt', 'completions', 'completion', 'gold', 'meta'];
 const STATUSES: JudgmentStatus[] = ['done', 'skipped', 'flagged'];
 
 export const DEFAULT_SETTINGS: ProjectSettings = { overlap: 1, scale: 9, axes: [], goldEvery: 0 };
@@ -115,17 +124,60 @@ export function requireIndices(v: unknown, field: string, K: number, full: boole
   return v as number[];
 }
 
+export function requireKind(v: unknown, field: string): TaskKind {
+  if (!TASK_KINDS.includes(v as TaskKind))
+    throw new FieldError(
+      field,
+      `must be one of ${TASK_KINDS.join(', ')} (pair: compare completions; thumbs: up or down on one; likert: ` +
+        `rate one 1–7), got ${describe(v)}`,
+    );
+  return v as TaskKind;
+}
+
+/**
+ * A task: `{kind?: "pair", prompt, completions: [2–16 texts], gold?: [indices, best first], meta?}`, or
+ * a single-output task `{kind: "thumbs" | "likert", prompt, completion, gold?: "up" | "down" | 1–7, meta?}`
+ * (its one text may also come as `completions: [text]`). The result has `kind` only when not pair.
+ */
 export function parseTask(v: unknown, field: string): TaskInput {
   if (!isObject(v))
-    throw new FieldError(field, `must be an object {prompt, completions, gold?, meta?}, got ${describe(v)}`);
+    throw new FieldError(
+      field,
+      `must be an object {kind?, prompt, completions (or completion), gold?, meta?}, got ${describe(v)}`,
+    );
   for (const k of Object.keys(v)) {
     if (!TASK_KEYS.includes(k))
       throw new FieldError(
         `${field}.${k}`,
-        `unknown field; a task has ${TASK_KEYS.join(', ')} (put anything else under "meta")`,
+        'unknown field; a task has kind, prompt, completions (pair) or completion (thumbs, likert), gold, meta ' +
+          '(put anything else under "meta")',
       );
   }
+  const kind = isAbsent(v.kind) ? 'pair' : requireKind(v.kind, `${field}.kind`);
   const prompt = requireCleanText(requireString(v.prompt, `${field}.prompt`), `${field}.prompt`);
+  const t: TaskInput =
+    kind === 'pair'
+      ? { prompt, completions: pairCompletions(v, field) }
+      : { kind, prompt, completions: [singleCompletion(v, field, kind)] };
+  if (!isAbsent(v.gold)) {
+    const f = `${field}.gold`;
+    if (kind === 'pair') t.gold = requireIndices(v.gold, f, t.completions.length, false);
+    else if (kind === 'thumbs') t.gold = requireThumb(v.gold, f);
+    else t.gold = requireInt(v.gold, f, 1, 7);
+  }
+  if (!isAbsent(v.meta)) t.meta = parseMeta(v.meta, `${field}.meta`);
+  return t;
+}
+
+function pairCompletions(v: Record<string, unknown>, field: string): string[] {
+  if (v.completions === undefined && typeof v.completion === 'string')
+    throw new FieldError(
+      `${field}.completion`,
+      'one completion makes a single-output task: give "kind": "thumbs" or "likert" (or import with that kind); ' +
+        'a pair task has "completions": [2 or more texts]',
+    );
+  if (v.completion !== undefined)
+    throw new FieldError(`${field}.completion`, 'is for thumbs and likert tasks; a pair task has "completions"');
   if (!Array.isArray(v.completions))
     throw new FieldError(
       `${field}.completions`,
@@ -143,10 +195,31 @@ export function parseTask(v: unknown, field: string): TaskInput {
         `is identical to completions[${j}]; a preference between identical texts carries no signal`,
       );
   });
-  const t: TaskInput = { prompt, completions };
-  if (!isAbsent(v.gold)) t.gold = requireIndices(v.gold, `${field}.gold`, completions.length, false);
-  if (!isAbsent(v.meta)) t.meta = parseMeta(v.meta, `${field}.meta`);
-  return t;
+  return completions;
+}
+
+/** The one text of a thumbs or likert task: `completion`, or `completions` holding exactly one. */
+function singleCompletion(v: Record<string, unknown>, field: string, kind: TaskKind): string {
+  if (v.completion !== undefined && v.completions !== undefined)
+    throw new FieldError(`${field}.completions`, `a ${kind} task has one text: give "completion" only`);
+  if (v.completions !== undefined) {
+    if (!Array.isArray(v.completions) || v.completions.length !== 1)
+      throw new FieldError(
+        `${field}.completions`,
+        `a ${kind} task judges one completion: give "completion": "…" (got ` +
+          `${Array.isArray(v.completions) ? `${v.completions.length} completions` : describe(v.completions)}); ` +
+          'to compare several, leave out "kind" (a pair task)',
+      );
+    return requireCompletion(v.completions[0], `${field}.completions[0]`);
+  }
+  if (v.completion === undefined)
+    throw new FieldError(`${field}.completion`, `missing; a ${kind} task has "completion": the text to judge`);
+  return requireCompletion(v.completion, `${field}.completion`);
+}
+
+export function requireThumb(v: unknown, field: string): Thumb {
+  if (v !== 'up' && v !== 'down') throw new FieldError(field, `must be "up" or "down", got ${describe(v)}`);
+  return v;
 }
 
 /**
@@ -210,6 +283,8 @@ export function parseJudgmentShape(v: unknown): JudgmentInput {
   }
   if (!isAbsent(v.choice)) j.choice = requireInt(v.choice, 'choice', 1, 9);
   if (!isAbsent(v.ranking)) j.ranking = v.ranking as number[];
+  if (!isAbsent(v.thumb)) j.thumb = requireThumb(v.thumb, 'thumb');
+  if (!isAbsent(v.rating)) j.rating = requireInt(v.rating, 'rating', 1, 7);
   if (!isAbsent(v.axes)) {
     if (!isObject(v.axes))
       throw new FieldError('axes', `must be an object {axis: rating 1–7}, got ${describe(v.axes)}`);
@@ -225,10 +300,42 @@ export function parseJudgmentShape(v: unknown): JudgmentInput {
   return j;
 }
 
-/** Checks a submission against its task's K and the project's axes. */
-export function checkJudgment(j: JudgmentInput, K: number, axes: string[]): void {
-  j.shown = requireIndices(j.shown, 'shown', K, true);
+/** The answer fields each kind of task takes; the others are refused (see checkJudgment). */
+const ANSWERS: Record<TaskKind, string> = {
+  pair: '"choice" (2 completions, 1–9) or "ranking" (more)',
+  thumbs: '"thumb": "up" or "down"',
+  likert: '"rating": 1–7',
+};
+
+/** Checks a submission against its task (kind and K) and the project's axes. */
+export function checkJudgment(j: JudgmentInput, kind: TaskKind, K: number, axes: string[]): void {
   const status = j.status ?? 'done';
+  const refuse = (f: 'choice' | 'ranking' | 'thumb' | 'rating') => {
+    if (j[f] !== undefined) throw new FieldError(f, `is not for a ${kind} task; it takes ${ANSWERS[kind]}`);
+  };
+  if (kind === 'pair') {
+    refuse('thumb');
+    refuse('rating');
+    j.shown = requireIndices(j.shown, 'shown', K, true);
+    checkPairAnswer(j, K, status);
+  } else {
+    if (!Array.isArray(j.shown) || j.shown.length !== 1 || j.shown[0] !== 0)
+      throw new FieldError('shown', `must be [0] for a ${kind} task (one completion), got ${describe(j.shown)}`);
+    for (const f of ['choice', 'ranking', kind === 'thumbs' ? 'rating' : 'thumb'] as const) refuse(f);
+    const field = kind === 'thumbs' ? 'thumb' : 'rating';
+    if (status === 'done' && j[field] === undefined)
+      throw new FieldError(field, `missing; a done ${kind} task needs ${ANSWERS[kind]}`);
+  }
+  for (const k of Object.keys(j.axes ?? {})) {
+    if (!axes.includes(k))
+      throw new FieldError(
+        `axes.${k}`,
+        `unknown axis; this project rates ${axes.length ? axes.join(', ') : 'no axes'}`,
+      );
+  }
+}
+
+function checkPairAnswer(j: JudgmentInput, K: number, status: JudgmentStatus): void {
   if (K === 2) {
     if (j.ranking !== undefined)
       throw new FieldError('ranking', 'is for tasks of more than 2 completions; a pair takes "choice" (1–9)');
@@ -245,13 +352,6 @@ export function checkJudgment(j: JudgmentInput, K: number, axes: string[]): void
       throw new FieldError(
         'ranking',
         `missing; a done task of ${K} completions needs a ranking of all ${K} shown positions, best first`,
-      );
-  }
-  for (const k of Object.keys(j.axes ?? {})) {
-    if (!axes.includes(k))
-      throw new FieldError(
-        `axes.${k}`,
-        `unknown axis; this project rates ${axes.length ? axes.join(', ') : 'no axes'}`,
       );
   }
 }

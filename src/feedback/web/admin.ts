@@ -2,7 +2,7 @@
 // and generation, per-labeler statistics, disabling a labeler, and export downloads. Names and texts
 // from the server go in with textContent only.
 
-import type { LabelerStats, Project, User } from '../store/types.js';
+import type { KindStats, LabelerStats, Project, User } from '../store/types.js';
 import {
   ApiFailure,
   api,
@@ -14,6 +14,7 @@ import {
   reloadOnSignInLink,
 } from './api.js';
 import { byId, el, fill, rate, show } from './dom.js';
+import { describeKind, showKinds } from './kinds.js';
 
 interface Throughput {
   judgments: number;
@@ -26,6 +27,7 @@ interface Stats {
   goldTasks: number;
   judgments: number;
   agreement: { n: number; rate: number | null };
+  kinds: KindStats[];
   labelers: (LabelerStats & { throughput: Throughput })[];
 }
 
@@ -214,17 +216,20 @@ async function importFile(): Promise<void> {
     format: (byId('import-format') as HTMLSelectElement).value,
     completionsPerTask: input('import-k').value,
   });
+  const kind = (byId('import-kind') as HTMLSelectElement).value;
+  if (kind) q.set('kind', kind);
   say('import-result', 'Importing…');
   try {
-    const r = await api<{ imported: number; lines: number; format: string; notes: string[] }>(
+    const r = await api<{ imported: number; lines: number; format: string; kinds: object; notes: string[] }>(
       'POST',
       `/api/projects/${current!.id}/tasks/import?${q}`,
       new Blob([file], { type: 'application/x-ndjson' }),
     );
     say(
       'import-result',
-      `Imported ${r.imported} tasks from ${r.lines} lines ` +
-        `(${r.format})${r.notes.length ? `; ${r.notes.join('; ')}` : ''}.`,
+      `Imported ${r.imported} tasks (${Object.entries(r.kinds)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(', ')}) from ${r.lines} lines (${r.format})${r.notes.length ? `; ${r.notes.join('; ')}` : ''}.`,
     );
     input('import-file').value = '';
     await loadStats();
@@ -270,6 +275,7 @@ async function loadStats(): Promise<void> {
     'project-agreement',
     `${s.tasks} tasks (${s.goldTasks} gold), ${s.judgments} judgments · inter-labeler agreement ${rate(s.agreement)}`,
   );
+  fill(byId('kind-stats'), ...(showKinds(s.kinds) ? s.kinds.map((k) => el('li', { text: describeKind(k) })) : []));
   fill(
     byId('stats-body'),
     ...s.labelers.map((u) => {
@@ -298,7 +304,7 @@ async function loadStats(): Promise<void> {
   );
 }
 
-async function exportAs(format: 'trl' | 'comparisons', margin: boolean): Promise<void> {
+async function exportAs(format: 'trl' | 'comparisons' | 'kto', margin: boolean): Promise<void> {
   const q = new URLSearchParams({ format });
   if (margin) q.set('margin', '1');
   if (input('export-disabled').checked) q.set('includeDisabled', '1');
@@ -346,6 +352,7 @@ function init(): void {
   onClick('export-comparisons', 'export-result', () => exportAs('comparisons', false));
   onClick('export-trl', 'export-result', () => exportAs('trl', false));
   onClick('export-trl-margin', 'export-result', () => exportAs('trl', true));
+  onClick('export-kto', 'export-result', () => exportAs('kto', false));
   reloadOnSignInLink();
   void start();
 }

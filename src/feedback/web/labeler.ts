@@ -1,6 +1,7 @@
 // The labeling page (`/`): sign in, pick a project, then judge one task at a time with the keyboard
-// (1–9 choose, Enter submits, S skips, F flags) or the mouse; K > 2 completions are ranked by pressing
-// their numbers best first. Everything model-written is put in with textContent.
+// (1–9 choose, Enter submits, S skips, F flags, C writes a comment) or the mouse; K > 2 completions are
+// ranked by pressing their numbers best first; one completion gets a thumbs up or down (U, D) or a
+// rating (1–7). Everything model-written is put in with textContent.
 
 import type { Assignment, Project } from '../store/types.js';
 import {
@@ -15,12 +16,14 @@ import {
 } from './api.js';
 import { byId, el, fill, rate, show } from './dom.js';
 import {
-  type Kind,
   PROJECT_KEY,
+  type SubmitAs,
   button,
   choose,
+  chooseThumb,
   copyLost,
   rank,
+  rateLikert,
   renderTask,
   setButtons,
   showLost,
@@ -117,6 +120,8 @@ async function nextTask(): Promise<void> {
       submissionId: newSubmissionId(),
       choice: null,
       ranking: [],
+      thumb: null,
+      rating: null,
       axes: {},
       busy: false,
       lost: false,
@@ -135,28 +140,37 @@ async function nextTask(): Promise<void> {
 
 // ---- submitting ----
 
-async function submit(kind: Kind): Promise<void> {
+/** Why the answer is not ready to submit as done, or null when it is. */
+function missingAnswer(t: Assignment): string | null {
+  const K = t.shown.length;
+  if (t.kind === 'thumbs') return state.thumb === null ? 'Choose thumbs up (U) or down (D) first' : null;
+  if (t.kind === 'likert') return state.rating === null ? 'Rate it first (keys 1–7)' : null;
+  if (K === 2) return state.choice === null ? 'Choose on the scale first (keys 1–9)' : null;
+  return state.ranking.length !== K ? `Rank all ${K} completions first (keys 1–${K})` : null;
+}
+
+async function submit(as: SubmitAs): Promise<void> {
   const t = state.task,
     p = state.project;
   if (!t || !p || state.busy || state.lost) return;
-  const K = t.shown.length;
-  if (kind === 'done' && K === 2 && state.choice === null) return status('Choose on the scale first (keys 1–9)', true);
-  if (kind === 'done' && K > 2 && state.ranking.length !== K)
-    return status(`Rank all ${K} completions first (keys 1–${K})`, true);
+  const missing = as === 'done' ? missingAnswer(t) : null;
+  if (missing) return status(missing, true);
   const body: Record<string, unknown> = {
     taskId: t.taskId,
     submissionId: state.submissionId,
     shown: t.shown,
-    status: kind,
+    status: as,
   };
-  if (K === 2 && state.choice !== null) body.choice = state.choice;
-  if (K > 2 && state.ranking.length === K) body.ranking = state.ranking;
+  if (t.kind === 'thumbs' && state.thumb !== null) body.thumb = state.thumb;
+  if (t.kind === 'likert' && state.rating !== null) body.rating = state.rating;
+  if (t.kind === 'pair' && t.shown.length === 2 && state.choice !== null) body.choice = state.choice;
+  if (t.kind === 'pair' && t.shown.length > 2 && state.ranking.length === t.shown.length) body.ranking = state.ranking;
   if (Object.keys(state.axes).length) body.axes = state.axes;
   const fb = (byId('feedback') as HTMLTextAreaElement).value;
   if (fb.trim()) body.feedback = fb;
   state.busy = true;
   setButtons(false);
-  status(kind === 'done' ? 'Saving…' : kind === 'skipped' ? 'Skipping…' : 'Flagging…');
+  status(as === 'done' ? 'Saving…' : as === 'skipped' ? 'Skipping…' : 'Flagging…');
   try {
     await api('POST', `/api/projects/${p.id}/judgments`, body, 4);
   } catch (e) {
@@ -165,7 +179,7 @@ async function submit(kind: Kind): Promise<void> {
     // Refused for good (the lease lapsed and others filled the task, or another tab judged it): say
     // so, and keep what was written. Otherwise keep the task and the submissionId, so that pressing
     // Enter again retries the same submission.
-    if (e instanceof ApiFailure && e.code === 'conflict' && e.reason) return showLost(e.reason, kind, fb);
+    if (e instanceof ApiFailure && e.code === 'conflict' && e.reason) return showLost(e.reason, as, fb);
     return status(`Not saved: ${(e as Error).message}. Press Enter to try again.`, true);
   }
   setButtons(true);
@@ -200,11 +214,22 @@ function onKey(e: KeyboardEvent): void {
     return;
   }
   if (!state.task || byId('task').hidden || state.lost) return;
+  const { kind } = state.task;
   const K = state.task.shown.length;
-  if (/^[1-9]$/.test(e.key)) {
+  const key = e.key.toLowerCase();
+  if (kind === 'thumbs' && (key === 'u' || key === 'd')) {
+    e.preventDefault();
+    chooseThumb(key === 'u' ? 'up' : 'down');
+  } else if (kind === 'likert' && /^[1-7]$/.test(e.key)) {
+    e.preventDefault();
+    rateLikert(Number(e.key));
+  } else if (kind === 'pair' && /^[1-9]$/.test(e.key)) {
     e.preventDefault();
     if (K === 2) choose(Number(e.key));
     else rank(Number(e.key) - 1);
+  } else if (key === 'c') {
+    e.preventDefault(); // else the "c" would be typed into the box
+    byId('feedback').focus();
   } else if (e.key === 'Enter') {
     e.preventDefault();
     void submit('done');
@@ -214,7 +239,7 @@ function onKey(e: KeyboardEvent): void {
   } else if (e.key === 'f' || e.key === 'F') {
     e.preventDefault();
     void submit('flagged');
-  } else if (e.key === 'Backspace' && K > 2) {
+  } else if (e.key === 'Backspace' && kind === 'pair' && K > 2) {
     e.preventDefault();
     unrank();
   }
@@ -242,6 +267,8 @@ function init(): void {
   byId('skip').addEventListener('click', () => void submit('skipped'));
   byId('flag').addEventListener('click', () => void submit('flagged'));
   byId('rank-undo').addEventListener('click', unrank);
+  byId('thumb-up').addEventListener('click', () => chooseThumb('up'));
+  byId('thumb-down').addEventListener('click', () => chooseThumb('down'));
   byId('lost-copy').addEventListener('click', () => void copyLost());
   byId('lost-next').addEventListener('click', () => void Promise.all([nextTask(), refreshProgress()]));
   byId('check-again').addEventListener('click', () => void nextTask());
