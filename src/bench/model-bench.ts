@@ -106,9 +106,8 @@ export async function runModelBench(o: ModelBenchOptions, log: (m: string) => vo
     for (const gen of generate(model, prompts(), { maxNewTokens: o.newTokens, seed: 1, decodeWeights }))
       produced += gen.tokens.length;
     const tps = produced / ((performance.now() - t0) / 1000);
-    log(
-      `ours: sampling ${tps.toFixed(1)} tokens/s (${o.sampleBatch} × ${o.newTokens} after ${o.prompt}, ${decodeWeights})`,
-    );
+    const what = `${o.sampleBatch} × ${o.newTokens} after ${o.prompt}, ${decodeWeights}`;
+    log(`ours: sampling ${tps.toFixed(1)} tokens/s (${what})`);
     return tps;
   };
   const sampleTps = timeSampling('float32');
