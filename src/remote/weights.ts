@@ -2,6 +2,7 @@
 // model.safetensors), so ReST can hand each improved policy to the server that samples its next Grow.
 
 import { createHash } from 'node:crypto';
+import type { Parameter } from '../engine/tensor.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { effectiveData } from '../model/lora.js';
 import { parseSafetensors, toFloat32 } from '../model/safetensors.js';
@@ -36,7 +37,7 @@ export function weightsToSafetensors(model: CausalLM): Uint8Array {
  */
 export function loadWeightsInto(model: CausalLM, bytes: Uint8Array): void {
   const { tensors } = parseSafetensors(bytes, 'uploaded weights');
-  const staged: { data: Float32Array; target: Float32Array }[] = [];
+  const staged: { data: Float32Array; target: Parameter }[] = [];
   for (const p of model.params) {
     const t = tensors.get(p.name);
     if (!t) throw new Error(`uploaded weights have no tensor "${p.name}"; send every parameter of the served model`);
@@ -46,7 +47,7 @@ export function loadWeightsInto(model: CausalLM, bytes: Uint8Array): void {
           `[${p.shape.join(', ')}]; the models differ in configuration`,
       );
     }
-    staged.push({ data: toFloat32(t), target: p.data });
+    staged.push({ data: toFloat32(t), target: p });
   }
   const known = new Set(model.params.map((p) => p.name));
   const extra = [...tensors.keys()].filter((k) => !known.has(k));
@@ -54,7 +55,11 @@ export function loadWeightsInto(model: CausalLM, bytes: Uint8Array): void {
     throw new Error(`uploaded weights have tensors the served model lacks: ${extra.slice(0, 5).join(', ')}`);
   // NOTE: set() writes into the existing arrays, which worker threads share; replacing them would not reach the
   // workers.
-  for (const s of staged) s.target.set(s.data);
+  // The version bump makes the decode weights (engine/decode-weights.ts) copy the new values.
+  for (const s of staged) {
+    s.target.data.set(s.data);
+    s.target.version++;
+  }
 }
 
 /** A short hash of the model's weights: the server's system_fingerprint. */

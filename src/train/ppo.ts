@@ -213,6 +213,7 @@ function restoreWeights(dir: string, policy: CausalLM, head: ScalarHead): void {
     if (!q || q.size !== p.size)
       throw new Error(`${dir}: ${p.name} does not match the starting policy (--init); resume with the same model`);
     p.data.set(q.data);
+    p.version++;
   }
   head.params.forEach((p, i) => p.data.set(saved.params[i].data));
 }

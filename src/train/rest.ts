@@ -308,7 +308,10 @@ export async function trainReST(
         );
         if (!entry.undone) bestHeldOut = entry.heldOutReward;
         else {
-          trainable.forEach((p, j) => p.data.set(before[j]));
+          trainable.forEach((p, j) => {
+            p.data.set(before[j]);
+            p.version++;
+          });
           saveCheckpoint(cfg.outDir, policy, {
             tokenizer: tok,
             meta: { kind: 'policy', trainer: 'rest', grow: gi + 1, improve: k },
