@@ -17,7 +17,6 @@ import { runSharded, shardCount } from '../runtime/replica.js';
 import { rewardReplica, scoreRewardTokens } from '../runtime/reward.js';
 import { RewardModel, padSequences } from '../model/reward-model.js';
 import { saveChatTemplate } from '../model/chat-template-file.js';
-import type { RewardChat } from '../model/chat-reward.js';
 import type { ChatTemplate } from '../model/chat-template.js';
 import { EOS_TOKEN, Tokenizer } from '../model/tokenizer/index.js';
 import { BaselinePair, bagOfWordsBaseline, lengthBaseline } from '../eval/baselines.js';
@@ -77,7 +76,6 @@ export interface PairScores {
  */
 export function scorePairs(rm: RewardModel, comps: Comparison[], chunk = 256): PairScores {
   const out: PairScores = { chosen: [], rejected: [], hard: [] };
-  const encode = (p: string, x: string, chat?: RewardChat) => rm.encode(p, x, chat);
   for (let i = 0; i < comps.length; ) {
     let j = i,
       seqs = 0;
@@ -88,7 +86,7 @@ export function scorePairs(rm: RewardModel, comps: Comparison[], chunk = 256): P
       rm,
       part.flatMap((c) =>
         c.completions.map((x, k) =>
-          encode(c.prompt, x, c.chat && { prompt: c.chat.prompt, completion: c.chat.completions[k] }),
+          rm.encode(c.prompt, x, c.chat && { prompt: c.chat.prompt, completion: c.chat.completions[k] }),
         ),
       ),
     );
