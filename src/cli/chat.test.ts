@@ -1,6 +1,7 @@
 // The chat-template path through the CLI: `rlhf train sft --chat-template` on conversations, then `rlhf sample
 // --chat` from the checkpoint, which carries the template, rendering prompts with it and stopping at its
-// end-of-turn token.
+// end-of-turn token; a reward model trained from it on conversational comparisons scores through the template
+// (`rlhf score`, `rlhf sample --chat --best-of`).
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildProgram } from './main.js';
+import { encodeChatCompletion } from '../model/chat-encode.js';
+import { fitScoredIds } from '../model/chat-reward.js';
+import type { ChatMessage } from '../model/chat-template.js';
+import { RewardModel } from '../model/reward-model.js';
+import { scoreRewardTokens } from '../runtime/reward.js';
+import { assertAllClose, assertClose } from '../test-support/assert-close.js';
+
+const answer = (content: string): ChatMessage[] => [{ role: 'assistant', content }];
 
 /** Runs rlhf in this process; the error text, or '' when it ran. */
 async function rlhfError(argv: string[]): Promise<string> {
@@ -68,6 +77,42 @@ describe('rlhf with a chat template', () => {
       assert.equal(r.completion, 'sure.');
       assert.equal(r.finish_reason, 'stop');
     }
+  });
+
+  it('trains a reward model on conversational comparisons that scores through the template: score, best-of', async () => {
+    const prefs = join(root, 'prefs.jsonl');
+    const row = (q: string) => ({
+      prompt: [{ role: 'user', content: q }],
+      chosen: [{ role: 'assistant', content: 'sure.' }],
+      rejected: [{ role: 'assistant', content: 'no.' }],
+    });
+    writeFileSync(prefs, Array.from({ length: 16 }, (_, i) => JSON.stringify(row(questions[i % 4]))).join('\n') + '\n');
+    const rmDir = join(root, 'rm');
+    // --init's chat template (the SFT model's) is the reward model's
+    const train = ['train', 'reward', '--train', prefs, '--init', model, '--out', rmDir, '--context', '32'];
+    const opts = ['--steps', '20', '--batch-size', '8', '--lr', '0.01', '--eval-fraction', '0', '--quiet'];
+    assert.equal(await rlhfError([...train, ...opts]), '');
+    const config = JSON.parse(readFileSync(join(rmDir, 'config.json'), 'utf8'));
+    assert.equal(config.rlhf.rewardInput, 'chat');
+    const rm = RewardModel.load(rmDir);
+    const encoded = (q: string, a: string) =>
+      fitScoredIds(encodeChatCompletion(rm.tokenizer, rm.chatTemplate!, row(q).prompt as ChatMessage[], answer(a)), 32);
+    const want = (q: string, a: string) => scoreRewardTokens(rm, [encoded(q, a)])[0];
+
+    // rlhf score: each record's answers through the template
+    const scores = join(root, 'scores.jsonl');
+    assert.equal(await rlhfError(['score', '--model', rmDir, '--data', prefs, '--out', scores]), '');
+    const first = JSON.parse(readFileSync(scores, 'utf8').split('\n')[0]);
+    assertAllClose(first.rewards, [want(questions[0], 'sure.'), want(questions[0], 'no.')], 1e-4);
+
+    // rlhf sample --chat --best-of: the prompt's messages go to the reward model, which renders them once
+    const best = join(root, 'best.jsonl');
+    const sample = ['sample', '--model', model, '--chat', '--prompt', 'what is it?', '--best-of', '2'];
+    assert.equal(await rlhfError([...sample, '--reward', rmDir, '--max-new-tokens', '6', '--out', best]), '');
+    const r = JSON.parse(readFileSync(best, 'utf8').trim());
+    assert.equal(r.prompt, '<|im_start|>user\nwhat is it?<|im_end|>\n<|im_start|>assistant\n');
+    assert.deepEqual(r.messages, [{ role: 'user', content: 'what is it?' }]);
+    assertClose(r.reward, want('what is it?', r.completion), 1e-4);
   });
 
   it('refuses conversational prompts without --chat, and --chat without a local model', async () => {

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { formatIssue } from '../data/jsonl.js';
 import { PRESETS } from '../model/config.js';
 import { RewardModel } from '../model/reward-model.js';
-import { scoreRewards } from '../runtime/reward.js';
+import { scoreRewardTokens } from '../runtime/reward.js';
 import { rewardOptions } from '../train/reward-config.js';
 import { readCandidates } from '../data/candidates.js';
 import { curveTable, defaultSizes, rewardCurve } from '../train/curve.js';
@@ -80,9 +80,14 @@ export function registerScore(program: Command): void {
     .action((o) => {
       const rm = RewardModel.load(o.model);
       const comps = loadComparisons(o.data, o.format);
-      const rewards = scoreRewards(
+      // A conversational record's messages go along: a chat reward model renders them as it was trained to.
+      const rewards = scoreRewardTokens(
         rm,
-        comps.flatMap((c) => c.completions.map((completion) => ({ prompt: c.prompt, completion }))),
+        comps.flatMap((c) =>
+          c.completions.map((x, k) =>
+            rm.encode(c.prompt, x, c.chat && { prompt: c.chat.prompt, completion: c.chat.completions[k] }),
+          ),
+        ),
       );
       let k = 0;
       const lines = comps.map((c) => {

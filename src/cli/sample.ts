@@ -2,8 +2,8 @@
 
 import { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { bestOfN, bestOfNKL } from '../train/best-of-n.js';
-import { GenerationOptions, Generator, LocalGenerator } from '../train/generator.js';
+import { type ChatPrompt, bestOfN, bestOfNKL } from '../train/best-of-n.js';
+import { GenerationOptions, type GenerationRequest, Generator, LocalGenerator } from '../train/generator.js';
 import { sampleOptions } from '../train/sampling-options.js';
 import { collect } from './args.js';
 import {
@@ -81,14 +81,13 @@ export function registerSample(program: Command): void {
         '--chat renders prompts with the chat template of --model DIR; a server (--generator) applies its own ' +
           'template to chat requests',
       );
-    if (o.chat && s.bestOf > 0) throw new Error('--chat does not combine with --best-of yet; sample, then score');
     if (!o.chat && o.chatTemplate) throw new Error('--chat-template goes with --chat');
     const remote = remoteGeneratorFrom(o, {
       batchSize: s.batchSize,
       cacheFile: o.out ? `${o.out}.cache.jsonl` : undefined,
     });
     let gen: Generator;
-    let requests = inputs.map((p) => ({ prompt: p as string, n: s.numSamples }));
+    let requests: GenerationRequest[] = inputs.map((p) => ({ prompt: p as string, n: s.numSamples }));
     let endOfTurn: readonly string[] = [];
     const messagesOf = new Map<number, ChatMessage[]>();
     if (remote) gen = remote;
@@ -120,18 +119,17 @@ export function registerSample(program: Command): void {
     if (s.bestOf > 0) {
       // Loaded (and a reward server asked) before generating, so a bad --reward fails first.
       const reward = await rewardSetFrom(o, { rows, promptsFile: o.prompts });
-      const results = await bestOfN(
-        gen,
-        requests.flatMap((r) => Array.from({ length: s.numSamples }, () => r.prompt)),
-        s.bestOf,
-        reward,
-        opts,
-        onProgress,
-      );
+      // With --chat, each prompt's messages go to the reward: a chat reward model renders them itself.
+      const prompts = requests.flatMap((r, i) => {
+        const p: ChatPrompt = { prompt: r.prompt, promptIds: r.promptIds, messages: messagesOf.get(i) };
+        return Array.from({ length: s.numSamples }, () => p);
+      });
+      const results = await bestOfN(gen, prompts, s.bestOf, reward, opts, onProgress);
       const several = reward.names.length > 1;
-      const lines = results.map((r) =>
+      const lines = results.map((r, i) =>
         JSON.stringify({
           prompt: r.prompt,
+          ...(prompts[i].messages ? { messages: prompts[i].messages } : {}),
           completion: r.completion,
           reward: r.reward,
           rewards: r.rewards,

@@ -23,9 +23,11 @@ export function registerServeReward(program: Command): void {
       const app = buildRewardServer(rewardModelFn(rm), {
         name,
         maxCompletions: o.maxCompletions,
-        info: { bias: rm.bias, context_length: rm.contextLength },
+        info: { bias: rm.bias, context_length: rm.contextLength, input: rm.input },
       });
       const address = await app.listen({ port: o.port, host: o.host });
+      if (rm.chatTemplate)
+        process.stderr.write(`serve-reward: scores through the chat template ${rm.chatTemplate.source}\n`);
       process.stderr.write(`serve-reward: "${name}" on ${address}/v1 (POST /v1/score, GET /v1/models); Ctrl-C stops\n`);
       await untilSignal();
       await app.close();

@@ -165,7 +165,15 @@ export function encodeChatCompletion(
   const { text, spans } = conversationSpans(template, messages);
   const start = turnStart(template, messages, prompt.length, text);
   const end = spans[spans.length - 1].end;
-  const ids = encodeText(tok, text.slice(0, end));
-  const cut = tokensBefore(tok, text, ids, start, false);
+  return encodeSplit(tok, text.slice(0, end), start);
+}
+
+/**
+ * Rendered text as ids split at character `at`: prompt = the tokens wholly before it, completion = the rest
+ * (a token that straddles `at` counts as the completion's).
+ */
+export function encodeSplit(tok: ChatTokenizer, text: string, at: number): { prompt: number[]; completion: number[] } {
+  const ids = encodeText(tok, text);
+  const cut = tokensBefore(tok, text, ids, at, false);
   return { prompt: ids.slice(0, cut), completion: ids.slice(cut) };
 }

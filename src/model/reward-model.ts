@@ -1,10 +1,15 @@
 // A reward model: a model's trunk (any family) with a scalar head read at the last token of prompt + completion +
-// <|endoftext|>, its tokenizer, and the bias that centers its rewards (Stiennon et al.).
+// <|endoftext|>, its tokenizer, and the bias that centers its rewards (Stiennon et al.). A reward model trained
+// on chat-rendered conversations keeps its chat template and scores every pair through it (chat-reward.ts):
+// config.json says so ("rlhf": {"rewardInput": "chat"}) and tokenizer_config.json holds the template.
 
 import { Graph } from '../engine/graph.js';
 import * as ops from '../engine/ops/index.js';
 import { type Parameter, Tensor } from '../engine/tensor.js';
 import { Checkpoint, LM_HEAD, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import type { ChatTemplate } from './chat-template.js';
+import { TOKENIZER_CONFIG, resolveChatTemplate, saveChatTemplate, tokenizerTokens } from './chat-template-file.js';
+import { type RewardChat, chatRewardIds, withTokenizerSpecials } from './chat-reward.js';
 import type { CausalLM } from './causal-lm.js';
 import { ScalarHead, rewardHead } from './heads.js';
 import { trainableParams } from './lora.js';
@@ -57,7 +62,13 @@ export function scoreSequences(model: CausalLM, head: ScalarHead, b: SeqBatch): 
   return out;
 }
 
+/** What a reward model reads: plain text, or conversations rendered by its chat template. */
+export type RewardInput = 'text' | 'chat';
+
 export class RewardModel {
+  /** The chat template it scores through (a reward model trained on conversations), or null: plain text. */
+  chatTemplate: ChatTemplate | null = null;
+
   constructor(
     readonly model: CausalLM,
     readonly head: ScalarHead,
@@ -79,8 +90,27 @@ export class RewardModel {
     return [...trainableParams(this.model).filter((p) => p.name !== LM_HEAD), ...this.head.params];
   }
 
-  /** Token ids of one (prompt, completion) pair as this model scores it (see encodeForReward). */
-  encode(prompt: string, completion: string): number[] {
+  /** What it reads: 'chat' with a chat template, else 'text'. */
+  get input(): RewardInput {
+    return this.chatTemplate ? 'chat' : 'text';
+  }
+
+  /**
+   * Makes it score conversations through `template` (null: plain text again). The tokenizer's special tokens
+   * join the template's, as on loading, so the end-of-turn token is found the same way both times.
+   */
+  useChatTemplate(template: ChatTemplate | null): void {
+    this.chatTemplate = template && withTokenizerSpecials(template, this.tokenizer.specialTokens);
+  }
+
+  /**
+   * Token ids of one (prompt, completion) pair as this model scores it: the text layout of encodeForReward, or,
+   * for a chat reward model, the chat rendering (chat-reward.ts: `chat`'s messages when given; a prompt the
+   * template already rendered kept as it is; else the prompt as the user's turn). A plain model ignores `chat`.
+   */
+  encode(prompt: string, completion: string, chat?: RewardChat): number[] {
+    if (this.chatTemplate)
+      return chatRewardIds(this.tokenizer, this.chatTemplate, prompt, completion, chat, this.contextLength);
     return encodeForReward(this.tokenizer, prompt, completion, this.contextLength);
   }
 
@@ -94,8 +124,11 @@ export class RewardModel {
         rewardGain: this.gain,
         contextLength: this.contextLength,
         ...meta,
+        rewardInput: this.input,
       },
     });
+    // NOTE: after the tokenizer, whose save rewrites tokenizer_config.json.
+    if (this.chatTemplate) saveChatTemplate(dir, this.chatTemplate);
   }
 
   /** Loads a reward model directory (made by `rlhf train reward`). */
@@ -110,7 +143,22 @@ export class RewardModel {
     const bias = typeof ck.meta.rewardBias === 'number' ? ck.meta.rewardBias : 0;
     const ctx = typeof ck.meta.contextLength === 'number' ? ck.meta.contextLength : ck.model.config.nPositions;
     const gain = typeof ck.meta.rewardGain === 'number' ? ck.meta.rewardGain : 1;
-    return new RewardModel(ck.model, head, ck.tokenizer, bias, ctx, gain);
+    const rm = new RewardModel(ck.model, head, ck.tokenizer, bias, ctx, gain);
+    const input = ck.meta.rewardInput ?? 'text';
+    if (input === 'chat') {
+      const template = resolveChatTemplate(undefined, [ck.dir], tokenizerTokens(ck.tokenizer));
+      if (!template)
+        throw new Error(
+          `${ck.dir}: config.json says the reward model scores chat-rendered conversations ("rlhf": ` +
+            `{"rewardInput": "chat"}) but the directory has no chat template (${TOKENIZER_CONFIG} "chat_template", ` +
+            `or chat_template.jinja); put back the template it was trained with`,
+        );
+      rm.useChatTemplate(template);
+    } else if (input !== 'text')
+      throw new Error(
+        `${ck.dir}: config.json "rlhf.rewardInput" is ${JSON.stringify(input)}; it must be "text" or "chat"`,
+      );
+    return rm;
   }
 
   /** A new reward model on a trunk (a pretrained or SFT model, or a fresh one). */

@@ -17,9 +17,14 @@ const HINT = 'Start one with `rlhf serve-reward --model DIR --port 8001` (docs/r
 
 interface Piece {
   prompt: string;
+  /** The prompt's messages (ScoredText.messages), sent along for a chat reward model. */
+  messages?: ScoredText['messages'];
   /** Positions of its completions in the items. */
   at: number[];
 }
+
+const sameMessages = (a: ScoredText['messages'], b: ScoredText['messages']) =>
+  a === b || JSON.stringify(a) === JSON.stringify(b);
 
 /** Packs items into requests: entries of one prompt, at most batchSize completions each request. */
 function pack(items: ScoredText[], batchSize: number): Piece[][] {
@@ -33,8 +38,8 @@ function pack(items: ScoredText[], batchSize: number): Piece[][] {
       size = 0;
     }
     const last = cur[cur.length - 1];
-    if (last && last.prompt === it.prompt) last.at.push(i);
-    else cur.push({ prompt: it.prompt, at: [i] });
+    if (last && last.prompt === it.prompt && sameMessages(last.messages, it.messages)) last.at.push(i);
+    else cur.push({ prompt: it.prompt, ...(it.messages && { messages: it.messages }), at: [i] });
     size++;
   });
   if (cur.length) requests.push(cur);
@@ -64,7 +69,11 @@ export function remoteRewardFn(url: string, opts: RemoteRewardOptions = {}): Rew
     const requests = pack(items, http.batchSize ?? 256);
     await runPool(requests, http.concurrency ?? 2, async (pieces) => {
       const body = {
-        batch: pieces.map((p) => ({ prompt: p.prompt, completions: p.at.map((i) => items[i].completion) })),
+        batch: pieces.map((p) => ({
+          prompt: p.prompt,
+          ...(p.messages && { messages: p.messages }),
+          completions: p.at.map((i) => items[i].completion),
+        })),
       };
       const json = await requestJson({ method: 'POST', url: endpoint, body, what: 'reward server', hint: HINT }, http);
       const batch = (json as { batch?: unknown })?.batch;

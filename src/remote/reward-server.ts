@@ -1,8 +1,12 @@
 // `rlhf serve-reward`: a reward function behind HTTP, so the reward model can run on another
 // machine. POST /v1/score takes {prompt, completions} or {batch: [{prompt, completions}, …]};
-// requests that arrive together are scored as one batch.
+// requests that arrive together are scored as one batch. A conversational prompt travels as its
+// messages ("prompt": [messages], or "messages" beside a rendered "prompt"), which a chat reward model
+// renders itself (src/model/chat-reward.ts).
 
 import Fastify, { FastifyInstance } from 'fastify';
+import { type Message, parseMessages, renderPrompt } from '../data/formats/chat.js';
+import { FieldError } from '../data/field-error.js';
 import { RewardFn, ScoredText, scoreWith } from '../train/reward-fn.js';
 import { BadRequest, errorBody } from './completions-api.js';
 
@@ -17,26 +21,50 @@ export interface RewardServerOptions {
 }
 
 export interface ScoreEntry {
+  /** The prompt's text: as sent, or, for a prompt sent as messages, their plain rendering (formats.md). */
   prompt: string;
   completions: string[];
+  /** The prompt's messages, when it was sent as messages or with "messages". */
+  messages?: Message[];
+}
+
+/** A list of {"role", "content"} messages, or a 400 naming the field. */
+function messagesAt(v: unknown, field: string): Message[] {
+  try {
+    const m = parseMessages(v, field);
+    if (m.length === 0) throw new FieldError(field, 'must hold at least one message');
+    return m;
+  } catch (e) {
+    if (e instanceof FieldError) throw new BadRequest(400, `${e.field}: ${e.message}`, e.field);
+    throw e;
+  }
 }
 
 /** Validates a POST /v1/score body; entries, and whether it was a batch. */
 export function parseScoreRequest(body: unknown, maxCompletions: number): { entries: ScoreEntry[]; batch: boolean } {
-  const shape = 'send {"prompt": "…", "completions": ["…", …]} or {"batch": [{"prompt": …, "completions": […]}, …]}';
+  const shape =
+    'send {"prompt": "…" (or [messages]), "completions": ["…", …]} or ' +
+    '{"batch": [{"prompt": …, "completions": […]}, …]}';
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new BadRequest(400, `the body must be a JSON object: ${shape}`);
   const b = body as Record<string, unknown>;
   const entry = (e: unknown, where: string): ScoreEntry => {
     if (typeof e !== 'object' || e === null || Array.isArray(e))
       throw new BadRequest(400, `${where || 'body'}: must be an object {prompt, completions}`, where || null);
-    const { prompt, completions } = e as Record<string, unknown>;
+    const { prompt, completions, messages } = e as Record<string, unknown>;
     const at = (f: string) => (where ? `${where}.${f}` : f);
-    if (typeof prompt !== 'string')
+    if (typeof prompt !== 'string' && !Array.isArray(prompt))
       throw new BadRequest(
         400,
-        `${at('prompt')}: must be a string, got ${prompt === undefined ? 'nothing' : typeof prompt}`,
+        `${at('prompt')}: must be a string or a list of {"role", "content"} messages, got ` +
+          `${prompt === undefined ? 'nothing' : typeof prompt}`,
         at('prompt'),
+      );
+    if (Array.isArray(prompt) && messages !== undefined)
+      throw new BadRequest(
+        400,
+        `${at('messages')}: give the messages once, as "prompt" or as "messages"`,
+        at('messages'),
       );
     if (!Array.isArray(completions) || completions.length === 0)
       throw new BadRequest(400, `${at('completions')}: must be a non-empty array of strings`, at('completions'));
@@ -48,7 +76,12 @@ export function parseScoreRequest(body: unknown, maxCompletions: number): { entr
           `${at('completions')}[${i}]`,
         );
     });
-    return { prompt, completions: completions as string[] };
+    if (Array.isArray(prompt)) {
+      const m = messagesAt(prompt, at('prompt'));
+      return { prompt: renderPrompt(m), completions: completions as string[], messages: m };
+    }
+    const m = messages === undefined || messages === null ? undefined : messagesAt(messages, at('messages'));
+    return { prompt, completions: completions as string[], ...(m ? { messages: m } : {}) };
   };
   let entries: ScoreEntry[], batch: boolean;
   if (b.batch !== undefined) {
@@ -151,7 +184,13 @@ export function buildRewardServer(score: RewardFn, o: RewardServerOptions = {}):
   app.post('/v1/score', async (req) => {
     const { entries, batch } = parseScoreRequest(req.body, maxCompletions);
     const scores = await run(
-      entries.flatMap((e) => e.completions.map((completion) => ({ prompt: e.prompt, completion }))),
+      entries.flatMap((e) =>
+        e.completions.map((completion) => ({
+          prompt: e.prompt,
+          completion,
+          ...(e.messages && { messages: e.messages }),
+        })),
+      ),
     );
     if (!batch) return { model: name, scores };
     let at = 0;

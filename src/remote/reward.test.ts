@@ -71,7 +71,18 @@ describe('serve-reward and the remote reward function', () => {
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const cases: [unknown, string | null, RegExp][] = [
-        [{ completions: ['a'] }, 'prompt', /prompt: must be a string, got nothing/],
+        [{ completions: ['a'] }, 'prompt', /prompt: must be a string or a list of .* messages, got nothing/],
+        [
+          { prompt: [{ role: 'bot', content: 'q' }], completions: ['a'] },
+          'prompt[0].role',
+          /prompt\[0\]\.role: must be one of user, assistant, system, tool/,
+        ],
+        [{ prompt: 'q', messages: [], completions: ['a'] }, 'messages', /messages: must hold at least one message/],
+        [
+          { prompt: [{ role: 'user', content: 'q' }], messages: [{ role: 'user', content: 'q' }], completions: ['a'] },
+          'messages',
+          /messages: give the messages once, as "prompt" or as "messages"/,
+        ],
         [{ prompt: 'q', completions: 'a' }, 'completions', /completions: must be a non-empty array of strings/],
         [{ prompt: 'q', completions: ['a', 7] }, 'completions[1]', /completions\[1\]: must be a string, got number/],
         [

@@ -1,6 +1,7 @@
 // Reward-model scoring, batched and split across the worker pool.
 
 import { defineKernel } from '../engine/parallel.js';
+import type { ChatMessage } from '../model/chat-template.js';
 import { type RewardModel, type SeqBatch, padSequences, scoreSequences } from '../model/reward-model.js';
 import { type Replica, runSharded, shardCount } from './replica.js';
 
@@ -18,15 +19,22 @@ export function scoreShard(r: Replica, s: ScoreShard): number[] {
   return scoreSequences(r.models.reward, r.heads.score, s.batch);
 }
 
+/** A (prompt, completion) pair to score. */
+export interface RewardItem {
+  prompt: string;
+  completion: string;
+  /**
+   * The prompt's messages, when the prompt is a conversation (a policy that rendered it with its chat template
+   * passes them): a chat reward model renders these instead of `prompt`; a plain one scores the text.
+   */
+  messages?: readonly ChatMessage[];
+}
+
 /** Rewards of (prompt, completion) pairs, gain·(raw − bias); batched and split across threads. */
-export function scoreRewards(
-  rm: RewardModel,
-  items: { prompt: string; completion: string }[],
-  batchSize = 32,
-): number[] {
+export function scoreRewards(rm: RewardModel, items: RewardItem[], batchSize = 32): number[] {
   return scoreRewardTokens(
     rm,
-    items.map((it) => rm.encode(it.prompt, it.completion)),
+    items.map((it) => rm.encode(it.prompt, it.completion, it.messages && { prompt: it.messages })),
     batchSize,
   );
 }

@@ -4,6 +4,7 @@
 // Sampling goes through a Generator: the built-in engine or a remote inference server.
 
 import { type CausalLM, isCausalLM } from '../model/causal-lm.js';
+import type { ChatMessage } from '../model/chat-template.js';
 import { SampleOptions } from '../model/sample.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { type RewardLike, asRewardSet } from './reward-fn.js';
@@ -13,6 +14,16 @@ import { GenerationOptions, GenerationProgress, Generator, LocalGenerator, cutAt
 export function bestOfNKL(n: number): number {
   if (!Number.isInteger(n) || n < 1) throw new Error(`best-of-N needs an integer N ≥ 1, got ${n}`);
   return Math.log(n) - (n - 1) / n;
+}
+
+/**
+ * A prompt rendered with a chat template: its text, the ids sampled from (the rendering's, with its special
+ * tokens) and its messages, which a chat reward model renders itself (src/model/chat-reward.ts).
+ */
+export interface ChatPrompt {
+  prompt: string;
+  promptIds?: number[];
+  messages?: ChatMessage[];
 }
 
 export interface BestOfNResult {
@@ -28,12 +39,13 @@ export interface BestOfNResult {
 
 /**
  * Samples n completions of each prompt with the generator and keeps the one the reward (a function,
- * or a set of weighted rewards) scores highest. The older form bestOfN(model, tok, prompts, n, reward,
+ * or a set of weighted rewards) scores highest. A prompt is text, or a ChatPrompt (with the generator's
+ * chat rendering and the messages). The older form bestOfN(model, tok, prompts, n, reward,
  * sampleOptions, batchSize) samples with the built-in engine.
  */
 export async function bestOfN(
   generator: Generator,
-  prompts: string[],
+  prompts: (string | ChatPrompt)[],
   n: number,
   reward: RewardLike,
   opts: GenerationOptions,
@@ -73,7 +85,7 @@ export async function bestOfN(...args: unknown[]): Promise<BestOfNResult[]> {
   }
   const [generator, prompts, n, reward, opts, onProgress] = args as [
     Generator,
-    string[],
+    (string | ChatPrompt)[],
     number,
     RewardLike,
     GenerationOptions,
@@ -84,24 +96,28 @@ export async function bestOfN(...args: unknown[]): Promise<BestOfNResult[]> {
 
 async function bestOfNWith(
   generator: Generator,
-  prompts: string[],
+  given: (string | ChatPrompt)[],
   n: number,
   reward: RewardLike,
   opts: GenerationOptions,
   onProgress?: (p: GenerationProgress) => void,
 ): Promise<BestOfNResult[]> {
   bestOfNKL(n);
+  const prompts = given.map((p): ChatPrompt => (typeof p === 'string' ? { prompt: p } : p));
   const gens = await generator.generate(
-    prompts.map((prompt) => ({ prompt, n })),
+    prompts.map((p) => ({ prompt: p.prompt, n, ...(p.promptIds && { promptIds: p.promptIds }) })),
     opts,
     onProgress,
   );
   // Scored, and kept, as evaluation judges them: cut at the stop strings (a server may not have cut them).
   const texts = gens.flatMap((g) => g.completions).map((c) => ({ ...c, text: cutAtStop(c.text, opts.stop ?? []) }));
   const { total: scores, perFunction } = await asRewardSet(reward).score(
-    texts.map((c, i) => ({ prompt: prompts[Math.floor(i / n)], completion: c.text })),
+    texts.map((c, i) => {
+      const p = prompts[Math.floor(i / n)];
+      return { prompt: p.prompt, completion: c.text, ...(p.messages && { messages: p.messages }) };
+    }),
   );
-  return prompts.map((prompt, k) => {
+  return prompts.map(({ prompt }, k) => {
     const rewards = scores.slice(k * n, (k + 1) * n);
     let best = 0;
     for (let j = 1; j < n; j++) if (rewards[j] > rewards[best]) best = j;

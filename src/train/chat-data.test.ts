@@ -13,7 +13,9 @@ import { Tokenizer } from '../model/tokenizer/index.js';
 import { paddedVocabSize, presetConfig } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
-import { conversationExamples, encodeChatPair, scoredEncoder, templateOrPlain } from './chat-data.js';
+import { conversationExamples, encodeChatPair, templateOrPlain } from './chat-data.js';
+import { encodeChatForReward } from '../model/chat-reward.js';
+import { encodeForReward } from '../model/reward-model.js';
 import { defaultSFTConfig } from './sft-config.js';
 import { trainSFT } from './sft.js';
 import { defaultDPOConfig, trainDPO } from './dpo.js';
@@ -44,19 +46,13 @@ describe('conversational pairs for DPO and reward models', () => {
   });
 
   it('reward: the rendered prompt and answer ending at <|im_end|>; text comparisons as before', () => {
-    const enc = scoredEncoder(tok, 64, CHATML);
-    const ids = enc('ignored', 'ignored', { prompt: [user('what is it?')], completion: [answer('ok then')] });
-    assert.equal(
-      tok.decode(Array.from(ids)),
-      '<|im_start|>user\nwhat is it?<|im_end|>\n<|im_start|>assistant\nok then<|im_end|>',
-    );
+    const ids = encodeChatForReward(tok, CHATML, [user('what is it?')], [answer('ok then')], 64);
+    assert.equal(tok.decode(ids), '<|im_start|>user\nwhat is it?<|im_end|>\n<|im_start|>assistant\nok then<|im_end|>');
     // too long: the end-of-turn token stays last
-    const cut = Array.from(
-      scoredEncoder(tok, 6, CHATML)('', '', { prompt: [user('x')], completion: [answer('hello there, sure.')] }),
-    );
+    const cut = encodeChatForReward(tok, CHATML, [user('x')], [answer('hello there, sure.')], 6);
     assert.equal(cut.length, 6);
     assert.equal(cut[5], tok.tokenToId('<|im_end|>'));
-    assert.deepEqual(Array.from(enc('Q:', ' a')), [...tok.encode('Q: a'), tok.eosId]);
+    assert.deepEqual(encodeForReward(tok, 'Q:', ' a', 64), [...tok.encode('Q: a'), tok.eosId]);
   });
 
   it('without a template, conversations take the plain Human/Assistant layout ended by EOS', () => {
@@ -181,6 +177,9 @@ describe('DPO and reward models on conversational comparisons', () => {
     const { rm } = trainRewardModel(comps, [], { ...rcfg, chatTemplate: CHATML }, () => {});
     assert.equal(rm.tokenizer.encode('<|im_end|>', { allowSpecial: true }).length, 1);
     assert.equal(findChatTemplate(join(root, 'rm'))?.text, CHATML.text);
+    // a reward model trained on conversations with a template scores through it wherever it is loaded
+    assert.equal(rm.input, 'chat');
+    assert.equal(loadCheckpoint(join(root, 'rm')).meta.rewardInput, 'chat');
   });
 });
 

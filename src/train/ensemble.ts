@@ -55,7 +55,7 @@ export function trainEnsemble(
   let evalMetrics = null,
     meanDisagreement = null;
   if (evalSet.length) {
-    const scores = models.map((m) => scorePairs(m, evalSet, 256, cfg.chatTemplate ?? null));
+    const scores = models.map((m) => scorePairs(m, evalSet));
     const mean = (pick: (s: (typeof scores)[0]) => number[]) =>
       pick(scores[0]).map((_, i) => scores.reduce((a, s) => a + pick(s)[i], 0) / K);
     evalMetrics = pairMetrics(

@@ -1,6 +1,7 @@
 // What a trainer optimizes: any function that scores completions of prompts. A reward-model
 // checkpoint, a built-in gold judge, or a remote scorer all plug in through this one interface.
 
+import type { ChatMessage } from '../model/chat-template.js';
 import type { RewardModel } from '../model/reward-model.js';
 import { scoreRewards } from '../runtime/reward.js';
 
@@ -9,6 +10,11 @@ export interface ScoredText {
   completion: string;
   /** The data row's other fields (e.g. `answer`), for rewards written as code. */
   columns?: Record<string, unknown>;
+  /**
+   * The prompt's messages, when the policy rendered them with a chat template (`prompt` is then that
+   * rendering): a chat reward model renders these itself (src/model/chat-reward.ts); others read `prompt`.
+   */
+  messages?: ChatMessage[];
 }
 
 /** Scores (higher is better), one per item; may be async (a remote scorer). */

@@ -140,7 +140,7 @@ export function saveNormalizedReward(
   provenance: Record<string, unknown>,
 ): void {
   // RewardModel.save writes its own fields; the rest (how it was trained, …) is carried over.
-  const own = new Set(['kind', 'rewardBias', 'rewardGain', 'contextLength', 'heads']);
+  const own = new Set(['kind', 'rewardBias', 'rewardGain', 'contextLength', 'heads', 'rewardInput']);
   const kept = Object.fromEntries(Object.entries(from.meta).filter(([k]) => !own.has(k)));
   rm.save(dir, { ...kept, rewardNormalization: { ...fit, ...provenance } });
 }

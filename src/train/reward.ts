@@ -16,9 +16,8 @@ import { createModel } from '../model/create-model.js';
 import { runSharded, shardCount } from '../runtime/replica.js';
 import { rewardReplica, scoreRewardTokens } from '../runtime/reward.js';
 import { RewardModel, padSequences } from '../model/reward-model.js';
-import type { ChatTemplate } from '../model/chat-template.js';
 import { saveChatTemplate } from '../model/chat-template-file.js';
-import { scoredEncoder } from './chat-data.js';
+import type { ChatTemplate } from '../model/chat-template.js';
 import { EOS_TOKEN, Tokenizer } from '../model/tokenizer/index.js';
 import { BaselinePair, bagOfWordsBaseline, lengthBaseline } from '../eval/baselines.js';
 import { bradleyTerry } from '../objectives/bradley-terry.js';
@@ -75,14 +74,8 @@ export interface PairScores {
  * Scores every pair of every comparison (each completion scored once). Comparisons are encoded and
  * scored a few hundred completions at a time, so memory does not grow with the number of comparisons.
  */
-export function scorePairs(
-  rm: RewardModel,
-  comps: Comparison[],
-  chunk = 256,
-  template: ChatTemplate | null = null,
-): PairScores {
+export function scorePairs(rm: RewardModel, comps: Comparison[], chunk = 256): PairScores {
   const out: PairScores = { chosen: [], rejected: [], hard: [] };
-  const encode = scoredEncoder(rm.tokenizer, rm.contextLength, template);
   for (let i = 0; i < comps.length; ) {
     let j = i,
       seqs = 0;
@@ -93,7 +86,7 @@ export function scorePairs(
       rm,
       part.flatMap((c) =>
         c.completions.map((x, k) =>
-          encode(c.prompt, x, c.chat && { prompt: c.chat.prompt, completion: c.chat.completions[k] }),
+          rm.encode(c.prompt, x, c.chat && { prompt: c.chat.prompt, completion: c.chat.completions[k] }),
         ),
       ),
     );
@@ -249,6 +242,26 @@ function makeRewardModel(cfg: RewardConfig, train: Comparison[], log: (m: string
   return RewardModel.fromTrunk(model, tok, cfg.contextLength, cfg.seed);
 }
 
+/**
+ * A reward model trained on conversational comparisons with a chat template reads chat-rendered pairs, now
+ * and wherever it is loaded (RewardModel.encode, saved as "rlhf.rewardInput": "chat"); one trained on text, or
+ * without a template, reads plain text as before.
+ */
+function useChatInput(
+  rm: RewardModel,
+  template: ChatTemplate | null,
+  train: Comparison[],
+  log: (m: string) => void,
+): void {
+  const chat = train.filter((c) => c.chat).length;
+  rm.useChatTemplate(template && chat > 0 ? template : null);
+  if (rm.chatTemplate && chat < train.length)
+    log(
+      `reward: ${train.length - chat} of ${train.length} training comparisons are text, not messages; a chat ` +
+        `reward model reads each text prompt as the user's message and its completion as the answer`,
+    );
+}
+
 export function trainRewardModel(
   trainSet: Comparison[],
   evalSet: Comparison[],
@@ -263,15 +276,13 @@ export function trainRewardModel(
   applyLora(rm.model, cfg, log);
   if (cfg.resume) resumeLora(rm.model, cfg.outDir, [rm.head]);
   rm.model.gradientCheckpointing = cfg.gradientCheckpointing;
-  const template = cfg.chatTemplate ?? null;
-  const encoded = new EncodedComparisons(
-    trainSet,
-    rm.tokenizer.vocabSize,
-    scoredEncoder(rm.tokenizer, rm.contextLength, template),
-  );
+  const template = cfg.chatTemplate ?? rm.chatTemplate;
+  useChatInput(rm, template, trainSet, log);
+  const encoded = new EncodedComparisons(trainSet, rm.tokenizer.vocabSize, (p, c, chat) => rm.encode(p, c, chat));
   const save = (dir: string) => {
     rm.save(dir, { trainer: 'reward' });
-    if (template) saveChatTemplate(dir, template);
+    // A text reward model on a chat model's trunk keeps the trunk's template too (its tokenizer_config.json).
+    if (template && !rm.chatTemplate) saveChatTemplate(dir, template);
   };
   const n = encoded.size;
   const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * n) / cfg.batchSize));
@@ -303,7 +314,7 @@ export function trainRewardModel(
     },
     evaluate: evalSample.length
       ? () => {
-          const s = scorePairs(rm, evalSample, 256, template);
+          const s = scorePairs(rm, evalSample);
           const m = pairMetrics(s.chosen, s.rejected);
           return { 'eval/reward/accuracy': m.accuracy, 'eval/loss': m.loss, 'eval/reward/margin': m.margin };
         }
@@ -318,8 +329,8 @@ export function trainRewardModel(
 
   // Final evaluation on everything, then center the rewards on the reference set (the eval
   // completions, or the training ones without an eval set).
-  const trainScores = scorePairs(rm, trainSet.slice(0, Math.max(cfg.evalLimit, 2000)), 256, template);
-  const evalScores = evalSet.length ? scorePairs(rm, evalSet, 256, template) : null;
+  const trainScores = scorePairs(rm, trainSet.slice(0, Math.max(cfg.evalLimit, 2000)));
+  const evalScores = evalSet.length ? scorePairs(rm, evalSet) : null;
   const ref = evalScores ?? trainScores;
   const bias = [...ref.chosen, ...ref.rejected].reduce((a, b) => a + b, 0) / (2 * ref.chosen.length);
   rm.bias += bias;
