@@ -5,6 +5,7 @@
 // Usage:
 //   node examples/adder/make-data.mjs [count] > adder.jsonl            SFT data {prompt, completion} (4,000)
 //   node examples/adder/make-data.mjs --prompts [count] > prompts.jsonl  RL prompts {prompt, answer} (2,000)
+//     (each operand one or two digits, equally often)
 //   node examples/adder/make-data.mjs --eval > eval.jsonl               the 135 held-out sums {prompt, answer}
 //
 // The held-out sums are a grid (a = 0, 7, …, 98; b = 1, 13, …, 97): the other two sets never contain them.
@@ -36,9 +37,12 @@ if (mode === '--eval') {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     return (s >>> 8) % n;
   };
+  // RL prompts draw each operand's digit count first (1 or 2 equally often): uniform draws from 0–99 give
+  // one-digit operands only 10% of the time, and the SFT policy gets most of those wrong.
+  const operand = () => (mode === '--sft' ? rand(100) : rand(2) ? rand(10) : 10 + rand(90));
   for (let i = 0; i < count; ) {
-    const a = rand(100),
-      b = rand(100);
+    const a = operand(),
+      b = operand();
     if (held.has(`${a}+${b}`)) continue;
     if (mode === '--sft') write({ prompt: prompt(a, b), completion: ` ${spaced(a + b)}` });
     else write({ prompt: prompt(a, b), answer: spaced(a + b) });

@@ -1,6 +1,7 @@
 // Online DPO's samples: two completions of each prompt from a Generator (the built-in engine on the policy,
 // or a server with --generator), scored by the reward set, and kept as the ids the loss is taken on.
 
+import type { ChatMessage } from '../model/chat-template.js';
 import type { Message } from '../data/formats/chat.js';
 import type { PromptInput } from '../data/text.js';
 import type { CausalLM } from '../model/causal-lm.js';
@@ -106,8 +107,13 @@ export async function samplePairs(
       columns.push(rows[p].columns);
     }
   });
+  // A conversational prompt's messages go with it: a chat reward model renders them itself (model/chat-reward.ts).
   const scored = await rewards.score(
-    out.prompts.map((prompt, i) => ({ prompt, completion: out.texts[i], columns: columns[i] })),
+    out.prompts.map((prompt, i) => {
+      const row = rows[Math.floor(i / 2)].prompt;
+      const messages = typeof row === 'string' ? undefined : (row as ChatMessage[]);
+      return { prompt, completion: out.texts[i], columns: columns[i], ...(messages && { messages }) };
+    }),
   );
   return { ...out, scores: scored.total, perFunction: scored.perFunction };
 }

@@ -3,6 +3,7 @@
 // (N = prompts·G, a prompt's G completions side by side: completion j of prompt p is row p·G + j), with
 // the per-token log-probs the loss needs taken here, at the sampling temperature, with no gradients.
 
+import type { ChatMessage } from '../model/chat-template.js';
 import type { Message } from '../data/formats/chat.js';
 import type { PromptInput } from '../data/text.js';
 import { splitEvenly } from '../engine/split.js';
@@ -153,8 +154,13 @@ export async function sampleGroups(
   clock.generation += now() - t0;
 
   t0 = now();
+  // A conversational prompt's messages go with it: a chat reward model renders them itself (model/chat-reward.ts).
   const scored = await rewards.score(
-    prompts.map((prompt, i) => ({ prompt, completion: texts[i], columns: columns[i] })),
+    prompts.map((prompt, i) => {
+      const row = rows[Math.floor(i / G)].prompt;
+      const messages = typeof row === 'string' ? undefined : (row as ChatMessage[]);
+      return { prompt, completion: texts[i], columns: columns[i], ...(messages && { messages }) };
+    }),
   );
   clock.scoring += now() - t0;
 
