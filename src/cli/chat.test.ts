@@ -79,7 +79,7 @@ describe('rlhf with a chat template', () => {
     }
   });
 
-  it('trains a reward model on conversational comparisons that scores through the template: score, best-of', async () => {
+  it('trains a reward model on conversations that scores through the template: score, best-of', async () => {
     const prefs = join(root, 'prefs.jsonl');
     const row = (q: string) => ({
       prompt: [{ role: 'user', content: q }],
