@@ -41,7 +41,7 @@ const mtime = (path) =>
     () => -Infinity,
   );
 const newestInput = Math.max(
-  ...(await Promise.all([...new Set(builds.map((b) => b.source))].map(mtime))),
+  ...(await Promise.all([...new Set([...builds.map((b) => b.source), ...extraSources])].map(mtime))),
   await mtime('scripts/build-wasm.mjs'),
 );
 const outputs = await Promise.all(builds.map((b) => mtime(b.outFile)));
