@@ -92,7 +92,7 @@ export class DecodeWeights {
 
   /**
    * Replaces the copies with these weights' (the model about to be sampled). Returns false, keeping
-   * nothing, when they do not fit in the 4 GiB that the kernels address.
+   * nothing, when they do not fit in the 4 GiB that the kernels address or the memory cannot be had.
    */
   load(weights: DecodeWeight[], dtype: DecodeDtype): boolean {
     this.entries.clear();
@@ -117,7 +117,13 @@ export class DecodeWeights {
       return false;
     }
     const missing = top - this.memory.buffer.byteLength;
-    if (missing > 0) this.memory.grow(Math.ceil(missing / 65536));
+    try {
+      if (missing > 0) this.memory.grow(Math.ceil(missing / 65536));
+    } catch {
+      // The machine could not give the memory: sampling stays on the BLAS path.
+      this.top = this.base;
+      return false;
+    }
     const buffer = this.memory.buffer;
     for (const { tensor, outIn, at, n, k } of layout) {
       if (size === 4) copyF32(tensor.data, outIn, n, k, new Float32Array(buffer, at, n * k));
