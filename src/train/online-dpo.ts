@@ -21,6 +21,7 @@ import { TrainingRun } from './loop.js';
 import { applyLora } from './lora-options.js';
 import { type OnlineDPOConfig, onlineDPOOptions } from './online-dpo-config.js';
 import { type PairSamples, type PromptRow, samplePairs } from './online-dpo-samples.js';
+import { promptRowsOf } from './prompt-samples.js';
 import { progress } from './progress.js';
 import { frozenReference, resumePolicy } from './reference.js';
 import { type RewardLike, asRewardSet, rewardMetrics } from './reward-fn.js';
@@ -105,7 +106,7 @@ export async function trainOnlineDPO(
   onlineDPOOptions.validate(cfg);
   const rewards = asRewardSet(reward);
   if (prompts.length === 0) throw new Error('online DPO needs prompts');
-  const rows: PromptRow[] = prompts.map((p) => (typeof p === 'string' ? { prompt: p, columns: {} } : p));
+  const rows = promptRowsOf(prompts);
   applyLora(policy, cfg, log);
   const ref = frozenReference(policy, tok);
   if (cfg.resume && !resumePolicy(policy, cfg.outDir))

@@ -2,6 +2,7 @@
 // prompt, sampled at a temperature and scored by rewards; a clipped ratio over μ passes per batch; the
 // optimizer; LoRA. grpo-config.ts and rloo-config.ts add their own and set the defaults that differ.
 
+import type { ClipOptions } from '../objectives/grpo.js';
 import { LR_SCHEDULES, type LrSchedule } from './loop.js';
 import { loraOptions } from './lora-options.js';
 import { optimOptions } from './optim-options.js';
@@ -127,9 +128,9 @@ export const policyGradientOptions = mergeOptions(mergeOptions(ownOptions, optim
 
 export type PolicyGradientOptions = ValuesOf<typeof policyGradientOptions.spec>;
 
-/** The upper clip: --epsilon-high, or --epsilon when it is 0. */
-export function epsilonHighOf(o: Pick<PolicyGradientOptions, 'epsilon' | 'epsilonHigh'>): number {
-  return o.epsilonHigh || o.epsilon;
+/** The ratio's clip range [1 − ε, 1 + ε_high]: --epsilon, and --epsilon-high or --epsilon when it is 0. */
+export function clipRangeOf(o: Pick<PolicyGradientOptions, 'epsilon' | 'epsilonHigh'>): ClipOptions {
+  return { epsilonLow: o.epsilon, epsilonHigh: o.epsilonHigh || o.epsilon };
 }
 
 /** Optimizer updates in a run: numIterations per step. */
