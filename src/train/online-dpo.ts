@@ -9,8 +9,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EpochOrder } from '../data/batching.js';
 import type { CausalLM } from '../model/causal-lm.js';
-import { saveChatTemplate } from '../model/chat-template-file.js';
-import { saveCheckpoint } from '../model/checkpoint.js';
 import { trainableParams } from '../model/lora.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { runSharded } from '../runtime/replica.js';
@@ -23,7 +21,7 @@ import { type OnlineDPOConfig, onlineDPOOptions } from './online-dpo-config.js';
 import { type PairSamples, type PromptRow, samplePairs } from './online-dpo-samples.js';
 import { promptRowsOf } from './prompt-samples.js';
 import { progress } from './progress.js';
-import { frozenReference, resumePolicy } from './reference.js';
+import { frozenReference, resumePolicy, savePolicy } from './reference.js';
 import { type RewardLike, asRewardSet, rewardMetrics } from './reward-fn.js';
 
 export { type OnlineDPOConfig, type OnlineDPOOptions, defaultOnlineDPOConfig } from './online-dpo-config.js';
@@ -137,11 +135,8 @@ export async function trainOnlineDPO(
   };
   const bar = progress('online-dpo', steps, { quiet: cfg.quiet });
   const save = (step: number) => {
-    saveCheckpoint(cfg.outDir, policy, {
-      tokenizer: tok,
-      meta: { kind: 'policy', trainer: 'online-dpo', beta: cfg.beta, loss: cfg.loss },
-    });
-    if (cfg.chatTemplate) saveChatTemplate(cfg.outDir, cfg.chatTemplate);
+    const meta = { trainer: 'online-dpo', beta: cfg.beta, loss: cfg.loss };
+    savePolicy(cfg.outDir, policy, tok, meta, cfg.chatTemplate);
     run.saveState(step);
   };
   const clock = () => performance.now() / 1000;
