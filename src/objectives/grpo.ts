@@ -230,6 +230,15 @@ export function clippedSurrogate(
   return { loss: ops.affine(g, ops.dot(g, ratio, coef), 1, constant), low, high, count };
 }
 
+/** The shares of `count` entries clipped below, above and either way, as TRL logs them. */
+export function clipRatios(low: number, high: number, count: number): ClipStats {
+  return {
+    'clip_ratio/low_mean': low / count,
+    'clip_ratio/high_mean': high / count,
+    'clip_ratio/region_mean': (low + high) / count,
+  };
+}
+
 /**
  * GRPO's loss of B completions: logp (B·T), the policy's log-probs of the sampled tokens (at the sampling
  * temperature), with gradients. Returns the scalar loss and its statistics.
@@ -269,9 +278,7 @@ export function grpoLoss(
     loss,
     stats: {
       kl,
-      'clip_ratio/low_mean': pg.low / c,
-      'clip_ratio/high_mean': pg.high / c,
-      'clip_ratio/region_mean': (pg.low + pg.high) / c,
+      ...clipRatios(pg.low, pg.high, c),
       tokens: pg.count,
     },
   };

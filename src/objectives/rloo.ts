@@ -16,6 +16,7 @@ import {
   type ClipStats,
   type PolicyGradientInputs,
   assertPolicyGradientInputs,
+  clipRatios,
   clippedSurrogate,
   referenceK3,
   meanOf,
@@ -134,9 +135,7 @@ export function rlooLoss(
     loss,
     stats: {
       kl,
-      'clip_ratio/low_mean': pg.low / B,
-      'clip_ratio/high_mean': pg.high / B,
-      'clip_ratio/region_mean': (pg.low + pg.high) / B,
+      ...clipRatios(pg.low, pg.high, B),
       sequences: B,
       tokens,
     },
