@@ -162,6 +162,34 @@ function validOr(x: ArrayLike<number>, mask: ArrayLike<number>, fill: Float32Arr
   return Float32Array.from(x, (v, i) => (mask[i] ? v : fill[i]));
 }
 
+/**
+ * Checks the grids of a policy-gradient loss of B completions of T tokens: logp, oldLogp and refLogp (B·T),
+ * advantages (B). `fn` names the loss in the message.
+ */
+export function assertPolicyGradientInputs(fn: string, logp: Tensor, x: PolicyGradientInputs, B: number, T: number) {
+  const n = B * T;
+  assertLength(fn, 'logp', logp.data, n);
+  assertLength(fn, 'advantages', x.advantages, B);
+  if (x.oldLogp) assertLength(fn, 'oldLogp', x.oldLogp, n);
+  if (x.refLogp) assertLength(fn, 'refLogp', x.refLogp, n);
+}
+
+/**
+ * k3 to the reference on every token (B·T), with gradients through logp, and its sum over the completion
+ * tokens of `mask` (padded positions compare logp with itself: 0).
+ */
+export function referenceK3(
+  g: Graph,
+  logp: Tensor,
+  refLogp: ArrayLike<number>,
+  mask: ArrayLike<number>,
+): { k3: Tensor; sum: number } {
+  const k3 = k3Tokens(g, logp, validOr(refLogp, mask, logp.data));
+  let sum = 0;
+  for (let i = 0; i < k3.size; i++) if (mask[i]) sum += k3.data[i];
+  return { k3, sum };
+}
+
 /** exp(ref − logp) − (ref − logp) − 1 per token, with gradients through logp: (B·T) → (B·T). */
 export function k3Tokens(g: Graph, logp: Tensor, ref: Float32Array): Tensor {
   const logRatio = ops.sub(g, new Tensor(ref, logp.shape), logp);
@@ -202,6 +230,15 @@ export function clippedSurrogate(
   return { loss: ops.affine(g, ops.dot(g, ratio, coef), 1, constant), low, high, count };
 }
 
+/** The shares of `count` entries clipped below, above and either way, as TRL logs them. */
+export function clipRatios(low: number, high: number, count: number): ClipStats {
+  return {
+    'clip_ratio/low_mean': low / count,
+    'clip_ratio/high_mean': high / count,
+    'clip_ratio/region_mean': (low + high) / count,
+  };
+}
+
 /**
  * GRPO's loss of B completions: logp (B·T), the policy's log-probs of the sampled tokens (at the sampling
  * temperature), with gradients. Returns the scalar loss and its statistics.
@@ -214,12 +251,8 @@ export function grpoLoss(
   T: number,
   o: GRPOLossOptions,
 ): { loss: Tensor; stats: GRPOStats } {
-  const n = B * T;
-  assertLength('grpoLoss', 'logp', logp.data, n);
-  assertLength('grpoLoss', 'advantages', x.advantages, B);
-  if (x.oldLogp) assertLength('grpoLoss', 'oldLogp', x.oldLogp, n);
+  assertPolicyGradientInputs('grpoLoss', logp, x, B, T);
   if (o.beta !== 0 && !x.refLogp) throw new Error(`grpoLoss: beta is ${o.beta} but no reference log-probs were given`);
-  if (x.refLogp) assertLength('grpoLoss', 'refLogp', x.refLogp, n);
   const w = aggregationWeights(x.mask, B, T, o.lossType, o.maxCompletionLength);
   const old = x.oldLogp ? validOr(x.oldLogp, x.mask, logp.data) : Float32Array.from(logp.data);
   const ratio = ops.exp(g, ops.sub(g, logp, new Tensor(old, logp.shape))); // (B·T)
@@ -227,9 +260,8 @@ export function grpoLoss(
   let loss = pg.loss,
     kl = 0;
   if (o.beta !== 0 || x.refLogp) {
-    const k3 = k3Tokens(g, logp, validOr(x.refLogp!, x.mask, logp.data));
-    for (let i = 0; i < n; i++) if (x.mask[i]) kl += k3.data[i];
-    kl /= Math.max(1, pg.count);
+    const { k3, sum } = referenceK3(g, logp, x.refLogp!, x.mask);
+    kl = sum / Math.max(1, pg.count);
     if (o.beta !== 0)
       loss = ops.add(
         g,
@@ -246,9 +278,7 @@ export function grpoLoss(
     loss,
     stats: {
       kl,
-      'clip_ratio/low_mean': pg.low / c,
-      'clip_ratio/high_mean': pg.high / c,
-      'clip_ratio/region_mean': (pg.low + pg.high) / c,
+      ...clipRatios(pg.low, pg.high, c),
       tokens: pg.count,
     },
   };

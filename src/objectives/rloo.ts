@@ -15,8 +15,10 @@ import {
   type ClipOptions,
   type ClipStats,
   type PolicyGradientInputs,
+  assertPolicyGradientInputs,
+  clipRatios,
   clippedSurrogate,
-  k3Tokens,
+  referenceK3,
   meanOf,
   unbiasedStd,
 } from './grpo.js';
@@ -103,9 +105,7 @@ export function rlooLoss(
   o: RLOOLossOptions,
 ): { loss: Tensor; stats: RLOOStats } {
   const n = B * T;
-  assertLength('rlooLoss', 'logp', logp.data, n);
-  assertLength('rlooLoss', 'advantages', x.advantages, B);
-  if (x.oldLogp) assertLength('rlooLoss', 'oldLogp', x.oldLogp, n);
+  assertPolicyGradientInputs('rlooLoss', logp, x, B, T);
   if (o.klLossCoef !== 0 && !x.refLogp)
     throw new Error(`rlooLoss: klLossCoef is ${o.klLossCoef} but no reference log-probs were given`);
   const seq = sequenceLogProbs(g, logp, x.mask, B, T); // (B)
@@ -118,10 +118,8 @@ export function rlooLoss(
     tokens = 0;
   for (let i = 0; i < n; i++) tokens += x.mask[i];
   if (x.refLogp) {
-    const ref = Float32Array.from(x.refLogp, (v, i) => (x.mask[i] ? v : logp.data[i]));
-    const k3 = k3Tokens(g, logp, ref);
-    for (let i = 0; i < n; i++) if (x.mask[i]) kl += k3.data[i];
-    kl /= Math.max(1, tokens);
+    const { k3, sum } = referenceK3(g, logp, x.refLogp, x.mask);
+    kl = sum / Math.max(1, tokens);
     if (o.klLossCoef !== 0)
       loss = ops.add(
         g,
@@ -137,9 +135,7 @@ export function rlooLoss(
     loss,
     stats: {
       kl,
-      'clip_ratio/low_mean': pg.low / B,
-      'clip_ratio/high_mean': pg.high / B,
-      'clip_ratio/region_mean': (pg.low + pg.high) / B,
+      ...clipRatios(pg.low, pg.high, B),
       sequences: B,
       tokens,
     },

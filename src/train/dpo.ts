@@ -8,7 +8,6 @@ import { encodePrompt } from '../model/prompt.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Comparison, toPairs } from '../data/comparison.js';
-import { saveCheckpoint } from '../model/checkpoint.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { trainableParams, withAdaptersDisabled } from '../model/lora.js';
 import { TokenPair } from '../model/logprobs.js';
@@ -18,9 +17,9 @@ import { Tokenizer } from '../model/tokenizer/index.js';
 import { DPOShard, DPOStepResult, dpoStep, kernels } from './kernels.js';
 import { type DPOConfig, dpoOptions } from './dpo-config.js';
 import { encodeChatPair } from './chat-data.js';
-import { saveChatTemplate } from '../model/chat-template-file.js';
 import { LoopSummary, runTraining } from './loop.js';
 import { applyLora, resumeLora } from './lora-options.js';
+import { savePolicy } from './reference.js';
 
 export { type DPOConfig, type DPOOptions, defaultDPOConfig } from './dpo-config.js';
 
@@ -186,13 +185,7 @@ export function trainDPO(
         };
       },
       evaluate: evalData.length ? evaluate : undefined,
-      save: (dir) => {
-        saveCheckpoint(dir, policy, {
-          tokenizer: tok,
-          meta: { kind: 'policy', trainer: 'dpo', beta: cfg.beta, loss: cfg.loss },
-        });
-        if (cfg.chatTemplate) saveChatTemplate(dir, cfg.chatTemplate);
-      },
+      save: (dir) => savePolicy(dir, policy, tok, { trainer: 'dpo', beta: cfg.beta, loss: cfg.loss }, cfg.chatTemplate),
     },
     { ...cfg, steps },
     { outDir: cfg.outDir, resume: cfg.resume, stopAfter: cfg.stopAfter, label: 'dpo', quiet: cfg.quiet },

@@ -8,13 +8,14 @@ import type { CausalLM } from '../model/causal-lm.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { groupAdvantages, shardShare } from '../objectives/grpo.js';
 import { type GRPOConfig, grpoOptions } from './grpo-config.js';
-import { epsilonHighOf } from './policy-gradient-config.js';
+import { clipRangeOf } from './policy-gradient-config.js';
 import {
   type PolicyGradientInputs,
   type PolicyGradientResult,
   type PromptRow,
   runPolicyGradient,
 } from './policy-gradient.js';
+import { promptRowsOf } from './prompt-samples.js';
 import { type RewardLike, asRewardSet } from './reward-fn.js';
 
 export { type GRPOConfig, type GRPOOptions, defaultGRPOConfig, grpoOptions } from './grpo-config.js';
@@ -35,11 +36,10 @@ export function trainGRPO(
   inputs: PolicyGradientInputs = {},
 ): Promise<PolicyGradientResult> {
   grpoOptions.validate(cfg);
-  const rows = prompts.map((p) => (typeof p === 'string' ? { prompt: p, columns: {} } : p));
   return runPolicyGradient(
     policy,
     tok,
-    rows,
+    promptRowsOf(prompts),
     asRewardSet(rewards),
     cfg,
     {
@@ -48,8 +48,7 @@ export function trainGRPO(
       advantages: (roll) => groupAdvantages(roll.rewards, cfg.numGenerations, cfg.scaleRewards),
       objective: {
         grpo: {
-          epsilonLow: cfg.epsilon,
-          epsilonHigh: epsilonHighOf(cfg),
+          ...clipRangeOf(cfg),
           beta: cfg.beta,
           lossType: cfg.lossType,
           maxCompletionLength: cfg.maxCompletionLength,

@@ -2,68 +2,58 @@
 // validation and the tests' settings all come from here. Defaults are TRL's KTOConfig's where they
 // suit small CPU runs (β, the weights, max_length, the loss type); the optimizer's are `train dpo`'s.
 
-import type { ChatTemplate } from '../model/chat-template.js';
 import { KTO_LOSS_TYPES } from '../objectives/kto.js';
 import { loraOptions } from './lora-options.js';
-import { epochOptimOptions } from './optim-options.js';
+import {
+  type ReferenceRunSettings,
+  referenceLossOptions,
+  referenceOptimOptions,
+  resumeFromInit,
+} from './dpo-config.js';
 import { type ValuesOf, defineOptions, mergeOptions, reviseOptions } from './options.js';
 
 export const ktoOptions = mergeOptions(
   mergeOptions(
-    defineOptions({
-      beta: {
-        type: 'number',
-        flag: '--beta',
-        help: 'β: strength of the pull toward the reference policy',
-        default: 0.1,
-        above: 0,
-      },
-      lossType: {
-        type: 'choice',
-        flag: '--loss-type',
-        help:
-          "kto (the KTO paper's loss, with the batch's KL estimate as reference point) or apo_zero_unpaired " +
-          '(APO-zero: desirable completions up, undesirable down, no reference point)',
-        choices: KTO_LOSS_TYPES,
-        default: 'kto',
-      },
-      desirableWeight: {
-        type: 'number',
-        flag: '--desirable-weight',
-        help: "λ_D: weight of each desirable (label true) row's loss, to balance unequal counts",
-        default: 1,
-        min: 0,
-      },
-      undesirableWeight: {
-        type: 'number',
-        flag: '--undesirable-weight',
-        help: "λ_U: weight of each undesirable (label false) row's loss",
-        default: 1,
-        min: 0,
-      },
-      maxLength: {
-        type: 'int',
-        flag: '--max-length',
-        help:
-          "most tokens of prompt + completion (TRL's max_length; the prompt is cut from its start), at most the " +
-          "model's context",
-        default: 1024,
-        min: 2,
-      },
-    }),
-    reviseOptions(epochOptimOptions('the training rows'), {
+    mergeOptions(
+      reviseOptions(referenceLossOptions, {
+        maxLength: {
+          help:
+            "most tokens of prompt + completion (TRL's max_length; the prompt is cut from its start), at most " +
+            "the model's context",
+        },
+      }),
+      defineOptions({
+        lossType: {
+          type: 'choice',
+          flag: '--loss-type',
+          help:
+            "kto (the KTO paper's loss, with the batch's KL estimate as reference point) or apo_zero_unpaired " +
+            '(APO-zero: desirable completions up, undesirable down, no reference point)',
+          choices: KTO_LOSS_TYPES,
+          default: 'kto',
+        },
+        desirableWeight: {
+          type: 'number',
+          flag: '--desirable-weight',
+          help: "λ_D: weight of each desirable (label true) row's loss, to balance unequal counts",
+          default: 1,
+          min: 0,
+        },
+        undesirableWeight: {
+          type: 'number',
+          flag: '--undesirable-weight',
+          help: "λ_U: weight of each undesirable (label false) row's loss",
+          default: 1,
+          min: 0,
+        },
+      }),
+    ),
+    reviseOptions(referenceOptimOptions('the training rows'), {
       batchSize: {
         help: "rows per step (kto needs ≥ 2: its KL estimate pairs each row's prompt with another row's completion)",
         default: 8,
       },
-      lr: { default: 1e-4 },
-      warmupSteps: { default: 10 },
-      weightDecay: { default: 0 },
-      resume: {
-        help:
-          'continue the run saved in --out (its reference is the --init model: give the same --init, and with ' +
-          'LoRA the same adapters)',
-      },
+      resume: resumeFromInit,
     }),
   ),
   loraOptions,
@@ -83,13 +73,7 @@ export const ktoOptions = mergeOptions(
 
 export type KTOOptions = ValuesOf<typeof ktoOptions.spec>;
 
-export interface KTOConfig extends KTOOptions {
-  outDir: string;
-  /** Stop (saving a resumable checkpoint) after this many steps of the schedule. */
-  stopAfter?: number;
-  /** The policy's chat template: conversational rows are encoded with it (and it is saved with the policy). */
-  chatTemplate?: ChatTemplate | null;
-}
+export interface KTOConfig extends KTOOptions, ReferenceRunSettings {}
 
 export const defaultKTOConfig: KTOOptions = ktoOptions.defaults();
 

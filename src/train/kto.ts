@@ -11,8 +11,6 @@ import { EpochOrder } from '../data/batching.js';
 import type { UnpairedItem } from '../data/formats/trl-unpaired.js';
 import { splitEvenly } from '../engine/split.js';
 import type { CausalLM } from '../model/causal-lm.js';
-import { saveChatTemplate } from '../model/chat-template-file.js';
-import { saveCheckpoint } from '../model/checkpoint.js';
 import type { TokenPair } from '../model/logprobs.js';
 import { trainableParams } from '../model/lora.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
@@ -24,7 +22,7 @@ import { type KTOConfig, ktoOptions, weightAdvice } from './kto-config.js';
 import { type KTOShard, ktoKernel, ktoStep } from './kto-kernel.js';
 import { type LoopSummary, runTraining } from './loop.js';
 import { applyLora } from './lora-options.js';
-import { type ReferencePolicy, frozenReference, policyLogProbs, resumePolicy, sums } from './reference.js';
+import { type ReferencePolicy, frozenReference, policyLogProbs, resumePolicy, savePolicy, sums } from './reference.js';
 
 export { type KTOConfig, type KTOOptions, defaultKTOConfig } from './kto-config.js';
 
@@ -221,13 +219,8 @@ export function trainKTO(
         };
       },
       evaluate: evalData.length ? evaluate : undefined,
-      save: (dir) => {
-        saveCheckpoint(dir, policy, {
-          tokenizer: tok,
-          meta: { kind: 'policy', trainer: 'kto', beta: cfg.beta, lossType: cfg.lossType },
-        });
-        if (cfg.chatTemplate) saveChatTemplate(dir, cfg.chatTemplate);
-      },
+      save: (dir) =>
+        savePolicy(dir, policy, tok, { trainer: 'kto', beta: cfg.beta, lossType: cfg.lossType }, cfg.chatTemplate),
     },
     { ...cfg, steps },
     { outDir: cfg.outDir, resume: cfg.resume, stopAfter: cfg.stopAfter, label: 'kto', quiet: cfg.quiet },

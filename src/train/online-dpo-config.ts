@@ -2,10 +2,13 @@
 // it, the sampling settings as `rlhf sample` declares them, the optimizer, LoRA. Defaults are TRL's
 // OnlineDPOConfig's where they suit small CPU runs (β, temperature 0.9, 64 new tokens, max_length 512).
 
-import type { ChatTemplate } from '../model/chat-template.js';
-import { preferenceLossOptions } from './dpo-config.js';
+import {
+  type ReferenceRunSettings,
+  preferenceLossOptions,
+  referenceOptimOptions,
+  resumeFromInit,
+} from './dpo-config.js';
 import { loraOptions } from './lora-options.js';
-import { epochOptimOptions } from './optim-options.js';
 import { type ValuesOf, defineOptions, mergeOptions, omitOptions, reviseOptions } from './options.js';
 import { generationOptions } from './sampling-options.js';
 
@@ -38,16 +41,9 @@ export const onlineDPOOptions = mergeOptions(
     }),
   ),
   mergeOptions(
-    reviseOptions(omitOptions(epochOptimOptions('the prompts'), ['evalFraction', 'evalEvery']), {
+    reviseOptions(omitOptions(referenceOptimOptions('the prompts'), ['evalFraction', 'evalEvery']), {
       batchSize: { help: 'prompts per step, each sampled twice (one pair)', default: 8 },
-      lr: { default: 1e-4 },
-      warmupSteps: { default: 10 },
-      weightDecay: { default: 0 },
-      resume: {
-        help:
-          'continue the run saved in --out (its reference is the --init model: give the same --init, and with ' +
-          'LoRA the same adapters)',
-      },
+      resume: resumeFromInit,
     }),
     loraOptions,
   ),
@@ -55,12 +51,6 @@ export const onlineDPOOptions = mergeOptions(
 
 export type OnlineDPOOptions = ValuesOf<typeof onlineDPOOptions.spec>;
 
-export interface OnlineDPOConfig extends OnlineDPOOptions {
-  outDir: string;
-  /** Stop (saving a resumable checkpoint) after this many steps of the schedule. */
-  stopAfter?: number;
-  /** The policy's chat template: conversational prompts are rendered with it (and it is saved with the policy). */
-  chatTemplate?: ChatTemplate | null;
-}
+export interface OnlineDPOConfig extends OnlineDPOOptions, ReferenceRunSettings {}
 
 export const defaultOnlineDPOConfig: OnlineDPOOptions = onlineDPOOptions.defaults();

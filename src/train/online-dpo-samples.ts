@@ -1,38 +1,17 @@
 // Online DPO's samples: two completions of each prompt from a Generator (the built-in engine on the policy,
 // or a server with --generator), scored by the reward set, and kept as the ids the loss is taken on.
 
-import type { ChatMessage } from '../model/chat-template.js';
-import type { Message } from '../data/formats/chat.js';
-import type { PromptInput } from '../data/text.js';
 import type { CausalLM } from '../model/causal-lm.js';
-import { encodePromptMessages } from '../model/chat-encode.js';
 import type { ChatTemplate } from '../model/chat-template.js';
-import type { TokenPair } from '../model/logprobs.js';
-import { encodePrompt, promptRoom } from '../model/prompt.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { type Completion, type Generator, cutAtStop } from './generator.js';
+import { type PromptRow, type ScoredSamples, sampleScored, turnStops } from './prompt-samples.js';
 import type { RewardSet } from './reward-fn.js';
 
-/** A prompt of the data set (text, or messages rendered with the chat template) and its row's other fields. */
-export interface PromptRow {
-  prompt: PromptInput;
-  columns: Record<string, unknown>;
-}
+export type { PromptRow } from './prompt-samples.js';
 
 /** Two samples of each of B prompts, side by side: sample j of prompt p is entry 2p + j (2B entries each). */
-export interface PairSamples {
-  /** Each sample's prompt as the rewards see it (a conversation rendered by the template). */
-  prompts: string[];
-  /** Prompt ids (cut from the start to leave room for the completion) and the completion's ids as trained. */
-  pairs: TokenPair[];
-  /** The completions' text as scored: without the stop text or end-of-text that ended them. */
-  texts: string[];
-  /** True where the completion ended by itself (end-of-text, end of turn or a stop text), not at the length. */
-  finished: boolean[];
-  /** The weighted total of the rewards, and each reward's own scores. */
-  scores: number[];
-  perFunction: Record<string, number[]>;
-}
+export type PairSamples = ScoredSamples;
 
 export interface PairSampling {
   maxNewTokens: number;
@@ -41,18 +20,6 @@ export interface PairSampling {
   topP: number;
   stop: string[];
   seed: number;
-}
-
-/** A prompt's ids and text: text prompts as they are, conversations rendered with the template. */
-function encodeRow(tok: Tokenizer, row: PromptRow, room: number, template: ChatTemplate | null | undefined) {
-  if (typeof row.prompt === 'string') return { text: row.prompt, ids: encodePrompt(tok, row.prompt, room) };
-  if (!template)
-    throw new Error(
-      'a prompt is a list of messages but the policy has no chat template; give --chat-template, or text prompts',
-    );
-  const messages = row.prompt as Message[];
-  const ids = encodePromptMessages(tok, template, messages);
-  return { text: template.render(messages, { addGenerationPrompt: true }), ids: ids.slice(-room) };
 }
 
 /**
@@ -68,7 +35,7 @@ function completionOf(c: Completion, tok: Tokenizer, stop: string[], maxNewToken
 }
 
 /** The two samples of each row's prompt at step `step` (seed: the run's and the step's), scored. */
-export async function samplePairs(
+export function samplePairs(
   gen: Generator,
   policy: CausalLM,
   tok: Tokenizer,
@@ -78,42 +45,19 @@ export async function samplePairs(
   step: number,
   template?: ChatTemplate | null,
 ): Promise<PairSamples> {
-  const room = promptRoom(policy.config.nPositions, o.maxNewTokens);
-  const encoded = rows.map((r) => encodeRow(tok, r, room, template));
-  // A conversation's answer ends with the template's end of turn (a single token stops the engine at once).
-  const stop = template ? [...new Set([...o.stop, ...template.endOfTurn])] : o.stop;
-  const results = await gen.generate(
-    encoded.map((e) => ({ prompt: e.text, n: 2, promptIds: e.ids })),
-    {
-      maxNewTokens: o.maxNewTokens,
-      temperature: o.temperature,
-      topK: o.topK,
-      topP: o.topP,
-      stop,
-      seed: o.seed * 7919 + step,
-    },
+  // A conversation's answer ends with the template's end of turn.
+  const stop = turnStops(o.stop, template);
+  const { maxNewTokens, temperature, topK, topP } = o;
+  const generation = { maxNewTokens, temperature, topK, topP, stop };
+  return sampleScored(
+    gen,
+    policy,
+    tok,
+    rows,
+    rewards,
+    { n: 2, seed: o.seed, generation },
+    step,
+    template ?? null,
+    (c) => completionOf(c, tok, stop, maxNewTokens),
   );
-  const out: Omit<PairSamples, 'scores' | 'perFunction'> = { prompts: [], pairs: [], texts: [], finished: [] };
-  const columns: Record<string, unknown>[] = [];
-  results.forEach((r, p) => {
-    if (r.completions.length !== 2)
-      throw new Error(`${gen.name} returned ${r.completions.length} completions of prompt ${p}, expected 2`);
-    for (const c of r.completions) {
-      const x = completionOf(c, tok, stop, o.maxNewTokens);
-      out.prompts.push(encoded[p].text);
-      out.texts.push(x.text);
-      out.finished.push(x.finished);
-      out.pairs.push({ prompt: encoded[p].ids, completion: x.ids });
-      columns.push(rows[p].columns);
-    }
-  });
-  // A conversational prompt's messages go with it: a chat reward model renders them itself (model/chat-reward.ts).
-  const scored = await rewards.score(
-    out.prompts.map((prompt, i) => {
-      const row = rows[Math.floor(i / 2)].prompt;
-      const messages = typeof row === 'string' ? undefined : (row as ChatMessage[]);
-      return { prompt, completion: out.texts[i], columns: columns[i], ...(messages && { messages }) };
-    }),
-  );
-  return { ...out, scores: scored.total, perFunction: scored.perFunction };
 }

@@ -9,8 +9,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EpochOrder } from '../data/batching.js';
 import type { CausalLM } from '../model/causal-lm.js';
-import { saveChatTemplate } from '../model/chat-template-file.js';
-import { saveCheckpoint } from '../model/checkpoint.js';
 import { trainableParams } from '../model/lora.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { runSharded } from '../runtime/replica.js';
@@ -21,8 +19,9 @@ import { TrainingRun } from './loop.js';
 import { applyLora } from './lora-options.js';
 import { type OnlineDPOConfig, onlineDPOOptions } from './online-dpo-config.js';
 import { type PairSamples, type PromptRow, samplePairs } from './online-dpo-samples.js';
+import { promptRowsOf } from './prompt-samples.js';
 import { progress } from './progress.js';
-import { frozenReference, resumePolicy } from './reference.js';
+import { frozenReference, resumePolicy, savePolicy } from './reference.js';
 import { type RewardLike, asRewardSet, rewardMetrics } from './reward-fn.js';
 
 export { type OnlineDPOConfig, type OnlineDPOOptions, defaultOnlineDPOConfig } from './online-dpo-config.js';
@@ -105,7 +104,7 @@ export async function trainOnlineDPO(
   onlineDPOOptions.validate(cfg);
   const rewards = asRewardSet(reward);
   if (prompts.length === 0) throw new Error('online DPO needs prompts');
-  const rows: PromptRow[] = prompts.map((p) => (typeof p === 'string' ? { prompt: p, columns: {} } : p));
+  const rows = promptRowsOf(prompts);
   applyLora(policy, cfg, log);
   const ref = frozenReference(policy, tok);
   if (cfg.resume && !resumePolicy(policy, cfg.outDir))
@@ -136,11 +135,8 @@ export async function trainOnlineDPO(
   };
   const bar = progress('online-dpo', steps, { quiet: cfg.quiet });
   const save = (step: number) => {
-    saveCheckpoint(cfg.outDir, policy, {
-      tokenizer: tok,
-      meta: { kind: 'policy', trainer: 'online-dpo', beta: cfg.beta, loss: cfg.loss },
-    });
-    if (cfg.chatTemplate) saveChatTemplate(cfg.outDir, cfg.chatTemplate);
+    const meta = { trainer: 'online-dpo', beta: cfg.beta, loss: cfg.loss };
+    savePolicy(cfg.outDir, policy, tok, meta, cfg.chatTemplate);
     run.saveState(step);
   };
   const clock = () => performance.now() / 1000;

@@ -2,9 +2,11 @@
 // prompt, sampled at a temperature and scored by rewards; a clipped ratio over μ passes per batch; the
 // optimizer; LoRA. grpo-config.ts and rloo-config.ts add their own and set the defaults that differ.
 
+import type { ClipOptions } from '../objectives/grpo.js';
 import { LR_SCHEDULES, type LrSchedule } from './loop.js';
 import { loraOptions } from './lora-options.js';
 import { optimOptions } from './optim-options.js';
+import { trainedSamplingOptions } from './sampling-options.js';
 import { type ValuesOf, defineOptions, mergeOptions, pickOptions, reviseOptions } from './options.js';
 
 const ownOptions = defineOptions({
@@ -15,27 +17,12 @@ const ownOptions = defineOptions({
     default: 8,
     min: 2,
   },
-  temperature: {
-    type: 'number',
-    flag: '--temperature',
-    help: 'sampling temperature (the log-probs of the ratio and the KL are taken at it)',
-    default: 1,
-    above: 0,
-  },
   maxCompletionLength: {
     type: 'int',
     flag: '--max-completion-length',
     help: 'most tokens sampled per completion',
     default: 32,
     min: 1,
-  },
-  stop: {
-    type: 'strings',
-    flag: '--stop',
-    help:
-      'text that ends a completion (repeatable): the text before it is scored, the tokens up to the one that ' +
-      'completes it are trained (end-of-text always ends one)',
-    default: [],
   },
   beta: {
     type: 'number',
@@ -123,13 +110,16 @@ const optim = reviseOptions(
   },
 );
 
-export const policyGradientOptions = mergeOptions(mergeOptions(ownOptions, optim), loraOptions);
+export const policyGradientOptions = mergeOptions(
+  mergeOptions(mergeOptions(ownOptions, trainedSamplingOptions), optim),
+  loraOptions,
+);
 
 export type PolicyGradientOptions = ValuesOf<typeof policyGradientOptions.spec>;
 
-/** The upper clip: --epsilon-high, or --epsilon when it is 0. */
-export function epsilonHighOf(o: Pick<PolicyGradientOptions, 'epsilon' | 'epsilonHigh'>): number {
-  return o.epsilonHigh || o.epsilon;
+/** The ratio's clip range [1 − ε, 1 + ε_high]: --epsilon, and --epsilon-high or --epsilon when it is 0. */
+export function clipRangeOf(o: Pick<PolicyGradientOptions, 'epsilon' | 'epsilonHigh'>): ClipOptions {
+  return { epsilonLow: o.epsilon, epsilonHigh: o.epsilonHigh || o.epsilon };
 }
 
 /** Optimizer updates in a run: numIterations per step. */

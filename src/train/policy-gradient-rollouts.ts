@@ -3,28 +3,19 @@
 // (N = prompts·G, a prompt's G completions side by side: completion j of prompt p is row p·G + j), with
 // the per-token log-probs the loss needs taken here, at the sampling temperature, with no gradients.
 
-import type { ChatMessage } from '../model/chat-template.js';
-import type { Message } from '../data/formats/chat.js';
-import type { PromptInput } from '../data/text.js';
 import { splitEvenly } from '../engine/split.js';
 import type { CausalLM } from '../model/causal-lm.js';
-import { encodePromptMessages } from '../model/chat-encode.js';
 import type { ChatTemplate } from '../model/chat-template.js';
 import type { TokenPair } from '../model/logprobs.js';
-import { encodePrompt, promptRoom } from '../model/prompt.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { type Replica, runSharded, shardCount } from '../runtime/replica.js';
-import type { Completion, GenerationRequest, Generator } from './generator.js';
+import type { Completion, Generator } from './generator.js';
 import { kernels } from './kernels.js';
 import type { PolicyGradientOptions } from './policy-gradient-config.js';
+import { type PromptRow, sampleScored, turnStops } from './prompt-samples.js';
 import type { RewardSet } from './reward-fn.js';
 
-/** A prompt of the data set, and the row's other fields (given to rewards written as code). */
-export interface PromptRow {
-  /** Text, or messages (conversational) rendered with the chat template. */
-  prompt: PromptInput;
-  columns: Record<string, unknown>;
-}
+export type { PromptRow } from './prompt-samples.js';
 
 export type GroupFinish = 'stop' | 'length';
 
@@ -63,18 +54,6 @@ export interface GroupClock {
   logprobs: number;
 }
 
-/** A prompt's ids and text: text prompts encoded as they are, conversations rendered with the template. */
-function encodeRow(tok: Tokenizer, row: PromptRow, room: number, template: ChatTemplate | null) {
-  if (typeof row.prompt === 'string') return { text: row.prompt, ids: encodePrompt(tok, row.prompt, room) };
-  if (!template)
-    throw new Error(
-      'a prompt is a list of messages but the policy has no chat template; give --chat-template, or text prompts',
-    );
-  const messages = row.prompt as Message[];
-  const ids = encodePromptMessages(tok, template, messages);
-  return { text: template.render(messages, { addGenerationPrompt: true }), ids: ids.slice(-room) };
-}
-
 /** The first stop text in `text`, or null. */
 function firstStop(text: string, stop: readonly string[]): number | null {
   let at: number | null = null;
@@ -91,17 +70,17 @@ function firstStop(text: string, stop: readonly string[]): number | null {
  * ended by itself. NOTE: a server cuts a stop text off, so a completion that ended at one is trained as
  * ending with end-of-text; with --generator prefer end-of-text (or a single-token end of turn) to stop texts.
  */
-function completionOf(c: Completion, tok: Tokenizer, o: GroupSampling) {
+function completionOf(c: Completion, tok: Tokenizer, stop: string[], maxCompletionLength: number) {
   let text = c.text,
-    finish: GroupFinish = c.finishReason === 'stop' ? 'stop' : 'length';
-  if (c.tokenIds) return { text, finish, ids: c.tokenIds.length ? c.tokenIds : [tok.eosId] };
-  const at = firstStop(text, o.stop);
+    finished = c.finishReason === 'stop';
+  if (c.tokenIds) return { text, finished, ids: c.tokenIds.length ? c.tokenIds : [tok.eosId] };
+  const at = firstStop(text, stop);
   if (at !== null) {
     text = text.slice(0, at);
-    finish = 'stop';
+    finished = true;
   }
-  const ids = [...tok.encode(text), ...(finish === 'stop' ? [tok.eosId] : [])].slice(0, o.maxCompletionLength);
-  return { text, finish, ids: ids.length ? ids : [tok.eosId] };
+  const ids = [...tok.encode(text), ...(finished ? [tok.eosId] : [])].slice(0, maxCompletionLength);
+  return { text, finished, ids: ids.length ? ids : [tok.eosId] };
 }
 
 /**
@@ -119,56 +98,29 @@ export async function sampleGroups(
   clock: GroupClock,
   template: ChatTemplate | null = null,
 ): Promise<GroupRollouts> {
-  const now = () => performance.now() / 1000;
-  const G = o.numGenerations;
-  let t0 = now();
-  const room = promptRoom(policy.config.nPositions, o.maxCompletionLength);
-  const encoded = rows.map((r) => encodeRow(tok, r, room, template));
-  const requests: GenerationRequest[] = encoded.map((e) => ({ prompt: e.text, n: G, promptIds: e.ids }));
-  // A conversation's turn ends with the template's end-of-turn text (a single token stops the engine at once).
+  // A conversation's turn ends with the template's end-of-turn text.
   const chat = template && rows.some((r) => typeof r.prompt !== 'string');
-  const stop = chat ? [...new Set([...o.stop, ...template.endOfTurn])] : o.stop;
-  const results = await gen.generate(requests, {
-    maxNewTokens: o.maxCompletionLength,
-    temperature: o.temperature,
-    stop,
-    seed: o.seed * 7919 + step,
-  });
-  const prompts: string[] = [],
-    texts: string[] = [],
-    finishReasons: GroupFinish[] = [],
-    pairs: TokenPair[] = [],
-    columns: Record<string, unknown>[] = [];
-  results.forEach((r, p) => {
-    if (r.completions.length !== G)
-      throw new Error(`${gen.name} returned ${r.completions.length} completions of prompt ${p}, expected ${G}`);
-    for (const c of r.completions) {
-      const x = completionOf(c, tok, { ...o, stop });
-      prompts.push(encoded[p].text);
-      texts.push(x.text);
-      finishReasons.push(x.finish);
-      pairs.push({ prompt: encoded[p].ids, completion: x.ids });
-      columns.push(rows[p].columns);
-    }
-  });
-  clock.generation += now() - t0;
-
-  t0 = now();
-  // A conversational prompt's messages go with it: a chat reward model renders them itself (model/chat-reward.ts).
-  const scored = await rewards.score(
-    prompts.map((prompt, i) => {
-      const row = rows[Math.floor(i / G)].prompt;
-      const messages = typeof row === 'string' ? undefined : (row as ChatMessage[]);
-      return { prompt, completion: texts[i], columns: columns[i], ...(messages && { messages }) };
-    }),
+  const stop = turnStops(o.stop, chat ? template : null);
+  const { maxCompletionLength: maxNewTokens, temperature } = o;
+  const s = await sampleScored(
+    gen,
+    policy,
+    tok,
+    rows,
+    rewards,
+    { n: o.numGenerations, seed: o.seed, generation: { maxNewTokens, temperature, stop } },
+    step,
+    template,
+    (c) => completionOf(c, tok, stop, maxNewTokens),
+    clock,
   );
-  clock.scoring += now() - t0;
-
+  const { prompts, pairs, texts } = s;
+  const finishReasons = s.finished.map((f): GroupFinish => (f ? 'stop' : 'length'));
   const N = pairs.length,
     Tc = Math.max(...pairs.map((p) => p.completion.length));
   const mask = new Float32Array(N * Tc);
   pairs.forEach((p, b) => mask.fill(1, b * Tc, b * Tc + p.completion.length));
-  return { prompts, pairs, texts, finishReasons, rewards: scored.total, perFunction: scored.perFunction, Tc, mask };
+  return { prompts, pairs, texts, finishReasons, rewards: s.scores, perFunction: s.perFunction, Tc, mask };
 }
 
 /**

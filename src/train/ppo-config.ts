@@ -4,10 +4,11 @@
 import { LR_SCHEDULES, type LrSchedule } from './loop.js';
 import { loraOptions } from './lora-options.js';
 import { optimOptions } from './optim-options.js';
+import { trainedSamplingOptions } from './sampling-options.js';
 import { type Options, type ValuesOf, defineOptions, mergeOptions, pickOptions, reviseOptions } from './options.js';
 
-const ppoOwnOptions = defineOptions(
-  {
+const ppoOwnOptions = mergeOptions(
+  defineOptions({
     iterations: {
       type: 'int',
       flag: '--iterations',
@@ -71,21 +72,6 @@ const ppoOwnOptions = defineOptions(
       default: false,
     },
     maxNewTokens: { type: 'int', flag: '--max-new-tokens', help: 'longest completion', default: 32, min: 1 },
-    stop: {
-      type: 'strings',
-      flag: '--stop',
-      help:
-        'text that ends a completion, as in evaluation (repeatable): the text before it is scored, the tokens up ' +
-        'to the one that completes it are trained (end-of-text always ends one)',
-      default: [],
-    },
-    temperature: {
-      type: 'number',
-      flag: '--temperature',
-      help: 'sampling temperature (the log-probs of the ratio and the KL are taken at it)',
-      default: 1,
-      above: 0,
-    },
     samplesEvery: {
       type: 'int',
       flag: '--samples-every',
@@ -95,12 +81,9 @@ const ppoOwnOptions = defineOptions(
       default: 1,
       min: 0,
     },
-  },
+  }),
+  trainedSamplingOptions,
   [
-    (c) =>
-      c.stop.some((s) => s.length === 0)
-        ? 'stop (--stop) must be non-empty texts: an empty stop text would cut every completion to nothing'
-        : null,
     (c) =>
       c.minibatch > c.rolloutBatch
         ? `minibatch (--minibatch) cannot exceed rolloutBatch (--rollout-batch): got ${c.minibatch} > ${c.rolloutBatch}`

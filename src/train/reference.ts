@@ -3,7 +3,9 @@
 // LoRA it is the policy with its adapters off, no copy; else a frozen copy of the starting policy, taken
 // before a resumed run puts its trained weights back.
 
-import { hasTrainingState, loadCheckpoint } from '../model/checkpoint.js';
+import { saveChatTemplate } from '../model/chat-template-file.js';
+import type { ChatTemplate } from '../model/chat-template.js';
+import { hasTrainingState, loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { freezeModel, loraOf, withAdaptersDisabled } from '../model/lora.js';
 import type { TokenPair } from '../model/logprobs.js';
@@ -50,4 +52,19 @@ export function resumePolicy(policy: CausalLM, outDir: string): boolean {
     );
   policy.copyFrom(saved);
   return true;
+}
+
+/**
+ * Saves the trained policy in dir as resumePolicy reads it back (its LoRA adapters, or its whole weights),
+ * with the tokenizer, `meta` (the trainer and its settings) and the chat template it was trained with.
+ */
+export function savePolicy(
+  dir: string,
+  policy: CausalLM,
+  tok: Tokenizer,
+  meta: Record<string, unknown>,
+  template: ChatTemplate | null | undefined,
+): void {
+  saveCheckpoint(dir, policy, { tokenizer: tok, meta: { kind: 'policy', ...meta } });
+  if (template) saveChatTemplate(dir, template);
 }

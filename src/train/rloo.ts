@@ -8,7 +8,7 @@ import type { CausalLM } from '../model/causal-lm.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { groupAdvantages } from '../objectives/grpo.js';
 import { leaveOneOutAdvantages, penalizedRewards, sequenceKL } from '../objectives/rloo.js';
-import { epsilonHighOf } from './policy-gradient-config.js';
+import { clipRangeOf } from './policy-gradient-config.js';
 import {
   type Algorithm,
   type PolicyGradientInputs,
@@ -16,6 +16,7 @@ import {
   type PromptRow,
   runPolicyGradient,
 } from './policy-gradient.js';
+import { promptRowsOf } from './prompt-samples.js';
 import { type RewardLike, asRewardSet } from './reward-fn.js';
 import { type RLOOConfig, rlooOptions } from './rloo-config.js';
 
@@ -55,12 +56,11 @@ export function trainRLOO(
   inputs: PolicyGradientInputs = {},
 ): Promise<PolicyGradientResult> {
   rlooOptions.validate(cfg);
-  const rows = prompts.map((p) => (typeof p === 'string' ? { prompt: p, columns: {} } : p));
   const inReward = cfg.klIn === 'reward' && cfg.beta > 0;
   return runPolicyGradient(
     policy,
     tok,
-    rows,
+    promptRowsOf(prompts),
     asRewardSet(rewards),
     cfg,
     {
@@ -69,8 +69,7 @@ export function trainRLOO(
       advantages: rlooAdvantages(cfg),
       objective: {
         rloo: {
-          epsilonLow: cfg.epsilon,
-          epsilonHigh: epsilonHighOf(cfg),
+          ...clipRangeOf(cfg),
           klLossCoef: cfg.klIn === 'loss' ? cfg.beta : 0,
         },
       },

@@ -35,6 +35,28 @@ export const generationOptions = defineOptions({
 
 export type GenerationSettings = ValuesOf<typeof generationOptions.spec>;
 
+/**
+ * Sampling that is trained on (PPO, GRPO, RLOO): the log-probs of the ratio and the KL are taken at the
+ * temperature (so > 0), and a stop text cuts what is scored while the tokens up to it are trained.
+ */
+export const trainedSamplingOptions = defineOptions({
+  temperature: {
+    type: 'number',
+    flag: '--temperature',
+    help: 'sampling temperature (the log-probs of the ratio and the KL are taken at it)',
+    default: 1,
+    above: 0,
+  },
+  stop: {
+    type: 'strings',
+    flag: '--stop',
+    help:
+      'text that ends a completion (repeatable): the text before it is scored, the tokens up to the one that ' +
+      'completes it are trained (end-of-text always ends one)',
+    default: [],
+  },
+});
+
 /** `rlhf sample`: the sampling settings, how many samples, in what batches, and best-of-N. */
 export const sampleOptions = mergeOptions(
   generationOptions,
