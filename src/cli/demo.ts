@@ -37,7 +37,7 @@ learns nothing at this size: see docs/measurements.md).
 Each stage writes its outputs to DIR/<stage>/ and DIR/<stage>/stage.json when it finishes, so an
 interrupted run picks up where it stopped.
 With --generator, pairs, best-of-N, ReST's Grow and the evaluation sample on that server (each policy's
-weights are sent to it first); PPO still samples here, since it needs the policy's own log-probabilities.
+weights are sent to it first); PPO, GRPO and RLOO still sample here.
 With --scorer, every reward-model score comes from that server (docs/remote.md).
 summary.json has, for each method (${METHODS.join(', ')}): gold_score, gold_win_rate_vs_sft,
 gold_win_rate_vs_reference, kl_to_sft, mean_length; and the reward model's accuracy_vs_gold next to the

@@ -8,9 +8,11 @@
 import type { TaskName } from '../tasks/index.js';
 import { type DPOOptions, dpoOptions } from '../train/dpo-config.js';
 import { type HindsightOptions, hindsightOptions } from '../train/hindsight-config.js';
+import { type GRPOOptions, grpoOptions } from '../train/grpo-config.js';
 import type { Options, OptionsSpec, ValuesOf } from '../train/options.js';
 import { type PPOOptions, ppoOptions } from '../train/ppo-config.js';
 import { type ReSTOptions, restOptions } from '../train/rest-config.js';
+import { type RLOOOptions, rlooOptions } from '../train/rloo-config.js';
 import { type RewardOptions, rewardOptions } from '../train/reward-config.js';
 import { type SFTOptions, sftOptions } from '../train/sft-config.js';
 
@@ -53,6 +55,10 @@ interface StageSettings {
    * step, far past where gold stops following the proxy. It only draws the figure; no method uses it.
    */
   overoptimization: PPOOptions;
+  /** GRPO against the reward model: groups of samples per training prompt, the group as the baseline. */
+  grpo: GRPOOptions;
+  /** RLOO against the reward model: each sample's baseline is the mean of the others of its prompt. */
+  rloo: RLOOOptions;
   /** ReST, on the first `prompts` training prompts. */
   rest: ReSTOptions & { prompts: number };
   dpo: DPOOptions;
@@ -99,6 +105,8 @@ const FULL: Preset = {
     horizon: 256,
   },
   overoptimization: { iterations: 24, rolloutBatch: 64, minibatch: 16, lr: 3e-4, initKL: 0, targetKL: 0 },
+  grpo: { steps: 32, batchSize: 8, numGenerations: 8, lr: 5e-4, beta: 0.3, samplesEvery: 0 },
+  rloo: { steps: 32, batchSize: 16, numGenerations: 4, lr: 5e-4, beta: 0.2, samplesEvery: 0 },
   rest: { grows: 2, percentiles: [50, 75, 90], samplesPerPrompt: 8, prompts: 300, lr: 1e-4 },
   dpo: { beta: 0.1, epochs: 1, lr: 1e-4, evalEvery: 0 },
   hindsight: { epochs: 1, lr: 3e-4, betterFirstShare: 1, evalEvery: 0 },
@@ -125,6 +133,8 @@ const QUICK: Preset = {
     horizon: 256,
   },
   overoptimization: { iterations: 4, rolloutBatch: 16, minibatch: 8, lr: 3e-4, initKL: 0, targetKL: 0 },
+  grpo: { steps: 4, batchSize: 4, numGenerations: 4, lr: 5e-4, beta: 0.3, samplesEvery: 0 },
+  rloo: { steps: 4, batchSize: 4, numGenerations: 4, lr: 5e-4, beta: 0.2, samplesEvery: 0 },
   rest: { grows: 1, percentiles: [50, 75], samplesPerPrompt: 4, prompts: 40, lr: 1e-4 },
   dpo: { beta: 0.1, epochs: 1, lr: 1e-4, evalEvery: 0 },
   hindsight: { epochs: 1, lr: 3e-4, betterFirstShare: 1, evalEvery: 0 },
@@ -179,6 +189,8 @@ export function demoConfig(o: {
     reward: stageSettings(rewardOptions, { ...p.reward, contextLength }, at('reward')),
     ppo: stageSettings(ppoOptions, p.ppo, at('ppo')),
     overoptimization: stageSettings(ppoOptions, p.overoptimization, at('overoptimization')),
+    grpo: stageSettings(grpoOptions, p.grpo, at('grpo')),
+    rloo: stageSettings(rlooOptions, p.rloo, at('rloo')),
     rest: { ...stageSettings(restOptions, rest, at('rest')), prompts },
     dpo: stageSettings(dpoOptions, p.dpo, at('dpo')),
     hindsight: stageSettings(hindsightOptions, p.hindsight, at('hindsight')),

@@ -46,6 +46,10 @@ test('the quick demo runs every stage and reports every method', { timeout: 600_
   );
   assert.equal(file.best_of_n.curve.length, cfg.bestOfN.length);
   assert.equal(file.ppo.curve.length, cfg.ppo.iterations);
+  for (const k of ['grpo', 'rloo'] as const) {
+    assert.equal(file[k].curve.length, cfg[k].steps, `${k}: one curve point per step`);
+    for (const p of file[k].curve) assert.ok(Number.isFinite(p.gold) && Number.isFinite(p.proxy), k);
+  }
   for (const k of ['reward_model', 'dpo', 'hindsight']) {
     const a = file.held_out_labels[k];
     assert.ok(typeof a === 'number' && a >= 0 && a <= 1, `held_out_labels.${k} = ${a}`);
@@ -63,7 +67,8 @@ test('the quick demo runs every stage and reports every method', { timeout: 600_
   // A rerun resumes: every stage comes from the cache, with the same figures.
   const logs2: string[] = [];
   const s2 = await runDemo(cfg, (m) => logs2.push(m));
-  assert.equal(logs2.filter((l) => / cached /.test(l)).length, 14, logs2.join('\n'));
+  const stages = Number(/^\[\d+\/(\d+)\]/.exec(logs2[logs2.length - 2] ?? '')?.[1] ?? NaN);
+  assert.equal(logs2.filter((l) => / cached /.test(l)).length, stages, logs2.join('\n'));
   assert.deepEqual(s2.methods, s.methods);
 });
 

@@ -6,8 +6,11 @@ import { scoreWith } from '../train/reward-fn.js';
 import { bestOfNKL } from '../train/best-of-n.js';
 import { trainDPO } from '../train/dpo.js';
 import { hindsightPrompt, trainHindsight } from '../train/hindsight.js';
+import { trainGRPO } from '../train/grpo.js';
+import type { PolicyGradientStep } from '../train/policy-gradient.js';
 import { PPOConfig, defaultPPOConfig, trainPPO } from '../train/ppo.js';
 import { trainReST } from '../train/rest.js';
+import { trainRLOO } from '../train/rloo.js';
 import {
   MethodEval,
   fitPrompt,
@@ -20,7 +23,7 @@ import {
 } from './evaluate.js';
 import { type DemoContext, loadPolicyDir, readComparisonsFile } from './context.js';
 
-export const METHODS = ['sft', 'best_of_n', 'ppo', 'rest', 'hindsight', 'dpo'] as const;
+export const METHODS = ['sft', 'best_of_n', 'ppo', 'grpo', 'rloo', 'rest', 'hindsight', 'dpo'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 /** One point of the over-optimization figure: gold and proxy score at a KL from the SFT policy. */
@@ -41,11 +44,20 @@ export interface MethodsResult {
   sftStats: { gold: { mean: number; sd: number }; proxy: { mean: number; sd: number } };
   bestOfN: number;
   ppo: { seconds: Record<string, number>; finalKLCoef?: number };
+  /** GRPO's and RLOO's training curves: gold and proxy on each step's samples, the KL per token. */
+  grpo: GroupRun;
+  rloo: GroupRun;
   rest: { meanReward: number[] };
   dpo: { eval: Record<string, number> };
   hindsight: { eval: Record<string, number> };
   /** Held-out prompts with every method's output, for the report. */
   samples: { prompt: string; reference: string; outputs: Record<MethodName, { text: string; gold: number }> }[];
+}
+
+/** A GRPO or RLOO run, as the demo watches it. */
+export interface GroupRun {
+  curve: { step: number; gold: number; proxy: number; klPerToken: number }[];
+  seconds: Record<string, number>;
 }
 
 export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
@@ -147,6 +159,36 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
     ppoRun('ppo_no_kl', { ...cfg.overoptimization, initKL: 0, targetKL: 0, lrSchedule: 'constant' }),
   );
 
+  // ---- GRPO and RLOO: several samples of each training prompt, the others as the baseline; gold watched
+  // on every step's samples as for PPO ----
+  const groupRun = (train: typeof trainGRPO | typeof trainRLOO, settings: typeof cfg.grpo | typeof cfg.rloo) =>
+    async (dir: string): Promise<GroupRun> => {
+      const { model, tok } = loadPolicyDir(sftDir);
+      const curve: GroupRun['curve'] = [];
+      const onStep = (s: PolicyGradientStep) => {
+        const gold = s.completions.map((c, i) => task.gold.score(s.prompts[i], c));
+        curve.push({ step: s.step, gold: mean(gold), proxy: mean(s.rewards), klPerToken: s.kl });
+      };
+      const r = await (train as typeof trainGRPO)(
+        model,
+        tok,
+        trainPrompts,
+        ctx.proxy(),
+        {
+          ...(settings as typeof cfg.grpo),
+          outDir: dir,
+          maxCompletionLength: gen.maxNewTokens,
+          stop: gen.stop,
+          seed: cfg.seed,
+        },
+        log,
+        { onStep },
+      );
+      return { curve, seconds: r.seconds };
+    };
+  const grpo = await runner.run('grpo', groupRun(trainGRPO, cfg.grpo));
+  const rloo = await runner.run('rloo', groupRun(trainRLOO, cfg.rloo));
+
   const rest = await runner.run('rest', async (dir) => {
     const { model, tok } = loadPolicyDir(sftDir);
     const grower = cfg.generator ? await ctx.generatorFor(model, tok) : undefined;
@@ -195,6 +237,8 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
     const policies: { name: Exclude<MethodName, 'best_of_n'>; dir: string; prompt: (p: string) => string }[] = [
       { name: 'sft', dir: sftDir, prompt: (p) => p },
       { name: 'ppo', dir: runner.dir('ppo'), prompt: (p) => p },
+      { name: 'grpo', dir: runner.dir('grpo'), prompt: (p) => p },
+      { name: 'rloo', dir: runner.dir('rloo'), prompt: (p) => p },
       { name: 'rest', dir: runner.dir('rest'), prompt: (p) => p },
       { name: 'hindsight', dir: runner.dir('hindsight'), prompt: (p) => hindsightPrompt(p, cfg.hindsight) },
       { name: 'dpo', dir: runner.dir('dpo'), prompt: (p) => p },
@@ -262,6 +306,8 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
     sftStats: bon.sftStats,
     bestOfN: bon.n,
     ppo: { seconds: ppo.seconds },
+    grpo,
+    rloo,
     rest,
     dpo,
     hindsight,

@@ -30,6 +30,8 @@ const PLAN: StagePlan[] = [
   { name: 'best-of-n', title: 'best-of-N against the reward model', estimate: 60 },
   { name: 'ppo', title: 'PPO against the reward model', estimate: 130 },
   { name: 'overoptimization', title: 'PPO without the KL penalty (the over-optimization run)', estimate: 100 },
+  { name: 'grpo', title: 'GRPO against the reward model', estimate: 120 },
+  { name: 'rloo', title: 'RLOO against the reward model', estimate: 120 },
   { name: 'rest', title: 'ReST (grow, then improve on rising thresholds)', estimate: 65 },
   { name: 'hindsight', title: 'Chain of Hindsight on the labels', estimate: 80 },
   { name: 'dpo', title: 'DPO on the labels', estimate: 115 },

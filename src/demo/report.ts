@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChartSVG } from '../eval/plot.js';
 import { type MethodEval, type PartingPoint, partingPoint } from './evaluate.js';
-import { type CurvePoint, METHODS, type MethodName, type MethodsResult } from './methods.js';
+import { type CurvePoint, type GroupRun, METHODS, type MethodName, type MethodsResult } from './methods.js';
 import type { DemoContext } from './context.js';
 import type { LabelsResult, RewardStageResult } from './labels-and-reward.js';
 
@@ -30,6 +30,9 @@ export interface DemoSummary {
     seconds: Record<string, number>;
     parting: PartingPoint | null;
   };
+  /** GRPO's and RLOO's runs: gold and proxy on each step's samples, the KL to SFT per token (0 with β 0). */
+  grpo: GroupRun;
+  rloo: GroupRun;
   /** The over-optimization run: PPO with no KL penalty, and where its gold and proxy part ways. */
   overoptimization: {
     curve: { iteration: number; kl: number; gold: number; proxy: number }[];
@@ -43,6 +46,8 @@ const LABELS: Record<MethodName, string> = {
   sft: 'SFT',
   best_of_n: 'Best-of-N',
   ppo: 'PPO',
+  grpo: 'GRPO',
+  rloo: 'RLOO',
   rest: 'ReST',
   hindsight: 'Chain of Hindsight',
   dpo: 'DPO',
@@ -83,6 +88,8 @@ export async function writeReport(
         .map((p) => ({ n: p.step, kl: p.kl, gold: p.gold, proxy: p.proxy })),
     },
     ppo: { curve: run(m, 'ppo'), seconds: m.ppo.seconds, parting: parting(m, 'ppo') },
+    grpo: m.grpo,
+    rloo: m.rloo,
     overoptimization: { curve: run(m, 'ppo_no_kl'), parting: parting(m, 'ppo_no_kl') },
     created_at: new Date().toISOString(),
   };
@@ -162,7 +169,20 @@ async function plots(s: DemoSummary, m: MethodsResult): Promise<string[]> {
       'step',
     ),
   });
-  return [overSVG, frontierSVG, ppoSVG];
+  const groupSVG = await lineChartSVG({
+    title: 'GRPO and RLOO training: gold and proxy score of each step’s samples',
+    x: { field: 'x', title: 'step' },
+    y: { field: 'score', title: 'score above SFT, in SFT standard deviations' },
+    series: { field: 'run', title: 'run' },
+    dash: { field: 'judge', title: 'judge' },
+    data: (['grpo', 'rloo'] as const).flatMap((k) =>
+      s[k].curve.flatMap((p) => [
+        { x: p.step, score: z(p.gold, m.sftStats.gold), run: LABELS[k], judge: 'gold' },
+        { x: p.step, score: z(p.proxy, m.sftStats.proxy), run: LABELS[k], judge: 'proxy (reward model)' },
+      ]),
+    ),
+  });
+  return [overSVG, frontierSVG, ppoSVG, groupSVG];
 }
 
 function overNote(s: DemoSummary): string {
