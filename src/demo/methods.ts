@@ -7,7 +7,9 @@ import { bestOfNKL } from '../train/best-of-n.js';
 import { trainDPO } from '../train/dpo.js';
 import { hindsightPrompt, trainHindsight } from '../train/hindsight.js';
 import { trainGRPO } from '../train/grpo.js';
-import type { PolicyGradientStep } from '../train/policy-gradient.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import type { Tokenizer } from '../model/tokenizer/index.js';
+import type { PolicyGradientInputs, PolicyGradientStep } from '../train/policy-gradient.js';
 import { PPOConfig, defaultPPOConfig, trainPPO } from '../train/ppo.js';
 import { trainReST } from '../train/rest.js';
 import { trainRLOO } from '../train/rloo.js';
@@ -161,7 +163,15 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
 
   // ---- GRPO and RLOO: several samples of each training prompt, the others as the baseline; gold watched
   // on every step's samples as for PPO ----
-  const groupRun = (train: typeof trainGRPO | typeof trainRLOO, settings: typeof cfg.grpo | typeof cfg.rloo) =>
+  const watched =
+    (
+      train: (
+        model: CausalLM,
+        tok: Tokenizer,
+        dir: string,
+        inputs: PolicyGradientInputs,
+      ) => Promise<{ seconds: Record<string, number> }>,
+    ) =>
     async (dir: string): Promise<GroupRun> => {
       const { model, tok } = loadPolicyDir(sftDir);
       const curve: GroupRun['curve'] = [];
@@ -169,25 +179,27 @@ export async function runMethods(ctx: DemoContext): Promise<MethodsResult> {
         const gold = s.completions.map((c, i) => task.gold.score(s.prompts[i], c));
         curve.push({ step: s.step, gold: mean(gold), proxy: mean(s.rewards), klPerToken: s.kl });
       };
-      const r = await (train as typeof trainGRPO)(
-        model,
-        tok,
-        trainPrompts,
-        ctx.proxy(),
-        {
-          ...(settings as typeof cfg.grpo),
-          outDir: dir,
-          maxCompletionLength: gen.maxNewTokens,
-          stop: gen.stop,
-          seed: cfg.seed,
-        },
-        log,
-        { onStep },
-      );
+      const r = await train(model, tok, dir, { onStep });
       return { curve, seconds: r.seconds };
     };
-  const grpo = await runner.run('grpo', groupRun(trainGRPO, cfg.grpo));
-  const rloo = await runner.run('rloo', groupRun(trainRLOO, cfg.rloo));
+  const sampled = (dir: string) => ({
+    outDir: dir,
+    maxCompletionLength: gen.maxNewTokens,
+    stop: gen.stop,
+    seed: cfg.seed,
+  });
+  const grpo = await runner.run(
+    'grpo',
+    watched((model, tok, dir, inputs) =>
+      trainGRPO(model, tok, trainPrompts, ctx.proxy(), { ...cfg.grpo, ...sampled(dir) }, log, inputs),
+    ),
+  );
+  const rloo = await runner.run(
+    'rloo',
+    watched((model, tok, dir, inputs) =>
+      trainRLOO(model, tok, trainPrompts, ctx.proxy(), { ...cfg.rloo, ...sampled(dir) }, log, inputs),
+    ),
+  );
 
   const rest = await runner.run('rest', async (dir) => {
     const { model, tok } = loadPolicyDir(sftDir);
