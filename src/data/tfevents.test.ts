@@ -38,12 +38,13 @@ describe('TFRecord and Event encoding', () => {
   });
 
   it('writes an Event with one scalar byte for byte as protobuf lays it out', () => {
-    // wall_time (1, fixed64) 1.5; step (2, varint) 3; summary (5) { value (1) { tag (1) "a"; simple_value (2, fixed32) 1 } }
+    // wall_time (1, fixed64) 1.5; step (2, varint) 3;
+    // summary (5) { value (1) { tag (1) "a"; simple_value (2, fixed32) 1 } }
     assert.equal(
       hex(encodeEvent(1.5, 3, { scalars: { a: 1 } })),
       '09' + '000000000000f83f' + '1003' + '2a0a' + '0a08' + '0a0161' + '150000803f',
     );
-    // A step past 2³¹ takes a multi-byte varint: 300 = 0b10_0101100 → ac 02.
+    // A step of 128 or more takes a multi-byte varint: 300 = 0b10_0101100 → ac 02; a session start is 7 { 1: 1 }.
     assert.equal(hex(encodeEvent(0, 300, { sessionStart: true })), '09' + '0000000000000000' + '10ac02' + '3a020801');
     // Step 0 is left out (proto3); the writer's name rides in source_metadata (10).
     assert.equal(

@@ -22,6 +22,7 @@ import { defaultReSTConfig, trainReST } from './rest.js';
 import { defaultRewardConfig, rewardOptions } from './reward-config.js';
 import { singleRewardSet } from './reward-fn.js';
 import { trainRewardModel } from './reward.js';
+import { trainEnsemble } from './ensemble.js';
 import { defaultRLOOConfig, trainRLOO } from './rloo.js';
 import { defaultSFTConfig, sftOptions } from './sft-config.js';
 import { trainSFT } from './sft.js';
@@ -205,6 +206,20 @@ describe('every trainer writes its metrics lines as TensorBoard scalars', { skip
       quiet,
     );
     check(rw.out, rw.tb);
+
+    // An ensemble: each member a run of its own, in DIR/member-k.
+    const ens = { out: join(d, 'ensemble'), tb: join(d, 'tb-ensemble') };
+    const rwCfg = { ...defaultRewardConfig, ...common, preset: 'tiny' as const, vocabSize: 262, contextLength: 16 };
+    trainEnsemble(
+      comparisons(8),
+      [],
+      { ...rwCfg, batchSize: 4, outDir: ens.out, tensorboard: ens.tb },
+      2,
+      false,
+      quiet,
+    );
+    assert.deepEqual(readdirSync(ens.tb).sort(), ['member-0', 'member-1']);
+    for (const m of ['member-0', 'member-1']) check(join(ens.out, m), join(ens.tb, m));
 
     for (const name of ['dpo', 'kto', 'hindsight'] as const) {
       const { model, tok } = letterPolicy(60, 'gpt2');
