@@ -174,7 +174,7 @@ export class TrainingRun {
       this.events = opts.events.writer;
       this.stepOffset = opts.events.stepOffset;
     } else if (cfg.tensorboard) {
-      this.events = new EventFileWriter(cfg.tensorboard);
+      this.events = openTensorBoard(cfg.tensorboard);
       this.ownEvents = true;
     }
   }
@@ -210,6 +210,18 @@ export class TrainingRun {
   close(): void {
     closeSync(this.metricsFd);
     if (this.ownEvents) this.events?.close();
+  }
+}
+
+/** A new TensorBoard event file in dir (--tensorboard), or an error that names the flag. */
+export function openTensorBoard(dir: string): EventFileWriter {
+  try {
+    return new EventFileWriter(dir);
+  } catch (e) {
+    throw new Error(
+      `tensorboard (--tensorboard) ${dir}: cannot write an event file there (${(e as Error).message}); ` +
+        'give a directory this user can write (it is created if missing)',
+    );
   }
 }
 

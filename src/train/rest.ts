@@ -13,13 +13,12 @@ import { shardCount, runSharded } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import type { PromptCompletion } from '../data/text.js';
 import { splitByKey } from '../data/split.js';
-import { EventFileWriter } from '../data/tfevents.js';
 import { type RewardLike, type RewardSet, asRewardSet, rewardMetrics } from './reward-fn.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { trainableParams } from '../model/lora.js';
 import { applyLora } from './lora-options.js';
 import { kernels, shardLM } from './kernels.js';
-import { runTraining } from './loop.js';
+import { openTensorBoard, runTraining } from './loop.js';
 import { type ReSTConfig, validateReSTConfig } from './rest-config.js';
 import { Generator, LocalGenerator, cutAtStop } from './generator.js';
 
@@ -174,7 +173,7 @@ export async function trainReST(
   mkdirSync(cfg.outDir, { recursive: true });
   // One event file for the whole run: each Improve's steps follow the ones before, so TensorBoard's
   // x axis is the fine-tuning steps taken so far (metrics.jsonl's `step` restarts at each Improve).
-  const events = cfg.tensorboard ? new EventFileWriter(cfg.tensorboard) : null;
+  const events = cfg.tensorboard ? openTensorBoard(cfg.tensorboard) : null;
   let stepsDone = 0;
   /** rest.jsonl's line for a Grow, and the same numbers in TensorBoard under rest/ (or their own rewards/…). */
   const logGrow = (line: Record<string, number>) => {

@@ -134,6 +134,17 @@ describe('the shared loop with --tensorboard', () => {
     assertSameAsLines(tb, [...all.slice(0, 2), ...all.slice(3)]);
   });
 
+  it('a directory it cannot write stops the run before its first step, naming the flag', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'file'), '');
+    const w = new Parameter('w', Float32Array.from([1]), [1]);
+    const task = { params: [w], step: () => ({ loss: 0, tokens: 1 }), save() {} };
+    assert.throws(
+      () => runTraining(task, { ...defaultSFTConfig, tensorboard: join(dir, 'file') }, { outDir: dir, quiet: true }),
+      /^Error: tensorboard \(--tensorboard\) .*file: cannot write an event file there \(EEXIST/,
+    );
+  });
+
   it('a new run into the same directory replaces the old one in the view', { skip }, () => {
     const dir = tmp(),
       tb = join(dir, 'tb');
