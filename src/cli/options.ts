@@ -55,7 +55,7 @@ function toCommander(key: string, o: OptionSpec): Option {
     }
     return new Option(o.flag, help).default(false);
   }
-  const opt = new Option(`${o.flag} ${ARG[o.type]}`, help);
+  const opt = new Option(`${o.flag} ${(o.type === 'string' && o.arg) || ARG[o.type]}`, help);
   const check = (value: unknown) => {
     const msg = checkOption(key, o, value);
     if (msg) throw new InvalidArgumentError(msg.replace(/^\S+ \([^)]*\) /, ''));

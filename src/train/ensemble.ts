@@ -45,7 +45,13 @@ export function trainEnsemble(
     const { rm, result } = trainRewardModel(
       data,
       evalSet,
-      { ...cfg, seed: cfg.seed + k, outDir: join(cfg.outDir, name) },
+      // Each member is its own run in TensorBoard too: DIR/member-k beside the others.
+      {
+        ...cfg,
+        seed: cfg.seed + k,
+        outDir: join(cfg.outDir, name),
+        tensorboard: cfg.tensorboard && join(cfg.tensorboard, name),
+      },
       log,
     );
     members.push(name);

@@ -5,6 +5,7 @@
 
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { EventFileWriter, metricScalars } from '../data/tfevents.js';
 import { AdamW, clipGradNorm, learningRate } from '../engine/optim.js';
 import { RNG, RNGState } from '../engine/rng.js';
 import { Parameter } from '../engine/tensor.js';
@@ -18,7 +19,12 @@ import { progress } from './progress.js';
  * its flag, help and range); batch size, resume, quiet and gradient checkpointing (a setting of the
  * model) are the trainer's business.
  */
-export type OptimConfig = Omit<OptimOptions, 'batchSize' | 'resume' | 'quiet' | 'gradientCheckpointing'> & {
+export type OptimConfig = Omit<
+  OptimOptions,
+  'batchSize' | 'resume' | 'quiet' | 'gradientCheckpointing' | 'tensorboard'
+> & {
+  /** A directory to write TensorBoard event files into as well as metrics.jsonl ('' or absent: none). */
+  tensorboard?: string;
   /** Learning rate at the end of the cosine decay (default lr/10). */
   minLr?: number;
   /**
@@ -95,6 +101,11 @@ export interface LoopOptions {
   appendMetrics?: boolean;
   /** Fields added to every metrics line (e.g. ReST's grow and improve step). */
   tags?: Record<string, number>;
+  /**
+   * An event file shared by several runs of the loop (ReST's Improve steps), and how many steps came
+   * before this run in it; without it, the run opens its own when the config names a directory.
+   */
+  events?: { writer: EventFileWriter; stepOffset: number };
 }
 
 export interface LoopSummary {
@@ -108,7 +119,10 @@ export interface LoopSummary {
 }
 
 /** What TrainingRun needs of LoopOptions. */
-export type RunOptions = Pick<LoopOptions, 'outDir' | 'resume' | 'appendMetrics'>;
+export type RunOptions = Pick<LoopOptions, 'outDir' | 'resume' | 'appendMetrics' | 'events'>;
+
+/** The fields of a metrics line that give its step, in the order looked for (PPO counts iterations). */
+const STEP_FIELDS = ['step', 'iteration'] as const;
 
 /**
  * The loop's state, in parts: the optimizer (with the state of a resumed run), the RNG, the
@@ -124,6 +138,11 @@ export class TrainingRun {
   readonly resumed: TrainerState | null = null;
   readonly outDir: string;
   private readonly metricsFd: number;
+  /** TensorBoard's copy of the metrics lines, when asked for; `ownEvents` when this run closes it. */
+  private readonly events: EventFileWriter | null = null;
+  private readonly ownEvents: boolean = false;
+  private readonly stepOffset: number = 0;
+  private lastStep = 0;
 
   constructor(
     readonly params: Parameter[],
@@ -151,6 +170,13 @@ export class TrainingRun {
       metricsPath,
       (this.start > 0 || opts.appendMetrics) && existsSync(metricsPath) ? 'a' : 'w',
     );
+    if (opts.events) {
+      this.events = opts.events.writer;
+      this.stepOffset = opts.events.stepOffset;
+    } else if (cfg.tensorboard) {
+      this.events = openTensorBoard(cfg.tensorboard);
+      this.ownEvents = true;
+    }
   }
 
   /** Clips the gradients and applies step `step` (0-based) at its scheduled rate. */
@@ -163,9 +189,17 @@ export class TrainingRun {
     return { lr, gradNorm };
   }
 
-  /** Appends one line to metrics.jsonl. */
+  /**
+   * Appends one line to metrics.jsonl and, with --tensorboard, its numeric fields as scalars at its
+   * step (its `step`, or PPO's `iteration`; plus the offset of a shared event file).
+   */
   log(record: Record<string, unknown>): void {
     writeSync(this.metricsFd, JSON.stringify(record) + '\n');
+    if (!this.events) return;
+    const own = STEP_FIELDS.map((k) => record[k]).find((v) => typeof v === 'number');
+    const step = typeof own === 'number' ? this.stepOffset + own : this.lastStep + 1;
+    this.lastStep = step;
+    this.events.scalars(step, metricScalars(record, STEP_FIELDS));
   }
 
   /** Saves the optimizer moments, the RNG and `step` (the trainer saves its model files itself). */
@@ -175,6 +209,19 @@ export class TrainingRun {
 
   close(): void {
     closeSync(this.metricsFd);
+    if (this.ownEvents) this.events?.close();
+  }
+}
+
+/** A new TensorBoard event file in dir (--tensorboard), or an error that names the flag. */
+export function openTensorBoard(dir: string): EventFileWriter {
+  try {
+    return new EventFileWriter(dir);
+  } catch (e) {
+    throw new Error(
+      `tensorboard (--tensorboard) ${dir}: cannot write an event file there (${(e as Error).message}); ` +
+        'give a directory this user can write (it is created if missing)',
+    );
   }
 }
 

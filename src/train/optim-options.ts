@@ -1,5 +1,6 @@
 // The options every trainer on the shared loop (loop.ts) takes, declared once: steps, batch size,
-// the AdamW optimizer and its schedule, evaluation, checkpoints, seed, gradient checkpointing. Each
+// the AdamW optimizer and its schedule, evaluation, checkpoints, seed, gradient checkpointing, and
+// where its metrics go besides metrics.jsonl (TensorBoard). Each
 // trainer merges this group into its own declaration with its own defaults (withDefaults) and help
 // (reviseOptions); loop.ts's OptimConfig is the part of its values the loop reads.
 
@@ -68,6 +69,15 @@ export const optimOptions = defineOptions({
     default: false,
   },
   quiet: { type: 'boolean', flag: '--quiet', help: 'no progress output', default: false },
+  tensorboard: {
+    type: 'string',
+    flag: '--tensorboard',
+    arg: '<dir>',
+    help:
+      'also write each metrics.jsonl line as TensorBoard scalars into an event file in this directory, live ' +
+      '(`tensorboard --logdir` it or its parent; a resumed run continues the same curves; "" = off)',
+    default: '',
+  },
   gradientCheckpointing: {
     type: 'boolean',
     flag: '--gradient-checkpointing',

@@ -56,6 +56,8 @@ export interface NumbersOption extends Common {
 export interface StringOption extends Common {
   type: 'string';
   default: string;
+  /** What --help shows as the value (default '<text>'), e.g. '<dir>'. */
+  arg?: string;
 }
 
 /** A list of non-empty texts: the flag is repeated, one text each time (or several, comma-separated, with `commas`). */

@@ -93,6 +93,7 @@ const optim = reviseOptions(
     'seed',
     'resume',
     'quiet',
+    'tensorboard',
     'gradientCheckpointing',
   ]),
   {

@@ -98,6 +98,7 @@ function optimConfigOf(cfg: PolicyGradientConfig): OptimConfig {
     evalEvery: 0,
     saveEvery: 0,
     seed: cfg.seed,
+    tensorboard: cfg.tensorboard,
   };
 }
 

@@ -101,6 +101,7 @@ const ppoOptimOptions = reviseOptions(
     'seed',
     'resume',
     'quiet',
+    'tensorboard',
     'gradientCheckpointing',
   ]),
   {

@@ -68,6 +68,7 @@ function optimConfigOf(cfg: PPOConfig): OptimConfig {
     evalEvery: 0,
     saveEvery: 0,
     seed: cfg.seed,
+    tensorboard: cfg.tensorboard,
   };
 }
 

@@ -75,6 +75,7 @@ export const restOptions = mergeOptions(
         'gradientCheckpointing',
         'seed',
         'quiet',
+        'tensorboard',
       ]),
       {
         batchSize: { help: 'sequences per fine-tuning step', default: 16 },

@@ -18,7 +18,7 @@ import { saveCheckpoint } from '../model/checkpoint.js';
 import { trainableParams } from '../model/lora.js';
 import { applyLora } from './lora-options.js';
 import { kernels, shardLM } from './kernels.js';
-import { runTraining } from './loop.js';
+import { openTensorBoard, runTraining } from './loop.js';
 import { type ReSTConfig, validateReSTConfig } from './rest-config.js';
 import { Generator, LocalGenerator, cutAtStop } from './generator.js';
 
@@ -171,6 +171,16 @@ export async function trainReST(
   applyLora(policy, cfg, log);
   const { train: growPrompts, heldOut } = heldOutSplit(prompts, cfg, inputs.heldOut);
   mkdirSync(cfg.outDir, { recursive: true });
+  // One event file for the whole run: each Improve's steps follow the ones before, so TensorBoard's
+  // x axis is the fine-tuning steps taken so far (metrics.jsonl's `step` restarts at each Improve).
+  const events = cfg.tensorboard ? openTensorBoard(cfg.tensorboard) : null;
+  let stepsDone = 0;
+  /** rest.jsonl's line for a Grow, and the same numbers in TensorBoard under rest/ (or their own rewards/…). */
+  const logGrow = (line: Record<string, number>) => {
+    (line.grow === 0 ? writeFileSync : appendFileSync)(join(cfg.outDir, 'rest.jsonl'), JSON.stringify(line) + '\n');
+    const named = Object.entries(line).filter(([k]) => k !== 'grow');
+    events?.scalars(stepsDone, Object.fromEntries(named.map(([k, v]) => [k.includes('/') ? k : `rest/${k}`, v])));
+  };
   const contextLength = cfg.contextLength ?? policy.config.nPositions;
   const local = new LocalGenerator(policy, tok, { batchSize: 64 });
   const grower: Generator = inputs.generator ?? local;
@@ -211,15 +221,12 @@ export async function trainReST(
   const replica = { models: { policy }, heads: {} };
   // NOTE: with LoRA, Improve trains the adapters only; Grow samples with them on.
   const trainable = trainableParams(policy);
-  writeFileSync(
-    join(cfg.outDir, 'rest.jsonl'),
-    JSON.stringify({
-      grow: 0,
-      mean_reward: result.meanReward[0],
-      ...evalMetrics,
-      ...(heldOut.length ? { held_out_reward: bestHeldOut } : {}),
-    }) + '\n',
-  );
+  logGrow({
+    grow: 0,
+    mean_reward: result.meanReward[0],
+    ...evalMetrics,
+    ...(heldOut.length ? { held_out_reward: bestHeldOut } : {}),
+  });
   const demos = await scoreDemonstrations(inputs.demonstrations ?? [], tok, reward);
   if (demos.length)
     log(
@@ -277,9 +284,11 @@ export async function trainReST(
           quiet: cfg.quiet,
           appendMetrics: !first,
           tags: { 'rest/grow': gi + 1, 'rest/improve': k + 1, 'rest/threshold': threshold },
+          events: events ? { writer: events, stepOffset: stepsDone } : undefined,
         },
       );
       first = false;
+      stepsDone += summary.steps;
       const keptMeanReward = kept.reduce((a, d) => a + d.reward, 0) / kept.length;
       const entry: ReSTResult['improves'][number] = {
         grow: gi + 1,
@@ -322,16 +331,14 @@ export async function trainReST(
     }
     result.meanReward.push(await evalReward(cfg.seed + 777));
     log(`rest: after grow ${gi + 1}: mean reward ${result.meanReward[gi + 1].toFixed(4)}`);
-    appendFileSync(
-      join(cfg.outDir, 'rest.jsonl'),
-      JSON.stringify({
-        grow: gi + 1,
-        mean_reward: result.meanReward[gi + 1],
-        ...evalMetrics,
-        ...(heldOut.length ? { held_out_reward: bestHeldOut } : {}),
-      }) + '\n',
-    );
+    logGrow({
+      grow: gi + 1,
+      mean_reward: result.meanReward[gi + 1],
+      ...evalMetrics,
+      ...(heldOut.length ? { held_out_reward: bestHeldOut } : {}),
+    });
   }
+  events?.close();
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
 }
