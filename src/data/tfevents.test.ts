@@ -65,7 +65,7 @@ describe('TFRecord and Event encoding', () => {
   });
 });
 
-describe('EventFileWriter, read back by crcmod and Google protobuf (src/data/tfevents-read.py)', () => {
+describe('EventFileWriter, read back by crcmod and Google protobuf (tests/interop/tfevents_read.py)', () => {
   const skip = tfeventsReaderMissing() ?? false;
 
   it('writes the file version, a session start, then each line of scalars at its step', { skip }, () => {

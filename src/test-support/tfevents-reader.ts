@@ -1,4 +1,4 @@
-// TensorBoard event files as readers nobody here wrote see them: src/data/tfevents-read.py checks the
+// TensorBoard event files as readers nobody here wrote see them: tests/interop/tfevents_read.py checks the
 // framing with crcmod's CRC-32C and parses each Event with Google's protobuf runtime (Debian
 // python3-crcmod, python3-protobuf). Tests skip when they are missing, except in CI (RLHF_CI=1),
 // where they run and fail.
@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 
 const PYTHON = '/usr/bin/python3';
-const SCRIPT = 'src/data/tfevents-read.py';
+const SCRIPT = 'tests/interop/tfevents_read.py';
 
 export interface ReadEvent {
   wall_time: number;

@@ -6,7 +6,7 @@ Google's protobuf runtime (Debian python3-protobuf) against a schema declared he
 names, numbers and types of TensorBoard's event.proto and summary.proto. Parsing is strict: a record
 must serialize back to the very bytes read, so no field the schema does not know can hide in it.
 
-Usage: tfevents-read.py FILE_OR_DIR...   (a directory: its events.out.tfevents.* files in name order)
+Usage: tfevents_read.py FILE_OR_DIR...   (a directory: its events.out.tfevents.* files in name order)
 Prints one JSON object: {"files": [{"path", "events": [{"wall_time", "step", "file_version"?,
 "writer"?, "session_status"?, "values"?: [[tag, value]]}]}]}; non-finite values as "NaN",
 "Infinity", "-Infinity". Exits 1 naming the file and offset of the first bad record.
