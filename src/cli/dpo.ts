@@ -7,7 +7,8 @@ import { trainDPO } from '../train/dpo.js';
 import { splitComparisons } from '../train/reward.js';
 import { choiceArg } from './args.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadComparisons, loadPolicy } from './inputs.js';
-import { addOptions, readOptions } from './options.js';
+import { addOptions } from './options.js';
+import { readTrainOptions } from './train-config.js';
 
 export function registerDPO(train: Command): void {
   const cmd = train
@@ -23,7 +24,7 @@ export function registerDPO(train: Command): void {
     .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES))
     .option(...CHAT_TEMPLATE_FLAG);
   addOptions(cmd, dpoOptions).action((o) => {
-    const opts = readOptions(dpoOptions, o);
+    const opts = readTrainOptions('dpo', dpoOptions, o);
     const ck = loadPolicy(o.init);
     const cfg = {
       ...opts,

@@ -5,7 +5,8 @@ import { splitByKey } from '../data/split.js';
 import { ktoOptions } from '../train/kto-config.js';
 import { trainKTO } from '../train/kto.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadUnpaired } from './inputs.js';
-import { addOptions, readOptions } from './options.js';
+import { addOptions } from './options.js';
+import { readTrainOptions } from './train-config.js';
 
 export function registerKTO(train: Command): void {
   const cmd = train
@@ -24,7 +25,7 @@ export function registerKTO(train: Command): void {
     .requiredOption('--out <dir>', 'checkpoint directory (policy, metrics.jsonl, summary.json)')
     .option(...CHAT_TEMPLATE_FLAG);
   addOptions(cmd, ktoOptions).action((o) => {
-    const opts = readOptions(ktoOptions, o);
+    const opts = readTrainOptions('kto', ktoOptions, o);
     const ck = loadPolicy(o.init);
     const cfg = {
       ...opts,

@@ -6,7 +6,8 @@ import { onlineDPOOptions } from '../train/online-dpo-config.js';
 import { trainOnlineDPO } from '../train/online-dpo.js';
 import { intArg } from './args.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadPromptRows } from './inputs.js';
-import { addOptions, readOptions } from './options.js';
+import { addOptions } from './options.js';
+import { readTrainOptions } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
@@ -28,7 +29,7 @@ export function registerOnlineDPO(train: Command): void {
   addRewardOptions(cmd, { purpose: 'the judge of each pair (a judge server is a serve-reward URL)' })
     .requiredOption(
       '--out <dir>',
-      'run directory: the policy, metrics.jsonl, summary.json (and the state --resume reads)',
+      'run directory: the policy, metrics.jsonl, samples.jsonl, summary.json (and the state --resume reads)',
     )
     .option(...CHAT_TEMPLATE_FLAG);
   addOptions(cmd, onlineDPOOptions);
@@ -37,7 +38,7 @@ export function registerOnlineDPO(train: Command): void {
     .action(async (o) => {
       const ck = loadPolicy(o.init);
       const cfg = {
-        ...readOptions(onlineDPOOptions, o),
+        ...readTrainOptions('online-dpo', onlineDPOOptions, o),
         outDir: o.out as string,
         chatTemplate: loadChatTemplateFor(o.chatTemplate, [o.init], ck.tokenizer),
       };

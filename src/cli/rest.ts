@@ -6,7 +6,8 @@ import { restOptions } from '../train/rest-config.js';
 import { trainReST } from '../train/rest.js';
 import { intArg } from './args.js';
 import { loadDemonstrations, loadPolicy, loadPromptRows } from './inputs.js';
-import { addOptions, readOptions } from './options.js';
+import { addOptions } from './options.js';
+import { readTrainOptions } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
@@ -21,7 +22,7 @@ export function registerReST(train: Command): void {
   addRewardOptions(cmd)
     .requiredOption(
       '--out <dir>',
-      'checkpoint directory (the improved policy, metrics.jsonl, rest.jsonl, summary.json)',
+      'checkpoint directory (the improved policy, metrics.jsonl, rest.jsonl, samples.jsonl, summary.json)',
     )
     .option(
       '--held-out <file>',
@@ -43,7 +44,7 @@ export function registerReST(train: Command): void {
       64,
     )
     .action(async (o) => {
-      const cfg = { ...readOptions(restOptions, o), outDir: o.out as string };
+      const cfg = { ...readTrainOptions('rest', restOptions, o), outDir: o.out as string };
       if (o.heldOut && cfg.heldOutFraction > 0)
         throw new Error('give --held-out FILE or --held-out-fraction X, not both');
       const ck = loadPolicy(o.init);

@@ -15,6 +15,7 @@ import { splitComparisons, trainRewardModel } from '../train/reward.js';
 import { choiceArg, intArg } from './args.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadComparisons } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
+import { readTrainOptions } from './train-config.js';
 
 export function registerRewardTraining(train: Command): void {
   const cmd = train
@@ -40,7 +41,7 @@ export function registerRewardTraining(train: Command): void {
     .option(...CHAT_TEMPLATE_FLAG);
   addOptions(cmd, rewardOptions).action((o) => {
     const cfg = {
-      ...readOptions(rewardOptions, o),
+      ...readTrainOptions('reward', rewardOptions, o),
       outDir: o.out as string,
       init: o.init as string | undefined,
       chatTemplate: loadChatTemplateFor(o.chatTemplate, [o.init]),
