@@ -68,7 +68,9 @@ describe('rlhf board in Chromium', { skip: skipBrowser }, () => {
       );
     await Promise.all([grpo('grpo-a'), grpo('grpo-b', '--beta', '0.1', '--lr', '3e-4')]);
     // The live run writes grpo-a's lines (real metrics), two now and more while the page is open.
-    lines = readFileSync(join(runs, 'grpo-a', 'metrics.jsonl'), 'utf8').trim().split('\n');
+    lines = readFileSync(join(runs, 'grpo-a', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     mkdirSync(join(runs, 'live'));
     writeFileSync(live(), `${lines[0]}\n${lines[1]}\n`);
     app = buildBoardServer({ roots: [runs], pollMs: 250, staleMs: 600_000 });
@@ -155,10 +157,10 @@ describe('rlhf board in Chromium', { skip: skipBrowser }, () => {
     await page.getByRole('tab', { name: 'Samples' }).click();
     await page.locator('#samples-run').selectOption('grpo-a');
     await waitFor(page, '#samples-step option', null, (t) => t.startsWith('step 2 (6 samples'), 'the steps');
-    assert.deepEqual(await page.locator('#samples-step option').evaluateAll((os) => os.map((o) => o.getAttribute('value'))), [
-      '2',
-      '4',
-    ]);
+    assert.deepEqual(
+      await page.locator('#samples-step option').evaluateAll((os) => os.map((o) => o.getAttribute('value'))),
+      ['2', '4'],
+    );
     await page.locator('#samples-list .sample').first().waitFor();
     assert.equal(await page.locator('#samples-step').inputValue(), '4', 'the latest step first');
     await page.locator('#samples-step').selectOption('2');

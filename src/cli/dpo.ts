@@ -7,8 +7,8 @@ import { trainDPO } from '../train/dpo.js';
 import { splitComparisons } from '../train/reward.js';
 import { choiceArg } from './args.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadComparisons, loadPolicy } from './inputs.js';
-import { addOptions } from './options.js';
-import { readTrainOptions } from './train-config.js';
+import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 
 export function registerDPO(train: Command): void {
   const cmd = train
@@ -24,7 +24,7 @@ export function registerDPO(train: Command): void {
     .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES))
     .option(...CHAT_TEMPLATE_FLAG);
   addOptions(cmd, dpoOptions).action((o) => {
-    const opts = readTrainOptions('dpo', dpoOptions, o);
+    const opts = readOptions(dpoOptions, o);
     const ck = loadPolicy(o.init);
     const cfg = {
       ...opts,
@@ -35,6 +35,7 @@ export function registerDPO(train: Command): void {
     const { train, eval: ev } = o.eval
       ? { train: all, eval: loadComparisons(o.eval, o.format) }
       : splitComparisons(all, cfg.evalFraction);
+    writeTrainConfig('dpo', dpoOptions, o);
     const r = trainDPO(ck.model, ck.tokenizer, train, ev, cfg, (m) => process.stderr.write(m + '\n'));
     const acc = r.eval['eval/rewards/accuracies'];
     process.stdout.write(

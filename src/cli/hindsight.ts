@@ -8,8 +8,8 @@ import { hindsightPrompt, trainHindsight } from '../train/hindsight.js';
 import { splitComparisons } from '../train/reward.js';
 import { choiceArg } from './args.js';
 import { loadComparisons, loadPolicy } from './inputs.js';
-import { addOptions } from './options.js';
-import { readTrainOptions } from './train-config.js';
+import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 
 export function registerHindsight(train: Command): void {
   const cmd = train
@@ -27,7 +27,7 @@ export function registerHindsight(train: Command): void {
     .requiredOption('--out <dir>', 'checkpoint directory (policy, metrics.jsonl, summary.json)')
     .option('--format <name>', `input format: ${FORMAT_NAMES.join(', ')}`, choiceArg(FORMAT_NAMES));
   addOptions(cmd, hindsightOptions).action((o) => {
-    const cfg = { ...readTrainOptions('hindsight', hindsightOptions, o), outDir: o.out as string };
+    const cfg = { ...readOptions(hindsightOptions, o), outDir: o.out as string };
     // Resuming continues the policy in --out (written with the optimizer state), not --init; a LoRA run
     // puts its adapters in --out back on --init.
     const ck = loadPolicy(cfg.resume && cfg.loraRank === 0 && hasTrainingState(o.out) ? o.out : o.init);
@@ -35,6 +35,7 @@ export function registerHindsight(train: Command): void {
     const { train, eval: ev } = o.eval
       ? { train: all, eval: loadComparisons(o.eval, o.format) }
       : splitComparisons(all, cfg.evalFraction);
+    writeTrainConfig('hindsight', hindsightOptions, o);
     const r = trainHindsight(ck.model, ck.tokenizer, train, ev, cfg, (m) => process.stderr.write(m + '\n'));
     const e = r.eval;
     process.stdout.write(

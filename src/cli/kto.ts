@@ -5,8 +5,8 @@ import { splitByKey } from '../data/split.js';
 import { ktoOptions } from '../train/kto-config.js';
 import { trainKTO } from '../train/kto.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadUnpaired } from './inputs.js';
-import { addOptions } from './options.js';
-import { readTrainOptions } from './train-config.js';
+import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 
 export function registerKTO(train: Command): void {
   const cmd = train
@@ -25,7 +25,7 @@ export function registerKTO(train: Command): void {
     .requiredOption('--out <dir>', 'checkpoint directory (policy, metrics.jsonl, summary.json)')
     .option(...CHAT_TEMPLATE_FLAG);
   addOptions(cmd, ktoOptions).action((o) => {
-    const opts = readTrainOptions('kto', ktoOptions, o);
+    const opts = readOptions(ktoOptions, o);
     const ck = loadPolicy(o.init);
     const cfg = {
       ...opts,
@@ -36,6 +36,7 @@ export function registerKTO(train: Command): void {
     const { train, eval: ev } = o.eval
       ? { train: all, eval: loadUnpaired(o.eval) }
       : splitByKey(all, (r) => r.prompt, cfg.evalFraction);
+    writeTrainConfig('kto', ktoOptions, o);
     const r = trainKTO(ck.model, ck.tokenizer, train, ev, cfg, (m) => process.stderr.write(m + '\n'));
     const margin = r.eval['eval/rewards/margins'];
     process.stdout.write(

@@ -6,8 +6,8 @@ import { onlineDPOOptions } from '../train/online-dpo-config.js';
 import { trainOnlineDPO } from '../train/online-dpo.js';
 import { intArg } from './args.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadPromptRows } from './inputs.js';
-import { addOptions } from './options.js';
-import { readTrainOptions } from './train-config.js';
+import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
@@ -38,7 +38,7 @@ export function registerOnlineDPO(train: Command): void {
     .action(async (o) => {
       const ck = loadPolicy(o.init);
       const cfg = {
-        ...readTrainOptions('online-dpo', onlineDPOOptions, o),
+        ...readOptions(onlineDPOOptions, o),
         outDir: o.out as string,
         chatTemplate: loadChatTemplateFor(o.chatTemplate, [o.init], ck.tokenizer),
       };
@@ -47,6 +47,7 @@ export function registerOnlineDPO(train: Command): void {
       const reward = await rewardSetFrom(o);
       // NOTE: no generation cache by default: every step samples a new policy.
       const remote = remoteGeneratorFrom(o, { batchSize: o.generatorBatch });
+      writeTrainConfig('online-dpo', onlineDPOOptions, o);
       const r = await trainOnlineDPO(ck.model, ck.tokenizer, rows, reward, cfg, (m) => process.stderr.write(m + '\n'), {
         generator: remote ?? undefined,
       });

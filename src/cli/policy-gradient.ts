@@ -9,8 +9,8 @@ import type { RewardSet } from '../train/reward-fn.js';
 import type { Checkpoint } from '../model/checkpoint.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadPromptRows } from './inputs.js';
-import { addOptions } from './options.js';
-import { readTrainOptions } from './train-config.js';
+import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
@@ -56,7 +56,7 @@ export function registerPolicyGradient<S extends OptionsSpec>(train: Command, c:
   c.configure?.(cmd);
   addGeneratorOptions(cmd).action(async (o) => {
     c.normalize?.(o);
-    const cfg = { ...readTrainOptions(c.name, c.options, o), outDir: o.out as string };
+    const cfg = { ...readOptions(c.options, o), outDir: o.out as string };
     const remote = remoteGeneratorFrom(o, { batchSize: 64 });
     // The rewards first: a serve-reward URL that is down fails before anything big is read.
     const rewards = await rewardSetFrom(o);
@@ -64,6 +64,7 @@ export function registerPolicyGradient<S extends OptionsSpec>(train: Command, c:
     const rows = loadPromptRows(o.prompts, { chat: true });
     const chatTemplate = loadChatTemplateFor(o.chatTemplate, [o.init], ck.tokenizer);
     const log = (m: string) => process.stderr.write(m + '\n');
+    writeTrainConfig(c.name, c.options, o);
     const r = await c.train(ck, rows, rewards, cfg, log, { generator: remote ?? undefined, chatTemplate });
     const n = r.rewards.length,
       k = Math.min(3, n);

@@ -4,8 +4,8 @@ import { Command } from 'commander';
 import { ppoOptions } from '../train/ppo-config.js';
 import { trainPPO } from '../train/ppo.js';
 import { loadPolicy, loadPromptRows } from './inputs.js';
-import { addOptions } from './options.js';
-import { readTrainOptions } from './train-config.js';
+import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 
 export function registerPPO(train: Command): void {
@@ -26,10 +26,11 @@ export function registerPPO(train: Command): void {
       '--resume reads)',
   );
   addOptions(cmd, ppoOptions).action(async (o) => {
-    const cfg = { ...readTrainOptions('ppo', ppoOptions, o), outDir: o.out as string };
+    const cfg = { ...readOptions(ppoOptions, o), outDir: o.out as string };
     const ck = loadPolicy(o.init);
     const rows = loadPromptRows(o.prompts);
     const reward = await rewardSetFrom(o, { rows, promptsFile: o.prompts });
+    writeTrainConfig('ppo', ppoOptions, o);
     const r = await trainPPO(
       ck.model,
       ck.tokenizer,

@@ -6,8 +6,8 @@ import { restOptions } from '../train/rest-config.js';
 import { trainReST } from '../train/rest.js';
 import { intArg } from './args.js';
 import { loadDemonstrations, loadPolicy, loadPromptRows } from './inputs.js';
-import { addOptions } from './options.js';
-import { readTrainOptions } from './train-config.js';
+import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
@@ -44,7 +44,7 @@ export function registerReST(train: Command): void {
       64,
     )
     .action(async (o) => {
-      const cfg = { ...readTrainOptions('rest', restOptions, o), outDir: o.out as string };
+      const cfg = { ...readOptions(restOptions, o), outDir: o.out as string };
       if (o.heldOut && cfg.heldOutFraction > 0)
         throw new Error('give --held-out FILE or --held-out-fraction X, not both');
       const ck = loadPolicy(o.init);
@@ -57,6 +57,7 @@ export function registerReST(train: Command): void {
         cacheFile: join(o.out, 'generations.jsonl'),
       });
       const reward = await rewardSetFrom(o, { rows: [...rows, ...(heldOutRows ?? [])], promptsFile: o.prompts });
+      writeTrainConfig('rest', restOptions, o);
       const r = await trainReST(
         ck.model,
         ck.tokenizer,

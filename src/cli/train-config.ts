@@ -1,11 +1,11 @@
-// train_config.json: what a `rlhf train …` run was asked to do, written into --out before it starts, so
-// that a run directory says how it was made (`rlhf board` shows it and compares two runs by it). The
-// checkpoint's config.json says what the model is; this says how the run was configured.
+// train_config.json: what a `rlhf train …` run was asked to do, written into --out once its inputs are
+// read and before it trains, so that a run directory says how it was made (`rlhf board` shows it and
+// compares two runs by it). The checkpoint's config.json says what the model is; this, how it was trained.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../model/checkpoint.js';
-import type { Options, OptionsSpec, ValuesOf } from '../train/options.js';
+import type { Options, OptionsSpec } from '../train/options.js';
 import { attributeOf, readOptions } from './options.js';
 
 export const TRAIN_CONFIG_FILE = 'train_config.json';
@@ -24,15 +24,15 @@ export interface TrainConfigFile {
 }
 
 /**
- * readOptions for a trainer, then train_config.json in `parsed.out`: the validated configuration and the
- * inputs, written before anything is trained (a resumed run rewrites it with its own command line).
+ * Writes `parsed.out`/train_config.json: the trainer's declared options as readOptions gives them (defaults
+ * included) and the other flags. Called once the inputs are read, so a command that fails on a missing file
+ * leaves no directory behind; a resumed run rewrites it with its own command line.
  */
-export function readTrainOptions<S extends OptionsSpec>(
+export function writeTrainConfig<S extends OptionsSpec>(
   trainer: string,
   opts: Options<S>,
   parsed: Record<string, unknown>,
-): ValuesOf<S> {
-  const cfg = readOptions(opts, parsed);
+): void {
   const declared = new Set(Object.entries(opts.spec).map(([k, o]) => attributeOf(k, o)));
   const inputs = Object.fromEntries(
     Object.entries(parsed).filter(([k, v]) => !declared.has(k) && v !== undefined && typeof v !== 'function'),
@@ -40,12 +40,11 @@ export function readTrainOptions<S extends OptionsSpec>(
   const file: TrainConfigFile = {
     trainer,
     argv: process.argv.slice(2),
-    options: cfg as Record<string, unknown>,
+    options: readOptions(opts, parsed) as Record<string, unknown>,
     inputs,
     started_at: new Date().toISOString(),
   };
   const out = String(parsed.out);
   mkdirSync(out, { recursive: true });
   writeFileAtomic(join(out, TRAIN_CONFIG_FILE), JSON.stringify(file, null, 2) + '\n');
-  return cfg;
 }
