@@ -213,14 +213,14 @@ async function readSeries(run: RunInfo, file: string): Promise<void> {
     s.cursor = { offset: r.offset, line: r.line, head: r.head };
     for (const p of r.problems) note(run.id, file, p);
     const u = s.add(r.records);
-    if (rebuild || u.replaced) {
-      rebuildPlots();
-    } else {
-      for (const [metric, pts] of u.added) {
-        const key = cardKey(file, metric);
-        if (state.cards.has(key)) state.cards.get(key)!.insert(pts);
-        else cardOf(file, metric); // drawn with every point it has
-      }
+    // Points dropped (a file started anew, a resumed run, thinning): every card drawn again from what is kept.
+    if (rebuild || u.replaced) rebuildPlots();
+    for (const [metric, pts] of u.added) {
+      const key = cardKey(file, metric);
+      const card = state.cards.get(key);
+      if (!card)
+        cardOf(file, metric); // drawn with every point it has
+      else if (!(rebuild || u.replaced)) card.insert(pts);
     }
     if (!r.more) break;
   }

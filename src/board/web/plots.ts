@@ -36,29 +36,37 @@ export const PALETTE = [
 export const colorOf = (runs: string[], run: string) => PALETTE[Math.max(0, runs.indexOf(run)) % PALETTE.length];
 
 function specOf(xTitle: string, runs: string[]): unknown {
+  const x = { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false }, axis: { tickCount: 5 } };
+  const y = { field: 'y', type: 'quantitative', title: null, scale: { zero: false }, axis: { tickCount: 4 } };
+  const color = {
+    field: 'run',
+    type: 'nominal',
+    scale: { domain: runs, range: runs.map((r) => colorOf(runs, r)) },
+    legend: null,
+  };
+  const tooltip = [
+    { field: 'run', type: 'nominal' },
+    { field: 'x', type: 'quantitative', title: xTitle },
+    { field: 'y', type: 'quantitative', title: 'value', format: '.5~g' },
+  ];
   return vegaLite.compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: 300,
     height: 150,
     autosize: { type: 'fit', contains: 'padding' },
     data: { name: 'points' },
-    mark: { type: 'line', strokeWidth: 1.5, point: { filled: true, size: 10 }, tooltip: true },
-    encoding: {
-      x: { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false }, axis: { tickCount: 5 } },
-      y: { field: 'y', type: 'quantitative', title: null, scale: { zero: false }, axis: { tickCount: 4 } },
-      color: {
-        field: 'run',
-        type: 'nominal',
-        scale: { domain: runs, range: runs.map((r) => colorOf(runs, r)) },
-        legend: null,
+    encoding: { x, y, color, tooltip },
+    // The lines, and a dot at each run's latest point (so a run of one point shows, and where each run is now).
+    layer: [
+      { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { order: { field: 'x', type: 'quantitative' } } },
+      {
+        transform: [
+          { joinaggregate: [{ op: 'max', field: 'x', as: 'last' }], groupby: ['run'] },
+          { filter: 'datum.x === datum.last' },
+        ],
+        mark: { type: 'point', filled: true, size: 25, opacity: 1 },
       },
-      order: { field: 'x', type: 'quantitative' },
-      tooltip: [
-        { field: 'run', type: 'nominal' },
-        { field: 'x', type: 'quantitative', title: xTitle },
-        { field: 'y', type: 'quantitative', title: 'value', format: '.5~g' },
-      ],
-    },
+    ],
     config: { view: { stroke: null }, axis: { labelFontSize: 10, titleFontSize: 10 } },
   }).spec;
 }

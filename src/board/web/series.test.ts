@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Series, formatValue, orderMetrics } from './series.js';
+import { POINT_BUDGET, Series, formatValue, orderMetrics } from './series.js';
 
 const rec = (line: number, value: Record<string, unknown>) => ({ line, value });
 const xy = (s: Series, metric: string) => s.points.get(metric)?.map((p) => [p.x, p.y]);
@@ -72,13 +72,34 @@ describe('metric lines as points', () => {
     ]);
   });
 
+  it('keeps at most POINT_BUDGET points of a metric, every k-th line, with the latest value exact', () => {
+    const s = new Series('long');
+    const n = 5 * POINT_BUDGET + 3;
+    let replaced = 0;
+    for (let step = 1; step <= n; step += 100) {
+      const lines = Array.from({ length: Math.min(100, n - step + 1) }, (_, i) =>
+        rec(step + i, { step: step + i, v: step + i }),
+      );
+      if (s.add(lines).replaced) replaced++;
+    }
+    const pts = s.points.get('v')!;
+    assert.ok(pts.length > POINT_BUDGET / 2 && pts.length <= POINT_BUDGET, `${pts.length} points`);
+    assert.equal(replaced, 3, 'thinned at 1,000 lines, then 2,000 and 4,000');
+    const xs = pts.map((p) => p.x);
+    assert.deepEqual(xs.slice(0, 3), [1, 9, 17], 'every 8th line');
+    assert.ok(xs.every((x, i) => i === 0 || x - xs[i - 1] === 8));
+    assert.equal(s.latest('v'), n, 'the latest value, kept or not');
+  });
+
   it('orders plain names first, then by namespace; formats values to 4 digits', () => {
-    assert.deepEqual(orderMetrics(['train/lr', 'reward', 'objective/kl', 'loss', 'train/loss']), [
+    assert.deepEqual(orderMetrics(['train/lr', 'reward', 'objective/kl', 'loss', 'train/loss', 'x/m10', 'x/m2']), [
       'loss',
       'reward',
       'objective/kl',
       'train/loss',
       'train/lr',
+      'x/m2',
+      'x/m10',
     ]);
     assert.deepEqual([0, 1.23456, -0.5, 1234567, 0.0000123, undefined].map(formatValue), [
       '0',
