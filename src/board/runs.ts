@@ -100,9 +100,11 @@ export interface RunSummary {
   trainer: string | null;
   kind: string | null;
   status: RunStatus;
-  /** The step (or PPO iteration) of the last complete metrics line, and how many steps the run was asked for. */
+  /** Where the run is: the last complete metrics line's step (PPO's iteration, ReST's Grow), and of how many. */
   lastStep: number | null;
   totalSteps: number | null;
+  /** What lastStep counts: 'step', 'iteration' (PPO) or 'grow' (ReST). */
+  unit: string;
   /** Last change to its metrics or samples (ms since the epoch). */
   updated: number;
   /** Which of the files the board reads the run has. */
@@ -159,14 +161,24 @@ export function summarizeRun(run: RunDir, staleMs: number, now = Date.now()): Ru
   const status: RunStatus = ended >= updated ? 'finished' : now - updated < staleMs ? 'running' : 'stopped';
   const last = lastRecord(join(run.dir, METRICS_FILE));
   const cfg = readRunConfig(run.dir);
+  // ReST's lines count the steps of each Improve step's fine-tuning; its progress is its Grow.
+  const grow = last?.['rest/grow'];
+  const unit =
+    typeof grow === 'number'
+      ? 'grow'
+      : last && typeof last.step !== 'number' && typeof last.iteration === 'number'
+        ? 'iteration'
+        : 'step';
+  const lastStep = typeof grow === 'number' ? grow : last ? stepOf(last) : null;
   return {
     id: run.id,
     dir: run.dir,
     trainer: cfg.trainer,
     kind: cfg.kind,
     status,
-    lastStep: last ? stepOf(last) : null,
-    totalSteps: cfg.totalSteps,
+    lastStep,
+    totalSteps: cfg.totalOf === `${unit}s` ? cfg.totalSteps : null,
+    unit,
     updated,
     files,
   };

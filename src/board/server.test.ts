@@ -93,6 +93,14 @@ describe('rlhf board: the server', () => {
     write(join(root, 'rm', 'metrics.jsonl'), jsonl([{ step: 1, loss: 0.7 }]), 30);
     write(join(root, 'rm', 'config.json'), JSON.stringify({ rlhf: { trainer: 'reward' } }), 20);
     write(join(root, 'rm', 'metrics.json'), '{}', 20);
+    // ReST: its lines count each Improve step's fine-tuning; its progress is the Grow.
+    write(join(root, 'rest', 'train_config.json'), JSON.stringify({ trainer: 'rest', options: { grows: 3 } }), 30);
+    write(
+      join(root, 'rest', 'metrics.jsonl'),
+      jsonl([{ 'rest/grow': 2, 'rest/improve': 1, step: 5, 'train/loss': 1 }]),
+      30,
+    );
+    write(join(root, 'rest', 'summary.json'), '{}', 20);
     // Too deep, hidden, and outside (reached by a symbolic link): none are runs of this board.
     write(join(root, 'd1', 'd2', 'd3', 'd4', 'd5', 'metrics.jsonl'), jsonl([{ step: 1, x: 1 }]));
     write(join(root, '.hidden', 'metrics.jsonl'), jsonl([{ step: 1, x: 1 }]));
@@ -108,19 +116,20 @@ describe('rlhf board: the server', () => {
     assert.equal(r.status, 200);
     assert.deepEqual(
       r.body.runs.map((x: { id: string }) => x.id),
-      ['grpo/a', 'grpo/b', 'live', 'old', 'rm'],
+      ['grpo/a', 'grpo/b', 'live', 'old', 'rest', 'rm'],
     );
     const by = Object.fromEntries(r.body.runs.map((x: { id: string }) => [x.id, x]));
     assert.deepEqual(
-      ['grpo/a', 'grpo/b', 'live', 'old', 'rm'].map((id) => by[id].status),
-      ['finished', 'running', 'running', 'stopped', 'finished'],
+      ['grpo/a', 'grpo/b', 'live', 'old', 'rest', 'rm'].map((id) => by[id].status),
+      ['finished', 'running', 'running', 'stopped', 'finished', 'finished'],
     );
     assert.deepEqual(
       [by['grpo/a'].trainer, by['grpo/a'].kind, by['grpo/a'].lastStep, by['grpo/a'].totalSteps],
       ['grpo', 'policy', 2, 2],
     );
     assert.deepEqual(by['grpo/a'].files, ['metrics.jsonl', 'samples.jsonl']);
-    assert.equal(by.live.lastStep, 1, "PPO's iteration");
+    assert.deepEqual([by['grpo/a'].unit, by.live.unit, by.live.lastStep], ['step', 'iteration', 1], "PPO's iteration");
+    assert.deepEqual([by.rest.unit, by.rest.lastStep, by.rest.totalSteps], ['grow', 2, 3]);
     assert.deepEqual([by.rm.trainer, by.old.trainer], ['reward', null]);
     assert.equal(r.body.poll_ms, 2000);
     assert.match(r.headers['content-security-policy'] as string, /default-src 'none'.*script-src 'self' 'unsafe-eval'/);
@@ -154,6 +163,13 @@ describe('rlhf board: the server', () => {
     const third = await get(q(second.body));
     assert.deepEqual(third.body.records, [{ line: 4, value: { iteration: 4, 'objective/kl': 0.3 } }]);
     assert.equal(third.body.reset, false);
+    // Another helper's monitor.jsonl ({step, …numbers}) is listed and read the same way.
+    write(join(root, 'live', 'monitor.jsonl'), jsonl([{ step: 1, 'monitor/gold': 0.5 }]));
+    assert.ok(
+      (await get('/api/runs')).body.runs.find((x: { id: string }) => x.id === 'live').files.includes('monitor.jsonl'),
+    );
+    const monitor = await get('/api/series?run=live&file=monitor.jsonl');
+    assert.deepEqual(monitor.body.records, [{ line: 1, value: { step: 1, 'monitor/gold': 0.5 } }]);
     const missing = await get('/api/series?run=grpo/a&file=monitor.jsonl');
     assert.deepEqual([missing.status, missing.body.records], [200, []], 'a file the run does not have reads as empty');
     assert.equal((await get('/api/series?run=live&file=metrics.jsonl&offset=-1')).status, 400);

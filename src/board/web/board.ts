@@ -48,7 +48,7 @@ const STATUS_HELP = {
 
 function progressText(r: RunInfo): string {
   if (r.lastStep === null) return 'no step yet';
-  return r.totalSteps ? `step ${r.lastStep} / ${r.totalSteps}` : `step ${r.lastStep}`;
+  return r.totalSteps ? `${r.unit} ${r.lastStep} / ${r.totalSteps}` : `${r.unit} ${r.lastStep}`;
 }
 
 function renderRuns(): void {

@@ -36,8 +36,21 @@ export const PALETTE = [
 export const colorOf = (runs: string[], run: string) => PALETTE[Math.max(0, runs.indexOf(run)) % PALETTE.length];
 
 function specOf(xTitle: string, runs: string[]): unknown {
-  const x = { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false }, axis: { tickCount: 5 } };
-  const y = { field: 'y', type: 'quantitative', title: null, scale: { zero: false }, axis: { tickCount: 4 } };
+  // Steps are whole (1.5k for 1,500); values shown to 6 digits without trailing zeros (0.1, not 0.100000).
+  const x = {
+    field: 'x',
+    type: 'quantitative',
+    title: xTitle,
+    scale: { zero: false },
+    axis: { tickCount: 5, tickMinStep: 1, format: '~s' },
+  };
+  const y = {
+    field: 'y',
+    type: 'quantitative',
+    title: null,
+    scale: { zero: false },
+    axis: { tickCount: 4, format: '~g' },
+  };
   const color = {
     field: 'run',
     type: 'nominal',
