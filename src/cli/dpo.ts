@@ -8,6 +8,7 @@ import { splitComparisons } from '../train/reward.js';
 import { choiceArg } from './args.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadComparisons, loadPolicy } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 
 export function registerDPO(train: Command): void {
   const cmd = train
@@ -34,6 +35,7 @@ export function registerDPO(train: Command): void {
     const { train, eval: ev } = o.eval
       ? { train: all, eval: loadComparisons(o.eval, o.format) }
       : splitComparisons(all, cfg.evalFraction);
+    writeTrainConfig('dpo', dpoOptions, o);
     const r = trainDPO(ck.model, ck.tokenizer, train, ev, cfg, (m) => process.stderr.write(m + '\n'));
     const acc = r.eval['eval/rewards/accuracies'];
     process.stdout.write(

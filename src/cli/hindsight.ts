@@ -9,6 +9,7 @@ import { splitComparisons } from '../train/reward.js';
 import { choiceArg } from './args.js';
 import { loadComparisons, loadPolicy } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 
 export function registerHindsight(train: Command): void {
   const cmd = train
@@ -34,6 +35,7 @@ export function registerHindsight(train: Command): void {
     const { train, eval: ev } = o.eval
       ? { train: all, eval: loadComparisons(o.eval, o.format) }
       : splitComparisons(all, cfg.evalFraction);
+    writeTrainConfig('hindsight', hindsightOptions, o);
     const r = trainHindsight(ck.model, ck.tokenizer, train, ev, cfg, (m) => process.stderr.write(m + '\n'));
     const e = r.eval;
     process.stdout.write(

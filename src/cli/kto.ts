@@ -6,6 +6,7 @@ import { ktoOptions } from '../train/kto-config.js';
 import { trainKTO } from '../train/kto.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadUnpaired } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 
 export function registerKTO(train: Command): void {
   const cmd = train
@@ -35,6 +36,7 @@ export function registerKTO(train: Command): void {
     const { train, eval: ev } = o.eval
       ? { train: all, eval: loadUnpaired(o.eval) }
       : splitByKey(all, (r) => r.prompt, cfg.evalFraction);
+    writeTrainConfig('kto', ktoOptions, o);
     const r = trainKTO(ck.model, ck.tokenizer, train, ev, cfg, (m) => process.stderr.write(m + '\n'));
     const margin = r.eval['eval/rewards/margins'];
     process.stdout.write(

@@ -2,6 +2,7 @@
 
 import { Command } from 'commander';
 import { registerBench } from './bench.js';
+import { registerBoard } from './board.js';
 import { registerDemo } from './demo.js';
 import { registerSample } from './sample.js';
 import { registerTokenizer } from './tokenizer.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerServeModel(program);
   registerServeReward(program);
+  registerBoard(program);
   registerBench(program);
   return program;
 }

@@ -7,6 +7,7 @@ import { trainOnlineDPO } from '../train/online-dpo.js';
 import { intArg } from './args.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadPromptRows } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
@@ -28,7 +29,7 @@ export function registerOnlineDPO(train: Command): void {
   addRewardOptions(cmd, { purpose: 'the judge of each pair (a judge server is a serve-reward URL)' })
     .requiredOption(
       '--out <dir>',
-      'run directory: the policy, metrics.jsonl, summary.json (and the state --resume reads)',
+      'run directory: the policy, metrics.jsonl, samples.jsonl, summary.json (and the state --resume reads)',
     )
     .option(...CHAT_TEMPLATE_FLAG);
   addOptions(cmd, onlineDPOOptions);
@@ -46,6 +47,7 @@ export function registerOnlineDPO(train: Command): void {
       const reward = await rewardSetFrom(o);
       // NOTE: no generation cache by default: every step samples a new policy.
       const remote = remoteGeneratorFrom(o, { batchSize: o.generatorBatch });
+      writeTrainConfig('online-dpo', onlineDPOOptions, o);
       const r = await trainOnlineDPO(ck.model, ck.tokenizer, rows, reward, cfg, (m) => process.stderr.write(m + '\n'), {
         generator: remote ?? undefined,
       });

@@ -44,6 +44,11 @@ export function readOptions<S extends OptionsSpec>(
   return v as ValuesOf<S>;
 }
 
+/** The property of commander's parsed options that holds a declared option (e.g. --samples → samples). */
+export function attributeOf(key: string, o: OptionSpec): string {
+  return toCommander(key, o).attributeName();
+}
+
 function toCommander(key: string, o: OptionSpec): Option {
   const range = describeRange(o);
   const help = range && o.type !== 'choice' ? `${o.help} (${range})` : o.help;

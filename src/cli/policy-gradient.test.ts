@@ -62,6 +62,14 @@ describe('rlhf train grpo and rloo', () => {
       assert.ok(Math.abs(x.reward - (x.rewards.rm + 2 * x.rewards['exact-answer'])) < 1e-5);
     }
     assert.equal(loadCheckpoint(out).meta.trainer, 'grpo');
+    // train_config.json: every declared option (defaults too), the other flags, the command line.
+    const tc = JSON.parse(readFileSync(join(out, 'train_config.json'), 'utf8'));
+    assert.equal(tc.trainer, 'grpo');
+    assert.deepEqual([tc.options.beta, tc.options.scaleRewards, tc.options.epsilon], [0.1, 'none', 0.2]);
+    assert.deepEqual(tc.inputs.reward, [rmDir, exactAnswer]);
+    assert.deepEqual([tc.inputs.init, tc.inputs.prompts, tc.inputs.out], [base.dir, prompts, out]);
+    assert.equal(tc.options.init, undefined, 'inputs are not options');
+    assert.deepEqual(tc.argv.slice(0, 2), ['train', 'grpo']);
   });
 
   it('rloo: --kl-in loss and the shared flags', async () => {

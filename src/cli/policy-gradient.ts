@@ -10,6 +10,7 @@ import type { Checkpoint } from '../model/checkpoint.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadPromptRows } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
@@ -63,6 +64,7 @@ export function registerPolicyGradient<S extends OptionsSpec>(train: Command, c:
     const rows = loadPromptRows(o.prompts, { chat: true });
     const chatTemplate = loadChatTemplateFor(o.chatTemplate, [o.init], ck.tokenizer);
     const log = (m: string) => process.stderr.write(m + '\n');
+    writeTrainConfig(c.name, c.options, o);
     const r = await c.train(ck, rows, rewards, cfg, log, { generator: remote ?? undefined, chatTemplate });
     const n = r.rewards.length,
       k = Math.min(3, n);

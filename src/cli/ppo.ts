@@ -5,6 +5,7 @@ import { ppoOptions } from '../train/ppo-config.js';
 import { trainPPO } from '../train/ppo.js';
 import { loadPolicy, loadPromptRows } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 
 export function registerPPO(train: Command): void {
@@ -29,6 +30,7 @@ export function registerPPO(train: Command): void {
     const ck = loadPolicy(o.init);
     const rows = loadPromptRows(o.prompts);
     const reward = await rewardSetFrom(o, { rows, promptsFile: o.prompts });
+    writeTrainConfig('ppo', ppoOptions, o);
     const r = await trainPPO(
       ck.model,
       ck.tokenizer,

@@ -7,6 +7,7 @@ import { trainReST } from '../train/rest.js';
 import { intArg } from './args.js';
 import { loadDemonstrations, loadPolicy, loadPromptRows } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
 
@@ -21,7 +22,7 @@ export function registerReST(train: Command): void {
   addRewardOptions(cmd)
     .requiredOption(
       '--out <dir>',
-      'checkpoint directory (the improved policy, metrics.jsonl, rest.jsonl, summary.json)',
+      'checkpoint directory (the improved policy, metrics.jsonl, rest.jsonl, samples.jsonl, summary.json)',
     )
     .option(
       '--held-out <file>',
@@ -56,6 +57,7 @@ export function registerReST(train: Command): void {
         cacheFile: join(o.out, 'generations.jsonl'),
       });
       const reward = await rewardSetFrom(o, { rows: [...rows, ...(heldOutRows ?? [])], promptsFile: o.prompts });
+      writeTrainConfig('rest', restOptions, o);
       const r = await trainReST(
         ck.model,
         ck.tokenizer,

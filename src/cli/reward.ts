@@ -15,6 +15,7 @@ import { splitComparisons, trainRewardModel } from '../train/reward.js';
 import { choiceArg, intArg } from './args.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadComparisons } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 
 export function registerRewardTraining(train: Command): void {
   const cmd = train
@@ -49,6 +50,7 @@ export function registerRewardTraining(train: Command): void {
     const { train, eval: ev } = o.eval
       ? { train: all, eval: loadComparisons(o.eval, o.format) }
       : splitComparisons(all, cfg.evalFraction);
+    writeTrainConfig('reward', rewardOptions, o);
     const pct = (x?: number) => (x === undefined || Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
     if (o.ensemble) {
       const m = trainEnsemble(train, ev, cfg, o.ensemble, o.bootstrap, (msg) => process.stderr.write(msg + '\n'));

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { sftOptions } from '../train/sft-config.js';
 import { trainSFT } from '../train/sft.js';
 import { addOptions, readOptions } from './options.js';
+import { writeTrainConfig } from './train-config.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor } from './inputs.js';
 import { registerRewardTraining } from './reward.js';
 import { registerReST } from './rest.js';
@@ -46,6 +47,7 @@ export function registerTrain(program: Command): void {
     const cfg = readOptions(sftOptions, o);
     // The model's own template (or --chat-template) renders conversations, and stays with the checkpoint.
     const chatTemplate = loadChatTemplateFor(o.chatTemplate, [o.init, o.tokenizer, cfg.resume ? o.out : undefined]);
+    writeTrainConfig('sft', sftOptions, o);
     const result = trainSFT({
       ...cfg,
       data: o.data,

@@ -29,6 +29,15 @@ export const onlineDPOOptions = mergeOptions(
         default: 0.9,
         above: 0,
       },
+      samplesEvery: {
+        type: 'int',
+        flag: '--samples-every',
+        help:
+          'write the samples of every n-th step to samples.jsonl: prompt, completion, reward, rewards, chosen, ' +
+          'finish_reason (0 = none)',
+        default: 10,
+        min: 0,
+      },
       missingEosPenalty: {
         type: 'number',
         flag: '--missing-eos-penalty',

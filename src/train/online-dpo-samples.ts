@@ -6,7 +6,7 @@ import type { ChatTemplate } from '../model/chat-template.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { type Completion, type Generator, cutAtStop } from './generator.js';
 import { type PromptRow, type ScoredSamples, sampleScored, turnStops } from './prompt-samples.js';
-import type { RewardSet } from './reward-fn.js';
+import { type RewardSet, rewardsAt } from './reward-fn.js';
 
 export type { PromptRow } from './prompt-samples.js';
 
@@ -60,4 +60,26 @@ export function samplePairs(
     template ?? null,
     (c) => completionOf(c, tok, stop, maxNewTokens),
   );
+}
+
+/**
+ * samples.jsonl's lines of one step: each sample with the score that chose the pair (`reward`, after the
+ * missing-EOS penalty), each reward's own score, whether it was the chosen side, and how it ended.
+ */
+export function pairSamplesJSONL(s: PairSamples, scores: number[], chosenIdx: number[], step: number): string {
+  const chosen = new Set(chosenIdx);
+  return s.prompts
+    .map((prompt, i) =>
+      JSON.stringify({
+        step,
+        prompt,
+        completion: s.texts[i],
+        reward: scores[i],
+        rewards: rewardsAt(s.perFunction, i),
+        chosen: chosen.has(i),
+        finish_reason: s.finished[i] ? 'stop' : 'length',
+      }),
+    )
+    .join('\n')
+    .concat('\n');
 }

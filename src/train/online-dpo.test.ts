@@ -88,6 +88,48 @@ describe('online DPO', () => {
     assert.equal(a['rewards/count_a/mean'], b['rewards/count_a/mean'], 'the reward itself is logged unpenalized');
   });
 
+  it('samples.jsonl: every --samples-every step, both samples of each prompt, the chosen one scored higher', async () => {
+    const { model, tok } = letterPolicy();
+    const outDir = tmp();
+    await trainOnlineDPO(
+      model,
+      tok,
+      prompts,
+      reward,
+      cfg(outDir, { steps: 4, samplesEvery: 2, missingEosPenalty: 1 }),
+      quiet,
+    );
+    const samples = readFileSync(join(outDir, 'samples.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      samples.map((x) => x.step),
+      [...Array(12).fill(2), ...Array(12).fill(4)],
+      'steps 2 and 4, two samples of six prompts each',
+    );
+    assert.deepEqual(Object.keys(samples[0]), [
+      'step',
+      'prompt',
+      'completion',
+      'reward',
+      'rewards',
+      'chosen',
+      'finish_reason',
+    ]);
+    for (let i = 0; i < samples.length; i += 2) {
+      const [a, b] = [samples[i], samples[i + 1]];
+      assert.equal(a.prompt, b.prompt, 'side by side');
+      assert.equal(a.chosen !== b.chosen, true, 'one of each pair chosen');
+      const [c, r] = a.chosen ? [a, b] : [b, a];
+      assert.ok(c.reward >= r.reward, `${c.reward} ≥ ${r.reward}`);
+    }
+    for (const x of samples) {
+      assert.equal(x.rewards.count_a, countA([x])[0]);
+      assert.equal(x.reward, x.rewards.count_a - (x.finish_reason === 'stop' ? 0 : 1), 'the penalized score');
+    }
+  });
+
   it('IPO and label smoothing run with the same options as train dpo', async () => {
     const { model, tok } = letterPolicy();
     const ipo = await trainOnlineDPO(model, tok, prompts, reward, cfg(tmp(), { loss: 'ipo' }), quiet);
@@ -129,7 +171,7 @@ describe('online DPO', () => {
     const root = tmp();
     const go = (dir: string, o: Partial<OnlineDPOConfig> = {}) => {
       const { model, tok } = letterPolicy();
-      return trainOnlineDPO(model, tok, prompts, reward, cfg(join(root, dir), o), quiet);
+      return trainOnlineDPO(model, tok, prompts, reward, cfg(join(root, dir), { samplesEvery: 1, ...o }), quiet);
     };
     await go('whole');
     await go('split', { stopAfter: 2 });
@@ -138,5 +180,7 @@ describe('online DPO', () => {
       b = loadCheckpoint(join(root, 'split')).model;
     a.params.forEach((p, i) => assert.deepEqual(b.params[i].data, p.data, p.name));
     assert.deepEqual(metricLines(join(root, 'split')), metricLines(join(root, 'whole')));
+    const samples = (dir: string) => readFileSync(join(root, dir, 'samples.jsonl'), 'utf8');
+    assert.equal(samples('split'), samples('whole'), 'the resumed run appends to samples.jsonl');
   });
 });

@@ -5,7 +5,7 @@
 // smoothing). The reference is the starting policy, frozen (with LoRA, the policy with its adapters off).
 // A remote generator gets the policy's weights before each step's sampling.
 
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EpochOrder } from '../data/batching.js';
 import type { CausalLM } from '../model/causal-lm.js';
@@ -18,7 +18,7 @@ import { kernels } from './kernels.js';
 import { TrainingRun } from './loop.js';
 import { applyLora } from './lora-options.js';
 import { type OnlineDPOConfig, onlineDPOOptions } from './online-dpo-config.js';
-import { type PairSamples, type PromptRow, samplePairs } from './online-dpo-samples.js';
+import { type PairSamples, type PromptRow, pairSamplesJSONL, samplePairs } from './online-dpo-samples.js';
 import { promptRowsOf } from './prompt-samples.js';
 import { progress } from './progress.js';
 import { frozenReference, resumePolicy, savePolicy } from './reference.js';
@@ -133,6 +133,8 @@ export async function trainOnlineDPO(
     scores: [],
     seconds: { generation: 0, logprobs: 0, training: 0 },
   };
+  const samplesPath = join(cfg.outDir, 'samples.jsonl');
+  if (run.start === 0 && cfg.samplesEvery > 0) writeFileSync(samplesPath, '');
   const bar = progress('online-dpo', steps, { quiet: cfg.quiet });
   const save = (step: number) => {
     const meta = { trainer: 'online-dpo', beta: cfg.beta, loss: cfg.loss };
@@ -192,6 +194,8 @@ export async function trainOnlineDPO(
         beta: cfg.beta,
       };
       run.log(record);
+      if (cfg.samplesEvery > 0 && (step + 1) % cfg.samplesEvery === 0)
+        appendFileSync(samplesPath, pairSamplesJSONL(s, scores, chosenIdx, step + 1));
       if (Number.isNaN(result.firstLoss)) result.firstLoss = loss;
       result.finalLoss = loss;
       result.scores.push(record['objective/scores']);

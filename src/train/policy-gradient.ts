@@ -28,7 +28,7 @@ import {
 } from './policy-gradient-rollouts.js';
 import { type UpdateOptions, updatePolicy } from './policy-gradient-updates.js';
 import { progress } from './progress.js';
-import { type RewardSet, rewardMetrics } from './reward-fn.js';
+import { type RewardSet, rewardMetrics, rewardsAt } from './reward-fn.js';
 
 export type { PromptRow } from './policy-gradient-rollouts.js';
 
@@ -250,7 +250,7 @@ function samplesJSONL(roll: GroupRollouts, advantages: Float32Array, step: numbe
         prompt,
         completion: roll.texts[i],
         reward: roll.rewards[i],
-        rewards: Object.fromEntries(Object.entries(roll.perFunction).map(([k, v]) => [k, v[i]])),
+        rewards: rewardsAt(roll.perFunction, i),
         advantage: advantages[i],
         finish_reason: roll.finishReasons[i],
       }),

@@ -76,8 +76,8 @@ const ppoOwnOptions = mergeOptions(
       type: 'int',
       flag: '--samples-every',
       help:
-        'write the rollouts of every n-th iteration to samples.jsonl: prompt, completion, score, finish_reason ' +
-        '(0 = none)',
+        'write the rollouts of every n-th iteration to samples.jsonl: prompt, completion, score, rewards, ' +
+        'finish_reason (0 = none)',
       default: 1,
       min: 0,
     },

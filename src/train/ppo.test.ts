@@ -240,9 +240,10 @@ describe('PPO', () => {
       const lines = jsonLines(join(out, 'samples.jsonl'));
       assert.equal(lines.length, 8, 'the rollouts of iteration 2 only');
       for (const l of lines) {
-        assert.deepEqual(Object.keys(l), ['iteration', 'prompt', 'completion', 'score', 'finish_reason']);
+        assert.deepEqual(Object.keys(l), ['iteration', 'prompt', 'completion', 'score', 'rewards', 'finish_reason']);
         assert.equal(l.iteration, 2);
         assert.equal(l.score, countA([l])[0], 'the raw score');
+        assert.deepEqual(l.rewards, { reward: l.score }, "the one reward's own score");
       }
       const finished = lines.filter((l) => l.finish_reason === 'stop').length;
       assert.ok(finished > 0 && finished < 8, `${finished} of 8 finished: both kinds are tested`);

@@ -7,7 +7,7 @@
 
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RewardLike, rewardMetrics } from './reward-fn.js';
+import { type RewardLike, rewardMetrics, rewardsAt } from './reward-fn.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { type ScalarHead, valueHead } from '../model/heads.js';
@@ -219,7 +219,10 @@ function restoreWeights(dir: string, policy: CausalLM, head: ScalarHead): void {
   head.params.forEach((p, i) => p.data.set(saved.params[i].data));
 }
 
-/** One line per rollout: what was sampled, how it ended and what it scored (the reward function's raw score). */
+/**
+ * One line per rollout: what was sampled, how it ended and what it scored (the raw weighted total, before
+ * penalties and clipping, and each reward's own score).
+ */
 function samplesJSONL(roll: Rollouts, iteration: number): string {
   return roll.prompts
     .map((prompt, i) =>
@@ -228,6 +231,7 @@ function samplesJSONL(roll: Rollouts, iteration: number): string {
         prompt,
         completion: roll.texts[i],
         score: roll.scores[i],
+        rewards: rewardsAt(roll.perFunction, i),
         finish_reason: roll.finishReasons[i],
       }),
     )

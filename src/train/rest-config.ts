@@ -27,6 +27,15 @@ export const restOptions = mergeOptions(
           default: 8,
           min: 1,
         },
+        samplesEvery: {
+          type: 'int',
+          flag: '--samples-every',
+          help:
+            "write every n-th Grow's samples to samples.jsonl: prompt, completion, reward, rewards, " +
+            'finish_reason (0 = none)',
+          default: 1,
+          min: 0,
+        },
         epochsPerImprove: {
           type: 'number',
           flag: '--epochs-per-improve',

@@ -93,6 +93,23 @@ describe('ReST', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     assert.ok(lines.some((l) => l['rest/grow'] === 2 && l['rest/improve'] === 2));
+    // samples.jsonl: each Grow's 6 × 16 samples (--samples-every 1, the default), scored as Grow scored them.
+    const samples = readFileSync(join(out, 'samples.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      samples.map((x) => x.grow),
+      [...Array(96).fill(1), ...Array(96).fill(2)],
+    );
+    assert.deepEqual(Object.keys(samples[0]), ['grow', 'prompt', 'completion', 'reward', 'rewards', 'finish_reason']);
+    for (const x of samples) {
+      assert.equal(x.reward, countA([x])[0]);
+      assert.deepEqual(x.rewards, { reward: x.reward });
+      assert.ok(x.finish_reason === 'stop' || x.finish_reason === 'length');
+    }
+    const mean = (g: number) => samples.filter((x) => x.grow === g).reduce((a, x) => a + x.reward, 0) / 96;
+    assert.ok(mean(2) > mean(1), `the second Grow samples the improved policy: ${mean(1)} → ${mean(2)}`);
   });
 
   it('learns what the reward selects: rewarding "e" raises the e count, not the a count', async () => {

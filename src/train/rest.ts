@@ -13,7 +13,7 @@ import { shardCount, runSharded } from '../runtime/replica.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import type { PromptCompletion } from '../data/text.js';
 import { splitByKey } from '../data/split.js';
-import { type RewardLike, type RewardSet, asRewardSet, rewardMetrics } from './reward-fn.js';
+import { type RewardLike, type RewardSet, asRewardSet, rewardMetrics, rewardsAt } from './reward-fn.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { trainableParams } from '../model/lora.js';
 import { applyLora } from './lora-options.js';
@@ -42,9 +42,15 @@ interface Sample {
   demonstration?: boolean;
 }
 
+/** A Grow's sample as samples.jsonl keeps it: besides the total reward, each reward's score and how it ended. */
+interface GrownSample extends Sample {
+  rewards: Record<string, number>;
+  finished: boolean;
+}
+
 /** A Grow's samples, and each reward's mean and std over them (rewards/NAME/mean, /std). */
 interface Grown {
-  samples: Sample[];
+  samples: GrownSample[];
   metrics: Record<string, number>;
 }
 
@@ -67,7 +73,7 @@ async function grow(
     prompts.map((prompt) => ({ prompt, n: M })),
     { maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, stop: cfg.stop, seed },
   );
-  const out: Omit<Sample, 'reward'>[] = results.flatMap((r) =>
+  const out: Omit<GrownSample, 'reward' | 'rewards'>[] = results.flatMap((r) =>
     r.completions.map((c) => {
       const text = cutAtStop(c.text, cfg.stop);
       const ended = c.finishReason === 'stop' || text !== c.text.trimEnd();
@@ -75,11 +81,32 @@ async function grow(
         prompt: r.prompt,
         text,
         completion: c.tokenIds ?? [...tok.encode(text), ...(ended ? [tok.eosId] : [])],
+        finished: ended,
       };
     }),
   );
   const scores = await reward.score(out.map((s) => ({ prompt: s.prompt, completion: s.text })));
-  return { samples: out.map((s, i) => ({ ...s, reward: scores.total[i] })), metrics: rewardMetrics(scores) };
+  return {
+    samples: out.map((s, i) => ({ ...s, reward: scores.total[i], rewards: rewardsAt(scores.perFunction, i) })),
+    metrics: rewardMetrics(scores),
+  };
+}
+
+/** samples.jsonl's lines of Grow `grow` (1-based). */
+function grownJSONL(samples: GrownSample[], grow: number): string {
+  return samples
+    .map((s) =>
+      JSON.stringify({
+        grow,
+        prompt: s.prompt,
+        completion: s.text,
+        reward: s.reward,
+        rewards: s.rewards,
+        finish_reason: s.finished ? 'stop' : 'length',
+      }),
+    )
+    .join('\n')
+    .concat('\n');
 }
 
 /** The original data, tokenized as SFT does (completion + end-of-text) and scored as written. */
@@ -227,6 +254,8 @@ export async function trainReST(
     ...evalMetrics,
     ...(heldOut.length ? { held_out_reward: bestHeldOut } : {}),
   });
+  const samplesPath = join(cfg.outDir, 'samples.jsonl');
+  if (cfg.samplesEvery > 0) writeFileSync(samplesPath, '');
   const demos = await scoreDemonstrations(inputs.demonstrations ?? [], tok, reward);
   if (demos.length)
     log(
@@ -238,6 +267,8 @@ export async function trainReST(
     if (gi > 0) await syncGrower(gi);
     const seed = cfg.seed + 1000 * (gi + 1);
     const { samples: data, metrics } = await grow(grower, tok, growPrompts, reward, cfg, seed, cfg.samplesPerPrompt);
+    if (cfg.samplesEvery > 0 && (gi + 1) % cfg.samplesEvery === 0)
+      appendFileSync(samplesPath, grownJSONL(data, gi + 1));
     const rewards = data.map((d) => d.reward);
     const each =
       reward.names.length > 1

@@ -82,6 +82,11 @@ export function asRewardSet(r: RewardLike, name = 'reward'): RewardSet {
   return typeof r === 'function' ? singleRewardSet(r, name) : r;
 }
 
+/** Each reward's score of item i (for the samples files: `rewards` of a record). */
+export function rewardsAt(perFunction: Record<string, number[]>, i: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(perFunction).map(([name, xs]) => [name, xs[i]]));
+}
+
 /**
  * Each reward's mean and standard deviation (unbiased, as TRL's) over a batch, under TRL's names
  * (`rewards/<name>/mean`, `rewards/<name>/std`), for the metrics of every trainer that samples and scores.

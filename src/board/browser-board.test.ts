@@ -1,0 +1,181 @@
+// `rlhf board` in real Chromium, on two finished GRPO runs trained here through the CLI (a reward model
+// and a reward module, so each sample has two reward scores) and a third run whose metrics this test
+// writes while the page is open: the plots and the step counter follow it, a bad line becomes a note, a
+// run that starts later shows up, two runs' configurations compare, and the samples view shows a step.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import type { Page } from 'playwright-core';
+import { loadCheckpoint } from '../model/checkpoint.js';
+import { RewardModel } from '../model/reward-model.js';
+import { launchChromium } from '../test-support/chromium.js';
+import { skipBrowser } from '../feedback/server/browser-harness.js';
+import { letterPolicy } from '../train/test-fixtures.js';
+import { buildBoardServer } from './server.js';
+
+const bin = fileURLToPath(new URL('../../bin/rlhf.js', import.meta.url));
+const exactAnswer = fileURLToPath(new URL('../../examples/rewards/exact-answer.mjs', import.meta.url));
+
+function rlhf(...args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, RLHF_THREADS: '1' } });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (status) => (status === 0 ? resolve() : reject(new Error(`rlhf ${args.join(' ')}: ${err}`))));
+  });
+}
+
+/** Waits until the element's attribute (or text, with attr null) satisfies `ok`. */
+async function waitFor(page: Page, sel: string, attr: string | null, ok: (v: string) => boolean, what: string) {
+  let last = '';
+  for (let i = 0; i < 200; i++) {
+    const loc = page.locator(sel);
+    if ((await loc.count()) > 0) {
+      last = (attr ? await loc.first().getAttribute(attr) : await loc.first().textContent()) ?? '';
+      if (ok(last)) return last;
+    }
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`${what}: ${sel} ${attr ?? 'text'} is ${JSON.stringify(last)}`);
+}
+
+describe('rlhf board in Chromium', { skip: skipBrowser }, () => {
+  let root: string, runs: string, app: FastifyInstance, page: Page;
+  let context: Awaited<ReturnType<typeof launchChromium>>;
+  const problems: string[] = [];
+  const live = () => join(runs, 'live', 'metrics.jsonl');
+  let lines: string[];
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'rlhf-board-browser-'));
+    runs = join(root, 'runs');
+    const base = letterPolicy();
+    const rm = join(root, 'rm');
+    RewardModel.fromTrunk(loadCheckpoint(base.dir).model, base.tok, 32, 8).save(rm);
+    const prompts = join(root, 'prompts.jsonl');
+    writeFileSync(prompts, [' b', ' c', ' d'].map((p) => JSON.stringify({ prompt: p, answer: 'a' })).join('\n') + '\n');
+    const grpo = (name: string, ...more: string[]) =>
+      rlhf(
+        ...['train', 'grpo', '--init', base.dir, '--prompts', prompts, '--reward', rm, '--reward', exactAnswer],
+        ...['--out', join(runs, name), '--steps', '4', '--batch-size', '2', '--num-generations', '3'],
+        ...['--max-completion-length', '3', '--samples-every', '2', '--quiet', ...more],
+      );
+    await Promise.all([grpo('grpo-a'), grpo('grpo-b', '--beta', '0.1', '--lr', '3e-4')]);
+    // The live run writes grpo-a's lines (real metrics), two now and more while the page is open.
+    lines = readFileSync(join(runs, 'grpo-a', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    mkdirSync(join(runs, 'live'));
+    writeFileSync(live(), `${lines[0]}\n${lines[1]}\n`);
+    app = buildBoardServer({ roots: [runs], pollMs: 250, staleMs: 600_000 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    context = await launchChromium({ viewport: { width: 1400, height: 1000 } });
+    context.setDefaultTimeout(10_000);
+    page = await context.newPage();
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' || /Content Security Policy|Refused to/i.test(m.text()))
+        problems.push(`console: ${m.text()}`);
+    });
+    await page.goto(`http://127.0.0.1:${(app.server.address() as { port: number }).port}/`);
+  });
+  after(async () => {
+    await context?.dispose();
+    await app?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('lists the runs with their trainer, status and step, and plots every metric of the three', async () => {
+    await page.locator('li[data-run="live"]').waitFor();
+    assert.deepEqual(await page.locator('#runs li').evaluateAll((ls) => ls.map((l) => l.getAttribute('data-run'))), [
+      'grpo-a',
+      'grpo-b',
+      'live',
+    ]);
+    const meta = (id: string) => page.locator(`li[data-run="${id}"] .run-meta`).textContent();
+    assert.match((await meta('grpo-a'))!, /grpo\s*finished\s*step 4 \/ 4/);
+    assert.match((await meta('live'))!, /unknown trainer\s*running\s*step 2/);
+    // 4 + 4 + 2 points of the reward, each reward function's mean and the KL (grpo-b's β > 0) plotted.
+    await waitFor(page, '.plot[data-metric="reward"]', 'data-points', (v) => v === '10', 'reward points');
+    for (const m of ['loss', 'rewards/rm/mean', 'rewards/exact-answer/mean', 'entropy', 'train/lr', 'kl'])
+      assert.equal(await page.locator(`.plot[data-metric="${m}"]`).count(), 1, m);
+    assert.equal(await page.locator('.plot[data-metric="kl"]').getAttribute('data-points'), '4', 'grpo-b only');
+    assert.equal(await page.locator('.plot[data-metric="reward"] canvas').count(), 1, 'drawn');
+    assert.deepEqual(await page.locator('#legend').textContent(), 'grpo-agrpo-blive');
+  });
+
+  it('follows the running run: new lines reach the plots and the step counter, a bad line becomes a note', async () => {
+    const latest = () => page.locator('.plot[data-metric="train/lr"] .latest .value.c2').textContent();
+    const before = await latest();
+    appendFileSync(live(), `${lines[2]}\n`);
+    await waitFor(page, '.plot[data-metric="reward"]', 'data-points', (v) => v === '11', 'a third live point');
+    await waitFor(page, 'li[data-run="live"] .run-step', null, (t) => t === 'step 3', 'the step counter');
+    assert.notEqual(await latest(), before, "the live run's latest learning rate");
+    // A line cut short, then whole lines again: the page names the line and keeps going.
+    appendFileSync(live(), '{"step": 4, "loss": \n');
+    appendFileSync(live(), `${lines[3]}\n`);
+    await waitFor(page, '.plot[data-metric="reward"]', 'data-points', (v) => v === '12', 'past the bad line');
+    assert.match((await page.locator('#notes').textContent())!, /live: metrics\.jsonl line 4: not JSON/);
+    // A run that starts while the page is open appears, and is plotted.
+    mkdirSync(join(runs, 'late'));
+    writeFileSync(join(runs, 'late', 'metrics.jsonl'), `${lines[0]}\n`);
+    await page.locator('li[data-run="late"]').waitFor();
+    await waitFor(page, '.plot[data-metric="reward"]', 'data-points', (v) => v === '13', "the new run's point");
+    const filter = page.locator('#filter');
+    await filter.fill('rewards/');
+    assert.equal(await page.locator('.plot[data-metric="loss"]').isVisible(), false, 'filtered out');
+    assert.equal(await page.locator('.plot[data-metric="rewards/rm/mean"]').isVisible(), true);
+    await filter.fill('');
+  });
+
+  it('compares two selected runs: the fields where their configurations differ', async () => {
+    for (const id of ['live', 'late']) await page.locator(`li[data-run="${id}"] input[type=checkbox]`).uncheck();
+    await waitFor(page, '.plot[data-metric="reward"]', 'data-points', (v) => v === '8', 'grpo-a and grpo-b only');
+    await page.getByRole('tab', { name: 'Config' }).click();
+    await page.locator('#diff').waitFor();
+    const rows = await page
+      .locator('#diff tbody tr')
+      .evaluateAll((rs) => rs.map((r) => [...r.children].map((c) => c.textContent)));
+    assert.deepEqual(rows, [
+      ['model.rlhf.beta', '0', '0.1'],
+      ['train.options.beta', '0', '0.1'],
+      ['train.options.lr', '0.00001', '0.0003'],
+    ]);
+    assert.match((await page.locator('#diff h3').textContent())!, /^3 fields differ, \d+ the same$/);
+    // Either run's whole configuration, with what it was given.
+    await page.locator('#config-out details summary', { hasText: 'grpo-a' }).click();
+    assert.match((await page.locator('table.kv[data-run="grpo-a"]').textContent())!, /train\.inputs\.reward.*rm/);
+  });
+
+  it('shows the samples of a step with each reward function’s score', async () => {
+    await page.getByRole('tab', { name: 'Samples' }).click();
+    await page.locator('#samples-run').selectOption('grpo-a');
+    await waitFor(page, '#samples-step option', null, (t) => t.startsWith('step 2 (6 samples'), 'the steps');
+    assert.deepEqual(
+      await page.locator('#samples-step option').evaluateAll((os) => os.map((o) => o.getAttribute('value'))),
+      ['2', '4'],
+    );
+    await page.locator('#samples-list .sample').first().waitFor();
+    assert.equal(await page.locator('#samples-step').inputValue(), '4', 'the latest step first');
+    await page.locator('#samples-step').selectOption('2');
+    await waitFor(page, '#samples-list .sample', 'data-line', (v) => v === '1', 'step 2 shown');
+    assert.equal(await page.locator('#samples-list .sample').count(), 6);
+    const first = page.locator('#samples-list .sample').first();
+    const chips = await first.locator('.chip-name').allTextContents();
+    assert.deepEqual(chips.slice(0, 3), ['reward', 'rm', 'exact-answer']);
+    assert.ok(chips.includes('advantage') && chips.includes('finish_reason'), chips.join());
+    const sample = JSON.parse(readFileSync(join(runs, 'grpo-a', 'samples.jsonl'), 'utf8').split('\n')[0]);
+    assert.equal(await first.locator('pre.completion').textContent(), sample.completion);
+    assert.equal(await first.locator('pre.prompt').textContent(), sample.prompt);
+  });
+
+  it('no script error or Content-Security-Policy violation', () => {
+    assert.deepEqual(problems, []);
+  });
+});

@@ -1,0 +1,154 @@
+// The board's small multiples: one Vega view per metric, its runs overlaid (one colour each, the same in
+// every plot), drawn on a canvas. New points are inserted into the running view; a view is built again
+// only when the runs shown change or a run's points were replaced.
+
+import { el } from '../../feedback/web/dom.js';
+import { type Point, formatValue } from './series.js';
+
+// The bundles served at /vendor/ (vega.min.js, vega-lite.min.js) set these globals.
+interface VegaView {
+  runAsync(): Promise<unknown>;
+  change(name: string, changes: unknown): VegaView;
+  finalize(): void;
+}
+interface VegaGlobal {
+  View: new (runtime: unknown, opts: Record<string, unknown>) => VegaView & { initialize(el: Element): VegaView };
+  parse(spec: unknown): unknown;
+  changeset(): { insert(values: unknown[]): unknown; remove(pred: () => boolean): { insert(v: unknown[]): unknown } };
+}
+declare const vega: VegaGlobal;
+declare const vegaLite: { compile(spec: unknown): { spec: unknown } };
+
+/** Run colours, in the order runs are selected (Tableau 10). */
+export const PALETTE = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+];
+
+export const colorOf = (runs: string[], run: string) => PALETTE[Math.max(0, runs.indexOf(run)) % PALETTE.length];
+
+function specOf(xTitle: string, runs: string[]): unknown {
+  // Steps are whole (1.5k for 1,500); values shown to 6 digits without trailing zeros (0.1, not 0.100000).
+  const x = {
+    field: 'x',
+    type: 'quantitative',
+    title: xTitle,
+    scale: { zero: false },
+    axis: { tickCount: 5, tickMinStep: 1, format: '~s' },
+  };
+  const y = {
+    field: 'y',
+    type: 'quantitative',
+    title: null,
+    scale: { zero: false },
+    axis: { tickCount: 4, format: '~g' },
+  };
+  const color = {
+    field: 'run',
+    type: 'nominal',
+    scale: { domain: runs, range: runs.map((r) => colorOf(runs, r)) },
+    legend: null,
+  };
+  const tooltip = [
+    { field: 'run', type: 'nominal' },
+    { field: 'x', type: 'quantitative', title: xTitle },
+    { field: 'y', type: 'quantitative', title: 'value', format: '.5~g' },
+  ];
+  return vegaLite.compile({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: 300,
+    height: 150,
+    autosize: { type: 'fit', contains: 'padding' },
+    data: { name: 'points' },
+    encoding: { x, y, color, tooltip },
+    // The lines, and a dot at each run's latest point (so a run of one point shows, and where each run is now).
+    layer: [
+      { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { order: { field: 'x', type: 'quantitative' } } },
+      {
+        transform: [
+          { joinaggregate: [{ op: 'max', field: 'x', as: 'last' }], groupby: ['run'] },
+          { filter: 'datum.x === datum.last' },
+        ],
+        mark: { type: 'point', filled: true, size: 25, opacity: 1 },
+      },
+    ],
+    config: { view: { stroke: null }, axis: { labelFontSize: 10, titleFontSize: 10 } },
+  }).spec;
+}
+
+/** One metric's card: its title, each run's latest value, and the plot. */
+export class PlotCard {
+  readonly root: HTMLElement;
+  private readonly chart: HTMLElement;
+  private readonly latest: HTMLElement;
+  private view: VegaView | null = null;
+  private count = 0;
+  private pending: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly metric: string,
+    readonly title: string,
+  ) {
+    this.chart = el('div', { class: 'chart' });
+    this.latest = el('div', { class: 'latest' });
+    this.root = el(
+      'figure',
+      { class: 'plot', attrs: { 'data-metric': metric, 'data-points': '0' } },
+      el('figcaption', {}, el('span', { class: 'metric-name', text: title }), this.latest),
+      this.chart,
+    );
+  }
+
+  /** Draws these runs' points anew (the runs shown changed, or points were replaced). */
+  rebuild(runs: string[], xTitle: string, points: Point[]): void {
+    this.view?.finalize();
+    this.chart.replaceChildren();
+    const view = new vega.View(vega.parse(specOf(xTitle, runs)), { renderer: 'canvas', hover: true });
+    view.initialize(this.chart);
+    this.view = view;
+    this.count = 0;
+    this.insert(points);
+  }
+
+  /** Adds points to the plot as it is. */
+  insert(points: Point[]): void {
+    if (!this.view || points.length === 0) return;
+    const view = this.view;
+    this.count += points.length;
+    this.root.dataset.points = String(this.count);
+    this.pending = this.pending.then(() => view.change('points', vega.changeset().insert(points)).runAsync());
+  }
+
+  /** Each run's latest value, in its colour. */
+  setLatest(runs: string[], values: Map<string, number | undefined>): void {
+    this.latest.replaceChildren(
+      ...runs
+        .filter((r) => values.get(r) !== undefined)
+        .map((r) =>
+          el(
+            'span',
+            { class: `value c${runs.indexOf(r) % PALETTE.length}`, attrs: { title: r } },
+            formatValue(values.get(r)),
+          ),
+        ),
+    );
+  }
+
+  /** Resolves when the plot has drawn every point given so far. */
+  drawn(): Promise<unknown> {
+    return this.pending;
+  }
+
+  dispose(): void {
+    this.view?.finalize();
+    this.view = null;
+  }
+}
