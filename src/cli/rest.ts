@@ -6,6 +6,7 @@ import { restOptions } from '../train/rest-config.js';
 import { trainReST } from '../train/rest.js';
 import { intArg } from './args.js';
 import { loadDemonstrations, loadPolicy, loadPromptRows } from './inputs.js';
+import { addMonitorOptions, monitorLine, monitorSetupFrom } from './monitor.js';
 import { addOptions, readOptions } from './options.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, remoteGeneratorFrom } from './serve-model.js';
@@ -34,6 +35,7 @@ export function registerReST(train: Command): void {
         'same thresholds',
     );
   addOptions(cmd, restOptions);
+  addMonitorOptions(cmd);
   addGeneratorOptions(cmd)
     .option(
       '--generator-batch <n>',
@@ -56,6 +58,7 @@ export function registerReST(train: Command): void {
         cacheFile: join(o.out, 'generations.jsonl'),
       });
       const reward = await rewardSetFrom(o, { rows: [...rows, ...(heldOutRows ?? [])], promptsFile: o.prompts });
+      const monitor = await monitorSetupFrom(o);
       const r = await trainReST(
         ck.model,
         ck.tokenizer,
@@ -63,11 +66,11 @@ export function registerReST(train: Command): void {
         reward,
         cfg,
         (m) => process.stderr.write(m + '\n'),
-        { generator: remote ?? undefined, demonstrations, heldOut: heldOutRows?.map((row) => row.prompt) },
+        { generator: remote ?? undefined, demonstrations, heldOut: heldOutRows?.map((row) => row.prompt), monitor },
       );
       process.stdout.write(
         `rest: mean reward ${r.meanReward.map((x) => x.toFixed(3)).join(' → ')} (start, then after each Grow); ` +
-          `policy in ${o.out}\n`,
+          `policy in ${o.out}\n${monitorLine(r.monitor, 'improve step', o.out)}`,
       );
     });
 }
