@@ -99,11 +99,14 @@ export async function judgeSignal(url: string, opts: JudgeOptions = {}): Promise
         jobs.map((j, k) => ({ ...j, k })),
         http.concurrency ?? 4,
         async ({ i, policyFirst, k }) => {
+          // Identical samples cannot lose or win: a tie, not asked.
+          if (s.texts[i] === ref[i]) {
+            verdicts[k] = 'tie';
+            return;
+          }
           const [a, b] = policyFirst ? [s.texts[i], ref[i]] : [ref[i], s.texts[i]];
           const c = await ask(s.prompts[i], a, b);
-          // Identical samples cannot lose or win: a tie, whatever the judge says.
-          verdicts[k] =
-            s.texts[i] === ref[i] ? 'tie' : c === null ? null : (c === 'A') === policyFirst ? 'policy' : 'reference';
+          verdicts[k] = c === null ? null : (c === 'A') === policyFirst ? 'policy' : 'reference';
         },
       );
       const r = judgeWinRate(verdicts);

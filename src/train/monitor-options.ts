@@ -4,8 +4,12 @@
 
 import { type ValuesOf, defineOptions } from './options.js';
 
-/** The independent signals, in the order the default --monitor-signal picks the first one given. */
-export const MONITOR_SIGNALS = ['holdout_reward', 'pref_accuracy', 'judge_win_rate', 'ensemble_std'] as const;
+/**
+ * The independent signals, in the order the default --monitor-signal picks the first one given: people's own
+ * held-out labels first, then a different model (the judge), then reward models trained like the proxy,
+ * which can share its errors (measured on the demo's task: docs/training.md, "Watching for over-optimization").
+ */
+export const MONITOR_SIGNALS = ['pref_accuracy', 'judge_win_rate', 'holdout_reward', 'ensemble_std'] as const;
 export type MonitorSignalName = (typeof MONITOR_SIGNALS)[number];
 
 export const monitorOptions = defineOptions(
@@ -13,6 +17,7 @@ export const monitorOptions = defineOptions(
     monitorPrompts: {
       type: 'string',
       flag: '--monitor-prompts',
+      arg: '<file>',
       help:
         'JSONL of held-out prompts {"prompt": …} (the trainer\'s prompt formats) the monitor samples every ' +
         '--monitor-every steps; turns the over-optimization monitor on (docs/training.md, "Watching for ' +
@@ -38,6 +43,7 @@ export const monitorOptions = defineOptions(
     monitorHoldoutReward: {
       type: 'string',
       flag: '--monitor-holdout-reward',
+      arg: '<dir|url|module>',
       help:
         'a second reward (same kinds as --reward), trained on comparisons the proxy never saw (`rlhf train reward ' +
         '--split-holdout` writes one): signal monitor/holdout_reward, its mean on the samples',
@@ -46,6 +52,7 @@ export const monitorOptions = defineOptions(
     monitorPairs: {
       type: 'string',
       flag: '--monitor-pairs',
+      arg: '<file>',
       help:
         "held-out human comparisons (any comparison format): signal monitor/pref_accuracy, how often the policy's " +
         'log-likelihood ratio to the reference ranks the labeled winner first (0.5 at the start)',
@@ -54,6 +61,7 @@ export const monitorOptions = defineOptions(
     monitorEnsemble: {
       type: 'string',
       flag: '--monitor-ensemble',
+      arg: '<dir>',
       help:
         'a reward-model ensemble directory (`rlhf train reward --ensemble K`): signal monitor/ensemble_std, the ' +
         "members' mean disagreement (standard deviation of their rewards) on the samples; lower is better",
@@ -62,6 +70,7 @@ export const monitorOptions = defineOptions(
     judge: {
       type: 'string',
       flag: '--judge',
+      arg: '<url>',
       help:
         'an OpenAI-compatible chat completions server (http://host:port/v1): signal monitor/judge_win_rate, how ' +
         "often it prefers the policy's sample to the reference policy's, asked pairwise in both orders",
@@ -70,12 +79,14 @@ export const monitorOptions = defineOptions(
     judgeModel: {
       type: 'string',
       flag: '--judge-model',
+      arg: '<name>',
       help: 'the "model" sent to --judge (default: the first the server lists at /v1/models)',
       default: '',
     },
     monitorReward: {
       type: 'strings',
       flag: '--monitor-reward',
+      arg: '<dir|url|module>',
       help:
         'a watch-only reward (same kinds as --reward), logged as monitor/reward/NAME and never optimized (e.g. a ' +
         'gold judge where one is known); repeatable',
@@ -84,6 +95,7 @@ export const monitorOptions = defineOptions(
     monitorSignal: {
       type: 'string',
       flag: '--monitor-signal',
+      arg: '<name>',
       help:
         `the signal that decides best/ and parting: ${MONITOR_SIGNALS.join(', ')} or reward/NAME of a ` +
         '--monitor-reward (default: the first of those given, in that order)',

@@ -184,6 +184,48 @@ describe('the over-optimization monitor on every online trainer', () => {
   });
 });
 
+describe('the monitor across --resume', () => {
+  it('a run stopped after iteration 2 and resumed writes the monitor.jsonl and best/ of one whole run', async () => {
+    const run = async (outDir: string, o: { stopAfter?: number; resume?: boolean }) => {
+      const { model, tok } = letterPolicy();
+      return trainPPO(
+        model,
+        tok,
+        [' a', ' b'],
+        countA,
+        {
+          ...defaultPPOConfig,
+          outDir,
+          iterations: 4,
+          rolloutBatch: 4,
+          minibatch: 2,
+          ppoEpochs: 1,
+          maxNewTokens: 4,
+          lr: 3e-3,
+          seed: 5,
+          quiet: true,
+          ...o,
+        },
+        quiet,
+        undefined,
+        { monitor: setup(1) },
+      );
+    };
+    const whole = tmp(),
+      split = tmp();
+    const a = await run(whole, {});
+    const first = await run(split, { stopAfter: 2 });
+    assert.equal(first.monitor!.evaluations, 3);
+    assert.ok(existsSync(join(split, 'monitor', 'previous')), 'the waiting checkpoint stays for the resumed run');
+    const b = await run(split, { resume: true });
+    assert.deepEqual(lines(join(split, MONITOR_FILE)), lines(join(whole, MONITOR_FILE)));
+    assert.equal(b.monitor!.bestStep, a.monitor!.bestStep);
+    const wa = loadCheckpoint(join(whole, 'best')).model.params,
+      wb = loadCheckpoint(join(split, 'best')).model.params;
+    wa.forEach((p, i) => assert.deepEqual(wb[i].data, p.data, `best/ ${p.name}`));
+  });
+});
+
 /** A signal that reads its values from a script, one per evaluation. */
 function scripted(values: number[]): MonitorSignal {
   let k = 0;

@@ -56,6 +56,8 @@ export interface NumbersOption extends Common {
 export interface StringOption extends Common {
   type: 'string';
   default: string;
+  /** What the flag's value is in --help (default '<text>'), e.g. '<file>'. */
+  arg?: string;
 }
 
 /** A list of non-empty texts: the flag is repeated, one text each time (or several, comma-separated, with `commas`). */
@@ -66,6 +68,8 @@ export interface StringsOption extends Common {
   min?: number;
   /** Each use of the flag holds comma-separated texts ('\\,' is a comma inside one). */
   commas?: boolean;
+  /** What the flag's value is in --help (default '<text>'), e.g. '<dir|url|module>'. */
+  arg?: string;
 }
 
 export type OptionSpec =
