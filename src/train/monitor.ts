@@ -85,7 +85,9 @@ export function decidingSignal(o: MonitorOptions, signals: MonitorSignal[], watc
     if (!names.includes(o.monitorSignal))
       throw new Error(
         `monitorSignal (--monitor-signal) is "${o.monitorSignal}", which this run does not measure; give one of ` +
-          `${names.length ? names.join(', ') : '(none: add --monitor-holdout-reward, --monitor-pairs, --judge, ' + '--monitor-ensemble or --monitor-reward)'}`,
+          (names.length
+            ? names.join(', ')
+            : '(none: add --monitor-pairs, --judge, --monitor-holdout-reward, --monitor-ensemble or --monitor-reward)'),
       );
     return o.monitorSignal;
   }
@@ -142,6 +144,7 @@ export class Monitor {
             .filter((r) => r.step <= start)
         : [];
       for (const { step, ...metrics } of kept) this.points.push({ step, metrics });
+      this.partedAt = this.points.find((p) => p.metrics['monitor/parted'] === 1)?.step ?? null;
       writeFileSync(path, kept.map((r) => JSON.stringify(r) + '\n').join(''));
       this.best.resume(
         this.signalValues(),
