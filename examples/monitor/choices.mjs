@@ -2,7 +2,7 @@
 // Which step each signal of a monitored run would choose, and what a watched reward (e.g. the demo's gold
 // judge) scored there: the check of the monitor on a task where gold is known.
 //
-// Usage: node examples/monitor/choices.mjs RUN/monitor.jsonl [reward/NAME]
+// Usage: node examples/monitor/choices.mjs RUN/monitor.jsonl [reward/NAME]   (or a best-of-N sweep's OUT.monitor.jsonl)
 //   (default reward/demo-gold; run from a clone after `npm run build`: it reads dist/)
 // Each signal's choice is where its 3-point moving mean is highest (lowest for ensemble_std), as best/ is
 // kept; gold's own best is found the same way, and also as the single best evaluation. "parts at" replays the
@@ -21,7 +21,10 @@ const minRise = Number(process.env.MIN_RISE ?? 0.25);
 const rows = readFileSync(file, 'utf8')
   .split('\n')
   .filter(Boolean)
-  .map((l) => JSON.parse(l));
+  .map((l) => JSON.parse(l))
+  // A best-of-N sweep's lines (`sample --best-of … --out F`: F.monitor.jsonl) have N where a run has its step.
+  .map((r) => ({ ...r, step: r.step ?? r.n }));
+const unit = rows[0]?.n !== undefined ? 'N =' : 'step';
 const gold = rows.map((r) => r[`monitor/${watched}`]);
 if (gold.some((g) => typeof g !== 'number'))
   throw new Error(`${file}: no monitor/${watched} on every line; give the watched reward's name (reward/NAME)`);
@@ -31,9 +34,9 @@ const gi = argmax(goldSmooth),
   graw = argmax(gold);
 const fmt = (x) => (x >= 0 ? ' ' : '') + x.toFixed(3);
 process.stdout.write(
-  `${watched}: own best (3-point moving mean) at step ${rows[gi].step}: ${fmt(gold[gi])} (moving mean ` +
-    `${fmt(goldSmooth[gi])}); single best evaluation at step ${rows[graw].step}: ${fmt(gold[graw])}; at the end ` +
-    `(step ${rows.at(-1).step}) ${fmt(gold.at(-1))}\n`,
+  `${watched}: own best (3-point moving mean) at ${unit} ${rows[gi].step}: ${fmt(gold[gi])} (moving mean ` +
+    `${fmt(goldSmooth[gi])}); single best evaluation at ${unit} ${rows[graw].step}: ${fmt(gold[graw])}; at the end ` +
+    `(${unit} ${rows.at(-1).step}) ${fmt(gold.at(-1))}\n`,
 );
 const signals = ['pref_accuracy', 'judge_win_rate', 'holdout_reward', 'ensemble_std', 'proxy'].filter((s) =>
   rows.every((r) => typeof r[`monitor/${s}`] === 'number'),
@@ -50,8 +53,8 @@ for (const s of signals) {
   const sd0 = rows[0]['monitor/proxy_std'] ?? 0;
   const parts = points.findIndex((_, k) => partingPoint(points.slice(0, k + 1), minRise * sd0)?.parted);
   process.stdout.write(
-    `${s.padEnd(15)} chooses step ${String(rows[i].step).padStart(3)}: ${watched} there ${fmt(gold[i])} ` +
+    `${s.padEnd(15)} chooses ${unit} ${String(rows[i].step).padStart(3)}: ${watched} there ${fmt(gold[i])} ` +
       `(${fmt(gold[i] - gold[gi])} from gold's own best; KL ${rows[i]['monitor/kl'].toFixed(1)}); ` +
-      `${s === 'proxy' ? '' : parts < 0 ? 'never parts from the proxy' : `parts at step ${rows[parts].step}`}\n`,
+      `${s === 'proxy' ? '' : parts < 0 ? 'never parts from the proxy' : `parts at ${unit} ${rows[parts].step}`}\n`,
   );
 }

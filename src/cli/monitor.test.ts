@@ -143,7 +143,10 @@ describe('the over-optimization monitor from the command line', () => {
     assert.match(r.out, /^monitor: best\/ holds iteration \d, where pref_accuracy was best .*; 3 evaluations in/m);
     assert.match(
       r.err,
-      /ppo: monitor: 3 held-out prompts every 1 iterations; signals holdout_reward, pref_accuracy, judge_win_rate, ensemble_std, reward\/count-a/,
+      new RegExp(
+        'ppo: monitor: 3 held-out prompts every 1 iterations; signals holdout_reward, pref_accuracy, ' +
+          'judge_win_rate, ensemble_std, reward/count-a',
+      ),
     );
     const m = lines(join(out, 'monitor.jsonl'));
     assert.deepEqual(

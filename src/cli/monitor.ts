@@ -64,7 +64,8 @@ export function monitorLine(m: MonitorSummary | undefined, unit: string, outDir:
   const best =
     m.bestStep === null
       ? 'no best/ yet'
-      : `best/ holds ${unit} ${m.bestStep}, where ${m.signal} was best (3-point moving mean ${m.bestValue?.toFixed(3)}), ` +
+      : `best/ holds ${unit} ${m.bestStep}, where ${m.signal} was best (3-point moving mean ` +
+        `${m.bestValue?.toFixed(3)}), ` +
         `in ${join(outDir, 'best')}`;
   const parted =
     m.partedAt === null

@@ -144,7 +144,7 @@ export function registerSample(program: Command): void {
           process.stderr.write(
             `best-of-N monitor: ${sweep.signal} is best at N = ${N} (3-point moving mean over N = ` +
               `${sweep.points.map((q) => q.n).join(', ')})` +
-              `${p?.parted ? `; past it the proxy still rose ${p.proxyChangeAfter.toFixed(3)}: over-optimization` : ''}` +
+              (p?.parted ? `; past it the proxy still rose ${p.proxyChangeAfter.toFixed(3)}: over-optimization` : '') +
               `; sampling the prompts with N = ${N}\n`,
           );
         }

@@ -22,7 +22,7 @@ export function sweepValues(maxN: number): number[] {
   return out;
 }
 
-/** Of each prompt's samples (scores[p·maxN + j]), the index of the proxy's best among the first n (the first on a tie). */
+/** Of each prompt's samples (scores[p·maxN + j]), the index of the proxy's best of the first n (the first on a tie). */
 export function chooseBest(scores: readonly number[], prompts: number, maxN: number, n: number): number[] {
   return Array.from({ length: prompts }, (_, p) => {
     let best = p * maxN;

@@ -165,11 +165,13 @@ export class Monitor {
       // The starting policy's own samples of the held-out prompts, with another seed than the policy's.
       m.referenceTexts = (await m.sample(target.seed + 4099)).texts;
     }
-    const o = setup.options;
+    const names = [...setup.signals.map((s) => s.name), ...(setup.watch?.names ?? []).map((n) => `reward/${n}`)];
     target.log(
-      `${target.trainer}: monitor: ${setup.prompts.length} held-out prompts every ${o.monitorEvery} ` +
-        `${target.unit}s; signals ${[...setup.signals.map((s) => s.name), ...(setup.watch?.names ?? []).map((n) => `reward/${n}`)].join(', ') || '(none)'}` +
-        `${m.signalName ? `; ${m.signalName} decides best/ and parting` : '; no signal independent of the proxy: no best/ and no parting'}`,
+      `${target.trainer}: monitor: ${setup.prompts.length} held-out prompts every ${setup.options.monitorEvery} ` +
+        `${target.unit}s; signals ${names.join(', ') || '(none)'}` +
+        (m.signalName
+          ? `; ${m.signalName} decides best/ and parting`
+          : '; no signal independent of the proxy: no best/ and no parting'),
     );
     return m;
   }
@@ -291,7 +293,8 @@ export class Monitor {
     const sig = this.signalName;
     t.log(
       `${t.trainer}: monitor at ${t.unit} ${step}: proxy ${metrics['monitor/proxy'].toFixed(3)}, KL ` +
-        `${kl.toFixed(2)}, length ${metrics['monitor/length'].toFixed(1)}, stop ${(100 * metrics['monitor/stop_rate']).toFixed(0)}%` +
+        `${kl.toFixed(2)}, length ${metrics['monitor/length'].toFixed(1)}, stop ` +
+        `${(100 * metrics['monitor/stop_rate']).toFixed(0)}%` +
         Object.entries(metrics)
           .filter(([k]) => !/^monitor\/(proxy|proxy_std|kl|length|stop_rate|best_step|parted)$/.test(k))
           .map(([k, v]) => `, ${k.slice('monitor/'.length)} ${v.toFixed(3)}`)
@@ -334,8 +337,8 @@ export class Monitor {
     if (!complete) return summary;
     if (summary.bestStep !== null)
       this.target.log(
-        `${this.target.trainer}: monitor: best/ holds ${this.target.unit} ${summary.bestStep}, where ${this.signalName} ` +
-          `was best (3-point moving mean ${summary.bestValue?.toFixed(3)})`,
+        `${this.target.trainer}: monitor: best/ holds ${this.target.unit} ${summary.bestStep}, where ` +
+          `${this.signalName} was best (3-point moving mean ${summary.bestValue?.toFixed(3)})`,
       );
     rmSync(join(this.target.outDir, 'monitor'), { recursive: true, force: true });
     return summary;
