@@ -6,6 +6,7 @@ import { onlineDPOOptions } from '../train/online-dpo-config.js';
 import { trainOnlineDPO } from '../train/online-dpo.js';
 import { intArg } from './args.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadPromptRows } from './inputs.js';
+import { addMonitorOptions, monitorLine, monitorSetupFrom } from './monitor.js';
 import { addOptions, readOptions } from './options.js';
 import { writeTrainConfig } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
@@ -33,6 +34,7 @@ export function registerOnlineDPO(train: Command): void {
     )
     .option(...CHAT_TEMPLATE_FLAG);
   addOptions(cmd, onlineDPOOptions);
+  addMonitorOptions(cmd);
   addGeneratorOptions(cmd)
     .option('--generator-batch <n>', 'completions per request to --generator', intArg(1), 64)
     .action(async (o) => {
@@ -45,11 +47,13 @@ export function registerOnlineDPO(train: Command): void {
       const rows = loadPromptRows(o.prompts, { chat: true });
       // Each sample reaches the rewards with its row's columns, so no lookup by prompt is needed.
       const reward = await rewardSetFrom(o);
+      const monitor = await monitorSetupFrom(o, { chat: true });
       // NOTE: no generation cache by default: every step samples a new policy.
       const remote = remoteGeneratorFrom(o, { batchSize: o.generatorBatch });
       writeTrainConfig('online-dpo', onlineDPOOptions, o);
       const r = await trainOnlineDPO(ck.model, ck.tokenizer, rows, reward, cfg, (m) => process.stderr.write(m + '\n'), {
         generator: remote ?? undefined,
+        monitor,
       });
       const n = r.scores.length,
         k = Math.min(3, n);
@@ -57,7 +61,7 @@ export function registerOnlineDPO(train: Command): void {
       process.stdout.write(
         `online-dpo: ${r.steps} steps, loss ${r.firstLoss.toFixed(3)} → ${r.finalLoss.toFixed(3)}; mean score ` +
           `${mean(r.scores.slice(0, k)).toFixed(3)} → ${mean(r.scores.slice(-k)).toFixed(3)} (first/last ${k} ` +
-          `steps); policy in ${o.out}\n`,
+          `steps); policy in ${o.out}\n${monitorLine(r.monitor, 'step', o.out)}`,
       );
     });
 }

@@ -60,7 +60,8 @@ function toCommander(key: string, o: OptionSpec): Option {
     }
     return new Option(o.flag, help).default(false);
   }
-  const opt = new Option(`${o.flag} ${(o.type === 'string' && o.arg) || ARG[o.type]}`, help);
+  const arg = (o.type === 'string' || o.type === 'strings') && o.arg ? o.arg : ARG[o.type];
+  const opt = new Option(`${o.flag} ${arg}`, help);
   const check = (value: unknown) => {
     const msg = checkOption(key, o, value);
     if (msg) throw new InvalidArgumentError(msg.replace(/^\S+ \([^)]*\) /, ''));
@@ -98,5 +99,7 @@ function toCommander(key: string, o: OptionSpec): Option {
         : o.type === 'string'
           ? JSON.stringify(o.default)
           : String(o.default);
-  return o.type === 'strings' && o.default.length === 0 ? opt : opt.default(o.default, shown);
+  // An empty default (a list, or a text that turns something on when given) goes without saying.
+  const none = (o.type === 'strings' && o.default.length === 0) || (o.type === 'string' && o.default === '');
+  return none ? opt : opt.default(o.default, shown);
 }

@@ -9,6 +9,7 @@ import type { RewardSet } from '../train/reward-fn.js';
 import type { Checkpoint } from '../model/checkpoint.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadPolicy, loadPromptRows } from './inputs.js';
+import { addMonitorOptions, monitorLine, monitorSetupFrom } from './monitor.js';
 import { addOptions, readOptions } from './options.js';
 import { writeTrainConfig } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
@@ -54,25 +55,28 @@ export function registerPolicyGradient<S extends OptionsSpec>(train: Command, c:
   addRewardOptions(cmd);
   addOptions(cmd, c.options);
   c.configure?.(cmd);
+  addMonitorOptions(cmd);
   addGeneratorOptions(cmd).action(async (o) => {
     c.normalize?.(o);
     const cfg = { ...readOptions(c.options, o), outDir: o.out as string };
     const remote = remoteGeneratorFrom(o, { batchSize: 64 });
     // The rewards first: a serve-reward URL that is down fails before anything big is read.
     const rewards = await rewardSetFrom(o);
+    const monitor = await monitorSetupFrom(o, { chat: true });
     const ck = loadPolicy(o.init);
     const rows = loadPromptRows(o.prompts, { chat: true });
     const chatTemplate = loadChatTemplateFor(o.chatTemplate, [o.init], ck.tokenizer);
     const log = (m: string) => process.stderr.write(m + '\n');
     writeTrainConfig(c.name, c.options, o);
-    const r = await c.train(ck, rows, rewards, cfg, log, { generator: remote ?? undefined, chatTemplate });
+    const r = await c.train(ck, rows, rewards, cfg, log, { generator: remote ?? undefined, chatTemplate, monitor });
     const n = r.rewards.length,
       k = Math.min(3, n);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     process.stdout.write(
       `${c.name}: ${n} steps; mean reward ${mean(r.rewards.slice(0, k)).toFixed(3)} → ` +
         `${mean(r.rewards.slice(-k)).toFixed(3)} (first/last ${k})` +
-        `${r.kl.some((x) => x !== 0) ? `, KL ${r.kl[n - 1].toFixed(3)} nats/token` : ''}; policy in ${o.out}\n`,
+        `${r.kl.some((x) => x !== 0) ? `, KL ${r.kl[n - 1].toFixed(3)} nats/token` : ''}; policy in ${o.out}\n` +
+        monitorLine(r.monitor, 'step', o.out),
     );
   });
 }

@@ -6,6 +6,7 @@ import { trainPPO } from '../train/ppo.js';
 import { loadPolicy, loadPromptRows } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
 import { writeTrainConfig } from './train-config.js';
+import { addMonitorOptions, monitorLine, monitorSetupFrom } from './monitor.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
 
 export function registerPPO(train: Command): void {
@@ -25,12 +26,14 @@ export function registerPPO(train: Command): void {
     'run directory: the policy with its v_head, metrics.jsonl, samples.jsonl, summary.json (and the state ' +
       '--resume reads)',
   );
-  addOptions(cmd, ppoOptions).action(async (o) => {
+  addOptions(cmd, ppoOptions);
+  addMonitorOptions(cmd).action(async (o) => {
     const cfg = { ...readOptions(ppoOptions, o), outDir: o.out as string };
     const ck = loadPolicy(o.init);
     const rows = loadPromptRows(o.prompts);
     const reward = await rewardSetFrom(o, { rows, promptsFile: o.prompts });
     writeTrainConfig('ppo', ppoOptions, o);
+    const monitor = await monitorSetupFrom(o);
     const r = await trainPPO(
       ck.model,
       ck.tokenizer,
@@ -38,6 +41,8 @@ export function registerPPO(train: Command): void {
       reward,
       cfg,
       (m) => process.stderr.write(m + '\n'),
+      undefined,
+      { monitor },
     );
     const n = r.scores.length,
       k = Math.min(3, n);
@@ -45,7 +50,7 @@ export function registerPPO(train: Command): void {
     process.stdout.write(
       `ppo: ${n} iterations; mean score ${mean(r.scores.slice(0, k)).toFixed(3)} → ` +
         `${mean(r.scores.slice(-k)).toFixed(3)} (first/last ${k}), KL ${r.kl[n - 1].toFixed(3)} nats; policy in ` +
-        `${o.out}\n`,
+        `${o.out}\n${monitorLine(r.monitor, 'iteration', o.out)}`,
     );
   });
 }

@@ -6,6 +6,7 @@ import { restOptions } from '../train/rest-config.js';
 import { trainReST } from '../train/rest.js';
 import { intArg } from './args.js';
 import { loadDemonstrations, loadPolicy, loadPromptRows } from './inputs.js';
+import { addMonitorOptions, monitorLine, monitorSetupFrom } from './monitor.js';
 import { addOptions, readOptions } from './options.js';
 import { writeTrainConfig } from './train-config.js';
 import { addRewardOptions, rewardSetFrom } from './reward-options.js';
@@ -35,6 +36,7 @@ export function registerReST(train: Command): void {
         'same thresholds',
     );
   addOptions(cmd, restOptions);
+  addMonitorOptions(cmd);
   addGeneratorOptions(cmd)
     .option(
       '--generator-batch <n>',
@@ -58,6 +60,7 @@ export function registerReST(train: Command): void {
       });
       const reward = await rewardSetFrom(o, { rows: [...rows, ...(heldOutRows ?? [])], promptsFile: o.prompts });
       writeTrainConfig('rest', restOptions, o);
+      const monitor = await monitorSetupFrom(o);
       const r = await trainReST(
         ck.model,
         ck.tokenizer,
@@ -65,11 +68,11 @@ export function registerReST(train: Command): void {
         reward,
         cfg,
         (m) => process.stderr.write(m + '\n'),
-        { generator: remote ?? undefined, demonstrations, heldOut: heldOutRows?.map((row) => row.prompt) },
+        { generator: remote ?? undefined, demonstrations, heldOut: heldOutRows?.map((row) => row.prompt), monitor },
       );
       process.stdout.write(
         `rest: mean reward ${r.meanReward.map((x) => x.toFixed(3)).join(' → ')} (start, then after each Grow); ` +
-          `policy in ${o.out}\n`,
+          `policy in ${o.out}\n${monitorLine(r.monitor, 'improve step', o.out)}`,
       );
     });
 }

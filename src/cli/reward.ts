@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { FORMAT_NAMES } from '../data/read-comparisons.js';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatIssue } from '../data/jsonl.js';
 import { PRESETS } from '../model/config.js';
 import { RewardModel } from '../model/reward-model.js';
@@ -11,8 +12,8 @@ import { rewardOptions } from '../train/reward-config.js';
 import { readCandidates } from '../data/candidates.js';
 import { curveTable, defaultSizes, rewardCurve } from '../train/curve.js';
 import { loadEnsemble, rankCandidates, toLabelingTask, trainEnsemble } from '../train/ensemble.js';
-import { splitComparisons, trainRewardModel } from '../train/reward.js';
-import { choiceArg, intArg } from './args.js';
+import { splitComparisons, splitHoldout, trainRewardModel } from '../train/reward.js';
+import { choiceArg, floatArg, intArg } from './args.js';
 import { CHAT_TEMPLATE_FLAG, loadChatTemplateFor, loadComparisons } from './inputs.js';
 import { addOptions, readOptions } from './options.js';
 import { writeTrainConfig } from './train-config.js';
@@ -38,6 +39,13 @@ export function registerRewardTraining(train: Command): void {
       intArg(2),
     )
     .option('--bootstrap', 'with --ensemble: each member trains on a bootstrap resample of the comparisons', false)
+    .option(
+      '--split-holdout <fraction>',
+      'also train a second, holdout reward model into OUT/holdout on this fraction of the training comparisons ' +
+        "(by prompt hash; seed + 1), and the model in OUT on the rest: the over-optimization monitor's " +
+        "--monitor-holdout-reward, a judge the proxy's training never saw",
+      floatArg(0, 1),
+    )
     .option(...CHAT_TEMPLATE_FLAG);
   addOptions(cmd, rewardOptions).action((o) => {
     const cfg = {
@@ -52,6 +60,28 @@ export function registerRewardTraining(train: Command): void {
       : splitComparisons(all, cfg.evalFraction);
     writeTrainConfig('reward', rewardOptions, o);
     const pct = (x?: number) => (x === undefined || Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
+    if (o.splitHoldout !== undefined) {
+      if (o.ensemble) throw new Error('--split-holdout and --ensemble go separately: train the ensemble on its own');
+      const parts = splitHoldout(train, o.splitHoldout);
+      const log = (m: string) => process.stderr.write(m + '\n');
+      log(
+        `reward: --split-holdout ${o.splitHoldout}: ${parts.proxy.length} comparisons for ${o.out}, ` +
+          `${parts.holdout.length} for ${join(o.out, 'holdout')} (the same ${ev.length} eval comparisons)`,
+      );
+      const main = trainRewardModel(parts.proxy, ev, cfg, log).result;
+      const held = trainRewardModel(
+        parts.holdout,
+        ev,
+        { ...cfg, seed: cfg.seed + 1, outDir: join(o.out, 'holdout') },
+        log,
+      ).result;
+      process.stdout.write(
+        `reward: eval accuracy ${pct(main.eval?.accuracy)} (${parts.proxy.length} comparisons) in ${o.out}; ` +
+          `holdout model ${pct(held.eval?.accuracy)} (${parts.holdout.length} comparisons) in ` +
+          `${join(o.out, 'holdout')}\n`,
+      );
+      return;
+    }
     if (o.ensemble) {
       const m = trainEnsemble(train, ev, cfg, o.ensemble, o.bootstrap, (msg) => process.stderr.write(msg + '\n'));
       process.stdout.write(

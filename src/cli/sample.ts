@@ -20,6 +20,8 @@ import type { PromptInput } from '../data/text.js';
 import { encodePromptMessages } from '../model/chat-encode.js';
 import type { ChatMessage } from '../model/chat-template.js';
 import { templateOrPlain } from '../train/chat-data.js';
+import { monitorBestOfN } from '../train/best-of-n-monitor.js';
+import { BEST_OF_MONITOR_KEYS, addMonitorOptions, monitorSetupFrom } from './monitor.js';
 import { addOptions, readOptions } from './options.js';
 import { addRewardOptions, hasReward, rewardSetFrom } from './reward-options.js';
 import { addGeneratorOptions, progressLine, remoteGeneratorFrom } from './serve-model.js';
@@ -60,11 +62,14 @@ export function registerSample(program: Command): void {
     .option('--json', 'print JSONL records to stdout', false);
   addRewardOptions(cmd, { optional: true, purpose: "for --best-of (the prompt file's other fields are its columns)" });
   addOptions(cmd, sampleOptions);
+  addMonitorOptions(cmd, BEST_OF_MONITOR_KEYS);
   addGeneratorOptions(cmd).action(async (o) => {
     applyDtypeFlag(o.dtype);
     const s = readOptions(sampleOptions, o);
     if (s.bestOf > 0 !== hasReward(o)) throw new Error('--best-of N and --reward DIR|URL|MODULE go together');
     if (o.rewardWeights && !hasReward(o)) throw new Error('--reward-weights goes with --reward (and --best-of)');
+    if (o.monitorPrompts && !(s.bestOf > 0))
+      throw new Error('--monitor-prompts goes with --best-of N here: the monitor sweeps N (docs/training.md)');
     if (!o.model && !o.generator)
       throw new Error('give --model DIR (sample here) or --generator URL (sample on a server)');
     // Text prompts keep their records' other fields, which rewards written as code are given.
@@ -119,12 +124,37 @@ export function registerSample(program: Command): void {
     if (s.bestOf > 0) {
       // Loaded (and a reward server asked) before generating, so a bad --reward fails first.
       const reward = await rewardSetFrom(o, { rows, promptsFile: o.prompts });
+      const monitor = await monitorSetupFrom(o, { keys: BEST_OF_MONITOR_KEYS });
+      let N = s.bestOf;
+      if (monitor) {
+        // The sweep on the held-out prompts chooses N (up to --best-of); the prompts are then sampled with it.
+        const sweep = await monitorBestOfN(
+          gen,
+          remote ? null : (gen as LocalGenerator).tok,
+          monitor,
+          reward,
+          s.bestOf,
+          opts,
+          (m) => process.stderr.write(`${m}\n`),
+          o.out ? `${o.out}.monitor.jsonl` : undefined,
+        );
+        if (sweep.bestN !== null) {
+          N = sweep.bestN;
+          const p = sweep.parting;
+          process.stderr.write(
+            `best-of-N monitor: ${sweep.signal} is best at N = ${N} (3-point moving mean over N = ` +
+              `${sweep.points.map((q) => q.n).join(', ')})` +
+              (p?.parted ? `; past it the proxy still rose ${p.proxyChangeAfter.toFixed(3)}: over-optimization` : '') +
+              `; sampling the prompts with N = ${N}\n`,
+          );
+        }
+      }
       // With --chat, each prompt's messages go to the reward: a chat reward model renders them itself.
       const prompts = requests.flatMap((r, i) => {
         const p: ChatPrompt = { prompt: r.prompt, promptIds: r.promptIds, messages: messagesOf.get(i) };
         return Array.from({ length: s.numSamples }, () => p);
       });
-      const results = await bestOfN(gen, prompts, s.bestOf, reward, opts, onProgress);
+      const results = await bestOfN(gen, prompts, N, reward, opts, onProgress);
       const several = reward.names.length > 1;
       const lines = results.map((r, i) =>
         JSON.stringify({
@@ -134,7 +164,7 @@ export function registerSample(program: Command): void {
           reward: r.reward,
           rewards: r.rewards,
           ...(several ? { by_reward: r.byReward } : {}),
-          best_of: s.bestOf,
+          best_of: N,
           finish_reason: r.finish_reason,
         }),
       );
@@ -143,17 +173,17 @@ export function registerSample(program: Command): void {
       else
         for (const r of results)
           process.stdout.write(
-            `${r.prompt}${r.completion}\n[reward ${r.reward.toFixed(3)}, best of ${s.bestOf}]\n${'-'.repeat(40)}\n`,
+            `${r.prompt}${r.completion}\n[reward ${r.reward.toFixed(3)}, best of ${N}]\n${'-'.repeat(40)}\n`,
           );
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       process.stderr.write(
-        `best-of-${s.bestOf}: mean reward ${mean(results.map((r) => r.reward)).toFixed(3)} (all samples ` +
+        `best-of-${N}: mean reward ${mean(results.map((r) => r.reward)).toFixed(3)} (all samples ` +
           `${mean(results.flatMap((r) => r.rewards)).toFixed(3)}); KL from the policy log N − (N−1)/N = ` +
-          `${bestOfNKL(s.bestOf).toFixed(3)} nats\n`,
+          `${bestOfNKL(N).toFixed(3)} nats\n`,
       );
       if (several)
         process.stderr.write(
-          `best-of-${s.bestOf}: kept samples' mean ${reward.names
+          `best-of-${N}: kept samples' mean ${reward.names
             .map((n) => `${n} ${mean(results.map((r) => r.byReward[n])).toFixed(3)}`)
             .join(', ')}\n`,
         );

@@ -12,6 +12,9 @@ import { Generator, cutAtStop } from '../train/generator.js';
 // Cutting at stop strings lives with the generators, where the trainers and best-of-N use it too.
 export { cutAtStop };
 
+// The parting rule (where gold and the proxy part ways along a run) lives with the monitor's math.
+export { type PartingPoint, type ScorePoint, partingPoint } from '../objectives/parting.js';
+
 export interface Sampled {
   /** The text judged: decoded, cut at the task's first stop string. */
   text: string;
@@ -145,60 +148,5 @@ export function judge(gold: GoldJudge, prompts: string[], samples: Sampled[]): J
     texts: samples.map((s) => s.text),
     gold: samples.map((s, i) => gold.score(prompts[i], s.text)),
     lengths: samples.map((s) => s.tokens.length),
-  };
-}
-
-/** One point of a training run or a best-of-N sweep: its gold and proxy (reward model) scores. */
-export interface ScorePoint {
-  step: number;
-  kl: number;
-  gold: number;
-  proxy: number;
-}
-
-export interface PartingPoint {
-  /** Where gold is highest along the run (a 3-point moving mean, so one noisy batch does not decide). */
-  step: number;
-  kl: number;
-  gold: number;
-  proxy: number;
-  /** From that point to the run's end (moving means again): how gold (≤ 0 by definition) and proxy moved. */
-  goldChangeAfter: number;
-  proxyChangeAfter: number;
-  /**
-   * After gold's peak the proxy still rose, by more than minProxyRise: gold no longer follows the
-   * proxy, and what the policy still gains is the reward model's errors (goldChangeAfter says
-   * whether gold also fell, the stronger sign).
-   */
-  parted: boolean;
-}
-
-/**
- * Where gold and proxy part ways along a run (points in step order); null for fewer than 3 points.
- * minProxyRise keeps noise from counting as parting (the demo uses a quarter of the SFT samples' spread).
- */
-export function partingPoint(points: ScorePoint[], minProxyRise = 0): PartingPoint | null {
-  if (points.length < 3) return null;
-  const smooth = (k: keyof ScorePoint) =>
-    points.map((_, i) => {
-      const w = points.slice(Math.max(0, i - 1), Math.min(points.length, i + 2));
-      return mean(w.map((p) => p[k]));
-    });
-  const gold = smooth('gold'),
-    proxy = smooth('proxy'),
-    kl = smooth('kl');
-  let peak = 0;
-  for (let i = 1; i < points.length; i++) if (gold[i] > gold[peak]) peak = i;
-  const last = points.length - 1;
-  const goldChangeAfter = gold[last] - gold[peak],
-    proxyChangeAfter = proxy[last] - proxy[peak];
-  return {
-    step: points[peak].step,
-    kl: kl[peak],
-    gold: gold[peak],
-    proxy: proxy[peak],
-    goldChangeAfter,
-    proxyChangeAfter,
-    parted: peak < last && proxyChangeAfter > minProxyRise,
   };
 }

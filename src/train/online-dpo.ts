@@ -17,6 +17,7 @@ import { type Generator, LocalGenerator } from './generator.js';
 import { kernels } from './kernels.js';
 import { TrainingRun } from './loop.js';
 import { applyLora } from './lora-options.js';
+import { Monitor, type MonitorObservation, type MonitorSetup, type MonitorSummary } from './monitor.js';
 import { type OnlineDPOConfig, onlineDPOOptions } from './online-dpo-config.js';
 import { type PairSamples, type PromptRow, pairSamplesJSONL, samplePairs } from './online-dpo-samples.js';
 import { promptRowsOf } from './prompt-samples.js';
@@ -35,6 +36,8 @@ export interface OnlineDPOResult {
   scores: number[];
   /** Seconds spent in this process in each part of a step. */
   seconds: { generation: number; logprobs: number; training: number };
+  /** With a monitor (--monitor-prompts): where its signal peaked (best/), and whether the run stopped for parting. */
+  monitor?: MonitorSummary;
 }
 
 /** Each prompt's two samples as a DPO pair, the higher score chosen (the first on a tie). */
@@ -86,6 +89,8 @@ export function onlineDPOMetrics(
 export interface OnlineDPOInputs {
   /** Samples each step (default: the built-in engine on the policy). */
   generator?: Generator;
+  /** The over-optimization monitor (src/train/monitor.ts): held-out prompts, signals, best/. */
+  monitor?: MonitorSetup;
 }
 
 /**
@@ -107,17 +112,41 @@ export async function trainOnlineDPO(
   const rows = promptRowsOf(prompts);
   applyLora(policy, cfg, log);
   const ref = frozenReference(policy, tok);
-  if (cfg.resume && !resumePolicy(policy, cfg.outDir))
-    log(`online-dpo: no run to resume in ${cfg.outDir}; starting one`);
-  policy.gradientCheckpointing = cfg.gradientCheckpointing;
-  const ctx = Math.min(cfg.maxLength, policy.config.nPositions);
-  const gen: Generator = inputs.generator ?? new LocalGenerator(policy, tok, { batchSize: 64 });
+  const saveModel = (dir: string) =>
+    savePolicy(dir, policy, tok, { trainer: 'online-dpo', beta: cfg.beta, loss: cfg.loss }, cfg.chatTemplate);
+  // The loop's state tells where a resumed run continues; the monitor starts before its weights go back in.
   const steps = cfg.steps || Math.max(1, Math.ceil((cfg.epochs * rows.length) / cfg.batchSize));
   const run = new TrainingRun(
     trainableParams(policy),
     { ...cfg, steps, evalEvery: 0 },
     { outDir: cfg.outDir, resume: cfg.resume },
   );
+  const monitor = inputs.monitor
+    ? await Monitor.create(
+        inputs.monitor,
+        {
+          trainer: 'online-dpo',
+          unit: 'step',
+          policy,
+          tok,
+          proxy: rewards,
+          outDir: cfg.outDir,
+          seed: cfg.seed,
+          maxNewTokens: cfg.maxNewTokens,
+          stop: cfg.stop,
+          chatTemplate: cfg.chatTemplate,
+          reference: ref,
+          save: saveModel,
+          log,
+        },
+        run.start,
+      )
+    : null;
+  if (cfg.resume && !resumePolicy(policy, cfg.outDir))
+    log(`online-dpo: no run to resume in ${cfg.outDir}; starting one`);
+  policy.gradientCheckpointing = cfg.gradientCheckpointing;
+  const ctx = Math.min(cfg.maxLength, policy.config.nPositions);
+  const gen: Generator = inputs.generator ?? new LocalGenerator(policy, tok, { batchSize: 64 });
   const order = new EpochOrder(rows.length, cfg.seed);
   const replica = { models: { policy }, heads: {} };
   const end = Math.min(steps, cfg.stopAfter ?? Infinity);
@@ -137,12 +166,13 @@ export async function trainOnlineDPO(
   if (run.start === 0 && cfg.samplesEvery > 0) writeFileSync(samplesPath, '');
   const bar = progress('online-dpo', steps, { quiet: cfg.quiet });
   const save = (step: number) => {
-    const meta = { trainer: 'online-dpo', beta: cfg.beta, loss: cfg.loss };
-    savePolicy(cfg.outDir, policy, tok, meta, cfg.chatTemplate);
+    saveModel(cfg.outDir);
     run.saveState(step);
   };
   const clock = () => performance.now() / 1000;
+  let stopped = false;
   try {
+    if (monitor && run.start === 0) run.log({ step: 0, ...(await monitor.observe(0)).metrics });
     for (let step = run.start; step < end; step++) {
       // ---- two samples of each prompt, from the policy as it is now ----
       let t0 = clock();
@@ -193,19 +223,29 @@ export async function trainOnlineDPO(
         ...onlineDPOMetrics(s, scores, chosenIdx, policySums, refSums, cfg.beta),
         beta: cfg.beta,
       };
+      const watched: MonitorObservation | null = monitor?.due(step + 1, step + 1 === steps)
+        ? await monitor.observe(step + 1)
+        : null;
+      Object.assign(record, watched?.metrics);
       run.log(record);
       if (cfg.samplesEvery > 0 && (step + 1) % cfg.samplesEvery === 0)
         appendFileSync(samplesPath, pairSamplesJSONL(s, scores, chosenIdx, step + 1));
       if (Number.isNaN(result.firstLoss)) result.firstLoss = loss;
       result.finalLoss = loss;
       result.scores.push(record['objective/scores']);
-      if ((cfg.saveEvery > 0 && (step + 1) % cfg.saveEvery === 0) || step + 1 === end) save(step + 1);
+      stopped = watched?.stop ?? false;
+      if ((cfg.saveEvery > 0 && (step + 1) % cfg.saveEvery === 0) || step + 1 === end || stopped) save(step + 1);
       bar.update(step + 1, { loss, score: record['objective/scores'] });
+      if (stopped) {
+        result.steps = step + 1;
+        break;
+      }
     }
   } finally {
     bar.stop();
     run.close();
   }
+  if (monitor) result.monitor = monitor.finish(stopped || end === steps);
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
 }

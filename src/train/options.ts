@@ -56,7 +56,7 @@ export interface NumbersOption extends Common {
 export interface StringOption extends Common {
   type: 'string';
   default: string;
-  /** What --help shows as the value (default '<text>'), e.g. '<dir>'. */
+  /** What the flag's value is in --help (default '<text>'), e.g. '<file>'. */
   arg?: string;
 }
 
@@ -68,6 +68,8 @@ export interface StringsOption extends Common {
   min?: number;
   /** Each use of the flag holds comma-separated texts ('\\,' is a comma inside one). */
   commas?: boolean;
+  /** What the flag's value is in --help (default '<text>'), e.g. '<dir|url|module>'. */
+  arg?: string;
 }
 
 export type OptionSpec =

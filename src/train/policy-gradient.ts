@@ -18,6 +18,7 @@ import { meanOf, unbiasedStd } from '../objectives/grpo.js';
 import { type Generator, LocalGenerator } from './generator.js';
 import { type OptimConfig, TrainingRun } from './loop.js';
 import { applyLora, resumeLora } from './lora-options.js';
+import { Monitor, type MonitorObservation, type MonitorSetup, type MonitorSummary } from './monitor.js';
 import { type PolicyGradientOptions, updatesOf } from './policy-gradient-config.js';
 import {
   type GroupRollouts,
@@ -28,6 +29,7 @@ import {
 } from './policy-gradient-rollouts.js';
 import { type UpdateOptions, updatePolicy } from './policy-gradient-updates.js';
 import { progress } from './progress.js';
+import { referenceOf } from './reference.js';
 import { type RewardSet, rewardMetrics, rewardsAt } from './reward-fn.js';
 
 export type { PromptRow } from './policy-gradient-rollouts.js';
@@ -60,6 +62,8 @@ export interface PolicyGradientInputs {
   chatTemplate?: ChatTemplate | null;
   /** Called after each step with what was sampled (the demo watches a gold judge alongside). */
   onStep?: (s: PolicyGradientStep) => void | Promise<void>;
+  /** The over-optimization monitor (src/train/monitor.ts): held-out prompts, signals, best/. */
+  monitor?: MonitorSetup;
 }
 
 export interface PolicyGradientStep {
@@ -77,6 +81,8 @@ export interface PolicyGradientResult {
   kl: number[];
   /** Seconds spent in this process in each part. */
   seconds: { generation: number; scoring: number; logprobs: number; training: number };
+  /** With a monitor (--monitor-prompts): where its signal peaked (best/), and whether the run stopped for parting. */
+  monitor?: MonitorSummary;
 }
 
 /** What trainer_state.json keeps besides the loop's own state. */
@@ -140,13 +146,39 @@ export async function runPolicyGradient(
     if (!lora) freezeModel(ref);
     refReplica = { models: { policy: ref }, heads: {}, baseOnly: !!lora };
   }
+  const saveModel = (dir: string) => {
+    saveCheckpoint(dir, policy, { tokenizer: tok, meta: { kind: 'policy', trainer: name, ...algo.meta } });
+    if (template) saveChatTemplate(dir, template);
+  };
   policy.gradientCheckpointing = cfg.gradientCheckpointing;
   const replica = { models: { policy }, heads: {} };
   const mu = cfg.numIterations;
   const run = new TrainingRun(trainableParams(policy), optimConfigOf(cfg), { outDir: cfg.outDir, resume: cfg.resume });
   const state = run.resumed as unknown as RunState | null;
-  if (state && !resumeLora(policy, cfg.outDir)) restoreWeights(cfg.outDir, policy);
   const first = state?.step ?? 0;
+  // Started before a resumed run's weights go back in (with β = 0 it freezes its own copy of the reference).
+  const monitor = inputs.monitor
+    ? await Monitor.create(
+        inputs.monitor,
+        {
+          trainer: name,
+          unit: 'step',
+          policy,
+          tok,
+          proxy: rewards,
+          outDir: cfg.outDir,
+          seed: cfg.seed,
+          maxNewTokens: cfg.maxCompletionLength,
+          stop: cfg.stop,
+          chatTemplate: template,
+          reference: refReplica ? referenceOf(refReplica.models.policy, tok, !!lora) : undefined,
+          save: saveModel,
+          log,
+        },
+        first,
+      )
+    : null;
+  if (state && !resumeLora(policy, cfg.outDir)) restoreWeights(cfg.outDir, policy);
   const result: PolicyGradientResult = {
     rewards: [...(state?.history.rewards ?? [])],
     kl: [...(state?.history.kl ?? [])],
@@ -160,8 +192,7 @@ export async function runPolicyGradient(
   const end = Math.min(cfg.steps, cfg.stopAfter ?? Infinity);
   const bar = progress(name, cfg.steps, { quiet: cfg.quiet });
   const save = (step: number) => {
-    saveCheckpoint(cfg.outDir, policy, { tokenizer: tok, meta: { kind: 'policy', trainer: name, ...algo.meta } });
-    if (template) saveChatTemplate(cfg.outDir, template);
+    saveModel(cfg.outDir);
     run.saveState(step * mu, { step, history: { rewards: result.rewards, kl: result.kl } } satisfies RunState);
   };
   // A server samples the policy being trained: it gets the weights now (the starting or the resumed ones) and
@@ -173,7 +204,9 @@ export async function runPolicyGradient(
           'with `rlhf serve-model --model DIR --accept-weights`',
       );
   };
+  let stopped = false;
   try {
+    if (monitor && first === 0) run.log({ step: 0, ...(await monitor.observe(0)).metrics });
     if (first < end) await sync();
     for (let step = first; step < end; step++) {
       // ---- samples, rewards and log-probs ----
@@ -200,6 +233,9 @@ export async function runPolicyGradient(
       const kl = adv.kl ?? (refLogp ? stats.kl : 0);
       const reward = meanOf(roll.rewards);
       const lengths = roll.pairs.map((p) => p.completion.length);
+      const watched: MonitorObservation | null = monitor?.due(step + 1, step + 1 === cfg.steps)
+        ? await monitor.observe(step + 1)
+        : null;
       run.log({
         step: step + 1,
         loss: stats.loss,
@@ -218,6 +254,7 @@ export async function runPolicyGradient(
         'completions/clipped_ratio': roll.finishReasons.filter((f) => f === 'length').length / lengths.length,
         'train/lr': stats.lr,
         'train/grad_norm': stats.gradNorm,
+        ...watched?.metrics,
       });
       result.rewards.push(reward);
       result.kl.push(kl);
@@ -230,13 +267,16 @@ export async function runPolicyGradient(
       });
       if (cfg.samplesEvery > 0 && (step + 1) % cfg.samplesEvery === 0)
         appendFileSync(samplesPath, samplesJSONL(roll, adv.advantages, step + 1));
-      if ((cfg.saveEvery > 0 && (step + 1) % cfg.saveEvery === 0) || step + 1 === end) save(step + 1);
+      stopped = watched?.stop ?? false;
+      if ((cfg.saveEvery > 0 && (step + 1) % cfg.saveEvery === 0) || step + 1 === end || stopped) save(step + 1);
       bar.update(step + 1, { reward, ...(refLogp ? { kl } : {}) });
+      if (stopped) break;
     }
   } finally {
     bar.stop();
     run.close();
   }
+  if (monitor) result.monitor = monitor.finish(stopped || end === cfg.steps);
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
 }

@@ -7,7 +7,7 @@
 
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RewardLike, rewardMetrics, rewardsAt } from './reward-fn.js';
+import { type RewardLike, asRewardSet, rewardMetrics, rewardsAt } from './reward-fn.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { type ScalarHead, valueHead } from '../model/heads.js';
@@ -22,6 +22,8 @@ import { trainOnRollouts } from './ppo-epochs.js';
 import { type RolloutFinish, type Rollouts, collectRollouts, rolloutPrompts } from './ppo-rollouts.js';
 import { progress } from './progress.js';
 import { applyLora, resumeLora } from './lora-options.js';
+import { Monitor, type MonitorObservation, type MonitorSetup, type MonitorSummary } from './monitor.js';
+import { referenceOf } from './reference.js';
 
 export { PPOConfig, defaultPPOConfig } from './ppo-config.js';
 
@@ -32,6 +34,14 @@ export interface PPOResult {
   kl: number[];
   /** Seconds spent in this process, over its iterations, in each part of PPO (its cost, made visible). */
   seconds: { generation: number; scoring: number; logprobs: number; training: number };
+  /** With a monitor (--monitor-prompts): where its signal peaked (best/), and whether the run stopped for parting. */
+  monitor?: MonitorSummary;
+}
+
+/** What trainPPO takes besides its policy, prompts, reward and configuration. */
+export interface PPOInputs {
+  /** The over-optimization monitor (src/train/monitor.ts): held-out prompts, signals, best/. */
+  monitor?: MonitorSetup;
 }
 
 /** What one iteration's rollouts were, for callers that watch training (e.g. a gold judge alongside the proxy). */
@@ -86,6 +96,7 @@ export async function trainPPO(
   cfg: PPOConfig,
   log: (m: string) => void,
   onIteration?: (it: PPOIteration) => void | Promise<void>,
+  inputs: PPOInputs = {},
 ): Promise<PPOResult> {
   if (prompts.length === 0) throw new Error('PPO needs prompts');
   ppoOptions.validate(cfg);
@@ -103,8 +114,35 @@ export async function trainPPO(
     resume: cfg.resume,
   });
   const state = run.resumed as unknown as PPOState | null;
-  if (state && !resumeLora(policy, cfg.outDir, [head])) restoreWeights(cfg.outDir, policy, head);
   const first = state?.iteration ?? 0;
+  const saveModel = (dir: string) =>
+    saveCheckpoint(dir, policy, {
+      heads: [head],
+      tokenizer: tok,
+      meta: { kind: 'policy', trainer: 'ppo', klCoef: kl.value },
+    });
+  // Started before a resumed run's weights go back in: the monitor samples the reference's answers now.
+  const monitor = inputs.monitor
+    ? await Monitor.create(
+        inputs.monitor,
+        {
+          trainer: 'ppo',
+          unit: 'iteration',
+          policy,
+          tok,
+          proxy: asRewardSet(reward),
+          outDir: cfg.outDir,
+          seed: cfg.seed,
+          maxNewTokens: cfg.maxNewTokens,
+          stop: cfg.stop,
+          reference: referenceOf(ref, tok, !!lora),
+          save: saveModel,
+          log,
+        },
+        first,
+      )
+    : null;
+  if (state && !resumeLora(policy, cfg.outDir, [head])) restoreWeights(cfg.outDir, policy, head);
   const kl: KLController =
     cfg.targetKL > 0
       ? new AdaptiveKLController(state?.klCoef ?? cfg.initKL, cfg.targetKL, cfg.horizon)
@@ -120,15 +158,13 @@ export async function trainPPO(
   const end = Math.min(cfg.iterations, cfg.stopAfter ?? Infinity);
   const bar = progress('ppo', cfg.iterations, { quiet: cfg.quiet, unit: 'iterations' });
   const save = (iteration: number) => {
-    saveCheckpoint(cfg.outDir, policy, {
-      heads: [head],
-      tokenizer: tok,
-      meta: { kind: 'policy', trainer: 'ppo', klCoef: kl.value },
-    });
+    saveModel(cfg.outDir);
     const extra: PPOState = { iteration, klCoef: kl.value, history: { scores: result.scores, kl: result.kl } };
     run.saveState(iteration * U, { ...extra });
   };
+  let stopped = false;
   try {
+    if (monitor && first === 0) run.log({ iteration: 0, ...(await monitor.observe(0)).metrics });
     for (let it = first; it < end; it++) {
       // ---- rollouts ----
       const batch = rolloutPrompts(prompts, it, cfg.rolloutBatch);
@@ -156,6 +192,9 @@ export async function trainPPO(
       // ---- minibatch epochs ----
       const stats = trainOnRollouts(run, replica, roll, shaped, cfg, tok, it * U);
       result.seconds.training += (performance.now() - t0) / 1000;
+      const watched: MonitorObservation | null = monitor?.due(it + 1, it + 1 === cfg.iterations)
+        ? await monitor.observe(it + 1)
+        : null;
       run.log({
         iteration: it + 1,
         'objective/scores': meanScore,
@@ -168,6 +207,7 @@ export async function trainPPO(
         'train/lr': stats.lr,
         'train/grad_norm': stats.gradNorm,
         ...stats.metrics,
+        ...watched?.metrics,
       });
       result.scores.push(meanScore);
       result.kl.push(meanKL);
@@ -192,13 +232,16 @@ export async function trainPPO(
       });
       if (cfg.samplesEvery > 0 && (it + 1) % cfg.samplesEvery === 0)
         appendFileSync(samplesPath, samplesJSONL(roll, it + 1));
-      if ((cfg.saveEvery > 0 && (it + 1) % cfg.saveEvery === 0) || it + 1 === end) save(it + 1);
+      stopped = watched?.stop ?? false;
+      if ((cfg.saveEvery > 0 && (it + 1) % cfg.saveEvery === 0) || it + 1 === end || stopped) save(it + 1);
       bar.update(it + 1, { score: meanScore, kl: meanKL });
+      if (stopped) break;
     }
   } finally {
     bar.stop();
     run.close();
   }
+  if (monitor) result.monitor = monitor.finish(stopped || end === cfg.iterations);
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
 }

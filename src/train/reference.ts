@@ -30,6 +30,16 @@ export function frozenReference(policy: CausalLM, tok: Tokenizer): ReferencePoli
   return { logProbs: (pairs) => completionLogProbs(ref, pairs, tok.eosId, opts) };
 }
 
+/**
+ * A reference a trainer already holds as a ReferencePolicy: `model` itself (a frozen copy), or with
+ * `baseOnly` the model with its LoRA adapters off.
+ */
+export function referenceOf(model: CausalLM, tok: Tokenizer, baseOnly: boolean): ReferencePolicy {
+  const opts = { vocabSize: tok.vocabSize };
+  const lp = (pairs: TokenPair[]) => completionLogProbs(model, pairs, tok.eosId, opts);
+  return { logProbs: (pairs) => (baseOnly ? withAdaptersDisabled(model, () => lp(pairs)) : lp(pairs)) };
+}
+
 /** Per-token log-probs of each completion under the policy as it is now (no gradients). */
 export function policyLogProbs(policy: CausalLM, tok: Tokenizer, pairs: TokenPair[]): number[][] {
   return completionLogProbs(policy, pairs, tok.eosId, { vocabSize: tok.vocabSize });

@@ -21,6 +21,7 @@ import { kernels, shardLM } from './kernels.js';
 import { openTensorBoard, runTraining } from './loop.js';
 import { type ReSTConfig, validateReSTConfig } from './rest-config.js';
 import { Generator, LocalGenerator, cutAtStop } from './generator.js';
+import { Monitor, type MonitorSetup, type MonitorSummary } from './monitor.js';
 
 export { type ReSTConfig, type ReSTOptions, defaultReSTConfig, validateReSTConfig } from './rest-config.js';
 
@@ -137,6 +138,8 @@ export interface ReSTInputs {
    * sample of each (fixed seed) must rise, or the step is undone and the Grow Improves no further.
    */
   heldOut?: string[];
+  /** The over-optimization monitor (src/train/monitor.ts), every n Improve steps: held-out prompts, signals, best/. */
+  monitor?: MonitorSetup;
 }
 
 export interface ReSTResult {
@@ -157,6 +160,8 @@ export interface ReSTResult {
     heldOutReward?: number;
     undone?: boolean;
   }[];
+  /** With a monitor (--monitor-prompts): where its signal peaked (best/), and whether the run stopped for parting. */
+  monitor?: MonitorSummary;
 }
 
 /** The prompts Grow samples, and the held-out ones (a file's, or heldOutFraction of the prompts by hash). */
@@ -208,6 +213,40 @@ export async function trainReST(
     const named = Object.entries(line).filter(([k]) => k !== 'grow');
     events?.scalars(stepsDone, Object.fromEntries(named.map(([k, v]) => [k.includes('/') ? k : `rest/${k}`, v])));
   };
+  // Every runTraining below appends to metrics.jsonl, after the monitor's first line.
+  writeFileSync(join(cfg.outDir, 'metrics.jsonl'), '');
+  // The Grow and Improve step the policy is at, in its checkpoint's meta.
+  let at = { grow: 0, improve: 0 };
+  const saveModel = (dir: string) =>
+    saveCheckpoint(dir, policy, { tokenizer: tok, meta: { kind: 'policy', trainer: 'rest', ...at } });
+  const monitor = inputs.monitor
+    ? await Monitor.create(inputs.monitor, {
+        trainer: 'rest',
+        unit: 'improve step',
+        policy,
+        tok,
+        proxy: reward,
+        outDir: cfg.outDir,
+        seed: cfg.seed,
+        maxNewTokens: cfg.maxNewTokens,
+        stop: cfg.stop,
+        save: saveModel,
+        log,
+      })
+    : null;
+  // Improve steps taken (the monitor's unit), and a monitor evaluation's line of metrics.jsonl.
+  let improveSteps = 0;
+  let stopped = false;
+  const watch = async (step: number) => {
+    const o = await monitor!.observe(step);
+    appendFileSync(
+      join(cfg.outDir, 'metrics.jsonl'),
+      JSON.stringify({ 'rest/grow': at.grow, 'rest/improve': at.improve, step, ...o.metrics }) + '\n',
+    );
+    events?.scalars(step, o.metrics);
+    stopped = o.stop;
+  };
+  if (monitor) await watch(0);
   const contextLength = cfg.contextLength ?? policy.config.nPositions;
   const local = new LocalGenerator(policy, tok, { batchSize: 64 });
   const grower: Generator = inputs.generator ?? local;
@@ -262,8 +301,7 @@ export async function trainReST(
       `rest: ${demos.length} demonstrations join every Grow's samples (mean reward ` +
         `${(demos.reduce((a, d) => a + d.reward, 0) / demos.length).toFixed(4)})`,
     );
-  let first = true;
-  for (let gi = 0; gi < cfg.grows; gi++) {
+  for (let gi = 0; gi < cfg.grows && !stopped; gi++) {
     if (gi > 0) await syncGrower(gi);
     const seed = cfg.seed + 1000 * (gi + 1);
     const { samples: data, metrics } = await grow(grower, tok, growPrompts, reward, cfg, seed, cfg.samplesPerPrompt);
@@ -302,23 +340,21 @@ export async function trainReST(
             const losses = runSharded(replica, kernels.lmStep, shards);
             return { loss: losses.reduce((a, l, j) => a + l * shards[j].weight, 0), tokens: b.B * b.T };
           },
-          save: (dir) =>
-            saveCheckpoint(dir, policy, {
-              tokenizer: tok,
-              meta: { kind: 'policy', trainer: 'rest', grow: gi + 1, improve: k + 1 },
-            }),
+          save: (dir) => {
+            at = { grow: gi + 1, improve: k + 1 };
+            saveModel(dir);
+          },
         },
         { ...cfg, steps, evalEvery: 0, saveEvery: 0 },
         {
           outDir: cfg.outDir,
           label: `rest g${gi + 1} i${k + 1}`,
           quiet: cfg.quiet,
-          appendMetrics: !first,
+          appendMetrics: true,
           tags: { 'rest/grow': gi + 1, 'rest/improve': k + 1, 'rest/threshold': threshold },
           events: events ? { writer: events, stepOffset: stepsDone } : undefined,
         },
       );
-      first = false;
       stepsDone += summary.steps;
       const keptMeanReward = kept.reduce((a, d) => a + d.reward, 0) / kept.length;
       const entry: ReSTResult['improves'][number] = {
@@ -352,13 +388,15 @@ export async function trainReST(
             p.data.set(before[j]);
             p.version++;
           });
-          saveCheckpoint(cfg.outDir, policy, {
-            tokenizer: tok,
-            meta: { kind: 'policy', trainer: 'rest', grow: gi + 1, improve: k },
-          });
+          at = { grow: gi + 1, improve: k };
+          saveModel(cfg.outDir);
           break;
         }
       }
+      improveSteps++;
+      const last = gi + 1 === cfg.grows && k + 1 === cfg.percentiles.length;
+      if (monitor?.due(improveSteps, last)) await watch(improveSteps);
+      if (stopped) break;
     }
     result.meanReward.push(await evalReward(cfg.seed + 777));
     log(`rest: after grow ${gi + 1}: mean reward ${result.meanReward[gi + 1].toFixed(4)}`);
@@ -368,6 +406,11 @@ export async function trainReST(
       ...evalMetrics,
       ...(heldOut.length ? { held_out_reward: bestHeldOut } : {}),
     });
+  }
+  if (monitor) {
+    // A last Grow that stopped Improving early ends before the step the schedule called last.
+    if (!stopped && !monitor.has(improveSteps)) await watch(improveSteps);
+    result.monitor = monitor.finish();
   }
   events?.close();
   writeFileSync(join(cfg.outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');

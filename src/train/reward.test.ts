@@ -8,7 +8,7 @@ import { Comparison } from '../data/comparison.js';
 import { RewardModel } from '../model/reward-model.js';
 import { scoreRewards } from '../runtime/reward.js';
 import { defaultRewardConfig } from './reward-config.js';
-import { calibration, pairMetrics, rankingPairs, splitComparisons, trainRewardModel } from './reward.js';
+import { calibration, pairMetrics, rankingPairs, splitComparisons, splitHoldout, trainRewardModel } from './reward.js';
 
 /** A preference with a known rule: more "good" words is better (what people "prefer" here). */
 function synthetic(n: number, seed: number, K = 2): Comparison[] {
@@ -109,6 +109,31 @@ describe('reward model training', () => {
     assert.ok(bucketed.eval.length > 0 && bucketed.train.length > 0);
     const trainBuckets = new Set(bucketed.train.map((c) => c.meta!.group));
     assert.ok(bucketed.eval.every((c) => !trainBuckets.has(c.meta!.group)));
+  });
+
+  it('--split-holdout: two disjoint parts by prompt, about the fraction, independent of the eval split', () => {
+    const all = Array.from(
+      { length: 2000 },
+      (_, i): Comparison => ({
+        prompt: `p${i % 1000}`,
+        completions: ['a', 'b'],
+        ranking: [0, 1],
+      }),
+    );
+    const { train } = splitComparisons(all, 0.1);
+    const { proxy, holdout } = splitHoldout(train, 0.3);
+    assert.equal(proxy.length + holdout.length, train.length);
+    const proxyPrompts = new Set(proxy.map((c) => c.prompt));
+    assert.ok(
+      holdout.every((c) => !proxyPrompts.has(c.prompt)),
+      'no prompt on both sides',
+    );
+    assert.ok(Math.abs(holdout.length / train.length - 0.3) < 0.05, `${holdout.length} of ${train.length}`);
+    // A fraction below the eval split's still finds comparisons: its hash is salted.
+    assert.ok(splitHoldout(train, 0.05).holdout.length > 0);
+    assert.deepEqual(splitHoldout(train, 0.3).holdout, holdout, 'the same split every time');
+    assert.throws(() => splitHoldout(train, 1), /must be in \(0, 1\), got 1/);
+    assert.throws(() => splitHoldout(train.slice(0, 1), 0.5), /both need some/);
   });
 
   it('metrics: ties count half, calibration buckets agree with the predictions', () => {

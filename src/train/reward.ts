@@ -367,6 +367,25 @@ export function trainRewardModel(
 }
 
 /**
+ * `--split-holdout`: the training comparisons in two disjoint parts by a hash of their split key (salted,
+ * so the part is independent of the eval split's): `holdout` gets about `fraction` of them, for a second
+ * reward model the proxy's training never sees (the over-optimization monitor's holdout_reward).
+ */
+export function splitHoldout(all: Comparison[], fraction: number): { proxy: Comparison[]; holdout: Comparison[] } {
+  if (!(fraction > 0 && fraction < 1))
+    throw new Error(`the holdout fraction (--split-holdout) must be in (0, 1), got ${fraction}`);
+  const proxy: Comparison[] = [],
+    holdout: Comparison[] = [];
+  for (const c of all) (isEvalKey(`holdout\u0000${splitKey(c)}`, fraction) ? holdout : proxy).push(c);
+  if (proxy.length === 0 || holdout.length === 0)
+    throw new Error(
+      `--split-holdout ${fraction} of ${all.length} training comparisons leaves ${proxy.length} for the reward ` +
+        `model and ${holdout.length} for the holdout model; both need some (give more comparisons or another fraction)`,
+    );
+  return { proxy, holdout };
+}
+
+/**
  * Splits comparisons by a hash of their split key (the prompt, plus the bucket of scored pairs that
  * share one prompt) into train and eval, so no prompt (or scored text) is on both sides.
  */
