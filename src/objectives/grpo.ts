@@ -112,7 +112,9 @@ export function shardShare(
   part: { sequences: number; tokens: number },
   whole: { sequences: number; tokens: number },
 ): number {
-  return lossType === 'bnpo' || lossType === 'dapo' ? part.tokens / whole.tokens : part.sequences / whole.sequences;
+  // A batch with no token in the loss (every completion left out) weighs nothing: its loss is 0.
+  if (lossType === 'bnpo' || lossType === 'dapo') return whole.tokens > 0 ? part.tokens / whole.tokens : 0;
+  return part.sequences / whole.sequences;
 }
 
 // ---- the loss ----

@@ -124,6 +124,32 @@ describe('GRPO', () => {
     );
   });
 
+  it('--mask-truncated-completions leaves completions cut at the length limit out of the loss', async () => {
+    // One token each: every completion that does not end at once is cut, so nothing is left to learn from.
+    const run = async (maskTruncatedCompletions: boolean) => {
+      const model = base.model.clone();
+      const out = tmp(`mask${maskTruncatedCompletions}`);
+      await trainGRPO(
+        model,
+        base.tok,
+        rows,
+        rewards,
+        small(out, { maxCompletionLength: 1, maskTruncatedCompletions }),
+        quiet,
+      );
+      const moved = model.params.some((p, i) => p.data.some((v, j) => v !== base.model.params[i].data[j]));
+      return { moved, lines: metricLines(out) };
+    };
+    const masked = await run(true);
+    assert.ok(
+      masked.lines.every((l) => l['completions/clipped_ratio'] === 1),
+      'every completion was cut',
+    );
+    assert.equal(masked.moved, false, 'no completion in the loss: the weights stay');
+    assert.ok(masked.lines.every((l) => Number.isFinite(l.loss)));
+    assert.equal((await run(false)).moved, true, 'without the option the cut completions train');
+  });
+
   it('splits a batch into micro-batches without changing the run', async () => {
     const run = async (microBatch: number) => {
       const model = base.model.clone();

@@ -53,6 +53,14 @@ const ownOptions = defineOptions({
     default: 1,
     min: 1,
   },
+  maskTruncatedCompletions: {
+    type: 'boolean',
+    flag: '--mask-truncated-completions',
+    help:
+      "leave completions cut at --max-completion-length out of the loss (and the KL), as DAPO's overlong " +
+      "filtering and TRL's mask_truncated_completions: they still count in their group's baseline",
+    default: false,
+  },
   microBatch: {
     type: 'int',
     flag: '--micro-batch',

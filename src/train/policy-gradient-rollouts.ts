@@ -44,7 +44,7 @@ export function stepRows(rows: PromptRow[], order: (k: number) => number, step: 
 /** What sampleGroups takes of the configuration. */
 export type GroupSampling = Pick<
   PolicyGradientOptions,
-  'numGenerations' | 'maxCompletionLength' | 'temperature' | 'stop' | 'seed'
+  'numGenerations' | 'maxCompletionLength' | 'temperature' | 'stop' | 'seed' | 'maskTruncatedCompletions'
 >;
 
 /** Seconds spent in each part, added to by sampleGroups and groupLogProbs. */
@@ -119,7 +119,12 @@ export async function sampleGroups(
   const N = pairs.length,
     Tc = Math.max(...pairs.map((p) => p.completion.length));
   const mask = new Float32Array(N * Tc);
-  pairs.forEach((p, b) => mask.fill(1, b * Tc, b * Tc + p.completion.length));
+  // NOTE: a completion left out (cut at the length limit, with maskTruncatedCompletions) keeps its reward in its
+  // group's baseline; only its tokens leave the loss, as in TRL.
+  pairs.forEach((p, b) => {
+    if (!(o.maskTruncatedCompletions && finishReasons[b] === 'length'))
+      mask.fill(1, b * Tc, b * Tc + p.completion.length);
+  });
   return { prompts, pairs, texts, finishReasons, rewards: s.scores, perFunction: s.perFunction, Tc, mask };
 }
 
