@@ -31,7 +31,12 @@ function rlooAdvantages(cfg: RLOOConfig): Algorithm['advantages'] {
       const seqKL = sequenceKL(oldLogp, refLogp, roll.mask, roll.pairs.length, roll.Tc);
       rewards = penalizedRewards(rewards, seqKL, cfg.beta);
       // The metric as TRL logs it: the token mean of k1 (Σ of the sequences' KL over their tokens).
-      kl = seqKL.reduce((a, b) => a + b, 0) / Math.max(1, roll.mask.reduce((a, b) => a + b, 0));
+      kl =
+        seqKL.reduce((a, b) => a + b, 0) /
+        Math.max(
+          1,
+          roll.mask.reduce((a, b) => a + b, 0),
+        );
     }
     return {
       advantages: leaveOneOutAdvantages(rewards, cfg.numGenerations, cfg.normalizeAdvantages),
