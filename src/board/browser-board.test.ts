@@ -107,6 +107,26 @@ describe('rlhf board in Chromium', { skip: skipBrowser }, () => {
       assert.equal(await page.locator(`.plot[data-metric="${m}"]`).count(), 1, m);
     assert.equal(await page.locator('.plot[data-metric="kl"]').getAttribute('data-points'), '4', 'grpo-b only');
     assert.equal(await page.locator('.plot[data-metric="reward"] canvas').count(), 1, 'drawn');
+    // Drawn in the three runs' colours, with no eval (the learning rates differ, so no line hides another).
+    const colours = () =>
+      page.locator('.plot[data-metric="train/lr"] canvas').evaluate((c: HTMLCanvasElement) => {
+        const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        const near = (i: number, hex: string) =>
+          [1, 3, 5].every((k, j) => Math.abs(px[i + j] - Number.parseInt(hex.slice(k, k + 2), 16)) < 24);
+        const n = [0, 0, 0];
+        for (let i = 0; i < px.length; i += 4)
+          if (px[i + 3] > 200) ['#4e79a7', '#f28e2b', '#e15759'].forEach((h, k) => (n[k] += near(i, h) ? 1 : 0));
+        return n;
+      });
+    let inColour = await colours();
+    for (let i = 0; i < 40 && !inColour.every((n) => n > 20); i++) {
+      await page.waitForTimeout(50);
+      inColour = await colours();
+    }
+    assert.ok(
+      inColour.every((n) => n > 20),
+      `pixels in grpo-a's, grpo-b's and live's colours: ${inColour}`,
+    );
     assert.deepEqual(await page.locator('#legend').textContent(), 'grpo-agrpo-blive');
   });
 
@@ -175,7 +195,20 @@ describe('rlhf board in Chromium', { skip: skipBrowser }, () => {
     assert.equal(await first.locator('pre.prompt').textContent(), sample.prompt);
   });
 
-  it('no script error or Content-Security-Policy violation', () => {
+  it('runs under a CSP without eval: no script error or Content-Security-Policy violation', async () => {
     assert.deepEqual(problems, []);
+    const r = await page.request.get(page.url());
+    assert.doesNotMatch(r.headers()['content-security-policy'], /unsafe-eval|unsafe-inline/);
+    // The policy is in force (code from a string is refused), so the plots above were drawn without eval.
+    // (A string given to setTimeout runs as the page's code; page.evaluate's own code would bypass CSP.)
+    const violation = page.evaluate(
+      () =>
+        new Promise<string>((resolve) => {
+          document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), { once: true });
+          (setTimeout as (code: string, ms: number) => void)('document.body.dataset.evalRan = "yes"', 0);
+        }),
+    );
+    assert.equal(await violation, 'script-src');
+    assert.equal(await page.locator('body').getAttribute('data-eval-ran'), null);
   });
 });
