@@ -157,6 +157,12 @@ describe('rlhf board in Chromium', { skip: skipBrowser }, () => {
   it('compares two selected runs: the fields where their configurations differ', async () => {
     for (const id of ['live', 'late']) await page.locator(`li[data-run="${id}"] input[type=checkbox]`).uncheck();
     await waitFor(page, '.plot[data-metric="reward"]', 'data-points', (v) => v === '8', 'grpo-a and grpo-b only');
+    // No run shown, then the two again: their plots come back from the lines read before.
+    for (const id of ['grpo-a', 'grpo-b']) await page.locator(`li[data-run="${id}"] input[type=checkbox]`).uncheck();
+    await waitFor(page, '#plots', null, (t) => t === '', 'no plot without a run');
+    for (const id of ['grpo-a', 'grpo-b']) await page.locator(`li[data-run="${id}"] input[type=checkbox]`).check();
+    await waitFor(page, '.plot[data-metric="reward"]', 'data-points', (v) => v === '8', 'both runs shown again');
+    assert.equal(await page.locator('.plot[data-metric="kl"]').getAttribute('data-points'), '4', "grpo-b's KL");
     await page.getByRole('tab', { name: 'Config' }).click();
     await page.locator('#diff').waitFor();
     const rows = await page

@@ -98,12 +98,15 @@ function xTitleOf(file: string): string {
   return 'line';
 }
 
+const newCard = (file: string, metric: string) =>
+  new PlotCard(cardKey(file, metric), file === 'metrics.jsonl' ? metric : `${metric} (${file})`);
+
 /** The card of a metric, made (and placed in its section, in order) when first needed. */
 function cardOf(file: string, metric: string): PlotCard {
   const key = cardKey(file, metric);
   let card = state.cards.get(key);
   if (!card) {
-    card = new PlotCard(key, file === 'metrics.jsonl' ? metric : `${metric} (${file})`);
+    card = newCard(file, metric);
     state.cards.set(key, card);
     placeCards();
     card.rebuild(state.selected, xTitleOf(file), pointsOf(file, metric));
@@ -148,8 +151,17 @@ function applyFilter(): void {
     s.hidden = !s.querySelector('.plot:not([hidden])');
 }
 
-/** Every card drawn anew for the runs selected (cards of metrics no selected run has are dropped). */
+/**
+ * Every card drawn anew for the runs selected: cards of metrics no selected run has are dropped, and the
+ * metrics of a run selected again (its points read before) get theirs back.
+ */
 function rebuildPlots(): void {
+  for (const run of state.selected)
+    for (const file of SERIES_FILES)
+      for (const metric of state.series.get(seriesKey(run, file))?.points.keys() ?? []) {
+        const key = cardKey(file, metric);
+        if (!state.cards.has(key)) state.cards.set(key, newCard(file, metric));
+      }
   for (const [key, card] of state.cards) {
     const [file, metric] = splitKey(key);
     const points = pointsOf(file, metric);
