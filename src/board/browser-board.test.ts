@@ -118,15 +118,46 @@ describe('rlhf board in Chromium', { skip: skipBrowser }, () => {
           if (px[i + 3] > 200) ['#4e79a7', '#f28e2b', '#e15759'].forEach((h, k) => (n[k] += near(i, h) ? 1 : 0));
         return n;
       });
-    let inColour = await colours();
-    for (let i = 0; i < 40 && !inColour.every((n) => n > 20); i++) {
-      await page.waitForTimeout(50);
-      inColour = await colours();
-    }
-    assert.ok(
-      inColour.every((n) => n > 20),
-      `pixels in grpo-a's, grpo-b's and live's colours: ${inColour}`,
-    );
+    const drawnInColour = async (what: string) => {
+      let n = await colours();
+      for (let i = 0; i < 40 && !n.every((k) => k > 20); i++) {
+        await page.waitForTimeout(50);
+        n = await colours();
+      }
+      assert.ok(
+        n.every((k) => k > 20),
+        `${what}: pixels in grpo-a's, grpo-b's and live's colours: ${n}`,
+      );
+    };
+    await drawnInColour('smoothed');
+    // Smoothed at first (TensorBoard's 0.6), as logged at 0: every plot drawn again, in the runs' colours.
+    assert.equal(await page.locator('.plot[data-metric="reward"]').getAttribute('data-smoothing'), '0.6');
+    await page.locator('#smoothing').fill('0');
+    await waitFor(page, '.plot[data-metric="train/lr"]', 'data-smoothing', (v) => v === '0', 'smoothing off');
+    assert.equal(await page.locator('#smoothing-value').textContent(), '0');
+    assert.equal(await page.locator('.plot[data-metric="reward"]').getAttribute('data-points'), '10');
+    await drawnInColour('as logged');
+    // Hovering runs the plots' event handlers and tooltips (interpreted too: any eval would be an error).
+    const box = (await page.locator('.plot[data-metric="train/lr"] canvas').boundingBox())!;
+    for (let f = 0.1; f < 1; f += 0.1) await page.mouse.move(box.x + f * box.width, box.y + box.height / 2);
+    // Each plot as wide as its card, when the window is resized too.
+    const widths = () =>
+      page
+        .locator('.plot[data-metric="reward"] .chart')
+        .evaluate((c) => [Math.round(c.querySelector('canvas')!.getBoundingClientRect().width), c.clientWidth]);
+    const fits = async (what: string) => {
+      let w = await widths();
+      for (let i = 0; i < 40 && w[0] !== w[1]; i++) {
+        await page.waitForTimeout(50);
+        w = await widths();
+      }
+      assert.equal(w[0], w[1], `${what}: the canvas is ${w[0]} px wide in a card of ${w[1]}`);
+      return w[1];
+    };
+    const wide = await fits('at first');
+    await page.setViewportSize({ width: 1000, height: 1000 });
+    assert.notEqual(await fits('resized'), wide);
+    await page.setViewportSize({ width: 1400, height: 1000 });
     assert.deepEqual(await page.locator('#legend').textContent(), 'grpo-agrpo-blive');
   });
 
@@ -199,6 +230,24 @@ describe('rlhf board in Chromium', { skip: skipBrowser }, () => {
     const sample = JSON.parse(readFileSync(join(runs, 'grpo-a', 'samples.jsonl'), 'utf8').split('\n')[0]);
     assert.equal(await first.locator('pre.completion').textContent(), sample.completion);
     assert.equal(await first.locator('pre.prompt').textContent(), sample.prompt);
+  });
+
+  it('plots drawn while another tab is open fit their cards once the Metrics tab is shown', async () => {
+    const box = page.locator('li[data-run="grpo-b"] input[type=checkbox]');
+    await box.uncheck();
+    await box.check();
+    await page.getByRole('tab', { name: 'Metrics' }).click();
+    const w = () =>
+      page
+        .locator('.plot[data-metric="kl"] .chart')
+        .evaluate((c) => [Math.round(c.querySelector('canvas')!.getBoundingClientRect().width), c.clientWidth]);
+    let got = await w();
+    for (let i = 0; i < 40 && got[0] !== got[1]; i++) {
+      await page.waitForTimeout(50);
+      got = await w();
+    }
+    assert.equal(got[0], got[1], `the canvas is ${got[0]} px wide in a card of ${got[1]}`);
+    assert.ok(got[1] > 300, String(got[1]));
   });
 
   it('runs under a CSP without eval: no script error or Content-Security-Policy violation', async () => {

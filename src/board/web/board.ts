@@ -26,6 +26,8 @@ const state = {
   paused: false,
   pollMs: 2000,
   first: true,
+  /** The plots' smoothing weight (0: none), from the slider. */
+  smoothing: 0.6,
 };
 
 const seriesKey = (run: string, file: string) => `${run}\u0000${file}`;
@@ -109,7 +111,7 @@ function cardOf(file: string, metric: string): PlotCard {
     card = newCard(file, metric);
     state.cards.set(key, card);
     placeCards();
-    card.rebuild(state.selected, xTitleOf(file), pointsOf(file, metric));
+    card.rebuild(state.selected, xTitleOf(file), pointsOf(file, metric), state.smoothing);
   }
   return card;
 }
@@ -168,7 +170,7 @@ function rebuildPlots(): void {
     if (points.length === 0) {
       card.dispose();
       state.cards.delete(key);
-    } else card.rebuild(state.selected, xTitleOf(file), points);
+    } else card.rebuild(state.selected, xTitleOf(file), points, state.smoothing);
   }
   placeCards();
   updateLatest();
@@ -317,6 +319,17 @@ function start(): void {
   for (const t of ['metrics', 'config', 'samples'] as Tab[])
     byId(`tab-${t}`).addEventListener('click', () => showTab(t));
   byId('filter').addEventListener('input', applyFilter);
+  const smoothing = byId<HTMLInputElement>('smoothing');
+  let redraw: ReturnType<typeof setTimeout> | undefined;
+  const smooth = () => {
+    state.smoothing = Number(smoothing.value);
+    byId('smoothing-value').textContent = smoothing.value;
+    // Redrawn once the slider rests a moment, not at every pixel it is dragged.
+    clearTimeout(redraw);
+    redraw = setTimeout(rebuildPlots, 150);
+  };
+  smoothing.addEventListener('input', smooth);
+  state.smoothing = Number(smoothing.value);
   const pause = byId<HTMLButtonElement>('pause');
   pause.addEventListener('click', () => {
     state.paused = !state.paused;

@@ -1,13 +1,14 @@
 // The board's small multiples: one Vega view per metric, its runs overlaid (one colour each, the same in
-// every plot), drawn on a canvas. New points are inserted into the running view; a view is built again
-// only when the runs shown change or a run's points were replaced.
+// every plot), drawn on a canvas as wide as its card. New points are inserted into the running view; a
+// view is built again only when the runs shown or the smoothing change, or a run's points were replaced.
 
 import { el } from '../../feedback/web/dom.js';
-import { type Point, formatValue } from './series.js';
+import { type Point, Smoother, formatValue } from './series.js';
 
 // The bundles served at /vendor/ (vega.min.js, vega-lite.min.js, vega-interpreter.js) set these globals.
 interface VegaView {
   runAsync(): Promise<unknown>;
+  width(w: number): VegaView;
   change(name: string, changes: unknown): VegaView;
   finalize(): void;
 }
@@ -36,7 +37,10 @@ export const PALETTE = [
 
 export const colorOf = (runs: string[], run: string) => PALETTE[Math.max(0, runs.indexOf(run)) % PALETTE.length];
 
-function specOf(xTitle: string, runs: string[]): unknown {
+/** A plot's height, axes included (the card's chart area is as high: board.css). */
+const HEIGHT = 160;
+
+function specOf(xTitle: string, runs: string[], width: number, smoothed: boolean): unknown {
   // Steps are whole (1.5k for 1,500); values shown to 6 digits without trailing zeros (0.1, not 0.100000).
   const x = {
     field: 'x',
@@ -62,17 +66,25 @@ function specOf(xTitle: string, runs: string[]): unknown {
     { field: 'run', type: 'nominal' },
     { field: 'x', type: 'quantitative', title: xTitle },
     { field: 'y', type: 'quantitative', title: 'value', format: '.5~g' },
+    ...(smoothed ? [{ field: 's', type: 'quantitative', title: 'smoothed', format: '.5~g' }] : []),
   ];
+  const line = (field: string, style: Record<string, unknown>) => ({
+    mark: { type: 'line', ...style },
+    encoding: { y: { ...y, field }, order: { field: 'x', type: 'quantitative' } },
+  });
   return vegaLite.compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: 300,
-    height: 150,
+    width,
+    height: HEIGHT,
     autosize: { type: 'fit', contains: 'padding' },
     data: { name: 'points' },
     encoding: { x, y, color, tooltip },
-    // The lines, and a dot at each run's latest point (so a run of one point shows, and where each run is now).
+    // Smoothed: each run's values drawn faintly under their moving average. Then a dot at each run's
+    // latest value (so a run of one point shows, and where each run is now).
     layer: [
-      { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { order: { field: 'x', type: 'quantitative' } } },
+      ...(smoothed
+        ? [line('y', { strokeWidth: 1, opacity: 0.25 }), line('s', { strokeWidth: 2 })]
+        : [line('y', { strokeWidth: 1.5 })]),
       {
         transform: [
           { joinaggregate: [{ op: 'max', field: 'x', as: 'last' }], groupby: ['run'] },
@@ -91,8 +103,11 @@ export class PlotCard {
   private readonly chart: HTMLElement;
   private readonly latest: HTMLElement;
   private view: VegaView | null = null;
+  private width = 0;
+  private smoother = new Smoother(0);
   private count = 0;
   private pending: Promise<unknown> = Promise.resolve();
+  private readonly resized = new ResizeObserver(() => this.fit());
 
   constructor(
     readonly metric: string,
@@ -106,18 +121,23 @@ export class PlotCard {
       el('figcaption', {}, el('span', { class: 'metric-name', text: title }), this.latest),
       this.chart,
     );
+    this.resized.observe(this.chart);
   }
 
-  /** Draws these runs' points anew (the runs shown changed, or points were replaced). */
-  rebuild(runs: string[], xTitle: string, points: Point[]): void {
+  /** Draws these runs' points anew (the runs shown or the smoothing changed, or points were replaced). */
+  rebuild(runs: string[], xTitle: string, points: Point[], smoothing: number): void {
     this.view?.finalize();
     this.chart.replaceChildren();
+    // A card not shown (another tab is open) has no width yet: fit() sets it once it has.
+    this.width = this.chart.clientWidth || 300;
     // Expressions parsed to syntax trees and evaluated by the interpreter, never compiled with Function:
     // the page's CSP has no 'unsafe-eval'.
-    const runtime = vega.parse(specOf(xTitle, runs), undefined, { ast: true });
+    const runtime = vega.parse(specOf(xTitle, runs, this.width, smoothing > 0), undefined, { ast: true });
     const view = new vega.View(runtime, { renderer: 'canvas', hover: true, expr: vegaInterpreter });
     view.initialize(this.chart);
     this.view = view;
+    this.smoother = new Smoother(smoothing);
+    this.root.dataset.smoothing = String(smoothing);
     this.count = 0;
     this.insert(points);
   }
@@ -126,9 +146,19 @@ export class PlotCard {
   insert(points: Point[]): void {
     if (!this.view || points.length === 0) return;
     const view = this.view;
+    const tuples = this.smoother.smooth(points);
     this.count += points.length;
     this.root.dataset.points = String(this.count);
-    this.pending = this.pending.then(() => view.change('points', vega.changeset().insert(points)).runAsync());
+    this.pending = this.pending.then(() => view.change('points', vega.changeset().insert(tuples)).runAsync());
+  }
+
+  /** The plot made as wide as its card, when the card's width changed (the window, the grid, a tab shown). */
+  private fit(): void {
+    const w = this.chart.clientWidth;
+    if (!this.view || w === 0 || w === this.width) return;
+    this.width = w;
+    const view = this.view;
+    this.pending = this.pending.then(() => view.width(w).runAsync());
   }
 
   /** Each run's latest value, in its colour. */
@@ -152,6 +182,7 @@ export class PlotCard {
   }
 
   dispose(): void {
+    this.resized.disconnect();
     this.view?.finalize();
     this.view = null;
   }
