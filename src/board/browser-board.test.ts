@@ -138,8 +138,26 @@ describe('rlhf board in Chromium', { skip: skipBrowser }, () => {
     assert.equal(await page.locator('.plot[data-metric="reward"]').getAttribute('data-points'), '10');
     await drawnInColour('as logged');
     // Hovering runs the plots' event handlers and tooltips (interpreted too: any eval would be an error).
+    await page.locator('.plot[data-metric="train/lr"]').scrollIntoViewIfNeeded();
     const box = (await page.locator('.plot[data-metric="train/lr"] canvas').boundingBox())!;
     for (let f = 0.1; f < 1; f += 0.1) await page.mouse.move(box.x + f * box.width, box.y + box.height / 2);
+    // The dot at a run's latest point tells its run, step and value: found as its colour's rightmost pixel.
+    const canvas = page.locator('.plot[data-metric="train/lr"] canvas');
+    const dot = await canvas.evaluate((c: HTMLCanvasElement) => {
+      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const hit: number[][] = [];
+      for (let i = 0; i < px.length; i += 4)
+        if (Math.abs(px[i] - 0xf2) + Math.abs(px[i + 1] - 0x8e) + Math.abs(px[i + 2] - 0x2b) < 30)
+          hit.push([(i / 4) % c.width, Math.floor(i / 4 / c.width)]);
+      const right = Math.max(...hit.map((p) => p[0]));
+      const near = hit.filter((p) => p[0] > right - 6);
+      const r = c.width / c.getBoundingClientRect().width;
+      return [0, 1].map((k) => near.reduce((a, p) => a + p[k], 0) / near.length / r);
+    });
+    await page.mouse.move(box.x + dot[0], box.y + dot[1]);
+    const chart = '.plot[data-metric="train/lr"] .chart';
+    await waitFor(page, chart, 'title', (t) => /run: grpo-b/.test(t), 'the tooltip');
+    assert.match((await page.locator(chart).getAttribute('title'))!, /^run: grpo-b\nstep: 4\nvalue: [\d.e-]+$/);
     // Each plot as wide as its card, when the window is resized too.
     const widths = () =>
       page

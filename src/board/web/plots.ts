@@ -3,7 +3,7 @@
 // view is built again only when the runs shown or the smoothing change, or a run's points were replaced.
 
 import { el } from '../../feedback/web/dom.js';
-import { type Point, Smoother, formatValue } from './series.js';
+import { type Point, type SmoothedPoint, Smoother, formatValue } from './series.js';
 
 // The bundles served at /vendor/ (vega.min.js, vega-lite.min.js, vega-interpreter.js) set these globals.
 interface VegaView {
@@ -37,6 +37,9 @@ export const PALETTE = [
 
 export const colorOf = (runs: string[], run: string) => PALETTE[Math.max(0, runs.indexOf(run)) % PALETTE.length];
 
+/** How often a plot draws the points that came in, at most (ms). */
+const FLUSH_MS = 250;
+
 /** A plot's height, axes included (the card's chart area is as high: board.css). */
 const HEIGHT = 160;
 
@@ -62,6 +65,8 @@ function specOf(xTitle: string, runs: string[], width: number, smoothed: boolean
     scale: { domain: runs, range: runs.map((r) => colorOf(runs, r)) },
     legend: null,
   };
+  // On the dots only: a line's tooltip would show the run's first point wherever it is hovered (Vega
+  // picks a line as a whole), and one per point would cost the drawing of every point.
   const tooltip = [
     { field: 'run', type: 'nominal' },
     { field: 'x', type: 'quantitative', title: xTitle },
@@ -77,23 +82,31 @@ function specOf(xTitle: string, runs: string[], width: number, smoothed: boolean
     width,
     height: HEIGHT,
     autosize: { type: 'fit', contains: 'padding' },
-    data: { name: 'points' },
-    encoding: { x, y, color, tooltip },
+    encoding: { x, y, color },
     // Smoothed: each run's values drawn faintly under their moving average. Then a dot at each run's
-    // latest value (so a run of one point shows, and where each run is now).
+    // latest value (so a run of one point shows, and where each run is now), from its own small data
+    // set (the latest point of each run, kept by PlotCard) rather than found again among every point.
     layer: [
-      ...(smoothed
-        ? [line('y', { strokeWidth: 1, opacity: 0.25 }), line('s', { strokeWidth: 2 })]
-        : [line('y', { strokeWidth: 1.5 })]),
       {
-        transform: [
-          { joinaggregate: [{ op: 'max', field: 'x', as: 'last' }], groupby: ['run'] },
-          { filter: 'datum.x === datum.last' },
-        ],
-        mark: { type: 'point', filled: true, size: 25, opacity: 1 },
+        data: { name: 'points' },
+        layer: smoothed
+          ? [line('y', { strokeWidth: 1, opacity: 0.25 }), line('s', { strokeWidth: 2 })]
+          : [line('y', { strokeWidth: 1.5 })],
+      },
+      {
+        data: { name: 'latest' },
+        mark: { type: 'point', filled: true, size: 30, opacity: 1 },
+        encoding: { tooltip },
       },
     ],
-    config: { view: { stroke: null }, axis: { labelFontSize: 10, titleFontSize: 10 } },
+    // No ARIA descriptions (a formatted string for every point, unread on a canvas); the points are all
+    // finite (Series keeps no other), so a line need not test each one while it is drawn.
+    config: {
+      view: { stroke: null },
+      axis: { labelFontSize: 10, titleFontSize: 10 },
+      aria: false,
+      mark: { invalid: 'filter' },
+    },
   }).spec;
 }
 
@@ -106,6 +119,11 @@ export class PlotCard {
   private width = 0;
   private smoother = new Smoother(0);
   private count = 0;
+  /** Each run's latest point, as in the 'latest' data set (its dot). */
+  private last = new Map<string, SmoothedPoint>();
+  /** Points given and not yet drawn, and when they will be. */
+  private queue: SmoothedPoint[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private pending: Promise<unknown> = Promise.resolve();
   private readonly resized = new ResizeObserver(() => this.fit());
 
@@ -139,17 +157,48 @@ export class PlotCard {
     this.smoother = new Smoother(smoothing);
     this.root.dataset.smoothing = String(smoothing);
     this.count = 0;
+    this.root.dataset.points = '0';
+    this.last = new Map();
+    this.queue = [];
     this.insert(points);
+    this.flush();
   }
 
-  /** Adds points to the plot as it is. */
+  /**
+   * Adds points to the plot as it is: drawn at most every FLUSH_MS, all that came meanwhile at once (a
+   * long run is read in many pieces, and each drawing draws every point again).
+   */
   insert(points: Point[]): void {
     if (!this.view || points.length === 0) return;
-    const view = this.view;
-    const tuples = this.smoother.smooth(points);
-    this.count += points.length;
-    this.root.dataset.points = String(this.count);
-    this.pending = this.pending.then(() => view.change('points', vega.changeset().insert(tuples)).runAsync());
+    for (const t of this.smoother.smooth(points)) this.queue.push(t);
+    this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  /** Draws the points queued; `data-points` counts the points drawn. */
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const view = this.view,
+      tuples = this.queue;
+    this.queue = [];
+    if (!view || tuples.length === 0) return;
+    for (const t of tuples) if (t.x >= (this.last.get(t.run)?.x ?? Number.NEGATIVE_INFINITY)) this.last.set(t.run, t);
+    const latest = [...this.last.values()].map((t) => ({ ...t }));
+    this.count += tuples.length;
+    const count = this.count;
+    this.pending = this.pending.then(async () => {
+      await view
+        .change('points', vega.changeset().insert(tuples))
+        .change(
+          'latest',
+          vega
+            .changeset()
+            .remove(() => true)
+            .insert(latest),
+        )
+        .runAsync();
+      if (this.view === view) this.root.dataset.points = String(count);
+    });
   }
 
   /** The plot made as wide as its card, when the card's width changed (the window, the grid, a tab shown). */
@@ -176,12 +225,8 @@ export class PlotCard {
     );
   }
 
-  /** Resolves when the plot has drawn every point given so far. */
-  drawn(): Promise<unknown> {
-    return this.pending;
-  }
-
   dispose(): void {
+    clearTimeout(this.timer);
     this.resized.disconnect();
     this.view?.finalize();
     this.view = null;
