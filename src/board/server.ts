@@ -26,7 +26,8 @@ export interface BoardOptions {
 
 /**
  * The page's policy, the labeling app's: scripts and styles from this origin only (no inline script, no
- * eval: Vega's expressions are evaluated by vega-interpreter), requests to this origin, never framed.
+ * eval: Vega's expressions are evaluated by vega-interpreter), requests to this origin, never framed;
+ * images from data: URLs too (the page's empty icon, which keeps the browser from asking for one).
  */
 export const BOARD_CSP = [
   "default-src 'none'",
