@@ -107,6 +107,75 @@ describe('rlhf board in Chromium', { skip: skipBrowser }, () => {
       assert.equal(await page.locator(`.plot[data-metric="${m}"]`).count(), 1, m);
     assert.equal(await page.locator('.plot[data-metric="kl"]').getAttribute('data-points'), '4', 'grpo-b only');
     assert.equal(await page.locator('.plot[data-metric="reward"] canvas').count(), 1, 'drawn');
+    // Drawn in the three runs' colours, with no eval (the learning rates differ, so no line hides another).
+    const colours = () =>
+      page.locator('.plot[data-metric="train/lr"] canvas').evaluate((c: HTMLCanvasElement) => {
+        const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        const near = (i: number, hex: string) =>
+          [1, 3, 5].every((k, j) => Math.abs(px[i + j] - Number.parseInt(hex.slice(k, k + 2), 16)) < 24);
+        const n = [0, 0, 0];
+        for (let i = 0; i < px.length; i += 4)
+          if (px[i + 3] > 200) ['#4e79a7', '#f28e2b', '#e15759'].forEach((h, k) => (n[k] += near(i, h) ? 1 : 0));
+        return n;
+      });
+    const drawnInColour = async (what: string) => {
+      let n = await colours();
+      for (let i = 0; i < 40 && !n.every((k) => k > 20); i++) {
+        await page.waitForTimeout(50);
+        n = await colours();
+      }
+      assert.ok(
+        n.every((k) => k > 20),
+        `${what}: pixels in grpo-a's, grpo-b's and live's colours: ${n}`,
+      );
+    };
+    await drawnInColour('smoothed');
+    // Smoothed at first (TensorBoard's 0.6), as logged at 0: every plot drawn again, in the runs' colours.
+    assert.equal(await page.locator('.plot[data-metric="reward"]').getAttribute('data-smoothing'), '0.6');
+    await page.locator('#smoothing').fill('0');
+    await waitFor(page, '.plot[data-metric="train/lr"]', 'data-smoothing', (v) => v === '0', 'smoothing off');
+    assert.equal(await page.locator('#smoothing-value').textContent(), '0');
+    assert.equal(await page.locator('.plot[data-metric="reward"]').getAttribute('data-points'), '10');
+    await drawnInColour('as logged');
+    // Hovering runs the plots' event handlers and tooltips (interpreted too: any eval would be an error).
+    await page.locator('.plot[data-metric="train/lr"]').scrollIntoViewIfNeeded();
+    const box = (await page.locator('.plot[data-metric="train/lr"] canvas').boundingBox())!;
+    for (let f = 0.1; f < 1; f += 0.1) await page.mouse.move(box.x + f * box.width, box.y + box.height / 2);
+    // The dot at a run's latest point tells its run, step and value: found as its colour's rightmost pixel.
+    const canvas = page.locator('.plot[data-metric="train/lr"] canvas');
+    const dot = await canvas.evaluate((c: HTMLCanvasElement) => {
+      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const hit: number[][] = [];
+      for (let i = 0; i < px.length; i += 4)
+        if (Math.abs(px[i] - 0xf2) + Math.abs(px[i + 1] - 0x8e) + Math.abs(px[i + 2] - 0x2b) < 30)
+          hit.push([(i / 4) % c.width, Math.floor(i / 4 / c.width)]);
+      const right = Math.max(...hit.map((p) => p[0]));
+      const near = hit.filter((p) => p[0] > right - 6);
+      const r = c.width / c.getBoundingClientRect().width;
+      return [0, 1].map((k) => near.reduce((a, p) => a + p[k], 0) / near.length / r);
+    });
+    await page.mouse.move(box.x + dot[0], box.y + dot[1]);
+    const chart = '.plot[data-metric="train/lr"] .chart';
+    await waitFor(page, chart, 'title', (t) => /run: grpo-b/.test(t), 'the tooltip');
+    assert.match((await page.locator(chart).getAttribute('title'))!, /^run: grpo-b\nstep: 4\nvalue: [\d.e-]+$/);
+    // Each plot as wide as its card, when the window is resized too.
+    const widths = () =>
+      page
+        .locator('.plot[data-metric="reward"] .chart')
+        .evaluate((c) => [Math.round(c.querySelector('canvas')!.getBoundingClientRect().width), c.clientWidth]);
+    const fits = async (what: string) => {
+      let w = await widths();
+      for (let i = 0; i < 40 && w[0] !== w[1]; i++) {
+        await page.waitForTimeout(50);
+        w = await widths();
+      }
+      assert.equal(w[0], w[1], `${what}: the canvas is ${w[0]} px wide in a card of ${w[1]}`);
+      return w[1];
+    };
+    const wide = await fits('at first');
+    await page.setViewportSize({ width: 1000, height: 1000 });
+    assert.notEqual(await fits('resized'), wide);
+    await page.setViewportSize({ width: 1400, height: 1000 });
     assert.deepEqual(await page.locator('#legend').textContent(), 'grpo-agrpo-blive');
   });
 
@@ -137,6 +206,12 @@ describe('rlhf board in Chromium', { skip: skipBrowser }, () => {
   it('compares two selected runs: the fields where their configurations differ', async () => {
     for (const id of ['live', 'late']) await page.locator(`li[data-run="${id}"] input[type=checkbox]`).uncheck();
     await waitFor(page, '.plot[data-metric="reward"]', 'data-points', (v) => v === '8', 'grpo-a and grpo-b only');
+    // No run shown, then the two again: their plots come back from the lines read before.
+    for (const id of ['grpo-a', 'grpo-b']) await page.locator(`li[data-run="${id}"] input[type=checkbox]`).uncheck();
+    await waitFor(page, '#plots', null, (t) => t === '', 'no plot without a run');
+    for (const id of ['grpo-a', 'grpo-b']) await page.locator(`li[data-run="${id}"] input[type=checkbox]`).check();
+    await waitFor(page, '.plot[data-metric="reward"]', 'data-points', (v) => v === '8', 'both runs shown again');
+    assert.equal(await page.locator('.plot[data-metric="kl"]').getAttribute('data-points'), '4', "grpo-b's KL");
     await page.getByRole('tab', { name: 'Config' }).click();
     await page.locator('#diff').waitFor();
     const rows = await page
@@ -175,7 +250,38 @@ describe('rlhf board in Chromium', { skip: skipBrowser }, () => {
     assert.equal(await first.locator('pre.prompt').textContent(), sample.prompt);
   });
 
-  it('no script error or Content-Security-Policy violation', () => {
+  it('plots drawn while another tab is open fit their cards once the Metrics tab is shown', async () => {
+    const box = page.locator('li[data-run="grpo-b"] input[type=checkbox]');
+    await box.uncheck();
+    await box.check();
+    await page.getByRole('tab', { name: 'Metrics' }).click();
+    const w = () =>
+      page
+        .locator('.plot[data-metric="kl"] .chart')
+        .evaluate((c) => [Math.round(c.querySelector('canvas')!.getBoundingClientRect().width), c.clientWidth]);
+    let got = await w();
+    for (let i = 0; i < 40 && got[0] !== got[1]; i++) {
+      await page.waitForTimeout(50);
+      got = await w();
+    }
+    assert.equal(got[0], got[1], `the canvas is ${got[0]} px wide in a card of ${got[1]}`);
+    assert.ok(got[1] > 300, String(got[1]));
+  });
+
+  it('runs under a CSP without eval: no script error or Content-Security-Policy violation', async () => {
     assert.deepEqual(problems, []);
+    const r = await page.request.get(page.url());
+    assert.doesNotMatch(r.headers()['content-security-policy'], /unsafe-eval|unsafe-inline/);
+    // The policy is in force (code from a string is refused), so the plots above were drawn without eval.
+    // (A string given to setTimeout runs as the page's code; page.evaluate's own code would bypass CSP.)
+    const violation = page.evaluate(
+      () =>
+        new Promise<string>((resolve) => {
+          document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), { once: true });
+          (setTimeout as (code: string, ms: number) => void)('document.body.dataset.evalRan = "yes"', 0);
+        }),
+    );
+    assert.equal(await violation, 'script-src');
+    assert.equal(await page.locator('body').getAttribute('data-eval-ran'), null);
   });
 });

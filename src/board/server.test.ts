@@ -132,7 +132,9 @@ describe('rlhf board: the server', () => {
     assert.deepEqual([by.rest.unit, by.rest.lastStep, by.rest.totalSteps], ['grow', 2, 3]);
     assert.deepEqual([by.rm.trainer, by.old.trainer], ['reward', null]);
     assert.equal(r.body.poll_ms, 2000);
-    assert.match(r.headers['content-security-policy'] as string, /default-src 'none'.*script-src 'self' 'unsafe-eval'/);
+    const csp = r.headers['content-security-policy'] as string;
+    assert.match(csp, /default-src 'none'.*script-src 'self';/);
+    assert.doesNotMatch(csp, /unsafe-eval|unsafe-inline/);
     // A run that starts later shows up.
     write(join(root, 'new-run', 'metrics.jsonl'), jsonl([{ step: 1, loss: 3 }]));
     const again = await get('/api/runs');
@@ -253,10 +255,12 @@ describe('rlhf board: the server', () => {
     }
     const page = await app.inject({ method: 'GET', url: '/', headers: { host: 'localhost:6060' } });
     assert.match(page.body, /<script src="\/vendor\/vega\.min\.js"><\/script>/);
-    assert.equal(
-      (await app.inject({ method: 'GET', url: '/vendor/vega.min.js', headers: { host: 'localhost' } })).statusCode,
-      200,
-    );
+    assert.match(page.body, /<script src="\/vendor\/vega-interpreter\.js"><\/script>/);
+    for (const file of ['vega.min.js', 'vega-lite.min.js', 'vega-interpreter.js']) {
+      const r = await app.inject({ method: 'GET', url: `/vendor/${file}`, headers: { host: 'localhost' } });
+      assert.equal(r.statusCode, 200, file);
+      assert.match(r.headers['content-type'] as string, /^text\/javascript/, file);
+    }
     // Another host name (a DNS-rebinding page) is refused.
     const rebound = await app.inject({ method: 'GET', url: '/api/runs', headers: { host: 'evil.example:6060' } });
     assert.equal(rebound.statusCode, 403);

@@ -25,14 +25,13 @@ export interface BoardOptions {
 }
 
 /**
- * The page's policy: scripts and styles from this origin only, no inline script, requests to this origin.
- * NOTE: 'unsafe-eval' because Vega compiles its expressions and encoders with Function; the board only
- * reads local files and renders its own specs, and the vega-interpreter package (which would avoid it)
- * is not a dependency.
+ * The page's policy, the labeling app's: scripts and styles from this origin only (no inline script, no
+ * eval: Vega's expressions are evaluated by vega-interpreter), requests to this origin, never framed;
+ * images from data: URLs too (the page's empty icon, which keeps the browser from asking for one).
  */
 export const BOARD_CSP = [
   "default-src 'none'",
-  "script-src 'self' 'unsafe-eval'",
+  "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
   "connect-src 'self'",

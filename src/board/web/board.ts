@@ -26,6 +26,8 @@ const state = {
   paused: false,
   pollMs: 2000,
   first: true,
+  /** The plots' smoothing weight (0: none), from the slider. */
+  smoothing: 0.6,
 };
 
 const seriesKey = (run: string, file: string) => `${run}\u0000${file}`;
@@ -98,15 +100,18 @@ function xTitleOf(file: string): string {
   return 'line';
 }
 
+const newCard = (file: string, metric: string) =>
+  new PlotCard(cardKey(file, metric), file === 'metrics.jsonl' ? metric : `${metric} (${file})`);
+
 /** The card of a metric, made (and placed in its section, in order) when first needed. */
 function cardOf(file: string, metric: string): PlotCard {
   const key = cardKey(file, metric);
   let card = state.cards.get(key);
   if (!card) {
-    card = new PlotCard(key, file === 'metrics.jsonl' ? metric : `${metric} (${file})`);
+    card = newCard(file, metric);
     state.cards.set(key, card);
     placeCards();
-    card.rebuild(state.selected, xTitleOf(file), pointsOf(file, metric));
+    card.rebuild(state.selected, xTitleOf(file), pointsOf(file, metric), state.smoothing);
   }
   return card;
 }
@@ -148,15 +153,24 @@ function applyFilter(): void {
     s.hidden = !s.querySelector('.plot:not([hidden])');
 }
 
-/** Every card drawn anew for the runs selected (cards of metrics no selected run has are dropped). */
+/**
+ * Every card drawn anew for the runs selected: cards of metrics no selected run has are dropped, and the
+ * metrics of a run selected again (its points read before) get theirs back.
+ */
 function rebuildPlots(): void {
+  for (const run of state.selected)
+    for (const file of SERIES_FILES)
+      for (const metric of state.series.get(seriesKey(run, file))?.points.keys() ?? []) {
+        const key = cardKey(file, metric);
+        if (!state.cards.has(key)) state.cards.set(key, newCard(file, metric));
+      }
   for (const [key, card] of state.cards) {
     const [file, metric] = splitKey(key);
     const points = pointsOf(file, metric);
     if (points.length === 0) {
       card.dispose();
       state.cards.delete(key);
-    } else card.rebuild(state.selected, xTitleOf(file), points);
+    } else card.rebuild(state.selected, xTitleOf(file), points, state.smoothing);
   }
   placeCards();
   updateLatest();
@@ -305,6 +319,17 @@ function start(): void {
   for (const t of ['metrics', 'config', 'samples'] as Tab[])
     byId(`tab-${t}`).addEventListener('click', () => showTab(t));
   byId('filter').addEventListener('input', applyFilter);
+  const smoothing = byId<HTMLInputElement>('smoothing');
+  let redraw: ReturnType<typeof setTimeout> | undefined;
+  const smooth = () => {
+    state.smoothing = Number(smoothing.value);
+    byId('smoothing-value').textContent = smoothing.value;
+    // Redrawn once the slider rests a moment, not at every pixel it is dragged.
+    clearTimeout(redraw);
+    redraw = setTimeout(rebuildPlots, 150);
+  };
+  smoothing.addEventListener('input', smooth);
+  state.smoothing = Number(smoothing.value);
   const pause = byId<HTMLButtonElement>('pause');
   pause.addEventListener('click', () => {
     state.paused = !state.paused;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { POINT_BUDGET, Series, formatValue, orderMetrics } from './series.js';
+import { POINT_BUDGET, Series, Smoother, formatValue, orderMetrics } from './series.js';
 
 const rec = (line: number, value: Record<string, unknown>) => ({ line, value });
 const xy = (s: Series, metric: string) => s.points.get(metric)?.map((p) => [p.x, p.y]);
@@ -109,5 +109,36 @@ describe('metric lines as points', () => {
       '1.23e-5',
       '–',
     ]);
+  });
+});
+
+describe('smoothing', () => {
+  const pts = (run: string, ys: number[], from = 1) => ys.map((y, i) => ({ run, x: from + i, y }));
+
+  it("is TensorBoard's debiased moving average, each run on its own, continued across calls", () => {
+    const sm = new Smoother(0.5);
+    const first = sm.smooth([...pts('a', [2, 4]), ...pts('b', [10])]);
+    // a: the average 1 / (1 − 0.5) = 2, then 0.5·1 + 0.5·4 = 2.5, / (1 − 0.25) = 10/3; b starts at its own.
+    assert.deepEqual(
+      first.map((p) => [p.run, p.x, p.y, p.s]),
+      [
+        ['a', 1, 2, 2],
+        ['a', 2, 4, 2.5 / 0.75],
+        ['b', 1, 10, 10],
+      ],
+    );
+    const [next] = sm.smooth(pts('a', [8], 3));
+    // (0.5·2.5 + 0.5·8) / (1 − 0.125) = 5.25 / 0.875 = 6
+    assert.ok(Math.abs(next.s - 6) < 1e-12, String(next.s));
+    assert.equal(next.y, 8, 'the value itself is kept');
+  });
+
+  it('a constant stays constant, 0 leaves the values as they are, and a weight outside [0, 1) is refused', () => {
+    assert.ok(new Smoother(0.9).smooth(pts('a', [3, 3, 3, 3])).every((p) => Math.abs(p.s - 3) < 1e-12));
+    assert.deepEqual(
+      new Smoother(0).smooth(pts('a', [1, 5, 2])).map((p) => p.s),
+      [1, 5, 2],
+    );
+    assert.throws(() => new Smoother(1), /smoothing must be in \[0, 1\), got 1/);
   });
 });

@@ -116,6 +116,35 @@ export class Series {
   }
 }
 
+export interface SmoothedPoint extends Point {
+  /** The run's exponential moving average up to this point. */
+  s: number;
+}
+
+/**
+ * TensorBoard's smoothing: each run's exponential moving average of its points in order (weight w on the
+ * average so far), divided by 1 − wⁿ after n points so it starts at the first value instead of rising
+ * from 0. w = 0 leaves the values as they are. Points given later continue each run's average.
+ */
+export class Smoother {
+  private readonly runs = new Map<string, { avg: number; n: number }>();
+
+  constructor(readonly weight: number) {
+    if (!(weight >= 0 && weight < 1)) throw new Error(`smoothing must be in [0, 1), got ${weight}`);
+  }
+
+  smooth(points: Point[]): SmoothedPoint[] {
+    const w = this.weight;
+    return points.map((p) => {
+      let r = this.runs.get(p.run);
+      if (!r) this.runs.set(p.run, (r = { avg: 0, n: 0 }));
+      r.avg = r.avg * w + (1 - w) * p.y;
+      r.n++;
+      return { ...p, s: w === 0 ? p.y : r.avg / (1 - w ** r.n) };
+    });
+  }
+}
+
 /** The section a metric is shown in: its namespace ('train/loss' → 'train'), '' for plain names ('loss'). */
 export function sectionOf(name: string): string {
   const i = name.indexOf('/');
