@@ -32,7 +32,7 @@ export function registerDemo(program: Command): void {
     .addHelpText(
       'after',
       `
-The full run took 7.5 minutes on 2 cores with OpenBLAS (tl;dr: 20.5 minutes with earlier code, and it
+The full run took 9.5 minutes on 2 cores with OpenBLAS (tl;dr: 20.5 minutes with earlier code, and it
 learns nothing at this size: see docs/measurements.md).
 Each stage writes its outputs to DIR/<stage>/ and DIR/<stage>/stage.json when it finishes, so an
 interrupted run picks up where it stopped.

@@ -19,24 +19,24 @@ import { runMethods } from './methods.js';
 import { type DemoSummary, writeReport } from './report.js';
 import { type StagePlan, StageRunner, fmt } from './stages.js';
 
-/** Planned seconds of each stage on 2 cores (full run); --quick scales them down. */
+/** Planned seconds of each stage on 2 cores (the full run, as measured: docs/measurements.md); --quick scales them down. */
 const PLAN: StagePlan[] = [
-  { name: 'data', title: 'task data', estimate: 5 },
-  { name: 'pretrain', title: 'tokenizer and pretraining on the corpus', estimate: 155 },
-  { name: 'sft', title: 'supervised fine-tuning on demonstrations', estimate: 40 },
-  { name: 'pairs', title: 'sampling pairs from the SFT policy', estimate: 25 },
+  { name: 'data', title: 'task data', estimate: 1 },
+  { name: 'pretrain', title: 'tokenizer and pretraining on the corpus', estimate: 90 },
+  { name: 'sft', title: 'supervised fine-tuning on demonstrations', estimate: 21 },
+  { name: 'pairs', title: 'sampling pairs from the SFT policy', estimate: 23 },
   { name: 'labels', title: 'simulated labelers judge the pairs', estimate: 3 },
-  { name: 'reward', title: 'reward model on the labels', estimate: 110 },
-  { name: 'best-of-n', title: 'best-of-N against the reward model', estimate: 60 },
-  { name: 'ppo', title: 'PPO against the reward model', estimate: 130 },
-  { name: 'overoptimization', title: 'PPO without the KL penalty (the over-optimization run)', estimate: 100 },
-  { name: 'grpo', title: 'GRPO against the reward model', estimate: 120 },
-  { name: 'rloo', title: 'RLOO against the reward model', estimate: 120 },
-  { name: 'rest', title: 'ReST (grow, then improve on rising thresholds)', estimate: 65 },
-  { name: 'hindsight', title: 'Chain of Hindsight on the labels', estimate: 80 },
-  { name: 'dpo', title: 'DPO on the labels', estimate: 115 },
-  { name: 'evaluate', title: 'evaluation by the gold judge', estimate: 15 },
-  { name: 'report', title: 'report', estimate: 5 },
+  { name: 'reward', title: 'reward model on the labels', estimate: 45 },
+  { name: 'best-of-n', title: 'best-of-N against the reward model', estimate: 28 },
+  { name: 'ppo', title: 'PPO against the reward model', estimate: 53 },
+  { name: 'overoptimization', title: 'PPO without the KL penalty (the over-optimization run)', estimate: 42 },
+  { name: 'grpo', title: 'GRPO against the reward model', estimate: 38 },
+  { name: 'rloo', title: 'RLOO against the reward model', estimate: 39 },
+  { name: 'rest', title: 'ReST (grow, then improve on rising thresholds)', estimate: 31 },
+  { name: 'hindsight', title: 'Chain of Hindsight on the labels', estimate: 35 },
+  { name: 'dpo', title: 'DPO on the labels', estimate: 50 },
+  { name: 'evaluate', title: 'evaluation by the gold judge', estimate: 12 },
+  { name: 'report', title: 'report', estimate: 1 },
 ];
 
 /** What a user should know before a long run of a task (measured; see docs/measurements.md). */
@@ -44,7 +44,7 @@ const TASK_NOTES: Partial<Record<string, string>> = {
   tldr:
     'at this model size the SFT policy does not learn to summarize (its summaries almost all fail the gold ' +
     'judge), so the labels carry little signal and no method moves the gold score; the full run took 20.5 ' +
-    'minutes here (the positive task: 13.5)',
+    'minutes here (the positive task: 9.5)',
 };
 
 /** Runs the demo in cfg.outDir; `fresh` first deletes what an earlier run left there (under the lock). */
