@@ -19,7 +19,7 @@ import { runMethods } from './methods.js';
 import { type DemoSummary, writeReport } from './report.js';
 import { type StagePlan, StageRunner, fmt } from './stages.js';
 
-/** Planned seconds of each stage on 2 cores (the full run, as measured: docs/measurements.md); --quick scales them down. */
+/** Planned seconds of each stage on 2 cores (the full run, as measured: docs/measurements.md); --quick scales them. */
 const PLAN: StagePlan[] = [
   { name: 'data', title: 'task data', estimate: 1 },
   { name: 'pretrain', title: 'tokenizer and pretraining on the corpus', estimate: 90 },

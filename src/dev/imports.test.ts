@@ -36,6 +36,7 @@ const LAYER: Record<string, number> = {
   export: 7,
   feedback: 7,
   bench: 7, // the measurements `rlhf bench` runs
+  board: 7.5, // `rlhf board`: reads run directories; its pages share the labeling app's page helpers
   cli: 8,
   'index.ts': 9, // the package's entry point
   dev: 9, // checks of the tree itself
@@ -46,6 +47,7 @@ const ONLY: Record<string, string[]> = {
   'data/': ['test-support/'], // record schemas know nothing of the engine or the models
   'feedback/': ['data/', 'test-support/'], // the labeling service knows engine and training only through data schemas
   'feedback/web/': ['data/'], // the browser pages import only the data schemas
+  'board/web/': ['data/', 'feedback/web/'], // the board's pages: the data schemas and the shared page helpers
 };
 
 /**
@@ -61,6 +63,7 @@ const ALLOWED: Record<string, string> = {
   'feedback/web/ → feedback/store/types.ts':
     "type-only: the pages read the API's JSON, shaped as the store's records; web-assets.test checks that " +
     'the pages load only feedback/web and data modules at run time',
+  'board/web/api.ts → board/runs.ts': "type-only: the board's page reads the server's JSON, shaped as its run records",
 };
 
 /** Imports up the table in code being changed elsewhere for issue 13; remove each line as it is fixed. */

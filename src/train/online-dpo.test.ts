@@ -88,7 +88,7 @@ describe('online DPO', () => {
     assert.equal(a['rewards/count_a/mean'], b['rewards/count_a/mean'], 'the reward itself is logged unpenalized');
   });
 
-  it('samples.jsonl: every --samples-every step, both samples of each prompt, the chosen one scored higher', async () => {
+  it('samples.jsonl: each --samples-every step, both samples of a prompt, the chosen one scored higher', async () => {
     const { model, tok } = letterPolicy();
     const outDir = tmp();
     await trainOnlineDPO(
