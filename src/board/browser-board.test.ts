@@ -4,7 +4,6 @@
 // run that starts later shows up, two runs' configurations compare, and the samples view shows a step.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,20 +14,16 @@ import type { Page } from 'playwright-core';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { RewardModel } from '../model/reward-model.js';
 import { launchChromium } from '../test-support/chromium.js';
+import { runRLHF } from '../test-support/cli.js';
 import { skipBrowser } from '../feedback/server/browser-harness.js';
 import { letterPolicy } from '../train/test-fixtures.js';
 import { buildBoardServer } from './server.js';
 
-const bin = fileURLToPath(new URL('../../bin/rlhf.js', import.meta.url));
 const exactAnswer = fileURLToPath(new URL('../../examples/rewards/exact-answer.mjs', import.meta.url));
 
-function rlhf(...args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, RLHF_THREADS: '1' } });
-    let err = '';
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (status) => (status === 0 ? resolve() : reject(new Error(`rlhf ${args.join(' ')}: ${err}`))));
-  });
+async function rlhf(...args: string[]): Promise<void> {
+  const r = await runRLHF(args, { RLHF_THREADS: '1' });
+  if (r.status !== 0) throw new Error(`rlhf ${args.join(' ')}: ${r.err}`);
 }
 
 /** Waits until the element's attribute (or text, with attr null) satisfies `ok`. */

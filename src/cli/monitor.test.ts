@@ -3,19 +3,17 @@
 // in this process), best/ loads as a checkpoint, `sample --best-of` sweeps N, and a user's first mistakes.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { type Server, createServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { RewardModel } from '../model/reward-model.js';
 import { letterPolicy } from '../train/test-fixtures.js';
+import { runRLHF } from '../test-support/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/rlhf.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'rlhf-monitor-cli-'));
 const base = letterPolicy();
 const at = (name: string) => join(root, name);
@@ -42,16 +40,7 @@ writeFileSync(
   'export default ({ completions }) => completions.map((c) => (c.match(/a/g) ?? []).length);\n',
 );
 
-function rlhf(...args: string[]): Promise<{ status: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, RLHF_THREADS: '1' } });
-    let out = '',
-      err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (status) => resolve({ status, out, err }));
-  });
-}
+const rlhf = (...args: string[]) => runRLHF(args, { RLHF_THREADS: '1' });
 
 const lines = (path: string) =>
   readFileSync(path, 'utf8')

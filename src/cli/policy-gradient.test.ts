@@ -2,7 +2,6 @@
 // fields, a reward-model directory, the trainer's own flags, and the errors a user meets first.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +10,8 @@ import { describe, it } from 'node:test';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { RewardModel } from '../model/reward-model.js';
 import { letterPolicy } from '../train/test-fixtures.js';
+import { runRLHF } from '../test-support/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/rlhf.js', import.meta.url));
 const exactAnswer = fileURLToPath(new URL('../../examples/rewards/exact-answer.mjs', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'rlhf-pg-cli-'));
 const base = letterPolicy();
@@ -24,16 +23,7 @@ writeFileSync(
   [' b', ' c', ' d'].map((prompt, i) => JSON.stringify({ prompt, answer: 'a', id: i })).join('\n') + '\n',
 );
 
-function rlhf(...args: string[]): Promise<{ status: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, RLHF_THREADS: '1' } });
-    let out = '',
-      err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (status) => resolve({ status, out, err }));
-  });
-}
+const rlhf = (...args: string[]) => runRLHF(args, { RLHF_THREADS: '1' });
 
 const lines = (path: string) =>
   readFileSync(path, 'utf8')

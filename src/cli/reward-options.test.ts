@@ -3,11 +3,9 @@
 // log each reward, and stop on a module's bad answer naming the file and the row.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from 'commander';
 import { saveCheckpoint } from '../model/checkpoint.js';
@@ -16,8 +14,8 @@ import { createModel } from '../model/create-model.js';
 import { RewardModel } from '../model/reward-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { parseRewardWeights } from './reward-options.js';
+import { runRLHF } from '../test-support/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/rlhf.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'rlhf-reward-cli-'));
 const tok = Tokenizer.train(['a b c d e ab ba cab abc dead bead'], { vocabSize: 264 });
 const config = presetConfig('tiny', { vocabSize: 264, nPositions: 32, eosTokenId: tok.eosId });
@@ -41,16 +39,7 @@ writeFileSync(
   'export default ({ completions }: { completions: string[] }): number[] => completions.map(() => 1);',
 );
 
-function rlhf(...args: string[]): Promise<{ status: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args]);
-    let out = '',
-      err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (status) => resolve({ status, out, err }));
-  });
-}
+const rlhf = (...args: string[]) => runRLHF(args);
 
 const jsonl = (text: string) =>
   text

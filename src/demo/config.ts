@@ -84,6 +84,20 @@ type Preset = DemoSettings & {
   [K in keyof StageSettings]: Partial<StageSettings[K]>;
 } & { rest: { prompts: number } };
 
+// Measured on seeds 0 and 1 (docs/measurements.md). GRPO: the batch's std (not each group's) and the completions
+// cut at the length limit left out of the loss; with each group's std, or with them in, its completions grew
+// toward the limit and gold fell behind (win rates 72–79% on seed 0). RLOO: its KL, in the reward, is summed over
+// each completion's tokens, which already holds length back.
+const GRPO_METHOD = {
+  lr: 5e-4,
+  lrSchedule: 'constant',
+  beta: 0.2,
+  scaleRewards: 'batch',
+  maskTruncatedCompletions: true,
+  samplesEvery: 0,
+} satisfies Partial<GRPOOptions>;
+const RLOO_METHOD = { lr: 1e-3, lrSchedule: 'constant', beta: 0.1, samplesEvery: 0 } satisfies Partial<RLOOOptions>;
+
 const FULL: Preset = {
   pretrain: { preset: 'small', vocabSize: 1024, steps: 1200, lr: 3e-3, evalEvery: 0 },
   sft: { steps: 250, lr: 1e-3, warmupSteps: 10, evalEvery: 0 },
@@ -105,22 +119,8 @@ const FULL: Preset = {
     horizon: 256,
   },
   overoptimization: { iterations: 24, rolloutBatch: 64, minibatch: 16, lr: 3e-4, initKL: 0, targetKL: 0 },
-  // Measured on seeds 0 and 1 (docs/measurements.md). GRPO: the batch's std (not each group's) and the completions
-  // cut at the length limit left out of the loss; with each group's std, or with them in, its completions grew
-  // toward the limit and gold fell behind (win rates 72–79% on seed 0). RLOO: its KL, in the reward, is summed over
-  // each completion's tokens, which already holds length back.
-  grpo: {
-    steps: 64,
-    batchSize: 8,
-    numGenerations: 8,
-    lr: 5e-4,
-    lrSchedule: 'constant',
-    beta: 0.2,
-    scaleRewards: 'batch',
-    maskTruncatedCompletions: true,
-    samplesEvery: 0,
-  },
-  rloo: { steps: 64, batchSize: 16, numGenerations: 4, lr: 1e-3, lrSchedule: 'constant', beta: 0.1, samplesEvery: 0 },
+  grpo: { steps: 64, batchSize: 8, numGenerations: 8, ...GRPO_METHOD },
+  rloo: { steps: 64, batchSize: 16, numGenerations: 4, ...RLOO_METHOD },
   rest: { grows: 2, percentiles: [50, 75, 90], samplesPerPrompt: 8, prompts: 300, lr: 1e-4 },
   dpo: { beta: 0.1, epochs: 1, lr: 1e-4, evalEvery: 0 },
   hindsight: { epochs: 1, lr: 3e-4, betterFirstShare: 1, evalEvery: 0 },
@@ -147,18 +147,8 @@ const QUICK: Preset = {
     horizon: 256,
   },
   overoptimization: { iterations: 4, rolloutBatch: 16, minibatch: 8, lr: 3e-4, initKL: 0, targetKL: 0 },
-  grpo: {
-    steps: 4,
-    batchSize: 4,
-    numGenerations: 4,
-    lr: 5e-4,
-    lrSchedule: 'constant',
-    beta: 0.2,
-    scaleRewards: 'batch',
-    maskTruncatedCompletions: true,
-    samplesEvery: 0,
-  },
-  rloo: { steps: 4, batchSize: 4, numGenerations: 4, lr: 1e-3, lrSchedule: 'constant', beta: 0.1, samplesEvery: 0 },
+  grpo: { steps: 4, batchSize: 4, numGenerations: 4, ...GRPO_METHOD },
+  rloo: { steps: 4, batchSize: 4, numGenerations: 4, ...RLOO_METHOD },
   rest: { grows: 1, percentiles: [50, 75], samplesPerPrompt: 4, prompts: 40, lr: 1e-4 },
   dpo: { beta: 0.1, epochs: 1, lr: 1e-4, evalEvery: 0 },
   hindsight: { epochs: 1, lr: 3e-4, betterFirstShare: 1, evalEvery: 0 },

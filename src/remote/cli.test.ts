@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { rewardModelFn } from '../train/reward-fn.js';
@@ -18,8 +17,8 @@ import { RewardModel } from '../model/reward-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { buildModelServer } from './model-server.js';
 import { buildRewardServer } from './reward-server.js';
+import { RLHF_BIN, runRLHF } from '../test-support/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/rlhf.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'rlhf-remote-cli-'));
 const tok = Tokenizer.train(['a b c d e ab ba cab abc dead bead'], { vocabSize: 264 });
 const config = presetConfig('tiny', { vocabSize: 264, nPositions: 32, eosTokenId: tok.eosId });
@@ -31,16 +30,7 @@ RewardModel.fromTrunk(createModel(config, 8), tok, 32, 8).save(rmDir);
 writeFileSync(promptsFile, ['a', 'b c', 'd'].map((prompt) => JSON.stringify({ prompt })).join('\n') + '\n');
 
 /** Runs the CLI in a child process (the servers live in this one). */
-function rlhf(...args: string[]): Promise<{ status: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, RLHF_REMOTE_RETRIES: '1' } });
-    let out = '',
-      err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (status) => resolve({ status, out, err }));
-  });
-}
+const rlhf = (...args: string[]) => runRLHF(args, { RLHF_REMOTE_RETRIES: '1' });
 
 const jsonl = (text: string) =>
   text
@@ -207,7 +197,7 @@ describe('rlhf sample and train rest on remote servers', () => {
 describe('rlhf serve-model and serve-reward', () => {
   /** Starts a server command on port 0, waits for its address, calls check, then stops it with SIGTERM. */
   async function serve(args: string[], check: (url: string) => Promise<void>): Promise<void> {
-    const p = spawn(process.execPath, [bin, ...args, '--port', '0'], { env: process.env });
+    const p = spawn(process.execPath, [RLHF_BIN, ...args, '--port', '0'], { env: process.env });
     let err = '';
     const url = await new Promise<string>((resolve, reject) => {
       p.stderr.on('data', (d) => {

@@ -2,11 +2,9 @@
 // server on loopback: each step samples on the server, which gets the policy's weights first.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
@@ -14,8 +12,8 @@ import { presetConfig } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { buildModelServer } from './model-server.js';
+import { runRLHF } from '../test-support/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/rlhf.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'rlhf-odpo-cli-'));
 const tok = Tokenizer.train(['a b c d e ab ba cab abc dead bead'], { vocabSize: 264 });
 const config = presetConfig('tiny', { vocabSize: 264, nPositions: 32, eosTokenId: tok.eosId });
@@ -30,16 +28,7 @@ writeFileSync(
   'export default ({ completions, letter }) => completions.map((c, i) => c.split(letter[i]).length - 1);\n',
 );
 
-function rlhf(...args: string[]): Promise<{ status: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, RLHF_REMOTE_RETRIES: '1' } });
-    let out = '',
-      err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (status) => resolve({ status, out, err }));
-  });
-}
+const rlhf = (...args: string[]) => runRLHF(args, { RLHF_REMOTE_RETRIES: '1' });
 
 const metrics = (dir: string) =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
