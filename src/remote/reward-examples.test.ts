@@ -65,3 +65,46 @@ describe('examples/rewards', () => {
     s.total.forEach((t, i) => assert.ok(Math.abs(t - (i === 0 ? 0.2 : 1.2)) < 1e-12));
   });
 });
+
+describe('examples/adder/make-data.mjs', () => {
+  const makeData = (...args: string[]) =>
+    execFileSync(process.execPath, [at('adder/make-data.mjs'), ...args], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { prompt: string; completion?: string; answer?: string });
+  const operands = (p: string) =>
+    p
+      .replace(/ =$/, '')
+      .split(' + ')
+      .map((o) => o.replaceAll(' ', ''));
+  const oneDigitShare = (rows: { prompt: string }[]) =>
+    rows.flatMap((r) => operands(r.prompt)).filter((o) => o.length === 1).length / (2 * rows.length);
+
+  it('draws operands uniformly or by digit count, never a held-out sum, each answer right', () => {
+    const held = new Set(makeData('--eval').map((r) => r.prompt));
+    assert.equal(held.size, 135);
+    const uniform = makeData('2000'),
+      balanced = makeData('--digits', 'balanced', '--seed', '777', '2000'),
+      prompts = makeData('--prompts', '2000');
+    for (const rows of [uniform, balanced, prompts])
+      for (const r of rows) {
+        assert.ok(!held.has(r.prompt), r.prompt);
+        const [a, b] = operands(r.prompt).map(Number);
+        assert.equal((r.answer ?? r.completion!).replaceAll(' ', ''), String(a + b));
+      }
+    assert.ok(Math.abs(oneDigitShare(uniform) - 0.1) < 0.02);
+    assert.ok(Math.abs(oneDigitShare(balanced) - 0.5) < 0.03);
+    // The RL prompts' defaults (balanced, seed 777) are the balanced SFT set's sums with another field.
+    assert.deepEqual(
+      prompts.map((r) => r.prompt),
+      balanced.map((r) => r.prompt),
+    );
+  });
+
+  it('refuses a bad option with its name', () => {
+    assert.throws(
+      () => execFileSync(process.execPath, [at('adder/make-data.mjs'), '--digits', 'even'], { stdio: 'pipe' }),
+      /--digits even: use uniform or balanced/,
+    );
+  });
+});
