@@ -12,17 +12,15 @@ const at = (p: string) => fileURLToPath(new URL(`../../examples/${p}`, import.me
 const exactAnswer = at('rewards/exact-answer.mjs'),
   formatLength = at('rewards/format-length.ts');
 
+/** Records of examples/adder/make-data.mjs run with these arguments. */
+const makeData = (...args: string[]) =>
+  execFileSync(process.execPath, [at('adder/make-data.mjs'), ...args], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { prompt: string; completion?: string; answer?: string });
+
 // The adder's records {"prompt": "1 7 + 2 5 =", "completion": " 4 2"}; their answers are the completions.
-const adder: { prompt: string; completion: string }[] = execFileSync(
-  process.execPath,
-  [at('adder/make-data.mjs'), '6'],
-  {
-    encoding: 'utf8',
-  },
-)
-  .trim()
-  .split('\n')
-  .map((l) => JSON.parse(l));
+const adder = makeData('6') as { prompt: string; completion: string }[];
 const rowsOf = (completions: string[]): ScoredText[] =>
   adder.map((r, i) => ({ prompt: r.prompt, completion: completions[i], columns: { answer: r.completion.trim() } }));
 
@@ -67,11 +65,6 @@ describe('examples/rewards', () => {
 });
 
 describe('examples/adder/make-data.mjs', () => {
-  const makeData = (...args: string[]) =>
-    execFileSync(process.execPath, [at('adder/make-data.mjs'), ...args], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { prompt: string; completion?: string; answer?: string });
   const operands = (p: string) =>
     p
       .replace(/ =$/, '')
