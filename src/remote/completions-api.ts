@@ -19,6 +19,9 @@ export interface CompletionChoice {
   text: string;
   logprobs: CompletionLogprobs | null;
   finish_reason: 'stop' | 'length';
+  /** With "return_token_ids" (as vLLM ≥ 0.10.2): the sampled ids, through the token that stopped it. */
+  token_ids?: number[];
+  prompt_token_ids?: number[];
 }
 
 export interface CompletionResponse {
@@ -74,6 +77,8 @@ export interface ParsedCompletionRequest extends SamplingFields, StreamFields {
   maxTokens: number;
   /** null: no log-probabilities; k ≥ 0: the sampled tokens' and the k most likely alternatives'. */
   logprobs: number | null;
+  /** "return_token_ids": each choice also carries its prompt's and its own token ids (vLLM's field). */
+  returnTokenIds: boolean;
 }
 
 export interface RequestLimits {
@@ -207,7 +212,10 @@ export function parseCompletionRequest(body: unknown, limits: RequestLimits): Pa
   let logprobs: number | null = null;
   if (b.logprobs === true) logprobs = 0;
   else if (b.logprobs !== false && !f.absent('logprobs')) logprobs = f.int('logprobs', 0, 0, 20);
-  return { model, prompts, n, maxTokens, ...sampling, ...stream, logprobs };
+  if (!f.absent('return_token_ids') && typeof b.return_token_ids !== 'boolean')
+    f.bad('return_token_ids', 'must be true or false');
+  const returnTokenIds = b.return_token_ids === true;
+  return { model, prompts, n, maxTokens, ...sampling, ...stream, logprobs, returnTokenIds };
 }
 
 function parsePrompts(p: unknown, vocabSize: number): (string | number[])[] {
@@ -243,6 +251,8 @@ export interface ParsedChoice {
   text: string;
   finishReason: string;
   logprobs?: number[];
+  /** The sampled ids, where the server gave them ("token_ids", with "return_token_ids"). */
+  tokenIds?: number[];
 }
 
 /** Finish reasons of other servers, in OpenAI's words. */
@@ -290,6 +300,12 @@ export function parseCompletionResponse(
       if (!Array.isArray(tl) || !tl.every((x) => typeof x === 'number'))
         throw fail(`choices[${k}].logprobs.token_logprobs is not an array of numbers`);
       parsed.logprobs = tl as number[];
+    }
+    const ids = ch.token_ids;
+    if (ids !== undefined && ids !== null) {
+      if (!Array.isArray(ids) || !ids.every((x) => Number.isInteger(x) && x >= 0))
+        throw fail(`choices[${k}].token_ids is not an array of token ids`);
+      parsed.tokenIds = ids as number[];
     }
     out[index as number] = parsed;
   });

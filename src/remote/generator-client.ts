@@ -113,6 +113,7 @@ export class RemoteGenerator implements Generator {
         stop: options.stop ?? [],
         seed: options.seed ?? null,
         logprobs: !!options.logprobs,
+        tokenIds: !!options.tokenIds,
       }),
     );
     // A prompt asked for twice gets distinct samples: indices count all samples of that prompt.
@@ -152,7 +153,9 @@ export class RemoteGenerator implements Generator {
     if (done) onProgress?.({ done, total, cached });
     try {
       await runPool(todo, this.options.concurrency ?? 4, async (chunk) => {
-        const prompts = chunk.parts.map((p) => requests[p.request].prompt);
+        // Token-id prompts where the caller has the ids (a chat rendering): the text would be encoded again
+        // by the server, its special tokens as plain text.
+        const prompts = chunk.parts.map((p) => requests[p.request].promptIds ?? requests[p.request].prompt);
         const body: Record<string, unknown> = {
           model,
           prompt: prompts.length === 1 ? prompts[0] : prompts,
@@ -165,6 +168,7 @@ export class RemoteGenerator implements Generator {
         if (options.stop?.length) body.stop = options.stop;
         if (options.seed !== undefined) body.seed = chunkSeed(options.seed, chunk.offset);
         if (options.logprobs) body.logprobs = 0;
+        if (options.tokenIds) body.return_token_ids = true;
         const json = await requestJson({ method: 'POST', url, body, what: 'generator', hint: HINT }, this.http);
         const choices = parseCompletionResponse(json, prompts.length, chunk.n, !!options.logprobs, url);
         const fresh: Parameters<GenerationCache['add']>[0] = [];
@@ -177,6 +181,7 @@ export class RemoteGenerator implements Generator {
               text: ch.text,
               finishReason: ch.finishReason,
               ...(ch.logprobs ? { logprobs: ch.logprobs, tokens: ch.logprobs.length } : {}),
+              ...(ch.tokenIds ? { tokenIds: ch.tokenIds, tokens: ch.tokenIds.length } : {}),
             };
             slot[p.first + j] = c;
             fresh.push({

@@ -47,6 +47,44 @@ describe('serve-model: the OpenAI completions API on loopback', () => {
       remote.map((r) => r.completions.map((c) => [c.text, c.finishReason])),
       local.map((r) => r.completions.map((c) => [c.text, norm(c.finishReason)])),
     );
+    // Asked for token ids ("return_token_ids"), the server gives the engine's, stop tokens included.
+    const withIds = await new RemoteGenerator(url, { batchSize: 6 }).generate(reqs, { ...opts, tokenIds: true });
+    assert.deepEqual(
+      withIds.map((r) => r.completions.map((c) => c.tokenIds)),
+      local.map((r) => r.completions.map((c) => c.tokenIds)),
+    );
+  });
+
+  it('return_token_ids: each choice has its prompt ids and sampled ids; streamed, as deltas', async () => {
+    const body = { model: 'tiny', prompt: [[5, 6, 7], 'the cat'], n: 2, max_tokens: 6, seed: 4 };
+    const { status, json } = await post(`${url}/v1/completions`, { ...body, return_token_ids: true });
+    assert.equal(status, 200);
+    const catIds = encodePrompt(tok, 'the cat');
+    json.choices.forEach((c: any, i: number) => {
+      assert.deepEqual(c.prompt_token_ids, i < 2 ? [5, 6, 7] : catIds);
+      assert.equal(tok.decode(c.token_ids).startsWith(c.text), true);
+      assert.ok(c.token_ids.length >= 1 && c.token_ids.length <= 6);
+    });
+    const plain = await post(`${url}/v1/completions`, body);
+    assert.equal(plain.json.choices[0].token_ids, undefined);
+    const res = await fetch(`${url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, return_token_ids: true, stream: true }),
+    });
+    const chunks = (await res.text())
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)).choices[0]);
+    json.choices.forEach((c: any, i: number) => {
+      const mine = chunks.filter((k) => k.index === i);
+      assert.deepEqual(mine[0].prompt_token_ids, c.prompt_token_ids);
+      assert.ok(mine.slice(1).every((k) => k.prompt_token_ids === undefined));
+      assert.deepEqual(
+        mine.flatMap((k) => k.token_ids),
+        c.token_ids,
+      );
+    });
   });
 
   it('per-token logprobs agree with completionLogProbs; top_logprobs list the k most likely', async () => {
@@ -157,6 +195,7 @@ describe('serve-model: the OpenAI completions API on loopback', () => {
         /prompt\[0\] has \d+ tokens but the model's context is 32/,
       ],
       [{ prompt: 'x', best_of: 3 }, 400, 'best_of', /best_of: is not supported/],
+      [{ prompt: 'x', return_token_ids: 1 }, 400, 'return_token_ids', /return_token_ids: must be true or false/],
     ];
     for (const [body, status, param, message] of cases) {
       const r = await post(`${url}/v1/completions`, body);

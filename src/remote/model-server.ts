@@ -46,6 +46,8 @@ function choiceOf(
   s: TextSample,
   index: number,
   top: IdLogprob[][] | null | undefined,
+  /** With "return_token_ids": the prompt's ids, and the choice carries its own. */
+  promptIds?: number[],
 ): CompletionChoice {
   let lp: CompletionChoice['logprobs'] = null;
   if (s.logprobs) {
@@ -59,7 +61,13 @@ function choiceOf(
     const top_logprobs = top ? top.map((t) => topRecord(tok, t)) : null;
     lp = { tokens, token_logprobs: s.logprobs, top_logprobs, text_offset };
   }
-  return { index, text: s.text, logprobs: lp, finish_reason: s.finishReason === 'stop' ? 'stop' : 'length' };
+  const choice: CompletionChoice = {
+    index,
+    text: s.text,
+    logprobs: lp,
+    finish_reason: s.finishReason === 'stop' ? 'stop' : 'length',
+  };
+  return promptIds ? { ...choice, prompt_token_ids: promptIds, token_ids: s.tokenIds } : choice;
 }
 
 export function buildModelServer(model: CausalLM, tok: Tokenizer, o: ModelServerOptions = {}): FastifyInstance {
@@ -175,7 +183,12 @@ export function buildModelServer(model: CausalLM, tok: Tokenizer, o: ModelServer
     const id = `cmpl-${randomBytes(12).toString('hex')}`;
     if (r.stream) {
       const spec = { kind: 'completion' as const, id, choices: rows.length, stop: r.stop, promptTokens };
-      await streamAnswer(reply, { ...spec, logprobs: r.logprobs, includeUsage: r.includeUsage }, { rows, seed, opts });
+      const ids = r.returnTokenIds ? { promptIds: rows } : {};
+      await streamAnswer(
+        reply,
+        { ...spec, ...ids, logprobs: r.logprobs, includeUsage: r.includeUsage },
+        { rows, seed, opts },
+      );
       return;
     }
     const samples = await batcher.run({ rows, seed, opts });
@@ -194,7 +207,7 @@ export function buildModelServer(model: CausalLM, tok: Tokenizer, o: ModelServer
       created: Math.floor(Date.now() / 1000),
       model: name,
       system_fingerprint: fingerprint,
-      choices: samples.map((s, i) => choiceOf(tok, s, i, tops?.[i])),
+      choices: samples.map((s, i) => choiceOf(tok, s, i, tops?.[i], r.returnTokenIds ? rows[i] : undefined)),
       usage: {
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,

@@ -7,7 +7,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ChatTemplate } from '../model/chat-template.js';
+import { paddedVocabSize, presetConfig } from '../model/config.js';
+import { createModel } from '../model/create-model.js';
+import { Tokenizer } from '../model/tokenizer/index.js';
 import { defaultGRPOConfig, trainGRPO } from '../train/grpo.js';
+import { endIdOf } from '../train/prompt-samples.js';
 import { type ScoredText, singleRewardSet } from '../train/reward-fn.js';
 import { defaultRLOOConfig, trainRLOO } from '../train/rloo.js';
 import { letterPolicy } from '../train/test-fixtures.js';
@@ -60,7 +65,7 @@ describe('GRPO and RLOO with --generator', () => {
       }));
   }
 
-  it('stops at once when the server takes no weights, or the prompts are conversations', () =>
+  it('stops at once when the server takes no weights', () =>
     withServer(false, async (url) => {
       const o = { ...defaultGRPOConfig, ...cfg, outDir: tmp() };
       const generator = new RemoteGenerator(url, { retries: 0 });
@@ -68,10 +73,79 @@ describe('GRPO and RLOO with --generator', () => {
         trainGRPO(base.model.clone(), base.tok, rows, rewards, o, quiet, { generator }),
         /--accept-weights/,
       );
-      const chat = [{ prompt: [{ role: 'user' as const, content: 'b' }], columns: {} }];
-      await assert.rejects(
-        trainGRPO(base.model.clone(), base.tok, chat, rewards, o, quiet, { generator }),
-        /conversational prompts are rendered with the policy's chat template/,
-      );
     }));
+});
+
+describe('GRPO with --generator on conversations', () => {
+  const CHATML = new ChatTemplate(
+    "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}" +
+      "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+    { source: 'chatml.jinja', eosToken: '<|endoftext|>' },
+  );
+  const tok = Tokenizer.train(['hello there, sure. what is it? ok then no'], {
+    vocabSize: 300,
+    specialTokens: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'],
+  });
+  const imEnd = tok.encode('<|im_end|>', { allowSpecial: true })[0];
+  const model = createModel(
+    presetConfig('tiny', { vocabSize: paddedVocabSize(tok.vocabSize), eosTokenId: tok.eosId }),
+    3,
+  );
+  // The answer's end of turn made likely, so that some samples end by themselves.
+  const wte = model.params.find((p) => p.name === 'transformer.wte.weight')!;
+  const d = model.config.nEmbd;
+  for (let j = 0; j < d; j++) wte.data[imEnd * d + j] *= 6;
+  const chat = ['what is it?', 'hello there', 'ok then', 'sure'].map((q, i) => ({
+    prompt: [{ role: 'user' as const, content: q }],
+    columns: { i },
+  }));
+
+  it('the server samples from the rendered ids, returns the sampled ids, and the run is the built-in one', async () => {
+    const served = model.clone();
+    const bodies: unknown[] = [];
+    const app = buildModelServer(served, tok, { acceptWeights: true });
+    app.addHook('preHandler', async (req) => {
+      if (req.url.endsWith('/completions')) bodies.push(req.body);
+    });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const run = async (generator?: RemoteGenerator) => {
+        const policy = model.clone();
+        const seen: ScoredText[] = [];
+        const reward = singleRewardSet((items: ScoredText[]) => {
+          seen.push(...items);
+          return items.map((it) => it.completion.length / 10);
+        }, 'len');
+        const o = { ...defaultGRPOConfig, ...cfg, maxCompletionLength: 6, outDir: tmp() };
+        const r = await trainGRPO(policy, tok, chat, reward, o, quiet, { generator, chatTemplate: CHATML });
+        return { r, policy, seen };
+      };
+      const local = await run();
+      const remote = await run(new RemoteGenerator(url, { batchSize: 64 }));
+      assert.deepEqual(remote.r.rewards, local.r.rewards);
+      assert.deepEqual(remote.r.kl, local.r.kl);
+      assert.deepEqual(remote.seen, local.seen);
+      remote.policy.params.forEach((p, i) => assert.deepEqual(p.data, local.policy.params[i].data, p.name));
+      // Token-id prompts (the template's special tokens as single ids), and ids asked back.
+      const body = bodies[0] as { prompt: number[][]; return_token_ids: boolean; stop: string[] };
+      assert.equal(body.return_token_ids, true);
+      assert.ok(body.stop.includes('<|im_end|>'));
+      const rendered = chat.map((r) => CHATML.render(r.prompt, { addGenerationPrompt: true }));
+      for (const ids of body.prompt) assert.ok(rendered.includes(tok.decode(ids)), tok.decode(ids));
+      assert.equal(body.prompt[0][0], tok.encode('<|im_start|>', { allowSpecial: true })[0]);
+      assert.ok(
+        local.seen.some((s) => s.completion.length < 6),
+        'some answers ended at <|im_end|>',
+      );
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("a server that gives text only: an answer that ended by itself is trained as ending with the turn's end", () => {
+    const row = chat[0];
+    assert.equal(endIdOf(tok, row, CHATML), imEnd);
+    assert.equal(endIdOf(tok, { prompt: 'plain text', columns: {} }, CHATML), tok.eosId);
+    assert.equal(endIdOf(tok, row, null), tok.eosId);
+  });
 });

@@ -26,12 +26,21 @@ export interface StreamSpec {
   logprobs: number | null;
   includeUsage: boolean;
   promptTokens: number;
+  /**
+   * With "return_token_ids": each choice's prompt ids (sent in its first chunk, as vLLM does); each chunk then
+   * carries the ids of the tokens its text completes ("token_ids"), a stop token included.
+   */
+  promptIds?: number[][];
 }
 
 interface ChoiceState {
   text: TextStream;
   /** Log-probabilities of tokens whose text is not sent yet. */
   pending: TokenLogprob[];
+  /** Ids of tokens whose chunk is not sent yet (with spec.promptIds). */
+  pendingIds: number[];
+  /** Whether a chunk of this choice was sent (its first one carries prompt_token_ids). */
+  begun: boolean;
   tokens: number;
   /** Characters of the completion sent so far (completions' text_offset). */
   offset: number;
@@ -56,6 +65,8 @@ export class SSEStream implements TokenSink {
     this.states = Array.from({ length: spec.choices }, () => ({
       text: new TextStream(decode, spec.stop),
       pending: [],
+      pendingIds: [],
+      begun: false,
       tokens: 0,
       offset: 0,
       done: false,
@@ -102,6 +113,7 @@ export class SSEStream implements TokenSink {
     // not in a chat message's: it is the end of the turn, not content.
     if (this.spec.logprobs !== null && !(stopToken && this.spec.kind === 'chat'))
       c.pending.push(logprobsAt(logits, off, this.V, this.tok.vocabSize, token, this.spec.logprobs));
+    if (this.spec.promptIds) c.pendingIds.push(token);
     let delta = '',
       stopped = false;
     if (!stopToken) ({ delta, stop: stopped } = c.text.push(token));
@@ -168,7 +180,11 @@ export class SSEStream implements TokenSink {
         text_offset,
       };
     }
-    this.send({ index: row, text, logprobs, finish_reason: finish });
+    const ids = this.spec.promptIds
+      ? { ...(!c.begun && { prompt_token_ids: this.spec.promptIds[row] }), token_ids: c.pendingIds.splice(0) }
+      : {};
+    c.begun = true;
+    this.send({ index: row, text, logprobs, finish_reason: finish, ...ids });
   }
 
   private send(choice: object): void {

@@ -17,8 +17,9 @@ export interface GenerationRequest {
   /** Completions wanted for this prompt (≥ 1). */
   n: number;
   /**
-   * The prompt's token ids, when they are not the prompt text's plain encoding (a chat template's rendering,
-   * with its special tokens). The built-in engine only; a server is sent the text.
+   * The prompt's token ids, when the caller has them: a chat template's rendering with its special tokens,
+   * or a prompt cut to fit. The built-in engine samples from them; a server is sent them instead of the text
+   * (the completions API takes token-id prompts), so it conditions on exactly the ids a trainer's loss does.
    */
   promptIds?: number[];
 }
@@ -38,6 +39,11 @@ export interface GenerationOptions {
   seed?: number;
   /** Also return each sampled token's log-probability under the model (temperature 1, no top-k/p). */
   logprobs?: boolean;
+  /**
+   * Ask a server for each completion's token ids too ("return_token_ids": `rlhf serve-model`, vLLM ≥ 0.10.2);
+   * a server that ignores it leaves Completion.tokenIds unset. The built-in engine always gives them.
+   */
+  tokenIds?: boolean;
 }
 
 export interface Completion {
@@ -47,7 +53,7 @@ export interface Completion {
   finishReason: string;
   /** Tokens generated, including the one that stopped it (when known). */
   tokens?: number;
-  /** The generated token ids, including a stop token (local engine only). */
+  /** The generated token ids, including a stop token (the built-in engine; a server with options.tokenIds). */
   tokenIds?: number[];
   /** Per-token log-probabilities of the generated tokens, with options.logprobs. */
   logprobs?: number[];
@@ -92,6 +98,9 @@ export function validateGenerationRequests(requests: GenerationRequest[]): void 
       throw new Error(`generate: requests[${i}].prompt must be a string, got ${typeof r?.prompt}`);
     if (!Number.isInteger(r.n) || r.n < 1)
       throw new Error(`generate: requests[${i}].n must be a positive integer, got ${r.n}`);
+    const ids = r.promptIds;
+    if (ids !== undefined && !(Array.isArray(ids) && ids.length > 0 && ids.every((x) => Number.isInteger(x) && x >= 0)))
+      throw new Error(`generate: requests[${i}].promptIds must be a non-empty array of token ids`);
   });
 }
 

@@ -5,7 +5,7 @@ import type { CausalLM } from '../model/causal-lm.js';
 import type { ChatTemplate } from '../model/chat-template.js';
 import type { Tokenizer } from '../model/tokenizer/index.js';
 import { type Completion, type Generator, cutAtStop } from './generator.js';
-import { type PromptRow, type ScoredSamples, sampleScored, turnStops } from './prompt-samples.js';
+import { type PromptRow, type ScoredSamples, endIdOf, sampleScored, turnStops } from './prompt-samples.js';
 import { type RewardSet, rewardsAt } from './reward-fn.js';
 
 export type { PromptRow } from './prompt-samples.js';
@@ -23,15 +23,16 @@ export interface PairSampling {
 }
 
 /**
- * The completion as scored and as trained. The built-in engine gives the sampled ids (through the token
- * that ended it). A server gives text: it is encoded again, with end-of-text where it ended by itself.
+ * The completion as scored and as trained. The built-in engine, and a server that returns token ids, give the
+ * sampled ids (through the token that ended it). A server that gives text only: it is encoded again, ending
+ * with `endId` (end-of-text, or a conversation's end of turn) where it ended by itself.
  */
-function completionOf(c: Completion, tok: Tokenizer, stop: string[], maxNewTokens: number) {
+function completionOf(c: Completion, tok: Tokenizer, stop: string[], maxNewTokens: number, endId: number) {
   const text = cutAtStop(c.text, stop);
   const finished = c.finishReason === 'stop' || text !== c.text.trimEnd();
   if (c.tokenIds) return { text, finished, ids: c.tokenIds.length ? c.tokenIds : [tok.eosId] };
-  const ids = [...tok.encode(text), ...(finished ? [tok.eosId] : [])].slice(0, maxNewTokens);
-  return { text, finished, ids: ids.length ? ids : [tok.eosId] };
+  const ids = [...tok.encode(text), ...(finished ? [endId] : [])].slice(0, maxNewTokens);
+  return { text, finished, ids: ids.length ? ids : [endId] };
 }
 
 /** The two samples of each row's prompt at step `step` (seed: the run's and the step's), scored. */
@@ -58,7 +59,7 @@ export function samplePairs(
     { n: 2, seed: o.seed, generation },
     step,
     template ?? null,
-    (c) => completionOf(c, tok, stop, maxNewTokens),
+    (c, row) => completionOf(c, tok, stop, maxNewTokens, endIdOf(tok, row, template ?? null)),
   );
 }
 

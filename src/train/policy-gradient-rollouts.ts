@@ -12,7 +12,7 @@ import { type Replica, runSharded, shardCount } from '../runtime/replica.js';
 import type { Completion, Generator } from './generator.js';
 import { kernels } from './kernels.js';
 import type { PolicyGradientOptions } from './policy-gradient-config.js';
-import { type PromptRow, sampleScored, turnStops } from './prompt-samples.js';
+import { type PromptRow, endIdOf, sampleScored, turnStops } from './prompt-samples.js';
 import type { RewardSet } from './reward-fn.js';
 
 export type { PromptRow } from './prompt-samples.js';
@@ -65,12 +65,13 @@ function firstStop(text: string, stop: readonly string[]): number | null {
 }
 
 /**
- * The completion as scored and as trained. The built-in engine gives the sampled ids (through the token
- * that completed a stop text). A server gives text only: it is encoded again, with end-of-text where it
- * ended by itself. NOTE: a server cuts a stop text off, so a completion that ended at one is trained as
- * ending with end-of-text; with --generator prefer end-of-text (or a single-token end of turn) to stop texts.
+ * The completion as scored and as trained. The built-in engine, and a server that returns token ids
+ * (`rlhf serve-model`, vLLM), give the sampled ids (through the token that completed a stop text). A server
+ * that gives text only: it is encoded again, ending with `endId` (end-of-text, or a conversation's end of
+ * turn) where it ended by itself. NOTE: such a server cuts a stop text off, so a completion that ended at one
+ * is trained as ending with endId.
  */
-function completionOf(c: Completion, tok: Tokenizer, stop: string[], maxCompletionLength: number) {
+function completionOf(c: Completion, tok: Tokenizer, stop: string[], maxCompletionLength: number, endId: number) {
   let text = c.text,
     finished = c.finishReason === 'stop';
   if (c.tokenIds) return { text, finished, ids: c.tokenIds.length ? c.tokenIds : [tok.eosId] };
@@ -79,8 +80,8 @@ function completionOf(c: Completion, tok: Tokenizer, stop: string[], maxCompleti
     text = text.slice(0, at);
     finished = true;
   }
-  const ids = [...tok.encode(text), ...(finished ? [tok.eosId] : [])].slice(0, maxCompletionLength);
-  return { text, finished, ids: ids.length ? ids : [tok.eosId] };
+  const ids = [...tok.encode(text), ...(finished ? [endId] : [])].slice(0, maxCompletionLength);
+  return { text, finished, ids: ids.length ? ids : [endId] };
 }
 
 /**
@@ -111,7 +112,7 @@ export async function sampleGroups(
     { n: o.numGenerations, seed: o.seed, generation: { maxNewTokens, temperature, stop } },
     step,
     template,
-    (c) => completionOf(c, tok, stop, maxNewTokens),
+    (c, row) => completionOf(c, tok, stop, maxNewTokens, endIdOf(tok, row, template)),
     clock,
   );
   const { prompts, pairs, texts } = s;

@@ -133,11 +133,6 @@ export async function runPolicyGradient(
   const name = algo.name;
   if (rows.length === 0) throw new Error(`${name} needs prompts`);
   const template = inputs.chatTemplate ?? null;
-  if (inputs.generator && rows.some((r) => typeof r.prompt !== 'string'))
-    throw new Error(
-      `${name}: conversational prompts are rendered with the policy's chat template, which ${inputs.generator.name} ` +
-        'does not know; sample them with the built-in engine (no --generator), or give text prompts',
-    );
   const lora = applyLora(policy, cfg, log);
   // The frozen π_ref, only with a KL: the starting policy; with LoRA, the policy with its adapters off.
   let refReplica = null;

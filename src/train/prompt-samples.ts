@@ -62,6 +62,19 @@ export function turnStops(stop: string[], template: ChatTemplate | null | undefi
   return template ? [...new Set([...stop, ...template.endOfTurn])] : stop;
 }
 
+/**
+ * The id that ends a completion of this row's prompt when a server gives text only: a conversation's answer
+ * ends with the template's end of turn (when it is one token), anything else with end-of-text.
+ */
+export function endIdOf(tok: Tokenizer, row: PromptRow, template: ChatTemplate | null): number {
+  if (typeof row.prompt === 'string' || !template) return tok.eosId;
+  for (const s of template.endOfTurn) {
+    const ids = tok.encode(s, { allowSpecial: true });
+    if (ids.length === 1) return ids[0];
+  }
+  return tok.eosId;
+}
+
 /** A prompt's ids and text: text prompts encoded as they are, conversations rendered with the template. */
 function encodeRow(tok: Tokenizer, row: PromptRow, room: number, template: ChatTemplate | null) {
   if (typeof row.prompt === 'string') return { text: row.prompt, ids: encodePrompt(tok, row.prompt, room) };
@@ -87,7 +100,7 @@ export async function sampleScored(
   o: PromptSampling,
   step: number,
   template: ChatTemplate | null,
-  decode: (c: Completion) => DecodedCompletion,
+  decode: (c: Completion, row: PromptRow) => DecodedCompletion,
   clock: { generation: number; scoring: number } = { generation: 0, scoring: 0 },
 ): Promise<ScoredSamples> {
   const now = () => performance.now() / 1000;
@@ -96,7 +109,7 @@ export async function sampleScored(
   const encoded = rows.map((r) => encodeRow(tok, r, room, template));
   const results = await gen.generate(
     encoded.map((e) => ({ prompt: e.text, n: o.n, promptIds: e.ids })),
-    { ...o.generation, seed: o.seed * 7919 + step },
+    { ...o.generation, seed: o.seed * 7919 + step, tokenIds: true },
   );
   const out: Omit<ScoredSamples, 'scores' | 'perFunction'> = { prompts: [], pairs: [], texts: [], finished: [] };
   const columns: Record<string, unknown>[] = [];
@@ -104,7 +117,7 @@ export async function sampleScored(
     if (r.completions.length !== o.n)
       throw new Error(`${gen.name} returned ${r.completions.length} completions of prompt ${p}, expected ${o.n}`);
     for (const c of r.completions) {
-      const x = decode(c);
+      const x = decode(c, rows[p]);
       out.prompts.push(encoded[p].text);
       out.texts.push(x.text);
       out.finished.push(x.finished);
