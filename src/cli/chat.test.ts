@@ -12,7 +12,9 @@ import { buildProgram } from './main.js';
 import { encodeChatCompletion } from '../model/chat-encode.js';
 import { fitScoredIds } from '../model/chat-reward.js';
 import type { ChatMessage } from '../model/chat-template.js';
+import { loadCheckpoint } from '../model/checkpoint.js';
 import { RewardModel } from '../model/reward-model.js';
+import { buildModelServer } from '../remote/model-server.js';
 import { scoreRewardTokens } from '../runtime/reward.js';
 import { assertAllClose, assertClose } from '../test-support/assert-close.js';
 
@@ -77,6 +79,18 @@ describe('rlhf with a chat template', () => {
       assert.equal(r.completion, 'sure.');
       assert.equal(r.finish_reason, 'stop');
     }
+    // On a server: rendered here, sent as the rendering's token ids, answered the same.
+    const ck = loadCheckpoint(model);
+    const app = buildModelServer(ck.model, ck.tokenizer!);
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const remoteOut = join(root, 'samples-remote.jsonl');
+      const args = [...sample, '--temperature', '0', '--max-new-tokens', '8', '--out', remoteOut, '--generator', url];
+      assert.equal(await rlhfError(args), '');
+      assert.equal(readFileSync(remoteOut, 'utf8'), readFileSync(out, 'utf8'));
+    } finally {
+      await app.close();
+    }
   });
 
   it('trains a reward model on conversations that scores through the template: score, best-of', async () => {
@@ -115,7 +129,7 @@ describe('rlhf with a chat template', () => {
     assertClose(r.reward, want('what is it?', r.completion), 1e-4);
   });
 
-  it('refuses conversational prompts without --chat, and --chat without a local model', async () => {
+  it('refuses conversational prompts without --chat, and --chat without a model to render them', async () => {
     const prompts = join(root, 'conv-prompts.jsonl');
     writeFileSync(
       prompts,

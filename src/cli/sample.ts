@@ -19,6 +19,7 @@ import {
 import type { PromptInput } from '../data/text.js';
 import { encodePromptMessages } from '../model/chat-encode.js';
 import type { ChatMessage } from '../model/chat-template.js';
+import { Tokenizer } from '../model/tokenizer/index.js';
 import { templateOrPlain } from '../train/chat-data.js';
 import { monitorBestOfN } from '../train/best-of-n-monitor.js';
 import { BEST_OF_MONITOR_KEYS, addMonitorOptions, monitorSetupFrom } from './monitor.js';
@@ -83,8 +84,8 @@ export function registerSample(program: Command): void {
     if (inputs.length === 0) throw new Error('give --prompt TEXT (repeatable) or --prompts FILE.jsonl');
     if (o.chat && !o.model)
       throw new Error(
-        '--chat renders prompts with the chat template of --model DIR; a server (--generator) applies its own ' +
-          'template to chat requests',
+        '--chat renders prompts with the chat template of --model DIR (with --generator too: the server is sent ' +
+          "the rendering's token ids, so it must serve that model's tokenizer); give --model DIR",
       );
     if (!o.chat && o.chatTemplate) throw new Error('--chat-template goes with --chat');
     const remote = remoteGeneratorFrom(o, {
@@ -95,22 +96,26 @@ export function registerSample(program: Command): void {
     let requests: GenerationRequest[] = inputs.map((p) => ({ prompt: p as string, n: s.numSamples }));
     let endOfTurn: readonly string[] = [];
     const messagesOf = new Map<number, ChatMessage[]>();
+    let tok: Tokenizer | null = null;
     if (remote) gen = remote;
     else {
       const ck = loadPolicy(o.model);
       gen = new LocalGenerator(ck.model, ck.tokenizer, { batchSize: s.batchSize });
-      if (o.chat) {
-        const own = loadChatTemplateFor(o.chatTemplate, [o.model], ck.tokenizer);
-        const template = templateOrPlain(own, ck.tokenizer);
-        if (!own) process.stderr.write(`${o.model}: no chat_template; prompts use ${template.source}\n`);
-        endOfTurn = template.endOfTurn;
-        requests = inputs.map((p, i) => {
-          const messages: ChatMessage[] = typeof p === 'string' ? [{ role: 'user', content: p }] : p;
-          messagesOf.set(i, messages);
-          const promptIds = encodePromptMessages(ck.tokenizer, template, messages);
-          return { prompt: template.render(messages, { addGenerationPrompt: true }), n: s.numSamples, promptIds };
-        });
-      }
+      tok = ck.tokenizer;
+    }
+    if (o.chat) {
+      // On a server too, the conversation is rendered here and sent as its token ids.
+      const chatTok = tok ?? Tokenizer.load(o.model);
+      const own = loadChatTemplateFor(o.chatTemplate, [o.model], chatTok);
+      const template = templateOrPlain(own, chatTok);
+      if (!own) process.stderr.write(`${o.model}: no chat_template; prompts use ${template.source}\n`);
+      endOfTurn = template.endOfTurn;
+      requests = inputs.map((p, i) => {
+        const messages: ChatMessage[] = typeof p === 'string' ? [{ role: 'user', content: p }] : p;
+        messagesOf.set(i, messages);
+        const promptIds = encodePromptMessages(chatTok, template, messages);
+        return { prompt: template.render(messages, { addGenerationPrompt: true }), n: s.numSamples, promptIds };
+      });
     }
     const opts: GenerationOptions = {
       maxNewTokens: s.maxNewTokens,
