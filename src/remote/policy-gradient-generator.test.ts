@@ -7,15 +7,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ChatTemplate } from '../model/chat-template.js';
 import { paddedVocabSize, presetConfig } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
-import { Tokenizer } from '../model/tokenizer/index.js';
 import { defaultGRPOConfig, trainGRPO } from '../train/grpo.js';
 import { endIdOf } from '../train/prompt-samples.js';
 import { type ScoredText, singleRewardSet } from '../train/reward-fn.js';
 import { defaultRLOOConfig, trainRLOO } from '../train/rloo.js';
-import { letterPolicy } from '../train/test-fixtures.js';
+import { letterPolicy, CHATML_TEMPLATE, chatmlTokenizer } from '../train/test-fixtures.js';
 import { RemoteGenerator } from './generator-client.js';
 import { buildModelServer } from './model-server.js';
 
@@ -77,15 +75,8 @@ describe('GRPO and RLOO with --generator', () => {
 });
 
 describe('GRPO with --generator on conversations', () => {
-  const CHATML = new ChatTemplate(
-    "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}" +
-      "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
-    { source: 'chatml.jinja', eosToken: '<|endoftext|>' },
-  );
-  const tok = Tokenizer.train(['hello there, sure. what is it? ok then no'], {
-    vocabSize: 300,
-    specialTokens: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'],
-  });
+  const CHATML = CHATML_TEMPLATE;
+  const tok = chatmlTokenizer('hello there, sure. what is it? ok then no');
   const imEnd = tok.encode('<|im_end|>', { allowSpecial: true })[0];
   const model = createModel(
     presetConfig('tiny', { vocabSize: paddedVocabSize(tok.vocabSize), eosTokenId: tok.eosId }),

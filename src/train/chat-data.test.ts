@@ -10,6 +10,7 @@ import { ChatTemplate } from '../model/chat-template.js';
 import { findChatTemplate } from '../model/chat-template-file.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
+import { CHATML_TEMPLATE, chatmlTokenizer } from './test-fixtures.js';
 import { paddedVocabSize, presetConfig } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
 import { completionLogProbs } from '../runtime/logprobs.js';
@@ -22,16 +23,8 @@ import { defaultDPOConfig, trainDPO } from './dpo.js';
 import { defaultRewardConfig } from './reward-config.js';
 import { trainRewardModel } from './reward.js';
 import type { Comparison } from '../data/comparison.js';
-
-const CHATML = new ChatTemplate(
-  "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}" +
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
-  { source: 'chatml.jinja', eosToken: '<|endoftext|>' },
-);
-const tok = Tokenizer.train(['hello there, sure. what is it? ok then'], {
-  vocabSize: 300,
-  specialTokens: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'],
-});
+const CHATML = CHATML_TEMPLATE;
+const tok = chatmlTokenizer('hello there, sure. what is it? ok then');
 const user = (content: string) => ({ role: 'user' as const, content });
 const answer = (content: string) => ({ role: 'assistant' as const, content });
 

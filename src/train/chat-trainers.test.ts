@@ -6,26 +6,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ChatTemplate } from '../model/chat-template.js';
 import { findChatTemplate } from '../model/chat-template-file.js';
 import { paddedVocabSize, presetConfig } from '../model/config.js';
 import { createModel } from '../model/create-model.js';
-import { Tokenizer } from '../model/tokenizer/index.js';
+import { CHATML_TEMPLATE, chatmlTokenizer } from './test-fixtures.js';
 import { parseUnpaired } from '../data/formats/trl-unpaired.js';
 import { defaultKTOConfig, encodeKTORows, trainKTO } from './kto.js';
 import { defaultOnlineDPOConfig, trainOnlineDPO } from './online-dpo.js';
 import { frozenReference } from './reference.js';
 import type { ScoredText } from './reward-fn.js';
-
-const CHATML = new ChatTemplate(
-  "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}" +
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
-  { source: 'chatml.jinja', eosToken: '<|endoftext|>' },
-);
-const tok = Tokenizer.train(['hello there, sure. what is it? ok then no'], {
-  vocabSize: 300,
-  specialTokens: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'],
-});
+const CHATML = CHATML_TEMPLATE;
+const tok = chatmlTokenizer('hello there, sure. what is it? ok then no');
 const user = (content: string) => ({ role: 'user' as const, content });
 const policy = () =>
   createModel(presetConfig('tiny', { vocabSize: paddedVocabSize(tok.vocabSize), eosTokenId: tok.eosId }), 1);

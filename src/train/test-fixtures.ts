@@ -8,6 +8,7 @@ import { RNG } from '../engine/rng.js';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { type ModelConfig, type ModelFamily, paddedVocabSize } from '../model/config.js';
+import { ChatTemplate } from '../model/chat-template.js';
 import { createModel } from '../model/create-model.js';
 import { Tokenizer } from '../model/tokenizer/index.js';
 import { defaultSFTConfig } from './sft-config.js';
@@ -130,3 +131,15 @@ function trainLetters(steps: number, family: TestFamily): string {
 
 /** Reward of the tests: the number of "a" in the completion. */
 export const countA = (items: { completion: string }[]) => items.map((it) => (it.completion.match(/a/g) ?? []).length);
+
+/** ChatML, the template of the tests of conversations (its end of turn: <|im_end|>). */
+export const CHATML_TEMPLATE = new ChatTemplate(
+  "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  { source: 'chatml.jinja', eosToken: '<|endoftext|>' },
+);
+
+/** A 300-token tokenizer trained on `text`, with ChatML's special tokens. */
+export function chatmlTokenizer(text: string): Tokenizer {
+  return Tokenizer.train([text], { vocabSize: 300, specialTokens: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] });
+}
