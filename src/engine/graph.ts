@@ -37,6 +37,11 @@ export interface CheckpointRegion {
 }
 
 export class Graph {
+  /**
+   * Backward passes run in this thread so far. A worker compares it before and after a kernel: only a kernel
+   * that ran one left gradients for the main thread to add (engine/parallel-worker.ts).
+   */
+  static backwardPasses = 0;
   private tape: Array<{ out: Tensor; fn: () => void }> = [];
   private owned: Float32Array[] = [];
   private disposed = false;
@@ -149,6 +154,7 @@ export class Graph {
 
   /** Runs the tape in reverse; an op whose output never received a gradient (not on the loss's path) is skipped. */
   private runTape(): void {
+    Graph.backwardPasses++;
     for (let i = this.tape.length - 1; i >= 0; i--) if (this.tape[i].out.grad) this.tape[i].fn();
     this.tape.length = 0;
   }

@@ -119,15 +119,18 @@ export class WorkerPool {
     s.port.postMessage({ kernel: { url: kernel.url, name: kernel.name }, replica, payload });
   }
 
-  /** Blocks until worker i is done; returns its result or throws its error. */
-  wait(i: number): unknown {
+  /**
+   * Blocks until worker i is done; returns its result, and whether the kernel ran a backward pass (then its
+   * gradient buffers hold what it computed; else they are zero). Throws the worker's error.
+   */
+  wait(i: number): { result: unknown; grads: boolean } {
     const s = this.slots[i];
     while (Atomics.load(s.flag, 0) === 0) Atomics.wait(s.flag, 0, 0, 1000);
     const msg = receiveMessageOnPort(s.port);
     if (!msg) throw new Error('worker finished without a result');
-    const m = msg.message as { ok: boolean; result?: unknown; error?: string };
+    const m = msg.message as { ok: boolean; result?: unknown; grads?: boolean; error?: string };
     if (!m.ok) throw new Error(`in a worker thread: ${m.error}`);
-    return m.result;
+    return { result: m.result, grads: !!m.grads };
   }
 
   /** Stops the workers (tests). */

@@ -102,6 +102,37 @@ describe('data parallelism over worker threads', () => {
     assert.deepEqual(completionLogProbs(model, pairs, 0), adapted, 'the adapters are back on afterwards');
   });
 
+  it('a kernel without a backward pass adds no gradient, and the next step gets exactly its own', () => {
+    const model = createModel(presetConfig('tiny', { vocabSize: 40 }), 4);
+    const rng = new RNG(5);
+    const B = 4,
+      T = 7;
+    const ids = Int32Array.from({ length: B * T }, () => rng.int(40));
+    const targets = Int32Array.from({ length: B * T }, () => rng.int(40));
+    const replica = { models: { policy: model }, heads: {} };
+    const two = shardLM(ids, targets, B, T, 2);
+    runSharded(replica, kernels.lmStep, two);
+    const want = model.params.map((p) => Float32Array.from(p.grad!));
+    for (const p of model.params) p.zeroGrad();
+    // Sampling and log-probs on the same replica: the worker's buffers still hold the step's gradients.
+    generate(model, [[1, 2], [3], [4, 5], [6]], { maxNewTokens: 4, seed: 1 });
+    completionLogProbs(
+      model,
+      [
+        { prompt: [1, 2], completion: [3, 4] },
+        { prompt: [5], completion: [6] },
+      ],
+      0,
+    );
+    for (const p of model.params)
+      assert.ok(
+        p.grad!.every((x) => x === 0),
+        `${p.name} got a gradient`,
+      );
+    runSharded(replica, kernels.lmStep, two);
+    model.params.forEach((p, k) => assert.deepEqual(p.grad, want[k], p.name));
+  });
+
   it('an error in a worker reaches the caller', () => {
     const model = createModel(presetConfig('tiny', { vocabSize: 40 }), 1);
     const replica = { models: { policy: model }, heads: {} };

@@ -114,11 +114,6 @@ export class ReplicaSet {
     }
   }
 
-  /** Zeroes worker w's gradients. */
-  zeroWorkerGrads(w: number): void {
-    for (const g of this.workerGrads[w].values()) g.fill(0);
-  }
-
   /** Adds worker w's gradients into the main replica's. */
   addWorkerGrads(w: number): void {
     const params = replicaParams(this.main);
@@ -233,10 +228,8 @@ export function runSharded<P, R>(main: Replica, kernel: Kernel<P, R, Replica>, s
     throw new Error(`runSharded: ${shards.length} shards for ${pool.size + 1} threads`);
   const set = replicaSetFor(main, pool);
   const n = shards.length - 1;
-  for (let w = 0; w < n; w++) {
-    set.zeroWorkerGrads(w);
-    pool.start(w, kernel, set.specs[w], shards[w + 1]);
-  }
+  // NOTE: a worker zeroes its own gradient buffers before a kernel, where the last one left gradients.
+  for (let w = 0; w < n; w++) pool.start(w, kernel, set.specs[w], shards[w + 1]);
   let first: R;
   try {
     first = local(main, shards[0]);
@@ -251,7 +244,10 @@ export function runSharded<P, R>(main: Replica, kernel: Kernel<P, R, Replica>, s
     throw e;
   }
   const results: R[] = [first];
-  for (let w = 0; w < n; w++) results.push(pool.wait(w) as R);
-  for (let w = 0; w < n; w++) set.addWorkerGrads(w);
+  for (let w = 0; w < n; w++) {
+    const { result, grads } = pool.wait(w);
+    results.push(result as R);
+    if (grads) set.addWorkerGrads(w);
+  }
   return results;
 }
