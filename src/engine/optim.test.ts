@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { AdamW, clipGradNorm, learningRate } from './optim.js';
+import { WorkerPool, shareGradients, shareParameters } from './parallel.js';
+import { RNG } from './rng.js';
 import { Parameter } from './tensor.js';
 import { assertAllClose, assertClose } from '../test-support/assert-close.js';
 
@@ -28,6 +30,53 @@ describe('AdamW', () => {
       opt.update();
     }
     assertAllClose(p.data, [1, -2], 1e-2, 'the minimum');
+  });
+});
+
+describe('AdamW across threads', () => {
+  after(() => WorkerPool.shutdown());
+  it('with shared weights and gradients on two threads, the same weights and moments as on one', () => {
+    process.env.RLHF_THREADS = '2';
+    // Over a million elements (the threshold), cut across parameter boundaries; a vector gets no decay.
+    const shapes = [[700, 1000], [300, 1001], [100003], [5]];
+    const make = () => {
+      const rng = new RNG(7);
+      return shapes.map((shape, k) => {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const p = new Parameter(
+          `p${k}`,
+          Float32Array.from({ length: n }, () => rng.normal()),
+          shape,
+        );
+        p.grad = Float32Array.from({ length: n }, () => 0.01 * rng.normal());
+        return p;
+      });
+    };
+    const one = make(),
+      two = make();
+    shareParameters(two);
+    shareGradients(two);
+    assert.ok(two.every((p) => p.grad!.buffer instanceof SharedArrayBuffer));
+    const o1 = new AdamW(one, { lr: 1e-2, weightDecay: 0.1 }),
+      o2 = new AdamW(two, { lr: 1e-2, weightDecay: 0.1 });
+    const pool = WorkerPool.get()!;
+    let shares = 0;
+    const start = pool.start.bind(pool);
+    pool.start = (...a) => {
+      shares++;
+      start(...a);
+    };
+    for (let step = 0; step < 3; step++) {
+      o1.update();
+      o2.update(1e-2);
+    }
+    assert.equal(shares, 3, 'the worker took a share of each update with shared buffers, none without');
+    one.forEach((p, k) => {
+      assert.deepEqual(two[k].data, p.data, p.name);
+      assert.deepEqual(o2.m[k], o1.m[k], `m of ${p.name}`);
+      assert.deepEqual(o2.v[k], o1.v[k], `v of ${p.name}`);
+      assert.equal(two[k].version, p.version);
+    });
   });
 });
 

@@ -1,5 +1,6 @@
 // ---- AdamW, gradient clipping, learning-rate schedule ----
 
+import { type ReplicaSpec, WorkerPool, defineKernel } from './parallel.js';
 import { Parameter } from './tensor.js';
 
 export interface AdamWConfig {
@@ -35,8 +36,9 @@ export class AdamW {
     const frozen = params.find((p) => !p.requiresGrad);
     if (frozen)
       throw new Error(`AdamW: parameter ${frozen.name} is frozen (requiresGrad false); give only trainable parameters`);
-    this.m = params.map((p) => new Float32Array(p.size));
-    this.v = params.map((p) => new Float32Array(p.size));
+    // Shared memory, so that worker threads can take a share of the update (adamwRange).
+    this.m = params.map((p) => new Float32Array(new SharedArrayBuffer(p.size * 4)));
+    this.v = params.map((p) => new Float32Array(new SharedArrayBuffer(p.size * 4)));
   }
 
   /** One update with learning rate lr (defaults to config.lr), using each parameter's .grad. */
@@ -45,29 +47,121 @@ export class AdamW {
     const { beta1, beta2, eps, weightDecay } = this.config;
     const bc1 = 1 - beta1 ** this.step;
     const bc2 = 1 - beta2 ** this.step;
-    const stepSize = lr / bc1;
-    const invSqrtBc2 = 1 / Math.sqrt(bc2);
-    for (let k = 0; k < this.params.length; k++) {
-      const p = this.params[k],
-        w = p.data,
-        // A parameter that no backward pass has reached yet has a zero gradient.
-        gr = p.grad ?? (p.grad = new Float32Array(p.size)),
-        m = this.m[k],
-        v = this.v[k];
+    const job: Omit<AdamWJob, 'parts'> = { beta1, beta2, eps, stepSize: lr / bc1, invSqrtBc2: 1 / Math.sqrt(bc2) };
+    const parts: AdamWPart<Float32Array>[] = this.params.map((p, k) => {
       p.version++;
+      // A parameter that no backward pass has reached yet has a zero gradient.
+      const g = p.grad ?? (p.grad = new Float32Array(p.size));
       const decay = p.shape.length >= 2 ? 1 - lr * weightDecay : 1;
-      for (let i = 0; i < w.length; i++) {
-        const gi = gr[i];
-        const mi = (m[i] = beta1 * m[i] + (1 - beta1) * gi);
-        const vi = (v[i] = beta2 * v[i] + (1 - beta2) * gi * gi);
-        w[i] = w[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
-      }
+      return { w: p.data, g, m: this.m[k], v: this.v[k], from: 0, to: p.size, decay };
+    });
+    const total = parts.reduce((a, q) => a + q.to, 0);
+    const shared = total >= PARALLEL_MIN && parts.every((q) => [q.w, q.g, q.m, q.v].every(wholeShared));
+    const pool = shared ? WorkerPool.get() : null;
+    if (!pool) {
+      adamwParts(parts, job);
+      return;
     }
+    // Element-wise, so any split gives the same weights as one thread: contiguous shares of the elements.
+    const shares = splitParts(parts, pool.size + 1);
+    for (let w = 0; w < pool.size; w++) {
+      const sent = shares[w + 1].map((q) => ({ ...q, w: buf(q.w), g: buf(q.g), m: buf(q.m), v: buf(q.v) }));
+      pool.start(w, adamwKernel, NO_REPLICA, { ...job, parts: sent });
+    }
+    adamwParts(shares[0], job);
+    for (let w = 0; w < pool.size; w++) pool.wait(w);
   }
 
   zeroGrad(): void {
     for (const p of this.params) p.zeroGrad();
   }
+}
+
+/** Elements below which the update stays on the calling thread. */
+const PARALLEL_MIN = 1 << 20;
+
+/** Elements [from, to) of one parameter: its weights, gradient and moments, and its weight-decay factor. */
+interface AdamWPart<A> {
+  w: A;
+  g: A;
+  m: A;
+  v: A;
+  from: number;
+  to: number;
+  decay: number;
+}
+
+/** One share of an AdamW update, as sent to a worker thread (buffers shared, not copied). */
+export interface AdamWJob {
+  parts: AdamWPart<SharedArrayBuffer>[];
+  beta1: number;
+  beta2: number;
+  eps: number;
+  stepSize: number;
+  invSqrtBc2: number;
+}
+
+const wholeShared = (a: Float32Array) =>
+  a.buffer instanceof SharedArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
+const buf = (a: Float32Array) => a.buffer as SharedArrayBuffer;
+
+function adamwParts(parts: AdamWPart<Float32Array>[], o: Omit<AdamWJob, 'parts'>): void {
+  const { beta1, beta2, eps, stepSize, invSqrtBc2 } = o;
+  for (const { w, g, m, v, from, to, decay } of parts) {
+    for (let i = from; i < to; i++) {
+      const gi = g[i];
+      const mi = (m[i] = beta1 * m[i] + (1 - beta1) * gi);
+      const vi = (v[i] = beta2 * v[i] + (1 - beta2) * gi * gi);
+      w[i] = w[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
+    }
+  }
+}
+
+/** A worker thread's share of an AdamW update (the kernel of AdamW.update). */
+export function adamwRange(_replica: unknown, job: AdamWJob): number {
+  const view = (b: SharedArrayBuffer) => new Float32Array(b);
+  adamwParts(
+    job.parts.map((q) => ({ ...q, w: view(q.w), g: view(q.g), m: view(q.m), v: view(q.v) })),
+    job,
+  );
+  return 0;
+}
+
+/** The replica of a kernel that needs none (its buffers come with the payload). */
+export function noReplica(): Record<string, never> {
+  return {};
+}
+
+const adamwKernel = defineKernel(import.meta.url, { adamwRange });
+const NO_REPLICA: ReplicaSpec = {
+  key: 'none',
+  meta: null,
+  builder: { url: import.meta.url, name: 'noReplica' },
+  weights: {},
+  grads: {},
+};
+
+/** The parts cut into `n` contiguous shares of (nearly) equal numbers of elements. */
+function splitParts<A>(parts: AdamWPart<A>[], n: number): AdamWPart<A>[][] {
+  const total = parts.reduce((a, q) => a + (q.to - q.from), 0);
+  const per = Math.ceil(total / n);
+  const shares: AdamWPart<A>[][] = Array.from({ length: n }, () => []);
+  let s = 0,
+    room = per;
+  for (const q of parts) {
+    let from = q.from;
+    while (from < q.to) {
+      if (room === 0 && s < n - 1) {
+        s++;
+        room = per;
+      }
+      const to = s === n - 1 ? q.to : Math.min(q.to, from + room);
+      shares[s].push({ ...q, from, to });
+      room -= to - from;
+      from = to;
+    }
+  }
+  return shares;
 }
 
 /** Scales all gradients so that their global L2 norm is at most maxNorm; returns the norm before. */

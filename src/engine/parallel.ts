@@ -60,6 +60,16 @@ export function shareParameters(params: Parameter[]): void {
   }
 }
 
+/** Moves each trainable parameter's gradient into a SharedArrayBuffer (made, zeroed, if it has none), once. */
+export function shareGradients(params: Parameter[]): void {
+  for (const p of params) {
+    if (!p.requiresGrad || p.grad?.buffer instanceof SharedArrayBuffer) continue;
+    const g = new Float32Array(new SharedArrayBuffer(p.size * 4));
+    if (p.grad) g.set(p.grad);
+    p.grad = g;
+  }
+}
+
 /** Threads for data parallelism: RLHF_THREADS, or every core (1 = no workers). */
 export function computeThreads(): number {
   const env = process.env.RLHF_THREADS;

@@ -3,7 +3,14 @@
 // The runtime layer sits above src/model (single-thread models) and below data and train.
 
 import type { Parameter } from '../engine/tensor.js';
-import { type Kernel, type ReplicaSpec, WorkerPool, defineKernel, shareParameters } from '../engine/parallel.js';
+import {
+  type Kernel,
+  type ReplicaSpec,
+  WorkerPool,
+  defineKernel,
+  shareGradients,
+  shareParameters,
+} from '../engine/parallel.js';
 import type { ModelConfig } from '../model/config.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { createModel } from '../model/create-model.js';
@@ -77,6 +84,8 @@ export class ReplicaSet {
   ) {
     const params = replicaParams(main);
     shareParameters([...params.values()]);
+    // The main thread's gradients too: the optimizer's update is split across the threads (engine/optim.ts).
+    shareGradients([...params.values()]);
     const key = replicaKey(main);
     const meta: Omit<ReplicaMeta, 'worker'> = {
       models: Object.fromEntries(
