@@ -14,15 +14,19 @@ import { generate } from './sample.js';
 process.env.RLHF_THREADS = '2';
 after(() => WorkerPool.shutdown());
 
+/** A tiny model, 4 rows of T random tokens with targets (every fifth one ignored), and its replica. */
+function lmSetup(modelSeed: number, dataSeed: number, T: number) {
+  const model = createModel(presetConfig('tiny', { vocabSize: 40 }), modelSeed);
+  const rng = new RNG(dataSeed);
+  const B = 4;
+  const ids = Int32Array.from({ length: B * T }, () => rng.int(40));
+  const targets = Int32Array.from({ length: B * T }, (_, i) => (i % 5 === 0 ? -100 : rng.int(40)));
+  return { model, ids, targets, B, T, replica: { models: { policy: model }, heads: {} } };
+}
+
 describe('data parallelism over worker threads', () => {
   it('two shards on two threads give the gradient of the whole batch on one', () => {
-    const model = createModel(presetConfig('tiny', { vocabSize: 40 }), 1);
-    const rng = new RNG(3);
-    const B = 4,
-      T = 9;
-    const ids = Int32Array.from({ length: B * T }, () => rng.int(40));
-    const targets = Int32Array.from({ length: B * T }, (_, i) => (i % 5 === 0 ? -100 : rng.int(40)));
-    const replica = { models: { policy: model }, heads: {} };
+    const { model, ids, targets, B, T, replica } = lmSetup(1, 3, 9);
 
     const one = shardLM(ids, targets, B, T, 1);
     const [whole] = runSharded(replica, kernels.lmStep, one);
@@ -103,13 +107,7 @@ describe('data parallelism over worker threads', () => {
   });
 
   it('a kernel without a backward pass adds no gradient, and the next step gets exactly its own', () => {
-    const model = createModel(presetConfig('tiny', { vocabSize: 40 }), 4);
-    const rng = new RNG(5);
-    const B = 4,
-      T = 7;
-    const ids = Int32Array.from({ length: B * T }, () => rng.int(40));
-    const targets = Int32Array.from({ length: B * T }, () => rng.int(40));
-    const replica = { models: { policy: model }, heads: {} };
+    const { model, ids, targets, B, T, replica } = lmSetup(4, 5, 7);
     const two = shardLM(ids, targets, B, T, 2);
     runSharded(replica, kernels.lmStep, two);
     const want = model.params.map((p) => Float32Array.from(p.grad!));
