@@ -1,6 +1,6 @@
 // ---- AdamW, gradient clipping, learning-rate schedule ----
 
-import { type ReplicaSpec, WorkerPool, defineKernel } from './parallel.js';
+import { NO_REPLICA, WorkerPool, defineKernel } from './parallel.js';
 import { Parameter } from './tensor.js';
 
 export interface AdamWConfig {
@@ -127,19 +127,7 @@ export function adamwRange(_replica: unknown, job: AdamWJob): number {
   return 0;
 }
 
-/** The replica of a kernel that needs none (its buffers come with the payload). */
-export function noReplica(): Record<string, never> {
-  return {};
-}
-
 const adamwKernel = defineKernel(import.meta.url, { adamwRange });
-const NO_REPLICA: ReplicaSpec = {
-  key: 'none',
-  meta: null,
-  builder: { url: import.meta.url, name: 'noReplica' },
-  weights: {},
-  grads: {},
-};
 
 /** The parts cut into `n` contiguous shares of (nearly) equal numbers of elements. */
 function splitParts<A>(parts: AdamWPart<A>[], n: number): AdamWPart<A>[][] {

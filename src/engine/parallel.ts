@@ -49,6 +49,20 @@ export interface ReplicaSpec {
   grads: Record<string, SharedArrayBuffer>;
 }
 
+/** The replica of a kernel that needs none (its shared buffers come with the payload). */
+export function noReplica(): Record<string, never> {
+  return {};
+}
+
+/** The spec to start such a kernel with (AdamW's share of an update). */
+export const NO_REPLICA: ReplicaSpec = {
+  key: 'none',
+  meta: null,
+  builder: { url: import.meta.url, name: 'noReplica' },
+  weights: {},
+  grads: {},
+};
+
 /** Moves each parameter's data (and gradient) into SharedArrayBuffers, once. */
 export function shareParameters(params: Parameter[]): void {
   for (const p of params) {

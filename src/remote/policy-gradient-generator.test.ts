@@ -135,8 +135,8 @@ describe('GRPO with --generator on conversations', () => {
 
   it("a server that gives text only: an answer that ended by itself is trained as ending with the turn's end", () => {
     const row = chat[0];
-    assert.equal(endIdOf(tok, row, CHATML), imEnd);
-    assert.equal(endIdOf(tok, { prompt: 'plain text', columns: {} }, CHATML), tok.eosId);
-    assert.equal(endIdOf(tok, row, null), tok.eosId);
+    assert.equal(endIdOf(tok, CHATML)(row), imEnd);
+    assert.equal(endIdOf(tok, CHATML)({ prompt: 'plain text', columns: {} }), tok.eosId);
+    assert.equal(endIdOf(tok, null)(row), tok.eosId);
   });
 });

@@ -50,6 +50,7 @@ export function samplePairs(
   const stop = turnStops(o.stop, template);
   const { maxNewTokens, temperature, topK, topP } = o;
   const generation = { maxNewTokens, temperature, topK, topP, stop };
+  const endId = endIdOf(tok, template ?? null);
   return sampleScored(
     gen,
     policy,
@@ -59,7 +60,7 @@ export function samplePairs(
     { n: 2, seed: o.seed, generation },
     step,
     template ?? null,
-    (c, row) => completionOf(c, tok, stop, maxNewTokens, endIdOf(tok, row, template ?? null)),
+    (c, row) => completionOf(c, tok, stop, maxNewTokens, endId(row)),
   );
 }
 

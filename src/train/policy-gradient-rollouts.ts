@@ -103,6 +103,7 @@ export async function sampleGroups(
   const chat = template && rows.some((r) => typeof r.prompt !== 'string');
   const stop = turnStops(o.stop, chat ? template : null);
   const { maxCompletionLength: maxNewTokens, temperature } = o;
+  const endId = endIdOf(tok, template);
   const s = await sampleScored(
     gen,
     policy,
@@ -112,7 +113,7 @@ export async function sampleGroups(
     { n: o.numGenerations, seed: o.seed, generation: { maxNewTokens, temperature, stop } },
     step,
     template,
-    (c, row) => completionOf(c, tok, stop, maxNewTokens, endIdOf(tok, row, template)),
+    (c, row) => completionOf(c, tok, stop, maxNewTokens, endId(row)),
     clock,
   );
   const { prompts, pairs, texts } = s;

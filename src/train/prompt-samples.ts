@@ -63,16 +63,15 @@ export function turnStops(stop: string[], template: ChatTemplate | null | undefi
 }
 
 /**
- * The id that ends a completion of this row's prompt when a server gives text only: a conversation's answer
- * ends with the template's end of turn (when it is one token), anything else with end-of-text.
+ * The id that ends a completion of a row's prompt when a server gives text only: a conversation's answer
+ * ends with the template's end of turn (when it is one token), anything else with end-of-text. Made once
+ * per sampling call, so the end of turn is looked up once.
  */
-export function endIdOf(tok: Tokenizer, row: PromptRow, template: ChatTemplate | null): number {
-  if (typeof row.prompt === 'string' || !template) return tok.eosId;
-  for (const s of template.endOfTurn) {
-    const ids = tok.encode(s, { allowSpecial: true });
-    if (ids.length === 1) return ids[0];
-  }
-  return tok.eosId;
+export function endIdOf(tok: Tokenizer, template: ChatTemplate | null): (row: PromptRow) => number {
+  const turnEnd = template?.endOfTurn
+    .map((s) => tok.encode(s, { allowSpecial: true }))
+    .find((ids) => ids.length === 1)?.[0];
+  return (row) => (typeof row.prompt === 'string' || turnEnd === undefined ? tok.eosId : turnEnd);
 }
 
 /** A prompt's ids and text: text prompts encoded as they are, conversations rendered with the template. */
